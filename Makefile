@@ -1,0 +1,48 @@
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: venv redis test run clean
+
+venv: $(STAMP)
+
+# The stamp makes the (slow) editable install happen again only when the
+# dependency list in pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@# Debian's own python3 ships venv's ensurepip in a separate package.
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends python3-venv; }
+	test -x $(VENV)/bin/pip || $(PYTHON) -m venv --clear $(VENV)
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Tests and the embedded spawner only need the binary. apt may start the
+# packaged daemon on 6379 as a side effect: stop it, ignoring failures
+# (there is no init system in containers).
+redis:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q; \
+		apt-get install -y -q --no-install-recommends redis-server; \
+		service redis-server stop >/dev/null 2>&1 || true; \
+		systemctl disable --now redis-server >/dev/null 2>&1 || true; \
+		update-rc.d redis-server disable >/dev/null 2>&1 || true; \
+	fi
+	@command -v redis-server >/dev/null
+
+test: venv redis
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+run: venv
+	$(VENV)/bin/switchboard demo
+
+clean:
+	rm -rf $(VENV) build dist var .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +
