@@ -1,0 +1,84 @@
+"""Schemas of the administrable objects: queues and agents."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, TypeVar
+
+import msgspec
+
+from .errors import ErrorCode, SwitchboardError
+from .frames import Tag
+from .states import AcceptMode, Role
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=86400 * 30)]
+Tags = Annotated[list[Tag], msgspec.Meta(max_length=64)]
+
+
+class WrapUpCode(msgspec.Struct, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    label: Name
+
+
+class RoutingStep(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    after_s: Annotated[float, msgspec.Meta(ge=0, le=86400)]
+    skills: Tags | None = None
+    languages: Tags | None = None
+
+
+DEFAULT_WRAP_UP_CODES = (
+    WrapUpCode("resolved", "Resolved"),
+    WrapUpCode("not_resolved", "Not resolved"),
+)
+
+
+class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+    skills: Tags = []
+    languages: Tags = []
+    accept_mode: AcceptMode = AcceptMode.MANUAL
+    offer_timeout_s: Seconds = 20
+    wrap_up_timeout_s: Seconds = 120
+    max_wait_s: Seconds | None = None
+    wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100)] = list(DEFAULT_WRAP_UP_CODES)
+    priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
+    steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
+    service_level_s: Seconds = 20
+
+    def __post_init__(self) -> None:
+        codes = [c.code for c in self.wrap_up_codes]
+        if len(set(codes)) != len(codes):
+            raise ValueError("wrap_up_codes must not repeat a code")
+        if not codes:
+            raise ValueError("wrap_up_codes must not be empty")
+
+
+class AgentConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    display_name: Name
+    role: Role = Role.AGENT
+    languages: Tags
+    skills: Tags = []
+    queues: Annotated[list[Annotated[str, msgspec.Meta(pattern=ID_PATTERN.pattern)]], msgspec.Meta(max_length=64)]
+    capacity: Annotated[int, msgspec.Meta(ge=1, le=50)] = 3
+
+
+def check_id(kind: str, value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST, f"{kind} id must be 1 to 64 letters, digits, '_', '.' or '-'"
+        )
+    return value
+
+
+T = TypeVar("T")
+
+
+def decode_config(raw: bytes, cls: type[T]) -> T:
+    """Decode an HTTP body into `cls`, turning every schema failure into `bad_request`."""
+    try:
+        return msgspec.json.decode(raw, type=cls)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, str(exc)) from None

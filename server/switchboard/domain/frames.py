@@ -1,0 +1,233 @@
+"""Frame schemas of the wire contract: commands in, decoded straight into typed structs.
+
+Each client command is a struct tagged by its `type`; the customer and the agent
+socket each accept one tagged union. Text length is checked by `check_text`, not
+by the schema, so an over-long text gets `too_long` instead of `bad_request`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from .errors import ErrorCode, SwitchboardError
+from .states import Channel
+
+Ref = Annotated[str, msgspec.Meta(max_length=64)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ShortText = Annotated[str, msgspec.Meta(max_length=512)]
+Url = Annotated[str, msgspec.Meta(max_length=2048)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Preview = Annotated[str, msgspec.Meta(max_length=4000)]
+
+CUSTOMER_TEXT_LIMIT = 4000
+AGENT_TEXT_LIMIT = 1000
+THREAD_LENGTH = 20
+
+
+class Command(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    ref: Ref | None = None
+
+
+# ---------------------------------------------------------------- customer
+
+
+class Resume(msgspec.Struct, forbid_unknown_fields=False):
+    conversation_id: Id
+    last_seq: Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+
+
+class Page(msgspec.Struct):
+    url: Url
+    title: ShortText | None = None
+
+
+class CustomerInfo(msgspec.Struct, omit_defaults=True):
+    name: ShortText | None = None
+    email: ShortText | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class CustomerHello(Command, tag="hello"):
+    visitor_token: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    resume: Resume | None = None
+    page: Page | None = None
+
+
+class PageView(Command, tag="page_view"):
+    url: Url
+    title: ShortText | None = None
+
+
+class StartChat(Command, tag="start_chat"):
+    queue: Id
+    language: Tag = "en"
+    skills: Annotated[list[Tag], msgspec.Meta(max_length=32)] = []
+    channel: Channel = Channel.WEBCHAT
+    customer: CustomerInfo | None = None
+    attributes: Annotated[
+        dict[Annotated[str, msgspec.Meta(max_length=64)], ShortText], msgspec.Meta(max_length=32)
+    ] = {}
+    text: str | None = None
+
+
+class CustomerMessage(Command, tag="message"):
+    text: str
+    client_msg_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class CustomerTyping(Command, tag="typing"):
+    active: bool
+    preview: Preview | None = None
+
+
+class Read(Command, tag="read"):
+    seq: Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+
+
+class EndChat(Command, tag="end_chat"):
+    pass
+
+
+class AcceptInvite(Command, tag="accept_invite"):
+    invite_id: Id
+
+
+class DismissInvite(Command, tag="dismiss_invite"):
+    invite_id: Id
+
+
+class Csat(Command, tag="csat"):
+    rating: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+
+
+CustomerCommand = (
+    CustomerHello
+    | PageView
+    | StartChat
+    | CustomerMessage
+    | CustomerTyping
+    | Read
+    | EndChat
+    | AcceptInvite
+    | DismissInvite
+    | Csat
+)
+
+
+# ---------------------------------------------------------------- agent
+
+
+class AgentHello(Command, tag="hello"):
+    token: Annotated[str, msgspec.Meta(max_length=1024)]
+    resume: Annotated[dict[Id, Annotated[int, msgspec.Meta(ge=0, le=2**53)]], msgspec.Meta(max_length=200)] | None = None
+
+
+class SetState(Command, tag="set_state"):
+    state: Annotated[str, msgspec.Meta(max_length=32)]
+    reason: ShortText | None = None
+
+
+class Accept(Command, tag="accept"):
+    offer_id: Id
+
+
+class Decline(Command, tag="decline"):
+    offer_id: Id
+
+
+class AgentMessage(Command, tag="message"):
+    conversation_id: Id
+    text: str
+    client_msg_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class Note(Command, tag="note"):
+    conversation_id: Id
+    text: str
+
+
+class AgentTyping(Command, tag="typing"):
+    conversation_id: Id
+    active: bool
+    preview: Preview | None = None
+
+
+class Transfer(Command, tag="transfer"):
+    conversation_id: Id
+    queue: Id | None = None
+    agent: Id | None = None
+
+
+class Conference(Command, tag="conference"):
+    conversation_id: Id
+    agent: Id
+
+
+class Leave(Command, tag="leave"):
+    conversation_id: Id
+
+
+class EndConference(Command, tag="end_conference"):
+    conversation_id: Id
+
+
+class EndSession(Command, tag="end_session"):
+    conversation_id: Id
+
+
+class WrapUp(Command, tag="wrap_up"):
+    conversation_id: Id
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    notes: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+
+
+class RequestHelp(Command, tag="request_help"):
+    conversation_id: Id
+    text: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+
+
+class VerifyContact(Command, tag="verify_contact"):
+    conversation_id: Id
+    email: ShortText | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class Monitor(Command, tag="monitor"):
+    conversation_id: Id
+
+
+class Unmonitor(Command, tag="unmonitor"):
+    conversation_id: Id
+
+
+AgentCommand = (
+    AgentHello
+    | SetState
+    | Accept
+    | Decline
+    | AgentMessage
+    | Note
+    | AgentTyping
+    | Transfer
+    | Conference
+    | Leave
+    | EndConference
+    | EndSession
+    | WrapUp
+    | RequestHelp
+    | VerifyContact
+    | Monitor
+    | Unmonitor
+)
+
+
+def check_text(text: str, limit: int) -> str:
+    """The text to store, or a refusal: empty is `bad_request`, over `limit` is `too_long`."""
+    if not text.strip():
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "text must not be empty")
+    if len(text) > limit:
+        raise SwitchboardError(ErrorCode.TOO_LONG, f"text is longer than {limit} characters")
+    return text

@@ -1,0 +1,84 @@
+"""Every state and enumerated value of the model, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AgentState(StrEnum):
+    AVAILABLE = "available"
+    NOT_READY = "not_ready"
+    OFFLINE = "offline"
+    RONA = "rona"
+
+
+#: States an agent may choose with `set_state`; `rona` is only set by the server.
+SETTABLE_AGENT_STATES = frozenset({AgentState.AVAILABLE, AgentState.NOT_READY, AgentState.OFFLINE})
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class SessionStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ACTIVE = "active"
+    CONFERENCE = "conference"
+    WRAP_UP = "wrap_up"
+    CLOSED = "closed"
+
+
+#: Statuses in which the customer can still write into the session.
+OPEN_STATUSES = frozenset(
+    {SessionStatus.WAITING, SessionStatus.OFFERED, SessionStatus.ACTIVE, SessionStatus.CONFERENCE}
+)
+
+
+class EndReason(StrEnum):
+    CUSTOMER_ABANDONED = "customer_abandoned"
+    CUSTOMER_ENDED = "customer_ended"
+    AGENT_ENDED = "agent_ended"
+    INACTIVITY_TIMEOUT = "inactivity_timeout"
+    QUEUE_TIMEOUT = "queue_timeout"
+
+
+class Channel(StrEnum):
+    WEBCHAT = "webchat"
+    MESSAGING = "messaging"
+
+
+class OfferKind(StrEnum):
+    NEW = "new"
+    TRANSFER = "transfer"
+    CONFERENCE = "conference"
+
+
+class RevokeReason(StrEnum):
+    TIMEOUT = "timeout"
+    CUSTOMER_LEFT = "customer_left"
+    TAKEN = "taken"
+    AGENT_DISCONNECTED = "agent_disconnected"
+
+
+class AcceptMode(StrEnum):
+    MANUAL = "manual"
+    AUTO = "auto"
+
+
+class LifecycleEvent(StrEnum):
+    SESSION_QUEUED = "session.queued"
+    SESSION_OFFERED = "session.offered"
+    SESSION_DECLINED = "session.declined"
+    SESSION_RONA = "session.rona"
+    SESSION_CONNECTED = "session.connected"
+    SESSION_TRANSFERRED = "session.transferred"
+    SESSION_CONFERENCE_STARTED = "session.conference_started"
+    SESSION_CONFERENCE_ENDED = "session.conference_ended"
+    SESSION_ENDED = "session.ended"
+    SESSION_WRAPPED_UP = "session.wrapped_up"
+    AGENT_STATE_CHANGED = "agent.state_changed"
+    INVITE_SENT = "invite.sent"
+    INVITE_ACCEPTED = "invite.accepted"
+    CSAT_SUBMITTED = "csat.submitted"

@@ -1,0 +1,1 @@
+"""Redis access: key names, the Lua transitions and the router API."""

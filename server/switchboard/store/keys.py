@@ -1,0 +1,71 @@
+"""The only Python module that spells a Redis key or channel.
+
+Routing state of a deployment shares one hash tag (`{prefix}`) so every routing
+step stays atomic on one Redis Cluster shard; a conversation's history and
+message path carry the conversation's own tag, so message traffic spreads.
+The Lua prelude (`lua/_lib.lua`, functions `k`, `ck`, `clog`) builds the same names.
+"""
+
+from __future__ import annotations
+
+
+class Keys:
+    def __init__(self, prefix: str = "sb") -> None:
+        self.prefix = prefix
+        self.root = "{" + prefix + "}"
+
+    def _r(self, *parts: str) -> str:
+        return ":".join((self.root, *parts))
+
+    # conversation-tagged keys (the message hot path)
+    def conversation(self, cid: str) -> str:
+        return f"{self.prefix}:c:{{{cid}}}"
+
+    def history(self, cid: str) -> str:
+        return self.conversation(cid) + ":log"
+
+    def client_msg_ids(self, cid: str) -> str:
+        return self.conversation(cid) + ":cmid"
+
+    def conversation_sessions(self, cid: str) -> str:
+        return self.conversation(cid) + ":sessions"
+
+    # routing keys
+    @property
+    def deadlines(self) -> str:
+        return self._r("deadlines")
+
+    @property
+    def events(self) -> str:
+        return self._r("events")
+
+    @property
+    def queues(self) -> str:
+        return self._r("queues")
+
+    @property
+    def agents(self) -> str:
+        return self._r("agents")
+
+    def queue(self, qid: str) -> str:
+        return self._r("queue", qid)
+
+    def agent(self, aid: str) -> str:
+        return self._r("a", aid)
+
+    def session(self, sid: str) -> str:
+        return self._r("s", sid)
+
+    def visitor(self, vid: str) -> str:
+        return self._r("v", vid)
+
+    def visitor_journey(self, vid: str) -> str:
+        return self._r("v", vid, "journey")
+
+    # pub/sub
+    def channel(self, recipient: str) -> str:
+        """`recipient` is "a:<agent id>" or "v:<visitor id>"."""
+        return f"{self.prefix}:push:{recipient}"
+
+    def recipient_of(self, channel: str) -> str:
+        return channel[len(self.prefix) + 6 :]

@@ -1,0 +1,421 @@
+-- Shared prelude of every routing script (prepended at load time).
+--
+-- Calling convention of every script that includes this prelude:
+--   KEYS[1]  routing root of the deployment, e.g. "{sb}"; every routing key is
+--            KEYS[1] .. ":..." so they all hash to one Redis Cluster slot
+--   ARGV[1]  name prefix, e.g. "sb" (conversation keys "sb:c:{<id>}", channels "sb:push:...")
+--   ARGV[2]  now, milliseconds since the epoch (passed in so tests control time)
+--   ARGV[3]  inactivity timeout, ms
+--   ARGV[4]  disconnect grace, ms
+--   ARGV[5..] the script's own arguments (see its header)
+-- Every script returns one JSON document: {ok = result, out = deliveries} or
+-- {err = {code, message}}. A script checks everything before it writes, so a
+-- refusal leaves the state untouched.
+
+local R = KEYS[1]
+local P = ARGV[1]
+local NOW = tonumber(ARGV[2])
+local INACTIVITY_MS = tonumber(ARGV[3])
+local GRACE_MS = tonumber(ARGV[4])
+local OUT = {}
+local ROUTE = {}          -- queues whose waiting set changed: routed at the end
+
+local PRIORITY_SCALE = 1e13 -- score = -priority * scale + time entered: priority first, then age
+local THREAD_LENGTH = 20
+local HISTORY_LIMIT = 500
+local EVENTS_MAXLEN = 1000000
+
+local function k(...) return R .. ':' .. table.concat({...}, ':') end
+local function ck(cid) return P .. ':c:{' .. cid .. '}' end
+local function clog(cid) return ck(cid) .. ':log' end
+local function csessions(cid) return ck(cid) .. ':sessions' end
+local DEADLINES = k('deadlines')
+
+local function refuse(code, message)
+  return cjson.encode({err = {code = code, message = message}})
+end
+
+local function done(result)
+  return cjson.encode({ok = result or true, out = OUT})
+end
+
+local function deliver(to, frame)
+  OUT[#OUT + 1] = {to = to, frame = frame}
+end
+
+local function hgetall(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function words(s)
+  local t = {}
+  for w in string.gmatch(s or '', '%S+') do t[#t + 1] = w end
+  return t
+end
+
+local function has_word(spaced, w)
+  return string.find(' ' .. (spaced or '') .. ' ', ' ' .. w .. ' ', 1, true) ~= nil
+end
+
+local function lifecycle(event)
+  event.ts = NOW
+  redis.call('XADD', k('events'), 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'e', cjson.encode(event))
+end
+
+-- ------------------------------------------------------------------ deadlines
+
+local function arm(member, at) redis.call('ZADD', DEADLINES, at, member) end
+local function disarm(member) redis.call('ZREM', DEADLINES, member) end
+
+-- True (and removes it) when `member` is due now: a deadline that another node
+-- already handled, or that was re-armed for later, is left alone.
+local function take_due(member)
+  local at = redis.call('ZSCORE', DEADLINES, member)
+  if not at or tonumber(at) > NOW then return false end
+  redis.call('ZREM', DEADLINES, member)
+  return true
+end
+
+-- ------------------------------------------------------------------ queues
+
+local function queue_config(qid)
+  local raw = redis.call('HGET', k('queue', qid), 'config')
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function queue_name(qid)
+  return redis.call('HGET', k('queue', qid), 'name') or qid
+end
+
+local function enqueue(sid, qid, score, entered_at)
+  redis.call('ZADD', k('q', qid, 'waiting'), score, sid)
+  redis.call('ZADD', k('q', qid, 'age'), entered_at, sid)
+  redis.call('HSET', k('s', sid), 'status', 'waiting', 'queue', qid, 'offer', '')
+  ROUTE[qid] = true
+end
+
+local function dequeue(sid, qid)
+  redis.call('ZREM', k('q', qid, 'waiting'), sid)
+  redis.call('ZREM', k('q', qid, 'age'), sid)
+  ROUTE[qid] = true
+end
+
+-- ------------------------------------------------------------------ conversations
+
+local function conv_recipients(cid, include_visitor)
+  local c = redis.call('HMGET', ck(cid), 'visitor', 'agents')
+  local to = {}
+  if include_visitor and c[1] then to[1] = 'v:' .. c[1] end
+  for _, a in ipairs(words(c[2])) do to[#to + 1] = 'a:' .. a end
+  return to
+end
+
+-- Appends a history event to the conversation's stream and gives `frame` its
+-- conversation_id, seq and ts, so the caller can deliver the same table.
+-- `audience` is "all" or "agents" (internal notes never reach a customer).
+local function append(cid, frame, audience)
+  local seq = redis.call('HINCRBY', ck(cid), 'seq', 1)
+  frame.conversation_id = cid
+  frame.seq = seq
+  frame.ts = frame.ts or NOW
+  redis.call('XADD', clog(cid), seq .. '-0', 'd', cjson.encode(frame), 'v', audience or 'all')
+  return seq
+end
+
+local function history(cid, limit, messages_only)
+  local entries = redis.call('XREVRANGE', clog(cid), '+', '-', 'COUNT', limit * (messages_only and 3 or 1))
+  local out = {}
+  for i = #entries, 1, -1 do
+    local f = entries[i][2]
+    local d = f[2]
+    if not messages_only or string.find(d, '"type":"message"', 1, true) then
+      out[#out + 1] = cjson.decode(d)
+    end
+  end
+  while #out > limit do table.remove(out, 1) end
+  return out
+end
+
+-- ------------------------------------------------------------------ agents
+
+local function agent_public(aid)
+  return {id = aid, display_name = redis.call('HGET', k('a', aid), 'display_name') or aid}
+end
+
+local function agent_load(aid)
+  return redis.call('SCARD', k('a', aid, 'slots')) + redis.call('SCARD', k('a', aid, 'offers'))
+end
+
+local function agent_active(aid)
+  return redis.call('SCARD', k('a', aid, 'slots'))
+end
+
+-- Keeps the per-queue index of agents that can take a chat now: available,
+-- connected, with a free slot. Ordered by idle time, then by fewer active chats.
+local function reindex_agent(aid)
+  local a = redis.call('HMGET', k('a', aid), 'state', 'queues', 'capacity', 'idle_since')
+  if not a[2] then return end
+  local queues = cjson.decode(a[2])
+  local ready = a[1] == 'available'
+    and redis.call('SCARD', k('a', aid, 'conns')) > 0
+    and agent_load(aid) < tonumber(a[3])
+  local score = tonumber(a[4] or NOW) * 64 + math.min(agent_active(aid), 63)
+  for _, qid in ipairs(queues) do
+    if ready then
+      redis.call('ZADD', k('q', qid, 'ready'), score, aid)
+      ROUTE[qid] = true
+    else
+      redis.call('ZREM', k('q', qid, 'ready'), aid)
+    end
+  end
+end
+
+local function set_agent_state(aid, state, reason)
+  local key = k('a', aid)
+  local prev = redis.call('HMGET', key, 'state', 'reason')
+  if prev[1] == state and (prev[2] or '') == (reason or '') then return false end
+  redis.call('HSET', key, 'state', state, 'reason', reason or '', 'since', NOW)
+  if state == 'available' then redis.call('HSET', key, 'idle_since', NOW) end
+  local frame = {type = 'agent.state', state = state, since = NOW}
+  if reason and reason ~= '' then frame.reason = reason end
+  deliver({'a:' .. aid}, frame)
+  lifecycle({type = 'agent.state_changed', agent = aid, state = state, previous = prev[1], reason = reason})
+  reindex_agent(aid)
+  return true
+end
+
+-- ------------------------------------------------------------------ sessions
+
+local function customer_of(s)
+  local ok, c = pcall(cjson.decode, s.customer or '{}')
+  if not ok or type(c) ~= 'table' then c = {} end
+  return c
+end
+
+-- Everything the domain needs to build a card (see domain/cards.py).
+local function session_view(sid)
+  local s = hgetall(k('s', sid))
+  if not s then return nil end
+  s.queue_name = queue_name(s.queue)
+  s.customer = customer_of(s)
+  local agents = {}
+  for _, a in ipairs(words(s.agents)) do agents[#agents + 1] = agent_public(a) end
+  for _, a in ipairs(words(s.wrapping)) do
+    if not has_word(s.agents, a) then agents[#agents + 1] = agent_public(a) end
+  end
+  s.agents = agents
+  local journey = {}
+  for _, j in ipairs(redis.call('LRANGE', k('v', s.visitor, 'journey'), -50, -1)) do
+    journey[#journey + 1] = cjson.decode(j)
+  end
+  s.journey = journey
+  return s
+end
+
+local function required_skills(s, q)
+  local skills = {}
+  for _, x in ipairs(q.skills or {}) do skills[#skills + 1] = x end
+  for _, x in ipairs(cjson.decode(s.skills or '[]')) do skills[#skills + 1] = x end
+  local languages = {s.language}
+  -- Routing steps widen the targeting once the session has waited long enough.
+  local waited = NOW - tonumber(s.queued_at)
+  for _, step in ipairs(q.steps or {}) do
+    if waited >= step.after_s * 1000 then
+      if type(step.skills) == 'table' then skills = step.skills end
+      if type(step.languages) == 'table' then languages = step.languages end
+    end
+  end
+  return skills, languages
+end
+
+local function eligible(aid, sid, skills, languages)
+  local a = redis.call('HMGET', k('a', aid), 'langs', 'skills')
+  if not a[1] then return false end
+  if #languages > 0 then
+    local speaks = false
+    for _, l in ipairs(languages) do if has_word(a[1], l) then speaks = true break end end
+    if not speaks then return false end
+  end
+  for _, x in ipairs(skills) do
+    if not has_word(a[2], x) then return false end
+  end
+  return redis.call('SISMEMBER', k('s', sid, 'declined'), aid) == 0
+end
+
+local function offer_frame(oid, sid, s, kind, expires_at, from_agent)
+  local frame = {
+    type = 'offer', offer_id = oid, kind = kind, conversation_id = s.conv, session_id = sid,
+    customer = customer_of(s), queue = {id = s.queue, name = queue_name(s.queue)},
+    language = s.language, skills = cjson.decode(s.skills or '[]'),
+    thread = history(s.conv, THREAD_LENGTH, true),
+    queued_at = tonumber(s.queued_at), offered_at = NOW, expires_at = expires_at,
+  }
+  frame.customer.verified = s.verified == '1'
+  if from_agent then frame.from_agent = agent_public(from_agent) end
+  return frame
+end
+
+local connect_agent -- defined below, used by offer_session for auto-accept queues
+
+local function offer_session(sid, s, q, aid)
+  dequeue(sid, s.queue)
+  if q.accept_mode == 'auto' then
+    connect_agent(sid, aid)
+    return
+  end
+  local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
+  local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
+  local frame = offer_frame(oid, sid, s, 'new', expires_at)
+  redis.call('HSET', k('offer', oid), 'session', sid, 'agent', aid, 'kind', 'new',
+    'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
+  redis.call('SADD', k('a', aid, 'offers'), oid)
+  redis.call('HSET', k('s', sid), 'status', 'offered', 'offer', oid, 'offered_at', NOW)
+  arm('offer:' .. oid, expires_at)
+  deliver({'a:' .. aid}, frame)
+  lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
+    queue = s.queue, agent = aid, offer_id = oid})
+  reindex_agent(aid)
+end
+
+-- Offers waiting sessions of one queue, in queue order, to the longest idle
+-- eligible agent each, until no session can be matched.
+local ROUTE_SCAN = 200
+local function route_queue(qid)
+  local q = queue_config(qid)
+  if not q then return end
+  local ready_key = k('q', qid, 'ready')
+  local waiting = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, ROUTE_SCAN - 1)
+  for _, sid in ipairs(waiting) do
+    if redis.call('ZCARD', ready_key) == 0 then return end
+    local s = hgetall(k('s', sid))
+    local skills, languages = required_skills(s, q)
+    for _, aid in ipairs(redis.call('ZRANGE', ready_key, 0, -1)) do
+      if eligible(aid, sid, skills, languages) then
+        offer_session(sid, s, q, aid)
+        break
+      end
+    end
+  end
+end
+
+-- Tells every waiting customer of `qid` whose place changed its new position.
+local POSITION_SCAN = 100
+local function update_positions(qid)
+  local waiting = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, POSITION_SCAN - 1)
+  for i, sid in ipairs(waiting) do
+    local s = redis.call('HMGET', k('s', sid), 'pos', 'visitor', 'conv')
+    if tonumber(s[1]) ~= i then
+      redis.call('HSET', k('s', sid), 'pos', i)
+      if s[1] then
+        deliver({'v:' .. s[2]}, {type = 'chat.position', conversation_id = s[3], session_id = sid, position = i})
+      end
+    end
+  end
+end
+
+-- Routes every queue touched by this script, oldest head (by priority, then
+-- age) first, so an agent that serves several queues takes the most urgent chat.
+local function route_all()
+  local order = {}
+  for qid in pairs(ROUTE) do
+    local head = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, 0, 'WITHSCORES')
+    order[#order + 1] = {qid, tonumber(head[2] or '1e300')}
+  end
+  table.sort(order, function(a, b) return a[2] < b[2] end)
+  for _, entry in ipairs(order) do route_queue(entry[1]) end
+  for _, entry in ipairs(order) do update_positions(entry[1]) end
+  ROUTE = {}
+end
+
+local function remove_offer(oid)
+  local o = hgetall(k('offer', oid))
+  if not o then return nil end
+  redis.call('DEL', k('offer', oid))
+  redis.call('SREM', k('a', o.agent, 'offers'), oid)
+  disarm('offer:' .. oid)
+  return o
+end
+
+-- Puts an offered or orphaned session back in its queue at the place it had.
+local function requeue(sid)
+  local s = redis.call('HMGET', k('s', sid), 'queue', 'score', 'queued_at')
+  enqueue(sid, s[1], tonumber(s[2]), tonumber(s[3]))
+end
+
+connect_agent = function(sid, aid)
+  local s = hgetall(k('s', sid))
+  local first = not s.connected_at or s.connected_at == ''
+  redis.call('HSET', k('s', sid), 'status', 'active', 'agents', aid, 'owner', aid, 'offer', '')
+  if first then redis.call('HSET', k('s', sid), 'connected_at', NOW) end
+  redis.call('SADD', k('a', aid, 'slots'), sid)
+  redis.call('HSET', k('a', aid), 'idle_since', NOW)
+  redis.call('HSET', ck(s.conv), 'agents', aid, 'last_activity', NOW)
+  arm('inact:' .. sid, NOW + INACTIVITY_MS)
+  local connected = {type = 'chat.connected', session_id = sid, agent = agent_public(aid)}
+  append(s.conv, connected)
+  deliver({'v:' .. s.visitor}, connected) -- the agent finds it in conversation.assigned
+  deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
+    _card = session_view(sid), messages = history(s.conv, HISTORY_LIMIT, false)})
+  lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid,
+    queue = s.queue, agent = aid, wait_ms = NOW - tonumber(s.queued_at)})
+  reindex_agent(aid)
+end
+
+-- Ends an open session. Connected agents go to wrap-up; the customer is told.
+local function end_session(sid, reason)
+  local s = hgetall(k('s', sid))
+  if s.status == 'offered' and s.offer ~= '' then
+    local o = remove_offer(s.offer)
+    if o then
+      deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = s.offer, reason = 'customer_left'})
+      reindex_agent(o.agent)
+    end
+  end
+  if s.status == 'waiting' or s.status == 'offered' then dequeue(sid, s.queue) end
+  local agents = words(s.agents)
+  local q = queue_config(s.queue) or {wrap_up_timeout_s = 120}
+  local status = #agents > 0 and 'wrap_up' or 'closed'
+  redis.call('HSET', k('s', sid), 'status', status, 'ended_at', NOW, 'end_reason', reason,
+    'agents', '', 'wrapping', table.concat(agents, ' '), 'offer', '')
+  for _, aid in ipairs(agents) do
+    arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
+  end
+  disarm('inact:' .. sid)
+  redis.call('HSET', ck(s.conv), 'open', '0', 'agents', '')
+  local to = {'v:' .. s.visitor}
+  for _, aid in ipairs(agents) do to[#to + 1] = 'a:' .. aid end
+  local ended = {type = 'chat.ended', session_id = sid, reason = reason}
+  append(s.conv, ended)
+  deliver(to, ended)
+  local event = {type = 'session.ended', conversation_id = s.conv, session_id = sid,
+    queue = s.queue, reason = reason, agent = agents[1]}
+  if s.connected_at and s.connected_at ~= '' then
+    event.handle_ms = NOW - tonumber(s.connected_at)
+  else
+    event.wait_ms = NOW - tonumber(s.queued_at)
+  end
+  lifecycle(event)
+end
+
+-- Closes one agent's wrap-up of an ended session; frees the slot.
+local function close_wrap_up(sid, aid, code, label, notes)
+  local s = hgetall(k('s', sid))
+  local rest = {}
+  for _, a in ipairs(words(s.wrapping)) do if a ~= aid then rest[#rest + 1] = a end end
+  redis.call('HSET', k('s', sid), 'wrapping', table.concat(rest, ' '), 'wrap_code', code or '',
+    'wrap_label', label, 'wrap_notes', notes or '', 'wrapped_at', NOW)
+  if #rest == 0 then redis.call('HSET', k('s', sid), 'status', 'closed') end
+  redis.call('SREM', k('a', aid, 'slots'), sid)
+  disarm('wrapup:' .. sid .. ':' .. aid)
+  local wrap = {code = code or cjson.null, label = label}
+  if notes and notes ~= '' then wrap.notes = notes end
+  deliver({'a:' .. aid}, {type = 'conversation.closed', conversation_id = s.conv, session_id = sid, wrap_up = wrap})
+  lifecycle({type = 'session.wrapped_up', conversation_id = s.conv, session_id = sid,
+    queue = s.queue, agent = aid, code = code or cjson.null})
+  reindex_agent(aid)
+end

@@ -1,0 +1,42 @@
+-- connect: a socket of an agent ("a") or visitor ("v") said hello. Records its
+-- presence, cancels a pending disconnect grace and returns what the welcome needs.
+-- A newly connected agent is not_ready; one back within the grace keeps its state.
+-- ARGV[5] kind: "a" or "v"   ARGV[6] agent or visitor id   ARGV[7] connection id
+-- ARGV[8] agent token version ("" for visitors)
+local kind, id, conn, token_version = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local conns = k(kind, id, 'conns')
+local back_in_grace = redis.call('ZSCORE', DEADLINES, 'grace:' .. kind .. ':' .. id)
+local fresh = redis.call('SCARD', conns) == 0 and not back_in_grace
+
+if kind == 'v' then
+  redis.call('SADD', conns, conn)
+  disarm('grace:v:' .. id)
+  redis.call('HSETNX', k('v', id), 'created_at', NOW)
+  local cid = redis.call('HGET', k('v', id), 'conv')
+  local result = {conversation_id = cid or cjson.null}
+  if cid then result.session = session_view(redis.call('HGET', ck(cid), 'session')) end
+  return done(result)
+end
+
+local a = hgetall(k('a', id))
+if not a or not a.queues then return refuse('unauthorized', 'unknown agent') end
+if (a.token_version or '0') ~= token_version then return refuse('unauthorized', 'the token was revoked') end
+redis.call('SADD', conns, conn)
+disarm('grace:a:' .. id)
+if fresh and a.state ~= 'not_ready' then set_agent_state(id, 'not_ready', '') end
+reindex_agent(id)
+route_all()
+
+local sessions = {}
+for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
+  sessions[#sessions + 1] = session_view(sid)
+end
+local offers = {}
+for _, oid in ipairs(redis.call('SMEMBERS', k('a', id, 'offers'))) do
+  local frame = redis.call('HGET', k('offer', oid), 'frame')
+  if frame then offers[#offers + 1] = cjson.decode(frame) end
+end
+a = redis.call('HMGET', k('a', id), 'state', 'reason', 'since')
+local state = {state = a[1], since = tonumber(a[3])}
+if a[2] and a[2] ~= '' then state.reason = a[2] end
+return done({state = state, sessions = sessions, offers = offers})

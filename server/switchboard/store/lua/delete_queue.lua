@@ -1,0 +1,10 @@
+-- delete_queue: removes a queue that no session is waiting in.
+-- ARGV[5] queue id
+local qid = ARGV[5]
+if redis.call('EXISTS', k('queue', qid)) == 0 then return refuse('not_found', 'no such queue') end
+if redis.call('ZCARD', k('q', qid, 'waiting')) > 0 then
+  return refuse('conflict', 'sessions are waiting in this queue')
+end
+redis.call('DEL', k('queue', qid), k('q', qid, 'waiting'), k('q', qid, 'age'), k('q', qid, 'ready'))
+redis.call('SREM', k('queues'), qid)
+return done(true)

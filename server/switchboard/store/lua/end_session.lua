@@ -1,0 +1,24 @@
+-- end_session: the customer (`end_chat`) or a connected agent (`end_session`)
+-- ends the open session of a conversation.
+-- ARGV[5] role: "customer" or "agent"   ARGV[6] visitor or agent id
+-- ARGV[7] conversation id ("" for the customer: its current conversation)
+local role, actor, cid = ARGV[5], ARGV[6], ARGV[7]
+if role == 'customer' then
+  cid = redis.call('HGET', k('v', actor), 'conv')
+  if not cid then return refuse('conflict', 'there is no chat to end') end
+end
+local c = redis.call('HMGET', ck(cid), 'visitor', 'agents', 'open', 'session')
+if not c[1] then return refuse('not_found', 'no such conversation') end
+if role == 'agent' and not has_word(c[2], actor) then
+  return refuse('forbidden', 'you are not connected to this conversation')
+end
+if c[3] ~= '1' then return refuse('conflict', 'the session has already ended') end
+local sid = c[4]
+local reason = 'agent_ended'
+if role == 'customer' then
+  local connected = redis.call('HGET', k('s', sid), 'connected_at')
+  reason = (connected and connected ~= '') and 'customer_ended' or 'customer_abandoned'
+end
+end_session(sid, reason)
+route_all()
+return done({conversation_id = cid, session_id = sid, reason = reason})

@@ -1,0 +1,53 @@
+-- message: the hot path. Appends a customer or agent message (or an internal
+-- note) to the conversation's history and publishes it, in one round trip.
+-- Touches only the conversation's own keys, never routing state.
+-- KEYS[1] conversation hash   KEYS[2] its history stream   KEYS[3] its client_msg_id index
+-- ARGV[1] name prefix         ARGV[2] now (ms)
+-- ARGV[3] kind: "message" or "note"
+-- ARGV[4] role: "customer" or "agent"      ARGV[5] sender id (visitor or agent)
+-- ARGV[6] sender display name ("" none)    ARGV[7] text
+-- ARGV[8] client_msg_id ("" none)
+-- Returns {ok = {message_id, seq}} or {err = {code, message}}; {err = {code = "ended"}}
+-- tells the caller to open a new session (a customer writing after the end).
+local conv, log, cmids = KEYS[1], KEYS[2], KEYS[3]
+local P, NOW = ARGV[1], tonumber(ARGV[2])
+local kind, role, sender, name, text, cmid = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+
+local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors')
+if not c[1] then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
+local agents = ' ' .. (c[2] or '') .. ' '
+if role == 'customer' then
+  if c[1] ~= sender then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
+  if c[3] ~= '1' then return cjson.encode({err = {code = 'ended', message = 'the session has ended'}}) end
+elseif not string.find(agents, ' ' .. sender .. ' ', 1, true) then
+  return cjson.encode({err = {code = 'forbidden', message = 'you are not connected to this conversation'}})
+end
+
+local cid = string.match(conv, ':c:{(.*)}$')
+if cmid ~= '' then
+  -- A retried send (same client_msg_id) is acknowledged again, never stored twice.
+  local seq = redis.call('HGET', cmids, role .. ':' .. sender .. ':' .. cmid)
+  if seq then return cjson.encode({ok = {message_id = cid .. ':' .. seq, seq = tonumber(seq), duplicate = true}}) end
+end
+
+local seq = tonumber(c[4]) + 1
+redis.call('HSET', conv, 'seq', seq, 'last_activity', NOW)
+local from = {role = role}
+if role == 'agent' then from.id = sender end
+if name ~= '' then from.display_name = name end
+local message_id = cid .. ':' .. seq
+local frame = {type = kind, conversation_id = cid, message_id = message_id, seq = seq,
+  from = from, text = text, ts = NOW}
+if cmid ~= '' then
+  frame.client_msg_id = cmid
+  redis.call('HSET', cmids, role .. ':' .. sender .. ':' .. cmid, seq)
+end
+local payload = cjson.encode(frame)
+local audience = kind == 'note' and 'agents' or 'all'
+redis.call('XADD', log, seq .. '-0', 'd', payload, 'v', audience)
+
+local push = P .. ':push:'
+if audience == 'all' then redis.call('PUBLISH', push .. 'v:' .. c[1], payload) end
+for a in string.gmatch(c[2] or '', '%S+') do redis.call('PUBLISH', push .. 'a:' .. a, payload) end
+for a in string.gmatch(c[5] or '', '%S+') do redis.call('PUBLISH', push .. 'a:' .. a, payload) end
+return cjson.encode({ok = {message_id = message_id, seq = seq}})

@@ -1,0 +1,18 @@
+-- offer_timeout: an offer rang out. The agent goes to RONA until it sets its
+-- state; the session goes back to its place and on to the next agent.
+-- ARGV[5] offer id
+local oid = ARGV[5]
+if not take_due('offer:' .. oid) then return done(false) end
+local o = remove_offer(oid)
+if not o then return done(false) end
+local s = hgetall(k('s', o.session))
+deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = oid, reason = 'timeout'})
+if s and s.status == 'offered' and s.offer == oid then
+  requeue(o.session)
+  lifecycle({type = 'session.rona', conversation_id = s.conv, session_id = o.session,
+    queue = s.queue, agent = o.agent, offer_id = oid})
+end
+set_agent_state(o.agent, 'rona', 'Offer not answered')
+reindex_agent(o.agent)
+route_all()
+return done(true)

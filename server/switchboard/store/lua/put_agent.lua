@@ -1,0 +1,22 @@
+-- put_agent: creates or replaces an agent's profile. A new agent is offline.
+-- ARGV[5] agent id   ARGV[6] profile (JSON, validated by the caller)
+local aid, raw = ARGV[5], ARGV[6]
+local a = cjson.decode(raw)
+local key = k('a', aid)
+local old = redis.call('HGET', key, 'queues')
+if old then
+  for _, qid in ipairs(cjson.decode(old)) do
+    redis.call('ZREM', k('q', qid, 'ready'), aid)
+    redis.call('SREM', k('q', qid, 'members'), aid)
+  end
+else
+  redis.call('HSET', key, 'state', 'offline', 'reason', '', 'since', NOW, 'idle_since', NOW, 'token_version', '0')
+  redis.call('SADD', k('agents'), aid)
+end
+redis.call('HSET', key, 'config', raw, 'display_name', a.display_name, 'role', a.role,
+  'langs', table.concat(a.languages, ' '), 'skills', table.concat(a.skills, ' '),
+  'queues', cjson.encode(a.queues), 'capacity', a.capacity)
+for _, qid in ipairs(a.queues) do redis.call('SADD', k('q', qid, 'members'), aid) end
+reindex_agent(aid)
+route_all()
+return done({created = old == false})

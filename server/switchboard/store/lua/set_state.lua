@@ -1,0 +1,10 @@
+-- set_state: the agent chooses available, not_ready or offline (rona is left this way).
+-- ARGV[5] agent id   ARGV[6] state   ARGV[7] reason ("" none)
+local aid, state, reason = ARGV[5], ARGV[6], ARGV[7]
+if not redis.call('HGET', k('a', aid), 'queues') then return refuse('not_found', 'no such agent') end
+set_agent_state(aid, state, reason)
+route_all()
+local a = redis.call('HMGET', k('a', aid), 'state', 'reason', 'since')
+local result = {state = a[1], since = tonumber(a[3])}
+if a[2] and a[2] ~= '' then result.reason = a[2] end
+return done(result)

@@ -1,0 +1,70 @@
+-- start_chat: opens a conversation and its first session (mode "new"), or a new
+-- session in the visitor's ended conversation (mode "reopen"), queues it and
+-- routes it. The customer's first text becomes the first message.
+-- ARGV[5] visitor id       ARGV[6] conversation id   ARGV[7] session id
+-- ARGV[8] queue id         ARGV[9] language          ARGV[10] skills (JSON array)
+-- ARGV[11] channel         ARGV[12] customer (JSON)  ARGV[13] attributes (JSON)
+-- ARGV[14] text ("" none)  ARGV[15] mode            ARGV[16] client_msg_id
+local vid, cid, sid = ARGV[5], ARGV[6], ARGV[7]
+local qid, language, skills, channel = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local customer, attributes, text, mode, cmid = ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]
+
+local current = redis.call('HGET', k('v', vid), 'conv')
+if mode == 'reopen' then
+  if current ~= cid then return refuse('not_found', 'no such conversation') end
+  if redis.call('HGET', ck(cid), 'open') == '1' then return refuse('conflict', 'the session is still open') end
+  local last = hgetall(k('s', redis.call('HGET', ck(cid), 'session')))
+  qid, language, skills, channel = last.queue, last.language, last.skills, last.channel
+  customer, attributes = last.customer, last.attributes
+else
+  if current and redis.call('HGET', ck(current), 'open') == '1' then
+    return refuse('conflict', 'a chat is already open')
+  end
+end
+
+local q = queue_config(qid)
+if not q then return refuse('not_found', 'no such queue') end
+if mode ~= 'reopen' and #(q.languages or {}) > 0 then
+  local served = false
+  for _, l in ipairs(q.languages) do if l == language then served = true end end
+  if not served then return refuse('bad_request', 'the queue does not serve language ' .. language) end
+end
+
+if mode ~= 'reopen' then
+  redis.call('HSET', ck(cid), 'visitor', vid, 'channel', channel, 'created_at', NOW, 'seq', 0, 'agents', '')
+  redis.call('HSET', k('v', vid), 'conv', cid)
+end
+redis.call('HSET', ck(cid), 'session', sid, 'open', '1', 'last_activity', NOW)
+redis.call('RPUSH', csessions(cid), sid)
+
+local priority = tonumber(q.priority or 0)
+local score = -priority * PRIORITY_SCALE + NOW
+redis.call('HSET', k('s', sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue', qid,
+  'language', language, 'skills', skills, 'channel', channel, 'priority', priority,
+  'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
+  'verified', '0', 'agents', '', 'wrapping', '')
+enqueue(sid, qid, score, NOW)
+
+local message = nil
+if text ~= '' then
+  local name = customer_of({customer = customer}).name
+  message = {type = 'message', message_id = cid .. ':' .. (redis.call('HGET', ck(cid), 'seq') + 1),
+    from = {role = 'customer', display_name = name}, text = text}
+  if cmid ~= '' then
+    message.client_msg_id = cmid
+  end
+  append(cid, message)
+  if cmid ~= '' then redis.call('HSET', ck(cid) .. ':cmid', 'customer:' .. vid .. ':' .. cmid, message.seq) end
+  deliver({'v:' .. vid}, message)
+end
+
+lifecycle({type = 'session.queued', conversation_id = cid, session_id = sid, queue = qid,
+  channel = channel, language = language})
+local position = redis.call('ZRANK', k('q', qid, 'waiting'), sid)
+redis.call('HSET', k('s', sid), 'pos', (position or 0) + 1)
+deliver({'v:' .. vid}, {type = 'chat.queued', conversation_id = cid, session_id = sid, position = (position or 0) + 1})
+route_all()
+
+local result = {conversation_id = cid, session_id = sid}
+if message then result.message_id = message.message_id result.seq = message.seq end
+return done(result)

@@ -1,0 +1,8 @@
+-- view_sessions (read only): the card data of each given session.
+-- ARGV[5..] session ids
+local views = {}
+for i = 5, #ARGV do
+  local v = session_view(ARGV[i])
+  if v then views[#views + 1] = v end
+end
+return done(views)

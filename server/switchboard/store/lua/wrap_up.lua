@@ -1,0 +1,27 @@
+-- wrap_up: the agent closes its work on an ended session with one of the
+-- queue's wrap-up codes, which frees its slot.
+-- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] code   ARGV[8] notes ("" none)
+local aid, cid, code, notes = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local sid = nil
+for _, candidate in ipairs(redis.call('SMEMBERS', k('a', aid, 'slots'))) do
+  local s = redis.call('HMGET', k('s', candidate), 'conv', 'wrapping')
+  if s[1] == cid and has_word(s[2], aid) then sid = candidate end
+end
+if not sid then
+  if redis.call('EXISTS', ck(cid)) == 0 then return refuse('not_found', 'no such conversation') end
+  return refuse('conflict', 'no session of this conversation is waiting for your wrap-up')
+end
+local qid = redis.call('HGET', k('s', sid), 'queue')
+local q = queue_config(qid) or {wrap_up_codes = {}}
+local label = nil
+local valid = {}
+for _, wc in ipairs(q.wrap_up_codes or {}) do
+  if wc.code == code then label = wc.label end
+  valid[#valid + 1] = wc.code
+end
+if not label then
+  return refuse('bad_request', 'unknown wrap-up code; the queue accepts: ' .. table.concat(valid, ', '))
+end
+close_wrap_up(sid, aid, code, label, notes)
+route_all()
+return done({conversation_id = cid, session_id = sid, code = code, label = label})

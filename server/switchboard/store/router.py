@@ -1,0 +1,259 @@
+"""The router API: every state transition is one Lua step; its deliveries are published after it.
+
+Guarantee: a transition and its history and lifecycle events are written
+atomically; pushes to sockets are best effort (a client that missed one
+recovers from history when it resumes).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
+from ..domain.cards import build_card
+from ..domain.errors import ErrorCode, SwitchboardError
+from .keys import Keys
+from .scripts import load_scripts
+
+#: Fields that are lists in the contract; Lua's cjson writes an empty one as {}.
+LIST_FIELDS = frozenset({"thread", "skills", "messages", "agents", "journey", "offers", "sessions", "languages", "queues"})
+
+_json_decode = msgspec.json.Decoder().decode
+_json_encode = msgspec.json.Encoder().encode
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _lists_fixed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ([] if k in LIST_FIELDS and v == {} else _lists_fixed(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lists_fixed(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    inactivity_ms: int = 900_000
+    grace_ms: int = 60_000
+
+
+def unavailable(exc: Exception) -> SwitchboardError:
+    return SwitchboardError(ErrorCode.UNAVAILABLE, f"the store is unreachable ({type(exc).__name__})")
+
+
+STORE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+
+class Router:
+    def __init__(self, redis: Redis, keys: Keys, timeouts: Timeouts = Timeouts()) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.timeouts = timeouts
+        self.scripts = load_scripts(redis)
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _run(self, name: str, *args: Any, now: int | None = None) -> Any:
+        now = now_ms() if now is None else now
+        argv = [self.keys.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, *args]
+        try:
+            raw = await self.scripts[name](keys=[self.keys.root], args=argv)
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        doc = _lists_fixed(_json_decode(raw))
+        if "err" in doc:
+            raise SwitchboardError(doc["err"]["code"], doc["err"]["message"])
+        out = doc.get("out") or []
+        if out:
+            await self._publish(out, now)
+        return doc["ok"]
+
+    async def _publish(self, deliveries: list[dict[str, Any]], now: int) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for delivery in deliveries:
+            frame = delivery["frame"]
+            if "_card" in frame:
+                frame["card"] = build_card(frame.pop("_card"), now)
+            payload = _json_encode(frame)
+            for recipient in delivery["to"] or []:
+                pipe.publish(self.keys.channel(recipient), payload)
+        try:
+            await pipe.execute()
+        except STORE_ERRORS:
+            pass  # push is best effort; history holds every event that matters
+
+    async def _conversation_script(self, name: str, cid: str, keys: list[str], *args: Any) -> Any:
+        try:
+            raw = await self.scripts[name](keys=keys, args=[self.keys.prefix, *args])
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        doc = _json_decode(raw)
+        if "err" in doc:
+            raise SwitchboardError(doc["err"]["code"], doc["err"]["message"]) if doc["err"]["code"] != "ended" else _Ended()
+        return doc["ok"]
+
+    # ------------------------------------------------------------ customers
+
+    async def connect(self, kind: str, ident: str, conn_id: str, token_version: str = "", now: int | None = None) -> Any:
+        return await self._run("connect", kind, ident, conn_id, token_version, now=now)
+
+    async def disconnect(self, kind: str, ident: str, conn_id: str, now: int | None = None) -> Any:
+        return await self._run("disconnect", kind, ident, conn_id, now=now)
+
+    async def start_chat(
+        self,
+        visitor_id: str,
+        conversation_id: str,
+        session_id: str,
+        queue: str,
+        language: str,
+        skills: list[str],
+        channel: str,
+        customer: dict[str, str],
+        attributes: dict[str, str],
+        text: str = "",
+        mode: str = "new",
+        client_msg_id: str = "",
+        now: int | None = None,
+    ) -> dict[str, Any]:
+        return await self._run(
+            "start_chat", visitor_id, conversation_id, session_id, queue, language,
+            _json_encode(skills), channel, _json_encode(customer), _json_encode(attributes),
+            text, mode, client_msg_id, now=now,
+        )
+
+    async def post_message(
+        self, cid: str, role: str, sender: str, display_name: str, text: str,
+        client_msg_id: str = "", kind: str = "message", now: int | None = None,
+    ) -> dict[str, Any]:
+        """Appends and publishes a message or note. Raises `ConversationEnded` when a
+        customer writes into an ended session (the caller opens a new one)."""
+        k = self.keys
+        return await self._conversation_script(
+            "message", cid, [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
+            now_ms() if now is None else now, kind, role, sender, display_name, text, client_msg_id,
+        )
+
+    async def relay(self, cid: str, role: str, sender: str, frame: dict[str, Any]) -> None:
+        await self._conversation_script("relay", cid, [self.keys.conversation(cid)], role, sender, _json_encode(frame))
+
+    async def end_chat(self, visitor_id: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("end_session", "customer", visitor_id, "", now=now)
+
+    async def page_view(self, visitor_id: str, url: str, title: str | None, now: int | None = None) -> None:
+        entry: dict[str, Any] = {"url": url, "ts": now_ms() if now is None else now}
+        if title:
+            entry["title"] = title
+        key = self.keys.visitor_journey(visitor_id)
+        try:
+            await self.redis.pipeline(transaction=False).rpush(key, _json_encode(entry)).ltrim(key, -50, -1).execute()
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    # ------------------------------------------------------------ agents
+
+    async def set_state(self, aid: str, state: str, reason: str = "", now: int | None = None) -> dict[str, Any]:
+        return await self._run("set_state", aid, state, reason, now=now)
+
+    async def accept(self, aid: str, offer_id: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("accept", aid, offer_id, now=now)
+
+    async def decline(self, aid: str, offer_id: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("decline", aid, offer_id, now=now)
+
+    async def end_session(self, aid: str, cid: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("end_session", "agent", aid, cid, now=now)
+
+    async def wrap_up(self, aid: str, cid: str, code: str, notes: str = "", now: int | None = None) -> dict[str, Any]:
+        return await self._run("wrap_up", aid, cid, code, notes, now=now)
+
+    # ------------------------------------------------------------ timers
+
+    async def due_deadlines(self, now: int, limit: int = 100) -> list[str]:
+        try:
+            members = await self.redis.zrangebyscore(self.keys.deadlines, "-inf", now, start=0, num=limit)
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return [m.decode() if isinstance(m, bytes) else m for m in members]
+
+    async def expire(self, member: str, now: int | None = None) -> bool:
+        """Runs the idempotent expiry step of one due deadline."""
+        kind, _, rest = member.partition(":")
+        if kind == "offer":
+            return bool(await self._run("offer_timeout", rest, now=now))
+        if kind == "inact":
+            return bool(await self._run("inactivity", rest, now=now))
+        if kind == "grace":
+            who, _, ident = rest.partition(":")
+            return bool(await self._run("grace", who, ident, now=now))
+        if kind == "wrapup":
+            sid, _, aid = rest.partition(":")
+            return bool(await self._run("wrap_up_timeout", sid, aid, now=now))
+        await self.redis.zrem(self.keys.deadlines, member)  # unknown kind: written by a newer version? drop it
+        return False
+
+    # ------------------------------------------------------------ administration
+
+    async def put_queue(self, qid: str, config_json: bytes) -> None:
+        await self._run("put_queue", qid, config_json)
+
+    async def delete_queue(self, qid: str) -> None:
+        await self._run("delete_queue", qid)
+
+    async def put_agent(self, aid: str, config_json: bytes) -> bool:
+        return bool((await self._run("put_agent", aid, config_json))["created"])
+
+    async def delete_agent(self, aid: str) -> None:
+        await self._run("delete_agent", aid)
+
+    # ------------------------------------------------------------ reads
+
+    async def session_cards(self, session_ids: list[str], now: int | None = None) -> list[dict[str, Any]]:
+        if not session_ids:
+            return []
+        now = now_ms() if now is None else now
+        views = await self._run("view_sessions", *session_ids, now=now)
+        return [build_card(v, now) for v in views or []]
+
+    async def queue_views(self, qids: list[str]) -> list[dict[str, Any]]:
+        if not qids:
+            return []
+        views = await self._run("view_queues", *qids)
+        return [
+            {"id": v["id"], **_json_decode(v["config"]), "waiting": v["waiting"],
+             "longest_wait_ms": v["longest_wait_ms"], "agents_available": v["agents_available"]}
+            for v in views or []
+        ]
+
+    async def history(self, cid: str, after_seq: int = 0, audience: str = "agents", limit: int = 10_000) -> list[dict[str, Any]]:
+        """History events with seq > `after_seq`, in order; a customer's view leaves out notes."""
+        try:
+            entries = await self.redis.xrange(self.keys.history(cid), f"{after_seq + 1}-0", "+", count=limit)
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        events = []
+        for _id, fields in entries:
+            if audience == "customer" and fields.get(b"v") == b"agents":
+                continue
+            events.append(_json_decode(fields[b"d"]))
+        return events
+
+    async def history_length(self, cid: str) -> int:
+        raw = await self.redis.hget(self.keys.conversation(cid), "seq")
+        return int(raw or 0)
+
+
+class _Ended(SwitchboardError):
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.CONFLICT, "the session has ended")
+
+
+ConversationEnded = _Ended
