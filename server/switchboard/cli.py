@@ -1,0 +1,118 @@
+"""`switchboard serve` and `switchboard demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import msgspec
+import uvicorn
+
+from .domain.config import AgentConfig, QueueConfig, WrapUpCode
+from .embedded import EmbeddedRedis, RedisBinaryNotFound, find_redis_binary
+from .settings import Settings
+
+log = logging.getLogger("switchboard")
+
+DEMO_QUEUE = "support"
+DEMO_AGENT = "demo-agent"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="switchboard", description="Real-time chat routing for contact centres")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("serve", "run a gateway node"), ("demo", "run a node with a demo queue and agent")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+        command.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+        command.add_argument("--redis-url", default=None, help="Redis URL; without one an embedded Redis is started")
+        command.add_argument("--data-dir", default=None, help="where the embedded Redis keeps its data")
+        command.add_argument("--log-level", default="info")
+    return parser
+
+
+async def seed_demo(settings: Settings) -> str:
+    """Creates the demo queue and agent (idempotent) and returns an agent token."""
+    from .gateway.app import build_services
+
+    services = build_services(settings)
+    try:
+        queue = QueueConfig(name="Customer support", languages=["en", "de", "fr"], wrap_up_codes=[
+            WrapUpCode("resolved", "Resolved"), WrapUpCode("follow_up", "Needs follow-up"),
+            WrapUpCode("spam", "Spam"),
+        ])
+        await services.router.put_queue(DEMO_QUEUE, msgspec.json.encode(queue))
+        agent = AgentConfig(display_name="Demo Agent", languages=["en", "de", "fr"], queues=[DEMO_QUEUE], capacity=3)
+        await services.router.put_agent(DEMO_AGENT, msgspec.json.encode(agent))
+        version = await services.directory.token_version(DEMO_AGENT) or "0"
+        return services.signer.agent_token(DEMO_AGENT, version, int(time.time() + settings.agent_token_ttl_s))
+    finally:
+        await services.redis.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(
+        host=args.host, port=args.port, redis_url=args.redis_url,
+        data_dir=None if args.data_dir is None else Path(args.data_dir),
+    ).with_secrets()
+
+    embedded = None
+    if not settings.redis_url:
+        try:
+            binary = find_redis_binary()
+        except RedisBinaryNotFound as exc:
+            print(f"switchboard: {exc}", file=sys.stderr)
+            return 2
+        # Started from the main thread: the child gets SIGTERM when this thread ends.
+        embedded = EmbeddedRedis(settings.data_dir / "redis", binary=binary)
+        settings = replace(settings, redis_url=embedded.start())
+        log.info("embedded Redis (%s) with its data in %s", binary, embedded.data_dir)
+    try:
+        if args.command == "demo":
+            token = asyncio.run(seed_demo(settings))
+            base = f"http://{settings.host}:{settings.port}"
+            print(
+                f"\nSwitchboard demo is running at {base}\n"
+                f"  customer socket: ws://{settings.host}:{settings.port}/ws/customer  (queue '{DEMO_QUEUE}')\n"
+                f"  agent socket:    ws://{settings.host}:{settings.port}/ws/agent\n"
+                f"  demo agent token: {token}\n"
+                f"  admin token:      {settings.admin_token}\n"
+                "See README.md, 'Try it', for a customer and an agent in a few lines of Python.\n",
+                flush=True,
+            )
+        elif not os.environ.get("SWITCHBOARD_ADMIN_TOKEN"):
+            print(f"admin token (generated for this run): {settings.admin_token}", flush=True)
+        serve(settings, args.log_level)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def serve(settings: Settings, log_level: str = "info") -> None:
+    from .gateway.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        http="httptools",
+        log_level=log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

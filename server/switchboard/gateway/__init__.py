@@ -1,0 +1,1 @@
+"""The Starlette app: sockets, HTTP API, delivery, authentication."""

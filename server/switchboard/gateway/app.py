@@ -1,0 +1,105 @@
+"""Assembles one gateway node: Redis client, router, hub, sweeper, routes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from ..settings import Settings
+from ..store.directory import Directory
+from ..store.keys import Keys
+from ..store.router import Router, Timeouts
+from ..timers import Sweeper
+from .agent import AgentSocket
+from .auth import Signer
+from .customer import CustomerSocket
+from .http_api import routes as http_routes
+from .hub import Hub
+
+log = logging.getLogger(__name__)
+
+
+class Metrics:
+    def __init__(self, services: Services) -> None:
+        self.registry = CollectorRegistry()
+        self._services = services
+        self.sockets = Gauge("switchboard_sockets", "Open client sockets on this node", ["role"], registry=self.registry)
+
+    def refresh(self) -> None:
+        counts = {"customer": 0, "agent": 0}
+        for sock in self._services.sockets:
+            counts[sock.role] = counts.get(sock.role, 0) + 1
+        for role, count in counts.items():
+            self.sockets.labels(role).set(count)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Redis
+    router: Router
+    directory: Directory
+    hub: Hub
+    signer: Signer
+    sweeper: Sweeper
+    sockets: set[Any] = field(default_factory=set)
+    metrics: Any = None
+
+
+def build_services(settings: Settings) -> Services:
+    if not settings.redis_url or not settings.secret:
+        raise ValueError("settings need a redis_url and a secret (see Settings.with_secrets)")
+    redis = Redis.from_url(settings.redis_url, health_check_interval=30)
+    keys = Keys(settings.key_prefix)
+    router = Router(redis, keys, Timeouts(
+        inactivity_ms=int(settings.inactivity_timeout_s * 1000),
+        grace_ms=int(settings.disconnect_grace_s * 1000),
+    ))
+    services = Services(
+        settings=settings, redis=redis, router=router, directory=Directory(redis, keys, router),
+        hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
+        sweeper=Sweeper(router, settings.timer_tick_s),
+    )
+    services.metrics = Metrics(services)
+    return services
+
+
+def create_app(settings: Settings) -> Starlette:
+    services = build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.hub.start()
+        services.sweeper.start()
+        try:
+            yield
+        finally:
+            await services.sweeper.stop()
+            await services.hub.stop()
+            await services.redis.aclose()
+
+    async def customer_socket(websocket: WebSocket) -> None:
+        await CustomerSocket(websocket, services).run()
+
+    async def agent_socket(websocket: WebSocket) -> None:
+        await AgentSocket(websocket, services).run()
+
+    app = Starlette(
+        routes=[
+            WebSocketRoute("/ws/customer", customer_socket),
+            WebSocketRoute("/ws/agent", agent_socket),
+            *http_routes,
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,61 @@
+"""Signed bearer tokens for visitors and agents (HMAC-SHA256, compared in constant time)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+import msgspec
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_id(prefix: str) -> str:
+    """An unguessable identifier (128 random bits)."""
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+class Signer:
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"switchboard-tokens\0" + secret.encode()).digest()
+
+    def _sign(self, purpose: bytes, payload: str) -> str:
+        return _b64(hmac.new(self._key, purpose + b"\0" + payload.encode(), hashlib.sha256).digest())
+
+    def visitor_token(self, visitor_id: str) -> str:
+        return f"v1.{visitor_id}.{self._sign(b'visitor', visitor_id)}"
+
+    def verify_visitor(self, token: str) -> str | None:
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != "v1":
+            return None
+        if not hmac.compare_digest(parts[2], self._sign(b"visitor", parts[1])):
+            return None
+        return parts[1]
+
+    def agent_token(self, agent_id: str, version: str, expires_at_s: int) -> str:
+        payload = _b64(msgspec.json.encode([agent_id, version, expires_at_s]))
+        return f"a1.{payload}.{self._sign(b'agent', payload)}"
+
+    def verify_agent(self, token: str, now_s: float) -> tuple[str, str] | None:
+        """(agent id, token version) of a valid, unexpired token, else None."""
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != "a1":
+            return None
+        if not hmac.compare_digest(parts[2], self._sign(b"agent", parts[1])):
+            return None
+        try:
+            agent_id, version, expires_at = msgspec.json.decode(_unb64(parts[1]), type=tuple[str, str, int])
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+            return None
+        if expires_at < now_s:
+            return None
+        return agent_id, version

@@ -1,0 +1,63 @@
+"""The two wire encodings: JSON in text frames, MessagePack in binary frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+JSON_SUBPROTOCOL = "switchboard.v1.json"
+MSGPACK_SUBPROTOCOL = "switchboard.v1.msgpack"
+SUPPORTED = (JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL)
+
+json_encode = msgspec.json.Encoder().encode
+json_decode_any = msgspec.json.Decoder().decode
+msgpack_encode = msgspec.msgpack.Encoder().encode
+msgpack_decode_any = msgspec.msgpack.Decoder().decode
+
+
+def choose_subprotocol(offered: list[str]) -> str | None:
+    """The first subprotocol the client offers that we speak; None means JSON without one."""
+    for name in offered:
+        if name in SUPPORTED:
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class Codec:
+    """Decodes commands into one tagged union, encodes frames for one subprotocol."""
+
+    binary: bool
+    json_decoder: msgspec.json.Decoder[Any]
+    msgpack_decoder: msgspec.msgpack.Decoder[Any]
+
+    @classmethod
+    def for_(cls, subprotocol: str | None, command_type: Any) -> Codec:
+        return cls(
+            binary=subprotocol == MSGPACK_SUBPROTOCOL,
+            json_decoder=msgspec.json.Decoder(command_type),
+            msgpack_decoder=msgspec.msgpack.Decoder(command_type),
+        )
+
+    def decode(self, message: dict[str, Any]) -> Any:
+        """A typed command from an ASGI receive message; raises msgspec errors."""
+        text = message.get("text")
+        if text is not None:
+            return self.json_decoder.decode(text)
+        data = message.get("bytes") or b""
+        return self.msgpack_decoder.decode(data) if self.binary else self.json_decoder.decode(data)
+
+    def decode_any(self, message: dict[str, Any]) -> Any:
+        text = message.get("text")
+        if text is not None:
+            return json_decode_any(text)
+        data = message.get("bytes") or b""
+        return msgpack_decode_any(data) if self.binary else json_decode_any(data)
+
+    def encode(self, frame: Any) -> dict[str, Any]:
+        """The ASGI send message for `frame`."""
+        if self.binary:
+            return {"type": "websocket.send", "bytes": msgpack_encode(frame)}
+        return {"type": "websocket.send", "text": json_encode(frame).decode()}

@@ -1,0 +1,146 @@
+"""The customer socket `/ws/customer`: the website widget's side of a chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import frames as f
+from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from ..store.router import ConversationEnded
+from .auth import new_id
+from .socket import ClientSocket, HandshakeRefused
+
+
+class CustomerSocket(ClientSocket):
+    command_type = f.CustomerCommand
+    hello_type = f.CustomerHello
+    role = "customer"
+
+    visitor_id: str = ""
+    conversation_id: str | None = None
+    display_name: str = ""
+    _connected = False
+
+    async def hello(self, hello: f.CustomerHello) -> None:
+        services = self.services
+        if hello.visitor_token is not None:
+            visitor_id = services.signer.verify_visitor(hello.visitor_token)
+            if visitor_id is None:
+                raise HandshakeRefused(CloseCode.UNAUTHORIZED, "invalid visitor token")
+            token = hello.visitor_token
+        else:
+            visitor_id = new_id("v")
+            token = services.signer.visitor_token(visitor_id)
+        self.visitor_id = visitor_id
+        await services.hub.join(f"v:{visitor_id}", self)
+        try:
+            view = await services.router.connect("v", visitor_id, self.conn_id)
+        except BaseException:
+            await services.hub.leave(f"v:{visitor_id}", self)
+            raise
+        self._connected = True
+        self.conversation_id = view.get("conversation_id")
+        card = None
+        if view.get("session"):
+            card = (await services.router.session_cards([view["session"]["id"]]))[0]
+            self.display_name = (card["customer"] or {}).get("name") or ""
+        welcome: dict[str, Any] = {
+            "type": "welcome", "visitor_id": visitor_id, "visitor_token": token, "conversation": card,
+        }
+        replay: list[dict[str, Any]] = []
+        resume = hello.resume
+        if resume is not None and resume.conversation_id == self.conversation_id:
+            stored = await services.router.history_length(self.conversation_id)
+            recovered = resume.last_seq <= stored
+            welcome["recovered"] = recovered
+            after = resume.last_seq if recovered else 0
+            replay = await services.router.history(self.conversation_id, after, audience="customer")
+        self.send(welcome)
+        for event in replay:
+            self.replayed(event["conversation_id"], event["seq"])
+            self.send(event)
+        if self.conversation_id and not replay:
+            self.replayed(self.conversation_id, await services.router.history_length(self.conversation_id))
+        self.release_buffered()
+        if hello.page is not None:
+            await services.router.page_view(visitor_id, hello.page.url, hello.page.title)
+
+    def on_push(self, frame: dict[str, Any]) -> None:
+        # Another tab of the same visitor may have started a chat.
+        if frame.get("type") == "chat.queued":
+            self.conversation_id = frame.get("conversation_id", self.conversation_id)
+
+    async def goodbye(self) -> None:
+        if not self._connected:
+            return
+        self._connected = False
+        await self.services.hub.leave(f"v:{self.visitor_id}", self)
+        try:
+            await self.services.router.disconnect("v", self.visitor_id, self.conn_id)
+        except SwitchboardError:
+            pass  # the store is away; presence heals when the visitor returns
+
+    async def handle(self, command: Any) -> dict[str, Any] | None:
+        router = self.services.router
+        match command:
+            case f.CustomerMessage():
+                text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT)
+                if self.conversation_id is None:
+                    raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
+                try:
+                    result = await router.post_message(
+                        self.conversation_id, "customer", self.visitor_id, self.display_name, text,
+                        command.client_msg_id or "",
+                    )
+                except ConversationEnded:
+                    result = await router.start_chat(
+                        self.visitor_id, self.conversation_id, new_id("s"), "", "", [], "", {}, {},
+                        text=text, mode="reopen", client_msg_id=command.client_msg_id or "",
+                    )
+                return {"message_id": result["message_id"], "seq": result["seq"]}
+            case f.StartChat():
+                text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT) if command.text else ""
+                customer = {k: v for k, v in _struct_dict(command.customer).items() if v}
+                result = await router.start_chat(
+                    self.visitor_id, new_id("c"), new_id("s"), command.queue, command.language,
+                    command.skills, command.channel.value, customer, command.attributes, text=text,
+                )
+                self.conversation_id = result["conversation_id"]
+                self.display_name = customer.get("name", "")
+                return result
+            case f.CustomerTyping():
+                if self.conversation_id is None:
+                    raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
+                frame: dict[str, Any] = {"type": "typing", "conversation_id": self.conversation_id,
+                                         "from": {"role": "customer"}, "active": command.active}
+                if command.preview is not None and command.active:
+                    frame["preview"] = command.preview
+                await router.relay(self.conversation_id, "customer", self.visitor_id, frame)
+                return None
+            case f.Read():
+                if self.conversation_id is None:
+                    raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
+                await router.relay(self.conversation_id, "customer", self.visitor_id, {
+                    "type": "read", "conversation_id": self.conversation_id, "seq": command.seq,
+                    "from": {"role": "customer"},
+                })
+                return None
+            case f.EndChat():
+                result = await router.end_chat(self.visitor_id)
+                return {"conversation_id": result["conversation_id"], "reason": result["reason"]}
+            case f.PageView():
+                await router.page_view(self.visitor_id, command.url, command.title)
+                return None
+            case f.AcceptInvite() | f.DismissInvite():
+                raise SwitchboardError(ErrorCode.NOT_FOUND, "no such invitation")
+            case f.Csat():
+                raise SwitchboardError(ErrorCode.CONFLICT, "no survey is open for this visitor")
+            case f.CustomerHello():
+                raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")
+
+
+def _struct_dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    return {name: getattr(value, name) for name in value.__struct_fields__}

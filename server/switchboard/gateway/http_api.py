@@ -1,0 +1,207 @@
+"""The HTTP API under /api/v1, plus health and metrics."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..domain.config import AgentConfig, QueueConfig, check_id, decode_config
+from ..domain.errors import HTTP_STATUS, ErrorCode, SwitchboardError
+
+if TYPE_CHECKING:
+    from .app import Services
+
+Handler = Callable[[Request], Awaitable[Response]]
+STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+MAX_BODY = 256 * 1024
+
+
+class JSON(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)
+
+
+def error_response(exc: SwitchboardError) -> Response:
+    return JSON({"error": {"code": exc.code.value, "message": exc.message}}, status_code=HTTP_STATUS[exc.code])
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services
+
+
+def admin(handler: Handler) -> Handler:
+    """Requires the admin token; turns refusals into the contract's error shape."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            expected = services_of(request).settings.admin_token or ""
+            given = request.headers.get("authorization", "")
+            if not (expected and hmac.compare_digest(given.encode(), f"Bearer {expected}".encode())):
+                raise SwitchboardError(ErrorCode.UNAUTHORIZED, "a valid admin token is required")
+            return await handler(request)
+        except SwitchboardError as exc:
+            return error_response(exc)
+
+    return wrapped
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise SwitchboardError(ErrorCode.TOO_LONG, "body too large")
+    return body
+
+
+def _path_id(request: Request, kind: str) -> str:
+    return check_id(kind, request.path_params["id"])
+
+
+# ---------------------------------------------------------------- queues
+
+
+@admin
+async def put_queue(request: Request) -> Response:
+    s = services_of(request)
+    qid = _path_id(request, "queue")
+    config = decode_config(await _body(request), QueueConfig)
+    await s.router.put_queue(qid, msgspec.json.encode(config))
+    return JSON((await s.router.queue_views([qid]))[0])
+
+
+@admin
+async def list_queues(request: Request) -> Response:
+    s = services_of(request)
+    return JSON({"queues": await s.router.queue_views(await s.directory.queue_ids())})
+
+
+@admin
+async def get_queue(request: Request) -> Response:
+    views = await services_of(request).router.queue_views([_path_id(request, "queue")])
+    if not views:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
+    return JSON(views[0])
+
+
+@admin
+async def delete_queue(request: Request) -> Response:
+    await services_of(request).router.delete_queue(_path_id(request, "queue"))
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- agents
+
+
+@admin
+async def put_agent(request: Request) -> Response:
+    s = services_of(request)
+    aid = _path_id(request, "agent")
+    config = decode_config(await _body(request), AgentConfig)
+    known = set(await s.directory.queue_ids())
+    unknown = [q for q in config.queues if q not in known]
+    if unknown:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"unknown queue: {', '.join(unknown)}")
+    created = await s.router.put_agent(aid, msgspec.json.encode(config))
+    return JSON((await s.directory.agents([aid]))[0], status_code=201 if created else 200)
+
+
+@admin
+async def list_agents(request: Request) -> Response:
+    s = services_of(request)
+    return JSON({"agents": await s.directory.agents(await s.directory.agent_ids())})
+
+
+@admin
+async def get_agent(request: Request) -> Response:
+    views = await services_of(request).directory.agents([_path_id(request, "agent")])
+    if not views:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such agent")
+    return JSON(views[0])
+
+
+@admin
+async def delete_agent(request: Request) -> Response:
+    await services_of(request).router.delete_agent(_path_id(request, "agent"))
+    return Response(status_code=204)
+
+
+@admin
+async def issue_agent_token(request: Request) -> Response:
+    s = services_of(request)
+    aid = _path_id(request, "agent")
+    version = await s.directory.token_version(aid)
+    if version is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such agent")
+    expires_at = int(time.time() + s.settings.agent_token_ttl_s)
+    return JSON({"token": s.signer.agent_token(aid, version, expires_at), "expires_at": expires_at * 1000})
+
+
+# ---------------------------------------------------------------- conversations and events
+
+
+@admin
+async def get_conversation(request: Request) -> Response:
+    conversation = await services_of(request).directory.conversation(_path_id(request, "conversation"))
+    if conversation is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such conversation")
+    return JSON(conversation)
+
+
+@admin
+async def list_events(request: Request) -> Response:
+    after = request.query_params.get("after") or None
+    if after is not None and not STREAM_ID.match(after):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "after must be an event id such as 1700000000000-0")
+    try:
+        limit = int(request.query_params.get("limit", "100"))
+    except ValueError:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "limit must be an integer") from None
+    if not 1 <= limit <= 1000:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "limit must be between 1 and 1000")
+    return JSON(await services_of(request).directory.events(after, limit))
+
+
+# ---------------------------------------------------------------- health
+
+
+async def healthz(request: Request) -> Response:
+    return JSON({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await services_of(request).redis.ping()
+    except Exception as exc:  # any failure to reach the store means not ready
+        return JSON({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
+    return JSON({"status": "ready"})
+
+
+async def metrics(request: Request) -> Response:
+    services_of(request).metrics.refresh()
+    return Response(generate_latest(services_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [
+    Route("/healthz", healthz),
+    Route("/readyz", readyz),
+    Route("/metrics", metrics),
+    Route("/api/v1/queues", list_queues),
+    Route("/api/v1/queues/{id}", put_queue, methods=["PUT"]),
+    Route("/api/v1/queues/{id}", get_queue, methods=["GET"]),
+    Route("/api/v1/queues/{id}", delete_queue, methods=["DELETE"]),
+    Route("/api/v1/agents", list_agents),
+    Route("/api/v1/agents/{id}", put_agent, methods=["PUT"]),
+    Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
+    Route("/api/v1/agents/{id}", delete_agent, methods=["DELETE"]),
+    Route("/api/v1/agents/{id}/token", issue_agent_token, methods=["POST"]),
+    Route("/api/v1/conversations/{id}", get_conversation),
+    Route("/api/v1/events", list_events),
+]

@@ -1,0 +1,136 @@
+"""Fan-out from Redis pub/sub to the sockets of this node.
+
+One pub/sub connection per node. A channel is subscribed while at least one
+local socket belongs to its recipient (an agent or a visitor). Push is best
+effort: a socket that misses a frame recovers it from history on resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+from ..store.keys import Keys
+from ..store.router import STORE_ERRORS
+from .codec import json_decode_any, msgpack_encode
+
+log = logging.getLogger(__name__)
+
+
+class Push:
+    """One published frame, decoded once and encoded at most once per encoding."""
+
+    __slots__ = ("payload", "frame", "_msgpack")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.frame: dict[str, Any] = json_decode_any(payload)
+        self._msgpack: bytes | None = None
+
+    def send_message(self, binary: bool) -> dict[str, Any]:
+        if binary:
+            if self._msgpack is None:
+                self._msgpack = msgpack_encode(self.frame)
+            return {"type": "websocket.send", "bytes": self._msgpack}
+        return {"type": "websocket.send", "text": self.payload.decode()}
+
+
+class Subscriber(Protocol):
+    def push(self, push: Push) -> None: ...
+
+
+class Hub:
+    def __init__(self, redis: Redis, keys: Keys, node_id: str) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._node_channel = keys.channel(f"node:{node_id}")
+        self._subscribers: dict[str, set[Subscriber]] = {}
+        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        # redis-py's reader needs one subscription before it can listen.
+        await self._pubsub.subscribe(self._node_channel)
+        self._task = asyncio.create_task(self._read(), name="hub-reader")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        try:
+            await self._pubsub.aclose()
+        except STORE_ERRORS:
+            pass
+
+    @property
+    def socket_count(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+    async def join(self, recipient: str, subscriber: Subscriber) -> None:
+        channel = self._keys.channel(recipient)
+        async with self._lock:
+            subscribers = self._subscribers.get(channel)
+            if subscribers is None:
+                self._subscribers[channel] = subscribers = set()
+                await self._pubsub.subscribe(channel)
+            subscribers.add(subscriber)
+
+    async def leave(self, recipient: str, subscriber: Subscriber) -> None:
+        channel = self._keys.channel(recipient)
+        async with self._lock:
+            subscribers = self._subscribers.get(channel)
+            if subscribers is None:
+                return
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self._subscribers[channel]
+                try:
+                    await self._pubsub.unsubscribe(channel)
+                except STORE_ERRORS:
+                    pass  # the connection is gone; a resubscribe will not include it
+
+    async def _read(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except (*STORE_ERRORS, RuntimeError) as exc:
+                log.warning("pub/sub connection lost (%s); resubscribing", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                await self._resubscribe()
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"]
+            if isinstance(channel, bytes):
+                channel = channel.decode()
+            subscribers = self._subscribers.get(channel)
+            if not subscribers:
+                continue
+            try:
+                push = Push(message["data"])
+            except Exception:  # a foreign publisher on our channel: ignore its frame
+                log.warning("undecodable frame on %s dropped", channel)
+                continue
+            for subscriber in tuple(subscribers):
+                subscriber.push(push)
+
+    async def _resubscribe(self) -> None:
+        async with self._lock:
+            try:
+                await self._pubsub.reset()
+                self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                await self._pubsub.subscribe(self._node_channel, *self._subscribers)
+            except STORE_ERRORS as exc:
+                log.warning("resubscribe failed (%s); will retry", exc)

@@ -1,0 +1,225 @@
+"""What every client socket shares: handshake, the receive loop, ordered sending, errors.
+
+The loop reads like a protocol's `data_received`: decode a frame into a typed
+command, call the handler, answer `ack` or `error`. Nothing here knows Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from .codec import Codec, choose_subprotocol
+from .hub import Push
+
+if TYPE_CHECKING:
+    from .app import Services
+
+log = logging.getLogger(__name__)
+
+_CLOSE = object()
+
+
+class HandshakeRefused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class ClientSocket:
+    """One accepted WebSocket. Subclasses implement `hello` and `handle`."""
+
+    command_type: Any = None
+    hello_type: type = object
+    role = "client"
+
+    def __init__(self, websocket: WebSocket, services: Services) -> None:
+        self.ws = websocket
+        self.services = services
+        self.settings = services.settings
+        self.codec = Codec.for_(choose_subprotocol(websocket.scope.get("subprotocols") or []), self.command_type)
+        self.conn_id = f"{self.settings.node_id}:{id(self):x}"
+        self._outbox: asyncio.Queue[Any] = asyncio.Queue(self.settings.send_queue_limit)
+        self._buffered: list[Push] | None = []  # pushes held back until the welcome is out
+        self._replayed: dict[str, int] = {}  # highest seq replayed per conversation
+        self._closing = False
+        self._bad_frames = 0
+
+    # ------------------------------------------------------------ sending
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self._put(self.codec.encode(frame))
+
+    def replayed(self, conversation_id: str, seq: int) -> None:
+        """History up to `seq` went out by replay; a live push of it is a double."""
+        if seq > self._replayed.get(conversation_id, 0):
+            self._replayed[conversation_id] = seq
+
+    def push(self, push: Push) -> None:
+        if self._buffered is not None:
+            self._buffered.append(push)
+            return
+        frame = push.frame
+        seq = frame.get("seq")
+        if seq is not None and seq <= self._replayed.get(frame.get("conversation_id", ""), 0):
+            return
+        self.on_push(frame)
+        self._put(push.send_message(self.codec.binary))
+
+    def on_push(self, frame: dict[str, Any]) -> None:
+        """Hook: a subclass may track state from frames pushed to it."""
+
+    def release_buffered(self) -> None:
+        buffered, self._buffered = self._buffered or [], None
+        for push in buffered:
+            self.push(push)
+
+    def _put(self, message: Any) -> None:
+        if self._closing:
+            return
+        try:
+            self._outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            # A client that does not read cannot hold the node's memory: it resumes later.
+            log.warning("%s %s: send queue full, closing", self.role, self.conn_id)
+            self.close(CloseCode.POLICY_VIOLATION, "too slow")
+
+    def close(self, code: int, reason: str = "") -> None:
+        if self._closing:
+            return
+        self._closing = True
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+        self._outbox.put_nowait((_CLOSE, code, reason))
+
+    async def _write(self) -> None:
+        send = self.ws.send
+        while True:
+            message = await self._outbox.get()
+            if isinstance(message, tuple) and message[0] is _CLOSE:
+                await self.ws.close(message[1], message[2])
+                return
+            await send(message)
+
+    def ack(self, ref: str | None, result: dict[str, Any] | None = None) -> None:
+        if ref is not None:
+            self.send({"type": "ack", "ref": ref, **(result or {})})
+
+    def error(self, ref: str | None, code: ErrorCode, message: str) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code.value, "message": message}
+        if ref is not None:
+            frame["ref"] = ref
+        self.send(frame)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        origins = self.settings.allowed_origins
+        if origins is not None and self.ws.headers.get("origin") not in origins:
+            await self.ws.close(CloseCode.ORIGIN_FORBIDDEN)
+            return
+        subprotocol = choose_subprotocol(self.ws.scope.get("subprotocols") or [])
+        await self.ws.accept(subprotocol=subprotocol)
+        try:
+            first = await asyncio.wait_for(self.ws.receive(), self.settings.hello_timeout_s)
+        except asyncio.TimeoutError:
+            await self.ws.close(CloseCode.UNAUTHORIZED, "no hello")
+            return
+        if first["type"] == "websocket.disconnect":
+            return
+        try:
+            hello = self.codec.decode(first)
+            if not isinstance(hello, self.hello_type):
+                raise HandshakeRefused(CloseCode.UNAUTHORIZED, "the first frame must be hello")
+            await self.hello(hello)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            await self.ws.close(CloseCode.UNAUTHORIZED, "the first frame must be a valid hello")
+            return
+        except HandshakeRefused as refused:
+            await self.ws.close(refused.code, refused.reason)
+            return
+        except SwitchboardError as exc:
+            if exc.code is ErrorCode.UNAUTHORIZED:
+                await self.ws.close(CloseCode.UNAUTHORIZED, exc.message)
+            else:
+                await self.ws.close(1011, exc.message[:120])
+            await self.goodbye()
+            return
+        writer = asyncio.create_task(self._write(), name=f"writer-{self.conn_id}")
+        self.services.sockets.add(self)
+        try:
+            await self._receive_loop(writer)
+        finally:
+            self.services.sockets.discard(self)
+            await self.goodbye()
+            if not writer.done():
+                writer.cancel()
+                try:
+                    await writer
+                except (asyncio.CancelledError, Exception):
+                    pass
+
+    async def _receive_loop(self, writer: asyncio.Task[None]) -> None:
+        receive = self.ws.receive
+        while not writer.done():
+            try:
+                message = await receive()
+            except WebSocketDisconnect:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            await self._frame(message)
+
+    async def _frame(self, message: dict[str, Any]) -> None:
+        ref = None
+        try:
+            command = self.codec.decode(message)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            ref = self._ref_of(message)
+            self._bad_frames += 1
+            if self._bad_frames > self.settings.max_bad_frames:
+                self.close(CloseCode.POLICY_VIOLATION, "repeated protocol violations")
+                return
+            self.error(ref, ErrorCode.BAD_REQUEST, _schema_message(exc))
+            return
+        ref = command.ref
+        try:
+            result = await self.handle(command)
+            self._bad_frames = 0
+            self.ack(ref, result)
+        except SwitchboardError as exc:
+            self.error(ref, exc.code, exc.message)
+        except Exception:
+            log.exception("%s %s: %s failed", self.role, self.conn_id, type(command).__name__)
+            self.error(ref, ErrorCode.INTERNAL, "internal error")
+
+    def _ref_of(self, message: dict[str, Any]) -> str | None:
+        try:
+            ref = self.codec.decode_any(message).get("ref")
+        except Exception:
+            return None
+        return ref if isinstance(ref, str) and len(ref) <= 64 else None
+
+    # ------------------------------------------------------------ subclass API
+
+    async def hello(self, hello: Any) -> None:
+        raise NotImplementedError
+
+    async def handle(self, command: Any) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    async def goodbye(self) -> None:
+        """Called once when the socket ends; undoes what `hello` registered."""
+
+
+def _schema_message(exc: Exception) -> str:
+    text = str(exc)
+    if "Invalid value" in text and "`$.type`" in text:
+        return "unknown frame type"
+    return text[:300]

@@ -1,0 +1,100 @@
+"""One typed, frozen settings object, read once from flags and the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be greater than 0")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be an integer, not {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_url: str | None = None
+    data_dir: Path = Path("./var")
+    admin_token: str | None = None
+    secret: str | None = None
+    inactivity_timeout_s: float = 900.0
+    disconnect_grace_s: float = 60.0
+    allowed_origins: tuple[str, ...] | None = None
+    hello_timeout_s: float = 10.0
+    max_frame_bytes: int = 64 * 1024
+    timer_tick_s: float = 0.25
+    key_prefix: str = "sb"
+    agent_token_ttl_s: float = 24 * 3600.0
+    send_queue_limit: int = 1024
+    max_bad_frames: int = 20
+    node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        origins = env.get("SWITCHBOARD_ALLOWED_ORIGINS")
+        values: dict[str, Any] = {
+            "redis_url": env.get("SWITCHBOARD_REDIS_URL") or None,
+            "data_dir": Path(env.get("SWITCHBOARD_DATA_DIR") or "./var"),
+            "admin_token": env.get("SWITCHBOARD_ADMIN_TOKEN") or None,
+            "secret": env.get("SWITCHBOARD_SECRET") or None,
+            "inactivity_timeout_s": _float(env, "SWITCHBOARD_INACTIVITY_TIMEOUT_S", 900.0),
+            "disconnect_grace_s": _float(env, "SWITCHBOARD_DISCONNECT_GRACE_S", 60.0),
+            "allowed_origins": tuple(o.strip() for o in origins.split(",") if o.strip()) if origins else None,
+            "hello_timeout_s": _float(env, "SWITCHBOARD_HELLO_TIMEOUT_S", 10.0),
+            "max_frame_bytes": _int(env, "SWITCHBOARD_MAX_FRAME_BYTES", 64 * 1024),
+            "timer_tick_s": _float(env, "SWITCHBOARD_TIMER_TICK_S", 0.25),
+            "key_prefix": env.get("SWITCHBOARD_KEY_PREFIX") or "sb",
+            "agent_token_ttl_s": _float(env, "SWITCHBOARD_AGENT_TOKEN_TTL_S", 24 * 3600.0),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_secrets(self) -> Settings:
+        """Fills in the secret (kept in the data dir, mode 600) and the admin token
+        (generated for this run) when they are not configured."""
+        updates: dict[str, Any] = {}
+        if not self.secret:
+            updates["secret"] = load_or_create_secret(self.data_dir)
+        if not self.admin_token:
+            updates["admin_token"] = secrets.token_urlsafe(24)
+        return replace(self, **updates) if updates else self
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / "secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value

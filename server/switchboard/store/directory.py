@@ -1,0 +1,86 @@
+"""Read-only views of queues, agents, conversations and lifecycle events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+from .keys import Keys
+from .router import STORE_ERRORS, Router, unavailable
+
+_decode = msgspec.json.Decoder().decode
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Directory:
+    def __init__(self, redis: Redis, keys: Keys, router: Router) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.router = router
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def agent_profile(self, aid: str) -> dict[str, Any] | None:
+        raw = await self._call(self.redis.hget(self.keys.agent(aid), "config"))
+        return _decode(raw) if raw else None
+
+    async def agent_ids(self) -> list[str]:
+        return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.agents)))
+
+    async def queue_ids(self) -> list[str]:
+        return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.queues)))
+
+    async def token_version(self, aid: str) -> str | None:
+        raw = await self._call(self.redis.hget(self.keys.agent(aid), "token_version"))
+        return _s(raw) if raw is not None else None
+
+    async def agents(self, aids: list[str]) -> list[dict[str, Any]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for aid in aids:
+            pipe.hmget(self.keys.agent(aid), "config", "state", "reason", "since")
+            pipe.scard(self.keys.agent(aid) + ":conns")
+        rows = await self._call(pipe.execute())
+        views = []
+        for aid, (config, state, reason, since), conns in zip(aids, rows[::2], rows[1::2]):
+            if not config:
+                continue
+            view = {"id": aid, **_decode(config), "state": _s(state), "since": int(since), "connected": conns > 0}
+            if reason:
+                view["reason"] = _s(reason)
+            views.append(view)
+        return views
+
+    async def conversation(self, cid: str) -> dict[str, Any] | None:
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(k.conversation(cid), "session")
+        pipe.lrange(k.conversation_sessions(cid), 0, -1)
+        current, session_ids = await self._call(pipe.execute())
+        if not current:
+            return None
+        cards = await self.router.session_cards([_s(s) for s in session_ids])
+        events = await self.router.history(cid, 0, audience="agents")
+        by_session = {c["session_id"]: c for c in cards}
+        return {
+            "conversation_id": cid,
+            "card": by_session.get(_s(current)),
+            "sessions": cards,
+            "messages": [e for e in events if e.get("type") == "message"],
+            "notes": [e for e in events if e.get("type") == "note"],
+            "events": [e for e in events if e.get("type") not in ("message", "note")],
+        }
+
+    async def events(self, after: str | None, limit: int) -> dict[str, Any]:
+        start = f"({after}" if after else "-"
+        entries = await self._call(self.redis.xrange(self.keys.events, start, "+", count=limit))
+        events = [{"id": _s(eid), **_decode(fields[b"e"])} for eid, fields in entries]
+        return {"events": events, "next": events[-1]["id"] if events else after}

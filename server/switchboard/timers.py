@@ -1,0 +1,52 @@
+"""The deadline sweeper: every node runs one; expiry steps are idempotent, so
+nodes racing on the same deadline do no harm and a dead node loses no timer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .domain.errors import SwitchboardError
+from .store.router import Router, now_ms
+
+log = logging.getLogger(__name__)
+
+
+class Sweeper:
+    def __init__(self, router: Router, tick_s: float) -> None:
+        self._router = router
+        self._tick_s = tick_s
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="deadline-sweeper")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task:
+            await self._task
+
+    async def sweep_once(self) -> int:
+        """Runs every deadline due now; returns how many fired."""
+        fired = 0
+        now = now_ms()
+        for member in await self._router.due_deadlines(now):
+            try:
+                fired += await self._router.expire(member)
+            except SwitchboardError as exc:
+                log.warning("deadline %s: %s", member, exc.message)
+        return fired
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.sweep_once()
+            except SwitchboardError as exc:
+                log.warning("sweep skipped: %s", exc.message)
+            except Exception:
+                log.exception("sweep failed")
+            try:
+                await asyncio.wait_for(self._stop.wait(), self._tick_s)
+            except asyncio.TimeoutError:
+                pass
