@@ -1,0 +1,206 @@
+"""Fixtures: a real redis-server for the session, and real server nodes on real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis as redis_sync
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import Client, hello_agent, hello_customer  # noqa: E402
+from switchboard.embedded import EmbeddedRedis  # noqa: E402
+from switchboard.gateway.app import create_app  # noqa: E402
+from switchboard.settings import Settings  # noqa: E402
+
+ADMIN_TOKEN = "test-admin-token"
+SECRET = "test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("redis-server is not installed; `make test` installs it", returncode=3)
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), binary=binary, port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    """The session's Redis, emptied for this test."""
+    client = redis_sync.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@dataclass
+class Node:
+    """One real gateway node serving on 127.0.0.1."""
+
+    settings: Settings
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    port: int
+    app: Any
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def customer_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/customer"
+
+    @property
+    def agent_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/agent"
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start_node(redis_url: str, **overrides: Any) -> Node:
+    values: dict[str, Any] = dict(
+        redis_url=redis_url, admin_token=ADMIN_TOKEN, secret=SECRET, timer_tick_s=0.05,
+        disconnect_grace_s=30.0, hello_timeout_s=5.0,
+    )
+    values.update(overrides)
+    settings = Settings(**values)
+    app = create_app(settings)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, ws="websockets-sansio", ws_max_size=settings.max_frame_bytes, log_level="warning",
+        lifespan="on", timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    deadline = asyncio.get_running_loop().time() + 10
+    while not server.started:
+        if task.done():
+            task.result()
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("node did not start")
+        await asyncio.sleep(0.01)
+    return Node(settings, server, task, port, app)
+
+
+@dataclass
+class Deployment:
+    """A node plus helpers to configure it and to open clients against it."""
+
+    node: Node
+    http: httpx.AsyncClient
+    clients: list[Client] = field(default_factory=list)
+
+    async def admin(self, method: str, path: str, body: Any = None, expect: int | None = 200) -> Any:
+        response = await self.http.request(method, path, json=body)
+        if expect is not None:
+            assert response.status_code == expect, (response.status_code, response.text)
+        return response.json() if response.content else None
+
+    async def queue(self, qid: str = "support", **config: Any) -> dict[str, Any]:
+        return await self.admin("PUT", f"/api/v1/queues/{qid}", {"name": qid.title(), **config})
+
+    async def agent(self, aid: str, queues: list[str] | None = None, languages: list[str] | None = None, **config: Any) -> str:
+        """Creates the agent and returns a token for it."""
+        body = {"display_name": aid.title(), "languages": languages or ["en"], "queues": queues or ["support"], **config}
+        response = await self.http.put(f"/api/v1/agents/{aid}", json=body)
+        assert response.status_code in (200, 201), response.text
+        return (await self.admin("POST", f"/api/v1/agents/{aid}/token"))["token"]
+
+    async def customer(self, protocol: str = "json", node: Node | None = None, **hello: Any) -> tuple[Client, dict[str, Any]]:
+        client, welcome = await hello_customer((node or self.node).customer_url, protocol, **hello)
+        self.clients.append(client)
+        return client, welcome
+
+    async def agent_socket(self, token: str, protocol: str = "json", node: Node | None = None, **hello: Any) -> tuple[Client, dict[str, Any]]:
+        client, welcome = await hello_agent((node or self.node).agent_url, token, protocol, **hello)
+        self.clients.append(client)
+        return client, welcome
+
+    async def available_agent(self, aid: str, **config: Any) -> Client:
+        token = await self.agent(aid, **config)
+        client, _ = await self.agent_socket(token)
+        await client.ok({"type": "set_state", "state": "available"})
+        return client
+
+    async def chat(self, queue: str = "support", text: str | None = "Hello", **start: Any) -> tuple[Client, dict[str, Any]]:
+        """A customer who started a chat; returns the client and the start_chat ack."""
+        client, _ = await self.customer()
+        frame = {"type": "start_chat", "queue": queue, **start}
+        if text is not None:
+            frame["text"] = text
+        return client, await client.ok(frame)
+
+
+@pytest.fixture
+async def node_factory(redis_url: str) -> AsyncIterator[Any]:
+    nodes: list[Node] = []
+
+    async def factory(**overrides: Any) -> Node:
+        node = await start_node(redis_url, **overrides)
+        nodes.append(node)
+        return node
+
+    yield factory
+    for node in nodes:
+        await node.stop()
+
+
+@pytest.fixture
+async def make_deployment(node_factory: Any) -> AsyncIterator[Any]:
+    deployments: list[Deployment] = []
+
+    async def factory(**overrides: Any) -> Deployment:
+        node = await node_factory(**overrides)
+        http = httpx.AsyncClient(base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+        deployment = Deployment(node, http)
+        deployments.append(deployment)
+        return deployment
+
+    yield factory
+    for deployment in deployments:
+        for client in deployment.clients:
+            await client.close()
+        await deployment.http.aclose()
+
+
+@pytest.fixture
+async def sb(make_deployment: Any) -> Deployment:
+    """A deployment with default settings and the queue `support`."""
+    deployment = await make_deployment()
+    await deployment.queue("support")
+    return deployment
+
+
+os.environ.setdefault("HYPOTHESIS_PROFILE", "default")
