@@ -114,6 +114,18 @@ class Client:
             pass
 
 
+async def eventually(probe: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT, interval: float = 0.02) -> Any:
+    """Polls `probe` (a coroutine function) until it returns something truthy, with a deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
+        await asyncio.sleep(interval)
+
+
 async def hello_customer(url: str, protocol: str = "json", **hello: Any) -> tuple[Client, dict[str, Any]]:
     client = await Client.connect(url, protocol)
     await client.send({"type": "hello", **hello})

@@ -1,0 +1,356 @@
+"""The routing rules of the contract, over real sockets."""
+
+from __future__ import annotations
+
+import pytest
+from support import eventually
+
+
+async def events_of(sb, type_):
+    page = await sb.admin("GET", "/api/v1/events?limit=1000")
+    return [e for e in page["events"] if e["type"] == type_]
+
+
+async def test_only_members_of_the_queue_get_offers(sb):
+    await sb.queue("sales")
+    outsider = await sb.available_agent("sam", queues=["sales"])
+    member = await sb.available_agent("alice")
+    await sb.chat()
+    await member.expect("offer")
+    assert outsider.received("offer") == []
+
+
+async def test_language_and_skills_decide_eligibility(sb):
+    await sb.queue("billing", skills=["billing"])
+    english = await sb.available_agent("en-billing", queues=["billing"], skills=["billing"])
+    german_no_skill = await sb.available_agent("de-plain", queues=["billing"], languages=["de"])
+    german = await sb.available_agent("de-billing", queues=["billing"], languages=["de", "en"], skills=["billing", "vip"])
+
+    await sb.chat(queue="billing", language="de", skills=["vip"])
+    offer = await german.expect("offer")
+    assert offer["language"] == "de" and offer["skills"] == ["vip"]
+    assert english.received("offer") == [] and german_no_skill.received("offer") == []
+
+
+async def test_capacity_counts_active_chats_and_wrap_ups(sb):
+    agent = await sb.available_agent("alice", capacity=2)
+    conversations = []
+    for _ in range(2):
+        _, started = await sb.chat()
+        offer = await agent.expect("offer")
+        await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+        conversations.append(started["conversation_id"])
+    third, _ = await sb.chat()
+    queued = await third.expect("chat.queued")
+    assert queued["position"] == 1
+    await agent.ok({"type": "end_session", "conversation_id": conversations[0]})
+    # in wrap-up the slot is still taken
+    views = await sb.admin("GET", "/api/v1/queues/support")
+    assert views["waiting"] == 1
+    await agent.ok({"type": "wrap_up", "conversation_id": conversations[0], "code": "resolved"})
+    offer = await agent.expect("offer")
+    assert offer["session_id"] != ""
+
+
+async def test_longest_idle_agent_first_then_the_other(sb):
+    first = await sb.available_agent("first")
+    second = await sb.available_agent("second")
+    await sb.chat()
+    offer = await first.expect("offer")
+    await first.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await sb.chat()
+    await second.expect("offer")
+    assert len(first.received("offer")) == 1
+
+
+async def test_queue_priority_then_arrival_order(sb):
+    await sb.queue("vip", priority=10)
+    token = await sb.agent("alice", queues=["support", "vip"], capacity=1)
+    agent, _ = await sb.agent_socket(token)
+    _, low_first = await sb.chat(queue="support", text="first in")
+    _, low_second = await sb.chat(queue="support", text="second in")
+    _, high = await sb.chat(queue="vip", text="vip")
+    await agent.ok({"type": "set_state", "state": "available"})
+    order = []
+    for _ in range(3):
+        offer = await agent.expect("offer")
+        order.append(offer["conversation_id"])
+        await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+        await agent.ok({"type": "end_session", "conversation_id": offer["conversation_id"]})
+        await agent.ok({"type": "wrap_up", "conversation_id": offer["conversation_id"], "code": "resolved"})
+    assert order == [high["conversation_id"], low_first["conversation_id"], low_second["conversation_id"]]
+
+
+async def test_auto_accept_queue_assigns_without_offer(sb):
+    await sb.queue("auto", accept_mode="auto")
+    agent = await sb.available_agent("alice", queues=["auto"])
+    customer, started = await sb.chat(queue="auto")
+    assigned = await agent.expect("conversation.assigned")
+    assert assigned["conversation_id"] == started["conversation_id"]
+    await customer.expect("chat.connected")
+    assert agent.received("offer") == []
+
+
+async def test_not_ready_and_offline_agents_get_no_offers(sb):
+    token = await sb.agent("alice")
+    agent, welcome = await sb.agent_socket(token)
+    assert welcome["state"]["state"] == "not_ready"
+    customer, _ = await sb.chat()
+    await agent.ok({"type": "set_state", "state": "offline"})
+    await agent.ok({"type": "set_state", "state": "not_ready", "reason": "lunch"})
+    state = await agent.expect("agent.state", state="not_ready", reason="lunch")
+    assert state["since"] > 0
+    assert agent.received("offer") == []
+    await agent.ok({"type": "set_state", "state": "available"})
+    await agent.expect("offer")
+    bad = await agent.request({"type": "set_state", "state": "rona"})
+    assert bad["code"] == "bad_request"
+
+
+async def test_decline_goes_to_next_agent_and_never_back(sb):
+    first = await sb.available_agent("first")
+    second = await sb.available_agent("second", capacity=1)
+    _, started = await sb.chat()
+    offer = await first.expect("offer")
+    await first.ok({"type": "decline", "offer_id": offer["offer_id"]})
+    again = await second.expect("offer")
+    assert again["session_id"] == offer["session_id"]
+    await second.ok({"type": "decline", "offer_id": again["offer_id"]})
+    # both declined: the session waits although both agents are free
+    views = await sb.admin("GET", "/api/v1/queues/support")
+    assert views["waiting"] == 1
+    assert len(first.received("offer")) == 1
+    third = await sb.available_agent("third")
+    await third.expect("offer", session_id=offer["session_id"])
+    declined = await events_of(sb, "session.declined")
+    assert [e["agent"] for e in declined] == ["first", "second"]
+
+
+async def test_rona_when_offer_rings_out(sb):
+    await sb.queue("support", offer_timeout_s=0.3)
+    slow = await sb.available_agent("slow")
+    _, started = await sb.chat()
+    offer = await slow.expect("offer")
+    fast = await sb.available_agent("fast")
+    revoked = await slow.expect("offer.revoked", offer_id=offer["offer_id"])
+    assert revoked["reason"] == "timeout"
+    state = await slow.expect("agent.state", state="rona")
+    assert state["since"] >= offer["offered_at"]
+    again = await fast.expect("offer")
+    assert again["session_id"] == offer["session_id"]
+    late = await slow.request({"type": "accept", "offer_id": offer["offer_id"]})
+    assert late["code"] == "not_found"
+    agent_view = await sb.admin("GET", "/api/v1/agents/slow")
+    assert agent_view["state"] == "rona"
+    assert [e["agent"] for e in await events_of(sb, "session.rona")] == ["slow"]
+    await slow.ok({"type": "set_state", "state": "available"})
+    assert (await sb.admin("GET", "/api/v1/agents/slow"))["state"] == "available"
+
+
+async def test_rona_keeps_the_place_in_queue(sb):
+    await sb.queue("support", offer_timeout_s=0.3)
+    slow = await sb.available_agent("slow", capacity=1)
+    _, first = await sb.chat(text="first")
+    offer = await slow.expect("offer")
+    _, second = await sb.chat(text="second")
+    await slow.expect("offer.revoked")
+    fresh = await sb.available_agent("fresh", capacity=1)
+    offer = await fresh.expect("offer")
+    assert offer["conversation_id"] == first["conversation_id"]
+
+
+async def test_inactivity_ends_a_silent_session(make_deployment):
+    sb = await make_deployment(inactivity_timeout_s=0.6)
+    await sb.queue("support")
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await customer.ok({"type": "message", "text": "still here"})
+    ended = await customer.expect("chat.ended", timeout=5)
+    assert ended["reason"] == "inactivity_timeout"
+    await agent.expect("chat.ended", reason="inactivity_timeout")
+    detail = await sb.admin("GET", f"/api/v1/conversations/{started['conversation_id']}")
+    messages = [m for m in detail["messages"]]
+    assert ended["ts"] - messages[-1]["ts"] >= 600
+
+
+async def test_customer_disconnect_grace_ends_webchat(make_deployment):
+    sb = await make_deployment(disconnect_grace_s=0.3)
+    await sb.queue("support")
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await customer.close()
+    ended = await agent.expect("chat.ended", timeout=5)
+    assert ended["reason"] == "customer_ended"
+
+    waiting, started = await sb.chat()
+    await waiting.close()
+
+    async def abandoned():
+        ends = await events_of(sb, "session.ended")
+        return [e["reason"] for e in ends if e["session_id"] == started["session_id"]]
+
+    assert await eventually(abandoned) == ["customer_abandoned"]
+
+
+async def test_messaging_survives_disconnect(make_deployment):
+    sb = await make_deployment(disconnect_grace_s=0.2)
+    await sb.queue("support")
+    customer, started = await sb.chat(channel="messaging")
+    await customer.close()
+    agent = await sb.available_agent("alice")
+    offer = await agent.expect("offer", timeout=5)
+    assert offer["conversation_id"] == started["conversation_id"]
+
+
+async def test_message_after_end_opens_new_session_in_same_conversation(sb):
+    agent = await sb.available_agent("alice", capacity=2)
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await customer.ok({"type": "end_chat"})
+    assert (await agent.expect("chat.ended"))["reason"] == "customer_ended"
+    ack = await customer.ok({"type": "message", "text": "one more question"})
+    queued = await customer.wait(lambda f: f["type"] == "chat.queued" and f["session_id"] != started["session_id"])
+    assert queued["conversation_id"] == started["conversation_id"]
+    offer = await agent.expect("offer")
+    assert offer["conversation_id"] == started["conversation_id"]
+    assert offer["thread"][-1]["text"] == "one more question" and offer["thread"][-1]["seq"] == ack["seq"]
+    agent_msg = await agent.request({"type": "message", "conversation_id": started["conversation_id"], "text": "x"})
+    assert agent_msg["code"] == "forbidden"  # the agent left with the old session (it is in wrap-up)
+
+
+async def test_end_chat_before_connect_is_abandoned(sb):
+    customer, started = await sb.chat()
+    answer = await customer.ok({"type": "end_chat"})
+    assert answer["reason"] == "customer_abandoned"
+    await customer.expect("chat.ended", reason="customer_abandoned")
+    again = await customer.request({"type": "end_chat"})
+    assert again["code"] == "conflict"
+    detail = await sb.admin("GET", f"/api/v1/conversations/{started['conversation_id']}")
+    assert detail["card"]["color"] == "white" and detail["card"]["status"] == "closed"
+
+
+async def test_queue_positions_move_up(sb):
+    customers = []
+    for i in range(3):
+        client, started = await sb.chat(text=f"n{i}")
+        queued = await client.expect("chat.queued")
+        assert queued["position"] == i + 1
+        customers.append(client)
+    await customers[0].ok({"type": "end_chat"})
+    assert (await customers[1].expect("chat.position"))["position"] == 1
+    assert (await customers[2].expect("chat.position"))["position"] == 2
+    conflict = await customers[1].request({"type": "start_chat", "queue": "support"})
+    assert conflict["code"] == "conflict"
+
+
+async def test_agent_disconnect_revokes_offers_and_requeues_after_grace(make_deployment):
+    sb = await make_deployment(disconnect_grace_s=0.4)
+    await sb.queue("support")
+    leaving = await sb.available_agent("leaving", capacity=2)
+    customer, first = await sb.chat(text="first")
+    offer = await leaving.expect("offer")
+    await leaving.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    _, second = await sb.chat(text="second")
+    pending = await leaving.expect("offer")
+    await leaving.close()
+    # the pending offer is revoked at once: the second chat waits for another agent
+    staying = await sb.available_agent("staying", capacity=2)
+    offer2 = await staying.expect("offer")
+    assert offer2["conversation_id"] == second["conversation_id"]
+    # after the grace the active chat goes back to the queue and on to the other agent
+    left = await customer.expect("chat.participant_left", timeout=5)
+    assert left["agent"]["id"] == "leaving"
+    offer3 = await staying.expect("offer", timeout=5)
+    assert offer3["conversation_id"] == first["conversation_id"]
+    assert (await sb.admin("GET", "/api/v1/agents/leaving"))["state"] == "offline"
+    assert pending["offer_id"] != offer2["offer_id"]
+
+
+async def test_agent_reconnecting_within_grace_keeps_state_and_chats(sb):
+    token = await sb.agent("alice")
+    agent, _ = await sb.agent_socket(token)
+    await agent.ok({"type": "set_state", "state": "available"})
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await agent.close()
+    agent, welcome = await sb.agent_socket(token)
+    assert welcome["state"]["state"] == "available"
+    assert [c["conversation_id"] for c in welcome["conversations"]] == [started["conversation_id"]]
+    await agent.ok({"type": "message", "conversation_id": started["conversation_id"], "text": "back"})
+    await customer.expect("message", text="back")
+
+
+async def test_wrap_up_timeout_closes_with_null_code(sb):
+    await sb.queue("support", wrap_up_timeout_s=0.3)
+    agent = await sb.available_agent("alice", capacity=1)
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await agent.ok({"type": "end_session", "conversation_id": started["conversation_id"]})
+    closed = await agent.expect("conversation.closed", timeout=5)
+    assert closed["wrap_up"] == {"code": None, "label": "Wrap-up timed out"}
+    await sb.chat()
+    await agent.expect("offer")  # the slot is free again
+
+
+async def test_typing_and_read_are_relayed(sb):
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    cid = started["conversation_id"]
+    await customer.send({"type": "typing", "active": True, "preview": "I wan"})
+    typing = await agent.expect("typing")
+    assert typing == {"type": "typing", "conversation_id": cid, "from": {"role": "customer"}, "active": True, "preview": "I wan"}
+    await agent.send({"type": "typing", "conversation_id": cid, "active": True, "preview": "secret draft"})
+    typing = await customer.expect("typing")
+    assert typing["from"]["role"] == "agent" and "preview" not in typing
+    ack = await agent.ok({"type": "message", "conversation_id": cid, "text": "hi"})
+    await customer.send({"type": "read", "seq": ack["seq"]})
+    read = await agent.expect("read")
+    assert read["seq"] == ack["seq"] and read["conversation_id"] == cid
+
+
+async def test_agent_cannot_touch_a_foreign_conversation(sb):
+    alice = await sb.available_agent("alice", capacity=1)
+    mallory = await sb.available_agent("mallory", capacity=1)
+    _, started = await sb.chat()
+    offer = await alice.expect("offer")
+    stolen = await mallory.request({"type": "accept", "offer_id": offer["offer_id"]})
+    assert stolen["code"] == "not_found"
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    cid = started["conversation_id"]
+    for frame in (
+        {"type": "message", "conversation_id": cid, "text": "hi"},
+        {"type": "end_session", "conversation_id": cid},
+        {"type": "typing", "conversation_id": cid, "active": True},
+    ):
+        answer = await mallory.request(frame)
+        assert answer["code"] == "forbidden", (frame, answer)
+    answer = await mallory.request({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    assert answer["code"] == "conflict"
+
+
+@pytest.mark.parametrize("protocol", ["json", "msgpack"])
+async def test_several_chats_at_once(sb, protocol):
+    token = await sb.agent("alice", capacity=3)
+    agent, _ = await sb.agent_socket(token, protocol=protocol)
+    await agent.ok({"type": "set_state", "state": "available"})
+    chats = []
+    for i in range(3):
+        customer, started = await sb.chat(text=f"chat {i}")
+        offer = await agent.expect("offer")
+        await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+        chats.append((customer, started["conversation_id"]))
+    for customer, cid in chats:
+        await agent.ok({"type": "message", "conversation_id": cid, "text": f"for {cid}"})
+    for customer, cid in chats:
+        got = await customer.expect("message", text=f"for {cid}")
+        assert got["conversation_id"] == cid
+        assert not [m for m in customer.received("message") if m["text"].startswith("for ") and m["text"] != f"for {cid}"]
