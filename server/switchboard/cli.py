@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -100,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
 def serve(settings: Settings, log_level: str = "info") -> None:
     from .gateway.app import create_app
 
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal
+    # into the handlers it found; these let the process go on to stop its
+    # embedded Redis and exit 0 instead of dying by the signal.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

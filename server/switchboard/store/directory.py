@@ -47,7 +47,7 @@ class Directory:
         pipe = self.redis.pipeline(transaction=False)
         for aid in aids:
             pipe.hmget(self.keys.agent(aid), "config", "state", "reason", "since")
-            pipe.scard(self.keys.agent(aid) + ":conns")
+            pipe.scard(self.keys.agent_connections(aid))
         rows = await self._call(pipe.execute())
         views = []
         for aid, (config, state, reason, since), conns in zip(aids, rows[::2], rows[1::2]):

@@ -50,8 +50,20 @@ class Keys:
     def queue(self, qid: str) -> str:
         return self._r("queue", qid)
 
+    def queue_waiting(self, qid: str) -> str:
+        return self._r("q", qid, "waiting")
+
     def agent(self, aid: str) -> str:
         return self._r("a", aid)
+
+    def agent_offers(self, aid: str) -> str:
+        return self._r("a", aid, "offers")
+
+    def agent_slots(self, aid: str) -> str:
+        return self._r("a", aid, "slots")
+
+    def agent_connections(self, aid: str) -> str:
+        return self._r("a", aid, "conns")
 
     def session(self, sid: str) -> str:
         return self._r("s", sid)

@@ -36,7 +36,8 @@ local function refuse(code, message)
 end
 
 local function done(result)
-  return cjson.encode({ok = result or true, out = OUT})
+  if result == nil then result = true end
+  return cjson.encode({ok = result, out = OUT})
 end
 
 local function deliver(to, frame)

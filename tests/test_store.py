@@ -1,0 +1,73 @@
+"""The Lua transitions called directly through the router API, with a controlled clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+from redis.asyncio import Redis
+
+from switchboard.domain.config import AgentConfig, QueueConfig
+from switchboard.domain.errors import SwitchboardError
+from switchboard.store.keys import Keys
+from switchboard.store.router import Router, Timeouts
+
+T0 = 1_800_000_000_000
+
+
+@pytest.fixture
+async def router(redis_url):
+    redis = Redis.from_url(redis_url)
+    yield Router(redis, Keys("unit"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
+    await redis.aclose()
+
+
+async def offered(router):
+    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=10)))
+    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
+    await router.connect("a", "a", "n:1", "0", now=T0)
+    await router.set_state("a", "available", now=T0)
+    await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, text="hi", now=T0 + 1)
+    (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
+    return oid.decode()
+
+
+async def test_a_deadline_fires_once_even_when_nodes_race(router):
+    oid = await offered(router)
+    assert await router.due_deadlines(T0 + 5_000) == []
+    due = await router.due_deadlines(T0 + 10_001)
+    assert due == [f"offer:{oid}"]
+    results = await asyncio.gather(*(router.expire(due[0], now=T0 + 10_001) for _ in range(4)))
+    assert sorted(results) == [False, False, False, True]
+    assert (await router.redis.hget(router.keys.agent("a"), "state")) == b"rona"
+    assert await router.redis.zscore(router.keys.queue_waiting("q"), "s1") is not None
+
+
+async def test_an_early_deadline_is_not_taken(router):
+    oid = await offered(router)
+    assert await router.expire(f"offer:{oid}", now=T0 + 9_000) is False
+    assert (await router.redis.hget(router.keys.agent("a"), "state")) == b"available"
+
+
+async def test_refusals_change_nothing(router):
+    oid = await offered(router)
+    before = await router.redis.hgetall(router.keys.session("s1"))
+    with pytest.raises(SwitchboardError) as exc:
+        await router.accept("someone-else", oid, now=T0 + 2)
+    assert exc.value.code == "not_found"
+    with pytest.raises(SwitchboardError) as exc:
+        await router.wrap_up("a", "c1", "resolved", now=T0 + 2)
+    assert exc.value.code == "conflict"
+    assert await router.redis.hgetall(router.keys.session("s1")) == before
+
+
+async def test_inactivity_rearms_lazily_from_last_activity(router):
+    oid = await offered(router)
+    await router.accept("a", oid, now=T0 + 2)
+    await router.post_message("c1", "customer", "v1", "", "still there", now=T0 + 50_000)
+    # due at T0+60_002, but the conversation was active at T0+50_000: re-armed, not ended
+    assert await router.expire("inact:s1", now=T0 + 60_002) is False
+    assert await router.redis.zscore(router.keys.deadlines, "inact:s1") == T0 + 110_000
+    assert await router.expire("inact:s1", now=T0 + 110_000) is True
+    assert await router.redis.hget(router.keys.session("s1"), "end_reason") == b"inactivity_timeout"
