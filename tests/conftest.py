@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import Client, hello_agent, hello_customer  # noqa: E402
 from switchboard.embedded import EmbeddedRedis  # noqa: E402
 from switchboard.gateway.app import create_app  # noqa: E402
+from switchboard.gateway.serving import NodeServer  # noqa: E402
 from switchboard.settings import Settings  # noqa: E402
 
 ADMIN_TOKEN = "test-admin-token"
@@ -101,7 +102,7 @@ async def start_node(redis_url: str, **overrides: Any) -> Node:
         app, ws="websockets-sansio", ws_max_size=settings.max_frame_bytes, log_level="warning",
         lifespan="on", timeout_graceful_shutdown=2,
     )
-    server = uvicorn.Server(config)
+    server = NodeServer(config, app.state.services.sockets)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     deadline = asyncio.get_running_loop().time() + 10

@@ -133,3 +133,17 @@ async def test_serve_without_any_redis_binary_says_how_to_get_one(tmp_path):
     )
     assert result.returncode == 2
     assert b"apt-get install redis-server" in result.stderr and b"--redis-url" in result.stderr
+
+
+async def test_shutdown_closes_sockets_with_1001_and_clients_resume_elsewhere(make_deployment):
+    first = await make_deployment()
+    second = await make_deployment()
+    await first.queue("support")
+    customer, welcome = await first.customer()
+    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "before"})
+    await first.node.stop()
+    assert (await customer.closed()) == (1001, "server shutting down")
+    again, resumed = await second.customer(
+        visitor_token=welcome["visitor_token"], resume={"conversation_id": started["conversation_id"], "last_seq": 0})
+    assert resumed["recovered"] is True
+    assert (await again.expect("message"))["text"] == "before"

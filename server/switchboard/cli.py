@@ -100,14 +100,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(settings: Settings, log_level: str = "info") -> None:
     from .gateway.app import create_app
+    from .gateway.serving import NodeServer
 
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal
     # into the handlers it found; these let the process go on to stop its
     # embedded Redis and exit 0 instead of dying by the signal.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",
@@ -118,6 +120,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+    NodeServer(config, app.state.services.sockets).run()
 
 
 if __name__ == "__main__":
