@@ -158,12 +158,13 @@ class ClientSocket:
         finally:
             self.services.sockets.discard(self)
             await self.goodbye()
-            if not writer.done():
-                writer.cancel()
-                try:
-                    await writer
-                except (asyncio.CancelledError, Exception):
-                    pass
+            writer.cancel()
+            try:
+                await writer
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # the peer went away mid-send: nothing left to tell it
+                log.debug("%s %s: writer ended: %r", self.role, self.conn_id, exc)
 
     async def _receive_loop(self, writer: asyncio.Task[None]) -> None:
         receive = self.ws.receive
