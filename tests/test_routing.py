@@ -354,3 +354,61 @@ async def test_several_chats_at_once(sb, protocol):
         got = await customer.expect("message", text=f"for {cid}")
         assert got["conversation_id"] == cid
         assert not [m for m in customer.received("message") if m["text"].startswith("for ") and m["text"] != f"for {cid}"]
+
+
+async def test_max_wait_ends_a_waiting_session_with_queue_timeout(sb):
+    await sb.queue("support", max_wait_s=0.3)
+    customer, started = await sb.chat()
+    ended = await customer.expect("chat.ended", timeout=5)
+    assert ended["reason"] == "queue_timeout"
+    assert (await sb.admin("GET", "/api/v1/queues/support"))["waiting"] == 0
+    ends = await events_of(sb, "session.ended")
+    assert [(e["session_id"], e["reason"]) for e in ends] == [(started["session_id"], "queue_timeout")]
+    assert "waited_ms" in ends[0] and "wait_ms" not in ends[0]
+
+
+async def test_routing_steps_widen_language_and_skills_as_the_session_waits(sb):
+    await sb.queue("support", skills=["tier2"], steps=[{"after_s": 0.3, "skills": [], "languages": ["en"]}])
+    generalist = await sb.available_agent("generalist")  # speaks en, no tier2 skill
+    customer, started = await sb.chat(language="de")
+    await customer.expect("chat.queued")
+    offer = await generalist.expect("offer", timeout=5)
+    assert offer["conversation_id"] == started["conversation_id"]
+    assert offer["offered_at"] - offer["queued_at"] >= 300
+
+
+async def test_two_chats_go_to_two_idle_agents_not_both_to_one(sb):
+    first = await sb.available_agent("first", capacity=3)
+    second = await sb.available_agent("second", capacity=3)
+    await sb.chat(text="one")
+    await sb.chat(text="two")
+    await first.expect("offer")
+    await second.expect("offer")
+    assert len(first.received("offer")) == 1
+
+
+async def test_agent_lost_after_grace_puts_the_chat_at_the_head_of_the_queue(make_deployment):
+    sb = await make_deployment(disconnect_grace_s=0.3)
+    await sb.queue("support")
+    leaving = await sb.available_agent("leaving", capacity=1)
+    customer, first = await sb.chat(text="was connected")
+    offer = await leaving.expect("offer")
+    await leaving.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    _, newer = await sb.chat(text="newer, waiting")
+    await leaving.close()
+    await customer.expect("chat.participant_left", timeout=5)
+    requeued = await customer.expect("chat.queued")
+    assert requeued["position"] == 1 and requeued["session_id"] == first["session_id"]
+    taker = await sb.available_agent("taker", capacity=1)
+    offer = await taker.expect("offer")
+    assert offer["conversation_id"] == first["conversation_id"]
+
+
+async def test_agent_ending_an_ended_session_is_a_conflict(sb):
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await customer.ok({"type": "end_chat"})
+    again = await agent.request({"type": "end_session", "conversation_id": started["conversation_id"]})
+    assert again["code"] == "conflict"

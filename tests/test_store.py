@@ -26,7 +26,8 @@ async def router(redis_url):
 async def offered(router):
     await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=10)))
     await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
-    await router.connect("a", "a", "n:1", "0", now=T0)
+    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
+    await router.connect("a", "a", "n:1", version, now=T0)
     await router.set_state("a", "available", now=T0)
     await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, text="hi", now=T0 + 1)
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))

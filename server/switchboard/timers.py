@@ -39,11 +39,17 @@ class Sweeper:
         return fired
 
     async def _run(self) -> None:
+        outage = False
         while not self._stop.is_set():
             try:
                 await self.sweep_once()
+                if outage:
+                    log.info("deadline sweeps resumed")
+                outage = False
             except SwitchboardError as exc:
-                log.warning("sweep skipped: %s", exc.message)
+                if not outage:  # once per outage, not once per tick
+                    log.warning("deadline sweeps paused: %s", exc.message)
+                outage = True
             except Exception:
                 log.exception("sweep failed")
             try:

@@ -46,7 +46,6 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=lambda: list(DEFAULT_WRAP_UP_CODES))
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
-    service_level_s: Seconds = 20
 
     def __post_init__(self) -> None:
         codes = [c.code for c in self.wrap_up_codes]

@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -22,6 +23,7 @@ from ..timers import Sweeper
 from .agent import AgentSocket
 from .auth import Signer
 from .customer import CustomerSocket
+from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
 
@@ -100,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
             *http_routes,
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
     )
     app.state.services = services
     return app

@@ -39,11 +39,15 @@ class CustomerSocket(ClientSocket):
             await services.hub.leave(f"v:{visitor_id}", self)
             raise
         self._connected = True
-        self.conversation_id = view.get("conversation_id")
         card = None
         if view.get("session"):
             card = (await services.router.session_cards([view["session"]["id"]]))[0]
             self.display_name = (card["customer"] or {}).get("name") or ""
+            # A closed webchat is over: the visitor starts a new chat. A messaging
+            # conversation is a thread that goes on.
+            if card["status"] == "closed" and card["channel"] == "webchat":
+                card = None
+        self.conversation_id = card["conversation_id"] if card else None
         welcome: dict[str, Any] = {
             "type": "welcome", "visitor_id": visitor_id, "visitor_token": token, "conversation": card,
         }

@@ -172,6 +172,13 @@ async def list_events(request: Request) -> Response:
 # ---------------------------------------------------------------- health
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer in the contract's error shape too."""
+    status = getattr(exc, "status_code", 500)
+    code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(status, ErrorCode.INTERNAL)
+    return JSON({"error": {"code": code.value, "message": str(getattr(exc, "detail", "error"))}}, status_code=status)
+
+
 async def healthz(request: Request) -> Response:
     return JSON({"status": "ok"})
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from ..store.keys import Keys
-from ..store.router import STORE_ERRORS
+from ..store.router import STORE_ERRORS, unavailable
 from .codec import json_decode_any, msgpack_encode
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,11 @@ class Hub:
         async with self._lock:
             subscribers = self._subscribers.get(channel)
             if subscribers is None:
+                try:
+                    await self._pubsub.subscribe(channel)
+                except STORE_ERRORS as exc:
+                    raise unavailable(exc) from exc
                 self._subscribers[channel] = subscribers = set()
-                await self._pubsub.subscribe(channel)
             subscribers.add(subscriber)
 
     async def leave(self, recipient: str, subscriber: Subscriber) -> None:

@@ -120,12 +120,14 @@ class ClientSocket:
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
-        origins = self.settings.allowed_origins
-        if origins is not None and self.ws.headers.get("origin") not in origins:
-            await self.ws.close(CloseCode.ORIGIN_FORBIDDEN)
-            return
         subprotocol = choose_subprotocol(self.ws.scope.get("subprotocols") or [])
         await self.ws.accept(subprotocol=subprotocol)
+        origin = self.ws.headers.get("origin")
+        origins = self.settings.allowed_origins
+        # Browsers always send Origin; only a browser page can be a cross-site attacker.
+        if origins is not None and origin is not None and origin not in origins:
+            await self.ws.close(CloseCode.ORIGIN_FORBIDDEN, "origin not allowed")
+            return
         try:
             first = await asyncio.wait_for(self.ws.receive(), self.settings.hello_timeout_s)
         except asyncio.TimeoutError:

@@ -194,6 +194,11 @@ class Router:
         if kind == "grace":
             who, _, ident = rest.partition(":")
             return bool(await self._run("grace", who, ident, now=now))
+        if kind == "maxwait":
+            return bool(await self._run("queue_timeout", rest, now=now))
+        if kind == "step":
+            sid, _, step = rest.partition(":")
+            return bool(await self._run("routing_step", sid, step, now=now))
         if kind == "wrapup":
             sid, _, aid = rest.partition(":")
             return bool(await self._run("wrap_up_timeout", sid, aid, now=now))
@@ -247,7 +252,10 @@ class Router:
         return events
 
     async def history_length(self, cid: str) -> int:
-        raw = await self.redis.hget(self.keys.conversation(cid), "seq")
+        try:
+            raw = await self.redis.hget(self.keys.conversation(cid), "seq")
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
         return int(raw or 0)
 
 

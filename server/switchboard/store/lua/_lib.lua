@@ -100,6 +100,17 @@ local function enqueue(sid, qid, score, entered_at)
   ROUTE[qid] = true
 end
 
+-- Arms the queue's waiting deadlines of a new session: max_wait_s ends it,
+-- each routing step routes it again when the step widens the targeting.
+local function arm_waiting_deadlines(sid, q, queued_at)
+  if type(q.max_wait_s) == 'number' then
+    arm('maxwait:' .. sid, queued_at + math.floor(q.max_wait_s * 1000))
+  end
+  for i, step in ipairs(q.steps or {}) do
+    if step.after_s > 0 then arm('step:' .. sid .. ':' .. i, queued_at + math.floor(step.after_s * 1000)) end
+  end
+end
+
 local function dequeue(sid, qid)
   redis.call('ZREM', k('q', qid, 'waiting'), sid)
   redis.call('ZREM', k('q', qid, 'age'), sid)
@@ -275,6 +286,8 @@ local function offer_session(sid, s, q, aid)
   redis.call('HSET', k('offer', oid), 'session', sid, 'agent', aid, 'kind', 'new',
     'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
   redis.call('SADD', k('a', aid, 'offers'), oid)
+  -- An offer counts as an assignment for idle order: the next chat goes to the next idle agent.
+  redis.call('HSET', k('a', aid), 'idle_since', NOW)
   redis.call('HSET', k('s', sid), 'status', 'offered', 'offer', oid, 'offered_at', NOW)
   arm('offer:' .. oid, expires_at)
   deliver({'a:' .. aid}, frame)
@@ -397,9 +410,11 @@ local function end_session(sid, reason)
     queue = s.queue, reason = reason, agent = agents[1]}
   if s.connected_at and s.connected_at ~= '' then
     event.handle_ms = NOW - tonumber(s.connected_at)
+    event.wait_ms = tonumber(s.connected_at) - tonumber(s.queued_at)
   else
-    event.wait_ms = NOW - tonumber(s.queued_at)
+    event.waited_ms = NOW - tonumber(s.queued_at) -- never connected: how long the customer waited
   end
+  disarm('maxwait:' .. sid)
   lifecycle(event)
 end
 

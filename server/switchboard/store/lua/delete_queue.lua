@@ -5,6 +5,10 @@ if redis.call('EXISTS', k('queue', qid)) == 0 then return refuse('not_found', 'n
 if redis.call('ZCARD', k('q', qid, 'waiting')) > 0 then
   return refuse('conflict', 'sessions are waiting in this queue')
 end
+if redis.call('SCARD', k('q', qid, 'members')) > 0 then
+  return refuse('conflict', 'agents are still members of this queue: ' ..
+    table.concat(redis.call('SMEMBERS', k('q', qid, 'members')), ', '))
+end
 redis.call('DEL', k('queue', qid), k('q', qid, 'waiting'), k('q', qid, 'age'), k('q', qid, 'ready'))
 redis.call('SREM', k('queues'), qid)
 return done(true)

@@ -10,6 +10,9 @@ end
 local c = redis.call('HMGET', ck(cid), 'visitor', 'agents', 'open', 'session')
 if not c[1] then return refuse('not_found', 'no such conversation') end
 if role == 'agent' and not has_word(c[2], actor) then
+  if has_word(redis.call('HGET', k('s', c[4]), 'wrapping'), actor) then
+    return refuse('conflict', 'the session has already ended')
+  end
   return refuse('forbidden', 'you are not connected to this conversation')
 end
 if c[3] ~= '1' then return refuse('conflict', 'the session has already ended') end

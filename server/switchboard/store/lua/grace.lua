@@ -33,6 +33,11 @@ for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
     deliver(to, left)
     if #rest == 0 then
       disarm('inact:' .. sid)
+      -- back to the head of its queue: ahead of every waiting session of its priority
+      local head = redis.call('ZRANGE', k('q', s.queue, 'waiting'), 0, 0, 'WITHSCORES')
+      if head[2] and tonumber(head[2]) <= tonumber(s.score) then
+        redis.call('HSET', k('s', sid), 'score', tonumber(head[2]) - 1)
+      end
       requeue(sid)
       redis.call('HSET', k('s', sid), 'owner', '')
       local position = redis.call('ZRANK', k('q', s.queue, 'waiting'), sid) + 1

@@ -16,18 +16,20 @@ local kind, role, sender, name, text, cmid = ARGV[3], ARGV[4], ARGV[5], ARGV[6],
 local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors')
 if not c[1] then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
 local agents = ' ' .. (c[2] or '') .. ' '
+local cid = string.match(conv, ':c:{(.*)}$')
+if role == 'customer' and c[1] ~= sender then
+  return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}})
+end
+if cmid ~= '' then
+  -- A retried send (same client_msg_id) is acknowledged again, never stored
+  -- twice, even when the session ended in between.
+  local seq = redis.call('HGET', cmids, role .. ':' .. sender .. ':' .. cmid)
+  if seq then return cjson.encode({ok = {message_id = cid .. ':' .. seq, seq = tonumber(seq), duplicate = true}}) end
+end
 if role == 'customer' then
-  if c[1] ~= sender then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
   if c[3] ~= '1' then return cjson.encode({err = {code = 'ended', message = 'the session has ended'}}) end
 elseif not string.find(agents, ' ' .. sender .. ' ', 1, true) then
   return cjson.encode({err = {code = 'forbidden', message = 'you are not connected to this conversation'}})
-end
-
-local cid = string.match(conv, ':c:{(.*)}$')
-if cmid ~= '' then
-  -- A retried send (same client_msg_id) is acknowledged again, never stored twice.
-  local seq = redis.call('HGET', cmids, role .. ':' .. sender .. ':' .. cmid)
-  if seq then return cjson.encode({ok = {message_id = cid .. ':' .. seq, seq = tonumber(seq), duplicate = true}}) end
 end
 
 local seq = tonumber(c[4]) + 1

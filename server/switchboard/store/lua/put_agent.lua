@@ -10,7 +10,9 @@ if old then
     redis.call('SREM', k('q', qid, 'members'), aid)
   end
 else
-  redis.call('HSET', key, 'state', 'offline', 'reason', '', 'since', NOW, 'idle_since', NOW, 'token_version', '0')
+  -- A fresh token version: tokens of an earlier agent with the same id stay dead.
+  redis.call('HSET', key, 'state', 'offline', 'reason', '', 'since', NOW, 'idle_since', NOW,
+    'token_version', tostring(NOW))
   redis.call('SADD', k('agents'), aid)
 end
 redis.call('HSET', key, 'config', raw, 'display_name', a.display_name, 'role', a.role,

@@ -44,6 +44,7 @@ redis.call('HSET', k('s', sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue',
   'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
   'verified', '0', 'agents', '', 'wrapping', '')
 enqueue(sid, qid, score, NOW)
+arm_waiting_deadlines(sid, q, NOW)
 
 local message = nil
 if text ~= '' then

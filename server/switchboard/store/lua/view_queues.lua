@@ -8,7 +8,10 @@ for i = 5, #ARGV do
     local oldest = redis.call('ZRANGE', k('q', qid, 'age'), 0, 0, 'WITHSCORES')
     local available = 0
     for _, aid in ipairs(redis.call('SMEMBERS', k('q', qid, 'members'))) do
-      if redis.call('HGET', k('a', aid), 'state') == 'available' then available = available + 1 end
+      if redis.call('HGET', k('a', aid), 'state') == 'available'
+        and redis.call('SCARD', k('a', aid, 'conns')) > 0 then
+        available = available + 1
+      end
     end
     views[#views + 1] = {id = qid, config = raw, waiting = redis.call('ZCARD', k('q', qid, 'waiting')),
       longest_wait_ms = oldest[2] and (NOW - tonumber(oldest[2])) or 0, agents_available = available}

@@ -1,0 +1,10 @@
+-- queue_timeout: a session still not connected after the queue's max_wait_s ends
+-- with reason queue_timeout.
+-- ARGV[5] session id
+local sid = ARGV[5]
+if not take_due('maxwait:' .. sid) then return done(false) end
+local status = redis.call('HGET', k('s', sid), 'status')
+if status ~= 'waiting' and status ~= 'offered' then return done(false) end
+end_session(sid, 'queue_timeout')
+route_all()
+return done(true)

@@ -1,0 +1,52 @@
+"""Who may connect and what a client may see."""
+
+from __future__ import annotations
+
+import websockets
+from support import Client
+
+
+async def test_disallowed_origin_is_closed_with_4403(make_deployment):
+    sb = await make_deployment(allowed_origins=("https://shop.example",))
+    await sb.queue("support")
+    ws = await websockets.connect(sb.node.customer_url, origin="https://evil.example", subprotocols=["switchboard.v1.json"])
+    client = Client(ws, binary=False)
+    assert (await client.closed())[0] == 4403
+    ws = await websockets.connect(sb.node.customer_url, origin="https://shop.example", subprotocols=["switchboard.v1.json"])
+    client = Client(ws, binary=False)
+    await client.send({"type": "hello"})
+    assert (await client.expect("welcome"))["visitor_id"]
+    await client.close()
+
+
+async def test_tokens_of_a_deleted_agent_stay_dead_when_the_id_is_reused(sb):
+    old_token = await sb.agent("alice")
+    await sb.admin("DELETE", "/api/v1/agents/alice", expect=204)
+    await sb.agent("alice")
+    ws = await websockets.connect(sb.node.agent_url, subprotocols=["switchboard.v1.json"])
+    client = Client(ws, binary=False)
+    await client.send({"type": "hello", "token": old_token})
+    assert (await client.closed())[0] == 4401
+
+
+async def test_a_closed_webchat_is_not_offered_again_in_welcome(sb):
+    customer, welcome = await sb.customer()
+    await customer.ok({"type": "start_chat", "queue": "support", "text": "hi"})
+    await customer.ok({"type": "end_chat"})
+    again, second = await sb.customer(visitor_token=welcome["visitor_token"])
+    assert second["conversation"] is None
+    answer = await again.request({"type": "message", "text": "hello?"})
+    assert answer["code"] == "conflict"
+    await again.ok({"type": "start_chat", "queue": "support", "text": "new chat"})
+
+
+async def test_unknown_paths_answer_in_the_error_shape(sb):
+    response = await sb.http.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_deleting_a_queue_with_members_is_refused(sb):
+    await sb.agent("alice")
+    answer = await sb.admin("DELETE", "/api/v1/queues/support", expect=409)
+    assert "alice" in answer["error"]["message"]
