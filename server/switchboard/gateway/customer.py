@@ -59,12 +59,12 @@ class CustomerSocket(ClientSocket):
             welcome["recovered"] = recovered
             after = resume.last_seq if recovered else 0
             replay = await services.router.history(self.conversation_id, after, audience="customer")
+            # Pushes held back meanwhile are doubles only up to what the client has
+            # or gets now; anything newer still goes out.
+            self.replayed(self.conversation_id, replay[-1]["seq"] if replay else after)
         self.send(welcome)
         for event in replay:
-            self.replayed(event["conversation_id"], event["seq"])
             self.send(event)
-        if self.conversation_id and not replay:
-            self.replayed(self.conversation_id, await services.router.history_length(self.conversation_id))
         self.release_buffered()
         if hello.page is not None:
             await services.router.page_view(visitor_id, hello.page.url, hello.page.title)
