@@ -24,6 +24,7 @@ class Client:
         self.ws = ws
         self.binary = binary
         self.frames: list[dict[str, Any]] = []
+        self.kinds: list[str] = []  # "text" or "binary", one per frame received
         self._cursor = 0
         self._arrived = asyncio.Event()
         self._closed: asyncio.Future[tuple[int | None, str]] = asyncio.get_running_loop().create_future()
@@ -39,8 +40,10 @@ class Client:
         try:
             async for raw in self.ws:
                 if isinstance(raw, bytes):
+                    self.kinds.append("binary")
                     frame = msgpack.unpackb(raw, raw=False) if self.binary else json.loads(raw)
                 else:
+                    self.kinds.append("text")
                     frame = json.loads(raw)
                 self.frames.append(frame)
                 self._arrived.set()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,17 +19,7 @@ from conftest import ADMIN_TOKEN
 
 DEADLINE = 5.0
 
-
-async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = DEADLINE, interval: float = 0.02) -> Any:
-    """Polls `probe` until it returns something truthy, with a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
-        await asyncio.sleep(interval)
+from support import eventually  # noqa: E402
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -29,31 +29,7 @@ HISTORY_TYPES = {"message", "note", "chat.connected", "chat.ended", "chat.queued
 # ---------------------------------------------------------------- helpers
 
 
-class WireClient(Client):
-    """A Client that records, for every frame, whether it came as text or binary, and that
-    decodes by what the server negotiated (binary = MessagePack, text = JSON)."""
-
-    def __init__(self, ws: Any, binary: bool) -> None:
-        self.kinds: list[str] = []
-        super().__init__(ws, binary)
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self.ws:
-                if isinstance(raw, bytes):
-                    self.kinds.append("binary")
-                    frame = msgpack.unpackb(raw, raw=False)
-                else:
-                    self.kinds.append("text")
-                    frame = json.loads(raw)
-                self.frames.append(frame)
-                self._arrived.set()
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            if not self._closed.done():
-                self._closed.set_result((self.ws.close_code, self.ws.close_reason or ""))
-            self._arrived.set()
+WireClient = Client  # records for every frame whether it came as text or binary (`kinds`)
 
 
 async def connect(sb: Any, path: str, subprotocols: list[str] | None) -> WireClient:
