@@ -1,0 +1,855 @@
+"""Stateful property test of the routing core (design principle 5).
+
+Hypothesis drives random sequences of commands (agents change state, connect,
+disconnect, accept, decline, let offers ring out, end and wrap up sessions;
+customers start, write into and end chats, come and go; the clock moves and
+due deadlines fire) through the real Redis-backed `Router`, with no sockets
+and no mocks. After every step the invariants of the routing rules in
+protocol.md are checked against what is stored in Redis:
+
+1. no agent over capacity (active sessions + wrap-ups + pending offers), and
+   the slots count exactly the sessions an agent is in or wrapping up;
+2. no session offered to two agents at once (one offer per session, pointing
+   back and forth);
+3. no offer (nor auto-assignment) to an agent that was not `available` and
+   connected at that moment, nor to one not eligible for that session (checked
+   per router call by replaying the lifecycle stream, which keeps the order);
+4. no session left waiting while an eligible agent is free;
+5. the order of each queue is kept: (-priority, time entered); a session put
+   back after decline, RONA or a revoked offer keeps its place (its score), and
+   one put back by its agent's disconnect grace goes to the head of the queue;
+6. every session ends at most once (exactly once if it is in wrap-up or
+   closed), and an ended session never comes back;
+and, from the same rules: a queue's max_wait_s ends a never-connected session.
+
+Eligibility (4) is an independent oracle written from the contract's words
+(routing steps included) over this test's own model of agents and queues; it is
+not imported from the server. Commands also check their own results: refusals
+must be the expected ones (a visitor with an open chat gets `conflict`, a stale
+offer `not_found`), and valid commands must succeed.
+
+The run is bounded (60 examples of up to 40 steps, about 10 s); set
+SWITCHBOARD_PROPERTY_EXAMPLES (and SWITCHBOARD_PROPERTY_STEPS) for a longer hunt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections import Counter
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
+import pytest
+import redis.asyncio as aioredis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from switchboard.domain.config import AgentConfig, QueueConfig
+from switchboard.domain.errors import SwitchboardError
+from switchboard.store.keys import Keys
+from switchboard.store.router import ConversationEnded, Router, Timeouts
+
+T = TypeVar("T")
+
+PREFIX = "prop"
+R = "{" + PREFIX + "}"
+LANGS = ["en", "de", "fr"]
+SKILLS = ["billing", "tech", "vip"]
+QUEUE_IDS = ["sales", "support"]
+VISITORS = [f"v{i}" for i in range(1, 6)]
+START = 1_700_000_000_000
+PRIORITY_SCALE = 10**13  # the contract orders by priority first; the server's score encoding
+GRACE_MS = 15_000
+INACTIVITY_MS = 60_000
+ENDED_STATUSES = {"wrap_up", "closed"}
+
+EXAMPLES = int(os.environ.get("SWITCHBOARD_PROPERTY_EXAMPLES", "60"))
+STEPS = int(os.environ.get("SWITCHBOARD_PROPERTY_STEPS", "40"))
+
+
+# ---------------------------------------------------------------- the test's own model
+
+
+@dataclass
+class AgentModel:
+    languages: list[str]
+    skills: list[str]
+    queues: list[str]
+    capacity: int
+    conns: set[str] = field(default_factory=set)
+
+
+@dataclass
+class QueueModel:
+    config: QueueConfig
+
+
+@dataclass
+class SessionModel:
+    sid: str
+    cid: str
+    vid: str
+    queue: str
+    language: str
+    skills: list[str]
+    queued_at: int
+    score: float
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _words(value: str | None) -> list[str]:
+    return (value or "").split()
+
+
+@dataclass
+class Snapshot:
+    """Everything the invariants need, read straight from Redis."""
+
+    agents: dict[str, dict[str, str]]
+    slots: dict[str, set[str]]
+    agent_offers: dict[str, set[str]]
+    conns: dict[str, set[str]]
+    sessions: dict[str, dict[str, str]]
+    declined: dict[str, set[str]]
+    waiting: dict[str, list[tuple[str, float]]]
+    offers: dict[str, dict[str, str]]
+
+    def pending_offers(self) -> list[tuple[str, str]]:
+        return sorted((aid, oid) for aid, oids in self.agent_offers.items() for oid in oids)
+
+
+# ---------------------------------------------------------------- strategies
+
+# Biased so that agents and chats often match (routing happens), but not always.
+languages_st = st.sampled_from([["en"], ["en", "de"], ["en", "de", "fr"], ["de"], ["en", "fr"]])
+skills_st = st.sampled_from([[], ["billing"], ["tech"], ["billing", "tech"], ["billing", "tech", "vip"]])
+
+
+@st.composite
+def queue_configs(draw: st.DrawFn) -> dict[str, QueueConfig]:
+    # The two queues differ: "sales" needs no skill and is manual, "support" needs one
+    # skill, has its own wrap-up codes and may assign automatically.
+    sales = {
+        "name": "Sales",
+        "languages": draw(st.one_of(st.just([]), languages_st)),
+        "accept_mode": "manual",
+        "offer_timeout_s": draw(st.sampled_from([5, 10])),
+        "wrap_up_timeout_s": draw(st.sampled_from([30, 60])),
+        "priority": draw(st.sampled_from([0, 1])),
+        "max_wait_s": draw(st.sampled_from([None, None, 45, 8])),
+    }
+    support = {
+        "name": "Support",
+        "languages": draw(st.one_of(st.just([]), languages_st)),
+        "skills": [draw(st.sampled_from(["billing", "tech"]))],
+        "accept_mode": draw(st.sampled_from(["manual", "auto"])),
+        "offer_timeout_s": draw(st.sampled_from([5, 10])),
+        "wrap_up_timeout_s": draw(st.sampled_from([30, 60])),
+        "priority": draw(st.sampled_from([0, 1])),
+        "wrap_up_codes": [{"code": "done", "label": "Done"}, {"code": "spam", "label": "Spam"}],
+        # Routing steps widen the targeting as a session waits (an empty list requires nothing).
+        "steps": draw(st.sampled_from([
+            [],
+            [],
+            [{"after_s": 20, "skills": []}],
+            [{"after_s": 12, "languages": []}, {"after_s": 30, "skills": ["billing"], "languages": ["en"]}],
+            [{"after_s": 0, "languages": ["en", "de"]}],
+        ])),
+    }
+    return {"sales": msgspec.convert(sales, QueueConfig), "support": msgspec.convert(support, QueueConfig)}
+
+
+agent_st = st.fixed_dictionaries({
+    "languages": languages_st,
+    "skills": skills_st,
+    "queues": st.sampled_from([["sales"], ["support"], ["sales", "support"], ["sales", "support"]]),
+    "capacity": st.integers(1, 2),
+})
+
+
+# ---------------------------------------------------------------- the machine
+
+
+class RouterMachine(RuleBasedStateMachine):
+    def __init__(self, redis_url: str) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.redis = aioredis.Redis.from_url(redis_url)
+        self.run(self.redis.flushall())
+        self.keys = Keys(PREFIX)
+        self.router = Router(self.redis, self.keys, Timeouts(inactivity_ms=INACTIVITY_MS, grace_ms=GRACE_MS))
+        self.now = START
+        self.counter = 0
+        self.agents: dict[str, AgentModel] = {}
+        self.token_versions: dict[str, str] = {}
+        self.queues: dict[str, QueueModel] = {}
+        self.sessions: dict[str, SessionModel] = {}
+        self.visitor_conv: dict[str, str] = {}
+        self.visitor_session: dict[str, str] = {}
+        self.visitor_conns: dict[str, set[str]] = {v: set() for v in VISITORS}
+        self.declined: dict[str, set[str]] = {}
+        self.returned: set[str] = set()  # sessions an agent's disconnect grace put back
+        # replay of the lifecycle stream
+        self.last_event = "0-0"
+        self.replayed_state: dict[str, str] = {}
+        self.ended_count: Counter[str] = Counter()
+        self.known_offers: dict[str, str] = {}  # offer id -> agent
+        self.snap: Snapshot | None = None
+
+    # ------------------------------------------------------------ plumbing
+
+    def run(self, coro: Awaitable[T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+    def new_id(self, kind: str) -> str:
+        self.counter += 1
+        return f"{kind}{self.counter}"
+
+    def teardown(self) -> None:
+        try:
+            self.run(self.redis.aclose())
+        finally:
+            self.loop.close()
+
+    def call(self, coro: Awaitable[T], *, refusals: set[str] = frozenset(), accepted: tuple[str, str] | None = None) -> T | SwitchboardError:
+        """Runs one router call; returns its result or an expected refusal; checks
+        the lifecycle events it wrote (invariants 3 and 6 need the order)."""
+        try:
+            result: T | SwitchboardError = self.run(coro)
+        except SwitchboardError as exc:
+            assert exc.code.value in refusals, f"unexpected refusal {exc!r}"
+            result = exc
+        self.check_new_events(accepted)
+        return result
+
+    def advance(self, dt: int) -> None:
+        """Moves the clock and runs every due deadline, as the sweeper would."""
+        self.now += dt
+        self.sweep()
+
+    def sweep(self) -> None:
+        for _ in range(50):
+            due = self.run(self.router.due_deadlines(self.now))
+            if not due:
+                return
+            for member in due:
+                self.expire(member)
+        raise AssertionError("deadlines keep coming due at the same instant")
+
+    def expire(self, member: str) -> Any:
+        if not member.startswith("grace:a:"):
+            return self.call(self.router.expire(member, now=self.now))
+        aid = member.split(":", 2)[2]
+        snap = self.read()
+        back = {sid for sid in snap.slots[aid] if aid in _words(snap.sessions[sid].get("agents"))}
+        result = self.call(self.router.expire(member, now=self.now))
+        if result:
+            self.returned |= back
+            self.check_back_at_head(back)
+        return result
+
+    def check_back_at_head(self, back: set[str]) -> None:
+        """protocol.md: an agent gone longer than the grace becomes offline and "its
+        active sessions go back to the head of their queue" (unless routed again at once)."""
+        snap = self.read()
+        for qid, entries in snap.waiting.items():
+            order = [sid for sid, _ in entries]
+            for i, sid in enumerate(order):
+                if sid in back:
+                    behind = [other for other in order[:i] if other not in back]
+                    # Invariant 5 (agent grace): a session put back by the grace goes to the head of its queue.
+                    assert not behind, f"{sid}, put back by an agent's grace, waits in {qid} behind {behind}: {order}"
+
+    # ------------------------------------------------------------ reading Redis
+
+    def read(self) -> Snapshot:
+        return self.run(self._read())
+
+    async def _read(self) -> Snapshot:
+        r = self.redis
+        aids = sorted(self.agents)
+        sids = sorted(self.sessions)
+        pipe = r.pipeline(transaction=False)
+        keys = self.keys
+        for aid in aids:
+            pipe.hgetall(keys.agent(aid))
+            pipe.smembers(keys.agent_slots(aid))
+            pipe.smembers(keys.agent_offers(aid))
+            pipe.smembers(keys.agent_connections(aid))
+        for sid in sids:
+            pipe.hgetall(keys.session(sid))
+            pipe.smembers(keys.session(sid) + ":declined")  # as _lib.lua spells it
+        for qid in QUEUE_IDS:
+            pipe.zrange(keys.queue_waiting(qid), 0, -1, withscores=True)
+        raw = await pipe.execute()
+        it = iter(raw)
+        agents, slots, agent_offers, conns = {}, {}, {}, {}
+        for aid in aids:
+            agents[aid] = {_s(k): _s(v) for k, v in next(it).items()}
+            slots[aid] = {_s(x) for x in next(it)}
+            agent_offers[aid] = {_s(x) for x in next(it)}
+            conns[aid] = {_s(x) for x in next(it)}
+        sessions, declined = {}, {}
+        for sid in sids:
+            sessions[sid] = {_s(k): _s(v) for k, v in next(it).items()}
+            declined[sid] = {_s(x) for x in next(it)}
+        waiting = {qid: [(_s(m), float(sc)) for m, sc in next(it)] for qid in QUEUE_IDS}
+        offers = {}
+        async for key in r.scan_iter(match=f"{R}:offer:*", count=1000):  # offer hashes, as _lib.lua spells them
+            oid = _s(key).rsplit(":", 1)[1]
+            offers[oid] = {_s(k): _s(v) for k, v in (await r.hgetall(key)).items()}
+        return Snapshot(agents, slots, agent_offers, conns, sessions, declined, waiting, offers)
+
+    def new_events(self) -> list[dict[str, Any]]:
+        entries = self.run(self.redis.xrange(self.keys.events, f"({self.last_event}", "+"))
+        events = []
+        for eid, fields in entries:
+            self.last_event = _s(eid)
+            events.append(json.loads(fields[b"e"]))
+        return events
+
+    # ------------------------------------------------------------ eligibility oracle (from the contract)
+
+    def eligible(self, aid: str, sid: str, snap: Snapshot) -> bool:
+        """protocol.md, Routing rules: available, member of the session's queue,
+        speaks its language, has every required skill (the queue's plus the
+        session's), has a free slot (active sessions, wrap-ups and pending offers
+        count), has not declined it. Only connected agents can be offered anything."""
+        return (
+            self.state_allows(aid, snap.agents[aid].get("state"))
+            and self.suits(aid, sid, self.now)
+            and self.has_free_slot(aid, snap)
+        )
+
+    def state_allows(self, aid: str, state: str | None) -> bool:
+        return state == "available" and bool(self.agents[aid].conns)
+
+    def targeting(self, sid: str, at: int) -> tuple[set[str], set[str] | None]:
+        """Required skills, and acceptable languages (None: any), of a session at time `at`:
+        the queue's skills plus the session's and the session's language, until the
+        session has waited a routing step's `after_s`; then that step's skills and
+        languages replace them (an empty list requires nothing)."""
+        s = self.sessions[sid]
+        q = self.queues[s.queue].config
+        skills, languages = set(q.skills) | set(s.skills), {s.language}
+        for step in q.steps:
+            if at - s.queued_at >= step.after_s * 1000:
+                if step.skills is not None:
+                    skills = set(step.skills)
+                if step.languages is not None:
+                    languages = set(step.languages)
+        return skills, (languages or None)
+
+    def suits(self, aid: str, sid: str, at: int) -> bool:
+        a, s = self.agents[aid], self.sessions[sid]
+        skills, languages = self.targeting(sid, at)
+        return (
+            s.queue in a.queues
+            and (languages is None or bool(languages & set(a.languages)))
+            and skills <= set(a.skills)
+            and aid not in self.declined.get(sid, set())
+        )
+
+    def has_free_slot(self, aid: str, snap: Snapshot) -> bool:
+        return len(snap.slots[aid]) + len(snap.agent_offers[aid]) < self.agents[aid].capacity
+
+    # ------------------------------------------------------------ per-call event checks (3, 6)
+
+    def check_new_events(self, accepted: tuple[str, str] | None) -> None:
+        for event in self.new_events():
+            kind = event.get("type")
+            if kind == "agent.state_changed":
+                self.replayed_state[event["agent"]] = event["state"]
+            elif kind == "session.offered":
+                self.known_offers[event["offer_id"]] = event["agent"]
+                self.check_routed_to(event["agent"], event["session_id"], "offered", event["ts"])
+            elif kind == "session.connected":
+                if accepted != (event["agent"], event["session_id"]):  # not an accepted offer: an auto-assignment
+                    self.check_routed_to(event["agent"], event["session_id"], "assigned", event["ts"])
+            elif kind == "session.ended":
+                sid = event["session_id"]
+                self.ended_count[sid] += 1
+                # Invariant 6: every session ends at most once.
+                assert self.ended_count[sid] == 1, f"session {sid} ended {self.ended_count[sid]} times: {event}"
+
+    def check_routed_to(self, aid: str, sid: str, how: str, at: int) -> None:
+        state = self.replayed_state.get(aid)
+        # Invariant 3: only an available, connected agent receives an offer (or an auto-assignment).
+        assert self.state_allows(aid, state), (
+            f"session {sid} {how} to agent {aid} whose state was {state!r}, connections {sorted(self.agents[aid].conns)}"
+        )
+        # ... and only an agent that is eligible for that session.
+        assert self.suits(aid, sid, at), (
+            f"session {sid} {how} to agent {aid}, which is not eligible: agent {self.agents[aid]}, "
+            f"session {self.sessions[sid]}, queue skills {self.queues[self.sessions[sid].queue].config.skills}, "
+            f"declined by {sorted(self.declined.get(sid, set()))}"
+        )
+
+    # ------------------------------------------------------------ setup
+
+    @initialize(
+        queues=queue_configs(),
+        profiles=st.lists(agent_st, min_size=3, max_size=4),
+        ready=st.lists(st.sampled_from([True, True, False]), min_size=4, max_size=4),
+        opening=st.integers(min_value=0, max_value=3),
+        data=st.data(),
+    )
+    def setup(
+        self, queues: dict[str, QueueConfig], profiles: list[dict[str, Any]], ready: list[bool], opening: int, data: st.DataObject,
+    ) -> None:
+        """Two queues, 3-4 connected agents (most of them available) and a few chats."""
+        for qid, config in queues.items():
+            self.queues[qid] = QueueModel(config)
+            self.run(self.router.put_queue(qid, msgspec.json.encode(config)))
+        for i, p in enumerate(profiles, 1):
+            aid = f"a{i}"
+            config = AgentConfig(display_name=f"Agent {i}", languages=p["languages"], skills=p["skills"],
+                                 queues=p["queues"], capacity=p["capacity"])
+            self.agents[aid] = AgentModel(p["languages"], p["skills"], p["queues"], p["capacity"])
+            assert self.run(self.router.put_agent(aid, msgspec.json.encode(config)))
+            # The agent token carries the agent's token version (a fresh one per created agent).
+            self.token_versions[aid] = _s(self.run(self.redis.hget(self.keys.agent(aid), "token_version")))
+        for aid, a in self.agents.items():
+            conn = self.new_id("k")
+            a.conns.add(conn)
+            self.call(self.router.connect("a", aid, conn, self.token_versions[aid], now=self.now))
+        snap = self.read()
+        for aid in self.agents:
+            assert snap.agents[aid]["state"] == "not_ready", "a newly connected agent is not_ready"
+            self.replayed_state[aid] = snap.agents[aid]["state"]
+        for aid, go in zip(sorted(self.agents), ready):
+            if go:
+                self.call(self.router.set_state(aid, "available", now=self.now))
+        for _ in range(opening):
+            self.start_chat(
+                data, False, data.draw(st.sampled_from(QUEUE_IDS), label="queue"),
+                data.draw(st.sampled_from([[], ["billing"]]), label="skills"), "webchat",
+            )
+        self.snap = self.read()
+
+    # ------------------------------------------------------------ agent rules
+
+    def connected_agents(self) -> list[str]:
+        return sorted(aid for aid, a in self.agents.items() if a.conns)
+
+    def pick(self, data: st.DataObject, items: list[T], label: str) -> T:
+        return data.draw(st.sampled_from(items), label=label)
+
+    @precondition(lambda self: any(a.conns for a in self.agents.values()))
+    @rule(data=st.data(), state=st.sampled_from(["available", "not_ready", "offline"]))
+    def set_state(self, data: st.DataObject, state: str) -> None:
+        aid = self.pick(data, self.connected_agents(), "agent")
+        self.advance(1)
+        result = self.call(self.router.set_state(aid, state, now=self.now))
+        assert result["state"] == state
+
+    @precondition(lambda self: any(a.conns for a in self.agents.values()))
+    @rule(data=st.data())
+    def go_available(self, data: st.DataObject) -> None:
+        """The most common state change, so it gets a rule of its own (more weight)."""
+        self.set_state(data, "available")
+
+    @precondition(lambda self: self.snap is not None and self.snap.pending_offers())
+    @rule(data=st.data())
+    def accept(self, data: st.DataObject) -> None:
+        aid, oid = self.pick(data, self.snap.pending_offers(), "offer")
+        sid = self.snap.offers[oid]["session"]
+        self.advance(1)
+        if oid not in self.read().agent_offers[aid]:  # rang out while the clock moved
+            return
+        result = self.call(self.router.accept(aid, oid, now=self.now), accepted=(aid, sid))
+        assert result["session_id"] == sid
+        status = self.read().sessions[sid]
+        assert status["status"] == "active" and _words(status["agents"]) == [aid], status
+
+    @precondition(lambda self: self.snap is not None and self.snap.pending_offers())
+    @rule(data=st.data())
+    def accept_again(self, data: st.DataObject) -> None:
+        """Accepting is what agents mostly do: a second rule gives it more weight."""
+        self.accept(data)
+
+    @precondition(lambda self: self.snap is not None and self.snap.pending_offers())
+    @rule(data=st.data())
+    def decline(self, data: st.DataObject) -> None:
+        aid, oid = self.pick(data, self.snap.pending_offers(), "offer")
+        sid = self.snap.offers[oid]["session"]
+        self.advance(1)
+        if oid not in self.read().agent_offers[aid]:
+            return
+        self.declined.setdefault(sid, set()).add(aid)
+        self.call(self.router.decline(aid, oid, now=self.now))
+
+    @precondition(lambda self: bool(self.known_offers))
+    @rule(data=st.data(), verb=st.sampled_from(["accept", "decline"]))
+    def answer_unknown_offer(self, data: st.DataObject, verb: str) -> None:
+        """Answering an offer that is gone, or that belongs to someone else, is refused."""
+        oid = self.pick(data, sorted(self.known_offers), "offer")
+        aid = self.pick(data, sorted(self.agents), "agent")
+        before = self.read()
+        if oid in before.agent_offers[aid]:
+            return  # a live offer: covered by accept/decline
+        result = self.call(getattr(self.router, verb)(aid, oid, now=self.now), refusals={"not_found"})
+        assert isinstance(result, SwitchboardError), f"{verb} of {oid} by {aid} was not refused"
+        after = self.read()
+        assert (after.sessions, after.offers, after.slots) == (before.sessions, before.offers, before.slots)
+
+    @precondition(lambda self: self.snap is not None and self.snap.pending_offers())
+    @rule(data=st.data())
+    def let_offer_ring_out(self, data: st.DataObject) -> None:
+        aid, oid = self.pick(data, self.snap.pending_offers(), "offer")
+        expires_at = int(self.snap.offers[oid]["expires_at"])
+        sid = self.snap.offers[oid]["session"]
+        if expires_at - 1 > self.now:
+            self.advance(expires_at - 1 - self.now)  # whatever is due earlier happens first
+        self.now = max(self.now, expires_at)
+        fired = self.expire(f"offer:{oid}")
+        if fired:  # (False if something else took the offer away first, e.g. the customer left)
+            snap = self.read()
+            assert snap.agents[aid]["state"] == "rona", f"{aid} is {snap.agents[aid]['state']} after its offer rang out"
+            assert oid not in snap.offers and oid not in snap.agent_offers[aid]
+            s = snap.sessions[sid]
+            if s["status"] == "offered":
+                assert snap.offers[s["offer"]]["agent"] != aid, "re-offered to the agent that let it ring out"
+        self.sweep()
+
+    def active_pairs(self, snap: Snapshot, field_name: str) -> list[tuple[str, str]]:
+        return sorted(
+            (aid, sid)
+            for aid in self.connected_agents()
+            for sid in snap.slots[aid]
+            if aid in _words(snap.sessions.get(sid, {}).get(field_name))
+        )
+
+    @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "agents"))
+    @rule(data=st.data())
+    def agent_ends_session(self, data: st.DataObject) -> None:
+        aid, sid = self.pick(data, self.active_pairs(self.snap, "agents"), "session")
+        self.advance(1)
+        if (aid, sid) not in self.active_pairs(self.read(), "agents"):
+            return
+        result = self.call(self.router.end_session(aid, self.sessions[sid].cid, now=self.now))
+        assert result["session_id"] == sid and result["reason"] == "agent_ended"
+        s = self.read().sessions[sid]
+        assert s["status"] == "wrap_up" and aid in _words(s["wrapping"]), s
+
+    @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "wrapping"))
+    @rule(data=st.data())
+    def wrap_up(self, data: st.DataObject) -> None:
+        aid, sid = self.pick(data, self.active_pairs(self.snap, "wrapping"), "session")
+        self.advance(1)
+        if (aid, sid) not in self.active_pairs(self.read(), "wrapping"):
+            return
+        codes = [c.code for c in self.queues[self.sessions[sid].queue].config.wrap_up_codes]
+        code = self.pick(data, codes, "code")
+        result = self.call(self.router.wrap_up(aid, self.sessions[sid].cid, code, now=self.now))
+        assert result["session_id"] == sid and result["code"] == code
+        snap = self.read()
+        assert sid not in snap.slots[aid], "wrap_up did not free the slot"
+
+    @precondition(lambda self: not all(a.conns for a in self.agents.values()))
+    @rule(data=st.data())
+    def agent_connects(self, data: st.DataObject) -> None:
+        """A (re)connection; sometimes another tab of an agent already connected."""
+        aid = self.pick(data, sorted(self.agents), "agent")
+        self.advance(1)
+        was_connected = bool(self.agents[aid].conns)
+        in_grace = self.run(self.redis.zscore(self.keys.deadlines, f"grace:a:{aid}")) is not None
+        before = self.read().agents[aid]["state"]
+        conn = self.new_id("k")
+        self.agents[aid].conns.add(conn)
+        result = self.call(self.router.connect("a", aid, conn, self.token_versions[aid], now=self.now))
+        if not was_connected and not in_grace:
+            assert result["state"]["state"] == "not_ready", f"a newly connected agent must be not_ready: {result}"
+        else:
+            assert result["state"]["state"] == before, f"{aid} was {before!r}, reconnected as {result['state']}"
+
+    @precondition(lambda self: any(a.conns for a in self.agents.values()))
+    @rule(data=st.data())
+    def agent_disconnects(self, data: st.DataObject) -> None:
+        aid = self.pick(data, self.connected_agents(), "agent")
+        conn = self.pick(data, sorted(self.agents[aid].conns), "connection")
+        self.advance(1)
+        self.agents[aid].conns.discard(conn)
+        self.call(self.router.disconnect("a", aid, conn, now=self.now))
+        if not self.agents[aid].conns:
+            assert not self.read().agent_offers[aid], "a disconnected agent keeps pending offers"
+
+    @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "agents"))
+    @rule(data=st.data(), extra=st.integers(min_value=0, max_value=3_000))
+    def agent_walks_away(self, data: st.DataObject, extra: int) -> None:
+        """An agent in a chat loses every connection and stays away past the grace:
+        it becomes offline and its chats go back to the head of their queues."""
+        aid, _sid = self.pick(data, self.active_pairs(self.snap, "agents"), "agent in a chat")
+        self.advance(1)
+        for conn in sorted(self.agents[aid].conns):
+            self.agents[aid].conns.discard(conn)
+            self.call(self.router.disconnect("a", aid, conn, now=self.now))
+        self.advance(GRACE_MS + extra)
+        assert self.read().agents[aid]["state"] == "offline", "an agent gone past the grace is offline"
+
+    # ------------------------------------------------------------ customer rules
+
+    def visitor_open(self, vid: str) -> bool:
+        sid = self.visitor_session.get(vid)
+        return sid is not None and self.ended_count[sid] == 0
+
+    def ensure_visitor_connected(self, vid: str) -> None:
+        if not self.visitor_conns[vid]:
+            conn = self.new_id("w")
+            self.visitor_conns[vid].add(conn)
+            self.call(self.router.connect("v", vid, conn, now=self.now))
+
+    @rule(
+        data=st.data(),
+        anyone=st.sampled_from([False, False, False, True]),
+        qid=st.sampled_from(QUEUE_IDS),
+        skills=st.sampled_from([[], [], ["billing"], ["vip"]]),
+        channel=st.sampled_from(["webchat", "webchat", "messaging"]),
+    )
+    def start_chat(self, data: st.DataObject, anyone: bool, qid: str, skills: list[str], channel: str) -> None:
+        """Mostly a visitor without an open chat; sometimes anyone (refused with `conflict` if open)."""
+        idle = [v for v in VISITORS if not self.visitor_open(v)]
+        vid = self.pick(data, VISITORS if anyone or not idle else idle, "visitor")
+        served = list(self.queues[qid].config.languages or LANGS)
+        language = "en" if "en" in served and data.draw(st.booleans(), label="english") else self.pick(data, served, "language")
+        self.advance(1)
+        self.ensure_visitor_connected(vid)
+        cid, sid = self.new_id("c"), self.new_id("s")
+        is_open = self.visitor_open(vid)
+        model = SessionModel(sid, cid, vid, qid, language, skills, self.now,
+                             -self.queues[qid].config.priority * PRIORITY_SCALE + self.now)
+        self.sessions[sid] = model  # known before the call: the events of the call refer to it
+        result = self.call(
+            self.router.start_chat(vid, cid, sid, qid, language, skills, channel, {"name": vid}, {}, text="hi", now=self.now),
+            refusals={"conflict"},
+        )
+        if isinstance(result, SwitchboardError):
+            assert is_open, f"start_chat refused although {vid} has no open chat: {result!r}"
+            del self.sessions[sid]
+            return
+        assert not is_open, f"{vid} could open a second chat while {self.visitor_session[vid]} is open"
+        self.visitor_conv[vid], self.visitor_session[vid] = cid, sid
+
+    @precondition(lambda self: bool(self.visitor_conv))
+    @rule(data=st.data())
+    def customer_writes(self, data: st.DataObject) -> None:
+        """A message; into an ended conversation it opens a new session (as the gateway does)."""
+        vid = self.pick(data, sorted(self.visitor_conv), "visitor")
+        cid = self.visitor_conv[vid]
+        self.advance(1)
+        self.ensure_visitor_connected(vid)
+        try:
+            self.run(self.router.post_message(cid, "customer", vid, vid, "more", now=self.now))
+            assert self.visitor_open(vid), f"{vid} wrote into its ended session"
+            return
+        except ConversationEnded:
+            assert not self.visitor_open(vid), f"{vid}'s open session refused a message as ended"
+        old = self.sessions[self.visitor_session[vid]]
+        sid = self.new_id("s")
+        q = self.queues[old.queue].config
+        self.sessions[sid] = SessionModel(sid, cid, vid, old.queue, old.language, old.skills, self.now,
+                                          -q.priority * PRIORITY_SCALE + self.now)
+        self.call(self.router.start_chat(vid, cid, sid, "", "", [], "", {}, {}, text="more", mode="reopen", now=self.now))
+        self.visitor_session[vid] = sid
+
+    @precondition(lambda self: bool(self.visitor_conv))
+    @rule(data=st.data(), anyone=st.sampled_from([False, False, True]))
+    def customer_ends_chat(self, data: st.DataObject, anyone: bool) -> None:
+        """Mostly a visitor with an open chat; sometimes anyone (refused without one)."""
+        open_ones = [v for v in VISITORS if self.visitor_open(v)]
+        vid = self.pick(data, sorted(self.visitor_conv) if anyone or not open_ones else open_ones, "visitor")
+        self.advance(1)
+        is_open = self.visitor_open(vid)
+        result = self.call(self.router.end_chat(vid, now=self.now), refusals={"conflict"})
+        if isinstance(result, SwitchboardError):
+            assert not is_open, f"end_chat refused although {vid} has an open chat: {result!r}"
+        else:
+            assert is_open and result["session_id"] == self.visitor_session[vid]
+            assert result["reason"] in {"customer_abandoned", "customer_ended"}
+
+    @precondition(lambda self: bool(self.visitor_conv))
+    @rule(vid=st.sampled_from(VISITORS))
+    def customer_comes_or_goes(self, vid: str) -> None:
+        self.advance(1)
+        conns = self.visitor_conns[vid]
+        if conns:
+            conn = min(conns)
+            conns.discard(conn)
+            self.call(self.router.disconnect("v", vid, conn, now=self.now))
+        else:
+            self.ensure_visitor_connected(vid)
+
+    # ------------------------------------------------------------ time
+
+    @rule(dt=st.one_of(st.integers(min_value=1, max_value=6_000), st.integers(min_value=6_000, max_value=70_000)))
+    def time_passes(self, dt: int) -> None:
+        self.advance(dt)
+
+    # ------------------------------------------------------------ invariants
+
+    @invariant()
+    def invariants_hold(self) -> None:
+        if not self.agents:
+            return
+        snap = self.read()
+        self.snap = snap
+        self.check_bookkeeping(snap)
+        self.check_capacity(snap)
+        self.check_single_offer(snap)
+        self.check_offer_states(snap)
+        self.check_nobody_idle(snap)
+        self.check_queue_order(snap)
+        self.check_ended_once(snap)
+        self.check_max_wait(snap)
+
+    def check_bookkeeping(self, snap: Snapshot) -> None:
+        """The stored state agrees with itself and with what this test did."""
+        for aid, a in self.agents.items():
+            assert snap.conns[aid] == a.conns, f"{aid}: stored connections {snap.conns[aid]} != {a.conns}"
+            assert int(snap.agents[aid]["capacity"]) == a.capacity
+            assert self.replayed_state[aid] == snap.agents[aid]["state"], (
+                f"{aid}: the lifecycle stream says {self.replayed_state[aid]!r}, the agent hash {snap.agents[aid]['state']!r}"
+            )
+        for sid, s in snap.sessions.items():
+            assert s, f"session {sid} is not stored"
+            assert snap.declined[sid] == self.declined.get(sid, set()), f"{sid}: declined {snap.declined[sid]}"
+            in_queues = [qid for qid, entries in snap.waiting.items() if sid in dict(entries)]
+            # A session waits in exactly one queue (its own), and only while its status is waiting.
+            if s["status"] == "waiting":
+                assert in_queues == [s["queue"]], f"waiting session {sid} is in queues {in_queues}"
+            else:
+                assert in_queues == [], f"session {sid} ({s['status']}) still listed in {in_queues}"
+
+    def check_capacity(self, snap: Snapshot) -> None:
+        # Invariant 1: active sessions, wrap-ups and pending offers never exceed the capacity.
+        for aid, a in self.agents.items():
+            load = len(snap.slots[aid]) + len(snap.agent_offers[aid])
+            assert load <= a.capacity, (
+                f"agent {aid} over capacity {a.capacity}: slots {sorted(snap.slots[aid])}, offers {sorted(snap.agent_offers[aid])}"
+            )
+        # ... and the slots count exactly the sessions the agent is in or wrapping up.
+        for aid in self.agents:
+            held = {sid for sid, s in snap.sessions.items()
+                    if aid in _words(s.get("agents")) or aid in _words(s.get("wrapping"))}
+            assert snap.slots[aid] == held, f"agent {aid}: slots {sorted(snap.slots[aid])} but holds {sorted(held)}"
+        for sid, s in snap.sessions.items():
+            if _words(s.get("agents")):
+                assert s["status"] == "active", f"session {sid} has agents but is {s['status']}"
+            if _words(s.get("wrapping")):
+                assert s["status"] == "wrap_up", f"session {sid} has agents wrapping up but is {s['status']}"
+
+    def check_single_offer(self, snap: Snapshot) -> None:
+        # Invariant 2: no session offered to two agents at once.
+        by_session = Counter(o["session"] for o in snap.offers.values())
+        twice = [sid for sid, n in by_session.items() if n > 1]
+        assert not twice, f"sessions offered more than once: {twice}: {snap.offers}"
+        listed = {oid for oids in snap.agent_offers.values() for oid in oids}
+        assert listed == set(snap.offers), f"agents' offer sets {sorted(listed)} != stored offers {sorted(snap.offers)}"
+        for oid, o in snap.offers.items():
+            assert oid in snap.agent_offers[o["agent"]], f"offer {oid} is not in {o['agent']}'s offers"
+            s = snap.sessions[o["session"]]
+            assert s["status"] == "offered" and s["offer"] == oid, f"offer {oid} for session {o['session']} which is {s}"
+        for sid, s in snap.sessions.items():
+            if s["status"] == "offered":
+                assert s["offer"] in snap.offers and snap.offers[s["offer"]]["session"] == sid, (
+                    f"session {sid} is offered with offer {s['offer']!r} that does not exist or is not its own"
+                )
+
+    def check_offer_states(self, snap: Snapshot) -> None:
+        # Invariant 3 is checked at the moment of each offer by the per-call replay of
+        # the lifecycle stream (check_new_events). Here, the stored result: every pending
+        # offer was announced, is for an eligible agent, and that agent is still
+        # connected (a disconnect revokes its offers at once).
+        for oid, o in snap.offers.items():
+            assert self.known_offers.get(oid) == o["agent"], f"offer {oid} without its session.offered event"
+            assert o["agent"] in self.agents and self.suits(o["agent"], o["session"], int(o["offered_at"])), (
+                f"offer {oid} to an ineligible agent"
+            )
+            assert self.agents[o["agent"]].conns, f"offer {oid} pending for {o['agent']}, who is not connected"
+
+    def check_nobody_idle(self, snap: Snapshot) -> None:
+        # Invariant 4: no session left waiting while an eligible agent is free.
+        for qid, entries in snap.waiting.items():
+            for sid, _score in entries:
+                free = [aid for aid in sorted(self.agents) if self.eligible(aid, sid, snap)]
+                assert not free, (
+                    f"session {sid} waits in {qid} while eligible agents {free} are free: "
+                    f"session {self.sessions[sid]}, agents {[(aid, self.agents[aid], snap.agents[aid].get('state'), sorted(snap.slots[aid]), sorted(snap.agent_offers[aid])) for aid in free]}"
+                )
+
+    def check_queue_order(self, snap: Snapshot) -> None:
+        # Invariant 5: each queue is ordered by (-priority, time entered); a session put
+        # back after decline, RONA or a revoked offer keeps its place (its score). Those
+        # an agent's grace put back went to the head (checked at that moment, in
+        # check_back_at_head) and are exempt from the entry-time order afterwards.
+        for qid, entries in snap.waiting.items():
+            for sid, score in entries:
+                m = self.sessions[sid]
+                assert m.queue == qid
+                stored = float(snap.sessions[sid]["score"])
+                assert stored == score, f"{sid}: hash score {stored} != queue score {score}"
+                if sid not in self.returned:
+                    assert score == m.score, f"{sid} lost its place: score {score}, entered with {m.score}"
+            order = [sid for sid, _ in entries]
+            for i, a in enumerate(order):
+                if a in self.returned:
+                    continue
+                for b in order[i + 1:]:
+                    ka = (-self.queues[qid].config.priority, self.sessions[a].queued_at)
+                    kb = (-self.queues[qid].config.priority, self.sessions[b].queued_at)
+                    assert ka <= kb, f"queue {qid} out of order: {a} (entered {ka}) ahead of {b} (entered {kb}): {order}"
+
+    def check_ended_once(self, snap: Snapshot) -> None:
+        # Invariant 6: a session ends at most once (exactly once once it is in wrap-up
+        # or closed) and an ended session never goes back to waiting, offered or active.
+        for sid, s in snap.sessions.items():
+            n = self.ended_count[sid]
+            assert n <= 1, f"session {sid} ended {n} times"
+            if s["status"] in ENDED_STATUSES:
+                assert n == 1, f"session {sid} is {s['status']} with {n} session.ended events"
+            else:
+                assert n == 0, f"session {sid} ended but is {s['status']} again"
+            if n:
+                assert s.get("end_reason"), f"ended session {sid} has no end_reason"
+                assert not _words(s.get("agents")), f"ended session {sid} still has agents {s['agents']}"
+
+    def check_max_wait(self, snap: Snapshot) -> None:
+        # protocol.md: "A queue's max_wait_s ends a session still waiting after that long
+        # with reason queue_timeout" (still waiting: never connected to an agent).
+        for sid, s in snap.sessions.items():
+            max_wait = self.queues[self.sessions[sid].queue].config.max_wait_s
+            if max_wait is None or s["status"] not in ("waiting", "offered") or s.get("connected_at"):
+                continue
+            waited = self.now - self.sessions[sid].queued_at
+            assert waited < max_wait * 1000, f"session {sid} still {s['status']} after {waited} ms (max_wait_s {max_wait})"
+
+
+# ---------------------------------------------------------------- the test
+
+
+@pytest.mark.timeout(max(120, EXAMPLES * STEPS // 10))  # a longer hunt gets a longer budget
+def test_router_keeps_its_invariants(redis_url: str) -> None:
+    run_state_machine_as_test(
+        lambda: RouterMachine(redis_url),
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
