@@ -370,6 +370,7 @@ connect_agent = function(sid, aid)
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
   redis.call('HSET', ck(s.conv), 'agents', aid, 'last_activity', NOW)
   arm('inact:' .. sid, NOW + INACTIVITY_MS)
+  disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
   local connected = {type = 'chat.connected', session_id = sid, agent = agent_public(aid)}
   append(s.conv, connected)
   deliver({'v:' .. s.visitor}, connected) -- the agent finds it in conversation.assigned
