@@ -52,6 +52,13 @@ def unavailable(exc: Exception) -> SwitchboardError:
 STORE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
+class ConversationEnded(SwitchboardError):
+    """A customer wrote into an ended session; the caller opens a new one."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.CONFLICT, "the session has ended")
+
+
 class Router:
     def __init__(self, redis: Redis, keys: Keys, timeouts: Timeouts = Timeouts()) -> None:
         self.redis = redis
@@ -97,7 +104,9 @@ class Router:
             raise unavailable(exc) from exc
         doc = _json_decode(raw)
         if "err" in doc:
-            raise SwitchboardError(doc["err"]["code"], doc["err"]["message"]) if doc["err"]["code"] != "ended" else _Ended()
+            if doc["err"]["code"] == "ended":
+                raise ConversationEnded()
+            raise SwitchboardError(doc["err"]["code"], doc["err"]["message"])
         return doc["ok"]
 
     # ------------------------------------------------------------ customers
@@ -257,11 +266,3 @@ class Router:
         except STORE_ERRORS as exc:
             raise unavailable(exc) from exc
         return int(raw or 0)
-
-
-class _Ended(SwitchboardError):
-    def __init__(self) -> None:
-        super().__init__(ErrorCode.CONFLICT, "the session has ended")
-
-
-ConversationEnded = _Ended
