@@ -147,3 +147,43 @@ async def test_shutdown_closes_sockets_with_1001_and_clients_resume_elsewhere(ma
         visitor_token=welcome["visitor_token"], resume={"conversation_id": started["conversation_id"], "last_seq": 0})
     assert resumed["recovered"] is True
     assert (await again.expect("message"))["text"] == "before"
+
+
+async def test_a_killed_node_s_agents_get_the_grace_and_their_chats_move_on(make_deployment, processes, redis_url):
+    sb = await make_deployment(disconnect_grace_s=0.5)
+    await sb.queue("support")
+    doomed = processes(redis_url=redis_url, env={"SWITCHBOARD_NODE_TTL_S": "1"})
+    await doomed.start()
+    token = await sb.agent("alice", capacity=2)
+    alice, _ = await hello_agent(f"ws://127.0.0.1:{doomed.port}/ws/agent", token)
+    sb.clients.append(alice)
+    await alice.ok({"type": "set_state", "state": "available"})
+    customer, started = await sb.chat(text="on the surviving node")
+    offer = await alice.expect("offer")
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await customer.expect("chat.connected")
+
+    doomed.proc.kill()  # kill -9: no goodbye, no disconnect script
+    doomed.proc.wait()
+    # the surviving node sees the dead node's deadline fall due, drops its sockets,
+    # and after the grace the agent is offline and the chat goes back to the queue
+    left = await customer.expect("chat.participant_left", timeout=10)
+    assert left["agent"]["id"] == "alice"
+    assert (await sb.admin("GET", "/api/v1/agents/alice"))["state"] == "offline"
+    bob = await sb.available_agent("bob")
+    assert (await bob.expect("offer"))["conversation_id"] == started["conversation_id"]
+
+
+async def test_a_node_declared_lost_while_alive_registers_its_sockets_again(sb):
+    alice = await sb.available_agent("alice")
+    services = sb.node.services
+    member = f"node:{services.settings.node_id}"
+    await services.redis.zadd(services.router.keys.deadlines, {member: 1})
+    assert await services.router.expire(member) is True  # its sockets were dropped
+
+    async def connected():
+        return (await sb.admin("GET", "/api/v1/agents/alice"))["connected"]
+
+    assert await eventually(connected)
+    await sb.chat()
+    await alice.expect("offer")

@@ -48,6 +48,7 @@ class Settings:
     hello_timeout_s: float = 10.0
     max_frame_bytes: int = 64 * 1024
     timer_tick_s: float = 0.25
+    node_ttl_s: float = 10.0
     key_prefix: str = "sb"
     agent_token_ttl_s: float = 24 * 3600.0
     send_queue_limit: int = 1024
@@ -69,6 +70,7 @@ class Settings:
             "hello_timeout_s": _float(env, "SWITCHBOARD_HELLO_TIMEOUT_S", 10.0),
             "max_frame_bytes": _int(env, "SWITCHBOARD_MAX_FRAME_BYTES", 64 * 1024),
             "timer_tick_s": _float(env, "SWITCHBOARD_TIMER_TICK_S", 0.25),
+            "node_ttl_s": _float(env, "SWITCHBOARD_NODE_TTL_S", 10.0),
             "key_prefix": env.get("SWITCHBOARD_KEY_PREFIX") or "sb",
             "agent_token_ttl_s": _float(env, "SWITCHBOARD_AGENT_TOKEN_TTL_S", 24 * 3600.0),
         }

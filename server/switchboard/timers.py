@@ -1,10 +1,14 @@
 """The deadline sweeper: every node runs one; expiry steps are idempotent, so
-nodes racing on the same deadline do no harm and a dead node loses no timer."""
+nodes racing on the same deadline do no harm and a dead node loses no timer.
+
+The sweeper also renews the node's own liveness deadline (`node:<id>`): when a
+node dies, that deadline falls due and another node drops its sockets."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from .domain.errors import SwitchboardError
 from .store.router import Router, now_ms
@@ -13,9 +17,16 @@ log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    def __init__(self, router: Router, tick_s: float) -> None:
+    def __init__(
+        self, router: Router, tick_s: float, node_id: str, node_ttl_s: float,
+        on_revived: Callable[[], Awaitable[None]],
+    ) -> None:
         self._router = router
         self._tick_s = tick_s
+        self._node_id = node_id
+        self._node_ttl_ms = int(node_ttl_s * 1000)
+        self._on_revived = on_revived
+        self._beats = 0
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -26,6 +37,14 @@ class Sweeper:
         self._stop.set()
         if self._task:
             await self._task
+
+    async def beat(self) -> None:
+        if await self._router.heartbeat(self._node_id, self._node_ttl_ms) and self._beats:
+            # Declared lost while alive (Redis was away too long): its sockets were
+            # dropped, so register the ones still open again.
+            log.warning("node %s was declared lost; registering its sockets again", self._node_id)
+            await self._on_revived()
+        self._beats += 1
 
     async def sweep_once(self) -> int:
         """Runs every deadline due now; returns how many fired."""
@@ -42,6 +61,7 @@ class Sweeper:
         outage = False
         while not self._stop.is_set():
             try:
+                await self.beat()
                 await self.sweep_once()
                 if outage:
                     log.info("deadline sweeps resumed")

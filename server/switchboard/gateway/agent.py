@@ -29,6 +29,7 @@ class AgentSocket(ClientSocket):
     role = "agent"
 
     agent_id: str = ""
+    token_version: str = ""
     display_name: str = ""
     _connected = False
 
@@ -42,6 +43,7 @@ class AgentSocket(ClientSocket):
         if profile is None:
             raise HandshakeRefused(CloseCode.UNAUTHORIZED, "unknown agent")
         self.agent_id = agent_id
+        self.token_version = token_version
         self.display_name = profile["display_name"]
         await services.hub.join(f"a:{agent_id}", self)
         try:
@@ -64,6 +66,9 @@ class AgentSocket(ClientSocket):
                 self.replayed(cid, event["seq"])
                 self.send(event)
         self.release_buffered()
+
+    async def register(self) -> None:
+        await self.services.router.connect("a", self.agent_id, self.conn_id, self.token_version)
 
     async def goodbye(self) -> None:
         if not self._connected:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.directory import Directory
 from ..store.keys import Keys
@@ -66,10 +67,17 @@ def build_services(settings: Settings) -> Services:
         inactivity_ms=int(settings.inactivity_timeout_s * 1000),
         grace_ms=int(settings.disconnect_grace_s * 1000),
     ))
+    sockets: set[Any] = set()
+
+    async def register_sockets_again() -> None:
+        for client in list(sockets):
+            await client.register()
+
     services = Services(
         settings=settings, redis=redis, router=router, directory=Directory(redis, keys, router),
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
-        sweeper=Sweeper(router, settings.timer_tick_s),
+        sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
+        sockets=sockets,
     )
     services.metrics = Metrics(services)
     return services
@@ -86,6 +94,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await services.sweeper.stop()
+            with contextlib.suppress(SwitchboardError):
+                await services.router.retire(settings.node_id)
             await services.hub.stop()
             await services.redis.aclose()
 

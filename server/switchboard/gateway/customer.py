@@ -74,6 +74,9 @@ class CustomerSocket(ClientSocket):
         if frame.get("type") == "chat.queued":
             self.conversation_id = frame.get("conversation_id", self.conversation_id)
 
+    async def register(self) -> None:
+        await self.services.router.connect("v", self.visitor_id, self.conn_id)
+
     async def goodbye(self) -> None:
         if not self._connected:
             return

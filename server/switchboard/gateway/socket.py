@@ -217,6 +217,9 @@ class ClientSocket:
     async def handle(self, command: Any) -> dict[str, Any] | None:
         raise NotImplementedError
 
+    async def register(self) -> None:
+        """Records this open socket's presence in the store again."""
+
     async def goodbye(self) -> None:
         """Called once when the socket ends; undoes what `hello` registered."""
 

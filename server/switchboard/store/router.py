@@ -193,6 +193,22 @@ class Router:
             raise unavailable(exc) from exc
         return [m.decode() if isinstance(m, bytes) else m for m in members]
 
+    async def heartbeat(self, node_id: str, ttl_ms: int, now: int | None = None) -> bool:
+        """Renews this node's liveness deadline; True when it was missing (a first
+        beat, or the node was declared lost meanwhile)."""
+        at = (now_ms() if now is None else now) + ttl_ms
+        try:
+            return bool(await self.redis.zadd(self.keys.deadlines, {f"node:{node_id}": at}))
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def retire(self, node_id: str) -> None:
+        """A node leaving cleanly: nothing of it is left to sweep."""
+        try:
+            await self.redis.zrem(self.keys.deadlines, f"node:{node_id}")
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+
     async def expire(self, member: str, now: int | None = None) -> bool:
         """Runs the idempotent expiry step of one due deadline."""
         kind, _, rest = member.partition(":")
@@ -203,6 +219,8 @@ class Router:
         if kind == "grace":
             who, _, ident = rest.partition(":")
             return bool(await self._run("grace", who, ident, now=now))
+        if kind == "node":
+            return bool(await self._run("node_lost", rest, now=now))
         if kind == "maxwait":
             return bool(await self._run("queue_timeout", rest, now=now))
         if kind == "step":

@@ -9,7 +9,7 @@ local back_in_grace = redis.call('ZSCORE', DEADLINES, 'grace:' .. kind .. ':' ..
 local fresh = redis.call('SCARD', conns) == 0 and not back_in_grace
 
 if kind == 'v' then
-  redis.call('SADD', conns, conn)
+  add_connection('v', id, conn)
   disarm('grace:v:' .. id)
   redis.call('HSETNX', k('v', id), 'created_at', NOW)
   local cid = redis.call('HGET', k('v', id), 'conv')
@@ -21,7 +21,7 @@ end
 local a = hgetall(k('a', id))
 if not a or not a.queues then return refuse('unauthorized', 'unknown agent') end
 if (a.token_version or '0') ~= token_version then return refuse('unauthorized', 'the token was revoked') end
-redis.call('SADD', conns, conn)
+add_connection('a', id, conn)
 disarm('grace:a:' .. id)
 if fresh and a.state ~= 'not_ready' then set_agent_state(id, 'not_ready', '') end
 reindex_agent(id)

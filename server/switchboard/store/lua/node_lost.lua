@@ -1,0 +1,16 @@
+-- node_lost: a gateway node stopped renewing its heartbeat deadline (it died or
+-- lost Redis). Its sockets are dropped as if each had closed, so their agents
+-- and visitors get the disconnect grace. A node that comes back registers its
+-- live sockets again (see Services.heartbeat).
+-- ARGV[5] node id
+local node = ARGV[5]
+if not take_due('node:' .. node) then return done(false) end
+local key = k('node', node, 'conns')
+local dropped = 0
+for _, member in ipairs(redis.call('SMEMBERS', key)) do
+  local w = words(member)
+  if drop_connection(w[1], w[2], w[3]) then dropped = dropped + 1 end
+end
+redis.call('DEL', key)
+route_all()
+return done(dropped)
