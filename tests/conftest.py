@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import sys
@@ -203,5 +202,3 @@ async def sb(make_deployment: Any) -> Deployment:
     await deployment.queue("support")
     return deployment
 
-
-os.environ.setdefault("HYPOTHESIS_PROFILE", "default")

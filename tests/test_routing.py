@@ -40,7 +40,7 @@ async def test_capacity_counts_active_chats_and_wrap_ups(sb):
         offer = await agent.expect("offer")
         await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
         conversations.append(started["conversation_id"])
-    third, _ = await sb.chat()
+    third, third_started = await sb.chat()
     queued = await third.expect("chat.queued")
     assert queued["position"] == 1
     await agent.ok({"type": "end_session", "conversation_id": conversations[0]})
@@ -49,7 +49,7 @@ async def test_capacity_counts_active_chats_and_wrap_ups(sb):
     assert views["waiting"] == 1
     await agent.ok({"type": "wrap_up", "conversation_id": conversations[0], "code": "resolved"})
     offer = await agent.expect("offer")
-    assert offer["session_id"] != ""
+    assert offer["session_id"] == third_started["session_id"]
 
 
 async def test_longest_idle_agent_first_then_the_other(sb):

@@ -28,10 +28,9 @@ class AgentSocket(ClientSocket):
     hello_type = f.AgentHello
     role = "agent"
 
+    kind = "a"
     agent_id: str = ""
-    token_version: str = ""
     display_name: str = ""
-    _connected = False
 
     async def hello(self, hello: f.AgentHello) -> None:
         services = self.services
@@ -43,15 +42,8 @@ class AgentSocket(ClientSocket):
         if profile is None:
             raise HandshakeRefused(CloseCode.UNAUTHORIZED, "unknown agent")
         self.agent_id = agent_id
-        self.token_version = token_version
         self.display_name = profile["display_name"]
-        await services.hub.join(f"a:{agent_id}", self)
-        try:
-            view = await services.router.connect("a", agent_id, self.conn_id, token_version)
-        except BaseException:
-            await services.hub.leave(f"a:{agent_id}", self)
-            raise
-        self._connected = True
+        view = await self.join(agent_id, token_version)
         now = time.time_ns() // 1_000_000
         cards = [build_card(v, now) for v in view["sessions"]]
         self.send({
@@ -66,19 +58,6 @@ class AgentSocket(ClientSocket):
                 self.replayed(cid, event["seq"])
                 self.send(event)
         self.release_buffered()
-
-    async def register(self) -> None:
-        await self.services.router.connect("a", self.agent_id, self.conn_id, self.token_version)
-
-    async def goodbye(self) -> None:
-        if not self._connected:
-            return
-        self._connected = False
-        await self.services.hub.leave(f"a:{self.agent_id}", self)
-        try:
-            await self.services.router.disconnect("a", self.agent_id, self.conn_id)
-        except SwitchboardError:
-            pass
 
     async def handle(self, command: Any) -> dict[str, Any] | None:
         router = self.services.router

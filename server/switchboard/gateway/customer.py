@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from ..domain import frames as f
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..store.router import ConversationEnded
@@ -16,10 +18,10 @@ class CustomerSocket(ClientSocket):
     hello_type = f.CustomerHello
     role = "customer"
 
+    kind = "v"
     visitor_id: str = ""
     conversation_id: str | None = None
     display_name: str = ""
-    _connected = False
 
     async def hello(self, hello: f.CustomerHello) -> None:
         services = self.services
@@ -32,13 +34,7 @@ class CustomerSocket(ClientSocket):
             visitor_id = new_id("v")
             token = services.signer.visitor_token(visitor_id)
         self.visitor_id = visitor_id
-        await services.hub.join(f"v:{visitor_id}", self)
-        try:
-            view = await services.router.connect("v", visitor_id, self.conn_id)
-        except BaseException:
-            await services.hub.leave(f"v:{visitor_id}", self)
-            raise
-        self._connected = True
+        view = await self.join(visitor_id)
         card = None
         if view.get("session"):
             card = (await services.router.session_cards([view["session"]["id"]]))[0]
@@ -74,40 +70,31 @@ class CustomerSocket(ClientSocket):
         if frame.get("type") == "chat.queued":
             self.conversation_id = frame.get("conversation_id", self.conversation_id)
 
-    async def register(self) -> None:
-        await self.services.router.connect("v", self.visitor_id, self.conn_id)
-
-    async def goodbye(self) -> None:
-        if not self._connected:
-            return
-        self._connected = False
-        await self.services.hub.leave(f"v:{self.visitor_id}", self)
-        try:
-            await self.services.router.disconnect("v", self.visitor_id, self.conn_id)
-        except SwitchboardError:
-            pass  # the store is away; presence heals when the visitor returns
+    def _current_conversation(self) -> str:
+        if self.conversation_id is None:
+            raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
+        return self.conversation_id
 
     async def handle(self, command: Any) -> dict[str, Any] | None:
         router = self.services.router
         match command:
             case f.CustomerMessage():
                 text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT)
-                if self.conversation_id is None:
-                    raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
+                cid = self._current_conversation()
                 try:
                     result = await router.post_message(
-                        self.conversation_id, "customer", self.visitor_id, self.display_name, text,
+                        cid, "customer", self.visitor_id, self.display_name, text,
                         command.client_msg_id or "",
                     )
                 except ConversationEnded:
                     result = await router.start_chat(
-                        self.visitor_id, self.conversation_id, new_id("s"), "", "", [], "", {}, {},
+                        self.visitor_id, cid, new_id("s"), "", "", [], "", {}, {},
                         text=text, mode="reopen", client_msg_id=command.client_msg_id or "",
                     )
                 return {"message_id": result["message_id"], "seq": result["seq"]}
             case f.StartChat():
                 text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT) if command.text else ""
-                customer = {k: v for k, v in _struct_dict(command.customer).items() if v}
+                customer = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
                 result = await router.start_chat(
                     self.visitor_id, new_id("c"), new_id("s"), command.queue, command.language,
                     command.skills, command.channel.value, customer, command.attributes, text=text,
@@ -116,19 +103,17 @@ class CustomerSocket(ClientSocket):
                 self.display_name = customer.get("name", "")
                 return result
             case f.CustomerTyping():
-                if self.conversation_id is None:
-                    raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
-                frame: dict[str, Any] = {"type": "typing", "conversation_id": self.conversation_id,
+                cid = self._current_conversation()
+                frame: dict[str, Any] = {"type": "typing", "conversation_id": cid,
                                          "from": {"role": "customer"}, "active": command.active}
                 if command.preview is not None and command.active:
                     frame["preview"] = command.preview
-                await router.relay(self.conversation_id, "customer", self.visitor_id, frame)
+                await router.relay(cid, "customer", self.visitor_id, frame)
                 return None
             case f.Read():
-                if self.conversation_id is None:
-                    raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
-                await router.relay(self.conversation_id, "customer", self.visitor_id, {
-                    "type": "read", "conversation_id": self.conversation_id, "seq": command.seq,
+                cid = self._current_conversation()
+                await router.relay(cid, "customer", self.visitor_id, {
+                    "type": "read", "conversation_id": cid, "seq": command.seq,
                     "from": {"role": "customer"},
                 })
                 return None
@@ -146,8 +131,3 @@ class CustomerSocket(ClientSocket):
                 raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")
 
-
-def _struct_dict(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    return {name: getattr(value, name) for name in value.__struct_fields__}

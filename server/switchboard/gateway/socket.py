@@ -38,12 +38,17 @@ class ClientSocket:
     command_type: Any = None
     hello_type: type = object
     role = "client"
+    kind = ""  # "a" (agent) or "v" (visitor): whose presence this socket is
+    ident = ""  # the agent or visitor id, known after hello
+    token_version = ""
+    _connected = False
 
     def __init__(self, websocket: WebSocket, services: Services) -> None:
         self.ws = websocket
         self.services = services
         self.settings = services.settings
-        self.codec = Codec.for_(choose_subprotocol(websocket.scope.get("subprotocols") or []), self.command_type)
+        self.subprotocol = choose_subprotocol(websocket.scope.get("subprotocols") or [])
+        self.codec = Codec.for_(self.subprotocol, self.command_type)
         self.conn_id = f"{self.settings.node_id}:{id(self):x}"
         self._outbox: asyncio.Queue[Any] = asyncio.Queue(self.settings.send_queue_limit)
         self._buffered: list[Push] | None = []  # pushes held back until the welcome is out
@@ -120,8 +125,7 @@ class ClientSocket:
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
-        subprotocol = choose_subprotocol(self.ws.scope.get("subprotocols") or [])
-        await self.ws.accept(subprotocol=subprotocol)
+        await self.ws.accept(subprotocol=self.subprotocol)
         origin = self.ws.headers.get("origin")
         origins = self.settings.allowed_origins
         # Browsers always send Origin; only a browser page can be a cross-site attacker.
@@ -209,6 +213,37 @@ class ClientSocket:
             return None
         return ref if isinstance(ref, str) and len(ref) <= 64 else None
 
+    # ------------------------------------------------------------ presence
+
+    async def join(self, ident: str, token_version: str = "") -> Any:
+        """Subscribes to the recipient's pushes, then records the presence; returns
+        the store's view for the welcome. Subscribing first means no push is missed."""
+        self.ident, self.token_version = ident, token_version
+        recipient = f"{self.kind}:{ident}"
+        await self.services.hub.join(recipient, self)
+        try:
+            view = await self.services.router.connect(self.kind, ident, self.conn_id, token_version)
+        except BaseException:
+            await self.services.hub.leave(recipient, self)
+            raise
+        self._connected = True
+        return view
+
+    async def register(self) -> None:
+        """Records this open socket's presence in the store again."""
+        await self.services.router.connect(self.kind, self.ident, self.conn_id, self.token_version)
+
+    async def goodbye(self) -> None:
+        """Called once when the socket ends; undoes what `join` registered."""
+        if not self._connected:
+            return
+        self._connected = False
+        await self.services.hub.leave(f"{self.kind}:{self.ident}", self)
+        try:
+            await self.services.router.disconnect(self.kind, self.ident, self.conn_id)
+        except SwitchboardError:
+            pass  # the store is away; a node-lost sweep or the next hello heals presence
+
     # ------------------------------------------------------------ subclass API
 
     async def hello(self, hello: Any) -> None:
@@ -217,11 +252,6 @@ class ClientSocket:
     async def handle(self, command: Any) -> dict[str, Any] | None:
         raise NotImplementedError
 
-    async def register(self) -> None:
-        """Records this open socket's presence in the store again."""
-
-    async def goodbye(self) -> None:
-        """Called once when the socket ends; undoes what `hello` registered."""
 
 
 def _schema_message(exc: Exception) -> str:

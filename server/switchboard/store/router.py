@@ -52,6 +52,18 @@ def unavailable(exc: Exception) -> SwitchboardError:
 STORE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
+#: Deadline kind -> the Lua script that expires it.
+EXPIRY_SCRIPTS = {
+    "offer": "offer_timeout",
+    "inact": "inactivity",
+    "grace": "grace",
+    "wrapup": "wrap_up_timeout",
+    "maxwait": "queue_timeout",
+    "step": "routing_step",
+    "node": "node_lost",
+}
+
+
 class ConversationEnded(SwitchboardError):
     """A customer wrote into an ended session; the caller opens a new one."""
 
@@ -210,27 +222,14 @@ class Router:
             raise unavailable(exc) from exc
 
     async def expire(self, member: str, now: int | None = None) -> bool:
-        """Runs the idempotent expiry step of one due deadline."""
+        """Runs the idempotent expiry step of one due deadline, `<kind>:<arg>[:<arg>]`
+        (ids never hold a colon); the arguments go to the script in that order."""
         kind, _, rest = member.partition(":")
-        if kind == "offer":
-            return bool(await self._run("offer_timeout", rest, now=now))
-        if kind == "inact":
-            return bool(await self._run("inactivity", rest, now=now))
-        if kind == "grace":
-            who, _, ident = rest.partition(":")
-            return bool(await self._run("grace", who, ident, now=now))
-        if kind == "node":
-            return bool(await self._run("node_lost", rest, now=now))
-        if kind == "maxwait":
-            return bool(await self._run("queue_timeout", rest, now=now))
-        if kind == "step":
-            sid, _, step = rest.partition(":")
-            return bool(await self._run("routing_step", sid, step, now=now))
-        if kind == "wrapup":
-            sid, _, aid = rest.partition(":")
-            return bool(await self._run("wrap_up_timeout", sid, aid, now=now))
-        await self.redis.zrem(self.keys.deadlines, member)  # unknown kind: written by a newer version? drop it
-        return False
+        script = EXPIRY_SCRIPTS.get(kind)
+        if script is None:  # written by a newer version? drop it
+            await self.redis.zrem(self.keys.deadlines, member)
+            return False
+        return bool(await self._run(script, *rest.split(":"), now=now))
 
     # ------------------------------------------------------------ administration
 
