@@ -8,20 +8,8 @@ from typing import Any
 from ..domain import frames as f
 from ..domain.cards import build_card
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
-from ..domain.states import SETTABLE_AGENT_STATES, AgentState
+from ..domain.states import SETTABLE_AGENT_STATES, AgentState, Role
 from .socket import ClientSocket, HandshakeRefused
-
-NOT_YET = {
-    f.Transfer: "transfer",
-    f.Conference: "conference",
-    f.Leave: "leave",
-    f.EndConference: "end_conference",
-    f.RequestHelp: "request_help",
-    f.VerifyContact: "verify_contact",
-    f.Monitor: "monitor",
-    f.Unmonitor: "unmonitor",
-}
-
 
 class AgentSocket(ClientSocket):
     command_type = f.AgentCommand
@@ -46,14 +34,18 @@ class AgentSocket(ClientSocket):
         view = await self.join(agent_id, token_version)
         now = time.time_ns() // 1_000_000
         cards = [build_card(v, now) for v in view["sessions"]]
-        self.send({
+        welcome = {
             "type": "welcome", "agent": {"id": agent_id, **profile}, "state": view["state"],
             "conversations": cards, "offers": view["offers"],
-        })
-        held = {card["conversation_id"] for card in cards}
+        }
+        if profile.get("role") == Role.SUPERVISOR:
+            welcome["monitoring"] = sorted(view["monitoring"])
+        self.send(welcome)
+        # Its own conversations, and those a supervisor monitors, are replayed.
+        held = {card["conversation_id"] for card in cards} | set(view["monitoring"])
         for cid, last_seq in (hello.resume or {}).items():
             if cid not in held:
-                continue  # only the agent's own conversations are replayed
+                continue
             for event in await services.router.history(cid, last_seq, audience="agents"):
                 self.replayed(cid, event["seq"])
                 self.send(event)
@@ -96,10 +88,25 @@ class AgentSocket(ClientSocket):
                 return await router.end_session(aid, command.conversation_id)
             case f.WrapUp():
                 return await router.wrap_up(aid, command.conversation_id, command.code, command.notes or "")
+            case f.Transfer():
+                if (command.queue is None) == (command.agent is None):
+                    raise SwitchboardError(ErrorCode.BAD_REQUEST, "transfer needs either queue or agent")
+                return await router.transfer(aid, command.conversation_id, queue=command.queue, agent=command.agent)
+            case f.Conference():
+                return await router.conference(aid, command.conversation_id, command.agent)
+            case f.Leave():
+                return await router.leave(aid, command.conversation_id)
+            case f.EndConference():
+                return await router.end_conference(aid, command.conversation_id)
+            case f.RequestHelp():
+                return await router.request_help(aid, command.conversation_id, command.text or "")
+            case f.VerifyContact():
+                return await router.verify_contact(aid, command.conversation_id, command.email or "", command.phone or "")
+            case f.Monitor():
+                return await router.monitor(aid, command.conversation_id)
+            case f.Unmonitor():
+                return await router.unmonitor(aid, command.conversation_id)
             case f.AgentHello():
                 raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
-        name = NOT_YET.get(type(command))
-        if name is not None:
-            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name} is not supported by this server yet")
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")
 

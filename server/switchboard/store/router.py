@@ -21,7 +21,9 @@ from .keys import Keys
 from .scripts import load_scripts
 
 #: Fields that are lists in the contract; Lua's cjson writes an empty one as {}.
-LIST_FIELDS = frozenset({"thread", "skills", "messages", "agents", "journey", "offers", "sessions", "languages", "queues"})
+LIST_FIELDS = frozenset({
+    "thread", "skills", "messages", "agents", "journey", "offers", "sessions", "languages", "queues", "monitoring",
+})
 
 _json_decode = msgspec.json.Decoder().decode
 _json_encode = msgspec.json.Encoder().encode
@@ -195,6 +197,40 @@ class Router:
 
     async def wrap_up(self, aid: str, cid: str, code: str, notes: str = "", now: int | None = None) -> dict[str, Any]:
         return await self._run("wrap_up", aid, cid, code, notes, now=now)
+
+    async def transfer(self, aid: str, cid: str, queue: str | None = None, agent: str | None = None,
+                       now: int | None = None) -> dict[str, Any]:
+        """To a queue (cold) or to an agent (warm: an offer of kind transfer)."""
+        mode, target = ("queue", queue) if queue is not None else ("agent", agent)
+        return await self._run("transfer", aid, cid, mode, target, now=now)
+
+    async def conference(self, aid: str, cid: str, target: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("conference", aid, cid, target, now=now)
+
+    async def leave(self, aid: str, cid: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("leave", aid, cid, "leave", now=now)
+
+    async def end_conference(self, aid: str, cid: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("leave", aid, cid, "end_conference", now=now)
+
+    async def request_help(self, aid: str, cid: str, text: str = "", now: int | None = None) -> dict[str, Any]:
+        return await self._run("request_help", aid, cid, text, now=now)
+
+    async def verify_contact(self, aid: str, cid: str, email: str = "", phone: str = "",
+                             now: int | None = None) -> dict[str, Any]:
+        now = now_ms() if now is None else now
+        result = await self._run("verify_contact", aid, cid, email, phone, now=now)
+        return {"conversation_id": cid, "card": build_card(result["session"], now)}
+
+    async def monitor(self, aid: str, cid: str, now: int | None = None) -> dict[str, Any]:
+        """Starts a supervisor's silent monitoring; returns the card and the history so far."""
+        now = now_ms() if now is None else now
+        result = await self._run("monitor", aid, cid, "monitor", now=now)
+        return {"conversation_id": cid, "monitoring": True, "card": build_card(result["session"], now),
+                "messages": result["messages"]}
+
+    async def unmonitor(self, aid: str, cid: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("monitor", aid, cid, "unmonitor", now=now)
 
     # ------------------------------------------------------------ timers
 

@@ -93,6 +93,8 @@ local function queue_name(qid)
   return redis.call('HGET', k('queue', qid), 'name') or qid
 end
 
+-- `entered_at` is when the session entered this queue: its first queueing, or
+-- the transfer that sent it here.
 local function enqueue(sid, qid, score, entered_at)
   redis.call('ZADD', k('q', qid, 'waiting'), score, sid)
   redis.call('ZADD', k('q', qid, 'age'), entered_at, sid)
@@ -102,13 +104,44 @@ end
 
 -- Arms the queue's waiting deadlines of a new session: max_wait_s ends it,
 -- each routing step routes it again when the step widens the targeting.
-local function arm_waiting_deadlines(sid, q, queued_at)
-  if type(q.max_wait_s) == 'number' then
-    arm('maxwait:' .. sid, queued_at + math.floor(q.max_wait_s * 1000))
+local function arm_waiting_deadlines(sid, q, entered_at, first_wait)
+  if first_wait and type(q.max_wait_s) == 'number' then
+    arm('maxwait:' .. sid, entered_at + math.floor(q.max_wait_s * 1000))
   end
   for i, step in ipairs(q.steps or {}) do
-    if step.after_s > 0 then arm('step:' .. sid .. ':' .. i, queued_at + math.floor(step.after_s * 1000)) end
+    if step.after_s > 0 then arm('step:' .. sid .. ':' .. i, entered_at + math.floor(step.after_s * 1000)) end
   end
+end
+
+-- Estimated wait: the queue learns, from its last answered sessions, how long a
+-- customer waited per place in line (wait / position on entry), and multiplies
+-- that by a customer's position. Nil (no estimate) until it has answered one in
+-- the last hour. Free agents make the rate 0; a backlog makes it grow.
+local ANSWERS_KEPT = 20
+local ANSWER_WINDOW_MS = 3600 * 1000
+
+local function record_answer(qid, wait_ms, entry_position)
+  local key = k('q', qid, 'answers')
+  redis.call('LPUSH', key, NOW .. ' ' .. wait_ms .. ' ' .. math.max(1, entry_position))
+  redis.call('LTRIM', key, 0, ANSWERS_KEPT - 1)
+end
+
+local function wait_per_place(qid)
+  local waited, places = 0, 0
+  for _, entry in ipairs(redis.call('LRANGE', k('q', qid, 'answers'), 0, -1)) do
+    local w = words(entry)
+    if tonumber(w[1]) >= NOW - ANSWER_WINDOW_MS then
+      waited = waited + tonumber(w[2])
+      places = places + tonumber(w[3])
+    end
+  end
+  if places == 0 then return nil end
+  return waited / places
+end
+
+local function estimated_wait(rate, position)
+  if rate == nil then return nil end
+  return math.floor(rate * position)
 end
 
 local function dequeue(sid, qid)
@@ -119,24 +152,38 @@ end
 
 -- ------------------------------------------------------------------ conversations
 
-local function conv_recipients(cid, include_visitor)
-  local c = redis.call('HMGET', ck(cid), 'visitor', 'agents')
+-- Everyone who follows a conversation: its connected agents, the supervisors
+-- monitoring it and, with `include_visitor`, its customer.
+local function audience(cid, include_visitor)
+  local c = redis.call('HMGET', ck(cid), 'visitor', 'agents', 'monitors')
   local to = {}
   if include_visitor and c[1] then to[1] = 'v:' .. c[1] end
   for _, a in ipairs(words(c[2])) do to[#to + 1] = 'a:' .. a end
+  for _, a in ipairs(words(c[3])) do
+    if not has_word(c[2], a) then to[#to + 1] = 'a:' .. a end
+  end
   return to
 end
 
 -- Appends a history event to the conversation's stream and gives `frame` its
 -- conversation_id, seq and ts, so the caller can deliver the same table.
--- `audience` is "all" or "agents" (internal notes never reach a customer).
-local function append(cid, frame, audience)
+-- `visibility` is "all" or "agents" (internal notes never reach a customer).
+local function append(cid, frame, visibility)
   local seq = redis.call('HINCRBY', ck(cid), 'seq', 1)
   frame.conversation_id = cid
   frame.seq = seq
   frame.ts = frame.ts or NOW
-  redis.call('XADD', clog(cid), seq .. '-0', 'd', cjson.encode(frame), 'v', audience or 'all')
+  if frame.type == 'message' and not frame.message_id then frame.message_id = cid .. ':' .. seq end
+  redis.call('XADD', clog(cid), seq .. '-0', 'd', cjson.encode(frame), 'v', visibility or 'all')
   return seq
+end
+
+-- A message from the system (someone joined or left) into the history, to `to`.
+local function system_message(cid, text, to)
+  local frame = {type = 'message', from = {role = 'system'}, text = text}
+  append(cid, frame)
+  deliver(to, frame)
+  return frame
 end
 
 local function history(cid, limit, messages_only)
@@ -234,8 +281,9 @@ local function required_skills(s, q)
   for _, x in ipairs(q.skills or {}) do skills[#skills + 1] = x end
   for _, x in ipairs(cjson.decode(s.skills or '[]')) do skills[#skills + 1] = x end
   local languages = {s.language}
-  -- Routing steps widen the targeting once the session has waited long enough.
-  local waited = NOW - tonumber(s.queued_at)
+  -- Routing steps widen the targeting once the session has waited long enough
+  -- in this queue (a transfer starts the steps of the new queue afresh).
+  local waited = NOW - tonumber(s.entered_at or s.queued_at)
   for _, step in ipairs(q.steps or {}) do
     if waited >= step.after_s * 1000 then
       if type(step.skills) == 'table' then skills = step.skills end
@@ -282,8 +330,11 @@ local function offer_session(sid, s, q, aid)
   end
   local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
-  local frame = offer_frame(oid, sid, s, 'new', expires_at)
-  redis.call('HSET', k('offer', oid), 'session', sid, 'agent', aid, 'kind', 'new',
+  -- A session another agent sent to this queue is offered as a transfer, from that agent.
+  local from = (s.transferred_from or '') ~= '' and s.transferred_from or nil
+  local kind = from and 'transfer' or 'new'
+  local frame = offer_frame(oid, sid, s, kind, expires_at, from)
+  redis.call('HSET', k('offer', oid), 'session', sid, 'agent', aid, 'kind', kind,
     'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
   redis.call('SADD', k('a', aid, 'offers'), oid)
   -- An offer counts as an assignment for idle order: the next chat goes to the next idle agent.
@@ -292,7 +343,7 @@ local function offer_session(sid, s, q, aid)
   arm('offer:' .. oid, expires_at)
   deliver({'a:' .. aid}, frame)
   lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
-    queue = s.queue, agent = aid, offer_id = oid})
+    queue = s.queue, agent = aid, offer_id = oid, kind = kind})
   reindex_agent(aid)
 end
 
@@ -321,15 +372,28 @@ end
 local POSITION_SCAN = 100
 local function update_positions(qid)
   local waiting = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, POSITION_SCAN - 1)
+  local rate = nil
+  if #waiting > 0 then rate = wait_per_place(qid) end
   for i, sid in ipairs(waiting) do
     local s = redis.call('HMGET', k('s', sid), 'pos', 'visitor', 'conv')
     if tonumber(s[1]) ~= i then
       redis.call('HSET', k('s', sid), 'pos', i)
       if s[1] then
-        deliver({'v:' .. s[2]}, {type = 'chat.position', conversation_id = s[3], session_id = sid, position = i})
+        deliver({'v:' .. s[2]}, {type = 'chat.position', conversation_id = s[3], session_id = sid, position = i,
+          estimated_wait_ms = estimated_wait(rate, i)})
       end
     end
   end
+end
+
+-- Tells a customer its place after it (re-)entered a queue: `chat.queued`.
+local function announce_queued(sid, s)
+  local rank = redis.call('ZRANK', k('q', s.queue, 'waiting'), sid)
+  if not rank then return end
+  local position = rank + 1
+  redis.call('HSET', k('s', sid), 'pos', position)
+  deliver({'v:' .. s.visitor}, {type = 'chat.queued', conversation_id = s.conv, session_id = sid,
+    position = position, estimated_wait_ms = estimated_wait(wait_per_place(s.queue), position)})
 end
 
 -- Routes every queue touched by this script, oldest head (by priority, then
@@ -361,11 +425,118 @@ local function requeue(sid)
   enqueue(sid, s[1], tonumber(s[2]), tonumber(s[3]))
 end
 
+-- ------------------------------------------------------------------ transfers and conferences
+
+-- A "side offer" is an offer of a session that stays with its agent meanwhile:
+-- a transfer to a named agent, or a conference. A session has at most one; the
+-- session hash keeps its id in `side_offer`, the offer hash names its sender.
+
+local FAILURE_EVENT = {transfer = 'transfer.failed', conference = 'conference.failed'}
+
+-- Removes the pending side offer of `sid`, if any. The target is told with
+-- `revoked` (an offer.revoked reason, or nil when the target itself ended it);
+-- the sender is told with `failed` (a transfer.failed / conference.failed reason,
+-- or nil when the sender caused it and knows).
+-- The side offer `o` (already removed) came to nothing: the session forgets it
+-- and, with a reason, its sender is told.
+local function side_offer_failed(oid, o, failed)
+  if redis.call('HGET', k('s', o.session), 'side_offer') == oid then
+    redis.call('HSET', k('s', o.session), 'side_offer', '')
+  end
+  if failed then
+    deliver({'a:' .. o.sender}, {type = FAILURE_EVENT[o.kind], conversation_id = o.conv,
+      session_id = o.session, agent = agent_public(o.agent), reason = failed})
+  end
+end
+
+local function drop_side_offer(sid, revoked, failed)
+  local oid = redis.call('HGET', k('s', sid), 'side_offer')
+  if not oid or oid == '' then return nil end
+  local o = remove_offer(oid)
+  redis.call('HSET', k('s', sid), 'side_offer', '')
+  if not o then return nil end
+  side_offer_failed(oid, o, failed)
+  if revoked then deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = oid, reason = revoked}) end
+  reindex_agent(o.agent)
+  return o
+end
+
+-- Checks that `target` can be offered a transfer or conference of session `s`
+-- now; returns nil, or the refusal.
+local function refuse_target(s, sender, target)
+  local a = redis.call('HMGET', k('a', target), 'queues', 'state', 'capacity')
+  if not a[1] then return refuse('not_found', 'no such agent: ' .. target) end
+  if target == sender then return refuse('bad_request', 'you cannot send a conversation to yourself') end
+  if has_word(s.agents, target) then return refuse('conflict', target .. ' is already in this conversation') end
+  if (s.side_offer or '') ~= '' then
+    return refuse('conflict', 'a transfer or conference offer for this conversation is already pending')
+  end
+  if a[2] ~= 'available' or redis.call('SCARD', k('a', target, 'conns')) == 0 then
+    return refuse('conflict', target .. ' is not available (' .. a[2] .. ')')
+  end
+  if agent_load(target) >= tonumber(a[3]) then return refuse('conflict', target .. ' has no free slot') end
+  return nil
+end
+
+-- Offers session `sid` to `target` as a transfer or conference from `sender`.
+local function offer_side(sid, s, kind, sender, target)
+  local q = queue_config(s.queue) or {offer_timeout_s = 20}
+  local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
+  local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
+  local frame = offer_frame(oid, sid, s, kind, expires_at, sender)
+  redis.call('HSET', k('offer', oid), 'session', sid, 'agent', target, 'kind', kind, 'sender', sender,
+    'conv', s.conv, 'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
+  redis.call('SADD', k('a', target, 'offers'), oid)
+  redis.call('HSET', k('s', sid), 'side_offer', oid)
+  arm('offer:' .. oid, expires_at)
+  deliver({'a:' .. target}, frame)
+  lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
+    queue = s.queue, agent = target, offer_id = oid, kind = kind, from_agent = sender})
+  reindex_agent(target)
+  return {offer_id = oid, expires_at = expires_at}
+end
+
+-- Takes `aid` out of the connected agents of session `sid` and frees its slot.
+-- Returns the agents left.
+local function remove_from_session(sid, aid)
+  local s = redis.call('HMGET', k('s', sid), 'agents', 'conv', 'owner')
+  local rest = {}
+  for _, a in ipairs(words(s[1])) do if a ~= aid then rest[#rest + 1] = a end end
+  local agents = table.concat(rest, ' ')
+  redis.call('HSET', k('s', sid), 'agents', agents)
+  if s[3] == aid then redis.call('HSET', k('s', sid), 'owner', rest[1] or '') end
+  if #rest == 1 then redis.call('HSET', k('s', sid), 'status', 'active') end
+  redis.call('HSET', ck(s[2]), 'agents', agents)
+  redis.call('SREM', k('a', aid, 'slots'), sid)
+  reindex_agent(aid)
+  return rest
+end
+
+-- A conference guest leaves (or is removed, or disconnected): everyone is told.
+local function guest_left(sid, aid, why)
+  local s = redis.call('HMGET', k('s', sid), 'conv', 'queue')
+  local to = audience(s[1], true)
+  local rest = remove_from_session(sid, aid)
+  local left = {type = 'chat.participant_left', session_id = sid, agent = agent_public(aid)}
+  append(s[1], left)
+  deliver(to, left)
+  system_message(s[1], agent_public(aid).display_name .. ' left the conversation', to)
+  local others = {}
+  for _, a in ipairs(rest) do others[#others + 1] = 'a:' .. a end
+  deliver(others, {type = 'conference.ended', conversation_id = s[1], session_id = sid, agent = agent_public(aid)})
+  lifecycle({type = 'session.conference_ended', conversation_id = s[1], session_id = sid,
+    queue = s[2], agent = aid, reason = why})
+  return rest
+end
+
 connect_agent = function(sid, aid)
   local s = hgetall(k('s', sid))
   local first = not s.connected_at or s.connected_at == ''
-  redis.call('HSET', k('s', sid), 'status', 'active', 'agents', aid, 'owner', aid, 'offer', '')
-  if first then redis.call('HSET', k('s', sid), 'connected_at', NOW) end
+  redis.call('HSET', k('s', sid), 'status', 'active', 'agents', aid, 'owner', aid, 'offer', '', 'transferred_from', '')
+  if first then
+    redis.call('HSET', k('s', sid), 'connected_at', NOW)
+    record_answer(s.queue, NOW - tonumber(s.queued_at), tonumber(s.entry_pos or 1))
+  end
   redis.call('SADD', k('a', aid, 'slots'), sid)
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
   redis.call('HSET', ck(s.conv), 'agents', aid, 'last_activity', NOW)
@@ -373,7 +544,10 @@ connect_agent = function(sid, aid)
   disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
   local connected = {type = 'chat.connected', session_id = sid, agent = agent_public(aid)}
   append(s.conv, connected)
-  deliver({'v:' .. s.visitor}, connected) -- the agent finds it in conversation.assigned
+  -- the agent finds it in conversation.assigned
+  local to = audience(s.conv, true)
+  for i, r in ipairs(to) do if r == 'a:' .. aid then table.remove(to, i) break end end
+  deliver(to, connected)
   deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
     _card = session_view(sid), messages = history(s.conv, HISTORY_LIMIT, false)})
   lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid,
@@ -383,6 +557,7 @@ end
 
 -- Ends an open session. Connected agents go to wrap-up; the customer is told.
 local function end_session(sid, reason)
+  drop_side_offer(sid, 'customer_left', nil)
   local s = hgetall(k('s', sid))
   if s.status == 'offered' and s.offer ~= '' then
     local o = remove_offer(s.offer)
@@ -401,9 +576,8 @@ local function end_session(sid, reason)
     arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
   end
   disarm('inact:' .. sid)
+  local to = audience(s.conv, true)
   redis.call('HSET', ck(s.conv), 'open', '0', 'agents', '')
-  local to = {'v:' .. s.visitor}
-  for _, aid in ipairs(agents) do to[#to + 1] = 'a:' .. aid end
   local ended = {type = 'chat.ended', session_id = sid, reason = reason}
   append(s.conv, ended)
   deliver(to, ended)
@@ -437,6 +611,28 @@ local function close_wrap_up(sid, aid, code, label, notes)
   reindex_agent(aid)
 end
 
+-- ------------------------------------------------------------------ supervisors
+
+-- A supervisor monitoring a conversation receives its events without joining:
+-- the conversation hash lists it in `monitors` (read by the message path too).
+local function start_monitoring(aid, cid)
+  local monitors = redis.call('HGET', ck(cid), 'monitors') or ''
+  if not has_word(monitors, aid) then
+    redis.call('HSET', ck(cid), 'monitors', (monitors == '' and aid) or (monitors .. ' ' .. aid))
+  end
+  redis.call('SADD', k('a', aid, 'monitoring'), cid)
+end
+
+local function stop_monitoring(aid, cid)
+  redis.call('SREM', k('a', aid, 'monitoring'), cid)
+  if redis.call('EXISTS', ck(cid)) == 0 then return end
+  local rest = {}
+  for _, m in ipairs(words(redis.call('HGET', ck(cid), 'monitors'))) do
+    if m ~= aid then rest[#rest + 1] = m end
+  end
+  redis.call('HSET', ck(cid), 'monitors', table.concat(rest, ' '))
+end
+
 -- ------------------------------------------------------------------ presence
 
 -- Every socket is registered under its node ("<node>:<n>" is its connection
@@ -459,8 +655,14 @@ local function drop_connection(kind, id, conn)
   if kind == 'a' then
     for _, oid in ipairs(redis.call('SMEMBERS', k('a', id, 'offers'))) do
       local o = remove_offer(oid)
-      local s = hgetall(k('s', o.session))
-      if s and s.status == 'offered' and s.offer == oid then requeue(o.session) end
+      if not o then
+        -- already gone: nothing to put back
+      elseif o.sender then
+        side_offer_failed(oid, o, 'agent_disconnected')
+      else
+        local s = hgetall(k('s', o.session))
+        if s and s.status == 'offered' and s.offer == oid then requeue(o.session) end
+      end
       deliver({'a:' .. id}, {type = 'offer.revoked', offer_id = oid, reason = 'agent_disconnected'})
     end
     reindex_agent(id)

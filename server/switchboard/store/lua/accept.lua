@@ -1,11 +1,63 @@
--- accept: the agent takes the session it was offered.
+-- accept: the agent takes the session it was offered: a new (or transferred)
+-- session from its queue, a transfer from another agent, or a conference.
 -- ARGV[5] agent id   ARGV[6] offer id
 local aid, oid = ARGV[5], ARGV[6]
 local o = hgetall(k('offer', oid))
 if not o or o.agent ~= aid then return refuse('not_found', 'no such offer (it may have expired)') end
-local status = redis.call('HGET', k('s', o.session), 'status')
-if status ~= 'offered' then return refuse('conflict', 'the session is no longer on offer') end
+local sid = o.session
+local s = hgetall(k('s', sid))
+
+if not o.sender then
+  if s.status ~= 'offered' then return refuse('conflict', 'the session is no longer on offer') end
+  remove_offer(oid)
+  connect_agent(sid, aid)
+  route_all()
+  return done({conversation_id = s.conv, session_id = sid, kind = o.kind})
+end
+
+-- A transfer or conference offer: the sender still holds the session.
+if s.side_offer ~= oid or not has_word(s.agents, o.sender) then
+  return refuse('conflict', 'the conversation is no longer on offer')
+end
 remove_offer(oid)
-connect_agent(o.session, aid)
+redis.call('HSET', k('s', sid), 'side_offer', '')
+local target = agent_public(aid)
+redis.call('SADD', k('a', aid, 'slots'), sid)
+redis.call('HSET', k('a', aid), 'idle_since', NOW)
+redis.call('HSET', ck(s.conv), 'last_activity', NOW)
+
+if o.kind == 'transfer' then
+  -- The sender leaves as the target comes in; the customer sees the hand-over.
+  local to = audience(s.conv, true)
+  remove_from_session(sid, o.sender)
+  redis.call('HSET', k('s', sid), 'agents', aid, 'owner', aid, 'status', 'active')
+  redis.call('HSET', ck(s.conv), 'agents', aid)
+  local transferred = {type = 'chat.transferred', session_id = sid, from_agent = agent_public(o.sender), agent = target}
+  append(s.conv, transferred)
+  deliver(to, transferred)
+  local connected = {type = 'chat.connected', session_id = sid, agent = target}
+  append(s.conv, connected)
+  deliver(to, connected)
+  lifecycle({type = 'session.transferred', conversation_id = s.conv, session_id = sid, queue = s.queue,
+    agent = o.sender, to_agent = aid, kind = 'agent'})
+else
+  -- A conference: the guest joins; the owner stays in charge.
+  local agents = s.agents .. ' ' .. aid
+  redis.call('HSET', k('s', sid), 'agents', agents, 'status', 'conference')
+  redis.call('HSET', ck(s.conv), 'agents', agents)
+  local to = audience(s.conv, true)
+  local joined = {type = 'chat.participant_joined', session_id = sid, agent = target}
+  append(s.conv, joined)
+  deliver(to, joined)
+  system_message(s.conv, target.display_name .. ' joined the conversation', to)
+  local others = {}
+  for _, a in ipairs(words(s.agents)) do others[#others + 1] = 'a:' .. a end
+  deliver(others, {type = 'conference.started', conversation_id = s.conv, session_id = sid, agent = target})
+  lifecycle({type = 'session.conference_started', conversation_id = s.conv, session_id = sid,
+    queue = s.queue, agent = aid, from_agent = o.sender})
+end
+deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
+  _card = session_view(sid), messages = history(s.conv, HISTORY_LIMIT, false)})
+reindex_agent(aid)
 route_all()
-return done({conversation_id = redis.call('HGET', k('s', o.session), 'conv'), session_id = o.session})
+return done({conversation_id = s.conv, session_id = sid, kind = o.kind})

@@ -39,4 +39,5 @@ end
 a = redis.call('HMGET', k('a', id), 'state', 'reason', 'since')
 local state = {state = a[1], since = tonumber(a[3])}
 if a[2] and a[2] ~= '' then state.reason = a[2] end
-return done({state = state, sessions = sessions, offers = offers})
+local monitoring = redis.call('SMEMBERS', k('a', id, 'monitoring'))
+return done({state = state, sessions = sessions, offers = offers, monitoring = monitoring})

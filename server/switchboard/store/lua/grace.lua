@@ -21,16 +21,19 @@ set_agent_state(id, 'offline', 'Disconnected')
 for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
   local s = hgetall(k('s', sid))
   if has_word(s.agents, id) then
-    local rest = {}
-    for _, a in ipairs(words(s.agents)) do if a ~= id then rest[#rest + 1] = a end end
-    redis.call('HSET', k('s', sid), 'agents', table.concat(rest, ' '))
-    redis.call('HSET', ck(s.conv), 'agents', table.concat(rest, ' '))
-    redis.call('SREM', k('a', id, 'slots'), sid)
-    local left = {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}
-    append(s.conv, left)
-    local to = {'v:' .. s.visitor}
-    for _, a in ipairs(rest) do to[#to + 1] = 'a:' .. a end
-    deliver(to, left)
+    -- A transfer or conference it started cannot complete without it.
+    local side = (s.side_offer or '') ~= '' and redis.call('HGET', k('offer', s.side_offer), 'sender')
+    if side == id then drop_side_offer(sid, 'agent_disconnected', nil) end
+    local rest
+    if #words(s.agents) > 1 then
+      rest = guest_left(sid, id, 'agent_disconnected') -- a conference goes on without it
+    else
+      local to = audience(s.conv, true)
+      rest = remove_from_session(sid, id)
+      local left = {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}
+      append(s.conv, left)
+      deliver(to, left)
+    end
     if #rest == 0 then
       disarm('inact:' .. sid)
       -- back to the head of its queue: ahead of every waiting session of its priority
@@ -39,15 +42,15 @@ for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
         redis.call('HSET', k('s', sid), 'score', tonumber(head[2]) - 1)
       end
       requeue(sid)
-      redis.call('HSET', k('s', sid), 'owner', '')
-      local position = redis.call('ZRANK', k('q', s.queue, 'waiting'), sid) + 1
-      redis.call('HSET', k('s', sid), 'pos', position)
-      deliver({'v:' .. s.visitor}, {type = 'chat.queued', conversation_id = s.conv, session_id = sid, position = position})
+      redis.call('HSET', k('s', sid), 'owner', '', 'transferred_from', '', 'entered_at', NOW)
+      announce_queued(sid, s)
       lifecycle({type = 'session.transferred', conversation_id = s.conv, session_id = sid,
         queue = s.queue, agent = id, reason = 'agent_disconnected'})
     end
   end
 end
+-- A supervisor that is gone stops monitoring.
+for _, cid in ipairs(redis.call('SMEMBERS', k('a', id, 'monitoring'))) do stop_monitoring(id, cid) end
 reindex_agent(id)
 route_all()
 return done(true)

@@ -1,5 +1,6 @@
 -- offer_timeout: an offer rang out. The agent goes to RONA until it sets its
--- state; the session goes back to its place and on to the next agent.
+-- state. A session from its queue goes back to its place and on to the next
+-- agent; a transfer or conference stays with its sender, who is told.
 -- ARGV[5] offer id
 local oid = ARGV[5]
 if not take_due('offer:' .. oid) then return done(false) end
@@ -7,10 +8,14 @@ local o = remove_offer(oid)
 if not o then return done(false) end
 local s = hgetall(k('s', o.session))
 deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = oid, reason = 'timeout'})
-if s and s.status == 'offered' and s.offer == oid then
+local event = {type = 'session.rona', conversation_id = o.conv or (s and s.conv), session_id = o.session,
+  queue = s and s.queue, agent = o.agent, offer_id = oid, kind = o.kind}
+if o.sender then
+  side_offer_failed(oid, o, 'timeout')
+  lifecycle(event)
+elseif s and s.status == 'offered' and s.offer == oid then
   requeue(o.session)
-  lifecycle({type = 'session.rona', conversation_id = s.conv, session_id = o.session,
-    queue = s.queue, agent = o.agent, offer_id = oid})
+  lifecycle(event)
 end
 set_agent_state(o.agent, 'rona', 'Offer not answered')
 reindex_agent(o.agent)

@@ -19,6 +19,12 @@ redis.call('HSET', key, 'config', raw, 'display_name', a.display_name, 'role', a
   'langs', table.concat(a.languages, ' '), 'skills', table.concat(a.skills, ' '),
   'queues', cjson.encode(a.queues), 'capacity', a.capacity)
 for _, qid in ipairs(a.queues) do redis.call('SADD', k('q', qid, 'members'), aid) end
+if a.role == 'supervisor' then
+  redis.call('SADD', k('supervisors'), aid)
+else
+  redis.call('SREM', k('supervisors'), aid)
+  for _, cid in ipairs(redis.call('SMEMBERS', k('a', aid, 'monitoring'))) do stop_monitoring(aid, cid) end
+end
 reindex_agent(aid)
 route_all()
 return done({created = old == false})

@@ -10,12 +10,14 @@ local qid, language, skills, channel = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local customer, attributes, text, mode, cmid = ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]
 
 local current = redis.call('HGET', k('v', vid), 'conv')
+local verified = '0' -- the customer's own claims never verify it
 if mode == 'reopen' then
   if current ~= cid then return refuse('not_found', 'no such conversation') end
   if redis.call('HGET', ck(cid), 'open') == '1' then return refuse('conflict', 'the session is still open') end
   local last = hgetall(k('s', redis.call('HGET', ck(cid), 'session')))
   qid, language, skills, channel = last.queue, last.language, last.skills, last.channel
   customer, attributes = last.customer, last.attributes
+  verified = last.verified -- an agent verified this customer in this conversation
 else
   if current and redis.call('HGET', ck(current), 'open') == '1' then
     return refuse('conflict', 'a chat is already open')
@@ -42,9 +44,9 @@ local score = -priority * PRIORITY_SCALE + NOW
 redis.call('HSET', k('s', sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue', qid,
   'language', language, 'skills', skills, 'channel', channel, 'priority', priority,
   'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
-  'verified', '0', 'agents', '', 'wrapping', '')
+  'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', NOW)
 enqueue(sid, qid, score, NOW)
-arm_waiting_deadlines(sid, q, NOW)
+arm_waiting_deadlines(sid, q, NOW, true)
 
 local message = nil
 if text ~= '' then
@@ -61,9 +63,8 @@ end
 
 lifecycle({type = 'session.queued', conversation_id = cid, session_id = sid, queue = qid,
   channel = channel, language = language})
-local position = redis.call('ZRANK', k('q', qid, 'waiting'), sid)
-redis.call('HSET', k('s', sid), 'pos', (position or 0) + 1)
-deliver({'v:' .. vid}, {type = 'chat.queued', conversation_id = cid, session_id = sid, position = (position or 0) + 1})
+announce_queued(sid, {queue = qid, visitor = vid, conv = cid})
+redis.call('HSET', k('s', sid), 'entry_pos', redis.call('HGET', k('s', sid), 'pos'))
 route_all()
 
 local result = {conversation_id = cid, session_id = sid}

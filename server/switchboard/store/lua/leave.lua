@@ -1,0 +1,23 @@
+-- leave / end_conference: a conference guest leaves, or the owner removes
+-- every guest. The session goes on with the owner.
+-- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] "leave" or "end_conference"
+local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
+local sid = redis.call('HGET', ck(cid), 'session')
+if not sid then return refuse('not_found', 'no such conversation') end
+local s = hgetall(k('s', sid))
+if not has_word(s.agents, aid) then return refuse('forbidden', 'you are not connected to this conversation') end
+local guests = {}
+for _, a in ipairs(words(s.agents)) do if a ~= s.owner then guests[#guests + 1] = a end end
+
+if mode == 'leave' then
+  if aid == s.owner then
+    return refuse('conflict', 'the owner does not leave: end the conference, transfer or end the session')
+  end
+  guest_left(sid, aid, 'left')
+else
+  if aid ~= s.owner then return refuse('forbidden', 'only the owner of the conversation can end the conference') end
+  if #guests == 0 then return refuse('conflict', 'there is no conference to end') end
+  for _, guest in ipairs(guests) do guest_left(sid, guest, 'removed') end
+end
+route_all()
+return done({conversation_id = cid, session_id = sid})

@@ -1,0 +1,19 @@
+-- monitor / unmonitor: a supervisor follows a conversation of one of its queues
+-- silently (nobody else is told), or stops.
+-- ARGV[5] supervisor id   ARGV[6] conversation id   ARGV[7] "monitor" or "unmonitor"
+local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
+local a = redis.call('HMGET', k('a', aid), 'role', 'queues')
+if a[1] ~= 'supervisor' then return refuse('forbidden', 'only supervisors can monitor conversations') end
+if mode == 'unmonitor' then
+  stop_monitoring(aid, cid)
+  return done({conversation_id = cid, monitoring = false})
+end
+local sid = redis.call('HGET', ck(cid), 'session')
+if not sid then return refuse('not_found', 'no such conversation') end
+local qid = redis.call('HGET', k('s', sid), 'queue')
+local mine = false
+for _, q in ipairs(cjson.decode(a[2])) do if q == qid then mine = true end end
+if not mine then return refuse('forbidden', 'the conversation is not in one of your queues') end
+start_monitoring(aid, cid)
+return done({conversation_id = cid, monitoring = true, session = session_view(sid),
+  messages = history(cid, HISTORY_LIMIT, false)})

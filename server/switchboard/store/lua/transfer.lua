@@ -1,0 +1,62 @@
+-- transfer: an agent connected to a conversation hands it on.
+--   To a queue (cold): the agent leaves at once and the session waits at the
+--   head of that queue; the next agent's offer is of kind "transfer".
+--   To an agent (warm): that agent gets an offer of kind "transfer"; the chat
+--   stays with the sender until the target accepts (see accept.lua).
+-- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] "queue" or "agent"   ARGV[8] target id
+local aid, cid, mode, target = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+
+local c = redis.call('HMGET', ck(cid), 'visitor', 'open', 'session')
+if not c[1] then return refuse('not_found', 'no such conversation') end
+local sid = c[3]
+local s = hgetall(k('s', sid))
+if not has_word(s.agents, aid) then
+  if s.status == 'offered' and redis.call('HGET', k('offer', s.offer), 'agent') == aid then
+    return refuse('conflict', 'accept the offer before you transfer the conversation')
+  end
+  if c[2] ~= '1' and has_word(s.wrapping, aid) then return refuse('conflict', 'the session has already ended') end
+  return refuse('forbidden', 'you are not connected to this conversation')
+end
+if s.status == 'conference' then return refuse('conflict', 'end the conference before you transfer the conversation') end
+
+if mode == 'agent' then
+  local refusal = refuse_target(s, aid, target)
+  if refusal then return refusal end
+  local offer = offer_side(sid, s, 'transfer', aid, target)
+  return done({conversation_id = cid, session_id = sid, offer_id = offer.offer_id, expires_at = offer.expires_at})
+end
+
+local q = queue_config(target)
+if not q then return refuse('not_found', 'no such queue: ' .. target) end
+if #(q.languages or {}) > 0 then
+  local served = false
+  for _, l in ipairs(q.languages) do if l == s.language then served = true end end
+  if not served then return refuse('conflict', 'queue ' .. target .. ' does not serve language ' .. s.language) end
+end
+if (s.side_offer or '') ~= '' then
+  return refuse('conflict', 'a transfer or conference offer for this conversation is already pending')
+end
+
+local to = audience(cid, true)
+remove_from_session(sid, aid)
+disarm('inact:' .. sid)
+for i = 1, 20 do disarm('step:' .. sid .. ':' .. i) end
+redis.call('DEL', k('s', sid, 'declined')) -- a new queue, a new routing
+-- At the head of the target queue: ahead of every session waiting there.
+local score = -tonumber(q.priority or 0) * PRIORITY_SCALE + NOW
+local head = redis.call('ZRANGE', k('q', target, 'waiting'), 0, 0, 'WITHSCORES')
+if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
+redis.call('HSET', k('s', sid), 'queue', target, 'score', score, 'entered_at', NOW, 'owner', '',
+  'transferred_from', aid, 'status', 'waiting')
+enqueue(sid, target, score, NOW)
+arm_waiting_deadlines(sid, q, NOW, false)
+
+local transferred = {type = 'chat.transferred', session_id = sid, from_agent = agent_public(aid),
+  queue = {id = target, name = queue_name(target)}}
+append(cid, transferred)
+deliver(to, transferred)
+announce_queued(sid, {queue = target, visitor = c[1], conv = cid})
+lifecycle({type = 'session.transferred', conversation_id = cid, session_id = sid, queue = target,
+  from_queue = s.queue, agent = aid, kind = 'queue'})
+route_all()
+return done({conversation_id = cid, session_id = sid, queue = target})

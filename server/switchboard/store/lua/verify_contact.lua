@@ -1,0 +1,16 @@
+-- verify_contact: a connected agent confirms who the customer is (the widget's
+-- own claims never do). The given email or phone replace the claimed ones.
+-- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] email ("" none)   ARGV[8] phone ("" none)
+local aid, cid, email, phone = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local sid = redis.call('HGET', ck(cid), 'session')
+if not sid then return refuse('not_found', 'no such conversation') end
+local s = hgetall(k('s', sid))
+if not has_word(s.agents, aid) then return refuse('forbidden', 'you are not connected to this conversation') end
+local customer = customer_of(s)
+if email ~= '' then customer.email = email end
+if phone ~= '' then customer.phone = phone end
+redis.call('HSET', k('s', sid), 'customer', cjson.encode(customer), 'verified', '1',
+  'verified_by', aid, 'verified_at', NOW)
+local view = session_view(sid)
+deliver(audience(cid, false), {type = 'card', conversation_id = cid, _card = view})
+return done({conversation_id = cid, session = view})
