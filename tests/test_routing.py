@@ -412,3 +412,22 @@ async def test_agent_ending_an_ended_session_is_a_conflict(sb):
     await customer.ok({"type": "end_chat"})
     again = await agent.request({"type": "end_session", "conversation_id": started["conversation_id"]})
     assert again["code"] == "conflict"
+
+
+async def test_queued_customers_get_an_estimated_wait_once_the_queue_has_answered_one(sb):
+    token = await sb.agent("alice", capacity=1)
+    alice, _ = await sb.agent_socket(token)
+    first, _ = await sb.chat()
+    assert "estimated_wait_ms" not in await first.expect("chat.queued")
+    await alice.ok({"type": "set_state", "state": "available"})
+    offer = await alice.expect("offer")
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    second, _ = await sb.chat()
+    third, _ = await sb.chat()
+    estimate_2 = (await second.expect("chat.queued"))["estimated_wait_ms"]
+    estimate_3 = (await third.expect("chat.queued"))["estimated_wait_ms"]
+    assert estimate_2 >= 0 and estimate_3 >= estimate_2
+    await alice.ok({"type": "end_session", "conversation_id": offer["conversation_id"]})
+    await alice.ok({"type": "wrap_up", "conversation_id": offer["conversation_id"], "code": "resolved"})
+    moved = await third.expect("chat.position")
+    assert moved["position"] == 1 and moved["estimated_wait_ms"] <= estimate_3

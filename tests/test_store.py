@@ -72,3 +72,39 @@ async def test_inactivity_rearms_lazily_from_last_activity(router):
     assert await router.redis.zscore(router.keys.deadlines, "inact:s1") == T0 + 110_000
     assert await router.expire("inact:s1", now=T0 + 110_000) is True
     assert await router.redis.hget(router.keys.session("s1"), "end_reason") == b"inactivity_timeout"
+
+
+async def test_estimated_wait_is_the_recent_wait_per_place_in_line_times_the_position(router):
+    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=600)))
+    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"], capacity=1)))
+    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
+    await router.connect("a", "a", "n:1", version, now=T0)
+    pubsub = router.redis.pubsub()
+    await pubsub.subscribe(*(router.keys.channel(f"v:v{i}") for i in range(1, 5)))
+
+    async def queued_frame() -> dict:
+        deadline = asyncio.get_running_loop().time() + 5
+        while asyncio.get_running_loop().time() < deadline:
+            # None also stands for a skipped subscribe confirmation: read on
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+            if message is not None:
+                frame = msgspec.json.decode(message["data"])
+                if frame["type"] == "chat.queued":
+                    return frame
+        raise AssertionError("no chat.queued published")
+
+    await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, now=T0)
+    assert "estimated_wait_ms" not in await queued_frame(), "no answered session yet: no estimate"
+    await router.set_state("a", "available", now=T0 + 30_000)
+    (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
+    await router.accept("a", oid.decode(), now=T0 + 30_000)  # waited 30 s at place 1
+
+    await router.start_chat("v2", "c2", "s2", "q", "en", [], "webchat", {}, {}, now=T0 + 40_000)
+    assert (await queued_frame())["estimated_wait_ms"] == 30_000
+    await router.start_chat("v3", "c3", "s3", "q", "en", [], "webchat", {}, {}, now=T0 + 41_000)
+    third = await queued_frame()
+    assert third["position"] == 2 and third["estimated_wait_ms"] == 60_000
+    # answers older than an hour say nothing about now
+    await router.start_chat("v4", "c4", "s4", "q", "en", [], "webchat", {}, {}, now=T0 + 3_700_000)
+    assert "estimated_wait_ms" not in await queued_frame()
+    await pubsub.aclose()
