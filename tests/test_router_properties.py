@@ -1,7 +1,8 @@
 """Stateful property test of the routing core (design principle 5).
 
 Hypothesis drives random sequences of commands (agents change state, connect,
-disconnect, accept, decline, let offers ring out, end and wrap up sessions;
+disconnect, accept, decline, let offers ring out, end and wrap up sessions,
+transfer them to a queue or an agent, hold conferences and leave them;
 customers start, write into and end chats, come and go; the clock moves and
 due deadlines fire) through the real Redis-backed `Router`, with no sockets
 and no mocks. After every step the invariants of the routing rules in
@@ -10,14 +11,16 @@ protocol.md are checked against what is stored in Redis:
 1. no agent over capacity (active sessions + wrap-ups + pending offers), and
    the slots count exactly the sessions an agent is in or wrapping up;
 2. no session offered to two agents at once (one offer per session, pointing
-   back and forth);
+   back and forth); a transfer or conference offer ("side offer") belongs to a
+   session that stays with its sender meanwhile;
 3. no offer (nor auto-assignment) to an agent that was not `available` and
    connected at that moment, nor to one not eligible for that session (checked
    per router call by replaying the lifecycle stream, which keeps the order);
 4. no session left waiting while an eligible agent is free;
 5. the order of each queue is kept: (-priority, time entered); a session put
    back after decline, RONA or a revoked offer keeps its place (its score), and
-   one put back by its agent's disconnect grace goes to the head of the queue;
+   one put back by its agent's disconnect grace, or transferred to a queue,
+   goes to the head of the queue;
 6. every session ends at most once (exactly once if it is in wrap-up or
    closed), and an ended session never comes back;
 and, from the same rules: a queue's max_wait_s ends a never-connected session.
@@ -106,6 +109,10 @@ class SessionModel:
     skills: list[str]
     queued_at: int
     score: float
+    entered_at: int = 0  # when it entered its current queue (routing steps count from here)
+
+    def __post_init__(self) -> None:
+        self.entered_at = self.entered_at or self.queued_at
 
 
 def _s(value: Any) -> str:
@@ -203,7 +210,7 @@ class RouterMachine(RuleBasedStateMachine):
         self.visitor_session: dict[str, str] = {}
         self.visitor_conns: dict[str, set[str]] = {v: set() for v in VISITORS}
         self.declined: dict[str, set[str]] = {}
-        self.returned: set[str] = set()  # sessions an agent's disconnect grace put back
+        self.returned: set[str] = set()  # sessions put at the head of a queue: by an agent's grace or a transfer
         # replay of the lifecycle stream
         self.last_event = "0-0"
         self.replayed_state: dict[str, str] = {}
@@ -256,10 +263,11 @@ class RouterMachine(RuleBasedStateMachine):
             return self.call(self.router.expire(member, now=self.now))
         aid = member.split(":", 2)[2]
         snap = self.read()
-        back = {sid for sid in snap.slots[aid] if aid in _words(snap.sessions[sid].get("agents"))}
+        # Its chats go back to their queue, except a conference, which goes on with the others.
+        back = {sid for sid in snap.slots[aid] if _words(snap.sessions[sid].get("agents")) == [aid]}
         result = self.call(self.router.expire(member, now=self.now))
         if result:
-            self.returned |= back
+            self.returned |= back  # same queue: its routing steps go on counting from when it entered
             self.check_back_at_head(back)
         return result
 
@@ -348,7 +356,7 @@ class RouterMachine(RuleBasedStateMachine):
         q = self.queues[s.queue].config
         skills, languages = set(q.skills) | set(s.skills), {s.language}
         for step in q.steps:
-            if at - s.queued_at >= step.after_s * 1000:
+            if at - s.entered_at >= step.after_s * 1000:
                 if step.skills is not None:
                     skills = set(step.skills)
                 if step.languages is not None:
@@ -377,7 +385,11 @@ class RouterMachine(RuleBasedStateMachine):
                 self.replayed_state[event["agent"]] = event["state"]
             elif kind == "session.offered":
                 self.known_offers[event["offer_id"]] = event["agent"]
-                self.check_routed_to(event["agent"], event["session_id"], "offered", event["ts"])
+                if event.get("from_agent"):  # a transfer or conference to a named agent: no eligibility
+                    state = self.replayed_state.get(event["agent"])
+                    assert self.state_allows(event["agent"], state), f"side offer to {event['agent']} in state {state!r}"
+                else:
+                    self.check_routed_to(event["agent"], event["session_id"], "offered", event["ts"])
             elif kind == "session.connected":
                 if accepted != (event["agent"], event["session_id"]):  # not an accepted offer: an auto-assignment
                     self.check_routed_to(event["agent"], event["session_id"], "assigned", event["ts"])
@@ -469,13 +481,18 @@ class RouterMachine(RuleBasedStateMachine):
     def accept(self, data: st.DataObject) -> None:
         aid, oid = self.pick(data, self.snap.pending_offers(), "offer")
         sid = self.snap.offers[oid]["session"]
+        kind = self.snap.offers[oid].get("kind")
         self.advance(1)
         if oid not in self.read().agent_offers[aid]:  # rang out while the clock moved
             return
+        before = self.read().sessions[sid]
         result = self.call(self.router.accept(aid, oid, now=self.now), accepted=(aid, sid))
         assert result["session_id"] == sid
         status = self.read().sessions[sid]
-        assert status["status"] == "active" and _words(status["agents"]) == [aid], status
+        if kind == "conference":
+            assert status["status"] == "conference" and _words(status["agents"]) == _words(before["agents"]) + [aid], status
+        else:  # a new session, or a transfer: the accepting agent alone holds it
+            assert status["status"] == "active" and _words(status["agents"]) == [aid], status
 
     @precondition(lambda self: self.snap is not None and self.snap.pending_offers())
     @rule(data=st.data())
@@ -488,11 +505,17 @@ class RouterMachine(RuleBasedStateMachine):
     def decline(self, data: st.DataObject) -> None:
         aid, oid = self.pick(data, self.snap.pending_offers(), "offer")
         sid = self.snap.offers[oid]["session"]
+        side = "sender" in self.snap.offers[oid]
         self.advance(1)
         if oid not in self.read().agent_offers[aid]:
             return
-        self.declined.setdefault(sid, set()).add(aid)
+        if not side:  # declining a transfer or conference says nothing about routing
+            self.declined.setdefault(sid, set()).add(aid)
+        before = self.read().sessions[sid]
         self.call(self.router.decline(aid, oid, now=self.now))
+        if side:
+            after = self.read().sessions[sid]
+            assert _words(after["agents"]) == _words(before["agents"]), "a declined transfer stays with its sender"
 
     @precondition(lambda self: bool(self.known_offers))
     @rule(data=st.data(), verb=st.sampled_from(["accept", "decline"]))
@@ -556,10 +579,121 @@ class RouterMachine(RuleBasedStateMachine):
             return
         codes = [c.code for c in self.queues[self.sessions[sid].queue].config.wrap_up_codes]
         code = self.pick(data, codes, "code")
-        result = self.call(self.router.wrap_up(aid, self.sessions[sid].cid, code, now=self.now))
-        assert result["session_id"] == sid and result["code"] == code
+        # wrap_up names a conversation; of two sessions of it in wrap-up, the older is closed first
         snap = self.read()
-        assert sid not in snap.slots[aid], "wrap_up did not free the slot"
+        cid = self.sessions[sid].cid
+        pending = [(int(snap.sessions[x]["ended_at"]), x) for a, x in self.active_pairs(snap, "wrapping")
+                   if a == aid and self.sessions[x].cid == cid]
+        oldest = {x for at, x in pending if at == min(pending)[0]}
+        result = self.call(self.router.wrap_up(aid, cid, code, now=self.now))
+        assert result["session_id"] in oldest and result["code"] == code, (result, pending)
+        snap = self.read()
+        assert result["session_id"] not in snap.slots[aid], "wrap_up did not free the slot"
+
+    # ------------------------------------------------------------ transfers and conferences
+
+    def side_refusal(self, snap: Snapshot, sid: str, sender: str, target: str, kind: str) -> str | None:
+        """The refusal the contract's rules call for, from this test's view (None: allowed)."""
+        s = snap.sessions[sid]
+        agents = _words(s.get("agents"))
+        if kind == "conference" and s.get("owner") != sender:
+            return "forbidden"
+        if kind == "transfer" and s["status"] == "conference":
+            return "conflict"
+        if target == sender:
+            return "bad_request"
+        if target in agents or s.get("side_offer"):
+            return "conflict"
+        if not self.state_allows(target, snap.agents[target].get("state")) or not self.has_free_slot(target, snap):
+            return "conflict"
+        return None
+
+    @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "agents"))
+    @rule(data=st.data(), kind=st.sampled_from(["transfer", "conference"]))
+    def offer_to_an_agent(self, data: st.DataObject, kind: str) -> None:
+        """A warm transfer, or a conference invitation, to a named agent."""
+        aid, sid = self.pick(data, self.active_pairs(self.snap, "agents"), "sender and session")
+        # Mostly an agent that can take it (the interesting case), sometimes anyone.
+        free = [t for t in sorted(self.agents) if t != aid
+                and self.state_allows(t, self.snap.agents[t].get("state")) and self.has_free_slot(t, self.snap)]
+        anyone = data.draw(st.sampled_from([False, False, True]), label="any target")
+        target = self.pick(data, sorted(self.agents) if anyone or not free else free, "target")
+        self.advance(1)
+        snap = self.read()
+        if (aid, sid) not in self.active_pairs(snap, "agents"):
+            return
+        expected = self.side_refusal(snap, sid, aid, target, kind)
+        cid = self.sessions[sid].cid
+        call = (self.router.transfer(aid, cid, agent=target, now=self.now) if kind == "transfer"
+                else self.router.conference(aid, cid, target, now=self.now))
+        result = self.call(call, refusals={expected} if expected else set())
+        if expected:
+            assert isinstance(result, SwitchboardError), f"{kind} of {sid} from {aid} to {target} was not refused"
+            return
+        after = self.read()
+        assert after.offers[result["offer_id"]]["agent"] == target
+        assert _words(after.sessions[sid]["agents"]) == _words(snap.sessions[sid]["agents"]), "it stays with its sender"
+
+    @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "agents"))
+    @rule(data=st.data(), kind=st.sampled_from(["transfer", "conference"]))
+    def offer_to_an_agent_again(self, data: st.DataObject, kind: str) -> None:
+        """A second rule gives transfers and conferences more weight."""
+        self.offer_to_an_agent(data, kind)
+
+    @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "agents"))
+    @rule(data=st.data(), qid=st.sampled_from(QUEUE_IDS))
+    def transfer_to_queue(self, data: st.DataObject, qid: str) -> None:
+        """A cold transfer: the agent leaves at once, the session waits at the head of the queue."""
+        aid, sid = self.pick(data, self.active_pairs(self.snap, "agents"), "sender and session")
+        self.advance(1)
+        snap = self.read()
+        if (aid, sid) not in self.active_pairs(snap, "agents"):
+            return
+        s = snap.sessions[sid]
+        served = self.queues[qid].config.languages
+        refused = s["status"] == "conference" or bool(s.get("side_offer")) or (served and s["language"] not in served)
+        model = self.sessions[sid]
+        old = (model.queue, model.entered_at, set(self.declined.get(sid, set())))
+        # the model first: the events of the call refer to the new queue
+        model.queue, model.entered_at = qid, self.now
+        self.declined[sid] = {aid}  # the sender is not offered it again
+        result = self.call(self.router.transfer(aid, model.cid, queue=qid, now=self.now),
+                           refusals={"conflict"} if refused else set())
+        if refused:
+            assert isinstance(result, SwitchboardError), f"transfer of {sid} to {qid} was not refused"
+            model.queue, model.entered_at, self.declined[sid] = old
+            return
+        self.returned.add(sid)
+        after = self.read()
+        assert aid not in _words(after.sessions[sid]["agents"]) and sid not in after.slots[aid], "the sender left at once"
+        self.check_back_at_head({sid})
+
+    def conference_guests(self, snap: Snapshot) -> list[tuple[str, str]]:
+        return sorted(
+            (aid, sid) for sid, s in snap.sessions.items() if s["status"] == "conference"
+            for aid in _words(s.get("agents")) if aid != s.get("owner")
+        )
+
+    @precondition(lambda self: self.snap is not None and self.conference_guests(self.snap))
+    @rule(data=st.data(), everyone=st.booleans())
+    def conference_ends(self, data: st.DataObject, everyone: bool) -> None:
+        """A guest leaves, or the owner ends the conference; the owner stays."""
+        guest, sid = self.pick(data, self.conference_guests(self.snap), "guest")
+        self.advance(1)
+        snap = self.read()
+        if (guest, sid) not in self.conference_guests(snap):
+            return
+        owner = snap.sessions[sid]["owner"]
+        cid = self.sessions[sid].cid
+        if everyone:
+            self.call(self.router.end_conference(owner, cid, now=self.now))
+            assert _words(self.read().sessions[sid]["agents"]) == [owner]
+        else:
+            refusal = self.call(self.router.leave(owner, cid, now=self.now), refusals={"conflict"})
+            assert isinstance(refusal, SwitchboardError), "the owner cannot leave its own conference"
+            self.call(self.router.leave(guest, cid, now=self.now))
+            after = self.read()
+            assert guest not in _words(after.sessions[sid]["agents"]) and sid not in after.slots[guest]
 
     @precondition(lambda self: not all(a.conns for a in self.agents.values()))
     @rule(data=st.data())
@@ -748,8 +882,13 @@ class RouterMachine(RuleBasedStateMachine):
                     if aid in _words(s.get("agents")) or aid in _words(s.get("wrapping"))}
             assert snap.slots[aid] == held, f"agent {aid}: slots {sorted(snap.slots[aid])} but holds {sorted(held)}"
         for sid, s in snap.sessions.items():
-            if _words(s.get("agents")):
-                assert s["status"] == "active", f"session {sid} has agents but is {s['status']}"
+            agents = _words(s.get("agents"))
+            if agents:
+                # several agents in a session make a conference; one makes it active
+                expected = "conference" if len(agents) > 1 else "active"
+                assert s["status"] == expected, f"session {sid} has agents {agents} but is {s['status']}"
+                assert len(set(agents)) == len(agents), f"session {sid} lists an agent twice: {agents}"
+                assert s.get("owner") in agents, f"session {sid}: owner {s.get('owner')!r} not among {agents}"
             if _words(s.get("wrapping")):
                 assert s["status"] == "wrap_up", f"session {sid} has agents wrapping up but is {s['status']}"
 
@@ -763,7 +902,16 @@ class RouterMachine(RuleBasedStateMachine):
         for oid, o in snap.offers.items():
             assert oid in snap.agent_offers[o["agent"]], f"offer {oid} is not in {o['agent']}'s offers"
             s = snap.sessions[o["session"]]
-            assert s["status"] == "offered" and s["offer"] == oid, f"offer {oid} for session {o['session']} which is {s}"
+            if "sender" in o:
+                # a side offer: the session stays with its sender, who is in it; the target is not
+                assert s["status"] in ("active", "conference") and s.get("side_offer") == oid, (
+                    f"side offer {oid} for session {o['session']} which is {s}")
+                assert o["sender"] in _words(s["agents"]) and o["agent"] not in _words(s["agents"]), (o, s)
+            else:
+                assert s["status"] == "offered" and s["offer"] == oid, f"offer {oid} for session {o['session']} which is {s}"
+        for sid, s in snap.sessions.items():
+            if s.get("side_offer"):
+                assert s["side_offer"] in snap.offers, f"session {sid} points at side offer {s['side_offer']} that is gone"
         for sid, s in snap.sessions.items():
             if s["status"] == "offered":
                 assert s["offer"] in snap.offers and snap.offers[s["offer"]]["session"] == sid, (
@@ -777,7 +925,8 @@ class RouterMachine(RuleBasedStateMachine):
         # connected (a disconnect revokes its offers at once).
         for oid, o in snap.offers.items():
             assert self.known_offers.get(oid) == o["agent"], f"offer {oid} without its session.offered event"
-            assert o["agent"] in self.agents and self.suits(o["agent"], o["session"], int(o["offered_at"])), (
+            assert o["agent"] in self.agents
+            assert "sender" in o or self.suits(o["agent"], o["session"], int(o["offered_at"])), (
                 f"offer {oid} to an ineligible agent"
             )
             assert self.agents[o["agent"]].conns, f"offer {oid} pending for {o['agent']}, who is not connected"
@@ -810,6 +959,8 @@ class RouterMachine(RuleBasedStateMachine):
                 if a in self.returned:
                     continue
                 for b in order[i + 1:]:
+                    if b in self.returned:
+                        continue  # its place is the head it was put at, checked when it was put there
                     ka = (-self.queues[qid].config.priority, self.sessions[a].queued_at)
                     kb = (-self.queues[qid].config.priority, self.sessions[b].queued_at)
                     assert ka <= kb, f"queue {qid} out of order: {a} (entered {ka}) ahead of {b} (entered {kb}): {order}"

@@ -42,7 +42,7 @@ for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
         redis.call('HSET', k('s', sid), 'score', tonumber(head[2]) - 1)
       end
       requeue(sid)
-      redis.call('HSET', k('s', sid), 'owner', '', 'transferred_from', '', 'entered_at', NOW)
+      redis.call('HSET', k('s', sid), 'owner', '', 'transferred_from', '')
       announce_queued(sid, s)
       lifecycle({type = 'session.transferred', conversation_id = s.conv, session_id = sid,
         queue = s.queue, agent = id, reason = 'agent_disconnected'})

@@ -41,7 +41,10 @@ local to = audience(cid, true)
 remove_from_session(sid, aid)
 disarm('inact:' .. sid)
 for i = 1, 20 do disarm('step:' .. sid .. ':' .. i) end
-redis.call('DEL', k('s', sid, 'declined')) -- a new queue, a new routing
+-- A new routing in the new queue; the sender asked for someone else, so it is
+-- not offered the session again (as if it had declined it).
+redis.call('DEL', k('s', sid, 'declined'))
+redis.call('SADD', k('s', sid, 'declined'), aid)
 -- At the head of the target queue: ahead of every session waiting there.
 local score = -tonumber(q.priority or 0) * PRIORITY_SCALE + NOW
 local head = redis.call('ZRANGE', k('q', target, 'waiting'), 0, 0, 'WITHSCORES')

@@ -2,10 +2,14 @@
 -- queue's wrap-up codes, which frees its slot.
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] code   ARGV[8] notes ("" none)
 local aid, cid, code, notes = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local sid = nil
+-- The agent may wrap up two sessions of one conversation (the customer wrote
+-- again after the first ended): the older one is closed first.
+local sid, ended_at = nil, nil
 for _, candidate in ipairs(redis.call('SMEMBERS', k('a', aid, 'slots'))) do
-  local s = redis.call('HMGET', k('s', candidate), 'conv', 'wrapping')
-  if s[1] == cid and has_word(s[2], aid) then sid = candidate end
+  local s = redis.call('HMGET', k('s', candidate), 'conv', 'wrapping', 'ended_at')
+  if s[1] == cid and has_word(s[2], aid) and (not sid or tonumber(s[3]) < ended_at) then
+    sid, ended_at = candidate, tonumber(s[3])
+  end
 end
 if not sid then
   if redis.call('EXISTS', ck(cid)) == 0 then return refuse('not_found', 'no such conversation') end
