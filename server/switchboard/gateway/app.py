@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
+from ..store.canned import CannedResponses
 from ..store.directory import Directory
 from ..store.keys import Keys
 from ..store.router import Router, Timeouts
@@ -54,6 +55,7 @@ class Services:
     hub: Hub
     signer: Signer
     sweeper: Sweeper
+    canned: CannedResponses
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
 
@@ -77,6 +79,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings, redis=redis, router=router, directory=Directory(redis, keys, router),
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
+        canned=CannedResponses(redis, keys),
         sockets=sockets,
     )
     services.metrics = Metrics(services)

@@ -74,6 +74,10 @@ class Keys:
     def visitor_journey(self, vid: str) -> str:
         return self._r("v", vid, "journey")
 
+    @property
+    def canned_responses(self) -> str:
+        return self._r("canned")
+
     # pub/sub
     def channel(self, recipient: str) -> str:
         """`recipient` is "a:<agent id>" or "v:<visitor id>"."""
