@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..domain import canned
+from ..domain import canned, search
 from ..domain.config import AgentConfig, QueueConfig, check_id, decode_config
 from ..domain.errors import HTTP_STATUS, ErrorCode, SwitchboardError
 
@@ -189,6 +189,19 @@ async def get_conversation(request: Request) -> Response:
 
 
 @admin
+async def list_conversations(request: Request) -> Response:
+    params = request.query_params
+    # An empty parameter counts as absent, as a search form sends them.
+    q = params.get("q", "")
+    words = search.query_words(q) if q.strip() else []
+    state = search.parse_state(params["state"]) if params.get("state") else None
+    queue = check_id("queue", params["queue"]) if params.get("queue") else None
+    cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
+    limit = search.parse_limit(params.get("limit"))
+    return JSON(await services_of(request).search.page(words, state, queue, limit, cursor))
+
+
+@admin
 async def list_events(request: Request) -> Response:
     after = request.query_params.get("after") or None
     if after is not None and not STREAM_ID.match(after):
@@ -274,6 +287,7 @@ routes = [
     Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
     Route("/api/v1/agents/{id}", delete_agent, methods=["DELETE"]),
     Route("/api/v1/agents/{id}/token", issue_agent_token, methods=["POST"]),
+    Route("/api/v1/conversations", list_conversations),
     Route("/api/v1/conversations/{id}", get_conversation),
     Route("/api/v1/events", list_events),
     Route("/api/v1/canned-responses", list_canned),
