@@ -17,9 +17,11 @@ from starlette.websockets import WebSocket
 
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
+from ..store.canned import CannedResponses
 from ..store.directory import Directory
 from ..store.keys import Keys
 from ..store.router import Router, Timeouts
+from ..store.search import SearchIndex
 from ..timers import Sweeper
 from .agent import AgentSocket
 from .auth import Signer
@@ -27,6 +29,7 @@ from .customer import CustomerSocket
 from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
+from .indexing import Indexer
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,9 @@ class Services:
     hub: Hub
     signer: Signer
     sweeper: Sweeper
+    canned: CannedResponses
+    search: SearchIndex
+    indexer: Indexer
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
 
@@ -68,6 +74,7 @@ def build_services(settings: Settings) -> Services:
         grace_ms=int(settings.disconnect_grace_s * 1000),
     ))
     sockets: set[Any] = set()
+    search = SearchIndex(redis, keys, router)
 
     async def register_sockets_again() -> None:
         for client in list(sockets):
@@ -77,6 +84,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings, redis=redis, router=router, directory=Directory(redis, keys, router),
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
+        canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search),
         sockets=sockets,
     )
     services.metrics = Metrics(services)

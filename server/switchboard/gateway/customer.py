@@ -91,6 +91,8 @@ class CustomerSocket(ClientSocket):
                         self.visitor_id, cid, new_id("s"), "", "", [], "", {}, {},
                         text=text, mode="reopen", client_msg_id=command.client_msg_id or "",
                     )
+                # After the store accepted, outside its atomic step (see gateway/indexing.py).
+                await self.services.indexer.message(cid, text)
                 return {"message_id": result["message_id"], "seq": result["seq"]}
             case f.StartChat():
                 text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT) if command.text else ""
@@ -101,6 +103,7 @@ class CustomerSocket(ClientSocket):
                 )
                 self.conversation_id = result["conversation_id"]
                 self.display_name = customer.get("name", "")
+                await self.services.indexer.conversation_started(self.conversation_id, customer, text)
                 return result
             case f.CustomerTyping():
                 cid = self._current_conversation()

@@ -6,7 +6,7 @@ import hmac
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..domain import canned, search
 from ..domain.config import AgentConfig, QueueConfig, check_id, decode_config
 from ..domain.errors import HTTP_STATUS, ErrorCode, SwitchboardError
 
@@ -38,20 +39,52 @@ def services_of(request: Request) -> Services:
     return request.app.state.services
 
 
-def admin(handler: Handler) -> Handler:
-    """Requires the admin token; turns refusals into the contract's error shape."""
+def _is_admin(services: Services, authorization: str) -> bool:
+    expected = services.settings.admin_token or ""
+    return bool(expected) and hmac.compare_digest(authorization.encode(), f"Bearer {expected}".encode())
 
-    async def wrapped(request: Request) -> Response:
-        try:
-            expected = services_of(request).settings.admin_token or ""
-            given = request.headers.get("authorization", "")
-            if not (expected and hmac.compare_digest(given.encode(), f"Bearer {expected}".encode())):
-                raise SwitchboardError(ErrorCode.UNAUTHORIZED, "a valid admin token is required")
-            return await handler(request)
-        except SwitchboardError as exc:
-            return error_response(exc)
 
-    return wrapped
+async def _is_agent(services: Services, authorization: str) -> bool:
+    """A valid agent token, checked as the agent socket checks it at `hello`: signed,
+    unexpired, and of the agent's current token version (deleting the agent revokes it)."""
+    token = authorization.removeprefix("Bearer ")
+    if token == authorization or not token.isascii():  # non-ASCII cannot be ours
+        return False
+    verified = services.signer.verify_agent(token, time.time())
+    if verified is None:
+        return False
+    aid, version = verified
+    return await services.directory.token_version(aid) == version
+
+
+def _guarded(agents: Literal["refused", "forbidden", "allowed"]) -> Callable[[Handler], Handler]:
+    """Requires the admin token, or for `allowed` an agent's token too; with
+    `forbidden` an agent's token is told it may not (403) rather than that it is not
+    valid (401). Turns refusals into the contract's error shape."""
+
+    def decorate(handler: Handler) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            try:
+                services = services_of(request)
+                given = request.headers.get("authorization", "")
+                if not _is_admin(services, given):
+                    if agents == "refused" or not await _is_agent(services, given):
+                        wanted = "admin or agent token" if agents == "allowed" else "admin token"
+                        raise SwitchboardError(ErrorCode.UNAUTHORIZED, f"a valid {wanted} is required")
+                    if agents == "forbidden":
+                        raise SwitchboardError(ErrorCode.FORBIDDEN, "this needs the admin token; agents may only read")
+                return await handler(request)
+            except SwitchboardError as exc:
+                return error_response(exc)
+
+        return wrapped
+
+    return decorate
+
+
+admin = _guarded("refused")
+readable_by_agents = _guarded("allowed")
+closed_to_agents = _guarded("forbidden")
 
 
 async def _body(request: Request) -> bytes:
@@ -156,6 +189,19 @@ async def get_conversation(request: Request) -> Response:
 
 
 @admin
+async def list_conversations(request: Request) -> Response:
+    params = request.query_params
+    # An empty parameter counts as absent, as a search form sends them.
+    q = params.get("q", "")
+    words = search.query_words(q) if q.strip() else []
+    state = search.parse_state(params["state"]) if params.get("state") else None
+    queue = check_id("queue", params["queue"]) if params.get("queue") else None
+    cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
+    limit = search.parse_limit(params.get("limit"))
+    return JSON(await services_of(request).search.page(words, state, queue, limit, cursor))
+
+
+@admin
 async def list_events(request: Request) -> Response:
     after = request.query_params.get("after") or None
     if after is not None and not STREAM_ID.match(after):
@@ -167,6 +213,38 @@ async def list_events(request: Request) -> Response:
     if not 1 <= limit <= 1000:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "limit must be between 1 and 1000")
     return JSON(await services_of(request).directory.events(after, limit))
+
+
+# ---------------------------------------------------------------- canned responses
+
+
+@closed_to_agents
+async def put_canned(request: Request) -> Response:
+    rid = _path_id(request, "canned response")
+    body = canned.decode_body(await _body(request))
+    view, created = await services_of(request).canned.put(rid, body)
+    return JSON(view, status_code=201 if created else 200)
+
+
+@readable_by_agents
+async def list_canned(request: Request) -> Response:
+    words = canned.query_words(request.query_params.get("q", ""))
+    return JSON({"canned_responses": await services_of(request).canned.search(words)})
+
+
+@readable_by_agents
+async def get_canned(request: Request) -> Response:
+    view = await services_of(request).canned.get(_path_id(request, "canned response"))
+    if view is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such canned response")
+    return JSON(view)
+
+
+@closed_to_agents
+async def delete_canned(request: Request) -> Response:
+    if not await services_of(request).canned.delete(_path_id(request, "canned response")):
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such canned response")
+    return Response(status_code=204)
 
 
 # ---------------------------------------------------------------- health
@@ -209,6 +287,11 @@ routes = [
     Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
     Route("/api/v1/agents/{id}", delete_agent, methods=["DELETE"]),
     Route("/api/v1/agents/{id}/token", issue_agent_token, methods=["POST"]),
+    Route("/api/v1/conversations", list_conversations),
     Route("/api/v1/conversations/{id}", get_conversation),
     Route("/api/v1/events", list_events),
+    Route("/api/v1/canned-responses", list_canned),
+    Route("/api/v1/canned-responses/{id}", put_canned, methods=["PUT"]),
+    Route("/api/v1/canned-responses/{id}", get_canned, methods=["GET"]),
+    Route("/api/v1/canned-responses/{id}", delete_canned, methods=["DELETE"]),
 ]

@@ -3,6 +3,8 @@
 Routing state of a deployment shares one hash tag (`{prefix}`) so every routing
 step stays atomic on one Redis Cluster shard; a conversation's history and
 message path carry the conversation's own tag, so message traffic spreads.
+The search index has a tag of its own: intersecting its word sets needs them on
+one shard, and that shard need not be the routing one.
 The Lua prelude (`lua/_lib.lua`, functions `k`, `ck`, `clog`) builds the same names.
 """
 
@@ -73,6 +75,18 @@ class Keys:
 
     def visitor_journey(self, vid: str) -> str:
         return self._r("v", vid, "journey")
+
+    @property
+    def canned_responses(self) -> str:
+        return self._r("canned")
+
+    # search index keys (one tag for the whole index)
+    def search_word(self, word: str) -> str:
+        return f"{{{self.prefix}:search}}:w:{word}"
+
+    @property
+    def search_activity(self) -> str:
+        return f"{{{self.prefix}:search}}:activity"
 
     # pub/sub
     def channel(self, recipient: str) -> str:

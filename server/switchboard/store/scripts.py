@@ -7,8 +7,9 @@ from importlib import resources
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-#: Scripts that work on one conversation's keys only; they do not take the prelude.
-STANDALONE = frozenset({"message", "relay"})
+#: Scripts that do not take the routing prelude: the ones that work on one
+#: conversation's keys only, and the canned responses' cap check.
+STANDALONE = frozenset({"message", "relay", "put_canned"})
 
 
 def _source(name: str) -> str:

@@ -1,0 +1,328 @@
+"""Conversation search `GET /api/v1/conversations`: real chats over real sockets, a
+real node and Redis; then the index's paging directly against Redis, where the
+bounds that a few chats cannot reach are made small.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from redis.asyncio import Redis
+from support import eventually
+
+from switchboard.domain import search as pure
+from switchboard.domain.config import QueueConfig
+from switchboard.store.keys import Keys
+from switchboard.store.router import Router, Timeouts
+from switchboard.store.search import SearchIndex
+
+PATH = "/api/v1/conversations"
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> str:
+    assert response.status_code == status, (response.status_code, response.text)
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code, body
+    return body["error"]["message"]
+
+
+async def listing(sb: Any, **params: Any) -> dict[str, Any]:
+    response = await sb.http.get(PATH, params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"conversations", "next"}, body
+    return body
+
+
+async def found(sb: Any, **params: Any) -> list[str]:
+    body = await listing(sb, **params)
+    assert body["next"] is None, body  # every test here fits on one page
+    return [card["conversation_id"] for card in body["conversations"]]
+
+
+async def every_page(sb: Any, **params: Any) -> tuple[list[str], int]:
+    """Follows `next` to the end; the conversation ids in order, and the number of pages."""
+    ids: list[str] = []
+    pages = 0
+    cursor = None
+    while True:
+        body = await listing(sb, **params, **({"cursor": cursor} if cursor else {}))
+        pages += 1
+        ids += [card["conversation_id"] for card in body["conversations"]]
+        cursor = body["next"]
+        if cursor is None:
+            return ids, pages
+        assert pages < 50, "paging does not end"
+
+
+async def served(sb: Any, agent: Any, text: str, **start: Any) -> tuple[Any, str]:
+    """A customer's chat that `agent` accepted."""
+    customer, started = await sb.chat(text=text, **start)
+    cid = started["conversation_id"]
+    offer = await agent.expect("offer", conversation_id=cid)
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await agent.expect("conversation.assigned", conversation_id=cid)
+    return customer, cid
+
+
+async def test_finds_what_customer_and_agent_wrote_and_the_customer_fields_but_not_notes(sb):
+    alice = await sb.available_agent("alice")
+    customer, cid = await served(
+        sb, alice, "Where is my parcel?",
+        customer={"name": "Bob Stone", "email": "bob@example.com", "phone": "+49 170 5550123"},
+    )
+    await customer.ok({"type": "message", "text": "It was due on Monday"})
+    await alice.ok({"type": "message", "conversation_id": cid, "text": "Your tracking number is ZX42."})
+    await alice.ok({"type": "note", "conversation_id": cid, "text": "customer sounds grumpy"})
+    _, other = await served(sb, alice, "I want a refund", customer={"name": "Carol"})
+
+    assert await found(sb, q="parcel") == [cid]  # the first text of start_chat
+    assert await found(sb, q="MONDAY") == [cid]  # a later customer message, any case
+    assert await found(sb, q="zx42") == [cid]  # the agent's message
+    assert await found(sb, q="bob@example.com") == [cid]  # the customer's fields
+    assert await found(sb, q="stone") == [cid]
+    assert await found(sb, q="5550123") == [cid]
+    assert await found(sb, q="carol refund") == [other]
+    assert await found(sb, q="grumpy") == []  # internal notes are not searched
+    assert await found(sb, q="parcel grumpy") == []  # every word is needed
+    assert await found(sb, q="parcel tracking bob") == [cid]
+    assert await found(sb, q="parcel refund") == []
+    assert await found(sb, q="parc") == []  # whole words
+    assert await found(sb, q="a parcel") == [cid]  # one-letter words are not searched for
+
+    card = (await listing(sb, q="parcel"))["conversations"][0]
+    assert card["status"] == "active" and card["customer"]["name"] == "Bob Stone"
+    assert card["agents"] == [{"id": "alice", "display_name": "Alice"}]
+
+
+async def test_a_reopened_conversation_is_found_by_its_new_words_with_its_current_card(sb):
+    alice = await sb.available_agent("alice")
+    customer, cid = await served(sb, alice, "First question")
+    first = await customer.expect("chat.queued")
+    await alice.ok({"type": "end_session", "conversation_id": cid})
+    await customer.expect("chat.ended")
+    await customer.ok({"type": "message", "text": "Another question about my invoice"})
+    second = await customer.wait(lambda f: f["type"] == "chat.queued" and f["session_id"] != first["session_id"])
+
+    (card,) = (await listing(sb, q="invoice"))["conversations"]
+    assert card["conversation_id"] == cid and card["session_id"] == second["session_id"]
+    assert await found(sb, q="first question invoice") == [cid]  # words of both sessions
+
+
+async def test_state_and_queue_filters(sb):
+    await sb.queue("billing")
+    alice = await sb.available_agent("alice", capacity=1)  # so that later chats wait
+    _, active = await served(sb, alice, "order one")
+    waiting = (await sb.chat(text="order two"))[1]["conversation_id"]
+    billing = (await sb.chat(queue="billing", text="order three"))[1]["conversation_id"]
+    gone, started = await sb.chat(text="order four")
+    await gone.ok({"type": "end_chat"})
+    closed = started["conversation_id"]
+
+    assert await found(sb, state="active") == [active]
+    assert set(await found(sb, state="waiting")) == {waiting, billing}
+    assert await found(sb, state="waiting", queue="billing") == [billing]
+    assert await found(sb, state="closed") == [closed]
+    assert await found(sb, state="offered") == []
+    assert set(await found(sb, queue="support")) == {active, waiting, closed}
+    assert await found(sb, queue="nobody") == []
+    assert set(await found(sb, q="order", state="waiting")) == {waiting, billing}
+    assert await found(sb, q="three", queue="support") == []
+    cards = (await listing(sb, state="waiting", queue="support"))["conversations"]
+    assert [(c["status"], c["queue"]["id"]) for c in cards] == [("waiting", "support")]
+
+
+async def test_pages_return_each_conversation_once_newest_activity_first(sb, redis_url):
+    await sb.queue("billing")
+    started = []
+    for i in range(8):
+        queue = "billing" if i % 3 == 0 else "support"
+        customer, ack = await sb.chat(queue=queue, text=f"order number {i}")
+        started.append((customer, ack["conversation_id"], queue))
+    everyone = [cid for _, cid, _ in started]
+    in_support = [cid for _, cid, queue in started if queue == "support"]
+
+    redis = Redis.from_url(redis_url)
+    try:
+        async def newest_first(ids: list[str]) -> list[str]:
+            scores = {cid: int(await redis.zscore(Keys().search_activity, cid)) for cid in ids}
+            return sorted(ids, key=lambda cid: (scores[cid], cid), reverse=True)
+
+        ids, pages = await every_page(sb, limit=3)
+        assert ids == await newest_first(everyone) and pages >= 3
+        ids, _ = await every_page(sb, q="order", limit=3)
+        assert ids == await newest_first(everyone)
+        # with a filter, pages fill up from further down the order
+        ids, pages = await every_page(sb, queue="support", limit=2)
+        assert ids == await newest_first(in_support) and pages >= 3
+        ids, _ = await every_page(sb, q="order number", state="waiting", queue="support", limit=1)
+        assert ids == await newest_first(in_support)
+
+        # a message moves its conversation to the front
+        oldest_customer, oldest, _ = started[0]
+        latest = max(int(score) for _, score in await redis.zrange(Keys().search_activity, 0, -1, withscores=True))
+        await eventually(_clock_past(latest))
+        await oldest_customer.ok({"type": "message", "text": "still there?"})
+        first_page = await listing(sb, limit=3)
+        assert first_page["conversations"][0]["conversation_id"] == oldest
+        assert len(first_page["conversations"]) == 3 and first_page["next"] is not None
+    finally:
+        await redis.aclose()
+
+
+def _clock_past(ms: int) -> Any:
+    async def probe() -> bool:
+        return time.time_ns() // 1_000_000 > ms
+    return probe
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"state": "bogus"},
+        {"state": "rona"},
+        {"limit": "0"},
+        {"limit": "101"},
+        {"limit": "ten"},
+        {"cursor": "garbage"},
+        {"cursor": "12:bad id"},
+        {"q": "a"},
+        {"q": "!!"},
+        {"q": "x " * 300},
+        {"queue": "bad id"},
+    ],
+)
+async def test_bad_parameters_are_400(sb, params):
+    message = assert_error(await sb.http.get(PATH, params=params), 400, "bad_request")
+    assert next(iter(params)) in message
+
+
+async def test_limit_bounds_are_inclusive_and_empty_parameters_count_as_absent(sb):
+    assert (await listing(sb, limit=1))["conversations"] == []
+    assert (await listing(sb, limit=100))["next"] is None
+    assert await found(sb, q="", state="", queue="", cursor="") == []
+
+
+async def test_search_needs_the_admin_token(sb):
+    token = await sb.agent("alice")
+    async with httpx.AsyncClient(base_url=sb.node.base) as anonymous:
+        assert_error(await anonymous.get(PATH), 401, "unauthorized")
+        assert_error(await anonymous.get(PATH, headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
+        assert_error(await anonymous.get(PATH, headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+
+
+async def test_a_failure_to_index_never_fails_the_message(sb, redis_url, caplog):
+    alice = await sb.available_agent("alice")
+    customer, cid = await served(sb, alice, "hello")
+    redis = Redis.from_url(redis_url)
+    try:
+        # Break the index for real: its activity key now holds a string.
+        await redis.delete(Keys().search_activity)
+        await redis.set(Keys().search_activity, "not a sorted set")
+        with caplog.at_level(logging.WARNING, logger="switchboard.gateway.indexing"):
+            await customer.ok({"type": "message", "text": "broken index"})
+            await alice.ok({"type": "message", "conversation_id": cid, "text": "still answering"})
+            await alice.expect("message", text="broken index")
+            await customer.expect("message", text="still answering")
+        assert sum("could not index conversation" in r.getMessage() for r in caplog.records) == 2
+        await redis.delete(Keys().search_activity)
+        await customer.ok({"type": "message", "text": "repaired index"})
+        assert await found(sb, q="repaired") == [cid]
+    finally:
+        await redis.aclose()
+
+
+# ---------------------------------------------------------------- the index, directly
+
+T0 = 1_800_000_000_000
+
+
+@pytest.fixture
+async def router(redis_url):
+    redis = Redis.from_url(redis_url)
+    router = Router(redis, Keys("unit"), Timeouts())
+    for qid in ("q", "r"):
+        await router.put_queue(qid, msgspec.json.encode(QueueConfig(name=qid.upper())))
+    yield router
+    await redis.aclose()
+
+
+async def conversations(router: Router, count: int, same_ms: bool = False) -> list[str]:
+    """`count` waiting conversations, every third one in queue r; indexed with the
+    word "common", and "even" for even numbers. Newest last."""
+    index = SearchIndex(router.redis, router.keys, router)
+    cids = []
+    for i in range(count):
+        cid = f"c{i:02d}"
+        await router.start_chat(f"v{i}", cid, f"s{i}", "r" if i % 3 == 0 else "q", "en", [], "webchat", {}, {}, now=T0)
+        await index.add(cid, [f"common {'even' if i % 2 == 0 else 'odd'}"], now_ms=T0 if same_ms else T0 + i)
+        cids.append(cid)
+    return cids
+
+
+async def walk(index: SearchIndex, words: list[str], limit: int, queue: str | None = None) -> tuple[list[str], list[int]]:
+    """Every page to the end: the ids in order and the size of each page."""
+    ids: list[str] = []
+    sizes: list[int] = []
+    cursor = None
+    while True:
+        page = await index.page(words, None, queue, limit, cursor)
+        sizes.append(len(page["conversations"]))
+        ids += [card["conversation_id"] for card in page["conversations"]]
+        if page["next"] is None:
+            return ids, sizes
+        cursor = pure.decode_cursor(page["next"])
+        assert len(sizes) < 100, "paging does not end"
+
+
+async def test_common_words_walk_the_activity_order_with_the_same_result(router):
+    cids = await conversations(router, 12)
+    newest_first = cids[::-1]
+    evens = [c for c in newest_first if int(c[1:]) % 2 == 0]
+    sparse = SearchIndex(router.redis, router.keys, router, batch=4)
+    dense = SearchIndex(router.redis, router.keys, router, batch=4, sparse_limit=0)
+    for index in (sparse, dense):
+        assert (await walk(index, ["common"], 5))[0] == newest_first
+        assert (await walk(index, ["common", "even"], 2))[0] == evens
+        assert (await walk(index, ["even"], 3, queue="q"))[0] == [c for c in evens if int(c[1:]) % 3 != 0]
+        assert (await walk(index, [], 5))[0] == newest_first
+        assert (await walk(index, ["common", "missing"], 5))[0] == []
+
+
+async def test_a_page_stops_at_the_scan_bound_and_the_next_one_goes_on(router):
+    cids = await conversations(router, 10)
+    index = SearchIndex(router.redis, router.keys, router, batch=2, scan_limit=4)
+    in_r = [c for c in cids[::-1] if int(c[1:]) % 3 == 0]
+    ids, sizes = await walk(index, [], 10, queue="r")
+    assert ids == in_r
+    assert sizes[0] < 10 and len(sizes) >= 3  # a short page with a `next`, not a full scan
+
+
+async def test_conversations_active_in_the_same_millisecond_are_paged_by_id(router):
+    cids = await conversations(router, 10, same_ms=True)
+    for index in (
+        SearchIndex(router.redis, router.keys, router, batch=3),
+        SearchIndex(router.redis, router.keys, router, batch=3, sparse_limit=0),
+    ):
+        for words in ([], ["common"]):
+            ids, _ = await walk(index, words, 2)
+            assert ids == sorted(cids, reverse=True)
+            ids, _ = await walk(index, words, 1, queue="q")
+            assert ids == sorted((c for c in cids if int(c[1:]) % 3 != 0), reverse=True)
+
+
+# ---------------------------------------------------------------- the tokenizer
+
+
+def test_words_are_lowercase_unicode_words_of_2_to_40_characters():
+    text = "Hello, WORLD! hello a 42 I'm café Straße " + "x" * 40 + " " + "y" * 41 + " snake_case"
+    assert pure.words(text) == ["hello", "world", "42", "café", "strasse", "x" * 40, "snake_case"]
+    assert pure.words("привет мир, 東京") == ["привет", "мир", "東京"]
+    many = " ".join(f"w{i}" for i in range(300))
+    assert pure.words(many) == [f"w{i}" for i in range(200)]  # the first 200 distinct words
+    assert pure.query_words("Bob@Example.com") == ["bob", "example", "com"]
