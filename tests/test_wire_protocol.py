@@ -269,6 +269,7 @@ async def test_forged_or_modified_visitor_token_closes_4401(sb, make_deployment)
         "empty": "",
         "extra part": token + ".x",
         "another deployment's token": foreign_welcome["visitor_token"],
+        "non-ASCII signature": ".".join([parts[0], parts[1], "ünïcödé"]),
     }
     results = {}
     for name, bad in forged.items():
@@ -301,6 +302,7 @@ async def test_forged_agent_token_closes_4401(sb, make_deployment):
         "signature changed": token[:-1] + ("A" if token[-1] != "A" else "B"),
         "another deployment's token": foreign,
         "truncated": token[: len(token) // 2],
+        "non-ASCII signature": ".".join(token.split(".")[:2] + ["sïgnätüre"]),
     }
     parts = token.split(".")
     if len(parts) == 3:

@@ -18,6 +18,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _same(given: str, expected: str) -> bool:
+    # compare_digest refuses non-ASCII str; a token is whatever a client sent.
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def new_id(prefix: str) -> str:
     """An unguessable identifier (128 random bits)."""
     return f"{prefix}_{secrets.token_urlsafe(16)}"
@@ -37,7 +42,7 @@ class Signer:
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != "v1":
             return None
-        if not hmac.compare_digest(parts[2], self._sign(b"visitor", parts[1])):
+        if not _same(parts[2], self._sign(b"visitor", parts[1])):
             return None
         return parts[1]
 
@@ -50,7 +55,7 @@ class Signer:
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != "a1":
             return None
-        if not hmac.compare_digest(parts[2], self._sign(b"agent", parts[1])):
+        if not _same(parts[2], self._sign(b"agent", parts[1])):
             return None
         try:
             agent_id, version, expires_at = msgspec.json.decode(_unb64(parts[1]), type=tuple[str, str, int])
