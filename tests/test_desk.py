@@ -18,6 +18,14 @@ async def connected(sb, agent: Client, text: str = "Hello", **start: Any) -> tup
     return customer, started["conversation_id"]
 
 
+async def joined(cid: str, owner: Client, guest: Client, guest_id: str) -> None:
+    """`owner` invites `guest_id` (whose socket is `guest`) into a conference; it accepts."""
+    await owner.ok({"type": "conference", "conversation_id": cid, "agent": guest_id})
+    offer = await guest.expect("offer", kind="conference")
+    await guest.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await guest.expect("conversation.assigned", conversation_id=cid)
+
+
 async def events_of(sb, type_: str) -> list[dict[str, Any]]:
     page = await sb.admin("GET", "/api/v1/events?limit=1000")
     return [e for e in page["events"] if e["type"] == type_]
@@ -239,10 +247,7 @@ async def test_conference_counts_against_both_agents_capacity(sb):
     alice = await sb.available_agent("alice", capacity=2)
     bob = await sb.available_agent("bob", capacity=1)
     _, cid = await connected(sb, alice)
-    await alice.ok({"type": "conference", "conversation_id": cid, "agent": "bob"})
-    offer = await bob.expect("offer", kind="conference")
-    await bob.ok({"type": "accept", "offer_id": offer["offer_id"]})
-    await bob.expect("conversation.assigned")
+    await joined(cid, alice, bob, "bob")
     # bob's only slot is taken by the conference: the next chat goes to alice
     _, second = await sb.chat(text="second")
     offer = await alice.expect("offer", conversation_id=second["conversation_id"])
@@ -324,10 +329,7 @@ async def test_end_session_in_a_conference_puts_both_agents_in_wrap_up(sb):
     alice = await sb.available_agent("alice")
     bob = await sb.available_agent("bob")
     customer, cid = await connected(sb, alice)
-    await alice.ok({"type": "conference", "conversation_id": cid, "agent": "bob"})
-    offer = await bob.expect("offer", kind="conference")
-    await bob.ok({"type": "accept", "offer_id": offer["offer_id"]})
-    await bob.expect("conversation.assigned")
+    await joined(cid, alice, bob, "bob")
     await alice.ok({"type": "end_session", "conversation_id": cid})
     for agent in (alice, bob):
         assert (await agent.expect("chat.ended"))["reason"] == "agent_ended"
@@ -525,10 +527,7 @@ async def test_conference_goes_on_with_the_guest_when_the_owner_is_gone(make_dep
     alice = await sb.available_agent("alice")
     bob = await sb.available_agent("bob")
     customer, cid = await connected(sb, alice)
-    await alice.ok({"type": "conference", "conversation_id": cid, "agent": "bob"})
-    offer = await bob.expect("offer", kind="conference")
-    await bob.ok({"type": "accept", "offer_id": offer["offer_id"]})
-    await bob.expect("conversation.assigned")
+    await joined(cid, alice, bob, "bob")
     await alice.close()
     left = await customer.expect("chat.participant_left")
     assert left["agent"]["id"] == "alice"
