@@ -53,6 +53,8 @@ class Settings:
     agent_token_ttl_s: float = 24 * 3600.0
     send_queue_limit: int = 1024
     max_bad_frames: int = 20
+    event_stream_keepalive_s: float = 15.0
+    event_stream_clients: int = 100
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
 
     @classmethod
@@ -73,6 +75,8 @@ class Settings:
             "node_ttl_s": _float(env, "SWITCHBOARD_NODE_TTL_S", 10.0),
             "key_prefix": env.get("SWITCHBOARD_KEY_PREFIX") or "sb",
             "agent_token_ttl_s": _float(env, "SWITCHBOARD_AGENT_TOKEN_TTL_S", 24 * 3600.0),
+            "event_stream_keepalive_s": _float(env, "SWITCHBOARD_EVENT_STREAM_KEEPALIVE_S", 15.0),
+            "event_stream_clients": _int(env, "SWITCHBOARD_EVENT_STREAM_CLIENTS", 100),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

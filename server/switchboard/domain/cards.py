@@ -97,6 +97,11 @@ def build_card(data: dict[str, Any], now_ms: int) -> dict[str, Any]:
         card["ended_at"] = ended_at
     if end_reason is not None:
         card["end_reason"] = end_reason.value
+    if data.get("csat_rating"):
+        csat: dict[str, Any] = {"rating": int(data["csat_rating"])}
+        if data.get("csat_comment"):
+            csat["comment"] = data["csat_comment"]
+        card["csat"] = csat
     if wrapped:
         wrap_up: dict[str, Any] = {"code": wrap_code, "label": wrap_label or WRAP_UP_TIMED_OUT_LABEL}
         if data.get("wrap_notes"):

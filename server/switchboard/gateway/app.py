@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import WebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..domain.errors import SwitchboardError
@@ -26,6 +26,7 @@ from ..timers import Sweeper
 from .agent import AgentSocket
 from .auth import Signer
 from .customer import CustomerSocket
+from .event_stream import stream_events
 from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
@@ -62,6 +63,7 @@ class Services:
     indexer: Indexer
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
+    event_streams: int = 0  # open /api/v1/events/stream responses on this node
 
 
 def build_services(settings: Settings) -> Services:
@@ -117,6 +119,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             WebSocketRoute("/ws/customer", customer_socket),
             WebSocketRoute("/ws/agent", agent_socket),
+            Route("/api/v1/events/stream", stream_events),
             *http_routes,
         ],
         lifespan=lifespan,

@@ -129,7 +129,7 @@ class CustomerSocket(ClientSocket):
             case f.AcceptInvite() | f.DismissInvite():
                 raise SwitchboardError(ErrorCode.NOT_FOUND, "no such invitation")
             case f.Csat():
-                raise SwitchboardError(ErrorCode.CONFLICT, "no survey is open for this visitor")
+                return await router.csat(self.visitor_id, command.rating, command.comment or "")
             case f.CustomerHello():
                 raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")

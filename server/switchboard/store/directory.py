@@ -79,6 +79,18 @@ class Directory:
             "events": [e for e in events if e.get("type") not in ("message", "note")],
         }
 
+    async def follow_events(self, after: str, block_ms: int, count: int = 500) -> list[tuple[str, bytes]]:
+        """Events after stream id `after` ("$" for only new ones), waiting up to
+        `block_ms` for the first; each as (id, the event's JSON as stored)."""
+        reply = await self._call(self.redis.xread({self.keys.events: after}, count=count, block=block_ms))
+        if not reply:
+            return []
+        return [(_s(eid), fields[b"e"]) for eid, fields in reply[0][1]]
+
+    async def last_event_id(self) -> str:
+        entries = await self._call(self.redis.xrevrange(self.keys.events, "+", "-", count=1))
+        return _s(entries[0][0]) if entries else "0-0"
+
     async def events(self, after: str | None, limit: int) -> dict[str, Any]:
         start = f"({after}" if after else "-"
         entries = await self._call(self.redis.xrange(self.keys.events, start, "+", count=limit))

@@ -181,6 +181,9 @@ class Router:
         except STORE_ERRORS as exc:
             raise unavailable(exc) from exc
 
+    async def csat(self, visitor_id: str, rating: int, comment: str = "", now: int | None = None) -> dict[str, Any]:
+        return await self._run("csat", visitor_id, rating, comment, now=now)
+
     # ------------------------------------------------------------ agents
 
     async def set_state(self, aid: str, state: str, reason: str = "", now: int | None = None) -> dict[str, Any]:

@@ -89,7 +89,7 @@ local function lifecycle(event)
   -- an agent's reason is free text: its counter is by the new state instead
   local detail = event.type == 'agent.state_changed' and event.state or (event.reason or '')
   redis.call('HINCRBY', k('counters'), event.type .. '|' .. queue .. '|' .. detail, 1)
-  if event.type == 'session.connected' and event.wait_ms then observe('answer', queue, event.wait_ms) end
+  if event.type == 'session.connected' and not event.requeued then observe('answer', queue, event.wait_ms) end
   if event.type == 'session.ended' and event.handle_ms then observe('handle', queue, event.handle_ms) end
 end
 
@@ -576,8 +576,15 @@ connect_agent = function(sid, aid)
   deliver(to, connected)
   deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
     _card = session_view(sid), messages = history(s.conv, HISTORY_LIMIT, false)})
-  lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid,
-    queue = s.queue, agent = aid, wait_ms = NOW - tonumber(s.queued_at)})
+  if first then
+    lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid,
+      queue = s.queue, agent = aid, wait_ms = NOW - tonumber(s.queued_at)})
+  else
+    -- connected again after a transfer or a lost agent: `requeued`, and the wait
+    -- is the one in its current queue (answer times count first connections only)
+    lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid, queue = s.queue,
+      agent = aid, wait_ms = NOW - tonumber(s.entered_at or s.queued_at), requeued = true})
+  end
   reindex_agent(aid)
 end
 
@@ -607,6 +614,13 @@ local function end_session(sid, reason)
   local ended = {type = 'chat.ended', session_id = sid, reason = reason}
   append(s.conv, ended)
   deliver(to, ended)
+  if s.connected_at and s.connected_at ~= '' then
+    -- Someone served the customer: ask how it went (kept in the history, so a
+    -- customer that comes back later still gets the question).
+    local survey = {type = 'csat.requested', session_id = sid}
+    append(s.conv, survey)
+    deliver({'v:' .. s.visitor}, survey)
+  end
   local event = {type = 'session.ended', conversation_id = s.conv, session_id = sid,
     queue = s.queue, reason = reason, agent = agents[1]}
   if s.connected_at and s.connected_at ~= '' then

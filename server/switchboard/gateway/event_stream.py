@@ -1,0 +1,83 @@
+"""`GET /api/v1/events/stream`: the lifecycle events, live, as Server-Sent Events.
+
+Each event goes out as `id: <stream id>`, `event: <type>`, `data: <JSON>`. A
+client that reconnects sends the last id it got as `Last-Event-ID` (or `after`
+in the query) and gets everything after it, from the stream itself, so
+nothing is lost between two connections. A comment line every keepalive
+interval keeps proxies from closing an idle stream and lets the server notice
+a client that went away.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ..domain.errors import ErrorCode, SwitchboardError
+from ..domain.states import LifecycleEvent
+from .http_api import STREAM_ID, admin, services_of
+
+if TYPE_CHECKING:
+    from .app import Services
+
+EVENT_TYPES = frozenset(e.value for e in LifecycleEvent)
+
+
+def _frame(event_id: str, raw: bytes) -> bytes:
+    event = json.loads(raw)
+    event["id"] = event_id
+    data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    return f"id: {event_id}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n".encode()
+
+
+async def _events(services: Services, after: str, types: frozenset[str] | None) -> AsyncIterator[bytes]:
+    block_ms = int(services.settings.event_stream_keepalive_s * 1000)
+    services.event_streams += 1
+    try:
+        yield b"retry: 2000\n\n"
+        # Starlette ends this generator when the client goes away (at the latest
+        # at the next keepalive, when the write fails).
+        while True:
+            try:
+                batch = await services.directory.follow_events(after, block_ms)
+            except SwitchboardError:
+                return  # the store is away: the client reconnects with its Last-Event-ID
+            if not batch:
+                yield b": keepalive\n\n"
+                continue
+            chunk = []
+            for event_id, raw in batch:
+                after = event_id
+                if types is None or json.loads(raw).get("type") in types:
+                    chunk.append(_frame(event_id, raw))
+            if chunk:
+                yield b"".join(chunk)
+    finally:
+        services.event_streams -= 1
+
+
+@admin
+async def stream_events(request: Request) -> Response:
+    services = services_of(request)
+    after = request.headers.get("last-event-id") or request.query_params.get("after") or ""
+    if after and not STREAM_ID.match(after):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "Last-Event-ID / after must be an event id such as 1700000000000-0")
+    types = None
+    if request.query_params.get("types"):
+        types = frozenset(t.strip() for t in request.query_params["types"].split(",") if t.strip())
+        unknown = sorted(types - EVENT_TYPES)
+        if unknown:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"unknown event types: {', '.join(unknown)}")
+    if services.event_streams >= services.settings.event_stream_clients:
+        raise SwitchboardError(ErrorCode.UNAVAILABLE, "too many event streams on this node; retry later")
+    # Without a position, the stream starts at the newest event: only what happens next.
+    start = after or await services.directory.last_event_id()
+    return StreamingResponse(
+        _events(services, start, types),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
