@@ -108,3 +108,22 @@ async def test_estimated_wait_is_the_recent_wait_per_place_in_line_times_the_pos
     await router.start_chat("v4", "c4", "s4", "q", "en", [], "webchat", {}, {}, now=T0 + 3_700_000)
     assert "estimated_wait_ms" not in await queued_frame()
     await pubsub.aclose()
+
+
+async def test_a_session_held_for_the_opening_is_routed_when_it_opens(router):
+    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q")))
+    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
+    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
+    await router.connect("a", "a", "n:1", version, now=T0)
+    await router.set_state("a", "available", now=T0)
+    opens = T0 + 3_600_000
+    result = await router.start_chat("v1", "c1", "s1", "q", "en", [], "messaging", {}, {}, text="hi",
+                                     hold_until=opens, closed_message="closed", now=T0 + 1)
+    assert result["opens_at"] == opens
+    await router.set_state("a", "not_ready", now=T0 + 2)
+    await router.set_state("a", "available", now=T0 + 3)  # routing runs, the held session stays
+    assert await router.redis.smembers(router.keys.agent_offers("a")) == set()
+    assert await router.due_deadlines(opens - 1) == []
+    assert f"step:s1:0" in await router.due_deadlines(opens)
+    assert await router.expire("step:s1:0", now=opens) is True
+    assert len(await router.redis.smembers(router.keys.agent_offers("a"))) == 1

@@ -9,6 +9,7 @@ import msgspec
 
 from .errors import ErrorCode, SwitchboardError
 from .frames import Tag
+from .hours import BusinessHours
 from .states import AcceptMode, Role
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -46,6 +47,7 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=lambda: list(DEFAULT_WRAP_UP_CODES))
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
+    business_hours: BusinessHours | None = None
 
     def __post_init__(self) -> None:
         codes = [c.code for c in self.wrap_up_codes]

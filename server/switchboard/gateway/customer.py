@@ -8,6 +8,9 @@ import msgspec
 
 from ..domain import frames as f
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from ..domain.hours import is_open, next_opening
+from ..domain.states import Channel
+from ..store.router import now_ms
 from ..store.router import ConversationEnded
 from .auth import new_id
 from .socket import ClientSocket, HandshakeRefused
@@ -70,6 +73,20 @@ class CustomerSocket(ClientSocket):
         if frame.get("type") == "chat.queued":
             self.conversation_id = frame.get("conversation_id", self.conversation_id)
 
+    async def _outside_hours(self, qid: str | None, channel: str) -> tuple[int | None, str]:
+        """(hold until, closed message) when the queue is closed now: a webchat is
+        refused with `unavailable` and the queue's message; a messaging
+        conversation is kept and waits for the next opening."""
+        config = await self.services.directory.queue_config(qid) if qid else None
+        hours = config.business_hours if config else None
+        now = now_ms()
+        if hours is None or is_open(hours, now):
+            return None, ""
+        opens = next_opening(hours, now)
+        if channel != Channel.MESSAGING or opens is None:
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, hours.closed_message)
+        return opens, hours.closed_message
+
     def _current_conversation(self) -> str:
         if self.conversation_id is None:
             raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
@@ -87,9 +104,13 @@ class CustomerSocket(ClientSocket):
                         command.client_msg_id or "",
                     )
                 except ConversationEnded:
+                    queue = await self.services.directory.conversation_queue(cid)
+                    channel = await self.services.directory.conversation_channel(cid)
+                    hold_until, closed_message = await self._outside_hours(queue, channel)
                     result = await router.start_chat(
                         self.visitor_id, cid, new_id("s"), "", "", [], "", {}, {},
                         text=text, mode="reopen", client_msg_id=command.client_msg_id or "",
+                        hold_until=hold_until, closed_message=closed_message,
                     )
                 # After the store accepted, outside its atomic step (see gateway/indexing.py).
                 await self.services.indexer.message(cid, text)
@@ -97,9 +118,11 @@ class CustomerSocket(ClientSocket):
             case f.StartChat():
                 text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT) if command.text else ""
                 customer = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
+                hold_until, closed_message = await self._outside_hours(command.queue, command.channel.value)
                 result = await router.start_chat(
                     self.visitor_id, new_id("c"), new_id("s"), command.queue, command.language,
                     command.skills, command.channel.value, customer, command.attributes, text=text,
+                    hold_until=hold_until, closed_message=closed_message,
                 )
                 self.conversation_id = result["conversation_id"]
                 self.display_name = customer.get("name", "")

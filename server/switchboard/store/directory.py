@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
+from ..domain.config import QueueConfig
 from .keys import Keys
 from .router import STORE_ERRORS, Router, unavailable
 
@@ -32,6 +33,22 @@ class Directory:
     async def agent_profile(self, aid: str) -> dict[str, Any] | None:
         raw = await self._call(self.redis.hget(self.keys.agent(aid), "config"))
         return _decode(raw) if raw else None
+
+    async def queue_config(self, qid: str) -> QueueConfig | None:
+        raw = await self._call(self.redis.hget(self.keys.queue(qid), "config"))
+        return msgspec.json.decode(raw, type=QueueConfig) if raw else None
+
+    async def conversation_queue(self, cid: str) -> str | None:
+        """The queue of the conversation's latest session."""
+        sid = await self._call(self.redis.hget(self.keys.conversation(cid), "session"))
+        if not sid:
+            return None
+        qid = await self._call(self.redis.hget(self.keys.session(_s(sid)), "queue"))
+        return _s(qid) if qid else None
+
+    async def conversation_channel(self, cid: str) -> str:
+        raw = await self._call(self.redis.hget(self.keys.conversation(cid), "channel"))
+        return _s(raw) if raw else ""
 
     async def agent_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.agents)))

@@ -145,12 +145,16 @@ class Router:
         text: str = "",
         mode: str = "new",
         client_msg_id: str = "",
+        hold_until: int | None = None,
+        closed_message: str = "",
         now: int | None = None,
     ) -> dict[str, Any]:
+        """Queues a new session; with `hold_until` (the queue is closed) it waits
+        unrouted until then, and the customer gets `closed_message`."""
         return await self._run(
             "start_chat", visitor_id, conversation_id, session_id, queue, language,
             _json_encode(skills), channel, _json_encode(customer), _json_encode(attributes),
-            text, mode, client_msg_id, now=now,
+            text, mode, client_msg_id, "" if hold_until is None else hold_until, closed_message, now=now,
         )
 
     async def post_message(

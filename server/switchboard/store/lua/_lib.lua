@@ -384,11 +384,14 @@ local function route_queue(qid)
   for _, sid in ipairs(waiting) do
     if redis.call('ZCARD', ready_key) == 0 then return end
     local s = hgetall(k('s', sid))
-    local skills, languages = required_skills(s, q)
-    for _, aid in ipairs(redis.call('ZRANGE', ready_key, 0, -1)) do
-      if eligible(aid, sid, skills, languages) then
-        offer_session(sid, s, q, aid)
-        break
+    -- a session queued while the queue was closed waits for the opening
+    if (tonumber(s.held_until) or 0) <= NOW then
+      local skills, languages = required_skills(s, q)
+      for _, aid in ipairs(redis.call('ZRANGE', ready_key, 0, -1)) do
+        if eligible(aid, sid, skills, languages) then
+          offer_session(sid, s, q, aid)
+          break
+        end
       end
     end
   end
@@ -418,8 +421,10 @@ local function announce_queued(sid, s)
   if not rank then return end
   local position = rank + 1
   redis.call('HSET', k('s', sid), 'pos', position)
+  local held = tonumber(redis.call('HGET', k('s', sid), 'held_until'))
   deliver({'v:' .. s.visitor}, {type = 'chat.queued', conversation_id = s.conv, session_id = sid,
-    position = position, estimated_wait_ms = estimated_wait(wait_per_place(s.queue), position)})
+    position = position, estimated_wait_ms = estimated_wait(wait_per_place(s.queue), position),
+    opens_at = (held and held > NOW) and held or nil})
 end
 
 -- Routes every queue touched by this script, oldest head (by priority, then

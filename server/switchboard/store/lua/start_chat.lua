@@ -5,7 +5,11 @@
 -- ARGV[8] queue id         ARGV[9] language          ARGV[10] skills (JSON array)
 -- ARGV[11] channel         ARGV[12] customer (JSON)  ARGV[13] attributes (JSON)
 -- ARGV[14] text ("" none)  ARGV[15] mode            ARGV[16] client_msg_id
+-- ARGV[17] hold until (ms; "" none): the queue is closed, the session waits
+--          unrouted until it opens   ARGV[18] the queue's closed message
 local vid, cid, sid = ARGV[5], ARGV[6], ARGV[7]
+local hold_until, closed_message = tonumber(ARGV[17]), ARGV[18]
+if hold_until and hold_until <= NOW then hold_until = nil end
 local qid, language, skills, channel = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local customer, attributes, text, mode, cmid = ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]
 
@@ -44,9 +48,14 @@ local score = -priority * PRIORITY_SCALE + NOW
 redis.call('HSET', k('s', sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue', qid,
   'language', language, 'skills', skills, 'channel', channel, 'priority', priority,
   'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
-  'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', NOW)
+  'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', hold_until or NOW)
 enqueue(sid, qid, score, NOW)
-arm_waiting_deadlines(sid, q, NOW, true)
+-- A held session's wait (routing steps, max_wait_s) starts when the queue opens.
+arm_waiting_deadlines(sid, q, hold_until or NOW, true)
+if hold_until then
+  redis.call('HSET', k('s', sid), 'held_until', hold_until)
+  arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
+end
 
 local message = nil
 if text ~= '' then
@@ -61,12 +70,13 @@ if text ~= '' then
   deliver({'v:' .. vid}, message)
 end
 
+if hold_until then system_message(cid, closed_message, {'v:' .. vid}) end
 lifecycle({type = 'session.queued', conversation_id = cid, session_id = sid, queue = qid,
-  channel = channel, language = language})
+  channel = channel, language = language, held_until = hold_until})
 announce_queued(sid, {queue = qid, visitor = vid, conv = cid})
 redis.call('HSET', k('s', sid), 'entry_pos', redis.call('HGET', k('s', sid), 'pos'))
 route_all()
 
-local result = {conversation_id = cid, session_id = sid}
+local result = {conversation_id = cid, session_id = sid, opens_at = hold_until}
 if message then result.message_id = message.message_id result.seq = message.seq end
 return done(result)
