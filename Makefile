@@ -7,7 +7,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv redis test run clean
+.PHONY: venv redis chromium test run clean
 
 venv: $(STAMP)
 
@@ -36,7 +36,17 @@ redis:
 	fi
 	@command -v redis-server >/dev/null
 
-test: venv redis
+# Browser tests drive Debian's Chromium (Playwright cannot download its own
+# browser here).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q; \
+		apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; \
+	fi
+	@command -v chromium >/dev/null
+
+test: venv redis chromium
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 run: venv

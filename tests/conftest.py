@@ -195,6 +195,29 @@ async def make_deployment(node_factory: Any) -> AsyncIterator[Any]:
         await deployment.http.aclose()
 
 
+# Debian's Chromium, headless, with everything that would call out switched off
+# (this machine has no network but loopback).
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """A real headless Chromium (Playwright's async API); `make test` installs it."""
+    from playwright.async_api import async_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
 @pytest.fixture
 async def sb(make_deployment: Any) -> Deployment:
     """A deployment with default settings and the queue `support`."""

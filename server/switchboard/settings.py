@@ -55,6 +55,7 @@ class Settings:
     max_bad_frames: int = 20
     event_stream_keepalive_s: float = 15.0
     event_stream_clients: int = 100
+    widget_dir: Path | None = None  # the browser files; None: found beside the source or in ./widget
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
 
     @classmethod
@@ -77,6 +78,7 @@ class Settings:
             "agent_token_ttl_s": _float(env, "SWITCHBOARD_AGENT_TOKEN_TTL_S", 24 * 3600.0),
             "event_stream_keepalive_s": _float(env, "SWITCHBOARD_EVENT_STREAM_KEEPALIVE_S", 15.0),
             "event_stream_clients": _int(env, "SWITCHBOARD_EVENT_STREAM_CLIENTS", 100),
+            "widget_dir": Path(env["SWITCHBOARD_WIDGET_DIR"]) if env.get("SWITCHBOARD_WIDGET_DIR") else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -27,6 +27,7 @@ from .agent import AgentSocket
 from .auth import Signer
 from .customer import CustomerSocket
 from .event_stream import stream_events
+from .static import static_routes, widget_dir
 from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/ws/agent", agent_socket),
             Route("/api/v1/events/stream", stream_events),
             *http_routes,
+            *static_routes(widget_dir(settings.widget_dir)),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},

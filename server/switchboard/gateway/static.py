@@ -1,0 +1,47 @@
+"""The browser clients the server serves: the widget script, the agent desk,
+the supervisor view and the demo page (all plain files under `widget/`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+# Our own pages load only our own scripts and styles and talk only to this
+# server; nothing may frame them. (The widget runs inside other sites' pages,
+# under their policy, so it is served without one.)
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+PAGES = {"/desk": "desk.html", "/supervisor": "supervisor.html", "/demo": "demo.html"}
+
+
+def widget_dir(configured: Path | None = None) -> Path:
+    """The folder of the browser files: the setting, else the repository's
+    `widget/` (a source checkout), else `./widget` (the Docker image)."""
+    if configured is not None:
+        return configured
+    beside_source = Path(__file__).resolve().parents[3] / "widget"
+    return beside_source if beside_source.is_dir() else Path.cwd() / "widget"
+
+
+def static_routes(directory: Path) -> list[BaseRoute]:
+    def page(name: str):
+        async def serve(request: Request) -> Response:
+            path = directory / name
+            if not path.is_file():
+                return Response("not found", status_code=404, media_type="text/plain")
+            return FileResponse(path, headers={
+                "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache",
+            })
+        return serve
+
+    routes: list[BaseRoute] = [Route(url, page(name)) for url, name in PAGES.items()]
+    if directory.is_dir():
+        routes.append(Mount("/widget", StaticFiles(directory=directory), name="widget"))
+    return routes
