@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             base = f"http://{settings.host}:{settings.port}"
             print(
                 f"\nSwitchboard demo is running at {base}\n"
+                f"  1. chat as a customer:  {base}/demo\n"
+                f"  2. answer as the agent: {base}/desk#token={token}\n"
                 f"  customer socket: ws://{settings.host}:{settings.port}/ws/customer  (queue '{DEMO_QUEUE}')\n"
                 f"  agent socket:    ws://{settings.host}:{settings.port}/ws/agent\n"
                 f"  demo agent token: {token}\n"
