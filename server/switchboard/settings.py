@@ -51,6 +51,7 @@ class Settings:
     node_ttl_s: float = 10.0
     key_prefix: str = "sb"
     agent_token_ttl_s: float = 24 * 3600.0
+    web_session_idle_s: float = 1800.0
     send_queue_limit: int = 1024
     max_bad_frames: int = 20
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
@@ -73,6 +74,7 @@ class Settings:
             "node_ttl_s": _float(env, "SWITCHBOARD_NODE_TTL_S", 10.0),
             "key_prefix": env.get("SWITCHBOARD_KEY_PREFIX") or "sb",
             "agent_token_ttl_s": _float(env, "SWITCHBOARD_AGENT_TOKEN_TTL_S", 24 * 3600.0),
+            "web_session_idle_s": _float(env, "SWITCHBOARD_WEB_SESSION_IDLE_S", 1800.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

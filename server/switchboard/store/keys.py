@@ -77,6 +77,14 @@ class Keys:
         return self._r("v", vid, "journey")
 
     @property
+    def invite_rules(self) -> str:
+        return self._r("invite_rules")
+
+    @property
+    def invite_rules_version(self) -> str:
+        return self._r("invite_rules", "version")
+
+    @property
     def canned_responses(self) -> str:
         return self._r("canned")
 
