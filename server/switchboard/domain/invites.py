@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .config import ID_PATTERN
+from .config import ID_PATTERN, decode_config
 from .errors import ErrorCode, SwitchboardError
+from .frames import check_text
 
 PATTERN_LIMIT = 500
 TEXT_LIMIT = 500
@@ -24,9 +25,6 @@ MAX_SECONDS_ON_PAGE = 86400
 #: A deployment keeps at most this many rules: every node matches each page view
 #: against all of them.
 MAX_RULES = 500
-
-DEFAULT_VISITORS_LIMIT = 50
-MAX_VISITORS_LIMIT = 100
 
 QueueId = Annotated[str, msgspec.Meta(pattern=ID_PATTERN.pattern)]
 
@@ -92,32 +90,17 @@ class InviteRule:
         return self.body.enabled and self.pattern.matches(url)
 
 
-def check_text(text: str) -> str:
-    if not text.strip():
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, "text must not be empty")
-    if len(text) > TEXT_LIMIT:
-        raise SwitchboardError(ErrorCode.TOO_LONG, f"text is longer than {TEXT_LIMIT} characters")
-    return text
-
-
-def _decode(raw: bytes, cls: type[Any]) -> Any:
-    try:
-        return msgspec.json.decode(raw, type=cls)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, str(exc)) from None
-
-
 def decode_rule(raw: bytes) -> InviteRuleBody:
     """A checked rule body, or a refusal naming what is wrong."""
-    body: InviteRuleBody = _decode(raw, InviteRuleBody)
+    body = decode_config(raw, InviteRuleBody)
     UrlPattern.compile(body.url_pattern)
-    check_text(body.text)
+    check_text(body.text, TEXT_LIMIT)
     return body
 
 
 def decode_invite(raw: bytes) -> InviteBody:
-    body: InviteBody = _decode(raw, InviteBody)
-    check_text(body.text)
+    body = decode_config(raw, InviteBody)
+    check_text(body.text, TEXT_LIMIT)
     return body
 
 
@@ -128,14 +111,3 @@ def compile_rule(rid: str, body: InviteRuleBody) -> InviteRule:
 def rule_view(rid: str, body: InviteRuleBody, updated_at: int) -> dict[str, Any]:
     return {"id": rid, **msgspec.structs.asdict(body), "updated_at": updated_at}
 
-
-def parse_limit(value: str | None) -> int:
-    if value is None or value == "":
-        return DEFAULT_VISITORS_LIMIT
-    try:
-        limit = int(value)
-    except ValueError:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, "limit must be an integer") from None
-    if not 1 <= limit <= MAX_VISITORS_LIMIT:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"limit must be between 1 and {MAX_VISITORS_LIMIT}")
-    return limit

@@ -288,7 +288,7 @@ async def list_visitors(request: Request) -> Response:
     if params.get("online", "true") != "true":
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "only online visitors are listed: online=true")
     cursor = check_id("cursor", params["cursor"]) if params.get("cursor") else ""
-    limit = invites.parse_limit(params.get("limit"))
+    limit = search.parse_limit(params.get("limit"))
     return JSON(await services_of(request).router.online_visitors(cursor, limit))
 
 

@@ -73,9 +73,6 @@ class Keys:
     def visitor(self, vid: str) -> str:
         return self._r("v", vid)
 
-    def visitor_journey(self, vid: str) -> str:
-        return self._r("v", vid, "journey")
-
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")
