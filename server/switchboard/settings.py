@@ -51,6 +51,7 @@ class Settings:
     node_ttl_s: float = 10.0
     key_prefix: str = "sb"
     agent_token_ttl_s: float = 24 * 3600.0
+    web_session_idle_s: float = 1800.0
     send_queue_limit: int = 1024
     max_bad_frames: int = 20
     event_stream_keepalive_s: float = 15.0
@@ -79,6 +80,7 @@ class Settings:
             "event_stream_keepalive_s": _float(env, "SWITCHBOARD_EVENT_STREAM_KEEPALIVE_S", 15.0),
             "event_stream_clients": _int(env, "SWITCHBOARD_EVENT_STREAM_CLIENTS", 100),
             "widget_dir": Path(env["SWITCHBOARD_WIDGET_DIR"]) if env.get("SWITCHBOARD_WIDGET_DIR") else None,
+            "web_session_idle_s": _float(env, "SWITCHBOARD_WEB_SESSION_IDLE_S", 1800.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -81,4 +81,5 @@ class LifecycleEvent(StrEnum):
     AGENT_STATE_CHANGED = "agent.state_changed"
     INVITE_SENT = "invite.sent"
     INVITE_ACCEPTED = "invite.accepted"
+    INVITE_DISMISSED = "invite.dismissed"
     CSAT_SUBMITTED = "csat.submitted"

@@ -22,6 +22,7 @@ from ..store.directory import Directory
 from ..store.keys import Keys
 from ..store.router import Router, Timeouts
 from ..store.search import SearchIndex
+from ..store.visitors import Visitors
 from ..timers import Sweeper
 from .agent import AgentSocket
 from .auth import Signer
@@ -62,6 +63,7 @@ class Services:
     canned: CannedResponses
     search: SearchIndex
     indexer: Indexer
+    visitors: Visitors
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
     event_streams: int = 0  # open /api/v1/events/stream responses on this node
@@ -88,6 +90,7 @@ def build_services(settings: Settings) -> Services:
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
         canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search),
+        visitors=Visitors(redis, keys, router, settings.web_session_idle_s),
         sockets=sockets,
     )
     services.metrics = Metrics(services)

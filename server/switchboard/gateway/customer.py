@@ -66,7 +66,7 @@ class CustomerSocket(ClientSocket):
             self.send(event)
         self.release_buffered()
         if hello.page is not None:
-            await services.router.page_view(visitor_id, hello.page.url, hello.page.title)
+            await services.visitors.page_view(visitor_id, hello.page.url, hello.page.title)
 
     def on_push(self, frame: dict[str, Any]) -> None:
         # Another tab of the same visitor may have started a chat.
@@ -147,10 +147,20 @@ class CustomerSocket(ClientSocket):
                 result = await router.end_chat(self.visitor_id)
                 return {"conversation_id": result["conversation_id"], "reason": result["reason"]}
             case f.PageView():
-                await router.page_view(self.visitor_id, command.url, command.title)
+                await self.services.visitors.page_view(self.visitor_id, command.url, command.title)
                 return None
-            case f.AcceptInvite() | f.DismissInvite():
-                raise SwitchboardError(ErrorCode.NOT_FOUND, "no such invitation")
+            case f.AcceptInvite():
+                # A chat in the invitation's queue, with the customer's defaults.
+                result = await router.start_chat(
+                    self.visitor_id, new_id("c"), new_id("s"), "", "en", [], "webchat", {}, {},
+                    invite_id=command.invite_id,
+                )
+                self.conversation_id = result["conversation_id"]
+                self.display_name = ""
+                await self.services.indexer.conversation_started(self.conversation_id, {}, "")
+                return result
+            case f.DismissInvite():
+                return await router.dismiss_invite(self.visitor_id, command.invite_id)
             case f.Csat():
                 return await router.csat(self.visitor_id, command.rating, command.comment or "")
             case f.CustomerHello():

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..domain import canned, search
+from ..domain import canned, invites, search
 from ..domain.config import AgentConfig, QueueConfig, check_id, decode_config
 from ..domain.errors import HTTP_STATUS, ErrorCode, SwitchboardError
 
@@ -44,31 +44,35 @@ def _is_admin(services: Services, authorization: str) -> bool:
     return bool(expected) and hmac.compare_digest(authorization.encode(), f"Bearer {expected}".encode())
 
 
-async def _is_agent(services: Services, authorization: str) -> bool:
-    """A valid agent token, checked as the agent socket checks it at `hello`: signed,
-    unexpired, and of the agent's current token version (deleting the agent revokes it)."""
+async def _agent_of(services: Services, authorization: str) -> str | None:
+    """The agent of a valid agent token, checked as the agent socket checks it at
+    `hello`: signed, unexpired, and of the agent's current token version (deleting
+    the agent revokes it)."""
     token = authorization.removeprefix("Bearer ")
     if token == authorization or not token.isascii():  # non-ASCII cannot be ours
-        return False
+        return None
     verified = services.signer.verify_agent(token, time.time())
     if verified is None:
-        return False
+        return None
     aid, version = verified
-    return await services.directory.token_version(aid) == version
+    return aid if await services.directory.token_version(aid) == version else None
 
 
 def _guarded(agents: Literal["refused", "forbidden", "allowed"]) -> Callable[[Handler], Handler]:
     """Requires the admin token, or for `allowed` an agent's token too; with
     `forbidden` an agent's token is told it may not (403) rather than that it is not
-    valid (401). Turns refusals into the contract's error shape."""
+    valid (401). The handler finds the agent in `request.state.agent` (None for the
+    admin). Turns refusals into the contract's error shape."""
 
     def decorate(handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
             try:
                 services = services_of(request)
                 given = request.headers.get("authorization", "")
+                request.state.agent = None
                 if not _is_admin(services, given):
-                    if agents == "refused" or not await _is_agent(services, given):
+                    request.state.agent = None if agents == "refused" else await _agent_of(services, given)
+                    if request.state.agent is None:
                         wanted = "admin or agent token" if agents == "allowed" else "admin token"
                         raise SwitchboardError(ErrorCode.UNAUTHORIZED, f"a valid {wanted} is required")
                     if agents == "forbidden":
@@ -247,6 +251,64 @@ async def delete_canned(request: Request) -> Response:
     return Response(status_code=204)
 
 
+# ---------------------------------------------------------------- visitors and invitations
+
+
+@admin
+async def put_invite_rule(request: Request) -> Response:
+    rid = _path_id(request, "invite rule")
+    body = invites.decode_rule(await _body(request))
+    view, created = await services_of(request).visitors.put_rule(rid, body)
+    return JSON(view, status_code=201 if created else 200)
+
+
+@admin
+async def list_invite_rules(request: Request) -> Response:
+    return JSON({"invite_rules": await services_of(request).visitors.rules()})
+
+
+@admin
+async def get_invite_rule(request: Request) -> Response:
+    view = await services_of(request).visitors.rule(_path_id(request, "invite rule"))
+    if view is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such invite rule")
+    return JSON(view)
+
+
+@admin
+async def delete_invite_rule(request: Request) -> Response:
+    if not await services_of(request).visitors.delete_rule(_path_id(request, "invite rule")):
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such invite rule")
+    return Response(status_code=204)
+
+
+@readable_by_agents
+async def list_visitors(request: Request) -> Response:
+    params = request.query_params
+    if params.get("online", "true") != "true":
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "only online visitors are listed: online=true")
+    cursor = check_id("cursor", params["cursor"]) if params.get("cursor") else ""
+    limit = search.parse_limit(params.get("limit"))
+    return JSON(await services_of(request).router.online_visitors(cursor, limit))
+
+
+@admin
+async def get_visitor(request: Request) -> Response:
+    view = await services_of(request).router.visitor(_path_id(request, "visitor"))
+    if view is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such visitor")
+    return JSON(view)
+
+
+@_guarded("allowed")
+async def invite_visitor(request: Request) -> Response:
+    """By the admin, or by an agent of the queue (the store checks membership: 403)."""
+    vid = _path_id(request, "visitor")
+    body = invites.decode_invite(await _body(request))
+    sent = await services_of(request).router.invite(vid, body.queue, body.text, request.state.agent or "")
+    return JSON(sent, status_code=201)
+
+
 # ---------------------------------------------------------------- health
 
 
@@ -294,4 +356,11 @@ routes = [
     Route("/api/v1/canned-responses/{id}", put_canned, methods=["PUT"]),
     Route("/api/v1/canned-responses/{id}", get_canned, methods=["GET"]),
     Route("/api/v1/canned-responses/{id}", delete_canned, methods=["DELETE"]),
+    Route("/api/v1/invite-rules", list_invite_rules),
+    Route("/api/v1/invite-rules/{id}", put_invite_rule, methods=["PUT"]),
+    Route("/api/v1/invite-rules/{id}", get_invite_rule, methods=["GET"]),
+    Route("/api/v1/invite-rules/{id}", delete_invite_rule, methods=["DELETE"]),
+    Route("/api/v1/visitors", list_visitors),
+    Route("/api/v1/visitors/{id}", get_visitor),
+    Route("/api/v1/visitors/{id}/invite", invite_visitor, methods=["POST"]),
 ]

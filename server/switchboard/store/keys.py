@@ -73,8 +73,13 @@ class Keys:
     def visitor(self, vid: str) -> str:
         return self._r("v", vid)
 
-    def visitor_journey(self, vid: str) -> str:
-        return self._r("v", vid, "journey")
+    @property
+    def invite_rules(self) -> str:
+        return self._r("invite_rules")
+
+    @property
+    def invite_rules_version(self) -> str:
+        return self._r("invite_rules", "version")
 
     @property
     def canned_responses(self) -> str:

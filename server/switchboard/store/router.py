@@ -23,6 +23,7 @@ from .scripts import load_scripts
 #: Fields that are lists in the contract; Lua's cjson writes an empty one as {}.
 LIST_FIELDS = frozenset({
     "thread", "skills", "messages", "agents", "journey", "offers", "sessions", "languages", "queues", "monitoring",
+    "visitors",
 })
 
 _json_decode = msgspec.json.Decoder().decode
@@ -63,6 +64,7 @@ EXPIRY_SCRIPTS = {
     "maxwait": "queue_timeout",
     "step": "routing_step",
     "node": "node_lost",
+    "invite": "invite",
 }
 
 
@@ -147,14 +149,16 @@ class Router:
         client_msg_id: str = "",
         hold_until: int | None = None,
         closed_message: str = "",
+        invite_id: str = "",
         now: int | None = None,
     ) -> dict[str, Any]:
         """Queues a new session; with `hold_until` (the queue is closed) it waits
-        unrouted until then, and the customer gets `closed_message`."""
+        unrouted until then, and the customer gets `closed_message`; with
+        `invite_id` it accepts that invitation, in its queue."""
         return await self._run(
             "start_chat", visitor_id, conversation_id, session_id, queue, language,
             _json_encode(skills), channel, _json_encode(customer), _json_encode(attributes),
-            text, mode, client_msg_id, "" if hold_until is None else hold_until, closed_message, now=now,
+            text, mode, client_msg_id, "" if hold_until is None else hold_until, closed_message, invite_id, now=now,
         )
 
     async def post_message(
@@ -175,15 +179,26 @@ class Router:
     async def end_chat(self, visitor_id: str, now: int | None = None) -> dict[str, Any]:
         return await self._run("end_session", "customer", visitor_id, "", now=now)
 
-    async def page_view(self, visitor_id: str, url: str, title: str | None, now: int | None = None) -> None:
-        entry: dict[str, Any] = {"url": url, "ts": now_ms() if now is None else now}
-        if title:
-            entry["title"] = title
-        key = self.keys.visitor_journey(visitor_id)
-        try:
-            await self.redis.pipeline(transaction=False).rpush(key, _json_encode(entry)).ltrim(key, -50, -1).execute()
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
+    async def page_view(
+        self, visitor_id: str, url: str, title: str | None, web_session_idle_ms: int,
+        rules_version: str = "", matches: tuple[tuple[str, float], ...] = (), now: int | None = None,
+    ) -> dict[str, Any]:
+        """Records a page view in the visitor's journey and web session and arms the
+        invite timers of `matches` (rule id, seconds on page), the rules of version
+        `rules_version` that match the url. `{stale: true}` (nothing written) when the
+        rules changed since; an empty version skips that check."""
+        return await self._run(
+            "page_view", visitor_id, url, title or "", web_session_idle_ms, rules_version,
+            _json_encode(matches), now=now,
+        )
+
+    async def invite(self, visitor_id: str, queue: str, text: str, agent: str = "",
+                     now: int | None = None) -> dict[str, Any]:
+        """An outbound invitation, by an agent of the queue or (no agent) the admin."""
+        return await self._run("invite", visitor_id, "", queue, text, agent, now=now)
+
+    async def dismiss_invite(self, visitor_id: str, invite_id: str, now: int | None = None) -> dict[str, Any]:
+        return await self._run("dismiss_invite", visitor_id, invite_id, now=now)
 
     async def csat(self, visitor_id: str, rating: int, comment: str = "", now: int | None = None) -> dict[str, Any]:
         return await self._run("csat", visitor_id, rating, comment, now=now)
@@ -306,6 +321,20 @@ class Router:
              "longest_wait_ms": v["longest_wait_ms"], "agents_available": v["agents_available"]}
             for v in views or []
         ]
+
+    async def online_visitors(self, cursor: str, limit: int) -> dict[str, Any]:
+        """A page of the online visitors, ordered by id; `next` is the cursor of the next."""
+        return await self._run("view_visitors", "online", cursor, limit)
+
+    async def visitor(self, vid: str, now: int | None = None) -> dict[str, Any] | None:
+        """One visitor: presence, current page, current web session with its pages, and
+        the cards of its conversations (newest first); None when unknown."""
+        now = now_ms() if now is None else now
+        view = await self._run("view_visitors", "one", vid, now=now)
+        if view is None:
+            return None
+        view["conversations"] = await self.session_cards(view.pop("sessions"), now)
+        return view
 
     async def history(self, cid: str, after_seq: int = 0, audience: str = "agents", limit: int = 10_000) -> list[dict[str, Any]]:
         """History events with seq > `after_seq`, in order; a customer's view leaves out notes."""

@@ -282,7 +282,47 @@ local function customer_of(s)
   return c
 end
 
--- Everything the domain needs to build a card (see domain/cards.py).
+-- ------------------------------------------------------------------ visitors
+
+-- A visitor's web sessions: {sb}:v:<vid>:webs holds their ids, scored by start.
+-- A web session's pages are the journey entries from its start to its last page view.
+local JOURNEY_LENGTH = 50
+
+-- The web session in which time `at` fell (the latest one started by then), else
+-- the visitor's current one; nil when it has none.
+local function web_session_at(vid, at)
+  local webs = k('v', vid, 'webs')
+  return redis.call('ZREVRANGEBYSCORE', webs, at, '-inf', 'LIMIT', 0, 1)[1]
+    or redis.call('ZRANGE', webs, -1, -1)[1]
+end
+
+-- The pages of web session `wid` kept in the visitor's journey; every kept page
+-- when `wid` is nil (pages recorded before web sessions existed).
+local function web_pages(vid, wid)
+  local from, to = -math.huge, math.huge
+  if wid then
+    local w = redis.call('HMGET', k('web', wid), 'started_at', 'last_seen_at')
+    from, to = tonumber(w[1]) or from, tonumber(w[2]) or to
+  end
+  local pages = {}
+  for _, j in ipairs(redis.call('LRANGE', k('v', vid, 'journey'), -JOURNEY_LENGTH, -1)) do
+    local page = cjson.decode(j)
+    if page.ts >= from and page.ts <= to then pages[#pages + 1] = page end
+  end
+  return pages
+end
+
+-- A proactive invitation the visitor may still answer, or nil.
+local function pending_invite(vid, iid)
+  local invite = hgetall(k('invite', iid))
+  if not invite or invite.visitor ~= vid or invite.state ~= 'pending' or tonumber(invite.expires_at) < NOW then
+    return nil
+  end
+  return invite
+end
+
+-- Everything the domain needs to build a card (see domain/cards.py). Its journey
+-- is the pages of the web session in which the session was queued.
 local function session_view(sid)
   local s = hgetall(k('s', sid))
   if not s then return nil end
@@ -294,11 +334,7 @@ local function session_view(sid)
     if not has_word(s.agents, a) then agents[#agents + 1] = agent_public(a) end
   end
   s.agents = agents
-  local journey = {}
-  for _, j in ipairs(redis.call('LRANGE', k('v', s.visitor, 'journey'), -50, -1)) do
-    journey[#journey + 1] = cjson.decode(j)
-  end
-  s.journey = journey
+  s.journey = web_pages(s.visitor, web_session_at(s.visitor, s.queued_at))
   return s
 end
 
@@ -696,6 +732,7 @@ local function drop_connection(kind, id, conn)
   local conns = k(kind, id, 'conns')
   redis.call('SREM', k('node', node_of(conn), 'conns'), kind .. ' ' .. id .. ' ' .. conn)
   if redis.call('SREM', conns, conn) == 0 or redis.call('SCARD', conns) > 0 then return false end
+  if kind == 'v' then redis.call('ZREM', k('visitors', 'online'), id) end
   arm('grace:' .. kind .. ':' .. id, NOW + GRACE_MS)
   if kind == 'a' then
     for _, oid in ipairs(redis.call('SMEMBERS', k('a', id, 'offers'))) do

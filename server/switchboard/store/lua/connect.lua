@@ -10,6 +10,7 @@ local fresh = redis.call('SCARD', conns) == 0 and not back_in_grace
 
 if kind == 'v' then
   add_connection('v', id, conn)
+  redis.call('ZADD', k('visitors', 'online'), 0, id) -- listed by id (GET /visitors?online=true)
   disarm('grace:v:' .. id)
   redis.call('HSETNX', k('v', id), 'created_at', NOW)
   local cid = redis.call('HGET', k('v', id), 'conv')

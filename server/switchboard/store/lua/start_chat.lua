@@ -7,11 +7,21 @@
 -- ARGV[14] text ("" none)  ARGV[15] mode            ARGV[16] client_msg_id
 -- ARGV[17] hold until (ms; "" none): the queue is closed, the session waits
 --          unrouted until it opens   ARGV[18] the queue's closed message
+-- ARGV[19] invite id (optional): the chat accepts this proactive invitation and
+--          opens in its queue (see invite.lua)
 local vid, cid, sid = ARGV[5], ARGV[6], ARGV[7]
 local hold_until, closed_message = tonumber(ARGV[17]), ARGV[18]
 if hold_until and hold_until <= NOW then hold_until = nil end
 local qid, language, skills, channel = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local customer, attributes, text, mode, cmid = ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]
+
+local invite_id = ARGV[19] or ''
+local invite = nil
+if invite_id ~= '' then
+  invite = pending_invite(vid, invite_id)
+  if not invite then return refuse('not_found', 'no such invitation') end
+  qid = invite.queue
+end
 
 local current = redis.call('HGET', k('v', vid), 'conv')
 local verified = '0' -- the customer's own claims never verify it
@@ -39,6 +49,7 @@ end
 if mode ~= 'reopen' then
   redis.call('HSET', ck(cid), 'visitor', vid, 'channel', channel, 'created_at', NOW, 'seq', 0, 'agents', '')
   redis.call('HSET', k('v', vid), 'conv', cid)
+  redis.call('RPUSH', k('v', vid, 'convs'), cid)
 end
 redis.call('HSET', ck(cid), 'session', sid, 'open', '1', 'last_activity', NOW)
 redis.call('RPUSH', csessions(cid), sid)
@@ -71,6 +82,11 @@ if text ~= '' then
 end
 
 if hold_until then system_message(cid, closed_message, {'v:' .. vid}) end
+if invite then
+  redis.call('HSET', k('invite', invite_id), 'state', 'accepted', 'answered_at', NOW, 'conversation', cid)
+  lifecycle({type = 'invite.accepted', invite_id = invite_id, visitor = vid, queue = qid,
+    conversation_id = cid, session_id = sid, rule = invite.rule, agent = invite.agent})
+end
 lifecycle({type = 'session.queued', conversation_id = cid, session_id = sid, queue = qid,
   channel = channel, language = language, held_until = hold_until})
 announce_queued(sid, {queue = qid, visitor = vid, conv = cid})
