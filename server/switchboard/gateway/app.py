@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,6 +18,7 @@ from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.canned import CannedResponses
 from ..store.directory import Directory
+from ..store.figures import Figures
 from ..store.keys import Keys
 from ..store.router import Router, Timeouts
 from ..store.search import SearchIndex
@@ -30,22 +30,9 @@ from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
+from .metrics import Metrics
 
 log = logging.getLogger(__name__)
-
-
-class Metrics:
-    def __init__(self, services: Services) -> None:
-        self.registry = CollectorRegistry()
-        self._services = services
-        self.sockets = Gauge("switchboard_sockets", "Open client sockets on this node", ["role"], registry=self.registry)
-
-    def refresh(self) -> None:
-        counts = {"customer": 0, "agent": 0}
-        for sock in self._services.sockets:
-            counts[sock.role] = counts.get(sock.role, 0) + 1
-        for role, count in counts.items():
-            self.sockets.labels(role).set(count)
 
 
 @dataclass
@@ -60,6 +47,7 @@ class Services:
     canned: CannedResponses
     search: SearchIndex
     indexer: Indexer
+    figures: Figures
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
 
@@ -75,6 +63,7 @@ def build_services(settings: Settings) -> Services:
     ))
     sockets: set[Any] = set()
     search = SearchIndex(redis, keys, router)
+    figures = Figures(redis, keys)
 
     async def register_sockets_again() -> None:
         for client in list(sockets):
@@ -84,7 +73,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings, redis=redis, router=router, directory=Directory(redis, keys, router),
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
-        canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search),
+        canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search), figures=figures,
         sockets=sockets,
     )
     services.metrics = Metrics(services)

@@ -1,0 +1,186 @@
+"""Live figures: /metrics, GET /api/v1/stats and the supervisors' feed, against real
+nodes over real sockets and a real Redis."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+from conftest import free_port, start_node
+from prometheus_client.parser import text_string_to_metric_families
+from switchboard.embedded import EmbeddedRedis
+from switchboard.gateway.metrics import HISTOGRAM_BUCKETS_MS
+
+LIB_LUA = Path(__file__).resolve().parents[1] / "server" / "switchboard" / "store" / "lua" / "_lib.lua"
+
+
+class Scrape:
+    """One /metrics answer, parsed with prometheus-client's own parser."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.types: dict[str, str] = {}
+        self.samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+        for family in text_string_to_metric_families(text):
+            self.types[family.name] = family.type
+            for s in family.samples:
+                self.samples[(s.name, frozenset(s.labels.items()))] = s.value
+
+    def __call__(self, name: str, **labels: str) -> float:
+        key = (name, frozenset(labels.items()))
+        assert key in self.samples, f"no sample {name}{labels}; have {sorted(k for k in self.samples if k[0] == name)}"
+        return self.samples[key]
+
+    def names(self) -> set[str]:
+        return {name for name, _ in self.samples}
+
+    def deployment_wide(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        """Every sample except the node's own gauges (and the time-dependent longest wait)."""
+        return {k: v for k, v in self.samples.items()
+                if k[0] not in ("switchboard_sockets", "switchboard_queue_longest_wait_seconds")}
+
+
+async def scrape(base: str) -> Scrape:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(base + "/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return Scrape(response.text)
+
+
+async def offer_for(agent, conversation_id: str) -> dict[str, Any]:
+    return await agent.wait(lambda f: f["type"] == "offer" and f["conversation_id"] == conversation_id)
+
+
+async def scripted_chats(sb) -> dict[str, Any]:
+    """One answered (A, still active), one abandoned (B), one RONA and one decline (C,
+    left waiting), one ended and wrapped up (D). Agents: ann available and full,
+    bob in rona, cara available."""
+    await sb.queue("support", offer_timeout_s=0.5)
+    ann = await sb.available_agent("ann", capacity=1)
+    _, a = await sb.chat()
+    await ann.ok({"type": "accept", "offer_id": (await offer_for(ann, a["conversation_id"]))["offer_id"]})
+
+    customer_b, b = await sb.chat()
+    await customer_b.expect("chat.queued")
+    await customer_b.ok({"type": "end_chat"})
+
+    bob = await sb.available_agent("bob", capacity=1)
+    _, c = await sb.chat()
+    await offer_for(bob, c["conversation_id"])
+    await bob.expect("offer.revoked", reason="timeout", timeout=5)
+    await bob.expect("agent.state", state="rona")
+
+    cara = await sb.available_agent("cara", capacity=1)
+    offer = await offer_for(cara, c["conversation_id"])
+    await cara.ok({"type": "decline", "offer_id": offer["offer_id"]})
+
+    _, d = await sb.chat()
+    offer = await offer_for(cara, d["conversation_id"])
+    await cara.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await cara.ok({"type": "end_session", "conversation_id": d["conversation_id"]})
+    await cara.ok({"type": "wrap_up", "conversation_id": d["conversation_id"], "code": "resolved"})
+    return {"a": a, "b": b, "c": c, "d": d, "ann": ann, "bob": bob, "cara": cara}
+
+
+# ---------------------------------------------------------------- /metrics
+
+
+async def test_metrics_show_counters_histograms_and_live_gauges_after_scripted_chats(sb):
+    await scripted_chats(sb)
+    m = await scrape(sb.node.base)
+
+    assert m("switchboard_store_up") == 1
+    assert m("switchboard_sessions_queued_total", queue="support") == 4
+    assert m("switchboard_offers_total", queue="support") == 4  # A to ann, C to bob and cara, D to cara
+    assert m("switchboard_ronas_total", queue="support") == 1
+    assert m("switchboard_declines_total", queue="support") == 1
+    assert m("switchboard_abandons_total", queue="support") == 1
+    assert m("switchboard_sessions_ended_total", queue="support", reason="customer_abandoned") == 1
+    assert m("switchboard_sessions_ended_total", queue="support", reason="agent_ended") == 1
+    assert m("switchboard_sessions_ended_total", queue="support", reason="customer_ended") == 0
+    assert m("switchboard_wrap_ups_total", queue="support") == 1
+    assert m("switchboard_transfers_total", queue="support", reason="requested") == 0
+    assert m("switchboard_conferences_total", queue="support") == 0
+    assert m("switchboard_agent_state_changes_total", state="rona") == 1
+    assert m("switchboard_lifecycle_events_total", type="session.queued") == 4
+    for name in ("switchboard_offers", "switchboard_abandons", "switchboard_sessions_ended"):
+        assert m.types[name] == "counter"
+
+    # A and D were answered, D was handled; all within the first bucket (5 s)
+    assert m.types["switchboard_answer_time_seconds"] == "histogram"
+    assert m("switchboard_answer_time_seconds_count", queue="support") == 2
+    assert m("switchboard_answer_time_seconds_bucket", queue="support", le="5.0") == 2
+    assert m("switchboard_answer_time_seconds_bucket", queue="support", le="3600.0") == 2
+    assert m("switchboard_answer_time_seconds_bucket", queue="support", le="+Inf") == 2
+    assert 0 <= m("switchboard_answer_time_seconds_sum", queue="support") < 10
+    assert m("switchboard_handle_time_seconds_count", queue="support") == 1
+    assert m("switchboard_handle_time_seconds_bucket", queue="support", le="+Inf") == 1
+    assert 0 <= m("switchboard_handle_time_seconds_sum", queue="support") < 5
+
+    # C waits; ann and cara are available, bob in rona
+    assert m("switchboard_queue_waiting_sessions", queue="support") == 1
+    assert 0 < m("switchboard_queue_longest_wait_seconds", queue="support") < 30
+    assert m("switchboard_queue_agents", queue="support", state="available") == 2
+    assert m("switchboard_queue_agents", queue="support", state="rona") == 1
+    assert m("switchboard_queue_agents", queue="support", state="not_ready") == 0
+    assert m("switchboard_agents", state="available") == 2
+    assert m("switchboard_agents", state="rona") == 1
+    assert m("switchboard_agents", state="offline") == 0
+
+    node = sb.node.settings.node_id
+    assert m("switchboard_sockets", node=node, role="customer") == 4
+    assert m("switchboard_sockets", node=node, role="agent") == 3
+
+
+async def test_a_queue_without_traffic_has_zero_series(sb):
+    await sb.queue("sales")
+    m = await scrape(sb.node.base)
+    assert m("switchboard_offers_total", queue="sales") == 0
+    assert m("switchboard_queue_waiting_sessions", queue="sales") == 0
+    assert m("switchboard_queue_longest_wait_seconds", queue="sales") == 0
+    assert m("switchboard_answer_time_seconds_bucket", queue="sales", le="5.0") == 0
+    assert m("switchboard_answer_time_seconds_count", queue="sales") == 0
+
+
+def test_histogram_buckets_are_the_ones_lua_writes():
+    match = re.search(r"HISTOGRAM_BUCKETS_MS\s*=\s*\{([^}]*)\}", LIB_LUA.read_text())
+    assert match, "HISTOGRAM_BUCKETS_MS not found in _lib.lua"
+    assert tuple(int(x) for x in match.group(1).split(",")) == HISTOGRAM_BUCKETS_MS
+
+
+async def test_two_nodes_on_one_redis_report_the_same_deployment_figures(sb, make_deployment):
+    other = await make_deployment()
+    await scripted_chats(sb)
+    customer, _ = await other.customer()  # a socket on the second node only
+    first, second = await scrape(sb.node.base), await scrape(other.node.base)
+    assert first.deployment_wide() == second.deployment_wide()
+    assert second("switchboard_ronas_total", queue="support") == 1
+    assert first("switchboard_sockets", node=sb.node.settings.node_id, role="agent") == 3
+    assert second("switchboard_sockets", node=other.node.settings.node_id, role="agent") == 0
+    assert second("switchboard_sockets", node=other.node.settings.node_id, role="customer") == 1
+    await customer.close()
+
+
+async def test_metrics_answer_when_the_store_is_unreachable(redis_server, tmp_path):
+    # A Redis of its own, stopped under the running node.
+    own = EmbeddedRedis(tmp_path / "redis", binary=shutil.which("redis-server"), port=free_port())
+    own.start()
+    node = None
+    try:
+        node = await start_node(own.url)
+        assert (await scrape(node.base))("switchboard_store_up") == 1
+        own.stop()
+        m = await scrape(node.base)
+        assert m("switchboard_store_up") == 0
+        assert m("switchboard_sockets", node=node.settings.node_id, role="agent") == 0
+        assert "switchboard_queue_waiting_sessions" not in m.names()
+        async with httpx.AsyncClient(base_url=node.base) as client:
+            assert (await client.get("/readyz")).status_code == 503
+    finally:
+        own.stop()
+        if node is not None:
+            await node.stop()
