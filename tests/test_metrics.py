@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from conftest import free_port, start_node
 from prometheus_client.parser import text_string_to_metric_families
 from switchboard.embedded import EmbeddedRedis
@@ -184,3 +185,104 @@ async def test_metrics_answer_when_the_store_is_unreachable(redis_server, tmp_pa
         own.stop()
         if node is not None:
             await node.stop()
+
+
+# ---------------------------------------------------------------- /api/v1/stats
+
+
+async def events_of(sb, type_: str, conversation_id: str) -> list[dict[str, Any]]:
+    listed = await sb.admin("GET", "/api/v1/events?limit=1000")
+    return [e for e in listed["events"] if e["type"] == type_ and e.get("conversation_id") == conversation_id]
+
+
+async def test_stats_for_a_known_scenario(sb):
+    # Auto-accept: the first chat is answered in the step that queues it (wait 0,
+    # within a 1 ms service level); the third waits for an agent (longer than 1 ms).
+    await sb.queue("sales", accept_mode="auto", service_level_s=0.001)
+    ann = await sb.available_agent("ann", queues=["sales"], capacity=1)
+    _, first = await sb.chat("sales")
+    await ann.expect("conversation.assigned", conversation_id=first["conversation_id"])
+
+    abandoning, _ = await sb.chat("sales")
+    await abandoning.expect("chat.queued")
+    await abandoning.ok({"type": "end_chat"})
+
+    waiting, third = await sb.chat("sales")
+    await waiting.expect("chat.queued")
+    bob = await sb.available_agent("bob", queues=["sales"], capacity=1)
+    await bob.expect("conversation.assigned", conversation_id=third["conversation_id"])
+
+    answer = await sb.admin("GET", "/api/v1/stats")
+    assert answer["window_s"] == 900 and answer["truncated"] is False and answer["events_read"] > 0
+    assert answer["to"] - answer["from"] == 900_000
+    figures = {q["id"]: q for q in answer["queues"]}
+    assert set(figures) == {"sales", "support"}
+    sales = figures["sales"]
+    assert (sales["offered"], sales["answered"], sales["abandoned"]) == (3, 2, 1)
+    waits = []
+    for conv in (first["conversation_id"], third["conversation_id"]):
+        (queued,) = await events_of(sb, "session.queued", conv)
+        (connected,) = await events_of(sb, "session.connected", conv)
+        assert connected["wait_ms"] == connected["ts"] - queued["ts"]
+        waits.append(connected["wait_ms"])
+    assert waits[0] == 0 and waits[1] > 1
+    assert abs(sales["average_speed_of_answer_ms"] - sum(waits) / 2) <= 0.5
+    assert sales["abandonment_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert sales["service_level"] == pytest.approx(1 / 3, abs=1e-4)
+    assert sales["service_level_s"] == 0.001
+    assert 0 < sales["occupancy"] <= 1  # both agents hold a chat; ann since it became available
+    assert (sales["waiting"], sales["longest_wait_ms"]) == (0, 0)
+    assert sales["agents"] == {"available": 2, "not_ready": 0, "offline": 0, "rona": 0}
+    support = figures["support"]
+    assert (support["offered"], support["answered"], support["abandoned"]) == (0, 0, 0)
+    assert support["average_speed_of_answer_ms"] is None and support["service_level"] is None
+    assert support["occupancy"] is None
+
+    only = await sb.admin("GET", "/api/v1/stats?queue=sales&window_s=60")
+    assert [q["id"] for q in only["queues"]] == ["sales"] and only["window_s"] == 60
+    assert only["queues"][0]["answered"] == 2
+
+
+@pytest.mark.parametrize("window", ["0", "86401", "-1", "abc", "1.5"])
+async def test_stats_refuse_a_bad_window(sb, window):
+    body = await sb.admin("GET", f"/api/v1/stats?window_s={window}", expect=400)
+    assert body["error"]["code"] == "bad_request" and "window_s" in body["error"]["message"]
+
+
+async def test_stats_window_bounds_are_accepted(sb):
+    for window in (1, 86400):
+        assert (await sb.admin("GET", f"/api/v1/stats?window_s={window}"))["window_s"] == window
+
+
+async def test_stats_access_admin_all_supervisor_own_queues_agent_none(sb):
+    await sb.queue("sales")
+    sue = await sb.agent("sue", role="supervisor", queues=["sales"])
+    ann = await sb.agent("ann")
+    async with httpx.AsyncClient(base_url=sb.node.base) as client:
+        assert (await client.get("/api/v1/stats")).status_code == 401
+        bad = await client.get("/api/v1/stats", headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401 and bad.json()["error"]["code"] == "unauthorized"
+        agent = await client.get("/api/v1/stats", headers={"Authorization": f"Bearer {ann}"})
+        assert agent.status_code == 403 and agent.json()["error"]["code"] == "forbidden"
+        mine = await client.get("/api/v1/stats", headers={"Authorization": f"Bearer {sue}"})
+        assert mine.status_code == 200 and [q["id"] for q in mine.json()["queues"]] == ["sales"]
+        other = await client.get("/api/v1/stats?queue=support", headers={"Authorization": f"Bearer {sue}"})
+        assert other.status_code == 403
+    assert (await sb.admin("GET", "/api/v1/stats?queue=nope", expect=404))["error"]["code"] == "not_found"
+    assert (await sb.admin("GET", "/api/v1/stats?queue=bad%20id", expect=400))["error"]["code"] == "bad_request"
+
+
+async def test_reading_events_is_bounded_and_says_so(sb):
+    for _ in range(3):
+        await sb.chat()
+    figures = sb.node.services.figures
+    start = (await figures.snapshot()).now_ms - 60_000
+    everything = await figures.recent_events(start)
+    assert [e["type"] for e in everything.events] == ["session.queued"] * 3 and not everything.truncated
+    assert everything.complete_from_ms == start
+    capped = await figures.recent_events(start, limit=2)
+    assert capped.truncated and len(capped.events) == 2
+    assert capped.events == everything.events[1:]  # the newest are kept
+    # complete from just after the oldest event kept (by its stream id: Redis's clock)
+    assert start < capped.complete_from_ms and abs(capped.complete_from_ms - (everything.events[1]["ts"] + 1)) <= 5
+    assert capped.newest_id == everything.newest_id

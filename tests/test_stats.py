@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from switchboard.domain.errors import ErrorCode, SwitchboardError
 from switchboard.domain.stats import (
     DEFAULT_WINDOW_S,
