@@ -12,6 +12,7 @@ import httpx
 import pytest
 from conftest import free_port, start_node
 from prometheus_client.parser import text_string_to_metric_families
+from support import eventually
 from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.metrics import HISTOGRAM_BUCKETS_MS
 
@@ -286,3 +287,97 @@ async def test_reading_events_is_bounded_and_says_so(sb):
     # complete from just after the oldest event kept (by its stream id: Redis's clock)
     assert start < capped.complete_from_ms and abs(capped.complete_from_ms - (everything.events[1]["ts"] + 1)) <= 5
     assert capped.newest_id == everything.newest_id
+
+
+# ---------------------------------------------------------------- the supervisor feed
+
+
+def stats_for(frame: dict[str, Any], qid: str) -> dict[str, Any] | None:
+    return next((q for q in frame.get("queues", []) if q["id"] == qid), None)
+
+
+def card_of(conversation_id: str, status: str):
+    return lambda f: (f["type"] == "card" and f["conversation_id"] == conversation_id
+                      and f["card"]["status"] == status)
+
+
+async def test_supervisors_get_stats_and_cards_of_their_queues_only(make_deployment):
+    sb = await make_deployment(stats_interval_s=0.2)
+    await sb.queue("support")
+    await sb.queue("sales")
+    sue, welcome = await sb.agent_socket(await sb.agent("sue", role="supervisor", queues=["support"]))
+    assert welcome["type"] == "welcome"
+    first = await sue.wait(lambda f: f["type"] == "stats")
+    assert [q["id"] for q in first["queues"]] == ["support"] and first["window_s"] == 900
+    assert isinstance(first["ts"], int)
+    assert set(first["queues"][0]) >= {"offered", "answered", "abandoned", "average_speed_of_answer_ms",
+                                        "abandonment_rate", "service_level", "occupancy", "waiting",
+                                        "longest_wait_ms", "agents"}
+
+    # a chat in its queue: a card when queued, offered, connected and ended
+    customer, chat = await sb.chat()
+    cid = chat["conversation_id"]
+    queued = await sue.wait(card_of(cid, "waiting"), consume=False)
+    assert queued["card"]["queue"]["id"] == "support" and queued["card"]["session_id"] == chat["session_id"]
+    ann = await sb.available_agent("ann")
+    offer = await offer_for(ann, cid)
+    await sue.wait(card_of(cid, "offered"), consume=False)
+    await ann.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    connected = await sue.wait(card_of(cid, "active"), consume=False)
+    assert [a["id"] for a in connected["card"]["agents"]] == ["ann"]
+    await ann.ok({"type": "end_session", "conversation_id": cid})
+    ended = await sue.wait(card_of(cid, "wrap_up"), consume=False)
+    assert ended["card"]["end_reason"] == "agent_ended"
+
+    # the live figures follow
+    await sue.wait(lambda f: f["type"] == "stats" and (stats_for(f, "support") or {}).get("answered") == 1)
+
+    # a chat in a queue it does not supervise: no card; a later one in its queue shows
+    # that the feed went past it
+    _, elsewhere = await sb.chat("sales")
+    _, later = await sb.chat()  # offered to ann at once: queued and offered may come as one card
+    await sue.wait(lambda f: f["type"] == "card" and f["conversation_id"] == later["conversation_id"], consume=False)
+    assert not [f for f in sue.received("card") if f["conversation_id"] == elsewhere["conversation_id"]]
+
+    # an ordinary agent gets neither stats nor cards of the feed
+    await sue.wait(lambda f: f["type"] == "stats")
+    await sue.wait(lambda f: f["type"] == "stats")
+    assert ann.received("stats") == [] and ann.received("card") == []
+    await customer.close()
+
+
+async def test_a_transfer_between_queues_reaches_the_supervisors_of_both(make_deployment):
+    sb = await make_deployment(stats_interval_s=0.2)
+    await sb.queue("support")
+    await sb.queue("sales")
+    # otto supervises sales only: it sees the session when it arrives there
+    otto, _ = await sb.agent_socket(await sb.agent("otto", role="supervisor", queues=["sales"]))
+    sue, _ = await sb.agent_socket(await sb.agent("sue", role="supervisor", queues=["support"]))
+    await otto.wait(lambda f: f["type"] == "stats")
+    ann = await sb.available_agent("ann")
+    _, chat = await sb.chat()
+    cid = chat["conversation_id"]
+    await ann.ok({"type": "accept", "offer_id": (await offer_for(ann, cid))["offer_id"]})
+    await sue.wait(card_of(cid, "active"), consume=False)
+    await ann.ok({"type": "transfer", "conversation_id": cid, "queue": "sales"})
+    moved = await otto.wait(card_of(cid, "waiting"), consume=False)
+    assert moved["card"]["queue"]["id"] == "sales"
+    # the old queue's supervisor sees it leave (session.transferred has from_queue)
+    left = await sue.wait(card_of(cid, "waiting"), consume=False)
+    assert left["card"]["queue"]["id"] == "sales"
+    assert not [f for f in otto.received("card") if f["card"]["status"] == "active"]
+
+
+async def test_a_closed_supervisor_socket_leaves_the_feed(make_deployment):
+    sb = await make_deployment(stats_interval_s=0.1)
+    await sb.queue("support")
+    sue, _ = await sb.agent_socket(await sb.agent("sue", role="supervisor"))
+    await sue.wait(lambda f: f["type"] == "stats" and [q["id"] for q in f["queues"]] == ["support"])
+    feed = sb.node.services.supervision
+    assert len(feed) == 1
+    await sue.close()
+    await eventually(lambda: _empty(feed))
+
+
+async def _empty(feed) -> bool:
+    return len(feed) == 0

@@ -31,6 +31,7 @@ from .http_api import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
 from .metrics import Metrics
+from .supervision import SupervisorFeed
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Services:
     search: SearchIndex
     indexer: Indexer
     figures: Figures
+    supervision: SupervisorFeed
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
 
@@ -74,6 +76,7 @@ def build_services(settings: Settings) -> Services:
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
         canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search), figures=figures,
+        supervision=SupervisorFeed(figures, router, settings.stats_interval_s),
         sockets=sockets,
     )
     services.metrics = Metrics(services)
@@ -87,9 +90,11 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.hub.start()
         services.sweeper.start()
+        services.supervision.start()
         try:
             yield
         finally:
+            await services.supervision.stop()
             await services.sweeper.stop()
             with contextlib.suppress(SwitchboardError):
                 await services.router.retire(settings.node_id)
