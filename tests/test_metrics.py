@@ -374,10 +374,10 @@ async def test_a_closed_supervisor_socket_leaves_the_feed(make_deployment):
     sue, _ = await sb.agent_socket(await sb.agent("sue", role="supervisor"))
     await sue.wait(lambda f: f["type"] == "stats" and [q["id"] for q in f["queues"]] == ["support"])
     feed = sb.node.services.supervision
-    assert len(feed) == 1
+    assert feed.socket_count == 1
     await sue.close()
     await eventually(lambda: _empty(feed))
 
 
 async def _empty(feed) -> bool:
-    return len(feed) == 0
+    return feed.socket_count == 0

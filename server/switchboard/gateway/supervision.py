@@ -63,7 +63,8 @@ class SupervisorFeed:
     def remove(self, sock: SupervisorSocket) -> None:
         self._sockets.pop(sock, None)
 
-    def __len__(self) -> int:
+    @property
+    def socket_count(self) -> int:
         return len(self._sockets)
 
     # ------------------------------------------------------------ task
