@@ -49,6 +49,7 @@ class Settings:
     max_frame_bytes: int = 64 * 1024
     timer_tick_s: float = 0.25
     node_ttl_s: float = 10.0
+    stats_interval_s: float = 5.0
     key_prefix: str = "sb"
     agent_token_ttl_s: float = 24 * 3600.0
     web_session_idle_s: float = 1800.0
@@ -75,6 +76,7 @@ class Settings:
             "max_frame_bytes": _int(env, "SWITCHBOARD_MAX_FRAME_BYTES", 64 * 1024),
             "timer_tick_s": _float(env, "SWITCHBOARD_TIMER_TICK_S", 0.25),
             "node_ttl_s": _float(env, "SWITCHBOARD_NODE_TTL_S", 10.0),
+            "stats_interval_s": _float(env, "SWITCHBOARD_STATS_INTERVAL_S", 5.0),
             "key_prefix": env.get("SWITCHBOARD_KEY_PREFIX") or "sb",
             "agent_token_ttl_s": _float(env, "SWITCHBOARD_AGENT_TOKEN_TTL_S", 24 * 3600.0),
             "event_stream_keepalive_s": _float(env, "SWITCHBOARD_EVENT_STREAM_KEEPALIVE_S", 15.0),

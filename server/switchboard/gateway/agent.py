@@ -50,6 +50,12 @@ class AgentSocket(ClientSocket):
                 self.replayed(cid, event["seq"])
                 self.send(event)
         self.release_buffered()
+        if profile.get("role") == Role.SUPERVISOR:  # the live feed (gateway/supervision.py)
+            services.supervision.add(self, profile.get("queues") or [])
+
+    async def goodbye(self) -> None:
+        self.services.supervision.remove(self)
+        await super().goodbye()
 
     async def handle(self, command: Any) -> dict[str, Any] | None:
         router = self.services.router

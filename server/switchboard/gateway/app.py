@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,6 +18,7 @@ from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.canned import CannedResponses
 from ..store.directory import Directory
+from ..store.figures import Figures
 from ..store.keys import Keys
 from ..store.router import Router, Timeouts
 from ..store.search import SearchIndex
@@ -33,22 +33,10 @@ from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
+from .metrics import Metrics
+from .supervision import SupervisorFeed
 
 log = logging.getLogger(__name__)
-
-
-class Metrics:
-    def __init__(self, services: Services) -> None:
-        self.registry = CollectorRegistry()
-        self._services = services
-        self.sockets = Gauge("switchboard_sockets", "Open client sockets on this node", ["role"], registry=self.registry)
-
-    def refresh(self) -> None:
-        counts = {"customer": 0, "agent": 0}
-        for sock in self._services.sockets:
-            counts[sock.role] = counts.get(sock.role, 0) + 1
-        for role, count in counts.items():
-            self.sockets.labels(role).set(count)
 
 
 @dataclass
@@ -64,6 +52,8 @@ class Services:
     search: SearchIndex
     indexer: Indexer
     visitors: Visitors
+    figures: Figures
+    supervision: SupervisorFeed
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
     event_streams: int = 0  # open /api/v1/events/stream responses on this node
@@ -80,6 +70,7 @@ def build_services(settings: Settings) -> Services:
     ))
     sockets: set[Any] = set()
     search = SearchIndex(redis, keys, router)
+    figures = Figures(redis, keys)
 
     async def register_sockets_again() -> None:
         for client in list(sockets):
@@ -89,7 +80,8 @@ def build_services(settings: Settings) -> Services:
         settings=settings, redis=redis, router=router, directory=Directory(redis, keys, router),
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
-        canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search),
+        canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search), figures=figures,
+        supervision=SupervisorFeed(figures, router, settings.stats_interval_s),
         visitors=Visitors(redis, keys, router, settings.web_session_idle_s),
         sockets=sockets,
     )
@@ -104,9 +96,11 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.hub.start()
         services.sweeper.start()
+        services.supervision.start()
         try:
             yield
         finally:
+            await services.supervision.stop()
             await services.sweeper.stop()
             with contextlib.suppress(SwitchboardError):
                 await services.router.retire(settings.node_id)

@@ -9,14 +9,15 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..domain import canned, invites, search
+from ..domain import canned, invites, search, stats
 from ..domain.config import AgentConfig, QueueConfig, check_id, decode_config
 from ..domain.errors import HTTP_STATUS, ErrorCode, SwitchboardError
+from ..domain.states import Role
 
 if TYPE_CHECKING:
     from .app import Services
@@ -45,9 +46,8 @@ def _is_admin(services: Services, authorization: str) -> bool:
 
 
 async def _agent_of(services: Services, authorization: str) -> str | None:
-    """The agent of a valid agent token, checked as the agent socket checks it at
-    `hello`: signed, unexpired, and of the agent's current token version (deleting
-    the agent revokes it)."""
+    """The agent of a valid agent token, checked as the agent socket checks it at `hello`:
+    signed, unexpired, and of the agent's current token version (deleting the agent revokes it)."""
     token = authorization.removeprefix("Bearer ")
     if token == authorization or not token.isascii():  # non-ASCII cannot be ours
         return None
@@ -309,6 +309,46 @@ async def invite_visitor(request: Request) -> Response:
     return JSON(sent, status_code=201)
 
 
+# ---------------------------------------------------------------- statistics
+
+
+async def _stats_scope(services: Services, authorization: str) -> frozenset[str] | None:
+    """The queues a caller may see: all (None) with the admin token, its own with a
+    supervisor's agent token."""
+    if _is_admin(services, authorization):
+        return None
+    aid = await _agent_of(services, authorization)
+    if aid is None:
+        raise SwitchboardError(ErrorCode.UNAUTHORIZED, "a valid admin or supervisor token is required")
+    profile = await services.directory.agent_profile(aid) or {}
+    if profile.get("role") != Role.SUPERVISOR:
+        raise SwitchboardError(ErrorCode.FORBIDDEN, "only supervisors and the admin read statistics")
+    return frozenset(profile.get("queues") or [])
+
+
+async def get_stats(request: Request) -> Response:
+    try:
+        s = services_of(request)
+        scope = await _stats_scope(s, request.headers.get("authorization", ""))
+        params = request.query_params
+        window_s = stats.parse_window(params.get("window_s"))
+        only = check_id("queue", params["queue"]) if params.get("queue") else None
+        if only is not None and scope is not None and only not in scope:
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "the queue is not one of your queues")
+        snapshot = await s.figures.snapshot()
+        queues = [q for q in snapshot.queues if (scope is None or q.id in scope) and (only is None or q.id == only)]
+        if only is not None and not queues:
+            raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
+        recent = await s.figures.recent_events(snapshot.now_ms - window_s * 1000)
+        figures = stats.queue_figures(recent.events, recent.complete_from_ms, snapshot.now_ms, queues, snapshot.agents)
+        return JSON({
+            "window_s": window_s, "from": recent.complete_from_ms, "to": snapshot.now_ms,
+            "truncated": recent.truncated, "events_read": len(recent.events), "queues": figures,
+        })
+    except SwitchboardError as exc:
+        return error_response(exc)
+
+
 # ---------------------------------------------------------------- health
 
 
@@ -332,8 +372,7 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    services_of(request).metrics.refresh()
-    return Response(generate_latest(services_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(await services_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 routes = [
@@ -352,6 +391,7 @@ routes = [
     Route("/api/v1/conversations", list_conversations),
     Route("/api/v1/conversations/{id}", get_conversation),
     Route("/api/v1/events", list_events),
+    Route("/api/v1/stats", get_stats),
     Route("/api/v1/canned-responses", list_canned),
     Route("/api/v1/canned-responses/{id}", put_canned, methods=["PUT"]),
     Route("/api/v1/canned-responses/{id}", get_canned, methods=["GET"]),

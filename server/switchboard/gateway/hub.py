@@ -132,7 +132,7 @@ class Hub:
     async def _resubscribe(self) -> None:
         async with self._lock:
             try:
-                await self._pubsub.reset()
+                await self._pubsub.aclose()
                 self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 await self._pubsub.subscribe(self._node_channel, *self._subscribers)
             except STORE_ERRORS as exc:

@@ -55,6 +55,14 @@ class Keys:
     def queue_waiting(self, qid: str) -> str:
         return self._r("q", qid, "waiting")
 
+    def queue_age(self, qid: str) -> str:
+        return self._r("q", qid, "age")
+
+    @property
+    def counters(self) -> str:
+        """Deployment-wide event counters and histograms (written by `lifecycle` in _lib.lua)."""
+        return self._r("counters")
+
     def agent(self, aid: str) -> str:
         return self._r("a", aid)
 
