@@ -22,6 +22,7 @@ from ..store.directory import Directory
 from ..store.keys import Keys
 from ..store.router import Router, Timeouts
 from ..store.search import SearchIndex
+from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
 from .agent import AgentSocket
 from .auth import Signer
@@ -30,6 +31,7 @@ from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
+from .webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class Services:
     canned: CannedResponses
     search: SearchIndex
     indexer: Indexer
+    webhooks: WebhookStore
+    dispatcher: WebhookDispatcher
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
 
@@ -75,6 +79,7 @@ def build_services(settings: Settings) -> Services:
     ))
     sockets: set[Any] = set()
     search = SearchIndex(redis, keys, router)
+    webhooks = WebhookStore(redis, keys)
 
     async def register_sockets_again() -> None:
         for client in list(sockets):
@@ -85,6 +90,7 @@ def build_services(settings: Settings) -> Services:
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
         canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search),
+        webhooks=webhooks, dispatcher=WebhookDispatcher(webhooks, settings),
         sockets=sockets,
     )
     services.metrics = Metrics(services)
@@ -98,9 +104,11 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.hub.start()
         services.sweeper.start()
+        services.dispatcher.start()
         try:
             yield
         finally:
+            await services.dispatcher.stop()
             await services.sweeper.stop()
             with contextlib.suppress(SwitchboardError):
                 await services.router.retire(settings.node_id)
