@@ -352,7 +352,7 @@ async def test_failures_are_retried_with_growing_gaps(make_deployment, receivers
     assert [first.status, second.status, third.status] == [500, 500, 200]
     gap1, gap2 = second.at - first.at, third.at - second.at
     assert 0.2 <= gap1 < 0.4, gap1  # base
-    assert 0.4 <= gap2 < 0.6, gap2  # twice the base
+    assert 0.4 <= gap2 < 0.7, gap2  # twice the base
     figures = await eventually(lambda: _settled(sb, hook["id"]))
     assert (figures["delivered"], figures["failed"], figures["dead"]) == (1, 2, 0)
     assert figures["last_status"] == 200 and figures["last_error"] == "HTTP 500"
@@ -419,8 +419,12 @@ async def test_deleting_a_webhook_drops_its_deliveries(make_deployment, receiver
     hook = await subscribe(sb, receiver)
     await sb.available_agent("ann")
     await sb.chat()
-    await receiver.until(lambda r: len(r.requests) >= 2)  # two lanes: the agent's and the chat's
-    assert (await sb.admin("GET", f"/api/v1/webhooks/{hook['id']}"))["pending"] >= 3
+    await receiver.until(lambda r: r.requests)  # a first attempt failed; the retry is far away
+
+    async def waiting() -> bool:  # the agent's two state changes and the chat's two events
+        return (await sb.admin("GET", f"/api/v1/webhooks/{hook['id']}"))["pending"] >= 4
+
+    await eventually(waiting)
     await sb.admin("DELETE", f"/api/v1/webhooks/{hook['id']}", expect=204)
     redis, keys = sb.node.services.redis, sb.node.services.router.keys
     assert await redis.keys(keys.webhook(hook["id"]) + "*") == []
