@@ -93,7 +93,9 @@ async def start_node(redis_url: str, **overrides: Any) -> Node:
     values.update(overrides)
     settings = Settings(**values)
     app = create_app(settings)
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets it knows
+    # are TCP, and without it every answer on a kept-alive connection stalls ~40 ms.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

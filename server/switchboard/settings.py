@@ -24,14 +24,30 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be an integer, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}")
+    return value
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number from 0 to 1, not {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise SystemExit(f"{name} must be a number from 0 to 1")
+    return value
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,12 @@ class Settings:
     event_stream_keepalive_s: float = 15.0
     event_stream_clients: int = 100
     widget_dir: Path | None = None  # the browser files; None: found beside the source or in ./widget
+    webhook_timeout_s: float = 5.0  # one delivery attempt, connecting and answering included
+    webhook_retry_base_s: float = 1.0  # first retry after this; each later one waits twice as long
+    webhook_retry_max_s: float = 3600.0  # longest wait between two attempts
+    webhook_retry_jitter: float = 0.2  # each wait is shortened by a random part of up to this fraction
+    webhook_max_attempts: int = 8  # then the delivery is a dead letter
+    webhook_claim_idle_s: float = 30.0  # work of a silent node is taken over after this (plus the timeout)
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
 
     @classmethod
@@ -83,6 +105,12 @@ class Settings:
             "event_stream_clients": _int(env, "SWITCHBOARD_EVENT_STREAM_CLIENTS", 100),
             "widget_dir": Path(env["SWITCHBOARD_WIDGET_DIR"]) if env.get("SWITCHBOARD_WIDGET_DIR") else None,
             "web_session_idle_s": _float(env, "SWITCHBOARD_WEB_SESSION_IDLE_S", 1800.0),
+            "webhook_timeout_s": _float(env, "SWITCHBOARD_WEBHOOK_TIMEOUT_S", 5.0),
+            "webhook_retry_base_s": _float(env, "SWITCHBOARD_WEBHOOK_RETRY_BASE_S", 1.0),
+            "webhook_retry_max_s": _float(env, "SWITCHBOARD_WEBHOOK_RETRY_MAX_S", 3600.0),
+            "webhook_retry_jitter": _fraction(env, "SWITCHBOARD_WEBHOOK_RETRY_JITTER", 0.2),
+            "webhook_max_attempts": _int(env, "SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
+            "webhook_claim_idle_s": _float(env, "SWITCHBOARD_WEBHOOK_CLAIM_IDLE_S", 30.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

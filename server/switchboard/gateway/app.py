@@ -23,6 +23,7 @@ from ..store.keys import Keys
 from ..store.router import Router, Timeouts
 from ..store.search import SearchIndex
 from ..store.visitors import Visitors
+from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
 from .agent import AgentSocket
 from .auth import Signer
@@ -35,6 +36,7 @@ from .hub import Hub
 from .indexing import Indexer
 from .metrics import Metrics
 from .supervision import SupervisorFeed
+from .webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class Services:
     visitors: Visitors
     figures: Figures
     supervision: SupervisorFeed
+    webhooks: WebhookStore
+    dispatcher: WebhookDispatcher
     sockets: set[Any] = field(default_factory=set)
     metrics: Any = None
     event_streams: int = 0  # open /api/v1/events/stream responses on this node
@@ -71,6 +75,7 @@ def build_services(settings: Settings) -> Services:
     sockets: set[Any] = set()
     search = SearchIndex(redis, keys, router)
     figures = Figures(redis, keys)
+    webhooks = WebhookStore(redis, keys)
 
     async def register_sockets_again() -> None:
         for client in list(sockets):
@@ -83,6 +88,7 @@ def build_services(settings: Settings) -> Services:
         canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search), figures=figures,
         supervision=SupervisorFeed(figures, router, settings.stats_interval_s),
         visitors=Visitors(redis, keys, router, settings.web_session_idle_s),
+        webhooks=webhooks, dispatcher=WebhookDispatcher(webhooks, settings),
         sockets=sockets,
     )
     services.metrics = Metrics(services)
@@ -97,9 +103,11 @@ def create_app(settings: Settings) -> Starlette:
         await services.hub.start()
         services.sweeper.start()
         services.supervision.start()
+        services.dispatcher.start()
         try:
             yield
         finally:
+            await services.dispatcher.stop()
             await services.supervision.stop()
             await services.sweeper.stop()
             with contextlib.suppress(SwitchboardError):

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..domain import canned, invites, search, stats
+from ..domain import canned, invites, search, stats, webhooks
 from ..domain.config import AgentConfig, QueueConfig, check_id, decode_config
 from ..domain.errors import HTTP_STATUS, ErrorCode, SwitchboardError
 from ..domain.states import Role
@@ -349,6 +349,56 @@ async def get_stats(request: Request) -> Response:
         return error_response(exc)
 
 
+# ---------------------------------------------------------------- webhooks
+
+
+def _webhook_id(request: Request) -> str:
+    return check_id("webhook", request.path_params["id"])
+
+
+@admin
+async def create_webhook(request: Request) -> Response:
+    body = webhooks.decode_body(await _body(request))
+    return JSON(await services_of(request).webhooks.create(body), status_code=201)
+
+
+@admin
+async def list_webhooks(request: Request) -> Response:
+    return JSON({"webhooks": await services_of(request).webhooks.views()})
+
+
+@admin
+async def get_webhook(request: Request) -> Response:
+    view = await services_of(request).webhooks.get(_webhook_id(request))
+    if view is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such webhook")
+    return JSON(view)
+
+
+@admin
+async def delete_webhook(request: Request) -> Response:
+    if not await services_of(request).webhooks.delete(_webhook_id(request)):
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such webhook")
+    return Response(status_code=204)
+
+
+@admin
+async def list_dead_letters(request: Request) -> Response:
+    letters = await services_of(request).webhooks.dead_letters(_webhook_id(request))
+    if letters is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such webhook")
+    return JSON({"dead_letters": letters})
+
+
+@admin
+async def replay_dead_letters(request: Request) -> Response:
+    ids = webhooks.decode_replay(await _body(request))
+    count = await services_of(request).webhooks.replay(_webhook_id(request), ids, int(time.time() * 1000))
+    if count is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such webhook")
+    return JSON({"replayed": count})
+
+
 # ---------------------------------------------------------------- health
 
 
@@ -403,4 +453,10 @@ routes = [
     Route("/api/v1/visitors", list_visitors),
     Route("/api/v1/visitors/{id}", get_visitor),
     Route("/api/v1/visitors/{id}/invite", invite_visitor, methods=["POST"]),
+    Route("/api/v1/webhooks", list_webhooks, methods=["GET"]),
+    Route("/api/v1/webhooks", create_webhook, methods=["POST"]),
+    Route("/api/v1/webhooks/{id}", get_webhook, methods=["GET"]),
+    Route("/api/v1/webhooks/{id}", delete_webhook, methods=["DELETE"]),
+    Route("/api/v1/webhooks/{id}/dead-letters", list_dead_letters, methods=["GET"]),
+    Route("/api/v1/webhooks/{id}/dead-letters/replay", replay_dead_letters, methods=["POST"]),
 ]

@@ -93,6 +93,38 @@ class Keys:
     def canned_responses(self) -> str:
         return self._r("canned")
 
+    # webhooks (routing-tagged: fanning events out and acknowledging them in the
+    # events stream's consumer group is one atomic step; see lua/webhook_*.lua)
+    @property
+    def webhooks(self) -> str:
+        return self._r("webhooks")
+
+    @property
+    def webhook_cursor(self) -> str:
+        return self._r("wh", "cursor")
+
+    @property
+    def webhook_due(self) -> str:
+        return self._r("wh", "due")
+
+    def webhook(self, wid: str) -> str:
+        return self._r("wh", wid)
+
+    def webhook_lane(self, wid: str, lane: int) -> str:
+        return self._r("wh", wid, "lane", str(lane))
+
+    def webhook_jobs(self, wid: str) -> str:
+        return self._r("wh", wid, "jobs")
+
+    def webhook_tries(self, wid: str) -> str:
+        return self._r("wh", wid, "tries")
+
+    def webhook_dead(self, wid: str) -> str:
+        return self._r("wh", wid, "dead")
+
+    def webhook_dead_info(self, wid: str) -> str:
+        return self._r("wh", wid, "deadinfo")
+
     # search index keys (one tag for the whole index)
     def search_word(self, word: str) -> str:
         return f"{{{self.prefix}:search}}:w:{word}"

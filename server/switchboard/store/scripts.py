@@ -23,6 +23,8 @@ def script_names() -> list[str]:
 
 def script_source(name: str) -> str:
     body = _source(name)
+    if name.startswith("webhook_"):  # the webhook steps have a prelude of their own
+        return _source("_webhooks") + "\n" + body
     return body if name in STANDALONE else _source("_lib") + "\n" + body
 
 
