@@ -44,13 +44,13 @@
       failed: 'Not sent', retry: 'Retry', csat: 'How was your chat?', stars: '{n} of 5 stars',
       comment: 'Comment (optional)', rate: 'Send rating', pick: 'Please choose a rating.',
       thanks: 'Thank you for your feedback!', newChat: 'Start a new chat',
-      offline: 'Connection lost. Reconnecting…', error: 'Something went wrong.',
+      offline: 'Connection lost. Reconnecting…',
       unread: '{n} unread', accept: 'Chat now', dismiss: 'No thanks',
     },
     de: {
       title: 'Chatten Sie mit uns', open: 'Chat öffnen', close: 'Chat schließen',
       intro: 'Hallo! Sagen Sie uns, wer Sie sind, und wir verbinden Sie mit unserem Team.',
-      name: 'Name', email: 'E-Mail', topic: 'Thema',
+      email: 'E-Mail', topic: 'Thema',
       question: 'Wie können wir helfen?', start: 'Chat starten', required: 'Bitte füllen Sie dieses Feld aus.',
       badEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.', queued: 'Sie sind Nummer {n} in der Warteschlange',
       wait: ' — etwa {m} Min.', soon: ' — weniger als eine Minute', waiting: 'Warten auf einen Mitarbeiter…',
@@ -61,7 +61,7 @@
       read: 'Gelesen', failed: 'Nicht gesendet', retry: 'Erneut senden', csat: 'Wie war Ihr Chat?',
       stars: '{n} von 5 Sternen', comment: 'Kommentar (optional)', rate: 'Bewertung senden',
       pick: 'Bitte wählen Sie eine Bewertung.', thanks: 'Vielen Dank für Ihr Feedback!', newChat: 'Neuen Chat starten',
-      offline: 'Verbindung unterbrochen. Neuer Versuch…', error: 'Etwas ist schiefgegangen.',
+      offline: 'Verbindung unterbrochen. Neuer Versuch…',
       unread: '{n} ungelesen', accept: 'Jetzt chatten', dismiss: 'Nein danke',
     },
     fr: {
@@ -73,17 +73,16 @@
       wait: ' — environ {m} min', soon: ' — moins d’une minute', waiting: 'En attente d’un conseiller…',
       joined: '{name} a rejoint le chat', with: 'En discussion avec {name}', transferred: 'Vous êtes transféré',
       ended: 'Chat terminé', typing: '{name} écrit…', agent: 'Conseiller', you: 'Vous',
-      message: 'Message', placeholder: 'Écrivez votre message…', send: 'Envoyer', end: 'Terminer le chat',
+      placeholder: 'Écrivez votre message…', send: 'Envoyer', end: 'Terminer le chat',
       endAsk: 'Terminer ce chat ?', cancel: 'Annuler', sending: 'Envoi', sent: 'Envoyé', read: 'Lu',
       failed: 'Non envoyé', retry: 'Réessayer', csat: 'Comment s’est passé votre chat ?', stars: '{n} sur 5 étoiles',
       comment: 'Commentaire (facultatif)', rate: 'Envoyer l’évaluation', pick: 'Veuillez choisir une note.',
       thanks: 'Merci pour votre avis !', newChat: 'Nouveau chat', offline: 'Connexion perdue. Reconnexion…',
-      error: 'Une erreur est survenue.', unread: '{n} non lu(s)', accept: 'Discuter',
-      dismiss: 'Non merci',
+      unread: '{n} non lu(s)', accept: 'Discuter', dismiss: 'Non merci',
     },
   };
   const S = { ...STRINGS.en, ...STRINGS[cfg.language.toLowerCase().split('-')[0]] };
-  const t = (key, vars) => S[key].replace(/\{(\w+)\}/g, (_, n) => String(vars && vars[n] != null ? vars[n] : ''));
+  const t = (key, vars) => S[key].replace(/\{(\w+)\}/g, (_, n) => vars[n]);
   const clockFormat = new Intl.DateTimeFormat(cfg.language, { hour: 'numeric', minute: '2-digit' });
   const clock = (ts) => clockFormat.format(ts);
 
@@ -243,7 +242,7 @@ legend{font-weight:600}
   const rated = new Set();
   let inviteId = null, opened = false, unread = 0;
   let pageSent = false, lastUrl = location.href, viewPending = false;
-  let typingOn = false, typingTimer = 0, typersTimer = 0;
+  let typingOn = false, typingTimer = 0, typersTimer = 0, readTimer = 0;
 
   // --- the UI
 
@@ -333,6 +332,7 @@ legend{font-weight:600}
     endBtn.hidden = !live;
     newBtn.hidden = p !== 'ended' || cfg.channel === 'messaging';
     if (p !== 'queued') position = waitMs = null;
+    notice = '';
     if (!live) {
       hideConfirm(false);
       agents.clear();
@@ -422,6 +422,7 @@ legend{font-weight:600}
 
   function add(it) {
     const stick = nearBottom();
+    it.ts = it.ts || Date.now();
     if (it.seq) bySeq.set(it.seq, it);
     draw(it);
     place(it);
@@ -753,7 +754,7 @@ legend{font-weight:600}
       begin(await request(frame, true));
       question.value = '';
     } catch (err) {
-      formErr.textContent = err.message || t('error'); // e.g. the queue's closed message
+      formErr.textContent = err.message; // e.g. the queue's closed message
     } finally {
       starting = false;
       startBtn.disabled = false;
@@ -782,7 +783,7 @@ legend{font-weight:600}
   function endChat() {
     hideConfirm(false);
     request({ type: 'end_chat' }, true).then(null, (err) => {
-      notice = err.message || t('error');
+      notice = err.message;
       renderStatus();
     });
     focusFirst();
@@ -829,7 +830,7 @@ legend{font-weight:600}
         request(frame, true).then(thanks, (e2) => {
           submit.disabled = false;
           if (e2.code === 'conflict' && /already rated/.test(e2.message)) thanks();
-          else err.textContent = e2.message || t('error');
+          else err.textContent = e2.message;
         });
       },
     }, [
@@ -839,6 +840,7 @@ legend{font-weight:600}
       ]),
     ]));
     csat.hidden = false;
+    if (root.activeElement === newBtn) csat.querySelector('input').focus(); // the chat ended under the cursor
     toBottom();
   }
 
@@ -853,7 +855,7 @@ legend{font-weight:600}
     invite.hidden = true;
     starting = true;
     request({ type: 'accept_invite', invite_id: inviteId }, true).then(begin, (err) => {
-      notice = err.message || t('error');
+      notice = err.message;
       renderStatus();
     }).finally(() => { starting = false; });
     open(true);
@@ -865,10 +867,13 @@ legend{font-weight:600}
     launcher.focus();
   }
 
-  function markRead() {
-    if (opened && phase === 'connected' && maxAgentSeq > readSent && document.visibilityState === 'visible') {
-      if (send({ type: 'read', seq: maxAgentSeq })) readSent = maxAgentSeq;
-    }
+  function markRead() { // at most one `read` for a burst (a replay, say)
+    clearTimeout(readTimer);
+    readTimer = setTimeout(() => {
+      if (opened && phase === 'connected' && maxAgentSeq > readSent && document.visibilityState === 'visible') {
+        if (send({ type: 'read', seq: maxAgentSeq })) readSent = maxAgentSeq;
+      }
+    }, 300);
   }
 
   // --- open, close, keys
