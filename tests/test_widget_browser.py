@@ -1,0 +1,315 @@
+"""The chat widget (widget/switchboard.js) in a real headless Chromium, on the
+demo page the server serves under its strict CSP, against a real server. The
+agent side is a protocol-level agent client."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from support import eventually
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "widget" / "switchboard.js"
+SHOTS = ROOT / "docs" / "screenshots"
+CLOCK = re.compile(r"^\d{1,2}:\d{2}")
+WAIT_MS = 8000
+
+
+class Widget:
+    """The demo page with the widget, and the browser-side problems it logged."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.problems: list[str] = []
+        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+        page.on("console", lambda msg: self.problems.append(msg.text) if msg.type == "error" else None)
+        page.on("response", lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        self.launcher = page.locator(".launcher")
+        self.panel = page.locator(".panel")
+        self.agent_bubbles = page.locator("li.msg.agent .bubble")
+        self.customer_bubbles = page.locator("li.msg.customer .bubble")
+        self.input = page.get_by_label("Message", exact=True)
+
+    @classmethod
+    async def open_demo(cls, browser: Any, sb: Any, **context: Any) -> Widget:
+        ctx = await browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **context})
+        ctx.set_default_timeout(WAIT_MS)
+        widget = cls(await ctx.new_page())
+        await widget.page.goto(f"{sb.node.base}/demo")
+        return widget
+
+    async def start_chat(self, text: str = "Where is my order?") -> None:
+        page = self.page
+        await self.launcher.click()
+        await page.get_by_label("Name").fill("Bob")
+        await page.get_by_label("Email").fill("bob@example.com")
+        await page.get_by_label("Topic").select_option("My order")
+        await page.get_by_label("How can we help?").fill(text)
+        await page.get_by_role("button", name="Start chat").click()
+        await expect(self.customer_bubbles.last).to_have_text(text)
+
+    def customer_sockets(self, sb: Any) -> list[Any]:
+        return [s for s in sb.node.services.sockets if s.role == "customer"]
+
+
+async def screenshot(page: Page, name: str, tmp_path: Path) -> None:
+    """Into docs/screenshots when it has none yet or SWITCHBOARD_SCREENSHOTS=1 asks
+    for new ones (they show clock times, so each run would change them), else
+    into the test's temporary folder."""
+    target = SHOTS / name
+    if target.exists() and os.environ.get("SWITCHBOARD_SCREENSHOTS") != "1":
+        target = tmp_path / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(target))
+
+
+async def connected_agent(sb: Any, name: str = "alice") -> tuple[Any, str]:
+    """The agent's client once it accepted the widget's chat, and the conversation id."""
+    agent = await sb.available_agent(name)
+    offer = await agent.expect("offer", timeout=WAIT_MS / 1000)
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    return agent, offer["conversation_id"]
+
+
+async def say(agent: Any, cid: str, text: str) -> dict[str, Any]:
+    return await agent.ok({"type": "message", "conversation_id": cid, "text": text})
+
+
+async def test_a_customer_chats_with_an_agent_end_to_end(browser, sb, tmp_path):
+    alice = await sb.available_agent("alice")
+    w = await Widget.open_demo(browser, sb)
+    page = w.page
+    # The site's own CSS (uppercase yellow buttons) does not reach into the shadow root.
+    await expect(w.launcher).to_have_css("position", "fixed")
+    await w.start_chat("Where is my order 1234?")
+    await expect(page.locator(".status")).to_contain_text("You are number 1 in the queue")
+    start = page.get_by_role("button", name="Start chat")
+    await expect(start).to_be_hidden()
+
+    offer = await alice.expect("offer", timeout=WAIT_MS / 1000)
+    assert offer["customer"] == {"name": "Bob", "email": "bob@example.com", "verified": False}
+    assert [m["text"] for m in offer["thread"]] == ["Where is my order 1234?"]
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    cid = offer["conversation_id"]
+    await expect(page.locator(".sub")).to_have_text("Chatting with Alice")
+    await expect(page.locator("li.msg.system").first).to_have_text(re.compile("Alice joined the chat"))
+
+    # The agent types, then writes: the widget shows both.
+    await alice.send({"type": "typing", "conversation_id": cid, "active": True})
+    await expect(page.locator(".typing")).to_have_text("Alice is typing…")
+    await say(alice, cid, "Hi Bob, let me check that for you.")
+    await expect(w.agent_bubbles).to_have_text(["Hi Bob, let me check that for you."])
+    await expect(page.locator(".typing")).to_be_hidden()
+    await expect(page.locator("li.msg.agent .meta")).to_contain_text("Alice")
+    await expect(page.locator("li.msg.agent time")).to_have_text(CLOCK)
+
+    # The customer types (the agent sees it), then sends with Enter.
+    await w.input.press_sequentially("Thank")
+    typing = await alice.expect("typing", conversation_id=cid, active=True)
+    assert typing["from"] == {"role": "customer"}
+    await w.input.press_sequentially("s!")
+    await w.input.press("Enter")
+    got = await alice.expect("message", conversation_id=cid, text="Thanks!")
+    assert got["from"]["role"] == "customer" and got["client_msg_id"]
+    # Sending ends the typing indicator (the "stop" goes out before the message).
+    await alice.wait(lambda f: f["type"] == "typing" and f["active"] is False, consume=False)
+    mine = page.locator("li.msg.customer").last
+    await expect(mine.locator(".tick")).to_have_attribute("data-state", "sent")
+    await expect(mine.locator(".tick")).to_have_attribute("aria-label", "Sent")
+    await expect(mine.locator("time")).to_have_text(CLOCK)
+    await expect(w.input).to_have_value("")
+
+    # A page view of a single-page app goes into the journey.
+    await page.evaluate("history.pushState({}, '', '/demo?step=checkout')")
+
+    async def journey() -> list[str]:
+        card = (await sb.admin("GET", f"/api/v1/conversations/{cid}"))["card"]
+        return [p["url"] for p in card["journey"]]
+    urls = await eventually(lambda: _two_or_more(journey))
+    assert urls[0].endswith("/demo") and urls[-1].endswith("/demo?step=checkout")
+
+    await say(alice, cid, "It left our roastery today: https://track.example.com/1234")
+    link = page.locator("li.msg.agent a")
+    await expect(link).to_have_attribute("href", "https://track.example.com/1234")
+    await expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
+    await screenshot(page, "widget.png", tmp_path)
+
+    # The agent ends and wraps up; the customer rates the chat.
+    await alice.ok({"type": "end_session", "conversation_id": cid})
+    await expect(page.locator("li.msg.system").last).to_have_text(re.compile("Chat ended"))
+    await expect(w.input).to_be_hidden()
+    await expect(page.locator(".sub")).to_be_hidden()
+    await alice.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    await expect(page.get_by_text("How was your chat?")).to_be_visible()
+    await page.get_by_label("4 of 5 stars").check()
+    await page.get_by_label("Comment (optional)").fill("Quick and friendly")
+    await page.get_by_role("button", name="Send rating").click()
+    await expect(page.get_by_text("Thank you for your feedback!")).to_be_visible()
+    card = (await sb.admin("GET", f"/api/v1/conversations/{cid}"))["card"]
+    assert card["csat"] == {"rating": 4, "comment": "Quick and friendly"}
+    # A new chat starts from the form again.
+    await page.get_by_role("button", name="Start a new chat").click()
+    await expect(page.get_by_label("Name")).to_be_focused()
+    await expect(w.customer_bubbles).to_have_count(0)
+    assert w.problems == []
+
+
+async def _two_or_more(probe: Any) -> list[str] | None:
+    urls = await probe()
+    return urls if len(urls) >= 2 else None
+
+
+async def test_the_widget_reconnects_and_shows_what_it_missed_exactly_once(browser, sb):
+    w = await Widget.open_demo(browser, sb)
+    await w.start_chat("Hello?")
+    alice, cid = await connected_agent(sb)
+    await say(alice, cid, "one")
+    await expect(w.agent_bubbles).to_have_text(["one"])
+    await eventually(lambda: _async(len(w.customer_sockets(sb)) == 1))
+
+    # The server drops the widget's socket; the agent goes on writing meanwhile.
+    for sock in w.customer_sockets(sb):
+        sock.close(1001, "server shutting down")
+    for text in ("two", "three", "four"):
+        await say(alice, cid, text)
+    await expect(w.agent_bubbles).to_have_text(["one", "two", "three", "four"])
+    await eventually(lambda: _async(len(w.customer_sockets(sb)) == 1))
+
+    # Dropped again, with the customer writing while it is away: sent once, after the resume.
+    for sock in w.customer_sockets(sb):
+        sock.close(1001, "server shutting down")
+    await w.input.fill("still there?")
+    await w.input.press("Enter")
+    await say(alice, cid, "five")
+    await alice.expect("message", conversation_id=cid, text="still there?")
+    await expect(w.agent_bubbles).to_have_text(["one", "two", "three", "four", "five"])
+    await expect(w.customer_bubbles).to_have_text(["Hello?", "still there?"])
+    await expect(w.page.locator("li.msg.customer .tick").last).to_have_attribute("data-state", "sent")
+    await expect(w.page.locator(".status")).to_be_hidden()
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert [m["text"] for m in detail["messages"]].count("still there?") == 1
+
+    # A reload (or the next page) continues the same conversation with its transcript.
+    await w.page.reload()
+    await expect(w.panel).to_be_visible()
+    await expect(w.agent_bubbles).to_have_text(["one", "two", "three", "four", "five"])
+    await expect(w.customer_bubbles).to_have_text(["Hello?", "still there?"])
+    await expect(w.page.locator(".sub")).to_have_text("Chatting with Alice")
+    await w.input.fill("after the reload")
+    await w.input.press("Enter")
+    got = await alice.expect("message", text="after the reload")
+    assert got["conversation_id"] == cid
+    assert w.problems == []
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def test_markup_from_the_agent_shows_as_text(browser, sb):
+    w = await Widget.open_demo(browser, sb)
+    await w.start_chat("<b>not bold</b>")
+    alice, cid = await connected_agent(sb)
+    script = "<script>window.hacked=1</script>"
+    image = '<img src=x onerror="window.hacked=2">'
+    await say(alice, cid, script)
+    await say(alice, cid, image)
+    await expect(w.agent_bubbles).to_have_text([script, image])
+    await expect(w.customer_bubbles).to_have_text(["<b>not bold</b>"])
+    assert await w.page.locator("li.msg img, li.msg script, li.msg b").count() == 0
+    assert await w.page.evaluate("window.hacked") is None
+
+    # With the panel closed, new messages show as a count on the launcher.
+    await w.page.keyboard.press("Escape")
+    await say(alice, cid, "Anything else?")
+    await expect(w.page.locator(".badge")).to_have_text("1")
+    await expect(w.launcher).to_have_attribute("aria-label", "Open chat, 1 unread")
+    await w.launcher.click()
+    await expect(w.page.locator(".badge")).to_be_hidden()
+    await expect(w.agent_bubbles.last).to_have_text("Anything else?")
+
+    # The customer ends the chat, after a confirmation (Escape cancels it).
+    end = w.page.locator("header").get_by_role("button", name="End chat")
+    confirm = w.page.locator(".confirm").get_by_role("button", name="End chat")
+    await end.click()
+    await expect(confirm).to_be_focused()
+    await w.page.keyboard.press("Escape")
+    await expect(confirm).to_be_hidden()
+    await expect(end).to_be_focused()
+    await end.click()
+    await confirm.click()
+    ended = await alice.expect("chat.ended", conversation_id=cid)
+    assert ended["reason"] == "customer_ended"
+    await expect(w.page.get_by_text("How was your chat?")).to_be_visible()
+    await expect(end).to_be_hidden()
+    assert w.problems == []
+
+
+async def test_a_refused_visitor_token_starts_over_as_a_new_visitor(browser, sb):
+    ctx = await browser.new_context()
+    ctx.set_default_timeout(WAIT_MS)
+    forged = json.dumps({"token": "forged", "conv": "c_gone", "open": True})
+    await ctx.add_init_script(f"localStorage.setItem({json.dumps('switchboard:' + sb.node.base)}, {json.dumps(forged)})")
+    w = Widget(await ctx.new_page())
+    await w.page.goto(f"{sb.node.base}/demo")
+    await w.start_chat("Hello again")
+    alice, cid = await connected_agent(sb)
+    stored = json.loads(await w.page.evaluate(f"localStorage.getItem({json.dumps('switchboard:' + sb.node.base)})"))
+    assert stored["token"] not in (None, "forged") and stored["conv"] == cid
+    assert w.problems == []
+
+
+async def test_keyboard_and_phone_sized_screen(browser, sb, tmp_path):
+    w = await Widget.open_demo(browser, sb, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = w.page
+    await w.launcher.focus()
+    await page.keyboard.press("Enter")
+    await expect(w.panel).to_be_visible()
+    await expect(page.get_by_label("Name")).to_be_focused()
+    # Pre-chat validation: the email must look like one.
+    await page.get_by_label("Name").fill("Bob")
+    await page.get_by_label("Email").fill("not an address")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.get_by_text("Please enter a valid email address.")).to_be_visible()
+    await expect(page.get_by_label("Email")).to_be_focused()
+    await expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    await page.keyboard.press("Escape")
+    await expect(w.panel).to_be_hidden()
+    await expect(w.launcher).to_be_focused()
+    await expect(w.launcher).to_have_attribute("aria-expanded", "false")
+
+    await page.keyboard.press("Enter")
+    await page.get_by_label("Email").fill("bob@example.com")
+    await page.get_by_label("How can we help?").fill("Do you ship to Austria?")
+    await page.get_by_role("button", name="Start chat").click()
+    alice, cid = await connected_agent(sb)
+    await say(alice, cid, "Yes, within 3 days, for CHF 9.")
+    await expect(w.agent_bubbles).to_have_text(["Yes, within 3 days, for CHF 9."])
+    await expect(w.input).to_be_focused()
+    # Below 480 px the panel fills the screen.
+    box = await w.panel.bounding_box()
+    assert box is not None and (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
+    await screenshot(page, "widget-phone.png", tmp_path)
+    assert w.problems == []
+
+
+async def test_a_closed_queue_shows_the_server_message(browser, sb):
+    await sb.queue("support", business_hours={
+        "time_zone": "UTC", "weekly": {}, "closed_message": "We are closed today. Back on Monday at 8:00.",
+    })
+    w = await Widget.open_demo(browser, sb)
+    await w.launcher.click()
+    await w.page.get_by_label("Name").fill("Bob")
+    await w.page.get_by_role("button", name="Start chat").click()
+    await expect(w.page.get_by_role("alert")).to_have_text("We are closed today. Back on Monday at 8:00.")
+    await expect(w.page.get_by_role("button", name="Start chat")).to_be_enabled()
+
+
+def test_the_widget_script_stays_under_40_kb():
+    assert SCRIPT.stat().st_size < 40_000
