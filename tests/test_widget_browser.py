@@ -313,3 +313,27 @@ async def test_a_closed_queue_shows_the_server_message(browser, sb):
 
 def test_the_widget_script_stays_under_40_kb():
     assert SCRIPT.stat().st_size < 40_000
+
+
+async def test_a_proactive_invitation_shows_in_the_widget_and_accepting_opens_the_chat(browser, sb):
+    alice = await sb.available_agent("alice")
+    widget = await Widget.open_demo(browser, sb)
+
+    async def online() -> list[dict[str, Any]]:  # once the widget's page view is in
+        return [v for v in (await sb.admin("GET", "/api/v1/visitors?online=true"))["visitors"] if v["page"]]
+
+    [visitor] = await eventually(online)
+    assert visitor["page"]["url"].endswith("/demo")
+    sent = await sb.admin("POST", f"/api/v1/visitors/{visitor['visitor_id']}/invite",
+                          {"queue": "support", "text": "Need a hand <b>choosing</b>?"}, expect=201)
+    bubble = widget.page.locator(".invite")
+    await expect(bubble.locator("p")).to_have_text("Need a hand <b>choosing</b>?")
+    await bubble.get_by_role("button", name="Chat now").click()
+    offer = await alice.expect("offer", timeout=WAIT_MS / 1000)
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await alice.ok({"type": "message", "conversation_id": offer["conversation_id"], "text": "Happy to help!"})
+    await expect(widget.agent_bubbles.last).to_have_text("Happy to help!")
+    events = (await sb.admin("GET", "/api/v1/events?limit=1000"))["events"]
+    kinds = [e["type"] for e in events if e.get("invite_id") == sent["invite_id"]]
+    assert kinds == ["invite.sent", "invite.accepted"]
+    assert widget.problems == []
