@@ -329,8 +329,11 @@ async def test_supervisors_get_stats_and_cards_of_their_queues_only(make_deploym
     ended = await sue.wait(card_of(cid, "wrap_up"), consume=False)
     assert ended["card"]["end_reason"] == "agent_ended"
 
-    # the live figures follow
-    await sue.wait(lambda f: f["type"] == "stats" and (stats_for(f, "support") or {}).get("answered") == 1)
+    # the live figures follow, with the agents of its queues and their states
+    live = await sue.wait(lambda f: f["type"] == "stats" and (stats_for(f, "support") or {}).get("answered") == 1)
+    team = {a["id"]: a for a in live["agents"]}
+    assert team["ann"]["state"] == "available" and team["ann"]["sessions"] == 1 and team["ann"]["capacity"] == 3
+    assert team["ann"]["display_name"] == "Ann" and team["ann"]["queues"] == ["support"]
 
     # a chat in a queue it does not supervise: no card; a later one in its queue shows
     # that the feed went past it

@@ -59,6 +59,9 @@ class AgentNow:
     held: int  # sessions in its slots: connected, or waiting for its wrap-up
     queues: tuple[str, ...] = ()
     role: str = "agent"
+    display_name: str = ""
+    since: int = 0  # when it entered its state
+    capacity: int = 0
 
 
 def parse_window(raw: str | None) -> int:

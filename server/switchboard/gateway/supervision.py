@@ -167,5 +167,11 @@ class SupervisorFeed:
         queues = [q for q in snapshot.queues if q.id in watched]
         figures = {f["id"]: f for f in queue_figures(self._window.events, start, now, queues, snapshot.agents)}
         for sock, mine in list(self._sockets.items()):
+            # the agents of its queues, each with its state, for the supervisor's board
+            team = [
+                {"id": a.id, "display_name": a.display_name, "state": a.state, "since": a.since,
+                 "sessions": a.held, "capacity": a.capacity, "queues": sorted(mine & set(a.queues))}
+                for a in snapshot.agents if mine & set(a.queues)
+            ]
             sock.send({"type": "stats", "queues": [figures[q] for q in sorted(mine) if q in figures],
-                       "window_s": self._window.window_ms // 1000, "ts": now})
+                       "agents": team, "window_s": self._window.window_ms // 1000, "ts": now})

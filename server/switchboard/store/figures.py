@@ -71,7 +71,7 @@ class Figures:
                 pipe.zcard(k.queue_waiting(qid))
                 pipe.zrange(k.queue_age(qid), 0, 0, withscores=True)
             for aid in aids:
-                pipe.hmget(k.agent(aid), "state", "queues", "role")
+                pipe.hmget(k.agent(aid), "state", "queues", "role", "display_name", "since", "capacity")
                 pipe.scard(k.agent_slots(aid))
             rows = await pipe.execute()
         except STORE_ERRORS as exc:
@@ -87,11 +87,12 @@ class Figures:
         agents = []
         base = 3 * len(qids)
         for i, aid in enumerate(aids):
-            (state, member_of, role), held = rows[base + 2 * i : base + 2 * i + 2]
+            (state, member_of, role, name, since, capacity), held = rows[base + 2 * i : base + 2 * i + 2]
             if state is None:
                 continue
             agents.append(AgentNow(aid, _s(state), int(held), tuple(_decode(member_of or b"[]")),
-                                   _s(role) if role else "agent"))
+                                   _s(role) if role else "agent", _s(name) if name else aid,
+                                   int(since or 0), int(capacity or 0)))
         totals = {_s(f): int(v) for f, v in first[2].items()} if counters else {}
         return Snapshot(now, queues, agents, totals)
 
