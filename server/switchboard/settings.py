@@ -11,14 +11,20 @@ from pathlib import Path
 from typing import Any
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(env: Mapping[str, str], name: str, what: str) -> float | None:
     raw = env.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
-        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from None
+        raise SystemExit(f"{name} must be {what}, not {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, "a number of seconds")
+    if value is None:
+        return default
     if value <= 0:
         raise SystemExit(f"{name} must be greater than 0")
     return value
@@ -38,13 +44,9 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = 
 
 
 def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
+    value = _number(env, name, "a number from 0 to 1")
+    if value is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a number from 0 to 1, not {raw!r}") from None
     if not 0 <= value <= 1:
         raise SystemExit(f"{name} must be a number from 0 to 1")
     return value

@@ -6,7 +6,7 @@ import hmac
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -22,6 +22,7 @@ from ..domain.states import Role
 if TYPE_CHECKING:
     from .app import Services
 
+T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 MAX_BODY = 256 * 1024
@@ -96,6 +97,13 @@ async def _body(request: Request) -> bytes:
     if len(body) > MAX_BODY:
         raise SwitchboardError(ErrorCode.TOO_LONG, "body too large")
     return body
+
+
+def _found(value: T, missing: str) -> T:
+    """`value`, unless the store found nothing (None or False): then 404 `missing`."""
+    if value is None or value is False:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, missing)
+    return value
 
 
 def _path_id(request: Request, kind: str) -> str:
@@ -186,10 +194,8 @@ async def issue_agent_token(request: Request) -> Response:
 
 @admin
 async def get_conversation(request: Request) -> Response:
-    conversation = await services_of(request).directory.conversation(_path_id(request, "conversation"))
-    if conversation is None:
-        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such conversation")
-    return JSON(conversation)
+    found = await services_of(request).directory.conversation(_path_id(request, "conversation"))
+    return JSON(_found(found, "no such conversation"))
 
 
 @admin
@@ -238,16 +244,13 @@ async def list_canned(request: Request) -> Response:
 
 @readable_by_agents
 async def get_canned(request: Request) -> Response:
-    view = await services_of(request).canned.get(_path_id(request, "canned response"))
-    if view is None:
-        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such canned response")
-    return JSON(view)
+    found = await services_of(request).canned.get(_path_id(request, "canned response"))
+    return JSON(_found(found, "no such canned response"))
 
 
 @closed_to_agents
 async def delete_canned(request: Request) -> Response:
-    if not await services_of(request).canned.delete(_path_id(request, "canned response")):
-        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such canned response")
+    _found(await services_of(request).canned.delete(_path_id(request, "canned response")), "no such canned response")
     return Response(status_code=204)
 
 
@@ -269,16 +272,13 @@ async def list_invite_rules(request: Request) -> Response:
 
 @admin
 async def get_invite_rule(request: Request) -> Response:
-    view = await services_of(request).visitors.rule(_path_id(request, "invite rule"))
-    if view is None:
-        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such invite rule")
-    return JSON(view)
+    found = await services_of(request).visitors.rule(_path_id(request, "invite rule"))
+    return JSON(_found(found, "no such invite rule"))
 
 
 @admin
 async def delete_invite_rule(request: Request) -> Response:
-    if not await services_of(request).visitors.delete_rule(_path_id(request, "invite rule")):
-        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such invite rule")
+    _found(await services_of(request).visitors.delete_rule(_path_id(request, "invite rule")), "no such invite rule")
     return Response(status_code=204)
 
 
@@ -294,10 +294,8 @@ async def list_visitors(request: Request) -> Response:
 
 @admin
 async def get_visitor(request: Request) -> Response:
-    view = await services_of(request).router.visitor(_path_id(request, "visitor"))
-    if view is None:
-        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such visitor")
-    return JSON(view)
+    found = await services_of(request).router.visitor(_path_id(request, "visitor"))
+    return JSON(_found(found, "no such visitor"))
 
 
 @_guarded("allowed")
@@ -369,16 +367,12 @@ async def list_webhooks(request: Request) -> Response:
 
 @admin
 async def get_webhook(request: Request) -> Response:
-    view = await services_of(request).webhooks.get(_webhook_id(request))
-    if view is None:
-        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such webhook")
-    return JSON(view)
+    return JSON(_found(await services_of(request).webhooks.get(_webhook_id(request)), "no such webhook"))
 
 
 @admin
 async def delete_webhook(request: Request) -> Response:
-    if not await services_of(request).webhooks.delete(_webhook_id(request)):
-        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such webhook")
+    _found(await services_of(request).webhooks.delete(_webhook_id(request)), "no such webhook")
     return Response(status_code=204)
 
 
