@@ -125,6 +125,8 @@ async def test_supervisor_sees_queues_agents_cards_and_help_and_monitors(browser
     await expect(board.tile_figure("support", "abandon")).to_have_text("0%")
     await expect(board.tile_figure("support", "asa")).to_have_text(re.compile(r"^\d+ s$"))
     await expect(board.agent_row("alice").locator("td").nth(3)).to_have_text("1/1")
+    await expect(board.tile_figure("support", "available")).to_have_text("1")
+    await expect(board.tile_figure("support", "busy")).to_have_text("1")
     await expect(board.cards).to_have_count(2)
 
     # Alice asks for help: the request is listed (and announced).

@@ -261,7 +261,8 @@
       dl.appendChild(figure('Service level', percent(q.service_level), 'sl'));
       dl.appendChild(figure('Abandoned', percent(q.abandonment_rate), 'abandon'));
       dl.appendChild(figure('Avg. answer', seconds(q.average_speed_of_answer_ms), 'asa'));
-      dl.appendChild(figure('Agents', (counts.available || 0) + ' avail · ' + busy + ' busy', 'staff'));
+      dl.appendChild(figure('Available', String(counts.available || 0), 'available'));
+      dl.appendChild(figure('Busy', String(busy), 'busy'));
       tile.appendChild(dl);
       var sub = el('p', 'tile-sub', (q.answered || 0) + ' answered · ' + (q.abandoned || 0) + ' abandoned · SL ' + (q.service_level_s || 20) + ' s');
       tile.appendChild(sub);
