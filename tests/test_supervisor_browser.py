@@ -11,6 +11,8 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
+from support import eventually
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
 WAIT_MS = 8000
@@ -182,7 +184,7 @@ async def test_supervisor_sees_queues_agents_cards_and_help_and_monitors(browser
     assert board.problems == []
 
 
-async def test_markup_from_customers_shows_as_text(browser, make_deployment):
+async def test_markup_from_customers_shows_as_text_and_the_view_reconnects(browser, make_deployment):
     sb = await deployment(make_deployment)
     sue_token = await sb.agent("sue", role="supervisor")
     board = await Board.open(browser, sb)
@@ -198,7 +200,22 @@ async def test_markup_from_customers_shows_as_text(browser, make_deployment):
     await expect(board.page.locator("#monitor-title")).to_have_text(f"Monitoring {XSS}")
     assert await board.page.locator("img, #board script").count() == 0
     assert await board.page.evaluate("window.hacked") is None
+
+    # The server drops the page's socket: it reconnects, monitors again, and the
+    # transcript goes on without duplicates.
+    sockets = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]
+    assert len(sockets) == 1
+    sockets[0].close(1001, "server shutting down")
+    await eventually(lambda: _count_sockets(sb, exclude=sockets[0]))
+    await customer.ok({"type": "message", "text": "after the reconnect"})
+    await expect(board.transcript.locator(".entry-text")).to_have_text(
+        [XSS, "<script>window.hacked=2</script>", "after the reconnect"])
+    await expect(board.page.locator("#conn")).to_have_text("Live")
     assert board.problems == []
+
+
+async def _count_sockets(sb: Any, exclude: Any) -> bool:
+    return any(s.role == "agent" and s.agent_id == "sue" and s is not exclude for s in sb.node.services.sockets)
 
 
 async def test_only_supervisors_get_in_and_a_bad_token_goes_back_to_sign_in(browser, make_deployment):
