@@ -211,6 +211,13 @@ async def test_markup_from_customers_shows_as_text_and_the_view_reconnects(brows
     await expect(board.transcript.locator(".entry-text")).to_have_text(
         [XSS, "<script>window.hacked=2</script>", "after the reconnect"])
     await expect(board.page.locator("#conn")).to_have_text("Live")
+
+    # The customer leaves before any agent: a white card among the recently closed.
+    await customer.ok({"type": "end_chat"})
+    closed = board.card(started["session_id"], recent=True)
+    await expect(closed).to_have_attribute("data-color", "white")
+    await expect(closed.locator(".status")).to_have_text("Abandoned by customer")
+    await expect(board.transcript.last).to_have_text(re.compile(r"Chat ended \(abandoned by the customer\)"))
     assert board.problems == []
 
 

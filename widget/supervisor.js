@@ -371,7 +371,11 @@
       var button = el('button', 'monitor-btn', 'Monitor');
       button.type = 'button';
       button.setAttribute('aria-label', 'Monitor ' + customerName(card) + ' (' + (card.status_label || card.status) + ')');
-      if (card.conversation_id === state.monitored) { button.disabled = true; button.textContent = 'Monitoring'; }
+      if (card.conversation_id === state.monitored) {
+        button.disabled = true;
+        button.textContent = 'Monitoring';
+        button.setAttribute('aria-label', 'Monitoring ' + customerName(card));
+      }
       button.addEventListener('click', function () { monitor(card.conversation_id); });
       li.appendChild(button);
     }
