@@ -44,31 +44,34 @@ def _is_admin(services: Services, authorization: str) -> bool:
     return bool(expected) and hmac.compare_digest(authorization.encode(), f"Bearer {expected}".encode())
 
 
-async def _is_agent(services: Services, authorization: str) -> bool:
-    """A valid agent token, checked as the agent socket checks it at `hello`: signed,
-    unexpired, and of the agent's current token version (deleting the agent revokes it)."""
+async def _agent_of(services: Services, authorization: str) -> str | None:
+    """The agent of a valid agent token, checked as the agent socket checks it at `hello`:
+    signed, unexpired, and of the agent's current token version (deleting the agent revokes it)."""
     token = authorization.removeprefix("Bearer ")
     if token == authorization or not token.isascii():  # non-ASCII cannot be ours
-        return False
+        return None
     verified = services.signer.verify_agent(token, time.time())
     if verified is None:
-        return False
+        return None
     aid, version = verified
-    return await services.directory.token_version(aid) == version
+    return aid if await services.directory.token_version(aid) == version else None
 
 
 def _guarded(agents: Literal["refused", "forbidden", "allowed"]) -> Callable[[Handler], Handler]:
     """Requires the admin token, or for `allowed` an agent's token too; with
     `forbidden` an agent's token is told it may not (403) rather than that it is not
-    valid (401). Turns refusals into the contract's error shape."""
+    valid (401). The handler finds the agent in `request.state.agent` (None for the
+    admin). Turns refusals into the contract's error shape."""
 
     def decorate(handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
             try:
                 services = services_of(request)
                 given = request.headers.get("authorization", "")
+                request.state.agent = None
                 if not _is_admin(services, given):
-                    if agents == "refused" or not await _is_agent(services, given):
+                    request.state.agent = None if agents == "refused" else await _agent_of(services, given)
+                    if request.state.agent is None:
                         wanted = "admin or agent token" if agents == "allowed" else "admin token"
                         raise SwitchboardError(ErrorCode.UNAUTHORIZED, f"a valid {wanted} is required")
                     if agents == "forbidden":
@@ -128,6 +131,24 @@ async def get_queue(request: Request) -> Response:
 async def delete_queue(request: Request) -> Response:
     await services_of(request).router.delete_queue(_path_id(request, "queue"))
     return Response(status_code=204)
+
+
+@readable_by_agents
+async def get_wrap_up_codes(request: Request) -> Response:
+    """The queue's wrap-up codes, for the desk's wrap-up dialog: the admin, or an agent
+    that is a member of the queue or holds a session of it (a warm transfer can hand an
+    agent a session of a queue it is not a member of)."""
+    s = services_of(request)
+    qid = _path_id(request, "queue")
+    aid = request.state.agent
+    if aid is not None:
+        profile = await s.directory.agent_profile(aid) or {}
+        if qid not in (profile.get("queues") or []) and qid not in await s.directory.held_queues(aid):
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "the queue is not one of your queues")
+    config = await s.directory.queue_config(qid)
+    if config is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
+    return JSON({"queue": {"id": qid, "name": config.name}, "wrap_up_codes": config.wrap_up_codes})
 
 
 # ---------------------------------------------------------------- agents
@@ -282,6 +303,7 @@ routes = [
     Route("/api/v1/queues/{id}", put_queue, methods=["PUT"]),
     Route("/api/v1/queues/{id}", get_queue, methods=["GET"]),
     Route("/api/v1/queues/{id}", delete_queue, methods=["DELETE"]),
+    Route("/api/v1/queues/{id}/wrap-up-codes", get_wrap_up_codes, methods=["GET"]),
     Route("/api/v1/agents", list_agents),
     Route("/api/v1/agents/{id}", put_agent, methods=["PUT"]),
     Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
