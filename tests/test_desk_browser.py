@@ -3,6 +3,7 @@ server and Redis. Customers and other agents are protocol-level clients."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -263,10 +264,24 @@ async def test_the_desk_reconnects_and_resumes_without_doubles(sb, browser):
     context = await browser.new_context()
     page = await context.new_page()
     sockets: list[Any] = []
+    cut_after: list[str] = []  # a text whose message reaches the server but whose ack never comes back
+    cut_before: list[str] = []  # a text whose message is lost with the connection
 
     async def relay(ws: Any) -> None:
         sockets.append(ws)
-        ws.connect_to_server()
+        server = ws.connect_to_server()
+
+        def upstream(message: str | bytes) -> None:
+            if cut_before and cut_before[0] in str(message):
+                cut_before.clear()
+                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))
+                return
+            server.send(message)
+            if cut_after and cut_after[0] in str(message):
+                cut_after.clear()
+                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))
+
+        ws.on_message(upstream)
 
     await page.route_web_socket(re.compile(r"/ws/agent$"), relay)
     await page.goto(f"{sb.node.base}/desk#token={token}")
@@ -288,17 +303,38 @@ async def test_the_desk_reconnects_and_resumes_without_doubles(sb, browser):
     await page.locator("#composer-text").press("Enter")
     await customer.expect("message", text="Back again")
 
+    # The connection drops after a message left but before its ack came back: the desk
+    # sends it again with the same client_msg_id, and it is stored and shown once.
+    cut_after.append("Did you get this?")
+    await page.locator("#composer-text").fill("Did you get this?")
+    await page.locator("#composer-text").press("Enter")
+    await customer.expect("message", text="Did you get this?")
+    await expect(page.locator("#connection")).to_contain_text("Reconnecting")
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await expect(page.locator(".msg-agent:not(.pending)")).to_have_count(2)
+    await expect(page.locator(".pending")).to_have_count(0)
+    assert len([f for f in customer.received("message") if f["text"] == "Did you get this?"]) == 1
+
+    # Lost on the way: sent again after the reconnect.
+    cut_before.append("One more thing")
+    await page.locator("#composer-text").fill("One more thing")
+    await page.locator("#composer-text").press("Enter")
+    await expect(page.locator(".pending .msg-time")).to_have_text("waiting for the connection…")
+    await customer.expect("message", text="One more thing")
+    await expect(page.locator(".msg-agent:not(.pending)")).to_have_count(3)
+    await expect(page.locator(".pending")).to_have_count(0)
+
     # A reload replays the whole conversation from this tab's session storage.
     await page.reload()
     await expect(page.locator("#connection")).to_have_text("Connected")
     await expect(page.locator(".msg-customer")).to_have_count(3)
-    await expect(page.locator(".msg-agent")).to_have_count(1)
+    await expect(page.locator(".msg-agent")).to_have_count(3)
 
     # A desk opened in a fresh tab (nothing in its session storage) fetches the history too.
     fresh, errors = await open_desk(browser, sb, token)
     await expect(fresh.locator(".tab")).to_have_count(1)
     await expect(fresh.locator(".msg-customer")).to_have_count(3)
-    await expect(fresh.locator(".msg-agent")).to_contain_text("Back again")
+    await expect(fresh.locator(".msg-agent")).to_have_count(3)
     await customer.ok({"type": "message", "text": "both tabs see this"})
     await expect(fresh.locator(".msg-customer").last).to_have_text(re.compile("both tabs see this"))
     await expect(page.locator(".msg-customer").last).to_have_text(re.compile("both tabs see this"))

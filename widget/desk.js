@@ -374,6 +374,10 @@
       if (!held.has(cid)) closeConversation(S.convs.get(cid), 'No longer assigned to you');
     }
     S.bootResume = {};
+    for (const cid of S.order) {
+      const conv = S.convs.get(cid);
+      for (const [clientId, frame] of conv.outbox) deliver(conv, frame, clientId);
+    }
     if (!S.active && S.order.length) activate(S.order[0]);
     if (withoutHistory.length) fetchHistory(withoutHistory);
     renderAll();
@@ -675,6 +679,7 @@
       note: false,
       pendingBySeq: new Map(),
       pendingByClient: new Map(),
+      outbox: new Map(),      // client_msg_id -> message frame whose answer was lost with the connection
       checkTimer: 0,
       tab: null,
     };
@@ -752,6 +757,14 @@
     conv.open = false;
     conv.closedLabel = label || conv.card.status_label;
     conv.typing = null;
+    for (const clientId of conv.outbox.keys()) {
+      const pending = conv.pendingByClient.get(clientId);
+      if (pending) {
+        pending.classList.add('failed');
+        setText(pending.querySelector('.msg-time'), 'not sent: the conversation is no longer yours');
+      }
+    }
+    conv.outbox.clear();
     S.order = S.order.filter((c) => c !== conv.id);
     S.closed = [conv.id, ...S.closed.filter((c) => c !== conv.id)];
     for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
@@ -785,6 +798,7 @@
       const pending = conv.pendingBySeq.get(seq) || (event.client_msg_id && conv.pendingByClient.get(event.client_msg_id));
       if (pending) pending.remove();
       conv.pendingBySeq.delete(seq);
+      if (event.client_msg_id) conv.outbox.delete(event.client_msg_id);  // stored: no need to send it again
       const role = event.from && event.from.role;
       if (live && role === 'customer') conv.typing = null;
       const fromOther = !(role === 'agent' && isMe(event.from));
@@ -1351,20 +1365,39 @@
     const frame = note
       ? { type: 'note', conversation_id: conv.id, text }
       : { type: 'message', conversation_id: conv.id, text, client_msg_id: clientId };
+    deliver(conv, frame, clientId);
+  }
+
+  /** Sends a message or note shown as pending. A message whose answer was lost with
+   * the connection waits in the outbox and is sent again after the next welcome,
+   * with the same client_msg_id: the server stores it once however often it comes. */
+  async function deliver(conv, frame, clientId) {
+    const pending = conv.pendingByClient.get(clientId);
+    if (frame.type === 'message') conv.outbox.set(clientId, frame);
     try {
       const ack = await request(frame);
+      conv.outbox.delete(clientId);
       conv.pendingByClient.delete(clientId);
+      if (!pending) return;
       if (conv.events.has(ack.seq)) pending.remove();
       else conv.pendingBySeq.set(ack.seq, pending);
     } catch (err) {
+      if (err.code === 'unavailable' && conv.outbox.has(clientId)) {
+        if (pending) setText(pending.querySelector('.msg-time'), 'waiting for the connection…');
+        return;
+      }
+      conv.outbox.delete(clientId);
       conv.pendingByClient.delete(clientId);
-      pending.classList.add('failed');
-      setText(pending.querySelector('.msg-time'), `not sent: ${err.message}`);
+      if (pending) {
+        pending.classList.add('failed');
+        setText(pending.querySelector('.msg-time'), `not sent: ${err.message}`);
+      }
+      const box = $('composer-text');
       if (S.active === conv.id && !box.value) {
-        box.value = text;
+        box.value = frame.text;
         renderComposer();
       }
-      setText($('composer-error'), `Not sent: ${err.message}`);
+      if (S.active === conv.id) setText($('composer-error'), `Not sent: ${err.message}`);
     }
   }
 
