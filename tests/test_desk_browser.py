@@ -233,7 +233,8 @@ async def test_markup_from_customers_shows_as_text(sb, browser):
     popup = page.locator(".offer-popup")
     await expect(popup.locator(".offer-thread")).to_contain_text(script)
     await expect(popup.locator(".offer-title")).to_have_text(img)
-    await accept_offer(page)
+    await page.keyboard.press("Alt+Shift+A")  # accepts the oldest offer
+    await expect(popup).to_have_count(0)
     await customer.expect("chat.connected")
     await customer.ok({"type": "message", "text": img})
     await expect(page.locator(".msg-customer .msg-text").nth(0)).to_have_text(script)
@@ -357,6 +358,7 @@ async def test_a_conference_invitation_at_the_desk(sb, browser):
     await accept_offer(page)
     await expect(page.locator(".tab-status")).to_have_text("Conference")
     await expect(page.locator("#transcript")).to_contain_text("Dora joined the conversation")
+    await expect(page.locator(".event-participant:visible")).to_have_count(0)  # said once, by the system line
     await owner.ok({"type": "message", "conversation_id": cid, "text": "Dora knows this best"})
     await expect(page.locator(".msg-agent").last).to_contain_text("Dora knows this best")
     await expect(page.get_by_role("button", name="End conference")).to_be_hidden()  # only the owner

@@ -64,6 +64,8 @@
     active: null,                 // conversation id shown in the centre
     activateOnAssign: new Set(),  // conversations accepted from this page
     bootResume: {},               // ids remembered over a reload, replayed from seq 0
+    sentResume: {},               // the resume map of the last hello
+    helloAt: 0,
     skewSamples: [],
     audio: null,
     soundOn: true,
@@ -241,7 +243,9 @@
     renderConnection();
     ws.addEventListener('open', () => {
       if (ws !== S.ws) return;
-      ws.send(JSON.stringify({ type: 'hello', token: S.token, resume: resumeMap() }));
+      S.sentResume = resumeMap();
+      S.helloAt = serverNow();
+      ws.send(JSON.stringify({ type: 'hello', token: S.token, resume: S.sentResume }));
     });
     ws.addEventListener('message', (event) => {
       if (ws !== S.ws) return;
@@ -365,10 +369,10 @@
     const withoutHistory = [];
     for (const card of frame.conversations || []) {
       held.add(card.conversation_id);
-      const known = S.convs.get(card.conversation_id);
-      const replayed = known || card.conversation_id in S.bootResume;
-      const conv = upsertConversation(card, false);
-      if (!replayed && conv.events.size === 0) withoutHistory.push(card.conversation_id);
+      // Replayed after this welcome if its id was in the hello's resume; otherwise
+      // (new to this page, or reopened from the closed list) it is fetched.
+      upsertConversation(card, false);
+      if (!(card.conversation_id in S.sentResume)) withoutHistory.push(card.conversation_id);
     }
     for (const cid of [...S.order]) {
       if (!held.has(cid)) closeConversation(S.convs.get(cid), 'No longer assigned to you');
@@ -789,10 +793,14 @@
   function addEvent(conv, event, { live }) {
     const seq = event.seq;
     if (typeof seq !== 'number' || conv.events.has(seq)) return;
+    // A whole history replayed after a reload is not news; what came while away is.
+    if (live && S.sentResume[conv.id] === 0 && typeof event.ts === 'number' && event.ts < S.helloAt) live = false;
+    const follow = S.active === conv.id && nearBottom();
     conv.events.set(seq, event);
     conv.lastSeq = Math.max(conv.lastSeq, seq);
     const node = renderEvent(conv, event);
     if (node) insertNode(conv, seq, node);
+    if (event.type === 'message' || event.type.startsWith('chat.participant_')) hideRepeatedJoins(conv, event.ts);
     applyToCard(conv, event);
     if (event.type === 'message' || event.type === 'note') {
       const pending = conv.pendingBySeq.get(seq) || (event.client_msg_id && conv.pendingByClient.get(event.client_msg_id));
@@ -812,13 +820,23 @@
     }
     if (live && (event.type === 'chat.transferred' || event.type === 'chat.participant_left')) scheduleMembershipCheck(conv);
     if (S.active === conv.id) {
-      scrollToEnd();
+      if (follow || (event.from && isMe(event.from))) scrollToEnd();
       renderConversationHeader();
       renderSide();
       renderComposer();
       renderTyping();
     }
     renderTabs();
+  }
+
+  /** A conference join or leave comes as an event and as a system message ("Bob
+   * joined the conversation") stored at the same time; the transcript shows the
+   * message only. A leave without one (an agent lost its connection) keeps its line. */
+  function hideRepeatedJoins(conv, ts) {
+    const said = [...conv.events.values()].some((e) => e.type === 'message' && e.ts === ts && e.from && e.from.role === 'system');
+    for (const [seq, e] of conv.events) {
+      if (e.ts === ts && e.type.startsWith('chat.participant_')) conv.nodes.get(seq).hidden = said;
+    }
   }
 
   function insertNode(conv, seq, node) {
@@ -945,9 +963,9 @@
       case 'chat.ended':
         return h('li', 'event event-ended', null, [h('span', '', `Session ended: ${END_LABELS[event.reason] || event.reason}`), h('time', '', ts)]);
       case 'chat.participant_joined':
+        return h('li', 'event event-participant', null, [h('span', '', `${agentName(event.agent)} joined`), h('time', '', ts)]);
       case 'chat.participant_left':
-        // A system message ("… joined the conversation") says it in the transcript.
-        return h('li', 'event event-hidden');
+        return h('li', 'event event-participant', null, [h('span', '', `${agentName(event.agent)} left`), h('time', '', ts)]);
       default:
         return null;
     }
@@ -1282,6 +1300,11 @@
       return h('li', '', null, [link, h('time', 'muted small', timeOfDay(page.ts))]);
     }));
     if (!pages.length) journey.append(h('li', 'muted small', 'No page views.'));
+  }
+
+  function nearBottom() {
+    const box = $('transcript');
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 120;
   }
 
   function scrollToEnd() {
