@@ -142,6 +142,24 @@ async def delete_queue(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@readable_by_agents
+async def get_wrap_up_codes(request: Request) -> Response:
+    """The queue's wrap-up codes, for the desk's wrap-up dialog: the admin, or an agent
+    that is a member of the queue or holds a session of it (a warm transfer can hand an
+    agent a session of a queue it is not a member of)."""
+    s = services_of(request)
+    qid = _path_id(request, "queue")
+    aid = request.state.agent
+    if aid is not None:
+        profile = await s.directory.agent_profile(aid) or {}
+        if qid not in (profile.get("queues") or []) and qid not in await s.directory.held_queues(aid):
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "the queue is not one of your queues")
+    config = await s.directory.queue_config(qid)
+    if config is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
+    return JSON({"queue": {"id": qid, "name": config.name}, "wrap_up_codes": config.wrap_up_codes})
+
+
 # ---------------------------------------------------------------- agents
 
 
@@ -427,6 +445,7 @@ routes = [
     Route("/api/v1/queues/{id}", put_queue, methods=["PUT"]),
     Route("/api/v1/queues/{id}", get_queue, methods=["GET"]),
     Route("/api/v1/queues/{id}", delete_queue, methods=["DELETE"]),
+    Route("/api/v1/queues/{id}/wrap-up-codes", get_wrap_up_codes, methods=["GET"]),
     Route("/api/v1/agents", list_agents),
     Route("/api/v1/agents/{id}", put_agent, methods=["PUT"]),
     Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),

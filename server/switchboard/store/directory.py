@@ -38,6 +38,14 @@ class Directory:
         raw = await self._call(self.redis.hget(self.keys.queue(qid), "config"))
         return msgspec.json.decode(raw, type=QueueConfig) if raw else None
 
+    async def held_queues(self, aid: str) -> set[str]:
+        """The queues of the sessions the agent holds: connected, or waiting for its wrap-up."""
+        sids = [_s(sid) for sid in await self._call(self.redis.smembers(self.keys.agent_slots(aid)))]
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            pipe.hget(self.keys.session(sid), "queue")
+        return {_s(qid) for qid in await self._call(pipe.execute()) if qid} if sids else set()
+
     async def conversation_queue(self, cid: str) -> str | None:
         """The queue of the conversation's latest session."""
         sid = await self._call(self.redis.hget(self.keys.conversation(cid), "session"))

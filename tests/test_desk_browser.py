@@ -1,0 +1,370 @@
+"""The agent desk (/desk, widget/desk.*) in a real headless Chromium, against a real
+server and Redis. Customers and other agents are protocol-level clients."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from support import eventually
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+CODES = [{"code": "resolved", "label": "Resolved"}, {"code": "follow_up", "label": "Needs follow-up"}]
+
+
+async def open_desk(browser: Any, sb: Any, token: str) -> tuple[Page, list[str]]:
+    """A desk page signed in through the URL fragment; returns it and its page errors."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    await page.goto(f"{sb.node.base}/desk#token={token}")
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    return page, errors
+
+
+async def go_available(page: Page, sb: Any, aid: str) -> None:
+    await page.select_option("#state-select", "available")
+    await expect(page.locator("#state-since")).to_contain_text("Available")
+    await eventually(lambda: agent_state_is(sb, aid, "available"))
+
+
+async def agent_state_is(sb: Any, aid: str, state: str) -> bool:
+    return (await sb.admin("GET", f"/api/v1/agents/{aid}"))["state"] == state
+
+
+async def accept_offer(page: Page) -> None:
+    popup = page.locator(".offer-popup")
+    await expect(popup).to_have_count(1)
+    await popup.get_by_role("button", name="Accept").click()
+    await expect(popup).to_have_count(0)
+
+
+async def test_a_chat_end_to_end_through_the_desk(sb, browser):
+    await sb.queue("support", wrap_up_codes=CODES)
+    await sb.queue("billing")
+    token = await sb.agent("alice", queues=["support", "billing"])
+    await sb.queue("vip")
+    bob = await sb.available_agent("bob", queues=["billing"])
+    carol = await sb.available_agent("carol", queues=["vip"])
+    await sb.admin("PUT", "/api/v1/canned-responses/greet", {
+        "title": "Greeting",
+        "text": "Hello {customer.name}, {agent.display_name} from {queue.name} here.{customer.phone}",
+    }, expect=201)
+    page, errors = await open_desk(browser, sb, token)
+    assert "#token" not in page.url, "the token leaves the address bar"
+    assert await page.evaluate("sessionStorage.getItem('switchboard.desk.token')") == token
+    assert await page.evaluate("localStorage.getItem('switchboard.desk.token')") is None
+    await go_available(page, sb, "alice")
+
+    # The offer pops up with the customer, the queue, the thread and a running timer.
+    customer, started = await sb.chat(text="Hi, my order is late", customer={"name": "Ann", "email": "ann@example.com"})
+    cid = started["conversation_id"]
+    await customer.send({"type": "page_view", "url": "https://shop.example.com/orders/4711", "title": "Order 4711"})
+    popup = page.locator(".offer-popup")
+    await expect(popup).to_be_visible()
+    await expect(popup.locator(".offer-title")).to_have_text("Ann")
+    await expect(popup.locator(".offer-meta")).to_contain_text("Support")
+    await expect(popup.locator(".offer-thread")).to_contain_text("Hi, my order is late")
+    await expect(popup.locator(".offer-kind")).to_have_text("New chat")
+    await expect(popup.locator(".offer-waited")).to_have_text(re.compile(r"^0:0[1-9]$"))  # it runs
+    await accept_offer(page)
+    await customer.expect("chat.connected")
+
+    # The tab and its card.
+    tab = page.locator(".tab")
+    await expect(tab).to_have_count(1)
+    await expect(tab).to_have_class(re.compile(r"color-blue"))
+    await expect(tab.locator(".tab-name")).to_have_text("Ann")
+    await expect(tab.locator(".tab-title")).to_have_text("Webchat")
+    await expect(tab.locator(".tab-status")).to_have_text("Active")
+    await expect(page.locator("#card .card-queue")).to_have_text("Support")
+    await expect(page.locator("#profile .profile-email")).to_have_text("ann@example.com")
+    await expect(page.locator("#transcript")).to_contain_text("Hi, my order is late")
+
+    # Typing both ways.
+    await customer.send({"type": "typing", "active": True, "preview": "Where is"})
+    await expect(page.locator("#typing")).to_contain_text("Ann is typing")
+    box = page.locator("#composer-text")
+    await box.press_sequentially("Let me")
+    typing = await customer.expect("typing", active=True)
+    assert typing["from"]["id"] == "alice"
+    await expect(page.locator("#counter")).to_have_text("6/1000")
+    await box.fill("Let me check that for you.")
+    await box.press("Enter")
+    assert (await customer.expect("message", text="Let me check that for you."))["from"]["id"] == "alice"
+    await expect(box).to_have_value("")
+    await customer.ok({"type": "message", "text": "Order 4711, thanks"})
+    await expect(page.locator(".msg-customer").last).to_contain_text("Order 4711, thanks")
+    await expect(page.locator("#typing")).to_have_text("")
+
+    # Shift+Enter is a new line; over 1000 characters the desk refuses to send.
+    await box.fill("x" * 1001)
+    await expect(page.locator("#counter")).to_have_text("1001/1000")
+    await expect(page.locator("#counter")).to_have_class(re.compile("over"))
+    await expect(page.locator("#send")).to_be_disabled()
+    await box.fill("")
+
+    # An internal note looks like one and never reaches the customer.
+    await page.locator("#note-toggle").check()
+    await box.fill("VIP: second late order this month")
+    await box.press("Enter")
+    note = page.locator(".msg-note:not(.pending)")
+    await expect(note).to_have_count(1)
+    await expect(note.locator(".note-label")).to_have_text("Internal note")
+    await page.locator("#note-toggle").uncheck()
+
+    # A canned response, its placeholders filled from the card and the profile.
+    await box.focus()
+    await page.keyboard.press("/")
+    await expect(page.locator("#dlg-canned")).to_be_visible()
+    await page.locator("#canned-search").fill("greet")
+    await expect(page.locator(".canned-item")).to_have_count(1)
+    await page.locator("#canned-search").press("Enter")
+    await expect(box).to_have_value("Hello Ann, Alice from Support here.")
+    await box.press("Enter")
+    await customer.expect("message", text="Hello Ann, Alice from Support here.")
+    assert not [f for f in customer.frames if "VIP" in str(f.get("text", ""))], "notes never reach the customer"
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "desk.png"), animations="disabled")
+
+    # The contact is verified from the profile.
+    await page.get_by_text("Verify contact…").click()
+    await page.get_by_role("button", name="Mark as verified").click()
+    await expect(page.locator("#profile .profile-verified")).to_have_text("Verified")
+
+    # A second chat rings while the first is open: a second tab, unread counts on the other.
+    _, second = await sb.chat(text="Question about my invoice", customer={"name": "Ben"})
+    await expect(page.locator(".offer-popup .offer-thread")).to_contain_text("invoice")
+    await page.screenshot(path=str(SCREENSHOTS / "desk-offer.png"), animations="disabled")
+    await accept_offer(page)
+    await expect(tab).to_have_count(2)
+    await expect(page.locator("#conv-title")).to_contain_text("Ben")
+    await customer.ok({"type": "message", "text": "Are you still there?"})
+    ann_tab = tab.filter(has_text="Ann")
+    await expect(ann_tab.locator(".tab-unread")).to_have_text("1")
+    await ann_tab.click()
+    await expect(ann_tab.locator(".tab-unread")).to_be_hidden()
+    await expect(page.locator("#conv-title")).to_contain_text("Ann")
+
+    # End the session, then wrap up with one of the queue's codes.
+    await page.get_by_role("button", name="End session").first.click()
+    await page.locator("#dlg-end").get_by_role("button", name="End session").click()
+    await customer.expect("chat.ended", reason="agent_ended")
+    wrap = page.locator("#dlg-wrapup")
+    await expect(wrap).to_be_visible()
+    await wrap.get_by_label("Needs follow-up").check()
+    await page.locator("#wrapup-notes").fill("Call back on Monday")
+    await wrap.get_by_role("button", name="Submit wrap-up").click()
+    await expect(tab).to_have_count(1)
+    await expect(page.locator(".closed-item")).to_contain_text("Needs follow-up")
+    card = (await sb.admin("GET", f"/api/v1/conversations/{cid}"))["card"]
+    assert card["color"] == "gray" and card["status_label"] == "Needs follow-up"
+    assert card["wrap_up"]["notes"] == "Call back on Monday"
+    assert card["customer"]["verified"] is True
+
+    # Ben's chat: a conference invitation that is declined leaves it with alice ...
+    await expect(page.locator("#conv-title")).to_contain_text("Ben")
+    await page.get_by_role("button", name="Conference…").click()
+    await page.locator("#conference-agent").fill("carol")
+    await page.locator("#dlg-conference").get_by_role("button", name="Invite").click()
+    invitation = await carol.expect("offer", kind="conference")
+    await carol.ok({"type": "decline", "offer_id": invitation["offer_id"]})
+    await expect(page.locator(".notice").filter(has_text="Carol declined")).to_be_visible()
+    await page.get_by_role("button", name="Conference…").click()
+    await page.locator("#conference-agent").fill("nobody")
+    await page.locator("#dlg-conference").get_by_role("button", name="Invite").click()
+    await expect(page.locator("#conference-error")).to_have_text("no such agent: nobody")
+    await page.locator("#dlg-conference").get_by_role("button", name="Cancel").click()
+
+    # ... and a transfer to another queue takes it off this desk; bob there gets it.
+    await page.get_by_role("button", name="Transfer…").click()
+    dialog = page.locator("#dlg-transfer")
+    await dialog.get_by_label("Queue", exact=True).select_option("billing")
+    await dialog.get_by_role("button", name="Transfer").click()
+    offer = await bob.expect("offer", conversation_id=second["conversation_id"])
+    assert offer["kind"] == "transfer" and offer["from_agent"]["id"] == "alice"
+    await expect(tab).to_have_count(0)
+    await expect(page.locator(".closed-item").first).to_contain_text("Transferred to Billing")
+
+    # Both conversations stay searchable for the shift.
+    await page.locator("#search-input").fill("4711")
+    await expect(page.locator(".search-hit")).to_have_count(1)
+    await expect(page.locator(".search-hit")).to_contain_text("Order 4711")
+    await page.locator("#search-input").fill("VIP")  # notes too: the desk searches what it holds
+    await expect(page.locator(".search-hit")).to_have_count(1)
+    assert errors == []
+
+
+async def test_rona_as_the_agent_sees_it(sb, browser):
+    await sb.queue("support", offer_timeout_s=0.5)
+    token = await sb.agent("alice")
+    page, errors = await open_desk(browser, sb, token)
+    await go_available(page, sb, "alice")
+    customer, _ = await sb.chat(text="anyone there?")
+    await expect(page.locator(".offer-popup")).to_be_visible()
+    await expect(page.locator(".offer-popup")).to_have_count(0)  # rang out
+    banner = page.locator("#rona-banner")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("You missed an offer")
+    await expect(page.locator(".notice").first).to_contain_text("not answered in time")
+    assert await agent_state_is(sb, "alice", "rona")
+    await customer.ok({"type": "end_chat"})  # so that the chat does not ring again at once
+    await banner.get_by_role("button", name="Available").click()
+    await expect(banner).to_be_hidden()
+    await eventually(lambda: agent_state_is(sb, "alice", "available"))
+    await expect(page.locator("#state-select")).to_have_value("available")
+    assert errors == []
+
+
+async def test_markup_from_customers_shows_as_text(sb, browser):
+    token = await sb.agent("alice")
+    page, errors = await open_desk(browser, sb, token)
+    await go_available(page, sb, "alice")
+    script = "<script>window.hacked=1</script>"
+    img = '<img src=x onerror="window.hacked=2">'
+    customer, _ = await sb.chat(text=script, customer={"name": img})
+    popup = page.locator(".offer-popup")
+    await expect(popup.locator(".offer-thread")).to_contain_text(script)
+    await expect(popup.locator(".offer-title")).to_have_text(img)
+    await page.keyboard.press("Alt+Shift+A")  # accepts the oldest offer
+    await expect(popup).to_have_count(0)
+    await customer.expect("chat.connected")
+    await customer.ok({"type": "message", "text": img})
+    await expect(page.locator(".msg-customer .msg-text").nth(0)).to_have_text(script)
+    await expect(page.locator(".msg-customer .msg-text").nth(1)).to_have_text(img)
+    await expect(page.locator(".tab-name")).to_have_text(img)
+    assert await page.locator("#transcript img, #transcript script, #tabs img, .offer-popups img").count() == 0
+    assert await page.evaluate("window.hacked") is None
+    assert errors == []
+
+
+async def test_a_bad_token_goes_back_to_sign_in(sb, browser):
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{sb.node.base}/desk#token=not-a-token")
+    await expect(page.locator("#signin-error")).to_contain_text("invalid or expired")
+    await expect(page.locator("#signin")).to_be_visible()
+    assert "not-a-token" not in page.url
+    assert await page.evaluate("sessionStorage.getItem('switchboard.desk.token')") is None
+    # A good token typed into the form signs in.
+    await page.locator("#signin-token").fill(await sb.agent("alice"))
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await expect(page.locator("#me-name")).to_have_text("Alice (alice)")
+
+
+async def test_the_desk_reconnects_and_resumes_without_doubles(sb, browser):
+    token = await sb.agent("alice")
+    context = await browser.new_context()
+    page = await context.new_page()
+    sockets: list[Any] = []
+    cut_after: list[str] = []  # a text whose message reaches the server but whose ack never comes back
+    cut_before: list[str] = []  # a text whose message is lost with the connection
+
+    async def relay(ws: Any) -> None:
+        sockets.append(ws)
+        server = ws.connect_to_server()
+
+        def upstream(message: str | bytes) -> None:
+            if cut_before and cut_before[0] in str(message):
+                cut_before.clear()
+                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))
+                return
+            server.send(message)
+            if cut_after and cut_after[0] in str(message):
+                cut_after.clear()
+                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))
+
+        ws.on_message(upstream)
+
+    await page.route_web_socket(re.compile(r"/ws/agent$"), relay)
+    await page.goto(f"{sb.node.base}/desk#token={token}")
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await go_available(page, sb, "alice")
+    customer, _ = await sb.chat(text="first")
+    await accept_offer(page)
+    await customer.expect("chat.connected")
+    await customer.ok({"type": "message", "text": "second"})
+    await expect(page.locator(".msg-customer")).to_have_count(2)
+
+    await sockets[0].close(code=1006, reason="network gone")  # the connection drops
+    await expect(page.locator("#connection")).to_contain_text("Reconnecting")
+    await customer.ok({"type": "message", "text": "third, while you were away"})
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await expect(page.locator(".msg-customer")).to_have_count(3)
+    await expect(page.locator(".msg-customer").last).to_contain_text("third, while you were away")
+    await page.locator("#composer-text").fill("Back again")
+    await page.locator("#composer-text").press("Enter")
+    await customer.expect("message", text="Back again")
+
+    # The connection drops after a message left but before its ack came back: the desk
+    # sends it again with the same client_msg_id, and it is stored and shown once.
+    cut_after.append("Did you get this?")
+    await page.locator("#composer-text").fill("Did you get this?")
+    await page.locator("#composer-text").press("Enter")
+    await customer.expect("message", text="Did you get this?")
+    await expect(page.locator("#connection")).to_contain_text("Reconnecting")
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await expect(page.locator(".msg-agent:not(.pending)")).to_have_count(2)
+    await expect(page.locator(".pending")).to_have_count(0)
+    assert len([f for f in customer.received("message") if f["text"] == "Did you get this?"]) == 1
+
+    # Lost on the way: sent again after the reconnect.
+    cut_before.append("One more thing")
+    await page.locator("#composer-text").fill("One more thing")
+    await page.locator("#composer-text").press("Enter")
+    await expect(page.locator(".pending .msg-time")).to_have_text("waiting for the connection…")
+    await customer.expect("message", text="One more thing")
+    await expect(page.locator(".msg-agent:not(.pending)")).to_have_count(3)
+    await expect(page.locator(".pending")).to_have_count(0)
+
+    # A reload replays the whole conversation from this tab's session storage.
+    await page.reload()
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await expect(page.locator(".msg-customer")).to_have_count(3)
+    await expect(page.locator(".msg-agent")).to_have_count(3)
+
+    # A desk opened in a fresh tab (nothing in its session storage) fetches the history too.
+    fresh, errors = await open_desk(browser, sb, token)
+    await expect(fresh.locator(".tab")).to_have_count(1)
+    await expect(fresh.locator(".msg-customer")).to_have_count(3)
+    await expect(fresh.locator(".msg-agent")).to_have_count(3)
+    await customer.ok({"type": "message", "text": "both tabs see this"})
+    await expect(fresh.locator(".msg-customer").last).to_have_text(re.compile("both tabs see this"))
+    await expect(page.locator(".msg-customer").last).to_have_text(re.compile("both tabs see this"))
+    assert errors == []
+
+
+async def test_a_conference_invitation_at_the_desk(sb, browser):
+    owner = await sb.available_agent("alice")
+    token = await sb.agent("dora")
+    customer, started = await sb.chat(text="I need a specialist")
+    offer = await owner.expect("offer")
+    await owner.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    cid = started["conversation_id"]
+    page, errors = await open_desk(browser, sb, token)
+    await go_available(page, sb, "dora")
+
+    await owner.ok({"type": "conference", "conversation_id": cid, "agent": "dora"})
+    popup = page.locator(".offer-popup")
+    await expect(popup.locator(".offer-kind")).to_have_text("Conference invitation from Alice")
+    await accept_offer(page)
+    await expect(page.locator(".tab-status")).to_have_text("Conference")
+    await expect(page.locator("#transcript")).to_contain_text("Dora joined the conversation")
+    await expect(page.locator(".event-participant:visible")).to_have_count(0)  # said once, by the system line
+    await owner.ok({"type": "message", "conversation_id": cid, "text": "Dora knows this best"})
+    await expect(page.locator(".msg-agent").last).to_contain_text("Dora knows this best")
+    await expect(page.get_by_role("button", name="End conference")).to_be_hidden()  # only the owner
+
+    await page.get_by_role("button", name="Leave conference").click()
+    await customer.expect("chat.participant_left")
+    await expect(page.locator(".tab")).to_have_count(0)
+    await expect(page.locator(".closed-item")).to_contain_text("You left")
+    assert errors == []
