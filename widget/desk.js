@@ -259,7 +259,8 @@
       S.welcomed = false;
       failPending('the connection was lost');
       if (event.code === 4401) {
-        signOutLocal('Token invalid or expired' + (event.reason ? ` (${event.reason})` : '') + '. Ask for a new one.');
+        const detail = event.reason && !/invalid or expired/.test(event.reason) ? ` (${event.reason})` : '';
+        signOutLocal(`Token invalid or expired${detail}. Ask for a new one.`);
         return;
       }
       if (event.code === 4403) {
