@@ -4,6 +4,7 @@ server and Redis. Customers and other agents are protocol-level clients."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,18 @@ async def accept_offer(page: Page) -> None:
     await expect(popup).to_have_count(0)
 
 
-async def test_a_chat_end_to_end_through_the_desk(sb, browser):
+def shot_path(name: str, tmp_path: Path) -> Path:
+    """docs/screenshots when it has none yet or SWITCHBOARD_SCREENSHOTS=1 asks for
+    new ones (they show clock times, so each run would change them), else the
+    test's temporary folder."""
+    target = SCREENSHOTS / name
+    if target.exists() and os.environ.get("SWITCHBOARD_SCREENSHOTS") != "1":
+        target = tmp_path / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+async def test_a_chat_end_to_end_through_the_desk(sb, browser, tmp_path):
     await sb.queue("support", wrap_up_codes=CODES)
     await sb.queue("billing")
     token = await sb.agent("alice", queues=["support", "billing"])
@@ -131,8 +143,7 @@ async def test_a_chat_end_to_end_through_the_desk(sb, browser):
     await customer.expect("message", text="Hello Ann, Alice from Support here.")
     assert not [f for f in customer.frames if "VIP" in str(f.get("text", ""))], "notes never reach the customer"
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "desk.png"), animations="disabled")
+    await page.screenshot(path=str(shot_path("desk.png", tmp_path)), animations="disabled")
 
     # The contact is verified from the profile.
     await page.get_by_text("Verify contact…").click()
@@ -142,7 +153,7 @@ async def test_a_chat_end_to_end_through_the_desk(sb, browser):
     # A second chat rings while the first is open: a second tab, unread counts on the other.
     _, second = await sb.chat(text="Question about my invoice", customer={"name": "Ben"})
     await expect(page.locator(".offer-popup .offer-thread")).to_contain_text("invoice")
-    await page.screenshot(path=str(SCREENSHOTS / "desk-offer.png"), animations="disabled")
+    await page.screenshot(path=str(shot_path("desk-offer.png", tmp_path)), animations="disabled")
     await accept_offer(page)
     await expect(tab).to_have_count(2)
     await expect(page.locator("#conv-title")).to_contain_text("Ben")
