@@ -141,3 +141,13 @@ async def hello_agent(url: str, token: str, protocol: str = "json", **hello: Any
     await client.send({"type": "hello", "token": token, **hello})
     welcome = await client.expect("welcome")
     return client, welcome
+
+
+def page_problems(page: Any) -> list[str]:
+    """A list that collects what a browser page logs as going wrong: uncaught
+    errors, console errors and HTTP answers of 400 or more."""
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    return problems

@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from support import eventually
+from support import eventually, page_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
@@ -25,10 +25,7 @@ class Board:
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.problems: list[str] = []
-        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
-        page.on("console", lambda msg: self.problems.append(msg.text) if msg.type == "error" else None)
-        page.on("response", lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        self.problems = page_problems(page)
         self.cards = page.locator("#cards > li.card")
         self.recent = page.locator("#recent > li.card")
         self.help = page.locator("#help > li")

@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from support import eventually
+from support import eventually, page_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "widget" / "switchboard.js"
@@ -26,10 +26,7 @@ class Widget:
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.problems: list[str] = []
-        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
-        page.on("console", lambda msg: self.problems.append(msg.text) if msg.type == "error" else None)
-        page.on("response", lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        self.problems = page_problems(page)
         self.launcher = page.locator(".launcher")
         self.panel = page.locator(".panel")
         self.agent_bubbles = page.locator("li.msg.agent .bubble")
