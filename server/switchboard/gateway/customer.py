@@ -104,8 +104,7 @@ class CustomerSocket(ClientSocket):
                         command.client_msg_id or "",
                     )
                 except ConversationEnded:
-                    queue = await self.services.directory.conversation_queue(cid)
-                    channel = await self.services.directory.conversation_channel(cid)
+                    queue, channel = await self.services.directory.conversation_route(cid)
                     hold_until, closed_message = await self._outside_hours(queue, channel)
                     result = await router.start_chat(
                         self.visitor_id, cid, new_id("s"), "", "", [], "", {}, {},

@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 EVENT_TYPES = frozenset(e.value for e in LifecycleEvent)
 
 
-def _frame(event_id: str, raw: bytes) -> bytes:
-    event = json.loads(raw)
+def _frame(event_id: str, event: dict) -> bytes:
     event["id"] = event_id
     data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
     return f"id: {event_id}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n".encode()
@@ -52,8 +51,9 @@ async def _events(services: Services, after: str, types: frozenset[str] | None) 
             chunk = []
             for event_id, raw in batch:
                 after = event_id
-                if types is None or json.loads(raw).get("type") in types:
-                    chunk.append(_frame(event_id, raw))
+                event = json.loads(raw)
+                if types is None or event.get("type") in types:
+                    chunk.append(_frame(event_id, event))
             if chunk:
                 yield b"".join(chunk)
     finally:

@@ -46,17 +46,11 @@ class Directory:
             pipe.hget(self.keys.session(sid), "queue")
         return {_s(qid) for qid in await self._call(pipe.execute()) if qid} if sids else set()
 
-    async def conversation_queue(self, cid: str) -> str | None:
-        """The queue of the conversation's latest session."""
-        sid = await self._call(self.redis.hget(self.keys.conversation(cid), "session"))
-        if not sid:
-            return None
-        qid = await self._call(self.redis.hget(self.keys.session(_s(sid)), "queue"))
-        return _s(qid) if qid else None
-
-    async def conversation_channel(self, cid: str) -> str:
-        raw = await self._call(self.redis.hget(self.keys.conversation(cid), "channel"))
-        return _s(raw) if raw else ""
+    async def conversation_route(self, cid: str) -> tuple[str | None, str]:
+        """The queue of the conversation's latest session, and the conversation's channel."""
+        sid, channel = await self._call(self.redis.hmget(self.keys.conversation(cid), "session", "channel"))
+        qid = await self._call(self.redis.hget(self.keys.session(_s(sid)), "queue")) if sid else None
+        return (_s(qid) if qid else None), (_s(channel) if channel else "")
 
     async def agent_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.agents)))
