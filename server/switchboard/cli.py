@@ -121,6 +121,9 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        # Behind these proxies X-Forwarded-For names the client, for the per-address limits.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
     NodeServer(config, app.state.services.sockets).run()
 

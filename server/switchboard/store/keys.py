@@ -81,6 +81,10 @@ class Keys:
     def visitor(self, vid: str) -> str:
         return self._r("v", vid)
 
+    def handshakes(self, ip: str, minute: int) -> str:
+        """WebSocket handshakes from one client address in one minute (all nodes count here)."""
+        return self._r("hs", str(minute), ip)
+
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")

@@ -303,6 +303,10 @@ class Router:
     async def delete_agent(self, aid: str) -> None:
         await self._run("delete_agent", aid)
 
+    async def revoke_tokens(self, aid: str) -> None:
+        """Every token issued for the agent so far stops working; its open sockets close."""
+        await self._run("revoke_token", aid)
+
     # ------------------------------------------------------------ reads
 
     async def session_cards(self, session_ids: list[str], now: int | None = None) -> list[dict[str, Any]]:
