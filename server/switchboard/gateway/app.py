@@ -104,6 +104,8 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with contextlib.suppress(SwitchboardError):  # the store may come later; see _lib.lua
+            await services.router.ensure_id_key()
         await services.hub.start()
         services.sweeper.start()
         services.supervision.start()

@@ -1,6 +1,6 @@
 -- request_help: an agent in a conversation asks for a supervisor. The
--- connected supervisors of the session's queue are asked; when none of them is
--- connected, every connected supervisor is.
+-- connected supervisors of the session's queue are asked; supervisors of other
+-- queues never see the conversation.
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] text ("" none)
 local aid, cid, text = ARGV[5], ARGV[6], ARGV[7]
 local sid = redis.call('HGET', ck(cid), 'session')
@@ -9,15 +9,14 @@ local s = redis.call('HMGET', k('s', sid), 'agents', 'queue', 'wrapping')
 if not has_word(s[1], aid) and not has_word(s[3], aid) then
   return refuse('forbidden', 'you are not in this conversation')
 end
-local of_queue, anyone = {}, {}
+local to = {}
 for _, sup in ipairs(redis.call('SMEMBERS', k('supervisors'))) do
-  if sup ~= aid and redis.call('SCARD', k('a', sup, 'conns')) > 0 then
-    anyone[#anyone + 1] = 'a:' .. sup
-    if redis.call('SISMEMBER', k('q', s[2], 'members'), sup) == 1 then of_queue[#of_queue + 1] = 'a:' .. sup end
+  if sup ~= aid and redis.call('SCARD', k('a', sup, 'conns')) > 0
+      and redis.call('SISMEMBER', k('q', s[2], 'members'), sup) == 1 then
+    to[#to + 1] = 'a:' .. sup
   end
 end
-local to = #of_queue > 0 and of_queue or anyone
-if #to == 0 then return refuse('conflict', 'no supervisor is online') end
+if #to == 0 then return refuse('conflict', 'no supervisor of this queue is online') end
 local frame = {type = 'help.requested', conversation_id = cid, session_id = sid, agent = agent_public(aid),
   _card = session_view(sid)}
 if text ~= '' then frame.text = text end
