@@ -73,8 +73,12 @@ class SupervisorFeed:
         self._task = asyncio.create_task(self._run(), name="supervisor-feed")
 
     async def stop(self) -> None:
-        if self._task:
+        # A cancel that lands inside a Redis call can come back as a connection
+        # error, which the loop survives; cancel again until the task is gone.
+        while self._task and not self._task.done():
             self._task.cancel()
+            await asyncio.wait({self._task}, timeout=0.2)
+        if self._task:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
