@@ -409,3 +409,20 @@ async def test_tokens_are_checked_in_constant_time_and_refuse_any_alteration(sb)
         for header in (f"Bearer {token}é", "Bearer", "Basic abc", "Bearer " + "a" * 5000, token):
             answer = await plain.get("/api/v1/canned-responses", headers={"Authorization": header.encode("utf-8")})
             assert answer.status_code == 401
+
+
+# ---------------------------------------------------------------- frames the fuzzer found
+
+
+@pytest.mark.parametrize("protocol", ["json", "msgpack"])
+async def test_frames_that_once_killed_a_socket_are_bad_requests(sb, protocol):
+    client, _ = await sb.customer(protocol)
+    for raw in (
+        '{"a":' * 5000 + "1" + "}" * 5000,  # nested deeper than the decoder's stack
+        b'{"type":"message","text":"\xff"}',  # a binary frame that is not UTF-8
+        b"\x81\xa4type\xa7message" if protocol == "json" else b"\x82\xa4type\xa7message\xa4text\xa1\xff",
+    ):
+        await client.send_raw(raw)
+        error = await client.expect("error")
+        assert error["code"] == "bad_request" and "Traceback" not in error["message"], error
+    await client.ok({"type": "page_view", "url": "https://shop.example/"})

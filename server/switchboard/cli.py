@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(settings: Settings, log_level: str = "info") -> None:
     from .gateway.app import create_app
+    from .gateway.limits import quiet_client_errors
     from .gateway.serving import NodeServer
 
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal
@@ -110,6 +111,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     app = create_app(settings)
+    quiet_client_errors()
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -139,3 +139,22 @@ class Gate:
 
 def origin_refusal() -> Refusal:
     return Refusal(CloseCode.ORIGIN_FORBIDDEN, "origin not allowed")
+
+
+class ClientErrorsWithoutTraceback(logging.Filter):
+    """uvicorn logs a client's invalid UTF-8 (answered with close 1007) as an error
+    with a traceback; any client can send it, so it would fill the log. It is kept
+    as one line at info level."""
+
+    NOISE = ("Invalid UTF-8 sequence received from client.",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() in self.NOISE:
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def quiet_client_errors() -> None:
+    logging.getLogger("uvicorn.error").addFilter(ClientErrorsWithoutTraceback())
