@@ -130,8 +130,15 @@
     if (node.textContent !== text) node.textContent = text;
   }
 
+  // A name with right-to-left text or bidi controls is isolated (FSI…PDI) wherever it
+  // goes into a sentence, so that it cannot reorder the text around it.
+  const BIDI = /[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc]/;
+  function isolate(text) {
+    return BIDI.test(String(text)) ? '\u2068' + text + '\u2069' : text;
+  }
+
   function customerName(customer) {
-    return (customer && customer.name) || 'Visitor';
+    return isolate((customer && customer.name) || 'Visitor');
   }
 
   // ------------------------------------------------------------ notices and announcements
@@ -478,7 +485,7 @@
     renderOffers();
     tickOffers();
     const who = customerName(offer.customer);
-    announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? offer.queue.name : ''}. Alt+Shift+A accepts.`, true);
+    announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? isolate(offer.queue.name) : ''}. Alt+Shift+A accepts.`, true);
     if (live) ring();
   }
 
@@ -495,7 +502,7 @@
     const title = h('h2', 'offer-title', customerName(offer.customer));
     title.id = id + '-title';
     if (offer.customer && offer.customer.verified) title.append(h('span', 'badge badge-verified', 'Verified'));
-    const metaParts = [offer.queue ? offer.queue.name : '', offer.language ? offer.language.toUpperCase() : ''];
+    const metaParts = [offer.queue ? isolate(offer.queue.name) : '', offer.language ? offer.language.toUpperCase() : ''];
     if (offer.skills && offer.skills.length) metaParts.push(offer.skills.join(', '));
     const meta = h('p', 'offer-meta', metaParts.filter(Boolean).join(' · '));
     meta.id = id + '-meta';
@@ -543,7 +550,7 @@
     const item = h('li', 'offer-item');
     const button = h('button', 'offer-item-button', null, [
       h('span', 'offer-item-name', customerName(offer.customer)),
-      h('span', 'offer-item-meta', `${offer.queue ? offer.queue.name : ''} · ${offerKind(offer)}`),
+      h('span', 'offer-item-meta', `${offer.queue ? isolate(offer.queue.name) : ''} · ${offerKind(offer)}`),
     ]);
     button.type = 'button';
     button.addEventListener('click', () => {
@@ -783,7 +790,7 @@
 
   function agentName(agent) {
     if (!agent) return 'An agent';
-    return agent.display_name || agent.id || 'An agent';
+    return isolate(agent.display_name || agent.id || 'An agent');
   }
 
   function isMe(agent) {
@@ -921,7 +928,7 @@
       if (!gone) return;
       let label = 'You left';
       if (event.type === 'chat.transferred') {
-        label = event.queue ? `Transferred to ${event.queue.name || event.queue.id}` : `Transferred to ${agentName(event.agent)}`;
+        label = event.queue ? `Transferred to ${isolate(event.queue.name || event.queue.id)}` : `Transferred to ${agentName(event.agent)}`;
       }
       notice(`${customerName(conv.card.customer)}: ${label.toLowerCase()}.`);
       closeConversation(conv, label);
@@ -958,7 +965,7 @@
       case 'chat.connected':
         return h('li', 'event', null, [h('span', '', `${agentName(event.agent)} connected`), h('time', '', ts)]);
       case 'chat.transferred': {
-        const to = event.queue ? `queue ${event.queue.name || event.queue.id}` : agentName(event.agent);
+        const to = event.queue ? `queue ${isolate(event.queue.name || event.queue.id)}` : agentName(event.agent);
         return h('li', 'event', null, [h('span', '', `${agentName(event.from_agent)} transferred the chat to ${to}`), h('time', '', ts)]);
       }
       case 'chat.ended':
@@ -1035,7 +1042,7 @@
     } else { text = 'Offline'; cls = 'bad'; }
     box.className = 'connection connection-' + cls;
     setText(box, text);
-    if (S.me) setText($('me-name'), `${S.me.display_name} (${S.me.id})`);
+    if (S.me) setText($('me-name'), `${isolate(S.me.display_name)} (${S.me.id})`);
   }
 
   function cardDuration(card) {
@@ -1185,7 +1192,7 @@
     const card = conv.card;
     $('conv-stripe').className = 'stripe color-' + (card.color || 'blue');
     setText($('conv-title'), `${customerName(card.customer)} · ${card.title || 'Chat'}`);
-    setText($('conv-sub'), `${card.queue ? card.queue.name : ''} · ${cardDuration(card)}`);
+    setText($('conv-sub'), `${card.queue ? isolate(card.queue.name) : ''} · ${cardDuration(card)}`);
     const pill = $('conv-status');
     setText(pill, conv.open ? card.status_label || card.status : conv.closedLabel || card.status_label);
     pill.className = 'status-pill status-' + (conv.open ? card.status : 'closed');
@@ -1328,7 +1335,7 @@
     }
     const conv = S.active && S.convs.get(S.active);
     if (conv) {
-      setText($('conv-sub'), `${conv.card.queue ? conv.card.queue.name : ''} · ${cardDuration(conv.card)}`);
+      setText($('conv-sub'), `${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${cardDuration(conv.card)}`);
       const d = $('card').querySelector('.card-duration');
       if (d) setText(d, cardDuration(conv.card));
     }
@@ -1547,7 +1554,7 @@
   }
 
   function queueLabel(qid) {
-    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return `${conv.card.queue.name} (${qid})`;
+    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return `${isolate(conv.card.queue.name)} (${qid})`;
     return qid;
   }
 
@@ -1653,7 +1660,7 @@
     S.wrapTarget = conv.id;
     const qid = conv.card.queue && conv.card.queue.id;
     openDialog('dlg-wrapup', () => {
-      setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? conv.card.queue.name : ''} · ${conv.card.status_label}`);
+      setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${conv.card.status_label}`);
       $('wrapup-notes').value = '';
       $('wrapup-codes').replaceChildren(h('p', 'muted small', 'Loading the queue’s codes…'));
     });

@@ -327,9 +327,16 @@
     if (card.conversation_id === state.monitored) renderMonitorMeta(card);
   }
 
+  // A name with right-to-left text or bidi controls is isolated (FSI…PDI) wherever it
+  // goes into a sentence, so that it cannot reorder the text around it.
+  var BIDI = /[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc]/;
+  function isolate(text) {
+    return BIDI.test(String(text)) ? '\u2068' + text + '\u2069' : text;
+  }
+
   function customerName(card) {
     var c = card.customer || {};
-    return c.name || c.email || c.phone || 'Anonymous visitor';
+    return isolate(c.name || c.email || c.phone || 'Anonymous visitor');
   }
 
   function chatIcon() {
@@ -360,7 +367,7 @@
     li.appendChild(el('p', 'customer', customerName(card)));
     var meta = el('dl', 'card-meta');
     meta.appendChild(figure('Queue', (card.queue && (card.queue.name || card.queue.id)) || '–'));
-    var agents = (card.agents || []).map(function (a) { return a.display_name || a.id; }).join(', ');
+    var agents = (card.agents || []).map(function (a) { return isolate(a.display_name || a.id); }).join(', ');
     meta.appendChild(figure('Agents', agents || '–', 'agents-list'));
     var open = !card.ended_at && card.status !== 'closed';
     var duration = open && typeof card.queued_at === 'number'
@@ -415,7 +422,7 @@
     state.helps = state.helps.slice(0, HELP_MAX);
     if (frame.card) onCard(frame.card);
     renderHelp();
-    var who = (frame.agent && (frame.agent.display_name || frame.agent.id)) || 'An agent';
+    var who = (frame.agent && isolate(frame.agent.display_name || frame.agent.id)) || 'An agent';
     announce('Help requested by ' + who + (frame.text ? ': ' + frame.text : ''));
   }
 
@@ -505,8 +512,8 @@
     if (!card) return;
     state.monitoredCard = card;
     ui.monitorTitle.textContent = 'Monitoring ' + customerName(card);
-    var agents = (card.agents || []).map(function (a) { return a.display_name || a.id; }).join(', ');
-    ui.monitorMeta.textContent = [card.title, card.queue && card.queue.name, agents || 'no agent yet',
+    var agents = (card.agents || []).map(function (a) { return isolate(a.display_name || a.id); }).join(', ');
+    ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || 'no agent yet',
       card.status_label].filter(Boolean).join(' · ');
   }
 
@@ -514,10 +521,10 @@
     if (!from) return '';
     if (from.role === 'customer') {
       var card = state.monitoredCard;
-      return from.display_name || (card && card.customer && card.customer.name) || 'Customer';
+      return isolate(from.display_name || (card && card.customer && card.customer.name) || 'Customer');
     }
     if (from.role === 'system') return 'System';
-    return from.display_name || from.id || 'Agent';
+    return isolate(from.display_name || from.id || 'Agent');
   }
 
   function appendEvent(ev) {
@@ -536,7 +543,7 @@
       li.appendChild(el('p', 'entry-text', ev.text));
       if (ev.from && ev.from.role === 'customer') ui.typing.hidden = true;
     } else {
-      var name = ev.agent && (ev.agent.display_name || ev.agent.id);
+      var name = ev.agent && isolate(ev.agent.display_name || ev.agent.id);
       var text = {
         'chat.connected': (name || 'An agent') + ' joined the chat',
         'chat.participant_joined': (name || 'An agent') + ' joined the chat',
