@@ -99,6 +99,8 @@ class Settings:
         env = os.environ if env is None else env
         origins = env.get("SWITCHBOARD_ALLOWED_ORIGINS")
         values: dict[str, Any] = {
+            "host": env.get("SWITCHBOARD_HOST") or "127.0.0.1",
+            "port": _int(env, "SWITCHBOARD_PORT", 8000, minimum=0),
             "redis_url": env.get("SWITCHBOARD_REDIS_URL") or None,
             "data_dir": Path(env.get("SWITCHBOARD_DATA_DIR") or "./var"),
             "admin_token": env.get("SWITCHBOARD_ADMIN_TOKEN") or None,
