@@ -108,11 +108,14 @@ def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_ser
                     shutil.copy2(path, workdir / path.name)
     assert (workdir / "pyproject.toml").is_file() and (workdir / "server" / "switchboard").is_dir()
 
+    # Nothing of the test's own environment may leak into the image's (PYTHONPATH
+    # points at the source tree when the suite runs).
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_") and k != "PYTHONPATH"}
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, env=clean)
     python = venv / "bin" / "python"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+                          check=True, capture_output=True, text=True, env=clean).stdout.strip()
     # The dependencies, from the project's environment (offline).
     (Path(site) / "deps-from-the-project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     args = pip_install_args()
@@ -120,15 +123,15 @@ def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_ser
     install = subprocess.run(
         [str(python), "-m", "pip", "install", *args, "--no-deps", "--quiet"],
         cwd=workdir, capture_output=True, text=True, timeout=180,
-        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1"},
+        env={**clean, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1"},
     )
     assert install.returncode == 0, install.stdout + install.stderr
     where = subprocess.run([str(python), "-c", "import switchboard, uvloop; print(switchboard.__file__)"],
-                           check=True, capture_output=True, text=True, cwd=tmp_path).stdout.strip()
+                           check=True, capture_output=True, text=True, cwd=tmp_path, env=clean).stdout.strip()
     assert where.startswith(str(venv)), where  # the installed copy, not the source tree
 
     # ENV, then the environment the operator gives (docs/operations.md); CMD from the venv.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_") and k != "PYTHONPATH"}
+    env = dict(clean)
     for word, a in steps:
         if word == "ENV":
             env.update(env_of(a))
