@@ -312,6 +312,15 @@ class Router:
         views = await self._run("view_sessions", *session_ids, now=now)
         return [build_card(v, now) for v in views or []]
 
+    async def open_session_cards(self, qids: list[str], now: int | None = None) -> list[dict[str, Any]]:
+        """The cards of the sessions of these queues that have not closed, oldest first."""
+        if not qids:
+            return []
+        now = now_ms() if now is None else now
+        views = await self._run("view_open_sessions", *qids, now=now)
+        cards = [build_card(v, now) for v in views or []]
+        return sorted(cards, key=lambda card: card["queued_at"])
+
     async def queue_views(self, qids: list[str]) -> list[dict[str, Any]]:
         if not qids:
             return []

@@ -335,6 +335,11 @@ local function session_view(sid)
   end
   s.agents = agents
   s.journey = web_pages(s.visitor, web_session_at(s.visitor, s.queued_at))
+  if s.help then
+    local help = cjson.decode(s.help)
+    help.agent = agent_public(help.agent)
+    s.help = help
+  end
   return s
 end
 
