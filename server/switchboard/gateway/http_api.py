@@ -160,6 +160,13 @@ async def get_wrap_up_codes(request: Request) -> Response:
     return JSON({"queue": {"id": qid, "name": config.name}, "wrap_up_codes": config.wrap_up_codes})
 
 
+@_guarded("allowed")
+async def get_transfer_targets(request: Request) -> Response:
+    """The desk's transfer and conference pickers: queues, and the other agents with
+    whether each can take a conversation now. For the admin every agent is listed."""
+    return JSON(await services_of(request).router.transfer_targets(request.state.agent or ""))
+
+
 # ---------------------------------------------------------------- agents
 
 
@@ -446,6 +453,7 @@ routes = [
     Route("/api/v1/queues/{id}", get_queue, methods=["GET"]),
     Route("/api/v1/queues/{id}", delete_queue, methods=["DELETE"]),
     Route("/api/v1/queues/{id}/wrap-up-codes", get_wrap_up_codes, methods=["GET"]),
+    Route("/api/v1/transfer-targets", get_transfer_targets),
     Route("/api/v1/agents", list_agents),
     Route("/api/v1/agents/{id}", put_agent, methods=["PUT"]),
     Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
