@@ -217,14 +217,20 @@ async def issue_agent_token(request: Request) -> Response:
 # ---------------------------------------------------------------- conversations and events
 
 
-@admin
+@readable_by_agents
 async def get_conversation(request: Request) -> Response:
-    found = await services_of(request).directory.conversation(_path_id(request, "conversation"))
-    return JSON(_found(found, "no such conversation"))
+    """The whole conversation. An agent reads only one it took part in."""
+    s = services_of(request)
+    cid = _path_id(request, "conversation")
+    aid = request.state.agent
+    if aid is not None and not await s.search.took_part(aid, cid):
+        raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+    return JSON(_found(await s.directory.conversation(cid), "no such conversation"))
 
 
-@admin
+@readable_by_agents
 async def list_conversations(request: Request) -> Response:
+    """Search. With an agent's token, among the conversations that agent took part in."""
     params = request.query_params
     # An empty parameter counts as absent, as a search form sends them.
     q = params.get("q", "")
@@ -233,7 +239,10 @@ async def list_conversations(request: Request) -> Response:
     queue = check_id("queue", params["queue"]) if params.get("queue") else None
     cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
     limit = search.parse_limit(params.get("limit"))
-    return JSON(await services_of(request).search.page(words, state, queue, limit, cursor))
+    index = services_of(request).search
+    if request.state.agent is not None:
+        return JSON(await index.page_for_agent(request.state.agent, words, state, queue, limit, cursor))
+    return JSON(await index.page(words, state, queue, limit, cursor))
 
 
 @admin

@@ -72,6 +72,10 @@ class Keys:
     def agent_slots(self, aid: str) -> str:
         return self._r("a", aid, "slots")
 
+    def agent_conversations(self, aid: str) -> str:
+        """Conversations the agent took part in, scored by when it joined (the newest 1000)."""
+        return self._r("a", aid, "convs")
+
     def agent_connections(self, aid: str) -> str:
         return self._r("a", aid, "conns")
 
