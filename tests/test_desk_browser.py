@@ -426,3 +426,47 @@ async def test_a_warm_transfer_to_a_colleague_chosen_in_the_picker(sb, browser):
     await expect(page.locator(".tab")).to_have_count(0)
     assert errors == []
     await customer.close()
+
+
+async def test_transcript_search_finds_earlier_conversations_of_this_agent_after_a_reload(sb, browser):
+    bob = await sb.available_agent("bob", capacity=1)
+    token = await sb.agent("alice")
+    _, bobs = await sb.chat(text="Refund for order 4711 please", customer={"name": "Other"})
+    await bob.ok({"type": "accept", "offer_id": (await bob.expect("offer"))["offer_id"]})
+    page, errors = await open_desk(browser, sb, token)
+    await go_available(page, sb, "alice")
+    customer, started = await sb.chat(text="Where is order 4711?", customer={"name": "Ida"})
+    await accept_offer(page)
+    box = page.locator("#composer-text")
+    await box.fill("It left the warehouse today.")
+    await box.press("Enter")
+    await customer.expect("message", text="It left the warehouse today.")
+    await page.locator("#note-toggle").check()
+    await box.fill("Promised a call on Friday")
+    await box.press("Enter")
+    await expect(page.locator(".msg-note:not(.pending)")).to_have_count(1)
+    await page.get_by_role("button", name="End session").first.click()
+    await page.locator("#dlg-end").get_by_role("button", name="End session").click()
+    wrap = page.locator("#dlg-wrapup")
+    await expect(wrap).to_be_visible()
+    await wrap.get_by_role("radio").first.check()
+    await wrap.get_by_role("button", name="Submit wrap-up").click()
+    await expect(page.locator(".closed-item")).to_have_count(1)
+
+    # A reload forgets the shift's closed conversations; the server still finds it.
+    await page.reload()
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await expect(page.locator(".closed-item")).to_have_count(0)
+    await page.locator("#search-input").fill("order 4711")
+    earlier = page.locator(".search-earlier")
+    await expect(earlier).to_have_count(1)  # bob's conversation is not alice's to see
+    await expect(earlier.locator(".search-hit-head")).to_contain_text("Ida")
+    await earlier.click()
+    await expect(page.locator(".closed-item")).to_contain_text("Earlier")
+    transcript = page.locator("#transcript")
+    await expect(transcript).to_contain_text("Where is order 4711?")
+    await expect(transcript).to_contain_text("It left the warehouse today.")
+    await expect(page.locator(".msg-note")).to_contain_text("Promised a call on Friday")
+    await expect(page.locator("#composer-text")).to_be_hidden()
+    assert bobs["conversation_id"] not in await page.content()
+    assert errors == []

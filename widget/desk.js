@@ -72,6 +72,7 @@
     lastRing: 0,
     wrapCodes: new Map(),         // queue id -> Promise of [{code, label}]
     targets: null,                // the last GET /transfer-targets: {queues, agents}
+    searchRun: 0,                 // the latest transcript search, so a late answer is dropped
     wrapTarget: null,
     cannedSeq: 0,
     cannedItems: [],
@@ -1798,6 +1799,8 @@
         if (words.every((w) => hay.includes(w))) found.push({ conv, seq, ev, name });
       }
     }
+    const mine = ++S.searchRun;
+    searchEarlier(q, mine);
     if (!found.length) {
       results.replaceChildren(h('li', 'muted small', 'Nothing found in this shift’s conversations.'));
       return;
@@ -1821,6 +1824,62 @@
       });
       return h('li', '', null, [button]);
     }));
+  }
+
+  /** The server's search among every conversation this agent took part in: those
+   * not on this desk any more are listed under "Earlier conversations". */
+  async function searchEarlier(q, run) {
+    let cards = [];
+    try {
+      const response = await fetch('/api/v1/conversations?limit=20&q=' + encodeURIComponent(q), {
+        headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+      });
+      if (!response.ok) return;
+      cards = (await response.json()).conversations || [];
+    } catch (err) {
+      return;  // the shift's own results are still there
+    }
+    if (run !== S.searchRun) return;  // a newer search started meanwhile
+    const earlier = cards.filter((card) => !S.convs.has(card.conversation_id));
+    if (!earlier.length) return;
+    const results = $('search-results');
+    results.append(h('li', 'search-group muted small', 'Earlier conversations'), ...earlier.map((card) => {
+      const when = new Date(card.ended_at || card.queued_at);
+      const button = h('button', 'search-hit search-earlier', null, [
+        h('span', 'search-hit-head', `${customerName(card.customer)} · ${when.toLocaleDateString()} ${timeOfDay(when.getTime())}`),
+        h('span', 'search-hit-text', `${card.queue ? card.queue.name : ''} · ${card.status_label}`),
+      ]);
+      button.type = 'button';
+      button.addEventListener('click', () => openEarlier(card.conversation_id));
+      return h('li', '', null, [button]);
+    }));
+  }
+
+  /** Loads a past conversation's transcript (read only) into "Closed this shift". */
+  async function openEarlier(cid) {
+    if (S.convs.has(cid)) { activate(cid); return; }
+    let body;
+    try {
+      const response = await fetch(`/api/v1/conversations/${encodeURIComponent(cid)}`, {
+        headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+      });
+      body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    } catch (err) {
+      notice(`Could not open the conversation: ${err.message}`, 'error');
+      return;
+    }
+    const conv = newConversation(body.card);
+    conv.open = false;
+    S.convs.set(cid, conv);
+    const entries = [...(body.messages || []), ...(body.notes || []), ...(body.events || [])];
+    for (const event of entries.sort((a, b) => a.seq - b.seq)) addEvent(conv, event, { live: false });
+    conv.card = body.card;  // the stored card is the truth, whatever the replay inferred
+    conv.closedLabel = `Earlier · ${body.card.status_label}`;
+    S.closed = [cid, ...S.closed.filter((c) => c !== cid)];
+    for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
+    activate(cid);
+    renderAll();
   }
 
   // ------------------------------------------------------------ wiring
