@@ -85,6 +85,9 @@ class Keys:
     def visitor(self, vid: str) -> str:
         return self._r("v", vid)
 
+    def invite(self, iid: str) -> str:
+        return self._r("invite", iid)
+
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")
