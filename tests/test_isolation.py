@@ -197,9 +197,11 @@ def route_cases(world: dict[str, Any], app: Any) -> list[tuple[str, str]]:
 
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/desk", "/supervisor", "/demo"}
 # What an agent's token may do (docs/protocol.md, HTTP API details): the shared canned
-# responses and the list of online visitors (for proactive invitations).
+# responses, the list of online visitors (for proactive invitations), the desk's
+# transfer targets, and a search over the conversations it took part in (its own:
+# the victim's never shows, which `leaks` checks).
 AGENT_READABLE = {("GET", "/api/v1/canned-responses"), ("GET", "/api/v1/canned-responses/greeting"),
-                  ("GET", "/api/v1/visitors")}
+                  ("GET", "/api/v1/visitors"), ("GET", "/api/v1/transfer-targets"), ("GET", "/api/v1/conversations")}
 
 
 async def test_every_route_refuses_foreign_ids_and_foreign_tokens(world):

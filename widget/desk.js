@@ -71,6 +71,8 @@
     soundOn: true,
     lastRing: 0,
     wrapCodes: new Map(),         // queue id -> Promise of [{code, label}]
+    targets: null,                // the last GET /transfer-targets: {queues, agents}
+    searchRun: 0,                 // the latest transcript search, so a late answer is dropped
     wrapTarget: null,
     cannedSeq: 0,
     cannedItems: [],
@@ -1554,33 +1556,76 @@
   }
 
   function queueLabel(qid) {
-    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return `${isolate(conv.card.queue.name)} (${qid})`;
+    const known = S.targets && S.targets.queues.find((q) => q.id === qid);
+    if (known) return isolate(known.name);
+    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return isolate(conv.card.queue.name);
     return qid;
+  }
+
+  /** Queues and colleagues, read afresh each time a dialog opens (states change). */
+  async function loadTargets() {
+    const response = await fetch('/api/v1/transfer-targets', {
+      headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    S.targets = { queues: body.queues || [], agents: body.agents || [] };
+    return S.targets;
+  }
+
+  /** Fills an agent picker: free colleagues first and selectable, the others shown
+   * greyed with their state, so the agent sees why someone cannot be chosen. */
+  function fillAgentPicker(select, agents, conv) {
+    const inChat = new Set((conv.card.agents || []).map((a) => a.id));
+    const options = agents.filter((a) => !inChat.has(a.id)).map((a) => {
+      const load = a.capacity ? ` · ${a.sessions}/${a.capacity}` : '';
+      const opt = h('option', '', `${a.display_name} · ${STATE_LABELS[a.state] || a.state}${load}`);
+      opt.value = a.id;
+      opt.disabled = !a.free;
+      return opt;
+    });
+    if (!options.some((o) => !o.disabled)) {
+      const none = h('option', '', 'No colleague can take it now');
+      none.value = '';
+      options.unshift(none);
+    }
+    select.replaceChildren(...options);
+    const first = options.find((o) => !o.disabled);
+    select.value = first ? first.value : '';
   }
 
   function openTransfer() {
     const conv = activeConv();
     if (!writable(conv)) return;
     openDialog('dlg-transfer', () => {
-      const select = $('transfer-queue');
-      const queues = (S.me && S.me.queues) || [];
-      select.replaceChildren(...queues.map((qid) => {
-        const opt = h('option', '', queueLabel(qid));
-        opt.value = qid;
-        return opt;
-      }));
-      const other = queues.find((q) => !conv.card.queue || q !== conv.card.queue.id);
-      if (other) select.value = other;
-      $('transfer-queue-other').value = '';
-      $('transfer-agent').value = '';
+      $('transfer-queue').replaceChildren(h('option', '', 'Loading…'));
+      $('transfer-agent').replaceChildren(h('option', '', 'Loading…'));
       syncTransferKind();
     });
+    loadTargets().then((targets) => {
+      const select = $('transfer-queue');
+      const current = conv.card.queue && conv.card.queue.id;
+      select.replaceChildren(...targets.queues.map((q) => {
+        const opt = h('option', '', q.waiting ? `${q.name} · ${q.waiting} waiting` : q.name);
+        opt.value = q.id;
+        return opt;
+      }));
+      const other = targets.queues.find((q) => q.id !== current && (S.me.queues || []).includes(q.id))
+        || targets.queues.find((q) => q.id !== current);
+      if (other) select.value = other.id;
+      fillAgentPicker($('transfer-agent'), targets.agents, conv);
+    }).catch((err) => setText($('transfer-error'), `Could not load the queues and agents: ${err.message}`));
   }
 
   function syncTransferKind() {
     const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
     $('transfer-queue-fields').hidden = kind !== 'queue';
     $('transfer-agent-fields').hidden = kind !== 'agent';
+  }
+
+  function agentLabel(aid) {
+    const known = S.targets && S.targets.agents.find((a) => a.id === aid);
+    return known ? known.display_name : aid;
   }
 
   function submitTransfer(event) {
@@ -1590,15 +1635,15 @@
     const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
     const frame = { type: 'transfer', conversation_id: conv.id };
     if (kind === 'queue') {
-      frame.queue = $('transfer-queue-other').value.trim() || $('transfer-queue').value;
+      frame.queue = $('transfer-queue').value;
       if (!frame.queue) { setText($('transfer-error'), 'Choose a queue.'); return; }
     } else {
-      frame.agent = $('transfer-agent').value.trim();
-      if (!frame.agent) { setText($('transfer-error'), 'Enter the id of an agent.'); return; }
+      frame.agent = $('transfer-agent').value;
+      if (!frame.agent) { setText($('transfer-error'), 'Choose a colleague who is available.'); return; }
     }
     submitDialog('dlg-transfer', 'transfer-error', frame, () => {
       if (frame.agent) {
-        const text = `Transfer offered to ${frame.agent}; the chat stays with you until they accept.`;
+        const text = `Transfer offered to ${agentLabel(frame.agent)}; the chat stays with you until they accept.`;
         notice(text);
         localLine(conv, text);
       } else {
@@ -1607,12 +1652,21 @@
     });
   }
 
+  function openConference() {
+    const conv = activeConv();
+    if (!writable(conv)) return;
+    openDialog('dlg-conference', () => { $('conference-agent').replaceChildren(h('option', '', 'Loading…')); });
+    loadTargets()
+      .then((targets) => fillAgentPicker($('conference-agent'), targets.agents, conv))
+      .catch((err) => setText($('conference-error'), `Could not load the agents: ${err.message}`));
+  }
+
   function submitConference(event) {
     event.preventDefault();
     const conv = activeConv();
-    const agent = $('conference-agent').value.trim();
+    const agent = $('conference-agent').value;
     if (!conv) return;
-    if (!agent) { setText($('conference-error'), 'Enter the id of an agent.'); return; }
+    if (!agent) { setText($('conference-error'), 'Choose a colleague who is available.'); return; }
     submitDialog('dlg-conference', 'conference-error', { type: 'conference', conversation_id: conv.id, agent });
   }
 
@@ -1752,6 +1806,8 @@
         if (words.every((w) => hay.includes(w))) found.push({ conv, seq, ev, name });
       }
     }
+    const mine = ++S.searchRun;
+    searchEarlier(q, mine);
     if (!found.length) {
       results.replaceChildren(h('li', 'muted small', 'Nothing found in this shift’s conversations.'));
       return;
@@ -1775,6 +1831,62 @@
       });
       return h('li', '', null, [button]);
     }));
+  }
+
+  /** The server's search among every conversation this agent took part in: those
+   * not on this desk any more are listed under "Earlier conversations". */
+  async function searchEarlier(q, run) {
+    let cards = [];
+    try {
+      const response = await fetch('/api/v1/conversations?limit=20&q=' + encodeURIComponent(q), {
+        headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+      });
+      if (!response.ok) return;
+      cards = (await response.json()).conversations || [];
+    } catch (err) {
+      return;  // the shift's own results are still there
+    }
+    if (run !== S.searchRun) return;  // a newer search started meanwhile
+    const earlier = cards.filter((card) => !S.convs.has(card.conversation_id));
+    if (!earlier.length) return;
+    const results = $('search-results');
+    results.append(h('li', 'search-group muted small', 'Earlier conversations'), ...earlier.map((card) => {
+      const when = new Date(card.ended_at || card.queued_at);
+      const button = h('button', 'search-hit search-earlier', null, [
+        h('span', 'search-hit-head', `${customerName(card.customer)} · ${when.toLocaleDateString()} ${timeOfDay(when.getTime())}`),
+        h('span', 'search-hit-text', `${card.queue ? card.queue.name : ''} · ${card.status_label}`),
+      ]);
+      button.type = 'button';
+      button.addEventListener('click', () => openEarlier(card.conversation_id));
+      return h('li', '', null, [button]);
+    }));
+  }
+
+  /** Loads a past conversation's transcript (read only) into "Closed this shift". */
+  async function openEarlier(cid) {
+    if (S.convs.has(cid)) { activate(cid); return; }
+    let body;
+    try {
+      const response = await fetch(`/api/v1/conversations/${encodeURIComponent(cid)}`, {
+        headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+      });
+      body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    } catch (err) {
+      notice(`Could not open the conversation: ${err.message}`, 'error');
+      return;
+    }
+    const conv = newConversation(body.card);
+    conv.open = false;
+    S.convs.set(cid, conv);
+    const entries = [...(body.messages || []), ...(body.notes || []), ...(body.events || [])];
+    for (const event of entries.sort((a, b) => a.seq - b.seq)) addEvent(conv, event, { live: false });
+    conv.card = body.card;  // the stored card is the truth, whatever the replay inferred
+    conv.closedLabel = `Earlier · ${body.card.status_label}`;
+    S.closed = [cid, ...S.closed.filter((c) => c !== cid)];
+    for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
+    activate(cid);
+    renderAll();
   }
 
   // ------------------------------------------------------------ wiring
@@ -1864,9 +1976,7 @@
     for (const radio of document.querySelectorAll('input[name="transfer-kind"]')) radio.addEventListener('change', syncTransferKind);
     $('act-transfer').addEventListener('click', openTransfer);
     $('transfer-form').addEventListener('submit', submitTransfer);
-    $('act-conference').addEventListener('click', () => {
-      if (writable(activeConv())) openDialog('dlg-conference', () => { $('conference-agent').value = ''; });
-    });
+    $('act-conference').addEventListener('click', openConference);
     $('conference-form').addEventListener('submit', submitConference);
     $('act-help').addEventListener('click', () => {
       if (writable(activeConv())) openDialog('dlg-help', () => { $('help-text').value = ''; });

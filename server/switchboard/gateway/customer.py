@@ -171,7 +171,10 @@ class CustomerSocket(ClientSocket):
                 await self.services.visitors.page_view(self.visitor_id, command.url, command.title)
                 return None
             case f.AcceptInvite():
-                # A chat in the invitation's queue, with the customer's defaults.
+                # A chat in the invitation's queue, with the customer's defaults;
+                # refused like a start_chat when that queue has closed since.
+                await self._outside_hours(await self.services.directory.invite_queue(command.invite_id),
+                                          Channel.WEBCHAT)
                 result = await router.start_chat(
                     self.visitor_id, new_id("c"), new_id("s"), "", "en", [], "webchat", {}, {},
                     invite_id=command.invite_id,

@@ -38,6 +38,11 @@ class Directory:
         raw = await self._call(self.redis.hget(self.keys.queue(qid), "config"))
         return msgspec.json.decode(raw, type=QueueConfig) if raw else None
 
+    async def invite_queue(self, iid: str) -> str | None:
+        """The queue a proactive invitation would open its chat in."""
+        qid = await self._call(self.redis.hget(self.keys.invite(iid), "queue"))
+        return _s(qid) if qid else None
+
     async def held_queues(self, aid: str) -> set[str]:
         """The queues of the sessions the agent holds: connected, or waiting for its wrap-up."""
         sids = [_s(sid) for sid in await self._call(self.redis.smembers(self.keys.agent_slots(aid)))]

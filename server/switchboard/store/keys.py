@@ -72,6 +72,10 @@ class Keys:
     def agent_slots(self, aid: str) -> str:
         return self._r("a", aid, "slots")
 
+    def agent_conversations(self, aid: str) -> str:
+        """Conversations the agent took part in, scored by when it joined (the newest 1000)."""
+        return self._r("a", aid, "convs")
+
     def agent_connections(self, aid: str) -> str:
         return self._r("a", aid, "conns")
 
@@ -80,6 +84,9 @@ class Keys:
 
     def visitor(self, vid: str) -> str:
         return self._r("v", vid)
+
+    def invite(self, iid: str) -> str:
+        return self._r("invite", iid)
 
     @property
     def id_key(self) -> str:

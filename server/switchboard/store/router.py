@@ -324,6 +324,30 @@ class Router:
         views = await self._run("view_sessions", *session_ids, now=now)
         return [build_card(v, now) for v in views or []]
 
+    async def open_session_cards(self, qids: list[str], now: int | None = None) -> list[dict[str, Any]]:
+        """The cards of the sessions of these queues that have not closed, oldest first."""
+        if not qids:
+            return []
+        now = now_ms() if now is None else now
+        views = await self._run("view_open_sessions", *qids, now=now)
+        cards = [build_card(v, now) for v in views or []]
+        return sorted(cards, key=lambda card: card["queued_at"])
+
+    async def transfer_targets(self, aid: str) -> dict[str, Any]:
+        """Every queue, and every other agent with whether it can take a transfer or
+        a conference now, sorted for a picker: free agents first, then by name."""
+        found = await self._run("view_transfer_targets", aid)
+
+        def listed(value: Any) -> list[Any]:
+            return value if isinstance(value, list) else []  # Lua's cjson writes an empty list as {}
+
+        queues = sorted(listed(found.get("queues")), key=lambda q: (q["name"].casefold(), q["id"]))
+        agents = listed(found.get("agents"))
+        for agent in agents:
+            agent["queues"] = sorted(listed(agent.get("queues")))
+        agents.sort(key=lambda a: (not a["free"], a["display_name"].casefold(), a["id"]))
+        return {"queues": queues, "agents": agents}
+
     async def queue_views(self, qids: list[str]) -> list[dict[str, Any]]:
         if not qids:
             return []

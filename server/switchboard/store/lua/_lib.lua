@@ -335,6 +335,11 @@ local function session_view(sid)
   end
   s.agents = agents
   s.journey = web_pages(s.visitor, web_session_at(s.visitor, s.queued_at))
+  if s.help then
+    local help = cjson.decode(s.help)
+    help.agent = agent_public(help.agent)
+    s.help = help
+  end
   return s
 end
 
@@ -611,6 +616,15 @@ local function guest_left(sid, aid, why)
   return rest
 end
 
+-- The conversations an agent took part in, newest first, for its transcript
+-- search (GET /conversations with its token); the oldest fall off.
+local AGENT_CONVERSATIONS_KEPT = 1000
+local function remember_conversation(aid, cid)
+  local key = k('a', aid, 'convs')
+  redis.call('ZADD', key, NOW, cid)
+  redis.call('ZREMRANGEBYRANK', key, 0, -AGENT_CONVERSATIONS_KEPT - 1)
+end
+
 connect_agent = function(sid, aid)
   local s = hgetall(k('s', sid))
   local first = not s.connected_at or s.connected_at == ''
@@ -621,6 +635,7 @@ connect_agent = function(sid, aid)
   end
   redis.call('SADD', k('a', aid, 'slots'), sid)
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
+  remember_conversation(aid, s.conv)
   redis.call('HSET', ck(s.conv), 'agents', aid, 'last_activity', NOW)
   arm('inact:' .. sid, NOW + INACTIVITY_MS)
   disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only

@@ -17,6 +17,11 @@ for _, sup in ipairs(redis.call('SMEMBERS', k('supervisors'))) do
   end
 end
 if #to == 0 then return refuse('conflict', 'no supervisor of this queue is online') end
+-- Kept on the session until a supervisor monitors it or the session ends, so a
+-- supervisor who opens the view later still sees it (on the card, as `help`).
+local help = {agent = aid, at = NOW}
+if text ~= '' then help.text = text end
+redis.call('HSET', k('s', sid), 'help', cjson.encode(help))
 local frame = {type = 'help.requested', conversation_id = cid, session_id = sid, agent = agent_public(aid),
   _card = session_view(sid)}
 if text ~= '' then frame.text = text end
