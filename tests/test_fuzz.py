@@ -41,7 +41,7 @@ from switchboard.domain.errors import ErrorCode
 from switchboard.domain.frames import AgentCommand, CustomerCommand
 from test_hostile import LoggedServer
 
-EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "150"))
 PROTOCOLS = {"json": "switchboard.v1.json", "msgpack": "switchboard.v1.msgpack"}
 ERROR_CODES = {code.value for code in ErrorCode}
 # Close codes a socket may end with once hello is through (docs/protocol.md):
