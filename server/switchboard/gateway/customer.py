@@ -74,7 +74,10 @@ class CustomerSocket(ClientSocket):
         queues it may open chats in is checked when it opens one."""
         if await super().origin_allowed(origin):
             return True
-        return origin in await self.services.directory.queue_origins()
+        try:
+            return origin in await self.services.directory.queue_origins()
+        except SwitchboardError:  # the store is away: its hello would fail anyway
+            return False
 
     async def _check_queue_origin(self, qid: str | None) -> None:
         """A queue's `allowed_origins`, when set, replace SWITCHBOARD_ALLOWED_ORIGINS for
