@@ -193,6 +193,8 @@ class SupervisorFeed:
         queues = [q for q in snapshot.queues if q.id in watched]
         figures = {f["id"]: f for f in queue_figures(self._window.events, start, now, queues, snapshot.agents)}
         for sock, mine in list(self._sockets.items()):
+            if sock in self._joining:
+                continue  # joined while the snapshot was read: its cards come first, then the next tick's stats
             # the agents of its queues, each with its state, for the supervisor's board
             team = [
                 {"id": a.id, "display_name": a.display_name, "state": a.state, "since": a.since,
