@@ -673,3 +673,71 @@ async def test_a_refused_origin_stops_the_desk_from_retrying(browser, make_deplo
     await expect(page.locator("#connection")).to_have_text("Refused: origin not allowed")
     await expect(page.locator(".notice-error")).to_contain_text("SWITCHBOARD_ALLOWED_ORIGINS")
     assert len(opened) == 1
+
+
+async def test_a_supervisor_at_the_desk_keeps_the_wrap_up_when_the_customer_writes_again(sb, browser):
+    token = await sb.agent("alice", role="supervisor")
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    cards: list[str] = []  # the feed's card frames as the page received them
+
+    def watch(ws: Any) -> None:
+        ws.on("framereceived", lambda payload: cards.append(str(payload)) if '"type":"card"' in str(payload).replace(" ", "") else None)
+
+    page.on("websocket", watch)
+    await page.goto(f"{sb.node.base}/desk#token={token}")
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await go_available(page, sb, "alice")
+    customer, started = await sb.chat(text="hi", channel="messaging")
+    await accept_offer(page)
+    await page.select_option("#state-select", "offline")  # no new offer for alice
+    await eventually(lambda: agent_state_is(sb, "alice", "offline"))
+    await page.get_by_role("button", name="End session").first.click()
+    await page.locator("#dlg-end").get_by_role("button", name="End session").click()
+    await customer.expect("chat.ended")
+    await page.locator("#dlg-wrapup").get_by_role("button", name="Later").click()
+    banner = page.locator("#conv-banner")
+    await expect(banner).to_be_visible()
+    # the customer writes again: a new session of the same conversation waits in the queue
+    await customer.ok({"type": "message", "text": "one more question"})
+    queued = await customer.expect("chat.queued")
+    await eventually(lambda: _true([c for c in cards if queued["session_id"] in c]))
+    await expect(banner).to_be_visible()
+    await expect(page.get_by_role("button", name="Wrap up…")).to_be_visible()
+
+
+async def test_closing_more_conversations_than_the_desk_keeps_while_the_oldest_is_on_screen(sb, browser):
+    token = await sb.agent("alice", capacity=1)
+    alice, _ = await sb.agent_socket(token)  # the desk's agent, answering from a second socket
+    await alice.ok({"type": "set_state", "state": "available"})
+    page, errors = await open_desk(browser, sb, token)
+    customer, _ = await sb.customer()
+
+    async def take(text: str) -> str:
+        started = await customer.ok({"type": "start_chat", "queue": "support", "text": text})
+        offer = await alice.expect("offer")
+        await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+        return started["conversation_id"]
+
+    async def close(cid: str) -> None:
+        await alice.ok({"type": "end_session", "conversation_id": cid})
+        await alice.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+
+    await close(await take("the oldest"))
+    for i in range(99):  # the desk keeps 100 closed conversations
+        await close(await take(f"chat {i}"))
+    await expect(page.locator(".closed-item")).to_have_count(100)
+    last = await take("the hundred and first")
+    await expect(page.locator(".tab")).to_have_count(1)
+    await page.locator(".closed-item").last.click()  # the oldest, on screen ...
+    await expect(page.locator("#transcript")).to_contain_text("the oldest")
+    await close(last)  # ... is dropped from the list when one more closes
+    await expect(page.locator(".tab")).to_have_count(0)
+    await expect(page.locator(".closed-item")).to_have_count(100)
+    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "still working"})
+    offer = await alice.expect("offer")
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await expect(page.locator(".tab")).to_have_count(1)
+    await expect(page.locator("#transcript")).to_contain_text("still working")
+    assert started["conversation_id"]
+    assert errors == []
