@@ -741,3 +741,73 @@ async def test_closing_more_conversations_than_the_desk_keeps_while_the_oldest_i
     await expect(page.locator("#transcript")).to_contain_text("still working")
     assert started["conversation_id"]
     assert errors == []
+
+
+async def test_keyboard_use_of_the_state_menu_sends_one_state_change(sb, browser):
+    token = await sb.agent("alice")
+    page, errors = await open_desk(browser, sb, token)
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
+    await go_available(page, sb, "alice")  # a pointer choice applies at once
+    await page.reload()
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await page.locator("#state-select").focus()
+    await page.keyboard.press("ArrowDown")  # passing over Break ...
+    await page.keyboard.press("ArrowDown")  # ... to Lunch
+    await page.keyboard.press("Enter")
+    await eventually(lambda: agent_state_is(sb, "alice", "not_ready"))
+    await expect(page.locator("#state-since")).to_contain_text("Lunch")
+    changes = [f for f in sent if '"set_state"' in f]
+    assert len(changes) == 1 and "Lunch" in changes[0]
+    assert errors == []
+
+
+async def test_the_connection_countdown_is_not_announced(sb, browser):
+    token = await sb.agent("alice")
+    page, sockets, errors = await open_relayed_desk(browser, sb, token)
+    live = page.locator("#connection [aria-live]")
+    await expect(live).to_have_text("Connected")
+    assert await page.locator("#connection").get_attribute("aria-live") is None
+    await sockets[-1].close(code=1006, reason="network gone")
+    await expect(page.locator("#connection")).to_contain_text(re.compile(r"Reconnecting in \d+ s"))
+    await expect(live).to_have_text("Reconnecting")  # the countdown beside it is not in the live region
+    await expect(live).to_have_text("Connected")
+
+
+async def test_the_keyboard_focus_survives_declines_closed_items_and_closing_conversations(sb, browser):
+    await sb.queue("support", wrap_up_codes=CODES)
+    token = await sb.agent("alice", capacity=3)
+    page, errors = await open_desk(browser, sb, token)
+    await go_available(page, sb, "alice")
+    # Two offers; declining the first with the keyboard moves to the second.
+    await sb.chat(text="first", customer={"name": "Ann"})
+    await sb.chat(text="second", customer={"name": "Ben"})
+    popups = page.locator(".offer-popup")
+    await expect(popups).to_have_count(2)
+    await popups.first.get_by_role("button", name="Decline").focus()
+    await page.keyboard.press("Enter")
+    await expect(popups).to_have_count(1)
+    await expect(popups.first.get_by_role("button", name="Accept")).to_be_focused()
+    await page.keyboard.press("Enter")  # accepts Ben
+    await expect(page.locator(".tab")).to_have_count(1)
+    # Ann comes back after the decline: accept, end, wrap up.
+    customer, _ = await sb.chat(text="third", customer={"name": "Cleo"})
+    await accept_offer(page)
+    await expect(page.locator(".tab")).to_have_count(2)
+    await page.get_by_role("button", name="End session").first.click()
+    await page.locator("#dlg-end").get_by_role("button", name="End session").click()
+    wrap = page.locator("#dlg-wrapup")
+    await expect(wrap).to_be_visible()
+    await wrap.get_by_label("Resolved").check()
+    await wrap.get_by_role("button", name="Submit wrap-up").click()
+    await expect(page.locator(".tab")).to_have_count(1)
+    await expect(page.locator(".tab")).to_be_focused()  # not the body: the conversation that is left
+    # A closed conversation chosen with the keyboard keeps the focus, and the open
+    # conversation stays reachable with Tab.
+    closed = page.locator(".closed-item")
+    await closed.first.focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#conv-status")).to_have_text("Resolved")
+    await expect(closed.first).to_be_focused()
+    assert await page.locator(".tab").get_attribute("tabindex") == "0"
+    assert errors == []

@@ -583,13 +583,20 @@
     return item;
   }
 
-  function removeOffer(offerId) {
+  function removeOffer(offerId, hadFocus) {
     const entry = S.offers.get(offerId);
     if (!entry) return;
+    const focused = hadFocus || entry.popup.contains(document.activeElement) || entry.item.contains(document.activeElement);
     entry.popup.remove();
     entry.item.remove();
     S.offers.delete(offerId);
     renderOffers();
+    if (focused && focusLost()) {
+      // The next offer, else the offers heading: never the page's body.
+      const next = S.offers.values().next().value;
+      if (next) next.popup.querySelector('.offer-accept').focus();
+      else $('offers-heading').focus();
+    }
   }
 
   function revokeOffer(frame) {
@@ -603,11 +610,12 @@
   async function answerOffer(offerId, accept) {
     const entry = S.offers.get(offerId);
     if (!entry) return;
+    const hadFocus = !accept && entry.popup.contains(document.activeElement);  // an accept focuses the box
     for (const b of entry.popup.querySelectorAll('button')) b.disabled = true;
     if (accept) S.activateOnAssign.add(entry.frame.conversation_id);
     try {
       await request({ type: accept ? 'accept' : 'decline', offer_id: offerId });
-      removeOffer(offerId);
+      removeOffer(offerId, hadFocus);
     } catch (err) {
       S.activateOnAssign.delete(entry.frame.conversation_id);
       if (err.code === 'not_found' || err.code === 'conflict') {
@@ -827,6 +835,7 @@
       if (S.order.length) activate(S.order[0]);
     }
     renderAll();
+    if (focusLost()) focusSomewhereUseful();
   }
 
   function agentName(agent) {
@@ -1093,15 +1102,18 @@
     const box = $('connection');
     let text;
     let cls;
+    let countdown = '';
     if (S.ws && S.welcomed) { text = 'Connected'; cls = 'ok'; }
     else if (S.ws) { text = 'Connecting…'; cls = 'wait'; }
     else if (S.refused) { text = 'Refused: origin not allowed'; cls = 'bad'; }
     else if (S.reconnectAt) {
-      text = `Reconnecting in ${Math.max(1, Math.ceil((S.reconnectAt - Date.now()) / 1000))} s`;
+      text = 'Reconnecting';
+      countdown = ` in ${Math.max(1, Math.ceil((S.reconnectAt - Date.now()) / 1000))} s`;
       cls = 'bad';
     } else { text = 'Offline'; cls = 'bad'; }
     box.className = 'connection connection-' + cls;
-    setText(box, text);
+    setText($('connection-state'), text);
+    setText($('connection-countdown'), countdown);
     if (S.me) setText($('me-name'), `${S.me.display_name} (${S.me.id})`);
   }
 
@@ -1151,7 +1163,9 @@
     const selected = S.active === conv.id;
     tab.className = `tab color-${card.color || 'blue'}${selected ? ' tab-selected' : ''}`;
     tab.setAttribute('aria-selected', String(selected));
-    tab.tabIndex = selected || (!S.active && S.order[0] === conv.id) ? 0 : -1;
+    // One tab is in the Tab order: the selected one, else the first (a closed
+    // conversation on screen has no tab).
+    tab.tabIndex = selected || (!S.order.includes(S.active) && S.order[0] === conv.id) ? 0 : -1;
     setText(tab.querySelector('.tab-name'), customerName(card.customer));
     const unread = tab.querySelector('.tab-unread');
     setText(unread, conv.unread ? String(conv.unread) : '');
@@ -1180,8 +1194,25 @@
     S.convs.get(S.order[next]).tab.focus();
   }
 
+  /** Whether the keyboard focus was lost: on the body, or on an element that was
+   * removed or hidden. */
+  function focusLost() {
+    const a = document.activeElement;
+    return !a || a === document.body || !a.isConnected || !a.getClientRects().length;
+  }
+
+  /** After a conversation or an offer went: the selected tab, else the offers. */
+  function focusSomewhereUseful() {
+    const conv = S.active && S.convs.get(S.active);
+    if (conv && conv.tab && conv.tab.isConnected) conv.tab.focus();
+    else if (S.order.length) S.convs.get(S.order[0]).tab.focus();
+    else $('offers-heading').focus();
+  }
+
   function renderClosed() {
     const list = $('closed-list');
+    // Rebuilt on every change: the focus stays on the same conversation.
+    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.cid : null;
     list.replaceChildren(...S.closed.map((cid) => {
       const conv = S.convs.get(cid);
       const button = h('button', `closed-item color-${conv.card.color || 'gray'}${S.active === cid ? ' tab-selected' : ''}`, null, [
@@ -1195,6 +1226,8 @@
       return h('li', '', null, [button]);
     }));
     setText($('closed-count'), S.closed.length ? String(S.closed.length) : '');
+    const again = focused && list.querySelector(`button[data-cid="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
   }
 
   function activate(cid) {
@@ -1353,6 +1386,10 @@
     }
     const journey = $('journey');
     const pages = card.journey || [];
+    // Rebuilt on every event: a keyboard user stays on the same page of the journey.
+    const links = [...journey.querySelectorAll('.journey-link')];
+    const focusedLink = links.indexOf(document.activeElement);
+    const fromEnd = focusedLink < 0 ? -1 : links.length - 1 - focusedLink;  // new pages come first
     journey.replaceChildren(...pages.slice().reverse().map((page) => {
       const label = page.title || page.url;
       let link;
@@ -1368,6 +1405,11 @@
       return h('li', '', null, [link, h('time', 'muted small', timeOfDay(page.ts))]);
     }));
     if (!pages.length) journey.append(h('li', 'muted small', 'No page views.'));
+    if (fromEnd >= 0) {
+      const again = [...journey.querySelectorAll('.journey-link')];
+      const target = again[again.length - 1 - fromEnd];
+      if (target && target.focus) target.focus();
+    }
   }
 
   function nearBottom() {
@@ -2006,7 +2048,26 @@
       renderSound();
       if (S.soundOn) ring();
     });
-    $('state-select').addEventListener('change', (event) => changeState(event.target.value));
+    // Arrow keys on a closed <select> fire `change` on some systems (Chrome and Edge
+    // on Windows): passing over "Available" would bring an offer. A choice made with
+    // the keyboard applies on Enter or when the menu loses the focus.
+    const stateSelect = $('state-select');
+    let keyed = false;
+    let unapplied = false;
+    const applyState = () => {
+      if (unapplied) changeState(stateSelect.value);
+      unapplied = false;
+    };
+    stateSelect.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') applyState();
+      else keyed = /^(Arrow|Home|End|Page)/.test(event.key) || event.key.length === 1;
+    });
+    stateSelect.addEventListener('pointerdown', () => { keyed = false; });
+    stateSelect.addEventListener('change', () => {
+      unapplied = true;
+      if (!keyed) applyState();
+    });
+    stateSelect.addEventListener('blur', applyState);
     $('rona-available').addEventListener('click', () => changeState('available'));
 
     const box = $('composer-text');
@@ -2045,6 +2106,8 @@
 
     for (const dialog of document.querySelectorAll('dialog')) {
       for (const b of dialog.querySelectorAll('[data-close]')) b.addEventListener('click', () => dialog.close());
+      // The button that opened it may be hidden by now (the conversation moved on).
+      dialog.addEventListener('close', () => { if (focusLost()) focusSomewhereUseful(); });
     }
     for (const radio of document.querySelectorAll('input[name="transfer-kind"]')) radio.addEventListener('change', syncTransferKind);
     $('act-transfer').addEventListener('click', openTransfer);
