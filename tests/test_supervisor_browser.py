@@ -402,14 +402,17 @@ async def test_a_malformed_token_in_the_address_shows_the_sign_in_form(browser, 
 
 
 async def test_a_refused_origin_stops_the_supervisor_view_from_retrying(browser, make_deployment):
-    sb = await make_deployment(allowed_origins=("https://shop.example.com",))
-    await sb.queue("support")
+    # As for the desk: the contract's 4403, sent by closing the view's socket with it.
+    sb = await deployment(make_deployment)
     sue_token = await sb.agent("sue", role="supervisor")
     ctx = await browser.new_context()
     page = await ctx.new_page()
     opened: list[Any] = []
     page.on("websocket", lambda ws: opened.append(ws))
     await page.goto(f"{sb.node.base}/supervisor#token={sue_token}")
+    await expect(page.locator("#conn")).to_have_text("Live")
+    [view] = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]
+    view.close(4403, "origin not allowed")
     await expect(page.locator("#conn")).to_contain_text("origin is not allowed")
     assert len(opened) == 1
 
