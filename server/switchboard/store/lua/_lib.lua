@@ -4,6 +4,12 @@
 --   KEYS[1]  routing root of the deployment, e.g. "{sb}"; every routing key is
 --            KEYS[1] .. ":..." so they all hash to one Redis Cluster slot
 --   ARGV[1]  name prefix, e.g. "sb" (conversation keys "sb:c:{<id>}", channels "sb:push:...")
+-- A conversation has two records. The routing record {sb}:cv:<cid> (visitor,
+-- channel, created_at, session, open, agents, monitors) and its session list
+-- {sb}:cv:<cid>:sessions are the truth for routing and live under the routing
+-- tag. The message side sb:c:{<cid>} (with its history and client_msg_id
+-- index) carries the conversation's own tag: it holds the seq, last_activity
+-- and a replica of visitor, agents, monitors and open for the message path.
 --   ARGV[2]  now, milliseconds since the epoch (passed in so tests control time)
 --   ARGV[3]  inactivity timeout, ms
 --   ARGV[4]  disconnect grace, ms
@@ -28,7 +34,8 @@ local EVENTS_MAXLEN = 1000000
 local function k(...) return R .. ':' .. table.concat({...}, ':') end
 local function ck(cid) return P .. ':c:{' .. cid .. '}' end
 local function clog(cid) return ck(cid) .. ':log' end
-local function csessions(cid) return ck(cid) .. ':sessions' end
+local function cv(cid) return k('cv', cid) end
+local function cv_sessions(cid) return k('cv', cid, 'sessions') end
 local DEADLINES = k('deadlines')
 
 local function refuse(code, message)
@@ -181,7 +188,7 @@ end
 -- Everyone who follows a conversation: its connected agents, the supervisors
 -- monitoring it and, with `include_visitor`, its customer.
 local function audience(cid, include_visitor)
-  local c = redis.call('HMGET', ck(cid), 'visitor', 'agents', 'monitors')
+  local c = redis.call('HMGET', cv(cid), 'visitor', 'agents', 'monitors')
   local to = {}
   if include_visitor and c[1] then to[1] = 'v:' .. c[1] end
   for _, a in ipairs(words(c[2])) do to[#to + 1] = 'a:' .. a end
@@ -189,6 +196,29 @@ local function audience(cid, include_visitor)
     if not has_word(c[2], a) then to[#to + 1] = 'a:' .. a end
   end
   return to
+end
+
+-- Fields of the routing record that the message path reads from its replica.
+local REPLICATED = {visitor = true, agents = true, monitors = true, open = true}
+
+-- Sets fields of a conversation's routing record and of its replica.
+local function update_conversation(cid, fields)
+  local all, replica = {}, {}
+  for name, value in pairs(fields) do
+    all[#all + 1] = name
+    all[#all + 1] = value
+    if REPLICATED[name] then
+      replica[#replica + 1] = name
+      replica[#replica + 1] = value
+    end
+  end
+  redis.call('HSET', cv(cid), unpack(all))
+  if #replica > 0 then redis.call('HSET', ck(cid), unpack(replica)) end
+end
+
+-- Someone joined: the inactivity timeout counts from now.
+local function touch(cid)
+  redis.call('HSET', ck(cid), 'last_activity', NOW)
 end
 
 -- Appends a history event to the conversation's stream and gives `frame` its
@@ -578,7 +608,7 @@ local function remove_from_session(sid, aid)
   redis.call('HSET', k('s', sid), 'agents', agents)
   if s[3] == aid then redis.call('HSET', k('s', sid), 'owner', rest[1] or '') end
   if #rest == 1 then redis.call('HSET', k('s', sid), 'status', 'active') end
-  redis.call('HSET', ck(s[2]), 'agents', agents)
+  update_conversation(s[2], {agents = agents})
   redis.call('SREM', k('a', aid, 'slots'), sid)
   reindex_agent(aid)
   return rest
@@ -621,7 +651,8 @@ connect_agent = function(sid, aid)
   redis.call('SADD', k('a', aid, 'slots'), sid)
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
   remember_conversation(aid, s.conv)
-  redis.call('HSET', ck(s.conv), 'agents', aid, 'last_activity', NOW)
+  update_conversation(s.conv, {agents = aid})
+  touch(s.conv)
   arm('inact:' .. sid, NOW + INACTIVITY_MS)
   disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
   local connected = {type = 'chat.connected', session_id = sid, agent = agent_public(aid)}
@@ -666,7 +697,7 @@ local function end_session(sid, reason)
   end
   disarm('inact:' .. sid)
   local to = audience(s.conv, true)
-  redis.call('HSET', ck(s.conv), 'open', '0', 'agents', '')
+  update_conversation(s.conv, {open = '0', agents = ''})
   local ended = {type = 'chat.ended', session_id = sid, reason = reason}
   append(s.conv, ended)
   deliver(to, ended)
@@ -710,23 +741,23 @@ end
 -- ------------------------------------------------------------------ supervisors
 
 -- A supervisor monitoring a conversation receives its events without joining:
--- the conversation hash lists it in `monitors` (read by the message path too).
+-- the conversation lists it in `monitors` (its replica is read by the message path too).
 local function start_monitoring(aid, cid)
-  local monitors = redis.call('HGET', ck(cid), 'monitors') or ''
+  local monitors = redis.call('HGET', cv(cid), 'monitors') or ''
   if not has_word(monitors, aid) then
-    redis.call('HSET', ck(cid), 'monitors', (monitors == '' and aid) or (monitors .. ' ' .. aid))
+    update_conversation(cid, {monitors = (monitors == '' and aid) or (monitors .. ' ' .. aid)})
   end
   redis.call('SADD', k('a', aid, 'monitoring'), cid)
 end
 
 local function stop_monitoring(aid, cid)
   redis.call('SREM', k('a', aid, 'monitoring'), cid)
-  if redis.call('EXISTS', ck(cid)) == 0 then return end
+  if redis.call('EXISTS', cv(cid)) == 0 then return end
   local rest = {}
-  for _, m in ipairs(words(redis.call('HGET', ck(cid), 'monitors'))) do
+  for _, m in ipairs(words(redis.call('HGET', cv(cid), 'monitors'))) do
     if m ~= aid then rest[#rest + 1] = m end
   end
-  redis.call('HSET', ck(cid), 'monitors', table.concat(rest, ' '))
+  update_conversation(cid, {monitors = table.concat(rest, ' ')})
 end
 
 -- ------------------------------------------------------------------ presence

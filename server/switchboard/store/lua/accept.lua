@@ -25,14 +25,14 @@ local target = agent_public(aid)
 redis.call('SADD', k('a', aid, 'slots'), sid)
 redis.call('HSET', k('a', aid), 'idle_since', NOW)
 remember_conversation(aid, s.conv)
-redis.call('HSET', ck(s.conv), 'last_activity', NOW)
+touch(s.conv)
 
 if o.kind == 'transfer' then
   -- The sender leaves as the target comes in; the customer sees the hand-over.
   local to = audience(s.conv, true)
   remove_from_session(sid, o.sender)
   redis.call('HSET', k('s', sid), 'agents', aid, 'owner', aid, 'status', 'active')
-  redis.call('HSET', ck(s.conv), 'agents', aid)
+  update_conversation(s.conv, {agents = aid})
   local transferred = {type = 'chat.transferred', session_id = sid, from_agent = agent_public(o.sender), agent = target}
   append(s.conv, transferred)
   deliver(to, transferred)
@@ -45,7 +45,7 @@ else
   -- A conference: the guest joins; the owner stays in charge.
   local agents = s.agents .. ' ' .. aid
   redis.call('HSET', k('s', sid), 'agents', agents, 'status', 'conference')
-  redis.call('HSET', ck(s.conv), 'agents', agents)
+  update_conversation(s.conv, {agents = agents})
   local to = audience(s.conv, true)
   local joined = {type = 'chat.participant_joined', session_id = sid, agent = target}
   append(s.conv, joined)

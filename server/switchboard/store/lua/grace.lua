@@ -9,7 +9,7 @@ if redis.call('SCARD', k(kind, id, 'conns')) > 0 then return done(false) end
 if kind == 'v' then
   local cid = redis.call('HGET', k('v', id), 'conv')
   if not cid then return done(false) end
-  local c = redis.call('HMGET', ck(cid), 'open', 'session', 'channel')
+  local c = redis.call('HMGET', cv(cid), 'open', 'session', 'channel')
   if c[1] ~= '1' or c[3] == 'messaging' then return done(false) end
   local connected = redis.call('HGET', k('s', c[2]), 'connected_at')
   end_session(c[2], (connected and connected ~= '') and 'customer_ended' or 'customer_abandoned')

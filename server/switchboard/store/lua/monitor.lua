@@ -8,7 +8,7 @@ if mode == 'unmonitor' then
   stop_monitoring(aid, cid)
   return done({conversation_id = cid, monitoring = false})
 end
-local sid = redis.call('HGET', ck(cid), 'session')
+local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
 local qid = redis.call('HGET', k('s', sid), 'queue')
 local mine = false

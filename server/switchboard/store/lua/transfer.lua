@@ -6,7 +6,7 @@
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] "queue" or "agent"   ARGV[8] target id
 local aid, cid, mode, target = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 
-local c = redis.call('HMGET', ck(cid), 'visitor', 'open', 'session')
+local c = redis.call('HMGET', cv(cid), 'visitor', 'open', 'session')
 if not c[1] then return refuse('not_found', 'no such conversation') end
 local sid = c[3]
 local s = hgetall(k('s', sid))
