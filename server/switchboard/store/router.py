@@ -7,6 +7,8 @@ recovers from history when it resumes).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,8 @@ LIST_FIELDS = frozenset({
     "visitors",
 })
 
+log = logging.getLogger(__name__)
+
 _json_decode = msgspec.json.Decoder().decode
 _json_encode = msgspec.json.Encoder().encode
 
@@ -40,6 +44,10 @@ def _lists_fixed(value: Any) -> Any:
     if isinstance(value, list):
         return [_lists_fixed(v) for v in value]
     return value
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []  # Lua's cjson writes an empty list as {}
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ EXPIRY_SCRIPTS = {
     "step": "routing_step",
     "node": "node_lost",
     "invite": "invite",
+    "outbox": "outbox_pending",
 }
 
 
@@ -94,10 +103,107 @@ class Router:
         doc = _lists_fixed(_json_decode(raw))
         if "err" in doc:
             raise SwitchboardError(doc["err"]["code"], doc["err"]["message"])
-        out = doc.get("out") or []
+        result, out = doc["ok"], doc.get("out") or []
+        if doc.get("conv"):
+            out = await self._apply_conversation_ops(doc["conv"], out, result, now)
+        if b'"_history"' in raw:
+            await self._fill_history(result, out)
         if out:
             await self._publish(out, now)
-        return doc["ok"]
+        return result
+
+    async def _apply_conversation_ops(
+        self, pending: list[dict[str, Any]], out: list[dict[str, Any]], result: Any, now: int
+    ) -> list[dict[str, Any]]:
+        """The second step of a routing step: applies the ops it left in the outboxes
+        of its conversations (each on that conversation's own slot), then trims them.
+        Returns the deliveries with every appended frame filled in, in order; frames
+        of ops applied here that this step did not write (a crashed step's) first.
+        Whoever applies an op delivers its frame, so an op that another node applied
+        first (the repair sweep) is left out here. On a store error the routing step
+        stands: the outbox's repair deadline applies the ops later."""
+        k = self.keys
+        apply = self.scripts["conversation_apply"]
+
+        async def one(entry: dict[str, Any]) -> tuple[str, Any]:
+            cid = entry["cid"]
+            keys = [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)]
+            return cid, _json_decode(await apply(keys=keys, args=[cid, *entry["ops"]]))
+
+        applied: dict[tuple[str, int], dict[str, Any]] = {}
+        trims: list[Any] = []
+        for outcome in await asyncio.gather(*(one(e) for e in pending), return_exceptions=True):
+            if isinstance(outcome, STORE_ERRORS):
+                log.warning("conversation ops left for the repair sweep: %s", outcome)
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            cid, done = outcome
+            trims += [cid, done["applied"]]
+            for frame in _listed(done["frames"]):
+                applied[(cid, frame["n"])] = {
+                    "to": _listed(frame["to"]), "frame": _lists_fixed(_json_decode(frame["frame"]))}
+        if trims:
+            try:
+                await self.scripts["outbox_trim"](
+                    keys=[k.root], args=[k.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, *trims])
+            except STORE_ERRORS:
+                pass  # the repair sweep trims them: applying them again skips them
+        if isinstance(result, dict) and "_message_op" in result:
+            message = applied.get((result["conversation_id"], result.pop("_message_op")))
+            if message is not None:
+                result["message_id"], result["seq"] = message["frame"]["message_id"], message["frame"]["seq"]
+        own = {(d["cid"], d["op"]) for d in out if "op" in d}
+        deliveries = [d for key, d in applied.items() if key not in own]
+        for delivery in out:
+            if "op" not in delivery:
+                deliveries.append(delivery)
+            elif (found := applied.get((delivery["cid"], delivery["op"]))) is not None:
+                deliveries.append(found)
+        return deliveries
+
+    async def _fill_history(self, result: Any, out: list[dict[str, Any]]) -> None:
+        """Fills every table a script marked with `_history` (a conversation's recent
+        history, read from its own slot after its ops were applied)."""
+        marked: list[dict[str, Any]] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                if "_history" in value:
+                    marked.append(value)
+                for item in value.values():
+                    walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+        walk(result)
+        walk(out)
+        read: dict[tuple[str, int, bool], list[dict[str, Any]]] = {}
+        for holder in marked:
+            mark = holder.pop("_history")
+            key = (mark["cid"], int(mark["limit"]), bool(mark["messages_only"]))
+            if key not in read:
+                try:
+                    read[key] = await self.recent_history(*key)
+                except SwitchboardError as exc:
+                    log.warning("history of %s not read: %s", key[0], exc.message)
+                    read[key] = []
+            holder[mark["field"]] = read[key]
+
+    async def recent_history(self, cid: str, limit: int, messages_only: bool = False) -> list[dict[str, Any]]:
+        """The conversation's last `limit` history events (with `messages_only`, its
+        last messages: an offer's thread), oldest first, notes included."""
+        try:
+            entries = await self.redis.xrevrange(
+                self.keys.history(cid), "+", "-", count=limit * (3 if messages_only else 1))
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        events = [
+            _lists_fixed(_json_decode(fields[b"d"])) for _id, fields in reversed(entries)
+            if not messages_only or b'"type":"message"' in fields[b"d"]
+        ]
+        return events[-limit:]
 
     async def _publish(self, deliveries: list[dict[str, Any]], now: int) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -287,7 +393,18 @@ class Router:
         if script is None:  # written by a newer version? drop it
             await self.redis.zrem(self.keys.deadlines, member)
             return False
-        return bool(await self._run(script, *rest.split(":"), now=now))
+        args = rest.split(":")
+        if kind == "inact":  # the script cannot read the conversation's side: it gets its last activity
+            args.append(await self._last_activity(args[0]))
+        return bool(await self._run(script, *args, now=now))
+
+    async def _last_activity(self, sid: str) -> str:
+        try:
+            cid = await self.redis.hget(self.keys.session(sid), "conv")
+            last = await self.redis.hget(self.keys.conversation(cid.decode()), "last_activity") if cid else None
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return last.decode() if last else ""
 
     # ------------------------------------------------------------ administration
 
@@ -326,13 +443,10 @@ class Router:
         a conference now, sorted for a picker: free agents first, then by name."""
         found = await self._run("view_transfer_targets", aid)
 
-        def listed(value: Any) -> list[Any]:
-            return value if isinstance(value, list) else []  # Lua's cjson writes an empty list as {}
-
-        queues = sorted(listed(found.get("queues")), key=lambda q: (q["name"].casefold(), q["id"]))
-        agents = listed(found.get("agents"))
+        queues = sorted(_listed(found.get("queues")), key=lambda q: (q["name"].casefold(), q["id"]))
+        agents = _listed(found.get("agents"))
         for agent in agents:
-            agent["queues"] = sorted(listed(agent.get("queues")))
+            agent["queues"] = sorted(_listed(agent.get("queues")))
         agents.sort(key=lambda a: (not a["free"], a["display_name"].casefold(), a["id"]))
         return {"queues": queues, "agents": agents}
 

@@ -30,9 +30,7 @@ for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
     else
       local to = audience(s.conv, true)
       rest = remove_from_session(sid, id)
-      local left = {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}
-      append(s.conv, left)
-      deliver(to, left)
+      append(s.conv, {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}, to)
     end
     if #rest == 0 then
       disarm('inact:' .. sid)

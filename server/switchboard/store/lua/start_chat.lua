@@ -48,7 +48,6 @@ end
 
 if mode ~= 'reopen' then
   update_conversation(cid, {visitor = vid, channel = channel, created_at = NOW, agents = ''})
-  redis.call('HSETNX', ck(cid), 'seq', 0)
   redis.call('HSET', k('v', vid), 'conv', cid)
   redis.call('RPUSH', k('v', vid, 'convs'), cid)
 end
@@ -70,17 +69,16 @@ if hold_until then
   arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
 end
 
-local message = nil
+local message_op = nil
 if text ~= '' then
   local name = customer_of({customer = customer}).name
-  message = {type = 'message',
-    from = {role = 'customer', display_name = name}, text = text}
+  local message = {type = 'message', from = {role = 'customer', display_name = name}, text = text}
+  local index = nil
   if cmid ~= '' then
     message.client_msg_id = cmid
+    index = 'customer:' .. vid .. ':' .. cmid
   end
-  append(cid, message)
-  if cmid ~= '' then redis.call('HSET', ck(cid) .. ':cmid', 'customer:' .. vid .. ':' .. cmid, message.seq) end
-  deliver({'v:' .. vid}, message)
+  message_op = append(cid, message, {'v:' .. vid}, 'all', index)
 end
 
 if hold_until then system_message(cid, closed_message, {'v:' .. vid}) end
@@ -96,5 +94,6 @@ redis.call('HSET', k('s', sid), 'entry_pos', redis.call('HGET', k('s', sid), 'po
 route_all()
 
 local result = {conversation_id = cid, session_id = sid, opens_at = hold_until}
-if message then result.message_id = message.message_id result.seq = message.seq end
+-- the Router fills in message_id and seq once the message has them
+if message_op then result._message_op = message_op end
 return done(result)
