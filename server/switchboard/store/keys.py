@@ -148,8 +148,9 @@ class Keys:
 
     # pub/sub
     def channel(self, recipient: str) -> str:
-        """`recipient` is "a:<agent id>" or "v:<visitor id>"."""
-        return f"{self.prefix}:push:{recipient}"
+        """`recipient` is "a:<agent id>" or "v:<visitor id>". The recipient is the
+        channel's hash tag: on Redis Cluster, sharded pub/sub spreads the channels."""
+        return f"{self.prefix}:push:{{{recipient}}}"
 
     def recipient_of(self, channel: str) -> str:
-        return channel[len(self.prefix) + 6 :]
+        return channel[len(self.prefix) + 7 : -1]

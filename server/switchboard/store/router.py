@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from ..domain.cards import build_card
 from ..domain.errors import ErrorCode, SwitchboardError
@@ -90,6 +90,8 @@ class Router:
         self.keys = keys
         self.timeouts = timeouts
         self.scripts = load_scripts(redis)
+        #: Redis Cluster: pushes use sharded pub/sub (see store/cluster.py)
+        self.sharded = isinstance(redis, RedisCluster)
 
     # ------------------------------------------------------------ plumbing
 
@@ -213,15 +215,21 @@ class Router:
                 frame["card"] = build_card(frame.pop("_card"), now)
             payload = _json_encode(frame)
             for recipient in delivery["to"] or []:
-                pipe.publish(self.keys.channel(recipient), payload)
+                if self.sharded:
+                    pipe.spublish(self.keys.channel(recipient), payload)
+                else:
+                    pipe.publish(self.keys.channel(recipient), payload)
         try:
             await pipe.execute()
         except STORE_ERRORS:
             pass  # push is best effort; history holds every event that matters
 
-    async def _conversation_script(self, name: str, cid: str, keys: list[str], *args: Any) -> Any:
+    async def _conversation_script(self, name: str, keys: list[str], *args: Any, payload: bytes = b"") -> Any:
+        """Runs `message` or `relay`. On one Redis the script publishes the frame
+        itself (one round trip); on a cluster it returns the channels, each in the
+        slot of its own tag, and they are SPUBLISHed here."""
         try:
-            raw = await self.scripts[name](keys=keys, args=[self.keys.prefix, *args])
+            raw = await self.scripts[name](keys=keys, args=[self.keys.prefix, *args, "0" if self.sharded else "1"])
         except STORE_ERRORS as exc:
             raise unavailable(exc) from exc
         doc = _json_decode(raw)
@@ -229,6 +237,15 @@ class Router:
             if doc["err"]["code"] == "ended":
                 raise ConversationEnded()
             raise SwitchboardError(doc["err"]["code"], doc["err"]["message"])
+        if channels := _listed(doc.get("channels")):
+            payload = doc["payload"].encode() if "payload" in doc else payload
+            pipe = self.redis.pipeline(transaction=False)
+            for channel in channels:
+                pipe.spublish(channel, payload)
+            try:
+                await pipe.execute()
+            except STORE_ERRORS:
+                pass  # push is best effort; history holds every message
         return doc["ok"]
 
     # ------------------------------------------------------------ customers
@@ -275,12 +292,13 @@ class Router:
         customer writes into an ended session (the caller opens a new one)."""
         k = self.keys
         return await self._conversation_script(
-            "message", cid, [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
+            "message", [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
             now_ms() if now is None else now, kind, role, sender, display_name, text, client_msg_id,
         )
 
     async def relay(self, cid: str, role: str, sender: str, frame: dict[str, Any]) -> None:
-        await self._conversation_script("relay", cid, [self.keys.conversation(cid)], role, sender, _json_encode(frame))
+        payload = _json_encode(frame)
+        await self._conversation_script("relay", [self.keys.conversation(cid)], role, sender, payload, payload=payload)
 
     async def end_chat(self, visitor_id: str, now: int | None = None) -> dict[str, Any]:
         return await self._run("end_session", "customer", visitor_id, "", now=now)
