@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from switchboard.domain.config import AgentConfig, QueueConfig
+from switchboard.domain.errors import SwitchboardError
 from switchboard.store.keys import Keys
 from switchboard.store.router import Router, Timeouts
 
@@ -113,4 +114,23 @@ async def test_applying_the_same_ops_twice_changes_nothing(router):
     assert len(first["frames"]) == 2
     assert second["frames"] in ([], {})  # cjson writes an empty list as {}
     assert first["applied"] == second["applied"]
+    assert await history_types(router) == ["message", "chat.connected", "chat.ended", "csat.requested"]
+
+
+async def test_conversations_of_the_earlier_layout_get_their_routing_record_on_upgrade(router):
+    await connected_chat(router)
+    k, redis = router.keys, router.redis
+    # as the version before routing records wrote it: the routing fields in the
+    # message-side hash, the session list beside it
+    record = await redis.hgetall(k.conversation_record("c1"))
+    await redis.hset(k.conversation("c1"), mapping={f: v for f, v in record.items() if f != b"ops"})
+    await redis.rpush(k.conversation("c1") + ":sessions", *await redis.lrange(k.conversation_sessions("c1"), 0, -1))
+    await redis.delete(k.conversation_record("c1"), k.conversation_sessions("c1"), k.data_version)
+    with pytest.raises(SwitchboardError):
+        await router.end_session("a", "c1", now=T0 + 10)
+
+    assert sorted(await asyncio.gather(router.upgrade(), router.upgrade())) == [0, 1]  # nodes starting together
+    assert await router.upgrade() == 0  # once per deployment
+    assert await redis.lrange(k.conversation_sessions("c1"), 0, -1) == [b"s1"]
+    await router.end_session("a", "c1", now=T0 + 10)
     assert await history_types(router) == ["message", "chat.connected", "chat.ended", "csat.requested"]

@@ -104,6 +104,11 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            if upgraded := await services.router.upgrade():
+                log.info("%d conversations moved to the current data layout", upgraded)
+        except SwitchboardError as exc:
+            log.warning("data not upgraded (%s); the next start tries again", exc.message)
         await services.hub.start()
         services.sweeper.start()
         services.supervision.start()

@@ -30,6 +30,11 @@ class Keys:
         return self.conversation(cid) + ":cmid"
 
     # routing keys
+    @property
+    def data_version(self) -> str:
+        """The layout of the stored data (see Router.upgrade)."""
+        return self._r("data_version")
+
     def conversation_record(self, cid: str) -> str:
         """The routing side of a conversation (visitor, channel, created_at, session,
         open, agents, monitors): the truth; `conversation` keeps a replica of what

@@ -63,6 +63,10 @@ def unavailable(exc: Exception) -> SwitchboardError:
 STORE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
+#: The layout of the stored data this version writes (see Router.upgrade).
+DATA_VERSION = 2
+_ROUTING_FIELDS = frozenset({"visitor", "channel", "created_at", "session", "open", "agents", "monitors"})
+
 #: Deadline kind -> the Lua script that expires it.
 EXPIRY_SCRIPTS = {
     "offer": "offer_timeout",
@@ -511,3 +515,31 @@ class Router:
         except STORE_ERRORS as exc:
             raise unavailable(exc) from exc
         return int(raw or 0)
+
+    # ------------------------------------------------------------ upgrades
+
+    async def upgrade(self) -> int:
+        """Brings data written by an earlier version to the current layout, once per
+        deployment; returns how many conversations it changed. Data version 2: a
+        conversation's routing fields moved from its message-side hash to the
+        routing record `{sb}:cv:<cid>`. Safe to run on several nodes at once."""
+        k = self.keys
+        try:
+            if int(await self.redis.get(k.data_version) or 0) >= DATA_VERSION:
+                return 0
+            upgraded = 0
+            async for raw_key in self.redis.scan_iter(match=f"{k.prefix}:c:{{*}}", count=1000):
+                key = raw_key.decode()
+                if not key.endswith("}"):
+                    continue  # a history, client_msg_id index or session list
+                cid = key[len(k.prefix) + 4 : -1]
+                stored = await self.redis.hgetall(key)
+                fields = {f.decode(): v.decode() for f, v in stored.items() if f.decode() in _ROUTING_FIELDS}
+                if b"applied" in stored:  # new op numbers must come after the ones applied there
+                    fields["ops"] = stored[b"applied"].decode()
+                sessions = [s.decode() for s in await self.redis.lrange(key + ":sessions", 0, -1)]
+                upgraded += bool(await self._run("upgrade_conversation", cid, _json_encode(fields), *sessions))
+            await self.redis.set(k.data_version, DATA_VERSION)
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return upgraded
