@@ -30,25 +30,49 @@ class LocalCluster:
         return tuple(f"127.0.0.1:{port}" for port in self.ports)
 
     def start(self) -> None:
-        for port in self.ports:
-            self.processes.append(subprocess.Popen(
-                # the bus port by default is port + 10000, which may be taken or beyond 65535
-                ["redis-server", "--port", str(port), "--cluster-port", str(free_port()), "--bind", "127.0.0.1",
-                 "--cluster-enabled", "yes",
-                 "--cluster-config-file", str(self.folder / f"nodes-{port}.conf"), "--dir", str(self.folder),
-                 "--appendonly", "yes", "--appendfilename", f"aof-{port}.aof", "--appenddirname", f"aof-{port}",
-                 "--save", ""],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+        # the bus port by default is port + 10000, which may be taken or beyond 65535
+        self.bus_ports = [free_port() for _ in self.ports]
+        self.processes = [self._launch(i) for i in range(len(self.ports))]
         for port in self.ports:
             self._wait(lambda port=port: self.client(port).ping(), "redis-server did not start")
         subprocess.run(
             ["redis-cli", "--cluster", "create", *self.nodes, "--cluster-replicas", "0", "--cluster-yes"],
             check=True, capture_output=True, timeout=30,
         )
+        self.wait_ok()
+
+    def _launch(self, i: int) -> subprocess.Popen[bytes]:
+        port = self.ports[i]
+        return subprocess.Popen(
+            ["redis-server", "--port", str(port), "--cluster-port", str(self.bus_ports[i]), "--bind", "127.0.0.1",
+             "--cluster-enabled", "yes",
+             "--cluster-config-file", str(self.folder / f"nodes-{port}.conf"), "--dir", str(self.folder),
+             "--appendonly", "yes", "--appendfilename", f"aof-{port}.aof", "--appenddirname", f"aof-{port}",
+             "--save", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def wait_ok(self) -> None:
         for port in self.ports:
             self._wait(lambda port=port: b"cluster_state:ok" in self.client(port).execute_command("CLUSTER", "INFO"),
-                       "the cluster did not come up")
+                       "the cluster is not ok")
+
+    def restart(self, port: int) -> None:
+        """Stops one master (it fsyncs its AOF) and starts it again on its files."""
+        i = self.ports.index(port)
+        self.processes[i].terminate()
+        self.processes[i].wait(timeout=10)
+        self.processes[i] = self._launch(i)
+        self.wait_ok()
+
+    def owner(self, key: str) -> int:
+        """The port of the master that serves `key`'s slot."""
+        client = self.client(self.ports[0])
+        slot = client.execute_command("CLUSTER", "KEYSLOT", key)
+        for start, end, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return int(master[1])
+        raise AssertionError(f"slot {slot} is not served")
 
     def stop(self) -> None:
         for process in self.processes:
@@ -239,3 +263,25 @@ async def test_timers_run_on_a_cluster_rona_and_inactivity(on_cluster):
     await accepted(alice, customer, started["conversation_id"])
     ended = await customer.expect("chat.ended", timeout=5)
     assert ended["reason"] == "inactivity_timeout"
+
+
+async def test_pushes_flow_again_after_the_shard_of_a_channel_restarts(on_cluster, cluster):
+    sb = await on_cluster()
+    await sb.queue("support")
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat()
+    await accepted(agent, customer, started["conversation_id"])
+
+    cluster.restart(cluster.owner("sb:push:{a:alice}"))
+
+    async def delivered() -> bool:
+        ack = await customer.request({"type": "message", "text": "are you there?"})
+        if ack["type"] != "ack":
+            return False  # the store was away for this one
+        try:
+            await agent.expect("message", seq=ack["seq"], timeout=0.5)
+        except AssertionError:
+            return False
+        return True
+
+    await eventually(delivered, timeout=20)

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from redis import exceptions as redis_errors
 from redis.asyncio.cluster import ClusterNode, ClusterPubSub, RedisCluster
 
 #: Connecting gives up after this; commands get no timeout (XREAD BLOCK waits on purpose).
@@ -50,6 +51,17 @@ def connect_cluster(entries: tuple[str, ...]) -> Cluster:
     )
 
 
+#: Errors of a cluster in motion (a shard failing over, slots moving) that are
+#: not connection errors; the hub knows what to do about a lost connection.
+_CLUSTER_TROUBLE = (redis_errors.RedisError, redis_errors.RedisClusterException)
+
+
+def _lost(exc: BaseException) -> BaseException:
+    if isinstance(exc, (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)):
+        return exc
+    return redis_errors.ConnectionError(f"sharded pub/sub: {exc!r}")
+
+
 class ShardedPubSub:
     """SSUBSCRIBE through redis-py's ClusterPubSub, which keeps one connection per
     shard and moves channels when slots move. redis-py reads those connections in
@@ -64,14 +76,20 @@ class ShardedPubSub:
         self._readers: dict[str, asyncio.Task[None]] = {}
 
     async def subscribe(self, *channels: str) -> None:
-        await self._pubsub.cluster.initialize()  # learns the slots on first use; then a no-op
-        if channels:
-            await self._pubsub.ssubscribe(*channels)
+        try:
+            await self._pubsub.cluster.initialize()  # learns the slots on first use; then a no-op
+            if channels:
+                await self._pubsub.ssubscribe(*channels)
+        except _CLUSTER_TROUBLE as exc:
+            raise _lost(exc) from exc
         self._start_readers()
 
     async def unsubscribe(self, *channels: str) -> None:
         if channels:
-            await self._pubsub.sunsubscribe(*channels)
+            try:
+                await self._pubsub.sunsubscribe(*channels)
+            except _CLUSTER_TROUBLE as exc:
+                raise _lost(exc) from exc
 
     async def get_message(self, timeout: float = 1.0, **_: Any) -> dict[str, Any] | None:
         self._start_readers()  # a shard that took over channels after a slot move
@@ -111,7 +129,7 @@ class ShardedPubSub:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - handed to the hub, which subscribes again
-            self._inbox.put_nowait(exc)
+            self._inbox.put_nowait(_lost(exc))
         finally:
             with contextlib.suppress(KeyError):
                 if self._readers.get(name) is asyncio.current_task():

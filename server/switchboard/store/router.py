@@ -60,7 +60,11 @@ def unavailable(exc: Exception) -> SwitchboardError:
     return SwitchboardError(ErrorCode.UNAVAILABLE, f"the store is unreachable ({type(exc).__name__})")
 
 
-STORE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+STORE_ERRORS = (
+    redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
+    # Redis Cluster, while a shard fails over or slots move (after redis-py's own retries)
+    redis_errors.ClusterDownError, redis_errors.TryAgainError, redis_errors.SlotNotCoveredError,
+)
 
 
 #: The layout of the stored data this version writes (see Router.upgrade).
