@@ -114,21 +114,25 @@ class Router:
         if "err" in doc:
             raise SwitchboardError(doc["err"]["code"], doc["err"]["message"])
         result, out = doc["ok"], doc.get("out") or []
+        trims: list[Any] = []
         if doc.get("conv"):
-            out = await self._apply_conversation_ops(doc["conv"], out, result, now)
+            out, trims = await self._apply_conversation_ops(doc["conv"], out, result)
         if b'"_history"' in raw:
             await self._fill_history(result, out)
-        if out:
+        if trims:  # the applied ops leave their outboxes while the frames go out
+            await asyncio.gather(self._publish(out, now), self._trim_outboxes(trims, now))
+        elif out:
             await self._publish(out, now)
         return result
 
     async def _apply_conversation_ops(
-        self, pending: list[dict[str, Any]], out: list[dict[str, Any]], result: Any, now: int
-    ) -> list[dict[str, Any]]:
+        self, pending: list[dict[str, Any]], out: list[dict[str, Any]], result: Any
+    ) -> tuple[list[dict[str, Any]], list[Any]]:
         """The second step of a routing step: applies the ops it left in the outboxes
-        of its conversations (each on that conversation's own slot), then trims them.
-        Returns the deliveries with every appended frame filled in, in order; frames
-        of ops applied here that this step did not write (a crashed step's) first.
+        of its conversations (each on that conversation's own slot). Returns the
+        deliveries with every appended frame filled in, in order (frames of ops
+        applied here that this step did not write, a crashed step's, first), and
+        what to trim from the outboxes: (conversation id, last op applied) pairs.
         Whoever applies an op delivers its frame, so an op that another node applied
         first (the repair sweep) is left out here. On a store error the routing step
         stands: the outbox's repair deadline applies the ops later."""
@@ -153,12 +157,6 @@ class Router:
             for frame in _listed(done["frames"]):
                 applied[(cid, frame["n"])] = {
                     "to": _listed(frame["to"]), "frame": _lists_fixed(_json_decode(frame["frame"]))}
-        if trims:
-            try:
-                await self.scripts["outbox_trim"](
-                    keys=[k.root], args=[k.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, *trims])
-            except STORE_ERRORS:
-                pass  # the repair sweep trims them: applying them again skips them
         if isinstance(result, dict) and "_message_op" in result:
             message = applied.get((result["conversation_id"], result.pop("_message_op")))
             if message is not None:
@@ -170,7 +168,15 @@ class Router:
                 deliveries.append(delivery)
             elif (found := applied.get((delivery["cid"], delivery["op"]))) is not None:
                 deliveries.append(found)
-        return deliveries
+        return deliveries, trims
+
+    async def _trim_outboxes(self, trims: list[Any], now: int) -> None:
+        k = self.keys
+        try:
+            await self.scripts["outbox_trim"](
+                keys=[k.root], args=[k.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, *trims])
+        except STORE_ERRORS:
+            pass  # the repair sweep trims them: applying them again skips them
 
     async def _fill_history(self, result: Any, out: list[dict[str, Any]]) -> None:
         """Fills every table a script marked with `_history` (a conversation's recent
