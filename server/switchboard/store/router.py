@@ -158,6 +158,7 @@ class Router:
                 applied[(cid, frame["n"])] = {
                     "to": _listed(frame["to"]), "frame": _lists_fixed(_json_decode(frame["frame"]))}
         if isinstance(result, dict) and "_message_op" in result:
+            # without it (the ops are left to the repair sweep) the ack goes without a seq
             message = applied.get((result["conversation_id"], result.pop("_message_op")))
             if message is not None:
                 result["message_id"], result["seq"] = message["frame"]["message_id"], message["frame"]["seq"]
