@@ -22,6 +22,14 @@
   const TYPING_SHOWN_MS = 8000;
   const RING_EVERY_MS = 4000;
   const CLOSED_KEPT = 100;
+  // Resume this many events before the highest seq held: frames can arrive out of
+  // order (messages are published from the store, other events by the node), so
+  // the desk may hold N+1 without N when the socket drops. Duplicates are dropped.
+  const RESUME_WINDOW = 20;
+  // History frames of a conversation not (yet) assigned to this page: a message can
+  // arrive before the conversation.assigned that introduces it.
+  const EARLY_KEPT_MS = 10000;
+  const EARLY_MAX = 200;
 
   const END_LABELS = {
     customer_ended: 'Ended by customer',
@@ -53,6 +61,7 @@
     attempt: 0,
     reconnectTimer: 0,
     reconnectAt: 0,
+    refused: false,               // closed with 4403: no reconnecting
     refSeq: 0,
     pending: new Map(),           // ref -> {resolve, reject, timer}
     me: null,                     // welcome.agent
@@ -67,6 +76,8 @@
     sentResume: {},               // the resume map of the last hello
     helloAt: 0,
     skewSamples: [],
+    clockSampled: Promise.resolve(),
+    early: [],                    // [{frame, at}] history frames of conversations not held yet
     audio: null,
     soundOn: true,
     lastRing: 0,
@@ -115,6 +126,17 @@
     if (S.skewSamples.length > 20) S.skewSamples.shift();
   }
 
+  /** A first clock sample before the socket's first frame: the Date header of this
+   * page's own address. Until then the local clock (perhaps minutes off) would
+   * judge the welcome's offers and the replayed history. */
+  async function sampleHttpClock() {
+    try {
+      const response = await fetch(location.pathname, { method: 'HEAD', cache: 'no-store' });
+      const date = Date.parse(response.headers.get('Date') || '');
+      if (!Number.isNaN(date)) sampleClock(date);
+    } catch (_) { /* offers wait for a sample from the socket */ }
+  }
+
   function clock(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
     const hh = Math.floor(s / 3600);
@@ -132,8 +154,15 @@
     if (node.textContent !== text) node.textContent = text;
   }
 
+  // A name with right-to-left text or bidi controls is isolated (FSI…PDI) wherever it
+  // goes into a sentence, so that it cannot reorder the text around it.
+  const BIDI = /[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc]/;
+  function isolate(text) {
+    return BIDI.test(String(text)) ? '\u2068' + text + '\u2069' : text;
+  }
+
   function customerName(customer) {
-    return (customer && customer.name) || 'Visitor';
+    return isolate((customer && customer.name) || 'Visitor');
   }
 
   // ------------------------------------------------------------ notices and announcements
@@ -225,7 +254,7 @@
     const resume = { ...S.bootResume };
     for (const cid of S.order) {
       const conv = S.convs.get(cid);
-      if (conv) resume[cid] = conv.lastSeq;
+      if (conv) resume[cid] = Math.max(0, conv.lastSeq - RESUME_WINDOW);
     }
     return resume;
   }
@@ -243,12 +272,12 @@
     }
     S.ws = ws;
     renderConnection();
-    ws.addEventListener('open', () => {
-      if (ws !== S.ws) return;
+    ws.addEventListener('open', () => S.clockSampled.then(() => {
+      if (ws !== S.ws || ws.readyState !== WebSocket.OPEN) return;
       S.sentResume = resumeMap();
       S.helloAt = serverNow();
       ws.send(JSON.stringify({ type: 'hello', token: S.token, resume: S.sentResume }));
-    });
+    }));
     ws.addEventListener('message', (event) => {
       if (ws !== S.ws) return;
       let frame;
@@ -266,7 +295,11 @@
         return;
       }
       if (event.code === 4403) {
-        notice('The server refused this page (origin not allowed).', 'error');
+        // Trying again cannot help: the server's configuration must change.
+        S.refused = true;
+        renderConnection();
+        notice('The server refuses this page (its origin is not allowed). Ask your administrator to add it to SWITCHBOARD_ALLOWED_ORIGINS.', 'error');
+        return;
       }
       scheduleReconnect();
     });
@@ -287,7 +320,7 @@
   function failPending(reason) {
     for (const [ref, waiter] of S.pending) {
       clearTimeout(waiter.timer);
-      waiter.reject(Object.assign(new Error(reason), { code: 'unavailable' }));
+      waiter.reject(Object.assign(new Error(reason), { code: 'offline' }));
       S.pending.delete(ref);
     }
   }
@@ -296,14 +329,14 @@
   function request(frame) {
     const ws = S.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || !S.welcomed) {
-      return Promise.reject(Object.assign(new Error('Not connected; reconnecting…'), { code: 'unavailable' }));
+      return Promise.reject(Object.assign(new Error('Not connected; reconnecting…'), { code: 'offline' }));
     }
     S.refSeq += 1;
     const ref = 'd' + S.refSeq;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         S.pending.delete(ref);
-        reject(Object.assign(new Error('No answer from the server'), { code: 'unavailable' }));
+        reject(Object.assign(new Error('No answer from the server'), { code: 'offline' }));
       }, REQUEST_TIMEOUT_MS);
       S.pending.set(ref, { resolve, reject, timer });
       ws.send(JSON.stringify({ ...frame, ref }));
@@ -354,6 +387,7 @@
         if (frame.conversation_id && typeof frame.seq === 'number') {
           const conv = S.convs.get(frame.conversation_id);
           if (conv) addEvent(conv, frame, { live: true });
+          else holdEarly(frame);
         }
     }
   }
@@ -480,7 +514,7 @@
     renderOffers();
     tickOffers();
     const who = customerName(offer.customer);
-    announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? offer.queue.name : ''}. Alt+Shift+A accepts.`, true);
+    announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? isolate(offer.queue.name) : ''}. Alt+Shift+A accepts.`, true);
     if (live) ring();
   }
 
@@ -497,7 +531,7 @@
     const title = h('h2', 'offer-title', customerName(offer.customer));
     title.id = id + '-title';
     if (offer.customer && offer.customer.verified) title.append(h('span', 'badge badge-verified', 'Verified'));
-    const metaParts = [offer.queue ? offer.queue.name : '', offer.language ? offer.language.toUpperCase() : ''];
+    const metaParts = [offer.queue ? isolate(offer.queue.name) : '', offer.language ? offer.language.toUpperCase() : ''];
     if (offer.skills && offer.skills.length) metaParts.push(offer.skills.join(', '));
     const meta = h('p', 'offer-meta', metaParts.filter(Boolean).join(' · '));
     meta.id = id + '-meta';
@@ -545,7 +579,7 @@
     const item = h('li', 'offer-item');
     const button = h('button', 'offer-item-button', null, [
       h('span', 'offer-item-name', customerName(offer.customer)),
-      h('span', 'offer-item-meta', `${offer.queue ? offer.queue.name : ''} · ${offerKind(offer)}`),
+      h('span', 'offer-item-meta', `${offer.queue ? isolate(offer.queue.name) : ''} · ${offerKind(offer)}`),
     ]);
     button.type = 'button';
     button.addEventListener('click', () => {
@@ -556,13 +590,20 @@
     return item;
   }
 
-  function removeOffer(offerId) {
+  function removeOffer(offerId, hadFocus) {
     const entry = S.offers.get(offerId);
     if (!entry) return;
+    const focused = hadFocus || entry.popup.contains(document.activeElement) || entry.item.contains(document.activeElement);
     entry.popup.remove();
     entry.item.remove();
     S.offers.delete(offerId);
     renderOffers();
+    if (focused && focusLost()) {
+      // The next offer, else the offers heading: never the page's body.
+      const next = S.offers.values().next().value;
+      if (next) next.popup.querySelector('.offer-accept').focus();
+      else $('offers-heading').focus();
+    }
   }
 
   function revokeOffer(frame) {
@@ -576,11 +617,12 @@
   async function answerOffer(offerId, accept) {
     const entry = S.offers.get(offerId);
     if (!entry) return;
+    const hadFocus = !accept && entry.popup.contains(document.activeElement);  // an accept focuses the box
     for (const b of entry.popup.querySelectorAll('button')) b.disabled = true;
     if (accept) S.activateOnAssign.add(entry.frame.conversation_id);
     try {
       await request({ type: accept ? 'accept' : 'decline', offer_id: offerId });
-      removeOffer(offerId);
+      removeOffer(offerId, hadFocus);
     } catch (err) {
       S.activateOnAssign.delete(entry.frame.conversation_id);
       if (err.code === 'not_found' || err.code === 'conflict') {
@@ -604,7 +646,7 @@
     const now = serverNow();
     for (const [id, entry] of S.offers) {
       const o = entry.frame;
-      if (typeof o.expires_at === 'number' && now > o.expires_at + 3000) {
+      if (typeof o.expires_at === 'number' && S.skewSamples.length && now > o.expires_at + 3000) {
         // Answered in another tab, or its revocation was lost with a connection.
         removeOffer(id);
         continue;
@@ -687,6 +729,7 @@
       pendingBySeq: new Map(),
       pendingByClient: new Map(),
       outbox: new Map(),      // client_msg_id -> message frame whose answer was lost with the connection
+      doubtfulNotes: [],      // [{text, node}] notes whose answer was lost: perhaps stored after all
       checkTimer: 0,
       tab: null,
     };
@@ -719,16 +762,28 @@
     sessionStorage.setItem(HELD_KEY, JSON.stringify(S.order));
   }
 
+  function holdEarly(frame) {
+    const now = Date.now();
+    S.early = S.early.filter((e) => now - e.at < EARLY_KEPT_MS).slice(-(EARLY_MAX - 1));
+    S.early.push({ frame, at: now });
+  }
+
   function onAssigned(frame) {
     const card = frame.card;
     if (!card) return;
     const conv = upsertConversation(card, true);
     for (const event of frame.messages || []) addEvent(conv, event, { live: false });
+    // What was pushed before this frame (the snapshot in `messages` may not have it,
+    // and a later resume starts after it).
+    const early = S.early.filter((e) => e.frame.conversation_id === conv.id);
+    S.early = S.early.filter((e) => e.frame.conversation_id !== conv.id);
+    for (const e of early) addEvent(conv, e.frame, { live: true });
     for (const [id, entry] of S.offers) {
       if (entry.frame.conversation_id === conv.id && entry.frame.session_id === card.session_id) removeOffer(id);
     }
     const mine = S.activateOnAssign.delete(conv.id);
-    if (mine || !S.active || !S.convs.get(S.active).open) activate(conv.id);
+    const shown = S.active && S.convs.get(S.active);
+    if (mine || !shown || !shown.open) activate(conv.id);
     if (mine) $('composer-text').focus();
     renderAll();
   }
@@ -753,7 +808,9 @@
   function onCard(frame) {
     const conv = S.convs.get(frame.conversation_id);
     if (!conv || !frame.card) return;
-    if (frame.card.session_id === conv.card.session_id || frame.card.queued_at >= conv.card.queued_at) conv.card = frame.card;
+    // Only this session's card: a supervisor's desk also gets the feed's cards, and a
+    // newer session's card must not replace one still waiting for this agent's wrap-up.
+    if (frame.card.session_id === conv.card.session_id) conv.card = frame.card;
     renderTabs();
     if (S.active === conv.id) renderSide();
   }
@@ -764,6 +821,7 @@
     conv.open = false;
     conv.closedLabel = label || conv.card.status_label;
     conv.typing = null;
+    typingForget(conv.id);
     for (const clientId of conv.outbox.keys()) {
       const pending = conv.pendingByClient.get(clientId);
       if (pending) {
@@ -774,22 +832,41 @@
     conv.outbox.clear();
     S.order = S.order.filter((c) => c !== conv.id);
     S.closed = [conv.id, ...S.closed.filter((c) => c !== conv.id)];
-    for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
+    for (const dropped of S.closed.splice(CLOSED_KEPT)) {
+      S.convs.delete(dropped);
+      if (S.active === dropped) S.active = null;  // an old closed one on screen
+    }
     rememberHeld();
-    if (S.active === conv.id) {
+    if (S.active === conv.id || !S.active) {
       S.active = null;
       if (S.order.length) activate(S.order[0]);
     }
     renderAll();
+    if (focusLost()) focusSomewhereUseful();
   }
 
   function agentName(agent) {
     if (!agent) return 'An agent';
-    return agent.display_name || agent.id || 'An agent';
+    return isolate(agent.display_name || agent.id || 'An agent');
   }
 
   function isMe(agent) {
     return Boolean(agent && S.me && agent.id === S.me.id);
+  }
+
+  /** A note reported as perhaps not sent turned out stored: its failed line and the
+   * text put back in the box go, so that it is not sent twice. */
+  function dropDoubtfulNote(conv, text) {
+    const i = conv.doubtfulNotes.findIndex((d) => d.text === text);
+    if (i < 0) return;
+    conv.doubtfulNotes[i].node.remove();
+    conv.doubtfulNotes.splice(i, 1);
+    const box = $('composer-text');
+    if (S.active === conv.id && box.value === text) {
+      box.value = '';
+      setText($('composer-error'), '');
+      renderComposer();
+    } else if (conv.draft === text) conv.draft = '';
   }
 
   /** Adds a history event (by seq, once); updates the card from it. */
@@ -808,6 +885,7 @@
     if (event.type === 'message' || event.type === 'note') {
       const pending = conv.pendingBySeq.get(seq) || (event.client_msg_id && conv.pendingByClient.get(event.client_msg_id));
       if (pending) pending.remove();
+      if (event.type === 'note' && isMe(event.from)) dropDoubtfulNote(conv, event.text);
       conv.pendingBySeq.delete(seq);
       if (event.client_msg_id) conv.outbox.delete(event.client_msg_id);  // stored: no need to send it again
       const role = event.from && event.from.role;
@@ -900,9 +978,11 @@
           agentOp(conv, event.seq, event.from_agent, false);
           if (event.queue) card.queue = event.queue;
         }
+        if (isMe(event.from_agent)) typingForget(conv.id);
         break;
       case 'chat.ended':
         if (sameSession && card.status !== 'closed') endCard(card, event.reason, event.ts);
+        typingForget(conv.id);
         break;
       default:
     }
@@ -923,7 +1003,7 @@
       if (!gone) return;
       let label = 'You left';
       if (event.type === 'chat.transferred') {
-        label = event.queue ? `Transferred to ${event.queue.name || event.queue.id}` : `Transferred to ${agentName(event.agent)}`;
+        label = event.queue ? `Transferred to ${isolate(event.queue.name || event.queue.id)}` : `Transferred to ${agentName(event.agent)}`;
       }
       notice(`${customerName(conv.card.customer)}: ${label.toLowerCase()}.`);
       closeConversation(conv, label);
@@ -960,7 +1040,7 @@
       case 'chat.connected':
         return h('li', 'event', null, [h('span', '', `${agentName(event.agent)} connected`), h('time', '', ts)]);
       case 'chat.transferred': {
-        const to = event.queue ? `queue ${event.queue.name || event.queue.id}` : agentName(event.agent);
+        const to = event.queue ? `queue ${isolate(event.queue.name || event.queue.id)}` : agentName(event.agent);
         return h('li', 'event', null, [h('span', '', `${agentName(event.from_agent)} transferred the chat to ${to}`), h('time', '', ts)]);
       }
       case 'chat.ended':
@@ -1029,15 +1109,19 @@
     const box = $('connection');
     let text;
     let cls;
+    let countdown = '';
     if (S.ws && S.welcomed) { text = 'Connected'; cls = 'ok'; }
     else if (S.ws) { text = 'Connecting…'; cls = 'wait'; }
+    else if (S.refused) { text = 'Refused: origin not allowed'; cls = 'bad'; }
     else if (S.reconnectAt) {
-      text = `Reconnecting in ${Math.max(1, Math.ceil((S.reconnectAt - Date.now()) / 1000))} s`;
+      text = 'Reconnecting';
+      countdown = ` in ${Math.max(1, Math.ceil((S.reconnectAt - Date.now()) / 1000))} s`;
       cls = 'bad';
     } else { text = 'Offline'; cls = 'bad'; }
     box.className = 'connection connection-' + cls;
-    setText(box, text);
-    if (S.me) setText($('me-name'), `${S.me.display_name} (${S.me.id})`);
+    setText($('connection-state'), text);
+    setText($('connection-countdown'), countdown);
+    if (S.me) setText($('me-name'), `${isolate(S.me.display_name)} (${S.me.id})`);
   }
 
   function cardDuration(card) {
@@ -1086,7 +1170,9 @@
     const selected = S.active === conv.id;
     tab.className = `tab color-${card.color || 'blue'}${selected ? ' tab-selected' : ''}`;
     tab.setAttribute('aria-selected', String(selected));
-    tab.tabIndex = selected || (!S.active && S.order[0] === conv.id) ? 0 : -1;
+    // One tab is in the Tab order: the selected one, else the first (a closed
+    // conversation on screen has no tab).
+    tab.tabIndex = selected || (!S.order.includes(S.active) && S.order[0] === conv.id) ? 0 : -1;
     setText(tab.querySelector('.tab-name'), customerName(card.customer));
     const unread = tab.querySelector('.tab-unread');
     setText(unread, conv.unread ? String(conv.unread) : '');
@@ -1115,8 +1201,25 @@
     S.convs.get(S.order[next]).tab.focus();
   }
 
+  /** Whether the keyboard focus was lost: on the body, or on an element that was
+   * removed or hidden. */
+  function focusLost() {
+    const a = document.activeElement;
+    return !a || a === document.body || !a.isConnected || !a.getClientRects().length;
+  }
+
+  /** After a conversation or an offer went: the selected tab, else the offers. */
+  function focusSomewhereUseful() {
+    const conv = S.active && S.convs.get(S.active);
+    if (conv && conv.tab && conv.tab.isConnected) conv.tab.focus();
+    else if (S.order.length) S.convs.get(S.order[0]).tab.focus();
+    else $('offers-heading').focus();
+  }
+
   function renderClosed() {
     const list = $('closed-list');
+    // Rebuilt on every change: the focus stays on the same conversation.
+    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.cid : null;
     list.replaceChildren(...S.closed.map((cid) => {
       const conv = S.convs.get(cid);
       const button = h('button', `closed-item color-${conv.card.color || 'gray'}${S.active === cid ? ' tab-selected' : ''}`, null, [
@@ -1130,6 +1233,8 @@
       return h('li', '', null, [button]);
     }));
     setText($('closed-count'), S.closed.length ? String(S.closed.length) : '');
+    const again = focused && list.querySelector(`button[data-cid="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
   }
 
   function activate(cid) {
@@ -1187,7 +1292,7 @@
     const card = conv.card;
     $('conv-stripe').className = 'stripe color-' + (card.color || 'blue');
     setText($('conv-title'), `${customerName(card.customer)} · ${card.title || 'Chat'}`);
-    setText($('conv-sub'), `${card.queue ? card.queue.name : ''} · ${cardDuration(card)}`);
+    setText($('conv-sub'), `${card.queue ? isolate(card.queue.name) : ''} · ${cardDuration(card)}`);
     const pill = $('conv-status');
     setText(pill, conv.open ? card.status_label || card.status : conv.closedLabel || card.status_label);
     pill.className = 'status-pill status-' + (conv.open ? card.status : 'closed');
@@ -1288,6 +1393,10 @@
     }
     const journey = $('journey');
     const pages = card.journey || [];
+    // Rebuilt on every event: a keyboard user stays on the same page of the journey.
+    const links = [...journey.querySelectorAll('.journey-link')];
+    const focusedLink = links.indexOf(document.activeElement);
+    const fromEnd = focusedLink < 0 ? -1 : links.length - 1 - focusedLink;  // new pages come first
     journey.replaceChildren(...pages.slice().reverse().map((page) => {
       const label = page.title || page.url;
       let link;
@@ -1303,6 +1412,11 @@
       return h('li', '', null, [link, h('time', 'muted small', timeOfDay(page.ts))]);
     }));
     if (!pages.length) journey.append(h('li', 'muted small', 'No page views.'));
+    if (fromEnd >= 0) {
+      const again = [...journey.querySelectorAll('.journey-link')];
+      const target = again[again.length - 1 - fromEnd];
+      if (target && target.focus) target.focus();
+    }
   }
 
   function nearBottom() {
@@ -1330,7 +1444,7 @@
     }
     const conv = S.active && S.convs.get(S.active);
     if (conv) {
-      setText($('conv-sub'), `${conv.card.queue ? conv.card.queue.name : ''} · ${cardDuration(conv.card)}`);
+      setText($('conv-sub'), `${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${cardDuration(conv.card)}`);
       const d = $('card').querySelector('.card-duration');
       if (d) setText(d, cardDuration(conv.card));
     }
@@ -1345,6 +1459,14 @@
     if (typingState.active && typingState.cid) {
       fire({ type: 'typing', conversation_id: typingState.cid, active: false });
     }
+    typingState = { cid: null, active: false, sentAt: 0, idle: 0 };
+  }
+
+  /** Forgets the typing indicator without telling the server: the conversation
+   * ended or left this agent, so a `typing` would only come back as an error. */
+  function typingForget(cid) {
+    if (typingState.cid !== cid) return;
+    clearTimeout(typingState.idle);
     typingState = { cid: null, active: false, sentAt: 0, idle: 0 };
   }
 
@@ -1408,22 +1530,29 @@
       if (conv.events.has(ack.seq)) pending.remove();
       else conv.pendingBySeq.set(ack.seq, pending);
     } catch (err) {
-      if (err.code === 'unavailable' && conv.outbox.has(clientId)) {
+      // 'offline' is this page's own code (no connection, or no answer): the message
+      // waits for the next welcome. The server's `unavailable` (its store is
+      // unreachable) is an answer: the message was not stored.
+      if (err.code === 'offline' && conv.outbox.has(clientId)) {
         if (pending) setText(pending.querySelector('.msg-time'), 'waiting for the connection…');
         return;
       }
       conv.outbox.delete(clientId);
       conv.pendingByClient.delete(clientId);
+      // A note is not sent again (it has no client_msg_id): if the connection went
+      // while it was under way the server may have stored it; the replay tells.
+      const doubt = err.code === 'offline' ? 'may not have been sent' : 'not sent';
       if (pending) {
         pending.classList.add('failed');
-        setText(pending.querySelector('.msg-time'), `not sent: ${err.message}`);
+        setText(pending.querySelector('.msg-time'), `${doubt}: ${err.message}`);
+        if (err.code === 'offline') conv.doubtfulNotes.push({ text: frame.text, node: pending });
       }
       const box = $('composer-text');
       if (S.active === conv.id && !box.value) {
         box.value = frame.text;
         renderComposer();
       }
-      if (S.active === conv.id) setText($('composer-error'), `Not sent: ${err.message}`);
+      if (S.active === conv.id) setText($('composer-error'), `${doubt[0].toUpperCase()}${doubt.slice(1)}: ${err.message}`);
     }
   }
 
@@ -1550,8 +1679,8 @@
 
   function queueLabel(qid) {
     const known = S.targets && S.targets.queues.find((q) => q.id === qid);
-    if (known) return known.name;
-    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return conv.card.queue.name;
+    if (known) return isolate(known.name);
+    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return isolate(conv.card.queue.name);
     return qid;
   }
 
@@ -1707,7 +1836,7 @@
     S.wrapTarget = conv.id;
     const qid = conv.card.queue && conv.card.queue.id;
     openDialog('dlg-wrapup', () => {
-      setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? conv.card.queue.name : ''} · ${conv.card.status_label}`);
+      setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${conv.card.status_label}`);
       $('wrapup-notes').value = '';
       $('wrapup-codes').replaceChildren(h('p', 'muted small', 'Loading the queue’s codes…'));
     });
@@ -1926,7 +2055,26 @@
       renderSound();
       if (S.soundOn) ring();
     });
-    $('state-select').addEventListener('change', (event) => changeState(event.target.value));
+    // Arrow keys on a closed <select> fire `change` on some systems (Chrome and Edge
+    // on Windows): passing over "Available" would bring an offer. A choice made with
+    // the keyboard applies on Enter or when the menu loses the focus.
+    const stateSelect = $('state-select');
+    let keyed = false;
+    let unapplied = false;
+    const applyState = () => {
+      if (unapplied) changeState(stateSelect.value);
+      unapplied = false;
+    };
+    stateSelect.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') applyState();
+      else keyed = /^(Arrow|Home|End|Page)/.test(event.key) || event.key.length === 1;
+    });
+    stateSelect.addEventListener('pointerdown', () => { keyed = false; });
+    stateSelect.addEventListener('change', () => {
+      unapplied = true;
+      if (!keyed) applyState();
+    });
+    stateSelect.addEventListener('blur', applyState);
     $('rona-available').addEventListener('click', () => changeState('available'));
 
     const box = $('composer-text');
@@ -1965,6 +2113,8 @@
 
     for (const dialog of document.querySelectorAll('dialog')) {
       for (const b of dialog.querySelectorAll('[data-close]')) b.addEventListener('click', () => dialog.close());
+      // The button that opened it may be hidden by now (the conversation moved on).
+      dialog.addEventListener('close', () => { if (focusLost()) focusSomewhereUseful(); });
     }
     for (const radio of document.querySelectorAll('input[name="transfer-kind"]')) radio.addEventListener('change', syncTransferKind);
     $('act-transfer').addEventListener('click', openTransfer);
@@ -2006,6 +2156,8 @@
   }
 
   function start() {
+    // The hello waits for it, but not for long.
+    S.clockSampled = Promise.race([sampleHttpClock(), new Promise((resolve) => setTimeout(resolve, 3000))]);
     S.soundOn = localStorage.getItem(SOUND_KEY) !== 'off';
     renderSound();
     wire();

@@ -214,6 +214,14 @@ async def issue_agent_token(request: Request) -> Response:
     return JSON({"token": s.signer.agent_token(aid, version, expires_at), "expires_at": expires_at * 1000})
 
 
+@admin
+async def revoke_agent_tokens(request: Request) -> Response:
+    """Every token issued for the agent so far stops working, and its open sockets
+    (on every node) close with 4401; a new token can be issued at once."""
+    await services_of(request).router.revoke_tokens(_path_id(request, "agent"))
+    return Response(status_code=204)
+
+
 # ---------------------------------------------------------------- conversations and events
 
 
@@ -468,6 +476,7 @@ routes = [
     Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
     Route("/api/v1/agents/{id}", delete_agent, methods=["DELETE"]),
     Route("/api/v1/agents/{id}/token", issue_agent_token, methods=["POST"]),
+    Route("/api/v1/agents/{id}/token", revoke_agent_tokens, methods=["DELETE"]),
     Route("/api/v1/conversations", list_conversations),
     Route("/api/v1/conversations/{id}", get_conversation),
     Route("/api/v1/events", list_events),

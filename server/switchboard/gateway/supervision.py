@@ -82,8 +82,12 @@ class SupervisorFeed:
         self._task = asyncio.create_task(self._run(), name="supervisor-feed")
 
     async def stop(self) -> None:
-        if self._task:
+        # A cancel that lands inside a Redis call can come back as a connection
+        # error, which the loop survives; cancel again until the task is gone.
+        while self._task and not self._task.done():
             self._task.cancel()
+            await asyncio.wait({self._task}, timeout=0.2)
+        if self._task:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
@@ -189,6 +193,8 @@ class SupervisorFeed:
         queues = [q for q in snapshot.queues if q.id in watched]
         figures = {f["id"]: f for f in queue_figures(self._window.events, start, now, queues, snapshot.agents)}
         for sock, mine in list(self._sockets.items()):
+            if sock in self._joining:
+                continue  # joined while the snapshot was read: its cards come first, then the next tick's stats
             # the agents of its queues, each with its state, for the supervisor's board
             team = [
                 {"id": a.id, "display_name": a.display_name, "state": a.state, "since": a.since,

@@ -60,6 +60,20 @@ class Directory:
     async def agent_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.agents)))
 
+    async def queue_origins(self) -> set[str]:
+        """Every Origin some queue allows for its widget (`allowed_origins` of the queues)."""
+        qids = await self.queue_ids()
+        if not qids:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        for qid in qids:
+            pipe.hget(self.keys.queue(qid), "config")
+        origins: set[str] = set()
+        for raw in await self._call(pipe.execute()):
+            if raw:
+                origins.update(msgspec.json.decode(raw, type=QueueConfig).allowed_origins or ())
+        return origins
+
     async def queue_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.queues)))
 

@@ -100,6 +100,15 @@ class Keys:
         return self._r("invite", iid)
 
     @property
+    def id_key(self) -> str:
+        """The key that makes offer and invitation ids unguessable (see _lib.lua)."""
+        return self._r("id_key")
+
+    def handshakes(self, ip: str, minute: int) -> str:
+        """WebSocket handshakes from one client address in one minute (all nodes count here)."""
+        return self._r("hs", str(minute), ip)
+
+    @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")
 

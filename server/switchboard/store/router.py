@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -452,6 +453,17 @@ class Router:
 
     async def delete_agent(self, aid: str) -> None:
         await self._run("delete_agent", aid)
+
+    async def ensure_id_key(self) -> None:
+        """Writes the random key of offer and invitation ids, unless a node did already."""
+        try:
+            await self.redis.set(self.keys.id_key, secrets.token_hex(32), nx=True)
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def revoke_tokens(self, aid: str) -> None:
+        """Every token issued for the agent so far stops working; its open sockets close."""
+        await self._run("revoke_token", aid)
 
     # ------------------------------------------------------------ reads
 

@@ -443,6 +443,21 @@ local function offer_frame(oid, sid, s, kind, expires_at, from_agent)
   return frame
 end
 
+-- Offer and invitation ids: a counter (unique) and a keyed hash of it, so that
+-- nobody can work out someone else's id from its own. Every node writes a random
+-- key at start (Router.ensure_id_key); the fallback only covers a store emptied
+-- under a running node.
+local function unguessable_id(prefix, counter)
+  local n = redis.call('INCR', k('seq', counter))
+  local key = redis.call('GET', k('id_key'))
+  if not key then
+    local t = redis.call('TIME')
+    key = redis.sha1hex(t[1] .. ':' .. t[2] .. ':' .. n .. ':' .. tostring(redis.call('DBSIZE')))
+    redis.call('SET', k('id_key'), key, 'NX')
+  end
+  return prefix .. n .. '-' .. redis.sha1hex(key .. ':' .. prefix .. n)
+end
+
 local connect_agent -- defined below, used by offer_session for auto-accept queues
 
 local function offer_session(sid, s, q, aid)
@@ -451,7 +466,7 @@ local function offer_session(sid, s, q, aid)
     connect_agent(sid, aid)
     return
   end
-  local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
+  local oid = unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
   -- A session another agent sent to this queue is offered as a transfer, from that agent.
   local from = (s.transferred_from or '') ~= '' and s.transferred_from or nil
@@ -609,7 +624,7 @@ end
 -- Offers session `sid` to `target` as a transfer or conference from `sender`.
 local function offer_side(sid, s, kind, sender, target)
   local q = queue_config(s.queue) or {offer_timeout_s = 20}
-  local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
+  local oid = unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
   local frame = offer_frame(oid, sid, s, kind, expires_at, sender)
   redis.call('HSET', k('offer', oid), 'session', sid, 'agent', target, 'kind', kind, 'sender', sender,
