@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ).with_secrets()
 
     embedded = None
-    if not settings.redis_url:
+    if not settings.redis_url and not settings.redis_cluster_nodes:
         try:
             binary = find_redis_binary()
         except RedisBinaryNotFound as exc:

@@ -57,6 +57,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_url: str | None = None
+    redis_cluster_nodes: tuple[str, ...] | None = None  # Redis Cluster: "host:port" of one or more of its nodes
     data_dir: Path = Path("./var")
     admin_token: str | None = None
     secret: str | None = None
@@ -98,10 +99,13 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
         origins = env.get("SWITCHBOARD_ALLOWED_ORIGINS")
+        cluster_nodes = env.get("SWITCHBOARD_REDIS_CLUSTER_NODES")
         values: dict[str, Any] = {
             "host": env.get("SWITCHBOARD_HOST") or "127.0.0.1",
             "port": _int(env, "SWITCHBOARD_PORT", 8000, minimum=0),
             "redis_url": env.get("SWITCHBOARD_REDIS_URL") or None,
+            "redis_cluster_nodes": tuple(n.strip() for n in cluster_nodes.split(",") if n.strip()) or None
+            if cluster_nodes else None,
             "data_dir": Path(env.get("SWITCHBOARD_DATA_DIR") or "./var"),
             "admin_token": env.get("SWITCHBOARD_ADMIN_TOKEN") or None,
             "secret": env.get("SWITCHBOARD_SECRET") or None,

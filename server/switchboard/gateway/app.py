@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.canned import CannedResponses
+from ..store.cluster import connect_cluster
 from ..store.directory import Directory
 from ..store.figures import Figures
 from ..store.keys import Keys
@@ -67,9 +68,12 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    if not settings.redis_url or not settings.secret:
-        raise ValueError("settings need a redis_url and a secret (see Settings.with_secrets)")
-    redis = Redis.from_url(settings.redis_url, health_check_interval=30)
+    if not (settings.redis_url or settings.redis_cluster_nodes) or not settings.secret:
+        raise ValueError("settings need a redis_url (or redis_cluster_nodes) and a secret (see Settings.with_secrets)")
+    redis: Redis = (
+        connect_cluster(settings.redis_cluster_nodes) if settings.redis_cluster_nodes
+        else Redis.from_url(settings.redis_url, health_check_interval=30)
+    )
     keys = Keys(settings.key_prefix)
     router = Router(redis, keys, Timeouts(
         inactivity_ms=int(settings.inactivity_timeout_s * 1000),
@@ -106,6 +110,11 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         with contextlib.suppress(SwitchboardError):  # the store may come later; see _lib.lua
             await services.router.ensure_id_key()
+        try:
+            if upgraded := await services.router.upgrade():
+                log.info("%d conversations moved to the current data layout", upgraded)
+        except SwitchboardError as exc:
+            log.warning("data not upgraded (%s); the next start tries again", exc.message)
         await services.hub.start()
         services.sweeper.start()
         services.supervision.start()

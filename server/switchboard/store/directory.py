@@ -53,7 +53,7 @@ class Directory:
 
     async def conversation_route(self, cid: str) -> tuple[str | None, str]:
         """The queue of the conversation's latest session, and the conversation's channel."""
-        sid, channel = await self._call(self.redis.hmget(self.keys.conversation(cid), "session", "channel"))
+        sid, channel = await self._call(self.redis.hmget(self.keys.conversation_record(cid), "session", "channel"))
         qid = await self._call(self.redis.hget(self.keys.session(_s(sid)), "queue")) if sid else None
         return (_s(qid) if qid else None), (_s(channel) if channel else "")
 
@@ -100,7 +100,7 @@ class Directory:
     async def conversation(self, cid: str) -> dict[str, Any] | None:
         k = self.keys
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hget(k.conversation(cid), "session")
+        pipe.hget(k.conversation_record(cid), "session")
         pipe.lrange(k.conversation_sessions(cid), 0, -1)
         current, session_ids = await self._call(pipe.execute())
         if not current:

@@ -9,7 +9,7 @@ from redis.commands.core import AsyncScript
 
 #: Scripts that do not take the routing prelude: the ones that work on one
 #: conversation's keys only, and the cap checks of canned responses and invite rules.
-STANDALONE = frozenset({"message", "relay", "put_canned", "put_invite_rule"})
+STANDALONE = frozenset({"message", "relay", "conversation_apply", "put_canned", "put_invite_rule"})
 
 
 def _source(name: str) -> str:

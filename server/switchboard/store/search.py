@@ -167,7 +167,7 @@ class SearchIndex:
         """The card of each conversation's current session."""
         pipe = self.redis.pipeline(transaction=False)
         for cid in cids:
-            pipe.hget(self.keys.conversation(cid), "session")
+            pipe.hget(self.keys.conversation_record(cid), "session")
         sessions = [_s(s) for s in await self._call(pipe.execute()) if s]
         return {card["conversation_id"]: card for card in await self.router.session_cards(sessions)}
 

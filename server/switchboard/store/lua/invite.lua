@@ -17,7 +17,7 @@ local function online() return redis.call('SCARD', k('v', vid, 'conns')) > 0 end
 
 local function chatting()
   local cid = redis.call('HGET', k('v', vid), 'conv')
-  return cid and redis.call('HGET', ck(cid), 'open') == '1'
+  return cid and redis.call('HGET', cv(cid), 'open') == '1'
 end
 
 -- `source` is {rule = id}, {agent = id} or {} (the admin).

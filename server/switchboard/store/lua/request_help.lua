@@ -4,7 +4,7 @@
 -- queues never see the conversation (they only count for "someone is online").
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] text ("" none)
 local aid, cid, text = ARGV[5], ARGV[6], ARGV[7]
-local sid = redis.call('HGET', ck(cid), 'session')
+local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
 local s = redis.call('HMGET', k('s', sid), 'agents', 'queue', 'wrapping')
 if not has_word(s[1], aid) and not has_word(s[3], aid) then
