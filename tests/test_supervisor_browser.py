@@ -422,6 +422,7 @@ async def test_the_help_list_keeps_the_keyboard_focus_when_cards_change(browser,
     sue_token = await sb.agent("sue", role="supervisor")
     alice = await sb.available_agent("alice")
     board = await Board.open(browser, sb, f"/supervisor#token={sue_token}")
+    await expect(board.page.locator("#conn")).to_have_text("Live")  # online before anyone asks
     _, started = await sb.chat(text="refund?")
     offer = await alice.expect("offer")
     await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
