@@ -57,6 +57,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_url: str | None = None
+    # Redis Sentinel: "host:port" of each sentinel, and the name of the master they watch
+    redis_sentinels: tuple[str, ...] | None = None
+    redis_master_name: str | None = None
     data_dir: Path = Path("./var")
     admin_token: str | None = None
     secret: str | None = None
@@ -82,14 +85,18 @@ class Settings:
     webhook_retry_jitter: float = 0.2  # each wait is shortened by a random part of up to this fraction
     webhook_max_attempts: int = 8  # then the delivery is a dead letter
     webhook_claim_idle_s: float = 30.0  # work of a silent node is taken over after this (plus the timeout)
+    shutdown_drain_s: float = 10.0  # on SIGTERM, the longest wait for sockets and requests to finish
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
         origins = env.get("SWITCHBOARD_ALLOWED_ORIGINS")
+        sentinels = env.get("SWITCHBOARD_REDIS_SENTINELS")
         values: dict[str, Any] = {
             "redis_url": env.get("SWITCHBOARD_REDIS_URL") or None,
+            "redis_sentinels": tuple(a.strip() for a in sentinels.split(",") if a.strip()) if sentinels else None,
+            "redis_master_name": env.get("SWITCHBOARD_REDIS_MASTER_NAME") or None,
             "data_dir": Path(env.get("SWITCHBOARD_DATA_DIR") or "./var"),
             "admin_token": env.get("SWITCHBOARD_ADMIN_TOKEN") or None,
             "secret": env.get("SWITCHBOARD_SECRET") or None,
@@ -113,9 +120,30 @@ class Settings:
             "webhook_retry_jitter": _fraction(env, "SWITCHBOARD_WEBHOOK_RETRY_JITTER", 0.2),
             "webhook_max_attempts": _int(env, "SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
             "webhook_claim_idle_s": _float(env, "SWITCHBOARD_WEBHOOK_CLAIM_IDLE_S", 30.0),
+            "shutdown_drain_s": _float(env, "SWITCHBOARD_SHUTDOWN_DRAIN_S", 10.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        settings = cls(**values)
+        settings.sentinel_addresses()  # refuses a malformed list at startup
+        return settings
+
+    @property
+    def uses_sentinel(self) -> bool:
+        return bool(self.redis_sentinels)
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The sentinels as (host, port); SystemExit on a malformed entry."""
+        if not self.redis_sentinels:
+            return []
+        if not self.redis_master_name:
+            raise SystemExit("SWITCHBOARD_REDIS_SENTINELS needs SWITCHBOARD_REDIS_MASTER_NAME")
+        addresses = []
+        for entry in self.redis_sentinels:
+            host, _, port = entry.rpartition(":")
+            if not host or not port.isdigit():
+                raise SystemExit(f"SWITCHBOARD_REDIS_SENTINELS: {entry!r} is not host:port")
+            addresses.append((host.strip("[]"), int(port)))
+        return addresses
 
     def with_secrets(self) -> Settings:
         """Fills in the secret (kept in the data dir, mode 600) and the admin token
