@@ -157,6 +157,9 @@ class Hub:
                     log.debug("subscribing again failed (%s); retrying", exc)
                     continue
                 interrupted = {s for subscribers in self._subscribers.values() for s in subscribers}
+            # Idle pooled connections may still be those of the Redis that went
+            # away (their end is not always noticed): a command on one would fail.
+            await self._redis.connection_pool.disconnect(inuse_connections=False)
             log.warning("pub/sub subscribed again; %d sockets told to resume", len(interrupted))
             for subscriber in interrupted:
                 subscriber.interrupted()
