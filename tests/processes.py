@@ -5,10 +5,10 @@ kill and restart without disturbing the session's Redis."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,12 +128,17 @@ def processes(tmp_path):
 class RedisProcess(EmbeddedRedis):
     """A redis-server of its own on a TCP port, with the AOF fsynced at every
     write (so a kill -9 loses no acknowledged write), that a test may kill and
-    start again on the same port and data."""
+    start again on the same port and data. `extra` options are appended (a
+    replica's `--replicaof host port`, say)."""
+
+    def __init__(self, *args, extra: list[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.extra = extra or []
 
     def _command(self, binary: str) -> list[str]:
         command = super()._command(binary)
         command[command.index("--appendfsync") + 1] = "always"
-        return command
+        return command + self.extra
 
     def kill(self) -> None:
         """kill -9, then forget the process so that start() can run again."""
@@ -144,17 +149,45 @@ class RedisProcess(EmbeddedRedis):
         self.stop()
 
 
+class SentinelProcess:
+    """`redis-server <conf> --sentinel` watching one master, with timeouts short
+    enough for a failover to take a second or two."""
+
+    def __init__(self, folder: Path, master_name: str, master_port: int) -> None:
+        self.port = free_port()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.config = folder / f"sentinel-{self.port}.conf"  # sentinels rewrite it: in tmp
+        self.config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndaemonize no\ndir {folder}\n"
+            f"logfile {folder / f'sentinel-{self.port}.log'}\n"
+            f"sentinel monitor {master_name} 127.0.0.1 {master_port} 2\n"
+            f"sentinel down-after-milliseconds {master_name} 500\n"
+            f"sentinel failover-timeout {master_name} 3000\n"
+            f"sentinel parallel-syncs {master_name} 1\n"
+        )
+        self.proc = subprocess.Popen([redis_binary(), str(self.config), "--sentinel"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def redis_binary() -> str:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed; `make test` installs it"
+    return binary
+
+
 @pytest.fixture
 def own_redis(tmp_path) -> Iterator[RedisProcess]:
-    binary = subprocess.run(["which", "redis-server"], capture_output=True, text=True).stdout.strip()
-    server = RedisProcess(tmp_path / "r", binary=binary or None, port=free_port())
+    server = RedisProcess(tmp_path / "r", binary=redis_binary(), port=free_port())
     server.start()
     yield server
     server.stop()
 
-
-def wait_for_exit(process: subprocess.Popen[bytes], timeout: float) -> float:
-    """Seconds until the process exited; fails past the timeout."""
-    started = time.monotonic()
-    process.wait(timeout=timeout)
-    return time.monotonic() - started
