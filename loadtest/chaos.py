@@ -593,7 +593,8 @@ async def main_async(args: argparse.Namespace) -> int:
     random.seed(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix="chaos-", dir=args.workdir))
     redis = EmbeddedRedis(workdir / "redis", binary=find_redis_binary(), port=free_port())
-    redis_url = await asyncio.to_thread(redis.start)
+    # From this (the main) thread: the server gets SIGTERM when its spawning thread ends.
+    redis_url = redis.start()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "server"), os.environ.get("PYTHONPATH")])),
            "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET,
            "SWITCHBOARD_DATA_DIR": str(workdir / "data"), "SWITCHBOARD_TIMER_TICK_S": "0.1",
@@ -652,7 +653,7 @@ async def main_async(args: argparse.Namespace) -> int:
         for node in run.nodes:
             if node.up:
                 node.kill()
-        await asyncio.to_thread(redis.stop)
+        redis.stop()
     figures = {
         "duration_s": round(time.monotonic() - began, 1), "nodes": args.nodes, "customers": args.customers,
         "agents": args.agents, "chats": run.figures["chats"], "sessions": run.figures["sessions"],
