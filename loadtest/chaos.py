@@ -50,6 +50,7 @@ from switchboard.embedded import EmbeddedRedis, find_redis_binary  # noqa: E402
 ADMIN_TOKEN = "chaos-admin-token"
 SECRET = "chaos-secret"
 QUEUE = "chaos"
+BOUND_S = 120  # the whole run ends by --duration plus this, or fails
 
 
 def free_port() -> int:
@@ -429,6 +430,7 @@ class Agent(Actor):
 @dataclass
 class Run:
     args: argparse.Namespace
+    redis: EmbeddedRedis
     nodes: list[Node] = field(default_factory=list)
     figures: Counter[str] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
@@ -466,6 +468,16 @@ class Run:
             asyncio.get_running_loop().call_later(
                 rng.uniform(0.5, 3.0), lambda n=victim: asyncio.ensure_future(self.restart(n)))
 
+    async def redis_outage(self, at: float) -> None:
+        """Kills Redis with -9 at `at` and starts it again (same data) after --redis-outage seconds."""
+        await asyncio.sleep(max(at - time.monotonic(), 0))
+        os.kill(self.redis.pid, signal.SIGKILL)
+        self.redis.stop()  # reaps it
+        self.figures["redis_kills"] += 1
+        await asyncio.sleep(self.args.redis_outage)
+        self.redis.start()  # from the main thread, see main_async
+        await set_fsync_always(self.redis.url)
+
     async def restart(self, node: Node) -> None:
         if node.up or node.starting:
             return
@@ -475,6 +487,15 @@ class Run:
             self.figures["restarts"] += 1
         finally:
             node.starting = False
+
+
+async def set_fsync_always(url: str) -> None:
+    """Every acknowledged write survives a kill -9 of Redis."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    await client.config_set("appendfsync", "always")
+    await client.aclose()
 
 
 async def admin(http: httpx.AsyncClient, method: str, path: str, body: Any = None) -> Any:
@@ -595,12 +616,13 @@ async def main_async(args: argparse.Namespace) -> int:
     redis = EmbeddedRedis(workdir / "redis", binary=find_redis_binary(), port=free_port())
     # From this (the main) thread: the server gets SIGTERM when its spawning thread ends.
     redis_url = redis.start()
+    await set_fsync_always(redis_url)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "server"), os.environ.get("PYTHONPATH")])),
            "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET,
            "SWITCHBOARD_DATA_DIR": str(workdir / "data"), "SWITCHBOARD_TIMER_TICK_S": "0.1",
            "SWITCHBOARD_NODE_TTL_S": str(args.node_ttl), "SWITCHBOARD_DISCONNECT_GRACE_S": str(args.grace),
            "SWITCHBOARD_SHUTDOWN_DRAIN_S": "3"}
-    run = Run(args, [Node(i, redis_url, workdir, env) for i in range(args.nodes)])
+    run = Run(args, redis, [Node(i, redis_url, workdir, env) for i in range(args.nodes)])
     began = time.monotonic()
     try:
         await asyncio.gather(*(n.start() for n in run.nodes))
@@ -620,8 +642,10 @@ async def main_async(args: argparse.Namespace) -> int:
         stop_agents = asyncio.Event()
         agent_tasks = [asyncio.create_task(a.live(stop_agents)) for a in agents]
         until = time.monotonic() + args.duration
-        chaos = asyncio.create_task(run.chaos(until))
-        await asyncio.gather(*(c.live(until) for c in customers), chaos)
+        chaos = [asyncio.create_task(run.chaos(until))]
+        if args.redis_outage:
+            chaos.append(asyncio.create_task(run.redis_outage(time.monotonic() + args.duration / 2)))
+        await asyncio.gather(*(c.live(until) for c in customers), *chaos)
         # Every node back, then let the agents wrap up what ended.
         await asyncio.gather(*(run.restart(n) for n in run.nodes))
         while not all(n.up and not n.starting for n in run.nodes):
@@ -659,6 +683,7 @@ async def main_async(args: argparse.Namespace) -> int:
         "agents": args.agents, "chats": run.figures["chats"], "sessions": run.figures["sessions"],
         "messages_acked": run.figures["messages_acked"], "deliveries_checked": run.figures["deliveries_checked"],
         "kills": run.figures["kills"], "sigterms": run.figures["sigterms"], "restarts": run.figures["restarts"],
+        "redis_kills": run.figures["redis_kills"],
         "reconnects": run.figures["reconnects"], "unavailable_answers": run.figures["unavailable_answers"],
         "event_inversions": run.figures["event_inversions"],
         "peak_sessions_per_agent": run.figures["peak_sessions_per_agent"], "capacity": args.capacity,
@@ -688,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigterm-share", type=float, default=0.2, help="share of stops by SIGTERM, not -9")
     parser.add_argument("--node-ttl", type=float, default=2.0, help="SWITCHBOARD_NODE_TTL_S of the nodes")
     parser.add_argument("--grace", type=float, default=15.0, help="SWITCHBOARD_DISCONNECT_GRACE_S of the nodes")
+    parser.add_argument("--redis-outage", type=float, default=0,
+                        help="halfway through, kill Redis (-9) and restart it after this many seconds (0: never)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default=None, help="where the run's Redis data and node logs go")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
@@ -695,7 +722,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.nodes < 2:
         parser.error("--nodes must be at least 2 (one stays up while another is killed)")
     try:
-        return asyncio.run(main_async(args))
+        return asyncio.run(asyncio.wait_for(main_async(args), args.duration + BOUND_S))
+    except (asyncio.TimeoutError, TimeoutError):
+        print(f"chaos: the run did not finish within {args.duration + BOUND_S:.0f} s", file=sys.stderr)
+        return 1
     except RuntimeError as exc:
         print(f"chaos: {exc}", file=sys.stderr)
         return 2

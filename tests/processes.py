@@ -49,23 +49,26 @@ class ServerProcess:
     def log_path(self) -> Path:
         return self.tmp_path / f"server-{self.port}.log"
 
-    async def start(self) -> None:
+    async def start(self, ready: bool = True) -> None:
+        """Starts the process; waits until it is ready (or, with `ready=False`,
+        until it serves HTTP at all: `/healthz`)."""
+        probe = "/readyz" if ready else "/healthz"
         args = [sys.executable, "-m", "switchboard", "serve", "--port", str(self.port), "--log-level", "warning"]
         if self.redis_url:
             args += ["--redis-url", self.redis_url]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
 
-        async def ready():
+        async def serving():
             if self.proc.poll() is not None:
                 raise AssertionError(self.log_path.read_text())
             try:
                 async with httpx.AsyncClient() as client:
-                    return (await client.get(self.base + "/readyz")).status_code == 200
+                    return (await client.get(self.base + probe)).status_code == 200
             except httpx.TransportError:
                 return False
 
-        await eventually(ready, timeout=30)
+        await eventually(serving, timeout=30)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -76,3 +76,29 @@ async def test_a_redis_outage_is_unavailable_and_a_restart_loses_nothing(own_red
 
 async def _ready(http: httpx.AsyncClient) -> bool:
     return (await http.get("/readyz")).status_code == 200
+
+
+async def test_a_node_started_while_redis_is_away_waits_for_it(tmp_path, processes):
+    from conftest import free_port
+    from processes import RedisProcess, redis_binary
+
+    redis = RedisProcess(tmp_path / "later", binary=redis_binary(), port=free_port())
+    node = processes(redis_url=f"redis://127.0.0.1:{redis.port}/0")
+    while node.port == redis.port:  # neither listens yet: the OS may offer the same port twice
+        node.port = free_port()
+    await node.start(ready=False)
+    http = httpx.AsyncClient(base_url=node.base, headers=HEADERS)
+    assert (await http.get("/healthz")).status_code == 200
+    assert (await http.get("/readyz")).status_code == 503
+    redis.start()
+    try:
+        assert await eventually(lambda: _ready(http), timeout=10)
+        assert (await http.put("/api/v1/queues/support", json={"name": "Support"})).status_code == 200
+        customer, _ = await node.customer()
+        await customer.ok({"type": "start_chat", "queue": "support", "text": "hello"})
+        await customer.expect("message", text="hello")  # pushes reach the socket: subscribed
+        await customer.close()
+        assert node.stop() == 0
+    finally:
+        await http.aclose()
+        redis.stop()

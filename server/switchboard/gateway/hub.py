@@ -61,9 +61,16 @@ class Hub:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        # redis-py's reader needs one subscription before it can listen.
-        await self._pubsub.subscribe(self._node_channel)
-        self._task = asyncio.create_task(self._read(), name="hub-reader")
+        """Subscribes to the node's own channel (redis-py's reader needs one
+        subscription before it can listen). A node started while Redis is away
+        still starts: it is not ready (`/readyz` 503) and subscribes once Redis is there."""
+        subscribed = True
+        try:
+            await self._pubsub.subscribe(self._node_channel)
+        except STORE_ERRORS as exc:
+            log.warning("pub/sub not connected at start (%s); retrying", exc)
+            subscribed = False
+        self._task = asyncio.create_task(self._read(subscribed), name="hub-reader")
 
     async def stop(self) -> None:
         if self._task:
@@ -107,7 +114,9 @@ class Hub:
                 except STORE_ERRORS:
                     pass  # the connection is gone; a resubscribe will not include it
 
-    async def _read(self) -> None:
+    async def _read(self, subscribed: bool) -> None:
+        if not subscribed:
+            await self._subscribe_again()
         while True:
             try:
                 await self._listen()
