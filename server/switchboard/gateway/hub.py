@@ -59,18 +59,18 @@ class Hub:
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self.subscribed = False  # pushes reach this node (part of its readiness)
 
     async def start(self) -> None:
         """Subscribes to the node's own channel (redis-py's reader needs one
         subscription before it can listen). A node started while Redis is away
         still starts: it is not ready (`/readyz` 503) and subscribes once Redis is there."""
-        subscribed = True
         try:
             await self._pubsub.subscribe(self._node_channel)
+            self.subscribed = True
         except STORE_ERRORS as exc:
             log.warning("pub/sub not connected at start (%s); retrying", exc)
-            subscribed = False
-        self._task = asyncio.create_task(self._read(subscribed), name="hub-reader")
+        self._task = asyncio.create_task(self._read(self.subscribed), name="hub-reader")
 
     async def stop(self) -> None:
         if self._task:
@@ -123,6 +123,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except (*STORE_ERRORS, RuntimeError) as exc:
+                self.subscribed = False
                 log.warning("pub/sub connection lost (%s); subscribing again", exc)
             await self._subscribe_again()
 
@@ -166,6 +167,7 @@ class Hub:
                     log.debug("subscribing again failed (%s); retrying", exc)
                     continue
                 interrupted = {s for subscribers in self._subscribers.values() for s in subscribers}
+                self.subscribed = True
             # Idle pooled connections may still be those of the Redis that went
             # away (their end is not always noticed): a command on one would fail.
             await self._redis.connection_pool.disconnect(inuse_connections=False)
