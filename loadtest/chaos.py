@@ -50,7 +50,14 @@ from switchboard.embedded import EmbeddedRedis, find_redis_binary  # noqa: E402
 ADMIN_TOKEN = "chaos-admin-token"
 SECRET = "chaos-secret"
 QUEUE = "chaos"
-BOUND_S = 120  # the whole run ends by --duration plus this, or fails
+BOUND_S = 100  # the whole run ends by --duration plus this, or fails
+
+
+STARTED = time.monotonic()
+
+
+def progress(text: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {text}", file=sys.stderr, flush=True)
 
 
 def free_port() -> int:
@@ -381,6 +388,10 @@ class Agent(Actor):
             self.work.put_nowait(("accept", frame["offer_id"]))
         elif kind == "conversation.assigned":
             self.held.add(frame["conversation_id"])
+            for m in frame.get("messages") or []:  # written while the chat waited: answered now
+                if m.get("type") == "message" and m["from"]["role"] == "customer" and m["message_id"] not in self.answered:
+                    self.answered.add(m["message_id"])
+                    self.work.put_nowait(("reply", frame["conversation_id"]))
         elif kind == "message" and frame["from"]["role"] == "customer":
             if frame["message_id"] not in self.answered:
                 self.answered.add(frame["message_id"])
@@ -435,6 +446,7 @@ class Run:
     figures: Counter[str] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
     welcome_frame: Any = None
+    restarts: list[asyncio.Future[None]] = field(default_factory=list)
 
     def live_ports(self) -> list[int]:
         return [n.port for n in self.nodes if n.up]
@@ -465,8 +477,9 @@ class Run:
             else:
                 victim.kill()
                 self.figures["kills"] += 1
+            progress(f"node {victim.index} stopped ({self.figures['kills']} kills, {self.figures['sigterms']} sigterms)")
             asyncio.get_running_loop().call_later(
-                rng.uniform(0.5, 3.0), lambda n=victim: asyncio.ensure_future(self.restart(n)))
+                rng.uniform(0.5, 3.0), lambda n=victim: self.restarts.append(asyncio.ensure_future(self.restart(n))))
 
     async def redis_outage(self, at: float) -> None:
         """Kills Redis with -9 at `at` and starts it again (same data) after --redis-outage seconds."""
@@ -479,14 +492,36 @@ class Run:
         await set_fsync_always(self.redis.url)
 
     async def restart(self, node: Node) -> None:
+        """Starts the node again; when its port was taken meanwhile (other
+        programs run on this machine too), on another port."""
         if node.up or node.starting:
             return
         node.starting = True
         try:
-            await node.start()
-            self.figures["restarts"] += 1
+            for attempt in range(3):
+                try:
+                    await node.start()
+                    self.figures["restarts"] += 1
+                    return
+                except RuntimeError as exc:
+                    progress(f"restart of node {node.index} failed ({exc}); trying another port")
+                    if node.up:
+                        node.kill()
+                    node.port = free_port()
+            self.violation(f"node {node.index} could not be started again")
         finally:
             node.starting = False
+
+
+async def finish(run: Run, tasks: list[asyncio.Task[None]], timeout: float, what: str) -> None:
+    """Waits for the tasks; one still running after `timeout` is a violation (and is cancelled)."""
+    done, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in done:
+        if task.exception() is not None:
+            run.violation(f"{what}: {task.exception()!r}")
+    for task in pending:
+        run.violation(what)
+        task.cancel()
 
 
 async def set_fsync_always(url: str) -> None:
@@ -645,11 +680,15 @@ async def main_async(args: argparse.Namespace) -> int:
         chaos = [asyncio.create_task(run.chaos(until))]
         if args.redis_outage:
             chaos.append(asyncio.create_task(run.redis_outage(time.monotonic() + args.duration / 2)))
-        await asyncio.gather(*(c.live(until) for c in customers), *chaos)
-        # Every node back, then let the agents wrap up what ended.
+        customer_tasks = [asyncio.create_task(c.live(until)) for c in customers]
+        progress("load and chaos running")
+        await asyncio.gather(*chaos)
+        progress("chaos over; customers finish their chats")
+        await finish(run, customer_tasks, 45, "customer did not finish its last chat")
+        progress("customers done; every node back")
+        await asyncio.gather(*run.restarts)
         await asyncio.gather(*(run.restart(n) for n in run.nodes))
-        while not all(n.up and not n.starting for n in run.nodes):
-            await asyncio.sleep(0.1)
+        await http.aclose()  # its node may have another port now
         http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{run.nodes[0].port}",
                                  headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
 
@@ -660,9 +699,10 @@ async def main_async(args: argparse.Namespace) -> int:
         deadline = time.monotonic() + 30
         while not await settled() and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
+        progress("settled; checking")
         await asyncio.sleep(1.0)  # pushes in flight reach their sockets
         stop_agents.set()
-        await asyncio.gather(*agent_tasks)
+        await finish(run, agent_tasks, 15, "agent did not stop")
 
         histories = {}
         for cid in {cid for c in customers for cid in c.conversations}:
