@@ -18,6 +18,8 @@ histories, the `events` stream and what every client received:
 
 It prints the figures as a table and as JSON (also written to --json) and
 exits 1 when any check failed (2 when the run itself could not be set up).
+`--redis-outage S` also kills Redis halfway and starts it again S seconds later.
+Progress goes to standard error; the node logs stay in --workdir.
 """
 
 from __future__ import annotations
