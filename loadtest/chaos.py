@@ -132,9 +132,11 @@ class Connection:
 
     _refs = itertools.count(1)
 
-    def __init__(self, ws: Any, actor: Actor) -> None:
+    def __init__(self, ws: Any, actor: Actor, resume: dict[str, int]) -> None:
         self.ws = ws
         self.actor = actor
+        self.resume = resume  # conversation -> the last_seq this socket's hello claimed
+        self.carried: dict[str, set[int]] = defaultdict(set)  # seqs this socket delivered
         self.pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.closed = asyncio.get_running_loop().create_future()
         self.reader = asyncio.create_task(self._read())
@@ -149,7 +151,7 @@ class Connection:
                     if not future.done():
                         future.set_result(frame)
                     continue
-                self.actor.received(frame)
+                self.actor.received(frame, self)
         except websockets.ConnectionClosed:
             pass
         finally:
@@ -187,20 +189,37 @@ class Actor:
         self.run = run
         self.name = name
         self.conn: Connection | None = None
-        self.last_seq: dict[str, int] = {}
-        self.seqs: dict[str, list[tuple[int, str]]] = defaultdict(list)  # (seq, type) received, per conversation
+        self.have: dict[str, set[int]] = defaultdict(set)  # seqs received, per conversation (any socket)
+        self.base: dict[str, int] = {}  # per conversation: no event up to this seq is owed to this actor
+        self.seqs: dict[str, list[tuple[int, str]]] = defaultdict(list)  # (seq, type) in arrival order
         self.messages: Counter[str] = Counter()  # live or replayed `message` frames, by message_id
         self.snapshots: set[str] = set()  # message ids seen inside an offer's or assignment's thread
         self.connects = 0
         self.changed = asyncio.Event()
 
-    def received(self, frame: dict[str, Any]) -> None:
+    def floor(self, cid: str) -> int:
+        """What a resume claims: every event up to this seq is here (a client
+        that resumed from its highest seq could miss one that was overtaken)."""
+        n = self.base.get(cid, 0)
+        have = self.have[cid]
+        while n + 1 in have:
+            n += 1
+        return n
+
+    def received(self, frame: dict[str, Any], conn: Connection) -> None:
         cid, seq = frame.get("conversation_id"), frame.get("seq")
         if cid is not None and seq is not None:
+            # The server's promise: one socket carries each event once, and none
+            # that its hello said the client had.
+            if seq in conn.carried[cid]:
+                self.run.violation(f"{self.name}: {cid} seq {seq} sent twice on one socket")
+            if seq <= conn.resume.get(cid, -1):
+                self.run.violation(f"{self.name}: {cid} seq {seq} sent though the resume said {conn.resume[cid]}")
+            conn.carried[cid].add(seq)
             self.seqs[cid].append((seq, frame["type"]))
-            self.last_seq[cid] = max(self.last_seq.get(cid, 0), seq)
-            if frame["type"] == "message":
-                self.messages[frame["message_id"]] += 1
+            if seq not in self.have[cid] and frame["type"] == "message":
+                self.messages[frame["message_id"]] += 1  # the client shows each seq once
+            self.have[cid].add(seq)
         for key in ("thread", "messages"):
             for m in frame.get(key) or []:
                 if isinstance(m, dict) and m.get("message_id"):
@@ -225,9 +244,12 @@ class Actor:
                 pause = min(pause * 2, 1.0)
                 continue
             self.welcome_frame = None
-            conn = Connection(ws, self)
+            hello = self.hello()
+            conn = Connection(ws, self, dict(hello.get("resume") or {}))
+            if "conversation_id" in conn.resume:  # a customer's resume
+                conn.resume = {conn.resume["conversation_id"]: conn.resume["last_seq"]}
             try:
-                await ws.send(json.dumps(self.hello()))
+                await ws.send(json.dumps(hello))
                 welcome = await asyncio.wait_for(self._welcome(conn), 10)
             except (Closed, websockets.ConnectionClosed, asyncio.TimeoutError):
                 await conn.close()
@@ -309,7 +331,7 @@ class Customer(Actor):
         if self.visitor_token:
             hello["visitor_token"] = self.visitor_token
         if self.cid:
-            hello["resume"] = {"conversation_id": self.cid, "last_seq": self.last_seq.get(self.cid, 0)}
+            hello["resume"] = {"conversation_id": self.cid, "last_seq": self.floor(self.cid)}
         return hello
 
     def on_frame(self, frame: dict[str, Any]) -> None:
@@ -377,10 +399,11 @@ class Agent(Actor):
         self.answered: set[str] = set()
         self.sent: list[tuple[str, str]] = []
         self.replies = itertools.count()
+        self.sent_resume: dict[str, int] = {}
 
     def hello(self) -> dict[str, Any]:
-        return {"type": "hello", "token": self.token,
-                "resume": {cid: self.last_seq.get(cid, 0) for cid in self.held}}
+        self.sent_resume = {cid: self.floor(cid) for cid in self.held}
+        return {"type": "hello", "token": self.token, "resume": self.sent_resume}
 
     def on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]
@@ -389,7 +412,11 @@ class Agent(Actor):
         elif kind == "offer":
             self.work.put_nowait(("accept", frame["offer_id"]))
         elif kind == "conversation.assigned":
-            self.held.add(frame["conversation_id"])
+            cid = frame["conversation_id"]
+            self.held.add(cid)
+            seqs = [m["seq"] for m in frame.get("messages") or [] if isinstance(m.get("seq"), int)]
+            if seqs:  # the thread so far came with it: nothing before is owed
+                self.base[cid] = max(self.base.get(cid, 0), max(seqs))
             for m in frame.get("messages") or []:  # written while the chat waited: answered now
                 if m.get("type") == "message" and m["from"]["role"] == "customer" and m["message_id"] not in self.answered:
                     self.answered.add(m["message_id"])
@@ -405,6 +432,11 @@ class Agent(Actor):
 
     async def on_reconnected(self, welcome: dict[str, Any]) -> None:
         self.held = {c["conversation_id"] for c in welcome["conversations"]}
+        unknown = [cid for cid in self.held if cid not in self.sent_resume]
+        if unknown:
+            # Held, but its assignment was never seen (pushed while this socket's
+            # node was cut off from Redis): its history is fetched, as the desk does.
+            await self.fetch_history(unknown)
         for card in welcome["conversations"]:
             if card["status"] == "wrap_up":
                 self.work.put_nowait(("wrap_up", card["conversation_id"]))
@@ -412,6 +444,32 @@ class Agent(Actor):
             self.work.put_nowait(("accept", offer["offer_id"]))
         if welcome["state"]["state"] != "available":
             self.work.put_nowait(("available", None))
+
+    async def fetch_history(self, cids: list[str]) -> None:
+        """A second, short socket replays the conversations from seq 0; the
+        answer to a command sent after the hello marks the end of the replay."""
+        self.run.figures["histories_fetched"] += len(cids)
+        port = random.choice(self.run.live_ports() or self.run.all_ports())
+        try:
+            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/agent", subprotocols=["switchboard.v1.json"],
+                                          open_timeout=5) as ws:
+                await ws.send(json.dumps({"type": "hello", "token": self.token, "resume": {c: 0 for c in cids}}))
+                await ws.send(json.dumps({"type": "unmonitor", "conversation_id": "end", "ref": "history-end"}))
+                async with asyncio.timeout(10):
+                    async for raw in ws:
+                        frame = json.loads(raw)
+                        if frame.get("ref") == "history-end":
+                            break
+                        if frame.get("conversation_id") in cids and isinstance(frame.get("seq"), int):
+                            cid = frame["conversation_id"]
+                            self.base[cid] = max(self.base.get(cid, 0), frame["seq"])
+                        if frame.get("conversation_id") in cids and frame.get("type") == "message":
+                            self.snapshots.add(frame["message_id"])
+                            if frame["from"]["role"] == "customer" and frame["message_id"] not in self.answered:
+                                self.answered.add(frame["message_id"])
+                                self.work.put_nowait(("reply", frame["conversation_id"]))
+        except (OSError, asyncio.TimeoutError, websockets.WebSocketException):
+            pass  # the next reconnection tries again
 
     async def live(self, stop: asyncio.Event) -> None:
         await self.on_reconnected(await self.connect())
@@ -577,10 +635,8 @@ def check(run: Run, customers: list[Customer], agents: list[Agent], histories: d
     for actor in [*customers, *agents]:
         for cid, received in actor.seqs.items():
             seqs = [seq for seq, _ in received]
-            doubled = sorted(s for s, n in Counter(seqs).items() if n > 1)
-            if doubled:
-                v(f"{actor.name}: {cid} events delivered twice (seqs {doubled[:5]})")
-            messages = [seq for seq, kind in received if kind == "message"]
+            run.figures["resent_on_resume"] += len(seqs) - len(set(seqs))  # asked again by a resume
+            messages = list(dict.fromkeys(seq for seq, kind in received if kind == "message"))  # as shown
             if messages != sorted(messages):
                 v(f"{actor.name}: {cid} messages out of order (seqs {messages[:40]})")
             # Other events of two steps run at the same moment (on two nodes, say)
@@ -589,17 +645,13 @@ def check(run: Run, customers: list[Customer], agents: list[Agent], histories: d
             if seqs != sorted(seqs) and run.figures["inversion_samples"] < 3:
                 run.figures["inversion_samples"] += 1
                 print(f"  (events pushed out of seq order to {actor.name}: {received[:6]})")
-        for message_id, count in actor.messages.items():
-            if count > 1:
-                v(f"{actor.name}: message {message_id} delivered {count} times")
     for customer in customers:  # agents' messages reach the customer, each once
         for cid in customer.conversations:
             for m in histories.get(cid, []):
                 if m["from"]["role"] == "agent" and m.get("type", "message") == "message":
                     run.figures["deliveries_checked"] += 1
                     if customer.messages[m["message_id"]] != 1:
-                        v(f"{customer.name}: agent message {m['message_id']} received "
-                          f"{customer.messages[m['message_id']]} times")
+                        v(f"{customer.name}: agent message {m['message_id']} never received")
     # customers' messages reach the agent that had the session from its
     # (last) connection to its end: live, replayed or in the assignment's thread
     agents_by_name = {a.name: a for a in agents}
@@ -727,7 +779,7 @@ async def main_async(args: argparse.Namespace) -> int:
         "kills": run.figures["kills"], "sigterms": run.figures["sigterms"], "restarts": run.figures["restarts"],
         "redis_kills": run.figures["redis_kills"],
         "reconnects": run.figures["reconnects"], "unavailable_answers": run.figures["unavailable_answers"],
-        "event_inversions": run.figures["event_inversions"],
+        "event_inversions": run.figures["event_inversions"], "resent_on_resume": run.figures["resent_on_resume"], "histories_fetched": run.figures["histories_fetched"],
         "peak_sessions_per_agent": run.figures["peak_sessions_per_agent"], "capacity": args.capacity,
         "violations": len(run.violations),
     }
