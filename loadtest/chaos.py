@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import itertools
 import json
 import os
@@ -158,8 +159,8 @@ class Connection:
             for future in self.pending.values():
                 if not future.done():
                     future.set_exception(Closed())
-            if not self.closed.done():
-                self.closed.set_result(self.ws.close_code)
+                    future.exception()  # retrieved: nobody may wait for it any more
+            self._mark_closed()
 
     async def request(self, frame: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         ref = f"r{next(self._refs)}"
@@ -168,12 +169,22 @@ class Connection:
         try:
             await self.ws.send(json.dumps({**frame, "ref": ref}))
         except websockets.ConnectionClosed:
+            # Raised without yielding: mark the socket closed here, or a retry
+            # loop would spin before the reader task could notice.
             self.pending.pop(ref, None)
+            self._mark_closed()
             raise Closed() from None
         try:
             return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
+            self.pending.pop(ref, None)
+            self._mark_closed()  # no answer: this socket is not to be trusted again
+            asyncio.ensure_future(self.ws.close())
             raise Closed() from None
+
+    def _mark_closed(self) -> None:
+        if not self.closed.done():
+            self.closed.set_result(self.ws.close_code)
 
     async def close(self) -> None:
         await self.ws.close()
@@ -815,6 +826,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.nodes < 2:
         parser.error("--nodes must be at least 2 (one stays up while another is killed)")
+    # Should the event loop itself get stuck, this thread prints every stack and ends the run.
+    faulthandler.dump_traceback_later(args.duration + BOUND_S + 30, exit=True)
     try:
         return asyncio.run(asyncio.wait_for(main_async(args), args.duration + BOUND_S))
     except (asyncio.TimeoutError, TimeoutError):
