@@ -183,15 +183,19 @@ async def test_a_chat_end_to_end_through_the_desk(sb, browser, tmp_path):
     # Ben's chat: a conference invitation that is declined leaves it with alice ...
     await expect(page.locator("#conv-title")).to_contain_text("Ben")
     await page.get_by_role("button", name="Conference…").click()
-    await page.locator("#conference-agent").fill("carol")
+    picker = page.locator("#conference-agent")
+    await expect(picker.locator('option[value="carol"]')).to_be_enabled()
+    await picker.select_option("carol")
     await page.locator("#dlg-conference").get_by_role("button", name="Invite").click()
     invitation = await carol.expect("offer", kind="conference")
     await carol.ok({"type": "decline", "offer_id": invitation["offer_id"]})
     await expect(page.locator(".notice").filter(has_text="Carol declined")).to_be_visible()
+    # a colleague who is not ready is listed with its state and cannot be chosen
+    await carol.ok({"type": "set_state", "state": "not_ready", "reason": "lunch"})
     await page.get_by_role("button", name="Conference…").click()
-    await page.locator("#conference-agent").fill("nobody")
-    await page.locator("#dlg-conference").get_by_role("button", name="Invite").click()
-    await expect(page.locator("#conference-error")).to_have_text("no such agent: nobody")
+    await expect(picker.locator('option[value="carol"]')).to_be_disabled()
+    await expect(picker.locator('option[value="carol"]')).to_have_text(re.compile(r"^Carol · Not ready · 0/\d+$"))
+    await expect(picker.locator('option[value="bob"]')).to_be_enabled()
     await page.locator("#dlg-conference").get_by_role("button", name="Cancel").click()
 
     # ... and a transfer to another queue takes it off this desk; bob there gets it.
@@ -378,4 +382,91 @@ async def test_a_conference_invitation_at_the_desk(sb, browser):
     await customer.expect("chat.participant_left")
     await expect(page.locator(".tab")).to_have_count(0)
     await expect(page.locator(".closed-item")).to_contain_text("You left")
+    assert errors == []
+
+
+async def test_a_warm_transfer_to_a_colleague_chosen_in_the_picker(sb, browser):
+    token = await sb.agent("alice")
+    erin = await sb.available_agent("erin", capacity=1)
+    await sb.agent("fred")  # never connected: listed as offline, cannot be chosen
+    customer, started = await sb.chat(text="Can someone in billing help?", customer={"name": "Gus"})
+    page, errors = await open_desk(browser, sb, token)
+    # erin is free and gets the chat first; alice becomes available and gets the next
+    await erin.ok({"type": "accept", "offer_id": (await erin.expect("offer"))["offer_id"]})
+    await go_available(page, sb, "alice")
+    _, second = await sb.chat(text="Still there?", customer={"name": "Hana"})
+    await accept_offer(page)
+    await expect(page.locator("#conv-title")).to_contain_text("Hana")
+
+    # erin is full: nobody can take it, and the dialog says so
+    await page.get_by_role("button", name="Transfer…").click()
+    dialog = page.locator("#dlg-transfer")
+    await dialog.get_by_label("An agent").check()
+    picker = dialog.locator("#transfer-agent")
+    await expect(picker.locator('option[value="erin"]')).to_have_text("Erin · Available · 1/1")
+    await expect(picker.locator('option[value="erin"]')).to_be_disabled()
+    await expect(picker.locator('option[value="fred"]')).to_have_text(re.compile(r"^Fred · Offline"))
+    await expect(picker.locator("option").first).to_have_text("No colleague can take it now")
+    await dialog.get_by_role("button", name="Transfer").click()
+    await expect(page.locator("#transfer-error")).to_have_text("Choose a colleague who is available.")
+    await dialog.get_by_role("button", name="Cancel").click()
+
+    # erin's chat ends and is wrapped up: now she can take it
+    await erin.ok({"type": "end_session", "conversation_id": started["conversation_id"]})
+    await erin.ok({"type": "wrap_up", "conversation_id": started["conversation_id"], "code": "resolved"})
+    await page.get_by_role("button", name="Transfer…").click()
+    await dialog.get_by_label("An agent").check()
+    await expect(picker.locator('option[value="erin"]')).to_be_enabled()
+    await expect(picker).to_have_value("erin")
+    await dialog.get_by_role("button", name="Transfer").click()
+    await expect(page.locator(".notice").filter(has_text="Transfer offered to Erin")).to_be_visible()
+    offer = await erin.expect("offer", kind="transfer")
+    assert offer["conversation_id"] == second["conversation_id"] and offer["from_agent"]["id"] == "alice"
+    await erin.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await expect(page.locator(".tab")).to_have_count(0)
+    assert errors == []
+    await customer.close()
+
+
+async def test_transcript_search_finds_earlier_conversations_of_this_agent_after_a_reload(sb, browser):
+    bob = await sb.available_agent("bob", capacity=1)
+    token = await sb.agent("alice")
+    _, bobs = await sb.chat(text="Refund for order 4711 please", customer={"name": "Other"})
+    await bob.ok({"type": "accept", "offer_id": (await bob.expect("offer"))["offer_id"]})
+    page, errors = await open_desk(browser, sb, token)
+    await go_available(page, sb, "alice")
+    customer, started = await sb.chat(text="Where is order 4711?", customer={"name": "Ida"})
+    await accept_offer(page)
+    box = page.locator("#composer-text")
+    await box.fill("It left the warehouse today.")
+    await box.press("Enter")
+    await customer.expect("message", text="It left the warehouse today.")
+    await page.locator("#note-toggle").check()
+    await box.fill("Promised a call on Friday")
+    await box.press("Enter")
+    await expect(page.locator(".msg-note:not(.pending)")).to_have_count(1)
+    await page.get_by_role("button", name="End session").first.click()
+    await page.locator("#dlg-end").get_by_role("button", name="End session").click()
+    wrap = page.locator("#dlg-wrapup")
+    await expect(wrap).to_be_visible()
+    await wrap.get_by_role("radio").first.check()
+    await wrap.get_by_role("button", name="Submit wrap-up").click()
+    await expect(page.locator(".closed-item")).to_have_count(1)
+
+    # A reload forgets the shift's closed conversations; the server still finds it.
+    await page.reload()
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await expect(page.locator(".closed-item")).to_have_count(0)
+    await page.locator("#search-input").fill("order 4711")
+    earlier = page.locator(".search-earlier")
+    await expect(earlier).to_have_count(1)  # bob's conversation is not alice's to see
+    await expect(earlier.locator(".search-hit-head")).to_contain_text("Ida")
+    await earlier.click()
+    await expect(page.locator(".closed-item")).to_contain_text("Earlier")
+    transcript = page.locator("#transcript")
+    await expect(transcript).to_contain_text("Where is order 4711?")
+    await expect(transcript).to_contain_text("It left the warehouse today.")
+    await expect(page.locator(".msg-note")).to_contain_text("Promised a call on Friday")
+    await expect(page.locator("#composer-text")).to_be_hidden()
+    assert bobs["conversation_id"] not in await page.content()
     assert errors == []

@@ -239,3 +239,45 @@ async def test_only_supervisors_get_in_and_a_bad_token_goes_back_to_sign_in(brow
     await expect(page.get_by_label("Agent token")).to_be_focused()
     await expect(page.locator("#board")).to_be_hidden()
     assert [p for p in board.problems if "4401" not in p] == []
+
+
+async def test_a_view_opened_later_or_reloaded_shows_the_open_sessions_and_help_requests(browser, make_deployment):
+    sb = await deployment(make_deployment)
+    await sb.queue("sales")
+    await sb.agent_socket(await sb.agent("otto", role="supervisor", queues=["sales"]))  # someone to ask
+    sue_token = await sb.agent("sue", role="supervisor")  # supervises support; not online yet
+    alice = await sb.available_agent("alice", capacity=1)
+    _, started = await sb.chat(text="Where is my parcel?", customer={"name": "Carla"})
+    offer = await alice.expect("offer")
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    nils, waiting = await sb.chat(text="Hello?", customer={"name": "Nils"})
+    await alice.ok({"type": "request_help", "conversation_id": started["conversation_id"], "text": "VIP customer"})
+
+    board = await Board.open(browser, sb)
+    await board.sign_in(sue_token)
+    for _ in range(2):  # opened, then reloaded: the same board at once
+        await expect(board.cards).to_have_count(2)
+        await expect(board.card(started["session_id"]).locator(".status")).to_have_text("Active")
+        await expect(board.card(waiting["session_id"]).locator(".status")).to_have_text("Waiting")
+        await expect(board.help).to_have_count(1)
+        await expect(board.help.first.locator(".help-agent")).to_have_text("Alice")
+        await expect(board.help.first.locator(".help-text")).to_have_text("VIP customer")
+        await expect(board.help.first.locator(".help-about")).to_contain_text("Carla")
+        await expect(board.help.first.locator("time")).to_have_text(CLOCK)
+        await board.page.reload()
+        await expect(board.page.locator("#conn")).to_have_text("Live")
+
+    # The socket drops and Nils leaves meanwhile: his card does not stay live.
+    sockets = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]
+    sockets[0].close(1001, "server shutting down")
+    await nils.ok({"type": "end_chat"})
+    await eventually(lambda: _count_sockets(sb, exclude=sockets[0]))
+    await expect(board.cards).to_have_count(1)
+    await expect(board.card(waiting["session_id"])).to_have_count(0)
+
+    # Monitoring answers the request; the session's end takes it off the list.
+    await board.help.first.get_by_role("button", name="Monitor").click()
+    await expect(board.page.locator("#monitor-title")).to_have_text("Monitoring Carla")
+    await alice.ok({"type": "end_session", "conversation_id": started["conversation_id"]})
+    await expect(board.help).to_have_count(0)
+    assert board.problems == []

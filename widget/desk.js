@@ -71,6 +71,8 @@
     soundOn: true,
     lastRing: 0,
     wrapCodes: new Map(),         // queue id -> Promise of [{code, label}]
+    targets: null,                // the last GET /transfer-targets: {queues, agents}
+    searchRun: 0,                 // the latest transcript search, so a late answer is dropped
     wrapTarget: null,
     cannedSeq: 0,
     cannedItems: [],
@@ -130,8 +132,15 @@
     if (node.textContent !== text) node.textContent = text;
   }
 
+  // A name with right-to-left text or bidi controls is isolated (FSI…PDI) wherever it
+  // goes into a sentence, so that it cannot reorder the text around it.
+  const BIDI = /[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc]/;
+  function isolate(text) {
+    return BIDI.test(String(text)) ? '\u2068' + text + '\u2069' : text;
+  }
+
   function customerName(customer) {
-    return (customer && customer.name) || 'Visitor';
+    return isolate((customer && customer.name) || 'Visitor');
   }
 
   // ------------------------------------------------------------ notices and announcements
@@ -478,7 +487,7 @@
     renderOffers();
     tickOffers();
     const who = customerName(offer.customer);
-    announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? offer.queue.name : ''}. Alt+Shift+A accepts.`, true);
+    announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? isolate(offer.queue.name) : ''}. Alt+Shift+A accepts.`, true);
     if (live) ring();
   }
 
@@ -495,7 +504,7 @@
     const title = h('h2', 'offer-title', customerName(offer.customer));
     title.id = id + '-title';
     if (offer.customer && offer.customer.verified) title.append(h('span', 'badge badge-verified', 'Verified'));
-    const metaParts = [offer.queue ? offer.queue.name : '', offer.language ? offer.language.toUpperCase() : ''];
+    const metaParts = [offer.queue ? isolate(offer.queue.name) : '', offer.language ? offer.language.toUpperCase() : ''];
     if (offer.skills && offer.skills.length) metaParts.push(offer.skills.join(', '));
     const meta = h('p', 'offer-meta', metaParts.filter(Boolean).join(' · '));
     meta.id = id + '-meta';
@@ -543,7 +552,7 @@
     const item = h('li', 'offer-item');
     const button = h('button', 'offer-item-button', null, [
       h('span', 'offer-item-name', customerName(offer.customer)),
-      h('span', 'offer-item-meta', `${offer.queue ? offer.queue.name : ''} · ${offerKind(offer)}`),
+      h('span', 'offer-item-meta', `${offer.queue ? isolate(offer.queue.name) : ''} · ${offerKind(offer)}`),
     ]);
     button.type = 'button';
     button.addEventListener('click', () => {
@@ -783,7 +792,7 @@
 
   function agentName(agent) {
     if (!agent) return 'An agent';
-    return agent.display_name || agent.id || 'An agent';
+    return isolate(agent.display_name || agent.id || 'An agent');
   }
 
   function isMe(agent) {
@@ -921,7 +930,7 @@
       if (!gone) return;
       let label = 'You left';
       if (event.type === 'chat.transferred') {
-        label = event.queue ? `Transferred to ${event.queue.name || event.queue.id}` : `Transferred to ${agentName(event.agent)}`;
+        label = event.queue ? `Transferred to ${isolate(event.queue.name || event.queue.id)}` : `Transferred to ${agentName(event.agent)}`;
       }
       notice(`${customerName(conv.card.customer)}: ${label.toLowerCase()}.`);
       closeConversation(conv, label);
@@ -958,7 +967,7 @@
       case 'chat.connected':
         return h('li', 'event', null, [h('span', '', `${agentName(event.agent)} connected`), h('time', '', ts)]);
       case 'chat.transferred': {
-        const to = event.queue ? `queue ${event.queue.name || event.queue.id}` : agentName(event.agent);
+        const to = event.queue ? `queue ${isolate(event.queue.name || event.queue.id)}` : agentName(event.agent);
         return h('li', 'event', null, [h('span', '', `${agentName(event.from_agent)} transferred the chat to ${to}`), h('time', '', ts)]);
       }
       case 'chat.ended':
@@ -1035,7 +1044,7 @@
     } else { text = 'Offline'; cls = 'bad'; }
     box.className = 'connection connection-' + cls;
     setText(box, text);
-    if (S.me) setText($('me-name'), `${S.me.display_name} (${S.me.id})`);
+    if (S.me) setText($('me-name'), `${isolate(S.me.display_name)} (${S.me.id})`);
   }
 
   function cardDuration(card) {
@@ -1185,7 +1194,7 @@
     const card = conv.card;
     $('conv-stripe').className = 'stripe color-' + (card.color || 'blue');
     setText($('conv-title'), `${customerName(card.customer)} · ${card.title || 'Chat'}`);
-    setText($('conv-sub'), `${card.queue ? card.queue.name : ''} · ${cardDuration(card)}`);
+    setText($('conv-sub'), `${card.queue ? isolate(card.queue.name) : ''} · ${cardDuration(card)}`);
     const pill = $('conv-status');
     setText(pill, conv.open ? card.status_label || card.status : conv.closedLabel || card.status_label);
     pill.className = 'status-pill status-' + (conv.open ? card.status : 'closed');
@@ -1328,7 +1337,7 @@
     }
     const conv = S.active && S.convs.get(S.active);
     if (conv) {
-      setText($('conv-sub'), `${conv.card.queue ? conv.card.queue.name : ''} · ${cardDuration(conv.card)}`);
+      setText($('conv-sub'), `${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${cardDuration(conv.card)}`);
       const d = $('card').querySelector('.card-duration');
       if (d) setText(d, cardDuration(conv.card));
     }
@@ -1547,33 +1556,76 @@
   }
 
   function queueLabel(qid) {
-    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return `${conv.card.queue.name} (${qid})`;
+    const known = S.targets && S.targets.queues.find((q) => q.id === qid);
+    if (known) return isolate(known.name);
+    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return isolate(conv.card.queue.name);
     return qid;
+  }
+
+  /** Queues and colleagues, read afresh each time a dialog opens (states change). */
+  async function loadTargets() {
+    const response = await fetch('/api/v1/transfer-targets', {
+      headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    S.targets = { queues: body.queues || [], agents: body.agents || [] };
+    return S.targets;
+  }
+
+  /** Fills an agent picker: free colleagues first and selectable, the others shown
+   * greyed with their state, so the agent sees why someone cannot be chosen. */
+  function fillAgentPicker(select, agents, conv) {
+    const inChat = new Set((conv.card.agents || []).map((a) => a.id));
+    const options = agents.filter((a) => !inChat.has(a.id)).map((a) => {
+      const load = a.capacity ? ` · ${a.sessions}/${a.capacity}` : '';
+      const opt = h('option', '', `${a.display_name} · ${STATE_LABELS[a.state] || a.state}${load}`);
+      opt.value = a.id;
+      opt.disabled = !a.free;
+      return opt;
+    });
+    if (!options.some((o) => !o.disabled)) {
+      const none = h('option', '', 'No colleague can take it now');
+      none.value = '';
+      options.unshift(none);
+    }
+    select.replaceChildren(...options);
+    const first = options.find((o) => !o.disabled);
+    select.value = first ? first.value : '';
   }
 
   function openTransfer() {
     const conv = activeConv();
     if (!writable(conv)) return;
     openDialog('dlg-transfer', () => {
-      const select = $('transfer-queue');
-      const queues = (S.me && S.me.queues) || [];
-      select.replaceChildren(...queues.map((qid) => {
-        const opt = h('option', '', queueLabel(qid));
-        opt.value = qid;
-        return opt;
-      }));
-      const other = queues.find((q) => !conv.card.queue || q !== conv.card.queue.id);
-      if (other) select.value = other;
-      $('transfer-queue-other').value = '';
-      $('transfer-agent').value = '';
+      $('transfer-queue').replaceChildren(h('option', '', 'Loading…'));
+      $('transfer-agent').replaceChildren(h('option', '', 'Loading…'));
       syncTransferKind();
     });
+    loadTargets().then((targets) => {
+      const select = $('transfer-queue');
+      const current = conv.card.queue && conv.card.queue.id;
+      select.replaceChildren(...targets.queues.map((q) => {
+        const opt = h('option', '', q.waiting ? `${q.name} · ${q.waiting} waiting` : q.name);
+        opt.value = q.id;
+        return opt;
+      }));
+      const other = targets.queues.find((q) => q.id !== current && (S.me.queues || []).includes(q.id))
+        || targets.queues.find((q) => q.id !== current);
+      if (other) select.value = other.id;
+      fillAgentPicker($('transfer-agent'), targets.agents, conv);
+    }).catch((err) => setText($('transfer-error'), `Could not load the queues and agents: ${err.message}`));
   }
 
   function syncTransferKind() {
     const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
     $('transfer-queue-fields').hidden = kind !== 'queue';
     $('transfer-agent-fields').hidden = kind !== 'agent';
+  }
+
+  function agentLabel(aid) {
+    const known = S.targets && S.targets.agents.find((a) => a.id === aid);
+    return known ? known.display_name : aid;
   }
 
   function submitTransfer(event) {
@@ -1583,15 +1635,15 @@
     const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
     const frame = { type: 'transfer', conversation_id: conv.id };
     if (kind === 'queue') {
-      frame.queue = $('transfer-queue-other').value.trim() || $('transfer-queue').value;
+      frame.queue = $('transfer-queue').value;
       if (!frame.queue) { setText($('transfer-error'), 'Choose a queue.'); return; }
     } else {
-      frame.agent = $('transfer-agent').value.trim();
-      if (!frame.agent) { setText($('transfer-error'), 'Enter the id of an agent.'); return; }
+      frame.agent = $('transfer-agent').value;
+      if (!frame.agent) { setText($('transfer-error'), 'Choose a colleague who is available.'); return; }
     }
     submitDialog('dlg-transfer', 'transfer-error', frame, () => {
       if (frame.agent) {
-        const text = `Transfer offered to ${frame.agent}; the chat stays with you until they accept.`;
+        const text = `Transfer offered to ${agentLabel(frame.agent)}; the chat stays with you until they accept.`;
         notice(text);
         localLine(conv, text);
       } else {
@@ -1600,12 +1652,21 @@
     });
   }
 
+  function openConference() {
+    const conv = activeConv();
+    if (!writable(conv)) return;
+    openDialog('dlg-conference', () => { $('conference-agent').replaceChildren(h('option', '', 'Loading…')); });
+    loadTargets()
+      .then((targets) => fillAgentPicker($('conference-agent'), targets.agents, conv))
+      .catch((err) => setText($('conference-error'), `Could not load the agents: ${err.message}`));
+  }
+
   function submitConference(event) {
     event.preventDefault();
     const conv = activeConv();
-    const agent = $('conference-agent').value.trim();
+    const agent = $('conference-agent').value;
     if (!conv) return;
-    if (!agent) { setText($('conference-error'), 'Enter the id of an agent.'); return; }
+    if (!agent) { setText($('conference-error'), 'Choose a colleague who is available.'); return; }
     submitDialog('dlg-conference', 'conference-error', { type: 'conference', conversation_id: conv.id, agent });
   }
 
@@ -1653,7 +1714,7 @@
     S.wrapTarget = conv.id;
     const qid = conv.card.queue && conv.card.queue.id;
     openDialog('dlg-wrapup', () => {
-      setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? conv.card.queue.name : ''} · ${conv.card.status_label}`);
+      setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${conv.card.status_label}`);
       $('wrapup-notes').value = '';
       $('wrapup-codes').replaceChildren(h('p', 'muted small', 'Loading the queue’s codes…'));
     });
@@ -1745,6 +1806,8 @@
         if (words.every((w) => hay.includes(w))) found.push({ conv, seq, ev, name });
       }
     }
+    const mine = ++S.searchRun;
+    searchEarlier(q, mine);
     if (!found.length) {
       results.replaceChildren(h('li', 'muted small', 'Nothing found in this shift’s conversations.'));
       return;
@@ -1768,6 +1831,62 @@
       });
       return h('li', '', null, [button]);
     }));
+  }
+
+  /** The server's search among every conversation this agent took part in: those
+   * not on this desk any more are listed under "Earlier conversations". */
+  async function searchEarlier(q, run) {
+    let cards = [];
+    try {
+      const response = await fetch('/api/v1/conversations?limit=20&q=' + encodeURIComponent(q), {
+        headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+      });
+      if (!response.ok) return;
+      cards = (await response.json()).conversations || [];
+    } catch (err) {
+      return;  // the shift's own results are still there
+    }
+    if (run !== S.searchRun) return;  // a newer search started meanwhile
+    const earlier = cards.filter((card) => !S.convs.has(card.conversation_id));
+    if (!earlier.length) return;
+    const results = $('search-results');
+    results.append(h('li', 'search-group muted small', 'Earlier conversations'), ...earlier.map((card) => {
+      const when = new Date(card.ended_at || card.queued_at);
+      const button = h('button', 'search-hit search-earlier', null, [
+        h('span', 'search-hit-head', `${customerName(card.customer)} · ${when.toLocaleDateString()} ${timeOfDay(when.getTime())}`),
+        h('span', 'search-hit-text', `${card.queue ? card.queue.name : ''} · ${card.status_label}`),
+      ]);
+      button.type = 'button';
+      button.addEventListener('click', () => openEarlier(card.conversation_id));
+      return h('li', '', null, [button]);
+    }));
+  }
+
+  /** Loads a past conversation's transcript (read only) into "Closed this shift". */
+  async function openEarlier(cid) {
+    if (S.convs.has(cid)) { activate(cid); return; }
+    let body;
+    try {
+      const response = await fetch(`/api/v1/conversations/${encodeURIComponent(cid)}`, {
+        headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+      });
+      body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    } catch (err) {
+      notice(`Could not open the conversation: ${err.message}`, 'error');
+      return;
+    }
+    const conv = newConversation(body.card);
+    conv.open = false;
+    S.convs.set(cid, conv);
+    const entries = [...(body.messages || []), ...(body.notes || []), ...(body.events || [])];
+    for (const event of entries.sort((a, b) => a.seq - b.seq)) addEvent(conv, event, { live: false });
+    conv.card = body.card;  // the stored card is the truth, whatever the replay inferred
+    conv.closedLabel = `Earlier · ${body.card.status_label}`;
+    S.closed = [cid, ...S.closed.filter((c) => c !== cid)];
+    for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
+    activate(cid);
+    renderAll();
   }
 
   // ------------------------------------------------------------ wiring
@@ -1857,9 +1976,7 @@
     for (const radio of document.querySelectorAll('input[name="transfer-kind"]')) radio.addEventListener('change', syncTransferKind);
     $('act-transfer').addEventListener('click', openTransfer);
     $('transfer-form').addEventListener('submit', submitTransfer);
-    $('act-conference').addEventListener('click', () => {
-      if (writable(activeConv())) openDialog('dlg-conference', () => { $('conference-agent').value = ''; });
-    });
+    $('act-conference').addEventListener('click', openConference);
     $('conference-form').addEventListener('submit', submitConference);
     $('act-help').addEventListener('click', () => {
       if (writable(activeConv())) openDialog('dlg-help', () => { $('help-text').value = ''; });

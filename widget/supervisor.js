@@ -47,7 +47,10 @@
     profile: null, offset: 0,            // server clock minus local clock (ms)
     queues: [], agents: [], queueNames: {},
     cards: new Map(),                    // session_id -> card (newest wins)
-    helps: [],                           // help.requested frames, newest first
+    helps: [],                           // open help requests, newest first: {frame, at (server ms)}
+    dismissed: {},                       // session_id -> requested_at of a request dismissed here
+    drawPending: false,
+    unconfirmed: null,                   // open cards not yet sent again since the last welcome
     monitored: null,                     // conversation id shown in the panel
     seen: new Set(),                     // seqs already in the transcript
     refs: new Map(), nextRef: 1
@@ -203,6 +206,10 @@
       return;
     }
     state.backoff = BACKOFF_MIN_MS;
+    // The server sends every open card of our queues before its first stats:
+    // open cards it does not send again closed while we were away.
+    state.unconfirmed = new Set();
+    state.cards.forEach(function (card, sid) { if (card.status !== 'closed') state.unconfirmed.add(sid); });
     show('board');
     setConn('online', 'Live');
     ui.who.textContent = agent.display_name || agent.id;
@@ -221,6 +228,14 @@
 
   function onStats(frame) {
     if (typeof frame.ts === 'number') state.offset = frame.ts - Date.now();
+    if (state.unconfirmed) {
+      state.unconfirmed.forEach(function (sid) {
+        state.cards.delete(sid);
+        state.helps = state.helps.filter(function (item) { return item.frame.session_id !== sid; });
+      });
+      state.unconfirmed = null;
+      scheduleDraw();
+    }
     state.queues = frame.queues || [];
     state.agents = frame.agents || [];
     state.queues.forEach(function (q) { state.queueNames[q.id] = q.name || q.id; });
@@ -318,18 +333,38 @@
 
   function onCard(card) {
     if (!card || !card.session_id) return;
+    if (state.unconfirmed) state.unconfirmed.delete(card.session_id);
     state.cards.set(card.session_id, card);
     if (card.queue && card.queue.id && !state.queueNames[card.queue.id]) {
       state.queueNames[card.queue.id] = card.queue.name || card.queue.id;
       refreshFilter();
     }
-    renderCards();
+    helpFromCard(card);
+    scheduleDraw();
     if (card.conversation_id === state.monitored) renderMonitorMeta(card);
+  }
+
+  // A name with right-to-left text or bidi controls is isolated (FSI…PDI) wherever it
+  // goes into a sentence, so that it cannot reorder the text around it.
+  var BIDI = /[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc]/;
+  function isolate(text) {
+    return BIDI.test(String(text)) ? '\u2068' + text + '\u2069' : text;
+  }
+
+  /** Many cards come at once when the view joins: draw once per frame. */
+  function scheduleDraw() {
+    if (state.drawPending) return;
+    state.drawPending = true;
+    requestAnimationFrame(function () {
+      state.drawPending = false;
+      renderCards();
+      renderHelp();
+    });
   }
 
   function customerName(card) {
     var c = card.customer || {};
-    return c.name || c.email || c.phone || 'Anonymous visitor';
+    return isolate(c.name || c.email || c.phone || 'Anonymous visitor');
   }
 
   function chatIcon() {
@@ -360,7 +395,7 @@
     li.appendChild(el('p', 'customer', customerName(card)));
     var meta = el('dl', 'card-meta');
     meta.appendChild(figure('Queue', (card.queue && (card.queue.name || card.queue.id)) || '–'));
-    var agents = (card.agents || []).map(function (a) { return a.display_name || a.id; }).join(', ');
+    var agents = (card.agents || []).map(function (a) { return isolate(a.display_name || a.id); }).join(', ');
     meta.appendChild(figure('Agents', agents || '–', 'agents-list'));
     var open = !card.ended_at && card.status !== 'closed';
     var duration = open && typeof card.queued_at === 'number'
@@ -411,12 +446,37 @@
   // ------------------------------------------------------------ help requests
 
   function onHelp(frame) {
-    state.helps.unshift({ frame: frame, at: Date.now() });
-    state.helps = state.helps.slice(0, HELP_MAX);
     if (frame.card) onCard(frame.card);
-    renderHelp();
-    var who = (frame.agent && (frame.agent.display_name || frame.agent.id)) || 'An agent';
+    else addHelp(frame, serverNow());
+    var who = (frame.agent && isolate(frame.agent.display_name || frame.agent.id)) || 'An agent';
     announce('Help requested by ' + who + (frame.text ? ': ' + frame.text : ''));
+  }
+
+  /** The card says whether its session has an open help request: the server keeps
+   * it until a supervisor monitors the conversation or the session closes, so a
+   * view opened later still lists it. One request per session, the newest. */
+  function helpFromCard(card) {
+    var open = card.help && card.status !== 'closed';
+    if (!open) {
+      var before = state.helps.length;
+      state.helps = state.helps.filter(function (item) { return item.frame.session_id !== card.session_id; });
+      if (state.helps.length !== before) scheduleDraw();
+      return;
+    }
+    var at = card.help.requested_at || serverNow();
+    if (state.dismissed[card.session_id] === at) return;
+    var known = state.helps.some(function (item) { return item.frame.session_id === card.session_id && item.at === at; });
+    if (known) return;
+    addHelp({ conversation_id: card.conversation_id, session_id: card.session_id,
+      agent: card.help.agent, text: card.help.text }, at);
+  }
+
+  function addHelp(frame, at) {
+    state.helps = state.helps.filter(function (item) { return item.frame.session_id !== frame.session_id; });
+    state.helps.push({ frame: frame, at: at });
+    state.helps.sort(function (a, b) { return b.at - a.at; });
+    state.helps = state.helps.slice(0, HELP_MAX);
+    scheduleDraw();
   }
 
   function renderHelp() {
@@ -429,8 +489,9 @@
       li.dataset.conversation = f.conversation_id;
       var head = el('div', 'help-head');
       head.appendChild(el('strong', 'help-agent', (f.agent && (f.agent.display_name || f.agent.id)) || 'Agent'));
-      var time = el('time', 'help-time', hhmm(item.at));
-      time.dateTime = new Date(item.at).toISOString();
+      var local = item.at - state.offset;
+      var time = el('time', 'help-time', hhmm(local));
+      time.dateTime = new Date(local).toISOString();
       head.appendChild(time);
       li.appendChild(head);
       var card = state.cards.get(f.session_id) || f.card;
@@ -446,6 +507,7 @@
       dismiss.type = 'button';
       dismiss.setAttribute('aria-label', 'Dismiss the help request of ' + ((f.agent && f.agent.display_name) || 'the agent'));
       dismiss.addEventListener('click', function () {
+        state.dismissed[f.session_id] = item.at;
         state.helps.splice(index, 1);
         renderHelp();
         var next = ui.help.querySelector('button') || ui.helpEmpty;
@@ -505,8 +567,8 @@
     if (!card) return;
     state.monitoredCard = card;
     ui.monitorTitle.textContent = 'Monitoring ' + customerName(card);
-    var agents = (card.agents || []).map(function (a) { return a.display_name || a.id; }).join(', ');
-    ui.monitorMeta.textContent = [card.title, card.queue && card.queue.name, agents || 'no agent yet',
+    var agents = (card.agents || []).map(function (a) { return isolate(a.display_name || a.id); }).join(', ');
+    ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || 'no agent yet',
       card.status_label].filter(Boolean).join(' · ');
   }
 
@@ -514,10 +576,10 @@
     if (!from) return '';
     if (from.role === 'customer') {
       var card = state.monitoredCard;
-      return from.display_name || (card && card.customer && card.customer.name) || 'Customer';
+      return isolate(from.display_name || (card && card.customer && card.customer.name) || 'Customer');
     }
     if (from.role === 'system') return 'System';
-    return from.display_name || from.id || 'Agent';
+    return isolate(from.display_name || from.id || 'Agent');
   }
 
   function appendEvent(ev) {
@@ -536,7 +598,7 @@
       li.appendChild(el('p', 'entry-text', ev.text));
       if (ev.from && ev.from.role === 'customer') ui.typing.hidden = true;
     } else {
-      var name = ev.agent && (ev.agent.display_name || ev.agent.id);
+      var name = ev.agent && isolate(ev.agent.display_name || ev.agent.id);
       var text = {
         'chat.connected': (name || 'An agent') + ' joined the chat',
         'chat.participant_joined': (name || 'An agent') + ' joined the chat',

@@ -82,7 +82,8 @@
     },
   };
   const S = { ...STRINGS.en, ...STRINGS[cfg.language.toLowerCase().split('-')[0]] };
-  const t = (key, vars) => S[key].replace(/\{(\w+)\}/g, (_, n) => vars[n]);
+  const t = (key, vars) => S[key].replace(/\{(\w+)\}/g, (_, n) => bidi(vars[n]));
+  const bidi = (v) => /[\u0590-\u08ff\u202a-\u202e\u2066-\u2069]/.test(v) ? '\u2068' + v + '\u2069' : v; // isolate RTL names
   const clockFormat = new Intl.DateTimeFormat(cfg.language, { hour: 'numeric', minute: '2-digit' });
   const clock = (ts) => clockFormat.format(ts);
 

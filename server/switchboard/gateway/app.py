@@ -23,6 +23,7 @@ from ..store.figures import Figures
 from ..store.keys import Keys
 from ..store.router import Router, Timeouts
 from ..store.search import SearchIndex
+from ..store.throttle import HandshakeCounter
 from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
@@ -35,6 +36,7 @@ from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
+from .limits import Gate
 from .metrics import Metrics
 from .supervision import SupervisorFeed
 from .webhooks import WebhookDispatcher
@@ -60,6 +62,7 @@ class Services:
     webhooks: WebhookStore
     dispatcher: WebhookDispatcher
     sockets: set[Any] = field(default_factory=set)
+    gate: Any = None  # admission of handshakes (gateway/limits.py)
     metrics: Any = None
     event_streams: int = 0  # open /api/v1/events/stream responses on this node
 
@@ -93,6 +96,7 @@ def build_services(settings: Settings) -> Services:
         sockets=sockets,
     )
     services.metrics = Metrics(services)
+    services.gate = Gate(settings, HandshakeCounter(redis, keys).count)
     return services
 
 
@@ -101,6 +105,8 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with contextlib.suppress(SwitchboardError):  # the store may come later; see _lib.lua
+            await services.router.ensure_id_key()
         await services.hub.start()
         services.sweeper.start()
         services.supervision.start()

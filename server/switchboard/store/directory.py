@@ -38,6 +38,11 @@ class Directory:
         raw = await self._call(self.redis.hget(self.keys.queue(qid), "config"))
         return msgspec.json.decode(raw, type=QueueConfig) if raw else None
 
+    async def invite_queue(self, iid: str) -> str | None:
+        """The queue a proactive invitation would open its chat in."""
+        qid = await self._call(self.redis.hget(self.keys.invite(iid), "queue"))
+        return _s(qid) if qid else None
+
     async def held_queues(self, aid: str) -> set[str]:
         """The queues of the sessions the agent holds: connected, or waiting for its wrap-up."""
         sids = [_s(sid) for sid in await self._call(self.redis.smembers(self.keys.agent_slots(aid)))]
@@ -54,6 +59,20 @@ class Directory:
 
     async def agent_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.agents)))
+
+    async def queue_origins(self) -> set[str]:
+        """Every Origin some queue allows for its widget (`allowed_origins` of the queues)."""
+        qids = await self.queue_ids()
+        if not qids:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        for qid in qids:
+            pipe.hget(self.keys.queue(qid), "config")
+        origins: set[str] = set()
+        for raw in await self._call(pipe.execute()):
+            if raw:
+                origins.update(msgspec.json.decode(raw, type=QueueConfig).allowed_origins or ())
+        return origins
 
     async def queue_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.queues)))

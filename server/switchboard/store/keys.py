@@ -72,6 +72,10 @@ class Keys:
     def agent_slots(self, aid: str) -> str:
         return self._r("a", aid, "slots")
 
+    def agent_conversations(self, aid: str) -> str:
+        """Conversations the agent took part in, scored by when it joined (the newest 1000)."""
+        return self._r("a", aid, "convs")
+
     def agent_connections(self, aid: str) -> str:
         return self._r("a", aid, "conns")
 
@@ -80,6 +84,18 @@ class Keys:
 
     def visitor(self, vid: str) -> str:
         return self._r("v", vid)
+
+    def invite(self, iid: str) -> str:
+        return self._r("invite", iid)
+
+    @property
+    def id_key(self) -> str:
+        """The key that makes offer and invitation ids unguessable (see _lib.lua)."""
+        return self._r("id_key")
+
+    def handshakes(self, ip: str, minute: int) -> str:
+        """WebSocket handshakes from one client address in one minute (all nodes count here)."""
+        return self._r("hs", str(minute), ip)
 
     @property
     def invite_rules(self) -> str:

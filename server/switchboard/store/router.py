@@ -7,6 +7,7 @@ recovers from history when it resumes).
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -303,6 +304,17 @@ class Router:
     async def delete_agent(self, aid: str) -> None:
         await self._run("delete_agent", aid)
 
+    async def ensure_id_key(self) -> None:
+        """Writes the random key of offer and invitation ids, unless a node did already."""
+        try:
+            await self.redis.set(self.keys.id_key, secrets.token_hex(32), nx=True)
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def revoke_tokens(self, aid: str) -> None:
+        """Every token issued for the agent so far stops working; its open sockets close."""
+        await self._run("revoke_token", aid)
+
     # ------------------------------------------------------------ reads
 
     async def session_cards(self, session_ids: list[str], now: int | None = None) -> list[dict[str, Any]]:
@@ -311,6 +323,30 @@ class Router:
         now = now_ms() if now is None else now
         views = await self._run("view_sessions", *session_ids, now=now)
         return [build_card(v, now) for v in views or []]
+
+    async def open_session_cards(self, qids: list[str], now: int | None = None) -> list[dict[str, Any]]:
+        """The cards of the sessions of these queues that have not closed, oldest first."""
+        if not qids:
+            return []
+        now = now_ms() if now is None else now
+        views = await self._run("view_open_sessions", *qids, now=now)
+        cards = [build_card(v, now) for v in views or []]
+        return sorted(cards, key=lambda card: card["queued_at"])
+
+    async def transfer_targets(self, aid: str) -> dict[str, Any]:
+        """Every queue, and every other agent with whether it can take a transfer or
+        a conference now, sorted for a picker: free agents first, then by name."""
+        found = await self._run("view_transfer_targets", aid)
+
+        def listed(value: Any) -> list[Any]:
+            return value if isinstance(value, list) else []  # Lua's cjson writes an empty list as {}
+
+        queues = sorted(listed(found.get("queues")), key=lambda q: (q["name"].casefold(), q["id"]))
+        agents = listed(found.get("agents"))
+        for agent in agents:
+            agent["queues"] = sorted(listed(agent.get("queues")))
+        agents.sort(key=lambda a: (not a["free"], a["display_name"].casefold(), a["id"]))
+        return {"queues": queues, "agents": agents}
 
     async def queue_views(self, qids: list[str]) -> list[dict[str, Any]]:
         if not qids:

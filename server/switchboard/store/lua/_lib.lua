@@ -335,6 +335,11 @@ local function session_view(sid)
   end
   s.agents = agents
   s.journey = web_pages(s.visitor, web_session_at(s.visitor, s.queued_at))
+  if s.help then
+    local help = cjson.decode(s.help)
+    help.agent = agent_public(help.agent)
+    s.help = help
+  end
   return s
 end
 
@@ -382,6 +387,21 @@ local function offer_frame(oid, sid, s, kind, expires_at, from_agent)
   return frame
 end
 
+-- Offer and invitation ids: a counter (unique) and a keyed hash of it, so that
+-- nobody can work out someone else's id from its own. Every node writes a random
+-- key at start (Router.ensure_id_key); the fallback only covers a store emptied
+-- under a running node.
+local function unguessable_id(prefix, counter)
+  local n = redis.call('INCR', k('seq', counter))
+  local key = redis.call('GET', k('id_key'))
+  if not key then
+    local t = redis.call('TIME')
+    key = redis.sha1hex(t[1] .. ':' .. t[2] .. ':' .. n .. ':' .. tostring(redis.call('DBSIZE')))
+    redis.call('SET', k('id_key'), key, 'NX')
+  end
+  return prefix .. n .. '-' .. redis.sha1hex(key .. ':' .. prefix .. n)
+end
+
 local connect_agent -- defined below, used by offer_session for auto-accept queues
 
 local function offer_session(sid, s, q, aid)
@@ -390,7 +410,7 @@ local function offer_session(sid, s, q, aid)
     connect_agent(sid, aid)
     return
   end
-  local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
+  local oid = unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
   -- A session another agent sent to this queue is offered as a transfer, from that agent.
   local from = (s.transferred_from or '') ~= '' and s.transferred_from or nil
@@ -548,7 +568,7 @@ end
 -- Offers session `sid` to `target` as a transfer or conference from `sender`.
 local function offer_side(sid, s, kind, sender, target)
   local q = queue_config(s.queue) or {offer_timeout_s = 20}
-  local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
+  local oid = unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
   local frame = offer_frame(oid, sid, s, kind, expires_at, sender)
   redis.call('HSET', k('offer', oid), 'session', sid, 'agent', target, 'kind', kind, 'sender', sender,
@@ -596,6 +616,15 @@ local function guest_left(sid, aid, why)
   return rest
 end
 
+-- The conversations an agent took part in, newest first, for its transcript
+-- search (GET /conversations with its token); the oldest fall off.
+local AGENT_CONVERSATIONS_KEPT = 1000
+local function remember_conversation(aid, cid)
+  local key = k('a', aid, 'convs')
+  redis.call('ZADD', key, NOW, cid)
+  redis.call('ZREMRANGEBYRANK', key, 0, -AGENT_CONVERSATIONS_KEPT - 1)
+end
+
 connect_agent = function(sid, aid)
   local s = hgetall(k('s', sid))
   local first = not s.connected_at or s.connected_at == ''
@@ -606,6 +635,7 @@ connect_agent = function(sid, aid)
   end
   redis.call('SADD', k('a', aid, 'slots'), sid)
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
+  remember_conversation(aid, s.conv)
   redis.call('HSET', ck(s.conv), 'agents', aid, 'last_activity', NOW)
   arm('inact:' .. sid, NOW + INACTIVITY_MS)
   disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only

@@ -24,6 +24,7 @@ redis.call('HSET', k('s', sid), 'side_offer', '')
 local target = agent_public(aid)
 redis.call('SADD', k('a', aid, 'slots'), sid)
 redis.call('HSET', k('a', aid), 'idle_since', NOW)
+remember_conversation(aid, s.conv)
 redis.call('HSET', ck(s.conv), 'last_activity', NOW)
 
 if o.kind == 'transfer' then

@@ -22,7 +22,7 @@ end
 
 -- `source` is {rule = id}, {agent = id} or {} (the admin).
 local function send(qid, text, source)
-  local iid = 'i' .. redis.call('INCR', k('seq', 'invite'))
+  local iid = unguessable_id('i', 'invite')
   local key = k('invite', iid)
   local expires_at = NOW + INVITE_TTL_MS
   redis.call('HSET', key, 'visitor', vid, 'queue', qid, 'text', text, 'sent_at', NOW,

@@ -15,5 +15,6 @@ local mine = false
 for _, q in ipairs(cjson.decode(a[2])) do if q == qid then mine = true end end
 if not mine then return refuse('forbidden', 'the conversation is not in one of your queues') end
 start_monitoring(aid, cid)
+redis.call('HDEL', k('s', sid), 'help')  -- a supervisor is on it: the request is answered
 return done({conversation_id = cid, monitoring = true, session = session_view(sid),
   messages = history(cid, HISTORY_LIMIT, false)})
