@@ -88,7 +88,7 @@ class Node:
 async def start_node(redis_url: str, **overrides: Any) -> Node:
     values: dict[str, Any] = dict(
         redis_url=redis_url, admin_token=ADMIN_TOKEN, secret=SECRET, timer_tick_s=0.05,
-        disconnect_grace_s=30.0, hello_timeout_s=5.0,
+        disconnect_grace_s=30.0, hello_timeout_s=5.0, shutdown_drain_s=5.0,
     )
     values.update(overrides)
     settings = Settings(**values)
@@ -103,7 +103,7 @@ async def start_node(redis_url: str, **overrides: Any) -> Node:
         app, ws="websockets-sansio", ws_max_size=settings.max_frame_bytes, log_level="warning",
         lifespan="on", timeout_graceful_shutdown=2,
     )
-    server = NodeServer(config, app.state.services.sockets)
+    server = NodeServer(config, app.state.services.sockets, settings.shutdown_drain_s)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     deadline = asyncio.get_running_loop().time() + 10

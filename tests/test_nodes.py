@@ -4,76 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
-import pytest
-from conftest import ADMIN_TOKEN, SECRET, free_port
+from conftest import ADMIN_TOKEN
+from processes import processes  # noqa: F401 (a fixture)
 from support import eventually, hello_agent, hello_customer
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class ServerProcess:
-    """`python -m switchboard serve` as a real child process."""
-
-    def __init__(self, tmp_path: Path, redis_url: str | None = None, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.tmp_path = tmp_path
-        self.redis_url = redis_url
-        self.env = {**os.environ, "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET,
-                    "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"), "SWITCHBOARD_TIMER_TICK_S": "0.05",
-                    **(env or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        args = [sys.executable, "-m", "switchboard", "serve", "--port", str(self.port), "--log-level", "warning"]
-        if self.redis_url:
-            args += ["--redis-url", self.redis_url]
-        self.log = open(self.tmp_path / f"server-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-
-        async def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError((self.tmp_path / f"server-{self.port}.log").read_text())
-            try:
-                async with httpx.AsyncClient() as client:
-                    return (await client.get(self.base + "/readyz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(ready, timeout=30)
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=20)
-        self.log.close()
-        return code
-
-
-@pytest.fixture
-def processes(tmp_path):
-    started: list[ServerProcess] = []
-
-    def make(**kwargs):
-        process = ServerProcess(tmp_path, **kwargs)
-        started.append(process)
-        return process
-
-    yield make
-    for process in started:
-        if process.proc and process.proc.poll() is None:
-            process.proc.kill()
-            process.proc.wait()
-
 
 async def test_customer_on_one_process_agent_on_another(sb, processes, redis_url):
     other = processes(redis_url=redis_url)

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ).with_secrets()
 
     embedded = None
-    if not settings.redis_url and not settings.redis_cluster_nodes:
+    if not settings.redis_url and not settings.redis_cluster_nodes and not settings.uses_sentinel:
         try:
             binary = find_redis_binary()
         except RedisBinaryNotFound as exc:
@@ -123,12 +123,12 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         http="httptools",
         log_level=log_level,
         lifespan="on",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_drain_s,
         # Behind these proxies X-Forwarded-For names the client, for the per-address limits.
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
     )
-    NodeServer(config, app.state.services.sockets).run()
+    NodeServer(config, app.state.services.sockets, settings.shutdown_drain_s).run()
 
 
 if __name__ == "__main__":

@@ -58,6 +58,9 @@ class Settings:
     port: int = 8000
     redis_url: str | None = None
     redis_cluster_nodes: tuple[str, ...] | None = None  # Redis Cluster: "host:port" of one or more of its nodes
+    # Redis Sentinel: "host:port" of each sentinel, and the name of the master they watch
+    redis_sentinels: tuple[str, ...] | None = None
+    redis_master_name: str | None = None
     data_dir: Path = Path("./var")
     admin_token: str | None = None
     secret: str | None = None
@@ -83,6 +86,7 @@ class Settings:
     webhook_retry_jitter: float = 0.2  # each wait is shortened by a random part of up to this fraction
     webhook_max_attempts: int = 8  # then the delivery is a dead letter
     webhook_claim_idle_s: float = 30.0  # work of a silent node is taken over after this (plus the timeout)
+    shutdown_drain_s: float = 10.0  # on SIGTERM, the longest wait for sockets and requests to finish
     # Limits against hostile clients (gateway/limits.py; docs/operations.md lists them).
     frames_per_s: float = 20.0  # each socket's token bucket refills at this rate ...
     frame_burst: int = 100  # ... and holds at most this many frames
@@ -100,12 +104,15 @@ class Settings:
         env = os.environ if env is None else env
         origins = env.get("SWITCHBOARD_ALLOWED_ORIGINS")
         cluster_nodes = env.get("SWITCHBOARD_REDIS_CLUSTER_NODES")
+        sentinels = env.get("SWITCHBOARD_REDIS_SENTINELS")
         values: dict[str, Any] = {
             "host": env.get("SWITCHBOARD_HOST") or "127.0.0.1",
             "port": _int(env, "SWITCHBOARD_PORT", 8000, minimum=0),
             "redis_url": env.get("SWITCHBOARD_REDIS_URL") or None,
             "redis_cluster_nodes": tuple(n.strip() for n in cluster_nodes.split(",") if n.strip()) or None
             if cluster_nodes else None,
+            "redis_sentinels": tuple(a.strip() for a in sentinels.split(",") if a.strip()) if sentinels else None,
+            "redis_master_name": env.get("SWITCHBOARD_REDIS_MASTER_NAME") or None,
             "data_dir": Path(env.get("SWITCHBOARD_DATA_DIR") or "./var"),
             "admin_token": env.get("SWITCHBOARD_ADMIN_TOKEN") or None,
             "secret": env.get("SWITCHBOARD_SECRET") or None,
@@ -129,6 +136,7 @@ class Settings:
             "webhook_retry_jitter": _fraction(env, "SWITCHBOARD_WEBHOOK_RETRY_JITTER", 0.2),
             "webhook_max_attempts": _int(env, "SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
             "webhook_claim_idle_s": _float(env, "SWITCHBOARD_WEBHOOK_CLAIM_IDLE_S", 30.0),
+            "shutdown_drain_s": _float(env, "SWITCHBOARD_SHUTDOWN_DRAIN_S", 10.0),
             "frames_per_s": _float(env, "SWITCHBOARD_FRAMES_PER_S", 20.0),
             "frame_burst": _int(env, "SWITCHBOARD_FRAME_BURST", 100, minimum=1),
             "rate_limit_strikes": _int(env, "SWITCHBOARD_RATE_LIMIT_STRIKES", 50, minimum=1),
@@ -142,7 +150,27 @@ class Settings:
             "send_queue_limit": _int(env, "SWITCHBOARD_SEND_QUEUE_LIMIT", 1024, minimum=16),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        settings = cls(**values)
+        settings.sentinel_addresses()  # refuses a malformed list at startup
+        return settings
+
+    @property
+    def uses_sentinel(self) -> bool:
+        return bool(self.redis_sentinels)
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The sentinels as (host, port); SystemExit on a malformed entry."""
+        if not self.redis_sentinels:
+            return []
+        if not self.redis_master_name:
+            raise SystemExit("SWITCHBOARD_REDIS_SENTINELS needs SWITCHBOARD_REDIS_MASTER_NAME")
+        addresses = []
+        for entry in self.redis_sentinels:
+            host, _, port = entry.rpartition(":")
+            if not host or not port.isdigit():
+                raise SystemExit(f"SWITCHBOARD_REDIS_SENTINELS: {entry!r} is not host:port")
+            addresses.append((host.strip("[]"), int(port)))
+        return addresses
 
     def with_secrets(self) -> Settings:
         """Fills in the secret (kept in the data dir, mode 600) and the admin token

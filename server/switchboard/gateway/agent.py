@@ -48,6 +48,7 @@ class AgentSocket(ClientSocket):
         for cid, last_seq in (hello.resume or {}).items():
             if cid not in held:
                 continue
+            self.replayed(cid, last_seq)  # a push the client already has is not sent again
             for event in await services.router.history(cid, last_seq, audience="agents"):
                 self.replayed(cid, event["seq"])
                 self.send(event)

@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.canned import CannedResponses
-from ..store.cluster import connect_cluster
+from ..store.connection import connect
 from ..store.directory import Directory
 from ..store.figures import Figures
 from ..store.keys import Keys
@@ -68,12 +68,9 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    if not (settings.redis_url or settings.redis_cluster_nodes) or not settings.secret:
-        raise ValueError("settings need a redis_url (or redis_cluster_nodes) and a secret (see Settings.with_secrets)")
-    redis: Redis = (
-        connect_cluster(settings.redis_cluster_nodes) if settings.redis_cluster_nodes
-        else Redis.from_url(settings.redis_url, health_check_interval=30)
-    )
+    if not settings.secret:
+        raise ValueError("settings need a secret (see Settings.with_secrets)")
+    redis = connect(settings)
     keys = Keys(settings.key_prefix)
     router = Router(redis, keys, Timeouts(
         inactivity_ms=int(settings.inactivity_timeout_s * 1000),

@@ -450,10 +450,13 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    services = services_of(request)
     try:
-        await services_of(request).redis.ping()
+        await services.redis.ping()
     except Exception as exc:  # any failure to reach the store means not ready
         return JSON({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
+    if not services.hub.subscribed:  # pushes would not reach new sockets yet
+        return JSON({"status": "unavailable", "error": "pub/sub not subscribed"}, status_code=503)
     return JSON({"status": "ready"})
 
 

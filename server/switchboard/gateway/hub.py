@@ -41,6 +41,14 @@ class Push:
 class Subscriber(Protocol):
     def push(self, push: Push) -> None: ...
 
+    def interrupted(self) -> None:
+        """Pushes to it may have been lost: it must resume from history."""
+
+
+#: Pauses between attempts to subscribe again after the pub/sub connection broke.
+RETRY_FIRST_S = 0.1
+RETRY_MAX_S = 2.0
+
 
 class Hub:
     def __init__(self, redis: Redis, keys: Keys, node_id: str) -> None:
@@ -51,11 +59,18 @@ class Hub:
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self.subscribed = False  # pushes reach this node (part of its readiness)
 
     async def start(self) -> None:
-        # redis-py's reader needs one subscription before it can listen.
-        await self._pubsub.subscribe(self._node_channel)
-        self._task = asyncio.create_task(self._read(), name="hub-reader")
+        """Subscribes to the node's own channel (redis-py's reader needs one
+        subscription before it can listen). A node started while Redis is away
+        still starts: it is not ready (`/readyz` 503) and subscribes once Redis is there."""
+        try:
+            await self._pubsub.subscribe(self._node_channel)
+            self.subscribed = True
+        except STORE_ERRORS as exc:
+            log.warning("pub/sub not connected at start (%s); retrying", exc)
+        self._task = asyncio.create_task(self._read(self.subscribed), name="hub-reader")
 
     async def stop(self) -> None:
         if self._task:
@@ -99,20 +114,22 @@ class Hub:
                 except STORE_ERRORS:
                     pass  # the connection is gone; a resubscribe will not include it
 
-    async def _read(self) -> None:
-        backoff = 0.1
+    async def _read(self, subscribed: bool) -> None:
+        if not subscribed:
+            await self._subscribe_again()
         while True:
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
-                backoff = 0.1
+                await self._listen()
             except asyncio.CancelledError:
                 raise
             except (*STORE_ERRORS, RuntimeError) as exc:
-                log.warning("pub/sub connection lost (%s); resubscribing", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                await self._resubscribe()
-                continue
+                self.subscribed = False
+                log.warning("pub/sub connection lost (%s); subscribing again", exc)
+            await self._subscribe_again()
+
+    async def _listen(self) -> None:
+        while True:
+            message = await self._pubsub.get_message(timeout=1.0)
             if message is None or message.get("type") != "message":
                 continue
             channel = message["channel"]
@@ -129,11 +146,35 @@ class Hub:
             for subscriber in tuple(subscribers):
                 subscriber.push(push)
 
-    async def _resubscribe(self) -> None:
-        async with self._lock:
-            try:
-                await self._pubsub.aclose()
+    async def _subscribe_again(self) -> None:
+        """Retries with a growing pause until a new pub/sub connection holds every
+        channel again (with Sentinel, on the current master). What was published
+        meanwhile is lost, so every socket is then told to reconnect and resume
+        by `seq`, which replays what it missed."""
+        backoff = RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RETRY_MAX_S)
+            async with self._lock:
+                try:
+                    await self._pubsub.aclose()
+                except STORE_ERRORS:
+                    pass
                 self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                await self._pubsub.subscribe(self._node_channel, *self._subscribers)
-            except STORE_ERRORS as exc:
-                log.warning("resubscribe failed (%s); will retry", exc)
+                try:
+                    await self._pubsub.subscribe(self._node_channel, *self._subscribers)
+                except STORE_ERRORS as exc:
+                    log.debug("subscribing again failed (%s); retrying", exc)
+                    continue
+                interrupted = {s for subscribers in self._subscribers.values() for s in subscribers}
+                self.subscribed = True
+            # Idle pooled connections may still be those of the Redis that went
+            # away (their end is not always noticed): a command on one would fail.
+            # (A cluster client keeps a pool per shard and renews them itself.)
+            pool = getattr(self._redis, "connection_pool", None)
+            if pool is not None:
+                await pool.disconnect(inuse_connections=False)
+            log.warning("pub/sub subscribed again; %d sockets told to resume", len(interrupted))
+            for subscriber in interrupted:
+                subscriber.interrupted()
+            return

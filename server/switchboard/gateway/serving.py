@@ -1,33 +1,37 @@
-"""The uvicorn server of a node, with the contract's shutdown: sockets close with 1001."""
+"""The uvicorn server of a node, with the contract's shutdown: stop accepting,
+close every socket with 1001 so its client moves to another node, finish the
+work under way, and exit within `shutdown_drain_s`."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import uvicorn
 
-from ..domain.errors import CloseCode
-
-CLOSE_WAIT_S = 3.0
+from .socket import SHUTDOWN_REASON
 
 
 class NodeServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, open_sockets: set[Any]) -> None:
+    def __init__(self, config: uvicorn.Config, open_sockets: set[Any], drain_s: float = 10.0) -> None:
         super().__init__(config)
         self.open_sockets = open_sockets
+        self.drain_s = drain_s
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # Stop accepting first, then tell every client to move on (1001: reconnect
-        # elsewhere and resume) before uvicorn would close them with 1012.
+        deadline = time.monotonic() + self.drain_s
         for server in self.servers:
             server.close()
+        # Each socket closes once the command it is handling has been answered
+        # (uvicorn itself would close them with 1012 at once).
         open_sockets = self.open_sockets
-        if open_sockets:
-            for client in list(open_sockets):
-                client.close(CloseCode.GOING_AWAY, "server shutting down")
-            deadline = asyncio.get_running_loop().time() + CLOSE_WAIT_S
-            while open_sockets and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.02)
+        for client in list(open_sockets):
+            client.go_away(SHUTDOWN_REASON)
+        while open_sockets and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        # HTTP requests under way (an event stream, say) get what is left of the
+        # bound; then uvicorn cancels them and the lifespan stops the node's tasks.
+        self.config.timeout_graceful_shutdown = max(deadline - time.monotonic(), 0.1)
         await super().shutdown(sockets)

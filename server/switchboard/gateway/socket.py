@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 _CLOSE = object()
 
+#: The close reason when pushes to a socket may have been lost (the node's
+#: pub/sub connection to the store broke): resuming replays them from history.
+RESUME_REASON = "updates were interrupted; reconnect and resume"
+SHUTDOWN_REASON = "server shutting down"
+
 
 class HandshakeRefused(Exception):
     def __init__(self, code: int, reason: str) -> None:
@@ -55,6 +60,8 @@ class ClientSocket:
         self._buffered: list[Push] | None = []  # pushes held back until the welcome is out
         self._replayed: dict[str, int] = {}  # highest seq replayed per conversation
         self._closing = False
+        self._handling = False  # a command is being handled
+        self._leaving: str | None = None  # close with 1001 and this reason once it is
         self._bad_frames = 0
 
     # ------------------------------------------------------------ sending
@@ -100,13 +107,31 @@ class ClientSocket:
             log.warning("%s %s: send queue full, closing", self.role, self.conn_id)
             self.close(CloseCode.POLICY_VIOLATION, "too slow")
 
-    def close(self, code: int, reason: str = "") -> None:
+    def close(self, code: int, reason: str = "", flush: bool = False) -> None:
+        """Closes after the frames queued so far (`flush`) or instead of them."""
         if self._closing:
             return
         self._closing = True
+        if flush:
+            try:
+                self._outbox.put_nowait((_CLOSE, code, reason))
+                return
+            except asyncio.QueueFull:
+                pass
         while not self._outbox.empty():
             self._outbox.get_nowait()
         self._outbox.put_nowait((_CLOSE, code, reason))
+
+    def go_away(self, reason: str) -> None:
+        """Closes with 1001, the client's cue to reconnect (here or to another node)
+        and resume by `seq`; a command being handled finishes and is answered first."""
+        if self._handling:
+            self._leaving = reason
+        else:
+            self.close(CloseCode.GOING_AWAY, reason, flush=True)
+
+    def interrupted(self) -> None:
+        self.go_away(RESUME_REASON)
 
     async def _write(self) -> None:
         send = self.ws.send
@@ -227,7 +252,13 @@ class ClientSocket:
                     self.error(self._ref_of(message), ErrorCode.RATE_LIMITED,
                                f"too many frames: at most {self.settings.frames_per_s:g} per second")
                 continue
-            await self._frame(message)
+            self._handling = True
+            try:
+                await self._frame(message)
+            finally:
+                self._handling = False
+            if self._leaving is not None:
+                self.close(CloseCode.GOING_AWAY, self._leaving, flush=True)
 
     async def _frame(self, message: dict[str, Any]) -> None:
         ref = None

@@ -1,0 +1,41 @@
+"""The node's Redis client: one URL, the master that Redis Sentinel names, or a
+Redis Cluster (store/cluster.py).
+
+With Sentinel every new connection asks the sentinels for the current master,
+so after a failover the reconnecting clients (commands and pub/sub alike)
+reach the promoted replica; a connection to a demoted master fails with a
+connection error, which the callers treat as the store being away for a moment.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel
+
+from ..settings import Settings
+from .cluster import connect_cluster
+
+#: Connecting (TCP and, with Sentinel, asking a sentinel) gives up after this;
+#: commands themselves get no timeout, as XREAD BLOCK waits longer on purpose.
+CONNECT_TIMEOUT_S = 2.0
+HEALTH_CHECK_INTERVAL_S = 30
+
+
+def connect(settings: Settings) -> Redis:
+    if settings.redis_cluster_nodes:
+        return connect_cluster(settings.redis_cluster_nodes)
+    if settings.uses_sentinel:
+        sentinel = Sentinel(
+            settings.sentinel_addresses(),
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=CONNECT_TIMEOUT_S,  # for the sentinels only: their answers are immediate
+        )
+        return sentinel.master_for(
+            settings.redis_master_name, socket_connect_timeout=CONNECT_TIMEOUT_S,
+            health_check_interval=HEALTH_CHECK_INTERVAL_S,
+        )
+    if not settings.redis_url:
+        raise ValueError("settings need a redis_url, sentinels or cluster nodes (see Settings.from_env)")
+    return Redis.from_url(
+        settings.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S, health_check_interval=HEALTH_CHECK_INTERVAL_S,
+    )
