@@ -268,11 +268,23 @@ async def test_timers_run_on_a_cluster_rona_and_inactivity(on_cluster):
 async def test_pushes_flow_again_after_the_shard_of_a_channel_restarts(on_cluster, cluster):
     sb = await on_cluster()
     await sb.queue("support")
-    agent = await sb.available_agent("alice")
-    customer, started = await sb.chat()
-    await accepted(agent, customer, started["conversation_id"])
+    token = await sb.agent("alice")
+    agent, _ = await sb.agent_socket(token)
+    await agent.ok({"type": "set_state", "state": "available"})
+    customer, welcome = await sb.customer()
+    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "Hello"})
+    cid = started["conversation_id"]
+    await accepted(agent, customer, cid)
 
     cluster.restart(cluster.owner("sb:push:{a:alice}"))
+    # Pushes published while that shard was away are lost: once the hub holds
+    # every channel again it tells its sockets to reconnect and resume.
+    assert (await customer.closed(timeout=20))[0] == 1001
+    assert (await agent.closed(timeout=20))[0] == 1001
+    customer, again = await sb.customer(visitor_token=welcome["visitor_token"],
+                                        resume={"conversation_id": cid, "last_seq": 0})
+    assert again["recovered"] is True
+    agent, _ = await sb.agent_socket(token, resume={cid: 0})
 
     async def delivered() -> bool:
         ack = await customer.request({"type": "message", "text": "are you there?"})
