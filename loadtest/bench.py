@@ -728,6 +728,7 @@ class Bench:
         self.redis = EmbeddedRedis(workdir / "redis", binary=binary, port=free_port())
         self.redis_url = self.redis.start()
         self.redis_pid = self.redis.pid or 0
+        self.profile_dir: Path | None = None
 
     def close(self) -> None:
         self.redis.stop()
@@ -736,6 +737,24 @@ class Bench:
         client = redis_sync.Redis.from_url(self.redis_url)
         client.flushall()
         client.close()
+
+    @contextlib.contextmanager
+    def profiled(self, target: Target, phase: str) -> Any:
+        """With --profile DIR: py-spy samples the first server process during the phase
+        (collapsed stacks in DIR/<target>-<phase>.txt; flamegraph.pl or speedscope read them)."""
+        if self.profile_dir is None:
+            yield
+            return
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        out = self.profile_dir / f"{target.name}-{phase}.txt"
+        spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "--pid", str(target.servers[0].pid),
+                                "--format", "raw", "--rate", "200", "--nonblocking", "-o", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            yield
+        finally:
+            spy.send_signal(2)
+            spy.wait(timeout=30)
 
     def pids(self, target: Target) -> dict[str, int]:
         return {**target.pids(), "redis": self.redis_pid}
@@ -759,7 +778,8 @@ class Bench:
                 self.log(f"{target.name}: paced relay")
                 result["paced"] = await relay.paced(plan.paced_interval_s, plan.paced_s)
             self.log(f"{target.name}: saturated relay")
-            result["saturated"] = await relay.saturate(plan.window, plan.saturate_s, plan.warmup_s, self.pids(target))
+            with self.profiled(target, "relay"):
+                result["saturated"] = await relay.saturate(plan.window, plan.saturate_s, plan.warmup_s, self.pids(target))
             await close_all([c for pair in pairs for c in pair])
             return result
         finally:
@@ -948,11 +968,12 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
     report: dict[str, Any] = {"quick": bool(args.quick), "plan": plan.__dict__, "machine": machine(), "relay": []}
     with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
         bench = Bench(plan, Path(tmp), log)
+        bench.profile_dir = args.profile
         try:
             if not args.growth_only:
                 targets: list[Target] = [Switchboard(p) for p in args.protocols]
-                if not args.no_baselines:
-                    targets += [MinimalRelay(), SocketIORelay()]
+                baselines = {"minimal": MinimalRelay, "socketio": SocketIORelay}
+                targets += [baselines[name]() for name in args.baselines if name]
                 for target in targets:
                     report["relay"].append(await bench.relay_target(target))
                 if not args.no_routing:
@@ -974,9 +995,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the report here as JSON")
     parser.add_argument("--protocols", default="json,msgpack", type=lambda s: s.split(","))
     parser.add_argument("--chats", type=int, help="concurrent chats for the relay figures")
-    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--baselines", default="minimal,socketio", type=lambda s: s.split(","),
+                        help="which baselines to run (comma-separated; empty for none)")
     parser.add_argument("--no-routing", action="store_true")
     parser.add_argument("--no-scale-out", action="store_true")
+    parser.add_argument("--profile", type=Path, help="py-spy each server during its saturated relay; stacks here")
     parser.add_argument("--growth", action="store_true", help="add the growth tables (a few minutes more)")
     parser.add_argument("--growth-only", action="store_true", help="only the growth tables")
     args = parser.parse_args(argv)
