@@ -278,6 +278,10 @@ class Target:
         """The relayed text in a frame the agent side received; None for other frames."""
         raise NotImplementedError
 
+    def is_error(self, raw: Any) -> bool:
+        """Whether a frame the sender got back refuses what it sent."""
+        return False
+
 
 class Switchboard(Target):
     def __init__(self, protocol: str = "json") -> None:
@@ -390,6 +394,9 @@ class Switchboard(Target):
     def text_of(self, raw: Any) -> str | None:
         frame = self.decode(raw)
         return frame["text"] if frame.get("type") == "message" else None
+
+    def is_error(self, raw: Any) -> bool:
+        return self.decode(raw).get("type") == "error"
 
 
 class MinimalRelay(Target):
@@ -553,9 +560,14 @@ class Relay:
         self.recording = False
         self.arrived = [asyncio.Event() for _ in pairs]
         self.slots: list[asyncio.Semaphore] | None = None  # at saturation: a free place in each chat's window
+        self.errors = 0
         for i, (customer, agent) in enumerate(pairs):
-            customer.handler = _drop
+            customer.handler = self._on_customer
             agent.handler = self._on_agent(i)
+
+    def _on_customer(self, raw: Any) -> None:
+        if self.recording and self.target.is_error(raw):
+            self.errors += 1
 
     def _on_agent(self, i: int) -> Callable[[Any], None]:
         text_of = self.target.text_of
@@ -594,7 +606,7 @@ class Relay:
 
     async def paced(self, interval_s: float, duration_s: float) -> dict[str, Any]:
         """Every chat writes once per `interval_s` (random phase): latency at a given load."""
-        self.latencies, self.received, self.recording = [], 0, True
+        self.latencies, self.received, self.recording, self.errors = [], 0, True, 0
         stop = time.monotonic() + duration_s
 
         async def chat(i: int) -> None:
@@ -610,7 +622,7 @@ class Relay:
         self.recording = False
         rate = len(self.pairs) / interval_s
         return {"chats": len(self.pairs), "offered_msgs_per_s": round(rate, 1), "latency": ms(self.latencies),
-                "delivered": self.received}
+                "delivered": self.received, "errors": self.errors}
 
     async def saturate(self, window: int, duration_s: float, warmup_s: float, pids: dict[str, int]) -> dict[str, Any]:
         """Every chat keeps `window` messages in flight: throughput, latency under load, CPU per message."""
@@ -631,7 +643,7 @@ class Relay:
         self.latencies, self.received = [], 0
         tasks = [asyncio.create_task(chat(i)) for i in range(len(self.pairs))]
         await asyncio.sleep(warmup_s)
-        self.latencies, self.received = [], 0
+        self.latencies, self.received, self.errors = [], 0, 0
         usage = Usage(pids)
         await asyncio.sleep(duration_s)
         elapsed, cpu = usage.stop()
@@ -646,7 +658,7 @@ class Relay:
         rate = received / elapsed
         servers = sum(v for k, v in cpu.items() if k not in ("redis", "client"))
         return {
-            "chats": len(self.pairs), "window": window, "msgs_per_s": round(rate, 1),
+            "chats": len(self.pairs), "window": window, "msgs_per_s": round(rate, 1), "errors": self.errors,
             "latency": ms(latencies),
             "server_cpu_us_per_msg": _r(servers / received * 1e6, 1) if received else None,
             "redis_cpu_us_per_msg": _r(cpu["redis"] / received * 1e6, 1) if received else None,
@@ -889,6 +901,7 @@ def table(report: dict[str, Any]) -> str:
         ("relay p99 at saturation (ms)", lambda r: r["saturated"]["latency"]["p99_ms"]),
         (f"relay p50 paced (ms)", lambda r: r["paced"]["latency"]["p50_ms"]),
         (f"relay p99 paced (ms)", lambda r: r["paced"]["latency"]["p99_ms"]),
+        ("errors answered at saturation", lambda r: r["saturated"]["errors"]),
         ("server CPU per msg (us)", lambda r: r["saturated"]["server_cpu_us_per_msg"]),
         ("Redis CPU per msg (us)", lambda r: r["saturated"]["redis_cpu_us_per_msg"]),
         ("handshakes per s", lambda r: r["idle"]["handshakes_per_s"]),
@@ -966,24 +979,29 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
         plan = Plan(**{**plan.__dict__, "chats": args.chats})
     started = time.monotonic()
     report: dict[str, Any] = {"quick": bool(args.quick), "plan": plan.__dict__, "machine": machine(), "relay": []}
-    with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
-        bench = Bench(plan, Path(tmp), log)
-        bench.profile_dir = args.profile
-        try:
-            if not args.growth_only:
-                targets: list[Target] = [Switchboard(p) for p in args.protocols]
-                baselines = {"minimal": MinimalRelay, "socketio": SocketIORelay}
-                targets += [baselines[name]() for name in args.baselines if name]
-                for target in targets:
-                    report["relay"].append(await bench.relay_target(target))
-                if not args.no_routing:
-                    report["routing"] = await bench.routing()
-                if plan.nodes > 1 and not args.no_scale_out:
-                    report["scale_out"] = await bench.relay_target(Switchboard("json"), nodes=plan.nodes, idle=False)
-            if args.growth or args.growth_only:
-                report["growth"] = await bench.growth()
-        finally:
-            bench.close()
+    tmp = tempfile.mkdtemp(prefix="sb-bench-")
+    bench = Bench(plan, Path(tmp), log)
+    bench.profile_dir = args.profile
+    try:
+        if not args.growth_only:
+            targets: list[Target] = [Switchboard(p) for p in args.protocols]
+            baselines = {"minimal": MinimalRelay, "socketio": SocketIORelay}
+            targets += [baselines[name]() for name in args.baselines if name]
+            for target in targets:
+                report["relay"].append(await bench.relay_target(target))
+            if not args.no_routing:
+                report["routing"] = await bench.routing()
+            if plan.nodes > 1 and not args.no_scale_out:
+                report["scale_out"] = await bench.relay_target(Switchboard("json"), nodes=plan.nodes, idle=False)
+        if args.growth or args.growth_only:
+            report["growth"] = await bench.growth()
+    except BaseException:
+        log(f"failed; the servers' logs are in {tmp}")
+        raise
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        bench.close()
     report["ratios"] = summarise(report)
     report["elapsed_s"] = round(time.monotonic() - started, 1)
     return report

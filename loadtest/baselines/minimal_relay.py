@@ -27,7 +27,7 @@ PREFIX = "relay:"
 
 
 def create_app(redis_url: str) -> Starlette:
-    redis = Redis.from_url(redis_url)
+    redis = Redis.from_url(redis_url, max_connections=10_000)  # as Switchboard's node
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
     sockets: dict[bytes, WebSocket] = {}
     reader: list[asyncio.Task[None]] = []

@@ -20,7 +20,8 @@ import uvicorn
 
 def create_app(redis_url: str) -> socketio.ASGIApp:
     sio = socketio.AsyncServer(
-        async_mode="asgi", client_manager=socketio.AsyncRedisManager(redis_url),
+        async_mode="asgi",
+        client_manager=socketio.AsyncRedisManager(redis_url, redis_options={"max_connections": 10_000}),
         cors_allowed_origins="*", logger=False, engineio_logger=False,
     )
     peers: dict[str, str] = {}

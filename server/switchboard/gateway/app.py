@@ -40,6 +40,13 @@ from .webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
+#: redis-py 8 caps a pool at 100 connections and then fails the command
+#: (MaxConnectionsError, answered `unavailable`): a node with more than 100
+#: commands in flight, e.g. 200 chats writing at once, refused messages. One
+#: connection per command in flight is what redis-py did before; this only
+#: bounds it far above any load one node's CPU can carry.
+REDIS_MAX_CONNECTIONS = 10_000
+
 
 @dataclass
 class Services:
@@ -66,7 +73,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     if not settings.redis_url or not settings.secret:
         raise ValueError("settings need a redis_url and a secret (see Settings.with_secrets)")
-    redis = Redis.from_url(settings.redis_url, health_check_interval=30)
+    redis = Redis.from_url(settings.redis_url, health_check_interval=30, max_connections=REDIS_MAX_CONNECTIONS)
     keys = Keys(settings.key_prefix)
     router = Router(redis, keys, Timeouts(
         inactivity_ms=int(settings.inactivity_timeout_s * 1000),
