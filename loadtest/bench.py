@@ -84,11 +84,25 @@ class Plan:
     route_agents: int = 50
     nodes: int = 3  # the scale-out figure: this many nodes against one
     warmup_s: float = 1.0
+    # --growth: routing at a modest rate against agents and waiting sessions per queue,
+    # and the node with this many open sockets
+    growth_rate: int = 100
+    growth_s: float = 2.0
+    growth_agents: tuple[int, ...] = (10, 100, 1000)
+    growth_waiting: tuple[int, ...] = (0, 100, 1000)
+    growth_sockets: tuple[int, ...] = (100, 1000, 5000)
 
     @classmethod
     def quick(cls) -> Plan:
         return cls(handshakes=400, chats=50, paced_s=3.0, saturate_s=3.0, route_rate=200, route_s=2.0,
-                   route_agents=20, warmup_s=0.5)
+                   route_agents=20, warmup_s=0.5, growth_s=1.5)
+
+    @classmethod
+    def smoke(cls) -> Plan:
+        """Every figure, each from a handful of samples: proves the harness works, measures nothing."""
+        return cls(handshakes=30, concurrency=10, chats=4, paced_interval_s=0.2, paced_s=0.6, saturate_s=0.6,
+                   route_rate=20, route_s=0.5, route_agents=2, nodes=2, warmup_s=0.2, growth_rate=20,
+                   growth_s=0.5, growth_agents=(2, 5), growth_waiting=(0, 3), growth_sockets=(5, 10))
 
 
 # ---------------------------------------------------------------- processes
@@ -814,44 +828,35 @@ class Bench:
 
     async def growth(self) -> dict[str, Any]:
         """Routing latency against agents per queue and waiting sessions per queue, and
-        the node's cost and relay latency with 100 to 5,000 open sockets."""
+        the node's cost and relay latency with more and more open sockets. One node;
+        each step in a queue of its own, so what the steps before left does not count."""
+        plan = self.plan
         out: dict[str, Any] = {"routing_by_agents": [], "routing_by_waiting": [], "sockets": []}
-        rate, duration = 100, 2.0
-        for idle_agents in (10, 100, 1000):
-            self.flush()
-            target = Switchboard("json")
-            await target.start(self.redis_url, self.workdir)
-            try:
+        self.flush()
+        target = Switchboard("json")
+        await target.start(self.redis_url, self.workdir)
+        try:
+            for i, idle_agents in enumerate(plan.growth_agents):
                 self.log(f"growth: routing with {idle_agents} more idle agents in the queue")
-                out["routing_by_agents"].append(
-                    await measure_routing(target, rate, duration, 10, self.pids(target), idle_agents=idle_agents))
-            finally:
-                target.stop()
-        for waiting in (0, 100, 1000):
-            self.flush()
-            target = Switchboard("json")
-            await target.start(self.redis_url, self.workdir)
-            try:
+                out["routing_by_agents"].append(await measure_routing(
+                    target, plan.growth_rate, plan.growth_s, 10, self.pids(target), queue=f"agents{i}",
+                    idle_agents=idle_agents))
+            for i, waiting in enumerate(plan.growth_waiting):
                 self.log(f"growth: routing with {waiting} sessions waiting ahead")
-                out["routing_by_waiting"].append(
-                    await measure_routing(target, rate, duration, 10, self.pids(target), waiting=waiting))
-            finally:
-                target.stop()
-        for sockets in (100, 1000, 5000):
-            self.flush()
-            target = Switchboard("json")
-            await target.start(self.redis_url, self.workdir)
-            try:
+                out["routing_by_waiting"].append(await measure_routing(
+                    target, plan.growth_rate, plan.growth_s, 10, self.pids(target), queue=f"waiting{i}",
+                    waiting=waiting))
+            for sockets in plan.growth_sockets:
                 self.log(f"growth: {sockets} open sockets")
-                idle, conns = await measure_idle(target, sockets, self.plan.concurrency)
-                pairs = await target.pairs(50)
+                idle, conns = await measure_idle(target, sockets, plan.concurrency)
+                pairs = await target.pairs(min(50, plan.chats))
                 relay = Relay(target, pairs)
                 await relay.warm()
-                paced = await relay.paced(0.5, 4.0)
-                out["sockets"].append({"sockets": sockets, **idle, "relay_latency_100_msgs_per_s": paced["latency"]})
+                paced = await relay.paced(plan.paced_interval_s / 2, max(plan.paced_s / 2, 0.5))
+                out["sockets"].append({"sockets": sockets, **idle, "relay": paced})
                 await close_all([*conns, *(c for p in pairs for c in p)])
-            finally:
-                target.stop()
+        finally:
+            target.stop()
         return out
 
 
@@ -948,15 +953,16 @@ def table(report: dict[str, Any]) -> str:
                      f"{s['saturated']['cpu_percent']} |")
     if report.get("growth"):
         g = report["growth"]
-        lines += ["", "| routing at 100 starts/s, 10 agents taking chats, plus idle agents passed over | p50 (ms) | p99 (ms) | Redis CPU % |", "|---|---|---|---|"]
+        rate = report["plan"]["growth_rate"]
+        lines += ["", f"| routing at {rate} starts/s, 10 agents taking chats, plus idle agents passed over | p50 (ms) | p99 (ms) | Redis CPU % |", "|---|---|---|---|"]
         for r in g["routing_by_agents"]:
             lines.append(f"| {r['idle_agents']} idle agents | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r['cpu_percent'].get('redis')} |")
-        lines += ["", "| routing at 100 starts/s, sessions waiting ahead for a skill nobody has | p50 (ms) | p99 (ms) | unrouted | Redis CPU % |", "|---|---|---|---|---|"]
+        lines += ["", f"| routing at {rate} starts/s, sessions waiting ahead for a skill nobody has | p50 (ms) | p99 (ms) | unrouted | Redis CPU % |", "|---|---|---|---|---|"]
         for r in g["routing_by_waiting"]:
             lines.append(f"| {r['waiting']} waiting | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r['unrouted']} | {r['cpu_percent'].get('redis')} |")
-        lines += ["", "| open sockets | handshakes/s | RSS per socket (KB) | server RSS (MB) | relay p50 / p99 at 100 msg/s (ms) |", "|---|---|---|---|---|"]
+        lines += ["", "| open sockets | handshakes/s | RSS per socket (KB) | server RSS (MB) | relay p50 / p99, paced (ms) |", "|---|---|---|---|---|"]
         for r in g["sockets"]:
-            lat = r["relay_latency_100_msgs_per_s"]
+            lat = r["relay"]["latency"]
             lines.append(f"| {r['sockets']} | {r['handshakes_per_s']} | {r['rss_per_idle_socket_kb']} | "
                          f"{round(r['server_rss_kb'] / 1024, 1)} | {lat['p50_ms']} / {lat['p99_ms']} |")
     return "\n".join(lines)
@@ -974,11 +980,11 @@ def machine() -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
-    plan = Plan.quick() if args.quick else Plan()
+    plan = Plan.smoke() if args.smoke else Plan.quick() if args.quick else Plan()
     if args.chats:
         plan = Plan(**{**plan.__dict__, "chats": args.chats})
     started = time.monotonic()
-    report: dict[str, Any] = {"quick": bool(args.quick), "plan": plan.__dict__, "machine": machine(), "relay": []}
+    report: dict[str, Any] = {"mode": "smoke" if args.smoke else "quick" if args.quick else "full", "plan": plan.__dict__, "machine": machine(), "relay": []}
     tmp = tempfile.mkdtemp(prefix="sb-bench-")
     bench = Bench(plan, Path(tmp), log)
     bench.profile_dir = args.profile
@@ -1010,6 +1016,7 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Switchboard against a minimal relay and python-socketio")
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the harness, measures nothing")
     parser.add_argument("--json", type=Path, help="also write the report here as JSON")
     parser.add_argument("--protocols", default="json,msgpack", type=lambda s: s.split(","))
     parser.add_argument("--chats", type=int, help="concurrent chats for the relay figures")
