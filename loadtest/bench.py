@@ -846,7 +846,14 @@ class Bench:
                 out["routing_by_waiting"].append(await measure_routing(
                     target, plan.growth_rate, plan.growth_s, 10, self.pids(target), queue=f"waiting{i}",
                     waiting=waiting))
-            for sockets in plan.growth_sockets:
+        finally:
+            target.stop()
+        # RSS per socket needs a fresh process: one that freed memory reuses it.
+        for sockets in plan.growth_sockets:
+            self.flush()
+            target = Switchboard("json")
+            await target.start(self.redis_url, self.workdir)
+            try:
                 self.log(f"growth: {sockets} open sockets")
                 idle, conns = await measure_idle(target, sockets, plan.concurrency)
                 pairs = await target.pairs(min(50, plan.chats))
@@ -855,8 +862,8 @@ class Bench:
                 paced = await relay.paced(plan.paced_interval_s / 2, max(plan.paced_s / 2, 0.5))
                 out["sockets"].append({"sockets": sockets, **idle, "relay": paced})
                 await close_all([*conns, *(c for p in pairs for c in p)])
-        finally:
-            target.stop()
+            finally:
+                target.stop()
         return out
 
 
