@@ -680,8 +680,10 @@ class Relay:
         }
 
 
-def _drop(raw: Any) -> None:
-    pass
+async def send_quietly(conn: Conn, data: Any) -> None:
+    """A send nobody waits for; the socket may be closing at the end of a phase."""
+    with contextlib.suppress(Exception):
+        await conn.ws.send(data)
 
 
 async def measure_routing(target: Switchboard, rate: int, duration_s: float, agents: int, pids: dict[str, int],
@@ -704,7 +706,7 @@ async def measure_routing(target: Switchboard, rate: int, duration_s: float, age
             frame = target.decode(raw)
             if frame.get("type") == "offer":
                 offered_at[frame["conversation_id"]] = time.perf_counter_ns()
-                asyncio.get_running_loop().create_task(conn.ws.send(target.encode(
+                asyncio.get_running_loop().create_task(send_quietly(conn, target.encode(
                     {"type": "accept", "offer_id": frame["offer_id"]})))
         return handler
 
@@ -892,6 +894,8 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
                 "handshakes_per_s": ratio(sb["idle"]["handshakes_per_s"], b["idle"]["handshakes_per_s"]),
                 "rss_per_idle_socket": ratio(sb["idle"]["rss_per_idle_socket_kb"], b["idle"]["rss_per_idle_socket_kb"]),
                 "server_cpu_per_msg": ratio(sb["saturated"]["server_cpu_us_per_msg"], b["saturated"]["server_cpu_us_per_msg"]),
+                # throughput at equal CPU: what a core would carry, less sensitive to a shared machine
+                "relay_msgs_per_server_core": ratio(b["saturated"]["server_cpu_us_per_msg"], sb["saturated"]["server_cpu_us_per_msg"]),
             }
     if report.get("scale_out"):
         one = by.get("switchboard-json")
@@ -914,13 +918,18 @@ def table(report: dict[str, Any]) -> str:
         (f"relay p50 paced (ms)", lambda r: r["paced"]["latency"]["p50_ms"]),
         (f"relay p99 paced (ms)", lambda r: r["paced"]["latency"]["p99_ms"]),
         ("errors answered at saturation", lambda r: r["saturated"]["errors"]),
+        ("server CPU % at saturation", lambda r: r["saturated"]["cpu_percent"]["server"]),
         ("server CPU per msg (us)", lambda r: r["saturated"]["server_cpu_us_per_msg"]),
+        ("msg/s per server core (1e6 / CPU per msg)", lambda r: round(1e6 / r["saturated"]["server_cpu_us_per_msg"])),
         ("Redis CPU per msg (us)", lambda r: r["saturated"]["redis_cpu_us_per_msg"]),
         ("handshakes per s", lambda r: r["idle"]["handshakes_per_s"]),
         ("RSS per idle socket (KB)", lambda r: r["idle"]["rss_per_idle_socket_kb"]),
     ]
     plan = report["plan"]
-    lines = [f"relay: {plan['chats']} chats; paced: one message per chat every {plan['paced_interval_s']} s; "
+    m = report["machine"]
+    lines = [f"machine: {m['cpus']} x {m['cpu_model']}, Python {m['python']}; load average "
+             f"{m['load_avg_at_start'][0]} at the start, {m.get('load_avg_at_end', ['?'])[0]} at the end", "",
+             f"relay: {plan['chats']} chats; paced: one message per chat every {plan['paced_interval_s']} s; "
              f"saturated: {plan['window']} in flight per chat; idle: {plan['handshakes']} sockets", ""]
     header = ["figure", *names]
     ratio_names = [f"{p}/{b}" for p in ("json", "msgpack") for b in ("minimal", "socketio")
@@ -1015,6 +1024,7 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
         shutil.rmtree(tmp, ignore_errors=True)
     finally:
         bench.close()
+    report["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["ratios"] = summarise(report)
     report["elapsed_s"] = round(time.monotonic() - started, 1)
     return report
