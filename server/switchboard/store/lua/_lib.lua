@@ -504,13 +504,15 @@ local function route_queue(qid, only)
   local profiles = redis.call('SMEMBERS', k('q', qid, 'profiles'))
   for _, sid in ipairs(waiting) do
     if redis.call('ZCARD', ready_key) == 0 then return end
-    local s = hgetall(k('s', sid))
+    -- what matching needs; the whole session only for the one that gets an agent
+    local m = redis.call('HMGET', k('s', sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at')
     -- a session queued while the queue was closed waits for the opening
-    if (tonumber(s.held_until) or 0) <= NOW then
-      local skills, languages = required_skills(s, q)
+    if (tonumber(m[1]) or 0) <= NOW then
+      local skills, languages = required_skills(
+        {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, q)
       local aid = best_agent(qid, sid, skills, languages, profiles)
       if aid then
-        offer_session(sid, s, q, aid)
+        offer_session(sid, hgetall(k('s', sid)), q, aid)
         profiles = redis.call('SMEMBERS', k('q', qid, 'profiles'))
       end
     end
