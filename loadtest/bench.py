@@ -37,13 +37,12 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -915,8 +914,8 @@ def table(report: dict[str, Any]) -> str:
         ("relay throughput (msg/s)", lambda r: r["saturated"]["msgs_per_s"]),
         ("relay p50 at saturation (ms)", lambda r: r["saturated"]["latency"]["p50_ms"]),
         ("relay p99 at saturation (ms)", lambda r: r["saturated"]["latency"]["p99_ms"]),
-        (f"relay p50 paced (ms)", lambda r: r["paced"]["latency"]["p50_ms"]),
-        (f"relay p99 paced (ms)", lambda r: r["paced"]["latency"]["p99_ms"]),
+        ("relay p50 paced (ms)", lambda r: r["paced"]["latency"]["p50_ms"]),
+        ("relay p99 paced (ms)", lambda r: r["paced"]["latency"]["p99_ms"]),
         ("errors answered at saturation", lambda r: r["saturated"]["errors"]),
         ("server CPU % at saturation", lambda r: r["saturated"]["cpu_percent"]["server"]),
         ("server CPU per msg (us)", lambda r: r["saturated"]["server_cpu_us_per_msg"]),

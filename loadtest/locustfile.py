@@ -41,6 +41,7 @@ import time
 import uuid
 from typing import Any, Callable
 
+import gevent
 import msgspec
 import requests
 import websocket
@@ -66,10 +67,9 @@ def admin_token() -> str:
     return token
 
 
-def admin(host: str) -> requests.Session:
+def admin() -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {admin_token()}"
-    session.base_url = host.rstrip("/")  # type: ignore[attr-defined]
     return session
 
 
@@ -77,7 +77,7 @@ def admin(host: str) -> requests.Session:
 def create_queue(environment: Environment, **_: Any) -> None:
     if environment.host is None:
         return
-    http = admin(environment.host)
+    http = admin()
     response = http.put(f"{environment.host.rstrip('/')}/api/v1/queues/{QUEUE}", json={
         "name": "Load test", "offer_timeout_s": 60, "wrap_up_codes": [{"code": "done", "label": "Done"}],
     }, timeout=TIMEOUT_S)
@@ -173,8 +173,10 @@ class CustomerUser(User):
             sock.send({"type": "hello"})
             sock.expect(lambda f: f["type"] == "welcome")
         except Exception as exc:
-            self.environment.events.request.fire(request_type="WS", name="hello", response_time=(time.perf_counter() - started) * 1000,
-                                                 response_length=0, exception=exc, context={})
+            self.environment.events.request.fire(
+                request_type="WS", name="hello", response_time=(time.perf_counter() - started) * 1000,
+                response_length=0, exception=exc, context={},
+            )
             return
         sock.report("hello", started)
         try:
@@ -194,18 +196,14 @@ class CustomerUser(User):
             return
         sock.report("connected", started)
         for i in range(MESSAGES):
-            self._sleep(think())
+            gevent.sleep(think())
             if sock.call("message", {"type": "message", "text": f"customer line {i} {time.time_ns()}"}) is None:
                 return
-        self._sleep(think())
+        gevent.sleep(think())
         if sock.call("end_chat", {"type": "end_chat"}) is None:
             return
         sock.expect(lambda f: f["type"] == "csat.requested")
         sock.call("csat", {"type": "csat", "rating": random.randint(1, 5), "comment": "load test"})
-
-    def _sleep(self, seconds: float) -> None:
-        import gevent
-        gevent.sleep(seconds)
 
 
 class AgentUser(User):
@@ -219,7 +217,7 @@ class AgentUser(User):
         AgentUser._count += 1
         self.agent_id = f"load-{os.getpid()}-{AgentUser._count}-{uuid.uuid4().hex[:6]}"
         host = self.host.rstrip("/")
-        http = admin(host)
+        http = admin()
         http.put(f"{host}/api/v1/agents/{self.agent_id}", json={
             "display_name": f"Load agent {AgentUser._count}", "languages": ["en"], "skills": [],
             "queues": [QUEUE], "capacity": CAPACITY,
