@@ -41,9 +41,10 @@ def assert_figure(value: Any, where: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # about 20 s; a machine busy with other suites takes longer
 async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp_path):
     out = tmp_path / "report.json"
-    code, text = await run([sys.executable, "-m", "loadtest.bench", "--smoke", "--growth", "--json", str(out)], 110)
+    code, text = await run([sys.executable, "-m", "loadtest.bench", "--smoke", "--growth", "--json", str(out)], 280)
     assert code == 0, text[-3000:]
     report = json.loads(out.read_text())
 
@@ -94,9 +95,9 @@ async def test_locust_customer_and_agent_complete_a_chat_against_a_real_node(sb,
     prefix = tmp_path / "locust"
     code, text = await run(
         [sys.executable, "-m", "locust", "-f", "loadtest/locustfile.py", "--headless", "-u", "2", "-r", "2",
-         "-t", "6s", "--stop-timeout", "3", "--host", sb.node.base, "--csv", str(prefix), "--only-summary",
+         "-t", "10s", "--stop-timeout", "3", "--host", sb.node.base, "--csv", str(prefix), "--only-summary",
          "--loglevel", "WARNING"],
-        60,
+        90,
         SWITCHBOARD_ADMIN_TOKEN=ADMIN_TOKEN, LOAD_THINK_MIN_S="0.05", LOAD_THINK_MAX_S="0.2", LOAD_MESSAGES="2",
         LOAD_CUSTOMERS_PER_AGENT="1", LOAD_QUEUE="support",
     )
