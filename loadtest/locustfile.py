@@ -11,8 +11,9 @@ beside any HTTP figures:
   the chat (end_chat -> ack) and answers the satisfaction survey (csat -> ack).
 - `AgentUser`: signs in (hello -> welcome), goes available, accepts every offer
   (accept -> ack), answers each customer message after a think time
-  (message -> ack; `relay` is customer message ts -> arrival at the agent), and
-  wraps up each ended chat (wrap_up -> ack).
+  (`reply`: message -> ack; `reply refused (forbidden)` when the customer ended
+  the chat meanwhile; `relay` is customer message ts -> arrival at the agent),
+  and wraps up each ended chat (wrap_up -> ack).
 
 The agents and the queue are created through the HTTP API with the admin token
 (`SWITCHBOARD_ADMIN_TOKEN`), so run it against a node you administer. Headless,
@@ -132,8 +133,11 @@ class Socket:
             response_length=length, exception=exception, context={},
         )
 
-    def call(self, name: str, frame: dict[str, Any], timeout: float = TIMEOUT_S) -> dict[str, Any] | None:
-        """Sends a command with a ref and reports its answer's round trip; None on failure."""
+    def call(self, name: str, frame: dict[str, Any], timeout: float = TIMEOUT_S,
+             expected: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+        """Sends a command with a ref and reports its answer's round trip; None on failure.
+        An error whose code is `expected` is a legitimate answer, reported as
+        `<name> refused (<code>)` and not as a failure."""
         ref = uuid.uuid4().hex[:12]
         started = time.perf_counter()
         try:
@@ -143,7 +147,10 @@ class Socket:
             self.report(name, started, exception=exc)
             return None
         if answer.get("type") != "ack":
-            self.report(name, started, exception=RuntimeError(f"{answer.get('code')}: {answer.get('message')}"))
+            if answer.get("code") in expected:
+                self.report(f"{name} refused ({answer['code']})", started)
+            else:
+                self.report(name, started, exception=RuntimeError(f"{answer.get('code')}: {answer.get('message')}"))
             return None
         self.report(name, started)
         return answer
@@ -253,8 +260,10 @@ class AgentUser(User):
         now = time.monotonic()
         for when, cid in [r for r in self.replies if r[0] <= now]:
             self.replies.remove((when, cid))
-            self.sock.call("message", {"type": "message", "conversation_id": cid,
-                                       "text": f"agent answer {time.time_ns()}"})
+            # The customer may have ended the chat while this answer was on its way:
+            # the server then refuses it (forbidden), which is right.
+            self.sock.call("reply", {"type": "message", "conversation_id": cid,
+                                     "text": f"agent answer {time.time_ns()}"}, expected=frozenset({"forbidden"}))
 
     def _on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")

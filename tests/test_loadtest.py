@@ -108,7 +108,7 @@ async def test_locust_customer_and_agent_complete_a_chat_against_a_real_node(sb,
                  "agent hello", "set_state", "accept", "relay", "wrap_up"):
         assert name in stats and int(stats[name]["Request Count"]) >= 1, (name, sorted(stats), text[-2000:])
     failed = {name: row["Failure Count"] for name, row in stats.items() if row["Failure Count"] != "0"}
-    assert not failed, (failed, text[-2000:])
+    assert not failed, (failed, Path(f"{prefix}_failures.csv").read_text())
     assert code == 0, text[-2000:]
 
     # The chats really happened on the node: the events stream saw them wrapped up and rated.
