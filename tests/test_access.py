@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 import websockets
 from support import Client
 
 
-async def test_disallowed_origin_is_closed_with_4403(make_deployment):
+async def test_disallowed_origin_is_refused_with_403(make_deployment):
     sb = await make_deployment(allowed_origins=("https://shop.example",))
     await sb.queue("support")
-    ws = await websockets.connect(sb.node.customer_url, origin="https://evil.example", subprotocols=["switchboard.v1.json"])
-    client = Client(ws, binary=False)
-    assert (await client.closed())[0] == 4403
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(sb.node.customer_url, origin="https://evil.example", subprotocols=["switchboard.v1.json"])
+    assert refused.value.response.status_code == 403
     ws = await websockets.connect(sb.node.customer_url, origin="https://shop.example", subprotocols=["switchboard.v1.json"])
     client = Client(ws, binary=False)
     await client.send({"type": "hello"})

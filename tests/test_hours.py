@@ -119,3 +119,17 @@ async def test_within_business_hours_chats_route_as_usual(sb):
     _, started = await sb.chat()
     assert "opens_at" not in started
     await alice.expect("offer", conversation_id=started["conversation_id"])
+
+
+async def test_an_invitation_to_a_queue_that_has_closed_since_is_refused_with_its_message(sb):
+    await sb.queue("sales")
+    customer, welcome = await sb.customer()
+    sent = await sb.admin("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite",
+                          {"queue": "sales", "text": "Can we help?"}, expect=201)
+    await customer.expect("invite", invite_id=sent["invite_id"])
+    await sb.queue("sales", business_hours=closed_today())  # the queue closes meanwhile
+    refused = await customer.request({"type": "accept_invite", "invite_id": sent["invite_id"]})
+    assert refused["type"] == "error" and refused["code"] == "unavailable"
+    assert refused["message"].startswith("We are closed.")
+    # nothing was opened: the customer can still start a chat in an open queue
+    assert (await customer.ok({"type": "start_chat", "queue": "support"}))["conversation_id"]

@@ -384,3 +384,43 @@ async def test_a_closed_supervisor_socket_leaves_the_feed(make_deployment):
 
 async def _empty(feed) -> bool:
     return feed.socket_count == 0
+
+
+async def test_a_supervisor_who_joins_later_sees_every_open_session_and_open_help_requests(make_deployment):
+    sb = await make_deployment(stats_interval_s=0.2)
+    await sb.queue("support", offer_timeout_s=30)
+    await sb.queue("sales")
+    ann = await sb.available_agent("ann")  # capacity 3
+    _, first = await sb.chat()
+    cid = first["conversation_id"]
+    await ann.ok({"type": "accept", "offer_id": (await offer_for(ann, cid))["offer_id"]})
+    _, offered = await sb.chat()
+    await offer_for(ann, offered["conversation_id"])  # offered, not answered
+    await ann.ok({"type": "set_state", "state": "not_ready", "reason": "break"})
+    _, waiting = await sb.chat()
+    _, elsewhere = await sb.chat("sales")
+    leaver, ended = await sb.chat()
+    await leaver.ok({"type": "end_chat"})
+    # ann asks for help while no support supervisor is online: otto (sales) is asked
+    otto, _ = await sb.agent_socket(await sb.agent("otto", role="supervisor", queues=["sales"]))
+    await ann.ok({"type": "request_help", "conversation_id": cid, "text": "refund > 500 EUR"})
+
+    sue, _ = await sb.agent_socket(await sb.agent("sue", role="supervisor", queues=["support"]))
+    await sue.wait(lambda f: f["type"] == "stats")
+    cards = {f["conversation_id"]: f["card"] for f in sue.received("card")}
+    assert {cid: "active", offered["conversation_id"]: "offered",
+            waiting["conversation_id"]: "waiting"}.items() <= {c: card["status"] for c, card in cards.items()}.items()
+    assert elsewhere["conversation_id"] not in cards  # not its queue
+    assert ended["conversation_id"] not in cards  # abandoned before it was answered: closed
+    help_ = cards[cid]["help"]
+    assert help_["agent"] == {"id": "ann", "display_name": "Ann"} and help_["text"] == "refund > 500 EUR"
+    assert isinstance(help_["requested_at"], int)
+    assert "help" not in cards[waiting["conversation_id"]]
+
+    # monitoring the conversation answers the request: a later look has no help on the card
+    await sue.ok({"type": "monitor", "conversation_id": cid})
+    again, _ = await sb.agent_socket(await sb.agent("sam", role="supervisor", queues=["support"]))
+    await again.wait(lambda f: f["type"] == "stats")
+    later = {f["conversation_id"]: f["card"] for f in again.received("card")}
+    assert later[cid]["status"] == "active" and "help" not in later[cid]
+

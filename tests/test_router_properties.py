@@ -850,6 +850,7 @@ class RouterMachine(RuleBasedStateMachine):
         self.check_queue_order(snap)
         self.check_ended_once(snap)
         self.check_max_wait(snap)
+        self.check_conversation_sides()
 
     def check_bookkeeping(self, snap: Snapshot) -> None:
         """The stored state agrees with itself and with what this test did."""
@@ -978,6 +979,28 @@ class RouterMachine(RuleBasedStateMachine):
             if n:
                 assert s.get("end_reason"), f"ended session {sid} has no end_reason"
                 assert not _words(s.get("agents")), f"ended session {sid} still has agents {s['agents']}"
+
+    def check_conversation_sides(self) -> None:
+        """After every step both of its steps ran: no conversation op is left in an
+        outbox, the message side's replica agrees with the routing record, and the
+        history holds seqs 1..seq, each once."""
+        k = self.keys
+        cids = sorted(set(self.visitor_conv.values()))
+        fields = ("visitor", "open", "agents", "monitors")
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in cids:
+            pipe.exists(k.root + ":outbox:" + cid)
+            pipe.zscore(k.deadlines, "outbox:" + cid)
+            pipe.hmget(k.conversation_record(cid), *fields)
+            pipe.hmget(k.conversation(cid), *fields, "seq")
+            pipe.xlen(k.history(cid))
+            pipe.xrevrange(k.history(cid), count=1)
+        rows = self.run(pipe.execute())
+        for i, cid in enumerate(cids):
+            outbox, deadline, record, replica, length, last = rows[6 * i : 6 * i + 6]
+            assert outbox == 0 and deadline is None, f"{cid}: conversation ops left unapplied"
+            assert record == replica[:4], f"{cid}: record {record} != replica {replica[:4]}"
+            assert length == int(replica[4]) and last[0][0] == f"{length}-0".encode(), f"{cid}: history {length}, {last}"
 
     def check_max_wait(self, snap: Snapshot) -> None:
         # protocol.md: "A queue's max_wait_s ends a session still waiting after that long

@@ -208,12 +208,47 @@ async def test_limit_bounds_are_inclusive_and_empty_parameters_count_as_absent(s
     assert await found(sb, q="", state="", queue="", cursor="") == []
 
 
-async def test_search_needs_the_admin_token(sb):
+async def test_search_needs_a_token_and_an_agent_searches_only_its_own_conversations(sb):
     token = await sb.agent("alice")
     async with httpx.AsyncClient(base_url=sb.node.base) as anonymous:
         assert_error(await anonymous.get(PATH), 401, "unauthorized")
-        assert_error(await anonymous.get(PATH, headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
         assert_error(await anonymous.get(PATH, headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+        bob = await sb.available_agent("bob", capacity=1)
+        alice, _ = await sb.agent_socket(token)
+        await alice.ok({"type": "set_state", "state": "available"})
+        # bob takes the first chat (he has been idle longer), alice the next two
+        _, bobs = await served(sb, bob, "parcel 4711 is missing")
+        _, first = await served(sb, alice, "parcel 4711 arrived broken")
+        customer, second = await served(sb, alice, "invoice question")
+        await customer.ok({"type": "message", "text": "about parcel 4711 too"})
+
+        as_alice = {"Authorization": f"Bearer {token}"}
+
+        async def search(**params: Any) -> list[str]:
+            response = await anonymous.get(PATH, params=params, headers=as_alice)
+            assert response.status_code == 200, response.text
+            return [card["conversation_id"] for card in response.json()["conversations"]]
+
+        await eventually(lambda: _found_all(search, {second, first}, q="parcel 4711"))
+        assert await search(q="parcel 4711") == [second, first]  # newest activity first; never bob's
+        assert await search(q="invoice") == [second]
+        assert await search() == [second, first]
+        page = (await anonymous.get(PATH, params={"limit": 1}, headers=as_alice)).json()
+        assert [c["conversation_id"] for c in page["conversations"]] == [second] and page["next"]
+        rest = (await anonymous.get(PATH, params={"limit": 1, "cursor": page["next"]}, headers=as_alice)).json()
+        assert [c["conversation_id"] for c in rest["conversations"]] == [first] and rest["next"] is None
+        assert bobs in await found(sb, q="parcel 4711")  # the admin finds every conversation
+
+        # the transcript of its own conversation, never another's
+        mine = await anonymous.get(f"{PATH}/{first}", headers=as_alice)
+        assert mine.status_code == 200 and mine.json()["messages"][0]["text"] == "parcel 4711 arrived broken"
+        other = await anonymous.get(f"{PATH}/{bobs}", headers=as_alice)
+        assert_error(other, 403, "forbidden")
+        assert "4711" not in other.text
+
+
+async def _found_all(search: Any, wanted: set[str], **params: Any) -> bool:
+    return set(await search(**params)) == wanted
 
 
 async def test_a_failure_to_index_never_fails_the_message(sb, redis_url, caplog):

@@ -59,7 +59,7 @@ async def test_refusals_change_nothing(router):
     assert exc.value.code == "not_found"
     with pytest.raises(SwitchboardError) as exc:
         await router.wrap_up("a", "c1", "resolved", now=T0 + 2)
-    assert exc.value.code == "conflict"
+    assert exc.value.code == "forbidden"  # offered, not connected
     assert await router.redis.hgetall(router.keys.session("s1")) == before
 
 

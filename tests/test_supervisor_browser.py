@@ -239,3 +239,197 @@ async def test_only_supervisors_get_in_and_a_bad_token_goes_back_to_sign_in(brow
     await expect(page.get_by_label("Agent token")).to_be_focused()
     await expect(page.locator("#board")).to_be_hidden()
     assert [p for p in board.problems if "4401" not in p] == []
+
+
+async def test_a_view_opened_later_or_reloaded_shows_the_open_sessions_and_help_requests(browser, make_deployment):
+    sb = await deployment(make_deployment)
+    await sb.queue("sales")
+    await sb.agent_socket(await sb.agent("otto", role="supervisor", queues=["sales"]))  # someone to ask
+    sue_token = await sb.agent("sue", role="supervisor")  # supervises support; not online yet
+    alice = await sb.available_agent("alice", capacity=1)
+    _, started = await sb.chat(text="Where is my parcel?", customer={"name": "Carla"})
+    offer = await alice.expect("offer")
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    nils, waiting = await sb.chat(text="Hello?", customer={"name": "Nils"})
+    await alice.ok({"type": "request_help", "conversation_id": started["conversation_id"], "text": "VIP customer"})
+
+    board = await Board.open(browser, sb)
+    await board.sign_in(sue_token)
+    for _ in range(2):  # opened, then reloaded: the same board at once
+        await expect(board.cards).to_have_count(2)
+        await expect(board.card(started["session_id"]).locator(".status")).to_have_text("Active")
+        await expect(board.card(waiting["session_id"]).locator(".status")).to_have_text("Waiting")
+        await expect(board.help).to_have_count(1)
+        await expect(board.help.first.locator(".help-agent")).to_have_text("Alice")
+        await expect(board.help.first.locator(".help-text")).to_have_text("VIP customer")
+        await expect(board.help.first.locator(".help-about")).to_contain_text("Carla")
+        await expect(board.help.first.locator("time")).to_have_text(CLOCK)
+        await board.page.reload()
+        await expect(board.page.locator("#conn")).to_have_text("Live")
+
+    # The socket drops and Nils leaves meanwhile: his card does not stay live.
+    sockets = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]
+    sockets[0].close(1001, "server shutting down")
+    await nils.ok({"type": "end_chat"})
+    await eventually(lambda: _count_sockets(sb, exclude=sockets[0]))
+    await expect(board.cards).to_have_count(1)
+    await expect(board.card(waiting["session_id"])).to_have_count(0)
+
+    # Monitoring answers the request; the session's end takes it off the list.
+    await board.help.first.get_by_role("button", name="Monitor").click()
+    await expect(board.page.locator("#monitor-title")).to_have_text("Monitoring Carla")
+    await alice.ok({"type": "end_session", "conversation_id": started["conversation_id"]})
+    await expect(board.help).to_have_count(0)
+    assert board.problems == []
+
+
+async def test_a_message_pushed_before_the_monitor_answer_is_in_the_transcript(browser, make_deployment):
+    sb = await deployment(make_deployment)
+    sue_token = await sb.agent("sue", role="supervisor")
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(WAIT_MS)
+    held: list[Any] = []  # the monitor answer, held until a message of that chat has passed
+    relayed: list[Any] = []
+
+    async def relay(ws: Any) -> None:
+        relayed.append(ws)
+        server = ws.connect_to_server()
+
+        def downstream(message: Any) -> None:
+            text = str(message)
+            if not held and '"ack"' in text and '"messages"' in text:
+                held.append(message)
+                return
+            ws.send(message)
+            if held and "before the answer" in text:
+                ws.send(held[0])
+
+        server.on_message(downstream)
+
+    await ctx.route_web_socket(re.compile(r"/ws/agent$"), relay)
+    board = Board(await ctx.new_page())
+    await board.page.goto(f"{sb.node.base}/supervisor#token={sue_token}")
+    await expect(board.page.locator("#conn")).to_have_text("Live")
+    customer, started = await sb.chat(text="first")
+    card = board.card(started["session_id"])
+    await card.get_by_role("button", name=re.compile("^Monitor")).click()
+    await eventually(lambda: _held(held))
+    await customer.ok({"type": "message", "text": "before the answer"})
+    await expect(board.transcript.locator(".entry-text")).to_have_text(["first", "before the answer"])
+    assert board.problems == []
+
+
+async def _held(held: list[Any]) -> bool:
+    return bool(held)
+
+
+async def test_the_transcript_is_in_seq_order_when_live_events_overtake_each_other(browser, make_deployment):
+    sb = await deployment(make_deployment)
+    sue_token = await sb.agent("sue", role="supervisor")
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(WAIT_MS)
+    held: list[Any] = []
+
+    async def relay(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def downstream(message: Any) -> None:
+            text = str(message)
+            if "overtaken" in text and not held:
+                held.append(message)  # delivered after the next one
+                return
+            ws.send(message)
+            if held and "overtaking" in text:
+                ws.send(held[0])
+
+        server.on_message(downstream)
+
+    await ctx.route_web_socket(re.compile(r"/ws/agent$"), relay)
+    board = Board(await ctx.new_page())
+    await board.page.goto(f"{sb.node.base}/supervisor#token={sue_token}")
+    customer, started = await sb.chat(text="first")
+    await board.card(started["session_id"]).get_by_role("button", name=re.compile("^Monitor")).click()
+    await expect(board.transcript.locator(".entry-text")).to_have_text(["first"])
+    await customer.ok({"type": "message", "text": "overtaken"})
+    await customer.ok({"type": "message", "text": "overtaking"})
+    await expect(board.transcript.locator(".entry-text")).to_have_text(["first", "overtaken", "overtaking"])
+
+
+async def test_a_chat_transferred_to_a_queue_of_another_supervisor_leaves_the_live_list(browser, make_deployment):
+    sb = await deployment(make_deployment)
+    await sb.queue("billing")
+    sue_token = await sb.agent("sue", role="supervisor", queues=["support"])
+    alice = await sb.available_agent("alice", queues=["support", "billing"])
+    board = await Board.open(browser, sb, f"/supervisor#token={sue_token}")
+    await expect(board.page.locator("#conn")).to_have_text("Live")
+    _, started = await sb.chat(text="wrong department")
+    offer = await alice.expect("offer")
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    card = board.card(started["session_id"])
+    await expect(card.locator(".status")).to_have_text("Active")
+    await alice.ok({"type": "transfer", "conversation_id": started["conversation_id"], "queue": "billing"})
+    await expect(board.cards).to_have_count(0)
+    await expect(board.page.locator('#queue-filter option[value="billing"]')).to_have_count(0)
+    assert board.problems == []
+
+
+async def test_signing_in_after_a_refused_token_shows_nothing_of_the_previous_supervisor(browser, make_deployment):
+    sb = await deployment(make_deployment)
+    sue_token = await sb.agent("sue", role="supervisor")
+    board = await Board.open(browser, sb, f"/supervisor#token={sue_token}")
+    customer, started = await sb.chat(text="private matter", customer={"name": "Carla"})
+    await board.card(started["session_id"]).get_by_role("button", name=re.compile("^Monitor")).click()
+    await expect(board.transcript.locator(".entry-text")).to_have_text(["private matter"])
+    # sue's token is revoked (her profile deleted); the view's socket drops and is refused
+    await sb.admin("DELETE", "/api/v1/agents/sue", expect=None)
+    for sock in [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]:
+        sock.close(1001, "server shutting down")
+    await expect(board.page.get_by_label("Agent token")).to_be_visible()
+    assert await board.page.locator("#cards li, #help li, #transcript li, #recent li").count() == 0
+    assert await board.page.locator('#queue-filter option[value="support"]').count() == 0
+    # the next person on this tab signs in with another token
+    await board.sign_in(await sb.agent("alice"))
+    await expect(board.page.get_by_role("heading", name="This view is for supervisors")).to_be_visible()
+    assert "Carla" not in await board.page.content()
+
+
+async def test_a_malformed_token_in_the_address_shows_the_sign_in_form(browser, make_deployment):
+    sb = await deployment(make_deployment)
+    board = await Board.open(browser, sb, "/supervisor#token=%E0%A4%A")
+    await expect(board.page.locator("#signin-error")).to_contain_text("refused")
+    await expect(board.page.get_by_label("Agent token")).to_be_visible()
+    assert [p for p in board.problems if "URIError" in p] == []
+
+
+async def test_a_refused_origin_stops_the_supervisor_view_from_retrying(browser, make_deployment):
+    # As for the desk: the contract's 4403, sent by closing the view's socket with it.
+    sb = await deployment(make_deployment)
+    sue_token = await sb.agent("sue", role="supervisor")
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    opened: list[Any] = []
+    page.on("websocket", lambda ws: opened.append(ws))
+    await page.goto(f"{sb.node.base}/supervisor#token={sue_token}")
+    await expect(page.locator("#conn")).to_have_text("Live")
+    [view] = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]
+    view.close(4403, "origin not allowed")
+    await expect(page.locator("#conn")).to_contain_text("origin is not allowed")
+    assert len(opened) == 1
+
+
+async def test_the_help_list_keeps_the_keyboard_focus_when_cards_change(browser, make_deployment):
+    sb = await deployment(make_deployment)
+    sue_token = await sb.agent("sue", role="supervisor")
+    alice = await sb.available_agent("alice")
+    board = await Board.open(browser, sb, f"/supervisor#token={sue_token}")
+    await expect(board.page.locator("#conn")).to_have_text("Live")  # online before anyone asks
+    _, started = await sb.chat(text="refund?")
+    offer = await alice.expect("offer")
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await alice.ok({"type": "request_help", "conversation_id": started["conversation_id"], "text": "refund"})
+    dismiss = board.help.first.get_by_role("button", name=re.compile("^Dismiss"))
+    await dismiss.focus()
+    _, second = await sb.chat(text="another one")  # a card frame: the lists are drawn again
+    await expect(board.card(second["session_id"])).to_have_count(1)
+    await expect(board.help.first.get_by_role("button", name=re.compile("^Dismiss"))).to_be_focused()
+    assert board.problems == []

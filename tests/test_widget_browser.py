@@ -334,3 +334,165 @@ async def test_a_proactive_invitation_shows_in_the_widget_and_accepting_opens_th
     kinds = [e["type"] for e in events if e.get("invite_id") == sent["invite_id"]]
     assert kinds == ["invite.sent", "invite.accepted"]
     assert widget.problems == []
+
+
+async def test_a_half_open_connection_is_given_up_and_the_message_goes_out_after_all(browser, sb):
+    """A phone waking up: the socket looks open but nothing gets through either way.
+    The widget gives up on it when an answer does not come, and the reconnect
+    delivers the message once."""
+    ctx = await browser.new_context()
+    ctx.set_default_timeout(WAIT_MS)
+    w = Widget(await ctx.new_page())
+    dead: list[Any] = []  # the relayed sockets that went silent
+    relayed: list[Any] = []
+
+    async def relay(ws: Any) -> None:
+        relayed.append(ws)
+        server = ws.connect_to_server()
+        ws.on_message(lambda m: None if ws in dead else server.send(m))
+        server.on_message(lambda m: None if ws in dead else ws.send(m))
+
+    await w.page.route_web_socket(re.compile(r"/ws/customer$"), relay)
+    await w.page.goto(f"{sb.node.base}/demo")
+    await w.start_chat("Hello?")
+    alice, cid = await connected_agent(sb)
+    await say(alice, cid, "one")
+    await expect(w.agent_bubbles).to_have_text(["one"])
+    dead.append(relayed[-1])
+    await w.input.fill("are you there?")
+    await w.input.press("Enter")
+    got = await alice.expect("message", conversation_id=cid, text="are you there?", timeout=20)
+    assert got["from"]["role"] == "customer"
+    await expect(w.page.locator("li.msg.customer .tick").last).to_have_attribute("data-state", "sent")
+    assert len(relayed) == 2
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert [m["text"] for m in detail["messages"]].count("are you there?") == 1
+    assert w.problems == []
+
+
+async def test_two_tabs_opened_at_once_are_one_visitor_and_a_reload_keeps_the_chat(browser, sb):
+    ctx = await browser.new_context()
+    ctx.set_default_timeout(WAIT_MS)
+    held: list[tuple[Any, Any]] = []  # the first two welcomes: both tabs said hello without a token
+
+    async def relay(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def downstream(message: Any) -> None:
+            if len(held) < 2 and '"welcome"' in str(message):
+                held.append((ws, message))
+                return
+            ws.send(message)
+
+        server.on_message(downstream)
+
+    await ctx.route_web_socket(re.compile(r"/ws/customer$"), relay)
+    first = Widget(await ctx.new_page())
+    second = Widget(await ctx.new_page())
+    await first.page.goto(f"{sb.node.base}/demo")
+    await second.page.goto(f"{sb.node.base}/demo")
+    key = json.dumps("switchboard:" + sb.node.base)
+
+    async def stored_token(page: Page) -> str | None:
+        return (json.loads(await page.evaluate(f"localStorage.getItem({key})") or "{}")).get("token")
+
+    await eventually(lambda: _async(len(held) == 2))
+    held[0][0].send(held[0][1])  # one tab gets its welcome and stores its token ...
+    await eventually(lambda: stored_token(second.page))
+    held[1][0].send(held[1][1])  # ... then the other gets a welcome for a second visitor
+
+    async def one_visitor() -> bool:
+        sockets = [s for s in sb.node.services.sockets if s.role == "customer"]
+        return len(sockets) == 2 and len({s.visitor_id for s in sockets}) == 1
+
+    await eventually(one_visitor)
+    await first.start_chat("Hello from the first tab")
+    alice, cid = await connected_agent(sb)
+    await say(alice, cid, "Hi!")
+    await expect(first.agent_bubbles).to_have_text(["Hi!"])
+    await expect(second.agent_bubbles).to_have_text(["Hi!"])  # the other tab follows the chat
+    await second.launcher.click()  # writes to the storage both tabs share
+    await second.launcher.click()
+    await first.page.reload()
+    await expect(first.agent_bubbles).to_have_text(["Hi!"])
+    await expect(first.customer_bubbles).to_have_text(["Hello from the first tab"])
+    assert first.problems == [] and second.problems == []
+
+
+async def test_a_reload_while_the_chat_is_back_in_the_queue_shows_waiting(browser, make_deployment):
+    sb = await make_deployment(disconnect_grace_s=0.3)
+    await sb.queue("support")
+    w = await Widget.open_demo(browser, sb)
+    await w.start_chat("Hello?")
+    alice, cid = await connected_agent(sb)
+    await expect(w.page.locator(".sub")).to_have_text("Chatting with Alice")
+    await alice.close()  # gone past the grace: the chat goes back to the queue
+    await expect(w.page.locator(".status")).to_contain_text(re.compile("queue|Waiting"))
+    await w.page.reload()
+    await expect(w.panel).to_be_visible()
+    await expect(w.page.locator(".status")).to_contain_text(re.compile("queue|Waiting"))
+    await expect(w.page.locator(".sub")).to_be_hidden()
+    # the next agent connects it again
+    bob = await sb.available_agent("bob")
+    offer = await bob.expect("offer", timeout=WAIT_MS / 1000)
+    await bob.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await expect(w.page.locator(".sub")).to_have_text("Chatting with Bob")
+    assert w.problems == []
+
+
+async def test_a_chat_that_ended_while_the_page_was_away_says_so(browser, sb):
+    w = await Widget.open_demo(browser, sb)
+    await w.start_chat("Hello?")
+    alice, cid = await connected_agent(sb)
+    await say(alice, cid, "one")
+    await expect(w.agent_bubbles).to_have_text(["one"])
+    await eventually(lambda: _async(len(w.customer_sockets(sb)) == 1))
+    # The widget's socket is gone while the agent ends the chat and wraps it up.
+    for sock in w.customer_sockets(sb):
+        sock.close(1001, "server shutting down")
+    await alice.ok({"type": "end_session", "conversation_id": cid})
+    await alice.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    await expect(w.page.locator("li.msg.system .bubble").last).to_have_text("Chat ended")
+    await expect(w.page.get_by_role("button", name="Start a new chat")).to_be_visible()
+    assert w.problems == []
+
+
+async def test_a_language_tag_intl_refuses_falls_back_to_english(browser, sb):
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    problems = page_problems(page)
+    await page.goto(f"{sb.node.base}/demo")
+    await page.evaluate("""() => {
+        document.querySelector('switchboard-chat')?.remove();
+        delete window.Switchboard;
+        const tag = document.createElement('script');
+        tag.src = '/widget/switchboard.js?again';
+        tag.dataset.queue = 'support';
+        tag.dataset.language = 'de-1';
+        document.body.append(tag);
+    }""")
+    await expect(page.locator("switchboard-chat .launcher")).to_have_attribute("aria-label", "Chat öffnen")
+    assert problems == []
+
+
+async def test_an_invitation_goes_away_when_it_expires(browser, sb):
+    widget = await Widget.open_demo(browser, sb)
+    await widget.page.clock.install()
+
+    async def online() -> list[dict[str, Any]]:
+        return [v for v in (await sb.admin("GET", "/api/v1/visitors?online=true"))["visitors"] if v["page"]]
+
+    [visitor] = await eventually(online)
+    await sb.admin("POST", f"/api/v1/visitors/{visitor['visitor_id']}/invite", {"queue": "support", "text": "Need a hand?"}, expect=201)
+    bubble = widget.page.locator(".invite")
+    await expect(bubble).to_be_visible()
+    await widget.page.clock.fast_forward("10:01")
+    await expect(bubble).to_be_hidden()
+
+
+async def test_a_landscape_phone_gets_the_full_screen_panel(browser, sb):
+    w = await Widget.open_demo(browser, sb, viewport={"width": 844, "height": 390}, has_touch=True, is_mobile=True)
+    await w.launcher.click()
+    await expect(w.panel).to_be_visible()
+    box = await w.panel.bounding_box()
+    assert box is not None and round(box["x"]) == 0 and round(box["width"]) == 844 and round(box["height"]) == 390

@@ -22,6 +22,14 @@
   const TYPING_SHOWN_MS = 8000;
   const RING_EVERY_MS = 4000;
   const CLOSED_KEPT = 100;
+  // Resume this many events before the highest seq held: frames can arrive out of
+  // order (messages are published from the store, other events by the node), so
+  // the desk may hold N+1 without N when the socket drops. Duplicates are dropped.
+  const RESUME_WINDOW = 20;
+  // History frames of a conversation not (yet) assigned to this page: a message can
+  // arrive before the conversation.assigned that introduces it.
+  const EARLY_KEPT_MS = 10000;
+  const EARLY_MAX = 200;
 
   const END_LABELS = {
     customer_ended: 'Ended by customer',
@@ -53,6 +61,7 @@
     attempt: 0,
     reconnectTimer: 0,
     reconnectAt: 0,
+    refused: false,               // closed with 4403: no reconnecting
     refSeq: 0,
     pending: new Map(),           // ref -> {resolve, reject, timer}
     me: null,                     // welcome.agent
@@ -67,10 +76,14 @@
     sentResume: {},               // the resume map of the last hello
     helloAt: 0,
     skewSamples: [],
+    clockSampled: Promise.resolve(),
+    early: [],                    // [{frame, at}] history frames of conversations not held yet
     audio: null,
     soundOn: true,
     lastRing: 0,
     wrapCodes: new Map(),         // queue id -> Promise of [{code, label}]
+    targets: null,                // the last GET /transfer-targets: {queues, agents}
+    searchRun: 0,                 // the latest transcript search, so a late answer is dropped
     wrapTarget: null,
     cannedSeq: 0,
     cannedItems: [],
@@ -113,6 +126,17 @@
     if (S.skewSamples.length > 20) S.skewSamples.shift();
   }
 
+  /** A first clock sample before the socket's first frame: the Date header of this
+   * page's own address. Until then the local clock (perhaps minutes off) would
+   * judge the welcome's offers and the replayed history. */
+  async function sampleHttpClock() {
+    try {
+      const response = await fetch(location.pathname, { method: 'HEAD', cache: 'no-store' });
+      const date = Date.parse(response.headers.get('Date') || '');
+      if (!Number.isNaN(date)) sampleClock(date);
+    } catch (_) { /* offers wait for a sample from the socket */ }
+  }
+
   function clock(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
     const hh = Math.floor(s / 3600);
@@ -130,8 +154,15 @@
     if (node.textContent !== text) node.textContent = text;
   }
 
+  // A name with right-to-left text or bidi controls is isolated (FSI…PDI) wherever it
+  // goes into a sentence, so that it cannot reorder the text around it.
+  const BIDI = /[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc]/;
+  function isolate(text) {
+    return BIDI.test(String(text)) ? '\u2068' + text + '\u2069' : text;
+  }
+
   function customerName(customer) {
-    return (customer && customer.name) || 'Visitor';
+    return isolate((customer && customer.name) || 'Visitor');
   }
 
   // ------------------------------------------------------------ notices and announcements
@@ -223,7 +254,7 @@
     const resume = { ...S.bootResume };
     for (const cid of S.order) {
       const conv = S.convs.get(cid);
-      if (conv) resume[cid] = conv.lastSeq;
+      if (conv) resume[cid] = Math.max(0, conv.lastSeq - RESUME_WINDOW);
     }
     return resume;
   }
@@ -241,12 +272,12 @@
     }
     S.ws = ws;
     renderConnection();
-    ws.addEventListener('open', () => {
-      if (ws !== S.ws) return;
+    ws.addEventListener('open', () => S.clockSampled.then(() => {
+      if (ws !== S.ws || ws.readyState !== WebSocket.OPEN) return;
       S.sentResume = resumeMap();
       S.helloAt = serverNow();
       ws.send(JSON.stringify({ type: 'hello', token: S.token, resume: S.sentResume }));
-    });
+    }));
     ws.addEventListener('message', (event) => {
       if (ws !== S.ws) return;
       let frame;
@@ -264,7 +295,11 @@
         return;
       }
       if (event.code === 4403) {
-        notice('The server refused this page (origin not allowed).', 'error');
+        // Trying again cannot help: the server's configuration must change.
+        S.refused = true;
+        renderConnection();
+        notice('The server refuses this page (its origin is not allowed). Ask your administrator to add it to SWITCHBOARD_ALLOWED_ORIGINS.', 'error');
+        return;
       }
       scheduleReconnect();
     });
@@ -285,7 +320,7 @@
   function failPending(reason) {
     for (const [ref, waiter] of S.pending) {
       clearTimeout(waiter.timer);
-      waiter.reject(Object.assign(new Error(reason), { code: 'unavailable' }));
+      waiter.reject(Object.assign(new Error(reason), { code: 'offline' }));
       S.pending.delete(ref);
     }
   }
@@ -294,14 +329,14 @@
   function request(frame) {
     const ws = S.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || !S.welcomed) {
-      return Promise.reject(Object.assign(new Error('Not connected; reconnecting…'), { code: 'unavailable' }));
+      return Promise.reject(Object.assign(new Error('Not connected; reconnecting…'), { code: 'offline' }));
     }
     S.refSeq += 1;
     const ref = 'd' + S.refSeq;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         S.pending.delete(ref);
-        reject(Object.assign(new Error('No answer from the server'), { code: 'unavailable' }));
+        reject(Object.assign(new Error('No answer from the server'), { code: 'offline' }));
       }, REQUEST_TIMEOUT_MS);
       S.pending.set(ref, { resolve, reject, timer });
       ws.send(JSON.stringify({ ...frame, ref }));
@@ -352,6 +387,7 @@
         if (frame.conversation_id && typeof frame.seq === 'number') {
           const conv = S.convs.get(frame.conversation_id);
           if (conv) addEvent(conv, frame, { live: true });
+          else holdEarly(frame);
         }
     }
   }
@@ -478,7 +514,7 @@
     renderOffers();
     tickOffers();
     const who = customerName(offer.customer);
-    announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? offer.queue.name : ''}. Alt+Shift+A accepts.`, true);
+    announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? isolate(offer.queue.name) : ''}. Alt+Shift+A accepts.`, true);
     if (live) ring();
   }
 
@@ -495,7 +531,7 @@
     const title = h('h2', 'offer-title', customerName(offer.customer));
     title.id = id + '-title';
     if (offer.customer && offer.customer.verified) title.append(h('span', 'badge badge-verified', 'Verified'));
-    const metaParts = [offer.queue ? offer.queue.name : '', offer.language ? offer.language.toUpperCase() : ''];
+    const metaParts = [offer.queue ? isolate(offer.queue.name) : '', offer.language ? offer.language.toUpperCase() : ''];
     if (offer.skills && offer.skills.length) metaParts.push(offer.skills.join(', '));
     const meta = h('p', 'offer-meta', metaParts.filter(Boolean).join(' · '));
     meta.id = id + '-meta';
@@ -543,7 +579,7 @@
     const item = h('li', 'offer-item');
     const button = h('button', 'offer-item-button', null, [
       h('span', 'offer-item-name', customerName(offer.customer)),
-      h('span', 'offer-item-meta', `${offer.queue ? offer.queue.name : ''} · ${offerKind(offer)}`),
+      h('span', 'offer-item-meta', `${offer.queue ? isolate(offer.queue.name) : ''} · ${offerKind(offer)}`),
     ]);
     button.type = 'button';
     button.addEventListener('click', () => {
@@ -554,13 +590,20 @@
     return item;
   }
 
-  function removeOffer(offerId) {
+  function removeOffer(offerId, hadFocus) {
     const entry = S.offers.get(offerId);
     if (!entry) return;
+    const focused = hadFocus || entry.popup.contains(document.activeElement) || entry.item.contains(document.activeElement);
     entry.popup.remove();
     entry.item.remove();
     S.offers.delete(offerId);
     renderOffers();
+    if (focused && focusLost()) {
+      // The next offer, else the offers heading: never the page's body.
+      const next = S.offers.values().next().value;
+      if (next) next.popup.querySelector('.offer-accept').focus();
+      else $('offers-heading').focus();
+    }
   }
 
   function revokeOffer(frame) {
@@ -574,11 +617,12 @@
   async function answerOffer(offerId, accept) {
     const entry = S.offers.get(offerId);
     if (!entry) return;
+    const hadFocus = !accept && entry.popup.contains(document.activeElement);  // an accept focuses the box
     for (const b of entry.popup.querySelectorAll('button')) b.disabled = true;
     if (accept) S.activateOnAssign.add(entry.frame.conversation_id);
     try {
       await request({ type: accept ? 'accept' : 'decline', offer_id: offerId });
-      removeOffer(offerId);
+      removeOffer(offerId, hadFocus);
     } catch (err) {
       S.activateOnAssign.delete(entry.frame.conversation_id);
       if (err.code === 'not_found' || err.code === 'conflict') {
@@ -602,7 +646,7 @@
     const now = serverNow();
     for (const [id, entry] of S.offers) {
       const o = entry.frame;
-      if (typeof o.expires_at === 'number' && now > o.expires_at + 3000) {
+      if (typeof o.expires_at === 'number' && S.skewSamples.length && now > o.expires_at + 3000) {
         // Answered in another tab, or its revocation was lost with a connection.
         removeOffer(id);
         continue;
@@ -685,6 +729,7 @@
       pendingBySeq: new Map(),
       pendingByClient: new Map(),
       outbox: new Map(),      // client_msg_id -> message frame whose answer was lost with the connection
+      doubtfulNotes: [],      // [{text, node}] notes whose answer was lost: perhaps stored after all
       checkTimer: 0,
       tab: null,
     };
@@ -717,16 +762,28 @@
     sessionStorage.setItem(HELD_KEY, JSON.stringify(S.order));
   }
 
+  function holdEarly(frame) {
+    const now = Date.now();
+    S.early = S.early.filter((e) => now - e.at < EARLY_KEPT_MS).slice(-(EARLY_MAX - 1));
+    S.early.push({ frame, at: now });
+  }
+
   function onAssigned(frame) {
     const card = frame.card;
     if (!card) return;
     const conv = upsertConversation(card, true);
     for (const event of frame.messages || []) addEvent(conv, event, { live: false });
+    // What was pushed before this frame (the snapshot in `messages` may not have it,
+    // and a later resume starts after it).
+    const early = S.early.filter((e) => e.frame.conversation_id === conv.id);
+    S.early = S.early.filter((e) => e.frame.conversation_id !== conv.id);
+    for (const e of early) addEvent(conv, e.frame, { live: true });
     for (const [id, entry] of S.offers) {
       if (entry.frame.conversation_id === conv.id && entry.frame.session_id === card.session_id) removeOffer(id);
     }
     const mine = S.activateOnAssign.delete(conv.id);
-    if (mine || !S.active || !S.convs.get(S.active).open) activate(conv.id);
+    const shown = S.active && S.convs.get(S.active);
+    if (mine || !shown || !shown.open) activate(conv.id);
     if (mine) $('composer-text').focus();
     renderAll();
   }
@@ -751,7 +808,9 @@
   function onCard(frame) {
     const conv = S.convs.get(frame.conversation_id);
     if (!conv || !frame.card) return;
-    if (frame.card.session_id === conv.card.session_id || frame.card.queued_at >= conv.card.queued_at) conv.card = frame.card;
+    // Only this session's card: a supervisor's desk also gets the feed's cards, and a
+    // newer session's card must not replace one still waiting for this agent's wrap-up.
+    if (frame.card.session_id === conv.card.session_id) conv.card = frame.card;
     renderTabs();
     if (S.active === conv.id) renderSide();
   }
@@ -762,6 +821,7 @@
     conv.open = false;
     conv.closedLabel = label || conv.card.status_label;
     conv.typing = null;
+    typingForget(conv.id);
     for (const clientId of conv.outbox.keys()) {
       const pending = conv.pendingByClient.get(clientId);
       if (pending) {
@@ -772,22 +832,41 @@
     conv.outbox.clear();
     S.order = S.order.filter((c) => c !== conv.id);
     S.closed = [conv.id, ...S.closed.filter((c) => c !== conv.id)];
-    for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
+    for (const dropped of S.closed.splice(CLOSED_KEPT)) {
+      S.convs.delete(dropped);
+      if (S.active === dropped) S.active = null;  // an old closed one on screen
+    }
     rememberHeld();
-    if (S.active === conv.id) {
+    if (S.active === conv.id || !S.active) {
       S.active = null;
       if (S.order.length) activate(S.order[0]);
     }
     renderAll();
+    if (focusLost()) focusSomewhereUseful();
   }
 
   function agentName(agent) {
     if (!agent) return 'An agent';
-    return agent.display_name || agent.id || 'An agent';
+    return isolate(agent.display_name || agent.id || 'An agent');
   }
 
   function isMe(agent) {
     return Boolean(agent && S.me && agent.id === S.me.id);
+  }
+
+  /** A note reported as perhaps not sent turned out stored: its failed line and the
+   * text put back in the box go, so that it is not sent twice. */
+  function dropDoubtfulNote(conv, text) {
+    const i = conv.doubtfulNotes.findIndex((d) => d.text === text);
+    if (i < 0) return;
+    conv.doubtfulNotes[i].node.remove();
+    conv.doubtfulNotes.splice(i, 1);
+    const box = $('composer-text');
+    if (S.active === conv.id && box.value === text) {
+      box.value = '';
+      setText($('composer-error'), '');
+      renderComposer();
+    } else if (conv.draft === text) conv.draft = '';
   }
 
   /** Adds a history event (by seq, once); updates the card from it. */
@@ -806,6 +885,7 @@
     if (event.type === 'message' || event.type === 'note') {
       const pending = conv.pendingBySeq.get(seq) || (event.client_msg_id && conv.pendingByClient.get(event.client_msg_id));
       if (pending) pending.remove();
+      if (event.type === 'note' && isMe(event.from)) dropDoubtfulNote(conv, event.text);
       conv.pendingBySeq.delete(seq);
       if (event.client_msg_id) conv.outbox.delete(event.client_msg_id);  // stored: no need to send it again
       const role = event.from && event.from.role;
@@ -898,9 +978,11 @@
           agentOp(conv, event.seq, event.from_agent, false);
           if (event.queue) card.queue = event.queue;
         }
+        if (isMe(event.from_agent)) typingForget(conv.id);
         break;
       case 'chat.ended':
         if (sameSession && card.status !== 'closed') endCard(card, event.reason, event.ts);
+        typingForget(conv.id);
         break;
       default:
     }
@@ -921,7 +1003,7 @@
       if (!gone) return;
       let label = 'You left';
       if (event.type === 'chat.transferred') {
-        label = event.queue ? `Transferred to ${event.queue.name || event.queue.id}` : `Transferred to ${agentName(event.agent)}`;
+        label = event.queue ? `Transferred to ${isolate(event.queue.name || event.queue.id)}` : `Transferred to ${agentName(event.agent)}`;
       }
       notice(`${customerName(conv.card.customer)}: ${label.toLowerCase()}.`);
       closeConversation(conv, label);
@@ -958,7 +1040,7 @@
       case 'chat.connected':
         return h('li', 'event', null, [h('span', '', `${agentName(event.agent)} connected`), h('time', '', ts)]);
       case 'chat.transferred': {
-        const to = event.queue ? `queue ${event.queue.name || event.queue.id}` : agentName(event.agent);
+        const to = event.queue ? `queue ${isolate(event.queue.name || event.queue.id)}` : agentName(event.agent);
         return h('li', 'event', null, [h('span', '', `${agentName(event.from_agent)} transferred the chat to ${to}`), h('time', '', ts)]);
       }
       case 'chat.ended':
@@ -1027,15 +1109,19 @@
     const box = $('connection');
     let text;
     let cls;
+    let countdown = '';
     if (S.ws && S.welcomed) { text = 'Connected'; cls = 'ok'; }
     else if (S.ws) { text = 'Connecting…'; cls = 'wait'; }
+    else if (S.refused) { text = 'Refused: origin not allowed'; cls = 'bad'; }
     else if (S.reconnectAt) {
-      text = `Reconnecting in ${Math.max(1, Math.ceil((S.reconnectAt - Date.now()) / 1000))} s`;
+      text = 'Reconnecting';
+      countdown = ` in ${Math.max(1, Math.ceil((S.reconnectAt - Date.now()) / 1000))} s`;
       cls = 'bad';
     } else { text = 'Offline'; cls = 'bad'; }
     box.className = 'connection connection-' + cls;
-    setText(box, text);
-    if (S.me) setText($('me-name'), `${S.me.display_name} (${S.me.id})`);
+    setText($('connection-state'), text);
+    setText($('connection-countdown'), countdown);
+    if (S.me) setText($('me-name'), `${isolate(S.me.display_name)} (${S.me.id})`);
   }
 
   function cardDuration(card) {
@@ -1084,7 +1170,9 @@
     const selected = S.active === conv.id;
     tab.className = `tab color-${card.color || 'blue'}${selected ? ' tab-selected' : ''}`;
     tab.setAttribute('aria-selected', String(selected));
-    tab.tabIndex = selected || (!S.active && S.order[0] === conv.id) ? 0 : -1;
+    // One tab is in the Tab order: the selected one, else the first (a closed
+    // conversation on screen has no tab).
+    tab.tabIndex = selected || (!S.order.includes(S.active) && S.order[0] === conv.id) ? 0 : -1;
     setText(tab.querySelector('.tab-name'), customerName(card.customer));
     const unread = tab.querySelector('.tab-unread');
     setText(unread, conv.unread ? String(conv.unread) : '');
@@ -1113,8 +1201,25 @@
     S.convs.get(S.order[next]).tab.focus();
   }
 
+  /** Whether the keyboard focus was lost: on the body, or on an element that was
+   * removed or hidden. */
+  function focusLost() {
+    const a = document.activeElement;
+    return !a || a === document.body || !a.isConnected || !a.getClientRects().length;
+  }
+
+  /** After a conversation or an offer went: the selected tab, else the offers. */
+  function focusSomewhereUseful() {
+    const conv = S.active && S.convs.get(S.active);
+    if (conv && conv.tab && conv.tab.isConnected) conv.tab.focus();
+    else if (S.order.length) S.convs.get(S.order[0]).tab.focus();
+    else $('offers-heading').focus();
+  }
+
   function renderClosed() {
     const list = $('closed-list');
+    // Rebuilt on every change: the focus stays on the same conversation.
+    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.cid : null;
     list.replaceChildren(...S.closed.map((cid) => {
       const conv = S.convs.get(cid);
       const button = h('button', `closed-item color-${conv.card.color || 'gray'}${S.active === cid ? ' tab-selected' : ''}`, null, [
@@ -1128,6 +1233,8 @@
       return h('li', '', null, [button]);
     }));
     setText($('closed-count'), S.closed.length ? String(S.closed.length) : '');
+    const again = focused && list.querySelector(`button[data-cid="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
   }
 
   function activate(cid) {
@@ -1185,7 +1292,7 @@
     const card = conv.card;
     $('conv-stripe').className = 'stripe color-' + (card.color || 'blue');
     setText($('conv-title'), `${customerName(card.customer)} · ${card.title || 'Chat'}`);
-    setText($('conv-sub'), `${card.queue ? card.queue.name : ''} · ${cardDuration(card)}`);
+    setText($('conv-sub'), `${card.queue ? isolate(card.queue.name) : ''} · ${cardDuration(card)}`);
     const pill = $('conv-status');
     setText(pill, conv.open ? card.status_label || card.status : conv.closedLabel || card.status_label);
     pill.className = 'status-pill status-' + (conv.open ? card.status : 'closed');
@@ -1286,6 +1393,10 @@
     }
     const journey = $('journey');
     const pages = card.journey || [];
+    // Rebuilt on every event: a keyboard user stays on the same page of the journey.
+    const links = [...journey.querySelectorAll('.journey-link')];
+    const focusedLink = links.indexOf(document.activeElement);
+    const fromEnd = focusedLink < 0 ? -1 : links.length - 1 - focusedLink;  // new pages come first
     journey.replaceChildren(...pages.slice().reverse().map((page) => {
       const label = page.title || page.url;
       let link;
@@ -1301,6 +1412,11 @@
       return h('li', '', null, [link, h('time', 'muted small', timeOfDay(page.ts))]);
     }));
     if (!pages.length) journey.append(h('li', 'muted small', 'No page views.'));
+    if (fromEnd >= 0) {
+      const again = [...journey.querySelectorAll('.journey-link')];
+      const target = again[again.length - 1 - fromEnd];
+      if (target && target.focus) target.focus();
+    }
   }
 
   function nearBottom() {
@@ -1328,7 +1444,7 @@
     }
     const conv = S.active && S.convs.get(S.active);
     if (conv) {
-      setText($('conv-sub'), `${conv.card.queue ? conv.card.queue.name : ''} · ${cardDuration(conv.card)}`);
+      setText($('conv-sub'), `${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${cardDuration(conv.card)}`);
       const d = $('card').querySelector('.card-duration');
       if (d) setText(d, cardDuration(conv.card));
     }
@@ -1343,6 +1459,14 @@
     if (typingState.active && typingState.cid) {
       fire({ type: 'typing', conversation_id: typingState.cid, active: false });
     }
+    typingState = { cid: null, active: false, sentAt: 0, idle: 0 };
+  }
+
+  /** Forgets the typing indicator without telling the server: the conversation
+   * ended or left this agent, so a `typing` would only come back as an error. */
+  function typingForget(cid) {
+    if (typingState.cid !== cid) return;
+    clearTimeout(typingState.idle);
     typingState = { cid: null, active: false, sentAt: 0, idle: 0 };
   }
 
@@ -1406,22 +1530,29 @@
       if (conv.events.has(ack.seq)) pending.remove();
       else conv.pendingBySeq.set(ack.seq, pending);
     } catch (err) {
-      if (err.code === 'unavailable' && conv.outbox.has(clientId)) {
+      // 'offline' is this page's own code (no connection, or no answer): the message
+      // waits for the next welcome. The server's `unavailable` (its store is
+      // unreachable) is an answer: the message was not stored.
+      if (err.code === 'offline' && conv.outbox.has(clientId)) {
         if (pending) setText(pending.querySelector('.msg-time'), 'waiting for the connection…');
         return;
       }
       conv.outbox.delete(clientId);
       conv.pendingByClient.delete(clientId);
+      // A note is not sent again (it has no client_msg_id): if the connection went
+      // while it was under way the server may have stored it; the replay tells.
+      const doubt = err.code === 'offline' ? 'may not have been sent' : 'not sent';
       if (pending) {
         pending.classList.add('failed');
-        setText(pending.querySelector('.msg-time'), `not sent: ${err.message}`);
+        setText(pending.querySelector('.msg-time'), `${doubt}: ${err.message}`);
+        if (err.code === 'offline') conv.doubtfulNotes.push({ text: frame.text, node: pending });
       }
       const box = $('composer-text');
       if (S.active === conv.id && !box.value) {
         box.value = frame.text;
         renderComposer();
       }
-      if (S.active === conv.id) setText($('composer-error'), `Not sent: ${err.message}`);
+      if (S.active === conv.id) setText($('composer-error'), `${doubt[0].toUpperCase()}${doubt.slice(1)}: ${err.message}`);
     }
   }
 
@@ -1547,33 +1678,76 @@
   }
 
   function queueLabel(qid) {
-    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return `${conv.card.queue.name} (${qid})`;
+    const known = S.targets && S.targets.queues.find((q) => q.id === qid);
+    if (known) return isolate(known.name);
+    for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return isolate(conv.card.queue.name);
     return qid;
+  }
+
+  /** Queues and colleagues, read afresh each time a dialog opens (states change). */
+  async function loadTargets() {
+    const response = await fetch('/api/v1/transfer-targets', {
+      headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    S.targets = { queues: body.queues || [], agents: body.agents || [] };
+    return S.targets;
+  }
+
+  /** Fills an agent picker: free colleagues first and selectable, the others shown
+   * greyed with their state, so the agent sees why someone cannot be chosen. */
+  function fillAgentPicker(select, agents, conv) {
+    const inChat = new Set((conv.card.agents || []).map((a) => a.id));
+    const options = agents.filter((a) => !inChat.has(a.id)).map((a) => {
+      const load = a.capacity ? ` · ${a.sessions}/${a.capacity}` : '';
+      const opt = h('option', '', `${a.display_name} · ${STATE_LABELS[a.state] || a.state}${load}`);
+      opt.value = a.id;
+      opt.disabled = !a.free;
+      return opt;
+    });
+    if (!options.some((o) => !o.disabled)) {
+      const none = h('option', '', 'No colleague can take it now');
+      none.value = '';
+      options.unshift(none);
+    }
+    select.replaceChildren(...options);
+    const first = options.find((o) => !o.disabled);
+    select.value = first ? first.value : '';
   }
 
   function openTransfer() {
     const conv = activeConv();
     if (!writable(conv)) return;
     openDialog('dlg-transfer', () => {
-      const select = $('transfer-queue');
-      const queues = (S.me && S.me.queues) || [];
-      select.replaceChildren(...queues.map((qid) => {
-        const opt = h('option', '', queueLabel(qid));
-        opt.value = qid;
-        return opt;
-      }));
-      const other = queues.find((q) => !conv.card.queue || q !== conv.card.queue.id);
-      if (other) select.value = other;
-      $('transfer-queue-other').value = '';
-      $('transfer-agent').value = '';
+      $('transfer-queue').replaceChildren(h('option', '', 'Loading…'));
+      $('transfer-agent').replaceChildren(h('option', '', 'Loading…'));
       syncTransferKind();
     });
+    loadTargets().then((targets) => {
+      const select = $('transfer-queue');
+      const current = conv.card.queue && conv.card.queue.id;
+      select.replaceChildren(...targets.queues.map((q) => {
+        const opt = h('option', '', q.waiting ? `${q.name} · ${q.waiting} waiting` : q.name);
+        opt.value = q.id;
+        return opt;
+      }));
+      const other = targets.queues.find((q) => q.id !== current && (S.me.queues || []).includes(q.id))
+        || targets.queues.find((q) => q.id !== current);
+      if (other) select.value = other.id;
+      fillAgentPicker($('transfer-agent'), targets.agents, conv);
+    }).catch((err) => setText($('transfer-error'), `Could not load the queues and agents: ${err.message}`));
   }
 
   function syncTransferKind() {
     const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
     $('transfer-queue-fields').hidden = kind !== 'queue';
     $('transfer-agent-fields').hidden = kind !== 'agent';
+  }
+
+  function agentLabel(aid) {
+    const known = S.targets && S.targets.agents.find((a) => a.id === aid);
+    return known ? known.display_name : aid;
   }
 
   function submitTransfer(event) {
@@ -1583,15 +1757,15 @@
     const kind = document.querySelector('input[name="transfer-kind"]:checked').value;
     const frame = { type: 'transfer', conversation_id: conv.id };
     if (kind === 'queue') {
-      frame.queue = $('transfer-queue-other').value.trim() || $('transfer-queue').value;
+      frame.queue = $('transfer-queue').value;
       if (!frame.queue) { setText($('transfer-error'), 'Choose a queue.'); return; }
     } else {
-      frame.agent = $('transfer-agent').value.trim();
-      if (!frame.agent) { setText($('transfer-error'), 'Enter the id of an agent.'); return; }
+      frame.agent = $('transfer-agent').value;
+      if (!frame.agent) { setText($('transfer-error'), 'Choose a colleague who is available.'); return; }
     }
     submitDialog('dlg-transfer', 'transfer-error', frame, () => {
       if (frame.agent) {
-        const text = `Transfer offered to ${frame.agent}; the chat stays with you until they accept.`;
+        const text = `Transfer offered to ${agentLabel(frame.agent)}; the chat stays with you until they accept.`;
         notice(text);
         localLine(conv, text);
       } else {
@@ -1600,12 +1774,21 @@
     });
   }
 
+  function openConference() {
+    const conv = activeConv();
+    if (!writable(conv)) return;
+    openDialog('dlg-conference', () => { $('conference-agent').replaceChildren(h('option', '', 'Loading…')); });
+    loadTargets()
+      .then((targets) => fillAgentPicker($('conference-agent'), targets.agents, conv))
+      .catch((err) => setText($('conference-error'), `Could not load the agents: ${err.message}`));
+  }
+
   function submitConference(event) {
     event.preventDefault();
     const conv = activeConv();
-    const agent = $('conference-agent').value.trim();
+    const agent = $('conference-agent').value;
     if (!conv) return;
-    if (!agent) { setText($('conference-error'), 'Enter the id of an agent.'); return; }
+    if (!agent) { setText($('conference-error'), 'Choose a colleague who is available.'); return; }
     submitDialog('dlg-conference', 'conference-error', { type: 'conference', conversation_id: conv.id, agent });
   }
 
@@ -1653,7 +1836,7 @@
     S.wrapTarget = conv.id;
     const qid = conv.card.queue && conv.card.queue.id;
     openDialog('dlg-wrapup', () => {
-      setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? conv.card.queue.name : ''} · ${conv.card.status_label}`);
+      setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${conv.card.status_label}`);
       $('wrapup-notes').value = '';
       $('wrapup-codes').replaceChildren(h('p', 'muted small', 'Loading the queue’s codes…'));
     });
@@ -1745,6 +1928,8 @@
         if (words.every((w) => hay.includes(w))) found.push({ conv, seq, ev, name });
       }
     }
+    const mine = ++S.searchRun;
+    searchEarlier(q, mine);
     if (!found.length) {
       results.replaceChildren(h('li', 'muted small', 'Nothing found in this shift’s conversations.'));
       return;
@@ -1768,6 +1953,62 @@
       });
       return h('li', '', null, [button]);
     }));
+  }
+
+  /** The server's search among every conversation this agent took part in: those
+   * not on this desk any more are listed under "Earlier conversations". */
+  async function searchEarlier(q, run) {
+    let cards = [];
+    try {
+      const response = await fetch('/api/v1/conversations?limit=20&q=' + encodeURIComponent(q), {
+        headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+      });
+      if (!response.ok) return;
+      cards = (await response.json()).conversations || [];
+    } catch (err) {
+      return;  // the shift's own results are still there
+    }
+    if (run !== S.searchRun) return;  // a newer search started meanwhile
+    const earlier = cards.filter((card) => !S.convs.has(card.conversation_id));
+    if (!earlier.length) return;
+    const results = $('search-results');
+    results.append(h('li', 'search-group muted small', 'Earlier conversations'), ...earlier.map((card) => {
+      const when = new Date(card.ended_at || card.queued_at);
+      const button = h('button', 'search-hit search-earlier', null, [
+        h('span', 'search-hit-head', `${customerName(card.customer)} · ${when.toLocaleDateString()} ${timeOfDay(when.getTime())}`),
+        h('span', 'search-hit-text', `${card.queue ? card.queue.name : ''} · ${card.status_label}`),
+      ]);
+      button.type = 'button';
+      button.addEventListener('click', () => openEarlier(card.conversation_id));
+      return h('li', '', null, [button]);
+    }));
+  }
+
+  /** Loads a past conversation's transcript (read only) into "Closed this shift". */
+  async function openEarlier(cid) {
+    if (S.convs.has(cid)) { activate(cid); return; }
+    let body;
+    try {
+      const response = await fetch(`/api/v1/conversations/${encodeURIComponent(cid)}`, {
+        headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+      });
+      body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
+    } catch (err) {
+      notice(`Could not open the conversation: ${err.message}`, 'error');
+      return;
+    }
+    const conv = newConversation(body.card);
+    conv.open = false;
+    S.convs.set(cid, conv);
+    const entries = [...(body.messages || []), ...(body.notes || []), ...(body.events || [])];
+    for (const event of entries.sort((a, b) => a.seq - b.seq)) addEvent(conv, event, { live: false });
+    conv.card = body.card;  // the stored card is the truth, whatever the replay inferred
+    conv.closedLabel = `Earlier · ${body.card.status_label}`;
+    S.closed = [cid, ...S.closed.filter((c) => c !== cid)];
+    for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
+    activate(cid);
+    renderAll();
   }
 
   // ------------------------------------------------------------ wiring
@@ -1814,7 +2055,26 @@
       renderSound();
       if (S.soundOn) ring();
     });
-    $('state-select').addEventListener('change', (event) => changeState(event.target.value));
+    // Arrow keys on a closed <select> fire `change` on some systems (Chrome and Edge
+    // on Windows): passing over "Available" would bring an offer. A choice made with
+    // the keyboard applies on Enter or when the menu loses the focus.
+    const stateSelect = $('state-select');
+    let keyed = false;
+    let unapplied = false;
+    const applyState = () => {
+      if (unapplied) changeState(stateSelect.value);
+      unapplied = false;
+    };
+    stateSelect.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') applyState();
+      else keyed = /^(Arrow|Home|End|Page)/.test(event.key) || event.key.length === 1;
+    });
+    stateSelect.addEventListener('pointerdown', () => { keyed = false; });
+    stateSelect.addEventListener('change', () => {
+      unapplied = true;
+      if (!keyed) applyState();
+    });
+    stateSelect.addEventListener('blur', applyState);
     $('rona-available').addEventListener('click', () => changeState('available'));
 
     const box = $('composer-text');
@@ -1853,13 +2113,13 @@
 
     for (const dialog of document.querySelectorAll('dialog')) {
       for (const b of dialog.querySelectorAll('[data-close]')) b.addEventListener('click', () => dialog.close());
+      // The button that opened it may be hidden by now (the conversation moved on).
+      dialog.addEventListener('close', () => { if (focusLost()) focusSomewhereUseful(); });
     }
     for (const radio of document.querySelectorAll('input[name="transfer-kind"]')) radio.addEventListener('change', syncTransferKind);
     $('act-transfer').addEventListener('click', openTransfer);
     $('transfer-form').addEventListener('submit', submitTransfer);
-    $('act-conference').addEventListener('click', () => {
-      if (writable(activeConv())) openDialog('dlg-conference', () => { $('conference-agent').value = ''; });
-    });
+    $('act-conference').addEventListener('click', openConference);
     $('conference-form').addEventListener('submit', submitConference);
     $('act-help').addEventListener('click', () => {
       if (writable(activeConv())) openDialog('dlg-help', () => { $('help-text').value = ''; });
@@ -1896,6 +2156,8 @@
   }
 
   function start() {
+    // The hello waits for it, but not for long.
+    S.clockSampled = Promise.race([sampleHttpClock(), new Promise((resolve) => setTimeout(resolve, 3000))]);
     S.soundOn = localStorage.getItem(SOUND_KEY) !== 'off';
     renderSound();
     wire();

@@ -47,8 +47,13 @@
     profile: null, offset: 0,            // server clock minus local clock (ms)
     queues: [], agents: [], queueNames: {},
     cards: new Map(),                    // session_id -> card (newest wins)
-    helps: [],                           // help.requested frames, newest first
+    helps: [],                           // open help requests, newest first: {frame, at (server ms)}
+    dismissed: {},                       // session_id -> requested_at of a request dismissed here
+    drawPending: false,
+    unconfirmed: null,                   // open cards not yet sent again since the last welcome
     monitored: null,                     // conversation id shown in the panel
+    pendingMonitor: null,                // conversation id asked for, its ack not in yet
+    pendingFrames: [],                   // its events pushed before that ack
     seen: new Set(),                     // seqs already in the transcript
     refs: new Map(), nextRef: 1
   };
@@ -96,10 +101,31 @@
   function setConn(kind, text) { ui.conn.dataset.state = kind; ui.conn.textContent = text; }
   function announce(text) { ui.announcer.textContent = ''; setTimeout(function () { ui.announcer.textContent = text; }, 50); }
 
+  /** Back to the sign-in form. Everything the previous user saw goes: the next one
+   * on this tab may be someone else (after a refused token or a non-supervisor). */
   function signInScreen(error) {
     stop();
     state.token = null;
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(MONITOR_KEY);
+    state.monitored = state.monitoredCard = state.pendingMonitor = state.unconfirmed = state.profile = null;
+    state.pendingFrames = [];
+    state.seen = new Set();
+    state.cards.clear();
+    state.helps = [];
+    state.dismissed = {};
+    state.queueNames = {};
+    state.queues = [];
+    state.agents = [];
+    ui.monitor.hidden = true;
+    ui.monitorTitle.textContent = ui.monitorMeta.textContent = ui.who.textContent = '';
+    ui.typing.hidden = true;
+    clear(ui.transcript);
+    clear(ui.tiles);
+    renderAgents();
+    refreshFilter();
+    renderCards();
+    renderHelp();
     show('signin');
     setConn('offline', 'Signed out');
     ui.signinError.hidden = !error;
@@ -148,8 +174,15 @@
       state.ws = null;
       state.refs.clear();
       if (event.code === 4401) { signInScreen('The token was refused (invalid or expired). Sign in again.'); return; }
+      if (event.code === 4403) {
+        // Trying again cannot help: the server's configuration must change.
+        stop();
+        setConn('offline', 'Refused: this page\'s origin is not allowed (SWITCHBOARD_ALLOWED_ORIGINS)');
+        return;
+      }
       if (state.stopped) return;
-      var delay = state.backoff;
+      // Between half and all of the backoff, so that views cut off together do not come back together.
+      var delay = Math.round(state.backoff / 2 + Math.random() * state.backoff / 2);
       state.backoff = Math.min(BACKOFF_MAX_MS, state.backoff * 2);
       setConn('connecting', 'Reconnecting in ' + Math.ceil(delay / 1000) + ' s…');
       state.retryTimer = setTimeout(connect, delay);
@@ -180,7 +213,8 @@
       case 'help.requested': return onHelp(frame);
       case 'message': case 'note': case 'chat.connected': case 'chat.ended':
       case 'chat.participant_joined': case 'chat.participant_left': case 'chat.transferred':
-        if (frame.conversation_id === state.monitored) appendEvent(frame);
+        if (frame.conversation_id === state.pendingMonitor) state.pendingFrames.push(frame);
+        else if (frame.conversation_id === state.monitored) appendEvent(frame);
         return;
       case 'typing':
         if (frame.conversation_id === state.monitored) showTyping(frame);
@@ -203,6 +237,10 @@
       return;
     }
     state.backoff = BACKOFF_MIN_MS;
+    // The server sends every open card of our queues before its first stats:
+    // open cards it does not send again closed while we were away.
+    state.unconfirmed = new Set();
+    state.cards.forEach(function (card, sid) { if (card.status !== 'closed') state.unconfirmed.add(sid); });
     show('board');
     setConn('online', 'Live');
     ui.who.textContent = agent.display_name || agent.id;
@@ -221,6 +259,14 @@
 
   function onStats(frame) {
     if (typeof frame.ts === 'number') state.offset = frame.ts - Date.now();
+    if (state.unconfirmed) {
+      state.unconfirmed.forEach(function (sid) {
+        state.cards.delete(sid);
+        state.helps = state.helps.filter(function (item) { return item.frame.session_id !== sid; });
+      });
+      state.unconfirmed = null;
+      scheduleDraw();
+    }
     state.queues = frame.queues || [];
     state.agents = frame.agents || [];
     state.queues.forEach(function (q) { state.queueNames[q.id] = q.name || q.id; });
@@ -316,20 +362,54 @@
 
   // ------------------------------------------------------------ cards
 
+  /** A queue of this supervisor's profile (the stats follow a changed profile). */
+  function ownQueue(id) {
+    return ((state.profile && state.profile.queues) || []).indexOf(id) >= 0 ||
+      state.queues.some(function (q) { return q.id === id; });
+  }
+
   function onCard(card) {
     if (!card || !card.session_id) return;
+    if (state.unconfirmed) state.unconfirmed.delete(card.session_id);
+    if (card.conversation_id === state.monitored) renderMonitorMeta(card);
+    if (!card.queue || !ownQueue(card.queue.id)) {
+      // Transferred to another queue (the last card this view gets of it), or a help
+      // request of a foreign queue: nothing would ever take it off the list.
+      state.cards.delete(card.session_id);
+      state.helps = state.helps.filter(function (item) { return item.frame.session_id !== card.session_id; });
+      scheduleDraw();
+      return;
+    }
     state.cards.set(card.session_id, card);
     if (card.queue && card.queue.id && !state.queueNames[card.queue.id]) {
       state.queueNames[card.queue.id] = card.queue.name || card.queue.id;
       refreshFilter();
     }
-    renderCards();
-    if (card.conversation_id === state.monitored) renderMonitorMeta(card);
+    helpFromCard(card);
+    scheduleDraw();
+  }
+
+  // A name with right-to-left text or bidi controls is isolated (FSI…PDI) wherever it
+  // goes into a sentence, so that it cannot reorder the text around it.
+  var BIDI = /[\u0590-\u08ff\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc]/;
+  function isolate(text) {
+    return BIDI.test(String(text)) ? '\u2068' + text + '\u2069' : text;
+  }
+
+  /** Many cards come at once when the view joins: draw once per frame. */
+  function scheduleDraw() {
+    if (state.drawPending) return;
+    state.drawPending = true;
+    requestAnimationFrame(function () {
+      state.drawPending = false;
+      renderCards();
+      renderHelp();
+    });
   }
 
   function customerName(card) {
     var c = card.customer || {};
-    return c.name || c.email || c.phone || 'Anonymous visitor';
+    return isolate(c.name || c.email || c.phone || 'Anonymous visitor');
   }
 
   function chatIcon() {
@@ -360,7 +440,7 @@
     li.appendChild(el('p', 'customer', customerName(card)));
     var meta = el('dl', 'card-meta');
     meta.appendChild(figure('Queue', (card.queue && (card.queue.name || card.queue.id)) || '–'));
-    var agents = (card.agents || []).map(function (a) { return a.display_name || a.id; }).join(', ');
+    var agents = (card.agents || []).map(function (a) { return isolate(a.display_name || a.id); }).join(', ');
     meta.appendChild(figure('Agents', agents || '–', 'agents-list'));
     var open = !card.ended_at && card.status !== 'closed';
     var duration = open && typeof card.queued_at === 'number'
@@ -411,15 +491,44 @@
   // ------------------------------------------------------------ help requests
 
   function onHelp(frame) {
-    state.helps.unshift({ frame: frame, at: Date.now() });
-    state.helps = state.helps.slice(0, HELP_MAX);
     if (frame.card) onCard(frame.card);
-    renderHelp();
-    var who = (frame.agent && (frame.agent.display_name || frame.agent.id)) || 'An agent';
+    else addHelp(frame, serverNow());
+    var who = (frame.agent && isolate(frame.agent.display_name || frame.agent.id)) || 'An agent';
     announce('Help requested by ' + who + (frame.text ? ': ' + frame.text : ''));
   }
 
+  /** The card says whether its session has an open help request: the server keeps
+   * it until a supervisor monitors the conversation or the session closes, so a
+   * view opened later still lists it. One request per session, the newest. */
+  function helpFromCard(card) {
+    var open = card.help && card.status !== 'closed';
+    if (!open) {
+      var before = state.helps.length;
+      state.helps = state.helps.filter(function (item) { return item.frame.session_id !== card.session_id; });
+      if (state.helps.length !== before) scheduleDraw();
+      return;
+    }
+    var at = card.help.requested_at || serverNow();
+    if (state.dismissed[card.session_id] === at) return;
+    var known = state.helps.some(function (item) { return item.frame.session_id === card.session_id && item.at === at; });
+    if (known) return;
+    addHelp({ conversation_id: card.conversation_id, session_id: card.session_id,
+      agent: card.help.agent, text: card.help.text }, at);
+  }
+
+  function addHelp(frame, at) {
+    state.helps = state.helps.filter(function (item) { return item.frame.session_id !== frame.session_id; });
+    state.helps.push({ frame: frame, at: at });
+    state.helps.sort(function (a, b) { return b.at - a.at; });
+    state.helps = state.helps.slice(0, HELP_MAX);
+    scheduleDraw();
+  }
+
   function renderHelp() {
+    // Rebuilt on every card: a keyboard user keeps the button it was on.
+    var focused = document.activeElement && ui.help.contains(document.activeElement) ? document.activeElement : null;
+    var focusSession = focused && focused.closest('.help-item').dataset.session;
+    var focusDismiss = focused && focused.classList.contains('ghost');
     clear(ui.help);
     ui.helpEmpty.hidden = state.helps.length > 0;
     ui.helpCount.textContent = String(state.helps.length);
@@ -427,10 +536,12 @@
       var f = item.frame;
       var li = el('li', 'help-item');
       li.dataset.conversation = f.conversation_id;
+      li.dataset.session = f.session_id || '';
       var head = el('div', 'help-head');
       head.appendChild(el('strong', 'help-agent', (f.agent && (f.agent.display_name || f.agent.id)) || 'Agent'));
-      var time = el('time', 'help-time', hhmm(item.at));
-      time.dateTime = new Date(item.at).toISOString();
+      var local = item.at - state.offset;
+      var time = el('time', 'help-time', hhmm(local));
+      time.dateTime = new Date(local).toISOString();
       head.appendChild(time);
       li.appendChild(head);
       var card = state.cards.get(f.session_id) || f.card;
@@ -446,6 +557,7 @@
       dismiss.type = 'button';
       dismiss.setAttribute('aria-label', 'Dismiss the help request of ' + ((f.agent && f.agent.display_name) || 'the agent'));
       dismiss.addEventListener('click', function () {
+        state.dismissed[f.session_id] = item.at;
         state.helps.splice(index, 1);
         renderHelp();
         var next = ui.help.querySelector('button') || ui.helpEmpty;
@@ -455,6 +567,7 @@
       actions.appendChild(dismiss);
       li.appendChild(actions);
       ui.help.appendChild(li);
+      if (focusSession && li.dataset.session === focusSession) (focusDismiss || watch.disabled ? dismiss : watch).focus();
     });
   }
 
@@ -462,8 +575,14 @@
 
   function monitor(cid, quiet) {
     var previous = state.monitored;
+    // Its events may be pushed before the ack (and be missing from its messages): kept until then.
+    state.pendingMonitor = cid;
+    state.pendingFrames = [];
     var ok = send({ type: 'monitor', conversation_id: cid }, function (answer) {
+      var early = state.pendingMonitor === cid ? state.pendingFrames : [];
+      if (state.pendingMonitor === cid) { state.pendingMonitor = null; state.pendingFrames = []; }
       if (answer.type === 'error') {
+        if (state.monitored === cid) early.forEach(appendEvent);
         if (quiet) { sessionStorage.removeItem(MONITOR_KEY); state.monitored = null; ui.monitor.hidden = true; return; }
         announce('Cannot monitor: ' + (answer.message || answer.code));
         return;
@@ -476,6 +595,7 @@
       clear(ui.transcript);
       ui.typing.hidden = true;
       (answer.messages || []).forEach(appendEvent);
+      early.forEach(appendEvent);
       if (answer.card) onCard(answer.card);
       renderMonitorMeta(answer.card || null);
       ui.monitor.hidden = false;
@@ -483,7 +603,10 @@
       renderHelp();
       if (!quiet) ui.monitorTitle.focus();
     });
-    if (!ok) announce('Not connected; try again in a moment.');
+    if (!ok) {
+      state.pendingMonitor = null;
+      announce('Not connected; try again in a moment.');
+    }
   }
 
   function stopMonitoring() {
@@ -505,8 +628,8 @@
     if (!card) return;
     state.monitoredCard = card;
     ui.monitorTitle.textContent = 'Monitoring ' + customerName(card);
-    var agents = (card.agents || []).map(function (a) { return a.display_name || a.id; }).join(', ');
-    ui.monitorMeta.textContent = [card.title, card.queue && card.queue.name, agents || 'no agent yet',
+    var agents = (card.agents || []).map(function (a) { return isolate(a.display_name || a.id); }).join(', ');
+    ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || 'no agent yet',
       card.status_label].filter(Boolean).join(' · ');
   }
 
@@ -514,10 +637,10 @@
     if (!from) return '';
     if (from.role === 'customer') {
       var card = state.monitoredCard;
-      return from.display_name || (card && card.customer && card.customer.name) || 'Customer';
+      return isolate(from.display_name || (card && card.customer && card.customer.name) || 'Customer');
     }
     if (from.role === 'system') return 'System';
-    return from.display_name || from.id || 'Agent';
+    return isolate(from.display_name || from.id || 'Agent');
   }
 
   function appendEvent(ev) {
@@ -536,7 +659,7 @@
       li.appendChild(el('p', 'entry-text', ev.text));
       if (ev.from && ev.from.role === 'customer') ui.typing.hidden = true;
     } else {
-      var name = ev.agent && (ev.agent.display_name || ev.agent.id);
+      var name = ev.agent && isolate(ev.agent.display_name || ev.agent.id);
       var text = {
         'chat.connected': (name || 'An agent') + ' joined the chat',
         'chat.participant_joined': (name || 'An agent') + ' joined the chat',
@@ -550,7 +673,13 @@
       if (ev.type === 'chat.ended') ui.typing.hidden = true;
     }
     var stick = ui.transcript.scrollHeight - ui.transcript.scrollTop - ui.transcript.clientHeight < 40;
-    ui.transcript.appendChild(li);
+    // In seq order: live events may overtake each other (and the monitor answer).
+    var next = null;
+    if (typeof ev.seq === 'number') {
+      li.dataset.seq = String(ev.seq);
+      for (var n = ui.transcript.lastElementChild; n && Number(n.dataset.seq) > ev.seq; n = n.previousElementSibling) next = n;
+    }
+    ui.transcript.insertBefore(li, next);
     if (stick) ui.transcript.scrollTop = ui.transcript.scrollHeight;
   }
 
@@ -568,14 +697,7 @@
     if (!token) { ui.signinError.textContent = 'Enter a token.'; ui.signinError.hidden = false; ui.token.focus(); return; }
     start(token);
   });
-  ui.signout.addEventListener('click', function () {
-    sessionStorage.removeItem(MONITOR_KEY);
-    state.monitored = null;
-    ui.monitor.hidden = true;
-    state.cards.clear(); state.helps = [];
-    renderCards(); renderHelp();
-    signInScreen('');
-  });
+  ui.signout.addEventListener('click', function () { signInScreen(''); });
   ui.refusalBack.addEventListener('click', function () { signInScreen(''); });
   ui.unmonitor.addEventListener('click', stopMonitoring);
   ui.filter.addEventListener('change', renderCards);
@@ -586,7 +708,9 @@
   var fromHash = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (fromHash) {
     history.replaceState(null, '', location.pathname + location.search);
-    start(decodeURIComponent(fromHash[1]));
+    var given = fromHash[1];
+    try { given = decodeURIComponent(given); } catch (e) { /* keep it as given */ }
+    start(given);
   } else if (sessionStorage.getItem(TOKEN_KEY)) {
     start(sessionStorage.getItem(TOKEN_KEY));
   } else {

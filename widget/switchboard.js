@@ -4,7 +4,7 @@
  * a shadow root, so it runs under a strict Content-Security-Policy. */
 (() => {
   'use strict';
-  if (window.Switchboard && window.Switchboard.version) return; // the tag is on the page twice
+  if (window.Switchboard?.version) return; // the tag is on the page twice
 
   const me = document.currentScript ||
     [...document.querySelectorAll('script[src]')].find((s) => /\/widget\/switchboard\.js([?#]|$)/.test(s.src));
@@ -22,12 +22,9 @@
   };
   const WS_URL = SERVER.replace(/^http/, 'ws') + '/ws/customer';
   const KEY = 'switchboard:' + SERVER;
-  // Frames of one conversation may arrive slightly out of seq order on a live
-  // socket, so a resume asks again for the last few; doubles are dropped by seq.
+  // Frames may arrive slightly out of seq order: a resume asks again for the last few.
   const RESUME_WINDOW = 20;
   const PHASE = { waiting: 'queued', offered: 'queued', active: 'connected', conference: 'connected' }; // by card status
-
-  // --- texts
 
   const STRINGS = {
     en: {
@@ -40,7 +37,7 @@
       joined: '{name} joined the chat', with: 'Chatting with {name}', transferred: 'You are being transferred',
       ended: 'Chat ended', typing: '{name} is typing…', agent: 'Agent', you: 'You',
       message: 'Message', placeholder: 'Type your message…', send: 'Send', end: 'End chat',
-      endAsk: 'End this chat?', cancel: 'Cancel', sending: 'Sending', sent: 'Sent', read: 'Read',
+      endAsk: 'End this chat?', cancel: 'Cancel', sending: 'Sending', sent: 'Sent',
       failed: 'Not sent', retry: 'Retry', csat: 'How was your chat?', stars: '{n} of 5 stars',
       comment: 'Comment (optional)', rate: 'Send rating', pick: 'Please choose a rating.',
       thanks: 'Thank you for your feedback!', newChat: 'Start a new chat',
@@ -58,7 +55,7 @@
       ended: 'Chat beendet', typing: '{name} schreibt…', agent: 'Mitarbeiter', you: 'Sie',
       message: 'Nachricht', placeholder: 'Nachricht eingeben…', send: 'Senden', end: 'Chat beenden',
       endAsk: 'Diesen Chat beenden?', cancel: 'Abbrechen', sending: 'Wird gesendet', sent: 'Gesendet',
-      read: 'Gelesen', failed: 'Nicht gesendet', retry: 'Erneut senden', csat: 'Wie war Ihr Chat?',
+      failed: 'Nicht gesendet', retry: 'Erneut senden', csat: 'Wie war Ihr Chat?',
       stars: '{n} von 5 Sternen', comment: 'Kommentar (optional)', rate: 'Bewertung senden',
       pick: 'Bitte wählen Sie eine Bewertung.', thanks: 'Vielen Dank für Ihr Feedback!', newChat: 'Neuen Chat starten',
       offline: 'Verbindung unterbrochen. Neuer Versuch…',
@@ -74,33 +71,34 @@
       joined: '{name} a rejoint le chat', with: 'En discussion avec {name}', transferred: 'Vous êtes transféré',
       ended: 'Chat terminé', typing: '{name} écrit…', agent: 'Conseiller', you: 'Vous',
       placeholder: 'Écrivez votre message…', send: 'Envoyer', end: 'Terminer le chat',
-      endAsk: 'Terminer ce chat ?', cancel: 'Annuler', sending: 'Envoi', sent: 'Envoyé', read: 'Lu',
+      endAsk: 'Terminer ce chat ?', cancel: 'Annuler', sending: 'Envoi', sent: 'Envoyé',
       failed: 'Non envoyé', retry: 'Réessayer', csat: 'Comment s’est passé votre chat ?', stars: '{n} sur 5 étoiles',
       comment: 'Commentaire (facultatif)', rate: 'Envoyer l’évaluation', pick: 'Veuillez choisir une note.',
       thanks: 'Merci pour votre avis !', newChat: 'Nouveau chat', offline: 'Connexion perdue. Reconnexion…',
       unread: '{n} non lu(s)', accept: 'Discuter', dismiss: 'Non merci',
     },
   };
+  try { Intl.getCanonicalLocales(cfg.language); } catch (e) { cfg.language = cfg.language.split('-')[0]; } // de-1
   const S = { ...STRINGS.en, ...STRINGS[cfg.language.toLowerCase().split('-')[0]] };
-  const t = (key, vars) => S[key].replace(/\{(\w+)\}/g, (_, n) => vars[n]);
+  const t = (key, vars) => S[key].replace(/\{(\w+)\}/g, (_, n) => bidi(vars[n]));
+  const bidi = (v) => /[\u0590-\u08ff\u202a-\u202e\u2066-\u2069]/.test(v) ? '\u2068' + v + '\u2069' : v; // RTL isolated
   const clockFormat = new Intl.DateTimeFormat(cfg.language, { hour: 'numeric', minute: '2-digit' });
   const clock = (ts) => clockFormat.format(ts);
 
-  // --- storage
-
-  // The visitor token (a bearer secret), the open conversation, whether the panel
-  // was open, the last seq seen: never messages. Memory only if storage is off.
+  // Token, open conversation, panel state, last seq; never messages. Re-read
+  // each time (other tabs write it); memory only without storage.
   let mem = {};
-  try { mem = JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { /* start empty */ }
+  const load = () => {
+    try { Object.assign(mem, JSON.parse(localStorage.getItem(KEY))); } catch (e) { /* memory only */ }
+    return mem;
+  };
   const store = {
-    get: (k) => mem[k],
+    get: (k) => load()[k],
     set(patch) {
-      Object.assign(mem, patch);
+      Object.assign(load(), patch);
       try { localStorage.setItem(KEY, JSON.stringify(mem)); } catch (e) { /* memory only */ }
     },
   };
-
-  // --- DOM helpers
 
   // The only way this file creates elements: properties and attributes are set
   // one by one, children are nodes or strings (which become Text nodes).
@@ -143,14 +141,12 @@
     return out;
   }
 
-  // --- styles
-
   const CSS = `
 :host{all:initial}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 .sb{--a:var(--sb-accent,#1f5fbf);--mut:#566073;--line:#d9dee7;--soft:#f2f4f8;--bad:#b3261e;color:#1b2230;
-font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
+font:15px/1.45 system-ui,"Segoe UI",Roboto,sans-serif}
 button,input,select,textarea{font:inherit;color:inherit;margin:0}
 button{cursor:pointer}
 button:disabled{opacity:.6}
@@ -190,7 +186,6 @@ header .x{border:0;padding:4px;display:grid}
 .meta{display:flex;gap:6px;margin-top:2px;font-size:12px;color:var(--mut)}
 .tick::after{content:"○"}
 [data-state=sent]::after{content:"✓"}
-[data-state=read]::after{content:"✓✓";color:var(--a)}
 [data-state=failed]::after{content:"!"}
 .failed .meta{color:var(--bad)}
 .meta button{border:0;background:none;padding:0;color:var(--a);text-decoration:underline}
@@ -215,18 +210,17 @@ legend{font-weight:600}
 .csat .btn{margin-top:12px}
 .thanks{text-align:center;font-weight:600}
 .newchat{display:block;margin:16px auto 0}
-@media (max-width:480px){.panel{inset:0;width:auto;height:auto;border-radius:0}
+@media (max-width:480px),(max-height:500px){.panel{inset:0;width:auto;height:auto;border-radius:0}
 .launcher{right:14px;bottom:14px}.invite{right:14px;width:calc(100vw - 28px)}textarea,.field{font-size:16px}}
-@media (prefers-reduced-motion:no-preference){.panel,.invite{animation:sb-in .16s ease-out}}
+@media (prefers-reduced-motion:no-preference){.panel,.invite{animation:sb-in .16s}}
 @keyframes sb-in{from{opacity:0;transform:translateY(10px)}}
 `;
 
-  // --- state
-
   let ws = null;
   let ready = false; // the welcome came: commands may go out
-  let attempt = 0, retryTimer = 0, stopped = false, resyncing = false, offline = false, refs = 0;
-  const pending = new Map(); // ref -> {resolve, reject}
+  let sentToken, attempt = 0, retryTimer = 0, stopped = false, resyncing = false, offline = false, refs = 0;
+  const pending = new Map(); // ref -> {resolve, reject, timer}
+  const OFFLINE = { code: 'offline', message: t('offline') };
   const waiters = []; // requests waiting for the next welcome
 
   let conv = store.get('conv') || null;
@@ -372,7 +366,7 @@ legend{font-weight:600}
     launcher.setAttribute('aria-label', opened ? t('close') : unread ? t('open') + ', ' + t('unread', { n: unread }) : t('open'));
   }
 
-  // One transcript entry: {seq?, cmid?, role: customer|agent|system, name, text, ts, state?, el}.
+  // An entry: {seq?, cmid?, role, name, text, ts, state?, el}.
   function draw(it) {
     const el = h('li', { cls: 'msg ' + it.role });
     const who = it.role === 'customer' ? t('you') : it.role === 'agent' ? it.name || t('agent') : null;
@@ -458,7 +452,7 @@ legend{font-weight:600}
     const sock = ws = new WebSocket(WS_URL, ['switchboard.v1.json']);
     sock.onopen = () => {
       const hello = { type: 'hello' };
-      if (store.get('token')) hello.visitor_token = store.get('token');
+      if ((sentToken = store.get('token'))) hello.visitor_token = sentToken;
       if (conv) hello.resume = { conversation_id: conv, last_seq: Math.max(0, maxSeq - RESUME_WINDOW) };
       if (!pageSent) hello.page = page();
       sock.send(JSON.stringify(hello));
@@ -471,7 +465,7 @@ legend{font-weight:600}
     if (sock !== ws) return;
     ws = null;
     ready = false;
-    for (const p of pending.values()) p.reject({ code: 'offline', message: t('offline') });
+    for (const p of pending.values()) p.reject(OFFLINE);
     pending.clear();
     typers.clear();
     renderTyping();
@@ -492,7 +486,7 @@ legend{font-weight:600}
       connect();
       return;
     }
-    // Exponential backoff with jitter: 0.5 s, 1 s, 2 s, ... up to 10 s.
+    // Backoff with jitter: 0.5 s, 1 s, 2 s, ... up to 10 s.
     const delay = Math.min(10000, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2);
     retryTimer = setTimeout(connect, delay);
     offline = true;
@@ -504,15 +498,16 @@ legend{font-weight:600}
   // A command with a ref; resolves with its ack, rejects with its error frame.
   // While the socket is down it waits up to 10 s for the next welcome, if asked to.
   function request(frame, wait) {
-    const offline = { code: 'offline', message: t('offline') };
     const up = ready || !wait ? Promise.resolve() : new Promise((resolve, reject) => {
       waiters.push(resolve);
-      setTimeout(() => reject(offline), 10000);
+      setTimeout(() => reject(OFFLINE), 10000);
     });
     return up.then(() => new Promise((resolve, reject) => {
       const ref = 'w' + ++refs;
-      if (!send({ ...frame, ref })) reject(offline);
-      else pending.set(ref, { resolve, reject });
+      const sock = ws;
+      if (!send({ ...frame, ref })) reject(OFFLINE);
+      // No answer in 10 s: half-open (a phone waking up). Resume and resend.
+      else pending.set(ref, { resolve, reject, timer: setTimeout(() => { if (sock === ws) onClose(sock), sock.close(); }, 1e4) });
     }));
   }
 
@@ -534,11 +529,15 @@ legend{font-weight:600}
     attempt = 0;
     offline = false;
     pageSent = true;
+    const other = store.get('token');
+    if (!sentToken && other && other !== w.visitor_token && !conv) { // another tab was first
+      resyncing = true;
+      return ws.close();
+    }
     store.set({ token: w.visitor_token });
     const card = w.conversation;
     if (card && card.conversation_id !== conv) {
-      // A chat this page does not know yet (another tab, a lost ack): unless it is
-      // the ended one the visitor left for a new chat, take it over with its history.
+      // Another tab's chat or a lost ack: take it (not one left for a new chat).
       if (card.conversation_id !== store.get('left') || PHASE[card.status]) {
         adopt(card.conversation_id);
         return;
@@ -553,8 +552,9 @@ legend{font-weight:600}
       if (p !== phase) setPhase(p);
       else renderHeader();
     } else if (conv) {
-      conv = session = null; // the chat was closed meanwhile
+      conv = session = null; // closed meanwhile: nothing is replayed
       store.set({ conv: null });
+      if (bySeq.size) add({ role: 'system', text: t('ended') });
       setPhase(bySeq.size ? 'ended' : 'idle');
     }
     if (!opened && conv && store.get('open')) open(false);
@@ -569,6 +569,7 @@ legend{font-weight:600}
     const waiter = f.ref != null && (f.type === 'ack' || f.type === 'error') ? pending.get(f.ref) : null;
     if (waiter) {
       pending.delete(f.ref);
+      clearTimeout(waiter.timer);
       (f.type === 'ack' ? waiter.resolve : waiter.reject)(f);
       return;
     }
@@ -606,9 +607,6 @@ legend{font-weight:600}
         clearTimeout(typersTimer);
         typersTimer = setTimeout(() => { typers.clear(); renderTyping(); }, 15000); // a lost "stop"
         return renderTyping();
-      case 'read':
-        if (!f.from || f.from.role !== 'agent') return;
-        for (const it of bySeq.values()) if (it.role === 'customer' && it.seq <= f.seq && it.state !== 'read') setState(it, 'read');
     }
   }
 
@@ -633,8 +631,9 @@ legend{font-weight:600}
       case 'chat.participant_joined':
         if (current) agents.set(f.agent.id, f.agent.display_name);
         return renderHeader(); // a system message says it
-      case 'chat.participant_left':
+      case 'chat.participant_left': // the last one: requeued
         agents.delete(f.agent.id);
+        if (current && !agents.size && phase === 'connected') setPhase('queued');
         return renderHeader();
       case 'chat.transferred':
         if (current && f.queue) {
@@ -655,7 +654,7 @@ legend{font-weight:600}
     const it = from.role === 'customer' && f.client_msg_id ? mine.get(f.client_msg_id) : null;
     if (it) { // our own message, pushed back or replayed before its ack
       settle(it, f.seq);
-      if (it.state !== 'read') setState(it, 'sent');
+      setState(it, 'sent');
     } else {
       add({
         seq: f.seq, role: ['customer', 'agent'].includes(from.role) ? from.role : 'system',
@@ -770,6 +769,8 @@ legend{font-weight:600}
     if (opened) input.focus();
   }
 
+  const say = (err) => { notice = err.message; renderStatus(); };
+
   function askEnd() {
     confirmBar.hidden = false;
     confirmYes.focus();
@@ -782,10 +783,7 @@ legend{font-weight:600}
 
   function endChat() {
     hideConfirm(false);
-    request({ type: 'end_chat' }, true).then(null, (err) => {
-      notice = err.message;
-      renderStatus();
-    });
+    request({ type: 'end_chat' }, true).catch(say);
     focusFirst();
   }
 
@@ -849,15 +847,13 @@ legend{font-weight:600}
     inviteId = f.invite_id;
     inviteText.textContent = f.text || '';
     invite.hidden = false;
+    if (f.expires_at) setTimeout(() => { if (inviteId === f.invite_id) invite.hidden = true; }, f.expires_at - Date.now());
   }
 
   function acceptInvite() {
     invite.hidden = true;
     starting = true;
-    request({ type: 'accept_invite', invite_id: inviteId }, true).then(begin, (err) => {
-      notice = err.message;
-      renderStatus();
-    }).finally(() => { starting = false; });
+    request({ type: 'accept_invite', invite_id: inviteId }, true).then(begin, say).finally(() => { starting = false; });
     open(true);
   }
 
@@ -885,15 +881,18 @@ legend{font-weight:600}
     target.focus();
   }
 
-  function open(focus) {
-    opened = true;
-    panel.hidden = false;
-    invite.hidden = true;
-    unread = 0;
-    launcher.setAttribute('aria-expanded', 'true');
-    launcherIcon.replaceChildren(icon(CROSS));
+  function show(on) {
+    opened = on;
+    panel.hidden = !on;
+    launcher.setAttribute('aria-expanded', on);
+    launcherIcon.replaceChildren(icon(on ? CROSS : BUBBLE));
+    if (on) invite.hidden = true, unread = 0;
     renderBadge();
-    store.set({ open: true, seen: maxSeq });
+    store.set({ open: on, seen: maxSeq });
+  }
+
+  function open(focus) {
+    show(true);
     if (focus) focusFirst();
     toBottom();
     markRead();
@@ -901,12 +900,7 @@ legend{font-weight:600}
 
   function close() {
     if (!opened) return;
-    opened = false;
-    panel.hidden = true;
-    launcher.setAttribute('aria-expanded', 'false');
-    launcherIcon.replaceChildren(icon(BUBBLE));
-    renderBadge();
-    store.set({ open: false, seen: maxSeq });
+    show(false);
     launcher.focus();
   }
 
@@ -950,7 +944,7 @@ legend{font-weight:600}
   window.Switchboard = Object.freeze({ version: '1', open: () => open(true), close });
 
   function init() {
-    setPhase(conv ? 'queued' : 'idle');
+    setPhase('idle'); // a stored chat shows with the welcome, if it is still open
     renderBadge();
     document.body.append(host);
     connect();

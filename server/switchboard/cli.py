@@ -30,11 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("serve", "run a gateway node"), ("demo", "run a node with a demo queue and agent")):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
-        command.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+        command.add_argument("--host", default=None, help="address to listen on (default SWITCHBOARD_HOST or 127.0.0.1)")
+        command.add_argument("--port", type=int, default=None, help="port to listen on (default SWITCHBOARD_PORT or 8000)")
         command.add_argument("--redis-url", default=None, help="Redis URL; without one an embedded Redis is started")
         command.add_argument("--data-dir", default=None, help="where the embedded Redis keeps its data")
-        command.add_argument("--log-level", default="info")
+        command.add_argument("--log-level", default=os.environ.get("SWITCHBOARD_LOG_LEVEL") or "info",
+                             help="debug, info, warning or error (default SWITCHBOARD_LOG_LEVEL or info)")
     return parser
 
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ).with_secrets()
 
     embedded = None
-    if not settings.redis_url:
+    if not settings.redis_url and not settings.redis_cluster_nodes:
         try:
             binary = find_redis_binary()
         except RedisBinaryNotFound as exc:
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(settings: Settings, log_level: str = "info") -> None:
     from .gateway.app import create_app
+    from .gateway.limits import quiet_client_errors
     from .gateway.serving import NodeServer
 
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal
@@ -110,6 +112,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     app = create_app(settings)
+    quiet_client_errors()
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -121,6 +124,9 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        # Behind these proxies X-Forwarded-For names the client, for the per-address limits.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
     NodeServer(config, app.state.services.sockets).run()
 

@@ -57,6 +57,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     redis_url: str | None = None
+    redis_cluster_nodes: tuple[str, ...] | None = None  # Redis Cluster: "host:port" of one or more of its nodes
     data_dir: Path = Path("./var")
     admin_token: str | None = None
     secret: str | None = None
@@ -82,14 +83,29 @@ class Settings:
     webhook_retry_jitter: float = 0.2  # each wait is shortened by a random part of up to this fraction
     webhook_max_attempts: int = 8  # then the delivery is a dead letter
     webhook_claim_idle_s: float = 30.0  # work of a silent node is taken over after this (plus the timeout)
+    # Limits against hostile clients (gateway/limits.py; docs/operations.md lists them).
+    frames_per_s: float = 20.0  # each socket's token bucket refills at this rate ...
+    frame_burst: int = 100  # ... and holds at most this many frames
+    rate_limit_strikes: int = 50  # frames refused with rate_limited before the socket is closed with 1008
+    sockets_per_ip: int = 200  # open sockets from one client address on this node; 0: no limit
+    handshakes_per_ip_per_min: int = 300  # handshakes from one address per minute, all nodes; 0: no limit
+    customer_text_limit: int = 4000  # characters of a customer message
+    agent_text_limit: int = 1000  # characters of an agent message
+    note_text_limit: int = 4000  # characters of an internal note
+    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips)
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
         origins = env.get("SWITCHBOARD_ALLOWED_ORIGINS")
+        cluster_nodes = env.get("SWITCHBOARD_REDIS_CLUSTER_NODES")
         values: dict[str, Any] = {
+            "host": env.get("SWITCHBOARD_HOST") or "127.0.0.1",
+            "port": _int(env, "SWITCHBOARD_PORT", 8000, minimum=0),
             "redis_url": env.get("SWITCHBOARD_REDIS_URL") or None,
+            "redis_cluster_nodes": tuple(n.strip() for n in cluster_nodes.split(",") if n.strip()) or None
+            if cluster_nodes else None,
             "data_dir": Path(env.get("SWITCHBOARD_DATA_DIR") or "./var"),
             "admin_token": env.get("SWITCHBOARD_ADMIN_TOKEN") or None,
             "secret": env.get("SWITCHBOARD_SECRET") or None,
@@ -113,6 +129,17 @@ class Settings:
             "webhook_retry_jitter": _fraction(env, "SWITCHBOARD_WEBHOOK_RETRY_JITTER", 0.2),
             "webhook_max_attempts": _int(env, "SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
             "webhook_claim_idle_s": _float(env, "SWITCHBOARD_WEBHOOK_CLAIM_IDLE_S", 30.0),
+            "frames_per_s": _float(env, "SWITCHBOARD_FRAMES_PER_S", 20.0),
+            "frame_burst": _int(env, "SWITCHBOARD_FRAME_BURST", 100, minimum=1),
+            "rate_limit_strikes": _int(env, "SWITCHBOARD_RATE_LIMIT_STRIKES", 50, minimum=1),
+            "sockets_per_ip": _int(env, "SWITCHBOARD_SOCKETS_PER_IP", 200, minimum=0),
+            "handshakes_per_ip_per_min": _int(env, "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN", 300, minimum=0),
+            "customer_text_limit": _int(env, "SWITCHBOARD_CUSTOMER_TEXT_LIMIT", 4000, minimum=1),
+            "agent_text_limit": _int(env, "SWITCHBOARD_AGENT_TEXT_LIMIT", 1000, minimum=1),
+            "note_text_limit": _int(env, "SWITCHBOARD_NOTE_TEXT_LIMIT", 4000, minimum=1),
+            "trusted_proxies": env.get("SWITCHBOARD_TRUSTED_PROXIES") or "127.0.0.1",
+            "max_bad_frames": _int(env, "SWITCHBOARD_MAX_BAD_FRAMES", 20, minimum=0),
+            "send_queue_limit": _int(env, "SWITCHBOARD_SEND_QUEUE_LIMIT", 1024, minimum=16),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -102,6 +102,10 @@ def build_card(data: dict[str, Any], now_ms: int) -> dict[str, Any]:
         if data.get("csat_comment"):
             csat["comment"] = data["csat_comment"]
         card["csat"] = csat
+    help_request = data.get("help")
+    if isinstance(help_request, dict) and status is not SessionStatus.CLOSED:
+        card["help"] = {k: v for k, v in help_request.items() if k in ("agent", "text")}
+        card["help"]["requested_at"] = _int(help_request.get("at"))
     if wrapped:
         wrap_up: dict[str, Any] = {"code": wrap_code, "label": wrap_label or WRAP_UP_TIMED_OUT_LABEL}
         if data.get("wrap_notes"):

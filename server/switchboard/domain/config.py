@@ -17,6 +17,8 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=86400 * 30)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=64)]
+#: a web origin as browsers send it in `Origin`: scheme, host and optional port, no path
+Origin = Annotated[str, msgspec.Meta(max_length=256, pattern=r"^https?://[A-Za-z0-9.\[\]:-]+$")]
 
 
 class WrapUpCode(msgspec.Struct, forbid_unknown_fields=True):
@@ -50,6 +52,8 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
     business_hours: BusinessHours | None = None
+    #: the sites whose widget may open chats in this queue; None: SWITCHBOARD_ALLOWED_ORIGINS
+    allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=50)] | None = None
 
     def __post_init__(self) -> None:
         codes = [c.code for c in self.wrap_up_codes]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -19,13 +20,14 @@ class AgentSocket(ClientSocket):
     kind = "a"
     agent_id: str = ""
     display_name: str = ""
+    _expiry: asyncio.TimerHandle | None = None
 
     async def hello(self, hello: f.AgentHello) -> None:
         services = self.services
-        verified = services.signer.verify_agent(hello.token, time.time())
-        if verified is None:
+        claims = services.signer.agent_claims(hello.token, time.time())
+        if claims is None:
             raise HandshakeRefused(CloseCode.UNAUTHORIZED, "invalid or expired token")
-        agent_id, token_version = verified
+        agent_id, token_version = claims.agent_id, claims.version
         profile = await services.directory.agent_profile(agent_id)
         if profile is None:
             raise HandshakeRefused(CloseCode.UNAUTHORIZED, "unknown agent")
@@ -50,10 +52,15 @@ class AgentSocket(ClientSocket):
                 self.replayed(cid, event["seq"])
                 self.send(event)
         self.release_buffered()
+        # A token is good until it expires, also on a socket opened with it.
+        self._expiry = asyncio.get_running_loop().call_later(
+            max(0.0, claims.expires_at - time.time()), self.close, CloseCode.UNAUTHORIZED, "token expired")
         if profile.get("role") == Role.SUPERVISOR:  # the live feed (gateway/supervision.py)
             services.supervision.add(self, profile.get("queues") or [])
 
     async def goodbye(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
         self.services.supervision.remove(self)
         await super().goodbye()
 
@@ -62,7 +69,7 @@ class AgentSocket(ClientSocket):
         aid = self.agent_id
         match command:
             case f.AgentMessage():
-                text = f.check_text(command.text, f.AGENT_TEXT_LIMIT)
+                text = f.check_text(command.text, self.settings.agent_text_limit)
                 result = await router.post_message(
                     command.conversation_id, "agent", aid, self.display_name, text, command.client_msg_id or ""
                 )
@@ -70,7 +77,7 @@ class AgentSocket(ClientSocket):
                 await self.services.indexer.message(command.conversation_id, text)
                 return {"message_id": result["message_id"], "seq": result["seq"]}
             case f.Note():
-                text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT)
+                text = f.check_text(command.text, self.settings.note_text_limit)
                 result = await router.post_message(command.conversation_id, "agent", aid, self.display_name, text, kind="note")
                 return {"message_id": result["message_id"], "seq": result["seq"]}
             case f.AgentTyping():

@@ -17,11 +17,13 @@ from starlette.websockets import WebSocket
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.canned import CannedResponses
+from ..store.cluster import connect_cluster
 from ..store.directory import Directory
 from ..store.figures import Figures
 from ..store.keys import Keys
 from ..store.router import Router, Timeouts
 from ..store.search import SearchIndex
+from ..store.throttle import HandshakeCounter
 from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
@@ -34,6 +36,7 @@ from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
+from .limits import Gate
 from .metrics import Metrics
 from .supervision import SupervisorFeed
 from .webhooks import WebhookDispatcher
@@ -66,14 +69,18 @@ class Services:
     webhooks: WebhookStore
     dispatcher: WebhookDispatcher
     sockets: set[Any] = field(default_factory=set)
+    gate: Any = None  # admission of handshakes (gateway/limits.py)
     metrics: Any = None
     event_streams: int = 0  # open /api/v1/events/stream responses on this node
 
 
 def build_services(settings: Settings) -> Services:
-    if not settings.redis_url or not settings.secret:
-        raise ValueError("settings need a redis_url and a secret (see Settings.with_secrets)")
-    redis = Redis.from_url(settings.redis_url, health_check_interval=30, max_connections=REDIS_MAX_CONNECTIONS)
+    if not (settings.redis_url or settings.redis_cluster_nodes) or not settings.secret:
+        raise ValueError("settings need a redis_url (or redis_cluster_nodes) and a secret (see Settings.with_secrets)")
+    redis: Redis = (
+        connect_cluster(settings.redis_cluster_nodes) if settings.redis_cluster_nodes
+        else Redis.from_url(settings.redis_url, health_check_interval=30, max_connections=REDIS_MAX_CONNECTIONS)
+    )
     keys = Keys(settings.key_prefix)
     router = Router(redis, keys, Timeouts(
         inactivity_ms=int(settings.inactivity_timeout_s * 1000),
@@ -99,6 +106,7 @@ def build_services(settings: Settings) -> Services:
         sockets=sockets,
     )
     services.metrics = Metrics(services)
+    services.gate = Gate(settings, HandshakeCounter(redis, keys).count)
     return services
 
 
@@ -107,6 +115,13 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with contextlib.suppress(SwitchboardError):  # the store may come later; see _lib.lua
+            await services.router.ensure_id_key()
+        try:
+            if upgraded := await services.router.upgrade():
+                log.info("%d conversations moved to the current data layout", upgraded)
+        except SwitchboardError as exc:
+            log.warning("data not upgraded (%s); the next start tries again", exc.message)
         await services.hub.start()
         services.sweeper.start()
         services.supervision.start()

@@ -6,8 +6,15 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import NamedTuple
 
 import msgspec
+
+
+class AgentClaims(NamedTuple):
+    agent_id: str
+    version: str  # the agent's token version when issued; revoking changes it
+    expires_at: int  # seconds since the epoch
 
 
 def _b64(data: bytes) -> str:
@@ -52,6 +59,11 @@ class Signer:
 
     def verify_agent(self, token: str, now_s: float) -> tuple[str, str] | None:
         """(agent id, token version) of a valid, unexpired token, else None."""
+        claims = self.agent_claims(token, now_s)
+        return None if claims is None else (claims.agent_id, claims.version)
+
+    def agent_claims(self, token: str, now_s: float) -> AgentClaims | None:
+        """What a valid, unexpired agent token says, else None."""
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != "a1":
             return None
@@ -63,4 +75,4 @@ class Signer:
             return None
         if expires_at < now_s:
             return None
-        return agent_id, version
+        return AgentClaims(agent_id, version, expires_at)

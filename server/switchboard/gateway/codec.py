@@ -50,10 +50,15 @@ class Codec:
     def decode(self, message: dict[str, Any]) -> Any:
         """A typed command from an ASGI receive message; raises msgspec errors."""
         text = message.get("text")
-        if text is not None:
-            return self.json_decoder.decode(text)
-        data = message.get("bytes") or b""
-        return self.msgpack_decoder.decode(data) if self.binary else self.json_decoder.decode(data)
+        try:
+            if text is not None:
+                return self.json_decoder.decode(text)
+            data = message.get("bytes") or b""
+            return self.msgpack_decoder.decode(data) if self.binary else self.json_decoder.decode(data)
+        except RecursionError:  # a frame nested deeper than the stack: no command is
+            raise msgspec.DecodeError("the frame is nested too deeply") from None
+        except UnicodeDecodeError:  # msgspec's JSON decoder raises it for bytes that are not UTF-8
+            raise msgspec.DecodeError("the frame is not valid UTF-8") from None
 
     def decode_any(self, message: dict[str, Any]) -> Any:
         text = message.get("text")

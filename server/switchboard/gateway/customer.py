@@ -13,6 +13,7 @@ from ..domain.states import Channel
 from ..store.router import now_ms
 from ..store.router import ConversationEnded
 from .auth import new_id
+from .limits import same_origin
 from .socket import ClientSocket, HandshakeRefused
 
 
@@ -68,6 +69,28 @@ class CustomerSocket(ClientSocket):
         if hello.page is not None:
             await services.visitors.page_view(visitor_id, hello.page.url, hello.page.title)
 
+    async def origin_allowed(self, origin: str | None) -> bool:
+        """A site a queue allows (its `allowed_origins`) may load the widget too; which
+        queues it may open chats in is checked when it opens one."""
+        if await super().origin_allowed(origin):
+            return True
+        try:
+            return origin in await self.services.directory.queue_origins()
+        except SwitchboardError:  # the store is away: its hello would fail anyway
+            return False
+
+    async def _check_queue_origin(self, qid: str | None) -> None:
+        """A queue's `allowed_origins`, when set, replace SWITCHBOARD_ALLOWED_ORIGINS for
+        chats in that queue."""
+        origin = self.ws.headers.get("origin")
+        if origin is None or not qid:
+            return
+        config = await self.services.directory.queue_config(qid)
+        allowed = config.allowed_origins if config is not None and config.allowed_origins is not None \
+            else self.settings.allowed_origins
+        if allowed is not None and origin not in allowed and not same_origin(origin, self.ws.headers.get("host")):
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "this site may not open chats in this queue")
+
     def on_push(self, frame: dict[str, Any]) -> None:
         # Another tab of the same visitor may have started a chat.
         if frame.get("type") == "chat.queued":
@@ -96,7 +119,7 @@ class CustomerSocket(ClientSocket):
         router = self.services.router
         match command:
             case f.CustomerMessage():
-                text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT)
+                text = f.check_text(command.text, self.settings.customer_text_limit)
                 cid = self._current_conversation()
                 try:
                     result = await router.post_message(
@@ -105,6 +128,7 @@ class CustomerSocket(ClientSocket):
                     )
                 except ConversationEnded:
                     queue, channel = await self.services.directory.conversation_route(cid)
+                    await self._check_queue_origin(queue)
                     hold_until, closed_message = await self._outside_hours(queue, channel)
                     result = await router.start_chat(
                         self.visitor_id, cid, new_id("s"), "", "", [], "", {}, {},
@@ -115,8 +139,9 @@ class CustomerSocket(ClientSocket):
                 await self.services.indexer.message(cid, text)
                 return {"message_id": result["message_id"], "seq": result["seq"]}
             case f.StartChat():
-                text = f.check_text(command.text, f.CUSTOMER_TEXT_LIMIT) if command.text else ""
+                text = f.check_text(command.text, self.settings.customer_text_limit) if command.text else ""
                 customer = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
+                await self._check_queue_origin(command.queue)
                 hold_until, closed_message = await self._outside_hours(command.queue, command.channel.value)
                 result = await router.start_chat(
                     self.visitor_id, new_id("c"), new_id("s"), command.queue, command.language,
@@ -149,7 +174,10 @@ class CustomerSocket(ClientSocket):
                 await self.services.visitors.page_view(self.visitor_id, command.url, command.title)
                 return None
             case f.AcceptInvite():
-                # A chat in the invitation's queue, with the customer's defaults.
+                # A chat in the invitation's queue, with the customer's defaults;
+                # refused like a start_chat when that queue has closed since.
+                await self._outside_hours(await self.services.directory.invite_queue(command.invite_id),
+                                          Channel.WEBCHAT)
                 result = await router.start_chat(
                     self.visitor_id, new_id("c"), new_id("s"), "", "en", [], "webchat", {}, {},
                     invite_id=command.invite_id,

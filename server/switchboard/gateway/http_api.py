@@ -160,6 +160,13 @@ async def get_wrap_up_codes(request: Request) -> Response:
     return JSON({"queue": {"id": qid, "name": config.name}, "wrap_up_codes": config.wrap_up_codes})
 
 
+@_guarded("allowed")
+async def get_transfer_targets(request: Request) -> Response:
+    """The desk's transfer and conference pickers: queues, and the other agents with
+    whether each can take a conversation now. For the admin every agent is listed."""
+    return JSON(await services_of(request).router.transfer_targets(request.state.agent or ""))
+
+
 # ---------------------------------------------------------------- agents
 
 
@@ -207,17 +214,31 @@ async def issue_agent_token(request: Request) -> Response:
     return JSON({"token": s.signer.agent_token(aid, version, expires_at), "expires_at": expires_at * 1000})
 
 
+@admin
+async def revoke_agent_tokens(request: Request) -> Response:
+    """Every token issued for the agent so far stops working, and its open sockets
+    (on every node) close with 4401; a new token can be issued at once."""
+    await services_of(request).router.revoke_tokens(_path_id(request, "agent"))
+    return Response(status_code=204)
+
+
 # ---------------------------------------------------------------- conversations and events
 
 
-@admin
+@readable_by_agents
 async def get_conversation(request: Request) -> Response:
-    found = await services_of(request).directory.conversation(_path_id(request, "conversation"))
-    return JSON(_found(found, "no such conversation"))
+    """The whole conversation. An agent reads only one it took part in."""
+    s = services_of(request)
+    cid = _path_id(request, "conversation")
+    aid = request.state.agent
+    if aid is not None and not await s.search.took_part(aid, cid):
+        raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+    return JSON(_found(await s.directory.conversation(cid), "no such conversation"))
 
 
-@admin
+@readable_by_agents
 async def list_conversations(request: Request) -> Response:
+    """Search. With an agent's token, among the conversations that agent took part in."""
     params = request.query_params
     # An empty parameter counts as absent, as a search form sends them.
     q = params.get("q", "")
@@ -226,7 +247,10 @@ async def list_conversations(request: Request) -> Response:
     queue = check_id("queue", params["queue"]) if params.get("queue") else None
     cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
     limit = search.parse_limit(params.get("limit"))
-    return JSON(await services_of(request).search.page(words, state, queue, limit, cursor))
+    index = services_of(request).search
+    if request.state.agent is not None:
+        return JSON(await index.page_for_agent(request.state.agent, words, state, queue, limit, cursor))
+    return JSON(await index.page(words, state, queue, limit, cursor))
 
 
 @admin
@@ -446,11 +470,13 @@ routes = [
     Route("/api/v1/queues/{id}", get_queue, methods=["GET"]),
     Route("/api/v1/queues/{id}", delete_queue, methods=["DELETE"]),
     Route("/api/v1/queues/{id}/wrap-up-codes", get_wrap_up_codes, methods=["GET"]),
+    Route("/api/v1/transfer-targets", get_transfer_targets),
     Route("/api/v1/agents", list_agents),
     Route("/api/v1/agents/{id}", put_agent, methods=["PUT"]),
     Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
     Route("/api/v1/agents/{id}", delete_agent, methods=["DELETE"]),
     Route("/api/v1/agents/{id}/token", issue_agent_token, methods=["POST"]),
+    Route("/api/v1/agents/{id}/token", revoke_agent_tokens, methods=["DELETE"]),
     Route("/api/v1/conversations", list_conversations),
     Route("/api/v1/conversations/{id}", get_conversation),
     Route("/api/v1/events", list_events),

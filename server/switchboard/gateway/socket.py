@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from .codec import Codec, choose_subprotocol
 from .hub import Push
+from .limits import FrameRate, Refusal, client_address, origin_refusal, same_origin
 
 if TYPE_CHECKING:
     from .app import Services
@@ -71,6 +72,10 @@ class ClientSocket:
             self._replayed[conversation_id] = seq
 
     def push(self, push: Push) -> None:
+        if push.frame.get("type") == "token.revoked":  # an order to this node, never forwarded
+            if push.frame.get("version") != self.token_version:
+                self.close(CloseCode.UNAUTHORIZED, "token revoked")
+            return
         if self._buffered is not None:
             self._buffered.append(push)
             return
@@ -143,13 +148,44 @@ class ClientSocket:
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
-        await self.ws.accept(subprotocol=self.subprotocol)
-        origin = self.ws.headers.get("origin")
-        origins = self.settings.allowed_origins
-        # Browsers always send Origin; only a browser page can be a cross-site attacker.
-        if origins is not None and origin is not None and origin not in origins:
-            await self.ws.close(CloseCode.ORIGIN_FORBIDDEN, "origin not allowed")
+        gate = self.services.gate
+        ip = client_address(self.ws.scope)
+        refusal = await gate.admit(ip)
+        if refusal is not None:
+            await self._refuse(refusal)
             return
+        try:
+            if not await self.origin_allowed(self.ws.headers.get("origin")):
+                await self._refuse(origin_refusal())
+                return
+            await self.ws.accept(subprotocol=self.subprotocol)
+            await self._serve()
+        finally:
+            gate.release(ip)
+
+    async def origin_allowed(self, origin: str | None) -> bool:
+        """SWITCHBOARD_ALLOWED_ORIGINS, and pages this server served itself. Browsers
+        always send Origin; only a browser page can be a cross-site attacker, so a
+        handshake without one is not refused."""
+        allowed = self.settings.allowed_origins
+        if origin is None or allowed is None:
+            return True
+        return origin in allowed or same_origin(origin, self.ws.headers.get("host"))
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        """A foreign Origin is refused before accept (uvicorn answers HTTP 403). A
+        client over a per-address limit is accepted and closed at once with 1013 (try
+        again later), so it can tell a busy address from a forbidden page. (An HTTP 429
+        answer would need the denial-response extension, which uvicorn's
+        websockets-sansio protocol logs as an error.)"""
+        log.debug("%s handshake refused: %s", self.role, refusal.message)
+        if refusal.close_code == CloseCode.ORIGIN_FORBIDDEN:
+            await self.ws.close(CloseCode.ORIGIN_FORBIDDEN, refusal.message)
+            return
+        await self.ws.accept(subprotocol=self.subprotocol)
+        await self.ws.close(refusal.close_code, refusal.message)
+
+    async def _serve(self) -> None:
         try:
             first = await asyncio.wait_for(self.ws.receive(), self.settings.hello_timeout_s)
         except asyncio.TimeoutError:
@@ -192,6 +228,7 @@ class ClientSocket:
 
     async def _receive_loop(self, writer: asyncio.Task[None]) -> None:
         receive = self.ws.receive
+        rate = FrameRate(self.settings)
         while not writer.done():
             try:
                 message = await receive()
@@ -199,6 +236,15 @@ class ClientSocket:
                 return
             if message["type"] == "websocket.disconnect":
                 return
+            if self._closing:
+                continue  # the close is on its way; nothing more is answered
+            if not rate.admit():
+                if rate.abusive:
+                    self.close(CloseCode.POLICY_VIOLATION, "rate limit exceeded")
+                else:
+                    self.error(self._ref_of(message), ErrorCode.RATE_LIMITED,
+                               f"too many frames: at most {self.settings.frames_per_s:g} per second")
+                continue
             await self._frame(message)
 
     async def _frame(self, message: dict[str, Any]) -> None:

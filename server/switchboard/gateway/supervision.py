@@ -3,6 +3,9 @@
 - Every `stats_interval_s` each local supervisor socket gets
   `{type: "stats", queues: [...], ts}`: the figures of its queues over the last
   `FEED_WINDOW_S`, as `GET /api/v1/stats` computes them.
+- When it joins, it gets a `card` frame for every session of its queues that
+  has not closed (waiting, offered, connected, in wrap-up), oldest first, so a
+  reloaded view is whole at once; help requests still open are on their cards.
 - When a session of one of its queues changes (a `session.*` lifecycle event),
   it gets `{type: "card", conversation_id, card}` with the session's current
   card. Events that arrive together give one card per session.
@@ -48,6 +51,9 @@ class SupervisorFeed:
         self._loaded = False
         self._last_id = "0-0"
         self._sockets: dict[SupervisorSocket, frozenset[str]] = {}  # socket -> its queues
+        # Sockets still owed their first cards. The feed's own task sends them, so
+        # they are ordered with the cards of new events (a stale card never wins).
+        self._joining: list[SupervisorSocket] = []
         self._wake = asyncio.Event()
         self._next_tick = 0
         self._task: asyncio.Task[None] | None = None
@@ -57,11 +63,14 @@ class SupervisorFeed:
     def add(self, sock: SupervisorSocket, queues: list[str]) -> None:
         """A supervisor socket said hello; its first `stats` frame follows at once."""
         self._sockets[sock] = frozenset(queues)
+        self._joining.append(sock)
         self._next_tick = 0
         self._wake.set()
 
     def remove(self, sock: SupervisorSocket) -> None:
         self._sockets.pop(sock, None)
+        if sock in self._joining:
+            self._joining.remove(sock)
 
     @property
     def socket_count(self) -> int:
@@ -73,8 +82,12 @@ class SupervisorFeed:
         self._task = asyncio.create_task(self._run(), name="supervisor-feed")
 
     async def stop(self) -> None:
-        if self._task:
+        # A cancel that lands inside a Redis call can come back as a connection
+        # error, which the loop survives; cancel again until the task is gone.
+        while self._task and not self._task.done():
             self._task.cancel()
+            await asyncio.wait({self._task}, timeout=0.2)
+        if self._task:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
@@ -115,6 +128,7 @@ class SupervisorFeed:
             self._window.load(recent.events, recent.complete_from_ms)
             self._last_id = recent.newest_id
             self._loaded = True
+        await self.push_joining()
         wait_ms = min(MAX_BLOCK_MS, self._next_tick - now_ms())
         if wait_ms > 0:
             entries = await self._figures.follow(self._last_id, wait_ms)
@@ -125,9 +139,21 @@ class SupervisorFeed:
                 await self.push_cards([event for _id, event in entries])
         if now_ms() >= self._next_tick:
             self._next_tick = now_ms() + self._interval_ms
+            await self.push_joining()  # a socket that joined during the wait: cards before its first stats
             await self.push_stats()
 
     # ------------------------------------------------------------ frames
+
+    async def push_joining(self) -> None:
+        """The open cards of its queues to every socket that joined since the last call."""
+        while self._joining:
+            sock = self._joining[0]
+            queues = self._sockets.get(sock)
+            if queues:
+                for card in await self._router.open_session_cards(sorted(queues)):
+                    sock.send({"type": "card", "conversation_id": card["conversation_id"], "card": card})
+            if sock in self._joining:  # it may have left meanwhile
+                self._joining.remove(sock)
 
     async def push_cards(self, events: list[dict[str, Any]]) -> None:
         touched: dict[str, set[str]] = {}  # session id -> queues it was in or went to
@@ -167,6 +193,8 @@ class SupervisorFeed:
         queues = [q for q in snapshot.queues if q.id in watched]
         figures = {f["id"]: f for f in queue_figures(self._window.events, start, now, queues, snapshot.agents)}
         for sock, mine in list(self._sockets.items()):
+            if sock in self._joining:
+                continue  # joined while the snapshot was read: its cards come first, then the next tick's stats
             # the agents of its queues, each with its state, for the supervisor's board
             team = [
                 {"id": a.id, "display_name": a.display_name, "state": a.state, "since": a.since,

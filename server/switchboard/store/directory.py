@@ -38,6 +38,11 @@ class Directory:
         raw = await self._call(self.redis.hget(self.keys.queue(qid), "config"))
         return msgspec.json.decode(raw, type=QueueConfig) if raw else None
 
+    async def invite_queue(self, iid: str) -> str | None:
+        """The queue a proactive invitation would open its chat in."""
+        qid = await self._call(self.redis.hget(self.keys.invite(iid), "queue"))
+        return _s(qid) if qid else None
+
     async def held_queues(self, aid: str) -> set[str]:
         """The queues of the sessions the agent holds: connected, or waiting for its wrap-up."""
         sids = [_s(sid) for sid in await self._call(self.redis.smembers(self.keys.agent_slots(aid)))]
@@ -48,12 +53,26 @@ class Directory:
 
     async def conversation_route(self, cid: str) -> tuple[str | None, str]:
         """The queue of the conversation's latest session, and the conversation's channel."""
-        sid, channel = await self._call(self.redis.hmget(self.keys.conversation(cid), "session", "channel"))
+        sid, channel = await self._call(self.redis.hmget(self.keys.conversation_record(cid), "session", "channel"))
         qid = await self._call(self.redis.hget(self.keys.session(_s(sid)), "queue")) if sid else None
         return (_s(qid) if qid else None), (_s(channel) if channel else "")
 
     async def agent_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.agents)))
+
+    async def queue_origins(self) -> set[str]:
+        """Every Origin some queue allows for its widget (`allowed_origins` of the queues)."""
+        qids = await self.queue_ids()
+        if not qids:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        for qid in qids:
+            pipe.hget(self.keys.queue(qid), "config")
+        origins: set[str] = set()
+        for raw in await self._call(pipe.execute()):
+            if raw:
+                origins.update(msgspec.json.decode(raw, type=QueueConfig).allowed_origins or ())
+        return origins
 
     async def queue_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.queues)))
@@ -81,7 +100,7 @@ class Directory:
     async def conversation(self, cid: str) -> dict[str, Any] | None:
         k = self.keys
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hget(k.conversation(cid), "session")
+        pipe.hget(k.conversation_record(cid), "session")
         pipe.lrange(k.conversation_sessions(cid), 0, -1)
         current, session_ids = await self._call(pipe.execute())
         if not current:

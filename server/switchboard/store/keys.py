@@ -5,7 +5,7 @@ step stays atomic on one Redis Cluster shard; a conversation's history and
 message path carry the conversation's own tag, so message traffic spreads.
 The search index has a tag of its own: intersecting its word sets needs them on
 one shard, and that shard need not be the routing one.
-The Lua prelude (`lua/_lib.lua`, functions `k`, `ck`, `clog`) builds the same names.
+The Lua prelude (`lua/_lib.lua`, functions `k`, `cv`, `ck`, `clog`) builds the same names.
 """
 
 from __future__ import annotations
@@ -29,10 +29,21 @@ class Keys:
     def client_msg_ids(self, cid: str) -> str:
         return self.conversation(cid) + ":cmid"
 
-    def conversation_sessions(self, cid: str) -> str:
-        return self.conversation(cid) + ":sessions"
-
     # routing keys
+    @property
+    def data_version(self) -> str:
+        """The layout of the stored data (see Router.upgrade)."""
+        return self._r("data_version")
+
+    def conversation_record(self, cid: str) -> str:
+        """The routing side of a conversation (visitor, channel, created_at, session,
+        open, agents, monitors): the truth; `conversation` keeps a replica of what
+        the message path reads."""
+        return self._r("cv", cid)
+
+    def conversation_sessions(self, cid: str) -> str:
+        return self._r("cv", cid, "sessions")
+
     @property
     def deadlines(self) -> str:
         return self._r("deadlines")
@@ -72,6 +83,10 @@ class Keys:
     def agent_slots(self, aid: str) -> str:
         return self._r("a", aid, "slots")
 
+    def agent_conversations(self, aid: str) -> str:
+        """Conversations the agent took part in, scored by when it joined (the newest 1000)."""
+        return self._r("a", aid, "convs")
+
     def agent_connections(self, aid: str) -> str:
         return self._r("a", aid, "conns")
 
@@ -80,6 +95,18 @@ class Keys:
 
     def visitor(self, vid: str) -> str:
         return self._r("v", vid)
+
+    def invite(self, iid: str) -> str:
+        return self._r("invite", iid)
+
+    @property
+    def id_key(self) -> str:
+        """The key that makes offer and invitation ids unguessable (see _lib.lua)."""
+        return self._r("id_key")
+
+    def handshakes(self, ip: str, minute: int) -> str:
+        """WebSocket handshakes from one client address in one minute (all nodes count here)."""
+        return self._r("hs", str(minute), ip)
 
     @property
     def invite_rules(self) -> str:
@@ -135,8 +162,9 @@ class Keys:
 
     # pub/sub
     def channel(self, recipient: str) -> str:
-        """`recipient` is "a:<agent id>" or "v:<visitor id>"."""
-        return f"{self.prefix}:push:{recipient}"
+        """`recipient` is "a:<agent id>" or "v:<visitor id>". The recipient is the
+        channel's hash tag: on Redis Cluster, sharded pub/sub spreads the channels."""
+        return f"{self.prefix}:push:{{{recipient}}}"
 
     def recipient_of(self, channel: str) -> str:
-        return channel[len(self.prefix) + 6 :]
+        return channel[len(self.prefix) + 7 : -1]

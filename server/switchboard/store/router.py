@@ -7,13 +7,16 @@ recovers from history when it resumes).
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from ..domain.cards import build_card
 from ..domain.errors import ErrorCode, SwitchboardError
@@ -25,6 +28,8 @@ LIST_FIELDS = frozenset({
     "thread", "skills", "messages", "agents", "journey", "offers", "sessions", "languages", "queues", "monitoring",
     "visitors",
 })
+
+log = logging.getLogger(__name__)
 
 _json_decode = msgspec.json.Decoder().decode
 _json_encode = msgspec.json.Encoder().encode
@@ -42,6 +47,10 @@ def _lists_fixed(value: Any) -> Any:
     return value
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []  # Lua's cjson writes an empty list as {}
+
+
 @dataclass(frozen=True)
 class Timeouts:
     inactivity_ms: int = 900_000
@@ -52,8 +61,16 @@ def unavailable(exc: Exception) -> SwitchboardError:
     return SwitchboardError(ErrorCode.UNAVAILABLE, f"the store is unreachable ({type(exc).__name__})")
 
 
-STORE_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+STORE_ERRORS = (
+    redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
+    # Redis Cluster, while a shard fails over or slots move (after redis-py's own retries)
+    redis_errors.ClusterDownError, redis_errors.TryAgainError, redis_errors.SlotNotCoveredError,
+)
 
+
+#: The layout of the stored data this version writes (see Router.upgrade).
+DATA_VERSION = 2
+_ROUTING_FIELDS = frozenset({"visitor", "channel", "created_at", "session", "open", "agents", "monitors"})
 
 #: Deadline kind -> the Lua script that expires it.
 EXPIRY_SCRIPTS = {
@@ -65,6 +82,7 @@ EXPIRY_SCRIPTS = {
     "step": "routing_step",
     "node": "node_lost",
     "invite": "invite",
+    "outbox": "outbox_pending",
 }
 
 
@@ -81,6 +99,8 @@ class Router:
         self.keys = keys
         self.timeouts = timeouts
         self.scripts = load_scripts(redis)
+        #: Redis Cluster: pushes use sharded pub/sub (see store/cluster.py)
+        self.sharded = isinstance(redis, RedisCluster)
 
     # ------------------------------------------------------------ plumbing
 
@@ -94,10 +114,114 @@ class Router:
         doc = _lists_fixed(_json_decode(raw))
         if "err" in doc:
             raise SwitchboardError(doc["err"]["code"], doc["err"]["message"])
-        out = doc.get("out") or []
-        if out:
+        result, out = doc["ok"], doc.get("out") or []
+        trims: list[Any] = []
+        if doc.get("conv"):
+            out, trims = await self._apply_conversation_ops(doc["conv"], out, result)
+        if b'"_history"' in raw:
+            await self._fill_history(result, out)
+        if trims:  # the applied ops leave their outboxes while the frames go out
+            await asyncio.gather(self._publish(out, now), self._trim_outboxes(trims, now))
+        elif out:
             await self._publish(out, now)
-        return doc["ok"]
+        return result
+
+    async def _apply_conversation_ops(
+        self, pending: list[dict[str, Any]], out: list[dict[str, Any]], result: Any
+    ) -> tuple[list[dict[str, Any]], list[Any]]:
+        """The second step of a routing step: applies the ops it left in the outboxes
+        of its conversations (each on that conversation's own slot). Returns the
+        deliveries with every appended frame filled in, in order (frames of ops
+        applied here that this step did not write, a crashed step's, first), and
+        what to trim from the outboxes: (conversation id, last op applied) pairs.
+        Whoever applies an op delivers its frame, so an op that another node applied
+        first (the repair sweep) is left out here. On a store error the routing step
+        stands: the outbox's repair deadline applies the ops later."""
+        k = self.keys
+        apply = self.scripts["conversation_apply"]
+
+        async def one(entry: dict[str, Any]) -> tuple[str, Any]:
+            cid = entry["cid"]
+            keys = [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)]
+            return cid, _json_decode(await apply(keys=keys, args=[cid, *entry["ops"]]))
+
+        applied: dict[tuple[str, int], dict[str, Any]] = {}
+        trims: list[Any] = []
+        for outcome in await asyncio.gather(*(one(e) for e in pending), return_exceptions=True):
+            if isinstance(outcome, STORE_ERRORS):
+                log.warning("conversation ops left for the repair sweep: %s", outcome)
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            cid, done = outcome
+            trims += [cid, done["applied"]]
+            for frame in _listed(done["frames"]):
+                applied[(cid, frame["n"])] = {
+                    "to": _listed(frame["to"]), "frame": _lists_fixed(_json_decode(frame["frame"]))}
+        if isinstance(result, dict) and "_message_op" in result:
+            # without it (the ops are left to the repair sweep) the ack goes without a seq
+            message = applied.get((result["conversation_id"], result.pop("_message_op")))
+            if message is not None:
+                result["message_id"], result["seq"] = message["frame"]["message_id"], message["frame"]["seq"]
+        own = {(d["cid"], d["op"]) for d in out if "op" in d}
+        deliveries = [d for key, d in applied.items() if key not in own]
+        for delivery in out:
+            if "op" not in delivery:
+                deliveries.append(delivery)
+            elif (found := applied.get((delivery["cid"], delivery["op"]))) is not None:
+                deliveries.append(found)
+        return deliveries, trims
+
+    async def _trim_outboxes(self, trims: list[Any], now: int) -> None:
+        k = self.keys
+        try:
+            await self.scripts["outbox_trim"](
+                keys=[k.root], args=[k.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, *trims])
+        except STORE_ERRORS:
+            pass  # the repair sweep trims them: applying them again skips them
+
+    async def _fill_history(self, result: Any, out: list[dict[str, Any]]) -> None:
+        """Fills every table a script marked with `_history` (a conversation's recent
+        history, read from its own slot after its ops were applied)."""
+        marked: list[dict[str, Any]] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                if "_history" in value:
+                    marked.append(value)
+                for item in value.values():
+                    walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+        walk(result)
+        walk(out)
+        read: dict[tuple[str, int, bool], list[dict[str, Any]]] = {}
+        for holder in marked:
+            mark = holder.pop("_history")
+            key = (mark["cid"], int(mark["limit"]), bool(mark["messages_only"]))
+            if key not in read:
+                try:
+                    read[key] = await self.recent_history(*key)
+                except SwitchboardError as exc:
+                    log.warning("history of %s not read: %s", key[0], exc.message)
+                    read[key] = []
+            holder[mark["field"]] = read[key]
+
+    async def recent_history(self, cid: str, limit: int, messages_only: bool = False) -> list[dict[str, Any]]:
+        """The conversation's last `limit` history events (with `messages_only`, its
+        last messages: an offer's thread), oldest first, notes included."""
+        try:
+            entries = await self.redis.xrevrange(
+                self.keys.history(cid), "+", "-", count=limit * (3 if messages_only else 1))
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        events = [
+            _lists_fixed(_json_decode(fields[b"d"])) for _id, fields in reversed(entries)
+            if not messages_only or b'"type":"message"' in fields[b"d"]
+        ]
+        return events[-limit:]
 
     async def _publish(self, deliveries: list[dict[str, Any]], now: int) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -107,15 +231,21 @@ class Router:
                 frame["card"] = build_card(frame.pop("_card"), now)
             payload = _json_encode(frame)
             for recipient in delivery["to"] or []:
-                pipe.publish(self.keys.channel(recipient), payload)
+                if self.sharded:
+                    pipe.spublish(self.keys.channel(recipient), payload)
+                else:
+                    pipe.publish(self.keys.channel(recipient), payload)
         try:
             await pipe.execute()
         except STORE_ERRORS:
             pass  # push is best effort; history holds every event that matters
 
-    async def _conversation_script(self, name: str, cid: str, keys: list[str], *args: Any) -> Any:
+    async def _conversation_script(self, name: str, keys: list[str], *args: Any, payload: bytes = b"") -> Any:
+        """Runs `message` or `relay`. On one Redis the script publishes the frame
+        itself (one round trip); on a cluster it returns the channels, each in the
+        slot of its own tag, and they are SPUBLISHed here."""
         try:
-            raw = await self.scripts[name](keys=keys, args=[self.keys.prefix, *args])
+            raw = await self.scripts[name](keys=keys, args=[self.keys.prefix, *args, "0" if self.sharded else "1"])
         except STORE_ERRORS as exc:
             raise unavailable(exc) from exc
         doc = _json_decode(raw)
@@ -123,6 +253,15 @@ class Router:
             if doc["err"]["code"] == "ended":
                 raise ConversationEnded()
             raise SwitchboardError(doc["err"]["code"], doc["err"]["message"])
+        if channels := _listed(doc.get("channels")):
+            payload = doc["payload"].encode() if "payload" in doc else payload
+            pipe = self.redis.pipeline(transaction=False)
+            for channel in channels:
+                pipe.spublish(channel, payload)
+            try:
+                await pipe.execute()
+            except STORE_ERRORS:
+                pass  # push is best effort; history holds every message
         return doc["ok"]
 
     # ------------------------------------------------------------ customers
@@ -169,12 +308,13 @@ class Router:
         customer writes into an ended session (the caller opens a new one)."""
         k = self.keys
         return await self._conversation_script(
-            "message", cid, [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
+            "message", [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
             now_ms() if now is None else now, kind, role, sender, display_name, text, client_msg_id,
         )
 
     async def relay(self, cid: str, role: str, sender: str, frame: dict[str, Any]) -> None:
-        await self._conversation_script("relay", cid, [self.keys.conversation(cid)], role, sender, _json_encode(frame))
+        payload = _json_encode(frame)
+        await self._conversation_script("relay", [self.keys.conversation(cid)], role, sender, payload, payload=payload)
 
     async def end_chat(self, visitor_id: str, now: int | None = None) -> dict[str, Any]:
         return await self._run("end_session", "customer", visitor_id, "", now=now)
@@ -287,7 +427,18 @@ class Router:
         if script is None:  # written by a newer version? drop it
             await self.redis.zrem(self.keys.deadlines, member)
             return False
-        return bool(await self._run(script, *rest.split(":"), now=now))
+        args = rest.split(":")
+        if kind == "inact":  # the script cannot read the conversation's side: it gets its last activity
+            args.append(await self._last_activity(args[0]))
+        return bool(await self._run(script, *args, now=now))
+
+    async def _last_activity(self, sid: str) -> str:
+        try:
+            cid = await self.redis.hget(self.keys.session(sid), "conv")
+            last = await self.redis.hget(self.keys.conversation(cid.decode()), "last_activity") if cid else None
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return last.decode() if last else ""
 
     # ------------------------------------------------------------ administration
 
@@ -303,6 +454,17 @@ class Router:
     async def delete_agent(self, aid: str) -> None:
         await self._run("delete_agent", aid)
 
+    async def ensure_id_key(self) -> None:
+        """Writes the random key of offer and invitation ids, unless a node did already."""
+        try:
+            await self.redis.set(self.keys.id_key, secrets.token_hex(32), nx=True)
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+
+    async def revoke_tokens(self, aid: str) -> None:
+        """Every token issued for the agent so far stops working; its open sockets close."""
+        await self._run("revoke_token", aid)
+
     # ------------------------------------------------------------ reads
 
     async def session_cards(self, session_ids: list[str], now: int | None = None) -> list[dict[str, Any]]:
@@ -311,6 +473,27 @@ class Router:
         now = now_ms() if now is None else now
         views = await self._run("view_sessions", *session_ids, now=now)
         return [build_card(v, now) for v in views or []]
+
+    async def open_session_cards(self, qids: list[str], now: int | None = None) -> list[dict[str, Any]]:
+        """The cards of the sessions of these queues that have not closed, oldest first."""
+        if not qids:
+            return []
+        now = now_ms() if now is None else now
+        views = await self._run("view_open_sessions", *qids, now=now)
+        cards = [build_card(v, now) for v in views or []]
+        return sorted(cards, key=lambda card: card["queued_at"])
+
+    async def transfer_targets(self, aid: str) -> dict[str, Any]:
+        """Every queue, and every other agent with whether it can take a transfer or
+        a conference now, sorted for a picker: free agents first, then by name."""
+        found = await self._run("view_transfer_targets", aid)
+
+        queues = sorted(_listed(found.get("queues")), key=lambda q: (q["name"].casefold(), q["id"]))
+        agents = _listed(found.get("agents"))
+        for agent in agents:
+            agent["queues"] = sorted(_listed(agent.get("queues")))
+        agents.sort(key=lambda a: (not a["free"], a["display_name"].casefold(), a["id"]))
+        return {"queues": queues, "agents": agents}
 
     async def queue_views(self, qids: list[str]) -> list[dict[str, Any]]:
         if not qids:
@@ -355,3 +538,31 @@ class Router:
         except STORE_ERRORS as exc:
             raise unavailable(exc) from exc
         return int(raw or 0)
+
+    # ------------------------------------------------------------ upgrades
+
+    async def upgrade(self) -> int:
+        """Brings data written by an earlier version to the current layout, once per
+        deployment; returns how many conversations it changed. Data version 2: a
+        conversation's routing fields moved from its message-side hash to the
+        routing record `{sb}:cv:<cid>`. Safe to run on several nodes at once."""
+        k = self.keys
+        try:
+            if int(await self.redis.get(k.data_version) or 0) >= DATA_VERSION:
+                return 0
+            upgraded = 0
+            async for raw_key in self.redis.scan_iter(match=f"{k.prefix}:c:{{*}}", count=1000):
+                key = raw_key.decode()
+                if not key.endswith("}"):
+                    continue  # a history, client_msg_id index or session list
+                cid = key[len(k.prefix) + 4 : -1]
+                stored = await self.redis.hgetall(key)
+                fields = {f.decode(): v.decode() for f, v in stored.items() if f.decode() in _ROUTING_FIELDS}
+                if b"applied" in stored:  # new op numbers must come after the ones applied there
+                    fields["ops"] = stored[b"applied"].decode()
+                sessions = [s.decode() for s in await self.redis.lrange(key + ":sessions", 0, -1)]
+                upgraded += bool(await self._run("upgrade_conversation", cid, _json_encode(fields), *sessions))
+            await self.redis.set(k.data_version, DATA_VERSION)
+        except STORE_ERRORS as exc:
+            raise unavailable(exc) from exc
+        return upgraded

@@ -125,11 +125,55 @@ class SearchIndex:
                     return {"conversations": cards, "next": search.encode_cursor(position)}
         return {"conversations": cards, "next": None}
 
+    async def page_for_agent(
+        self,
+        aid: str,
+        words: list[str],
+        state: SessionStatus | None,
+        queue: str | None,
+        limit: int,
+        cursor: Position | None,
+    ) -> dict[str, Any]:
+        """As `page`, among the conversations the agent took part in (at most the
+        newest 1000, kept by the router): an agent's search never shows another's."""
+        rows = await self._call(self.redis.zrange(self.keys.agent_conversations(aid), 0, -1, withscores=True))
+        joined = {_s(cid): int(score) for cid, score in rows}
+        ids = list(joined)
+        if ids and words:
+            pipe = self.redis.pipeline(transaction=False)
+            for word in words:
+                pipe.smismember(self.keys.search_word(word), ids)
+            member_rows = await self._call(pipe.execute())
+            ids = [cid for i, cid in enumerate(ids) if all(row[i] for row in member_rows)]
+        if not ids:
+            return {"conversations": [], "next": None}
+        scores = await self._call(self.redis.zmscore(self.keys.search_activity, ids))
+        entries = sorted(
+            ((int(score) if score is not None else joined[cid], cid) for cid, score in zip(ids, scores)),
+            reverse=True,
+        )
+        entries = [e for e in entries if search.after(e, cursor)]
+        cards: list[dict[str, Any]] = []
+        for start in range(0, len(entries), self.batch):
+            part = entries[start : start + self.batch]
+            by_conversation = await self._cards([cid for _, cid in part])
+            for entry in part:
+                card = by_conversation.get(entry[1])
+                if card is not None and search.card_matches(card, state, queue):
+                    cards.append(card)
+                    if len(cards) == limit:
+                        more = entry != entries[-1]
+                        return {"conversations": cards, "next": search.encode_cursor(entry) if more else None}
+        return {"conversations": cards, "next": None}
+
+    async def took_part(self, aid: str, cid: str) -> bool:
+        return await self._call(self.redis.zscore(self.keys.agent_conversations(aid), cid)) is not None
+
     async def _cards(self, cids: list[str]) -> dict[str, dict[str, Any]]:
         """The card of each conversation's current session."""
         pipe = self.redis.pipeline(transaction=False)
         for cid in cids:
-            pipe.hget(self.keys.conversation(cid), "session")
+            pipe.hget(self.keys.conversation_record(cid), "session")
         sessions = [_s(s) for s in await self._call(pipe.execute()) if s]
         return {card["conversation_id"]: card for card in await self.router.session_cards(sessions)}
 

@@ -3,17 +3,28 @@
 -- Calling convention of every script that includes this prelude:
 --   KEYS[1]  routing root of the deployment, e.g. "{sb}"; every routing key is
 --            KEYS[1] .. ":..." so they all hash to one Redis Cluster slot
---   ARGV[1]  name prefix, e.g. "sb" (conversation keys "sb:c:{<id>}", channels "sb:push:...")
+--   ARGV[1]  name prefix, e.g. "sb"
 --   ARGV[2]  now, milliseconds since the epoch (passed in so tests control time)
 --   ARGV[3]  inactivity timeout, ms
 --   ARGV[4]  disconnect grace, ms
 --   ARGV[5..] the script's own arguments (see its header)
--- Every script returns one JSON document: {ok = result, out = deliveries} or
--- {err = {code, message}}. A script checks everything before it writes, so a
--- refusal leaves the state untouched.
+-- Every script returns one JSON document: {ok = result, out = deliveries,
+-- conv = pending conversation ops} or {err = {code, message}}. A script checks
+-- everything before it writes, so a refusal leaves the state untouched.
+--
+-- A conversation has two sides. Its routing record {sb}:cv:<cid> (visitor,
+-- channel, created_at, session, open, agents, monitors, ops) and session list
+-- {sb}:cv:<cid>:sessions are the truth for routing and share the routing tag.
+-- Its message side sb:c:{<cid>} (with the history stream ...:log and the
+-- client_msg_id index ...:cmid) carries the conversation's own tag, so on Redis
+-- Cluster it may live on another shard: it holds seq, last_activity, applied
+-- and a replica of visitor, agents, monitors and open for the message path.
+-- A routing script never touches the message side: what it has to do there
+-- (append a history event, update the replica) it writes as ops to the
+-- conversation's outbox, which the Router applies right after the script with
+-- conversation_apply.lua (see `conversation_op`).
 
 local R = KEYS[1]
-local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local INACTIVITY_MS = tonumber(ARGV[3])
 local GRACE_MS = tonumber(ARGV[4])
@@ -29,19 +40,14 @@ local HISTORY_LIMIT = 500
 local EVENTS_MAXLEN = 1000000
 
 local function k(...) return R .. ':' .. table.concat({...}, ':') end
-local function ck(cid) return P .. ':c:{' .. cid .. '}' end
-local function clog(cid) return ck(cid) .. ':log' end
-local function csessions(cid) return ck(cid) .. ':sessions' end
+local function cv(cid) return k('cv', cid) end
+local function cv_sessions(cid) return k('cv', cid, 'sessions') end
 local DEADLINES = k('deadlines')
 
 local function refuse(code, message)
   return cjson.encode({err = {code = code, message = message}})
 end
 
-local function done(result)
-  if result == nil then result = true end
-  return cjson.encode({ok = result, out = OUT})
-end
 
 local function deliver(to, frame)
   OUT[#OUT + 1] = {to = to, frame = frame}
@@ -189,7 +195,7 @@ end
 -- Everyone who follows a conversation: its connected agents, the supervisors
 -- monitoring it and, with `include_visitor`, its customer.
 local function audience(cid, include_visitor)
-  local c = redis.call('HMGET', ck(cid), 'visitor', 'agents', 'monitors')
+  local c = redis.call('HMGET', cv(cid), 'visitor', 'agents', 'monitors')
   local to = {}
   if include_visitor and c[1] then to[1] = 'v:' .. c[1] end
   for _, a in ipairs(words(c[2])) do to[#to + 1] = 'a:' .. a end
@@ -199,39 +205,89 @@ local function audience(cid, include_visitor)
   return to
 end
 
--- Appends a history event to the conversation's stream and gives `frame` its
--- conversation_id, seq and ts, so the caller can deliver the same table.
--- `visibility` is "all" or "agents" (internal notes never reach a customer).
-local function append(cid, frame, visibility)
-  local seq = redis.call('HINCRBY', ck(cid), 'seq', 1)
-  frame.conversation_id = cid
-  frame.seq = seq
-  frame.ts = frame.ts or NOW
-  if frame.type == 'message' and not frame.message_id then frame.message_id = cid .. ':' .. seq end
-  redis.call('XADD', clog(cid), seq .. '-0', 'd', cjson.encode(frame), 'v', visibility or 'all')
-  return seq
+-- Fields of the routing record that the message path reads from its replica.
+local REPLICATED = {visitor = true, agents = true, monitors = true, open = true}
+
+-- Sets fields of a conversation's routing record and of its replica.
+-- Conversation ops: the outbox {sb}:outbox:<cid> is a list of JSON ops, each
+-- numbered by the record's `ops` counter:
+--   {n, at, set = {field = value}}   set fields of the replica
+--   {n, at, touch = true}            last_activity = at (someone joined)
+--   {n, at, append = frame, v = "all"|"agents", to = recipients, cmid = index key}
+--                                    append frame to the history (it gets its
+--                                    seq there) and deliver it to `to`
+-- conversation_apply.lua applies them in order and skips the ones at or below
+-- the replica's `applied`, so applying an outbox twice, or racing, is harmless.
+-- The deadline outbox:<cid> makes the sweeper apply an outbox a crashed node
+-- left behind; the Router trims applied ops at once (see outbox_trim.lua).
+local OUTBOX_REPAIR_MS = 3000
+local CONV_OPS, CONV_ORDER = {}, {}
+
+local function conversation_op(cid, op)
+  op.n = redis.call('HINCRBY', cv(cid), 'ops', 1)
+  op.at = NOW
+  if not CONV_OPS[cid] then
+    CONV_OPS[cid] = {}
+    CONV_ORDER[#CONV_ORDER + 1] = cid
+  end
+  local ops = CONV_OPS[cid]
+  ops[#ops + 1] = cjson.encode(op)
+  return op.n
+end
+
+local function done(result)
+  if result == nil then result = true end
+  local conv = {}
+  for _, cid in ipairs(CONV_ORDER) do
+    local outbox = k('outbox', cid)
+    redis.call('RPUSH', outbox, unpack(CONV_OPS[cid]))
+    redis.call('ZADD', DEADLINES, NOW + OUTBOX_REPAIR_MS, 'outbox:' .. cid)
+    -- every pending op: ones a crashed step left behind are applied first
+    conv[#conv + 1] = {cid = cid, ops = redis.call('LRANGE', outbox, 0, -1)}
+  end
+  return cjson.encode({ok = result, out = OUT, conv = conv})
+end
+
+-- Sets fields of a conversation's routing record and of its replica.
+local function update_conversation(cid, fields)
+  local all, replica, replicated = {}, {}, false
+  for name, value in pairs(fields) do
+    all[#all + 1] = name
+    all[#all + 1] = value
+    if REPLICATED[name] then
+      replica[name] = value
+      replicated = true
+    end
+  end
+  redis.call('HSET', cv(cid), unpack(all))
+  if replicated then conversation_op(cid, {set = replica}) end
+end
+
+-- Someone joined: the inactivity timeout counts from now.
+local function touch(cid)
+  conversation_op(cid, {touch = true})
+end
+
+-- Appends a history event to the conversation and delivers it to `to` once it
+-- has its seq (the Router fills in the delivery after applying the op).
+-- `visibility` is "all" or "agents" (internal notes never reach a customer);
+-- `cmid` ("role:sender:client_msg_id") indexes a client's message id.
+local function append(cid, frame, to, visibility, cmid)
+  local n = conversation_op(cid, {append = frame, to = to, v = visibility or 'all', cmid = cmid})
+  OUT[#OUT + 1] = {cid = cid, op = n}
+  return n
 end
 
 -- A message from the system (someone joined or left) into the history, to `to`.
 local function system_message(cid, text, to)
-  local frame = {type = 'message', from = {role = 'system'}, text = text}
-  append(cid, frame)
-  deliver(to, frame)
-  return frame
+  return append(cid, {type = 'message', from = {role = 'system'}, text = text}, to)
 end
 
-local function history(cid, limit, messages_only)
-  local entries = redis.call('XREVRANGE', clog(cid), '+', '-', 'COUNT', limit * (messages_only and 3 or 1))
-  local out = {}
-  for i = #entries, 1, -1 do
-    local f = entries[i][2]
-    local d = f[2]
-    if not messages_only or string.find(d, '"type":"message"', 1, true) then
-      out[#out + 1] = cjson.decode(d)
-    end
-  end
-  while #out > limit do table.remove(out, 1) end
-  return out
+-- The conversation's last `limit` history events (messages only: its thread),
+-- which the Router reads after applying the ops and puts in `field` of the
+-- table holding this mark.
+local function history_mark(cid, limit, messages_only, field)
+  return {cid = cid, limit = limit, messages_only = messages_only, field = field}
 end
 
 -- ------------------------------------------------------------------ agents
@@ -372,6 +428,11 @@ local function session_view(sid)
   end
   s.agents = agents
   s.journey = web_pages(s.visitor, web_session_at(s.visitor, s.queued_at))
+  if s.help then
+    local help = cjson.decode(s.help)
+    help.agent = agent_public(help.agent)
+    s.help = help
+  end
   return s
 end
 
@@ -397,12 +458,27 @@ local function offer_frame(oid, sid, s, kind, expires_at, from_agent)
     type = 'offer', offer_id = oid, kind = kind, conversation_id = s.conv, session_id = sid,
     customer = customer_of(s), queue = {id = s.queue, name = queue_name(s.queue)},
     language = s.language, skills = cjson.decode(s.skills or '[]'),
-    thread = history(s.conv, THREAD_LENGTH, true),
+    _history = history_mark(s.conv, THREAD_LENGTH, true, 'thread'),
     queued_at = tonumber(s.queued_at), offered_at = NOW, expires_at = expires_at,
   }
   frame.customer.verified = s.verified == '1'
   if from_agent then frame.from_agent = agent_public(from_agent) end
   return frame
+end
+
+-- Offer and invitation ids: a counter (unique) and a keyed hash of it, so that
+-- nobody can work out someone else's id from its own. Every node writes a random
+-- key at start (Router.ensure_id_key); the fallback only covers a store emptied
+-- under a running node.
+local function unguessable_id(prefix, counter)
+  local n = redis.call('INCR', k('seq', counter))
+  local key = redis.call('GET', k('id_key'))
+  if not key then
+    local t = redis.call('TIME')
+    key = redis.sha1hex(t[1] .. ':' .. t[2] .. ':' .. n .. ':' .. tostring(redis.call('DBSIZE')))
+    redis.call('SET', k('id_key'), key, 'NX')
+  end
+  return prefix .. n .. '-' .. redis.sha1hex(key .. ':' .. prefix .. n)
 end
 
 local connect_agent -- defined below, used by offer_session for auto-accept queues
@@ -413,7 +489,7 @@ local function offer_session(sid, s, q, aid)
     connect_agent(sid, aid)
     return
   end
-  local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
+  local oid = unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
   -- A session another agent sent to this queue is offered as a transfer, from that agent.
   local from = (s.transferred_from or '') ~= '' and s.transferred_from or nil
@@ -645,7 +721,7 @@ end
 -- Offers session `sid` to `target` as a transfer or conference from `sender`.
 local function offer_side(sid, s, kind, sender, target)
   local q = queue_config(s.queue) or {offer_timeout_s = 20}
-  local oid = 'o' .. redis.call('INCR', k('seq', 'offer'))
+  local oid = unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
   local frame = offer_frame(oid, sid, s, kind, expires_at, sender)
   redis.call('HSET', k('offer', oid), 'session', sid, 'agent', target, 'kind', kind, 'sender', sender,
@@ -670,7 +746,7 @@ local function remove_from_session(sid, aid)
   redis.call('HSET', k('s', sid), 'agents', agents)
   if s[3] == aid then redis.call('HSET', k('s', sid), 'owner', rest[1] or '') end
   if #rest == 1 then redis.call('HSET', k('s', sid), 'status', 'active') end
-  redis.call('HSET', ck(s[2]), 'agents', agents)
+  update_conversation(s[2], {agents = agents})
   redis.call('SREM', k('a', aid, 'slots'), sid)
   reindex_agent(aid)
   return rest
@@ -681,9 +757,7 @@ local function guest_left(sid, aid, why)
   local s = redis.call('HMGET', k('s', sid), 'conv', 'queue')
   local to = audience(s[1], true)
   local rest = remove_from_session(sid, aid)
-  local left = {type = 'chat.participant_left', session_id = sid, agent = agent_public(aid)}
-  append(s[1], left)
-  deliver(to, left)
+  append(s[1], {type = 'chat.participant_left', session_id = sid, agent = agent_public(aid)}, to)
   system_message(s[1], agent_public(aid).display_name .. ' left the conversation', to)
   local others = {}
   for _, a in ipairs(rest) do others[#others + 1] = 'a:' .. a end
@@ -691,6 +765,15 @@ local function guest_left(sid, aid, why)
   lifecycle({type = 'session.conference_ended', conversation_id = s[1], session_id = sid,
     queue = s[2], agent = aid, reason = why})
   return rest
+end
+
+-- The conversations an agent took part in, newest first, for its transcript
+-- search (GET /conversations with its token); the oldest fall off.
+local AGENT_CONVERSATIONS_KEPT = 1000
+local function remember_conversation(aid, cid)
+  local key = k('a', aid, 'convs')
+  redis.call('ZADD', key, NOW, cid)
+  redis.call('ZREMRANGEBYRANK', key, 0, -AGENT_CONVERSATIONS_KEPT - 1)
 end
 
 connect_agent = function(sid, aid)
@@ -703,17 +786,17 @@ connect_agent = function(sid, aid)
   end
   redis.call('SADD', k('a', aid, 'slots'), sid)
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
-  redis.call('HSET', ck(s.conv), 'agents', aid, 'last_activity', NOW)
+  remember_conversation(aid, s.conv)
+  update_conversation(s.conv, {agents = aid})
+  touch(s.conv)
   arm('inact:' .. sid, NOW + INACTIVITY_MS)
   disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
-  local connected = {type = 'chat.connected', session_id = sid, agent = agent_public(aid)}
-  append(s.conv, connected)
   -- the agent finds it in conversation.assigned
   local to = audience(s.conv, true)
   for i, r in ipairs(to) do if r == 'a:' .. aid then table.remove(to, i) break end end
-  deliver(to, connected)
+  append(s.conv, {type = 'chat.connected', session_id = sid, agent = agent_public(aid)}, to)
   deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
-    _card = session_view(sid), messages = history(s.conv, HISTORY_LIMIT, false)})
+    _card = session_view(sid), _history = history_mark(s.conv, HISTORY_LIMIT, false, 'messages')})
   if first then
     lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid,
       queue = s.queue, agent = aid, wait_ms = NOW - tonumber(s.queued_at)})
@@ -748,16 +831,12 @@ local function end_session(sid, reason)
   end
   disarm('inact:' .. sid)
   local to = audience(s.conv, true)
-  redis.call('HSET', ck(s.conv), 'open', '0', 'agents', '')
-  local ended = {type = 'chat.ended', session_id = sid, reason = reason}
-  append(s.conv, ended)
-  deliver(to, ended)
+  update_conversation(s.conv, {open = '0', agents = ''})
+  append(s.conv, {type = 'chat.ended', session_id = sid, reason = reason}, to)
   if s.connected_at and s.connected_at ~= '' then
     -- Someone served the customer: ask how it went (kept in the history, so a
     -- customer that comes back later still gets the question).
-    local survey = {type = 'csat.requested', session_id = sid}
-    append(s.conv, survey)
-    deliver({'v:' .. s.visitor}, survey)
+    append(s.conv, {type = 'csat.requested', session_id = sid}, {'v:' .. s.visitor})
   end
   local event = {type = 'session.ended', conversation_id = s.conv, session_id = sid,
     queue = s.queue, reason = reason, agent = agents[1]}
@@ -792,23 +871,23 @@ end
 -- ------------------------------------------------------------------ supervisors
 
 -- A supervisor monitoring a conversation receives its events without joining:
--- the conversation hash lists it in `monitors` (read by the message path too).
+-- the conversation lists it in `monitors` (its replica is read by the message path too).
 local function start_monitoring(aid, cid)
-  local monitors = redis.call('HGET', ck(cid), 'monitors') or ''
+  local monitors = redis.call('HGET', cv(cid), 'monitors') or ''
   if not has_word(monitors, aid) then
-    redis.call('HSET', ck(cid), 'monitors', (monitors == '' and aid) or (monitors .. ' ' .. aid))
+    update_conversation(cid, {monitors = (monitors == '' and aid) or (monitors .. ' ' .. aid)})
   end
   redis.call('SADD', k('a', aid, 'monitoring'), cid)
 end
 
 local function stop_monitoring(aid, cid)
   redis.call('SREM', k('a', aid, 'monitoring'), cid)
-  if redis.call('EXISTS', ck(cid)) == 0 then return end
+  if redis.call('EXISTS', cv(cid)) == 0 then return end
   local rest = {}
-  for _, m in ipairs(words(redis.call('HGET', ck(cid), 'monitors'))) do
+  for _, m in ipairs(words(redis.call('HGET', cv(cid), 'monitors'))) do
     if m ~= aid then rest[#rest + 1] = m end
   end
-  redis.call('HSET', ck(cid), 'monitors', table.concat(rest, ' '))
+  update_conversation(cid, {monitors = table.concat(rest, ' ')})
 end
 
 -- ------------------------------------------------------------------ presence

@@ -24,31 +24,26 @@ redis.call('HSET', k('s', sid), 'side_offer', '')
 local target = agent_public(aid)
 redis.call('SADD', k('a', aid, 'slots'), sid)
 redis.call('HSET', k('a', aid), 'idle_since', NOW)
-redis.call('HSET', ck(s.conv), 'last_activity', NOW)
+remember_conversation(aid, s.conv)
+touch(s.conv)
 
 if o.kind == 'transfer' then
   -- The sender leaves as the target comes in; the customer sees the hand-over.
   local to = audience(s.conv, true)
   remove_from_session(sid, o.sender)
   redis.call('HSET', k('s', sid), 'agents', aid, 'owner', aid, 'status', 'active')
-  redis.call('HSET', ck(s.conv), 'agents', aid)
-  local transferred = {type = 'chat.transferred', session_id = sid, from_agent = agent_public(o.sender), agent = target}
-  append(s.conv, transferred)
-  deliver(to, transferred)
-  local connected = {type = 'chat.connected', session_id = sid, agent = target}
-  append(s.conv, connected)
-  deliver(to, connected)
+  update_conversation(s.conv, {agents = aid})
+  append(s.conv, {type = 'chat.transferred', session_id = sid, from_agent = agent_public(o.sender), agent = target}, to)
+  append(s.conv, {type = 'chat.connected', session_id = sid, agent = target}, to)
   lifecycle({type = 'session.transferred', conversation_id = s.conv, session_id = sid, queue = s.queue,
     agent = o.sender, to_agent = aid, kind = 'agent'})
 else
   -- A conference: the guest joins; the owner stays in charge.
   local agents = s.agents .. ' ' .. aid
   redis.call('HSET', k('s', sid), 'agents', agents, 'status', 'conference')
-  redis.call('HSET', ck(s.conv), 'agents', agents)
+  update_conversation(s.conv, {agents = agents})
   local to = audience(s.conv, true)
-  local joined = {type = 'chat.participant_joined', session_id = sid, agent = target}
-  append(s.conv, joined)
-  deliver(to, joined)
+  append(s.conv, {type = 'chat.participant_joined', session_id = sid, agent = target}, to)
   system_message(s.conv, target.display_name .. ' joined the conversation', to)
   local others = {}
   for _, a in ipairs(words(s.agents)) do others[#others + 1] = 'a:' .. a end
@@ -57,7 +52,7 @@ else
     queue = s.queue, agent = aid, from_agent = o.sender})
 end
 deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
-  _card = session_view(sid), messages = history(s.conv, HISTORY_LIMIT, false)})
+  _card = session_view(sid), _history = history_mark(s.conv, HISTORY_LIMIT, false, 'messages')})
 reindex_agent(aid)
 route_all()
 return done({conversation_id = s.conv, session_id = sid, kind = o.kind})

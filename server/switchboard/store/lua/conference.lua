@@ -2,7 +2,7 @@
 -- both are connected (see accept.lua).
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] invited agent id
 local aid, cid, target = ARGV[5], ARGV[6], ARGV[7]
-local sid = redis.call('HGET', ck(cid), 'session')
+local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
 local s = hgetall(k('s', sid))
 if not has_word(s.agents, aid) then

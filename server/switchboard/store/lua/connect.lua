@@ -15,7 +15,7 @@ if kind == 'v' then
   redis.call('HSETNX', k('v', id), 'created_at', NOW)
   local cid = redis.call('HGET', k('v', id), 'conv')
   local result = {conversation_id = cid or cjson.null}
-  if cid then result.session = session_view(redis.call('HGET', ck(cid), 'session')) end
+  if cid then result.session = session_view(redis.call('HGET', cv(cid), 'session')) end
   return done(result)
 end
 

@@ -4,7 +4,7 @@
 local vid, rating, comment = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local cid = redis.call('HGET', k('v', vid), 'conv')
 if not cid then return refuse('conflict', 'no survey is open for this visitor') end
-local sessions = redis.call('LRANGE', csessions(cid), 0, -1)
+local sessions = redis.call('LRANGE', cv_sessions(cid), 0, -1)
 local sid = nil
 for i = #sessions, 1, -1 do
   local s = redis.call('HMGET', k('s', sessions[i]), 'ended_at', 'connected_at')

@@ -9,7 +9,7 @@ for _, qid in ipairs(cjson.decode(queues)) do
   unindex_ready(qid, aid)
   redis.call('SREM', k('q', qid, 'members'), aid)
 end
-redis.call('DEL', k('a', aid), k('a', aid, 'slots'), k('a', aid, 'offers'))
+redis.call('DEL', k('a', aid), k('a', aid, 'slots'), k('a', aid, 'offers'), k('a', aid, 'convs'))
 for _, cid in ipairs(redis.call('SMEMBERS', k('a', aid, 'monitoring'))) do stop_monitoring(aid, cid) end
 redis.call('SREM', k('agents'), aid)
 redis.call('SREM', k('supervisors'), aid)

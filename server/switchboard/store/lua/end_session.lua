@@ -7,7 +7,7 @@ if role == 'customer' then
   cid = redis.call('HGET', k('v', actor), 'conv')
   if not cid then return refuse('conflict', 'there is no chat to end') end
 end
-local c = redis.call('HMGET', ck(cid), 'visitor', 'agents', 'open', 'session')
+local c = redis.call('HMGET', cv(cid), 'visitor', 'agents', 'open', 'session')
 if not c[1] then return refuse('not_found', 'no such conversation') end
 if role == 'agent' and not has_word(c[2], actor) then
   if has_word(redis.call('HGET', k('s', c[4]), 'wrapping'), actor) then

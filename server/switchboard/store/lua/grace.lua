@@ -9,7 +9,7 @@ if redis.call('SCARD', k(kind, id, 'conns')) > 0 then return done(false) end
 if kind == 'v' then
   local cid = redis.call('HGET', k('v', id), 'conv')
   if not cid then return done(false) end
-  local c = redis.call('HMGET', ck(cid), 'open', 'session', 'channel')
+  local c = redis.call('HMGET', cv(cid), 'open', 'session', 'channel')
   if c[1] ~= '1' or c[3] == 'messaging' then return done(false) end
   local connected = redis.call('HGET', k('s', c[2]), 'connected_at')
   end_session(c[2], (connected and connected ~= '') and 'customer_ended' or 'customer_abandoned')
@@ -30,9 +30,7 @@ for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
     else
       local to = audience(s.conv, true)
       rest = remove_from_session(sid, id)
-      local left = {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}
-      append(s.conv, left)
-      deliver(to, left)
+      append(s.conv, {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}, to)
     end
     if #rest == 0 then
       disarm('inact:' .. sid)

@@ -17,12 +17,12 @@ local function online() return redis.call('SCARD', k('v', vid, 'conns')) > 0 end
 
 local function chatting()
   local cid = redis.call('HGET', k('v', vid), 'conv')
-  return cid and redis.call('HGET', ck(cid), 'open') == '1'
+  return cid and redis.call('HGET', cv(cid), 'open') == '1'
 end
 
 -- `source` is {rule = id}, {agent = id} or {} (the admin).
 local function send(qid, text, source)
-  local iid = 'i' .. redis.call('INCR', k('seq', 'invite'))
+  local iid = unguessable_id('i', 'invite')
   local key = k('invite', iid)
   local expires_at = NOW + INVITE_TTL_MS
   redis.call('HSET', key, 'visitor', vid, 'queue', qid, 'text', text, 'sent_at', NOW,

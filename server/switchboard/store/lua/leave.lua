@@ -2,7 +2,7 @@
 -- every guest. The session goes on with the owner.
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] "leave" or "end_conference"
 local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
-local sid = redis.call('HGET', ck(cid), 'session')
+local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
 local s = hgetall(k('s', sid))
 if not has_word(s.agents, aid) then return refuse('forbidden', 'you are not connected to this conversation') end

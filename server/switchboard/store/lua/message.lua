@@ -7,11 +7,16 @@
 -- ARGV[4] role: "customer" or "agent"      ARGV[5] sender id (visitor or agent)
 -- ARGV[6] sender display name ("" none)    ARGV[7] text
 -- ARGV[8] client_msg_id ("" none)
--- Returns {ok = {message_id, seq}} or {err = {code, message}}; {err = {code = "ended"}}
--- tells the caller to open a new session (a customer writing after the end).
+-- ARGV[9] "1": PUBLISH the frame here (one Redis); "0": return it with its channels
+--         for the caller to SPUBLISH (Redis Cluster: a script may only publish to
+--         channels of its own slot)
+-- Returns {ok = {message_id, seq}} (and with ARGV[9] "0": payload, channels) or
+-- {err = {code, message}}; {err = {code = "ended"}} tells the caller to open a new
+-- session (a customer writing after the end).
 local conv, log, cmids = KEYS[1], KEYS[2], KEYS[3]
 local P, NOW = ARGV[1], tonumber(ARGV[2])
 local kind, role, sender, name, text, cmid = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local publish_here = ARGV[9] ~= '0'
 
 local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors')
 if not c[1] then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
@@ -48,8 +53,13 @@ local payload = cjson.encode(frame)
 local audience = kind == 'note' and 'agents' or 'all'
 redis.call('XADD', log, seq .. '-0', 'd', payload, 'v', audience)
 
-local push = P .. ':push:'
-if audience == 'all' then redis.call('PUBLISH', push .. 'v:' .. c[1], payload) end
-for a in string.gmatch(c[2] or '', '%S+') do redis.call('PUBLISH', push .. 'a:' .. a, payload) end
-for a in string.gmatch(c[5] or '', '%S+') do redis.call('PUBLISH', push .. 'a:' .. a, payload) end
+local channels = {}
+if audience == 'all' then channels[1] = P .. ':push:{v:' .. c[1] .. '}' end
+for a in string.gmatch((c[2] or '') .. ' ' .. (c[5] or ''), '%S+') do
+  channels[#channels + 1] = P .. ':push:{a:' .. a .. '}'
+end
+if not publish_here then
+  return cjson.encode({ok = {message_id = message_id, seq = seq}, payload = payload, channels = channels})
+end
+for _, channel in ipairs(channels) do redis.call('PUBLISH', channel, payload) end
 return cjson.encode({ok = {message_id = message_id, seq = seq}})

@@ -8,12 +8,13 @@ if mode == 'unmonitor' then
   stop_monitoring(aid, cid)
   return done({conversation_id = cid, monitoring = false})
 end
-local sid = redis.call('HGET', ck(cid), 'session')
+local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
 local qid = redis.call('HGET', k('s', sid), 'queue')
 local mine = false
 for _, q in ipairs(cjson.decode(a[2])) do if q == qid then mine = true end end
 if not mine then return refuse('forbidden', 'the conversation is not in one of your queues') end
 start_monitoring(aid, cid)
+redis.call('HDEL', k('s', sid), 'help')  -- a supervisor is on it: the request is answered
 return done({conversation_id = cid, monitoring = true, session = session_view(sid),
-  messages = history(cid, HISTORY_LIMIT, false)})
+  _history = history_mark(cid, HISTORY_LIMIT, false, 'messages')})

@@ -1,23 +1,28 @@
 -- request_help: an agent in a conversation asks for a supervisor. The
--- connected supervisors of the session's queue are asked; when none of them is
--- connected, every connected supervisor is.
+-- connected supervisors of the session's queue are asked, and the request stays
+-- on the session's card for those who connect later; supervisors of other
+-- queues never see the conversation (they only count for "someone is online").
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] text ("" none)
 local aid, cid, text = ARGV[5], ARGV[6], ARGV[7]
-local sid = redis.call('HGET', ck(cid), 'session')
+local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
 local s = redis.call('HMGET', k('s', sid), 'agents', 'queue', 'wrapping')
 if not has_word(s[1], aid) and not has_word(s[3], aid) then
   return refuse('forbidden', 'you are not in this conversation')
 end
-local of_queue, anyone = {}, {}
+local to, online = {}, 0
 for _, sup in ipairs(redis.call('SMEMBERS', k('supervisors'))) do
   if sup ~= aid and redis.call('SCARD', k('a', sup, 'conns')) > 0 then
-    anyone[#anyone + 1] = 'a:' .. sup
-    if redis.call('SISMEMBER', k('q', s[2], 'members'), sup) == 1 then of_queue[#of_queue + 1] = 'a:' .. sup end
+    online = online + 1
+    if redis.call('SISMEMBER', k('q', s[2], 'members'), sup) == 1 then to[#to + 1] = 'a:' .. sup end
   end
 end
-local to = #of_queue > 0 and of_queue or anyone
-if #to == 0 then return refuse('conflict', 'no supervisor is online') end
+if online == 0 then return refuse('conflict', 'no supervisor is online') end
+-- Kept on the session until a supervisor monitors it or the session ends, so a
+-- supervisor who opens the view later still sees it (on the card, as `help`).
+local help = {agent = aid, at = NOW}
+if text ~= '' then help.text = text end
+redis.call('HSET', k('s', sid), 'help', cjson.encode(help))
 local frame = {type = 'help.requested', conversation_id = cid, session_id = sid, agent = agent_public(aid),
   _card = session_view(sid)}
 if text ~= '' then frame.text = text end

@@ -27,13 +27,13 @@ local current = redis.call('HGET', k('v', vid), 'conv')
 local verified = '0' -- the customer's own claims never verify it
 if mode == 'reopen' then
   if current ~= cid then return refuse('not_found', 'no such conversation') end
-  if redis.call('HGET', ck(cid), 'open') == '1' then return refuse('conflict', 'the session is still open') end
-  local last = hgetall(k('s', redis.call('HGET', ck(cid), 'session')))
+  if redis.call('HGET', cv(cid), 'open') == '1' then return refuse('conflict', 'the session is still open') end
+  local last = hgetall(k('s', redis.call('HGET', cv(cid), 'session')))
   qid, language, skills, channel = last.queue, last.language, last.skills, last.channel
   customer, attributes = last.customer, last.attributes
   verified = last.verified -- an agent verified this customer in this conversation
 else
-  if current and redis.call('HGET', ck(current), 'open') == '1' then
+  if current and redis.call('HGET', cv(current), 'open') == '1' then
     return refuse('conflict', 'a chat is already open')
   end
 end
@@ -47,12 +47,13 @@ if mode ~= 'reopen' and #(q.languages or {}) > 0 then
 end
 
 if mode ~= 'reopen' then
-  redis.call('HSET', ck(cid), 'visitor', vid, 'channel', channel, 'created_at', NOW, 'seq', 0, 'agents', '')
+  update_conversation(cid, {visitor = vid, channel = channel, created_at = NOW, agents = ''})
   redis.call('HSET', k('v', vid), 'conv', cid)
   redis.call('RPUSH', k('v', vid, 'convs'), cid)
 end
-redis.call('HSET', ck(cid), 'session', sid, 'open', '1', 'last_activity', NOW)
-redis.call('RPUSH', csessions(cid), sid)
+update_conversation(cid, {session = sid, open = '1'})
+touch(cid)
+redis.call('RPUSH', cv_sessions(cid), sid)
 
 local priority = tonumber(q.priority or 0)
 local score = -priority * PRIORITY_SCALE + NOW
@@ -68,17 +69,16 @@ if hold_until then
   arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
 end
 
-local message = nil
+local message_op = nil
 if text ~= '' then
   local name = customer_of({customer = customer}).name
-  message = {type = 'message', message_id = cid .. ':' .. (redis.call('HGET', ck(cid), 'seq') + 1),
-    from = {role = 'customer', display_name = name}, text = text}
+  local message = {type = 'message', from = {role = 'customer', display_name = name}, text = text}
+  local index = nil
   if cmid ~= '' then
     message.client_msg_id = cmid
+    index = 'customer:' .. vid .. ':' .. cmid
   end
-  append(cid, message)
-  if cmid ~= '' then redis.call('HSET', ck(cid) .. ':cmid', 'customer:' .. vid .. ':' .. cmid, message.seq) end
-  deliver({'v:' .. vid}, message)
+  message_op = append(cid, message, {'v:' .. vid}, 'all', index)
 end
 
 if hold_until then system_message(cid, closed_message, {'v:' .. vid}) end
@@ -94,5 +94,6 @@ redis.call('HSET', k('s', sid), 'entry_pos', redis.call('HGET', k('s', sid), 'po
 route_all()
 
 local result = {conversation_id = cid, session_id = sid, opens_at = hold_until}
-if message then result.message_id = message.message_id result.seq = message.seq end
+-- the Router fills in message_id and seq once the message has them
+if message_op then result._message_op = message_op end
 return done(result)

@@ -6,7 +6,7 @@
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] "queue" or "agent"   ARGV[8] target id
 local aid, cid, mode, target = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 
-local c = redis.call('HMGET', ck(cid), 'visitor', 'open', 'session')
+local c = redis.call('HMGET', cv(cid), 'visitor', 'open', 'session')
 if not c[1] then return refuse('not_found', 'no such conversation') end
 local sid = c[3]
 local s = hgetall(k('s', sid))
@@ -54,10 +54,8 @@ redis.call('HSET', k('s', sid), 'queue', target, 'score', score, 'entered_at', N
 enqueue(sid, target, score, NOW)
 arm_waiting_deadlines(sid, q, NOW, false)
 
-local transferred = {type = 'chat.transferred', session_id = sid, from_agent = agent_public(aid),
-  queue = {id = target, name = queue_name(target)}}
-append(cid, transferred)
-deliver(to, transferred)
+append(cid, {type = 'chat.transferred', session_id = sid, from_agent = agent_public(aid),
+  queue = {id = target, name = queue_name(target)}}, to)
 announce_queued(sid, {queue = target, visitor = c[1], conv = cid})
 lifecycle({type = 'session.transferred', conversation_id = cid, session_id = sid, queue = target,
   from_queue = s.queue, agent = aid, kind = 'queue'})

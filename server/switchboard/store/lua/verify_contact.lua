@@ -2,7 +2,7 @@
 -- own claims never do). The given email or phone replace the claimed ones.
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] email ("" none)   ARGV[8] phone ("" none)
 local aid, cid, email, phone = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local sid = redis.call('HGET', ck(cid), 'session')
+local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
 local s = hgetall(k('s', sid))
 if not has_word(s.agents, aid) then return refuse('forbidden', 'you are not connected to this conversation') end

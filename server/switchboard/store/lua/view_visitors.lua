@@ -16,7 +16,7 @@ local function summary(vid)
   local web = redis.call('ZRANGE', k('v', vid, 'webs'), -1, -1, 'WITHSCORES')
   if web[1] then view.web_session = {id = web[1], started_at = tonumber(web[2])} end
   local cid = redis.call('HGET', k('v', vid), 'conv')
-  if cid and redis.call('HGET', ck(cid), 'open') == '1' then view.conversation_id = cid end
+  if cid and redis.call('HGET', cv(cid), 'open') == '1' then view.conversation_id = cid end
   return view
 end
 
@@ -46,7 +46,7 @@ local latest = redis.call('HGET', k('v', vid), 'conv')
 if latest and convs[#convs] ~= latest then convs[#convs + 1] = latest end -- recorded before the list existed
 local sessions = {}
 for i = #convs, 1, -1 do
-  local sid = redis.call('HGET', ck(convs[i]), 'session')
+  local sid = redis.call('HGET', cv(convs[i]), 'session')
   if sid then sessions[#sessions + 1] = sid end
 end
 view.sessions = sessions

@@ -12,7 +12,11 @@ for _, candidate in ipairs(redis.call('SMEMBERS', k('a', aid, 'slots'))) do
   end
 end
 if not sid then
-  if redis.call('EXISTS', ck(cid)) == 0 then return refuse('not_found', 'no such conversation') end
+  if redis.call('EXISTS', cv(cid)) == 0 then return refuse('not_found', 'no such conversation') end
+  -- Someone else's conversation is none of this agent's business; its own, still open, is a conflict.
+  if not has_word(redis.call('HGET', cv(cid), 'agents'), aid) then
+    return refuse('forbidden', 'you are not connected to this conversation')
+  end
   return refuse('conflict', 'no session of this conversation is waiting for your wrap-up')
 end
 local qid = redis.call('HGET', k('s', sid), 'queue')

@@ -1,0 +1,160 @@
+"""Limits that keep a hostile client from taking a node down: who may open a
+socket (Origin, sockets and handshakes per address) and how fast a socket may
+send (a token bucket per socket).
+
+Every refusal is documented in docs/protocol.md (Limits) and docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..domain.errors import CloseCode, SwitchboardError
+from ..settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class TokenBucket:
+    """`burst` frames at once, then `rate` frames per second."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp", "clock")
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.clock = clock
+        self.stamp = clock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def take(self) -> bool:
+        self._refill()
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    @property
+    def full(self) -> bool:
+        self._refill()
+        return self.tokens >= self.burst
+
+
+class FrameRate:
+    """A socket's frame budget. Frames over it are refused with `rate_limited`;
+    a client that keeps sending while refused (it never lets the bucket fill up
+    again) is closed with 1008 after `strikes` refusals."""
+
+    __slots__ = ("bucket", "strikes", "limit")
+
+    def __init__(self, settings: Settings) -> None:
+        self.bucket = TokenBucket(settings.frames_per_s, settings.frame_burst)
+        self.strikes = 0
+        self.limit = settings.rate_limit_strikes
+
+    def admit(self) -> bool:
+        """True: handle the frame. False: refuse it (see `abusive`)."""
+        if self.strikes and self.bucket.full:
+            self.strikes = 0  # it calmed down: forgiven
+        if self.bucket.take():
+            return True
+        self.strikes += 1
+        return False
+
+    @property
+    def abusive(self) -> bool:
+        return self.strikes > self.limit
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A handshake refused: `close_code` 4403 is answered before accept (HTTP 403),
+    1013 (try again later) right after it."""
+
+    close_code: int
+    message: str
+
+
+def client_address(scope: dict[str, Any]) -> str:
+    """The client's address; behind a trusted proxy uvicorn has already put the
+    X-Forwarded-For address here (SWITCHBOARD_TRUSTED_PROXIES)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def same_origin(origin: str, host: str | None) -> bool:
+    """The page was served by this server (the desk, the supervisor view, the demo)."""
+    try:
+        return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+    except ValueError:
+        return False
+
+
+class Gate:
+    """Admission of WebSocket handshakes on one node."""
+
+    def __init__(self, settings: Settings, count_handshake: Callable[[str, int], Awaitable[int]]) -> None:
+        self.settings = settings
+        self._count_handshake = count_handshake
+        self._open: dict[str, int] = {}  # open sockets per client address, this node only
+
+    def open_from(self, ip: str) -> int:
+        return self._open.get(ip, 0)
+
+    async def admit(self, ip: str) -> Refusal | None:
+        """Counts the handshake; a refusal, or None when the socket may open. A socket
+        admitted holds a place until `release`."""
+        limit = self.settings.handshakes_per_ip_per_min
+        if limit:
+            now = time.time()
+            try:
+                count = await self._count_handshake(ip, int(now // 60))
+            except SwitchboardError:
+                count = 0  # the store is away: hello will say so; do not lock everyone out
+            if count > limit:
+                return Refusal(CloseCode.TRY_AGAIN_LATER, "too many connections from your address")
+        limit = self.settings.sockets_per_ip
+        if limit and self._open.get(ip, 0) >= limit:
+            return Refusal(CloseCode.TRY_AGAIN_LATER, "too many open connections from your address")
+        self._open[ip] = self._open.get(ip, 0) + 1
+        return None
+
+    def release(self, ip: str) -> None:
+        left = self._open.get(ip, 0) - 1
+        if left > 0:
+            self._open[ip] = left
+        else:
+            self._open.pop(ip, None)
+
+
+def origin_refusal() -> Refusal:
+    return Refusal(CloseCode.ORIGIN_FORBIDDEN, "origin not allowed")
+
+
+class ClientErrorsWithoutTraceback(logging.Filter):
+    """uvicorn logs a client's invalid UTF-8 (answered with close 1007) as an error
+    with a traceback; any client can send it, so it would fill the log. It is kept
+    as one line at info level."""
+
+    NOISE = ("Invalid UTF-8 sequence received from client.",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() in self.NOISE:
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def quiet_client_errors() -> None:
+    logging.getLogger("uvicorn.error").addFilter(ClientErrorsWithoutTraceback())

@@ -1,0 +1,12 @@
+-- outbox_pending: the repair deadline of a conversation's outbox fell due (the
+-- node that ran its routing step died before applying it, or lost Redis). It
+-- returns the pending ops, like a routing step, for the caller to apply, and
+-- re-arms the deadline in case this caller fails as well.
+-- ARGV[5] conversation id
+local cid = ARGV[5]
+if not take_due('outbox:' .. cid) then return done(false) end
+local ops = redis.call('LRANGE', k('outbox', cid), 0, -1)
+if #ops == 0 then return done(false) end
+redis.call('ZADD', DEADLINES, NOW + OUTBOX_REPAIR_MS, 'outbox:' .. cid)
+local result = cjson.encode({ok = true, out = {}, conv = {{cid = cid, ops = ops}}})
+return result

@@ -1,0 +1,287 @@
+"""Switchboard on a Redis Cluster of three masters on local ports: the core
+scenarios over real sockets, and where the keys land (routing state on one
+shard, conversations spread over the shards)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis as redis_sync
+
+from conftest import ADMIN_TOKEN, Deployment, free_port, start_node
+from support import Client, eventually
+
+class LocalCluster:
+    """Three redis-server processes with cluster mode on, joined into one cluster."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.ports = [free_port() for _ in range(3)]
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(f"127.0.0.1:{port}" for port in self.ports)
+
+    def start(self) -> None:
+        # the bus port by default is port + 10000, which may be taken or beyond 65535
+        self.bus_ports = [free_port() for _ in self.ports]
+        self.processes = [self._launch(i) for i in range(len(self.ports))]
+        for port in self.ports:
+            self._wait(lambda port=port: self.client(port).ping(), "redis-server did not start")
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *self.nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=30,
+        )
+        self.wait_ok()
+
+    def _launch(self, i: int) -> subprocess.Popen[bytes]:
+        port = self.ports[i]
+        return subprocess.Popen(
+            ["redis-server", "--port", str(port), "--cluster-port", str(self.bus_ports[i]), "--bind", "127.0.0.1",
+             "--cluster-enabled", "yes",
+             "--cluster-config-file", str(self.folder / f"nodes-{port}.conf"), "--dir", str(self.folder),
+             "--appendonly", "yes", "--appendfilename", f"aof-{port}.aof", "--appenddirname", f"aof-{port}",
+             "--save", ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def wait_ok(self) -> None:
+        for port in self.ports:
+            self._wait(lambda port=port: b"cluster_state:ok" in self.client(port).execute_command("CLUSTER", "INFO"),
+                       "the cluster is not ok")
+
+    def restart(self, port: int) -> None:
+        """Stops one master (it fsyncs its AOF) and starts it again on its files."""
+        i = self.ports.index(port)
+        self.processes[i].terminate()
+        self.processes[i].wait(timeout=10)
+        self.processes[i] = self._launch(i)
+        self.wait_ok()
+
+    def owner(self, key: str) -> int:
+        """The port of the master that serves `key`'s slot."""
+        client = self.client(self.ports[0])
+        slot = client.execute_command("CLUSTER", "KEYSLOT", key)
+        for start, end, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return int(master[1])
+        raise AssertionError(f"slot {slot} is not served")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=10)
+
+    def client(self, port: int) -> redis_sync.Redis:
+        """A plain (non-cluster) client of one node: what that shard holds itself."""
+        return redis_sync.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+
+    def keys_by_node(self, pattern: str) -> dict[int, set[str]]:
+        return {port: {k.decode() for k in self.client(port).scan_iter(match=pattern, count=1000)} for port in self.ports}
+
+    def flush(self) -> None:
+        for port in self.ports:
+            self.client(port).flushall()
+
+    @staticmethod
+    def _wait(probe: Any, failure: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if probe():
+                    return
+            except redis_sync.exceptions.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(failure)
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    local = LocalCluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        local.start()
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+async def on_cluster(cluster: LocalCluster) -> AsyncIterator[Any]:
+    """Makes deployments whose node uses the cluster (emptied for this test)."""
+    cluster.flush()
+    made: list[Deployment] = []
+
+    async def make(**overrides: Any) -> Deployment:
+        node = await start_node(None, redis_cluster_nodes=cluster.nodes, **overrides)  # type: ignore[arg-type]
+        http = httpx.AsyncClient(base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+        deployment = Deployment(node, http)
+        made.append(deployment)
+        return deployment
+
+    yield make
+    for deployment in made:
+        for client in deployment.clients:
+            await client.close()
+        await deployment.http.aclose()
+        await deployment.node.stop()
+
+
+async def accepted(agent: Client, customer: Client, cid: str) -> dict[str, Any]:
+    offer = await agent.expect("offer", conversation_id=cid)
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    assigned = await agent.expect("conversation.assigned", conversation_id=cid)
+    await customer.expect("chat.connected")
+    return {"offer": offer, "assigned": assigned}
+
+
+async def test_a_chat_goes_through_every_core_step_on_a_cluster(on_cluster):
+    sb = await on_cluster()
+    await sb.queue("support")
+    await sb.queue("billing")
+    owner = await sb.available_agent("alice")
+    bob = await sb.available_agent("bob", queues=["billing"])
+
+    customer, welcome = await sb.customer()
+    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "My invoice is wrong"})
+    cid = started["conversation_id"]
+    assert started["seq"] == 1
+    await customer.expect("chat.queued")
+    steps = await accepted(owner, customer, cid)
+    assert [m["text"] for m in steps["offer"]["thread"]] == ["My invoice is wrong"]
+    assert [m["type"] for m in steps["assigned"]["messages"]] == ["message", "chat.connected"]
+    guest = await sb.available_agent("carol")
+
+    # messages both ways, and a note the customer never sees
+    ack = await owner.ok({"type": "message", "conversation_id": cid, "text": "Let me look"})
+    assert (await customer.expect("message", seq=ack["seq"]))["text"] == "Let me look"
+    ack = await customer.ok({"type": "message", "text": "Thanks"})
+    assert (await owner.expect("message", seq=ack["seq"]))["text"] == "Thanks"
+    await owner.ok({"type": "note", "conversation_id": cid, "text": "VIP"})
+    sue, _ = await sb.agent_socket(await sb.agent("sue", role="supervisor"))
+    monitored = await sue.ok({"type": "monitor", "conversation_id": cid})
+    assert [m.get("text") for m in monitored["messages"]][-1] == "VIP"
+    ack = await customer.ok({"type": "message", "text": "Are you there?"})
+    await sue.expect("message", seq=ack["seq"])
+    await owner.ok({"type": "typing", "conversation_id": cid, "active": True})
+    await customer.expect("typing")
+
+    # a conference: the guest joins, hears the customer, and is removed
+    await owner.ok({"type": "conference", "conversation_id": cid, "agent": "carol"})
+    conference_offer = await guest.expect("offer", kind="conference")
+    await guest.ok({"type": "accept", "offer_id": conference_offer["offer_id"]})
+    await guest.expect("conversation.assigned", conversation_id=cid)
+    await customer.expect("chat.participant_joined")
+    ack = await customer.ok({"type": "message", "text": "Hello both"})
+    await guest.expect("message", seq=ack["seq"])
+    await owner.ok({"type": "end_conference", "conversation_id": cid})
+    await customer.expect("chat.participant_left")
+
+    # a cold transfer to another queue, whose agent gets the whole thread
+    await owner.ok({"type": "transfer", "conversation_id": cid, "queue": "billing"})
+    assert (await customer.expect("chat.transferred"))["queue"]["id"] == "billing"
+    transfer = await accepted(bob, customer, cid)
+    assert transfer["offer"]["kind"] == "transfer"
+    texts = [m.get("text") for m in transfer["assigned"]["messages"] if m["type"] in ("message", "note")]
+    assert texts[:4] == ["My invoice is wrong", "Let me look", "Thanks", "VIP"]
+    refused = await owner.request({"type": "message", "conversation_id": cid, "text": "still here?"})
+    assert refused["code"] == "forbidden"
+
+    # the customer drops, misses messages, and resumes by seq
+    await customer.close()
+    missed = [await bob.ok({"type": "message", "conversation_id": cid, "text": f"missed {i}"}) for i in range(2)]
+    resumed, welcome = await sb.customer(visitor_token=welcome["visitor_token"], resume={
+        "conversation_id": cid, "last_seq": missed[0]["seq"] - 1})
+    assert welcome["recovered"] is True
+    await resumed.ok({"type": "page_view", "url": "https://shop.example/"})
+    assert [f["seq"] for f in resumed.received("message")] == [m["seq"] for m in missed]
+
+    # the end, and the wrap-up
+    await bob.ok({"type": "end_session", "conversation_id": cid})
+    assert (await resumed.expect("chat.ended"))["reason"] == "agent_ended"
+    await resumed.expect("csat.requested")
+    await bob.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    await bob.expect("conversation.closed")
+
+    # the reads: search, the conversation, lifecycle events, metrics
+    found = await sb.admin("GET", "/api/v1/conversations?q=invoice")
+    assert [c["conversation_id"] for c in found["conversations"]] == [cid]
+    events = [e["type"] for e in (await sb.admin("GET", "/api/v1/events?limit=1000"))["events"]]
+    assert {"session.queued", "session.transferred", "session.ended", "session.wrapped_up"} <= set(events)
+    metrics = await sb.http.get("/metrics")
+    assert metrics.status_code == 200 and "switchboard_store_up 1.0" in metrics.text
+    assert (await sb.http.get("/readyz")).status_code == 200
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert detail["card"]["status_label"] == "Resolved"
+    assert [n["text"] for n in detail["notes"]] == ["VIP"]
+    seqs = [e["seq"] for e in await sb.node.services.router.history(cid)]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_routing_state_is_on_one_shard_and_conversations_spread(on_cluster, cluster):
+    sb = await on_cluster()
+    await sb.queue("support")
+    agent = await sb.available_agent("alice", capacity=20)
+    cids = []
+    for i in range(12):
+        customer, started = await sb.chat(text=f"hello {i}")
+        cids.append(started["conversation_id"])
+        await accepted(agent, customer, started["conversation_id"])
+
+    # every routing key (and the outboxes) on the shard of the routing tag
+    routing = cluster.keys_by_node("{sb}:*")
+    holders = [port for port, keys in routing.items() if keys]
+    assert len(holders) == 1
+    assert {f"{{sb}}:cv:{cid}" for cid in cids} <= routing[holders[0]]
+    # each conversation's message side together on its own shard, and they spread
+    shards = set()
+    for cid in cids:
+        side = {f"sb:c:{{{cid}}}", f"sb:c:{{{cid}}}:log"}
+        [port] = [port for port, keys in cluster.keys_by_node(f"sb:c:{{{cid}}}*").items() if keys]
+        assert cluster.keys_by_node(f"sb:c:{{{cid}}}*")[port] == side
+        shards.add(port)
+    assert len(shards) >= 2
+
+
+async def test_timers_run_on_a_cluster_rona_and_inactivity(on_cluster):
+    sb = await on_cluster(inactivity_timeout_s=0.6)
+    await sb.queue("support", offer_timeout_s=0.3)
+    slow = await sb.available_agent("slow")
+    customer, started = await sb.chat()
+    await slow.expect("offer")
+    await slow.expect("agent.state", state="rona")
+    alice = await sb.available_agent("alice")
+    await accepted(alice, customer, started["conversation_id"])
+    ended = await customer.expect("chat.ended", timeout=5)
+    assert ended["reason"] == "inactivity_timeout"
+
+
+async def test_pushes_flow_again_after_the_shard_of_a_channel_restarts(on_cluster, cluster):
+    sb = await on_cluster()
+    await sb.queue("support")
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat()
+    await accepted(agent, customer, started["conversation_id"])
+
+    cluster.restart(cluster.owner("sb:push:{a:alice}"))
+
+    async def delivered() -> bool:
+        ack = await customer.request({"type": "message", "text": "are you there?"})
+        if ack["type"] != "ack":
+            return False  # the store was away for this one
+        try:
+            await agent.expect("message", seq=ack["seq"], timeout=0.5)
+        except AssertionError:
+            return False
+        return True
+
+    await eventually(delivered, timeout=20)
