@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q && apt-get install -y -q --no-install-recommends python3-venv; }
 	test -x $(VENV)/bin/pip || $(PYTHON) -m venv --clear $(VENV)
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev,load]'
 	touch $@
 
 # Tests and the embedded spawner only need the binary. apt may start the

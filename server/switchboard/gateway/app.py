@@ -44,6 +44,7 @@ from .webhooks import WebhookDispatcher
 log = logging.getLogger(__name__)
 
 
+
 @dataclass
 class Services:
     settings: Settings

@@ -35,11 +35,17 @@ class Codec:
 
     @classmethod
     def for_(cls, subprotocol: str | None, command_type: Any) -> Codec:
-        return cls(
-            binary=subprotocol == MSGPACK_SUBPROTOCOL,
-            json_decoder=msgspec.json.Decoder(command_type),
-            msgpack_decoder=msgspec.msgpack.Decoder(command_type),
-        )
+        """One codec per subprotocol and command type, shared by every socket that
+        speaks them (decoders keep no state between frames)."""
+        key = (subprotocol == MSGPACK_SUBPROTOCOL, command_type)
+        codec = _CODECS.get(key)
+        if codec is None:
+            codec = _CODECS[key] = cls(
+                binary=key[0],
+                json_decoder=msgspec.json.Decoder(command_type),
+                msgpack_decoder=msgspec.msgpack.Decoder(command_type),
+            )
+        return codec
 
     def decode(self, message: dict[str, Any]) -> Any:
         """A typed command from an ASGI receive message; raises msgspec errors."""
@@ -66,3 +72,6 @@ class Codec:
         if self.binary:
             return {"type": "websocket.send", "bytes": msgpack_encode(frame)}
         return {"type": "websocket.send", "text": json_encode(frame).decode()}
+
+
+_CODECS: dict[tuple[bool, Any], Codec] = {}

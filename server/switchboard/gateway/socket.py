@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -56,7 +57,10 @@ class ClientSocket:
         self.subprotocol = choose_subprotocol(websocket.scope.get("subprotocols") or [])
         self.codec = Codec.for_(self.subprotocol, self.command_type)
         self.conn_id = f"{self.settings.node_id}:{id(self):x}"
-        self._outbox: asyncio.Queue[Any] = asyncio.Queue(self.settings.send_queue_limit)
+        # A deque and a future made only while the writer waits, not an asyncio.Queue:
+        # this is per open socket, and a Queue alone weighs some 3 KB.
+        self._outbox: deque[Any] = deque()
+        self._outbox_filled: asyncio.Future[None] | None = None
         self._buffered: list[Push] | None = []  # pushes held back until the welcome is out
         self._replayed: dict[str, int] = {}  # highest seq replayed per conversation
         self._closing = False
@@ -100,27 +104,28 @@ class ClientSocket:
     def _put(self, message: Any) -> None:
         if self._closing:
             return
-        try:
-            self._outbox.put_nowait(message)
-        except asyncio.QueueFull:
+        if len(self._outbox) >= self.settings.send_queue_limit:
             # A client that does not read cannot hold the node's memory: it resumes later.
             log.warning("%s %s: send queue full, closing", self.role, self.conn_id)
             self.close(CloseCode.POLICY_VIOLATION, "too slow")
+            return
+        self._outbox.append(message)
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        waiter = self._outbox_filled
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def close(self, code: int, reason: str = "", flush: bool = False) -> None:
         """Closes after the frames queued so far (`flush`) or instead of them."""
         if self._closing:
             return
         self._closing = True
-        if flush:
-            try:
-                self._outbox.put_nowait((_CLOSE, code, reason))
-                return
-            except asyncio.QueueFull:
-                pass
-        while not self._outbox.empty():
-            self._outbox.get_nowait()
-        self._outbox.put_nowait((_CLOSE, code, reason))
+        if not flush:
+            self._outbox.clear()
+        self._outbox.append((_CLOSE, code, reason))
+        self._wake_writer()
 
     def go_away(self, reason: str) -> None:
         """Closes with 1001, the client's cue to reconnect (here or to another node)
@@ -135,12 +140,20 @@ class ClientSocket:
 
     async def _write(self) -> None:
         send = self.ws.send
+        outbox = self._outbox
+        loop = asyncio.get_running_loop()
         while True:
-            message = await self._outbox.get()
-            if isinstance(message, tuple) and message[0] is _CLOSE:
-                await self.ws.close(message[1], message[2])
-                return
-            await send(message)
+            while outbox:
+                message = outbox.popleft()
+                if isinstance(message, tuple) and message[0] is _CLOSE:
+                    await self.ws.close(message[1], message[2])
+                    return
+                await send(message)
+            self._outbox_filled = loop.create_future()
+            try:
+                await self._outbox_filled
+            finally:
+                self._outbox_filled = None
 
     def ack(self, ref: str | None, result: dict[str, Any] | None = None) -> None:
         if ref is not None:

@@ -19,6 +19,12 @@ from .cluster import connect_cluster
 #: commands themselves get no timeout, as XREAD BLOCK waits longer on purpose.
 CONNECT_TIMEOUT_S = 2.0
 HEALTH_CHECK_INTERVAL_S = 30
+#: redis-py 8 caps a pool at 100 connections and then fails the command
+#: (MaxConnectionsError, answered `unavailable`): a node with more than 100
+#: commands in flight, e.g. 200 chats writing at once, refused messages. One
+#: connection per command in flight is what redis-py did before; this only
+#: bounds it far above any load one node's CPU can carry.
+REDIS_MAX_CONNECTIONS = 10_000
 
 
 def connect(settings: Settings) -> Redis:
@@ -32,10 +38,11 @@ def connect(settings: Settings) -> Redis:
         )
         return sentinel.master_for(
             settings.redis_master_name, socket_connect_timeout=CONNECT_TIMEOUT_S,
-            health_check_interval=HEALTH_CHECK_INTERVAL_S,
+            health_check_interval=HEALTH_CHECK_INTERVAL_S, max_connections=REDIS_MAX_CONNECTIONS,
         )
     if not settings.redis_url:
         raise ValueError("settings need a redis_url, sentinels or cluster nodes (see Settings.from_env)")
     return Redis.from_url(
         settings.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S, health_check_interval=HEALTH_CHECK_INTERVAL_S,
+        max_connections=REDIS_MAX_CONNECTIONS,
     )

@@ -8,8 +8,9 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 #: Scripts that do not take the routing prelude: the ones that work on one
-#: conversation's keys only, and the cap checks of canned responses and invite rules.
-STANDALONE = frozenset({"message", "relay", "conversation_apply", "put_canned", "put_invite_rule"})
+#: conversation's keys only, the search index's writer, and the cap checks of
+#: canned responses and invite rules.
+STANDALONE = frozenset({"message", "relay", "conversation_apply", "search_add", "put_canned", "put_invite_rule"})
 
 
 def _source(name: str) -> str:

@@ -29,7 +29,10 @@ local NOW = tonumber(ARGV[2])
 local INACTIVITY_MS = tonumber(ARGV[3])
 local GRACE_MS = tonumber(ARGV[4])
 local OUT = {}
-local ROUTE = {}          -- queues whose waiting set changed: routed at the end
+-- Queues to route at the end of the script: qid -> true when who can take a chat
+-- changed (every waiting session is tried), or a set of sessions that just
+-- entered it (only they are tried: the others already met the same agents).
+local ROUTE = {}
 
 local PRIORITY_SCALE = 1e13 -- score = -priority * scale + time entered: priority first, then age
 local THREAD_LENGTH = 20
@@ -131,7 +134,12 @@ local function enqueue(sid, qid, score, entered_at)
   redis.call('ZADD', k('q', qid, 'waiting'), score, sid)
   redis.call('ZADD', k('q', qid, 'age'), entered_at, sid)
   redis.call('HSET', k('s', sid), 'status', 'waiting', 'queue', qid, 'offer', '')
-  ROUTE[qid] = true
+  local route = ROUTE[qid]
+  if route ~= true then
+    route = route or {}
+    route[sid] = true
+    ROUTE[qid] = route
+  end
 end
 
 -- Arms the queue's waiting deadlines of a new session: max_wait_s ends it,
@@ -296,22 +304,51 @@ local function agent_active(aid)
   return redis.call('SCARD', k('a', aid, 'slots'))
 end
 
--- Keeps the per-queue index of agents that can take a chat now: available,
--- connected, with a free slot. Ordered by idle time, then by fewer active chats.
+-- The per-queue index of agents that can take a chat now (available, connected,
+-- with a free slot), ordered by idle time, then by fewer active chats:
+--   q:<qid>:ready              every such agent
+--   q:<qid>:rp:<profile>       those of one profile: the same languages and skills
+--   q:<qid>:profiles           the profiles that have a ready agent
+-- Routing looks at each profile's head instead of at every ready agent, so its
+-- cost grows with the number of distinct profiles, not with idle agents.
+local function agent_profile(langs, skills)
+  local l, x = words(langs), words(skills)
+  table.sort(l)
+  table.sort(x)
+  return table.concat(l, ' ') .. '|' .. table.concat(x, ' ')
+end
+
+local function unindex_ready(qid, aid)
+  redis.call('ZREM', k('q', qid, 'ready'), aid)
+  local profile = redis.call('HGET', k('a', aid), 'rprofile')
+  if profile then
+    local key = k('q', qid, 'rp', profile)
+    redis.call('ZREM', key, aid)
+    if redis.call('ZCARD', key) == 0 then redis.call('SREM', k('q', qid, 'profiles'), profile) end
+  end
+end
+
 local function reindex_agent(aid)
-  local a = redis.call('HMGET', k('a', aid), 'state', 'queues', 'capacity', 'idle_since')
+  local a = redis.call('HMGET', k('a', aid), 'state', 'queues', 'capacity', 'idle_since', 'langs', 'skills', 'rprofile')
   if not a[2] then return end
   local queues = cjson.decode(a[2])
   local ready = a[1] == 'available'
     and redis.call('SCARD', k('a', aid, 'conns')) > 0
     and agent_load(aid) < tonumber(a[3])
   local score = tonumber(a[4] or NOW) * 64 + math.min(agent_active(aid), 63)
+  local profile = agent_profile(a[5], a[6])
+  if a[7] and a[7] ~= profile then
+    for _, qid in ipairs(queues) do unindex_ready(qid, aid) end
+  end
+  redis.call('HSET', k('a', aid), 'rprofile', profile)
   for _, qid in ipairs(queues) do
     if ready then
       redis.call('ZADD', k('q', qid, 'ready'), score, aid)
+      redis.call('ZADD', k('q', qid, 'rp', profile), score, aid)
+      redis.call('SADD', k('q', qid, 'profiles'), profile)
       ROUTE[qid] = true
     else
-      redis.call('ZREM', k('q', qid, 'ready'), aid)
+      unindex_ready(qid, aid)
     end
   end
 end
@@ -416,20 +453,6 @@ local function required_skills(s, q)
   return skills, languages
 end
 
-local function eligible(aid, sid, skills, languages)
-  local a = redis.call('HMGET', k('a', aid), 'langs', 'skills')
-  if not a[1] then return false end
-  if #languages > 0 then
-    local speaks = false
-    for _, l in ipairs(languages) do if has_word(a[1], l) then speaks = true break end end
-    if not speaks then return false end
-  end
-  for _, x in ipairs(skills) do
-    if not has_word(a[2], x) then return false end
-  end
-  return redis.call('SISMEMBER', k('s', sid, 'declined'), aid) == 0
-end
-
 local function offer_frame(oid, sid, s, kind, expires_at, from_agent)
   local frame = {
     type = 'offer', offer_id = oid, kind = kind, conversation_id = s.conv, session_id = sid,
@@ -485,25 +508,88 @@ local function offer_session(sid, s, q, aid)
   reindex_agent(aid)
 end
 
+-- Whether agents of `profile` ("<languages>|<skills>", see agent_profile) may
+-- take a session that needs `skills` and one of `languages` (none: any).
+local function profile_serves(profile, skills, languages)
+  local langs, have = string.match(profile, '^(.-)|(.*)$')
+  if #languages > 0 then
+    local speaks = false
+    for _, l in ipairs(languages) do if has_word(langs, l) then speaks = true break end end
+    if not speaks then return false end
+  end
+  for _, x in ipairs(skills) do
+    if not has_word(have, x) then return false end
+  end
+  return true
+end
+
+-- The longest idle ready agent of `qid` eligible for `sid`: the best head among
+-- the profiles that serve it, skipping the agents that declined it.
+local function best_agent(qid, sid, skills, languages, profiles)
+  local declined = k('s', sid, 'declined')
+  local best, best_score = nil, nil
+  for _, profile in ipairs(profiles) do
+    if profile_serves(profile, skills, languages) then
+      local key = k('q', qid, 'rp', profile)
+      local start = 0
+      while true do
+        local page = redis.call('ZRANGE', key, start, start + 7, 'WITHSCORES')
+        if #page == 0 then break end
+        local taken = false
+        for i = 1, #page, 2 do
+          local aid, score = page[i], tonumber(page[i + 1])
+          if redis.call('SISMEMBER', declined, aid) == 0 then
+            -- ties as in one sorted set: by member
+            if not best or score < best_score or (score == best_score and aid < best) then
+              best, best_score = aid, score
+            end
+            taken = true
+            break
+          end
+        end
+        if taken then break end
+        start = start + 8
+      end
+    end
+  end
+  return best
+end
+
 -- Offers waiting sessions of one queue, in queue order, to the longest idle
--- eligible agent each, until no session can be matched.
+-- eligible agent each, until no session can be matched. `only` (a set of
+-- session ids) limits it to sessions that just entered the queue.
 local ROUTE_SCAN = 200
-local function route_queue(qid)
+local function route_queue(qid, only)
   local q = queue_config(qid)
   if not q then return end
   local ready_key = k('q', qid, 'ready')
-  local waiting = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, ROUTE_SCAN - 1)
+  if redis.call('ZCARD', ready_key) == 0 then return end
+  local waiting
+  if type(only) == 'table' then
+    local scored = {}
+    for sid in pairs(only) do
+      local score = redis.call('ZSCORE', k('q', qid, 'waiting'), sid)
+      if score then scored[#scored + 1] = {sid, tonumber(score)} end
+    end
+    table.sort(scored, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+    waiting = {}
+    for i, entry in ipairs(scored) do waiting[i] = entry[1] end
+  else
+    waiting = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, ROUTE_SCAN - 1)
+  end
+  local profiles = redis.call('SMEMBERS', k('q', qid, 'profiles'))
   for _, sid in ipairs(waiting) do
     if redis.call('ZCARD', ready_key) == 0 then return end
-    local s = hgetall(k('s', sid))
+    -- what matching needs; the whole session only for the one that gets an agent
+    local m = redis.call('HMGET', k('s', sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at')
     -- a session queued while the queue was closed waits for the opening
-    if (tonumber(s.held_until) or 0) <= NOW then
-      local skills, languages = required_skills(s, q)
-      for _, aid in ipairs(redis.call('ZRANGE', ready_key, 0, -1)) do
-        if eligible(aid, sid, skills, languages) then
-          offer_session(sid, s, q, aid)
-          break
-        end
+    if (tonumber(m[1]) or 0) <= NOW then
+      local skills, languages = required_skills(
+        {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, q)
+      local aid = best_agent(qid, sid, skills, languages, profiles)
+      if aid then
+        offer_session(sid, hgetall(k('s', sid)), q, aid)
+        profiles = redis.call('SMEMBERS', k('q', qid, 'profiles'))
       end
     end
   end
@@ -541,14 +627,25 @@ end
 
 -- Routes every queue touched by this script, oldest head (by priority, then
 -- age) first, so an agent that serves several queues takes the most urgent chat.
+-- Indexes by profile the ready agents of a deployment that ran a version without
+-- that index (once: the flag says it is done).
+local function index_ready_profiles()
+  if redis.call('GET', k('ready_index')) == 'profiles' then return end
+  for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
+    for _, aid in ipairs(redis.call('ZRANGE', k('q', qid, 'ready'), 0, -1)) do reindex_agent(aid) end
+  end
+  redis.call('SET', k('ready_index'), 'profiles')
+end
+
 local function route_all()
+  index_ready_profiles()
   local order = {}
-  for qid in pairs(ROUTE) do
+  for qid, what in pairs(ROUTE) do
     local head = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, 0, 'WITHSCORES')
-    order[#order + 1] = {qid, tonumber(head[2] or '1e300')}
+    order[#order + 1] = {qid, tonumber(head[2] or '1e300'), what}
   end
   table.sort(order, function(a, b) return a[2] < b[2] end)
-  for _, entry in ipairs(order) do route_queue(entry[1]) end
+  for _, entry in ipairs(order) do route_queue(entry[1], entry[3]) end
   for _, entry in ipairs(order) do update_positions(entry[1]) end
   ROUTE = {}
 end

@@ -6,7 +6,7 @@ local queues = redis.call('HGET', k('a', aid), 'queues')
 if not queues then return refuse('not_found', 'no such agent') end
 if agent_load(aid) > 0 then return refuse('conflict', 'the agent still holds sessions or offers') end
 for _, qid in ipairs(cjson.decode(queues)) do
-  redis.call('ZREM', k('q', qid, 'ready'), aid)
+  unindex_ready(qid, aid)
   redis.call('SREM', k('q', qid, 'members'), aid)
 end
 redis.call('DEL', k('a', aid), k('a', aid, 'slots'), k('a', aid, 'offers'), k('a', aid, 'convs'))

@@ -9,6 +9,7 @@ if redis.call('SCARD', k('q', qid, 'members')) > 0 then
   return refuse('conflict', 'agents are still members of this queue: ' ..
     table.concat(redis.call('SMEMBERS', k('q', qid, 'members')), ', '))
 end
-redis.call('DEL', k('queue', qid), k('q', qid, 'waiting'), k('q', qid, 'age'), k('q', qid, 'ready'))
+for _, profile in ipairs(redis.call('SMEMBERS', k('q', qid, 'profiles'))) do redis.call('DEL', k('q', qid, 'rp', profile)) end
+redis.call('DEL', k('queue', qid), k('q', qid, 'waiting'), k('q', qid, 'age'), k('q', qid, 'ready'), k('q', qid, 'profiles'))
 redis.call('SREM', k('queues'), qid)
 return done(true)

@@ -6,7 +6,7 @@ local key = k('a', aid)
 local old = redis.call('HGET', key, 'queues')
 if old then
   for _, qid in ipairs(cjson.decode(old)) do
-    redis.call('ZREM', k('q', qid, 'ready'), aid)
+    unindex_ready(qid, aid)
     redis.call('SREM', k('q', qid, 'members'), aid)
   end
 else

@@ -1,0 +1,117 @@
+"""The load-test tools keep working: the benchmark reports every figure, and the
+Locust users complete a chat against a real node. Nothing here asserts a timing."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ADMIN_TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env(**extra: str) -> dict[str, str]:
+    path = os.pathsep.join([str(ROOT / "server"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+async def run(args: list[str], timeout: float, **extra: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *args, cwd=ROOT, env=env(**extra), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+        raise AssertionError(f"{args[2:4]} did not finish in {timeout} s:\n{out.decode(errors='replace')[-3000:]}")
+    return proc.returncode or 0, out.decode(errors="replace")
+
+
+def assert_figure(value: Any, where: str) -> None:
+    assert isinstance(value, (int, float)) and value >= 0, f"{where} is {value!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # about 20 s; a machine busy with other suites takes longer
+async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp_path):
+    out = tmp_path / "report.json"
+    code, text = await run([sys.executable, "-m", "loadtest.bench", "--smoke", "--growth", "--json", str(out)], 280)
+    assert code == 0, text[-3000:]
+    report = json.loads(out.read_text())
+
+    targets = {r["target"]: r for r in report["relay"]}
+    assert set(targets) == {"switchboard-json", "switchboard-msgpack", "minimal", "socketio"}
+    for name, r in targets.items():
+        for figure in ("handshakes_per_s", "rss_per_idle_socket_kb"):
+            assert_figure(r["idle"][figure], f"{name} {figure}")
+        for phase in ("paced", "saturated"):
+            for q in ("p50_ms", "p99_ms"):
+                assert_figure(r[phase]["latency"][q], f"{name} {phase} {q}")
+            assert r[phase]["errors"] == 0, f"{name} {phase}: the server refused messages"
+        assert_figure(r["saturated"]["msgs_per_s"], f"{name} throughput")
+        assert_figure(r["saturated"]["server_cpu_us_per_msg"], f"{name} CPU per message")
+        assert_figure(r["saturated"]["redis_cpu_us_per_msg"], f"{name} Redis CPU per message")
+
+    (routing,) = report["routing"]
+    assert routing["unrouted"] == 0 and routing["latency"]["n"] == routing["chats"]
+    assert_figure(routing["latency"]["p99_ms"], "routing p99")
+    assert_figure(routing["cpu_percent"]["redis"], "Redis CPU while routing")
+
+    assert report["scale_out"]["nodes"] == 2
+    assert_figure(report["scale_out"]["saturated"]["msgs_per_s"], "throughput of several nodes")
+
+    for pair in ("json/minimal", "json/socketio", "msgpack/minimal", "msgpack/socketio"):
+        for figure in ("relay_throughput", "relay_p99_paced", "handshakes_per_s", "rss_per_idle_socket",
+                       "server_cpu_per_msg"):
+            assert_figure(report["ratios"][pair][figure], f"{pair} {figure}")
+    assert_figure(report["ratios"]["scale_out"]["relay_throughput"], "scale-out ratio")
+
+    growth = report["growth"]
+    assert [r["idle_agents"] for r in growth["routing_by_agents"]] == report["plan"]["growth_agents"]
+    assert [r["waiting"] for r in growth["routing_by_waiting"]] == report["plan"]["growth_waiting"]
+    assert [r["sockets"] for r in growth["sockets"]] == report["plan"]["growth_sockets"]
+    for r in growth["routing_by_agents"] + growth["routing_by_waiting"]:
+        assert_figure(r["latency"]["p99_ms"], "growth routing p99")
+    # The table printed for people carries the same figures.
+    assert "| relay throughput (msg/s) |" in text and "x json/minimal" in text
+
+
+def locust_stats(prefix: Path) -> dict[str, dict[str, str]]:
+    with open(f"{prefix}_stats.csv", newline="") as f:
+        return {row["Name"]: row for row in csv.DictReader(f) if row["Type"] == "WS"}
+
+
+@pytest.mark.slow
+async def test_locust_customer_and_agent_complete_a_chat_against_a_real_node(sb, tmp_path):
+    prefix = tmp_path / "locust"
+    code, text = await run(
+        [sys.executable, "-m", "locust", "-f", "loadtest/locustfile.py", "--headless", "-u", "2", "-r", "2",
+         "-t", "10s", "--stop-timeout", "3", "--host", sb.node.base, "--csv", str(prefix), "--only-summary",
+         "--loglevel", "WARNING"],
+        90,
+        SWITCHBOARD_ADMIN_TOKEN=ADMIN_TOKEN, LOAD_THINK_MIN_S="0.05", LOAD_THINK_MAX_S="0.2", LOAD_MESSAGES="2",
+        LOAD_CUSTOMERS_PER_AGENT="1", LOAD_QUEUE="support",
+    )
+    stats = locust_stats(prefix)
+    # One whole chat, each round trip reported: the customer's side...
+    for name in ("hello", "start_chat", "connected", "message", "end_chat", "csat",
+                 # ...and the agent's.
+                 "agent hello", "set_state", "accept", "relay", "wrap_up"):
+        assert name in stats and int(stats[name]["Request Count"]) >= 1, (name, sorted(stats), text[-2000:])
+    failed = {name: row["Failure Count"] for name, row in stats.items() if row["Failure Count"] != "0"}
+    assert not failed, (failed, Path(f"{prefix}_failures.csv").read_text())
+    assert code == 0, text[-2000:]
+
+    # The chats really happened on the node: the events stream saw them wrapped up and rated.
+    events = (await sb.admin("GET", "/api/v1/events?limit=1000"))["events"]
+    kinds = {e["type"] for e in events}
+    assert {"session.connected", "session.wrapped_up", "csat.submitted"} <= kinds
