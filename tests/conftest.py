@@ -18,7 +18,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import Client, hello_agent, hello_customer  # noqa: E402
+from support import Client, LocalAddresses, hello_agent, hello_customer  # noqa: E402
 from switchboard.embedded import EmbeddedRedis  # noqa: E402
 from switchboard.gateway.app import create_app  # noqa: E402
 from switchboard.gateway.serving import NodeServer  # noqa: E402
@@ -55,7 +55,7 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
 
 
 @dataclass
-class Node:
+class Node(LocalAddresses):
     """One real gateway node serving on 127.0.0.1."""
 
     settings: Settings
@@ -63,18 +63,6 @@ class Node:
     task: asyncio.Task[None]
     port: int
     app: Any
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def customer_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/customer"
-
-    @property
-    def agent_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/agent"
 
     @property
     def services(self) -> Any:

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ADMIN_TOKEN, SECRET, free_port
-from support import Client, eventually, hello_agent, hello_customer
+from support import Client, LocalAddresses, eventually, hello_agent, hello_customer
 
 from switchboard.embedded import EmbeddedRedis
 
 
-class ServerProcess:
+class ServerProcess(LocalAddresses):
     """`python -m switchboard serve` as a real child process."""
 
     def __init__(self, tmp_path: Path, redis_url: str | None = None, env: dict[str, str] | None = None) -> None:
@@ -32,18 +32,6 @@ class ServerProcess:
                     **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def customer_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/customer"
-
-    @property
-    def agent_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/agent"
 
     @property
     def log_path(self) -> Path:

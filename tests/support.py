@@ -15,6 +15,24 @@ import websockets
 DEFAULT_TIMEOUT = 5.0
 
 
+class LocalAddresses:
+    """The URLs of a server listening on 127.0.0.1:`port` (in-process or a child process)."""
+
+    port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def customer_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/customer"
+
+    @property
+    def agent_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/agent"
+
+
 class Client:
     """A WebSocket client holding every frame it received, waiting for frames by predicate."""
 
