@@ -134,3 +134,30 @@ async def test_conversations_of_the_earlier_layout_get_their_routing_record_on_u
     assert await redis.lrange(k.conversation_sessions("c1"), 0, -1) == [b"s1"]
     await router.end_session("a", "c1", now=T0 + 10)
     assert await history_types(router) == ["message", "chat.connected", "chat.ended", "csat.requested"]
+
+
+async def test_a_message_right_after_a_crashed_step_applies_its_ops_first_instead_of_failing(router):
+    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=10)))
+    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
+    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
+    await router.connect("a", "a", "n:1", version, now=T0)
+    await router.set_state("a", "available", now=T0)
+    # the node dies right after the start_chat routing step: the message side of
+    # the new conversation does not exist yet, its repair is 3 s away
+    await routing_step_only(router, "start_chat", "v1", "c1", "s1", "q", "en", "[]", "webchat", "{}", "{}",
+                            "hi", "new", "", "", "", "", now=T0 + 1)
+    assert await router.redis.exists(router.keys.conversation("c1")) == 0
+    # the customer, reconnected elsewhere, writes: accepted, after the opening message
+    ack = await router.post_message("c1", "customer", "v1", "", "still there?", now=T0 + 5)
+    assert ack["seq"] == 2
+    assert [e.get("text") for e in await router.history("c1")] == ["hi", "still there?"]
+    # the agent accepts on a node that dies before applying: its reply is not refused
+    (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
+    await routing_step_only(router, "accept", "a", oid.decode(), now=T0 + 6)
+    reply = await router.post_message("c1", "agent", "a", "A", "hello!", now=T0 + 7)
+    assert [e["type"] for e in await router.history("c1")] == ["message", "message", "chat.connected", "message"]
+    assert reply["seq"] == 4
+    # a stranger is still refused: nothing was pending
+    with pytest.raises(SwitchboardError) as refused:
+        await router.post_message("c1", "agent", "mallory", "M", "hi", now=T0 + 8)
+    assert refused.value.code == "forbidden"

@@ -307,10 +307,28 @@ class Router:
         """Appends and publishes a message or note. Raises `ConversationEnded` when a
         customer writes into an ended session (the caller opens a new one)."""
         k = self.keys
-        return await self._conversation_script(
-            "message", [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
-            now_ms() if now is None else now, kind, role, sender, display_name, text, client_msg_id,
-        )
+
+        async def post() -> dict[str, Any]:
+            return await self._conversation_script(
+                "message", [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
+                now_ms() if now is None else now, kind, role, sender, display_name, text, client_msg_id,
+            )
+
+        try:
+            return await post()
+        except SwitchboardError as exc:
+            # The message side may lag its routing record: a node died between a
+            # routing step and applying its conversation ops (the repair deadline
+            # would apply them seconds later). Apply them now and try once more.
+            if exc.code not in (ErrorCode.NOT_FOUND, ErrorCode.FORBIDDEN, ErrorCode.CONFLICT):
+                raise
+            if not await self.catch_up(cid):
+                raise
+            return await post()
+
+    async def catch_up(self, cid: str) -> bool:
+        """Applies the conversation's pending ops now; whether there were any."""
+        return bool(await self._run("outbox_pending", cid, "now"))
 
     async def relay(self, cid: str, role: str, sender: str, frame: dict[str, Any]) -> None:
         payload = _json_encode(frame)

@@ -3,8 +3,11 @@
 -- returns the pending ops, like a routing step, for the caller to apply, and
 -- re-arms the deadline in case this caller fails as well.
 -- ARGV[5] conversation id
+-- ARGV[6] "now" (optional): apply at once, due or not: a message found the
+--         conversation's message side behind its routing record (see
+--         Router.post_message)
 local cid = ARGV[5]
-if not take_due('outbox:' .. cid) then return done(false) end
+if ARGV[6] ~= 'now' and not take_due('outbox:' .. cid) then return done(false) end
 local ops = redis.call('LRANGE', k('outbox', cid), 0, -1)
 if #ops == 0 then return done(false) end
 redis.call('ZADD', DEADLINES, NOW + OUTBOX_REPAIR_MS, 'outbox:' .. cid)
