@@ -72,6 +72,10 @@ class Client:
                 self._closed.set_result((self.ws.close_code, self.ws.close_reason or ""))
             self._arrived.set()
 
+    @property
+    def is_closed(self) -> bool:
+        return self._closed.done()
+
     async def send(self, frame: dict[str, Any]) -> None:
         if self.binary:
             await self.ws.send(msgpack.packb(frame, use_bin_type=True))
