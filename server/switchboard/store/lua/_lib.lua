@@ -703,6 +703,17 @@ end
 
 -- Checks that `target` can be offered a transfer or conference of session `s`
 -- now; returns nil, or the refusal.
+-- Why agent `aid` (in `state`, with `capacity`) cannot be handed a transfer or
+-- conference now, or nil when it can: available, a socket open, a free slot.
+-- The desk's picker (view_transfer_targets.lua) shows the same test as `free`.
+local function unfit_target(aid, state, capacity)
+  if state ~= 'available' or redis.call('SCARD', k('a', aid, 'conns')) == 0 then
+    return 'is not available (' .. tostring(state) .. ')'
+  end
+  if agent_load(aid) >= (tonumber(capacity) or 0) then return 'has no free slot' end
+  return nil
+end
+
 local function refuse_target(s, sender, target)
   local a = redis.call('HMGET', k('a', target), 'queues', 'state', 'capacity')
   if not a[1] then return refuse('not_found', 'no such agent: ' .. target) end
@@ -711,10 +722,8 @@ local function refuse_target(s, sender, target)
   if (s.side_offer or '') ~= '' then
     return refuse('conflict', 'a transfer or conference offer for this conversation is already pending')
   end
-  if a[2] ~= 'available' or redis.call('SCARD', k('a', target, 'conns')) == 0 then
-    return refuse('conflict', target .. ' is not available (' .. a[2] .. ')')
-  end
-  if agent_load(target) >= tonumber(a[3]) then return refuse('conflict', target .. ' has no free slot') end
+  local unfit = unfit_target(target, a[2], a[3])
+  if unfit then return refuse('conflict', target .. ' ' .. unfit) end
   return nil
 end
 

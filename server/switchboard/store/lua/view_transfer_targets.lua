@@ -1,6 +1,6 @@
 -- view_transfer_targets (read only): where an agent can send a conversation:
 -- every queue, and every other agent with whether it can take one now (the
--- same test as refuse_target: available, connected, a free slot).
+-- same test as refuse_target: unfit_target in _lib.lua).
 -- ARGV[5] the asking agent
 local me = ARGV[5]
 local queues, agents = {}, {}
@@ -14,7 +14,7 @@ for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
     local load, capacity = agent_load(aid), tonumber(a[3]) or 0
     agents[#agents + 1] = {id = aid, display_name = a[1] or aid, state = online and a[2] or 'offline',
       role = a[5] or 'agent', queues = cjson.decode(a[4] or '[]'), sessions = load, capacity = capacity,
-      free = online and a[2] == 'available' and load < capacity}
+      free = unfit_target(aid, a[2], a[3]) == nil}
   end
 end
 return done({queues = queues, agents = agents})
