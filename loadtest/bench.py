@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -743,6 +744,11 @@ async def measure_routing(target: Switchboard, rate: int, duration_s: float, age
         await asyncio.sleep(0.05)
     elapsed, cpu = usage.stop()
     latencies = [offered_at[c] - t for c, t in started_at.items() if c in offered_at]
+    if os.environ.get("BENCH_DUMP_ROUTING"):  # (start offset ms, latency ms) per chat, to see when the tail happens
+        t_first = min(started_at.values())
+        Path(os.environ["BENCH_DUMP_ROUTING"]).write_text("\n".join(
+            f"{(t - t_first) / 1e6:.1f} {(offered_at[c] - t) / 1e6:.2f}" for c, t in sorted(started_at.items(), key=lambda kv: kv[1])
+            if c in offered_at))
     await close_all([*takers, *bystanders, *blocked, *customers])
     return {
         "chat_starts_per_s": rate, "achieved_per_s": round(n / elapsed, 1), "chats": n,
@@ -770,6 +776,10 @@ class Bench:
         self.redis.stop()
 
     def flush(self) -> None:
+        """Empties Redis before a measurement; and collects the client's own garbage
+        here, between measurements (the run keeps the collector off: a full collection
+        of the client's sockets would stall it and count as the server's latency)."""
+        gc.collect()
         client = redis_sync.Redis.from_url(self.redis_url)
         client.flushall()
         client.close()
@@ -783,7 +793,7 @@ class Bench:
             return
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         out = self.profile_dir / f"{target.name}-{phase}.txt"
-        spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "--pid", str(target.servers[0].pid),
+        spy = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(target.servers[0].pid),
                                 "--format", "raw", "--rate", "200", "--nonblocking", "-o", str(out)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -830,8 +840,9 @@ class Bench:
         try:
             for i, rate in enumerate(rates or [plan.route_rate]):
                 self.log(f"routing at {rate} chat starts/s")
-                results.append(await measure_routing(target, rate, plan.route_s, plan.route_agents, self.pids(target),
-                                                     queue=f"route{i}"))
+                with self.profiled(target, f"routing{i}"):
+                    results.append(await measure_routing(target, rate, plan.route_s, plan.route_agents,
+                                                         self.pids(target), queue=f"route{i}"))
         finally:
             target.stop()
         return results
@@ -1007,13 +1018,18 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
     plan = Plan.smoke() if args.smoke else Plan.quick() if args.quick else Plan()
     if args.chats:
         plan = Plan(**{**plan.__dict__, "chats": args.chats})
+    if args.route_rate:
+        plan = Plan(**{**plan.__dict__, "route_rate": args.route_rate})
     started = time.monotonic()
     report: dict[str, Any] = {"mode": "smoke" if args.smoke else "quick" if args.quick else "full", "plan": plan.__dict__, "machine": machine(), "relay": []}
     tmp = tempfile.mkdtemp(prefix="sb-bench-")
     bench = Bench(plan, Path(tmp), log)
+    gc.disable()  # see Bench.flush
     bench.profile_dir = args.profile
     try:
-        if not args.growth_only:
+        if args.routing_only:
+            report["routing"] = await bench.routing()
+        elif not args.growth_only:
             targets: list[Target] = [Switchboard(p) for p in args.protocols]
             baselines = {"minimal": MinimalRelay, "socketio": SocketIORelay}
             targets += [baselines[name]() for name in args.baselines if name]
@@ -1032,6 +1048,7 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
         shutil.rmtree(tmp, ignore_errors=True)
     finally:
         bench.close()
+        gc.enable()
     report["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["ratios"] = summarise(report)
     report["elapsed_s"] = round(time.monotonic() - started, 1)
@@ -1049,6 +1066,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="which baselines to run (comma-separated; empty for none)")
     parser.add_argument("--no-routing", action="store_true")
     parser.add_argument("--no-scale-out", action="store_true")
+    parser.add_argument("--routing-only", action="store_true", help="only the routing figure")
+    parser.add_argument("--route-rate", type=int, help="chat starts per second for the routing figure")
     parser.add_argument("--profile", type=Path, help="py-spy each server during its saturated relay; stacks here")
     parser.add_argument("--growth", action="store_true", help="add the growth tables (a few minutes more)")
     parser.add_argument("--growth-only", action="store_true", help="only the growth tables")

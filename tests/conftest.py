@@ -77,6 +77,9 @@ async def start_node(redis_url: str, **overrides: Any) -> Node:
     values: dict[str, Any] = dict(
         redis_url=redis_url, admin_token=ADMIN_TOKEN, secret=SECRET, timer_tick_s=0.05,
         disconnect_grace_s=30.0, hello_timeout_s=5.0, shutdown_drain_s=5.0,
+        # one process runs every in-process node of the suite: freezing would keep the
+        # cyclic garbage of earlier tests (child-process nodes run the default)
+        gc_freeze_interval_s=0.0,
     )
     values.update(overrides)
     settings = Settings(**values)

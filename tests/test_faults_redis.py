@@ -58,7 +58,7 @@ async def test_a_redis_outage_is_unavailable_and_a_restart_loses_nothing(own_red
     alice, desk = await node.agent(token, resume={cid: last_seq})
     assert [c["conversation_id"] for c in desk["conversations"]] == [cid]
     assert desk["state"]["state"] == "available"  # back within the disconnect grace
-    # The scripts are loaded again (the restarted Redis forgot them: NOSCRIPT)
+    # The Functions libraries came back with the AOF: the next steps run as before
     await customer.ok({"type": "message", "text": "four"})
     await alice.expect("message", text="four")
     await alice.ok({"type": "message", "conversation_id": cid, "text": "five"})

@@ -127,3 +127,20 @@ async def test_a_session_held_for_the_opening_is_routed_when_it_opens(router):
     assert f"step:s1:0" in await router.due_deadlines(opens)
     assert await router.expire("step:s1:0", now=opens) is True
     assert len(await router.redis.smembers(router.keys.agent_offers("a"))) == 1
+
+
+async def test_a_redis_that_lost_the_libraries_gets_them_again_on_the_next_call(router):
+    """A fresh Redis, or one restarted without persistence, has no Functions
+    libraries: the next call loads them and the step runs, once."""
+    oid = await offered(router)
+    await router.redis.function_flush()
+    assert await router.redis.function_list() == []
+    result = await router.accept("a", oid, now=T0 + 2)
+    assert result["conversation_id"] == "c1"
+    assert (await router.redis.hget(router.keys.session("s1"), "status")) == b"active"
+    posted = await router.post_message("c1", "customer", "v1", "", "after the flush", now=T0 + 3)
+    assert [m["text"] for m in await router.history("c1") if m["type"] == "message"][-1] == "after the flush"
+    assert posted["seq"] == (await router.history("c1"))[-1]["seq"]
+    # FUNCTION LIST answers [[b"library_name", name, ...], ...]
+    names = sorted(entry[1].decode().split("_")[1] for entry in await router.redis.function_list())
+    assert names == ["conversation", "routing"]

@@ -21,12 +21,12 @@ def _number(env: Mapping[str, str], name: str, what: str) -> float | None:
         raise SystemExit(f"{name} must be {what}, not {raw!r}") from None
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, zero_turns_off: bool = False) -> float:
     value = _number(env, name, "a number of seconds")
     if value is None:
         return default
-    if value <= 0:
-        raise SystemExit(f"{name} must be greater than 0")
+    if value < 0 or (value == 0 and not zero_turns_off):
+        raise SystemExit(f"{name} must be greater than 0" + (" (or 0: off)" if zero_turns_off else ""))
     return value
 
 
@@ -87,6 +87,9 @@ class Settings:
     webhook_max_attempts: int = 8  # then the delivery is a dead letter
     webhook_claim_idle_s: float = 30.0  # work of a silent node is taken over after this (plus the timeout)
     shutdown_drain_s: float = 10.0  # on SIGTERM, the longest wait for sockets and requests to finish
+    # Python's garbage collector (collector.py): freeze what is alive this often (0: never) ...
+    gc_freeze_interval_s: float = 1.0
+    gc_full_interval_s: float = 600.0  # ... and collect everything once per this
     # Limits against hostile clients (gateway/limits.py; docs/operations.md lists them).
     frames_per_s: float = 20.0  # each socket's token bucket refills at this rate ...
     frame_burst: int = 100  # ... and holds at most this many frames
@@ -137,6 +140,8 @@ class Settings:
             "webhook_max_attempts": _int(env, "SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
             "webhook_claim_idle_s": _float(env, "SWITCHBOARD_WEBHOOK_CLAIM_IDLE_S", 30.0),
             "shutdown_drain_s": _float(env, "SWITCHBOARD_SHUTDOWN_DRAIN_S", 10.0),
+            "gc_freeze_interval_s": _float(env, "SWITCHBOARD_GC_FREEZE_INTERVAL_S", 1.0, zero_turns_off=True),
+            "gc_full_interval_s": _float(env, "SWITCHBOARD_GC_FULL_INTERVAL_S", 600.0),
             "frames_per_s": _float(env, "SWITCHBOARD_FRAMES_PER_S", 20.0),
             "frame_burst": _int(env, "SWITCHBOARD_FRAME_BURST", 100, minimum=1),
             "rate_limit_strikes": _int(env, "SWITCHBOARD_RATE_LIMIT_STRIKES", 50, minimum=1),

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from ..collector import Collector
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.canned import CannedResponses
@@ -65,6 +66,7 @@ class Services:
     sockets: set[Any] = field(default_factory=set)
     gate: Any = None  # admission of handshakes (gateway/limits.py)
     metrics: Any = None
+    collector: Collector | None = None
     event_streams: int = 0  # open /api/v1/events/stream responses on this node
 
 
@@ -97,6 +99,7 @@ def build_services(settings: Settings) -> Services:
         sockets=sockets,
     )
     services.metrics = Metrics(services)
+    services.collector = Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s)
     services.gate = Gate(settings, HandshakeCounter(redis, keys).count)
     return services
 
@@ -117,9 +120,11 @@ def create_app(settings: Settings) -> Starlette:
         services.sweeper.start()
         services.supervision.start()
         services.dispatcher.start()
+        services.collector.start()
         try:
             yield
         finally:
+            await services.collector.stop()
             await services.dispatcher.stop()
             await services.supervision.stop()
             await services.sweeper.stop()

@@ -1,4 +1,7 @@
--- Shared prelude of every routing script (prepended at load time).
+-- Shared prelude of every routing script. The scripts are loaded as one Redis
+-- Functions library (store/scripts.py): this prelude once, then each script's
+-- body as a function that calls `begin` first. Loaded once, its helpers are
+-- not rebuilt on every call as they would be for an EVAL script.
 --
 -- Calling convention of every script that includes this prelude:
 --   KEYS[1]  routing root of the deployment, e.g. "{sb}"; every routing key is
@@ -24,15 +27,16 @@
 -- conversation's outbox, which the Router applies right after the script with
 -- conversation_apply.lua (see `conversation_op`).
 
-local R = KEYS[1]
-local NOW = tonumber(ARGV[2])
-local INACTIVITY_MS = tonumber(ARGV[3])
-local GRACE_MS = tonumber(ARGV[4])
-local OUT = {}
+-- The state of one call. A library is loaded once and its functions run many
+-- times, so `begin` sets these afresh at the start of every call.
+local R, NOW, INACTIVITY_MS, GRACE_MS
+local OUT -- deliveries: {to = recipients, frame = frame}, or {cid, op} for an appended op
 -- Queues to route at the end of the script: qid -> true when who can take a chat
 -- changed (every waiting session is tried), or a set of sessions that just
 -- entered it (only they are tried: the others already met the same agents).
-local ROUTE = {}
+local ROUTE
+local DEADLINES
+local CONV_OPS, CONV_ORDER -- conversation ops of this call, by conversation, and its order
 
 local PRIORITY_SCALE = 1e13 -- score = -priority * scale + time entered: priority first, then age
 local THREAD_LENGTH = 20
@@ -42,7 +46,15 @@ local EVENTS_MAXLEN = 1000000
 local function k(...) return R .. ':' .. table.concat({...}, ':') end
 local function cv(cid) return k('cv', cid) end
 local function cv_sessions(cid) return k('cv', cid, 'sessions') end
-local DEADLINES = k('deadlines')
+
+local function begin(KEYS, ARGV)
+  R = KEYS[1]
+  NOW = tonumber(ARGV[2])
+  INACTIVITY_MS = tonumber(ARGV[3])
+  GRACE_MS = tonumber(ARGV[4])
+  OUT, ROUTE, CONV_OPS, CONV_ORDER = {}, {}, {}, {}
+  DEADLINES = k('deadlines')
+end
 
 local function refuse(code, message)
   return cjson.encode({err = {code = code, message = message}})
@@ -221,7 +233,6 @@ local REPLICATED = {visitor = true, agents = true, monitors = true, open = true}
 -- The deadline outbox:<cid> makes the sweeper apply an outbox a crashed node
 -- left behind; the Router trims applied ops at once (see outbox_trim.lua).
 local OUTBOX_REPAIR_MS = 3000
-local CONV_OPS, CONV_ORDER = {}, {}
 
 local function conversation_op(cid, op)
   op.n = redis.call('HINCRBY', cv(cid), 'ops', 1)

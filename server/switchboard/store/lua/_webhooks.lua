@@ -1,4 +1,4 @@
--- Shared prelude of the webhook scripts (prepended at load time).
+-- Shared prelude of the webhook scripts (their library's, see store/scripts.py).
 --
 -- KEYS[1]  routing root of the deployment, e.g. "{sb}"; every key below is
 --          KEYS[1] .. ":...", in the slot of the events stream, so fanning an
@@ -17,12 +17,14 @@
 --                        head may be sent next (now, a retry time, or a lease's end)
 --   wh:cursor            string: the newest events entry already fanned out
 
-local R = KEYS[1]
+-- The state of one call, set by `begin` (the library is loaded once, its
+-- functions run many times).
+local R, HOOKS, EVENTS, DUE, CURSOR
 local function k(...) return R .. ':' .. table.concat({...}, ':') end
-local HOOKS = k('webhooks')
-local EVENTS = k('events')
-local DUE = k('wh', 'due')
-local CURSOR = k('wh', 'cursor')
+local function begin(KEYS)
+  R = KEYS[1]
+  HOOKS, EVENTS, DUE, CURSOR = k('webhooks'), k('events'), k('wh', 'due'), k('wh', 'cursor')
+end
 
 local function lane_key(wid, n) return k('wh', wid, 'lane', n) end
 local function lane_member(wid, n) return wid .. ':' .. n end
