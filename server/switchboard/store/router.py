@@ -94,19 +94,25 @@ class ConversationEnded(SwitchboardError):
 
 
 class Router:
-    def __init__(self, redis: Redis, keys: Keys, timeouts: Timeouts = Timeouts()) -> None:
+    def __init__(self, redis: Redis, keys: Keys, timeouts: Timeouts = Timeouts(),
+                 conversation_ops: str | None = None) -> None:
         self.redis = redis
         self.keys = keys
         self.timeouts = timeouts
         self.scripts = load_scripts(redis)
         #: Redis Cluster: pushes use sharded pub/sub (see store/cluster.py)
         self.sharded = isinstance(redis, RedisCluster)
+        #: where a routing step's conversation ops are applied: "here", in the step
+        #: itself (one Redis), or "outbox", by conversation_apply on the conversation's
+        #: own shard (Cluster; tests force it to play a node dying between the steps)
+        self.conversation_ops = conversation_ops or ("outbox" if self.sharded else "here")
+        self._apply_here = "1" if self.conversation_ops == "here" else "0"
 
     # ------------------------------------------------------------ plumbing
 
     async def _run(self, name: str, *args: Any, now: int | None = None) -> Any:
         now = now_ms() if now is None else now
-        argv = [self.keys.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, *args]
+        argv = [self.keys.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, self._apply_here, *args]
         try:
             raw = await self.scripts[name](keys=[self.keys.root], args=argv)
         except STORE_ERRORS as exc:
@@ -176,7 +182,7 @@ class Router:
         k = self.keys
         try:
             await self.scripts["outbox_trim"](
-                keys=[k.root], args=[k.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, *trims])
+                keys=[k.root], args=[k.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, "0", *trims])
         except STORE_ERRORS:
             pass  # the repair sweep trims them: applying them again skips them
 

@@ -9,11 +9,12 @@ only its function.
 Three libraries, each named after the hash of its code so that nodes of two
 versions can share a Redis during an upgrade (each calls its own functions):
 
-- routing: the `_lib.lua` prelude, then every routing script's body as a function
-  that calls `begin(KEYS, ARGV)` first (the prelude's per-call state);
+- routing: the `_apply.lua` and `_lib.lua` preludes, then every routing script's
+  body as a function that calls `begin(KEYS, ARGV)` first (the prelude's
+  per-call state);
 - webhooks: the `_webhooks.lua` prelude and the `webhook_*` scripts;
-- conversation: the scripts with no prelude, that touch one conversation's keys
-  (the message path) or one small structure.
+- conversation: the scripts that touch one conversation's keys (the message
+  path) or one small structure, with `_apply.lua`.
 
 A Redis that lacks a library (a fresh one, one restarted without persistence, a
 new Cluster shard) answers "Function not found"; the caller loads the library
@@ -37,8 +38,8 @@ from redis.exceptions import ResponseError
 #: canned responses and invite rules.
 STANDALONE = frozenset({"message", "relay", "conversation_apply", "search_add", "put_canned", "put_invite_rule"})
 
-#: library -> its prelude ("" none)
-PRELUDES = {"routing": "_lib", "webhooks": "_webhooks", "conversation": ""}
+#: library -> its preludes, and whether its functions call the prelude's `begin` first
+PRELUDES = {"routing": (["_apply", "_lib"], True), "webhooks": (["_webhooks"], True), "conversation": (["_apply"], False)}
 
 
 def _source(name: str) -> str:
@@ -60,10 +61,10 @@ class Library:
     """The code of one library and the function name of each of its scripts."""
 
     def __init__(self, name: str) -> None:
-        prelude = PRELUDES[name]
+        preludes, begins = PRELUDES[name]
         scripts = [s for s in script_names() if library_of(s) == name]
-        parts = [_source(prelude)] if prelude else []
-        start = "begin(KEYS, ARGV)" if prelude else ""
+        parts = [_source(prelude) for prelude in preludes]
+        start = "begin(KEYS, ARGV)" if begins else ""
         bodies = []
         for script in scripts:
             # the body keeps its own line numbers in Redis's error messages: one line of header

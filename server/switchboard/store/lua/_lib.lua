@@ -10,7 +10,9 @@
 --   ARGV[2]  now, milliseconds since the epoch (passed in so tests control time)
 --   ARGV[3]  inactivity timeout, ms
 --   ARGV[4]  disconnect grace, ms
---   ARGV[5..] the script's own arguments (see its header)
+--   ARGV[5]  "1": apply the conversation ops in this step (one Redis), "0": leave
+--            them in the outboxes (Cluster); `begin` takes it out of ARGV, so
+--   ARGV[5..] are, in the script, its own arguments (see its header)
 -- Every script returns one JSON document: {ok = result, out = deliveries,
 -- conv = pending conversation ops} or {err = {code, message}}. A script checks
 -- everything before it writes, so a refusal leaves the state untouched.
@@ -29,7 +31,10 @@
 
 -- The state of one call. A library is loaded once and its functions run many
 -- times, so `begin` sets these afresh at the start of every call.
-local R, NOW, INACTIVITY_MS, GRACE_MS
+local R, P, NOW, INACTIVITY_MS, GRACE_MS
+-- true: apply this call's conversation ops here (one Redis: the message side is
+-- at hand); false: leave them in the outboxes for conversation_apply (Cluster)
+local APPLY_HERE
 local OUT -- deliveries: {to = recipients, frame = frame}, or {cid, op} for an appended op
 -- Queues to route at the end of the script: qid -> true when who can take a chat
 -- changed (every waiting session is tried), or a set of sessions that just
@@ -48,10 +53,12 @@ local function cv(cid) return k('cv', cid) end
 local function cv_sessions(cid) return k('cv', cid, 'sessions') end
 
 local function begin(KEYS, ARGV)
-  R = KEYS[1]
+  R, P = KEYS[1], ARGV[1]
   NOW = tonumber(ARGV[2])
   INACTIVITY_MS = tonumber(ARGV[3])
   GRACE_MS = tonumber(ARGV[4])
+  APPLY_HERE = ARGV[5] == '1'
+  table.remove(ARGV, 5) -- each script's own arguments start at ARGV[5]
   OUT, ROUTE, CONV_OPS, CONV_ORDER = {}, {}, {}, {}
   DEADLINES = k('deadlines')
 end
@@ -232,6 +239,9 @@ local REPLICATED = {visitor = true, agents = true, monitors = true, open = true}
 -- the replica's `applied`, so applying an outbox twice, or racing, is harmless.
 -- The deadline outbox:<cid> makes the sweeper apply an outbox a crashed node
 -- left behind; the Router trims applied ops at once (see outbox_trim.lua).
+-- On one Redis (APPLY_HERE) a step applies its ops itself, in the same atomic
+-- step, unless its conversation's outbox still holds ops of an earlier step:
+-- those go first, so the step queues behind them.
 local OUTBOX_REPAIR_MS = 3000
 
 local function conversation_op(cid, op)
@@ -242,19 +252,42 @@ local function conversation_op(cid, op)
     CONV_ORDER[#CONV_ORDER + 1] = cid
   end
   local ops = CONV_OPS[cid]
-  ops[#ops + 1] = cjson.encode(op)
+  ops[#ops + 1] = op
   return op.n
 end
 
+-- The step's answer. Applies its conversation ops here, or leaves them in the
+-- outboxes and returns every pending op for the Router to apply (`conv`).
 local function done(result)
   if result == nil then result = true end
-  local conv = {}
+  local conv, appended = {}, {}
   for _, cid in ipairs(CONV_ORDER) do
     local outbox = k('outbox', cid)
-    redis.call('RPUSH', outbox, unpack(CONV_OPS[cid]))
-    redis.call('ZADD', DEADLINES, NOW + OUTBOX_REPAIR_MS, 'outbox:' .. cid)
-    -- every pending op: ones a crashed step left behind are applied first
-    conv[#conv + 1] = {cid = cid, ops = redis.call('LRANGE', outbox, 0, -1)}
+    if APPLY_HERE and redis.call('EXISTS', outbox) == 0 then
+      local c = P .. ':c:{' .. cid .. '}'
+      local _, frames = apply_ops(c, c .. ':log', c .. ':cmid', cid, CONV_OPS[cid])
+      appended[cid] = frames
+    else
+      local encoded = {}
+      for i, op in ipairs(CONV_OPS[cid]) do encoded[i] = cjson.encode(op) end
+      redis.call('RPUSH', outbox, unpack(encoded))
+      redis.call('ZADD', DEADLINES, NOW + OUTBOX_REPAIR_MS, 'outbox:' .. cid)
+      -- every pending op: ones a crashed step left behind are applied first
+      conv[#conv + 1] = {cid = cid, ops = redis.call('LRANGE', outbox, 0, -1)}
+    end
+  end
+  if next(appended) then
+    -- deliveries of appended frames, and the message's id and seq, filled in here
+    for i, d in ipairs(OUT) do
+      local f = d.op and appended[d.cid] and appended[d.cid][d.op]
+      if f then OUT[i] = {to = f.to, frame = f.frame} end
+    end
+    if type(result) == 'table' and result._message_op then
+      local f = appended[result.conversation_id] and appended[result.conversation_id][result._message_op]
+      if f then
+        result.message_id, result.seq, result._message_op = f.frame.message_id, f.frame.seq, nil
+      end
+    end
   end
   return cjson.encode({ok = result, out = OUT, conv = conv})
 end
