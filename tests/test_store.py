@@ -144,3 +144,33 @@ async def test_a_redis_that_lost_the_libraries_gets_them_again_on_the_next_call(
     # FUNCTION LIST answers [[b"library_name", name, ...], ...]
     names = sorted(entry[1].decode().split("_")[1] for entry in await router.redis.function_list())
     assert names == ["conversation", "routing"]
+
+
+def test_the_lua_prelude_and_the_router_agree_on_which_fields_hold_lists():
+    """Frames published from a script and from the Router write an empty list as []."""
+    import re
+
+    from switchboard.store.router import LIST_FIELDS
+    from switchboard.store.scripts import _source
+
+    listed = re.search(r"local LIST_FIELDS = \{([^}]*)\}", _source("_lib")).group(1)
+    assert set(re.findall(r"'([a-z_]+)'", listed)) == set(LIST_FIELDS)
+
+
+async def test_a_frame_published_by_a_step_writes_an_empty_list_as_a_list(router):
+    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=10)))
+    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
+    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
+    await router.connect("a", "a", "n:1", version, now=T0)
+    pubsub = router.redis.pubsub()
+    await pubsub.subscribe(router.keys.channel("a:a"))
+    await router.set_state("a", "available", now=T0)
+    await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, now=T0 + 1)
+    offer = None
+    while offer is None:
+        message = await asyncio.wait_for(pubsub.get_message(ignore_subscribe_messages=True, timeout=5), 5)
+        if message and b'"offer"' in message["data"]:
+            offer = message["data"]
+    await pubsub.aclose()
+    frame = msgspec.json.decode(offer)
+    assert frame["skills"] == [] and frame["thread"] == []

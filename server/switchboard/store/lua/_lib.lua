@@ -256,6 +256,77 @@ local function conversation_op(cid, op)
   return op.n
 end
 
+-- Fills the `_history` marks (see `history_mark`) of the result and of the
+-- frames to deliver, on one Redis: the conversation's last events, read from
+-- its message side once this step's ops are applied there. A conversation with
+-- ops still in its outbox (`pending`) keeps its marks for the Router, which
+-- reads them after applying the ops.
+local function read_history(cid, limit, messages_only)
+  local entries = redis.call('XREVRANGE', P .. ':c:{' .. cid .. '}:log', '+', '-', 'COUNT',
+    limit * (messages_only and 3 or 1))
+  local events = {}
+  for i = #entries, 1, -1 do
+    local payload = entries[i][2][2] -- fields: d, payload, v, visibility
+    if not messages_only or string.find(payload, '"type":"message"', 1, true) then
+      events[#events + 1] = cjson.decode(payload)
+    end
+  end
+  if #events > limit then
+    local last = {}
+    for i = #events - limit + 1, #events do last[#last + 1] = events[i] end
+    events = last
+  end
+  return events
+end
+
+local function fill_history(result, pending)
+  local skip = {}
+  for _, p in ipairs(pending) do skip[p.cid] = true end
+  local read = {}
+  local function fill(holder)
+    local mark = type(holder) == 'table' and holder._history
+    if not mark or skip[mark.cid] then return end
+    local key = mark.cid .. '|' .. mark.limit .. '|' .. tostring(mark.messages_only)
+    read[key] = read[key] or read_history(mark.cid, mark.limit, mark.messages_only)
+    holder[mark.field] = read[key]
+    holder._history = nil
+  end
+  fill(result)
+  for _, d in ipairs(OUT) do fill(d.frame) end
+end
+
+-- Fields that hold lists. Lua's cjson writes an empty list as {}; a frame
+-- published from here has them written as [] (store/router.py's LIST_FIELDS
+-- does the same for what the Router publishes).
+local LIST_FIELDS = {'thread', 'skills', 'messages', 'agents', 'journey', 'offers', 'sessions', 'languages',
+  'queues', 'monitoring', 'visitors'}
+
+local function encode_frame(frame)
+  local payload = cjson.encode(frame)
+  if string.find(payload, ':{}', 1, true) then
+    -- a key and its colon: inside a JSON string every quote is escaped, so no text matches
+    for _, f in ipairs(LIST_FIELDS) do payload = string.gsub(payload, '"' .. f .. '":{}', '"' .. f .. '":[]') end
+  end
+  return payload
+end
+
+-- On one Redis, publishes the deliveries that are complete here; the Router
+-- publishes the rest (a card it builds, history of a conversation with ops
+-- pending, frames of ops left in an outbox).
+local function publish_here()
+  local rest = {}
+  for _, d in ipairs(OUT) do
+    local frame = d.frame
+    if frame and not frame._card and not frame._history then
+      local payload = encode_frame(frame)
+      for _, r in ipairs(d.to or {}) do redis.call('PUBLISH', P .. ':push:{' .. r .. '}', payload) end
+    else
+      rest[#rest + 1] = d
+    end
+  end
+  OUT = rest
+end
+
 -- The step's answer. Applies its conversation ops here, or leaves them in the
 -- outboxes and returns every pending op for the Router to apply (`conv`).
 local function done(result)
@@ -276,6 +347,7 @@ local function done(result)
       conv[#conv + 1] = {cid = cid, ops = redis.call('LRANGE', outbox, 0, -1)}
     end
   end
+  if APPLY_HERE then fill_history(result, conv) end
   if next(appended) then
     -- deliveries of appended frames, and the message's id and seq, filled in here
     for i, d in ipairs(OUT) do
@@ -289,6 +361,7 @@ local function done(result)
       end
     end
   end
+  if APPLY_HERE then publish_here() end
   return cjson.encode({ok = result, out = OUT, conv = conv})
 end
 
