@@ -23,6 +23,7 @@ there and calls again.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from functools import cache
@@ -96,25 +97,95 @@ async def load_library(redis: Redis | RedisCluster, lib: Library) -> None:
                 raise
 
 
+class Batcher:
+    """Sends the calls made in one turn of the event loop as one pipeline.
+
+    A command through redis-py costs the node about 40 us of Python (taking a
+    pooled connection, packing, the timeout, parsing, giving it back); in a
+    pipeline most of that is paid once for all. Under load the sockets' frames
+    of one loop turn (messages, routing steps) share a pipeline; alone, a call
+    goes as before, one turn later. No call waits for another's answer: each
+    function runs on its own in Redis, in the order the calls were made."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+
+    def call(self, *command: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+        if not self._queue:
+            loop.call_soon(self._flush)
+        self._queue.append((command, answer))
+        return answer
+
+    def _flush(self) -> None:
+        batch, self._queue = self._queue, []
+        asyncio.get_running_loop().create_task(self._send(batch))
+
+    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        try:
+            if len(batch) == 1:
+                answers = [await _settled(self.redis.execute_command(*batch[0][0]))]
+            else:
+                pipe = self.redis.pipeline(transaction=False)
+                for command, _ in batch:
+                    pipe.execute_command(*command)
+                answers = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:  # the connection failed: every call of the batch did
+            answers = [exc] * len(batch)
+        for (_, answer), outcome in zip(batch, answers):
+            if answer.done():  # its caller was cancelled
+                continue
+            if isinstance(outcome, BaseException):
+                answer.set_exception(outcome)
+            else:
+                answer.set_result(outcome)
+
+
+async def _settled(call: Any) -> Any:
+    try:
+        return await call
+    except Exception as exc:  # noqa: BLE001 - handed to the caller as the batch's answer
+        return exc
+
+
+def batcher_for(redis: Redis | RedisCluster) -> Batcher | None:
+    """One per client (a cluster client routes each call by its keys itself)."""
+    if isinstance(redis, RedisCluster):
+        return None
+    batcher = getattr(redis, "_switchboard_batcher", None)
+    if batcher is None:
+        batcher = Batcher(redis)
+        redis._switchboard_batcher = batcher  # type: ignore[union-attr]
+    return batcher
+
+
 class Transition:
     """One Lua transition: `await transition(keys=[...], args=[...])` calls its
     function, loading the library first where Redis does not have it."""
 
-    __slots__ = ("redis", "lib", "function")
+    __slots__ = ("redis", "lib", "function", "batcher")
 
     def __init__(self, redis: Redis | RedisCluster, script: str) -> None:
         self.redis = redis
         self.lib = library(library_of(script))
         self.function = self.lib.functions[script]
+        self.batcher = batcher_for(redis)
+
+    async def _fcall(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        if self.batcher is None:
+            return await self.redis.fcall(self.function, len(keys), *keys, *args)
+        return await self.batcher.call("FCALL", self.function, len(keys), *keys, *args)
 
     async def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
         try:
-            return await self.redis.fcall(self.function, len(keys), *keys, *args)
+            return await self._fcall(keys, args)
         except ResponseError as exc:
             if "Function not found" not in str(exc):
                 raise
         await load_library(self.redis, self.lib)
-        return await self.redis.fcall(self.function, len(keys), *keys, *args)
+        return await self._fcall(keys, args)
 
 
 def transition(redis: Redis | RedisCluster, script: str) -> Transition:
