@@ -947,9 +947,17 @@ def table(report: dict[str, Any]) -> str:
     plan = report["plan"]
     m = report["machine"]
     lines = [f"machine: {m['cpus']} x {m['cpu_model']}, Python {m['python']}; load average "
-             f"{m['load_avg_at_start'][0]} at the start, {m.get('load_avg_at_end', ['?'])[0]} at the end", "",
-             f"relay: {plan['chats']} chats; paced: one message per chat every {plan['paced_interval_s']} s; "
-             f"saturated: {plan['window']} in flight per chat; idle: {plan['handshakes']} sockets", ""]
+             f"{m['load_avg_at_start'][0]} at the start, {m.get('load_avg_at_end', ['?'])[0]} at the end", ""]
+    if names:
+        lines += [f"relay: {plan['chats']} chats; paced: one message per chat every {plan['paced_interval_s']} s; "
+                  f"saturated: {plan['window']} in flight per chat; idle: {plan['handshakes']} sockets", ""]
+        lines += relay_table(by, names, rows)
+    return "\n".join(lines + rest_tables(report))
+
+
+def relay_table(by: dict[str, Any], names: list[str],
+                rows: list[tuple[str, Callable[[dict[str, Any]], Any]]]) -> list[str]:
+    lines: list[str] = []
     header = ["figure", *names]
     ratio_names = [f"{p}/{b}" for p in ("json", "msgpack") for b in ("minimal", "socketio")
                    if f"switchboard-{p}" in by and b in by]
@@ -969,6 +977,12 @@ def table(report: dict[str, Any]) -> str:
             p, b = rn.split("/")
             cells.append(str(ratio(values.get(f"switchboard-{p}"), values.get(b)) or "-"))
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def rest_tables(report: dict[str, Any]) -> list[str]:
+    by = {r["target"]: r for r in report["relay"]}
+    lines: list[str] = []
     if report.get("routing"):
         lines += ["", "| routing (start_chat -> offer) | starts/s achieved | p50 (ms) | p99 (ms) | unrouted | server CPU % | Redis CPU % |",
                   "|---|---|---|---|---|---|---|"]
@@ -1000,7 +1014,7 @@ def table(report: dict[str, Any]) -> str:
             lat = r["relay"]["latency"]
             lines.append(f"| {r['sockets']} | {r['handshakes_per_s']} | {r['rss_per_idle_socket_kb']} | "
                          f"{round(r['server_rss_kb'] / 1024, 1)} | {lat['p50_ms']} / {lat['p99_ms']} |")
-    return "\n".join(lines)
+    return lines
 
 
 def machine() -> dict[str, Any]:

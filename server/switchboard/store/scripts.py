@@ -124,16 +124,18 @@ class Batcher:
         asyncio.get_running_loop().create_task(self._send(batch))
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        packed = b"".join(_packed(command) for command, _ in batch)
+        answers: list[Any]
         try:
-            answers = await self._exchange(b"".join(_packed(command) for command, _ in batch), len(batch))
-        except ConnectionError:
-            # A pooled connection may be stale (Redis restarted): one more try on a
-            # fresh one, as redis-py's own retry would do for a single command.
             try:
-                answers = await self._exchange(b"".join(_packed(command) for command, _ in batch), len(batch))
-            except BaseException as exc:
-                answers = [exc] * len(batch)
-        except BaseException as exc:  # the connection failed: every call of the batch did
+                answers = await self._exchange(packed, len(batch))
+            except ConnectionError:
+                # A pooled connection may be stale (Redis restarted): one more try on a
+                # fresh one, as redis-py's own retry would do for a single command.
+                answers = await self._exchange(packed, len(batch))
+        # the connection failed, or this task was cancelled (the node stops): every
+        # caller of the batch gets that as its answer, none waits forever
+        except BaseException as exc:  # noqa: BLE001
             answers = [exc] * len(batch)
         for (_, answer), outcome in zip(batch, answers):
             if answer.done():  # its caller was cancelled
@@ -199,7 +201,7 @@ class Transition:
     """One Lua transition: `await transition(keys=[...], args=[...])` calls its
     function, loading the library first where Redis does not have it."""
 
-    __slots__ = ("redis", "lib", "function", "batcher")
+    __slots__ = ("batcher", "function", "lib", "redis")
 
     def __init__(self, redis: Redis | RedisCluster, script: str) -> None:
         self.redis = redis
