@@ -102,3 +102,40 @@ async def test_a_node_started_while_redis_is_away_waits_for_it(tmp_path, process
     finally:
         await http.aclose()
         redis.stop()
+
+
+async def test_a_redis_that_hangs_without_closing_the_connection_is_noticed(own_redis, monkeypatch):
+    """A Redis that stops answering but keeps its connections open (a frozen process,
+    a network that drops packets): the push reader pings it, gives the connection
+    up when nothing comes back, and once Redis answers again subscribes anew and
+    tells its sockets to resume."""
+    import os
+    import signal
+
+    from conftest import start_node
+    from support import hello_customer
+    from switchboard.store import pushes
+
+    monkeypatch.setattr(pushes, "PING_AFTER_S", 0.3)
+    monkeypatch.setattr(pushes, "SILENT_LIMIT_S", 1.0)
+    node = await start_node(own_redis.url)
+    hub = node.services.hub
+
+    async def subscribed() -> bool:
+        return hub.subscribed
+
+    async def unsubscribed() -> bool:
+        return not hub.subscribed
+
+    try:
+        customer, _ = await hello_customer(node.customer_url)
+        assert hub.subscribed
+        os.kill(own_redis.pid, signal.SIGSTOP)
+        try:
+            assert await eventually(unsubscribed, timeout=10)
+        finally:
+            os.kill(own_redis.pid, signal.SIGCONT)
+        assert await customer.closed(timeout=15) == (1001, RESUME_REASON)
+        assert await eventually(subscribed, timeout=10)
+    finally:
+        await node.stop()

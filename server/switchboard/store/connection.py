@@ -14,6 +14,7 @@ from redis.asyncio.sentinel import Sentinel
 
 from ..settings import Settings
 from .cluster import connect_cluster
+from .pushes import NodeRedis
 
 #: Connecting (TCP and, with Sentinel, asking a sentinel) gives up after this;
 #: commands themselves get no timeout, as XREAD BLOCK waits longer on purpose.
@@ -37,12 +38,12 @@ def connect(settings: Settings) -> Redis:
             socket_timeout=CONNECT_TIMEOUT_S,  # for the sentinels only: their answers are immediate
         )
         return sentinel.master_for(
-            settings.redis_master_name, socket_connect_timeout=CONNECT_TIMEOUT_S,
+            settings.redis_master_name, redis_class=NodeRedis, socket_connect_timeout=CONNECT_TIMEOUT_S,
             health_check_interval=HEALTH_CHECK_INTERVAL_S, max_connections=REDIS_MAX_CONNECTIONS,
         )
     if not settings.redis_url:
         raise ValueError("settings need a redis_url, sentinels or cluster nodes (see Settings.from_env)")
-    return Redis.from_url(
+    return NodeRedis.from_url(
         settings.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S, health_check_interval=HEALTH_CHECK_INTERVAL_S,
         max_connections=REDIS_MAX_CONNECTIONS,
     )

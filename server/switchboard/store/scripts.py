@@ -124,7 +124,7 @@ class Batcher:
         asyncio.get_running_loop().create_task(self._send(batch))
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
-        packed = b"".join(_packed(command) for command, _ in batch)
+        packed = b"".join(packed_command(command) for command, _ in batch)
         answers: list[Any]
         try:
             try:
@@ -133,9 +133,12 @@ class Batcher:
                 # A pooled connection may be stale (Redis restarted): one more try on a
                 # fresh one, as redis-py's own retry would do for a single command.
                 answers = await self._exchange(packed, len(batch))
-        # the connection failed, or this task was cancelled (the node stops): every
-        # caller of the batch gets that as its answer, none waits forever
-        except BaseException as exc:  # noqa: BLE001
+        except asyncio.CancelledError:  # the node stops: its callers are answered `unavailable`
+            for _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(ConnectionError("the node is stopping"))
+            raise
+        except Exception as exc:  # noqa: BLE001 - the connection failed: so did every call of the batch
             answers = [exc] * len(batch)
         for (_, answer), outcome in zip(batch, answers):
             if answer.done():  # its caller was cancelled
@@ -176,7 +179,7 @@ def _arg(value: Any) -> bytes:
     return repr(value).encode()
 
 
-def _packed(command: tuple[Any, ...]) -> bytes:
+def packed_command(command: tuple[Any, ...]) -> bytes:
     """One command in RESP, packed here: redis-py's general packer was a tenth of a
     node's time at saturation (it checks and encodes every argument in turn)."""
     parts = [b"*%d\r\n" % len(command)]
