@@ -174,3 +174,22 @@ async def test_a_frame_published_by_a_step_writes_an_empty_list_as_a_list(router
     await pubsub.aclose()
     frame = msgspec.json.decode(offer)
     assert frame["skills"] == [] and frame["thread"] == []
+
+
+async def test_a_starting_node_removes_the_libraries_of_other_versions_and_keeps_its_own(router):
+    from switchboard.store.scripts import remove_other_versions
+
+    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q")))  # loads this version's libraries
+    old = "switchboard_routing_000000000000"
+    await router.redis.function_load(
+        f"#!lua name={old}\nredis.register_function('sb_000000000000_noop', function() return 1 end)")
+    foreign = "someone_elses"
+    await router.redis.function_load(
+        f"#!lua name={foreign}\nredis.register_function('their_noop', function() return 1 end)")
+
+    assert await remove_other_versions(router.redis) == [old]
+    names = {entry[1].decode() for entry in await router.redis.function_list()}
+    assert old not in names and foreign in names
+    assert any(name.startswith("switchboard_routing_") for name in names)
+    await router.redis.function_delete(foreign)
+    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q2")))  # its own still answer

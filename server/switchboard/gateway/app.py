@@ -22,7 +22,8 @@ from ..store.connection import connect
 from ..store.directory import Directory
 from ..store.figures import Figures
 from ..store.keys import Keys
-from ..store.router import Router, Timeouts
+from ..store.router import STORE_ERRORS, Router, Timeouts
+from ..store.scripts import remove_other_versions
 from ..store.search import SearchIndex
 from ..store.throttle import HandshakeCounter
 from ..store.visitors import Visitors
@@ -32,13 +33,13 @@ from .agent import AgentSocket
 from .auth import Signer
 from .customer import CustomerSocket
 from .event_stream import stream_events
-from .static import static_routes, widget_dir
 from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
 from .limits import Gate
 from .metrics import Metrics
+from .static import static_routes, widget_dir
 from .supervision import SupervisorFeed
 from .webhooks import WebhookDispatcher
 
@@ -116,6 +117,11 @@ def create_app(settings: Settings) -> Starlette:
                 log.info("%d conversations moved to the current data layout", upgraded)
         except SwitchboardError as exc:
             log.warning("data not upgraded (%s); the next start tries again", exc.message)
+        try:
+            if removed := await remove_other_versions(services.redis):
+                log.info("Lua libraries of other versions removed: %s", ", ".join(removed))
+        except STORE_ERRORS as exc:
+            log.warning("Lua libraries of other versions not removed (%s); the next start tries again", exc)
         await services.hub.start()
         services.sweeper.start()
         services.supervision.start()

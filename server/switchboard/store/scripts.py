@@ -24,6 +24,7 @@ there and calls again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from functools import cache
@@ -95,6 +96,29 @@ async def load_library(redis: Redis | RedisCluster, lib: Library) -> None:
         except ResponseError as exc:
             if "already exists" not in str(exc):
                 raise
+
+
+async def remove_other_versions(redis: Redis | RedisCluster) -> list[str]:
+    """Deletes the Switchboard libraries of other versions (a node of an older
+    version that still runs loads its own again on its next call, see Transition).
+    Returns the names deleted."""
+    ours = {library(name).name for name in PRELUDES}
+    if isinstance(redis, RedisCluster):
+        targets: list[Any] = [{"target_nodes": node} for node in redis.get_primaries()]
+    else:
+        targets = [{}]
+    removed: list[str] = []
+    for target in targets:
+        listed = await redis.execute_command("FUNCTION LIST", "LIBRARYNAME", "switchboard_*", **target)
+        for entry in listed or []:
+            fields = dict(zip(entry[::2], entry[1::2]))
+            name = fields.get(b"library_name", fields.get("library_name"))
+            name = name.decode() if isinstance(name, bytes) else name
+            if name and name.startswith("switchboard_") and name not in ours:
+                with contextlib.suppress(ResponseError):  # another node deleted it first
+                    await redis.execute_command("FUNCTION DELETE", name, **target)
+                    removed.append(name)
+    return removed
 
 
 class Batcher:
