@@ -87,6 +87,26 @@ async def test_a_queue_with_its_own_origins_takes_chats_only_from_them(make_depl
         await client.close()
 
 
+async def test_an_invitation_opens_a_chat_only_from_a_site_its_queue_allows(make_deployment):
+    """accept_invite opens a chat in the invitation's queue: that queue's origins
+    apply as they do to start_chat."""
+    sb = await make_deployment(allowed_origins=("https://shop.example",))
+    await sb.queue("support")
+    await sb.queue("partner", allowed_origins=["https://partner.example"])
+    shop, welcome = await customer(sb.node.customer_url, origin="https://shop.example")
+    sent = await sb.admin("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite",
+                          {"queue": "partner", "text": "Can we help?"}, expect=201)
+    await shop.expect("invite", invite_id=sent["invite_id"])
+    refused = await shop.request({"type": "accept_invite", "invite_id": sent["invite_id"]})
+    assert (refused["type"], refused["code"]) == ("error", "forbidden")
+    # nothing was opened, and an invitation to a queue this site may use opens a chat
+    invited = await sb.admin("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite",
+                             {"queue": "support", "text": "Hello?"}, expect=201)
+    await shop.expect("invite", invite_id=invited["invite_id"])
+    assert (await shop.ok({"type": "accept_invite", "invite_id": invited["invite_id"]}))["conversation_id"]
+    await shop.close()
+
+
 @pytest.mark.parametrize("path", ["/desk", "/supervisor", "/demo"])
 async def test_pages_send_security_headers(sb, path):
     response = await sb.http.get(path)

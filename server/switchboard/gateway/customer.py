@@ -175,9 +175,11 @@ class CustomerSocket(ClientSocket):
                 return None
             case f.AcceptInvite():
                 # A chat in the invitation's queue, with the customer's defaults;
-                # refused like a start_chat when that queue has closed since.
-                await self._outside_hours(await self.services.directory.invite_queue(command.invite_id),
-                                          Channel.WEBCHAT)
+                # refused like a start_chat when that queue has closed since, or
+                # when this site may not open chats in it.
+                queue = await self.services.directory.invite_queue(command.invite_id, self.visitor_id)
+                await self._check_queue_origin(queue)
+                await self._outside_hours(queue, Channel.WEBCHAT)
                 result = await router.start_chat(
                     self.visitor_id, new_id("c"), new_id("s"), "", "en", [], "webchat", {}, {},
                     invite_id=command.invite_id,

@@ -38,10 +38,11 @@ class Directory:
         raw = await self._call(self.redis.hget(self.keys.queue(qid), "config"))
         return msgspec.json.decode(raw, type=QueueConfig) if raw else None
 
-    async def invite_queue(self, iid: str) -> str | None:
-        """The queue a proactive invitation would open its chat in."""
-        qid = await self._call(self.redis.hget(self.keys.invite(iid), "queue"))
-        return _s(qid) if qid else None
+    async def invite_queue(self, iid: str, visitor_id: str) -> str | None:
+        """The queue the visitor's proactive invitation would open its chat in;
+        None for an unknown invitation or another visitor's."""
+        visitor, qid = await self._call(self.redis.hmget(self.keys.invite(iid), "visitor", "queue"))
+        return _s(qid) if qid and visitor and _s(visitor) == visitor_id else None
 
     async def held_queues(self, aid: str) -> set[str]:
         """The queues of the sessions the agent holds: connected, or waiting for its wrap-up."""
