@@ -68,6 +68,7 @@ PAD = "x" * 80  # message text is "<sent ns> " plus this: about 100 characters, 
 CAPACITY_ENV = {
     "SWITCHBOARD_FRAMES_PER_S": "1000000", "SWITCHBOARD_FRAME_BURST": "1000000",
     "SWITCHBOARD_SOCKETS_PER_IP": "0", "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN": "0",
+    "SWITCHBOARD_HTTP_REQUESTS_PER_S": "0",
 }
 
 json_encode = msgspec.json.Encoder().encode

@@ -26,8 +26,9 @@ and against a remote one (TLS: the ws URL follows the host's scheme, https -> ws
     SWITCHBOARD_ADMIN_TOKEN=... locust -f loadtest/locustfile.py --headless -u 2000 -r 50 -t 10m --host https://chat.example.com
 
 Every user of one load machine comes from one address: raise the nodes'
-`SWITCHBOARD_SOCKETS_PER_IP` and `SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN` (0
-lifts them) for the run, or use several machines.
+`SWITCHBOARD_SOCKETS_PER_IP`, `SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN` and
+`SWITCHBOARD_HTTP_REQUESTS_PER_S` (0 lifts them) for the run, or use several
+machines.
 
 Environment: `LOAD_QUEUE` (default `loadtest`), `LOAD_PROTOCOL` (`json` or
 `msgpack`), `LOAD_MESSAGES` (customer messages per chat, default 5),

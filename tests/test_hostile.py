@@ -121,6 +121,25 @@ async def test_pages_send_security_headers(sb, path):
 # ---------------------------------------------------------------- limits
 
 
+async def test_an_address_calling_the_http_api_too_fast_gets_429_and_others_do_not(make_deployment):
+    sb = await make_deployment(http_requests_per_s=1.0, http_burst=3)
+    answers = [await sb.http.get("/api/v1/queues") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert refused.headers["retry-after"] == "1"
+    # health checks, pages and the widget's files are not counted
+    assert (await sb.http.get("/healthz")).status_code == 200
+    assert (await sb.http.get("/desk")).status_code == 200
+    # another client (behind the trusted proxy) has its own budget
+    other = await sb.http.get("/api/v1/queues", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert other.status_code == 200
+    # the budget refills: a later call goes through
+    async def admitted() -> bool:
+        return (await sb.http.get("/api/v1/queues")).status_code == 200
+    assert await eventually(admitted, timeout=5, interval=0.3)
+
+
 async def test_a_frame_over_the_limit_closes_1009(make_deployment):
     sb = await make_deployment(max_frame_bytes=2048)
     await sb.queue("support")

@@ -95,6 +95,8 @@ class Settings:
     frame_burst: int = 100  # ... and holds at most this many frames
     rate_limit_strikes: int = 50  # frames refused with rate_limited before the socket is closed with 1008
     sockets_per_ip: int = 200  # open sockets from one client address on this node; 0: no limit
+    http_requests_per_s: float = 50.0  # HTTP API requests per client address per node ... (0: no limit)
+    http_burst: int = 500  # ... in bursts of up to this many
     handshakes_per_ip_per_min: int = 300  # handshakes from one address per minute, all nodes; 0: no limit
     customer_text_limit: int = 4000  # characters of a customer message
     agent_text_limit: int = 1000  # characters of an agent message
@@ -146,6 +148,8 @@ class Settings:
             "frame_burst": _int(env, "SWITCHBOARD_FRAME_BURST", 100, minimum=1),
             "rate_limit_strikes": _int(env, "SWITCHBOARD_RATE_LIMIT_STRIKES", 50, minimum=1),
             "sockets_per_ip": _int(env, "SWITCHBOARD_SOCKETS_PER_IP", 200, minimum=0),
+            "http_requests_per_s": _float(env, "SWITCHBOARD_HTTP_REQUESTS_PER_S", 50.0, zero_turns_off=True),
+            "http_burst": _int(env, "SWITCHBOARD_HTTP_BURST", 500, minimum=1),
             "handshakes_per_ip_per_min": _int(env, "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN", 300, minimum=0),
             "customer_text_limit": _int(env, "SWITCHBOARD_CUSTOMER_TEXT_LIMIT", 4000, minimum=1),
             "agent_text_limit": _int(env, "SWITCHBOARD_AGENT_TEXT_LIMIT", 1000, minimum=1),

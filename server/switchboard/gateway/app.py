@@ -11,6 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -37,7 +38,7 @@ from .http_api import http_error
 from .http_api import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
-from .limits import Gate
+from .limits import Gate, HttpRate
 from .metrics import Metrics
 from .static import static_routes, widget_dir
 from .supervision import SupervisorFeed
@@ -155,6 +156,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(HttpRate, rate=settings.http_requests_per_s, burst=settings.http_burst)],
     )
     app.state.services = services
     return app

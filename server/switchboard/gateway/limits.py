@@ -1,6 +1,7 @@
 """Limits that keep a hostile client from taking a node down: who may open a
-socket (Origin, sockets and handshakes per address) and how fast a socket may
-send (a token bucket per socket).
+socket (Origin, sockets and handshakes per address), how fast a socket may
+send (a token bucket per socket) and how fast an address may call the HTTP
+API (a token bucket per address).
 
 Every refusal is documented in docs/protocol.md (Limits) and docs/operations.md.
 """
@@ -135,6 +136,49 @@ class Gate:
             self._open[ip] = left
         else:
             self._open.pop(ip, None)
+
+
+class HttpRate:
+    """ASGI middleware: each client address gets `rate` requests per second to
+    /api/ on this node, in bursts of up to `burst`; a request over it is answered
+    429 `rate_limited` with Retry-After, before any work is done for it. The pages,
+    the widget's files, /healthz, /readyz and /metrics are not counted."""
+
+    #: addresses remembered at most; full (idle) buckets are dropped first
+    TRACKED = 10_000
+
+    def __init__(self, app: Any, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.rate and scope["type"] == "http" and scope["path"].startswith("/api/") \
+                and not self._admit(client_address(scope)):
+            body = b'{"error":{"code":"rate_limited","message":"too many requests from your address; try again shortly"}}'
+            await send({"type": "http.response.start", "status": 429, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+                (b"retry-after", b"%d" % max(1, round(1 / self.rate)))]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+    def _admit(self, ip: str) -> bool:
+        bucket = self._buckets.get(ip)
+        if bucket is None:
+            if len(self._buckets) >= self.TRACKED:
+                self._forget_idle()
+            bucket = self._buckets[ip] = TokenBucket(self.rate, self.burst, self.clock)
+        return bucket.take()
+
+    def _forget_idle(self) -> None:
+        for ip in [ip for ip, bucket in self._buckets.items() if bucket.full]:
+            del self._buckets[ip]
+        if len(self._buckets) >= self.TRACKED:  # all busy: the oldest go (a fresh bucket is full)
+            for ip in list(self._buckets)[: len(self._buckets) // 2]:
+                del self._buckets[ip]
 
 
 def origin_refusal() -> Refusal:
