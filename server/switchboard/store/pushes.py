@@ -26,7 +26,7 @@ import hiredis
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError
 
-from .scripts import packed_command
+from .batching import packed_command
 
 #: A connection that has said nothing for this long gets a PING ...
 PING_AFTER_S = 30.0

@@ -23,7 +23,6 @@ there and calls again.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 from collections.abc import Sequence
@@ -33,7 +32,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ConnectionError, ResponseError
+from redis.exceptions import ResponseError
+
+from .batching import batcher_for
 
 #: Scripts that do not take the routing prelude: the ones that work on one
 #: conversation's keys only, the search index's writer, and the cap checks of
@@ -67,10 +68,7 @@ class Library:
         scripts = [s for s in script_names() if library_of(s) == name]
         parts = [_source(prelude) for prelude in preludes]
         start = "begin(KEYS, ARGV)" if begins else ""
-        bodies = []
-        for script in scripts:
-            # the body keeps its own line numbers in Redis's error messages: one line of header
-            bodies.append((script, f"function(KEYS, ARGV) {start}\n{_source(script)}\nend"))
+        bodies = [(script, f"function(KEYS, ARGV) {start}\n{_source(script)}\nend") for script in scripts]
         version = hashlib.sha1("\n".join([*parts, *(b for _, b in bodies)]).encode()).hexdigest()[:12]
         self.name = f"switchboard_{name}_{version}"
         self.functions = {script: f"sb_{version}_{script}" for script in scripts}
@@ -83,14 +81,18 @@ def library(name: str) -> Library:
     return Library(name)
 
 
+def _every_primary(redis: Redis | RedisCluster) -> list[dict[str, Any]]:
+    """Keyword arguments that send a command to each primary of a cluster (the
+    libraries live on every shard), or once to a single Redis."""
+    if isinstance(redis, RedisCluster):
+        return [{"target_nodes": node} for node in redis.get_primaries()]
+    return [{}]
+
+
 async def load_library(redis: Redis | RedisCluster, lib: Library) -> None:
     """FUNCTION LOAD on the Redis (on a cluster, on every primary); a library of
     this name is this very code, so "already exists" is success."""
-    if isinstance(redis, RedisCluster):
-        targets: list[Any] = [{"target_nodes": node} for node in redis.get_primaries()]
-    else:
-        targets = [{}]
-    for target in targets:
+    for target in _every_primary(redis):
         try:
             await redis.execute_command("FUNCTION LOAD", lib.code, **target)
         except ResponseError as exc:
@@ -103,12 +105,8 @@ async def remove_other_versions(redis: Redis | RedisCluster) -> list[str]:
     version that still runs loads its own again on its next call, see Transition).
     Returns the names deleted."""
     ours = {library(name).name for name in PRELUDES}
-    if isinstance(redis, RedisCluster):
-        targets: list[Any] = [{"target_nodes": node} for node in redis.get_primaries()]
-    else:
-        targets = [{}]
     removed: list[str] = []
-    for target in targets:
+    for target in _every_primary(redis):
         listed = await redis.execute_command("FUNCTION LIST", "LIBRARYNAME", "switchboard_*", **target)
         for entry in listed or []:
             fields = dict(zip(entry[::2], entry[1::2]))
@@ -119,109 +117,6 @@ async def remove_other_versions(redis: Redis | RedisCluster) -> list[str]:
                     await redis.execute_command("FUNCTION DELETE", name, **target)
                     removed.append(name)
     return removed
-
-
-class Batcher:
-    """Sends the calls made in one turn of the event loop as one pipeline.
-
-    A command through redis-py costs the node about 40 us of Python (taking a
-    pooled connection, packing, the timeout, parsing, giving it back); in a
-    pipeline most of that is paid once for all. Under load the sockets' frames
-    of one loop turn (messages, routing steps) share a pipeline; alone, a call
-    goes as before, one turn later. No call waits for another's answer: each
-    function runs on its own in Redis, in the order the calls were made."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
-
-    def call(self, *command: Any) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        answer = loop.create_future()
-        if not self._queue:
-            loop.call_soon(self._flush)
-        self._queue.append((command, answer))
-        return answer
-
-    def _flush(self) -> None:
-        batch, self._queue = self._queue, []
-        asyncio.get_running_loop().create_task(self._send(batch))
-
-    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
-        packed = b"".join(packed_command(command) for command, _ in batch)
-        answers: list[Any]
-        try:
-            try:
-                answers = await self._exchange(packed, len(batch))
-            except ConnectionError:
-                # A pooled connection may be stale (Redis restarted): one more try on a
-                # fresh one, as redis-py's own retry would do for a single command.
-                answers = await self._exchange(packed, len(batch))
-        except asyncio.CancelledError:  # the node stops: its callers are answered `unavailable`
-            for _, answer in batch:
-                if not answer.done():
-                    answer.set_exception(ConnectionError("the node is stopping"))
-            raise
-        except Exception as exc:  # noqa: BLE001 - the connection failed: so did every call of the batch
-            answers = [exc] * len(batch)
-        for (_, answer), outcome in zip(batch, answers):
-            if answer.done():  # its caller was cancelled
-                continue
-            if isinstance(outcome, BaseException):
-                answer.set_exception(outcome)
-            else:
-                answer.set_result(outcome)
-
-    async def _exchange(self, packed: bytes, count: int) -> list[Any]:
-        """Writes the packed commands on one pooled connection and reads their
-        answers (an error answer is returned as its exception, in its place)."""
-        pool = self.redis.connection_pool
-        connection = await pool.get_connection()
-        try:
-            await connection.send_packed_command(packed, check_health=False)
-            answers: list[Any] = []
-            for _ in range(count):
-                try:
-                    answers.append(await connection.read_response())
-                except ResponseError as exc:
-                    answers.append(exc)
-            return answers
-        except BaseException:
-            await connection.disconnect()
-            raise
-        finally:
-            await pool.release(connection)
-
-
-def _arg(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    if isinstance(value, int):
-        return b"%d" % value
-    return repr(value).encode()
-
-
-def packed_command(command: tuple[Any, ...]) -> bytes:
-    """One command in RESP, packed here: redis-py's general packer was a tenth of a
-    node's time at saturation (it checks and encodes every argument in turn)."""
-    parts = [b"*%d\r\n" % len(command)]
-    for value in command:
-        data = _arg(value)
-        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
-def batcher_for(redis: Redis | RedisCluster) -> Batcher | None:
-    """One per client (a cluster client routes each call by its keys itself)."""
-    if isinstance(redis, RedisCluster):
-        return None
-    batcher = getattr(redis, "_switchboard_batcher", None)
-    if batcher is None:
-        batcher = Batcher(redis)
-        redis._switchboard_batcher = batcher  # type: ignore[union-attr]
-    return batcher
 
 
 class Transition:
