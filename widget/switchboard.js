@@ -78,32 +78,31 @@
       unread: '{n} non lu(s)', accept: 'Discuter', dismiss: 'Non merci',
     },
   };
-  try { Intl.getCanonicalLocales(cfg.language); } catch (e) { cfg.language = cfg.language.split('-')[0]; } // de-1
+  try { Intl.getCanonicalLocales(cfg.language); } catch { cfg.language = cfg.language.split('-')[0]; } // de-1
   const S = { ...STRINGS.en, ...STRINGS[cfg.language.toLowerCase().split('-')[0]] };
   const t = (key, vars) => S[key].replace(/\{(\w+)\}/g, (_, n) => bidi(vars[n]));
   const bidi = (v) => /[\u0590-\u08ff\u202a-\u202e\u2066-\u2069]/.test(v) ? '\u2068' + v + '\u2069' : v; // RTL isolated
-  const clockFormat = new Intl.DateTimeFormat(cfg.language, { hour: 'numeric', minute: '2-digit' });
-  const clock = (ts) => clockFormat.format(ts);
+  const clock = new Intl.DateTimeFormat(cfg.language, { hour: 'numeric', minute: '2-digit' });
 
   // Token, open conversation, panel state, last seq; never messages. Re-read
   // each time (other tabs write it); memory only without storage.
   let mem = {};
   const load = () => {
-    try { Object.assign(mem, JSON.parse(localStorage.getItem(KEY))); } catch (e) { /* memory only */ }
+    try { Object.assign(mem, JSON.parse(localStorage.getItem(KEY))); } catch { /* memory only */ }
     return mem;
   };
   const store = {
     get: (k) => load()[k],
     set(patch) {
       Object.assign(load(), patch);
-      try { localStorage.setItem(KEY, JSON.stringify(mem)); } catch (e) { /* memory only */ }
+      try { localStorage.setItem(KEY, JSON.stringify(mem)); } catch { /* memory only */ }
     },
   };
 
   // The only way this file creates elements: properties and attributes are set
   // one by one, children are nodes or strings (which become Text nodes).
   function h(tag, props, kids) {
-    const el = document.createElement(tag);
+    const el = /^(svg|path)$/.test(tag) ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
     if (tag === 'button') el.type = 'button';
     for (const [k, v] of Object.entries(props || {})) {
       if (v == null || v === false) continue;
@@ -111,20 +110,11 @@
       else if (k === 'cls') el.className = v;
       else el.setAttribute(k, v === true ? '' : v);
     }
-    el.append(...[].concat(kids ?? []).filter((kid) => kid != null));
+    el.append(...[kids].flat().filter((kid) => kid != null));
     return el;
   }
 
-  function icon(d) {
-    const svg = document.createElementNS(SVG, 'svg');
-    const path = document.createElementNS(SVG, 'path');
-    svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('aria-hidden', 'true');
-    path.setAttribute('d', d);
-    svg.append(path);
-    return svg;
-  }
-  const SVG = 'http://www.w3.org/2000/svg';
+  const icon = (d) => h('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true' }, h('path', { d }));
   const BUBBLE = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z';
   const CROSS = 'M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4L12 13.4 6.4 19 5 17.6l5.6-5.6L5 6.4z';
 
@@ -247,7 +237,7 @@ legend{font-weight:600}
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
     root.adoptedStyleSheets = [sheet];
-  } catch (e) {
+  } catch {
     root.append(h('style', {}, CSS)); // browsers without constructable stylesheets
   }
 
@@ -269,8 +259,9 @@ legend{font-weight:600}
   const endBtn = h('button', { hidden: true, onclick: askEnd }, t('end'));
   const closeBtn = h('button', { cls: 'x', 'aria-label': t('close'), onclick: () => close() }, icon(CROSS));
   const confirmYes = h('button', { cls: 'btn', onclick: endChat }, t('end'));
-  const confirmNo = h('button', { cls: 'btn alt', onclick: () => hideConfirm(true) }, t('cancel'));
-  const confirmBar = h('div', { cls: 'confirm', hidden: true }, [h('p', {}, t('endAsk')), confirmYes, confirmNo]);
+  const confirmBar = h('div', { cls: 'confirm', hidden: true }, [
+    h('p', {}, t('endAsk')), confirmYes, h('button', { cls: 'btn alt', onclick: () => hideConfirm(true) }, t('cancel')),
+  ]);
   const status = h('p', { cls: 'status', role: 'status' });
 
   const fields = cfg.prechat.map((spec) => {
@@ -363,7 +354,7 @@ legend{font-weight:600}
   function renderBadge() {
     badge.hidden = !unread;
     badge.textContent = unread;
-    launcher.setAttribute('aria-label', opened ? t('close') : unread ? t('open') + ', ' + t('unread', { n: unread }) : t('open'));
+    launcher.setAttribute('aria-label', opened ? t('close') : t('open') + (unread ? ', ' + t('unread', { n: unread }) : ''));
   }
 
   // An entry: {seq?, cmid?, role, name, text, ts, state?, el}.
@@ -372,7 +363,7 @@ legend{font-weight:600}
     const who = it.role === 'customer' ? t('you') : it.role === 'agent' ? it.name || t('agent') : null;
     const meta = h('div', { cls: 'meta' }, [
       it.role === 'agent' ? h('span', { 'aria-hidden': 'true' }, it.name || t('agent')) : null,
-      h('time', { datetime: new Date(it.ts).toISOString() }, clock(it.ts)),
+      h('time', { datetime: new Date(it.ts).toISOString() }, clock.format(it.ts)),
     ]);
     el.append(who ? h('span', { cls: 'vh' }, who + ': ') : '', h('div', { cls: 'bubble' }, linkify(it.text)), meta);
     if (it.role === 'customer') {
@@ -565,6 +556,8 @@ legend{font-weight:600}
     waiters.splice(0).forEach((go) => go());
   }
 
+  const inSession = (f) => !f.session_id || !session || f.session_id === session;
+
   function onFrame(f) {
     const waiter = f.ref != null && (f.type === 'ack' || f.type === 'error') ? pending.get(f.ref) : null;
     if (waiter) {
@@ -588,7 +581,6 @@ legend{font-weight:600}
       }
     }
     if (typeof f.seq === 'number') return onHistory(f);
-    const current = !f.session_id || !session || f.session_id === session;
     switch (f.type) {
       case 'chat.queued':
         session = f.session_id || session;
@@ -596,12 +588,12 @@ legend{font-weight:600}
         if (phase !== 'queued') setPhase('queued');
       // falls through
       case 'chat.position':
-        if (!current && f.type === 'chat.position') return;
+        if (f.type === 'chat.position' && !inSession(f)) return;
         position = f.position;
         waitMs = f.estimated_wait_ms;
         return renderStatus();
       case 'typing':
-        if (!f.from || f.from.role !== 'agent') return;
+        if (f.from?.role !== 'agent') return;
         if (f.active) typers.set(f.from.id || '', f.from.display_name || t('agent'));
         else typers.delete(f.from.id || '');
         clearTimeout(typersTimer);
@@ -614,7 +606,7 @@ legend{font-weight:600}
     if (seen.has(f.seq)) return; // replayed and pushed: shown once
     seen.add(f.seq);
     if (f.seq > maxSeq) maxSeq = f.seq;
-    const current = !f.session_id || !session || f.session_id === session;
+    const current = inSession(f);
     if (current && f.session_id) session = f.session_id;
     const line = (text) => add({ seq: f.seq, role: 'system', text, ts: f.ts });
     switch (f.type) {
@@ -736,7 +728,7 @@ legend{font-weight:600}
       let problem = '';
       if (f.required && !value) problem = t('required');
       else if (value && f.name === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) problem = t('badEmail');
-      f.input.setAttribute('aria-invalid', String(!!problem));
+      f.input.setAttribute('aria-invalid', !!problem);
       f.err.textContent = problem;
       if (problem) invalid = invalid || f.input;
       else if (value) (f.name === 'topic' ? attributes : customer)[f.name] = value;
@@ -809,7 +801,7 @@ legend{font-weight:600}
     const submit = h('button', { cls: 'btn', type: 'submit' }, t('rate'));
     const thanks = () => {
       rated.add(sid);
-      const had = root.activeElement && csat.contains(root.activeElement);
+      const had = csat.contains(root.activeElement);
       csat.replaceChildren(h('p', { cls: 'thanks', role: 'status' }, t('thanks')));
       if (had) newBtn.focus();
     };
@@ -817,7 +809,7 @@ legend{font-weight:600}
       novalidate: true,
       onsubmit: (e) => {
         e.preventDefault();
-        const rating = +(csat.querySelector('input:checked') || {}).value;
+        const rating = +csat.querySelector('input:checked')?.value;
         if (!rating) {
           err.textContent = t('pick');
           return;
@@ -866,16 +858,15 @@ legend{font-weight:600}
   function markRead() { // at most one `read` for a burst (a replay, say)
     clearTimeout(readTimer);
     readTimer = setTimeout(() => {
-      if (opened && phase === 'connected' && maxAgentSeq > readSent && document.visibilityState === 'visible') {
-        if (send({ type: 'read', seq: maxAgentSeq })) readSent = maxAgentSeq;
-      }
+      if (opened && phase === 'connected' && maxAgentSeq > readSent && document.visibilityState === 'visible'
+        && send({ type: 'read', seq: maxAgentSeq })) readSent = maxAgentSeq;
     }, 300);
   }
 
   // --- open, close, keys
 
   function focusFirst() {
-    const target = phase === 'idle' ? (fields[0] ? fields[0].input : question)
+    const target = phase === 'idle' ? (fields[0]?.input || question)
       : !composer.hidden ? input
         : (!csat.hidden && csat.querySelector('input,button')) || (!newBtn.hidden && newBtn) || closeBtn;
     target.focus();
@@ -932,9 +923,7 @@ legend{font-weight:600}
 
   const pushState = history.pushState;
   history.pushState = function (...args) {
-    const result = pushState.apply(this, args);
-    navigated();
-    return result;
+    try { return pushState.apply(this, args); } finally { navigated(); }
   };
   addEventListener('popstate', navigated);
   addEventListener('online', () => { if (!ws && !stopped) connect(); });
