@@ -131,6 +131,7 @@
     return out;
   }
 
+  const phone = matchMedia('(max-width:480px),(max-height:500px)'); // where the panel fills the screen
   const CSS = `
 :host{all:initial}
 *{box-sizing:border-box}
@@ -161,7 +162,7 @@ header .x{border:0;padding:4px;display:grid}
 .status,.typing{margin:0;padding:8px 16px;font-size:13px;color:var(--mut)}
 .status{background:var(--soft);border-bottom:1px solid var(--line)}
 .typing{padding-top:2px;font-style:italic}
-.sub:empty,.status:empty,.typing:empty,.err:empty{display:none}
+:is(.sub,.status,.typing,.err):empty{display:none}
 .scroll{flex:1;overflow-y:auto;padding:14px;overscroll-behavior:contain}
 .log{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:10px}
 .msg{display:flex;flex-direction:column;max-width:84%;align-self:flex-start}
@@ -194,13 +195,13 @@ fieldset{margin:14px 0 0;border:1px solid var(--line);border-radius:12px}
 legend{font-weight:600}
 .stars{display:flex}
 .stars label{margin:0;font-size:30px;line-height:1;color:#b9c0cc}
-.stars label:has(~label :checked),.stars label:has(:checked){color:#e8a400}
+.stars label:has(~label :checked,:checked){color:#e8a400}
 .stars input{position:absolute;opacity:0}
 .stars input:focus-visible+span{outline:3px solid #f5a623}
 .csat .btn{margin-top:12px}
 .thanks{text-align:center;font-weight:600}
 .newchat{display:block;margin:16px auto 0}
-@media (max-width:480px),(max-height:500px){.panel{inset:0;width:auto;height:auto;border-radius:0}
+@media ${phone.media}{.panel{inset:0;width:auto;height:auto;border-radius:0}
 .launcher{right:14px;bottom:14px}.invite{right:14px;width:calc(100vw - 28px)}textarea,.field{font-size:16px}}
 @media (prefers-reduced-motion:no-preference){.panel,.invite{animation:sb-in .16s}}
 @keyframes sb-in{from{opacity:0;transform:translateY(10px)}}
@@ -222,8 +223,7 @@ legend{font-weight:600}
   const bySeq = new Map(); // seq -> transcript item
   const mine = new Map(); // client_msg_id -> item sent from this page
   const agents = new Map(); // connected agents: id -> display name
-  const typers = new Map();
-  const rated = new Set();
+  const typers = new Map(), rated = new Set();
   let inviteId = null, opened = false, unread = 0;
   let pageSent = false, lastUrl = location.href, viewPending = false;
   let typingOn = false, typingTimer = 0, typersTimer = 0, readTimer = 0;
@@ -305,7 +305,6 @@ legend{font-weight:600}
 
   // --- rendering
 
-  const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   const toBottom = () => { scroller.scrollTop = scroller.scrollHeight; };
 
   function setPhase(p) {
@@ -341,7 +340,7 @@ legend{font-weight:600}
     if (offline && conv) text = t('offline');
     else if (!text && phase === 'queued') {
       text = position ? t('queued', { n: position }) : t('waiting');
-      if (position && waitMs != null) text += waitMs < 60000 ? t('soon') : t('wait', { m: Math.round(waitMs / 60000) });
+      if (position && waitMs != null) text += waitMs < 6e4 ? t('soon') : t('wait', { m: Math.round(waitMs / 6e4) });
     }
     if (status.textContent !== text) status.textContent = text;
   }
@@ -406,7 +405,7 @@ legend{font-weight:600}
   }
 
   function add(it) {
-    const stick = nearBottom();
+    const stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80; // near the bottom
     it.ts = it.ts || Date.now();
     if (it.seq) bySeq.set(it.seq, it);
     draw(it);
@@ -474,12 +473,10 @@ legend{font-weight:600}
     }
     if (resyncing) {
       resyncing = false;
-      connect();
-      return;
+      return connect();
     }
     // Backoff with jitter: 0.5 s, 1 s, 2 s, ... up to 10 s.
-    const delay = Math.min(10000, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2);
-    retryTimer = setTimeout(connect, delay);
+    retryTimer = setTimeout(connect, Math.min(1e4, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2));
     offline = true;
     renderStatus();
   }
@@ -491,7 +488,7 @@ legend{font-weight:600}
   function request(frame, wait) {
     const up = ready || !wait ? Promise.resolve() : new Promise((resolve, reject) => {
       waiters.push(resolve);
-      setTimeout(() => reject(OFFLINE), 10000);
+      setTimeout(() => reject(OFFLINE), 1e4);
     });
     return up.then(() => new Promise((resolve, reject) => {
       const ref = 'w' + ++refs;
@@ -516,10 +513,9 @@ legend{font-weight:600}
   }
 
   function onWelcome(w) {
-    ready = true;
+    ready = pageSent = true;
     attempt = 0;
     offline = false;
-    pageSent = true;
     const other = store.get('token');
     if (!sentToken && other && other !== w.visitor_token && !conv) { // another tab was first
       resyncing = true;
@@ -529,10 +525,7 @@ legend{font-weight:600}
     const card = w.conversation;
     if (card && card.conversation_id !== conv) {
       // Another tab's chat or a lost ack: take it (not one left for a new chat).
-      if (card.conversation_id !== store.get('left') || PHASE[card.status]) {
-        adopt(card.conversation_id);
-        return;
-      }
+      if (card.conversation_id !== store.get('left') || PHASE[card.status]) return adopt(card.conversation_id);
     } else if (card) {
       if (w.recovered === false) clearTranscript(); // the whole history follows
       session = card.session_id;
@@ -616,7 +609,6 @@ legend{font-weight:600}
         if (current) {
           agents.clear();
           agents.set(f.agent.id, f.agent.display_name);
-          notice = '';
           setPhase('connected');
         }
         return line(t('joined', { name: f.agent.display_name }));
@@ -628,10 +620,7 @@ legend{font-weight:600}
         if (current && !agents.size && phase === 'connected') setPhase('queued');
         return renderHeader();
       case 'chat.transferred':
-        if (current && f.queue) {
-          agents.clear();
-          setPhase('queued');
-        }
+        if (current && f.queue) agents.clear(), setPhase('queued');
         return line(t('transferred'));
       case 'chat.ended':
         if (current) setPhase('ended');
@@ -657,10 +646,7 @@ legend{font-weight:600}
       typers.delete(from.id || '');
       renderTyping();
       if (f.seq > maxAgentSeq) maxAgentSeq = f.seq;
-      if (!opened && f.seq > (store.get('seen') || 0)) {
-        unread++;
-        renderBadge();
-      }
+      if (!opened && f.seq > (store.get('seen') || 0)) unread++, renderBadge();
       markRead();
     }
   }
@@ -711,18 +697,14 @@ legend{font-weight:600}
   }
 
   function onComposerKey(e) {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-      e.preventDefault();
-      sendText();
-    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) e.preventDefault(), sendText();
   }
 
   async function startChat(e) {
     e.preventDefault();
     if (starting) return;
     let invalid = null;
-    const customer = {};
-    const attributes = {};
+    const customer = {}, attributes = {};
     for (const f of fields) {
       const value = f.input.value.trim();
       let problem = '';
@@ -738,8 +720,7 @@ legend{font-weight:600}
     if (Object.keys(customer).length) frame.customer = customer;
     if (Object.keys(attributes).length) frame.attributes = attributes;
     if (question.value.trim()) frame.text = question.value;
-    starting = true;
-    startBtn.disabled = true;
+    starting = startBtn.disabled = true;
     formErr.textContent = '';
     try {
       begin(await request(frame, true));
@@ -747,8 +728,7 @@ legend{font-weight:600}
     } catch (err) {
       formErr.textContent = err.message; // e.g. the queue's closed message
     } finally {
-      starting = false;
-      startBtn.disabled = false;
+      starting = startBtn.disabled = false;
     }
   }
 
@@ -782,7 +762,6 @@ legend{font-weight:600}
   function newChat() {
     store.set({ left: conv, conv: null });
     conv = session = null;
-    notice = '';
     clearTranscript();
     mine.clear();
     log.replaceChildren();
@@ -810,10 +789,7 @@ legend{font-weight:600}
       onsubmit: (e) => {
         e.preventDefault();
         const rating = +csat.querySelector('input:checked')?.value;
-        if (!rating) {
-          err.textContent = t('pick');
-          return;
-        }
+        if (!rating) return void (err.textContent = t('pick'));
         submit.disabled = true;
         const frame = { type: 'csat', rating };
         if (comment.value.trim()) frame.comment = comment.value.trim();
@@ -866,10 +842,9 @@ legend{font-weight:600}
   // --- open, close, keys
 
   function focusFirst() {
-    const target = phase === 'idle' ? (fields[0]?.input || question)
+    (phase === 'idle' ? fields[0]?.input || question
       : !composer.hidden ? input
-        : (!csat.hidden && csat.querySelector('input,button')) || (!newBtn.hidden && newBtn) || closeBtn;
-    target.focus();
+        : (!csat.hidden && csat.querySelector('input,button')) || (!newBtn.hidden && newBtn) || closeBtn).focus();
   }
 
   function show(on) {
@@ -902,6 +877,16 @@ legend{font-weight:600}
     else close();
   }
 
+  // Full screen, the panel is modal: Tab wraps in it, never to the page (which may have the focus after a reload).
+  (phone.onchange = () => panel.setAttribute('aria-modal', phone.matches))();
+  addEventListener('keydown', (e) => {
+    if (e.key !== 'Tab' || !opened || !phone.matches) return;
+    const all = [...panel.querySelectorAll('a,button,input,select,textarea')].filter((el) => !el.disabled && el.offsetParent);
+    if (e.shiftKey) all.reverse();
+    const at = root.activeElement;
+    if (at === all.at(-1) || !panel.contains(at)) e.preventDefault(), all[0].focus();
+  }, true);
+
   // --- page views (the journey)
 
   function page() {
@@ -928,7 +913,7 @@ legend{font-weight:600}
   addEventListener('popstate', navigated);
   addEventListener('online', () => { if (!ws && !stopped) connect(); });
   document.addEventListener('visibilitychange', markRead);
-  addEventListener('pagehide', () => { if (opened) store.set({ seen: maxSeq }); });
+  addEventListener('pagehide', () => opened && store.set({ seen: maxSeq }));
 
   window.Switchboard = Object.freeze({ version: '1', open: () => open(true), close });
 
