@@ -496,3 +496,79 @@ async def test_a_landscape_phone_gets_the_full_screen_panel(browser, sb):
     await expect(w.panel).to_be_visible()
     box = await w.panel.bounding_box()
     assert box is not None and round(box["x"]) == 0 and round(box["width"]) == 844 and round(box["height"]) == 390
+
+
+async def test_the_full_screen_panel_is_modal_and_tab_stays_in_it(browser, sb):
+    """On a phone the panel covers the page, so the focus goes round inside it."""
+    w = await Widget.open_demo(browser, sb, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page, panel = w.page, w.panel
+    close = panel.get_by_role("button", name="Close chat")
+    start = panel.get_by_role("button", name="Start chat")
+    await w.launcher.click()
+    await expect(panel).to_have_attribute("aria-modal", "true")
+    await expect(page.get_by_label("Name")).to_be_focused()
+    for _ in range(6):  # email, topic, question, start, close, name: once round
+        await page.keyboard.press("Tab")
+        await expect(panel.locator(":focus")).to_have_count(1)
+    await expect(page.get_by_label("Name")).to_be_focused()
+    await page.keyboard.press("Shift+Tab")
+    await expect(close).to_be_focused()
+    await page.keyboard.press("Shift+Tab")
+    await expect(start).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(close).to_be_focused()
+    # The page behind had the focus (a reload with the panel open, a page script): Tab comes back.
+    await page.get_by_role("link", name="Cart (2)").focus()
+    await page.keyboard.press("Tab")
+    await expect(close).to_be_focused()
+
+    # In a chat the ends are other buttons.
+    await page.get_by_label("Name").fill("Bob")
+    await start.click()
+    await expect(w.input).to_be_focused()
+    end, send = panel.get_by_role("button", name="End chat"), panel.get_by_role("button", name="Send")
+    await send.focus()
+    await page.keyboard.press("Tab")
+    await expect(end).to_be_focused()
+    await page.keyboard.press("Shift+Tab")
+    await expect(send).to_be_focused()
+
+    # Closed, the trap is gone: the focus is on the launcher and may leave for the page.
+    await page.keyboard.press("Escape")
+    await expect(panel).to_be_hidden()
+    await expect(w.launcher).to_be_focused()
+    await page.keyboard.press("Shift+Tab")
+    await expect(page.get_by_role("button", name="Add to cart").last).to_be_focused()
+    assert w.problems == []
+
+
+async def test_a_floating_panel_lets_tab_leave_and_turning_the_phone_makes_it_modal(browser, sb):
+    w = await Widget.open_demo(browser, sb)
+    page, panel = w.page, w.panel
+    close = panel.get_by_role("button", name="Close chat")
+    start = panel.get_by_role("button", name="Start chat")
+    await w.launcher.click()
+    await expect(page.get_by_label("Name")).to_be_focused()
+    await expect(panel).not_to_have_attribute("aria-modal", "true")
+    await close.focus()
+    await page.keyboard.press("Shift+Tab")
+    await expect(page.get_by_role("button", name="Add to cart").last).to_be_focused()
+    await start.focus()
+    await page.keyboard.press("Tab")
+    await expect(w.launcher).to_be_focused()
+
+    # Turned sideways (500 px high or less), the panel fills the screen and is modal.
+    await page.set_viewport_size({"width": 844, "height": 390})
+    await expect(panel).to_have_attribute("aria-modal", "true")
+    await close.focus()
+    await page.keyboard.press("Shift+Tab")
+    await expect(start).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(close).to_be_focused()
+
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await expect(panel).not_to_have_attribute("aria-modal", "true")
+    await start.focus()
+    await page.keyboard.press("Tab")
+    await expect(w.launcher).to_be_focused()
+    assert w.problems == []

@@ -78,32 +78,31 @@
       unread: '{n} non lu(s)', accept: 'Discuter', dismiss: 'Non merci',
     },
   };
-  try { Intl.getCanonicalLocales(cfg.language); } catch (e) { cfg.language = cfg.language.split('-')[0]; } // de-1
+  try { Intl.getCanonicalLocales(cfg.language); } catch { cfg.language = cfg.language.split('-')[0]; } // de-1
   const S = { ...STRINGS.en, ...STRINGS[cfg.language.toLowerCase().split('-')[0]] };
   const t = (key, vars) => S[key].replace(/\{(\w+)\}/g, (_, n) => bidi(vars[n]));
   const bidi = (v) => /[\u0590-\u08ff\u202a-\u202e\u2066-\u2069]/.test(v) ? '\u2068' + v + '\u2069' : v; // RTL isolated
-  const clockFormat = new Intl.DateTimeFormat(cfg.language, { hour: 'numeric', minute: '2-digit' });
-  const clock = (ts) => clockFormat.format(ts);
+  const clock = new Intl.DateTimeFormat(cfg.language, { hour: 'numeric', minute: '2-digit' });
 
   // Token, open conversation, panel state, last seq; never messages. Re-read
   // each time (other tabs write it); memory only without storage.
   let mem = {};
   const load = () => {
-    try { Object.assign(mem, JSON.parse(localStorage.getItem(KEY))); } catch (e) { /* memory only */ }
+    try { Object.assign(mem, JSON.parse(localStorage.getItem(KEY))); } catch { /* memory only */ }
     return mem;
   };
   const store = {
     get: (k) => load()[k],
     set(patch) {
       Object.assign(load(), patch);
-      try { localStorage.setItem(KEY, JSON.stringify(mem)); } catch (e) { /* memory only */ }
+      try { localStorage.setItem(KEY, JSON.stringify(mem)); } catch { /* memory only */ }
     },
   };
 
   // The only way this file creates elements: properties and attributes are set
   // one by one, children are nodes or strings (which become Text nodes).
   function h(tag, props, kids) {
-    const el = document.createElement(tag);
+    const el = /^(svg|path)$/.test(tag) ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
     if (tag === 'button') el.type = 'button';
     for (const [k, v] of Object.entries(props || {})) {
       if (v == null || v === false) continue;
@@ -111,20 +110,11 @@
       else if (k === 'cls') el.className = v;
       else el.setAttribute(k, v === true ? '' : v);
     }
-    el.append(...[].concat(kids ?? []).filter((kid) => kid != null));
+    el.append(...[kids].flat().filter((kid) => kid != null));
     return el;
   }
 
-  function icon(d) {
-    const svg = document.createElementNS(SVG, 'svg');
-    const path = document.createElementNS(SVG, 'path');
-    svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('aria-hidden', 'true');
-    path.setAttribute('d', d);
-    svg.append(path);
-    return svg;
-  }
-  const SVG = 'http://www.w3.org/2000/svg';
+  const icon = (d) => h('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true' }, h('path', { d }));
   const BUBBLE = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z';
   const CROSS = 'M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4L12 13.4 6.4 19 5 17.6l5.6-5.6L5 6.4z';
 
@@ -141,6 +131,7 @@
     return out;
   }
 
+  const phone = matchMedia('(max-width:480px),(max-height:500px)'); // where the panel fills the screen
   const CSS = `
 :host{all:initial}
 *{box-sizing:border-box}
@@ -171,7 +162,7 @@ header .x{border:0;padding:4px;display:grid}
 .status,.typing{margin:0;padding:8px 16px;font-size:13px;color:var(--mut)}
 .status{background:var(--soft);border-bottom:1px solid var(--line)}
 .typing{padding-top:2px;font-style:italic}
-.sub:empty,.status:empty,.typing:empty,.err:empty{display:none}
+:is(.sub,.status,.typing,.err):empty{display:none}
 .scroll{flex:1;overflow-y:auto;padding:14px;overscroll-behavior:contain}
 .log{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:10px}
 .msg{display:flex;flex-direction:column;max-width:84%;align-self:flex-start}
@@ -204,13 +195,13 @@ fieldset{margin:14px 0 0;border:1px solid var(--line);border-radius:12px}
 legend{font-weight:600}
 .stars{display:flex}
 .stars label{margin:0;font-size:30px;line-height:1;color:#b9c0cc}
-.stars label:has(~label :checked),.stars label:has(:checked){color:#e8a400}
+.stars label:has(~label :checked,:checked){color:#e8a400}
 .stars input{position:absolute;opacity:0}
 .stars input:focus-visible+span{outline:3px solid #f5a623}
 .csat .btn{margin-top:12px}
 .thanks{text-align:center;font-weight:600}
 .newchat{display:block;margin:16px auto 0}
-@media (max-width:480px),(max-height:500px){.panel{inset:0;width:auto;height:auto;border-radius:0}
+@media ${phone.media}{.panel{inset:0;width:auto;height:auto;border-radius:0}
 .launcher{right:14px;bottom:14px}.invite{right:14px;width:calc(100vw - 28px)}textarea,.field{font-size:16px}}
 @media (prefers-reduced-motion:no-preference){.panel,.invite{animation:sb-in .16s}}
 @keyframes sb-in{from{opacity:0;transform:translateY(10px)}}
@@ -232,8 +223,7 @@ legend{font-weight:600}
   const bySeq = new Map(); // seq -> transcript item
   const mine = new Map(); // client_msg_id -> item sent from this page
   const agents = new Map(); // connected agents: id -> display name
-  const typers = new Map();
-  const rated = new Set();
+  const typers = new Map(), rated = new Set();
   let inviteId = null, opened = false, unread = 0;
   let pageSent = false, lastUrl = location.href, viewPending = false;
   let typingOn = false, typingTimer = 0, typersTimer = 0, readTimer = 0;
@@ -247,7 +237,7 @@ legend{font-weight:600}
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
     root.adoptedStyleSheets = [sheet];
-  } catch (e) {
+  } catch {
     root.append(h('style', {}, CSS)); // browsers without constructable stylesheets
   }
 
@@ -269,8 +259,9 @@ legend{font-weight:600}
   const endBtn = h('button', { hidden: true, onclick: askEnd }, t('end'));
   const closeBtn = h('button', { cls: 'x', 'aria-label': t('close'), onclick: () => close() }, icon(CROSS));
   const confirmYes = h('button', { cls: 'btn', onclick: endChat }, t('end'));
-  const confirmNo = h('button', { cls: 'btn alt', onclick: () => hideConfirm(true) }, t('cancel'));
-  const confirmBar = h('div', { cls: 'confirm', hidden: true }, [h('p', {}, t('endAsk')), confirmYes, confirmNo]);
+  const confirmBar = h('div', { cls: 'confirm', hidden: true }, [
+    h('p', {}, t('endAsk')), confirmYes, h('button', { cls: 'btn alt', onclick: () => hideConfirm(true) }, t('cancel')),
+  ]);
   const status = h('p', { cls: 'status', role: 'status' });
 
   const fields = cfg.prechat.map((spec) => {
@@ -314,7 +305,6 @@ legend{font-weight:600}
 
   // --- rendering
 
-  const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   const toBottom = () => { scroller.scrollTop = scroller.scrollHeight; };
 
   function setPhase(p) {
@@ -350,7 +340,7 @@ legend{font-weight:600}
     if (offline && conv) text = t('offline');
     else if (!text && phase === 'queued') {
       text = position ? t('queued', { n: position }) : t('waiting');
-      if (position && waitMs != null) text += waitMs < 60000 ? t('soon') : t('wait', { m: Math.round(waitMs / 60000) });
+      if (position && waitMs != null) text += waitMs < 6e4 ? t('soon') : t('wait', { m: Math.round(waitMs / 6e4) });
     }
     if (status.textContent !== text) status.textContent = text;
   }
@@ -363,7 +353,7 @@ legend{font-weight:600}
   function renderBadge() {
     badge.hidden = !unread;
     badge.textContent = unread;
-    launcher.setAttribute('aria-label', opened ? t('close') : unread ? t('open') + ', ' + t('unread', { n: unread }) : t('open'));
+    launcher.setAttribute('aria-label', opened ? t('close') : t('open') + (unread ? ', ' + t('unread', { n: unread }) : ''));
   }
 
   // An entry: {seq?, cmid?, role, name, text, ts, state?, el}.
@@ -372,7 +362,7 @@ legend{font-weight:600}
     const who = it.role === 'customer' ? t('you') : it.role === 'agent' ? it.name || t('agent') : null;
     const meta = h('div', { cls: 'meta' }, [
       it.role === 'agent' ? h('span', { 'aria-hidden': 'true' }, it.name || t('agent')) : null,
-      h('time', { datetime: new Date(it.ts).toISOString() }, clock(it.ts)),
+      h('time', { datetime: new Date(it.ts).toISOString() }, clock.format(it.ts)),
     ]);
     el.append(who ? h('span', { cls: 'vh' }, who + ': ') : '', h('div', { cls: 'bubble' }, linkify(it.text)), meta);
     if (it.role === 'customer') {
@@ -415,7 +405,7 @@ legend{font-weight:600}
   }
 
   function add(it) {
-    const stick = nearBottom();
+    const stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80; // near the bottom
     it.ts = it.ts || Date.now();
     if (it.seq) bySeq.set(it.seq, it);
     draw(it);
@@ -483,12 +473,10 @@ legend{font-weight:600}
     }
     if (resyncing) {
       resyncing = false;
-      connect();
-      return;
+      return connect();
     }
     // Backoff with jitter: 0.5 s, 1 s, 2 s, ... up to 10 s.
-    const delay = Math.min(10000, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2);
-    retryTimer = setTimeout(connect, delay);
+    retryTimer = setTimeout(connect, Math.min(1e4, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2));
     offline = true;
     renderStatus();
   }
@@ -500,7 +488,7 @@ legend{font-weight:600}
   function request(frame, wait) {
     const up = ready || !wait ? Promise.resolve() : new Promise((resolve, reject) => {
       waiters.push(resolve);
-      setTimeout(() => reject(OFFLINE), 10000);
+      setTimeout(() => reject(OFFLINE), 1e4);
     });
     return up.then(() => new Promise((resolve, reject) => {
       const ref = 'w' + ++refs;
@@ -525,10 +513,9 @@ legend{font-weight:600}
   }
 
   function onWelcome(w) {
-    ready = true;
+    ready = pageSent = true;
     attempt = 0;
     offline = false;
-    pageSent = true;
     const other = store.get('token');
     if (!sentToken && other && other !== w.visitor_token && !conv) { // another tab was first
       resyncing = true;
@@ -538,10 +525,7 @@ legend{font-weight:600}
     const card = w.conversation;
     if (card && card.conversation_id !== conv) {
       // Another tab's chat or a lost ack: take it (not one left for a new chat).
-      if (card.conversation_id !== store.get('left') || PHASE[card.status]) {
-        adopt(card.conversation_id);
-        return;
-      }
+      if (card.conversation_id !== store.get('left') || PHASE[card.status]) return adopt(card.conversation_id);
     } else if (card) {
       if (w.recovered === false) clearTranscript(); // the whole history follows
       session = card.session_id;
@@ -564,6 +548,8 @@ legend{font-weight:600}
     markRead();
     waiters.splice(0).forEach((go) => go());
   }
+
+  const inSession = (f) => !f.session_id || !session || f.session_id === session;
 
   function onFrame(f) {
     const waiter = f.ref != null && (f.type === 'ack' || f.type === 'error') ? pending.get(f.ref) : null;
@@ -588,7 +574,6 @@ legend{font-weight:600}
       }
     }
     if (typeof f.seq === 'number') return onHistory(f);
-    const current = !f.session_id || !session || f.session_id === session;
     switch (f.type) {
       case 'chat.queued':
         session = f.session_id || session;
@@ -596,12 +581,12 @@ legend{font-weight:600}
         if (phase !== 'queued') setPhase('queued');
       // falls through
       case 'chat.position':
-        if (!current && f.type === 'chat.position') return;
+        if (f.type === 'chat.position' && !inSession(f)) return;
         position = f.position;
         waitMs = f.estimated_wait_ms;
         return renderStatus();
       case 'typing':
-        if (!f.from || f.from.role !== 'agent') return;
+        if (f.from?.role !== 'agent') return;
         if (f.active) typers.set(f.from.id || '', f.from.display_name || t('agent'));
         else typers.delete(f.from.id || '');
         clearTimeout(typersTimer);
@@ -614,7 +599,7 @@ legend{font-weight:600}
     if (seen.has(f.seq)) return; // replayed and pushed: shown once
     seen.add(f.seq);
     if (f.seq > maxSeq) maxSeq = f.seq;
-    const current = !f.session_id || !session || f.session_id === session;
+    const current = inSession(f);
     if (current && f.session_id) session = f.session_id;
     const line = (text) => add({ seq: f.seq, role: 'system', text, ts: f.ts });
     switch (f.type) {
@@ -624,7 +609,6 @@ legend{font-weight:600}
         if (current) {
           agents.clear();
           agents.set(f.agent.id, f.agent.display_name);
-          notice = '';
           setPhase('connected');
         }
         return line(t('joined', { name: f.agent.display_name }));
@@ -636,10 +620,7 @@ legend{font-weight:600}
         if (current && !agents.size && phase === 'connected') setPhase('queued');
         return renderHeader();
       case 'chat.transferred':
-        if (current && f.queue) {
-          agents.clear();
-          setPhase('queued');
-        }
+        if (current && f.queue) agents.clear(), setPhase('queued');
         return line(t('transferred'));
       case 'chat.ended':
         if (current) setPhase('ended');
@@ -665,10 +646,7 @@ legend{font-weight:600}
       typers.delete(from.id || '');
       renderTyping();
       if (f.seq > maxAgentSeq) maxAgentSeq = f.seq;
-      if (!opened && f.seq > (store.get('seen') || 0)) {
-        unread++;
-        renderBadge();
-      }
+      if (!opened && f.seq > (store.get('seen') || 0)) unread++, renderBadge();
       markRead();
     }
   }
@@ -719,24 +697,20 @@ legend{font-weight:600}
   }
 
   function onComposerKey(e) {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-      e.preventDefault();
-      sendText();
-    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) e.preventDefault(), sendText();
   }
 
   async function startChat(e) {
     e.preventDefault();
     if (starting) return;
     let invalid = null;
-    const customer = {};
-    const attributes = {};
+    const customer = {}, attributes = {};
     for (const f of fields) {
       const value = f.input.value.trim();
       let problem = '';
       if (f.required && !value) problem = t('required');
       else if (value && f.name === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) problem = t('badEmail');
-      f.input.setAttribute('aria-invalid', String(!!problem));
+      f.input.setAttribute('aria-invalid', !!problem);
       f.err.textContent = problem;
       if (problem) invalid = invalid || f.input;
       else if (value) (f.name === 'topic' ? attributes : customer)[f.name] = value;
@@ -746,8 +720,7 @@ legend{font-weight:600}
     if (Object.keys(customer).length) frame.customer = customer;
     if (Object.keys(attributes).length) frame.attributes = attributes;
     if (question.value.trim()) frame.text = question.value;
-    starting = true;
-    startBtn.disabled = true;
+    starting = startBtn.disabled = true;
     formErr.textContent = '';
     try {
       begin(await request(frame, true));
@@ -755,8 +728,7 @@ legend{font-weight:600}
     } catch (err) {
       formErr.textContent = err.message; // e.g. the queue's closed message
     } finally {
-      starting = false;
-      startBtn.disabled = false;
+      starting = startBtn.disabled = false;
     }
   }
 
@@ -790,7 +762,6 @@ legend{font-weight:600}
   function newChat() {
     store.set({ left: conv, conv: null });
     conv = session = null;
-    notice = '';
     clearTranscript();
     mine.clear();
     log.replaceChildren();
@@ -809,7 +780,7 @@ legend{font-weight:600}
     const submit = h('button', { cls: 'btn', type: 'submit' }, t('rate'));
     const thanks = () => {
       rated.add(sid);
-      const had = root.activeElement && csat.contains(root.activeElement);
+      const had = csat.contains(root.activeElement);
       csat.replaceChildren(h('p', { cls: 'thanks', role: 'status' }, t('thanks')));
       if (had) newBtn.focus();
     };
@@ -817,11 +788,8 @@ legend{font-weight:600}
       novalidate: true,
       onsubmit: (e) => {
         e.preventDefault();
-        const rating = +(csat.querySelector('input:checked') || {}).value;
-        if (!rating) {
-          err.textContent = t('pick');
-          return;
-        }
+        const rating = +csat.querySelector('input:checked')?.value;
+        if (!rating) return void (err.textContent = t('pick'));
         submit.disabled = true;
         const frame = { type: 'csat', rating };
         if (comment.value.trim()) frame.comment = comment.value.trim();
@@ -866,19 +834,17 @@ legend{font-weight:600}
   function markRead() { // at most one `read` for a burst (a replay, say)
     clearTimeout(readTimer);
     readTimer = setTimeout(() => {
-      if (opened && phase === 'connected' && maxAgentSeq > readSent && document.visibilityState === 'visible') {
-        if (send({ type: 'read', seq: maxAgentSeq })) readSent = maxAgentSeq;
-      }
+      if (opened && phase === 'connected' && maxAgentSeq > readSent && document.visibilityState === 'visible'
+        && send({ type: 'read', seq: maxAgentSeq })) readSent = maxAgentSeq;
     }, 300);
   }
 
   // --- open, close, keys
 
   function focusFirst() {
-    const target = phase === 'idle' ? (fields[0] ? fields[0].input : question)
+    (phase === 'idle' ? fields[0]?.input || question
       : !composer.hidden ? input
-        : (!csat.hidden && csat.querySelector('input,button')) || (!newBtn.hidden && newBtn) || closeBtn;
-    target.focus();
+        : (!csat.hidden && csat.querySelector('input,button')) || (!newBtn.hidden && newBtn) || closeBtn).focus();
   }
 
   function show(on) {
@@ -911,6 +877,16 @@ legend{font-weight:600}
     else close();
   }
 
+  // Full screen, the panel is modal: Tab wraps in it, never to the page (which may have the focus after a reload).
+  (phone.onchange = () => panel.setAttribute('aria-modal', phone.matches))();
+  addEventListener('keydown', (e) => {
+    if (e.key !== 'Tab' || !opened || !phone.matches) return;
+    const all = [...panel.querySelectorAll('a,button,input,select,textarea')].filter((el) => !el.disabled && el.offsetParent);
+    if (e.shiftKey) all.reverse();
+    const at = root.activeElement;
+    if (at === all.at(-1) || !panel.contains(at)) e.preventDefault(), all[0].focus();
+  }, true);
+
   // --- page views (the journey)
 
   function page() {
@@ -932,14 +908,12 @@ legend{font-weight:600}
 
   const pushState = history.pushState;
   history.pushState = function (...args) {
-    const result = pushState.apply(this, args);
-    navigated();
-    return result;
+    try { return pushState.apply(this, args); } finally { navigated(); }
   };
   addEventListener('popstate', navigated);
   addEventListener('online', () => { if (!ws && !stopped) connect(); });
   document.addEventListener('visibilitychange', markRead);
-  addEventListener('pagehide', () => { if (opened) store.set({ seen: maxSeq }); });
+  addEventListener('pagehide', () => opened && store.set({ seen: maxSeq }));
 
   window.Switchboard = Object.freeze({ version: '1', open: () => open(true), close });
 
