@@ -460,10 +460,14 @@ local function reindex_agent(aid)
   redis.call('HSET', k('a', aid), 'rprofile', profile)
   for _, qid in ipairs(queues) do
     if ready then
+      -- Only an agent that was not ready in this queue (or serves other chats
+      -- now) can take a session that is waiting: the waiting ones already met
+      -- it. An offer or an accept that leaves it ready routes nothing again.
+      local was_ready = a[7] == profile and redis.call('ZSCORE', k('q', qid, 'ready'), aid)
       redis.call('ZADD', k('q', qid, 'ready'), score, aid)
       redis.call('ZADD', k('q', qid, 'rp', profile), score, aid)
       redis.call('SADD', k('q', qid, 'profiles'), profile)
-      ROUTE[qid] = true
+      if not was_ready then ROUTE[qid] = true end
     else
       unindex_ready(qid, aid)
     end
