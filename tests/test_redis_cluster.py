@@ -19,11 +19,14 @@ from support import Client, eventually
 from websockets.exceptions import ConnectionClosed
 
 class LocalCluster:
-    """Three redis-server processes with cluster mode on, joined into one cluster."""
+    """Three masters (and `replicas` replicas of each) with cluster mode on, joined
+    into one cluster."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, replicas: int = 0, node_timeout_ms: int = 15000) -> None:
         self.folder = folder
-        self.ports = [free_port() for _ in range(3)]
+        self.replicas = replicas
+        self.node_timeout_ms = node_timeout_ms
+        self.ports = [free_port() for _ in range(3 * (1 + replicas))]
         self.processes: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -37,7 +40,7 @@ class LocalCluster:
         for port in self.ports:
             self._wait(lambda port=port: self.client(port).ping(), "redis-server did not start")
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *self.nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            ["redis-cli", "--cluster", "create", *self.nodes, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
             check=True, capture_output=True, timeout=30,
         )
         self.wait_ok()
@@ -46,17 +49,23 @@ class LocalCluster:
         port = self.ports[i]
         return subprocess.Popen(
             ["redis-server", "--port", str(port), "--cluster-port", str(self.bus_ports[i]), "--bind", "127.0.0.1",
-             "--cluster-enabled", "yes",
+             "--cluster-enabled", "yes", "--cluster-node-timeout", str(self.node_timeout_ms),
              "--cluster-config-file", str(self.folder / f"nodes-{port}.conf"), "--dir", str(self.folder),
              "--appendonly", "yes", "--appendfilename", f"aof-{port}.aof", "--appenddirname", f"aof-{port}",
              "--save", ""],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
-    def wait_ok(self) -> None:
-        for port in self.ports:
+    def wait_ok(self, ports: list[int] | None = None) -> None:
+        for port in ports or self.ports:
             self._wait(lambda port=port: b"cluster_state:ok" in self.client(port).execute_command("CLUSTER", "INFO"),
                        "the cluster is not ok")
+
+    def kill(self, port: int) -> None:
+        """kill -9 of one node."""
+        i = self.ports.index(port)
+        self.processes[i].kill()
+        self.processes[i].wait(timeout=10)
 
     def restart(self, port: int) -> None:
         """Stops one master (it fsyncs its AOF) and starts it again on its files."""
@@ -301,3 +310,71 @@ async def test_pushes_flow_again_after_the_shard_of_a_channel_restarts(on_cluste
         return True
 
     await eventually(delivered, timeout=20)
+
+
+async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_goes_on(tmp_path):
+    """Three masters with a replica each. The master that holds the routing state
+    is killed (-9) in the middle of a chat; its replica takes over, and the node
+    goes on: the chat's messages flow again after the clients resume, nothing
+    acknowledged before the kill is lost (the replicas had it), and a new chat is
+    routed on the promoted replica."""
+    cluster = LocalCluster(tmp_path, replicas=1, node_timeout_ms=1000)
+    cluster.start()
+    node = None
+    http = None
+    clients: dict[str, Any] = {}
+    try:
+        node = await start_node(None, redis_cluster_nodes=cluster.nodes)  # type: ignore[arg-type]
+        http = httpx.AsyncClient(base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+        sb = Deployment(node, http)
+        await sb.queue("support")
+        token = await sb.agent("alice", capacity=3)
+        agent, _ = await sb.agent_socket(token)
+        await agent.ok({"type": "set_state", "state": "available"})
+        customer, welcome = await sb.customer()
+        cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "one"}))["conversation_id"]
+        await accepted(agent, customer, cid)
+        await agent.ok({"type": "message", "conversation_id": cid, "text": "two"})
+        await customer.expect("message", text="two")
+        routing_master = cluster.owner("{sb}:deadlines")
+        # every write so far is on the replicas (replication is asynchronous: see operations.md)
+        assert cluster.client(routing_master).execute_command("WAIT", 1, 5000) == 1
+
+        cluster.kill(routing_master)
+        cluster.wait_ok([p for p in cluster.ports if p != routing_master])
+
+        async def flows() -> bool:
+            try:
+                if "customer" not in clients or clients["customer"].is_closed or clients["agent"].is_closed:
+                    for client in clients.values():
+                        await client.close()
+                    clients.clear()
+                    # refused (1011) while the cluster still points at the dead master
+                    clients["customer"], _ = await sb.customer(visitor_token=welcome["visitor_token"],
+                                                               resume={"conversation_id": cid, "last_seq": 0})
+                    clients["agent"], _ = await sb.agent_socket(token, resume={cid: 0})
+                ack = await clients["customer"].request({"type": "message", "text": "three"})
+                if ack["type"] != "ack":
+                    return False  # the store was away for this one
+                await clients["agent"].expect("message", seq=ack["seq"], timeout=1)
+            except (AssertionError, ConnectionClosed, KeyError):
+                return False
+            return True
+
+        await eventually(flows, timeout=30, interval=0.5)
+        detail = (await http.get(f"/api/v1/conversations/{cid}")).json()
+        texts = [m["text"] for m in detail["messages"] if m.get("from", {}).get("role") != "system"]
+        assert texts[:2] == ["one", "two"] and "three" in texts
+        # the routing state lives on the promoted replica: a new chat is offered to alice
+        newcomer, _ = await sb.customer()
+        second = (await newcomer.ok({"type": "start_chat", "queue": "support", "text": "hello?"}))["conversation_id"]
+        await clients["agent"].expect("offer", conversation_id=second, timeout=10)
+        await newcomer.close()
+    finally:
+        for client in clients.values():
+            await client.close()
+        if http is not None:
+            await http.aclose()
+        if node is not None:
+            await node.stop()
+        cluster.stop()
