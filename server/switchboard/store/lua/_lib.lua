@@ -24,10 +24,11 @@
 -- client_msg_id index ...:cmid) carries the conversation's own tag, so on Redis
 -- Cluster it may live on another shard: it holds seq, last_activity, applied
 -- and a replica of visitor, agents, monitors and open for the message path.
--- A routing script never touches the message side: what it has to do there
--- (append a history event, update the replica) it writes as ops to the
--- conversation's outbox, which the Router applies right after the script with
--- conversation_apply.lua (see `conversation_op`).
+-- What a routing step has to do on the message side (append a history event,
+-- update the replica) it writes as ops (see `conversation_op`). On Cluster they
+-- go to the conversation's outbox, which the Router applies right after the
+-- step with conversation_apply.lua; the step never touches the message side.
+-- On one Redis the step applies them itself (`done`).
 
 -- The state of one call. A library is loaded once and its functions run many
 -- times, so `begin` sets these afresh at the start of every call.
