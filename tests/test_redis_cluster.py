@@ -4,6 +4,7 @@ shard, conversations spread over the shards)."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -13,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 import redis as redis_sync
-
 from conftest import ADMIN_TOKEN, Deployment, free_port, start_node
 from support import Client, eventually
 from websockets.exceptions import ConnectionClosed
+
 
 class LocalCluster:
     """Three masters (and `replicas` replicas of each) with cluster mode on, joined
@@ -125,10 +126,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         local.stop()
 
 
-@pytest.fixture
-async def on_cluster(cluster: LocalCluster) -> AsyncIterator[Any]:
-    """Makes deployments whose node uses the cluster (emptied for this test)."""
-    cluster.flush()
+@contextlib.asynccontextmanager
+async def deployments_on(cluster: LocalCluster) -> AsyncIterator[Any]:
+    """Makes deployments whose node uses the cluster; stops them all at the end."""
     made: list[Deployment] = []
 
     async def make(**overrides: Any) -> Deployment:
@@ -138,12 +138,22 @@ async def on_cluster(cluster: LocalCluster) -> AsyncIterator[Any]:
         made.append(deployment)
         return deployment
 
-    yield make
-    for deployment in made:
-        for client in deployment.clients:
-            await client.close()
-        await deployment.http.aclose()
-        await deployment.node.stop()
+    try:
+        yield make
+    finally:
+        for deployment in made:
+            for client in deployment.clients:
+                await client.close()
+            await deployment.http.aclose()
+            await deployment.node.stop()
+
+
+@pytest.fixture
+async def on_cluster(cluster: LocalCluster) -> AsyncIterator[Any]:
+    """Makes deployments whose node uses the cluster (emptied for this test)."""
+    cluster.flush()
+    async with deployments_on(cluster) as make:
+        yield make
 
 
 async def accepted(agent: Client, customer: Client, cid: str) -> dict[str, Any]:
@@ -320,61 +330,52 @@ async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_g
     routed on the promoted replica."""
     cluster = LocalCluster(tmp_path, replicas=1, node_timeout_ms=1000)
     cluster.start()
-    node = None
-    http = None
     clients: dict[str, Any] = {}
     try:
-        node = await start_node(None, redis_cluster_nodes=cluster.nodes)  # type: ignore[arg-type]
-        http = httpx.AsyncClient(base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
-        sb = Deployment(node, http)
-        await sb.queue("support")
-        token = await sb.agent("alice", capacity=3)
-        agent, _ = await sb.agent_socket(token)
-        await agent.ok({"type": "set_state", "state": "available"})
-        customer, welcome = await sb.customer()
-        cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "one"}))["conversation_id"]
-        await accepted(agent, customer, cid)
-        await agent.ok({"type": "message", "conversation_id": cid, "text": "two"})
-        await customer.expect("message", text="two")
-        routing_master = cluster.owner("{sb}:deadlines")
-        # every write so far is on the replicas (replication is asynchronous: see operations.md)
-        assert cluster.client(routing_master).execute_command("WAIT", 1, 5000) == 1
+        async with deployments_on(cluster) as make:
+            sb = await make()
+            await sb.queue("support")
+            token = await sb.agent("alice", capacity=3)
+            agent, _ = await sb.agent_socket(token)
+            await agent.ok({"type": "set_state", "state": "available"})
+            customer, welcome = await sb.customer()
+            cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "one"}))["conversation_id"]
+            await accepted(agent, customer, cid)
+            await agent.ok({"type": "message", "conversation_id": cid, "text": "two"})
+            await customer.expect("message", text="two")
+            routing_master = cluster.owner("{sb}:deadlines")
+            # every write so far is on the replicas (replication is asynchronous: see operations.md)
+            assert cluster.client(routing_master).execute_command("WAIT", 1, 5000) == 1
 
-        cluster.kill(routing_master)
-        cluster.wait_ok([p for p in cluster.ports if p != routing_master])
+            cluster.kill(routing_master)
+            cluster.wait_ok([p for p in cluster.ports if p != routing_master])
 
-        async def flows() -> bool:
-            try:
-                if "customer" not in clients or clients["customer"].is_closed or clients["agent"].is_closed:
-                    for client in clients.values():
-                        await client.close()
-                    clients.clear()
-                    # refused (1011) while the cluster still points at the dead master
-                    clients["customer"], _ = await sb.customer(visitor_token=welcome["visitor_token"],
-                                                               resume={"conversation_id": cid, "last_seq": 0})
-                    clients["agent"], _ = await sb.agent_socket(token, resume={cid: 0})
-                ack = await clients["customer"].request({"type": "message", "text": "three"})
-                if ack["type"] != "ack":
-                    return False  # the store was away for this one
-                await clients["agent"].expect("message", seq=ack["seq"], timeout=1)
-            except (AssertionError, ConnectionClosed, KeyError):
-                return False
-            return True
+            async def flows() -> bool:
+                try:
+                    if "customer" not in clients or clients["customer"].is_closed or clients["agent"].is_closed:
+                        for client in clients.values():
+                            await client.close()
+                        clients.clear()
+                        # refused (1011) while the cluster still points at the dead master
+                        clients["customer"], _ = await sb.customer(visitor_token=welcome["visitor_token"],
+                                                                   resume={"conversation_id": cid, "last_seq": 0})
+                        clients["agent"], _ = await sb.agent_socket(token, resume={cid: 0})
+                    ack = await clients["customer"].request({"type": "message", "text": "three"})
+                    if ack["type"] != "ack":
+                        return False  # the store was away for this one
+                    await clients["agent"].expect("message", seq=ack["seq"], timeout=1)
+                except (AssertionError, ConnectionClosed, KeyError):
+                    return False
+                return True
 
-        await eventually(flows, timeout=30, interval=0.5)
-        detail = (await http.get(f"/api/v1/conversations/{cid}")).json()
-        texts = [m["text"] for m in detail["messages"] if m.get("from", {}).get("role") != "system"]
-        assert texts[:2] == ["one", "two"] and "three" in texts
-        # the routing state lives on the promoted replica: a new chat is offered to alice
-        newcomer, _ = await sb.customer()
-        second = (await newcomer.ok({"type": "start_chat", "queue": "support", "text": "hello?"}))["conversation_id"]
-        await clients["agent"].expect("offer", conversation_id=second, timeout=10)
-        await newcomer.close()
+            await eventually(flows, timeout=30, interval=0.5)
+            detail = (await sb.http.get(f"/api/v1/conversations/{cid}")).json()
+            texts = [m["text"] for m in detail["messages"] if m.get("from", {}).get("role") != "system"]
+            assert texts[:2] == ["one", "two"] and "three" in texts
+            # the routing state lives on the promoted replica: a new chat is offered to alice
+            newcomer, _ = await sb.customer()
+            second = (await newcomer.ok({"type": "start_chat", "queue": "support", "text": "hello?"}))["conversation_id"]
+            await clients["agent"].expect("offer", conversation_id=second, timeout=10)
+            await newcomer.close()
     finally:
-        for client in clients.values():
-            await client.close()
-        if http is not None:
-            await http.aclose()
-        if node is not None:
-            await node.stop()
         cluster.stop()

@@ -12,7 +12,7 @@ from ..domain import canned
 from ..domain.errors import ErrorCode, SwitchboardError
 from .keys import Keys
 from .router import STORE_ERRORS, unavailable
-from .scripts import transition
+from .scripts import Transition
 
 
 class Stored(msgspec.Struct):
@@ -36,7 +36,7 @@ class CannedResponses:
         self.redis = redis
         self.key = keys.canned_responses
         self.cap = cap
-        self._put = transition(redis, "put_canned")
+        self._put = Transition(redis, "put_canned")
 
     async def _call(self, coro: Any) -> Any:
         try:

@@ -64,10 +64,7 @@ class PushReader:
             raise ConnectionError(f"pub/sub connection lost: {exc}") from exc
 
     async def subscribe(self, *channels: str) -> None:
-        if channels:
-            await self._send("SUBSCRIBE", *channels)
-        else:
-            await self._connected()
+        await self._send("SUBSCRIBE", *channels)
 
     async def unsubscribe(self, *channels: str) -> None:
         if channels:

@@ -146,9 +146,5 @@ class Transition:
         return await self._fcall(keys, args)
 
 
-def transition(redis: Redis | RedisCluster, script: str) -> Transition:
-    return Transition(redis, script)
-
-
 def load_scripts(redis: Redis | RedisCluster) -> dict[str, Transition]:
     return {name: Transition(redis, name) for name in script_names()}

@@ -21,7 +21,7 @@ from ..domain import invites
 from ..domain.errors import ErrorCode, SwitchboardError
 from .keys import Keys
 from .router import STORE_ERRORS, Router, unavailable
-from .scripts import transition
+from .scripts import Transition
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Visitors:
         self.router = router
         self.idle_ms = int(web_session_idle_s * 1000)
         self.max_rules = max_rules
-        self._put = transition(redis, "put_invite_rule")
+        self._put = Transition(redis, "put_invite_rule")
         self._rules: tuple[str, list[invites.InviteRule]] | None = None  # (version, rules)
 
     async def _call(self, coro: Any) -> Any:

@@ -24,7 +24,7 @@ from ..domain import webhooks as domain
 from ..domain.errors import ErrorCode, SwitchboardError
 from .keys import Keys
 from .router import STORE_ERRORS, unavailable
-from .scripts import transition
+from .scripts import Transition
 
 #: The consumer group of the events stream that every node's dispatcher reads in.
 GROUP = "webhooks"
@@ -86,7 +86,7 @@ class WebhookStore:
         self.dead_letter_limit = dead_letter_limit
         self.max_pending = max_pending
         names = ("create", "delete", "fanout", "take", "finish", "release", "replay", "consumers")
-        self._scripts = {n: transition(redis, f"webhook_{n}") for n in names}
+        self._scripts = {n: Transition(redis, f"webhook_{n}") for n in names}
 
     async def _call(self, coro: Any) -> Any:
         try:
