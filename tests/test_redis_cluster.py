@@ -45,6 +45,13 @@ class LocalCluster:
             check=True, capture_output=True, timeout=30,
         )
         self.wait_ok()
+        for port in self.ports:  # each replica has its master's data (the first sync is asynchronous)
+            self._wait(lambda port=port: self._synced(port), "a replica did not sync", timeout=30)
+
+    def _synced(self, port: int) -> bool:
+        info = self.client(port).info("replication")
+        return info["role"] == "master" or (info.get("master_link_status") == "up"
+                                            and not info.get("master_sync_in_progress"))
 
     def _launch(self, i: int) -> subprocess.Popen[bytes]:
         port = self.ports[i]
@@ -162,6 +169,46 @@ async def accepted(agent: Client, customer: Client, cid: str) -> dict[str, Any]:
     assigned = await agent.expect("conversation.assigned", conversation_id=cid)
     await customer.expect("chat.connected")
     return {"offer": offer, "assigned": assigned}
+
+
+async def chat_goes_on(sb: Deployment, token: str, visitor_token: str, cid: str, text: str,
+                       timeout: float) -> tuple[Client, Client, dict[str, Any]]:
+    """After a shard went away: reconnects the customer and the agent (resuming
+    from the start) as often as they are refused or told to resume, until a
+    customer message reaches the agent. Returns the customer, the agent and the
+    customer's welcome."""
+    clients: dict[str, Client] = {}
+    welcomes: list[dict[str, Any]] = []
+    failures: list[str] = []
+
+    async def delivered() -> bool:
+        try:
+            if len(clients) < 2 or any(client.is_closed for client in clients.values()):
+                for client in clients.values():
+                    await client.close()
+                clients.clear()
+                welcomes.clear()
+                # refused (1011) while the cluster still points at a dead master
+                clients["customer"], welcome = await sb.customer(
+                    visitor_token=visitor_token, resume={"conversation_id": cid, "last_seq": 0})
+                welcomes.append(welcome)
+                clients["agent"], desk = await sb.agent_socket(token, resume={cid: 0})
+                welcomes.append(desk)
+            ack = await clients["customer"].request({"type": "message", "text": text})
+            if ack["type"] != "ack":
+                failures.append(repr(ack))
+                return False  # the store was away for this one
+            await clients["agent"].expect("message", seq=ack["seq"], timeout=1)
+        except (AssertionError, ConnectionClosed) as exc:
+            failures.append(repr(exc)[:300])
+            return False
+        return True
+
+    try:
+        await eventually(delivered, timeout=timeout, interval=0.2)
+    except AssertionError as exc:
+        raise AssertionError(f"the chat did not go on; the last tries: {failures[-5:]}") from exc
+    return clients["customer"], clients["agent"], welcomes[0]
 
 
 async def test_a_chat_goes_through_every_core_step_on_a_cluster(on_cluster):
@@ -302,24 +349,8 @@ async def test_pushes_flow_again_after_the_shard_of_a_channel_restarts(on_cluste
     # than once if the shard drops it again while it recovers).
     assert (await customer.closed(timeout=20))[0] == 1001
     assert (await agent.closed(timeout=20))[0] == 1001
-    clients: dict[str, Any] = {}
-
-    async def delivered() -> bool:
-        if "customer" not in clients or clients["customer"].is_closed or clients["agent"].is_closed:
-            clients["customer"], again = await sb.customer(visitor_token=welcome["visitor_token"],
-                                                           resume={"conversation_id": cid, "last_seq": 0})
-            assert again["recovered"] is True
-            clients["agent"], _ = await sb.agent_socket(token, resume={cid: 0})
-        try:
-            ack = await clients["customer"].request({"type": "message", "text": "are you there?"})
-            if ack["type"] != "ack":
-                return False  # the store was away for this one
-            await clients["agent"].expect("message", seq=ack["seq"], timeout=0.5)
-        except (AssertionError, ConnectionClosed):
-            return False
-        return True
-
-    await eventually(delivered, timeout=20)
+    _, _, again = await chat_goes_on(sb, token, welcome["visitor_token"], cid, "are you there?", timeout=20)
+    assert again["recovered"] is True
 
 
 async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_goes_on(tmp_path):
@@ -330,7 +361,6 @@ async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_g
     routed on the promoted replica."""
     cluster = LocalCluster(tmp_path, replicas=1, node_timeout_ms=1000)
     cluster.start()
-    clients: dict[str, Any] = {}
     try:
         async with deployments_on(cluster) as make:
             sb = await make()
@@ -344,38 +374,24 @@ async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_g
             await agent.ok({"type": "message", "conversation_id": cid, "text": "two"})
             await customer.expect("message", text="two")
             routing_master = cluster.owner("{sb}:deadlines")
-            # every write so far is on the replicas (replication is asynchronous: see operations.md)
-            assert cluster.client(routing_master).execute_command("WAIT", 1, 5000) == 1
+            # every write so far is on the replica (replication is asynchronous: see
+            # operations.md): WAIT counts the replicas that have this connection's last
+            # write, and with it everything the master wrote before
+            probe = cluster.client(routing_master)
+            probe.set("{sb}:failover-probe", "1")
+            assert probe.execute_command("WAIT", 1, 5000) == 1
 
             cluster.kill(routing_master)
             cluster.wait_ok([p for p in cluster.ports if p != routing_master])
 
-            async def flows() -> bool:
-                try:
-                    if "customer" not in clients or clients["customer"].is_closed or clients["agent"].is_closed:
-                        for client in clients.values():
-                            await client.close()
-                        clients.clear()
-                        # refused (1011) while the cluster still points at the dead master
-                        clients["customer"], _ = await sb.customer(visitor_token=welcome["visitor_token"],
-                                                                   resume={"conversation_id": cid, "last_seq": 0})
-                        clients["agent"], _ = await sb.agent_socket(token, resume={cid: 0})
-                    ack = await clients["customer"].request({"type": "message", "text": "three"})
-                    if ack["type"] != "ack":
-                        return False  # the store was away for this one
-                    await clients["agent"].expect("message", seq=ack["seq"], timeout=1)
-                except (AssertionError, ConnectionClosed, KeyError):
-                    return False
-                return True
-
-            await eventually(flows, timeout=30, interval=0.5)
+            _, agent, _ = await chat_goes_on(sb, token, welcome["visitor_token"], cid, "three", timeout=30)
             detail = (await sb.http.get(f"/api/v1/conversations/{cid}")).json()
             texts = [m["text"] for m in detail["messages"] if m.get("from", {}).get("role") != "system"]
             assert texts[:2] == ["one", "two"] and "three" in texts
             # the routing state lives on the promoted replica: a new chat is offered to alice
             newcomer, _ = await sb.customer()
             second = (await newcomer.ok({"type": "start_chat", "queue": "support", "text": "hello?"}))["conversation_id"]
-            await clients["agent"].expect("offer", conversation_id=second, timeout=10)
+            await agent.expect("offer", conversation_id=second, timeout=10)
             await newcomer.close()
     finally:
         cluster.stop()
