@@ -917,6 +917,13 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
                 # throughput at equal CPU: what a core would carry, less sensitive to a shared machine
                 "relay_msgs_per_server_core": ratio(b["saturated"]["server_cpu_us_per_msg"], sb["saturated"]["server_cpu_us_per_msg"]),
             }
+    if "minimal" in by and "socketio" in by:
+        # The ceiling of any "x socketio" figure on this machine: a relay that only forwards.
+        m, sio = by["minimal"]["saturated"], by["socketio"]["saturated"]
+        ratios["minimal/socketio"] = {
+            "relay_throughput": ratio(m["msgs_per_s"], sio["msgs_per_s"]),
+            "relay_msgs_per_server_core": ratio(sio["server_cpu_us_per_msg"], m["server_cpu_us_per_msg"]),
+        }
     if report.get("scale_out"):
         one = by.get("switchboard-json")
         many = report["scale_out"]
@@ -924,8 +931,22 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
             ratios["scale_out"] = {
                 "nodes": many["nodes"],
                 "relay_throughput": ratio(many["saturated"]["msgs_per_s"], one["saturated"]["msgs_per_s"]),
+                "projected_with_a_core_per_node": scale_out_projection(one["saturated"], many["saturated"], many["nodes"]),
             }
     return ratios
+
+
+def scale_out_projection(one: dict[str, Any], many: dict[str, Any], nodes: int) -> float | None:
+    """What `nodes` nodes would carry against one if each had a core of its own, from
+    the CPU each message cost in the two runs: `nodes` x (one node's CPU per message /
+    the nodes' CPU per message, summed), capped where Redis's core is full (one node's
+    CPU per message / Redis's). A projection, printed as one: where the machine has
+    fewer cores than nodes + Redis + client, the measured figure is the core count's."""
+    c1, cn = one["server_cpu_us_per_msg"], many["server_cpu_us_per_msg"]
+    redis = many["redis_cpu_us_per_msg"]
+    if not (c1 and cn and redis):
+        return None
+    return round(min(nodes * c1 / cn, c1 / redis), 2)
 
 
 def table(report: dict[str, Any]) -> str:
@@ -962,7 +983,8 @@ def relay_table(by: dict[str, Any], names: list[str],
     header = ["figure", *names]
     ratio_names = [f"{p}/{b}" for p in ("json", "msgpack") for b in ("minimal", "socketio")
                    if f"switchboard-{p}" in by and b in by]
-    header += [f"x {n}" for n in ratio_names]
+    ceiling = "minimal" in by and "socketio" in by  # what only forwarding gives against socketio
+    header += [f"x {n}" for n in ratio_names] + (["minimal/socketio"] if ceiling else [])
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for label, get in rows:
@@ -977,6 +999,8 @@ def relay_table(by: dict[str, Any], names: list[str],
         for rn in ratio_names:
             p, b = rn.split("/")
             cells.append(str(ratio(values.get(f"switchboard-{p}"), values.get(b)) or "-"))
+        if ceiling:
+            cells.append(str(ratio(values.get("minimal"), values.get("socketio")) or "-"))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -995,12 +1019,19 @@ def rest_tables(report: dict[str, Any]) -> list[str]:
     if report.get("scale_out"):
         s = report["scale_out"]
         one = by.get("switchboard-json")
-        lines += ["", "| scale-out (JSON) | relay msg/s | x one node | CPU % (nodes, Redis, client) |", "|---|---|---|---|"]
+        lines += ["", "| scale-out (JSON) | relay msg/s | x one node | nodes' CPU per msg (us) | Redis CPU per msg (us) | CPU % (nodes, Redis, client) |",
+                  "|---|---|---|---|---|---|"]
         if one:
-            lines.append(f"| 1 node | {one['saturated']['msgs_per_s']} | 1.0 | {one['saturated']['cpu_percent']} |")
-        lines.append(f"| {s['nodes']} nodes | {s['saturated']['msgs_per_s']} | "
-                     f"{ratio(s['saturated']['msgs_per_s'], one['saturated']['msgs_per_s']) if one else '-'} | "
-                     f"{s['saturated']['cpu_percent']} |")
+            o = one["saturated"]
+            lines.append(f"| 1 node | {o['msgs_per_s']} | 1.0 | {o['server_cpu_us_per_msg']} | {o['redis_cpu_us_per_msg']} | {o['cpu_percent']} |")
+        m = s["saturated"]
+        lines.append(f"| {s['nodes']} nodes | {m['msgs_per_s']} | "
+                     f"{ratio(m['msgs_per_s'], one['saturated']['msgs_per_s']) if one else '-'} | "
+                     f"{m['server_cpu_us_per_msg']} | {m['redis_cpu_us_per_msg']} | {m['cpu_percent']} |")
+        if one:
+            projected = scale_out_projection(one["saturated"], m, s["nodes"])
+            lines.append(f"\nprojected with a core per node (from the CPU per message above, capped by Redis's core): "
+                         f"{projected} x one node")
     if report.get("growth"):
         g = report["growth"]
         rate = report["plan"]["growth_rate"]

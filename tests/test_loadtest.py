@@ -74,6 +74,8 @@ async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp
                        "server_cpu_per_msg"):
             assert_figure(report["ratios"][pair][figure], f"{pair} {figure}")
     assert_figure(report["ratios"]["scale_out"]["relay_throughput"], "scale-out ratio")
+    assert_figure(report["ratios"]["scale_out"]["projected_with_a_core_per_node"], "projected scale-out")
+    assert_figure(report["ratios"]["minimal/socketio"]["relay_throughput"], "the baselines' own ratio")
 
     growth = report["growth"]
     assert [r["idle_agents"] for r in growth["routing_by_agents"]] == report["plan"]["growth_agents"]
@@ -83,6 +85,20 @@ async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp
         assert_figure(r["latency"]["p99_ms"], "growth routing p99")
     # The table printed for people carries the same figures.
     assert "| relay throughput (msg/s) |" in text and "x json/minimal" in text
+    assert "minimal/socketio" in text and "projected with a core per node" in text
+
+
+def test_scale_out_projection_is_the_cpu_per_message_ratio_capped_by_redis():
+    from loadtest.bench import scale_out_projection
+
+    one = {"server_cpu_us_per_msg": 120.0, "redis_cpu_us_per_msg": 30.0}
+    # Three nodes that spend what one spends per message carry three times as much ...
+    assert scale_out_projection(one, {"server_cpu_us_per_msg": 120.0, "redis_cpu_us_per_msg": 30.0}, 3) == 3.0
+    # ... less when spreading costs CPU ...
+    assert scale_out_projection(one, {"server_cpu_us_per_msg": 150.0, "redis_cpu_us_per_msg": 30.0}, 3) == 2.4
+    # ... and never more than Redis's one core carries (120 / 60 us: 2 x one node).
+    assert scale_out_projection(one, {"server_cpu_us_per_msg": 120.0, "redis_cpu_us_per_msg": 60.0}, 3) == 2.0
+    assert scale_out_projection(one, {"server_cpu_us_per_msg": None, "redis_cpu_us_per_msg": 60.0}, 3) is None
 
 
 def locust_stats(prefix: Path) -> dict[str, dict[str, str]]:
