@@ -92,6 +92,23 @@ class LocalCluster:
                 return int(master[1])
         raise AssertionError(f"slot {slot} is not served")
 
+    def move_slot(self, key: str, to_port: int) -> None:
+        """Moves `key`'s slot, with its keys, to the master on `to_port`: what
+        `redis-cli --cluster reshard` does for each slot, here for one."""
+        from_port = self.owner(key)
+        source, target = self.client(from_port), self.client(to_port)
+        slot = source.execute_command("CLUSTER", "KEYSLOT", key)
+        source_id = source.execute_command("CLUSTER", "MYID").decode()
+        target_id = target.execute_command("CLUSTER", "MYID").decode()
+        target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        while keys := source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+            source.execute_command("MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *keys)
+        masters = [to_port, from_port, *(p for p in self.ports[:3] if p not in (to_port, from_port))]
+        for port in masters:
+            self.client(port).execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        self._wait(lambda: self.owner(key) == to_port, "the slot did not move")
+
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()
@@ -351,6 +368,90 @@ async def test_pushes_flow_again_after_the_shard_of_a_channel_restarts(on_cluste
     assert (await agent.closed(timeout=20))[0] == 1001
     _, _, again = await chat_goes_on(sb, token, welcome["visitor_token"], cid, "are you there?", timeout=20)
     assert again["recovered"] is True
+
+
+@pytest.mark.parametrize("agent_node", ["same node", "another node"])
+async def test_no_push_is_lost_when_the_slot_of_a_channel_moves_mid_chat(on_cluster, cluster, agent_node):
+    """Resharding while chats run: the slot of the agent's push channel moves to
+    another master. Redis ends the node's subscription there; the next message
+    to the agent is delivered live, or the agent is told to resume (1001) and
+    gets it by replay. A silently dead subscription would lose it. On another
+    node than the customer's, the agent's node never publishes on that channel
+    itself, so no redirection of its own tells it the slot moved."""
+    sb = await on_cluster()
+    desk = await on_cluster() if agent_node == "another node" else sb
+    await sb.queue("support")
+    token = await sb.agent("alice")
+    agent, _ = await desk.agent_socket(token)
+    await agent.ok({"type": "set_state", "state": "available"})
+    customer, welcome = await sb.customer()
+    cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "Hello"}))["conversation_id"]
+    await accepted(agent, customer, cid)
+
+    channel = "sb:push:{a:alice}"
+    owner = cluster.owner(channel)
+    cluster.move_slot(channel, next(p for p in cluster.ports if p != owner))
+
+    async def resumed(client: Client, reconnect: Any) -> Client:
+        """The same client, or a new one if it was told to resume (1001, nothing else)."""
+        if not client.is_closed:
+            return client
+        assert (await client.closed())[0] == 1001
+        return await reconnect()
+
+    async def new_customer() -> Client:
+        return (await sb.customer(visitor_token=welcome["visitor_token"],
+                                  resume={"conversation_id": cid, "last_seq": seen["customer"]}))[0]
+
+    async def new_agent() -> Client:
+        return (await desk.agent_socket(token, resume={cid: seen["agent"]}))[0]
+
+    seen = {"customer": 0, "agent": 0}
+    for n in range(3):
+        customer = await resumed(customer, new_customer)
+        try:
+            ack = await customer.ok({"type": "message", "text": f"after the move {n}"})
+        except (AssertionError, ConnectionClosed):
+            continue  # told to resume while sending: the next round reconnects it
+        try:
+            await agent.expect("message", seq=ack["seq"], timeout=5)
+        except AssertionError:
+            # Not delivered live: then the agent must have been told to resume,
+            # and gets the message by replay.
+            assert agent.is_closed, "a message was lost and the agent was not told"
+            agent = await resumed(agent, new_agent)
+            await agent.expect("message", seq=ack["seq"])
+        seen["agent"] = seen["customer"] = ack["seq"]
+    # pushes flow live again from the new owner
+    customer = await resumed(customer, new_customer)
+    agent = await resumed(agent, new_agent)
+    ack = await customer.ok({"type": "message", "text": "still there?"})
+    await agent.expect("message", seq=ack["seq"])
+
+
+async def test_a_chat_goes_on_while_its_conversation_slot_moves(on_cluster, cluster):
+    """Resharding while chats run: the slot of a conversation's keys moves, with
+    its keys, to another master; the history stays whole and messages flow."""
+    sb = await on_cluster()
+    await sb.queue("support")
+    token = await sb.agent("alice")
+    agent, _ = await sb.agent_socket(token)
+    await agent.ok({"type": "set_state", "state": "available"})
+    customer, _ = await sb.customer()
+    cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "one"}))["conversation_id"]
+    await accepted(agent, customer, cid)
+    await agent.ok({"type": "message", "conversation_id": cid, "text": "two"})
+
+    key = f"sb:c:{{{cid}}}:meta"
+    owner = cluster.owner(key)
+    cluster.move_slot(key, next(p for p in cluster.ports if p != owner))
+    ack = await customer.ok({"type": "message", "text": "three"})
+    await agent.expect("message", seq=ack["seq"], text="three")
+    await agent.ok({"type": "message", "conversation_id": cid, "text": "four"})
+    await customer.expect("message", text="four")
+    detail = (await sb.http.get(f"/api/v1/conversations/{cid}")).json()
+    texts = [m["text"] for m in detail["messages"] if m.get("from", {}).get("role") != "system"]
+    assert texts == ["one", "two", "three", "four"]
 
 
 async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_goes_on(tmp_path):

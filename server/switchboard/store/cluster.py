@@ -115,6 +115,17 @@ class ShardedPubSub:
             if reader is None or reader.done():
                 self._readers[name] = asyncio.create_task(self._read(name), name=f"shard-reader-{name}")
 
+    async def _slot_moved(self, channel: bytes | str) -> None:
+        """Redis ended a subscription the node still holds: the channel's slot moved
+        to another shard (resharding). What was published there since is lost, and
+        redis-py moves the channel only once this node's own command meets a
+        redirection, which never comes on a node that does not publish on it. So:
+        learn where the slots are now and report the connection as lost; the hub
+        subscribes again, on the new owners, and tells its sockets to resume."""
+        with contextlib.suppress(*_CLUSTER_TROUBLE):
+            await self._pubsub.cluster.nodes_manager.initialize()
+        raise redis_errors.ConnectionError(f"sharded pub/sub: the slot of {channel!r} moved to another shard")
+
     async def _read(self, name: str) -> None:
         cluster = self._pubsub.cluster
         try:
@@ -122,10 +133,13 @@ class ShardedPubSub:
                 node = cluster.get_node(node_name=name)
                 if node is None:  # the shard left the cluster; its channels moved on
                     return
-                message = await self._pubsub.get_sharded_message(
-                    ignore_subscribe_messages=True, timeout=1.0, target_node=node)
-                if message is not None and message["type"] == "smessage":
+                message = await self._pubsub.get_sharded_message(timeout=1.0, target_node=node)
+                if message is None:
+                    continue
+                if message["type"] == "smessage":
                     self._inbox.put_nowait({"type": "message", "channel": message["channel"], "data": message["data"]})
+                elif message["type"] == "sunsubscribe" and message["channel"] in self._pubsub.shard_channels:
+                    await self._slot_moved(message["channel"])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - handed to the hub, which subscribes again
