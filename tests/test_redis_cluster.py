@@ -188,6 +188,21 @@ async def accepted(agent: Client, customer: Client, cid: str) -> dict[str, Any]:
     return {"offer": offer, "assigned": assigned}
 
 
+async def chat_in_progress(sb: Deployment, desk: Deployment | None = None, text: str = "Hello",
+                           capacity: int = 1) -> tuple[Client, Client, dict[str, Any], str, str]:
+    """alice (on `desk`'s node, by default the customer's) available in "support"
+    and connected to a new chat: (agent, customer, customer's welcome, alice's
+    token, conversation id)."""
+    await sb.queue("support")
+    token = await sb.agent("alice", capacity=capacity)
+    agent, _ = await (desk or sb).agent_socket(token)
+    await agent.ok({"type": "set_state", "state": "available"})
+    customer, welcome = await sb.customer()
+    cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": text}))["conversation_id"]
+    await accepted(agent, customer, cid)
+    return agent, customer, welcome, token, cid
+
+
 async def chat_goes_on(sb: Deployment, token: str, visitor_token: str, cid: str, text: str,
                        timeout: float) -> tuple[Client, Client, dict[str, Any]]:
     """After a shard went away: reconnects the customer and the agent (resuming
@@ -351,14 +366,7 @@ async def test_timers_run_on_a_cluster_rona_and_inactivity(on_cluster):
 
 async def test_pushes_flow_again_after_the_shard_of_a_channel_restarts(on_cluster, cluster):
     sb = await on_cluster()
-    await sb.queue("support")
-    token = await sb.agent("alice")
-    agent, _ = await sb.agent_socket(token)
-    await agent.ok({"type": "set_state", "state": "available"})
-    customer, welcome = await sb.customer()
-    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "Hello"})
-    cid = started["conversation_id"]
-    await accepted(agent, customer, cid)
+    agent, customer, welcome, token, cid = await chat_in_progress(sb)
 
     cluster.restart(cluster.owner("sb:push:{a:alice}"))
     # Pushes published while that shard was away are lost: once the hub holds
@@ -380,13 +388,7 @@ async def test_no_push_is_lost_when_the_slot_of_a_channel_moves_mid_chat(on_clus
     itself, so no redirection of its own tells it the slot moved."""
     sb = await on_cluster()
     desk = await on_cluster() if agent_node == "another node" else sb
-    await sb.queue("support")
-    token = await sb.agent("alice")
-    agent, _ = await desk.agent_socket(token)
-    await agent.ok({"type": "set_state", "state": "available"})
-    customer, welcome = await sb.customer()
-    cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "Hello"}))["conversation_id"]
-    await accepted(agent, customer, cid)
+    agent, customer, welcome, token, cid = await chat_in_progress(sb, desk)
 
     channel = "sb:push:{a:alice}"
     owner = cluster.owner(channel)
@@ -433,13 +435,7 @@ async def test_a_chat_goes_on_while_its_conversation_slot_moves(on_cluster, clus
     """Resharding while chats run: the slot of a conversation's keys moves, with
     its keys, to another master; the history stays whole and messages flow."""
     sb = await on_cluster()
-    await sb.queue("support")
-    token = await sb.agent("alice")
-    agent, _ = await sb.agent_socket(token)
-    await agent.ok({"type": "set_state", "state": "available"})
-    customer, _ = await sb.customer()
-    cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "one"}))["conversation_id"]
-    await accepted(agent, customer, cid)
+    agent, customer, _, _, cid = await chat_in_progress(sb, text="one")
     await agent.ok({"type": "message", "conversation_id": cid, "text": "two"})
 
     key = f"sb:c:{{{cid}}}:meta"
@@ -465,13 +461,7 @@ async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_g
     try:
         async with deployments_on(cluster) as make:
             sb = await make()
-            await sb.queue("support")
-            token = await sb.agent("alice", capacity=3)
-            agent, _ = await sb.agent_socket(token)
-            await agent.ok({"type": "set_state", "state": "available"})
-            customer, welcome = await sb.customer()
-            cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "one"}))["conversation_id"]
-            await accepted(agent, customer, cid)
+            agent, customer, welcome, token, cid = await chat_in_progress(sb, text="one", capacity=3)
             await agent.ok({"type": "message", "conversation_id": cid, "text": "two"})
             await customer.expect("message", text="two")
             routing_master = cluster.owner("{sb}:deadlines")
