@@ -423,8 +423,11 @@ class Switchboard(Target):
         return self.decode(raw).get("type") == "error"
 
 
-class MinimalRelay(Target):
-    name = "minimal"
+class Baseline(Target):
+    """A baseline relay (loadtest/baselines/<module>.py): one node; a socket names
+    itself and its peer, and the two are relayed to each other."""
+
+    module = ""
 
     def __init__(self) -> None:
         self.servers = []
@@ -432,12 +435,12 @@ class MinimalRelay(Target):
 
     async def start(self, redis_url: str, workdir: Path, nodes: int = 1) -> None:
         port = free_port()
-        args = [sys.executable, "-m", "loadtest.baselines.minimal_relay", "--port", str(port), "--redis-url", redis_url]
-        self.servers.append(Server(f"minimal:{port}", args, port, child_env(), workdir / f"minimal-{port}.log"))
+        args = [sys.executable, "-m", f"loadtest.baselines.{self.module}", "--port", str(port), "--redis-url", redis_url]
+        self.servers.append(Server(f"{self.name}:{port}", args, port, child_env(), workdir / f"{self.name}-{port}.log"))
         await self.servers[0].ready(None)
 
     async def _open(self, me: str, peer: str) -> Conn:
-        return Conn(await open_ws(f"{self.url(0)}/ws?me={me}&peer={peer}"), json_decode)
+        raise NotImplementedError
 
     async def open_idle(self, i: int) -> Conn:
         return await self._open(f"idle{i}", "nobody")
@@ -452,6 +455,14 @@ class MinimalRelay(Target):
 
         return list(await asyncio.gather(*(pair(i) for i in range(first, first + n))))
 
+
+class MinimalRelay(Baseline):
+    name = "minimal"
+    module = "minimal_relay"
+
+    async def _open(self, me: str, peer: str) -> Conn:
+        return Conn(await open_ws(f"{self.url(0)}/ws?me={me}&peer={peer}"), json_decode)
+
     def message(self, text: str) -> Any:
         return json_encode({"text": text}).decode()
 
@@ -459,20 +470,11 @@ class MinimalRelay(Target):
         return json_decode(raw).get("text")
 
 
-class SocketIORelay(Target):
+class SocketIORelay(Baseline):
     """Speaks Engine.IO 4 / Socket.IO 5 over a raw websocket, so the client costs what the others cost."""
 
     name = "socketio"
-
-    def __init__(self) -> None:
-        self.servers = []
-        self._n = 0
-
-    async def start(self, redis_url: str, workdir: Path, nodes: int = 1) -> None:
-        port = free_port()
-        args = [sys.executable, "-m", "loadtest.baselines.socketio_relay", "--port", str(port), "--redis-url", redis_url]
-        self.servers.append(Server(f"socketio:{port}", args, port, child_env(), workdir / f"socketio-{port}.log"))
-        await self.servers[0].ready(None)
+    module = "socketio_relay"
 
     async def _open(self, me: str, peer: str) -> Conn:
         ws = await open_ws(f"{self.url(0)}/socket.io/?EIO=4&transport=websocket")
@@ -486,19 +488,6 @@ class SocketIORelay(Target):
         conn = Conn(ws, lambda raw: raw)
         conn.pong = "3"
         return conn
-
-    async def open_idle(self, i: int) -> Conn:
-        return await self._open(f"idle{i}", "nobody")
-
-    async def pairs(self, n: int) -> list[tuple[Conn, Conn]]:
-        first, self._n = self._n, self._n + n
-        sem = asyncio.Semaphore(20)
-
-        async def pair(i: int) -> tuple[Conn, Conn]:
-            async with sem:
-                return await self._open(f"c{i}", f"a{i}"), await self._open(f"a{i}", f"c{i}")
-
-        return list(await asyncio.gather(*(pair(i) for i in range(first, first + n))))
 
     def message(self, text: str) -> Any:
         return "42" + json_encode(["msg", text]).decode()

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import msgpack
+import msgspec
 import websockets
+from switchboard.domain.config import AgentConfig, QueueConfig
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -137,6 +139,15 @@ class Client:
             await self._reader
         except asyncio.CancelledError:
             pass
+
+
+async def queue_and_agent(router: Any, queue: QueueConfig, now: int, **agent: Any) -> None:
+    """Store-level tests start here: queue "q" put with this config, agent "a" in
+    it (English; `agent` adds to its config), connected on one socket ("n:1")."""
+    await router.put_queue("q", msgspec.json.encode(queue))
+    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"], **agent)))
+    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
+    await router.connect("a", "a", "n:1", version, now=now)
 
 
 async def eventually(probe: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT, interval: float = 0.02) -> Any:

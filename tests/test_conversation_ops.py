@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from support import queue_and_agent
 from switchboard.domain.config import AgentConfig, QueueConfig
 from switchboard.domain.errors import SwitchboardError
 from switchboard.store.keys import Keys
@@ -28,10 +29,7 @@ async def router(redis_url):
 
 
 async def connected_chat(router: Router) -> None:
-    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=10)))
-    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
-    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
-    await router.connect("a", "a", "n:1", version, now=T0)
+    await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
     await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, text="hi", now=T0 + 1)
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
@@ -138,10 +136,7 @@ async def test_conversations_of_the_earlier_layout_get_their_routing_record_on_u
 
 
 async def test_a_message_right_after_a_crashed_step_applies_its_ops_first_instead_of_failing(router):
-    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=10)))
-    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
-    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
-    await router.connect("a", "a", "n:1", version, now=T0)
+    await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
     # the node dies right after the start_chat routing step: the message side of
     # the new conversation does not exist yet, its repair is 3 s away

@@ -8,7 +8,8 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from switchboard.domain.config import AgentConfig, QueueConfig
+from support import queue_and_agent
+from switchboard.domain.config import QueueConfig
 from switchboard.domain.errors import SwitchboardError
 from switchboard.store.keys import Keys
 from switchboard.store.router import Router, Timeouts
@@ -24,10 +25,7 @@ async def router(redis_url):
 
 
 async def offered(router):
-    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=10)))
-    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
-    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
-    await router.connect("a", "a", "n:1", version, now=T0)
+    await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
     await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, text="hi", now=T0 + 1)
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
@@ -75,10 +73,7 @@ async def test_inactivity_rearms_lazily_from_last_activity(router):
 
 
 async def test_estimated_wait_is_the_recent_wait_per_place_in_line_times_the_position(router):
-    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=600)))
-    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"], capacity=1)))
-    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
-    await router.connect("a", "a", "n:1", version, now=T0)
+    await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=600), T0, capacity=1)
     pubsub = router.redis.pubsub()
     await pubsub.subscribe(*(router.keys.channel(f"v:v{i}") for i in range(1, 5)))
 
@@ -111,10 +106,7 @@ async def test_estimated_wait_is_the_recent_wait_per_place_in_line_times_the_pos
 
 
 async def test_a_session_held_for_the_opening_is_routed_when_it_opens(router):
-    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q")))
-    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
-    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
-    await router.connect("a", "a", "n:1", version, now=T0)
+    await queue_and_agent(router, QueueConfig(name="Q"), T0)
     await router.set_state("a", "available", now=T0)
     opens = T0 + 3_600_000
     result = await router.start_chat("v1", "c1", "s1", "q", "en", [], "messaging", {}, {}, text="hi",
@@ -124,7 +116,7 @@ async def test_a_session_held_for_the_opening_is_routed_when_it_opens(router):
     await router.set_state("a", "available", now=T0 + 3)  # routing runs, the held session stays
     assert await router.redis.smembers(router.keys.agent_offers("a")) == set()
     assert await router.due_deadlines(opens - 1) == []
-    assert f"step:s1:0" in await router.due_deadlines(opens)
+    assert "step:s1:0" in await router.due_deadlines(opens)
     assert await router.expire("step:s1:0", now=opens) is True
     assert len(await router.redis.smembers(router.keys.agent_offers("a"))) == 1
 
@@ -158,10 +150,7 @@ def test_the_lua_prelude_and_the_router_agree_on_which_fields_hold_lists():
 
 
 async def test_a_frame_published_by_a_step_writes_an_empty_list_as_a_list(router):
-    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q", offer_timeout_s=10)))
-    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"])))
-    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
-    await router.connect("a", "a", "n:1", version, now=T0)
+    await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     pubsub = router.redis.pubsub()
     await pubsub.subscribe(router.keys.channel("a:a"))
     await router.set_state("a", "available", now=T0)

@@ -12,9 +12,9 @@ import httpx
 import msgspec
 import pytest
 from redis.asyncio import Redis
-from support import eventually
+from support import queue_and_agent, eventually
 from switchboard.domain import invites
-from switchboard.domain.config import AgentConfig, QueueConfig
+from switchboard.domain.config import QueueConfig
 from switchboard.domain.errors import SwitchboardError
 from switchboard.store.keys import Keys
 from switchboard.store.router import Router, Timeouts
@@ -190,10 +190,7 @@ async def test_an_invitation_can_be_answered_for_ten_minutes(router):
 async def test_only_when_agents_available_needs_an_agent_ready_with_a_free_slot(router):
     """`only_when_agents_available` counts the queue's ready agents (available,
     connected, with a free slot)."""
-    await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q")))
-    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"], capacity=1)))
-    version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
-    await router.connect("a", "a", "n:1", version, now=T0)
+    await queue_and_agent(router, QueueConfig(name="Q"), T0, capacity=1)
     await router.set_state("a", "available", now=T0)
     await router.redis.hset(router.keys.invite_rules, "r", msgspec.json.encode(
         {"queue": "q", "url_pattern": "*", "seconds_on_page": 1, "text": "Hi", "enabled": True,
