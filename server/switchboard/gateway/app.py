@@ -47,7 +47,6 @@ from .webhooks import WebhookDispatcher
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class Services:
     settings: Settings
