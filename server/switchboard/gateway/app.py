@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -40,35 +38,12 @@ from .hub import Hub
 from .indexing import Indexer
 from .limits import Gate, HttpRate
 from .metrics import Metrics
+from .services import Services
 from .static import static_routes, widget_dir
 from .supervision import SupervisorFeed
 from .webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    settings: Settings
-    redis: Redis
-    router: Router
-    directory: Directory
-    hub: Hub
-    signer: Signer
-    sweeper: Sweeper
-    canned: CannedResponses
-    search: SearchIndex
-    indexer: Indexer
-    visitors: Visitors
-    figures: Figures
-    supervision: SupervisorFeed
-    webhooks: WebhookStore
-    dispatcher: WebhookDispatcher
-    sockets: set[Any] = field(default_factory=set)
-    gate: Any = None  # admission of handshakes (gateway/limits.py)
-    metrics: Any = None
-    collector: Collector | None = None
-    event_streams: int = 0  # open /api/v1/events/stream responses on this node
 
 
 def build_services(settings: Settings) -> Services:

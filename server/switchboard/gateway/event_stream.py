@@ -22,7 +22,7 @@ from ..domain.states import LifecycleEvent
 from .http_api import STREAM_ID, admin, services_of
 
 if TYPE_CHECKING:
-    from .app import Services
+    from .services import Services
 
 EVENT_TYPES = frozenset(e.value for e in LifecycleEvent)
 

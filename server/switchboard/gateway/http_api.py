@@ -20,7 +20,7 @@ from ..domain.errors import HTTP_STATUS, ErrorCode, SwitchboardError
 from ..domain.states import Role
 
 if TYPE_CHECKING:
-    from .app import Services
+    from .services import Services
 
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]

@@ -27,7 +27,7 @@ from ..domain.states import AgentState, EndReason
 from ..store.figures import Snapshot
 
 if TYPE_CHECKING:
-    from .app import Services
+    from .services import Services
 
 log = logging.getLogger(__name__)
 

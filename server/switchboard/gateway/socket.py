@@ -20,7 +20,7 @@ from .hub import Push
 from .limits import FrameRate, Refusal, client_address, origin_refusal, same_origin
 
 if TYPE_CHECKING:
-    from .app import Services
+    from .services import Services
 
 log = logging.getLogger(__name__)
 
