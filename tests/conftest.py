@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,27 @@ from switchboard.embedded import EmbeddedRedis  # noqa: E402
 from switchboard.gateway.app import create_app  # noqa: E402
 from switchboard.gateway.serving import NodeServer  # noqa: E402
 from switchboard.settings import Settings  # noqa: E402
+
+# A folder is a level; its marker lets `make check` leave out what needs a browser,
+# a Redis Cluster or the image build (see the Makefile).
+FOLDER_MARKERS = {"browser": ["browser"], "operations": ["operations"]}
+FILE_MARKERS = {"test_redis_cluster.py": ["cluster"], "test_docker.py": ["docker"]}
+# The longest tests go to the xdist workers first, so that none of them starts last
+# and holds the run open on its own.
+LONGEST_FIRST = ("test_loadtest.py", "test_router_properties.py", "test_docker.py", "test_faults_chaos.py",
+                 "test_redis_cluster.py", "test_faults_nodes.py", "test_sentinel.py", "test_fuzz.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        path = Path(str(item.path))
+        folder = path.parent.relative_to(tests_dir).parts[0] if path.parent != tests_dir else ""
+        for name in (*FOLDER_MARKERS.get(folder, []), *FILE_MARKERS.get(path.name, [])):
+            item.add_marker(name)
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(str(item.path)).name, len(rank)))
+
 
 ADMIN_TOKEN = "test-admin-token"
 SECRET = "test-secret"
@@ -197,18 +220,61 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def chromium_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One headless Chromium for the whole session (each xdist worker has its own):
+    launching one per test cost about 1.8 s of CPU each. Tests reach it over the
+    DevTools protocol and get a fresh browser context of their own."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    process = subprocess.Popen(
+        [executable, *CHROMIUM_ARGS, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+         f"--user-data-dir={profile}", "about:blank"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    endpoint = _devtools_endpoint(process, deadline_s=30)
+    # Chromium logs to stderr for as long as it runs: keep reading, or a full pipe would stall it.
+    threading.Thread(target=process.stderr.read, daemon=True).start()  # type: ignore[union-attr]
+    yield endpoint
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _devtools_endpoint(process: subprocess.Popen[str], deadline_s: float) -> str:
+    """The `ws://` address Chromium prints once its DevTools server listens."""
+    assert process.stderr is not None
+    found: list[str] = []
+
+    def read() -> None:
+        for line in process.stderr:  # type: ignore[union-attr]
+            if line.startswith("DevTools listening on "):
+                found.append(line.removeprefix("DevTools listening on ").strip())
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(deadline_s)
+    if not found:
+        process.kill()
+        raise RuntimeError(f"chromium did not open its DevTools port within {deadline_s} s")
+    return found[0]
+
+
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    """A real headless Chromium (Playwright's async API); `make test` installs it."""
+async def browser(chromium_endpoint: str) -> AsyncIterator[Any]:
+    """The session's headless Chromium (Playwright's async API). `make test` installs it."""
     from playwright.async_api import async_playwright
 
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        connected = await playwright.chromium.connect_over_cdp(chromium_endpoint)
         try:
-            yield launched
+            yield connected
         finally:
-            await launched.close()
+            await connected.close()  # also closes the contexts this test opened
 
 
 @pytest.fixture

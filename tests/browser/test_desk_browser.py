@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from support import eventually
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CODES = [{"code": "resolved", "label": "Resolved"}, {"code": "follow_up", "label": "Needs follow-up"}]
 
 

@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from support import eventually, page_problems
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 WAIT_MS = 8000
 CLOCK = re.compile(r"^\d{2}:\d{2}$")

@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from support import eventually, page_problems
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "widget" / "switchboard.js"
 SHOTS = ROOT / "docs" / "screenshots"
 CLOCK = re.compile(r"^\d{1,2}:\d{2}")

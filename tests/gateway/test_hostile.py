@@ -24,7 +24,7 @@ from switchboard.settings import load_or_create_secret
 from switchboard.store.keys import Keys
 
 JSON_PROTOCOL = "switchboard.v1.json"
-SERVER_SOURCE = Path(__file__).resolve().parents[1] / "server"
+SERVER_SOURCE = Path(__file__).resolve().parents[2] / "server"
 
 
 async def raw_socket(url: str, origin: str | None = None, ip: str | None = None, protocol: str = JSON_PROTOCOL) -> Client:

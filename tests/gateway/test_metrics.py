@@ -16,7 +16,7 @@ from support import eventually
 from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.metrics import HISTOGRAM_BUCKETS_MS
 
-LIB_LUA = Path(__file__).resolve().parents[1] / "server" / "switchboard" / "store" / "lua" / "_lib.lua"
+LIB_LUA = Path(__file__).resolve().parents[2] / "server" / "switchboard" / "store" / "lua" / "_lib.lua"
 
 
 class Scrape:

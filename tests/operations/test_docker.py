@@ -31,7 +31,7 @@ import yaml
 from conftest import ADMIN_TOKEN, SECRET, free_port
 from support import eventually
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 
 

@@ -23,7 +23,7 @@ from switchboard.embedded import (
     find_redis_binary,
 )
 
-SERVER_DIR = Path(__file__).resolve().parents[1] / "server"
+SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 SYSTEM_REDIS = shutil.which("redis-server")
 needs_system_redis = pytest.mark.skipif(
     SYSTEM_REDIS is None, reason="redis-server not on PATH (`make redis` installs it)"

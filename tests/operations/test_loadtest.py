@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ADMIN_TOKEN
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def env(**extra: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from switchboard.domain.cards import build_card
 from switchboard.domain.config import AgentConfig, QueueConfig, decode_config
 from switchboard.domain.errors import ErrorCode, SwitchboardError
 
-DOMAIN = Path(__file__).resolve().parents[1] / "server" / "switchboard" / "domain"
+DOMAIN = Path(__file__).resolve().parents[2] / "server" / "switchboard" / "domain"
 IO_MODULES = {"redis", "starlette", "uvicorn", "websockets", "asyncio", "socket", "httpx", "prometheus_client", "valkey"}
 
 
