@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import signal
 import sys
@@ -17,7 +18,7 @@ import uvicorn
 
 from .domain.config import AgentConfig, QueueConfig, WrapUpCode
 from .embedded import EmbeddedRedis, RedisBinaryNotFound, find_redis_binary
-from .settings import Settings
+from .settings import Settings, settings_markdown
 
 log = logging.getLogger("switchboard")
 
@@ -28,13 +29,16 @@ DEMO_AGENT = "demo-agent"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description="Real-time chat routing for contact centres")
     commands = parser.add_subparsers(dest="command", required=True)
+    reference = commands.add_parser("settings", help="describe the settings (SWITCHBOARD_* variables)")
+    reference.add_argument("--markdown", action="store_true", required=True,
+                           help="print the reference table of docs/operations.md")
     for name, help_text in (("serve", "run a gateway node"), ("demo", "run a node with a demo queue and agent")):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--host", default=None, help="address to listen on (default SWITCHBOARD_HOST or 127.0.0.1)")
         command.add_argument("--port", type=int, default=None, help="port to listen on (default SWITCHBOARD_PORT or 8000)")
         command.add_argument("--redis-url", default=None, help="Redis URL; without one an embedded Redis is started")
         command.add_argument("--data-dir", default=None, help="where the embedded Redis keeps its data")
-        command.add_argument("--log-level", default=os.environ.get("SWITCHBOARD_LOG_LEVEL") or "info",
+        command.add_argument("--log-level", default=None,
                              help="debug, info, warning or error (default SWITCHBOARD_LOG_LEVEL or info)")
     return parser
 
@@ -60,11 +64,14 @@ async def seed_demo(settings: Settings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "settings":
+        print(settings_markdown(), end="")
+        return 0
     settings = Settings.from_env(
-        host=args.host, port=args.port, redis_url=args.redis_url,
+        host=args.host, port=args.port, redis_url=args.redis_url, log_level=args.log_level,
         data_dir=None if args.data_dir is None else Path(args.data_dir),
     ).with_secrets()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     embedded = None
     if not settings.redis_url and not settings.redis_cluster_nodes and not settings.uses_sentinel:
@@ -94,14 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif not os.environ.get("SWITCHBOARD_ADMIN_TOKEN"):
             print(f"admin token (generated for this run): {settings.admin_token}", flush=True)
-        serve(settings, args.log_level)
+        serve(settings)
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
 
 
-def serve(settings: Settings, log_level: str = "info") -> None:
+def serve(settings: Settings) -> None:
     from .gateway.app import create_app
     from .gateway.limits import quiet_client_errors
     from .gateway.serving import NodeServer
@@ -121,9 +128,9 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         ws_max_size=settings.max_frame_bytes,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         http="httptools",
-        log_level=log_level,
+        log_level=settings.log_level,
         lifespan="on",
-        timeout_graceful_shutdown=settings.shutdown_drain_s,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_drain_s),  # uvicorn takes whole seconds
         # Behind these proxies X-Forwarded-For names the client, for the per-address limits.
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,

@@ -6,158 +6,118 @@ import os
 import secrets
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 
-def _number(env: Mapping[str, str], name: str, what: str) -> float | None:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be {what}, not {raw!r}") from None
+ENV_PREFIX = "SWITCHBOARD_"
 
 
-def _float(env: Mapping[str, str], name: str, default: float, zero_turns_off: bool = False) -> float:
-    value = _number(env, name, "a number of seconds")
-    if value is None:
-        return default
-    if value < 0 or (value == 0 and not zero_turns_off):
-        raise SystemExit(f"{name} must be greater than 0" + (" (or 0: off)" if zero_turns_off else ""))
-    return value
+@dataclass(frozen=True)
+class Spec:
+    """How one setting is read and documented; the field's type and default say the rest."""
+
+    meaning: str
+    minimum: int | None = None  # integers: the smallest allowed value
+    zero_turns_off: bool = False  # durations: 0 is allowed and turns the feature off
+    fraction: bool = False  # a number from 0 to 1
+    flag: str | None = None  # the command-line flag that wins over the variable
+    shown_default: str | None = None  # the default as the reference table shows it, when the value would mislead
+    from_env: bool = True  # False: set by the program itself, not configurable
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be an integer, not {raw!r}") from None
-    if minimum is not None and value < minimum:
-        raise SystemExit(f"{name} must be at least {minimum}")
-    return value
-
-
-def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _number(env, name, "a number from 0 to 1")
-    if value is None:
-        return default
-    if not 0 <= value <= 1:
-        raise SystemExit(f"{name} must be a number from 0 to 1")
-    return value
+def setting(default: Any, meaning: str, **spec: Any) -> Any:
+    """A field of `Settings`: its default and how it is read from the environment."""
+    return field(default=default, metadata={"spec": Spec(meaning, **spec)})
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    redis_url: str | None = None
-    redis_cluster_nodes: tuple[str, ...] | None = None  # Redis Cluster: "host:port" of one or more of its nodes
-    # Redis Sentinel: "host:port" of each sentinel, and the name of the master they watch
-    redis_sentinels: tuple[str, ...] | None = None
-    redis_master_name: str | None = None
-    data_dir: Path = Path("./var")
-    admin_token: str | None = None
-    secret: str | None = None
-    inactivity_timeout_s: float = 900.0
-    disconnect_grace_s: float = 60.0
-    allowed_origins: tuple[str, ...] | None = None
-    hello_timeout_s: float = 10.0
-    max_frame_bytes: int = 64 * 1024
-    timer_tick_s: float = 0.25
-    node_ttl_s: float = 10.0
-    stats_interval_s: float = 5.0
-    key_prefix: str = "sb"
-    agent_token_ttl_s: float = 24 * 3600.0
-    web_session_idle_s: float = 1800.0
-    send_queue_limit: int = 1024
-    max_bad_frames: int = 20
-    event_stream_keepalive_s: float = 15.0
-    event_stream_clients: int = 100
-    widget_dir: Path | None = None  # the browser files; None: found beside the source or in ./widget
-    webhook_timeout_s: float = 5.0  # one delivery attempt, connecting and answering included
-    webhook_retry_base_s: float = 1.0  # first retry after this; each later one waits twice as long
-    webhook_retry_max_s: float = 3600.0  # longest wait between two attempts
-    webhook_retry_jitter: float = 0.2  # each wait is shortened by a random part of up to this fraction
-    webhook_max_attempts: int = 8  # then the delivery is a dead letter
-    webhook_claim_idle_s: float = 30.0  # work of a silent node is taken over after this (plus the timeout)
-    shutdown_drain_s: float = 10.0  # on SIGTERM, the longest wait for sockets and requests to finish
-    # Python's garbage collector (collector.py): freeze what is alive this often (0: never) ...
-    gc_freeze_interval_s: float = 1.0
-    gc_full_interval_s: float = 600.0  # ... and collect everything once per this
-    # Limits against hostile clients (gateway/limits.py; docs/operations.md lists them).
-    frames_per_s: float = 20.0  # each socket's token bucket refills at this rate ...
-    frame_burst: int = 100  # ... and holds at most this many frames
-    rate_limit_strikes: int = 50  # frames refused with rate_limited before the socket is closed with 1008
-    sockets_per_ip: int = 200  # open sockets from one client address on this node; 0: no limit
-    http_requests_per_s: float = 50.0  # HTTP API requests per client address per node ... (0: no limit)
-    http_burst: int = 500  # ... in bursts of up to this many
-    handshakes_per_ip_per_min: int = 300  # handshakes from one address per minute, all nodes; 0: no limit
-    customer_text_limit: int = 4000  # characters of a customer message
-    agent_text_limit: int = 1000  # characters of an agent message
-    note_text_limit: int = 4000  # characters of an internal note
-    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips)
-    node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
+    host: str = setting("127.0.0.1", "address to listen on (the image sets `0.0.0.0`)", flag="--host")
+    port: int = setting(8000, "port to listen on", minimum=0, flag="--port")
+    redis_url: str | None = setting(
+        None, "the Redis to use; unset: an embedded one in the data dir", flag="--redis-url")
+    redis_cluster_nodes: tuple[str, ...] | None = setting(
+        None, "Redis Cluster instead: comma-separated `host:port` of some of its nodes "
+        "(see [Redis modes](#redis-modes))")
+    redis_sentinels: tuple[str, ...] | None = setting(
+        None, "comma-separated `host:port` of Redis Sentinels; replaces the URL (see [Redis Sentinel](#redis-sentinel))")
+    redis_master_name: str | None = setting(None, "the master the sentinels watch (required with sentinels)")
+    data_dir: Path = setting(
+        Path("./var"), "the secret file and the embedded Redis", flag="--data-dir", shown_default="`./var`")
+    log_level: str = setting("info", "`debug`, `info`, `warning`, `error`", flag="--log-level")
+    admin_token: str | None = setting(
+        None, "bearer token of the HTTP API; the same on every node", shown_default="generated per start")
+    secret: str | None = setting(
+        None, "signs visitor and agent tokens; the same on every node",
+        shown_default="generated once, kept in `DATA_DIR/secret` (mode 600)")
+    key_prefix: str = setting("sb", "prefix of every Redis key and channel (several deployments on one Redis)")
+    allowed_origins: tuple[str, ...] | None = setting(
+        None, "comma-separated `Origin` values allowed to open sockets (see [Security and limits](#security-and-limits))",
+        shown_default="unset: any")
+    trusted_proxies: str = setting(
+        "127.0.0.1", "proxies whose `X-Forwarded-For` names the client (comma-separated, or `*`; "
+        "uvicorn's `forwarded_allow_ips`)")
+    inactivity_timeout_s: float = setting(900.0, "a connected session where nobody wrote for this long ends")
+    disconnect_grace_s: float = setting(60.0, "how long a customer or agent may be away before it counts as gone")
+    agent_token_ttl_s: float = setting(
+        24 * 3600.0, "lifetime of agent tokens; an open socket closes (4401) when its token expires")
+    hello_timeout_s: float = setting(10.0, "time a new socket has to send `hello` (else 4401)")
+    max_frame_bytes: int = setting(64 * 1024, "largest frame (else 1009)")
+    frames_per_s: float = setting(20.0, "refill rate of each socket's frame bucket")
+    frame_burst: int = setting(100, "size of that bucket", minimum=1)
+    rate_limit_strikes: int = setting(
+        50, "frames refused with `rate_limited` before the socket is closed with 1008", minimum=1)
+    max_bad_frames: int = setting(20, "undecodable frames in a row before 1008", minimum=0)
+    send_queue_limit: int = setting(
+        1024, "frames waiting for a client that does not read, before 1008", minimum=16)
+    sockets_per_ip: int = setting(200, "open sockets per client address on one node (0: no limit)", minimum=0)
+    handshakes_per_ip_per_min: int = setting(
+        300, "handshakes per client address per minute, all nodes (0: no limit)", minimum=0)
+    http_requests_per_s: float = setting(
+        50.0, "HTTP API (`/api/...`) requests per client address per second on one node; more answer 429 "
+        "`rate_limited` with `Retry-After` (0: no limit). A contact centre whose agents share one public "
+        "address needs it above their total", zero_turns_off=True)
+    http_burst: int = setting(500, "... in bursts of up to this many", minimum=1)
+    customer_text_limit: int = setting(4000, "characters of a customer message", minimum=1)
+    agent_text_limit: int = setting(1000, "characters of an agent message", minimum=1)
+    note_text_limit: int = setting(4000, "characters of an internal note", minimum=1)
+    timer_tick_s: float = setting(0.25, "how often each node looks for due deadlines")
+    shutdown_drain_s: float = setting(
+        10.0, "on SIGTERM, the longest wait for sockets and requests to finish before the node exits")
+    gc_freeze_interval_s: float = setting(
+        1.0, "every so often the node freezes the objects alive (`gc.freeze`), so Python's automatic full "
+        "collections walk only younger ones; 0 turns it off ([performance.md](performance.md#garbage-collection))",
+        zero_turns_off=True)
+    gc_full_interval_s: float = setting(
+        600.0, "once per this the node unfreezes everything and collects it all: one long pause (about 30 ms per "
+        "1,000 sockets) instead of one every few seconds")
+    node_ttl_s: float = setting(10.0, "a node silent this long is taken as dead; its sockets get the disconnect grace")
+    stats_interval_s: float = setting(5.0, "how often supervisors get a `stats` frame")
+    web_session_idle_s: float = setting(1800.0, "a page view after this long starts a new web session")
+    event_stream_keepalive_s: float = setting(15.0, "keepalive of `/api/v1/events/stream`")
+    event_stream_clients: int = setting(100, "event streams one node serves at once")
+    widget_dir: Path | None = setting(
+        None, "the browser files", shown_default="beside the source, else `./widget`")
+    webhook_timeout_s: float = setting(5.0, "one webhook delivery attempt, connecting and answering included")
+    webhook_retry_base_s: float = setting(1.0, "first retry after this; each later one waits twice as long")
+    webhook_retry_max_s: float = setting(3600.0, "longest wait between two attempts")
+    webhook_retry_jitter: float = setting(
+        0.2, "each wait is shortened by a random part of up to this fraction", fraction=True)
+    webhook_max_attempts: int = setting(8, "then the delivery is a dead letter", minimum=1)
+    webhook_claim_idle_s: float = setting(
+        30.0, "deliveries of a silent node are taken over after this (plus the timeout)")
+    node_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
+        metadata={"spec": Spec("this node's name in Redis", from_env=False)},
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Every setting from its `SWITCHBOARD_*` variable; `overrides` (the flags) win when not None."""
         env = os.environ if env is None else env
-        origins = env.get("SWITCHBOARD_ALLOWED_ORIGINS")
-        cluster_nodes = env.get("SWITCHBOARD_REDIS_CLUSTER_NODES")
-        sentinels = env.get("SWITCHBOARD_REDIS_SENTINELS")
-        values: dict[str, Any] = {
-            "host": env.get("SWITCHBOARD_HOST") or "127.0.0.1",
-            "port": _int(env, "SWITCHBOARD_PORT", 8000, minimum=0),
-            "redis_url": env.get("SWITCHBOARD_REDIS_URL") or None,
-            "redis_cluster_nodes": tuple(n.strip() for n in cluster_nodes.split(",") if n.strip()) or None
-            if cluster_nodes else None,
-            "redis_sentinels": tuple(a.strip() for a in sentinels.split(",") if a.strip()) if sentinels else None,
-            "redis_master_name": env.get("SWITCHBOARD_REDIS_MASTER_NAME") or None,
-            "data_dir": Path(env.get("SWITCHBOARD_DATA_DIR") or "./var"),
-            "admin_token": env.get("SWITCHBOARD_ADMIN_TOKEN") or None,
-            "secret": env.get("SWITCHBOARD_SECRET") or None,
-            "inactivity_timeout_s": _float(env, "SWITCHBOARD_INACTIVITY_TIMEOUT_S", 900.0),
-            "disconnect_grace_s": _float(env, "SWITCHBOARD_DISCONNECT_GRACE_S", 60.0),
-            "allowed_origins": tuple(o.strip() for o in origins.split(",") if o.strip()) if origins else None,
-            "hello_timeout_s": _float(env, "SWITCHBOARD_HELLO_TIMEOUT_S", 10.0),
-            "max_frame_bytes": _int(env, "SWITCHBOARD_MAX_FRAME_BYTES", 64 * 1024),
-            "timer_tick_s": _float(env, "SWITCHBOARD_TIMER_TICK_S", 0.25),
-            "node_ttl_s": _float(env, "SWITCHBOARD_NODE_TTL_S", 10.0),
-            "stats_interval_s": _float(env, "SWITCHBOARD_STATS_INTERVAL_S", 5.0),
-            "key_prefix": env.get("SWITCHBOARD_KEY_PREFIX") or "sb",
-            "agent_token_ttl_s": _float(env, "SWITCHBOARD_AGENT_TOKEN_TTL_S", 24 * 3600.0),
-            "event_stream_keepalive_s": _float(env, "SWITCHBOARD_EVENT_STREAM_KEEPALIVE_S", 15.0),
-            "event_stream_clients": _int(env, "SWITCHBOARD_EVENT_STREAM_CLIENTS", 100),
-            "widget_dir": Path(env["SWITCHBOARD_WIDGET_DIR"]) if env.get("SWITCHBOARD_WIDGET_DIR") else None,
-            "web_session_idle_s": _float(env, "SWITCHBOARD_WEB_SESSION_IDLE_S", 1800.0),
-            "webhook_timeout_s": _float(env, "SWITCHBOARD_WEBHOOK_TIMEOUT_S", 5.0),
-            "webhook_retry_base_s": _float(env, "SWITCHBOARD_WEBHOOK_RETRY_BASE_S", 1.0),
-            "webhook_retry_max_s": _float(env, "SWITCHBOARD_WEBHOOK_RETRY_MAX_S", 3600.0),
-            "webhook_retry_jitter": _fraction(env, "SWITCHBOARD_WEBHOOK_RETRY_JITTER", 0.2),
-            "webhook_max_attempts": _int(env, "SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
-            "webhook_claim_idle_s": _float(env, "SWITCHBOARD_WEBHOOK_CLAIM_IDLE_S", 30.0),
-            "shutdown_drain_s": _float(env, "SWITCHBOARD_SHUTDOWN_DRAIN_S", 10.0),
-            "gc_freeze_interval_s": _float(env, "SWITCHBOARD_GC_FREEZE_INTERVAL_S", 1.0, zero_turns_off=True),
-            "gc_full_interval_s": _float(env, "SWITCHBOARD_GC_FULL_INTERVAL_S", 600.0),
-            "frames_per_s": _float(env, "SWITCHBOARD_FRAMES_PER_S", 20.0),
-            "frame_burst": _int(env, "SWITCHBOARD_FRAME_BURST", 100, minimum=1),
-            "rate_limit_strikes": _int(env, "SWITCHBOARD_RATE_LIMIT_STRIKES", 50, minimum=1),
-            "sockets_per_ip": _int(env, "SWITCHBOARD_SOCKETS_PER_IP", 200, minimum=0),
-            "http_requests_per_s": _float(env, "SWITCHBOARD_HTTP_REQUESTS_PER_S", 50.0, zero_turns_off=True),
-            "http_burst": _int(env, "SWITCHBOARD_HTTP_BURST", 500, minimum=1),
-            "handshakes_per_ip_per_min": _int(env, "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN", 300, minimum=0),
-            "customer_text_limit": _int(env, "SWITCHBOARD_CUSTOMER_TEXT_LIMIT", 4000, minimum=1),
-            "agent_text_limit": _int(env, "SWITCHBOARD_AGENT_TEXT_LIMIT", 1000, minimum=1),
-            "note_text_limit": _int(env, "SWITCHBOARD_NOTE_TEXT_LIMIT", 4000, minimum=1),
-            "trusted_proxies": env.get("SWITCHBOARD_TRUSTED_PROXIES") or "127.0.0.1",
-            "max_bad_frames": _int(env, "SWITCHBOARD_MAX_BAD_FRAMES", 20, minimum=0),
-            "send_queue_limit": _int(env, "SWITCHBOARD_SEND_QUEUE_LIMIT", 1024, minimum=16),
-        }
+        values = {item.name: item.read(env) for item in settings_fields() if item.spec.from_env}
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.sentinel_addresses()  # refuses a malformed list at startup
@@ -204,3 +164,89 @@ def load_or_create_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(value + "\n")
     return value
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One field of `Settings` with its variable, parser and documentation."""
+
+    name: str
+    kind: Any  # the field's type
+    default: Any
+    spec: Spec
+
+    @property
+    def variable(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    def read(self, env: Mapping[str, str]) -> Any:
+        raw = env.get(self.variable)
+        if raw is None or raw == "":
+            return self.default
+        kind = self.kind
+        if kind is int:
+            return self._integer(raw)
+        if kind is float:
+            return self._fraction(raw) if self.spec.fraction else self._seconds(raw)
+        if kind in (Path, Path | None):
+            return Path(raw)
+        if kind == tuple[str, ...] | None:
+            return tuple(part.strip() for part in raw.split(",") if part.strip()) or None
+        return raw
+
+    def _integer(self, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SystemExit(f"{self.variable} must be an integer, not {raw!r}") from None
+        if self.spec.minimum is not None and value < self.spec.minimum:
+            raise SystemExit(f"{self.variable} must be at least {self.spec.minimum}")
+        return value
+
+    def _number(self, raw: str, what: str) -> float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SystemExit(f"{self.variable} must be {what}, not {raw!r}") from None
+
+    def _seconds(self, raw: str) -> float:
+        value = self._number(raw, "a number of seconds")
+        if value < 0 or (value == 0 and not self.spec.zero_turns_off):
+            raise SystemExit(f"{self.variable} must be greater than 0" + (" (or 0: off)" if self.spec.zero_turns_off else ""))
+        return value
+
+    def _fraction(self, raw: str) -> float:
+        value = self._number(raw, "a number from 0 to 1")
+        if not 0 <= value <= 1:
+            raise SystemExit(f"{self.variable} must be a number from 0 to 1")
+        return value
+
+    @property
+    def shown_default(self) -> str:
+        if self.spec.shown_default is not None:
+            return self.spec.shown_default
+        if self.default is None:
+            return "unset"
+        if isinstance(self.default, float) and self.default.is_integer():
+            return f"`{int(self.default)}`"
+        return f"`{self.default}`"
+
+
+def settings_fields() -> list[SettingField]:
+    """The fields of `Settings` in their order, typed and with their specs."""
+    hints = get_type_hints(Settings)
+    return [
+        SettingField(item.name, hints[item.name], None if item.default is MISSING else item.default,
+                     item.metadata["spec"])
+        for item in fields(Settings)
+    ]
+
+
+def settings_markdown() -> str:
+    """The reference table of docs/operations.md: `switchboard settings --markdown` prints it."""
+    lines = ["| variable | flag | default | meaning |", "| --- | --- | --- | --- |"]
+    for item in settings_fields():
+        if item.spec.from_env:
+            flag = f"`{item.spec.flag}`" if item.spec.flag else ""
+            lines.append(f"| `{item.variable}` | {flag} | {item.shown_default} | {item.spec.meaning} |")
+    return "\n".join(lines) + "\n"
