@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import ID_PATTERN
 from .errors import ErrorCode, SwitchboardError
+from .parameters import bounded_int
 from .states import SessionStatus
 
 MIN_WORD = 2
@@ -65,15 +66,7 @@ def parse_state(value: str) -> SessionStatus:
 
 
 def parse_limit(value: str | None) -> int:
-    if value is None or value == "":
-        return DEFAULT_LIMIT
-    try:
-        limit = int(value)
-    except ValueError:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, "limit must be an integer") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"limit must be between 1 and {MAX_LIMIT}")
-    return limit
+    return bounded_int(value, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
 
 
 # A position in the newest-first order: (last activity in ms, conversation id). Two

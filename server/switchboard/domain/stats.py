@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ErrorCode, SwitchboardError
+from .parameters import bounded_int
 from .states import AgentState, EndReason
 
 DEFAULT_WINDOW_S = 900
@@ -66,15 +66,7 @@ class AgentNow:
 
 def parse_window(raw: str | None) -> int:
     """`window_s` of a request: whole seconds from 1 to 86400, default 900."""
-    if raw is None or raw == "":
-        return DEFAULT_WINDOW_S
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, "window_s must be a whole number of seconds") from None
-    if not 1 <= value <= MAX_WINDOW_S:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"window_s must be between 1 and {MAX_WINDOW_S}")
-    return value
+    return bounded_int(raw, "window_s", DEFAULT_WINDOW_S, 1, MAX_WINDOW_S, kind="a whole number of seconds")
 
 
 def _ratio(part: float, whole: float) -> float | None:

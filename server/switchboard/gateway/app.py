@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..collector import Collector
@@ -31,9 +30,8 @@ from ..timers import Sweeper
 from .agent import AgentSocket
 from .auth import Signer
 from .customer import CustomerSocket
-from .event_stream import stream_events
-from .http_api import http_error
-from .http_api import routes as http_routes
+from .http import exception_handlers
+from .http import routes as http_routes
 from .hub import Hub
 from .indexing import Indexer
 from .limits import Gate, HttpRate
@@ -124,12 +122,11 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             WebSocketRoute("/ws/customer", customer_socket),
             WebSocketRoute("/ws/agent", agent_socket),
-            Route("/api/v1/events/stream", stream_events),
             *http_routes,
             *static_routes(widget_dir(settings.widget_dir)),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
+        exception_handlers=exception_handlers,
         middleware=[Middleware(HttpRate, rate=settings.http_requests_per_s, burst=settings.http_burst)],
     )
     app.state.services = services

@@ -1,36 +1,47 @@
-"""`GET /api/v1/events/stream`: the lifecycle events, live, as Server-Sent Events.
+"""Lifecycle events: `/api/v1/events` pages through them, `/api/v1/events/stream` follows them live.
 
-Each event goes out as `id: <stream id>`, `event: <type>`, `data: <JSON>`. A
-client that reconnects sends the last id it got as `Last-Event-ID` (or `after`
-in the query) and gets everything after it, from the stream itself, so
-nothing is lost between two connections. A comment line every keepalive
-interval keeps proxies from closing an idle stream and lets the server notice
-a client that went away.
+The stream sends each event as Server-Sent Events: `id: <stream id>`,
+`event: <type>`, `data: <JSON>`. A client that reconnects sends the last id it
+got as `Last-Event-ID` (or `after` in the query) and gets everything after it,
+from the stream itself, so nothing is lost between two connections. A comment
+line every keepalive interval keeps proxies from closing an idle stream and
+lets the server notice a client that went away.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
 
-from ..domain.errors import ErrorCode, SwitchboardError
-from ..domain.states import LifecycleEvent
-from .http_api import STREAM_ID, admin, services_of
+from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.parameters import bounded_int
+from ...domain.states import LifecycleEvent
+from .common import JSON, event_id, services_of
+from .guards import requires_admin
 
 if TYPE_CHECKING:
-    from .services import Services
+    from ..services import Services
+
+
+@requires_admin
+async def list_events(request: Request) -> Response:
+    after = event_id(request.query_params.get("after") or "", "after") or None
+    limit = bounded_int(request.query_params.get("limit"), "limit", 100, 1, 1000)
+    return JSON(await services_of(request).directory.events(after, limit))
+
 
 EVENT_TYPES = frozenset(e.value for e in LifecycleEvent)
 
 
-def _frame(event_id: str, event: dict) -> bytes:
-    event["id"] = event_id
+def _frame(position: str, event: dict[str, Any]) -> bytes:
+    event["id"] = position
     data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-    return f"id: {event_id}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n".encode()
+    return f"id: {position}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n".encode()
 
 
 async def _events(services: Services, after: str, types: frozenset[str] | None) -> AsyncIterator[bytes]:
@@ -49,23 +60,21 @@ async def _events(services: Services, after: str, types: frozenset[str] | None) 
                 yield b": keepalive\n\n"
                 continue
             chunk = []
-            for event_id, raw in batch:
-                after = event_id
+            for position, raw in batch:
+                after = position
                 event = json.loads(raw)
                 if types is None or event.get("type") in types:
-                    chunk.append(_frame(event_id, event))
+                    chunk.append(_frame(position, event))
             if chunk:
                 yield b"".join(chunk)
     finally:
         services.event_streams -= 1
 
 
-@admin
+@requires_admin
 async def stream_events(request: Request) -> Response:
     services = services_of(request)
-    after = request.headers.get("last-event-id") or request.query_params.get("after") or ""
-    if after and not STREAM_ID.match(after):
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, "Last-Event-ID / after must be an event id such as 1700000000000-0")
+    after = event_id(request.headers.get("last-event-id") or request.query_params.get("after") or "", "Last-Event-ID / after")
     types = None
     if request.query_params.get("types"):
         types = frozenset(t.strip() for t in request.query_params["types"].split(",") if t.strip())
@@ -81,3 +90,9 @@ async def stream_events(request: Request) -> Response:
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+routes = [
+    Route("/api/v1/events", list_events),
+    Route("/api/v1/events/stream", stream_events),
+]

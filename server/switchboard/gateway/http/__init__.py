@@ -1,0 +1,20 @@
+"""The HTTP API under /api/v1, health and metrics: one module per resource, each with its routes."""
+
+from __future__ import annotations
+
+from . import agents, canned_responses, conversations, events, health, queues, stats, visitors, webhooks
+from .errors import exception_handlers
+
+routes = [
+    *health.routes,
+    *queues.routes,
+    *agents.routes,
+    *conversations.routes,
+    *events.routes,
+    *stats.routes,
+    *canned_responses.routes,
+    *visitors.routes,
+    *webhooks.routes,
+]
+
+__all__ = ["exception_handlers", "routes"]

@@ -1,0 +1,77 @@
+"""Agents: `/api/v1/agents`, their profiles and their tokens."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...domain.config import AgentConfig, decode_config
+from ...domain.errors import ErrorCode, SwitchboardError
+from .common import JSON, path_id, read_body, services_of
+from .guards import requires_admin
+
+
+@requires_admin
+async def put_agent(request: Request) -> Response:
+    s = services_of(request)
+    aid = path_id(request, "agent")
+    config = decode_config(await read_body(request), AgentConfig)
+    known = set(await s.directory.queue_ids())
+    unknown = [q for q in config.queues if q not in known]
+    if unknown:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"unknown queue: {', '.join(unknown)}")
+    created = await s.router.put_agent(aid, msgspec.json.encode(config))
+    return JSON((await s.directory.agents([aid]))[0], status_code=201 if created else 200)
+
+
+@requires_admin
+async def list_agents(request: Request) -> Response:
+    s = services_of(request)
+    return JSON({"agents": await s.directory.agents(await s.directory.agent_ids())})
+
+
+@requires_admin
+async def get_agent(request: Request) -> Response:
+    views = await services_of(request).directory.agents([path_id(request, "agent")])
+    if not views:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such agent")
+    return JSON(views[0])
+
+
+@requires_admin
+async def delete_agent(request: Request) -> Response:
+    await services_of(request).router.delete_agent(path_id(request, "agent"))
+    return Response(status_code=204)
+
+
+@requires_admin
+async def issue_agent_token(request: Request) -> Response:
+    s = services_of(request)
+    aid = path_id(request, "agent")
+    version = await s.directory.token_version(aid)
+    if version is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such agent")
+    expires_at = int(time.time() + s.settings.agent_token_ttl_s)
+    return JSON({"token": s.signer.agent_token(aid, version, expires_at), "expires_at": expires_at * 1000})
+
+
+@requires_admin
+async def revoke_agent_tokens(request: Request) -> Response:
+    """Every token issued for the agent so far stops working, and its open sockets
+    (on every node) close with 4401; a new token can be issued at once."""
+    await services_of(request).router.revoke_tokens(path_id(request, "agent"))
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/v1/agents", list_agents),
+    Route("/api/v1/agents/{id}", put_agent, methods=["PUT"]),
+    Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
+    Route("/api/v1/agents/{id}", delete_agent, methods=["DELETE"]),
+    Route("/api/v1/agents/{id}/token", issue_agent_token, methods=["POST"]),
+    Route("/api/v1/agents/{id}/token", revoke_agent_tokens, methods=["DELETE"]),
+]

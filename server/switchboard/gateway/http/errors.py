@@ -1,0 +1,27 @@
+"""The app-level exception handlers: every refusal answers in the contract's error shape."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ...domain.errors import ErrorCode, SwitchboardError
+from .common import JSON, error_body, error_response
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    """A `SwitchboardError` raised by a guard, a handler or the store."""
+    if not isinstance(exc, SwitchboardError):  # registered for this type only
+        raise exc
+    return error_response(exc)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer in the contract's error shape too."""
+    status = getattr(exc, "status_code", 500)
+    code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(status, ErrorCode.INTERNAL)
+    return JSON(error_body(code, str(getattr(exc, "detail", "error"))), status_code=status)
+
+
+exception_handlers = {SwitchboardError: domain_error, HTTPException: http_error}

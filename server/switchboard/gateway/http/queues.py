@@ -1,0 +1,77 @@
+"""Queues: `/api/v1/queues`, their wrap-up codes, and the desk's transfer targets."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...domain.config import QueueConfig, decode_config
+from ...domain.errors import ErrorCode, SwitchboardError
+from .common import JSON, path_id, read_body, services_of
+from .guards import requires_admin, requires_admin_or_agent
+
+
+@requires_admin
+async def put_queue(request: Request) -> Response:
+    s = services_of(request)
+    qid = path_id(request, "queue")
+    config = decode_config(await read_body(request), QueueConfig)
+    await s.router.put_queue(qid, msgspec.json.encode(config))
+    return JSON((await s.router.queue_views([qid]))[0])
+
+
+@requires_admin
+async def list_queues(request: Request) -> Response:
+    s = services_of(request)
+    return JSON({"queues": await s.router.queue_views(await s.directory.queue_ids())})
+
+
+@requires_admin
+async def get_queue(request: Request) -> Response:
+    views = await services_of(request).router.queue_views([path_id(request, "queue")])
+    if not views:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
+    return JSON(views[0])
+
+
+@requires_admin
+async def delete_queue(request: Request) -> Response:
+    await services_of(request).router.delete_queue(path_id(request, "queue"))
+    return Response(status_code=204)
+
+
+@requires_admin_or_agent
+async def get_wrap_up_codes(request: Request) -> Response:
+    """The queue's wrap-up codes, for the desk's wrap-up dialog: the admin, or an agent
+    that is a member of the queue or holds a session of it (a warm transfer can hand an
+    agent a session of a queue it is not a member of)."""
+    s = services_of(request)
+    qid = path_id(request, "queue")
+    aid = request.state.agent
+    if aid is not None:
+        profile = await s.directory.agent_profile(aid) or {}
+        if qid not in (profile.get("queues") or []) and qid not in await s.directory.held_queues(aid):
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "the queue is not one of your queues")
+    config = await s.directory.queue_config(qid)
+    if config is None:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
+    return JSON({"queue": {"id": qid, "name": config.name}, "wrap_up_codes": config.wrap_up_codes})
+
+
+@requires_admin_or_agent
+async def get_transfer_targets(request: Request) -> Response:
+    """The desk's transfer and conference pickers: queues, and the other agents with
+    whether each can take a conversation now. For the admin every agent is listed."""
+    return JSON(await services_of(request).router.transfer_targets(request.state.agent or ""))
+
+
+routes = [
+    Route("/api/v1/queues", list_queues),
+    Route("/api/v1/queues/{id}", put_queue, methods=["PUT"]),
+    Route("/api/v1/queues/{id}", get_queue, methods=["GET"]),
+    Route("/api/v1/queues/{id}", delete_queue, methods=["DELETE"]),
+    Route("/api/v1/queues/{id}/wrap-up-codes", get_wrap_up_codes, methods=["GET"]),
+    Route("/api/v1/transfer-targets", get_transfer_targets),
+]
