@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from .engine import Engine
-from .errors import store_call
+from .errors import call
 
 
 class AdminCommands(Engine):
@@ -23,8 +23,7 @@ class AdminCommands(Engine):
 
     async def ensure_id_key(self) -> None:
         """Writes the random key of offer and invitation ids, unless a node did already."""
-        with store_call:
-            await self.redis.set(self.keys.id_key, secrets.token_hex(32), nx=True)
+        await call(self.redis.set(self.keys.id_key, secrets.token_hex(32), nx=True))
 
     async def revoke_tokens(self, aid: str) -> None:
         """Every token issued for the agent so far stops working; its open sockets close."""

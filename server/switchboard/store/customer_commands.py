@@ -15,7 +15,9 @@ _json_encode = msgspec.json.Encoder().encode
 
 
 class CustomerCommands(Engine):
-    async def connect(self, kind: str, ident: str, conn_id: str, token_version: str = "", now: int | None = None) -> Any:
+    async def connect(
+        self, kind: str, ident: str, conn_id: str, token_version: str = "", now: int | None = None
+    ) -> Any:
         return await self._run("connect", kind, ident, conn_id, token_version, now=now)
 
     async def disconnect(self, kind: str, ident: str, conn_id: str, now: int | None = None) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any
 
 from redis import exceptions as redis_errors
 
@@ -15,9 +15,6 @@ STORE_ERRORS = (
     # Redis Cluster, while a shard fails over or slots move (after redis-py's own retries)
     redis_errors.ClusterDownError, redis_errors.TryAgainError, redis_errors.SlotNotCoveredError,
 )
-
-_T = TypeVar("_T")
-
 
 def unavailable(exc: BaseException) -> SwitchboardError:
     return SwitchboardError(ErrorCode.UNAVAILABLE, f"the store is unreachable ({type(exc).__name__})")
@@ -50,7 +47,8 @@ class ConversationEnded(SwitchboardError):
         super().__init__(ErrorCode.CONFLICT, "the session has ended")
 
 
-async def call(awaitable: Awaitable[_T]) -> _T:
-    """`store_call` around one awaited Redis call, for use in an expression."""
+async def call(awaitable: Awaitable[Any]) -> Any:
+    """`store_call` around one awaited Redis call, for use in an expression. Any:
+    redis-py's asyncio client is typed with its synchronous client's replies."""
     with store_call:
         return await awaitable

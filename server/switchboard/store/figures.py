@@ -103,23 +103,22 @@ class Figures:
         newest: list[tuple[bytes, dict[bytes, bytes]]] = []
         upper = "+"
         cut = False
-        with store_call:
-            while True:
-                want = min(EVENTS_CHUNK, limit + 1 - len(newest))
-                chunk = await self.redis.xrevrange(key, upper, f"{start_ms}-0", count=want)
-                newest.extend(chunk)
-                if len(newest) > limit:
-                    newest = newest[:limit]
-                    cut = True
-                    break
-                if len(chunk) < want:
-                    break
-                upper = f"({_s(chunk[-1][0])}"
-            if newest:
-                newest_id = _s(newest[0][0])
-            else:
-                last = await self.redis.xrevrange(key, "+", "-", count=1)
-                newest_id = _s(last[0][0]) if last else "0-0"
+        while True:
+            want = min(EVENTS_CHUNK, limit + 1 - len(newest))
+            chunk = await call(self.redis.xrevrange(key, upper, f"{start_ms}-0", count=want))
+            newest.extend(chunk)
+            if len(newest) > limit:
+                newest = newest[:limit]
+                cut = True
+                break
+            if len(chunk) < want:
+                break
+            upper = f"({_s(chunk[-1][0])}"
+        if newest:
+            newest_id = _s(newest[0][0])
+        else:
+            last = await call(self.redis.xrevrange(key, "+", "-", count=1))
+            newest_id = _s(last[0][0]) if last else "0-0"
         events = [_decode(fields[b"e"]) for _id, fields in reversed(newest)]
         complete_from = start_ms
         if cut and events:

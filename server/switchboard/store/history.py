@@ -7,18 +7,19 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
-from .errors import store_call
+from .errors import call
 from .keys import Keys
 from .lists import lists_fixed
 
 _json_decode = msgspec.json.Decoder().decode
 
 
-async def read_recent(redis: Redis, keys: Keys, cid: str, limit: int, messages_only: bool = False) -> list[dict[str, Any]]:
+async def read_recent(
+    redis: Redis, keys: Keys, cid: str, limit: int, messages_only: bool = False
+) -> list[dict[str, Any]]:
     """The conversation's last `limit` history events (with `messages_only`, its
     last messages: an offer's thread), oldest first, notes included."""
-    with store_call:
-        entries = await redis.xrevrange(keys.history(cid), "+", "-", count=limit * (3 if messages_only else 1))
+    entries = await call(redis.xrevrange(keys.history(cid), "+", "-", count=limit * (3 if messages_only else 1)))
     events = [
         lists_fixed(_json_decode(fields[b"d"])) for _id, fields in reversed(entries)
         if not messages_only or b'"type":"message"' in fields[b"d"]
@@ -37,8 +38,7 @@ class HistoryReads:
         self, cid: str, after_seq: int = 0, audience: str = "agents", limit: int = 10_000
     ) -> list[dict[str, Any]]:
         """History events with seq > `after_seq`, in order; a customer's view leaves out notes."""
-        with store_call:
-            entries = await self.redis.xrange(self.keys.history(cid), f"{after_seq + 1}-0", "+", count=limit)
+        entries = await call(self.redis.xrange(self.keys.history(cid), f"{after_seq + 1}-0", "+", count=limit))
         events = []
         for _id, fields in entries:
             if audience == "customer" and fields.get(b"v") == b"agents":
@@ -47,6 +47,5 @@ class HistoryReads:
         return events
 
     async def history_length(self, cid: str) -> int:
-        with store_call:
-            raw = await self.redis.hget(self.keys.conversation(cid), "seq")
+        raw = await call(self.redis.hget(self.keys.conversation(cid), "seq"))
         return int(raw or 0)

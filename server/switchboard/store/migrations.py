@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
 
 from .engine import Engine
-from .errors import store_call
+from .errors import call, store_call
 
 #: The layout of the stored data this version writes.
 DATA_VERSION = 2
@@ -25,15 +27,15 @@ class Migrations(Engine):
                 return 0
             upgraded = 0
             async for raw_key in self.redis.scan_iter(match=f"{k.prefix}:c:{{*}}", count=1000):
-                key = raw_key.decode()
+                key = cast(bytes, raw_key).decode()  # the client does not decode replies
                 if not key.endswith("}"):
                     continue  # a history, client_msg_id index or session list
                 cid = key[len(k.prefix) + 4 : -1]
-                stored = await self.redis.hgetall(key)
+                stored = await call(self.redis.hgetall(key))
                 fields = {f.decode(): v.decode() for f, v in stored.items() if f.decode() in _ROUTING_FIELDS}
                 if b"applied" in stored:  # new op numbers must come after the ones applied there
                     fields["ops"] = stored[b"applied"].decode()
-                sessions = [s.decode() for s in await self.redis.lrange(key + ":sessions", 0, -1)]
+                sessions = [s.decode() for s in await call(self.redis.lrange(key + ":sessions", 0, -1))]
                 upgraded += bool(await self._run("upgrade_conversation", cid, _json_encode(fields), *sessions))
             await self.redis.set(k.data_version, DATA_VERSION)
         return upgraded

@@ -19,7 +19,7 @@ stopped.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -174,7 +174,7 @@ class SearchIndex:
 
     async def _ordered(
         self, words: list[str], cursor: Position | None
-    ) -> AsyncIterator[tuple[list[Position], Position, int]]:
+    ) -> AsyncGenerator[tuple[list[Position], Position, int], None]:
         """Batches of matching conversations after `cursor`, newest first, each with
         the position of the last conversation looked at for it (matching or not) and
         how many were looked at."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .clock import now_ms
 from .engine import Engine
-from .errors import store_call
+from .errors import call
 
 #: Deadline kind -> the Lua script that expires it.
 EXPIRY_SCRIPTS = {
@@ -22,21 +22,18 @@ EXPIRY_SCRIPTS = {
 
 class TimerCommands(Engine):
     async def due_deadlines(self, now: int, limit: int = 100) -> list[str]:
-        with store_call:
-            members = await self.redis.zrangebyscore(self.keys.deadlines, "-inf", now, start=0, num=limit)
+        members = await call(self.redis.zrangebyscore(self.keys.deadlines, "-inf", now, start=0, num=limit))
         return [m.decode() if isinstance(m, bytes) else m for m in members]
 
     async def heartbeat(self, node_id: str, ttl_ms: int, now: int | None = None) -> bool:
         """Renews this node's liveness deadline; True when it was missing (a first
         beat, or the node was declared lost meanwhile)."""
         at = (now_ms() if now is None else now) + ttl_ms
-        with store_call:
-            return bool(await self.redis.zadd(self.keys.deadlines, {f"node:{node_id}": at}))
+        return bool(await call(self.redis.zadd(self.keys.deadlines, {f"node:{node_id}": at})))
 
     async def retire(self, node_id: str) -> None:
         """A node leaving cleanly: nothing of it is left to sweep."""
-        with store_call:
-            await self.redis.zrem(self.keys.deadlines, f"node:{node_id}")
+        await call(self.redis.zrem(self.keys.deadlines, f"node:{node_id}"))
 
     async def expire(self, member: str, now: int | None = None) -> bool:
         """Runs the idempotent expiry step of one due deadline, `<kind>:<arg>[:<arg>]`
@@ -52,7 +49,6 @@ class TimerCommands(Engine):
         return bool(await self._run(script, *args, now=now))
 
     async def _last_activity(self, sid: str) -> str:
-        with store_call:
-            cid = await self.redis.hget(self.keys.session(sid), "conv")
-            last = await self.redis.hget(self.keys.conversation(cid.decode()), "last_activity") if cid else None
+        cid = await call(self.redis.hget(self.keys.session(sid), "conv"))
+        last = await call(self.redis.hget(self.keys.conversation(cid.decode()), "last_activity")) if cid else None
         return last.decode() if last else ""

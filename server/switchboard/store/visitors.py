@@ -21,6 +21,7 @@ from ..domain.errors import ErrorCode, SwitchboardError
 from . import clock
 from .errors import call
 from .keys import Keys
+from .results import PageViewed
 from .router import Router
 from .scripts import Transition
 
@@ -56,7 +57,7 @@ class Visitors:
 
     # ------------------------------------------------------------ page views
 
-    async def page_view(self, vid: str, url: str, title: str | None) -> dict[str, Any]:
+    async def page_view(self, vid: str, url: str, title: str | None) -> PageViewed:
         if self._rules is None:
             await self._load_rules()
         for check_version in (True, False):
