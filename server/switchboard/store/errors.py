@@ -23,8 +23,9 @@ def unavailable(exc: BaseException) -> SwitchboardError:
 class _StoreCall:
     """`with store_call:` around Redis calls raises `unavailable` for any of `STORE_ERRORS`.
 
-    A plain context manager (no generator, no state) so that it costs next to
-    nothing on the routing hot path; one shared instance serves every task.
+    A plain context manager (no generator, no state): a fraction of a microsecond
+    a call on the routing hot path, against a round trip to Redis; one shared
+    instance serves every task.
     """
 
     def __enter__(self) -> None:
@@ -40,15 +41,15 @@ class _StoreCall:
 store_call = _StoreCall()
 
 
-class ConversationEnded(SwitchboardError):
-    """A customer wrote into an ended session; the caller opens a new one."""
-
-    def __init__(self) -> None:
-        super().__init__(ErrorCode.CONFLICT, "the session has ended")
-
-
 async def call(awaitable: Awaitable[Any]) -> Any:
     """`store_call` around one awaited Redis call, for use in an expression. Any:
     redis-py's asyncio client is typed with its synchronous client's replies."""
     with store_call:
         return await awaitable
+
+
+class ConversationEnded(SwitchboardError):
+    """A customer wrote into an ended session; the caller opens a new one."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.CONFLICT, "the session has ended")
