@@ -11,7 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from .domain.errors import SwitchboardError
-from .store.router import Router, now_ms
+from .store.clock import now_ms
+from .store.router import Router
 
 log = logging.getLogger(__name__)
 

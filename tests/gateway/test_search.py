@@ -17,8 +17,9 @@ from support import eventually
 
 from switchboard.domain import search as pure
 from switchboard.domain.config import QueueConfig
+from switchboard.store.engine import Timeouts
 from switchboard.store.keys import Keys
-from switchboard.store.router import Router, Timeouts
+from switchboard.store.router import Router
 from switchboard.store.search import SearchIndex
 
 PATH = "/api/v1/conversations"
@@ -294,7 +295,8 @@ async def conversations(router: Router, count: int, same_ms: bool = False) -> li
     cids = []
     for i in range(count):
         cid = f"c{i:02d}"
-        await router.start_chat(f"v{i}", cid, f"s{i}", "r" if i % 3 == 0 else "q", "en", [], "webchat", {}, {}, now=T0)
+        await router.start_chat(visitor_id=f"v{i}", conversation_id=cid, session_id=f"s{i}",
+            queue="r" if i % 3 == 0 else "q", language="en", channel="webchat", now=T0)
         await index.add(cid, [f"common {'even' if i % 2 == 0 else 'odd'}"], now_ms=T0 if same_ms else T0 + i)
         cids.append(cid)
     return cids

@@ -16,8 +16,9 @@ from support import queue_and_agent, eventually
 from switchboard.domain import invites
 from switchboard.domain.config import QueueConfig
 from switchboard.domain.errors import SwitchboardError
+from switchboard.store.engine import Timeouts
 from switchboard.store.keys import Keys
-from switchboard.store.router import Router, Timeouts
+from switchboard.store.router import Router
 
 SHOP = "https://shop.example"
 CHECKOUT = f"{SHOP}/checkout*"
@@ -151,7 +152,8 @@ async def test_a_web_session_ends_after_the_idle_time_and_a_card_keeps_the_pages
     first = await view("/a", T0)
     assert first["started"] is True
     assert (await view("/b", T0 + 999))["web_session_id"] == first["web_session_id"]
-    await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, now=T0 + 1500)
+    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
+        queue="q", language="en", channel="webchat", now=T0 + 1500)
     assert (await view("/c", T0 + 1998))["web_session_id"] == first["web_session_id"]  # 999 ms idle
     second = await view("/d", T0 + 2998)  # 1000 ms without a page view: a new one
     assert second["started"] is True and second["web_session_id"] != first["web_session_id"]
@@ -159,7 +161,8 @@ async def test_a_web_session_ends_after_the_idle_time_and_a_card_keeps_the_pages
 
     (card,) = await router.session_cards(["s1"], now=T0 + 4000)
     assert [p["url"] for p in card["journey"]] == ["/a", "/b", "/c"]
-    await router.start_chat("v2", "c2", "s2", "q", "en", [], "webchat", {}, {}, now=T0)  # no page views ever
+    await router.start_chat(visitor_id="v2", conversation_id="c2", session_id="s2",
+        queue="q", language="en", channel="webchat", now=T0)  # no page views ever
     (card,) = await router.session_cards(["s2"], now=T0 + 4000)
     assert card["journey"] == []
 
@@ -178,10 +181,12 @@ async def test_an_invitation_can_be_answered_for_ten_minutes(router):
     late = await router.invite("v1", "q", "Hello?", now=T0)
     timely = await router.invite("v1", "q", "Hello again?", now=T0 + 1)
     with pytest.raises(SwitchboardError) as refused:
-        await router.start_chat("v1", "c1", "s1", "", "en", [], "webchat", {}, {},
+        await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
+            language="en", channel="webchat",
                                 invite_id=late["invite_id"], now=T0 + 600_001)
     assert refused.value.code == "not_found"
-    started = await router.start_chat("v1", "c1", "s1", "", "en", [], "webchat", {}, {},
+    started = await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
+        language="en", channel="webchat",
                                       invite_id=timely["invite_id"], now=T0 + 600_001)
     assert started["conversation_id"] == "c1"
     assert await router.redis.hget(router.keys.session("s1"), "queue") == b"q"
@@ -200,7 +205,8 @@ async def test_only_when_agents_available_needs_an_agent_ready_with_a_free_slot(
         await router.page_view(vid, "/", "", 60_000, matches=(("r", 1),), now=T0)
     assert await router.expire("invite:v1:r", now=T0 + 1000) is True
     # the agent's one slot is taken by a chat: nobody is ready for v2
-    await router.start_chat("v3", "c3", "s3", "q", "en", [], "webchat", {}, {}, now=T0 + 1000)
+    await router.start_chat(visitor_id="v3", conversation_id="c3", session_id="s3",
+        queue="q", language="en", channel="webchat", now=T0 + 1000)
     assert await router.expire("invite:v2:r", now=T0 + 1000) is False
 
 

@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 from support import queue_and_agent
 from switchboard.domain.config import AgentConfig, QueueConfig
 from switchboard.domain.errors import SwitchboardError
+from switchboard.store.engine import Timeouts
 from switchboard.store.keys import Keys
-from switchboard.store.router import Router, Timeouts
+from switchboard.store.router import Router
 
 T0 = 1_800_000_000_000
 
@@ -31,7 +32,8 @@ async def router(redis_url):
 async def connected_chat(router: Router) -> None:
     await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
-    await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, text="hi", now=T0 + 1)
+    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
+        queue="q", language="en", channel="webchat", text="hi", now=T0 + 1)
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
     await router.accept("a", oid.decode(), now=T0 + 2)
 

@@ -61,8 +61,10 @@ from hypothesis.stateful import (
 
 from switchboard.domain.config import AgentConfig, QueueConfig
 from switchboard.domain.errors import SwitchboardError
+from switchboard.store.engine import Timeouts
+from switchboard.store.errors import ConversationEnded
 from switchboard.store.keys import Keys
-from switchboard.store.router import ConversationEnded, Router, Timeouts
+from switchboard.store.router import Router
 
 T = TypeVar("T")
 
@@ -769,7 +771,9 @@ class RouterMachine(RuleBasedStateMachine):
                              -self.queues[qid].config.priority * PRIORITY_SCALE + self.now)
         self.sessions[sid] = model  # known before the call: the events of the call refer to it
         result = self.call(
-            self.router.start_chat(vid, cid, sid, qid, language, skills, channel, {"name": vid}, {}, text="hi", now=self.now),
+            self.router.start_chat(visitor_id=vid, conversation_id=cid, session_id=sid,
+                queue=qid, language=language, skills=skills, channel=channel, customer={"name": vid},
+                text="hi", now=self.now),
             refusals={"conflict"},
         )
         if isinstance(result, SwitchboardError):
@@ -798,7 +802,8 @@ class RouterMachine(RuleBasedStateMachine):
         q = self.queues[old.queue].config
         self.sessions[sid] = SessionModel(sid, cid, vid, old.queue, old.language, old.skills, self.now,
                                           -q.priority * PRIORITY_SCALE + self.now)
-        self.call(self.router.start_chat(vid, cid, sid, "", "", [], "", {}, {}, text="more", mode="reopen", now=self.now))
+        self.call(self.router.start_chat(visitor_id=vid, conversation_id=cid, session_id=sid,
+            text="more", mode="reopen", now=self.now))
         self.visitor_session[vid] = sid
 
     @precondition(lambda self: bool(self.visitor_conv))

@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 from support import queue_and_agent
 from switchboard.domain.config import QueueConfig
 from switchboard.domain.errors import SwitchboardError
+from switchboard.store.engine import Timeouts
 from switchboard.store.keys import Keys
-from switchboard.store.router import Router, Timeouts
+from switchboard.store.router import Router
 
 T0 = 1_800_000_000_000
 
@@ -27,7 +28,8 @@ async def router(redis_url):
 async def offered(router):
     await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
-    await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, text="hi", now=T0 + 1)
+    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
+        queue="q", language="en", channel="webchat", text="hi", now=T0 + 1)
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
     return oid.decode()
 
@@ -88,19 +90,23 @@ async def test_estimated_wait_is_the_recent_wait_per_place_in_line_times_the_pos
                     return frame
         raise AssertionError("no chat.queued published")
 
-    await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, now=T0)
+    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
+        queue="q", language="en", channel="webchat", now=T0)
     assert "estimated_wait_ms" not in await queued_frame(), "no answered session yet: no estimate"
     await router.set_state("a", "available", now=T0 + 30_000)
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
     await router.accept("a", oid.decode(), now=T0 + 30_000)  # waited 30 s at place 1
 
-    await router.start_chat("v2", "c2", "s2", "q", "en", [], "webchat", {}, {}, now=T0 + 40_000)
+    await router.start_chat(visitor_id="v2", conversation_id="c2", session_id="s2",
+        queue="q", language="en", channel="webchat", now=T0 + 40_000)
     assert (await queued_frame())["estimated_wait_ms"] == 30_000
-    await router.start_chat("v3", "c3", "s3", "q", "en", [], "webchat", {}, {}, now=T0 + 41_000)
+    await router.start_chat(visitor_id="v3", conversation_id="c3", session_id="s3",
+        queue="q", language="en", channel="webchat", now=T0 + 41_000)
     third = await queued_frame()
     assert third["position"] == 2 and third["estimated_wait_ms"] == 60_000
     # answers older than an hour say nothing about now
-    await router.start_chat("v4", "c4", "s4", "q", "en", [], "webchat", {}, {}, now=T0 + 3_700_000)
+    await router.start_chat(visitor_id="v4", conversation_id="c4", session_id="s4",
+        queue="q", language="en", channel="webchat", now=T0 + 3_700_000)
     assert "estimated_wait_ms" not in await queued_frame()
     await pubsub.aclose()
 
@@ -109,7 +115,8 @@ async def test_a_session_held_for_the_opening_is_routed_when_it_opens(router):
     await queue_and_agent(router, QueueConfig(name="Q"), T0)
     await router.set_state("a", "available", now=T0)
     opens = T0 + 3_600_000
-    result = await router.start_chat("v1", "c1", "s1", "q", "en", [], "messaging", {}, {}, text="hi",
+    result = await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
+        queue="q", language="en", channel="messaging", text="hi",
                                      hold_until=opens, closed_message="closed", now=T0 + 1)
     assert result["opens_at"] == opens
     await router.set_state("a", "not_ready", now=T0 + 2)
@@ -142,7 +149,7 @@ def test_the_lua_prelude_and_the_router_agree_on_which_fields_hold_lists():
     """Frames published from a script and from the Router write an empty list as []."""
     import re
 
-    from switchboard.store.router import LIST_FIELDS
+    from switchboard.store.lists import LIST_FIELDS
     from switchboard.store.scripts import _source
 
     listed = re.search(r"local LIST_FIELDS = \{([^}]*)\}", _source("_lib")).group(1)
@@ -154,7 +161,8 @@ async def test_a_frame_published_by_a_step_writes_an_empty_list_as_a_list(router
     pubsub = router.redis.pubsub()
     await pubsub.subscribe(router.keys.channel("a:a"))
     await router.set_state("a", "available", now=T0)
-    await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, now=T0 + 1)
+    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
+        queue="q", language="en", channel="webchat", now=T0 + 1)
     offer = None
     while offer is None:
         message = await asyncio.wait_for(pubsub.get_message(ignore_subscribe_messages=True, timeout=5), 5)

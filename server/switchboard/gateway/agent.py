@@ -10,7 +10,9 @@ from ..domain import frames as f
 from ..domain.cards import build_card
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.states import SETTABLE_AGENT_STATES, AgentState, Role
+from ..store.clock import now_ms
 from .socket import ClientSocket, HandshakeRefused
+
 
 class AgentSocket(ClientSocket):
     command_type = f.AgentCommand
@@ -34,7 +36,7 @@ class AgentSocket(ClientSocket):
         self.agent_id = agent_id
         self.display_name = profile["display_name"]
         view = await self.join(agent_id, token_version)
-        now = time.time_ns() // 1_000_000
+        now = now_ms()
         cards = [build_card(v, now) for v in view["sessions"]]
         welcome = {
             "type": "welcome", "agent": {"id": agent_id, **profile}, "state": view["state"],

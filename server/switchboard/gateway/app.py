@@ -18,9 +18,11 @@ from ..settings import Settings
 from ..store.canned import CannedResponses
 from ..store.connection import connect
 from ..store.directory import Directory
+from ..store.engine import Timeouts
+from ..store.errors import STORE_ERRORS
 from ..store.figures import Figures
 from ..store.keys import Keys
-from ..store.router import STORE_ERRORS, Router, Timeouts
+from ..store.router import Router
 from ..store.scripts import remove_other_versions
 from ..store.search import SearchIndex
 from ..store.throttle import HandshakeCounter

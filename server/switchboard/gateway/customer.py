@@ -10,8 +10,8 @@ from ..domain import frames as f
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.hours import is_open, next_opening
 from ..domain.states import Channel
-from ..store.router import now_ms
-from ..store.router import ConversationEnded
+from ..store.clock import now_ms
+from ..store.errors import ConversationEnded
 from .auth import new_id
 from .limits import same_origin
 from .socket import ClientSocket, HandshakeRefused
@@ -131,7 +131,7 @@ class CustomerSocket(ClientSocket):
                     await self._check_queue_origin(queue)
                     hold_until, closed_message = await self._outside_hours(queue, channel)
                     result = await router.start_chat(
-                        self.visitor_id, cid, new_id("s"), "", "", [], "", {}, {},
+                        visitor_id=self.visitor_id, conversation_id=cid, session_id=new_id("s"),
                         text=text, mode="reopen", client_msg_id=command.client_msg_id or "",
                         hold_until=hold_until, closed_message=closed_message,
                     )
@@ -144,8 +144,9 @@ class CustomerSocket(ClientSocket):
                 await self._check_queue_origin(command.queue)
                 hold_until, closed_message = await self._outside_hours(command.queue, command.channel.value)
                 result = await router.start_chat(
-                    self.visitor_id, new_id("c"), new_id("s"), command.queue, command.language,
-                    command.skills, command.channel.value, customer, command.attributes, text=text,
+                    visitor_id=self.visitor_id, conversation_id=new_id("c"), session_id=new_id("s"),
+                    queue=command.queue, language=command.language, skills=command.skills,
+                    channel=command.channel.value, customer=customer, attributes=command.attributes, text=text,
                     hold_until=hold_until, closed_message=closed_message,
                 )
                 self.conversation_id = result["conversation_id"]
@@ -181,8 +182,8 @@ class CustomerSocket(ClientSocket):
                 await self._check_queue_origin(queue)
                 await self._outside_hours(queue, Channel.WEBCHAT)
                 result = await router.start_chat(
-                    self.visitor_id, new_id("c"), new_id("s"), "", "en", [], "webchat", {}, {},
-                    invite_id=command.invite_id,
+                    visitor_id=self.visitor_id, conversation_id=new_id("c"), session_id=new_id("s"),
+                    language="en", channel="webchat", invite_id=command.invite_id,
                 )
                 self.conversation_id = result["conversation_id"]
                 self.display_name = ""

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from ..store.errors import STORE_ERRORS, unavailable
 from ..store.keys import Keys
-from ..store.router import STORE_ERRORS, unavailable
 from .codec import json_decode_any, msgpack_encode
 
 log = logging.getLogger(__name__)

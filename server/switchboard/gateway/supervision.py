@@ -26,8 +26,9 @@ from typing import Any, Protocol
 
 from ..domain.errors import SwitchboardError
 from ..domain.stats import DEFAULT_WINDOW_S, EventWindow, queue_figures
+from ..store.clock import now_ms
 from ..store.figures import Figures
-from ..store.router import Router, now_ms
+from ..store.router import Router
 
 log = logging.getLogger(__name__)
 

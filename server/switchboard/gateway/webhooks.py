@@ -26,7 +26,7 @@ import httpx
 from ..domain import webhooks as domain
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
-from ..store.router import now_ms
+from ..store.clock import now_ms
 from ..store.webhooks import Job, NoGroup, WebhookStore
 
 log = logging.getLogger(__name__)

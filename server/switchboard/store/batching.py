@@ -67,7 +67,7 @@ class Batcher:
         """Writes the packed commands on one pooled connection and reads their
         answers (an error answer is returned as its exception, in its place)."""
         pool = self.redis.connection_pool
-        connection = await pool.get_connection()
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             await connection.send_packed_command(packed, check_health=False)
             answers: list[Any] = []
@@ -111,5 +111,5 @@ def batcher_for(redis: Redis | RedisCluster) -> Batcher | None:
     batcher = getattr(redis, "_switchboard_batcher", None)
     if batcher is None:
         batcher = Batcher(redis)
-        redis._switchboard_batcher = batcher  # type: ignore[union-attr]
+        redis._switchboard_batcher = batcher  # type: ignore[attr-defined]
     return batcher

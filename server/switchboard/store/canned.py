@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import msgspec
@@ -10,8 +9,9 @@ from redis.asyncio import Redis
 
 from ..domain import canned
 from ..domain.errors import ErrorCode, SwitchboardError
+from . import clock
+from .errors import call
 from .keys import Keys
-from .router import STORE_ERRORS, unavailable
 from .scripts import Transition
 
 
@@ -38,17 +38,11 @@ class CannedResponses:
         self.cap = cap
         self._put = Transition(redis, "put_canned")
 
-    async def _call(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
-
     async def put(self, rid: str, body: canned.CannedBody, now_ms: int | None = None) -> tuple[dict[str, Any], bool]:
         """Creates or replaces the response; returns its view and whether it is new."""
-        updated_at = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        updated_at = clock.now_ms() if now_ms is None else now_ms
         raw = _encode(Stored(body.title, body.text, updated_at))
-        result = await self._call(self._put(keys=[self.key], args=[rid, raw, self.cap]))
+        result = await call(self._put(keys=[self.key], args=[rid, raw, self.cap]))
         if result == -1:
             raise SwitchboardError(
                 ErrorCode.CONFLICT, f"there are already {self.cap} canned responses; delete one first"
@@ -56,15 +50,15 @@ class CannedResponses:
         return _view(rid, raw), result == 1
 
     async def get(self, rid: str) -> dict[str, Any] | None:
-        raw = await self._call(self.redis.hget(self.key, rid))
+        raw = await call(self.redis.hget(self.key, rid))
         return _view(rid, raw) if raw is not None else None
 
     async def delete(self, rid: str) -> bool:
-        return bool(await self._call(self.redis.hdel(self.key, rid)))
+        return bool(await call(self.redis.hdel(self.key, rid)))
 
     async def search(self, words: list[str]) -> list[dict[str, Any]]:
         """Every response holding all `words` (all responses for none), in list order.
         Reads the whole hash: the cap keeps it small enough for that."""
-        everything = await self._call(self.redis.hgetall(self.key))
+        everything = await call(self.redis.hgetall(self.key))
         views = [_view(rid, raw) for rid, raw in everything.items()]
         return canned.listed([v for v in views if canned.matches(words, v["title"], v["text"])])

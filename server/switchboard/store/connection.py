@@ -9,6 +9,8 @@ connection error, which the callers treat as the store being away for a moment.
 
 from __future__ import annotations
 
+from typing import cast
+
 from redis.asyncio import Redis
 from redis.asyncio.sentinel import Sentinel
 
@@ -30,17 +32,20 @@ REDIS_MAX_CONNECTIONS = 10_000
 
 def connect(settings: Settings) -> Redis:
     if settings.redis_cluster_nodes:
-        return connect_cluster(settings.redis_cluster_nodes)
+        # The store's modules type their client as Redis: a cluster client answers the
+        # same commands, and where it differs (sharded pub/sub) they check for it.
+        return cast(Redis, connect_cluster(settings.redis_cluster_nodes))
     if settings.uses_sentinel:
-        sentinel = Sentinel(
-            settings.sentinel_addresses(),
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            settings.sentinel_addresses(),  # exits when no master name is set
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             socket_timeout=CONNECT_TIMEOUT_S,  # for the sentinels only: their answers are immediate
         )
-        return sentinel.master_for(
-            settings.redis_master_name, redis_class=NodeRedis, socket_connect_timeout=CONNECT_TIMEOUT_S,
+        master: Redis = sentinel.master_for(
+            settings.redis_master_name or "", redis_class=NodeRedis, socket_connect_timeout=CONNECT_TIMEOUT_S,
             health_check_interval=HEALTH_CHECK_INTERVAL_S, max_connections=REDIS_MAX_CONNECTIONS,
         )
+        return master
     if not settings.redis_url:
         raise ValueError("settings need a redis_url, sentinels or cluster nodes (see Settings.from_env)")
     return NodeRedis.from_url(

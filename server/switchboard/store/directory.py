@@ -8,8 +8,9 @@ import msgspec
 from redis.asyncio import Redis
 
 from ..domain.config import QueueConfig
+from .errors import call
 from .keys import Keys
-from .router import STORE_ERRORS, Router, unavailable
+from .router import Router
 
 _decode = msgspec.json.Decoder().decode
 
@@ -24,42 +25,36 @@ class Directory:
         self.keys = keys
         self.router = router
 
-    async def _call(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
-
     async def agent_profile(self, aid: str) -> dict[str, Any] | None:
-        raw = await self._call(self.redis.hget(self.keys.agent(aid), "config"))
+        raw = await call(self.redis.hget(self.keys.agent(aid), "config"))
         return _decode(raw) if raw else None
 
     async def queue_config(self, qid: str) -> QueueConfig | None:
-        raw = await self._call(self.redis.hget(self.keys.queue(qid), "config"))
+        raw = await call(self.redis.hget(self.keys.queue(qid), "config"))
         return msgspec.json.decode(raw, type=QueueConfig) if raw else None
 
     async def invite_queue(self, iid: str, visitor_id: str) -> str | None:
         """The queue the visitor's proactive invitation would open its chat in;
         None for an unknown invitation or another visitor's."""
-        visitor, qid = await self._call(self.redis.hmget(self.keys.invite(iid), "visitor", "queue"))
+        visitor, qid = await call(self.redis.hmget(self.keys.invite(iid), "visitor", "queue"))
         return _s(qid) if qid and visitor and _s(visitor) == visitor_id else None
 
     async def held_queues(self, aid: str) -> set[str]:
         """The queues of the sessions the agent holds: connected, or waiting for its wrap-up."""
-        sids = [_s(sid) for sid in await self._call(self.redis.smembers(self.keys.agent_slots(aid)))]
+        sids = [_s(sid) for sid in await call(self.redis.smembers(self.keys.agent_slots(aid)))]
         pipe = self.redis.pipeline(transaction=False)
         for sid in sids:
             pipe.hget(self.keys.session(sid), "queue")
-        return {_s(qid) for qid in await self._call(pipe.execute()) if qid} if sids else set()
+        return {_s(qid) for qid in await call(pipe.execute()) if qid} if sids else set()
 
     async def conversation_route(self, cid: str) -> tuple[str | None, str]:
         """The queue of the conversation's latest session, and the conversation's channel."""
-        sid, channel = await self._call(self.redis.hmget(self.keys.conversation_record(cid), "session", "channel"))
-        qid = await self._call(self.redis.hget(self.keys.session(_s(sid)), "queue")) if sid else None
+        sid, channel = await call(self.redis.hmget(self.keys.conversation_record(cid), "session", "channel"))
+        qid = await call(self.redis.hget(self.keys.session(_s(sid)), "queue")) if sid else None
         return (_s(qid) if qid else None), (_s(channel) if channel else "")
 
     async def agent_ids(self) -> list[str]:
-        return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.agents)))
+        return sorted(_s(m) for m in await call(self.redis.smembers(self.keys.agents)))
 
     async def queue_origins(self) -> set[str]:
         """Every Origin some queue allows for its widget (`allowed_origins` of the queues)."""
@@ -70,16 +65,16 @@ class Directory:
         for qid in qids:
             pipe.hget(self.keys.queue(qid), "config")
         origins: set[str] = set()
-        for raw in await self._call(pipe.execute()):
+        for raw in await call(pipe.execute()):
             if raw:
                 origins.update(msgspec.json.decode(raw, type=QueueConfig).allowed_origins or ())
         return origins
 
     async def queue_ids(self) -> list[str]:
-        return sorted(_s(m) for m in await self._call(self.redis.smembers(self.keys.queues)))
+        return sorted(_s(m) for m in await call(self.redis.smembers(self.keys.queues)))
 
     async def token_version(self, aid: str) -> str | None:
-        raw = await self._call(self.redis.hget(self.keys.agent(aid), "token_version"))
+        raw = await call(self.redis.hget(self.keys.agent(aid), "token_version"))
         return _s(raw) if raw is not None else None
 
     async def agents(self, aids: list[str]) -> list[dict[str, Any]]:
@@ -87,7 +82,7 @@ class Directory:
         for aid in aids:
             pipe.hmget(self.keys.agent(aid), "config", "state", "reason", "since")
             pipe.scard(self.keys.agent_connections(aid))
-        rows = await self._call(pipe.execute())
+        rows = await call(pipe.execute())
         views = []
         for aid, (config, state, reason, since), conns in zip(aids, rows[::2], rows[1::2]):
             if not config:
@@ -103,7 +98,7 @@ class Directory:
         pipe = self.redis.pipeline(transaction=False)
         pipe.hget(k.conversation_record(cid), "session")
         pipe.lrange(k.conversation_sessions(cid), 0, -1)
-        current, session_ids = await self._call(pipe.execute())
+        current, session_ids = await call(pipe.execute())
         if not current:
             return None
         cards = await self.router.session_cards([_s(s) for s in session_ids])
@@ -121,17 +116,17 @@ class Directory:
     async def follow_events(self, after: str, block_ms: int, count: int = 500) -> list[tuple[str, bytes]]:
         """Events after stream id `after` ("$" for only new ones), waiting up to
         `block_ms` for the first; each as (id, the event's JSON as stored)."""
-        reply = await self._call(self.redis.xread({self.keys.events: after}, count=count, block=block_ms))
+        reply = await call(self.redis.xread({self.keys.events: after}, count=count, block=block_ms))
         if not reply:
             return []
         return [(_s(eid), fields[b"e"]) for eid, fields in reply[0][1]]
 
     async def last_event_id(self) -> str:
-        entries = await self._call(self.redis.xrevrange(self.keys.events, "+", "-", count=1))
+        entries = await call(self.redis.xrevrange(self.keys.events, "+", "-", count=1))
         return _s(entries[0][0]) if entries else "0-0"
 
     async def events(self, after: str | None, limit: int) -> dict[str, Any]:
         start = f"({after}" if after else "-"
-        entries = await self._call(self.redis.xrange(self.keys.events, start, "+", count=limit))
+        entries = await call(self.redis.xrange(self.keys.events, start, "+", count=limit))
         events = [{"id": _s(eid), **_decode(fields[b"e"])} for eid, fields in entries]
         return {"events": events, "next": events[-1]["id"] if events else after}

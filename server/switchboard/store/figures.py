@@ -8,7 +8,6 @@ the keyspace.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +15,9 @@ import msgspec
 from redis.asyncio import Redis
 
 from ..domain.stats import MAX_EVENTS, AgentNow, QueueNow
+from .clock import now_ms
+from .errors import call, store_call
 from .keys import Keys
-from .router import STORE_ERRORS, unavailable
 
 _decode = msgspec.json.Decoder().decode
 DEFAULT_SERVICE_LEVEL_S = 20
@@ -55,14 +55,14 @@ class Figures:
 
     async def snapshot(self, counters: bool = False) -> Snapshot:
         k = self.keys
-        try:
+        with store_call:
             pipe = self.redis.pipeline(transaction=False)
             pipe.smembers(k.queues)
             pipe.smembers(k.agents)
             if counters:
                 pipe.hgetall(k.counters)
             first = await pipe.execute()
-            now = time.time_ns() // 1_000_000
+            now = now_ms()
             qids = sorted(_s(q) for q in first[0])
             aids = sorted(_s(a) for a in first[1])
             pipe = self.redis.pipeline(transaction=False)
@@ -74,8 +74,6 @@ class Figures:
                 pipe.hmget(k.agent(aid), "state", "queues", "role", "display_name", "since", "capacity")
                 pipe.scard(k.agent_slots(aid))
             rows = await pipe.execute()
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
         queues = []
         for i, qid in enumerate(qids):
             (name, config), waiting, oldest = rows[3 * i : 3 * i + 3]
@@ -105,25 +103,22 @@ class Figures:
         newest: list[tuple[bytes, dict[bytes, bytes]]] = []
         upper = "+"
         cut = False
-        try:
-            while True:
-                want = min(EVENTS_CHUNK, limit + 1 - len(newest))
-                chunk = await self.redis.xrevrange(key, upper, f"{start_ms}-0", count=want)
-                newest.extend(chunk)
-                if len(newest) > limit:
-                    newest = newest[:limit]
-                    cut = True
-                    break
-                if len(chunk) < want:
-                    break
-                upper = f"({_s(chunk[-1][0])}"
-            if newest:
-                newest_id = _s(newest[0][0])
-            else:
-                last = await self.redis.xrevrange(key, "+", "-", count=1)
-                newest_id = _s(last[0][0]) if last else "0-0"
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
+        while True:
+            want = min(EVENTS_CHUNK, limit + 1 - len(newest))
+            chunk = await call(self.redis.xrevrange(key, upper, f"{start_ms}-0", count=want))
+            newest.extend(chunk)
+            if len(newest) > limit:
+                newest = newest[:limit]
+                cut = True
+                break
+            if len(chunk) < want:
+                break
+            upper = f"({_s(chunk[-1][0])}"
+        if newest:
+            newest_id = _s(newest[0][0])
+        else:
+            last = await call(self.redis.xrevrange(key, "+", "-", count=1))
+            newest_id = _s(last[0][0]) if last else "0-0"
         events = [_decode(fields[b"e"]) for _id, fields in reversed(newest)]
         complete_from = start_ms
         if cut and events:
@@ -133,10 +128,7 @@ class Figures:
 
     async def follow(self, after_id: str, block_ms: int, count: int = 1000) -> list[tuple[str, dict[str, Any]]]:
         """The events after stream id `after_id`, waiting up to `block_ms` for one."""
-        try:
-            reply = await self.redis.xread({self.keys.events: after_id}, count=count, block=max(1, block_ms))
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
+        reply = await call(self.redis.xread({self.keys.events: after_id}, count=count, block=max(1, block_ms)))
         if not reply:
             return []
         return [(_s(eid), _decode(fields[b"e"])) for eid, fields in reply[0][1]]

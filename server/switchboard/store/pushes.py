@@ -49,7 +49,7 @@ class PushReader:
         if self._connection is None:
             async with self._connecting:
                 if self._connection is None:
-                    connection = self._pool.make_connection()
+                    connection = self._pool.make_connection()  # type: ignore[no-untyped-call]
                     await connection.connect()
                     self._connection = connection
                     self._heard_at = time.monotonic()

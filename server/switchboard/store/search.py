@@ -19,8 +19,7 @@ stopped.
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -28,8 +27,10 @@ from redis.asyncio import Redis
 from ..domain import search
 from ..domain.search import Position
 from ..domain.states import SessionStatus
+from . import clock
+from .errors import call
 from .keys import Keys
-from .router import STORE_ERRORS, Router, unavailable
+from .router import Router
 
 
 def _s(value: Any) -> str:
@@ -58,12 +59,6 @@ class SearchIndex:
         self.scan_limit = scan_limit
         self.batch = batch
 
-    async def _call(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
-
     # ------------------------------------------------------------ writing
 
     async def add(self, cid: str, texts: Iterable[str], now_ms: int | None = None) -> None:
@@ -74,7 +69,7 @@ class SearchIndex:
 
     async def add_many(self, entries: Iterable[tuple[str, Iterable[str]]], now_ms: int | None = None) -> None:
         """`add` for several conversations at once, in one step."""
-        now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        now_ms = clock.now_ms() if now_ms is None else now_ms
         keys = [self.keys.search_activity]
         args: list[Any] = [now_ms]
         for cid, texts in entries:
@@ -85,7 +80,7 @@ class SearchIndex:
             args += [cid, len(found)]
         # One script, not a MULTI/EXEC pipeline: this runs after every message, and
         # one command with one reply costs the node a fraction of k+3 of them.
-        await self._call(self.router.scripts["search_add"](keys=keys, args=args))
+        await call(self.router.scripts["search_add"](keys=keys, args=args))
 
     # ------------------------------------------------------------ reading
 
@@ -136,18 +131,18 @@ class SearchIndex:
     ) -> dict[str, Any]:
         """As `page`, among the conversations the agent took part in (at most the
         newest 1000, kept by the router): an agent's search never shows another's."""
-        rows = await self._call(self.redis.zrange(self.keys.agent_conversations(aid), 0, -1, withscores=True))
+        rows = await call(self.redis.zrange(self.keys.agent_conversations(aid), 0, -1, withscores=True))
         joined = {_s(cid): int(score) for cid, score in rows}
         ids = list(joined)
         if ids and words:
             pipe = self.redis.pipeline(transaction=False)
             for word in words:
                 pipe.smismember(self.keys.search_word(word), ids)
-            member_rows = await self._call(pipe.execute())
+            member_rows = await call(pipe.execute())
             ids = [cid for i, cid in enumerate(ids) if all(row[i] for row in member_rows)]
         if not ids:
             return {"conversations": [], "next": None}
-        scores = await self._call(self.redis.zmscore(self.keys.search_activity, ids))
+        scores = await call(self.redis.zmscore(self.keys.search_activity, ids))
         entries = sorted(
             ((int(score) if score is not None else joined[cid], cid) for cid, score in zip(ids, scores)),
             reverse=True,
@@ -167,19 +162,19 @@ class SearchIndex:
         return {"conversations": cards, "next": None}
 
     async def took_part(self, aid: str, cid: str) -> bool:
-        return await self._call(self.redis.zscore(self.keys.agent_conversations(aid), cid)) is not None
+        return await call(self.redis.zscore(self.keys.agent_conversations(aid), cid)) is not None
 
     async def _cards(self, cids: list[str]) -> dict[str, dict[str, Any]]:
         """The card of each conversation's current session."""
         pipe = self.redis.pipeline(transaction=False)
         for cid in cids:
             pipe.hget(self.keys.conversation_record(cid), "session")
-        sessions = [_s(s) for s in await self._call(pipe.execute()) if s]
+        sessions = [_s(s) for s in await call(pipe.execute()) if s]
         return {card["conversation_id"]: card for card in await self.router.session_cards(sessions)}
 
     async def _ordered(
         self, words: list[str], cursor: Position | None
-    ) -> AsyncIterator[tuple[list[Position], Position, int]]:
+    ) -> AsyncGenerator[tuple[list[Position], Position, int], None]:
         """Batches of matching conversations after `cursor`, newest first, each with
         the position of the last conversation looked at for it (matching or not) and
         how many were looked at."""
@@ -190,7 +185,7 @@ class SearchIndex:
         pipe = self.redis.pipeline(transaction=False)
         for word in words:
             pipe.scard(self.keys.search_word(word))
-        sizes = await self._call(pipe.execute())
+        sizes = await call(pipe.execute())
         if min(sizes) == 0:
             return
         if min(sizes) <= self.sparse_limit:
@@ -202,16 +197,16 @@ class SearchIndex:
             ids = [cid for _, cid in batch]
             for word in words:
                 pipe.smismember(self.keys.search_word(word), ids)
-            member_rows = await self._call(pipe.execute())
+            member_rows = await call(pipe.execute())
             kept = [entry for i, entry in enumerate(batch) if all(row[i] for row in member_rows)]
             yield kept, batch[-1], len(batch)
 
     async def _intersection(self, words: list[str], cursor: Position | None) -> list[list[Position]]:
         """The conversations holding every word, after `cursor`, in batches."""
-        ids = [_s(m) for m in await self._call(self.redis.sinter([self.keys.search_word(w) for w in words]))]
+        ids = [_s(m) for m in await call(self.redis.sinter([self.keys.search_word(w) for w in words]))]
         if not ids:
             return []
-        scores = await self._call(self.redis.zmscore(self.keys.search_activity, ids))
+        scores = await call(self.redis.zmscore(self.keys.search_activity, ids))
         entries = sorted(
             ((int(score), cid) for cid, score in zip(ids, scores) if score is not None), reverse=True
         )
@@ -232,7 +227,7 @@ class SearchIndex:
         top: Any = "+inf" if position is None else position[0]
         fetch = self.batch
         while True:
-            rows = await self._call(self.redis.zrange(
+            rows = await call(self.redis.zrange(
                 self.keys.search_activity, top, "-inf", desc=True, byscore=True,
                 offset=0, num=fetch, withscores=True,
             ))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from .errors import call
 from .keys import Keys
-from .router import STORE_ERRORS, unavailable
 
 
 class HandshakeCounter:
@@ -22,8 +22,5 @@ class HandshakeCounter:
         pipe = self.redis.pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, 120)
-        try:
-            count, _ = await pipe.execute()
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
+        count, _ = await call(pipe.execute())
         return int(count)

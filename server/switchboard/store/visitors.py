@@ -11,7 +11,6 @@ round trip while the rules stay the same.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import msgspec
@@ -19,8 +18,11 @@ from redis.asyncio import Redis
 
 from ..domain import invites
 from ..domain.errors import ErrorCode, SwitchboardError
+from . import clock
+from .errors import call
 from .keys import Keys
-from .router import STORE_ERRORS, Router, unavailable
+from .results import PageViewed
+from .router import Router
 from .scripts import Transition
 
 log = logging.getLogger(__name__)
@@ -53,15 +55,9 @@ class Visitors:
         self._put = Transition(redis, "put_invite_rule")
         self._rules: tuple[str, list[invites.InviteRule]] | None = None  # (version, rules)
 
-    async def _call(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
-
     # ------------------------------------------------------------ page views
 
-    async def page_view(self, vid: str, url: str, title: str | None) -> dict[str, Any]:
+    async def page_view(self, vid: str, url: str, title: str | None) -> PageViewed:
         if self._rules is None:
             await self._load_rules()
         for check_version in (True, False):
@@ -81,7 +77,7 @@ class Visitors:
         pipe = self.redis.pipeline(transaction=True)
         pipe.get(self.keys.invite_rules_version)
         pipe.hgetall(self.keys.invite_rules)
-        version, stored = await self._call(pipe.execute())
+        version, stored = await call(pipe.execute())
         rules = []
         for rid, raw in stored.items():
             try:
@@ -96,27 +92,27 @@ class Visitors:
 
     async def put_rule(self, rid: str, body: invites.InviteRuleBody, now_ms: int | None = None) -> tuple[dict[str, Any], bool]:
         """Creates or replaces the rule; returns its view and whether it is new."""
-        if not await self._call(self.redis.sismember(self.keys.queues, body.queue)):
+        if not await call(self.redis.sismember(self.keys.queues, body.queue)):
             raise SwitchboardError(ErrorCode.BAD_REQUEST, f"unknown queue: {body.queue}")
-        updated_at = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        updated_at = clock.now_ms() if now_ms is None else now_ms
         stored = StoredRule(**msgspec.structs.asdict(body), updated_at=updated_at)
         keys = [self.keys.invite_rules, self.keys.invite_rules_version]
-        result = await self._call(self._put(keys=keys, args=[rid, _encode(stored), self.max_rules]))
+        result = await call(self._put(keys=keys, args=[rid, _encode(stored), self.max_rules]))
         if result == -1:
             raise SwitchboardError(ErrorCode.CONFLICT, f"there are already {self.max_rules} invite rules; delete one first")
         return _view(rid, stored), result == 1
 
     async def rule(self, rid: str) -> dict[str, Any] | None:
-        raw = await self._call(self.redis.hget(self.keys.invite_rules, rid))
+        raw = await call(self.redis.hget(self.keys.invite_rules, rid))
         return _view(rid, _decode(raw)) if raw is not None else None
 
     async def rules(self) -> list[dict[str, Any]]:
-        stored = await self._call(self.redis.hgetall(self.keys.invite_rules))
+        stored = await call(self.redis.hgetall(self.keys.invite_rules))
         return sorted((_view(_s(rid), _decode(raw)) for rid, raw in stored.items()), key=lambda v: v["id"])
 
     async def delete_rule(self, rid: str) -> bool:
         pipe = self.redis.pipeline(transaction=True)
         pipe.hdel(self.keys.invite_rules, rid)
         pipe.incr(self.keys.invite_rules_version)
-        deleted, _ = await self._call(pipe.execute())
+        deleted, _ = await call(pipe.execute())
         return bool(deleted)

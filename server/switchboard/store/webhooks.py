@@ -12,7 +12,6 @@ So delivery is at least once, and receivers de-duplicate by delivery id.
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,9 @@ from redis.asyncio import Redis
 
 from ..domain import webhooks as domain
 from ..domain.errors import ErrorCode, SwitchboardError
+from . import clock
+from .errors import call
 from .keys import Keys
-from .router import STORE_ERRORS, unavailable
 from .scripts import Transition
 
 #: The consumer group of the events stream that every node's dispatcher reads in.
@@ -88,20 +88,14 @@ class WebhookStore:
         names = ("create", "delete", "fanout", "take", "finish", "release", "replay", "consumers")
         self._scripts = {n: Transition(redis, f"webhook_{n}") for n in names}
 
-    async def _call(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except STORE_ERRORS as exc:
-            raise unavailable(exc) from exc
-
     async def _run(self, name: str, *args: Any) -> Any:
-        return await self._call(self._scripts[name](keys=[self.keys.root], args=list(args)))
+        return await call(self._scripts[name](keys=[self.keys.root], args=list(args)))
 
     # ------------------------------------------------------------ administration
 
     async def create(self, body: domain.WebhookBody, now_ms: int | None = None) -> dict[str, Any]:
         """Registers the webhook; returns its view with the secret (shown this once)."""
-        created_at = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        created_at = clock.now_ms() if now_ms is None else now_ms
         hook = domain.Webhook(
             url=body.url, secret=body.secret or "whsec_" + secrets.token_urlsafe(32), created_at=created_at,
             events=body.events or [], description=body.description or "",
@@ -125,7 +119,7 @@ class WebhookStore:
             for n in range(domain.LANES):
                 pipe.llen(self.keys.webhook_lane(wid, n))
             pipe.llen(self.keys.webhook_dead(wid))
-        flat = await self._call(pipe.execute())
+        flat = await call(pipe.execute())
         step = domain.LANES + 2
         figures = []
         for i in range(len(wids)):
@@ -148,14 +142,14 @@ class WebhookStore:
         return figures
 
     async def get(self, wid: str) -> dict[str, Any] | None:
-        raw = await self._call(self.redis.hget(self.keys.webhooks, wid))
+        raw = await call(self.redis.hget(self.keys.webhooks, wid))
         if raw is None:
             return None
         return domain.view(wid, _decode_hook(raw), (await self._figures([wid]))[0])
 
     async def views(self) -> list[dict[str, Any]]:
         """Every webhook, oldest first."""
-        everything = await self._call(self.redis.hgetall(self.keys.webhooks))
+        everything = await call(self.redis.hgetall(self.keys.webhooks))
         hooks = sorted(((_s(wid), _decode_hook(raw)) for wid, raw in everything.items()),
                        key=lambda item: (item[1].created_at, item[0]))
         figures = await self._figures([wid for wid, _ in hooks])
@@ -166,15 +160,15 @@ class WebhookStore:
 
     async def dead_letters(self, wid: str) -> list[dict[str, Any]] | None:
         """The webhook's dead letters, newest first; None when there is no such webhook."""
-        if not await self._call(self.redis.hexists(self.keys.webhooks, wid)):
+        if not await call(self.redis.hexists(self.keys.webhooks, wid)):
             return None
-        ids = await self._call(self.redis.lrange(self.keys.webhook_dead(wid), 0, -1))
+        ids = await call(self.redis.lrange(self.keys.webhook_dead(wid), 0, -1))
         if not ids:
             return []
         pipe = self.redis.pipeline(transaction=False)
         pipe.hmget(self.keys.webhook_dead_info(wid), ids)
         pipe.hmget(self.keys.webhook_jobs(wid), ids)
-        infos, bodies = await self._call(pipe.execute())
+        infos, bodies = await call(pipe.execute())
         letters = []
         for did, info, body in zip(ids, infos, bodies, strict=True):
             if info is None or body is None:
@@ -199,7 +193,7 @@ class WebhookStore:
     async def read(self, consumer: str, count: int, block_ms: int) -> str | None:
         """Reads new entries as `consumer` (waiting up to `block_ms`); the newest id read."""
         try:
-            answer = await self._call(self.redis.xreadgroup(
+            answer = await call(self.redis.xreadgroup(
                 GROUP, consumer, {self.keys.events: ">"}, count=count, block=block_ms,
             ))
         except redis_errors.ResponseError as exc:
@@ -218,7 +212,7 @@ class WebhookStore:
         start = "0-0"
         for _ in range(rounds):
             try:
-                answer = await self._call(self.redis.xautoclaim(
+                answer = await call(self.redis.xautoclaim(
                     self.keys.events, GROUP, consumer, min_idle_ms, start_id=start, count=100,
                 ))
             except redis_errors.ResponseError as exc:
