@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ...domain import webhooks
 from ...domain.config import check_id
+from ...store.clock import now_ms
 from .common import JSON, found, read_body, services_of
 from .guards import requires_admin
 
@@ -49,7 +48,7 @@ async def list_dead_letters(request: Request) -> Response:
 @requires_admin
 async def replay_dead_letters(request: Request) -> Response:
     ids = webhooks.decode_replay(await read_body(request))
-    count = await services_of(request).webhooks.replay(_webhook_id(request), ids, int(time.time() * 1000))
+    count = await services_of(request).webhooks.replay(_webhook_id(request), ids, now_ms())
     return JSON({"replayed": found(count, "no such webhook")})
 
 
