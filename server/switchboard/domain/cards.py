@@ -71,7 +71,8 @@ def build_card(data: dict[str, Any], now_ms: int) -> dict[str, Any]:
     queued_at = _int(data.get("queued_at")) or now_ms
     connected_at = _int(data.get("connected_at"))
     ended_at = _int(data.get("ended_at"))
-    customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
+    given = data.get("customer")
+    customer: dict[str, Any] = given if isinstance(given, dict) else {}
     card: dict[str, Any] = {
         "conversation_id": data["conv"],
         "session_id": data["id"],

@@ -125,7 +125,7 @@ def queue_figures(
         kind = event.get("type")
         queue = event.get("queue")
         c = counts.get(queue) if isinstance(queue, str) else None
-        sid = event.get("session_id")
+        sid: str = event.get("session_id") or ""
         if kind == "session.queued":
             if c:
                 c.offered += 1
@@ -140,7 +140,7 @@ def queue_figures(
             if c and first and isinstance(wait, int):
                 c.answered += 1
                 c.wait_sum += wait
-                if wait <= thresholds[queue]:
+                if wait <= thresholds[str(queue)]:
                     c.within += 1
         elif kind == "session.ended":
             if c and event.get("reason") == EndReason.CUSTOMER_ABANDONED:

@@ -181,7 +181,7 @@ def request_headers(
 def retry_delay_s(failures: int, base_s: float, cap_s: float, jitter: float = 0.0, rand: float = 1.0) -> float:
     """Wait before the next attempt after `failures` failed ones: base, 2×base,
     4×base, ... capped; with jitter j, scaled by 1 - j × rand (rand in [0, 1))."""
-    delay = min(cap_s, base_s * 2 ** min(max(failures - 1, 0), 62))
+    delay: float = min(cap_s, base_s * 2 ** min(max(failures - 1, 0), 62))
     return delay * (1 - jitter * rand)
 
 
