@@ -7,7 +7,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv redis chromium test run clean
+.PHONY: venv redis chromium axe test run clean
 
 venv: $(STAMP)
 
@@ -46,7 +46,23 @@ chromium:
 	fi
 	@command -v chromium >/dev/null
 
-test: venv redis chromium
+# axe-core, which the browser tests inject into every page for the accessibility
+# checks, comes from npm at the version package-lock.json pins; it lives outside
+# widget/ so the server never serves it.
+AXE := tests/browser_assets/node_modules/axe-core/axe.min.js
+
+axe: $(AXE)
+
+$(AXE): tests/browser_assets/package.json tests/browser_assets/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q; \
+		apt-get install -y -q --no-install-recommends npm; \
+	fi
+	cd tests/browser_assets && npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: venv redis chromium axe
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 run: venv

@@ -1,0 +1,107 @@
+/* The agent socket: connect, resume, reconnect with backoff, commands and their answers. */
+
+import { $ } from '../lib/dom.js';
+import { SUBPROTOCOL, agentSocketUrl, parseFrame } from '../lib/socket.js';
+import { REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from '../desk/state.js';
+import { serverNow } from '../desk/format.js';
+import { notice } from '../desk/notices.js';
+import { signOutLocal } from '../desk/signin.js';
+import { handle } from '../desk/frames.js';
+import { renderConnection } from '../desk/chat-list.js';
+import { renderComposer } from '../desk/conversation-view.js';
+
+// ------------------------------------------------------------ the socket
+
+export function resumeMap() {
+  const resume = { ...S.bootResume };
+  for (const cid of S.order) {
+    const conv = S.convs.get(cid);
+    if (conv) resume[cid] = Math.max(0, conv.lastSeq - RESUME_WINDOW);
+  }
+  return resume;
+}
+
+export function connect() {
+  clearTimeout(S.reconnectTimer);
+  S.reconnectAt = 0;
+  S.welcomed = false;
+  let ws;
+  try {
+    ws = new WebSocket(agentSocketUrl(), [SUBPROTOCOL]);
+  } catch (_) {
+    scheduleReconnect();
+    return;
+  }
+  S.ws = ws;
+  renderConnection();
+  ws.addEventListener('open', () => S.clockSampled.then(() => {
+    if (ws !== S.ws || ws.readyState !== WebSocket.OPEN) return;
+    S.sentResume = resumeMap();
+    S.helloAt = serverNow();
+    ws.send(JSON.stringify({ type: 'hello', token: S.token, resume: S.sentResume }));
+  }));
+  ws.addEventListener('message', (event) => {
+    if (ws !== S.ws) return;
+    const frame = parseFrame(event.data);
+    if (frame) handle(frame);
+  });
+  ws.addEventListener('close', (event) => {
+    if (ws !== S.ws) return;
+    S.ws = null;
+    S.welcomed = false;
+    failPending('the connection was lost');
+    if (event.code === 4401) {
+      const detail = event.reason && !/invalid or expired/.test(event.reason) ? ` (${event.reason})` : '';
+      signOutLocal(`Token invalid or expired${detail}. Ask for a new one.`);
+      return;
+    }
+    if (event.code === 4403) {
+      // Trying again cannot help: the server's configuration must change.
+      S.refused = true;
+      renderConnection();
+      notice('The server refuses this page (its origin is not allowed). Ask your administrator to add it to SWITCHBOARD_ALLOWED_ORIGINS.', 'error');
+      return;
+    }
+    scheduleReconnect();
+  });
+}
+
+export function scheduleReconnect() {
+  const delay = S.backoff.next();
+  S.reconnectAt = Date.now() + delay;
+  clearTimeout(S.reconnectTimer);
+  S.reconnectTimer = setTimeout(connect, delay);
+  renderConnection();
+  renderComposer();
+}
+
+export function failPending(reason) {
+  for (const [ref, waiter] of S.pending) {
+    clearTimeout(waiter.timer);
+    waiter.reject(Object.assign(new Error(reason), { code: 'offline' }));
+    S.pending.delete(ref);
+  }
+}
+
+/** Sends a command with a ref; resolves with its ack, rejects with its error. */
+export function request(frame) {
+  const ws = S.ws;
+  if (!ws || ws.readyState !== WebSocket.OPEN || !S.welcomed) {
+    return Promise.reject(Object.assign(new Error('Not connected; reconnecting…'), { code: 'offline' }));
+  }
+  S.refSeq += 1;
+  const ref = 'd' + S.refSeq;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      S.pending.delete(ref);
+      reject(Object.assign(new Error('No answer from the server'), { code: 'offline' }));
+    }, REQUEST_TIMEOUT_MS);
+    S.pending.set(ref, { resolve, reject, timer });
+    ws.send(JSON.stringify({ ...frame, ref }));
+  });
+}
+
+/** A command whose answer nobody waits for (typing). */
+export function fire(frame) {
+  if (S.ws && S.ws.readyState === WebSocket.OPEN && S.welcomed) S.ws.send(JSON.stringify(frame));
+}
