@@ -2,10 +2,10 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { STATE_LABELS } from '../lib/labels.js';
-import { S } from '../desk/state.js';
-import { sampleClock, timeOfDay } from '../desk/format.js';
-import { notice } from '../desk/notices.js';
-import { request } from '../desk/connection.js';
+import { S } from './state.js';
+import { sampleClock, timeOfDay } from './format.js';
+import { notice } from './notices.js';
+import { request } from './connection.js';
 
 // ------------------------------------------------------------ agent state
 

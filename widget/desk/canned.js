@@ -1,17 +1,17 @@
 /* Canned responses: search, pick, fill in the placeholders. */
 
 import { $, h, setText } from '../lib/dom.js';
-import { KNOWN_PLACEHOLDERS, PLACEHOLDER, S } from '../desk/state.js';
-import { writable } from '../desk/chat-list.js';
-import { renderComposer } from '../desk/conversation-view.js';
+import { KNOWN_PLACEHOLDERS, PLACEHOLDER, S } from './state.js';
+import { writable } from './chat-list.js';
+import { renderComposer } from './conversation-view.js';
 
 // ------------------------------------------------------------ canned responses
 
-export function fillPlaceholders(text, values) {
+function fillPlaceholders(text, values) {
   return text.replace(PLACEHOLDER, (whole, name) => (KNOWN_PLACEHOLDERS.has(name) ? values[name] || '' : whole));
 }
 
-export function placeholderValues(conv) {
+function placeholderValues(conv) {
   const c = (conv && conv.card.customer) || {};
   return {
     'customer.name': c.name || '',
@@ -32,14 +32,14 @@ export function openCanned() {
   searchCanned('');
 }
 
-export let cannedDebounce = 0;
+let cannedDebounce = 0;
 /** Searches once the agent stops typing for a moment. */
 export function searchCannedSoon(q) {
   clearTimeout(cannedDebounce);
   cannedDebounce = setTimeout(() => searchCanned(q), 150);
 }
 
-export async function searchCanned(q) {
+async function searchCanned(q) {
   const seq = ++S.cannedSeq;
   setText($('canned-status'), 'Searching…');
   try {
@@ -57,7 +57,7 @@ export async function searchCanned(q) {
   }
 }
 
-export function showCanned(items) {
+function showCanned(items) {
   S.cannedItems = items;
   S.cannedIndex = items.length ? 0 : -1;
   const list = $('canned-list');

@@ -2,12 +2,12 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { S } from '../desk/state.js';
-import { cardIcon, clock, customerName, serverNow } from '../desk/format.js';
-import { renderAgentState } from '../desk/agent-state.js';
-import { renderOffers } from '../desk/offers.js';
-import { agentName } from '../desk/conversations.js';
-import { renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd } from '../desk/conversation-view.js';
+import { S } from './state.js';
+import { cardIcon, clock, customerName, serverNow } from './format.js';
+import { renderAgentState } from './agent-state.js';
+import { renderOffers } from './offers.js';
+import { agentName } from './conversations.js';
+import { renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd } from './conversation-view.js';
 
 // ------------------------------------------------------------ rendering
 
@@ -65,7 +65,7 @@ export function renderTabs() {
   renderTitle();
 }
 
-export function buildTab(conv) {
+function buildTab(conv) {
   const tab = h('button', 'tab');
   tab.type = 'button';
   tab.setAttribute('role', 'tab');
@@ -86,7 +86,7 @@ export function buildTab(conv) {
   return tab;
 }
 
-export function fillTab(conv) {
+function fillTab(conv) {
   const card = conv.card;
   const tab = conv.tab;
   const selected = S.active === conv.id;
@@ -110,7 +110,7 @@ export function fillTab(conv) {
   setText(tab.querySelector('.tab-typing'), conv.typing ? 'typing…' : '');
 }
 
-export function onTabKey(event) {
+function onTabKey(event) {
   const i = S.order.indexOf(event.currentTarget.dataset.cid);
   let next = -1;
   if (event.key === 'ArrowDown') next = (i + 1) % S.order.length;
@@ -138,7 +138,7 @@ export function focusSomewhereUseful() {
   else $('offers-heading').focus();
 }
 
-export function renderClosed() {
+function renderClosed() {
   const list = $('closed-list');
   // Rebuilt on every change: the focus stays on the same conversation.
   const focused = list.contains(document.activeElement) ? document.activeElement.dataset.cid : null;
@@ -176,7 +176,7 @@ export function activate(cid) {
   scrollToEnd();
 }
 
-export function renderActive() {
+function renderActive() {
   const conv = S.active && S.convs.get(S.active);
   $('conv').hidden = !conv;
   $('side').hidden = !conv;

@@ -2,10 +2,10 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { codePoints } from '../lib/text.js';
-import { MESSAGE_LIMIT, NOTE_LIMIT, S, TYPING_IDLE_MS, TYPING_REPEAT_MS } from '../desk/state.js';
-import { fire, request } from '../desk/connection.js';
-import { writable } from '../desk/chat-list.js';
-import { renderComposer, scrollToEnd } from '../desk/conversation-view.js';
+import { MESSAGE_LIMIT, NOTE_LIMIT, S, TYPING_IDLE_MS, TYPING_REPEAT_MS } from './state.js';
+import { fire, request } from './connection.js';
+import { writable } from './chat-list.js';
+import { renderComposer, scrollToEnd } from './conversation-view.js';
 
 // ------------------------------------------------------------ composing
 
@@ -41,7 +41,7 @@ export function typingNudge(conv) {
   typingState.idle = setTimeout(typingStop, TYPING_IDLE_MS);
 }
 
-export function newClientId() {
+function newClientId() {
   const bytes = new Uint8Array(9);
   crypto.getRandomValues(bytes);
   return 'd' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');

@@ -2,17 +2,17 @@
 
 import { $ } from '../lib/dom.js';
 import { SUBPROTOCOL, agentSocketUrl, parseFrame } from '../lib/socket.js';
-import { REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from '../desk/state.js';
-import { serverNow } from '../desk/format.js';
-import { notice } from '../desk/notices.js';
-import { signOutLocal } from '../desk/signin.js';
-import { handle } from '../desk/frames.js';
-import { renderConnection } from '../desk/chat-list.js';
-import { renderComposer } from '../desk/conversation-view.js';
+import { REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from './state.js';
+import { serverNow } from './format.js';
+import { notice } from './notices.js';
+import { signOutLocal } from './signin.js';
+import { handle } from './frames.js';
+import { renderConnection } from './chat-list.js';
+import { renderComposer } from './conversation-view.js';
 
 // ------------------------------------------------------------ the socket
 
-export function resumeMap() {
+function resumeMap() {
   const resume = { ...S.bootResume };
   for (const cid of S.order) {
     const conv = S.convs.get(cid);
@@ -66,7 +66,7 @@ export function connect() {
   });
 }
 
-export function scheduleReconnect() {
+function scheduleReconnect() {
   const delay = S.backoff.next();
   S.reconnectAt = Date.now() + delay;
   clearTimeout(S.reconnectTimer);

@@ -2,11 +2,11 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { codePoints, isolate } from '../lib/text.js';
-import { MESSAGE_LIMIT, NOTE_LIMIT, S } from '../desk/state.js';
-import { cardIcon, customerName, timeOfDay } from '../desk/format.js';
-import { tickOffers } from '../desk/offers.js';
-import { agentName, isMe } from '../desk/conversations.js';
-import { cardDuration, ownerOf, renderConnection, writable } from '../desk/chat-list.js';
+import { MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
+import { cardIcon, customerName, timeOfDay } from './format.js';
+import { tickOffers } from './offers.js';
+import { agentName, isMe } from './conversations.js';
+import { cardDuration, ownerOf, renderConnection, writable } from './chat-list.js';
 
 export function renderConversationHeader() {
   const conv = S.active && S.convs.get(S.active);

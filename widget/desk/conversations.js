@@ -2,13 +2,13 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { CLOSED_KEPT, CUSTOMER_ENDINGS, EARLY_KEPT_MS, EARLY_MAX, END_LABELS, FAIL_REASONS, HELD_KEY, S, TYPING_SHOWN_MS } from '../desk/state.js';
-import { customerName, serverNow, timeOfDay } from '../desk/format.js';
-import { announce, notice } from '../desk/notices.js';
-import { removeOffer } from '../desk/offers.js';
-import { activate, focusLost, focusSomewhereUseful, renderAll, renderTabs } from '../desk/chat-list.js';
-import { nearBottom, renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd } from '../desk/conversation-view.js';
-import { typingForget } from '../desk/composer.js';
+import { CLOSED_KEPT, CUSTOMER_ENDINGS, EARLY_KEPT_MS, EARLY_MAX, END_LABELS, FAIL_REASONS, HELD_KEY, S, TYPING_SHOWN_MS } from './state.js';
+import { customerName, serverNow, timeOfDay } from './format.js';
+import { announce, notice } from './notices.js';
+import { removeOffer } from './offers.js';
+import { activate, focusLost, focusSomewhereUseful, renderAll, renderTabs } from './chat-list.js';
+import { nearBottom, renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd } from './conversation-view.js';
+import { typingForget } from './composer.js';
 
 // ------------------------------------------------------------ conversations
 
@@ -54,14 +54,14 @@ export function upsertConversation(card, fromAssign) {
   return conv;
 }
 
-export function reopen(conv) {
+function reopen(conv) {
   conv.open = true;
   conv.closedLabel = '';
   S.closed = S.closed.filter((c) => c !== conv.id);
   if (!S.order.includes(conv.id)) S.order.push(conv.id);
 }
 
-export function rememberHeld() {
+function rememberHeld() {
   sessionStorage.setItem(HELD_KEY, JSON.stringify(S.order));
 }
 
@@ -159,7 +159,7 @@ export function isMe(agent) {
 
 /** A note reported as perhaps not sent turned out stored: its failed line and the
  * text put back in the box go, so that it is not sent twice. */
-export function dropDoubtfulNote(conv, text) {
+function dropDoubtfulNote(conv, text) {
   const i = conv.doubtfulNotes.findIndex((d) => d.text === text);
   if (i < 0) return;
   conv.doubtfulNotes[i].node.remove();
@@ -216,14 +216,14 @@ export function addEvent(conv, event, { live }) {
 /** A conference join or leave comes as an event and as a system message ("Bob
  * joined the conversation") stored at the same time; the transcript shows the
  * message only. A leave without one (an agent lost its connection) keeps its line. */
-export function hideRepeatedJoins(conv, ts) {
+function hideRepeatedJoins(conv, ts) {
   const said = [...conv.events.values()].some((e) => e.type === 'message' && e.ts === ts && e.from && e.from.role === 'system');
   for (const [seq, e] of conv.events) {
     if (e.ts === ts && e.type.startsWith('chat.participant_')) conv.nodes.get(seq).hidden = said;
   }
 }
 
-export function insertNode(conv, seq, node) {
+function insertNode(conv, seq, node) {
   conv.nodes.set(seq, node);
   node.dataset.seq = String(seq);
   // Before the first node with a higher seq, else before the pending (unsent) ones.
@@ -246,7 +246,7 @@ export function endCard(card, reason, ts) {
 
 /** Agents joining and leaving: last event per agent wins, so replays in any
  * amount land on the same card. */
-export function agentOp(conv, seq, agent, present) {
+function agentOp(conv, seq, agent, present) {
   if (!agent || !agent.id) return;
   const last = conv.agentOps.get(agent.id);
   if (last !== undefined && last > seq) return;
@@ -260,7 +260,7 @@ export function agentOp(conv, seq, agent, present) {
   }
 }
 
-export function applyToCard(conv, event) {
+function applyToCard(conv, event) {
   const card = conv.card;
   const sameSession = !event.session_id || event.session_id === card.session_id;
   switch (event.type) {
@@ -293,7 +293,7 @@ export function applyToCard(conv, event) {
 
 /** Whether this agent is still in the conversation after a transfer or a leave.
  * Waits a moment, so that a burst of replayed events is seen as a whole. */
-export function scheduleMembershipCheck(conv) {
+function scheduleMembershipCheck(conv) {
   clearTimeout(conv.checkTimer);
   conv.checkTimer = setTimeout(() => {
     if (!conv.open || !S.me) return;
@@ -320,7 +320,7 @@ export function localLine(conv, text) {
   if (S.active === conv.id) scrollToEnd();
 }
 
-export function renderEvent(conv, event) {
+function renderEvent(conv, event) {
   const ts = timeOfDay(event.ts);
   switch (event.type) {
     case 'message':

@@ -3,13 +3,13 @@
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { STATE_LABELS } from '../lib/labels.js';
-import { S } from '../desk/state.js';
-import { customerName } from '../desk/format.js';
-import { notice } from '../desk/notices.js';
-import { request } from '../desk/connection.js';
-import { endCard, localLine, onCard } from '../desk/conversations.js';
-import { renderAll, writable } from '../desk/chat-list.js';
-import { openWrapUp } from '../desk/wrap-up.js';
+import { S } from './state.js';
+import { customerName } from './format.js';
+import { notice } from './notices.js';
+import { request } from './connection.js';
+import { endCard, localLine, onCard } from './conversations.js';
+import { renderAll, writable } from './chat-list.js';
+import { openWrapUp } from './wrap-up.js';
 
 // ------------------------------------------------------------ dialogs
 
@@ -43,7 +43,7 @@ export async function submitDialog(dialogId, errorId, frame, onDone) {
   }
 }
 
-export function queueLabel(qid) {
+function queueLabel(qid) {
   const known = S.targets && S.targets.queues.find((q) => q.id === qid);
   if (known) return isolate(known.name);
   for (const conv of S.convs.values()) if (conv.card.queue && conv.card.queue.id === qid) return isolate(conv.card.queue.name);
@@ -51,7 +51,7 @@ export function queueLabel(qid) {
 }
 
 /** Queues and colleagues, read afresh each time a dialog opens (states change). */
-export async function loadTargets() {
+async function loadTargets() {
   const response = await fetch('/api/v1/transfer-targets', {
     headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
   });
@@ -63,7 +63,7 @@ export async function loadTargets() {
 
 /** Fills an agent picker: free colleagues first and selectable, the others shown
  * greyed with their state, so the agent sees why someone cannot be chosen. */
-export function fillAgentPicker(select, agents, conv) {
+function fillAgentPicker(select, agents, conv) {
   const inChat = new Set((conv.card.agents || []).map((a) => a.id));
   const options = agents.filter((a) => !inChat.has(a.id)).map((a) => {
     const load = a.capacity ? ` · ${a.sessions}/${a.capacity}` : '';
@@ -111,7 +111,7 @@ export function syncTransferKind() {
   $('transfer-agent-fields').hidden = kind !== 'agent';
 }
 
-export function agentLabel(aid) {
+function agentLabel(aid) {
   const known = S.targets && S.targets.agents.find((a) => a.id === aid);
   return known ? known.display_name : aid;
 }

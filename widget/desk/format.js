@@ -2,7 +2,7 @@
 
 import { $, chatIcon } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { S } from '../desk/state.js';
+import { S } from './state.js';
 
 
 // Every card's icon is "chat" today; an unknown icon falls back to its drawing.

@@ -2,14 +2,14 @@
 
 import { $ } from '../lib/dom.js';
 import { SUBPROTOCOL, agentSocketUrl } from '../lib/socket.js';
-import { S } from '../desk/state.js';
-import { customerName, sampleClock } from '../desk/format.js';
-import { notice } from '../desk/notices.js';
-import { setAgentState } from '../desk/agent-state.js';
-import { addOffer, removeOffer, revokeOffer } from '../desk/offers.js';
-import { addEvent, agentName, closeConversation, holdEarly, localLine, onAssigned, onCard, onClosed, onFailed, onRead, onTyping, upsertConversation } from '../desk/conversations.js';
-import { activate, renderAll } from '../desk/chat-list.js';
-import { deliver } from '../desk/composer.js';
+import { S } from './state.js';
+import { customerName, sampleClock } from './format.js';
+import { notice } from './notices.js';
+import { setAgentState } from './agent-state.js';
+import { addOffer, removeOffer, revokeOffer } from './offers.js';
+import { addEvent, agentName, closeConversation, holdEarly, localLine, onAssigned, onCard, onClosed, onFailed, onRead, onTyping, upsertConversation } from './conversations.js';
+import { activate, renderAll } from './chat-list.js';
+import { deliver } from './composer.js';
 
 // ------------------------------------------------------------ frames from the server
 
@@ -55,7 +55,7 @@ export function handle(frame) {
   }
 }
 
-export function onWelcome(frame) {
+function onWelcome(frame) {
   S.welcomed = true;
   S.backoff.reset();
   S.me = frame.agent;
@@ -89,7 +89,7 @@ export function onWelcome(frame) {
 
 /** Conversations held without a local history (the desk was opened in a new tab
  * while chats were going on): a second, short socket replays them from seq 0. */
-export function fetchHistory(cids) {
+function fetchHistory(cids) {
   let ws;
   try { ws = new WebSocket(agentSocketUrl(), [SUBPROTOCOL]); } catch (_) { return; }
   const resume = {};

@@ -2,16 +2,16 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { REVOKE_REASONS, RING_EVERY_MS, S } from '../desk/state.js';
-import { cardIcon, clock, customerName, serverNow } from '../desk/format.js';
-import { announce, notice } from '../desk/notices.js';
-import { request } from '../desk/connection.js';
-import { agentName } from '../desk/conversations.js';
-import { focusLost, renderTitle } from '../desk/chat-list.js';
+import { REVOKE_REASONS, RING_EVERY_MS, S } from './state.js';
+import { cardIcon, clock, customerName, serverNow } from './format.js';
+import { announce, notice } from './notices.js';
+import { request } from './connection.js';
+import { agentName } from './conversations.js';
+import { focusLost, renderTitle } from './chat-list.js';
 
 // ------------------------------------------------------------ offers
 
-export function offerKind(offer) {
+function offerKind(offer) {
   const from = offer.from_agent ? agentName(offer.from_agent) : 'another agent';
   if (offer.kind === 'transfer') return `Transfer from ${from}`;
   if (offer.kind === 'conference') return `Conference invitation from ${from}`;
@@ -31,7 +31,7 @@ export function addOffer(offer, live) {
   if (live) ring();
 }
 
-export function buildOfferPopup(offer) {
+function buildOfferPopup(offer) {
   const id = 'offer-' + offer.offer_id;
   const popup = h('section', 'offer-popup offer-' + (offer.kind || 'new'));
   popup.id = id;
@@ -88,7 +88,7 @@ export function buildOfferPopup(offer) {
   return popup;
 }
 
-export function buildOfferItem(offer) {
+function buildOfferItem(offer) {
   const item = h('li', 'offer-item');
   const button = h('button', 'offer-item-button', null, [
     h('span', 'offer-item-name', customerName(offer.customer)),

@@ -1,11 +1,11 @@
 /* Transcript search over this agent's shift. */
 
 import { $, h } from '../lib/dom.js';
-import { CLOSED_KEPT, S } from '../desk/state.js';
-import { customerName, timeOfDay } from '../desk/format.js';
-import { notice } from '../desk/notices.js';
-import { addEvent, newConversation } from '../desk/conversations.js';
-import { activate, renderAll } from '../desk/chat-list.js';
+import { CLOSED_KEPT, S } from './state.js';
+import { customerName, timeOfDay } from './format.js';
+import { notice } from './notices.js';
+import { addEvent, newConversation } from './conversations.js';
+import { activate, renderAll } from './chat-list.js';
 
 // ------------------------------------------------------------ transcript search (this desk's shift)
 
@@ -52,7 +52,7 @@ export function searchTranscripts(q) {
 
 /** The server's search among every conversation this agent took part in: those
  * not on this desk any more are listed under "Earlier conversations". */
-export async function searchEarlier(q, run) {
+async function searchEarlier(q, run) {
   let cards = [];
   try {
     const response = await fetch('/api/v1/conversations?limit=20&q=' + encodeURIComponent(q), {
@@ -80,7 +80,7 @@ export async function searchEarlier(q, run) {
 }
 
 /** Loads a past conversation's transcript (read only) into "Closed this shift". */
-export async function openEarlier(cid) {
+async function openEarlier(cid) {
   if (S.convs.has(cid)) { activate(cid); return; }
   let body;
   try {

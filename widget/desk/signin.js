@@ -1,10 +1,10 @@
 /* Signing in and out: the token, kept in this tab only. */
 
 import { $, setText } from '../lib/dom.js';
-import { HELD_KEY, S, TOKEN_KEY } from '../desk/state.js';
-import { connect, failPending } from '../desk/connection.js';
-import { removeOffer } from '../desk/offers.js';
-import { renderAll } from '../desk/chat-list.js';
+import { HELD_KEY, S, TOKEN_KEY } from './state.js';
+import { connect, failPending } from './connection.js';
+import { removeOffer } from './offers.js';
+import { renderAll } from './chat-list.js';
 
 // ------------------------------------------------------------ sign-in
 
@@ -30,7 +30,7 @@ export function showSignIn(error) {
   document.title = 'Sign in · Switchboard Desk';
 }
 
-export function showDesk() {
+function showDesk() {
   $('signin').hidden = true;
   $('desk').hidden = false;
 }

@@ -2,12 +2,12 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { S } from '../desk/state.js';
-import { customerName } from '../desk/format.js';
-import { notice } from '../desk/notices.js';
-import { activeConv, openDialog, submitDialog } from '../desk/dialogs.js';
+import { S } from './state.js';
+import { customerName } from './format.js';
+import { notice } from './notices.js';
+import { activeConv, openDialog, submitDialog } from './dialogs.js';
 
-export function wrapUpCodes(qid) {
+function wrapUpCodes(qid) {
   if (!S.wrapCodes.has(qid)) {
     const promise = fetch(`/api/v1/queues/${encodeURIComponent(qid)}/wrap-up-codes`, {
       headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
