@@ -20,11 +20,12 @@ import { activate, focusLost, focusSomewhereUseful, renderTabs, writable } from 
 import { renderComposer, tick } from './desk/conversation-view.js';
 import { sendComposed, typingNudge, typingState, typingStop } from './desk/composer.js';
 import { chooseCanned, highlightCanned, openCanned, searchCannedSoon } from './desk/canned.js';
-import { activeConv, openConference, openDialog, openTransfer, simpleAction, submitConference, submitEnd, submitHelp, submitTransfer, submitVerify, syncTransferKind } from './desk/dialogs.js';
+import {
+  activeConv, openConference, openDialog, openTransfer, simpleAction, submitConference, submitEnd,
+  submitHelp, submitTransfer, submitVerify, syncTransferKind
+} from './desk/dialogs.js';
 import { openWrapUp, submitWrapUp } from './desk/wrap-up.js';
 import { searchTranscripts } from './desk/search.js';
-
-// ------------------------------------------------------------ wiring
 
 function onGlobalKey(event) {
   if (event.altKey && event.shiftKey && !event.ctrlKey && !event.metaKey) {

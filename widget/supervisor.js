@@ -12,8 +12,6 @@ import { start } from './supervisor/connection.js';
 import { renderCards } from './supervisor/cards.js';
 import { stopMonitoring } from './supervisor/monitor.js';
 
-// ------------------------------------------------------------ start
-
 setInterval(tick, 1000);
 ui.form.addEventListener('submit', (event) => {
   event.preventDefault();

@@ -7,8 +7,6 @@ import { sampleClock, timeOfDay } from './format.js';
 import { notice } from './notices.js';
 import { request } from './connection.js';
 
-// ------------------------------------------------------------ agent state
-
 export function setAgentState(state) {
   S.agentState = { state: state.state, reason: state.reason, since: state.since };
   renderAgentState();

@@ -5,8 +5,6 @@ import { KNOWN_PLACEHOLDERS, PLACEHOLDER, S } from './state.js';
 import { writable } from './chat-list.js';
 import { renderComposer } from './conversation-view.js';
 
-// ------------------------------------------------------------ canned responses
-
 function fillPlaceholders(text, values) {
   return text.replace(PLACEHOLDER, (whole, name) => (KNOWN_PLACEHOLDERS.has(name) ? values[name] || '' : whole));
 }

@@ -7,9 +7,9 @@ import { cardIcon, clock, customerName, serverNow } from './format.js';
 import { renderAgentState } from './agent-state.js';
 import { renderOffers } from './offers.js';
 import { agentName } from './conversations.js';
-import { renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd } from './conversation-view.js';
-
-// ------------------------------------------------------------ rendering
+import {
+  renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd
+} from './conversation-view.js';
 
 export function renderAll() {
   renderConnection();

@@ -7,8 +7,6 @@ import { fire, request } from './connection.js';
 import { writable } from './chat-list.js';
 import { renderComposer, scrollToEnd } from './conversation-view.js';
 
-// ------------------------------------------------------------ composing
-
 export let typingState = { cid: null, active: false, sentAt: 0, idle: 0 };
 
 export function typingStop() {

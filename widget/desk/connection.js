@@ -10,8 +10,6 @@ import { handle } from './frames.js';
 import { renderConnection } from './chat-list.js';
 import { renderComposer } from './conversation-view.js';
 
-// ------------------------------------------------------------ the socket
-
 function resumeMap() {
   const resume = { ...S.bootResume };
   for (const cid of S.order) {

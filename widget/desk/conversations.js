@@ -2,15 +2,18 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { CLOSED_KEPT, CUSTOMER_ENDINGS, EARLY_KEPT_MS, EARLY_MAX, END_LABELS, FAIL_REASONS, HELD_KEY, S, TYPING_SHOWN_MS } from './state.js';
+import {
+  CLOSED_KEPT, CUSTOMER_ENDINGS, EARLY_KEPT_MS, EARLY_MAX, END_LABELS, FAIL_REASONS, HELD_KEY, S,
+  TYPING_SHOWN_MS
+} from './state.js';
 import { customerName, serverNow, timeOfDay } from './format.js';
 import { announce, notice } from './notices.js';
 import { removeOffer } from './offers.js';
 import { activate, focusLost, focusSomewhereUseful, renderAll, renderTabs } from './chat-list.js';
-import { nearBottom, renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd } from './conversation-view.js';
+import {
+  nearBottom, renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd
+} from './conversation-view.js';
 import { typingForget } from './composer.js';
-
-// ------------------------------------------------------------ conversations
 
 export function newConversation(card) {
   const list = h('ol', 'messages');

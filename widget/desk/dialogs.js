@@ -11,8 +11,6 @@ import { endCard, localLine, onCard } from './conversations.js';
 import { renderAll, writable } from './chat-list.js';
 import { openWrapUp } from './wrap-up.js';
 
-// ------------------------------------------------------------ dialogs
-
 export function activeConv() {
   return S.active && S.convs.get(S.active);
 }

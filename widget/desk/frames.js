@@ -7,11 +7,12 @@ import { customerName, sampleClock } from './format.js';
 import { notice } from './notices.js';
 import { setAgentState } from './agent-state.js';
 import { addOffer, removeOffer, revokeOffer } from './offers.js';
-import { addEvent, agentName, closeConversation, holdEarly, localLine, onAssigned, onCard, onClosed, onFailed, onRead, onTyping, upsertConversation } from './conversations.js';
+import {
+  addEvent, agentName, closeConversation, holdEarly, localLine, onAssigned, onCard, onClosed, onFailed,
+  onRead, onTyping, upsertConversation
+} from './conversations.js';
 import { activate, renderAll } from './chat-list.js';
 import { deliver } from './composer.js';
-
-// ------------------------------------------------------------ frames from the server
 
 export function handle(frame) {
   if ((frame.type === 'ack' || frame.type === 'error') && frame.ref && S.pending.has(frame.ref)) {

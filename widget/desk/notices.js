@@ -2,8 +2,6 @@
 
 import { $, h } from '../lib/dom.js';
 
-// ------------------------------------------------------------ notices and announcements
-
 export function notice(text, kind) {
   const item = h('div', 'notice' + (kind ? ' notice-' + kind : ''), null, [h('span', '', text)]);
   const close = h('button', 'notice-close', '×');

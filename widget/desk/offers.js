@@ -9,8 +9,6 @@ import { request } from './connection.js';
 import { agentName } from './conversations.js';
 import { focusLost, renderTitle } from './chat-list.js';
 
-// ------------------------------------------------------------ offers
-
 function offerKind(offer) {
   const from = offer.from_agent ? agentName(offer.from_agent) : 'another agent';
   if (offer.kind === 'transfer') return `Transfer from ${from}`;

@@ -7,8 +7,6 @@ import { notice } from './notices.js';
 import { addEvent, newConversation } from './conversations.js';
 import { activate, renderAll } from './chat-list.js';
 
-// ------------------------------------------------------------ transcript search (this desk's shift)
-
 export function searchTranscripts(q) {
   const results = $('search-results');
   const words = q.toLocaleLowerCase().split(/\s+/).filter(Boolean);

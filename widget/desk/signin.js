@@ -6,8 +6,6 @@ import { connect, failPending } from './connection.js';
 import { removeOffer } from './offers.js';
 import { renderAll } from './chat-list.js';
 
-// ------------------------------------------------------------ sign-in
-
 export function readToken() {
   const hash = location.hash || '';
   const match = /^#token=(.+)$/.exec(hash);

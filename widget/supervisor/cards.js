@@ -8,8 +8,6 @@ import { figure, refreshFilter } from './stats.js';
 import { helpFromCard, renderHelp } from './help.js';
 import { monitor, renderMonitorMeta } from './monitor.js';
 
-// ------------------------------------------------------------ cards
-
 /** A queue of this supervisor's profile (the stats follow a changed profile). */
 function ownQueue(id) {
   return ((state.profile && state.profile.queues) || []).indexOf(id) >= 0 ||

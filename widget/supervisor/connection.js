@@ -9,8 +9,6 @@ import { onCard } from './cards.js';
 import { onHelp } from './help.js';
 import { appendEvent, monitor, showTyping } from './monitor.js';
 
-// ------------------------------------------------------------ socket
-
 export function start(token) {
   state.token = token;
   sessionStorage.setItem(TOKEN_KEY, token);

@@ -8,8 +8,6 @@ import { announce } from './screens.js';
 import { customerName, onCard, scheduleDraw } from './cards.js';
 import { monitor, who } from './monitor.js';
 
-// ------------------------------------------------------------ help requests
-
 export function onHelp(frame) {
   if (frame.card) onCard(frame.card);
   else addHelp(frame, serverNow());

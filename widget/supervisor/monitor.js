@@ -9,8 +9,6 @@ import { send } from './connection.js';
 import { customerName, onCard, renderCards } from './cards.js';
 import { renderHelp } from './help.js';
 
-// ------------------------------------------------------------ monitoring
-
 export function monitor(cid, quiet) {
   const previous = state.monitored;
   // Its events may be pushed before the ack (and be missing from its messages): kept until then.

@@ -6,8 +6,6 @@ import { refreshFilter, renderAgents } from './stats.js';
 import { renderCards } from './cards.js';
 import { renderHelp } from './help.js';
 
-// ------------------------------------------------------------ screens
-
 export function show(screen) {
   ui.signin.hidden = screen !== 'signin';
   ui.refusal.hidden = screen !== 'refusal';

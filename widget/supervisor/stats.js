@@ -6,8 +6,6 @@ import { STATE_ORDER, state, ui } from './state.js';
 import { percent, seconds, serverNow, ticker } from './time.js';
 import { scheduleDraw } from './cards.js';
 
-// ------------------------------------------------------------ stats
-
 export function onStats(frame) {
   if (typeof frame.ts === 'number') state.offset = frame.ts - Date.now();
   if (state.unconfirmed) {

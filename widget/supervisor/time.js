@@ -3,8 +3,6 @@
 import { h } from '../lib/dom.js';
 import { state } from './state.js';
 
-// ------------------------------------------------------------ time
-
 export function serverNow() { return Date.now() + state.offset; }
 export function clock(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
