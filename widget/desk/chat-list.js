@@ -3,6 +3,7 @@
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { S } from './state.js';
+import { socket } from './connection.js';
 import { cardIcon, clock, customerName, serverNow } from './format.js';
 import { renderAgentState } from './agent-state.js';
 import { renderOffers } from './offers.js';
@@ -32,12 +33,12 @@ export function renderConnection() {
   let text;
   let cls;
   let countdown = '';
-  if (S.ws && S.welcomed) { text = 'Connected'; cls = 'ok'; }
-  else if (S.ws) { text = 'Connecting…'; cls = 'wait'; }
+  if (socket.ws && S.welcomed) { text = 'Connected'; cls = 'ok'; }
+  else if (socket.ws) { text = 'Connecting…'; cls = 'wait'; }
   else if (S.refused) { text = 'Refused: origin not allowed'; cls = 'bad'; }
-  else if (S.reconnectAt) {
+  else if (socket.retryAt) {
     text = 'Reconnecting';
-    countdown = ` in ${Math.max(1, Math.ceil((S.reconnectAt - Date.now()) / 1000))} s`;
+    countdown = ` in ${Math.max(1, Math.ceil((socket.retryAt - Date.now()) / 1000))} s`;
     cls = 'bad';
   } else { text = 'Offline'; cls = 'bad'; }
   box.className = 'connection connection-' + cls;

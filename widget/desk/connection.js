@@ -1,7 +1,7 @@
 /* The agent socket: connect, resume, reconnect with backoff, commands and their answers. */
 
 import { $ } from '../lib/dom.js';
-import { SUBPROTOCOL, agentSocketUrl, parseFrame } from '../lib/socket.js';
+import { ReconnectingSocket } from '../lib/socket.js';
 import { REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from './state.js';
 import { serverNow } from './format.js';
 import { notice } from './notices.js';
@@ -19,58 +19,42 @@ function resumeMap() {
   return resume;
 }
 
-export function connect() {
-  clearTimeout(S.reconnectTimer);
-  S.reconnectAt = 0;
-  S.welcomed = false;
-  let ws;
-  try {
-    ws = new WebSocket(agentSocketUrl(), [SUBPROTOCOL]);
-  } catch (_) {
-    scheduleReconnect();
-    return;
-  }
-  S.ws = ws;
-  renderConnection();
-  ws.addEventListener('open', () => S.clockSampled.then(() => {
-    if (ws !== S.ws || ws.readyState !== WebSocket.OPEN) return;
+/** The socket (`socket.ws` is null while down; `socket.retryAt` says when the next try is due). */
+export const socket = new ReconnectingSocket({
+  onOpen: (ws) => S.clockSampled.then(() => {
+    if (ws !== socket.ws || ws.readyState !== WebSocket.OPEN) return;
     S.sentResume = resumeMap();
     S.helloAt = serverNow();
     ws.send(JSON.stringify({ type: 'hello', token: S.token, resume: S.sentResume }));
-  }));
-  ws.addEventListener('message', (event) => {
-    if (ws !== S.ws) return;
-    const frame = parseFrame(event.data);
-    if (frame) handle(frame);
-  });
-  ws.addEventListener('close', (event) => {
-    if (ws !== S.ws) return;
-    S.ws = null;
+  }),
+  onFrame: handle,
+  onClose(event) {
     S.welcomed = false;
     failPending('the connection was lost');
     if (event.code === 4401) {
       const detail = event.reason && !/invalid or expired/.test(event.reason) ? ` (${event.reason})` : '';
       signOutLocal(`Token invalid or expired${detail}. Ask for a new one.`);
-      return;
+      return false;
     }
     if (event.code === 4403) {
       // Trying again cannot help: the server's configuration must change.
       S.refused = true;
       renderConnection();
       notice('The server refuses this page (its origin is not allowed). Ask your administrator to add it to SWITCHBOARD_ALLOWED_ORIGINS.', 'error');
-      return;
+      return false;
     }
-    scheduleReconnect();
-  });
-}
+    return true;
+  },
+  onConnecting: renderConnection,
+  onRetry() {
+    renderConnection();
+    renderComposer();
+  },
+});
 
-function scheduleReconnect() {
-  const delay = S.backoff.next();
-  S.reconnectAt = Date.now() + delay;
-  clearTimeout(S.reconnectTimer);
-  S.reconnectTimer = setTimeout(connect, delay);
-  renderConnection();
-  renderComposer();
+export function connect() {
+  S.welcomed = false;
+  socket.connect();
 }
 
 export function failPending(reason) {
@@ -83,8 +67,8 @@ export function failPending(reason) {
 
 /** Sends a command with a ref; resolves with its ack, rejects with its error. */
 export function request(frame) {
-  const ws = S.ws;
-  if (!ws || ws.readyState !== WebSocket.OPEN || !S.welcomed) {
+  const ws = socket.ws;
+  if (!socket.open || !S.welcomed) {
     return Promise.reject(Object.assign(new Error('Not connected; reconnecting…'), { code: 'offline' }));
   }
   S.refSeq += 1;
@@ -101,5 +85,5 @@ export function request(frame) {
 
 /** A command whose answer nobody waits for (typing). */
 export function fire(frame) {
-  if (S.ws && S.ws.readyState === WebSocket.OPEN && S.welcomed) S.ws.send(JSON.stringify(frame));
+  if (S.welcomed) socket.send(frame);
 }

@@ -3,6 +3,7 @@
 import { $, h, setText } from '../lib/dom.js';
 import { codePoints, isolate } from '../lib/text.js';
 import { MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
+import { socket } from './connection.js';
 import { cardIcon, customerName, timeOfDay } from './format.js';
 import { tickOffers } from './offers.js';
 import { agentName, isMe } from './conversations.js';
@@ -46,7 +47,7 @@ export function renderComposer() {
   const counter = $('counter');
   setText(counter, `${n}/${limit}`);
   counter.classList.toggle('over', n > limit);
-  const connected = Boolean(S.ws && S.welcomed);
+  const connected = Boolean(socket.ws && S.welcomed);
   const canWrite = writable(conv);
   $('composer').hidden = !conv.open;
   $('composer').classList.toggle('composer-note', note);

@@ -3,6 +3,7 @@
 import { $ } from '../lib/dom.js';
 import { SUBPROTOCOL, agentSocketUrl } from '../lib/socket.js';
 import { S } from './state.js';
+import { socket } from './connection.js';
 import { customerName, sampleClock } from './format.js';
 import { notice } from './notices.js';
 import { setAgentState } from './agent-state.js';
@@ -58,7 +59,7 @@ export function handle(frame) {
 
 function onWelcome(frame) {
   S.welcomed = true;
-  S.backoff.reset();
+  socket.backoff.reset();
   S.me = frame.agent;
   setAgentState(frame.state);
   // Offers: exactly those pending now.

@@ -2,7 +2,7 @@
 
 import { $, setText } from '../lib/dom.js';
 import { HELD_KEY, S, TOKEN_KEY } from './state.js';
-import { connect, failPending } from './connection.js';
+import { connect, failPending, socket } from './connection.js';
 import { removeOffer } from './offers.js';
 import { renderAll } from './chat-list.js';
 
@@ -45,10 +45,7 @@ export function signIn(token) {
 export function signOutLocal(error) {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(HELD_KEY);
-  clearTimeout(S.reconnectTimer);
-  const ws = S.ws;
-  S.ws = null;
-  if (ws) try { ws.close(1000, 'signed out'); } catch (_) { /* already closed */ }
+  socket.stop();
   failPending('signed out');
   for (const offer of [...S.offers.keys()]) removeOffer(offer);
   S.convs.clear();

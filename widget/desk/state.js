@@ -1,6 +1,5 @@
 /* The desk's settings, the labels it shows and its one state object, S. */
 
-import { Backoff } from '../lib/socket.js';
 
 
 export const TOKEN_KEY = 'switchboard.desk.token';          // sessionStorage
@@ -47,11 +46,7 @@ export const KNOWN_PLACEHOLDERS = new Set([
 
 export const S = {
   token: '',
-  ws: null,
   welcomed: false,
-  backoff: new Backoff(),
-  reconnectTimer: 0,
-  reconnectAt: 0,
   refused: false,               // closed with 4403: no reconnecting
   refSeq: 0,
   pending: new Map(),           // ref -> {resolve, reject, timer}

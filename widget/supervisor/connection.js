@@ -1,7 +1,7 @@
 /* The agent socket: connect, reconnect with backoff, commands, frames, the welcome. */
 
 import { $ } from '../lib/dom.js';
-import { SUBPROTOCOL, agentSocketUrl, parseFrame } from '../lib/socket.js';
+import { ReconnectingSocket } from '../lib/socket.js';
 import { MONITOR_KEY, TOKEN_KEY, state, ui } from './state.js';
 import { setConn, show, signInScreen } from './screens.js';
 import { onStats, refreshFilter } from './stats.js';
@@ -9,63 +9,46 @@ import { onCard } from './cards.js';
 import { onHelp } from './help.js';
 import { appendEvent, monitor, showTyping } from './monitor.js';
 
-export function start(token) {
-  state.token = token;
-  sessionStorage.setItem(TOKEN_KEY, token);
-  state.stopped = false;
-  state.backoff.reset();
-  ui.signinError.hidden = true;
-  connect();
-}
-
-export function stop() {
-  state.stopped = true;
-  clearTimeout(state.retryTimer);
-  if (state.ws) {
-    const ws = state.ws;
-    state.ws = null;
-    ws.onclose = null;
-    try { ws.close(1000, 'signed out'); } catch (e) { /* already closed */ }
-  }
-}
-
-export function connect() {
-  clearTimeout(state.retryTimer);
-  setConn('connecting', 'Connecting…');
-  const ws = new WebSocket(agentSocketUrl(), [SUBPROTOCOL]);
-  state.ws = ws;
-  ws.onopen = () => { ws.send(JSON.stringify({ type: 'hello', token: state.token })); };
-  ws.onmessage = (event) => {
-    if (ws !== state.ws) return;
-    const frame = parseFrame(event.data);
-    if (frame) handle(frame);
-  };
-  ws.onclose = (event) => {
-    if (ws !== state.ws) return;
-    state.ws = null;
+/** The socket (`socket.ws` is null while down). */
+export const socket = new ReconnectingSocket({
+  onOpen: (ws) => ws.send(JSON.stringify({ type: 'hello', token: state.token })),
+  onFrame: handle,
+  onClose(event) {
     state.refs.clear();
-    if (event.code === 4401) { signInScreen('The token was refused (invalid or expired). Sign in again.'); return; }
+    if (event.code === 4401) { signInScreen('The token was refused (invalid or expired). Sign in again.'); return false; }
     if (event.code === 4403) {
       // Trying again cannot help: the server's configuration must change.
       stop();
       setConn('offline', 'Refused: this page\'s origin is not allowed (SWITCHBOARD_ALLOWED_ORIGINS)');
-      return;
+      return false;
     }
-    if (state.stopped) return;
-    const delay = state.backoff.next();
-    setConn('connecting', 'Reconnecting in ' + Math.ceil(delay / 1000) + ' s…');
-    state.retryTimer = setTimeout(connect, delay);
-  };
+    return !state.stopped;
+  },
+  onConnecting: () => setConn('connecting', 'Connecting…'),
+  onRetry: (delay) => setConn('connecting', 'Reconnecting in ' + Math.ceil(delay / 1000) + ' s…'),
+});
+
+export function start(token) {
+  state.token = token;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  state.stopped = false;
+  socket.backoff.reset();
+  ui.signinError.hidden = true;
+  socket.connect();
+}
+
+export function stop() {
+  state.stopped = true;
+  socket.stop();
 }
 
 export function send(frame, onAnswer) {
-  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return false;
+  if (!socket.open) return false;
   if (onAnswer) {
     frame.ref = 's' + (state.nextRef++);
     state.refs.set(frame.ref, onAnswer);
   }
-  state.ws.send(JSON.stringify(frame));
-  return true;
+  return socket.send(frame);
 }
 
 export function handle(frame) {
@@ -105,7 +88,7 @@ function onWelcome(frame) {
     ui.refusalBack.focus();
     return;
   }
-  state.backoff.reset();
+  socket.backoff.reset();
   // The server sends every open card of our queues before its first stats:
   // open cards it does not send again closed while we were away.
   state.unconfirmed = new Set();

@@ -1,7 +1,6 @@
 /* The view's settings, its page elements (ui) and its one state object. */
 
 import { $ } from '../lib/dom.js';
-import { Backoff } from '../lib/socket.js';
 
 export const TOKEN_KEY = 'switchboard.supervisor.token';
 export const MONITOR_KEY = 'switchboard.supervisor.monitoring';
@@ -28,7 +27,7 @@ export const ui = {
 };
 
 export const state = {
-  token: null, ws: null, backoff: new Backoff(), retryTimer: null, stopped: true,
+  token: null, stopped: true,
   profile: null, offset: 0,            // server clock minus local clock (ms)
   queues: [], agents: [], queueNames: {},
   cards: new Map(),                    // session_id -> card (newest wins)
