@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from axe import assert_accessible
 from playwright.async_api import Page, expect
 
-from axe import assert_accessible
 from support import eventually
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -596,9 +596,9 @@ async def test_a_store_outage_answer_is_not_sent_while_a_lost_connection_waits(b
     import shutil
 
     import httpx
-    from switchboard.embedded import EmbeddedRedis
-
     from conftest import ADMIN_TOKEN, Deployment, free_port, start_node
+
+    from switchboard.embedded import EmbeddedRedis
 
     private = EmbeddedRedis(tmp_path / "redis", binary=shutil.which("redis-server"), port=free_port())
     private.start()

@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from axe import assert_accessible
 from playwright.async_api import Page, expect
 
-from axe import assert_accessible
 from support import eventually, page_problems
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,6 +3,7 @@ the supervisor view and the demo page (all plain files under `widget/`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
 from starlette.requests import Request
@@ -43,7 +44,7 @@ def widget_dir(configured: Path | None = None) -> Path:
 
 
 def static_routes(directory: Path) -> list[BaseRoute]:
-    def page(name: str):
+    def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def serve(request: Request) -> Response:
             path = directory / name
             if not path.is_file():
