@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 4
 # the image build, or minutes of load.
 CHECK_MARKERS := not browser and not cluster and not docker and not slow
 
-.PHONY: venv redis chromium lint check test run clean
+.PHONY: venv redis chromium axe lint check test run clean
 
 venv: $(STAMP)
 
@@ -52,6 +52,22 @@ chromium:
 	fi
 	@command -v chromium >/dev/null
 
+# axe-core, which the browser tests inject into every page for the accessibility
+# checks, comes from npm at the version package-lock.json pins; it lives outside
+# widget/ so the server never serves it.
+AXE := tests/browser_assets/node_modules/axe-core/axe.min.js
+
+axe: $(AXE)
+
+$(AXE): tests/browser_assets/package.json tests/browser_assets/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q; \
+		apt-get install -y -q --no-install-recommends npm; \
+	fi
+	cd tests/browser_assets && npm ci --no-audit --no-fund --silent
+	touch $@
+
 # Lint, format and types: zero findings (configured in pyproject.toml).
 lint: venv
 	$(VENV)/bin/ruff check server tests loadtest
@@ -64,7 +80,7 @@ check: lint redis
 	SWITCHBOARD_PROPERTY_EXAMPLES=20 $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
 
 # Everything; what CI runs.
-test: venv redis chromium
+test: venv redis chromium axe
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 run: venv

@@ -99,8 +99,8 @@
     },
   };
 
-  // The only way this file creates elements: properties and attributes are set
-  // one by one, children are nodes or strings (which become Text nodes).
+  // The only way this file creates elements: attributes set one by one,
+  // children are nodes or strings (set as text).
   function h(tag, props, kids) {
     const el = /^(svg|path)$/.test(tag) ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
     if (tag === 'button') el.type = 'button';
@@ -285,10 +285,12 @@ legend{font-weight:600}
     h('label', { for: 'sb-question' }, t('question')), question, formErr, startBtn,
   ]);
 
-  const log = h('ol', { cls: 'log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('title'), hidden: true });
+  // role="log" on the <ol> itself would take its list semantics away.
+  const log = h('ol', { cls: 'log' });
+  const logBox = h('div', { role: 'log', 'aria-relevant': 'additions', 'aria-label': t('title'), hidden: true }, log);
   const csat = h('div', { cls: 'csat', hidden: true });
   const newBtn = h('button', { cls: 'btn alt newchat', hidden: true, onclick: newChat }, t('newChat'));
-  const scroller = h('div', { cls: 'scroll' }, [form, log, csat, newBtn]);
+  const scroller = h('div', { cls: 'scroll' }, [form, logBox, csat, newBtn]);
   const typing = h('p', { cls: 'typing' });
   const input = h('textarea', {
     id: 'sb-input', rows: 1, maxlength: 4000, placeholder: t('placeholder'), oninput: onInput, onkeydown: onComposerKey,
@@ -298,7 +300,7 @@ legend{font-weight:600}
     h('button', { cls: 'btn', type: 'submit' }, t('send')),
   ]);
   const panel = h('section', { cls: 'panel', id: 'sb-panel', role: 'dialog', 'aria-labelledby': 'sb-title', hidden: true }, [
-    h('header', {}, [h('div', {}, [h('h2', { id: 'sb-title' }, data.title || t('title')), agentLine]), endBtn, closeBtn]),
+    h('header', { role: 'none' }, [h('div', {}, [h('h2', { id: 'sb-title' }, data.title || t('title')), agentLine]), endBtn, closeBtn]),
     confirmBar, status, scroller, typing, composer,
   ]);
   root.append(h('div', { cls: 'sb', lang: cfg.language, onkeydown: onKey }, [invite, panel, launcher]));
@@ -311,7 +313,7 @@ legend{font-weight:600}
     phase = p;
     const live = p === 'queued' || p === 'connected';
     form.hidden = p !== 'idle';
-    log.hidden = p === 'idle';
+    logBox.hidden = p === 'idle';
     composer.hidden = !(live || (p === 'ended' && cfg.channel === 'messaging'));
     endBtn.hidden = !live;
     newBtn.hidden = p !== 'ended' || cfg.channel === 'messaging';
@@ -405,7 +407,7 @@ legend{font-weight:600}
   }
 
   function add(it) {
-    const stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80; // near the bottom
+    const stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
     it.ts = it.ts || Date.now();
     if (it.seq) bySeq.set(it.seq, it);
     draw(it);
@@ -877,7 +879,7 @@ legend{font-weight:600}
     else close();
   }
 
-  // Full screen, the panel is modal: Tab wraps in it, never to the page (which may have the focus after a reload).
+  // Full screen the panel is modal: Tab wraps in it, never reaching the page.
   (phone.onchange = () => panel.setAttribute('aria-modal', phone.matches))();
   addEventListener('keydown', (e) => {
     if (e.key !== 'Tab' || !opened || !phone.matches) return;

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from axe import assert_accessible
 from playwright.async_api import Page, expect
 
 from support import eventually
@@ -144,6 +145,7 @@ async def test_a_chat_end_to_end_through_the_desk(sb, browser, tmp_path):
     assert not [f for f in customer.frames if "VIP" in str(f.get("text", ""))], "notes never reach the customer"
 
     await page.screenshot(path=str(shot_path("desk.png", tmp_path)), animations="disabled")
+    await assert_accessible(page)
 
     # The contact is verified from the profile.
     await page.get_by_text("Verify contact…").click()
@@ -154,6 +156,7 @@ async def test_a_chat_end_to_end_through_the_desk(sb, browser, tmp_path):
     _, second = await sb.chat(text="Question about my invoice", customer={"name": "Ben"})
     await expect(page.locator(".offer-popup .offer-thread")).to_contain_text("invoice")
     await page.screenshot(path=str(shot_path("desk-offer.png", tmp_path)), animations="disabled")
+    await assert_accessible(page)
     await accept_offer(page)
     await expect(tab).to_have_count(2)
     await expect(page.locator("#conv-title")).to_contain_text("Ben")
@@ -228,6 +231,8 @@ async def test_rona_as_the_agent_sees_it(sb, browser):
     banner = page.locator("#rona-banner")
     await expect(banner).to_be_visible()
     await expect(banner).to_contain_text("You missed an offer")
+    # the same wording as the supervisor view's (widget/lib/labels.js)
+    await expect(page.locator("#state-since")).to_contain_text("Missed an offer (RONA)")
     await expect(page.locator(".notice").first).to_contain_text("not answered in time")
     assert await agent_state_is(sb, "alice", "rona")
     await customer.ok({"type": "end_chat"})  # so that the chat does not ring again at once
@@ -267,6 +272,7 @@ async def test_a_bad_token_goes_back_to_sign_in(sb, browser):
     await expect(page.locator("#signin-error")).to_contain_text("invalid or expired")
     await expect(page.locator("#signin")).to_be_visible()
     assert "not-a-token" not in page.url
+    await assert_accessible(page)
     assert await page.evaluate("sessionStorage.getItem('switchboard.desk.token')") is None
     # A good token typed into the form signs in.
     await page.locator("#signin-token").fill(await sb.agent("alice"))
@@ -590,9 +596,9 @@ async def test_a_store_outage_answer_is_not_sent_while_a_lost_connection_waits(b
     import shutil
 
     import httpx
-    from switchboard.embedded import EmbeddedRedis
-
     from conftest import ADMIN_TOKEN, Deployment, free_port, start_node
+
+    from switchboard.embedded import EmbeddedRedis
 
     private = EmbeddedRedis(tmp_path / "redis", binary=shutil.which("redis-server"), port=free_port())
     private.start()
@@ -817,3 +823,11 @@ async def test_the_keyboard_focus_survives_declines_closed_items_and_closing_con
     await expect(closed.first).to_be_focused()
     assert await page.locator(".tab").get_attribute("tabindex") == "0"
     assert errors == []
+
+
+async def test_only_the_page_assets_are_served(sb):
+    """The widget folder's documentation stays private: only html, css and js are served."""
+    for doc in ("README.md", "DESK.md", "SUPERVISOR.md"):
+        assert (await sb.http.get(f"/widget/{doc}")).status_code == 404
+    for asset in ("desk.js", "desk.css", "switchboard.js", "lib/dom.js", "desk/offers.js"):
+        assert (await sb.http.get(f"/widget/{asset}")).status_code == 200, asset

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from axe import assert_accessible
 from playwright.async_api import expect
 from test_desk_browser import accept_offer, go_available, open_desk
 from test_widget_browser import Widget
@@ -68,10 +69,13 @@ async def test_widget_and_desks_typing_transfer_wrap_up_and_csat(browser, sb):
     await bob.get_by_role("button", name="End session").first.click()
     await bob.locator("#dlg-end").get_by_role("button", name="End session").click()
     wrap = bob.locator("#dlg-wrapup")
+    await expect(wrap).to_be_visible()
+    await assert_accessible(bob)  # a dialog open
     await wrap.get_by_label("Refund issued").check()
     await wrap.get_by_role("button", name="Submit wrap-up").click()
     await expect(bob.locator(".closed-item")).to_contain_text("Refund issued")
     await expect(w.page.get_by_text("How was your chat?")).to_be_visible()
+    await assert_accessible(w.page)  # the rating form
     await w.page.get_by_label("5 of 5 stars").check()
     await w.page.get_by_role("button", name="Send rating").click()
     await expect(w.page.get_by_text("Thank you for your feedback!")).to_be_visible()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from axe import assert_accessible
 from playwright.async_api import Page, expect
 
 from support import eventually, page_problems
@@ -195,3 +196,4 @@ async def test_hostile_text_is_only_text_in_the_widget_the_desk_and_the_supervis
     for page, problems, where in ((widget, widget_problems, "widget"), (desk, desk_problems, "desk"),
                                   (board, board_problems, "supervisor")):
         await assert_harmless(page, problems, where)
+        await assert_accessible(page)

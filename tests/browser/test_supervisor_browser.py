@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from axe import assert_accessible
 from playwright.async_api import Page, expect
 
 from support import eventually, page_problems
@@ -79,6 +80,7 @@ async def test_supervisor_sees_queues_agents_cards_and_help_and_monitors(browser
     board = await Board.open(browser, sb)
     page = board.page
     await expect(page.get_by_label("Agent token")).to_be_focused()
+    await assert_accessible(page)
     await board.sign_in(sue_token)
     await expect(page.locator("#who")).to_have_text("Sue")
     await expect(page.locator("#conn")).to_have_text("Live")
@@ -139,6 +141,7 @@ async def test_supervisor_sees_queues_agents_cards_and_help_and_monitors(browser
     await expect(request.locator("time")).to_have_text(CLOCK)
     await expect(page.locator("#announcer")).to_have_text("Help requested by Alice: Customer wants a refund")
     await screenshot(page, "supervisor.png", tmp_path)
+    await assert_accessible(page)
 
     # Monitor from the request: the transcript so far, then live frames.
     await request.get_by_role("button", name="Monitor").click()
@@ -158,6 +161,7 @@ async def test_supervisor_sees_queues_agents_cards_and_help_and_monitors(browser
     await expect(note.locator(".entry-text")).to_have_text("second refund request")
     await expect(note.locator(".entry-who")).to_have_text("Note · Alice")
     await expect(card.get_by_role("button")).to_have_text("Monitoring")
+    await assert_accessible(page)
 
     # Stop monitoring: the panel closes and nothing more arrives.
     await page.get_by_role("button", name="Stop monitoring").click()
@@ -432,4 +436,18 @@ async def test_the_help_list_keeps_the_keyboard_focus_when_cards_change(browser,
     _, second = await sb.chat(text="another one")  # a card frame: the lists are drawn again
     await expect(board.card(second["session_id"])).to_have_count(1)
     await expect(board.help.first.get_by_role("button", name=re.compile("^Dismiss"))).to_be_focused()
+    assert board.problems == []
+
+
+async def test_an_agent_who_missed_an_offer_shows_as_rona_in_the_desks_wording(browser, make_deployment):
+    sb = await make_deployment(stats_interval_s=0.3)
+    await sb.queue("support", offer_timeout_s=0.5)
+    sue_token = await sb.agent("sue", role="supervisor")
+    board = await Board.open(browser, sb)
+    await board.sign_in(sue_token)
+    await expect(board.page.locator("#conn")).to_have_text("Live")
+    await sb.available_agent("alice")
+    await sb.chat(text="anyone there?")
+    # the same label as the desk's (widget/lib/labels.js)
+    await expect(board.agent_row("alice").locator(".badge")).to_have_text("Missed an offer (RONA)")
     assert board.problems == []

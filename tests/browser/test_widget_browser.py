@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from axe import assert_accessible
 from playwright.async_api import Page, expect
 
 from support import eventually, page_problems
@@ -84,6 +85,7 @@ async def test_a_customer_chats_with_an_agent_end_to_end(browser, sb, tmp_path):
     page = w.page
     # The site's own CSS (uppercase yellow buttons) does not reach into the shadow root.
     await expect(w.launcher).to_have_css("position", "fixed")
+    await assert_accessible(page)
     await w.start_chat("Where is my order 1234?")
     await expect(page.locator(".status")).to_contain_text("You are number 1 in the queue")
     start = page.get_by_role("button", name="Start chat")
@@ -136,6 +138,7 @@ async def test_a_customer_chats_with_an_agent_end_to_end(browser, sb, tmp_path):
     await expect(link).to_have_attribute("href", "https://track.example.com/1234")
     await expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
     await screenshot(page, "widget.png", tmp_path)
+    await assert_accessible(page)
 
     # The agent ends and wraps up; the customer rates the chat.
     await alice.ok({"type": "end_session", "conversation_id": cid})

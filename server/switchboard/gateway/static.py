@@ -3,12 +3,14 @@ the supervisor view and the demo page (all plain files under `widget/`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from pathlib import Path, PurePosixPath
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 # Our own pages load only our own scripts and styles and talk only to this
 # server; nothing may frame them. (The widget runs inside other sites' pages,
@@ -18,6 +20,18 @@ PAGE_POLICY = (
     "media-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 PAGES = {"/desk": "desk.html", "/supervisor": "supervisor.html", "/demo": "demo.html"}
+# Under /widget/ only what a page loads: the documentation (README.md, DESK.md, ...)
+# and anything else that lands in the folder stays private.
+PAGE_ASSETS = frozenset({".html", ".css", ".js"})
+
+
+class PageAssets(StaticFiles):
+    """The widget folder's page assets (the lib/ and desk/ modules included), 404 for anything else."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if PurePosixPath(path).suffix not in PAGE_ASSETS:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return await super().get_response(path, scope)
 
 
 def widget_dir(configured: Path | None = None) -> Path:
@@ -30,7 +44,7 @@ def widget_dir(configured: Path | None = None) -> Path:
 
 
 def static_routes(directory: Path) -> list[BaseRoute]:
-    def page(name: str):
+    def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def serve(request: Request) -> Response:
             path = directory / name
             if not path.is_file():
@@ -43,5 +57,5 @@ def static_routes(directory: Path) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = [Route(url, page(name)) for url, name in PAGES.items()]
     if directory.is_dir():
-        routes.append(Mount("/widget", StaticFiles(directory=directory), name="widget"))
+        routes.append(Mount("/widget", PageAssets(directory=directory), name="widget"))
     return routes

@@ -1,0 +1,89 @@
+/* The agent socket: connect, resume, reconnect with backoff, commands and their answers. */
+
+import { $ } from '../lib/dom.js';
+import { ReconnectingSocket } from '../lib/socket.js';
+import { REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from './state.js';
+import { serverNow } from './format.js';
+import { notice } from './notices.js';
+import { signOutLocal } from './signin.js';
+import { handle } from './frames.js';
+import { renderConnection } from './chat-list.js';
+import { renderComposer } from './conversation-view.js';
+
+function resumeMap() {
+  const resume = { ...S.bootResume };
+  for (const cid of S.order) {
+    const conv = S.convs.get(cid);
+    if (conv) resume[cid] = Math.max(0, conv.lastSeq - RESUME_WINDOW);
+  }
+  return resume;
+}
+
+/** The socket (`socket.ws` is null while down; `socket.retryAt` says when the next try is due). */
+export const socket = new ReconnectingSocket({
+  onOpen: (ws) => S.clockSampled.then(() => {
+    if (ws !== socket.ws || ws.readyState !== WebSocket.OPEN) return;
+    S.sentResume = resumeMap();
+    S.helloAt = serverNow();
+    ws.send(JSON.stringify({ type: 'hello', token: S.token, resume: S.sentResume }));
+  }),
+  onFrame: handle,
+  onClose(event) {
+    S.welcomed = false;
+    failPending('the connection was lost');
+    if (event.code === 4401) {
+      const detail = event.reason && !/invalid or expired/.test(event.reason) ? ` (${event.reason})` : '';
+      signOutLocal(`Token invalid or expired${detail}. Ask for a new one.`);
+      return false;
+    }
+    if (event.code === 4403) {
+      // Trying again cannot help: the server's configuration must change.
+      S.refused = true;
+      renderConnection();
+      notice('The server refuses this page (its origin is not allowed). Ask your administrator to add it to SWITCHBOARD_ALLOWED_ORIGINS.', 'error');
+      return false;
+    }
+    return true;
+  },
+  onConnecting: renderConnection,
+  onRetry() {
+    renderConnection();
+    renderComposer();
+  },
+});
+
+export function connect() {
+  S.welcomed = false;
+  socket.connect();
+}
+
+export function failPending(reason) {
+  for (const [ref, waiter] of S.pending) {
+    clearTimeout(waiter.timer);
+    waiter.reject(Object.assign(new Error(reason), { code: 'offline' }));
+    S.pending.delete(ref);
+  }
+}
+
+/** Sends a command with a ref; resolves with its ack, rejects with its error. */
+export function request(frame) {
+  const ws = socket.ws;
+  if (!socket.open || !S.welcomed) {
+    return Promise.reject(Object.assign(new Error('Not connected; reconnecting…'), { code: 'offline' }));
+  }
+  S.refSeq += 1;
+  const ref = 'd' + S.refSeq;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      S.pending.delete(ref);
+      reject(Object.assign(new Error('No answer from the server'), { code: 'offline' }));
+    }, REQUEST_TIMEOUT_MS);
+    S.pending.set(ref, { resolve, reject, timer });
+    ws.send(JSON.stringify({ ...frame, ref }));
+  });
+}
+
+/** A command whose answer nobody waits for (typing). */
+export function fire(frame) {
+  if (S.welcomed) socket.send(frame);
+}

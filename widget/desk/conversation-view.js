@@ -1,0 +1,174 @@
+/* The conversation shown in the centre and its side panel (card, customer, actions). */
+
+import { $, h, setText } from '../lib/dom.js';
+import { codePoints, isolate } from '../lib/text.js';
+import { MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
+import { socket } from './connection.js';
+import { cardIcon, customerName, timeOfDay } from './format.js';
+import { tickOffers } from './offers.js';
+import { agentName, isMe } from './conversations.js';
+import { cardDuration, ownerOf, renderConnection, writable } from './chat-list.js';
+
+export function renderConversationHeader() {
+  const conv = S.active && S.convs.get(S.active);
+  if (!conv) return;
+  const card = conv.card;
+  $('conv-stripe').className = 'stripe color-' + (card.color || 'blue');
+  setText($('conv-title'), `${customerName(card.customer)} · ${card.title || 'Chat'}`);
+  setText($('conv-sub'), `${card.queue ? isolate(card.queue.name) : ''} · ${cardDuration(card)}`);
+  const pill = $('conv-status');
+  setText(pill, conv.open ? card.status_label || card.status : conv.closedLabel || card.status_label);
+  pill.className = 'status-pill status-' + (conv.open ? card.status : 'closed');
+  const banner = $('conv-banner');
+  const inWrapUp = conv.open && card.status === 'wrap_up';
+  banner.hidden = !inWrapUp;
+  if (inWrapUp) setText($('conv-banner-text'), `${card.status_label}. Choose a wrap-up code to free the slot.`);
+}
+
+export function renderTyping() {
+  const conv = S.active && S.convs.get(S.active);
+  const box = $('typing');
+  if (!conv || !conv.typing || conv.typing.until < Date.now()) {
+    if (conv) conv.typing = null;
+    setText(box, '');
+    return;
+  }
+  const t = conv.typing;
+  setText(box, `${t.who} is typing…${t.preview ? ' “' + t.preview + '”' : ''}`);
+}
+
+export function renderComposer() {
+  const conv = S.active && S.convs.get(S.active);
+  if (!conv) return;
+  const note = $('note-toggle').checked;
+  const text = $('composer-text').value;
+  const limit = note ? NOTE_LIMIT : MESSAGE_LIMIT;
+  const n = codePoints(text);
+  const counter = $('counter');
+  setText(counter, `${n}/${limit}`);
+  counter.classList.toggle('over', n > limit);
+  const connected = Boolean(socket.ws && S.welcomed);
+  const canWrite = writable(conv);
+  $('composer').hidden = !conv.open;
+  $('composer').classList.toggle('composer-note', note);
+  $('composer-text').disabled = !canWrite;
+  $('composer-text').placeholder = !canWrite
+    ? (conv.card.status === 'wrap_up' ? 'The session has ended.' : 'You cannot write here.')
+    : note ? 'Internal note, seen by agents and supervisors only…' : 'Type a message…';
+  $('canned-open').disabled = !canWrite;
+  $('note-toggle').disabled = !canWrite;
+  $('send').disabled = !canWrite || !connected || !text.trim() || n > limit;
+  setText($('send'), note ? 'Add note' : 'Send');
+  let hint = 'Enter to send · Shift+Enter for a new line';
+  if (!connected) hint = 'Not connected: sending resumes when the desk is back online';
+  else if (n > limit) hint = `Too long: at most ${limit} characters`;
+  setText($('composer-hint'), hint);
+}
+
+export function renderSide() {
+  const conv = S.active && S.convs.get(S.active);
+  if (!conv) return;
+  const card = conv.card;
+  // The card
+  const box = $('card');
+  box.className = 'card color-' + (card.color || 'blue');
+  const rows = [
+    ['Queue', card.queue ? card.queue.name : ''], ['Status', conv.open ? card.status_label : conv.closedLabel || card.status_label],
+    ['Duration', cardDuration(card)], ['Agents', (card.agents || []).map(agentName).join(', ') || '—'],
+    ['Queued', timeOfDay(card.queued_at)],
+  ];
+  if (card.connected_at) rows.push(['Connected', timeOfDay(card.connected_at)]);
+  if (card.ended_at) rows.push(['Ended', timeOfDay(card.ended_at)]);
+  if (card.wrap_up && card.wrap_up.notes) rows.push(['Wrap-up notes', card.wrap_up.notes]);
+  if (card.csat) rows.push(['Satisfaction', `${card.csat.rating}/5${card.csat.comment ? ' · ' + card.csat.comment : ''}`]);
+  const dl = h('dl', 'card-fields');
+  for (const [k, v] of rows) dl.append(h('dt', '', k), h('dd', 'card-' + k.toLowerCase().replace(/[^a-z]+/g, '-'), v || '—'));
+  box.replaceChildren(
+    h('div', 'card-head', null, [h('span', 'stripe'), cardIcon(card.icon || 'chat'), h('span', 'card-title', card.title), h('span', 'status-pill status-' + card.status, card.status_label)]),
+    dl,
+  );
+  // Actions
+  const canAct = writable(conv);
+  const owner = isMe(ownerOf(conv));
+  $('act-transfer').hidden = !canAct;
+  $('act-conference').hidden = !canAct;
+  $('act-help').hidden = !canAct;
+  $('act-end').hidden = !canAct;
+  $('act-end-conference').hidden = !(canAct && card.status === 'conference' && owner);
+  $('act-leave').hidden = !(canAct && card.status === 'conference' && !owner);
+  $('act-wrapup').hidden = !(conv.open && card.status === 'wrap_up');
+  // Customer profile
+  const c = card.customer || {};
+  const profile = $('profile');
+  const verified = h('span', c.verified ? 'badge badge-verified' : 'badge', c.verified ? 'Verified' : 'Not verified');
+  profile.replaceChildren(
+    h('dt', '', 'Name'), h('dd', 'profile-name', c.name || 'Visitor'),
+    h('dt', '', 'Email'), h('dd', 'profile-email', c.email || '—'),
+    h('dt', '', 'Phone'), h('dd', 'profile-phone', c.phone || '—'),
+    h('dt', '', 'Contact'), h('dd', 'profile-verified', null, [verified]),
+  );
+  const form = $('verify-form');
+  $('verify-details').hidden = !canAct;
+  if (form.dataset.cid !== conv.id + ':' + card.session_id + ':' + c.verified) {
+    form.dataset.cid = conv.id + ':' + card.session_id + ':' + c.verified;
+    $('verify-email').value = c.email || '';
+    $('verify-phone').value = c.phone || '';
+  }
+  const journey = $('journey');
+  const pages = card.journey || [];
+  // Rebuilt on every event: a keyboard user stays on the same page of the journey.
+  const links = [...journey.querySelectorAll('.journey-link')];
+  const focusedLink = links.indexOf(document.activeElement);
+  const fromEnd = focusedLink < 0 ? -1 : links.length - 1 - focusedLink;  // new pages come first
+  journey.replaceChildren(...pages.slice().reverse().map((page) => {
+    const label = page.title || page.url;
+    let link;
+    if (/^https?:\/\//i.test(page.url || '')) {
+      link = h('a', 'journey-link', label);
+      link.href = page.url;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+    } else {
+      link = h('span', 'journey-link', label);
+    }
+    link.title = page.url || '';
+    return h('li', '', null, [link, h('time', 'muted small', timeOfDay(page.ts))]);
+  }));
+  if (!pages.length) journey.append(h('li', 'muted small', 'No page views.'));
+  if (fromEnd >= 0) {
+    const again = [...journey.querySelectorAll('.journey-link')];
+    const target = again[again.length - 1 - fromEnd];
+    if (target && target.focus) target.focus();
+  }
+}
+
+export function nearBottom() {
+  const box = $('transcript');
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 120;
+}
+
+export function scrollToEnd() {
+  const box = $('transcript');
+  box.scrollTop = box.scrollHeight;
+}
+
+export function tick() {
+  renderConnection();
+  tickOffers();
+  for (const cid of S.order) {
+    const conv = S.convs.get(cid);
+    if (conv.typing && conv.typing.until < Date.now()) {
+      conv.typing = null;
+      if (S.active === cid) renderTyping();
+    }
+    if (!conv.tab) continue;
+    setText(conv.tab.querySelector('.tab-duration'), cardDuration(conv.card));
+    setText(conv.tab.querySelector('.tab-typing'), conv.typing ? 'typing…' : '');
+  }
+  const conv = S.active && S.convs.get(S.active);
+  if (conv) {
+    setText($('conv-sub'), `${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${cardDuration(conv.card)}`);
+    const d = $('card').querySelector('.card-duration');
+    if (d) setText(d, cardDuration(conv.card));
+  }
+}

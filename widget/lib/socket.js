@@ -1,0 +1,99 @@
+/* What the desk and the supervisor view share about their socket to the server. */
+
+export const SUBPROTOCOL = 'switchboard.v1.json';
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10000;
+
+/** The agent socket of this page's server (/ws/agent). */
+export function agentSocketUrl() {
+  return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/agent';
+}
+
+/** A frame from a message event, or null when it is not a JSON object with a type. */
+export function parseFrame(data) {
+  let frame;
+  try { frame = JSON.parse(data); } catch (_) { return null; }
+  return frame && typeof frame.type === 'string' ? frame : null;
+}
+
+/** The delays between reconnects: exponential (0.5 s, 1 s, 2 s ... up to 10 s) with
+ * jitter, each between half and all of it, so that pages cut off together do not
+ * come back together. */
+export class Backoff {
+  constructor() { this.attempt = 0; }
+
+  next() {
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+  }
+
+  reset() { this.attempt = 0; }
+}
+
+/** The page's socket to /ws/agent, which comes back by itself after a drop. The page
+ * says what to send when it opens (its hello, with what to resume), what to do with
+ * each frame, and, when it closes, whether to try again (returns true) or not (a
+ * refused token or origin). Frames of a socket already replaced are ignored. */
+export class ReconnectingSocket {
+  constructor({ onOpen, onFrame, onClose, onConnecting = () => {}, onRetry = () => {} }) {
+    Object.assign(this, { onOpen, onFrame, onClose, onConnecting, onRetry });
+    this.ws = null;        // the current socket, opening or open
+    this.retryAt = 0;      // when the next attempt is due (epoch ms); 0 when none is
+    this.timer = 0;
+    this.backoff = new Backoff();
+  }
+
+  get open() {
+    return Boolean(this.ws) && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    this.retryAt = 0;
+    let ws;
+    try {
+      ws = new WebSocket(agentSocketUrl(), [SUBPROTOCOL]);
+    } catch (_) {
+      this.retry();
+      return;
+    }
+    this.ws = ws;
+    this.onConnecting();
+    ws.addEventListener('open', () => { if (ws === this.ws) this.onOpen(ws); });
+    ws.addEventListener('message', (event) => {
+      if (ws !== this.ws) return;
+      const frame = parseFrame(event.data);
+      if (frame) this.onFrame(frame);
+    });
+    ws.addEventListener('close', (event) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      if (this.onClose(event)) this.retry();
+    });
+  }
+
+  /** Connects again after the next backoff delay. */
+  retry() {
+    const delay = this.backoff.next();
+    this.retryAt = Date.now() + delay;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+    this.onRetry(delay);
+  }
+
+  /** Closes without trying again (signed out, refused). */
+  stop() {
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) try { ws.close(1000, 'signed out'); } catch (_) { /* already closed */ }
+  }
+
+  /** Sends a frame when the socket is open; false when it is not. */
+  send(frame) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+}

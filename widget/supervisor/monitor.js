@@ -1,0 +1,126 @@
+/* Silent monitoring: one conversation's transcript, live. */
+
+import { h } from '../lib/dom.js';
+import { isolate } from '../lib/text.js';
+import { MONITOR_KEY, REASONS, state, ui } from './state.js';
+import { hhmm } from './time.js';
+import { announce } from './screens.js';
+import { send } from './connection.js';
+import { customerName, onCard, renderCards } from './cards.js';
+import { renderHelp } from './help.js';
+
+export function monitor(cid, quiet) {
+  const previous = state.monitored;
+  // Its events may be pushed before the ack (and be missing from its messages): kept until then.
+  state.pendingMonitor = cid;
+  state.pendingFrames = [];
+  const ok = send({ type: 'monitor', conversation_id: cid }, (answer) => {
+    const early = state.pendingMonitor === cid ? state.pendingFrames : [];
+    if (state.pendingMonitor === cid) { state.pendingMonitor = null; state.pendingFrames = []; }
+    if (answer.type === 'error') {
+      if (state.monitored === cid) early.forEach(appendEvent);
+      if (quiet) { sessionStorage.removeItem(MONITOR_KEY); state.monitored = null; ui.monitor.hidden = true; return; }
+      announce('Cannot monitor: ' + (answer.message || answer.code));
+      return;
+    }
+    if (previous && previous !== cid) send({ type: 'unmonitor', conversation_id: previous });
+    state.monitored = cid;
+    sessionStorage.setItem(MONITOR_KEY, cid);
+    state.seen = new Set();
+    state.monitoredCard = answer.card || null;
+    ui.transcript.replaceChildren();
+    ui.typing.hidden = true;
+    (answer.messages || []).forEach(appendEvent);
+    early.forEach(appendEvent);
+    if (answer.card) onCard(answer.card);
+    renderMonitorMeta(answer.card || null);
+    ui.monitor.hidden = false;
+    renderCards();
+    renderHelp();
+    if (!quiet) ui.monitorTitle.focus();
+  });
+  if (!ok) {
+    state.pendingMonitor = null;
+    announce('Not connected; try again in a moment.');
+  }
+}
+
+export function stopMonitoring() {
+  const cid = state.monitored;
+  if (!cid) return;
+  send({ type: 'unmonitor', conversation_id: cid });
+  state.monitored = null;
+  state.monitoredCard = null;
+  sessionStorage.removeItem(MONITOR_KEY);
+  ui.monitor.hidden = true;
+  ui.transcript.replaceChildren();
+  renderCards();
+  renderHelp();
+  const back = ui.cards.querySelector('.card[data-conversation="' + CSS.escape(cid) + '"] button') || ui.filter;
+  back.focus();
+}
+
+export function renderMonitorMeta(card) {
+  if (!card) return;
+  state.monitoredCard = card;
+  ui.monitorTitle.textContent = 'Monitoring ' + customerName(card);
+  const agents = (card.agents || []).map((a) => isolate(a.display_name || a.id)).join(', ');
+  ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || 'no agent yet',
+    card.status_label].filter(Boolean).join(' · ');
+}
+
+export function who(from) {
+  if (!from) return '';
+  if (from.role === 'customer') {
+    const card = state.monitoredCard;
+    return isolate(from.display_name || (card && card.customer && card.customer.name) || 'Customer');
+  }
+  if (from.role === 'system') return 'System';
+  return isolate(from.display_name || from.id || 'Agent');
+}
+
+export function appendEvent(ev) {
+  if (typeof ev.seq === 'number') {
+    if (state.seen.has(ev.seq)) return;
+    state.seen.add(ev.seq);
+  }
+  let li;
+  if (ev.type === 'message' || ev.type === 'note') {
+    const role = ev.type === 'note' ? 'note' : ((ev.from && ev.from.role) || 'agent');
+    li = h('li', 'entry ' + role);
+    const meta = h('div', 'entry-meta');
+    meta.appendChild(h('span', 'entry-who', (ev.type === 'note' ? 'Note · ' : '') + who(ev.from)));
+    meta.appendChild(h('time', null, hhmm(ev.ts)));
+    li.appendChild(meta);
+    li.appendChild(h('p', 'entry-text', ev.text));
+    if (ev.from && ev.from.role === 'customer') ui.typing.hidden = true;
+  } else {
+    const name = ev.agent && isolate(ev.agent.display_name || ev.agent.id);
+    const text = {
+      'chat.connected': (name || 'An agent') + ' joined the chat',
+      'chat.participant_joined': (name || 'An agent') + ' joined the chat',
+      'chat.participant_left': (name || 'An agent') + ' left the chat',
+      'chat.transferred': 'The chat was transferred',
+      'chat.ended': 'Chat ended' + (ev.reason ? ' (' + (REASONS[ev.reason] || ev.reason) + ')' : '')
+    }[ev.type];
+    if (!text) return;
+    li = h('li', 'entry system');
+    li.appendChild(h('p', 'entry-text', text + (ev.ts ? ' · ' + hhmm(ev.ts) : '')));
+    if (ev.type === 'chat.ended') ui.typing.hidden = true;
+  }
+  const stick = ui.transcript.scrollHeight - ui.transcript.scrollTop - ui.transcript.clientHeight < 40;
+  // In seq order: live events may overtake each other (and the monitor answer).
+  let next = null;
+  if (typeof ev.seq === 'number') {
+    li.dataset.seq = String(ev.seq);
+    for (let n = ui.transcript.lastElementChild; n && Number(n.dataset.seq) > ev.seq; n = n.previousElementSibling) next = n;
+  }
+  ui.transcript.insertBefore(li, next);
+  if (stick) ui.transcript.scrollTop = ui.transcript.scrollHeight;
+}
+
+export function showTyping(frame) {
+  if (!frame.active) { ui.typing.hidden = true; return; }
+  ui.typing.textContent = who(frame.from || { role: 'customer' }) + ' is typing…';
+  ui.typing.hidden = false;
+}

@@ -1,0 +1,50 @@
+/* Which screen shows (sign-in, refusal, board), the connection line, announcements. */
+
+import { MONITOR_KEY, TOKEN_KEY, state, ui } from './state.js';
+import { stop } from './connection.js';
+import { refreshFilter, renderAgents } from './stats.js';
+import { renderCards } from './cards.js';
+import { renderHelp } from './help.js';
+
+export function show(screen) {
+  ui.signin.hidden = screen !== 'signin';
+  ui.refusal.hidden = screen !== 'refusal';
+  ui.board.hidden = screen !== 'board';
+  ui.signout.hidden = screen === 'signin';
+  ui.who.hidden = screen !== 'board';
+}
+export function setConn(kind, text) { ui.conn.dataset.state = kind; ui.conn.textContent = text; }
+export function announce(text) { ui.announcer.textContent = ''; setTimeout(() => { ui.announcer.textContent = text; }, 50); }
+
+/** Back to the sign-in form. Everything the previous user saw goes: the next one
+ * on this tab may be someone else (after a refused token or a non-supervisor). */
+export function signInScreen(error) {
+  stop();
+  state.token = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(MONITOR_KEY);
+  state.monitored = state.monitoredCard = state.pendingMonitor = state.unconfirmed = state.profile = null;
+  state.pendingFrames = [];
+  state.seen = new Set();
+  state.cards.clear();
+  state.helps = [];
+  state.dismissed = {};
+  state.queueNames = {};
+  state.queues = [];
+  state.agents = [];
+  ui.monitor.hidden = true;
+  ui.monitorTitle.textContent = ui.monitorMeta.textContent = ui.who.textContent = '';
+  ui.typing.hidden = true;
+  ui.transcript.replaceChildren();
+  ui.tiles.replaceChildren();
+  renderAgents();
+  refreshFilter();
+  renderCards();
+  renderHelp();
+  show('signin');
+  setConn('offline', 'Signed out');
+  ui.signinError.hidden = !error;
+  ui.signinError.textContent = error || '';
+  ui.token.value = '';
+  ui.token.focus();
+}
