@@ -267,8 +267,11 @@ def _devtools_endpoint(process: subprocess.Popen[str], deadline_s: float) -> str
 @pytest.fixture
 async def browser(chromium_endpoint: str) -> AsyncIterator[Any]:
     """The session's headless Chromium (Playwright's async API). `make test` installs it."""
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
 
+    # Four workers share two cores with their Chromium: Playwright's 5 s default
+    # deadline for an expectation is too short for a desk that renders 100 items.
+    expect.set_options(timeout=15_000)
     async with async_playwright() as playwright:
         connected = await playwright.chromium.connect_over_cdp(chromium_endpoint)
         try:
