@@ -128,7 +128,7 @@ def serve(settings: Settings, log_level: str = "info") -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
     )
-    NodeServer(config, app.state.services.sockets, settings.shutdown_drain_s).run()
+    NodeServer(config, app.state.services.local.sockets, settings.shutdown_drain_s).run()
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from .background import Background
 from .domain.errors import SwitchboardError
 from .store.router import Router, now_ms
 
 log = logging.getLogger(__name__)
 
 
-class Sweeper:
+class Sweeper(Background):
     def __init__(
         self, router: Router, tick_s: float, node_id: str, node_ttl_s: float,
         on_revived: Callable[[], Awaitable[None]],
@@ -30,7 +31,7 @@ class Sweeper:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="deadline-sweeper")
 
     async def stop(self) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Iterator
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import (
@@ -24,10 +24,8 @@ from prometheus_client.utils import floatToGoString
 
 from ..domain.errors import SwitchboardError
 from ..domain.states import AgentState, EndReason
-from ..store.figures import Snapshot
+from ..store.figures import Figures, Snapshot
 
-if TYPE_CHECKING:
-    from .services import Services
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +175,17 @@ class _StoreCollector:
         return store_families(self.snapshot)
 
 
+class CountedSocket(Protocol):
+    @property
+    def role(self) -> str: ...
+
+
 class Metrics:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, sockets: Collection[CountedSocket], node_id: str, figures: Figures) -> None:
         self.registry = CollectorRegistry()
-        self._services = services
+        self._open_sockets = sockets
+        self._node_id = node_id
+        self._figures = figures
         self.sockets = Gauge(
             "switchboard_sockets", "Open client sockets on this node", ["node", "role"], registry=self.registry
         )
@@ -190,9 +195,9 @@ class Metrics:
 
     def refresh(self) -> None:
         counts = {"customer": 0, "agent": 0}
-        for sock in self._services.sockets:
+        for sock in self._open_sockets:
             counts[sock.role] = counts.get(sock.role, 0) + 1
-        node = self._services.settings.node_id
+        node = self._node_id
         for role, count in counts.items():
             self.sockets.labels(node, role).set(count)
 
@@ -201,7 +206,7 @@ class Metrics:
         self.refresh()
         snapshot: Snapshot | None = None
         try:
-            snapshot = await asyncio.wait_for(self._services.figures.snapshot(counters=True), STORE_TIMEOUT_S)
+            snapshot = await asyncio.wait_for(self._figures.snapshot(counters=True), STORE_TIMEOUT_S)
             self._store_down_logged = False
         except (SwitchboardError, TimeoutError) as exc:
             if not self._store_down_logged:

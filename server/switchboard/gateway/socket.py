@@ -232,11 +232,11 @@ class ClientSocket:
             await self.goodbye()
             return
         writer = asyncio.create_task(self._write(), name=f"writer-{self.conn_id}")
-        self.services.sockets.add(self)
+        self.services.local.sockets.add(self)
         try:
             await self._receive_loop(writer)
         finally:
-            self.services.sockets.discard(self)
+            self.services.local.sockets.discard(self)
             await self.goodbye()
             writer.cancel()
             try:

@@ -24,6 +24,7 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
+from ..background import Background
 from ..domain.errors import SwitchboardError
 from ..domain.stats import DEFAULT_WINDOW_S, EventWindow, queue_figures
 from ..store.figures import Figures
@@ -42,7 +43,7 @@ class SupervisorSocket(Protocol):
     def send(self, frame: dict[str, Any]) -> None: ...
 
 
-class SupervisorFeed:
+class SupervisorFeed(Background):
     def __init__(self, figures: Figures, router: Router, interval_s: float, window_s: int = FEED_WINDOW_S) -> None:
         self._figures = figures
         self._router = router
@@ -78,7 +79,7 @@ class SupervisorFeed:
 
     # ------------------------------------------------------------ task
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="supervisor-feed")
 
     async def stop(self) -> None:
