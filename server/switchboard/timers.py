@@ -75,5 +75,5 @@ class Sweeper(Background):
                 log.exception("sweep failed")
             try:
                 await asyncio.wait_for(self._stop.wait(), self._tick_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

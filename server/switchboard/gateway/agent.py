@@ -8,9 +8,11 @@ from typing import Any
 
 from ..domain import frames as f
 from ..domain.cards import build_card
+from ..domain.desk import check_transfer_target, settable_state
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
-from ..domain.states import SETTABLE_AGENT_STATES, AgentState, Role
+from ..domain.states import Role
 from .socket import ClientSocket, HandshakeRefused
+
 
 class AgentSocket(ClientSocket):
     command_type = f.AgentCommand
@@ -89,12 +91,7 @@ class AgentSocket(ClientSocket):
                 })
                 return None
             case f.SetState():
-                try:
-                    state = AgentState(command.state)
-                except ValueError:
-                    state = None
-                if state not in SETTABLE_AGENT_STATES:
-                    raise SwitchboardError(ErrorCode.BAD_REQUEST, "state must be available, not_ready or offline")
+                state = settable_state(command.state)
                 return await router.set_state(aid, state.value, command.reason or "")
             case f.Accept():
                 return await router.accept(aid, command.offer_id)
@@ -105,8 +102,7 @@ class AgentSocket(ClientSocket):
             case f.WrapUp():
                 return await router.wrap_up(aid, command.conversation_id, command.code, command.notes or "")
             case f.Transfer():
-                if (command.queue is None) == (command.agent is None):
-                    raise SwitchboardError(ErrorCode.BAD_REQUEST, "transfer needs either queue or agent")
+                check_transfer_target(command.queue, command.agent)
                 return await router.transfer(aid, command.conversation_id, queue=command.queue, agent=command.agent)
             case f.Conference():
                 return await router.conference(aid, command.conversation_id, command.agent)

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class Push:
     """One published frame, decoded once and encoded at most once per encoding."""
 
-    __slots__ = ("payload", "frame", "_msgpack")
+    __slots__ = ("_msgpack", "frame", "payload")
 
     def __init__(self, payload: bytes) -> None:
         self.payload = payload

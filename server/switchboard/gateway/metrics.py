@@ -26,7 +26,6 @@ from ..domain.errors import SwitchboardError
 from ..domain.states import AgentState, EndReason
 from ..store.figures import Figures, Snapshot
 
-
 log = logging.getLogger(__name__)
 
 STORE_TIMEOUT_S = 2.0

@@ -25,6 +25,7 @@ from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
 from .auth import Signer
+from .chats import CustomerChats
 from .hub import Hub
 from .indexing import Indexer
 from .limits import Gate
@@ -74,6 +75,7 @@ class Services:
     gate: Gate  # admission of handshakes
     metrics: Metrics
     collector: Collector
+    chats: CustomerChats
     local: NodeLocal
 
 
@@ -90,21 +92,24 @@ def build_services(settings: Settings) -> Services:
     search = SearchIndex(redis, keys, router)
     figures = Figures(redis, keys)
     webhooks = WebhookStore(redis, keys)
+    directory = Directory(redis, keys, router)
+    indexer = Indexer(search)
 
     async def register_sockets_again() -> None:
         for client in list(local.sockets):
             await client.register()
 
     return Services(
-        settings=settings, redis=redis, router=router, directory=Directory(redis, keys, router),
+        settings=settings, redis=redis, router=router, directory=directory,
         hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
-        canned=CannedResponses(redis, keys), search=search, indexer=Indexer(search), figures=figures,
+        canned=CannedResponses(redis, keys), search=search, indexer=indexer, figures=figures,
         supervision=SupervisorFeed(figures, router, settings.stats_interval_s),
         visitors=Visitors(redis, keys, router, settings.web_session_idle_s),
         webhooks=webhooks, dispatcher=WebhookDispatcher(webhooks, settings),
         gate=Gate(settings, HandshakeCounter(redis, keys).count),
         metrics=Metrics(local.sockets, settings.node_id, figures),
         collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),
+        chats=CustomerChats(router, directory, indexer, settings.allowed_origins, settings.customer_text_limit),
         local=local,
     )

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..domain.admission import origin_allowed
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from .codec import Codec, choose_subprotocol
 from .hub import Push
-from .limits import FrameRate, Refusal, client_address, origin_refusal, same_origin
+from .limits import FrameRate, Refusal, client_address, origin_refusal
 
 if TYPE_CHECKING:
     from .services import Services
@@ -187,10 +188,7 @@ class ClientSocket:
         """SWITCHBOARD_ALLOWED_ORIGINS, and pages this server served itself. Browsers
         always send Origin; only a browser page can be a cross-site attacker, so a
         handshake without one is not refused."""
-        allowed = self.settings.allowed_origins
-        if origin is None or allowed is None:
-            return True
-        return origin in allowed or same_origin(origin, self.ws.headers.get("host"))
+        return origin_allowed(origin, self.settings.allowed_origins, self.ws.headers.get("host"))
 
     async def _refuse(self, refusal: Refusal) -> None:
         """A foreign Origin is refused before accept (uvicorn answers HTTP 403). A
@@ -208,7 +206,7 @@ class ClientSocket:
     async def _serve(self) -> None:
         try:
             first = await asyncio.wait_for(self.ws.receive(), self.settings.hello_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self.ws.close(CloseCode.UNAUTHORIZED, "no hello")
             return
         if first["type"] == "websocket.disconnect":

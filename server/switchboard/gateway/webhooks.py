@@ -23,8 +23,8 @@ import time
 
 import httpx
 
-from ..domain import webhooks as domain
 from ..background import Background
+from ..domain import webhooks as domain
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.router import now_ms
