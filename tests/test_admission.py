@@ -6,8 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
-from switchboard.domain.admission import ROUTE_NOW, Hold, hold_for_hours, origin_allowed, queue_origins, same_origin
+from switchboard.domain.admission import (
+    ROUTE_NOW,
+    Hold,
+    hold_for_hours,
+    origin_allowed,
+    queue_origins,
+    same_origin,
+)
 from switchboard.domain.desk import check_transfer_target, settable_state
 from switchboard.domain.errors import ErrorCode, SwitchboardError
 from switchboard.domain.hours import BusinessHours

@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Any
 
+import msgspec
+
 from ..domain import frames as f
 from ..domain.cards import build_card
 from ..domain.desk import check_transfer_target, settable_state
@@ -38,12 +40,13 @@ class AgentSocket(ClientSocket):
         view = await self.join(agent_id, token_version)
         now = time.time_ns() // 1_000_000
         cards = [build_card(v, now) for v in view["sessions"]]
-        welcome = {
-            "type": "welcome", "agent": {"id": agent_id, **profile}, "state": view["state"],
-            "conversations": cards, "offers": view["offers"],
-        }
+        welcome = f.AgentWelcome(
+            agent=msgspec.convert({"id": agent_id, **profile}, f.AgentProfile),
+            state=msgspec.convert(view["state"], f.AgentStateView),
+            conversations=msgspec.convert(cards, list[f.Card]), offers=msgspec.convert(view["offers"], list[f.Offer]),
+        )
         if profile.get("role") == Role.SUPERVISOR:
-            welcome["monitoring"] = sorted(view["monitoring"])
+            welcome.monitoring = sorted(view["monitoring"])
         self.send(welcome)
         # Its own conversations, and those a supervisor monitors, are replayed.
         held = {card["conversation_id"] for card in cards} | set(view["monitoring"])
@@ -84,11 +87,10 @@ class AgentSocket(ClientSocket):
                 result = await router.post_message(command.conversation_id, "agent", aid, self.display_name, text, kind="note")
                 return {"message_id": result["message_id"], "seq": result["seq"]}
             case f.AgentTyping():
-                await router.relay(command.conversation_id, "agent", aid, {
-                    "type": "typing", "conversation_id": command.conversation_id,
-                    "from": {"role": "agent", "id": aid, "display_name": self.display_name},
-                    "active": command.active,
-                })
+                sender = f.Sender(role="agent", id=aid, display_name=self.display_name)
+                await self.relay(command.conversation_id, f.Typing(
+                    conversation_id=command.conversation_id, from_=sender, active=command.active,
+                ))
                 return None
             case f.SetState():
                 state = settable_state(command.state)

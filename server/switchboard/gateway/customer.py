@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from msgspec import UNSET
+
 from ..domain import frames as f
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from .auth import new_id
 from .chats import Site, current_conversation
 from .socket import ClientSocket, HandshakeRefused
+
+CUSTOMER = f.Sender(role="customer")
 
 
 class CustomerSocket(ClientSocket):
@@ -42,15 +47,15 @@ class CustomerSocket(ClientSocket):
             if card["status"] == "closed" and card["channel"] == "webchat":
                 card = None
         self.conversation_id = card["conversation_id"] if card else None
-        welcome: dict[str, Any] = {
-            "type": "welcome", "visitor_id": visitor_id, "visitor_token": token, "conversation": card,
-        }
+        welcome = f.CustomerWelcome(
+            visitor_id=visitor_id, visitor_token=token, conversation=msgspec.convert(card, f.Card | None),
+        )
         replay: list[dict[str, Any]] = []
         resume = hello.resume
         if resume is not None and resume.conversation_id == self.conversation_id:
             stored = await services.router.history_length(self.conversation_id)
             recovered = resume.last_seq <= stored
-            welcome["recovered"] = recovered
+            welcome.recovered = recovered
             after = resume.last_seq if recovered else 0
             replay = await services.router.history(self.conversation_id, after, audience="customer")
             # Pushes held back meanwhile are doubles only up to what the client has
@@ -90,18 +95,14 @@ class CustomerSocket(ClientSocket):
                 return result
             case f.CustomerTyping():
                 cid = current_conversation(self.conversation_id)
-                frame: dict[str, Any] = {"type": "typing", "conversation_id": cid,
-                                         "from": {"role": "customer"}, "active": command.active}
-                if command.preview is not None and command.active:
-                    frame["preview"] = command.preview
-                await router.relay(cid, "customer", self.visitor_id, frame)
+                preview = command.preview if command.preview is not None and command.active else UNSET
+                await self.relay(cid, f.Typing(
+                    conversation_id=cid, from_=CUSTOMER, active=command.active, preview=preview,
+                ))
                 return None
             case f.Read():
                 cid = current_conversation(self.conversation_id)
-                await router.relay(cid, "customer", self.visitor_id, {
-                    "type": "read", "conversation_id": cid, "seq": command.seq,
-                    "from": {"role": "customer"},
-                })
+                await self.relay(cid, f.ReadReceipt(conversation_id=cid, seq=command.seq, from_=CUSTOMER))
                 return None
             case f.EndChat():
                 result = await router.end_chat(self.visitor_id)

@@ -12,10 +12,12 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from msgspec import UNSET
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..domain.admission import origin_allowed
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from ..domain.frames import Ack, Error, Frame
 from .codec import Codec, choose_subprotocol
 from .hub import Push
 from .limits import FrameRate, Refusal, client_address, origin_refusal
@@ -71,7 +73,9 @@ class ClientSocket:
 
     # ------------------------------------------------------------ sending
 
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: Frame | dict[str, Any]) -> None:
+        """Frames the gateway builds are structs (domain/frames/outgoing.py); history replayed from the
+        store comes as the dicts it stored."""
         self._put(self.codec.encode(frame))
 
     def replayed(self, conversation_id: str, seq: int) -> None:
@@ -158,13 +162,10 @@ class ClientSocket:
 
     def ack(self, ref: str | None, result: dict[str, Any] | None = None) -> None:
         if ref is not None:
-            self.send({"type": "ack", "ref": ref, **(result or {})})
+            self.send(Ack(ref=ref, **result) if result else Ack(ref=ref))
 
     def error(self, ref: str | None, code: ErrorCode, message: str) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code.value, "message": message}
-        if ref is not None:
-            frame["ref"] = ref
-        self.send(frame)
+        self.send(Error(code=code.value, message=message, ref=UNSET if ref is None else ref))
 
     # ------------------------------------------------------------ lifecycle
 
@@ -300,6 +301,10 @@ class ClientSocket:
         except Exception:
             return None
         return ref if isinstance(ref, str) and len(ref) <= 64 else None
+
+    async def relay(self, conversation_id: str, frame: Frame) -> None:
+        """Sends `frame` from this socket's person to the others in the conversation, not stored."""
+        await self.services.router.relay(conversation_id, self.role, self.ident, msgspec.to_builtins(frame))
 
     # ------------------------------------------------------------ presence
 
