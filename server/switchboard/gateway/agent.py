@@ -13,7 +13,7 @@ from ..domain.cards import build_card
 from ..domain.desk import check_transfer_target, settable_state
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.states import Role
-from .socket import ClientSocket, HandshakeRefused
+from .socket import ClientSocket, HandshakeRefused, Result, posted
 
 
 class AgentSocket(ClientSocket):
@@ -70,7 +70,7 @@ class AgentSocket(ClientSocket):
         self.services.supervision.remove(self)
         await super().goodbye()
 
-    async def handle(self, command: Any) -> dict[str, Any] | None:
+    async def handle(self, command: Any) -> Result:
         router = self.services.router
         aid = self.agent_id
         match command:
@@ -81,11 +81,11 @@ class AgentSocket(ClientSocket):
                 )
                 # For search, after the store accepted it (see gateway/indexing.py); notes are not.
                 await self.services.indexer.message(command.conversation_id, text)
-                return {"message_id": result["message_id"], "seq": result["seq"]}
+                return posted(command.ref, result)
             case f.Note():
                 text = f.check_text(command.text, self.settings.note_text_limit)
                 result = await router.post_message(command.conversation_id, "agent", aid, self.display_name, text, kind="note")
-                return {"message_id": result["message_id"], "seq": result["seq"]}
+                return posted(command.ref, result)
             case f.AgentTyping():
                 sender = f.Sender(role="agent", id=aid, display_name=self.display_name)
                 await self.relay(command.conversation_id, f.Typing(

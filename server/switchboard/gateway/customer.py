@@ -11,7 +11,7 @@ from ..domain import frames as f
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from .auth import new_id
 from .chats import Site, current_conversation
-from .socket import ClientSocket, HandshakeRefused
+from .socket import ClientSocket, HandshakeRefused, Result, posted
 
 CUSTOMER = f.Sender(role="customer")
 
@@ -79,7 +79,7 @@ class CustomerSocket(ClientSocket):
         if frame.get("type") == "chat.queued":
             self.conversation_id = frame.get("conversation_id", self.conversation_id)
 
-    async def handle(self, command: Any) -> dict[str, Any] | None:
+    async def handle(self, command: Any) -> Result:
         router = self.services.router
         match command:
             case f.CustomerMessage():
@@ -87,7 +87,7 @@ class CustomerSocket(ClientSocket):
                     self.visitor_id, self.conversation_id, self.display_name, command.text,
                     command.client_msg_id or "", self._site(),
                 )
-                return {"message_id": result["message_id"], "seq": result["seq"]}
+                return posted(command.ref, result)
             case f.StartChat():
                 result = await self.services.chats.start(self.visitor_id, command, self._site())
                 self.conversation_id = result["conversation_id"]

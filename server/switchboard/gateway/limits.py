@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +85,7 @@ class Refusal:
     message: str
 
 
-def client_address(scope: dict[str, Any]) -> str:
+def client_address(scope: Mapping[str, Any]) -> str:
     """The client's address; behind a trusted proxy uvicorn has already put the
     X-Forwarded-For address here (SWITCHBOARD_TRUSTED_PROXIES)."""
     client = scope.get("client")

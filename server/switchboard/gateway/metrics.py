@@ -154,14 +154,14 @@ def store_families(snapshot: Snapshot | None) -> Iterator[Metric]:
     yield family
 
     for kind, (name, help_text) in HISTOGRAMS.items():
-        family = HistogramMetricFamily(name, help_text, labels=["queue"])
+        histogram = HistogramMetricFamily(name, help_text, labels=["queue"])
         for queue, fields in sorted(histograms[kind].items()):
             bounds = sorted({*HISTOGRAM_BUCKETS_MS, *(int(f) for f in fields if f.isdigit())})
-            buckets = [(floatToGoString(le / 1000), fields.get(str(le), 0)) for le in bounds]
-            count = fields.get("count", fields.get("+Inf", 0))
-            buckets.append(("+Inf", count))
-            family.add_metric([queue], buckets, sum_value=fields.get("sum", 0) / 1000)
-        yield family
+            buckets: list[tuple[str, float]] = [(floatToGoString(le / 1000), fields.get(str(le), 0)) for le in bounds]
+            observed = fields.get("count", fields.get("+Inf", 0))
+            buckets.append(("+Inf", observed))
+            histogram.add_metric([queue], buckets, sum_value=fields.get("sum", 0) / 1000)
+        yield histogram
 
 
 class _StoreCollector:

@@ -179,8 +179,8 @@ class SupervisorFeed(Background):
             if card is None:
                 continue
             frame = _card_frame(card)
-            for sock, queues in list(self._sockets.items()):
-                if queues & touched[sid]:
+            for sock, its_queues in list(self._sockets.items()):
+                if its_queues & touched[sid]:
                     sock.send(frame)
 
     async def push_stats(self) -> None:
