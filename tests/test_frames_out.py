@@ -97,3 +97,38 @@ async def test_every_frame_sent_decodes_into_its_struct(sb):
     assert {"welcome", "ack", "error", "offer", "conversation.assigned", "message", "note", "typing", "read",
             "conference.requested", "help.requested", "card", "stats", "chat.ended", "conversation.closed",
             "agent.state"} <= agent_types, agent_types
+
+
+async def test_frames_of_offers_that_fail_and_of_moving_queues_decode_into_their_structs(sb):
+    alice = await sb.available_agent("alice")
+    bob, _ = await sb.agent_socket(await sb.agent("bob"))
+    _, started = await sb.chat(text="first")
+    cid = started["conversation_id"]
+    offer = await alice.expect("offer", conversation_id=cid)
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await alice.expect("conversation.assigned", conversation_id=cid)
+
+    # To an agent who declines: the sender keeps the chat and hears why.
+    await bob.ok({"type": "set_state", "state": "available"})
+    await alice.ok({"type": "transfer", "conversation_id": cid, "agent": "bob"})
+    transfer = await bob.expect("offer", kind="transfer")
+    await bob.ok({"type": "decline", "offer_id": transfer["offer_id"]})
+    await alice.expect("transfer.failed", conversation_id=cid)
+
+    # Offered, then the customer leaves: the offer is revoked.
+    await bob.ok({"type": "set_state", "state": "not_ready"})
+    leaving, second = await sb.chat(text="second")
+    await alice.expect("offer", conversation_id=second["conversation_id"])
+    await leaving.ok({"type": "end_chat"})
+    await alice.expect("offer.revoked")
+
+    # Queued behind another who leaves: the position moves up.
+    await alice.ok({"type": "set_state", "state": "not_ready"})
+    waiting, _ = await sb.chat(text="third")
+    behind, _ = await sb.chat(text="fourth")
+    await behind.expect("chat.queued", position=2)
+    await waiting.ok({"type": "end_chat"})
+    await behind.expect("chat.position", position=1)
+
+    for client in sb.clients:
+        decoded(client, f.CustomerFrame if "visitor_id" in client.frames[0] else f.AgentFrame)

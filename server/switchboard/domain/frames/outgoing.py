@@ -379,6 +379,16 @@ class HelpRequested(AgentInSession, tag="help.requested"):
     text: str | UnsetType = UNSET
 
 
+# ---------------------------------------------------------------- to a node (built by the store)
+
+
+class TokenRevoked(Frame, tag="token.revoked"):
+    """An order to the node holding the agent's sockets (close those opened with an older token);
+    never forwarded to a client."""
+
+    version: str
+
+
 CustomerFrame = HistoryEvent | Ack | Error | Typing | CustomerWelcome | ChatQueued | ChatPosition | Invite
 
 AgentFrame = HistoryEvent | Ack | Error | Typing | ReadReceipt | AgentWelcome | CardChanged | Stats | Offer \
@@ -438,6 +448,7 @@ __all__ = [
     "Sender",
     "SessionEvent",
     "Stats",
+    "TokenRevoked",
     "TransferFailed",
     "Typing",
     "WrapUpCode",
