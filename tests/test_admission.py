@@ -1,5 +1,6 @@
-"""The rules the customer and agent sockets apply, tested without a socket: origin policy,
-a closed queue's answer to a new chat, the states an agent may set, what a transfer names."""
+"""The rules the customer and agent sockets apply, tested without a socket: origin policy, a closed
+queue's answer to a new chat, a returning visitor's conversation and replay, the states an agent may
+set, what a transfer names."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from switchboard.domain.admission import (
 from switchboard.domain.desk import check_transfer_target, settable_state
 from switchboard.domain.errors import ErrorCode, SwitchboardError
 from switchboard.domain.hours import BusinessHours
+from switchboard.domain.returning import Replay, goes_on, replay_from
 from switchboard.domain.states import AgentState
 
 
@@ -90,3 +92,15 @@ def test_a_transfer_names_a_queue_or_an_agent():
     for queue, agent in ((None, None), ("q", "a")):
         with pytest.raises(SwitchboardError):
             check_transfer_target(queue, agent)
+
+
+def test_a_closed_webchat_is_over_and_a_messaging_thread_goes_on():
+    assert not goes_on("closed", "webchat")
+    assert goes_on("closed", "messaging")
+    assert goes_on("active", "webchat")
+
+
+def test_a_resume_replays_after_the_clients_seq_or_all_when_the_store_lost_history():
+    assert replay_from(3, 5) == Replay(recovered=True, after=3)
+    assert replay_from(5, 5) == Replay(recovered=True, after=5)
+    assert replay_from(7, 5) == Replay(recovered=False, after=0)

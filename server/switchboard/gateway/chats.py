@@ -15,6 +15,7 @@ import msgspec
 from ..domain import frames as f
 from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origins
 from ..domain.errors import ErrorCode, SwitchboardError
+from ..domain.returning import Replay, goes_on, replay_from
 from ..domain.states import Channel
 from ..store.directory import Directory
 from ..store.router import ConversationEnded, Router, now_ms
@@ -50,6 +51,18 @@ class CustomerChats:
             return site.origin in await self._directory.queue_origins()
         except SwitchboardError:  # the store is away: its hello would fail anyway
             return False
+
+    async def returning(self, session_id: str | None) -> dict[str, Any] | None:
+        """The card of the conversation a visitor comes back to, if it goes on."""
+        if session_id is None:
+            return None
+        card: dict[str, Any] = (await self._router.session_cards([session_id]))[0]
+        return card if goes_on(card["status"], card["channel"]) else None
+
+    async def replay(self, conversation_id: str, last_seq: int) -> tuple[Replay, list[dict[str, Any]]]:
+        """What a resuming customer missed, from the stored history."""
+        replay = replay_from(last_seq, await self._router.history_length(conversation_id))
+        return replay, await self._router.history(conversation_id, replay.after, audience="customer")
 
     async def start(self, visitor_id: str, command: f.StartChat, site: Site) -> dict[str, Any]:
         text = f.check_text(command.text, self._text_limit) if command.text else ""

@@ -38,29 +38,20 @@ class CustomerSocket(ClientSocket):
             token = services.signer.visitor_token(visitor_id)
         self.visitor_id = visitor_id
         view = await self.join(visitor_id)
-        card = None
-        if view.get("session"):
-            card = (await services.router.session_cards([view["session"]["id"]]))[0]
-            self.display_name = (card["customer"] or {}).get("name") or ""
-            # A closed webchat is over: the visitor starts a new chat. A messaging
-            # conversation is a thread that goes on.
-            if card["status"] == "closed" and card["channel"] == "webchat":
-                card = None
+        card = await services.chats.returning(view["session"]["id"] if view.get("session") else None)
         self.conversation_id = card["conversation_id"] if card else None
+        self.display_name = ((card["customer"] or {}).get("name") or "") if card else ""
         welcome = f.CustomerWelcome(
             visitor_id=visitor_id, visitor_token=token, conversation=msgspec.convert(card, f.Card | None),
         )
         replay: list[dict[str, Any]] = []
         resume = hello.resume
         if resume is not None and resume.conversation_id == self.conversation_id:
-            stored = await services.router.history_length(self.conversation_id)
-            recovered = resume.last_seq <= stored
-            welcome.recovered = recovered
-            after = resume.last_seq if recovered else 0
-            replay = await services.router.history(self.conversation_id, after, audience="customer")
+            point, replay = await services.chats.replay(self.conversation_id, resume.last_seq)
+            welcome.recovered = point.recovered
             # Pushes held back meanwhile are doubles only up to what the client has
             # or gets now; anything newer still goes out.
-            self.replayed(self.conversation_id, replay[-1]["seq"] if replay else after)
+            self.replayed(self.conversation_id, replay[-1]["seq"] if replay else point.after)
         self.send(welcome)
         for event in replay:
             self.send(event)
