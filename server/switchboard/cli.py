@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def seed_demo(settings: Settings) -> str:
     """Creates the demo queue and agent (idempotent) and returns an agent token."""
-    from .gateway.app import build_services
+    from .gateway.services import build_services
 
     services = build_services(settings)
     try:
