@@ -1,7 +1,8 @@
-"""The customer's chat flows, between the socket and the store: start a chat, write (which reopens an
-ended one), accept an invitation. Each checks the site's origin and the queue's hours first.
+"""The customer's chat flows, between the socket and the store: come back to a conversation, start a
+chat, write (which reopens an ended one), accept an invitation. Each new session checks the site's
+origin and the queue's hours first.
 
-The socket decodes and answers; the rules themselves are in domain/admission.py.
+The socket decodes and answers; the rules themselves are in domain/admission.py and domain/returning.py.
 """
 
 from __future__ import annotations
