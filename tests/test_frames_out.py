@@ -119,6 +119,8 @@ async def test_frames_of_offers_that_fail_and_of_moving_queues_decode_into_their
     await bob.ok({"type": "set_state", "state": "not_ready"})
     leaving, second = await sb.chat(text="second")
     await alice.expect("offer", conversation_id=second["conversation_id"])
+    _, welcome = await sb.agent_socket(await sb.agent("alice"))  # another tab: the pending offer is in its welcome
+    assert [o["conversation_id"] for o in welcome["offers"]] == [second["conversation_id"]]
     await leaving.ok({"type": "end_chat"})
     await alice.expect("offer.revoked")
 
