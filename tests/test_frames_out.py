@@ -134,3 +134,24 @@ async def test_frames_of_offers_that_fail_and_of_moving_queues_decode_into_their
 
     for client in sb.clients:
         decoded(client, f.CustomerFrame if "visitor_id" in client.frames[0] else f.AgentFrame)
+
+
+def test_frames_built_by_the_gateway_have_the_bytes_of_the_dicts_they_replace():
+    """Absent stays absent, null stays null, empty stays empty (the order of fields may differ)."""
+    encode = msgspec.json.encode
+    cases = [
+        (f.Ack(ref="r1", message_id="c:3", seq=3), {"type": "ack", "ref": "r1", "message_id": "c:3", "seq": 3}),
+        (f.Ack(ref="r2"), {"type": "ack", "ref": "r2"}),
+        (f.Error(code="conflict", message="start a chat first"),
+         {"type": "error", "code": "conflict", "message": "start a chat first"}),
+        (f.Typing(conversation_id="c", from_=f.Sender(role="customer"), active=False),
+         {"type": "typing", "conversation_id": "c", "from": {"role": "customer"}, "active": False}),
+        (f.CustomerWelcome(visitor_id="v", visitor_token="t", conversation=None),
+         {"type": "welcome", "visitor_id": "v", "visitor_token": "t", "conversation": None}),
+        (f.AgentStateView(state="available", since=1), {"state": "available", "since": 1}),
+        (f.Stats(queues=[], agents=[], window_s=900, ts=5),
+         {"type": "stats", "queues": [], "agents": [], "window_s": 900, "ts": 5}),
+    ]
+    for struct, old in cases:
+        assert encode(struct) == encode(old)
+        assert msgspec.msgpack.decode(msgspec.msgpack.encode(struct)) == old
