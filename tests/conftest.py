@@ -117,7 +117,7 @@ async def start_node(redis_url: str, **overrides: Any) -> Node:
         app, ws="websockets-sansio", ws_max_size=settings.max_frame_bytes, log_level="warning",
         lifespan="on", timeout_graceful_shutdown=2,
     )
-    server = NodeServer(config, app.state.services.sockets, settings.shutdown_drain_s)
+    server = NodeServer(config, app.state.services.local.sockets, settings.shutdown_drain_s)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     deadline = asyncio.get_running_loop().time() + 10

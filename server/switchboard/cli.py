@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def seed_demo(settings: Settings) -> str:
     """Creates the demo queue and agent (idempotent) and returns an agent token."""
-    from .gateway.app import build_services
+    from .gateway.services import build_services
 
     services = build_services(settings)
     try:
@@ -135,7 +135,7 @@ def serve(settings: Settings) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
     )
-    NodeServer(config, app.state.services.sockets, settings.shutdown_drain_s).run()
+    NodeServer(config, app.state.services.local.sockets, settings.shutdown_drain_s).run()
 
 
 if __name__ == "__main__":

@@ -25,10 +25,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from .background import Background
+
 log = logging.getLogger(__name__)
 
 
-class Collector:
+class Collector(Background):
     def __init__(self, freeze_every_s: float, full_every_s: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.freeze_every_s = freeze_every_s
@@ -41,7 +43,7 @@ class Collector:
     def enabled(self) -> bool:
         return self.freeze_every_s > 0
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if not self.enabled or self._task is not None:
             return
         # What the node built to start (modules, the app, its settings) lives as long as the process.

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from .background import Background
 from .domain.errors import SwitchboardError
 from .store.clock import now_ms
 from .store.router import Router
@@ -17,7 +18,7 @@ from .store.router import Router
 log = logging.getLogger(__name__)
 
 
-class Sweeper:
+class Sweeper(Background):
     def __init__(
         self, router: Router, tick_s: float, node_id: str, node_ttl_s: float,
         on_revived: Callable[[], Awaitable[None]],
@@ -31,7 +32,7 @@ class Sweeper:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="deadline-sweeper")
 
     async def stop(self) -> None:
@@ -75,5 +76,5 @@ class Sweeper:
                 log.exception("sweep failed")
             try:
                 await asyncio.wait_for(self._stop.wait(), self._tick_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

@@ -678,7 +678,7 @@ async def test_a_refused_origin_stops_the_desk_from_retrying(browser, sb):
     page.on("websocket", lambda ws: opened.append(ws))
     await page.goto(f"{sb.node.base}/desk#token={token}")
     await expect(page.locator("#connection")).to_have_text("Connected")
-    [desk] = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "alice"]
+    [desk] = [s for s in sb.node.services.local.sockets if s.role == "agent" and s.agent_id == "alice"]
     desk.close(4403, "origin not allowed")
     await expect(page.locator("#connection")).to_have_text("Refused: origin not allowed")
     await expect(page.locator(".notice-error")).to_contain_text("SWITCHBOARD_ALLOWED_ORIGINS")

@@ -204,7 +204,7 @@ async def test_markup_from_customers_shows_as_text_and_the_view_reconnects(brows
 
     # The server drops the page's socket: it reconnects, monitors again, and the
     # transcript goes on without duplicates.
-    sockets = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]
+    sockets = [s for s in sb.node.services.local.sockets if s.role == "agent" and s.agent_id == "sue"]
     assert len(sockets) == 1
     sockets[0].close(1001, "server shutting down")
     await eventually(lambda: _count_sockets(sb, exclude=sockets[0]))
@@ -223,7 +223,7 @@ async def test_markup_from_customers_shows_as_text_and_the_view_reconnects(brows
 
 
 async def _count_sockets(sb: Any, exclude: Any) -> bool:
-    return any(s.role == "agent" and s.agent_id == "sue" and s is not exclude for s in sb.node.services.sockets)
+    return any(s.role == "agent" and s.agent_id == "sue" and s is not exclude for s in sb.node.services.local.sockets)
 
 
 async def test_only_supervisors_get_in_and_a_bad_token_goes_back_to_sign_in(browser, make_deployment):
@@ -272,7 +272,7 @@ async def test_a_view_opened_later_or_reloaded_shows_the_open_sessions_and_help_
         await expect(board.page.locator("#conn")).to_have_text("Live")
 
     # The socket drops and Nils leaves meanwhile: his card does not stay live.
-    sockets = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]
+    sockets = [s for s in sb.node.services.local.sockets if s.role == "agent" and s.agent_id == "sue"]
     sockets[0].close(1001, "server shutting down")
     await nils.ok({"type": "end_chat"})
     await eventually(lambda: _count_sockets(sb, exclude=sockets[0]))
@@ -386,7 +386,7 @@ async def test_signing_in_after_a_refused_token_shows_nothing_of_the_previous_su
     await expect(board.transcript.locator(".entry-text")).to_have_text(["private matter"])
     # sue's token is revoked (her profile deleted); the view's socket drops and is refused
     await sb.admin("DELETE", "/api/v1/agents/sue", expect=None)
-    for sock in [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]:
+    for sock in [s for s in sb.node.services.local.sockets if s.role == "agent" and s.agent_id == "sue"]:
         sock.close(1001, "server shutting down")
     await expect(board.page.get_by_label("Agent token")).to_be_visible()
     assert await board.page.locator("#cards li, #help li, #transcript li, #recent li").count() == 0
@@ -415,7 +415,7 @@ async def test_a_refused_origin_stops_the_supervisor_view_from_retrying(browser,
     page.on("websocket", lambda ws: opened.append(ws))
     await page.goto(f"{sb.node.base}/supervisor#token={sue_token}")
     await expect(page.locator("#conn")).to_have_text("Live")
-    [view] = [s for s in sb.node.services.sockets if s.role == "agent" and s.agent_id == "sue"]
+    [view] = [s for s in sb.node.services.local.sockets if s.role == "agent" and s.agent_id == "sue"]
     view.close(4403, "origin not allowed")
     await expect(page.locator("#conn")).to_contain_text("origin is not allowed")
     assert len(opened) == 1

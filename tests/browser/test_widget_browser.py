@@ -53,7 +53,7 @@ class Widget:
         await expect(self.customer_bubbles.last).to_have_text(text)
 
     def customer_sockets(self, sb: Any) -> list[Any]:
-        return [s for s in sb.node.services.sockets if s.role == "customer"]
+        return [s for s in sb.node.services.local.sockets if s.role == "customer"]
 
 
 async def screenshot(page: Page, name: str, tmp_path: Path) -> None:
@@ -405,7 +405,7 @@ async def test_two_tabs_opened_at_once_are_one_visitor_and_a_reload_keeps_the_ch
     held[1][0].send(held[1][1])  # ... then the other gets a welcome for a second visitor
 
     async def one_visitor() -> bool:
-        sockets = [s for s in sb.node.services.sockets if s.role == "customer"]
+        sockets = [s for s in sb.node.services.local.sockets if s.role == "customer"]
         return len(sockets) == 2 and len({s.visitor_id for s in sockets}) == 1
 
     await eventually(one_visitor)

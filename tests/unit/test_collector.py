@@ -56,11 +56,8 @@ def test_young_cyclic_garbage_is_freed_by_the_ordinary_collections(clock):
 async def test_a_node_freezes_at_start_and_gives_everything_back_at_stop():
     gc.unfreeze()
     collector = Collector(freeze_every_s=3600.0, full_every_s=3600.0)
-    collector.start()
-    try:
+    async with collector:
         assert gc.get_freeze_count() > 0
-    finally:
-        await collector.stop()
     assert gc.get_freeze_count() == 0
 
 

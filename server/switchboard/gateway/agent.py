@@ -6,12 +6,15 @@ import asyncio
 import time
 from typing import Any
 
+import msgspec
+
 from ..domain import frames as f
 from ..domain.cards import build_card
+from ..domain.desk import check_transfer_target, settable_state
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
-from ..domain.states import SETTABLE_AGENT_STATES, AgentState, Role
+from ..domain.states import Role
 from ..store.clock import now_ms
-from .socket import ClientSocket, HandshakeRefused
+from .socket import ClientSocket, HandshakeRefused, Result, posted
 
 
 class AgentSocket(ClientSocket):
@@ -38,12 +41,13 @@ class AgentSocket(ClientSocket):
         view = await self.join(agent_id, token_version)
         now = now_ms()
         cards = [build_card(v, now) for v in view["sessions"]]
-        welcome = {
-            "type": "welcome", "agent": {"id": agent_id, **profile}, "state": view["state"],
-            "conversations": cards, "offers": view["offers"],
-        }
+        welcome = f.AgentWelcome(
+            agent=msgspec.convert({"id": agent_id, **profile}, f.AgentProfile),
+            state=msgspec.convert(view["state"], f.AgentStateView),
+            conversations=msgspec.convert(cards, list[f.Card]), offers=msgspec.convert(view["offers"], list[f.Offer]),
+        )
         if profile.get("role") == Role.SUPERVISOR:
-            welcome["monitoring"] = sorted(view["monitoring"])
+            welcome.monitoring = sorted(view["monitoring"])
         self.send(welcome)
         # Its own conversations, and those a supervisor monitors, are replayed.
         held = {card["conversation_id"] for card in cards} | set(view["monitoring"])
@@ -67,7 +71,7 @@ class AgentSocket(ClientSocket):
         self.services.supervision.remove(self)
         await super().goodbye()
 
-    async def handle(self, command: Any) -> dict[str, Any] | None:
+    async def handle(self, command: Any) -> Result:
         router = self.services.router
         aid = self.agent_id
         match command:
@@ -78,25 +82,19 @@ class AgentSocket(ClientSocket):
                 )
                 # For search, after the store accepted it (see gateway/indexing.py); notes are not.
                 await self.services.indexer.message(command.conversation_id, text)
-                return {"message_id": result["message_id"], "seq": result["seq"]}
+                return posted(command.ref, result)
             case f.Note():
                 text = f.check_text(command.text, self.settings.note_text_limit)
                 result = await router.post_message(command.conversation_id, "agent", aid, self.display_name, text, kind="note")
-                return {"message_id": result["message_id"], "seq": result["seq"]}
+                return posted(command.ref, result)
             case f.AgentTyping():
-                await router.relay(command.conversation_id, "agent", aid, {
-                    "type": "typing", "conversation_id": command.conversation_id,
-                    "from": {"role": "agent", "id": aid, "display_name": self.display_name},
-                    "active": command.active,
-                })
+                sender = f.Sender(role="agent", id=aid, display_name=self.display_name)
+                await self.relay(command.conversation_id, f.Typing(
+                    conversation_id=command.conversation_id, from_=sender, active=command.active,
+                ))
                 return None
             case f.SetState():
-                try:
-                    state = AgentState(command.state)
-                except ValueError:
-                    state = None
-                if state not in SETTABLE_AGENT_STATES:
-                    raise SwitchboardError(ErrorCode.BAD_REQUEST, "state must be available, not_ready or offline")
+                state = settable_state(command.state)
                 return await router.set_state(aid, state.value, command.reason or "")
             case f.Accept():
                 return await router.accept(aid, command.offer_id)
@@ -107,8 +105,7 @@ class AgentSocket(ClientSocket):
             case f.WrapUp():
                 return await router.wrap_up(aid, command.conversation_id, command.code, command.notes or "")
             case f.Transfer():
-                if (command.queue is None) == (command.agent is None):
-                    raise SwitchboardError(ErrorCode.BAD_REQUEST, "transfer needs either queue or agent")
+                check_transfer_target(command.queue, command.agent)
                 return await router.transfer(aid, command.conversation_id, queue=command.queue, agent=command.agent)
             case f.Conference():
                 return await router.conference(aid, command.conversation_id, command.agent)

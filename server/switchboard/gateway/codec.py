@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,7 @@ class Codec:
             )
         return codec
 
-    def decode(self, message: dict[str, Any]) -> Any:
+    def decode(self, message: Mapping[str, Any]) -> Any:
         """A typed command from an ASGI receive message; raises msgspec errors."""
         text = message.get("text")
         try:
@@ -60,7 +61,7 @@ class Codec:
         except UnicodeDecodeError:  # msgspec's JSON decoder raises it for bytes that are not UTF-8
             raise msgspec.DecodeError("the frame is not valid UTF-8") from None
 
-    def decode_any(self, message: dict[str, Any]) -> Any:
+    def decode_any(self, message: Mapping[str, Any]) -> Any:
         text = message.get("text")
         if text is not None:
             return json_decode_any(text)

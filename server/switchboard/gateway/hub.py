@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from ..background import Background
 from ..store.errors import STORE_ERRORS, unavailable
 from ..store.keys import Keys
 from .codec import json_decode_any, msgpack_encode
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 class Push:
     """One published frame, decoded once and encoded at most once per encoding."""
 
-    __slots__ = ("payload", "frame", "_msgpack")
+    __slots__ = ("_msgpack", "frame", "payload")
 
     def __init__(self, payload: bytes) -> None:
         self.payload = payload
@@ -50,7 +51,7 @@ RETRY_FIRST_S = 0.1
 RETRY_MAX_S = 2.0
 
 
-class Hub:
+class Hub(Background):
     def __init__(self, redis: Redis, keys: Keys, node_id: str) -> None:
         self._redis = redis
         self._keys = keys

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..domain.errors import CloseCode, SwitchboardError
 from ..settings import Settings
@@ -24,7 +23,7 @@ log = logging.getLogger(__name__)
 class TokenBucket:
     """`burst` frames at once, then `rate` frames per second."""
 
-    __slots__ = ("rate", "burst", "tokens", "stamp", "clock")
+    __slots__ = ("burst", "clock", "rate", "stamp", "tokens")
 
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
@@ -56,7 +55,7 @@ class FrameRate:
     a client that keeps sending while refused (it never lets the bucket fill up
     again) is closed with 1008 after `strikes` refusals."""
 
-    __slots__ = ("bucket", "strikes", "limit")
+    __slots__ = ("bucket", "limit", "strikes")
 
     def __init__(self, settings: Settings) -> None:
         self.bucket = TokenBucket(settings.frames_per_s, settings.frame_burst)
@@ -86,19 +85,11 @@ class Refusal:
     message: str
 
 
-def client_address(scope: dict[str, Any]) -> str:
+def client_address(scope: Mapping[str, Any]) -> str:
     """The client's address; behind a trusted proxy uvicorn has already put the
     X-Forwarded-For address here (SWITCHBOARD_TRUSTED_PROXIES)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
-
-
-def same_origin(origin: str, host: str | None) -> bool:
-    """The page was served by this server (the desk, the supervisor view, the demo)."""
-    try:
-        return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
-    except ValueError:
-        return False
 
 
 class Gate:

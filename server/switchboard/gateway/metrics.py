@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Iterator
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import (
@@ -24,10 +24,7 @@ from prometheus_client.utils import floatToGoString
 
 from ..domain.errors import SwitchboardError
 from ..domain.states import AgentState, EndReason
-from ..store.figures import Snapshot
-
-if TYPE_CHECKING:
-    from .services import Services
+from ..store.figures import Figures, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -157,14 +154,14 @@ def store_families(snapshot: Snapshot | None) -> Iterator[Metric]:
     yield family
 
     for kind, (name, help_text) in HISTOGRAMS.items():
-        family = HistogramMetricFamily(name, help_text, labels=["queue"])
+        histogram = HistogramMetricFamily(name, help_text, labels=["queue"])
         for queue, fields in sorted(histograms[kind].items()):
             bounds = sorted({*HISTOGRAM_BUCKETS_MS, *(int(f) for f in fields if f.isdigit())})
-            buckets = [(floatToGoString(le / 1000), fields.get(str(le), 0)) for le in bounds]
-            count = fields.get("count", fields.get("+Inf", 0))
-            buckets.append(("+Inf", count))
-            family.add_metric([queue], buckets, sum_value=fields.get("sum", 0) / 1000)
-        yield family
+            buckets: list[tuple[str, float]] = [(floatToGoString(le / 1000), fields.get(str(le), 0)) for le in bounds]
+            observed = fields.get("count", fields.get("+Inf", 0))
+            buckets.append(("+Inf", observed))
+            histogram.add_metric([queue], buckets, sum_value=fields.get("sum", 0) / 1000)
+        yield histogram
 
 
 class _StoreCollector:
@@ -177,10 +174,17 @@ class _StoreCollector:
         return store_families(self.snapshot)
 
 
+class CountedSocket(Protocol):
+    @property
+    def role(self) -> str: ...
+
+
 class Metrics:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, sockets: Collection[CountedSocket], node_id: str, figures: Figures) -> None:
         self.registry = CollectorRegistry()
-        self._services = services
+        self._open_sockets = sockets
+        self._node_id = node_id
+        self._figures = figures
         self.sockets = Gauge(
             "switchboard_sockets", "Open client sockets on this node", ["node", "role"], registry=self.registry
         )
@@ -190,9 +194,9 @@ class Metrics:
 
     def refresh(self) -> None:
         counts = {"customer": 0, "agent": 0}
-        for sock in self._services.sockets:
+        for sock in self._open_sockets:
             counts[sock.role] = counts.get(sock.role, 0) + 1
-        node = self._services.settings.node_id
+        node = self._node_id
         for role, count in counts.items():
             self.sockets.labels(node, role).set(count)
 
@@ -201,7 +205,7 @@ class Metrics:
         self.refresh()
         snapshot: Snapshot | None = None
         try:
-            snapshot = await asyncio.wait_for(self._services.figures.snapshot(counters=True), STORE_TIMEOUT_S)
+            snapshot = await asyncio.wait_for(self._figures.snapshot(counters=True), STORE_TIMEOUT_S)
             self._store_down_logged = False
         except (SwitchboardError, TimeoutError) as exc:
             if not self._store_down_logged:

@@ -1,30 +1,62 @@
-"""What one gateway node runs: its clients, stores and background parts, passed to the sockets and handlers."""
+"""What one gateway node runs: its clients, stores and background parts, passed to the sockets and handlers.
+
+`build_services` makes the whole object in one step; nothing is filled in later. What changes while the
+node runs (its open sockets, its open event streams) lives apart, in `NodeLocal`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from redis.asyncio import Redis
 
 from ..collector import Collector
 from ..settings import Settings
 from ..store.canned import CannedResponses
+from ..store.connection import connect
 from ..store.directory import Directory
+from ..store.engine import Timeouts
 from ..store.figures import Figures
+from ..store.keys import Keys
 from ..store.router import Router
 from ..store.search import SearchIndex
+from ..store.throttle import HandshakeCounter
 from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
 from .auth import Signer
+from .chats import CustomerChats
 from .hub import Hub
 from .indexing import Indexer
+from .limits import Gate
+from .metrics import Metrics
 from .supervision import SupervisorFeed
 from .webhooks import WebhookDispatcher
 
 
-@dataclass
+class OpenSocket(Protocol):
+    """What the node does with a client socket it holds open (gateway/socket.py)."""
+
+    @property
+    def role(self) -> str: ...
+
+    async def register(self) -> None:
+        """Records its presence in the store again."""
+
+    def go_away(self, reason: str) -> None:
+        """Closes with 1001 once the command under way is answered."""
+
+
+@dataclass(slots=True)
+class NodeLocal:
+    """This node's own mutable state, never shared with other nodes."""
+
+    sockets: set[OpenSocket] = field(default_factory=set)
+    event_streams: int = 0  # open /api/v1/events/stream responses
+
+
+@dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
     redis: Redis
@@ -41,8 +73,44 @@ class Services:
     supervision: SupervisorFeed
     webhooks: WebhookStore
     dispatcher: WebhookDispatcher
-    sockets: set[Any] = field(default_factory=set)
-    gate: Any = None  # admission of handshakes (gateway/limits.py)
-    metrics: Any = None
-    collector: Collector | None = None
-    event_streams: int = 0  # open /api/v1/events/stream responses on this node
+    gate: Gate  # admission of handshakes
+    metrics: Metrics
+    collector: Collector
+    chats: CustomerChats
+    local: NodeLocal
+
+
+def build_services(settings: Settings) -> Services:
+    if not settings.secret:
+        raise ValueError("settings need a secret (see Settings.with_secrets)")
+    redis = connect(settings)
+    keys = Keys(settings.key_prefix)
+    router = Router(redis, keys, Timeouts(
+        inactivity_ms=int(settings.inactivity_timeout_s * 1000),
+        grace_ms=int(settings.disconnect_grace_s * 1000),
+    ))
+    local = NodeLocal()
+    search = SearchIndex(redis, keys, router)
+    figures = Figures(redis, keys)
+    webhooks = WebhookStore(redis, keys)
+    directory = Directory(redis, keys, router)
+    indexer = Indexer(search)
+
+    async def register_sockets_again() -> None:
+        for client in list(local.sockets):
+            await client.register()
+
+    return Services(
+        settings=settings, redis=redis, router=router, directory=directory,
+        hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
+        sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
+        canned=CannedResponses(redis, keys), search=search, indexer=indexer, figures=figures,
+        supervision=SupervisorFeed(figures, router, settings.stats_interval_s),
+        visitors=Visitors(redis, keys, router, settings.web_session_idle_s),
+        webhooks=webhooks, dispatcher=WebhookDispatcher(webhooks, settings),
+        gate=Gate(settings, HandshakeCounter(redis, keys).count),
+        metrics=Metrics(local.sockets, settings.node_id, figures),
+        collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),
+        chats=CustomerChats(router, directory, indexer, settings.allowed_origins, settings.customer_text_limit),
+        local=local,
+    )

@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from msgspec import UNSET
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..domain.admission import origin_allowed
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from ..domain.frames import Ack, Error, Frame
 from .codec import Codec, choose_subprotocol
 from .hub import Push
-from .limits import FrameRate, Refusal, client_address, origin_refusal, same_origin
+from .limits import FrameRate, Refusal, client_address, origin_refusal
 
 if TYPE_CHECKING:
     from .services import Services
@@ -30,6 +34,16 @@ _CLOSE = object()
 #: pub/sub connection to the store broke): resuming replays them from history.
 RESUME_REASON = "updates were interrupted; reconnect and resume"
 SHUTDOWN_REASON = "server shutting down"
+
+
+#: What a command's handler answers: the result fields of its `ack`, or the `ack` itself (built with its
+#: fields named, which is quicker than from a dict: the message path does so).
+Result = Ack | dict[str, Any] | None
+
+
+def posted(ref: str | None, stored: dict[str, Any]) -> Ack:
+    """The `ack` of a message or note the store accepted."""
+    return Ack(ref=ref or "", message_id=stored["message_id"], seq=stored["seq"])
 
 
 class HandshakeRefused(Exception):
@@ -70,7 +84,9 @@ class ClientSocket:
 
     # ------------------------------------------------------------ sending
 
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: Frame | dict[str, Any]) -> None:
+        """Frames the gateway builds are structs (domain/frames/outgoing.py); history replayed from the
+        store comes as the dicts it stored."""
         self._put(self.codec.encode(frame))
 
     def replayed(self, conversation_id: str, seq: int) -> None:
@@ -155,15 +171,16 @@ class ClientSocket:
             finally:
                 self._outbox_filled = None
 
-    def ack(self, ref: str | None, result: dict[str, Any] | None = None) -> None:
-        if ref is not None:
-            self.send({"type": "ack", "ref": ref, **(result or {})})
+    def ack(self, ref: str | None, result: Result = None) -> None:
+        if ref is None:
+            return
+        if isinstance(result, Ack):
+            self.send(result)
+        else:
+            self.send(Ack(ref=ref, **result) if result else Ack(ref=ref))
 
     def error(self, ref: str | None, code: ErrorCode, message: str) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code.value, "message": message}
-        if ref is not None:
-            frame["ref"] = ref
-        self.send(frame)
+        self.send(Error(code=code.value, message=message, ref=UNSET if ref is None else ref))
 
     # ------------------------------------------------------------ lifecycle
 
@@ -187,10 +204,7 @@ class ClientSocket:
         """SWITCHBOARD_ALLOWED_ORIGINS, and pages this server served itself. Browsers
         always send Origin; only a browser page can be a cross-site attacker, so a
         handshake without one is not refused."""
-        allowed = self.settings.allowed_origins
-        if origin is None or allowed is None:
-            return True
-        return origin in allowed or same_origin(origin, self.ws.headers.get("host"))
+        return origin_allowed(origin, self.settings.allowed_origins, self.ws.headers.get("host"))
 
     async def _refuse(self, refusal: Refusal) -> None:
         """A foreign Origin is refused before accept (uvicorn answers HTTP 403). A
@@ -208,7 +222,7 @@ class ClientSocket:
     async def _serve(self) -> None:
         try:
             first = await asyncio.wait_for(self.ws.receive(), self.settings.hello_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self.ws.close(CloseCode.UNAUTHORIZED, "no hello")
             return
         if first["type"] == "websocket.disconnect":
@@ -232,11 +246,11 @@ class ClientSocket:
             await self.goodbye()
             return
         writer = asyncio.create_task(self._write(), name=f"writer-{self.conn_id}")
-        self.services.sockets.add(self)
+        self.services.local.sockets.add(self)
         try:
             await self._receive_loop(writer)
         finally:
-            self.services.sockets.discard(self)
+            self.services.local.sockets.discard(self)
             await self.goodbye()
             writer.cancel()
             try:
@@ -273,7 +287,7 @@ class ClientSocket:
             if self._leaving is not None:
                 self.close(CloseCode.GOING_AWAY, self._leaving, flush=True)
 
-    async def _frame(self, message: dict[str, Any]) -> None:
+    async def _frame(self, message: Mapping[str, Any]) -> None:
         ref = None
         try:
             command = self.codec.decode(message)
@@ -296,12 +310,16 @@ class ClientSocket:
             log.exception("%s %s: %s failed", self.role, self.conn_id, type(command).__name__)
             self.error(ref, ErrorCode.INTERNAL, "internal error")
 
-    def _ref_of(self, message: dict[str, Any]) -> str | None:
+    def _ref_of(self, message: Mapping[str, Any]) -> str | None:
         try:
             ref = self.codec.decode_any(message).get("ref")
         except Exception:
             return None
         return ref if isinstance(ref, str) and len(ref) <= 64 else None
+
+    async def relay(self, conversation_id: str, frame: Frame) -> None:
+        """Sends `frame` from this socket's person to the others in the conversation, not stored."""
+        await self.services.router.relay(conversation_id, self.role, self.ident, msgspec.to_builtins(frame))
 
     # ------------------------------------------------------------ presence
 
@@ -339,7 +357,7 @@ class ClientSocket:
     async def hello(self, hello: Any) -> None:
         raise NotImplementedError
 
-    async def handle(self, command: Any) -> dict[str, Any] | None:
+    async def handle(self, command: Any) -> Result:
         raise NotImplementedError
 
 

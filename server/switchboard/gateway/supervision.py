@@ -24,7 +24,11 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
+import msgspec
+
+from ..background import Background
 from ..domain.errors import SwitchboardError
+from ..domain.frames import AgentFigures, Card, CardChanged, Frame, QueueFigures, Stats
 from ..domain.stats import DEFAULT_WINDOW_S, EventWindow, queue_figures
 from ..store.clock import now_ms
 from ..store.figures import Figures
@@ -40,10 +44,10 @@ RETRY_S = 1.0
 class SupervisorSocket(Protocol):
     agent_id: str
 
-    def send(self, frame: dict[str, Any]) -> None: ...
+    def send(self, frame: Frame) -> None: ...
 
 
-class SupervisorFeed:
+class SupervisorFeed(Background):
     def __init__(self, figures: Figures, router: Router, interval_s: float, window_s: int = FEED_WINDOW_S) -> None:
         self._figures = figures
         self._router = router
@@ -79,7 +83,7 @@ class SupervisorFeed:
 
     # ------------------------------------------------------------ task
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="supervisor-feed")
 
     async def stop(self) -> None:
@@ -152,7 +156,7 @@ class SupervisorFeed:
             queues = self._sockets.get(sock)
             if queues:
                 for card in await self._router.open_session_cards(sorted(queues)):
-                    sock.send({"type": "card", "conversation_id": card["conversation_id"], "card": card})
+                    sock.send(_card_frame(card))
             if sock in self._joining:  # it may have left meanwhile
                 self._joining.remove(sock)
 
@@ -175,9 +179,9 @@ class SupervisorFeed:
             card = cards.get(sid)
             if card is None:
                 continue
-            frame = {"type": "card", "conversation_id": card["conversation_id"], "card": card}
-            for sock, queues in list(self._sockets.items()):
-                if queues & touched[sid]:
+            frame = _card_frame(card)
+            for sock, its_queues in list(self._sockets.items()):
+                if its_queues & touched[sid]:
                     sock.send(frame)
 
     async def push_stats(self) -> None:
@@ -192,15 +196,22 @@ class SupervisorFeed:
                 self._sockets[sock] = profiles[sock.agent_id]
         watched = set().union(*self._sockets.values()) if self._sockets else set()
         queues = [q for q in snapshot.queues if q.id in watched]
-        figures = {f["id"]: f for f in queue_figures(self._window.events, start, now, queues, snapshot.agents)}
+        figures = {
+            f["id"]: msgspec.convert(f, QueueFigures)
+            for f in queue_figures(self._window.events, start, now, queues, snapshot.agents)
+        }
         for sock, mine in list(self._sockets.items()):
             if sock in self._joining:
                 continue  # joined while the snapshot was read: its cards come first, then the next tick's stats
             # the agents of its queues, each with its state, for the supervisor's board
             team = [
-                {"id": a.id, "display_name": a.display_name, "state": a.state, "since": a.since,
-                 "sessions": a.held, "capacity": a.capacity, "queues": sorted(mine & set(a.queues))}
+                AgentFigures(id=a.id, display_name=a.display_name, state=a.state, since=a.since,
+                             sessions=a.held, capacity=a.capacity, queues=sorted(mine & set(a.queues)))
                 for a in snapshot.agents if mine & set(a.queues)
             ]
-            sock.send({"type": "stats", "queues": [figures[q] for q in sorted(mine) if q in figures],
-                       "agents": team, "window_s": self._window.window_ms // 1000, "ts": now})
+            sock.send(Stats(queues=[figures[q] for q in sorted(mine) if q in figures],
+                            agents=team, window_s=self._window.window_ms // 1000, ts=now))
+
+
+def _card_frame(card: dict[str, Any]) -> CardChanged:
+    return CardChanged(conversation_id=card["conversation_id"], card=msgspec.convert(card, Card))

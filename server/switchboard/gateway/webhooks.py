@@ -23,6 +23,7 @@ import time
 
 import httpx
 
+from ..background import Background
 from ..domain import webhooks as domain
 from ..domain.errors import SwitchboardError
 from ..settings import Settings
@@ -45,7 +46,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(Background):
     def __init__(self, store: WebhookStore, settings: Settings) -> None:
         self._store = store
         self._node_id = settings.node_id
@@ -68,7 +69,7 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=httpx.Timeout(self._timeout_s),

@@ -46,7 +46,7 @@ def _frame(position: str, event: dict[str, Any]) -> bytes:
 
 async def _events(services: Services, after: str, types: frozenset[str] | None) -> AsyncIterator[bytes]:
     block_ms = int(services.settings.event_stream_keepalive_s * 1000)
-    services.event_streams += 1
+    services.local.event_streams += 1
     try:
         yield b"retry: 2000\n\n"
         # Starlette ends this generator when the client goes away (at the latest
@@ -68,7 +68,7 @@ async def _events(services: Services, after: str, types: frozenset[str] | None) 
             if chunk:
                 yield b"".join(chunk)
     finally:
-        services.event_streams -= 1
+        services.local.event_streams -= 1
 
 
 @requires_admin
@@ -81,7 +81,7 @@ async def stream_events(request: Request) -> Response:
         unknown = sorted(types - EVENT_TYPES)
         if unknown:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, f"unknown event types: {', '.join(unknown)}")
-    if services.event_streams >= services.settings.event_stream_clients:
+    if services.local.event_streams >= services.settings.event_stream_clients:
         raise SwitchboardError(ErrorCode.UNAVAILABLE, "too many event streams on this node; retry later")
     # Without a position, the stream starts at the newest event: only what happens next.
     start = after or await services.directory.last_event_id()

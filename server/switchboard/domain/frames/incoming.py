@@ -1,4 +1,4 @@
-"""Frame schemas of the wire contract: commands in, decoded straight into typed structs.
+"""Frames in: the clients' commands, decoded straight into typed structs.
 
 Each client command is a struct tagged by its `type`; the customer and the agent
 socket each accept one tagged union. Text length is checked by `check_text`, not
@@ -11,8 +11,8 @@ from typing import Annotated
 
 import msgspec
 
-from .errors import ErrorCode, SwitchboardError
-from .states import Channel
+from ..errors import ErrorCode, SwitchboardError
+from ..states import Channel
 
 Ref = Annotated[str, msgspec.Meta(max_length=64)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
@@ -20,10 +20,6 @@ ShortText = Annotated[str, msgspec.Meta(max_length=512)]
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Preview = Annotated[str, msgspec.Meta(max_length=4000)]
-
-CUSTOMER_TEXT_LIMIT = 4000
-AGENT_TEXT_LIMIT = 1000
-THREAD_LENGTH = 20
 
 
 class Command(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -231,3 +227,47 @@ def check_text(text: str, limit: int) -> str:
     if len(text) > limit:
         raise SwitchboardError(ErrorCode.TOO_LONG, f"text is longer than {limit} characters")
     return text
+
+
+__all__ = [
+    "Accept",
+    "AcceptInvite",
+    "AgentCommand",
+    "AgentHello",
+    "AgentMessage",
+    "AgentTyping",
+    "Command",
+    "Conference",
+    "Csat",
+    "CustomerCommand",
+    "CustomerHello",
+    "CustomerInfo",
+    "CustomerMessage",
+    "CustomerTyping",
+    "Decline",
+    "DismissInvite",
+    "EndChat",
+    "EndConference",
+    "EndSession",
+    "Id",
+    "Leave",
+    "Monitor",
+    "Note",
+    "Page",
+    "PageView",
+    "Preview",
+    "Read",
+    "Ref",
+    "RequestHelp",
+    "Resume",
+    "SetState",
+    "ShortText",
+    "StartChat",
+    "Tag",
+    "Transfer",
+    "Unmonitor",
+    "Url",
+    "VerifyContact",
+    "WrapUp",
+    "check_text",
+]

@@ -1,0 +1,23 @@
+"""Rules of the agent's desk commands that need no store: which states an agent may set, what a transfer names."""
+
+from __future__ import annotations
+
+from .errors import ErrorCode, SwitchboardError
+from .states import SETTABLE_AGENT_STATES, AgentState
+
+
+def settable_state(value: str) -> AgentState:
+    """The state an agent asked for; `rona` and unknown states are refused (the server sets `rona`)."""
+    try:
+        state = AgentState(value)
+    except ValueError:
+        state = None
+    if state not in SETTABLE_AGENT_STATES:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "state must be available, not_ready or offline")
+    return state
+
+
+def check_transfer_target(queue: str | None, agent: str | None) -> None:
+    """A transfer goes to a queue or to an agent, never both, never neither."""
+    if (queue is None) == (agent is None):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "transfer needs either queue or agent")

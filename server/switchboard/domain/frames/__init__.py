@@ -1,0 +1,4 @@
+"""Frame schemas of the wire contract, both directions: commands in (`incoming`), frames out (`outgoing`)."""
+
+from .incoming import *  # noqa: F403 (each module lists its names in __all__)
+from .outgoing import *  # noqa: F403

@@ -1,0 +1,455 @@
+"""Frames out: everything the server sends on a client socket, one struct per `type`.
+
+The gateway encodes the frames it builds from these structs (`ack`, `error`, `welcome`, `typing`,
+`read`, the supervisor feed's `stats` and `card`); the Lua library builds the others and publishes
+them as JSON, and tests/test_frames_out.py decodes what it publishes into these structs, strictly.
+A field that may be absent is `X | UnsetType = UNSET`: absent on the wire, never `null`.
+"""
+
+from __future__ import annotations
+
+from msgspec import UNSET, Struct, UnsetType, field
+
+#: How many of the conversation's last messages an offer carries (`thread`).
+THREAD_LENGTH = 20
+
+
+class Frame(Struct, tag_field="type", kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    pass
+
+
+class Part(Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """A value nested in a frame."""
+
+
+# ---------------------------------------------------------------- parts
+
+
+class AgentRef(Part):
+    id: str
+    display_name: str
+
+
+class QueueRef(Part):
+    id: str
+    name: str
+
+
+class Sender(Part):
+    role: str  # customer, agent or system
+    id: str | UnsetType = UNSET
+    display_name: str | UnsetType = UNSET
+
+
+class Contact(Part):
+    verified: bool
+    name: str | UnsetType = UNSET
+    email: str | UnsetType = UNSET
+    phone: str | UnsetType = UNSET
+
+
+class PageVisit(Part):
+    url: str
+    ts: int
+    title: str | None | UnsetType = UNSET
+
+
+class CsatAnswer(Part):
+    rating: int
+    comment: str | UnsetType = UNSET
+
+
+class HelpRequest(Part):
+    agent: AgentRef
+    requested_at: int | None
+    text: str | UnsetType = UNSET
+
+
+class WrapUpCode(Part):
+    code: str | None  # None: the wrap-up timed out
+    label: str
+    notes: str | UnsetType = UNSET
+
+
+class Card(Part):
+    """A session card (domain/cards.py builds it)."""
+
+    conversation_id: str
+    session_id: str
+    title: str
+    channel: str
+    icon: str
+    color: str
+    status: str
+    status_label: str
+    queue: QueueRef
+    agents: list[AgentRef]
+    customer: Contact
+    journey: list[PageVisit]
+    queued_at: int
+    duration_s: int
+    connected_at: int | UnsetType = UNSET
+    ended_at: int | UnsetType = UNSET
+    end_reason: str | UnsetType = UNSET
+    csat: CsatAnswer | UnsetType = UNSET
+    help: HelpRequest | UnsetType = UNSET
+    wrap_up: WrapUpCode | UnsetType = UNSET
+
+
+class AgentProfile(Part):
+    id: str
+    display_name: str
+    role: str
+    languages: list[str]
+    skills: list[str]
+    queues: list[str]
+    capacity: int
+
+
+class AgentStateView(Part):
+    state: str
+    since: int
+    reason: str | UnsetType = UNSET
+
+
+class QueueFigures(Part):
+    id: str
+    name: str
+    waiting: int
+    longest_wait_ms: int
+    agents: dict[str, int]  # how many of the queue's agents are in each state
+    offered: int
+    answered: int
+    abandoned: int
+    abandonment_rate: float | None
+    average_speed_of_answer_ms: float | None
+    service_level: float | None
+    service_level_s: int
+    occupancy: float | None
+
+
+class AgentFigures(Part):
+    id: str
+    display_name: str
+    state: str
+    since: int
+    sessions: int
+    queues: list[str]
+    capacity: int
+
+
+# ---------------------------------------------------------------- conversation history
+# Appended to a conversation's history: each has its `seq` and `ts`, and is replayed on resume.
+
+
+class Message(Frame, tag="message"):
+    conversation_id: str
+    message_id: str
+    seq: int
+    ts: int
+    from_: Sender = field(name="from")
+    text: str
+    client_msg_id: str | UnsetType = UNSET
+
+
+class NoteAdded(Frame, tag="note"):
+    conversation_id: str
+    message_id: str
+    seq: int
+    ts: int
+    from_: Sender = field(name="from")
+    text: str
+
+
+class SessionEvent(Frame):
+    conversation_id: str
+    session_id: str
+    seq: int
+    ts: int
+
+
+class AgentEvent(SessionEvent):
+    agent: AgentRef
+
+
+class ChatConnected(AgentEvent, tag="chat.connected"):
+    pass
+
+
+class ParticipantJoined(AgentEvent, tag="chat.participant_joined"):
+    pass
+
+
+class ParticipantLeft(AgentEvent, tag="chat.participant_left"):
+    pass
+
+
+class ChatTransferred(SessionEvent, tag="chat.transferred"):
+    from_agent: AgentRef
+    agent: AgentRef | UnsetType = UNSET  # to an agent
+    queue: QueueRef | UnsetType = UNSET  # to a queue
+
+
+class ChatEnded(SessionEvent, tag="chat.ended"):
+    reason: str
+
+
+class CsatRequested(SessionEvent, tag="csat.requested"):
+    pass
+
+
+HistoryEvent = Message | NoteAdded | ChatConnected | ParticipantJoined | ParticipantLeft | ChatTransferred \
+    | ChatEnded | CsatRequested
+
+
+# ---------------------------------------------------------------- answers and relays (built by the gateway)
+
+
+class Ack(Frame, tag="ack"):
+    """The answer to a command with a `ref`, with the command's result."""
+
+    ref: str
+    conversation_id: str | UnsetType = UNSET
+    session_id: str | UnsetType = UNSET
+    message_id: str | UnsetType = UNSET
+    seq: int | UnsetType = UNSET
+    opens_at: int | UnsetType = UNSET
+    reason: str | UnsetType = UNSET
+    state: str | UnsetType = UNSET
+    since: int | UnsetType = UNSET
+    invite_id: str | UnsetType = UNSET
+    rating: int | UnsetType = UNSET
+    kind: str | UnsetType = UNSET
+    code: str | UnsetType = UNSET
+    label: str | UnsetType = UNSET
+    offer_id: str | UnsetType = UNSET
+    expires_at: int | UnsetType = UNSET
+    queue: str | UnsetType = UNSET
+    supervisors: int | UnsetType = UNSET
+    monitoring: bool | UnsetType = UNSET
+    card: Card | UnsetType = UNSET
+    messages: list[HistoryEvent] | UnsetType = UNSET
+
+
+class Error(Frame, tag="error"):
+    code: str
+    message: str
+    ref: str | UnsetType = UNSET
+
+
+class Typing(Frame, tag="typing"):
+    conversation_id: str
+    from_: Sender = field(name="from")
+    active: bool
+    preview: str | UnsetType = UNSET
+
+
+class ReadReceipt(Frame, tag="read"):
+    conversation_id: str
+    seq: int
+    from_: Sender = field(name="from")
+
+
+class CustomerWelcome(Frame, tag="welcome"):
+    visitor_id: str
+    visitor_token: str
+    conversation: Card | None
+    recovered: bool | UnsetType = UNSET  # with `resume`
+
+
+class CardChanged(Frame, tag="card"):
+    conversation_id: str
+    card: Card
+
+
+class Stats(Frame, tag="stats"):
+    queues: list[QueueFigures]
+    agents: list[AgentFigures]
+    window_s: int
+    ts: int
+
+
+# ---------------------------------------------------------------- to the customer (built by the store)
+
+
+class QueuePlace(Frame):
+    conversation_id: str
+    session_id: str
+    position: int  # 1 = next
+    estimated_wait_ms: int | UnsetType = UNSET
+
+
+class ChatQueued(QueuePlace, tag="chat.queued"):
+    opens_at: int | UnsetType = UNSET  # held until the queue opens
+
+
+class ChatPosition(QueuePlace, tag="chat.position"):
+    pass
+
+
+class Invite(Frame, tag="invite"):
+    invite_id: str
+    queue: str
+    text: str
+    expires_at: int
+
+
+# ---------------------------------------------------------------- to agents (built by the store)
+
+
+class Offer(Frame, tag="offer"):
+    offer_id: str
+    kind: str  # new, transfer or conference
+    conversation_id: str
+    session_id: str
+    customer: Contact
+    queue: QueueRef
+    language: str
+    skills: list[str]
+    thread: list[HistoryEvent]
+    queued_at: int
+    offered_at: int
+    expires_at: int
+    from_agent: AgentRef | UnsetType = UNSET
+
+
+class AgentWelcome(Frame, tag="welcome"):
+    agent: AgentProfile
+    state: AgentStateView
+    conversations: list[Card]
+    offers: list[Offer]
+    monitoring: list[str] | UnsetType = UNSET  # supervisors
+
+
+class OfferRevoked(Frame, tag="offer.revoked"):
+    offer_id: str
+    reason: str
+
+
+class AgentStateChanged(Frame, tag="agent.state"):
+    state: str
+    since: int
+    reason: str | UnsetType = UNSET
+
+
+class ConversationAssigned(Frame, tag="conversation.assigned"):
+    conversation_id: str
+    card: Card
+    messages: list[HistoryEvent]
+
+
+class ConversationClosed(Frame, tag="conversation.closed"):
+    conversation_id: str
+    session_id: str
+    wrap_up: WrapUpCode
+
+
+class AgentInSession(Frame):
+    conversation_id: str
+    session_id: str
+    agent: AgentRef
+
+
+class OfferFailed(AgentInSession):
+    reason: str
+
+
+class TransferFailed(OfferFailed, tag="transfer.failed"):
+    pass
+
+
+class ConferenceFailed(OfferFailed, tag="conference.failed"):
+    pass
+
+
+class ConferenceRequested(AgentInSession, tag="conference.requested"):
+    offer_id: str
+
+
+class ConferenceStarted(AgentInSession, tag="conference.started"):
+    pass
+
+
+class ConferenceEnded(AgentInSession, tag="conference.ended"):
+    pass
+
+
+class HelpRequested(AgentInSession, tag="help.requested"):
+    card: Card
+    text: str | UnsetType = UNSET
+
+
+# ---------------------------------------------------------------- to a node (built by the store)
+
+
+class TokenRevoked(Frame, tag="token.revoked"):
+    """An order to the node holding the agent's sockets (close those opened with an older token);
+    never forwarded to a client."""
+
+    version: str
+
+
+CustomerFrame = HistoryEvent | Ack | Error | Typing | CustomerWelcome | ChatQueued | ChatPosition | Invite
+
+AgentFrame = HistoryEvent | Ack | Error | Typing | ReadReceipt | AgentWelcome | CardChanged | Stats | Offer \
+    | OfferRevoked | AgentStateChanged | ConversationAssigned | ConversationClosed | TransferFailed \
+    | ConferenceFailed | ConferenceRequested | ConferenceStarted | ConferenceEnded | HelpRequested
+
+
+__all__ = [
+    "THREAD_LENGTH",
+    "Ack",
+    "AgentEvent",
+    "AgentFigures",
+    "AgentFrame",
+    "AgentInSession",
+    "AgentProfile",
+    "AgentRef",
+    "AgentStateChanged",
+    "AgentStateView",
+    "AgentWelcome",
+    "Card",
+    "CardChanged",
+    "ChatConnected",
+    "ChatEnded",
+    "ChatPosition",
+    "ChatQueued",
+    "ChatTransferred",
+    "ConferenceEnded",
+    "ConferenceFailed",
+    "ConferenceRequested",
+    "ConferenceStarted",
+    "Contact",
+    "ConversationAssigned",
+    "ConversationClosed",
+    "CsatAnswer",
+    "CsatRequested",
+    "CustomerFrame",
+    "CustomerWelcome",
+    "Error",
+    "Frame",
+    "HelpRequest",
+    "HelpRequested",
+    "HistoryEvent",
+    "Invite",
+    "Message",
+    "NoteAdded",
+    "Offer",
+    "OfferFailed",
+    "OfferRevoked",
+    "PageVisit",
+    "Part",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "QueueFigures",
+    "QueuePlace",
+    "QueueRef",
+    "ReadReceipt",
+    "Sender",
+    "SessionEvent",
+    "Stats",
+    "TokenRevoked",
+    "TransferFailed",
+    "Typing",
+    "WrapUpCode",
+]

@@ -1,0 +1,131 @@
+"""The customer's chat flows, between the socket and the store: come back to a conversation, start a
+chat, write (which reopens an ended one), accept an invitation. Each new session checks the site's
+origin and the queue's hours first.
+
+The socket decodes and answers; the rules themselves are in domain/admission.py and domain/returning.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from ..domain import frames as f
+from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origins
+from ..domain.errors import ErrorCode, SwitchboardError
+from ..domain.returning import Replay, goes_on, replay_from
+from ..domain.states import Channel
+from ..store.clock import now_ms
+from ..store.directory import Directory
+from ..store.errors import ConversationEnded
+from ..store.router import Router
+from .auth import new_id
+from .indexing import Indexer
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where a customer socket's page comes from: its Origin header and the Host it asked for."""
+
+    origin: str | None
+    host: str | None
+
+
+class CustomerChats:
+    def __init__(
+        self, router: Router, directory: Directory, indexer: Indexer, node_origins: Collection[str] | None,
+        text_limit: int,
+    ) -> None:
+        self._router = router
+        self._directory = directory
+        self._indexer = indexer
+        self._node_origins = node_origins
+        self._text_limit = text_limit
+
+    async def may_connect(self, site: Site) -> bool:
+        """The node's allowed origins, pages it served, and any site a queue allows (which
+        queues that site may open chats in is checked when it opens one)."""
+        if origin_allowed(site.origin, self._node_origins, site.host):
+            return True
+        try:
+            return site.origin in await self._directory.queue_origins()
+        except SwitchboardError:  # the store is away: its hello would fail anyway
+            return False
+
+    async def returning(self, session_id: str | None) -> dict[str, Any] | None:
+        """The card of the conversation a visitor comes back to, if it goes on."""
+        if session_id is None:
+            return None
+        card: dict[str, Any] = (await self._router.session_cards([session_id]))[0]
+        return card if goes_on(card["status"], card["channel"]) else None
+
+    async def replay(self, conversation_id: str, last_seq: int) -> tuple[Replay, list[dict[str, Any]]]:
+        """What a resuming customer missed, from the stored history."""
+        replay = replay_from(last_seq, await self._router.history_length(conversation_id))
+        return replay, await self._router.history(conversation_id, replay.after, audience="customer")
+
+    async def start(self, visitor_id: str, command: f.StartChat, site: Site) -> dict[str, Any]:
+        text = f.check_text(command.text, self._text_limit) if command.text else ""
+        customer = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
+        hold = await self._admit(command.queue, command.channel.value, site)
+        result = await self._router.start_chat(
+            visitor_id=visitor_id, conversation_id=new_id("c"), session_id=new_id("s"), queue=command.queue,
+            language=command.language, skills=command.skills, channel=command.channel.value, customer=customer,
+            attributes=command.attributes, text=text, hold_until=hold.until, closed_message=hold.closed_message,
+        )
+        await self._indexer.conversation_started(result["conversation_id"], customer, text)
+        return result
+
+    async def write(
+        self, visitor_id: str, conversation_id: str | None, display_name: str, text: str, client_msg_id: str,
+        site: Site,
+    ) -> dict[str, Any]:
+        """Posts to the conversation; into an ended session, opens a new one in the same conversation."""
+        text = f.check_text(text, self._text_limit)
+        conversation_id = current_conversation(conversation_id)
+        try:
+            result = await self._router.post_message(
+                conversation_id, "customer", visitor_id, display_name, text, client_msg_id,
+            )
+        except ConversationEnded:
+            queue, channel = await self._directory.conversation_route(conversation_id)
+            hold = await self._admit(queue, channel, site)
+            result = await self._router.start_chat(
+                visitor_id=visitor_id, conversation_id=conversation_id, session_id=new_id("s"), queue="",
+                language="", skills=[], channel="", customer={}, attributes={}, text=text, mode="reopen",
+                client_msg_id=client_msg_id, hold_until=hold.until, closed_message=hold.closed_message,
+            )
+        # After the store accepted, outside its atomic step (see gateway/indexing.py).
+        await self._indexer.message(conversation_id, text)
+        return result
+
+    async def accept_invite(self, visitor_id: str, invite_id: str, site: Site) -> dict[str, Any]:
+        """A chat in the invitation's queue, with the customer's defaults; refused like a start_chat
+        when that queue has closed since, or when this site may not open chats in it."""
+        queue = await self._directory.invite_queue(invite_id, visitor_id)
+        await self._admit(queue, Channel.WEBCHAT, site)
+        result = await self._router.start_chat(
+            visitor_id=visitor_id, conversation_id=new_id("c"), session_id=new_id("s"), queue="", language="en",
+            skills=[], channel="webchat", customer={}, attributes={}, invite_id=invite_id,
+        )
+        await self._indexer.conversation_started(result["conversation_id"], {}, "")
+        return result
+
+    async def _admit(self, queue: str | None, channel: str, site: Site) -> Hold:
+        """Refuses a site the queue does not allow, or a closed queue's webchat; else how the session waits."""
+        config = await self._directory.queue_config(queue) if queue else None
+        if site.origin is not None and queue:
+            allowed = queue_origins(config.allowed_origins if config is not None else None, self._node_origins)
+            if not origin_allowed(site.origin, allowed, site.host):
+                raise SwitchboardError(ErrorCode.FORBIDDEN, "this site may not open chats in this queue")
+        return hold_for_hours(config.business_hours if config is not None else None, now_ms(), channel)
+
+
+def current_conversation(conversation_id: str | None) -> str:
+    """The socket's conversation, for the commands that need one."""
+    if conversation_id is None:
+        raise SwitchboardError(ErrorCode.CONFLICT, "start a chat first")
+    return conversation_id
