@@ -21,6 +21,7 @@ from ..domain.states import Channel
 from ..store.clock import now_ms
 from ..store.directory import Directory
 from ..store.errors import ConversationEnded
+from ..store.results import ChatStarted, MessagePosted
 from ..store.router import Router
 from .auth import new_id
 from .indexing import Indexer
@@ -67,7 +68,7 @@ class CustomerChats:
         replay = replay_from(last_seq, await self._router.history_length(conversation_id))
         return replay, await self._router.history(conversation_id, replay.after, audience="customer")
 
-    async def start(self, visitor_id: str, command: f.StartChat, site: Site) -> dict[str, Any]:
+    async def start(self, visitor_id: str, command: f.StartChat, site: Site) -> ChatStarted:
         text = f.check_text(command.text, self._text_limit) if command.text else ""
         customer = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
         hold = await self._admit(command.queue, command.channel.value, site)
@@ -82,10 +83,11 @@ class CustomerChats:
     async def write(
         self, visitor_id: str, conversation_id: str | None, display_name: str, text: str, client_msg_id: str,
         site: Site,
-    ) -> dict[str, Any]:
+    ) -> MessagePosted | ChatStarted:
         """Posts to the conversation; into an ended session, opens a new one in the same conversation."""
         text = f.check_text(text, self._text_limit)
         conversation_id = current_conversation(conversation_id)
+        result: MessagePosted | ChatStarted
         try:
             result = await self._router.post_message(
                 conversation_id, "customer", visitor_id, display_name, text, client_msg_id,
@@ -102,7 +104,7 @@ class CustomerChats:
         await self._indexer.message(conversation_id, text)
         return result
 
-    async def accept_invite(self, visitor_id: str, invite_id: str, site: Site) -> dict[str, Any]:
+    async def accept_invite(self, visitor_id: str, invite_id: str, site: Site) -> ChatStarted:
         """A chat in the invitation's queue, with the customer's defaults; refused like a start_chat
         when that queue has closed since, or when this site may not open chats in it."""
         queue = await self._directory.invite_queue(invite_id, visitor_id)

@@ -96,8 +96,8 @@ class CustomerSocket(ClientSocket):
                 await self.relay(cid, f.ReadReceipt(conversation_id=cid, seq=command.seq, from_=CUSTOMER))
                 return None
             case f.EndChat():
-                result = await router.end_chat(self.visitor_id)
-                return {"conversation_id": result["conversation_id"], "reason": result["reason"]}
+                ended = await router.end_chat(self.visitor_id)
+                return {"conversation_id": ended["conversation_id"], "reason": ended["reason"]}
             case f.PageView():
                 await self.services.visitors.page_view(self.visitor_id, command.url, command.title)
                 return None

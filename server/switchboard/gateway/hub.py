@@ -81,7 +81,7 @@ class Hub(Background):
             except asyncio.CancelledError:
                 pass
         try:
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py's PubSub is untyped
         except STORE_ERRORS:
             pass
 
@@ -158,7 +158,7 @@ class Hub(Background):
             backoff = min(backoff * 2, RETRY_MAX_S)
             async with self._lock:
                 try:
-                    await self._pubsub.aclose()
+                    await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py's PubSub is untyped
                 except STORE_ERRORS:
                     pass
                 self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)

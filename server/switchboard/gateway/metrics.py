@@ -157,7 +157,10 @@ def store_families(snapshot: Snapshot | None) -> Iterator[Metric]:
         histogram = HistogramMetricFamily(name, help_text, labels=["queue"])
         for queue, fields in sorted(histograms[kind].items()):
             bounds = sorted({*HISTOGRAM_BUCKETS_MS, *(int(f) for f in fields if f.isdigit())})
-            buckets: list[tuple[str, float]] = [(floatToGoString(le / 1000), fields.get(str(le), 0)) for le in bounds]
+            buckets: list[tuple[str, float]] = [
+                (floatToGoString(le / 1000), fields.get(str(le), 0))  # type: ignore[no-untyped-call]
+                for le in bounds
+            ]
             observed = fields.get("count", fields.get("+Inf", 0))
             buckets.append(("+Inf", observed))
             histogram.add_metric([queue], buckets, sum_value=fields.get("sum", 0) / 1000)
@@ -189,7 +192,7 @@ class Metrics:
             "switchboard_sockets", "Open client sockets on this node", ["node", "role"], registry=self.registry
         )
         self._store = _StoreCollector()
-        self.registry.register(self._store)  # type: ignore[arg-type]
+        self.registry.register(self._store)
         self._store_down_logged = False
 
     def refresh(self) -> None:

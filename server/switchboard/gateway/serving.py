@@ -33,5 +33,6 @@ class NodeServer(uvicorn.Server):
             await asyncio.sleep(0.02)
         # HTTP requests under way (an event stream, say) get what is left of the
         # bound; then uvicorn cancels them and the lifespan stops the node's tasks.
-        self.config.timeout_graceful_shutdown = max(deadline - time.monotonic(), 0.1)
+        # uvicorn annotates this as whole seconds but hands it to asyncio.wait_for, which takes a float.
+        self.config.timeout_graceful_shutdown = max(deadline - time.monotonic(), 0.1)  # type: ignore[assignment]
         await super().shutdown(sockets)

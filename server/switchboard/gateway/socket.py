@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..domain.admission import origin_allowed
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.frames import Ack, Error, Frame
+from ..store.results import ChatStarted, MessagePosted
 from .codec import Codec, choose_subprotocol
 from .hub import Push
 from .limits import FrameRate, Refusal, client_address, origin_refusal
@@ -38,10 +39,10 @@ SHUTDOWN_REASON = "server shutting down"
 
 #: What a command's handler answers: the result fields of its `ack`, or the `ack` itself (built with its
 #: fields named, which is quicker than from a dict: the message path does so).
-Result = Ack | dict[str, Any] | None
+Result = Ack | Mapping[str, Any] | None
 
 
-def posted(ref: str | None, stored: dict[str, Any]) -> Ack:
+def posted(ref: str | None, stored: MessagePosted | ChatStarted) -> Ack:
     """The `ack` of a message or note the store accepted."""
     return Ack(ref=ref or "", message_id=stored["message_id"], seq=stored["seq"])
 
