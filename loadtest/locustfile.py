@@ -45,7 +45,8 @@ import os
 import random
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gevent
 import msgspec
@@ -84,9 +85,15 @@ def create_queue(environment: Environment, **_: Any) -> None:
     if environment.host is None:
         return
     http = admin()
-    response = http.put(f"{environment.host.rstrip('/')}/api/v1/queues/{QUEUE}", json={
-        "name": "Load test", "offer_timeout_s": 60, "wrap_up_codes": [{"code": "done", "label": "Done"}],
-    }, timeout=TIMEOUT_S)
+    response = http.put(
+        f"{environment.host.rstrip('/')}/api/v1/queues/{QUEUE}",
+        json={
+            "name": "Load test",
+            "offer_timeout_s": 60,
+            "wrap_up_codes": [{"code": "done", "label": "Done"}],
+        },
+        timeout=TIMEOUT_S,
+    )
     response.raise_for_status()
 
 
@@ -99,8 +106,7 @@ class Socket:
         host = user.host.rstrip("/")
         url = ("wss://" + host[8:] if host.startswith("https://") else "ws://" + host.removeprefix("http://")) + path
         self.binary = PROTOCOL == "msgpack"
-        self.ws = websocket.create_connection(url, timeout=TIMEOUT_S,
-                                              subprotocols=[f"switchboard.v1.{PROTOCOL}"])
+        self.ws = websocket.create_connection(url, timeout=TIMEOUT_S, subprotocols=[f"switchboard.v1.{PROTOCOL}"])
         self.backlog: list[dict[str, Any]] = []
 
     def send(self, frame: dict[str, Any]) -> None:
@@ -134,12 +140,17 @@ class Socket:
 
     def report(self, name: str, started: float, length: int = 0, exception: Exception | None = None) -> None:
         self.user.environment.events.request.fire(
-            request_type="WS", name=name, response_time=(time.perf_counter() - started) * 1000,
-            response_length=length, exception=exception, context={},
+            request_type="WS",
+            name=name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=length,
+            exception=exception,
+            context={},
         )
 
-    def call(self, name: str, frame: dict[str, Any], timeout: float = TIMEOUT_S,
-             expected: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    def call(
+        self, name: str, frame: dict[str, Any], timeout: float = TIMEOUT_S, expected: frozenset[str] = frozenset()
+    ) -> dict[str, Any] | None:
         """Sends a command with a ref and reports its answer's round trip; None on failure.
         An error whose code is `expected` is a legitimate answer, reported as
         `<name> refused (<code>)` and not as a failure."""
@@ -186,8 +197,12 @@ class CustomerUser(User):
             sock.expect(lambda f: f["type"] == "welcome")
         except Exception as exc:
             self.environment.events.request.fire(
-                request_type="WS", name="hello", response_time=(time.perf_counter() - started) * 1000,
-                response_length=0, exception=exc, context={},
+                request_type="WS",
+                name="hello",
+                response_time=(time.perf_counter() - started) * 1000,
+                response_length=0,
+                exception=exc,
+                context={},
             )
             return
         sock.report("hello", started)
@@ -230,10 +245,17 @@ class AgentUser(User):
         self.agent_id = f"load-{os.getpid()}-{AgentUser._count}-{uuid.uuid4().hex[:6]}"
         host = self.host.rstrip("/")
         http = admin()
-        http.put(f"{host}/api/v1/agents/{self.agent_id}", json={
-            "display_name": f"Load agent {AgentUser._count}", "languages": ["en"], "skills": [],
-            "queues": [QUEUE], "capacity": CAPACITY,
-        }, timeout=TIMEOUT_S).raise_for_status()
+        http.put(
+            f"{host}/api/v1/agents/{self.agent_id}",
+            json={
+                "display_name": f"Load agent {AgentUser._count}",
+                "languages": ["en"],
+                "skills": [],
+                "queues": [QUEUE],
+                "capacity": CAPACITY,
+            },
+            timeout=TIMEOUT_S,
+        ).raise_for_status()
         response = http.post(f"{host}/api/v1/agents/{self.agent_id}/token", timeout=TIMEOUT_S)
         response.raise_for_status()
         started = time.perf_counter()
@@ -267,8 +289,11 @@ class AgentUser(User):
             self.replies.remove((when, cid))
             # The customer may have ended the chat while this answer was on its way:
             # the server then refuses it (forbidden), which is right.
-            self.sock.call("reply", {"type": "message", "conversation_id": cid,
-                                     "text": f"agent answer {time.time_ns()}"}, expected=frozenset({"forbidden"}))
+            self.sock.call(
+                "reply",
+                {"type": "message", "conversation_id": cid, "text": f"agent answer {time.time_ns()}"},
+                expected=frozenset({"forbidden"}),
+            )
 
     def _on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -276,8 +301,12 @@ class AgentUser(User):
             self.sock.call("accept", {"type": "accept", "offer_id": frame["offer_id"]})
         elif kind == "message" and frame.get("from", {}).get("role") == "customer":
             self.environment.events.request.fire(
-                request_type="WS", name="relay", response_time=max(0, time.time() * 1000 - frame["ts"]),
-                response_length=len(frame.get("text", "")), exception=None, context={},
+                request_type="WS",
+                name="relay",
+                response_time=max(0, time.time() * 1000 - frame["ts"]),
+                response_length=len(frame.get("text", "")),
+                exception=None,
+                context={},
             )
             self.replies.append((time.monotonic() + think() / 2, frame["conversation_id"]))
         elif kind == "chat.ended":

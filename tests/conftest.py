@@ -20,11 +20,11 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import Client, LocalAddresses, hello_agent, hello_customer  # noqa: E402
-from switchboard.embedded import EmbeddedRedis  # noqa: E402
-from switchboard.gateway.app import create_app  # noqa: E402
-from switchboard.gateway.serving import NodeServer  # noqa: E402
-from switchboard.settings import Settings  # noqa: E402
+from support import Client, LocalAddresses, hello_agent, hello_customer
+from switchboard.embedded import EmbeddedRedis
+from switchboard.gateway.app import create_app
+from switchboard.gateway.serving import NodeServer
+from switchboard.settings import Settings
 
 # A folder is a level; its marker lets `make check` leave out what needs a browser,
 # a Redis Cluster or the image build (see the Makefile).
@@ -32,8 +32,16 @@ FOLDER_MARKERS = {"browser": ["browser"], "operations": ["operations"]}
 FILE_MARKERS = {"test_redis_cluster.py": ["cluster"], "test_docker.py": ["docker"]}
 # The longest tests go to the xdist workers first, so that none of them starts last
 # and holds the run open on its own.
-LONGEST_FIRST = ("test_loadtest.py", "test_router_properties.py", "test_docker.py", "test_faults_chaos.py",
-                 "test_redis_cluster.py", "test_faults_nodes.py", "test_sentinel.py", "test_fuzz.py")
+LONGEST_FIRST = (
+    "test_loadtest.py",
+    "test_router_properties.py",
+    "test_docker.py",
+    "test_faults_chaos.py",
+    "test_redis_cluster.py",
+    "test_faults_nodes.py",
+    "test_sentinel.py",
+    "test_fuzz.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -98,8 +106,13 @@ class Node(LocalAddresses):
 
 async def start_node(redis_url: str, **overrides: Any) -> Node:
     values: dict[str, Any] = dict(
-        redis_url=redis_url, admin_token=ADMIN_TOKEN, secret=SECRET, timer_tick_s=0.05,
-        disconnect_grace_s=30.0, hello_timeout_s=5.0, shutdown_drain_s=5.0,
+        redis_url=redis_url,
+        admin_token=ADMIN_TOKEN,
+        secret=SECRET,
+        timer_tick_s=0.05,
+        disconnect_grace_s=30.0,
+        hello_timeout_s=5.0,
+        shutdown_drain_s=5.0,
         # one process runs every in-process node of the suite: freezing would keep the
         # cyclic garbage of earlier tests (child-process nodes run the default)
         gc_freeze_interval_s=0.0,
@@ -114,8 +127,12 @@ async def start_node(redis_url: str, **overrides: Any) -> Node:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, ws="websockets-sansio", ws_max_size=settings.max_frame_bytes, log_level="warning",
-        lifespan="on", timeout_graceful_shutdown=2,
+        app,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
     )
     server = NodeServer(config, app.state.services.local.sockets, settings.shutdown_drain_s)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -147,19 +164,30 @@ class Deployment:
     async def queue(self, qid: str = "support", **config: Any) -> dict[str, Any]:
         return await self.admin("PUT", f"/api/v1/queues/{qid}", {"name": qid.title(), **config})
 
-    async def agent(self, aid: str, queues: list[str] | None = None, languages: list[str] | None = None, **config: Any) -> str:
+    async def agent(
+        self, aid: str, queues: list[str] | None = None, languages: list[str] | None = None, **config: Any
+    ) -> str:
         """Creates the agent and returns a token for it."""
-        body = {"display_name": aid.title(), "languages": languages or ["en"], "queues": queues or ["support"], **config}
+        body = {
+            "display_name": aid.title(),
+            "languages": languages or ["en"],
+            "queues": queues or ["support"],
+            **config,
+        }
         response = await self.http.put(f"/api/v1/agents/{aid}", json=body)
         assert response.status_code in (200, 201), response.text
         return (await self.admin("POST", f"/api/v1/agents/{aid}/token"))["token"]
 
-    async def customer(self, protocol: str = "json", node: Node | None = None, **hello: Any) -> tuple[Client, dict[str, Any]]:
+    async def customer(
+        self, protocol: str = "json", node: Node | None = None, **hello: Any
+    ) -> tuple[Client, dict[str, Any]]:
         client, welcome = await hello_customer((node or self.node).customer_url, protocol, **hello)
         self.clients.append(client)
         return client, welcome
 
-    async def agent_socket(self, token: str, protocol: str = "json", node: Node | None = None, **hello: Any) -> tuple[Client, dict[str, Any]]:
+    async def agent_socket(
+        self, token: str, protocol: str = "json", node: Node | None = None, **hello: Any
+    ) -> tuple[Client, dict[str, Any]]:
         client, welcome = await hello_agent((node or self.node).agent_url, token, protocol, **hello)
         self.clients.append(client)
         return client, welcome
@@ -170,7 +198,9 @@ class Deployment:
         await client.ok({"type": "set_state", "state": "available"})
         return client
 
-    async def chat(self, queue: str = "support", text: str | None = "Hello", **start: Any) -> tuple[Client, dict[str, Any]]:
+    async def chat(
+        self, queue: str = "support", text: str | None = "Hello", **start: Any
+    ) -> tuple[Client, dict[str, Any]]:
         """A customer who started a chat; returns the client and the start_chat ack."""
         client, _ = await self.customer()
         frame = {"type": "start_chat", "queue": queue, **start}
@@ -214,8 +244,15 @@ async def make_deployment(node_factory: Any) -> AsyncIterator[Any]:
 # Debian's Chromium, headless, with everything that would call out switched off
 # (this machine has no network but loopback).
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
     "--autoplay-policy=no-user-gesture-required",
 ]
 
@@ -228,9 +265,18 @@ def chromium_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     profile = tmp_path_factory.mktemp("chromium-profile")
     process = subprocess.Popen(
-        [executable, *CHROMIUM_ARGS, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-         f"--user-data-dir={profile}", "about:blank"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            executable,
+            *CHROMIUM_ARGS,
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     endpoint = _devtools_endpoint(process, deadline_s=30)
     # Chromium logs to stderr for as long as it runs: keep reading, or a full pipe would stall it.
@@ -286,4 +332,3 @@ async def sb(make_deployment: Any) -> Deployment:
     deployment = await make_deployment()
     await deployment.queue("support")
     return deployment
-

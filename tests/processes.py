@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import ADMIN_TOKEN, SECRET, free_port
 from support import Client, LocalAddresses, eventually, hello_agent, hello_customer
-
 from switchboard.embedded import EmbeddedRedis
 
 
@@ -27,9 +27,14 @@ class ServerProcess(LocalAddresses):
         self.port = free_port()
         self.tmp_path = tmp_path
         self.redis_url = redis_url
-        self.env = {**os.environ, "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET,
-                    "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"), "SWITCHBOARD_TIMER_TICK_S": "0.05",
-                    **(env or {})}
+        self.env = {
+            **os.environ,
+            "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
+            "SWITCHBOARD_SECRET": SECRET,
+            "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
+            "SWITCHBOARD_TIMER_TICK_S": "0.05",
+            **(env or {}),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = None
 
@@ -156,8 +161,9 @@ class SentinelProcess:
             f"sentinel failover-timeout {master_name} 3000\n"
             f"sentinel parallel-syncs {master_name} 1\n"
         )
-        self.proc = subprocess.Popen([redis_binary(), str(self.config), "--sentinel"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [redis_binary(), str(self.config), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     @property
     def address(self) -> str:
@@ -181,4 +187,3 @@ def own_redis(tmp_path) -> Iterator[RedisProcess]:
     server.start()
     yield server
     server.stop()
-

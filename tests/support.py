@@ -12,6 +12,7 @@ from typing import Any
 import msgpack
 import msgspec
 import websockets
+
 from switchboard.domain.config import AgentConfig, QueueConfig
 
 DEFAULT_TIMEOUT = 5.0
@@ -118,7 +119,7 @@ class Client:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def expect(self, type_: str, timeout: float = DEFAULT_TIMEOUT, **fields: Any) -> dict[str, Any]:
@@ -145,7 +146,9 @@ async def queue_and_agent(router: Any, queue: QueueConfig, now: int, **agent: An
     """Store-level tests start here: queue "q" put with this config, agent "a" in
     it (English; `agent` adds to its config), connected on one socket ("n:1")."""
     await router.put_queue("q", msgspec.json.encode(queue))
-    await router.put_agent("a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"], **agent)))
+    await router.put_agent(
+        "a", msgspec.json.encode(AgentConfig(display_name="A", languages=["en"], queues=["q"], **agent))
+    )
     version = (await router.redis.hget(router.keys.agent("a"), "token_version")).decode()
     await router.connect("a", "a", "n:1", version, now=now)
 

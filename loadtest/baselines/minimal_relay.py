@@ -91,8 +91,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8101)
     parser.add_argument("--redis-url", required=True)
     args = parser.parse_args()
-    uvicorn.run(create_app(args.redis_url), host=args.host, port=args.port, ws="websockets-sansio",
-                loop="uvloop", http="httptools", log_level="warning", lifespan="on")
+    uvicorn.run(
+        create_app(args.redis_url),
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        lifespan="on",
+    )
 
 
 if __name__ == "__main__":

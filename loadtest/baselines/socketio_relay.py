@@ -22,7 +22,9 @@ def create_app(redis_url: str) -> socketio.ASGIApp:
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=socketio.AsyncRedisManager(redis_url, redis_options={"max_connections": 10_000}),
-        cors_allowed_origins="*", logger=False, engineio_logger=False,
+        cors_allowed_origins="*",
+        logger=False,
+        engineio_logger=False,
     )
     peers: dict[str, str] = {}
 
@@ -49,8 +51,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8102)
     parser.add_argument("--redis-url", required=True)
     args = parser.parse_args()
-    uvicorn.run(create_app(args.redis_url), host=args.host, port=args.port, ws="websockets-sansio",
-                loop="uvloop", http="httptools", log_level="warning", lifespan="off")
+    uvicorn.run(
+        create_app(args.redis_url),
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        lifespan="off",
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,15 @@ class Conn:
 
 
 async def open_ws(url: str, subprotocols: list[str] | None = None) -> ClientConnection:
-    return await connect(url, subprotocols=subprotocols, compression=None, max_size=2**20, open_timeout=30,
-                         ping_interval=None, max_queue=None)
+    return await connect(
+        url,
+        subprotocols=subprotocols,
+        compression=None,
+        max_size=2**20,
+        open_timeout=30,
+        ping_interval=None,
+        max_queue=None,
+    )
 
 
 def sent_ns(text: str) -> int:

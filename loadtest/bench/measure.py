@@ -76,7 +76,7 @@ async def measure_idle(target: Target, n: int, concurrency: int) -> tuple[dict[s
 
 async def close_all(conns: list[Conn]) -> None:
     for i in range(0, len(conns), 200):
-        await asyncio.gather(*(c.close() for c in conns[i:i + 200]))
+        await asyncio.gather(*(c.close() for c in conns[i : i + 200]))
 
 
 class Relay:
@@ -121,6 +121,7 @@ class Relay:
 
     async def warm(self) -> None:
         """One message through every chat (a subscription may complete just after the connect)."""
+
         async def one(i: int) -> None:
             for _ in range(50):
                 self.arrived[i].clear()
@@ -128,7 +129,7 @@ class Relay:
                 try:
                     await asyncio.wait_for(self.arrived[i].wait(), 0.5)
                     return
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
             raise RuntimeError(f"{self.target.name}: chat {i} relays nothing")
 
@@ -151,8 +152,13 @@ class Relay:
         await asyncio.sleep(0.2)  # the last ones arrive
         self.recording = False
         rate = len(self.pairs) / interval_s
-        return {"chats": len(self.pairs), "offered_msgs_per_s": round(rate, 1), "latency": ms(self.latencies),
-                "delivered": self.received, "errors": self.errors}
+        return {
+            "chats": len(self.pairs),
+            "offered_msgs_per_s": round(rate, 1),
+            "latency": ms(self.latencies),
+            "delivered": self.received,
+            "errors": self.errors,
+        }
 
     async def saturate(self, window: int, duration_s: float, warmup_s: float, pids: dict[str, int]) -> dict[str, Any]:
         """Every chat keeps `window` messages in flight: throughput, latency under load, CPU per message."""
@@ -188,7 +194,10 @@ class Relay:
         rate = received / elapsed
         servers = sum(v for k, v in cpu.items() if k not in ("redis", "client"))
         return {
-            "chats": len(self.pairs), "window": window, "msgs_per_s": round(rate, 1), "errors": self.errors,
+            "chats": len(self.pairs),
+            "window": window,
+            "msgs_per_s": round(rate, 1),
+            "errors": self.errors,
             "latency": ms(latencies),
             "server_cpu_us_per_msg": _r(servers / received * 1e6, 1) if received else None,
             "redis_cpu_us_per_msg": _r(cpu["redis"] / received * 1e6, 1) if received else None,
@@ -202,8 +211,16 @@ async def send_quietly(conn: Conn, data: Any) -> None:
         await conn.ws.send(data)
 
 
-async def measure_routing(target: Switchboard, rate: int, duration_s: float, agents: int, pids: dict[str, int],
-                          queue: str = "route", waiting: int = 0, idle_agents: int = 0) -> dict[str, Any]:
+async def measure_routing(
+    target: Switchboard,
+    rate: int,
+    duration_s: float,
+    agents: int,
+    pids: dict[str, int],
+    queue: str = "route",
+    waiting: int = 0,
+    idle_agents: int = 0,
+) -> dict[str, Any]:
     """start_chat -> offer latency at `rate` chat starts per second.
 
     `agents` available agents of the queue take the chats (each accepts its offers);
@@ -213,7 +230,9 @@ async def measure_routing(target: Switchboard, rate: int, duration_s: float, age
     n = max(1, int(rate * duration_s))
     capacity = min(50, -(-n // agents) + 1)
     await target.put_queue(queue)
-    takers = [await target.agent(i, t) for i, t in enumerate(await target.agent_tokens(agents, queue, capacity, ["routed"]))]
+    takers = [
+        await target.agent(i, t) for i, t in enumerate(await target.agent_tokens(agents, queue, capacity, ["routed"]))
+    ]
     bystanders = [await target.agent(i, t) for i, t in enumerate(await target.agent_tokens(idle_agents, queue, 1))]
     offered_at: dict[str, int] = {}
 
@@ -222,8 +241,10 @@ async def measure_routing(target: Switchboard, rate: int, duration_s: float, age
             frame = target.decode(raw)
             if frame.get("type") == "offer":
                 offered_at[frame["conversation_id"]] = time.perf_counter_ns()
-                asyncio.get_running_loop().create_task(send_quietly(conn, target.encode(
-                    {"type": "accept", "offer_id": frame["offer_id"]})))
+                asyncio.get_running_loop().create_task(
+                    send_quietly(conn, target.encode({"type": "accept", "offer_id": frame["offer_id"]}))
+                )
+
         return handler
 
     for conn in takers:
@@ -253,13 +274,22 @@ async def measure_routing(target: Switchboard, rate: int, duration_s: float, age
     latencies = [offered_at[c] - t for c, t in started_at.items() if c in offered_at]
     if os.environ.get("BENCH_DUMP_ROUTING"):  # (start offset ms, latency ms) per chat, to see when the tail happens
         t_first = min(started_at.values())
-        Path(os.environ["BENCH_DUMP_ROUTING"]).write_text("\n".join(
-            f"{(t - t_first) / 1e6:.1f} {(offered_at[c] - t) / 1e6:.2f}" for c, t in sorted(started_at.items(), key=lambda kv: kv[1])
-            if c in offered_at))
+        Path(os.environ["BENCH_DUMP_ROUTING"]).write_text(
+            "\n".join(
+                f"{(t - t_first) / 1e6:.1f} {(offered_at[c] - t) / 1e6:.2f}"
+                for c, t in sorted(started_at.items(), key=lambda kv: kv[1])
+                if c in offered_at
+            )
+        )
     await close_all([*takers, *bystanders, *blocked, *customers])
     return {
-        "chat_starts_per_s": rate, "achieved_per_s": round(n / elapsed, 1), "chats": n,
-        "agents": agents, "idle_agents": idle_agents, "waiting": waiting,
-        "latency": ms(latencies), "unrouted": len(started_at) - len(latencies),
+        "chat_starts_per_s": rate,
+        "achieved_per_s": round(n / elapsed, 1),
+        "chats": n,
+        "agents": agents,
+        "idle_agents": idle_agents,
+        "waiting": waiting,
+        "latency": ms(latencies),
+        "unrouted": len(started_at) - len(latencies),
         "cpu_percent": {k: round(v / elapsed * 100, 1) for k, v in cpu.items()},
     }

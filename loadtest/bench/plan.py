@@ -20,8 +20,10 @@ PAD = "x" * 80  # message text is "<sent ns> " plus this: about 100 characters, 
 #: both. The bench measures capacity, so they are lifted (the per-frame check
 #: itself still runs); a node keeps them in production.
 CAPACITY_ENV = {
-    "SWITCHBOARD_FRAMES_PER_S": "1000000", "SWITCHBOARD_FRAME_BURST": "1000000",
-    "SWITCHBOARD_SOCKETS_PER_IP": "0", "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN": "0",
+    "SWITCHBOARD_FRAMES_PER_S": "1000000",
+    "SWITCHBOARD_FRAME_BURST": "1000000",
+    "SWITCHBOARD_SOCKETS_PER_IP": "0",
+    "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN": "0",
     "SWITCHBOARD_HTTP_REQUESTS_PER_S": "0",
 }
 
@@ -58,12 +60,36 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(handshakes=400, chats=50, paced_s=3.0, saturate_s=3.0, route_rate=200, route_s=2.0,
-                   route_agents=20, warmup_s=0.5, growth_s=1.5)
+        return cls(
+            handshakes=400,
+            chats=50,
+            paced_s=3.0,
+            saturate_s=3.0,
+            route_rate=200,
+            route_s=2.0,
+            route_agents=20,
+            warmup_s=0.5,
+            growth_s=1.5,
+        )
 
     @classmethod
     def smoke(cls) -> Plan:
         """Every figure, each from a handful of samples: proves the harness works, measures nothing."""
-        return cls(handshakes=30, concurrency=10, chats=4, paced_interval_s=0.2, paced_s=0.6, saturate_s=0.6,
-                   route_rate=20, route_s=0.5, route_agents=2, nodes=2, warmup_s=0.2, growth_rate=20,
-                   growth_s=0.5, growth_agents=(2, 5), growth_waiting=(0, 3), growth_sockets=(5, 10))
+        return cls(
+            handshakes=30,
+            concurrency=10,
+            chats=4,
+            paced_interval_s=0.2,
+            paced_s=0.6,
+            saturate_s=0.6,
+            route_rate=20,
+            route_s=0.5,
+            route_agents=2,
+            nodes=2,
+            warmup_s=0.2,
+            growth_rate=20,
+            growth_s=0.5,
+            growth_agents=(2, 5),
+            growth_waiting=(0, 3),
+            growth_sockets=(5, 10),
+        )

@@ -30,9 +30,13 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
                 "relay_p50_paced": ratio(sb["paced"]["latency"]["p50_ms"], b["paced"]["latency"]["p50_ms"]),
                 "handshakes_per_s": ratio(sb["idle"]["handshakes_per_s"], b["idle"]["handshakes_per_s"]),
                 "rss_per_idle_socket": ratio(sb["idle"]["rss_per_idle_socket_kb"], b["idle"]["rss_per_idle_socket_kb"]),
-                "server_cpu_per_msg": ratio(sb["saturated"]["server_cpu_us_per_msg"], b["saturated"]["server_cpu_us_per_msg"]),
+                "server_cpu_per_msg": ratio(
+                    sb["saturated"]["server_cpu_us_per_msg"], b["saturated"]["server_cpu_us_per_msg"]
+                ),
                 # throughput at equal CPU: what a core would carry, less sensitive to a shared machine
-                "relay_msgs_per_server_core": ratio(b["saturated"]["server_cpu_us_per_msg"], sb["saturated"]["server_cpu_us_per_msg"]),
+                "relay_msgs_per_server_core": ratio(
+                    b["saturated"]["server_cpu_us_per_msg"], sb["saturated"]["server_cpu_us_per_msg"]
+                ),
             }
     if "minimal" in by and "socketio" in by:
         # The ceiling of any "x socketio" figure on this machine: a relay that only forwards.
@@ -48,7 +52,9 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
             ratios["scale_out"] = {
                 "nodes": many["nodes"],
                 "relay_throughput": ratio(many["saturated"]["msgs_per_s"], one["saturated"]["msgs_per_s"]),
-                "projected_with_a_core_per_node": scale_out_projection(one["saturated"], many["saturated"], many["nodes"]),
+                "projected_with_a_core_per_node": scale_out_projection(
+                    one["saturated"], many["saturated"], many["nodes"]
+                ),
             }
     return ratios
 
@@ -85,21 +91,29 @@ def table(report: dict[str, Any]) -> str:
     ]
     plan = report["plan"]
     m = report["machine"]
-    lines = [f"machine: {m['cpus']} x {m['cpu_model']}, Python {m['python']}; load average "
-             f"{m['load_avg_at_start'][0]} at the start, {m.get('load_avg_at_end', ['?'])[0]} at the end", ""]
+    lines = [
+        f"machine: {m['cpus']} x {m['cpu_model']}, Python {m['python']}; load average "
+        f"{m['load_avg_at_start'][0]} at the start, {m.get('load_avg_at_end', ['?'])[0]} at the end",
+        "",
+    ]
     if names:
-        lines += [f"relay: {plan['chats']} chats; paced: one message per chat every {plan['paced_interval_s']} s; "
-                  f"saturated: {plan['window']} in flight per chat; idle: {plan['handshakes']} sockets", ""]
+        lines += [
+            f"relay: {plan['chats']} chats; paced: one message per chat every {plan['paced_interval_s']} s; "
+            f"saturated: {plan['window']} in flight per chat; idle: {plan['handshakes']} sockets",
+            "",
+        ]
         lines += relay_table(by, names, rows)
     return "\n".join(lines + rest_tables(report))
 
 
-def relay_table(by: dict[str, Any], names: list[str],
-                rows: list[tuple[str, Callable[[dict[str, Any]], Any]]]) -> list[str]:
+def relay_table(
+    by: dict[str, Any], names: list[str], rows: list[tuple[str, Callable[[dict[str, Any]], Any]]]
+) -> list[str]:
     lines: list[str] = []
     header = ["figure", *names]
-    ratio_names = [f"{p}/{b}" for p in ("json", "msgpack") for b in ("minimal", "socketio")
-                   if f"switchboard-{p}" in by and b in by]
+    ratio_names = [
+        f"{p}/{b}" for p in ("json", "msgpack") for b in ("minimal", "socketio") if f"switchboard-{p}" in by and b in by
+    ]
     ceiling = "minimal" in by and "socketio" in by  # what only forwarding gives against socketio
     header += [f"x {n}" for n in ratio_names] + (["minimal/socketio"] if ceiling else [])
     lines.append("| " + " | ".join(header) + " |")
@@ -126,41 +140,73 @@ def rest_tables(report: dict[str, Any]) -> list[str]:
     by = {r["target"]: r for r in report["relay"]}
     lines: list[str] = []
     if report.get("routing"):
-        lines += ["", "| routing (start_chat -> offer) | starts/s achieved | p50 (ms) | p99 (ms) | unrouted | server CPU % | Redis CPU % |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| routing (start_chat -> offer) | starts/s achieved | p50 (ms) | p99 (ms) | unrouted | server CPU % | Redis CPU % |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in report["routing"]:
             cpu = r["cpu_percent"]
-            lines.append(f"| {r['chat_starts_per_s']}/s, {r['agents']} agents | {r['achieved_per_s']} | "
-                         f"{r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r['unrouted']} | "
-                         f"{cpu.get('server')} | {cpu.get('redis')} |")
+            lines.append(
+                f"| {r['chat_starts_per_s']}/s, {r['agents']} agents | {r['achieved_per_s']} | "
+                f"{r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r['unrouted']} | "
+                f"{cpu.get('server')} | {cpu.get('redis')} |"
+            )
     if report.get("scale_out"):
         s = report["scale_out"]
         one = by.get("switchboard-json")
-        lines += ["", "| scale-out (JSON) | relay msg/s | x one node | nodes' CPU per msg (us) | Redis CPU per msg (us) | CPU % (nodes, Redis, client) |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| scale-out (JSON) | relay msg/s | x one node | nodes' CPU per msg (us) | Redis CPU per msg (us) | CPU % (nodes, Redis, client) |",
+            "|---|---|---|---|---|---|",
+        ]
         if one:
             o = one["saturated"]
-            lines.append(f"| 1 node | {o['msgs_per_s']} | 1.0 | {o['server_cpu_us_per_msg']} | {o['redis_cpu_us_per_msg']} | {o['cpu_percent']} |")
+            lines.append(
+                f"| 1 node | {o['msgs_per_s']} | 1.0 | {o['server_cpu_us_per_msg']} | {o['redis_cpu_us_per_msg']} | {o['cpu_percent']} |"
+            )
         m = s["saturated"]
-        lines.append(f"| {s['nodes']} nodes | {m['msgs_per_s']} | "
-                     f"{ratio(m['msgs_per_s'], one['saturated']['msgs_per_s']) if one else '-'} | "
-                     f"{m['server_cpu_us_per_msg']} | {m['redis_cpu_us_per_msg']} | {m['cpu_percent']} |")
+        lines.append(
+            f"| {s['nodes']} nodes | {m['msgs_per_s']} | "
+            f"{ratio(m['msgs_per_s'], one['saturated']['msgs_per_s']) if one else '-'} | "
+            f"{m['server_cpu_us_per_msg']} | {m['redis_cpu_us_per_msg']} | {m['cpu_percent']} |"
+        )
         if one:
             projected = scale_out_projection(one["saturated"], m, s["nodes"])
-            lines.append(f"\nprojected with a core per node (from the CPU per message above, capped by Redis's core): "
-                         f"{projected} x one node")
+            lines.append(
+                f"\nprojected with a core per node (from the CPU per message above, capped by Redis's core): "
+                f"{projected} x one node"
+            )
     if report.get("growth"):
         g = report["growth"]
         rate = report["plan"]["growth_rate"]
-        lines += ["", f"| routing at {rate} starts/s, 10 agents taking chats, plus idle agents passed over | p50 (ms) | p99 (ms) | Redis CPU % |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"| routing at {rate} starts/s, 10 agents taking chats, plus idle agents passed over | p50 (ms) | p99 (ms) | Redis CPU % |",
+            "|---|---|---|---|",
+        ]
         for r in g["routing_by_agents"]:
-            lines.append(f"| {r['idle_agents']} idle agents | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r['cpu_percent'].get('redis')} |")
-        lines += ["", f"| routing at {rate} starts/s, sessions waiting ahead for a skill nobody has | p50 (ms) | p99 (ms) | unrouted | Redis CPU % |", "|---|---|---|---|---|"]
+            lines.append(
+                f"| {r['idle_agents']} idle agents | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r['cpu_percent'].get('redis')} |"
+            )
+        lines += [
+            "",
+            f"| routing at {rate} starts/s, sessions waiting ahead for a skill nobody has | p50 (ms) | p99 (ms) | unrouted | Redis CPU % |",
+            "|---|---|---|---|---|",
+        ]
         for r in g["routing_by_waiting"]:
-            lines.append(f"| {r['waiting']} waiting | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r['unrouted']} | {r['cpu_percent'].get('redis')} |")
-        lines += ["", "| open sockets | handshakes/s | RSS per socket (KB) | server RSS (MB) | relay p50 / p99, paced (ms) |", "|---|---|---|---|---|"]
+            lines.append(
+                f"| {r['waiting']} waiting | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | {r['unrouted']} | {r['cpu_percent'].get('redis')} |"
+            )
+        lines += [
+            "",
+            "| open sockets | handshakes/s | RSS per socket (KB) | server RSS (MB) | relay p50 / p99, paced (ms) |",
+            "|---|---|---|---|---|",
+        ]
         for r in g["sockets"]:
             lat = r["relay"]["latency"]
-            lines.append(f"| {r['sockets']} | {r['handshakes_per_s']} | {r['rss_per_idle_socket_kb']} | "
-                         f"{round(r['server_rss_kb'] / 1024, 1)} | {lat['p50_ms']} / {lat['p99_ms']} |")
+            lines.append(
+                f"| {r['sockets']} | {r['handshakes_per_s']} | {r['rss_per_idle_socket_kb']} | "
+                f"{round(r['server_rss_kb'] / 1024, 1)} | {lat['p50_ms']} / {lat['p99_ms']} |"
+            )
     return lines

@@ -62,9 +62,23 @@ class Bench:
             return
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         out = self.profile_dir / f"{target.name}-{phase}.txt"
-        spy = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(target.servers[0].pid),
-                                "--format", "raw", "--rate", "200", "--nonblocking", "-o", str(out)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        spy = subprocess.Popen(
+            [
+                shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")),
+                "record",
+                "--pid",
+                str(target.servers[0].pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--nonblocking",
+                "-o",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             yield
         finally:
@@ -94,7 +108,9 @@ class Bench:
                 result["paced"] = await relay.paced(plan.paced_interval_s, plan.paced_s)
             self.log(f"{target.name}: saturated relay")
             with self.profiled(target, "relay"):
-                result["saturated"] = await relay.saturate(plan.window, plan.saturate_s, plan.warmup_s, self.pids(target))
+                result["saturated"] = await relay.saturate(
+                    plan.window, plan.saturate_s, plan.warmup_s, self.pids(target)
+                )
             await close_all([c for pair in pairs for c in pair])
             return result
         finally:
@@ -110,8 +126,11 @@ class Bench:
             for i, rate in enumerate(rates or [plan.route_rate]):
                 self.log(f"routing at {rate} chat starts/s")
                 with self.profiled(target, f"routing{i}"):
-                    results.append(await measure_routing(target, rate, plan.route_s, plan.route_agents,
-                                                         self.pids(target), queue=f"route{i}"))
+                    results.append(
+                        await measure_routing(
+                            target, rate, plan.route_s, plan.route_agents, self.pids(target), queue=f"route{i}"
+                        )
+                    )
         finally:
             target.stop()
         return results
@@ -128,14 +147,30 @@ class Bench:
         try:
             for i, idle_agents in enumerate(plan.growth_agents):
                 self.log(f"growth: routing with {idle_agents} more idle agents in the queue")
-                out["routing_by_agents"].append(await measure_routing(
-                    target, plan.growth_rate, plan.growth_s, 10, self.pids(target), queue=f"agents{i}",
-                    idle_agents=idle_agents))
+                out["routing_by_agents"].append(
+                    await measure_routing(
+                        target,
+                        plan.growth_rate,
+                        plan.growth_s,
+                        10,
+                        self.pids(target),
+                        queue=f"agents{i}",
+                        idle_agents=idle_agents,
+                    )
+                )
             for i, waiting in enumerate(plan.growth_waiting):
                 self.log(f"growth: routing with {waiting} sessions waiting ahead")
-                out["routing_by_waiting"].append(await measure_routing(
-                    target, plan.growth_rate, plan.growth_s, 10, self.pids(target), queue=f"waiting{i}",
-                    waiting=waiting))
+                out["routing_by_waiting"].append(
+                    await measure_routing(
+                        target,
+                        plan.growth_rate,
+                        plan.growth_s,
+                        10,
+                        self.pids(target),
+                        queue=f"waiting{i}",
+                        waiting=waiting,
+                    )
+                )
         finally:
             target.stop()
         # RSS per socket needs a fresh process: one that freed memory reuses it.
@@ -164,8 +199,12 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return {"cpus": os.cpu_count(), "cpu_model": model, "python": sys.version.split()[0],
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": sys.version.split()[0],
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -175,7 +214,12 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
     if args.route_rate:
         plan = Plan(**{**plan.__dict__, "route_rate": args.route_rate})
     started = time.monotonic()
-    report: dict[str, Any] = {"mode": "smoke" if args.smoke else "quick" if args.quick else "full", "plan": plan.__dict__, "machine": machine(), "relay": []}
+    report: dict[str, Any] = {
+        "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
+        "plan": plan.__dict__,
+        "machine": machine(),
+        "relay": [],
+    }
     tmp = tempfile.mkdtemp(prefix="sb-bench-")
     bench = Bench(plan, Path(tmp), log)
     gc.disable()  # see Bench.flush
@@ -210,14 +254,20 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description="Switchboard against a minimal relay and python-socketio")
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.bench", description="Switchboard against a minimal relay and python-socketio"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the harness, measures nothing")
     parser.add_argument("--json", type=Path, help="also write the report here as JSON")
     parser.add_argument("--protocols", default="json,msgpack", type=lambda s: s.split(","))
     parser.add_argument("--chats", type=int, help="concurrent chats for the relay figures")
-    parser.add_argument("--baselines", default="minimal,socketio", type=lambda s: s.split(","),
-                        help="which baselines to run (comma-separated; empty for none)")
+    parser.add_argument(
+        "--baselines",
+        default="minimal,socketio",
+        type=lambda s: s.split(","),
+        help="which baselines to run (comma-separated; empty for none)",
+    )
     parser.add_argument("--no-routing", action="store_true")
     parser.add_argument("--no-scale-out", action="store_true")
     parser.add_argument("--routing-only", action="store_true", help="only the routing figure")
@@ -232,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         import uvloop
+
         report = uvloop.run(run(args, log))
     except ImportError:
         report = asyncio.run(run(args, log))
@@ -241,4 +292,3 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(json.dumps(report["ratios"], indent=2))
     return 0
-

@@ -69,15 +69,34 @@ class Switchboard(Target):
     async def start(self, redis_url: str, workdir: Path, nodes: int = 1) -> None:
         for _ in range(nodes):
             port = free_port()
-            env = child_env({"SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET,
-                             "SWITCHBOARD_DATA_DIR": str(workdir / "sb-data"), **CAPACITY_ENV})
-            args = [sys.executable, "-m", "switchboard", "serve", "--port", str(port), "--redis-url", redis_url,
-                    "--log-level", "warning"]
+            env = child_env(
+                {
+                    "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
+                    "SWITCHBOARD_SECRET": SECRET,
+                    "SWITCHBOARD_DATA_DIR": str(workdir / "sb-data"),
+                    **CAPACITY_ENV,
+                }
+            )
+            args = [
+                sys.executable,
+                "-m",
+                "switchboard",
+                "serve",
+                "--port",
+                str(port),
+                "--redis-url",
+                redis_url,
+                "--log-level",
+                "warning",
+            ]
             self.servers.append(Server(f"{self.name}:{port}", args, port, env, workdir / f"sb-{port}.log"))
         for server in self.servers:
             await server.ready("/readyz")
-        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.servers[0].port}",
-                                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+        self.http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{self.servers[0].port}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=30,
+        )
         await self.put_queue("bench")
 
     def stop(self) -> None:
@@ -95,8 +114,13 @@ class Switchboard(Target):
         async def one(i: int) -> str:
             aid = f"a{i}"
             async with sem:
-                body = {"display_name": f"Agent {i}", "languages": ["en"], "skills": skills or [],
-                        "queues": [queue], "capacity": capacity}
+                body = {
+                    "display_name": f"Agent {i}",
+                    "languages": ["en"],
+                    "skills": skills or [],
+                    "queues": [queue],
+                    "capacity": capacity,
+                }
                 (await self.http.put(f"/api/v1/agents/{aid}", json=body)).raise_for_status()
                 response = await self.http.post(f"/api/v1/agents/{aid}/token")
                 response.raise_for_status()
@@ -183,7 +207,15 @@ class Baseline(Target):
 
     async def start(self, redis_url: str, workdir: Path, nodes: int = 1) -> None:
         port = free_port()
-        args = [sys.executable, "-m", f"loadtest.baselines.{self.module}", "--port", str(port), "--redis-url", redis_url]
+        args = [
+            sys.executable,
+            "-m",
+            f"loadtest.baselines.{self.module}",
+            "--port",
+            str(port),
+            "--redis-url",
+            redis_url,
+        ]
         self.servers.append(Server(f"{self.name}:{port}", args, port, child_env(), workdir / f"{self.name}-{port}.log"))
         await self.servers[0].ready(None)
 

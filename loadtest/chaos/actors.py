@@ -69,10 +69,10 @@ class Connection:
             raise Closed() from None
         try:
             return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.pending.pop(ref, None)
             self._mark_closed()  # no answer: this socket is not to be trusted again
-            asyncio.ensure_future(self.ws.close())
+            asyncio.ensure_future(self.ws.close())  # noqa: RUF006 (nobody waits for a socket given up)
             raise Closed() from None
 
     def _mark_closed(self) -> None:
@@ -141,9 +141,10 @@ class Actor:
             ports = self.run.live_ports() or self.run.all_ports()
             port = random.choice(ports)
             try:
-                ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/{self.kind}",
-                                              subprotocols=["switchboard.v1.json"], open_timeout=5)
-            except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake):
+                ws = await websockets.connect(
+                    f"ws://127.0.0.1:{port}/ws/{self.kind}", subprotocols=["switchboard.v1.json"], open_timeout=5
+                )
+            except (TimeoutError, OSError, websockets.InvalidHandshake):
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
                 continue
@@ -155,7 +156,7 @@ class Actor:
             try:
                 await ws.send(json.dumps(hello))
                 welcome = await asyncio.wait_for(self._welcome(conn), 10)
-            except (Closed, websockets.ConnectionClosed, asyncio.TimeoutError):
+            except (TimeoutError, Closed, websockets.ConnectionClosed):
                 await conn.close()
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
@@ -212,7 +213,7 @@ class Actor:
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if self.conn is None or self.conn.closed.done():
                 await self.on_reconnected(await self.connect())
@@ -279,7 +280,7 @@ class Customer(Actor):
             self.sent.append((cid, cmid))
             self.run.figures["messages_acked"] += 1
             # the agent answers every message; wait for it for a while
-            await self.wait_for(lambda: self.replies[cid] > replies, timeout=8)
+            await self.wait_for(lambda seen=replies: self.replies[cid] > seen, timeout=8)
             await asyncio.sleep(random.uniform(0.05, 0.3))
         answer = await self.request({"type": "end_chat"})
         if answer["type"] == "error" and answer["code"] != "conflict":
@@ -322,7 +323,11 @@ class Agent(Actor):
             if seqs:  # the thread so far came with it: nothing before is owed
                 self.base[cid] = max(self.base.get(cid, 0), max(seqs))
             for m in frame.get("messages") or []:  # written while the chat waited: answered now
-                if m.get("type") == "message" and m["from"]["role"] == "customer" and m["message_id"] not in self.answered:
+                if (
+                    m.get("type") == "message"
+                    and m["from"]["role"] == "customer"
+                    and m["message_id"] not in self.answered
+                ):
                     self.answered.add(m["message_id"])
                     self.work.put_nowait(("reply", frame["conversation_id"]))
         elif kind == "message" and frame["from"]["role"] == "customer":
@@ -355,8 +360,9 @@ class Agent(Actor):
         self.run.figures["histories_fetched"] += len(cids)
         port = random.choice(self.run.live_ports() or self.run.all_ports())
         try:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/agent", subprotocols=["switchboard.v1.json"],
-                                          open_timeout=5) as ws:
+            async with websockets.connect(
+                f"ws://127.0.0.1:{port}/ws/agent", subprotocols=["switchboard.v1.json"], open_timeout=5
+            ) as ws:
                 await ws.send(json.dumps({"type": "hello", "token": self.token, "resume": {c: 0 for c in cids}}))
                 await ws.send(json.dumps({"type": "unmonitor", "conversation_id": "end", "ref": "history-end"}))
                 async with asyncio.timeout(10):
@@ -372,7 +378,7 @@ class Agent(Actor):
                             if frame["from"]["role"] == "customer" and frame["message_id"] not in self.answered:
                                 self.answered.add(frame["message_id"])
                                 self.work.put_nowait(("reply", frame["conversation_id"]))
-        except (OSError, asyncio.TimeoutError, websockets.WebSocketException):
+        except (TimeoutError, OSError, websockets.WebSocketException):
             pass  # the next reconnection tries again
 
     async def live(self, stop: asyncio.Event) -> None:
@@ -380,7 +386,7 @@ class Agent(Actor):
         while not stop.is_set():
             try:
                 job, arg = await asyncio.wait_for(self.work.get(), 0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if self.conn is None or self.conn.closed.done():
                     await self.on_reconnected(await self.connect())
                 continue
@@ -390,8 +396,9 @@ class Agent(Actor):
                 await self.request({"type": "accept", "offer_id": arg})  # a revoked offer: not_found
             elif job == "reply":
                 cmid = f"{self.name}-{next(self.replies)}"
-                answer = await self.request({"type": "message", "conversation_id": arg, "text": f"re {cmid}",
-                                             "client_msg_id": cmid})
+                answer = await self.request(
+                    {"type": "message", "conversation_id": arg, "text": f"re {cmid}", "client_msg_id": cmid}
+                )
                 if answer["type"] == "ack":
                     self.sent.append((arg, cmid))
                     self.run.figures["messages_acked"] += 1

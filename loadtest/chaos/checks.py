@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -9,8 +10,13 @@ from .actors import Agent, Customer
 from .nodes import Run
 
 
-def check(run: Run, customers: list[Customer], agents: list[Agent], histories: dict[str, list[dict[str, Any]]],
-          events: list[dict[str, Any]]) -> None:
+def check(
+    run: Run,
+    customers: list[Customer],
+    agents: list[Agent],
+    histories: dict[str, list[dict[str, Any]]],
+    events: list[dict[str, Any]],
+) -> None:
     v = run.violation
     by_cmid: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for cid, messages in histories.items():
@@ -32,7 +38,7 @@ def check(run: Run, customers: list[Customer], agents: list[Agent], histories: d
                 v(f"{actor.name}: message {cmid} stored out of order in {cid}")
             last[cid] = stored[0]["seq"]
     for actor in [*customers, *agents]:
-        for cid, received in actor.seqs.items():
+        for received in actor.seqs.values():
             seqs = [seq for seq, _ in received]
             run.figures["resent_on_resume"] += len(seqs) - len(set(seqs))  # asked again by a resume
             # Clients show a conversation in seq order (the contract's order; the
@@ -40,13 +46,13 @@ def check(run: Run, customers: list[Customer], agents: list[Agent], histories: d
             # first arrived out of it are counted: a replay after a resume can
             # bring an older one after a newer live one.
             messages = list(dict.fromkeys(seq for seq, kind in received if kind == "message"))
-            inverted = sum(1 for a, b in zip(messages, messages[1:]) if b < a)
+            inverted = sum(1 for a, b in itertools.pairwise(messages) if b < a)
             run.figures["message_inversions"] += inverted
             if inverted:
                 print(f"  (messages first received out of seq order by {actor.name}: {messages[:12]})")
             # Other events of two steps run at the same moment (on two nodes, say)
             # may be pushed out of seq order; clients order them by seq.
-            run.figures["event_inversions"] += sum(1 for a, b in zip(seqs, seqs[1:]) if b < a)
+            run.figures["event_inversions"] += sum(1 for a, b in itertools.pairwise(seqs) if b < a)
             if seqs != sorted(seqs) and run.figures["inversion_samples"] < 3:
                 run.figures["inversion_samples"] += 1
                 print(f"  (events pushed out of seq order to {actor.name}: {received[:6]})")

@@ -63,9 +63,21 @@ class Node:
     async def start(self) -> None:
         log = open(self.workdir / f"node-{self.index}.log", "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "switchboard", "serve", "--port", str(self.port),
-             "--redis-url", self.redis_url, "--log-level", "warning"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "switchboard",
+                "serve",
+                "--port",
+                str(self.port),
+                "--redis-url",
+                self.redis_url,
+                "--log-level",
+                "warning",
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + 30
@@ -135,9 +147,12 @@ class Run:
             else:
                 victim.kill()
                 self.figures["kills"] += 1
-            progress(f"node {victim.index} stopped ({self.figures['kills']} kills, {self.figures['sigterms']} sigterms)")
+            progress(
+                f"node {victim.index} stopped ({self.figures['kills']} kills, {self.figures['sigterms']} sigterms)"
+            )
             asyncio.get_running_loop().call_later(
-                rng.uniform(0.5, 3.0), lambda n=victim: self.restarts.append(asyncio.ensure_future(self.restart(n))))
+                rng.uniform(0.5, 3.0), lambda n=victim: self.restarts.append(asyncio.ensure_future(self.restart(n)))
+            )
 
     async def redis_outage(self, at: float) -> None:
         """Kills Redis with -9 at `at` and starts it again (same data) after --redis-outage seconds."""
@@ -156,7 +171,7 @@ class Run:
             return
         node.starting = True
         try:
-            for attempt in range(3):
+            for _attempt in range(3):
                 try:
                     await node.start()
                     self.figures["restarts"] += 1

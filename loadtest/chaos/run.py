@@ -59,26 +59,41 @@ async def main_async(args: argparse.Namespace) -> int:
     # From this (the main) thread: the server gets SIGTERM when its spawning thread ends.
     redis_url = redis.start()
     await set_fsync_always(redis_url)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "server"), os.environ.get("PYTHONPATH")])),
-           "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET,
-           "SWITCHBOARD_DATA_DIR": str(workdir / "data"), "SWITCHBOARD_TIMER_TICK_S": "0.1",
-           "SWITCHBOARD_NODE_TTL_S": str(args.node_ttl), "SWITCHBOARD_DISCONNECT_GRACE_S": str(args.grace),
-           "SWITCHBOARD_SHUTDOWN_DRAIN_S": "3",
-           # every client here comes from 127.0.0.1: the per-address limits would count them as one
-           "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN": "0", "SWITCHBOARD_SOCKETS_PER_IP": "0"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "server"), os.environ.get("PYTHONPATH")])),
+        "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
+        "SWITCHBOARD_SECRET": SECRET,
+        "SWITCHBOARD_DATA_DIR": str(workdir / "data"),
+        "SWITCHBOARD_TIMER_TICK_S": "0.1",
+        "SWITCHBOARD_NODE_TTL_S": str(args.node_ttl),
+        "SWITCHBOARD_DISCONNECT_GRACE_S": str(args.grace),
+        "SWITCHBOARD_SHUTDOWN_DRAIN_S": "3",
+        # every client here comes from 127.0.0.1: the per-address limits would count them as one
+        "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN": "0",
+        "SWITCHBOARD_SOCKETS_PER_IP": "0",
+    }
     run = Run(args, redis, [Node(i, redis_url, workdir, env) for i in range(args.nodes)])
     began = time.monotonic()
     try:
         await asyncio.gather(*(n.start() for n in run.nodes))
-        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{run.nodes[0].port}",
-                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
-        await admin(http, "PUT", f"/api/v1/queues/{QUEUE}", {"name": "Chaos", "offer_timeout_s": 5,
-                                                             "wrap_up_timeout_s": 60})
+        http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{run.nodes[0].port}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=10,
+        )
+        await admin(
+            http, "PUT", f"/api/v1/queues/{QUEUE}", {"name": "Chaos", "offer_timeout_s": 5, "wrap_up_timeout_s": 60}
+        )
         agents = []
         for i in range(args.agents):
             name = f"agent{i:02d}"
-            await admin(http, "PUT", f"/api/v1/agents/{name}", {"display_name": name, "languages": ["en"],
-                                                                "queues": [QUEUE], "capacity": args.capacity})
+            await admin(
+                http,
+                "PUT",
+                f"/api/v1/agents/{name}",
+                {"display_name": name, "languages": ["en"], "queues": [QUEUE], "capacity": args.capacity},
+            )
             token = (await admin(http, "POST", f"/api/v1/agents/{name}/token"))["token"]
             agents.append(Agent(run, name, token, args.capacity))
         customers = [Customer(run, f"cust{i:02d}") for i in range(args.customers)]
@@ -98,8 +113,11 @@ async def main_async(args: argparse.Namespace) -> int:
         await asyncio.gather(*run.restarts)
         await asyncio.gather(*(run.restart(n) for n in run.nodes))
         await http.aclose()  # its node may have another port now
-        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{run.nodes[0].port}",
-                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+        http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{run.nodes[0].port}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=10,
+        )
 
         async def settled() -> bool:
             agent_states = [await admin(http, "GET", f"/api/v1/agents/{a.name}") for a in agents]
@@ -128,15 +146,26 @@ async def main_async(args: argparse.Namespace) -> int:
                 node.kill()
         redis.stop()
     figures = {
-        "duration_s": round(time.monotonic() - began, 1), "nodes": args.nodes, "customers": args.customers,
-        "agents": args.agents, "chats": run.figures["chats"], "sessions": run.figures["sessions"],
-        "messages_acked": run.figures["messages_acked"], "deliveries_checked": run.figures["deliveries_checked"],
-        "kills": run.figures["kills"], "sigterms": run.figures["sigterms"], "restarts": run.figures["restarts"],
+        "duration_s": round(time.monotonic() - began, 1),
+        "nodes": args.nodes,
+        "customers": args.customers,
+        "agents": args.agents,
+        "chats": run.figures["chats"],
+        "sessions": run.figures["sessions"],
+        "messages_acked": run.figures["messages_acked"],
+        "deliveries_checked": run.figures["deliveries_checked"],
+        "kills": run.figures["kills"],
+        "sigterms": run.figures["sigterms"],
+        "restarts": run.figures["restarts"],
         "redis_kills": run.figures["redis_kills"],
-        "reconnects": run.figures["reconnects"], "unavailable_answers": run.figures["unavailable_answers"],
-        "event_inversions": run.figures["event_inversions"], "resent_on_resume": run.figures["resent_on_resume"],
-        "message_inversions": run.figures["message_inversions"], "histories_fetched": run.figures["histories_fetched"],
-        "peak_sessions_per_agent": run.figures["peak_sessions_per_agent"], "capacity": args.capacity,
+        "reconnects": run.figures["reconnects"],
+        "unavailable_answers": run.figures["unavailable_answers"],
+        "event_inversions": run.figures["event_inversions"],
+        "resent_on_resume": run.figures["resent_on_resume"],
+        "message_inversions": run.figures["message_inversions"],
+        "histories_fetched": run.figures["histories_fetched"],
+        "peak_sessions_per_agent": run.figures["peak_sessions_per_agent"],
+        "capacity": args.capacity,
         "violations": len(run.violations),
     }
     width = max(map(len, figures))
@@ -163,8 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigterm-share", type=float, default=0.2, help="share of stops by SIGTERM, not -9")
     parser.add_argument("--node-ttl", type=float, default=2.0, help="SWITCHBOARD_NODE_TTL_S of the nodes")
     parser.add_argument("--grace", type=float, default=15.0, help="SWITCHBOARD_DISCONNECT_GRACE_S of the nodes")
-    parser.add_argument("--redis-outage", type=float, default=0,
-                        help="halfway through, kill Redis (-9) and restart it after this many seconds (0: never)")
+    parser.add_argument(
+        "--redis-outage",
+        type=float,
+        default=0,
+        help="halfway through, kill Redis (-9) and restart it after this many seconds (0: never)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default=None, help="where the run's Redis data and node logs go")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
@@ -175,10 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.dump_traceback_later(args.duration + BOUND_S + 30, exit=True)
     try:
         return asyncio.run(asyncio.wait_for(main_async(args), args.duration + BOUND_S))
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         print(f"chaos: the run did not finish within {args.duration + BOUND_S:.0f} s", file=sys.stderr)
         return 1
     except RuntimeError as exc:
         print(f"chaos: {exc}", file=sys.stderr)
         return 2
-

@@ -30,16 +30,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description="Real-time chat routing for contact centres")
     commands = parser.add_subparsers(dest="command", required=True)
     reference = commands.add_parser("settings", help="describe the settings (SWITCHBOARD_* variables)")
-    reference.add_argument("--markdown", action="store_true", required=True,
-                           help="print the reference table of docs/operations.md")
+    reference.add_argument(
+        "--markdown", action="store_true", required=True, help="print the reference table of docs/operations.md"
+    )
     for name, help_text in (("serve", "run a gateway node"), ("demo", "run a node with a demo queue and agent")):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--host", default=None, help="address to listen on (default SWITCHBOARD_HOST or 127.0.0.1)")
-        command.add_argument("--port", type=int, default=None, help="port to listen on (default SWITCHBOARD_PORT or 8000)")
+        command.add_argument(
+            "--host", default=None, help="address to listen on (default SWITCHBOARD_HOST or 127.0.0.1)"
+        )
+        command.add_argument(
+            "--port", type=int, default=None, help="port to listen on (default SWITCHBOARD_PORT or 8000)"
+        )
         command.add_argument("--redis-url", default=None, help="Redis URL; without one an embedded Redis is started")
         command.add_argument("--data-dir", default=None, help="where the embedded Redis keeps its data")
-        command.add_argument("--log-level", default=None,
-                             help="debug, info, warning or error (default SWITCHBOARD_LOG_LEVEL or info)")
+        command.add_argument(
+            "--log-level", default=None, help="debug, info, warning or error (default SWITCHBOARD_LOG_LEVEL or info)"
+        )
     return parser
 
 
@@ -49,10 +55,15 @@ async def seed_demo(settings: Settings) -> str:
 
     services = build_services(settings)
     try:
-        queue = QueueConfig(name="Customer support", languages=["en", "de", "fr"], wrap_up_codes=[
-            WrapUpCode("resolved", "Resolved"), WrapUpCode("follow_up", "Needs follow-up"),
-            WrapUpCode("spam", "Spam"),
-        ])
+        queue = QueueConfig(
+            name="Customer support",
+            languages=["en", "de", "fr"],
+            wrap_up_codes=[
+                WrapUpCode("resolved", "Resolved"),
+                WrapUpCode("follow_up", "Needs follow-up"),
+                WrapUpCode("spam", "Spam"),
+            ],
+        )
         await services.router.put_queue(DEMO_QUEUE, msgspec.json.encode(queue))
         agent = AgentConfig(display_name="Demo Agent", languages=["en", "de", "fr"], queues=[DEMO_QUEUE], capacity=3)
         await services.router.put_agent(DEMO_AGENT, msgspec.json.encode(agent))
@@ -68,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         print(settings_markdown(), end="")
         return 0
     settings = Settings.from_env(
-        host=args.host, port=args.port, redis_url=args.redis_url, log_level=args.log_level,
+        host=args.host,
+        port=args.port,
+        redis_url=args.redis_url,
+        log_level=args.log_level,
         data_dir=None if args.data_dir is None else Path(args.data_dir),
     ).with_secrets()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -31,8 +31,7 @@ log = logging.getLogger(__name__)
 
 
 class Collector(Background):
-    def __init__(self, freeze_every_s: float, full_every_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, freeze_every_s: float, full_every_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.freeze_every_s = freeze_every_s
         self.full_every_s = max(full_every_s, freeze_every_s)
         self.clock = clock

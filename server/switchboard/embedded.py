@@ -244,8 +244,7 @@ class EmbeddedRedis:
             if remaining <= 0:
                 self.stop(timeout=2.0)
                 raise RuntimeError(
-                    f"{binary} did not answer PING within {timeout:.1f}s; "
-                    f"tail of {self.log_path}:\n{self._log_tail()}"
+                    f"{binary} did not answer PING within {timeout:.1f}s; tail of {self.log_path}:\n{self._log_tail()}"
                 )
             time.sleep(min(interval, max(remaining, 0.0)))
             interval = min(interval * 2, 0.05)

@@ -10,7 +10,6 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-
 ENV_PREFIX = "SWITCHBOARD_"
 
 
@@ -37,77 +36,98 @@ class Settings:
     host: str = setting("127.0.0.1", "address to listen on (the image sets `0.0.0.0`)", flag="--host")
     port: int = setting(8000, "port to listen on", minimum=0, flag="--port")
     redis_url: str | None = setting(
-        None, "the Redis to use; unset: an embedded one in the data dir", flag="--redis-url")
+        None, "the Redis to use; unset: an embedded one in the data dir", flag="--redis-url"
+    )
     redis_cluster_nodes: tuple[str, ...] | None = setting(
-        None, "Redis Cluster instead: comma-separated `host:port` of some of its nodes "
-        "(see [Redis modes](#redis-modes))")
+        None,
+        "Redis Cluster instead: comma-separated `host:port` of some of its nodes (see [Redis modes](#redis-modes))",
+    )
     redis_sentinels: tuple[str, ...] | None = setting(
-        None, "comma-separated `host:port` of Redis Sentinels; replaces the URL (see [Redis Sentinel](#redis-sentinel))")
+        None, "comma-separated `host:port` of Redis Sentinels; replaces the URL (see [Redis Sentinel](#redis-sentinel))"
+    )
     redis_master_name: str | None = setting(None, "the master the sentinels watch (required with sentinels)")
     data_dir: Path = setting(
-        Path("./var"), "the secret file and the embedded Redis", flag="--data-dir", shown_default="`./var`")
+        Path("./var"), "the secret file and the embedded Redis", flag="--data-dir", shown_default="`./var`"
+    )
     log_level: str = setting("info", "`debug`, `info`, `warning`, `error`", flag="--log-level")
     admin_token: str | None = setting(
-        None, "bearer token of the HTTP API; the same on every node", shown_default="generated per start")
+        None, "bearer token of the HTTP API; the same on every node", shown_default="generated per start"
+    )
     secret: str | None = setting(
-        None, "signs visitor and agent tokens; the same on every node",
-        shown_default="generated once, kept in `DATA_DIR/secret` (mode 600)")
+        None,
+        "signs visitor and agent tokens; the same on every node",
+        shown_default="generated once, kept in `DATA_DIR/secret` (mode 600)",
+    )
     key_prefix: str = setting("sb", "prefix of every Redis key and channel (several deployments on one Redis)")
     allowed_origins: tuple[str, ...] | None = setting(
-        None, "comma-separated `Origin` values allowed to open sockets (see [Security and limits](#security-and-limits))",
-        shown_default="unset: any")
+        None,
+        "comma-separated `Origin` values allowed to open sockets (see [Security and limits](#security-and-limits))",
+        shown_default="unset: any",
+    )
     trusted_proxies: str = setting(
-        "127.0.0.1", "proxies whose `X-Forwarded-For` names the client (comma-separated, or `*`; "
-        "uvicorn's `forwarded_allow_ips`)")
+        "127.0.0.1",
+        "proxies whose `X-Forwarded-For` names the client (comma-separated, or `*`; uvicorn's `forwarded_allow_ips`)",
+    )
     inactivity_timeout_s: float = setting(900.0, "a connected session where nobody wrote for this long ends")
     disconnect_grace_s: float = setting(60.0, "how long a customer or agent may be away before it counts as gone")
     agent_token_ttl_s: float = setting(
-        24 * 3600.0, "lifetime of agent tokens; an open socket closes (4401) when its token expires")
+        24 * 3600.0, "lifetime of agent tokens; an open socket closes (4401) when its token expires"
+    )
     hello_timeout_s: float = setting(10.0, "time a new socket has to send `hello` (else 4401)")
     max_frame_bytes: int = setting(64 * 1024, "largest frame (else 1009)")
     frames_per_s: float = setting(20.0, "refill rate of each socket's frame bucket")
     frame_burst: int = setting(100, "size of that bucket", minimum=1)
     rate_limit_strikes: int = setting(
-        50, "frames refused with `rate_limited` before the socket is closed with 1008", minimum=1)
+        50, "frames refused with `rate_limited` before the socket is closed with 1008", minimum=1
+    )
     max_bad_frames: int = setting(20, "undecodable frames in a row before 1008", minimum=0)
-    send_queue_limit: int = setting(
-        1024, "frames waiting for a client that does not read, before 1008", minimum=16)
+    send_queue_limit: int = setting(1024, "frames waiting for a client that does not read, before 1008", minimum=16)
     sockets_per_ip: int = setting(200, "open sockets per client address on one node (0: no limit)", minimum=0)
     handshakes_per_ip_per_min: int = setting(
-        300, "handshakes per client address per minute, all nodes (0: no limit)", minimum=0)
+        300, "handshakes per client address per minute, all nodes (0: no limit)", minimum=0
+    )
     http_requests_per_s: float = setting(
-        50.0, "HTTP API (`/api/...`) requests per client address per second on one node; more answer 429 "
+        50.0,
+        "HTTP API (`/api/...`) requests per client address per second on one node; more answer 429 "
         "`rate_limited` with `Retry-After` (0: no limit). A contact centre whose agents share one public "
-        "address needs it above their total", zero_turns_off=True)
+        "address needs it above their total",
+        zero_turns_off=True,
+    )
     http_burst: int = setting(500, "... in bursts of up to this many", minimum=1)
     customer_text_limit: int = setting(4000, "characters of a customer message", minimum=1)
     agent_text_limit: int = setting(1000, "characters of an agent message", minimum=1)
     note_text_limit: int = setting(4000, "characters of an internal note", minimum=1)
     timer_tick_s: float = setting(0.25, "how often each node looks for due deadlines")
     shutdown_drain_s: float = setting(
-        10.0, "on SIGTERM, the longest wait for sockets and requests to finish before the node exits")
+        10.0, "on SIGTERM, the longest wait for sockets and requests to finish before the node exits"
+    )
     gc_freeze_interval_s: float = setting(
-        1.0, "every so often the node freezes the objects alive (`gc.freeze`), so Python's automatic full "
+        1.0,
+        "every so often the node freezes the objects alive (`gc.freeze`), so Python's automatic full "
         "collections walk only younger ones; 0 turns it off ([performance.md](performance.md#garbage-collection))",
-        zero_turns_off=True)
+        zero_turns_off=True,
+    )
     gc_full_interval_s: float = setting(
-        600.0, "once per this the node unfreezes everything and collects it all: one long pause (about 30 ms per "
-        "1,000 sockets) instead of one every few seconds")
+        600.0,
+        "once per this the node unfreezes everything and collects it all: one long pause (about 30 ms per "
+        "1,000 sockets) instead of one every few seconds",
+    )
     node_ttl_s: float = setting(10.0, "a node silent this long is taken as dead; its sockets get the disconnect grace")
     stats_interval_s: float = setting(5.0, "how often supervisors get a `stats` frame")
     web_session_idle_s: float = setting(1800.0, "a page view after this long starts a new web session")
     event_stream_keepalive_s: float = setting(15.0, "keepalive of `/api/v1/events/stream`")
     event_stream_clients: int = setting(100, "event streams one node serves at once")
-    widget_dir: Path | None = setting(
-        None, "the browser files", shown_default="beside the source, else `./widget`")
+    widget_dir: Path | None = setting(None, "the browser files", shown_default="beside the source, else `./widget`")
     webhook_timeout_s: float = setting(5.0, "one webhook delivery attempt, connecting and answering included")
     webhook_retry_base_s: float = setting(1.0, "first retry after this; each later one waits twice as long")
     webhook_retry_max_s: float = setting(3600.0, "longest wait between two attempts")
     webhook_retry_jitter: float = setting(
-        0.2, "each wait is shortened by a random part of up to this fraction", fraction=True)
+        0.2, "each wait is shortened by a random part of up to this fraction", fraction=True
+    )
     webhook_max_attempts: int = setting(8, "then the delivery is a dead letter", minimum=1)
     webhook_claim_idle_s: float = setting(
-        30.0, "deliveries of a silent node are taken over after this (plus the timeout)")
+        30.0, "deliveries of a silent node are taken over after this (plus the timeout)"
+    )
     node_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}",
         metadata={"spec": Spec("this node's name in Redis", from_env=False)},
@@ -212,7 +232,9 @@ class SettingField:
     def _seconds(self, raw: str) -> float:
         value = self._number(raw, "a number of seconds")
         if value < 0 or (value == 0 and not self.spec.zero_turns_off):
-            raise SystemExit(f"{self.variable} must be greater than 0" + (" (or 0: off)" if self.spec.zero_turns_off else ""))
+            raise SystemExit(
+                f"{self.variable} must be greater than 0" + (" (or 0: off)" if self.spec.zero_turns_off else "")
+            )
         return value
 
     def _fraction(self, raw: str) -> float:
@@ -236,8 +258,9 @@ def settings_fields() -> list[SettingField]:
     """The fields of `Settings` in their order, typed and with their specs."""
     hints = get_type_hints(Settings)
     return [
-        SettingField(item.name, hints[item.name], None if item.default is MISSING else item.default,
-                     item.metadata["spec"])
+        SettingField(
+            item.name, hints[item.name], None if item.default is MISSING else item.default, item.metadata["spec"]
+        )
         for item in fields(Settings)
     ]
 

@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 
 class Sweeper(Background):
     def __init__(
-        self, router: Router, tick_s: float, node_id: str, node_ttl_s: float,
+        self,
+        router: Router,
+        tick_s: float,
+        node_id: str,
+        node_ttl_s: float,
         on_revived: Callable[[], Awaitable[None]],
     ) -> None:
         self._router = router

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from axe import assert_accessible
 from playwright.async_api import Page, expect
 
+from axe import assert_accessible
 from support import eventually
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -65,10 +65,15 @@ async def test_a_chat_end_to_end_through_the_desk(sb, browser, tmp_path):
     await sb.queue("vip")
     bob = await sb.available_agent("bob", queues=["billing"])
     carol = await sb.available_agent("carol", queues=["vip"])
-    await sb.admin("PUT", "/api/v1/canned-responses/greet", {
-        "title": "Greeting",
-        "text": "Hello {customer.name}, {agent.display_name} from {queue.name} here.{customer.phone}",
-    }, expect=201)
+    await sb.admin(
+        "PUT",
+        "/api/v1/canned-responses/greet",
+        {
+            "title": "Greeting",
+            "text": "Hello {customer.name}, {agent.display_name} from {queue.name} here.{customer.phone}",
+        },
+        expect=201,
+    )
     page, errors = await open_desk(browser, sb, token)
     assert "#token" not in page.url, "the token leaves the address bar"
     assert await page.evaluate("sessionStorage.getItem('switchboard.desk.token')") == token
@@ -296,12 +301,12 @@ async def test_the_desk_reconnects_and_resumes_without_doubles(sb, browser):
         def upstream(message: str | bytes) -> None:
             if cut_before and cut_before[0] in str(message):
                 cut_before.clear()
-                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))
+                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))  # noqa: RUF006 (the page is closed with the context)
                 return
             server.send(message)
             if cut_after and cut_after[0] in str(message):
                 cut_after.clear()
-                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))
+                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))  # noqa: RUF006 (the page is closed with the context)
 
         ws.on_message(upstream)
 
@@ -441,7 +446,7 @@ async def test_transcript_search_finds_earlier_conversations_of_this_agent_after
     await bob.ok({"type": "accept", "offer_id": (await bob.expect("offer"))["offer_id"]})
     page, errors = await open_desk(browser, sb, token)
     await go_available(page, sb, "alice")
-    customer, started = await sb.chat(text="Where is order 4711?", customer={"name": "Ida"})
+    customer, _started = await sb.chat(text="Where is order 4711?", customer={"name": "Ida"})
     await accept_offer(page)
     box = page.locator("#composer-text")
     await box.fill("It left the warehouse today.")
@@ -478,7 +483,9 @@ async def test_transcript_search_finds_earlier_conversations_of_this_agent_after
     assert errors == []
 
 
-async def open_relayed_desk(browser: Any, sb: Any, token: str, downstream: Any = None) -> tuple[Page, list[Any], list[str]]:
+async def open_relayed_desk(
+    browser: Any, sb: Any, token: str, downstream: Any = None
+) -> tuple[Page, list[Any], list[str]]:
     """A desk whose agent socket goes through a relay in the page: the test can drop
     the connection (`sockets[-1].close`) and hold or reorder what the server sends
     (`downstream(ws, message)` forwards with `ws.send`)."""
@@ -518,7 +525,9 @@ async def test_a_message_pushed_before_its_conversation_assigned_is_shown(sb, br
     await page.locator(".offer-popup").get_by_role("button", name="Accept").click()
     await customer.expect("chat.connected")
     await customer.ok({"type": "message", "text": "right after the accept"})
-    await expect(page.locator(".msg-customer")).to_have_text([re.compile("first"), re.compile("right after the accept")])
+    await expect(page.locator(".msg-customer")).to_have_text(
+        [re.compile("first"), re.compile("right after the accept")]
+    )
     assert errors == []
 
 
@@ -567,7 +576,7 @@ async def test_a_note_whose_answer_was_lost_is_not_reported_as_lost_once_replaye
             server.send(message)
             if cut_after and cut_after[0] in str(message):
                 cut_after.clear()
-                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))
+                asyncio.ensure_future(ws.close(code=1006, reason="network gone"))  # noqa: RUF006 (the page is closed with the context)
 
         ws.on_message(upstream)
 
@@ -596,8 +605,8 @@ async def test_a_store_outage_answer_is_not_sent_while_a_lost_connection_waits(b
     import shutil
 
     import httpx
-    from conftest import ADMIN_TOKEN, Deployment, free_port, start_node
 
+    from conftest import ADMIN_TOKEN, Deployment, free_port, start_node
     from switchboard.embedded import EmbeddedRedis
 
     private = EmbeddedRedis(tmp_path / "redis", binary=shutil.which("redis-server"), port=free_port())
@@ -692,13 +701,16 @@ async def test_a_supervisor_at_the_desk_keeps_the_wrap_up_when_the_customer_writ
     cards: list[str] = []  # the feed's card frames as the page received them
 
     def watch(ws: Any) -> None:
-        ws.on("framereceived", lambda payload: cards.append(str(payload)) if '"type":"card"' in str(payload).replace(" ", "") else None)
+        ws.on(
+            "framereceived",
+            lambda payload: cards.append(str(payload)) if '"type":"card"' in str(payload).replace(" ", "") else None,
+        )
 
     page.on("websocket", watch)
     await page.goto(f"{sb.node.base}/desk#token={token}")
     await expect(page.locator("#connection")).to_have_text("Connected")
     await go_available(page, sb, "alice")
-    customer, started = await sb.chat(text="hi", channel="messaging")
+    customer, _started = await sb.chat(text="hi", channel="messaging")
     await accept_offer(page)
     await page.select_option("#state-select", "offline")  # no new offer for alice
     await eventually(lambda: agent_state_is(sb, "alice", "offline"))
@@ -776,7 +788,7 @@ async def test_keyboard_use_of_the_state_menu_sends_one_state_change(sb, browser
 
 async def test_the_connection_countdown_is_not_announced(sb, browser):
     token = await sb.agent("alice")
-    page, sockets, errors = await open_relayed_desk(browser, sb, token)
+    page, sockets, _errors = await open_relayed_desk(browser, sb, token)
     live = page.locator("#connection [aria-live]")
     await expect(live).to_have_text("Connected")
     assert await page.locator("#connection").get_attribute("aria-live") is None
@@ -803,7 +815,7 @@ async def test_the_keyboard_focus_survives_declines_closed_items_and_closing_con
     await page.keyboard.press("Enter")  # accepts Ben
     await expect(page.locator(".tab")).to_have_count(1)
     # Ann comes back after the decline: accept, end, wrap up.
-    customer, _ = await sb.chat(text="third", customer={"name": "Cleo"})
+    _customer, _ = await sb.chat(text="third", customer={"name": "Cleo"})
     await accept_offer(page)
     await expect(page.locator(".tab")).to_have_count(2)
     await page.get_by_role("button", name="End session").first.click()

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from axe import assert_accessible
 from playwright.async_api import expect
 from test_desk_browser import accept_offer, go_available, open_desk
 from test_widget_browser import Widget
+
+from axe import assert_accessible
 
 CODES = [{"code": "resolved", "label": "Resolved"}, {"code": "refund", "label": "Refund issued"}]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from axe import assert_accessible
 from playwright.async_api import Page, expect
 
+from axe import assert_accessible
 from support import eventually, page_problems
 
 WAIT_MS = 8000
@@ -97,16 +97,19 @@ async def open_page(browser: Any, url: str) -> tuple[Page, list[str]]:
 async def assert_harmless(page: Page, problems: list[str], where: str) -> None:
     hostile = [CUSTOMER_NAME, QUEUE_NAME, AGENT_NAME, NOTE, *CUSTOMER_TEXTS, *AGENT_TEXTS, f"{IMG} {RTL}"]
     found = await page.evaluate(INSPECT, [h for h in hostile if RTL in h])
-    assert found == {"handlers": [], "links": [], "embeds": [], "inline_scripts": [], "reversed": [], "hacked": None}, \
-        (where, found)
+    assert found == {"handlers": [], "links": [], "embeds": [], "inline_scripts": [], "reversed": [], "hacked": None}, (
+        where,
+        found,
+    )
     assert problems == [], (where, problems)
 
 
 async def test_hostile_text_is_only_text_in_the_widget_the_desk_and_the_supervisor_view(make_deployment, browser):
     sb = await make_deployment(stats_interval_s=0.3)
     await sb.queue("support", name=QUEUE_NAME)
-    await sb.admin("PUT", "/api/v1/canned-responses/trap", {"title": f"{SCRIPT} greeting", "text": f"{IMG} {RTL}"},
-                   expect=201)
+    await sb.admin(
+        "PUT", "/api/v1/canned-responses/trap", {"title": f"{SCRIPT} greeting", "text": f"{IMG} {RTL}"}, expect=201
+    )
     alice = await sb.agent("alice", display_name=AGENT_NAME)
     sue = await sb.agent("sue", role="supervisor")
 
@@ -193,7 +196,10 @@ async def test_hostile_text_is_only_text_in_the_widget_the_desk_and_the_supervis
     assert [n["text"] for n in detail["notes"]] == [NOTE]
     assert detail["card"]["customer"]["name"] == CUSTOMER_NAME
 
-    for page, problems, where in ((widget, widget_problems, "widget"), (desk, desk_problems, "desk"),
-                                  (board, board_problems, "supervisor")):
+    for page, problems, where in (
+        (widget, widget_problems, "widget"),
+        (desk, desk_problems, "desk"),
+        (board, board_problems, "supervisor"),
+    ):
         await assert_harmless(page, problems, where)
         await assert_accessible(page)

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from axe import assert_accessible
 from playwright.async_api import Page, expect
 
+from axe import assert_accessible
 from support import eventually, page_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +149,9 @@ async def test_supervisor_sees_queues_agents_cards_and_help_and_monitors(browser
     await expect(page.locator("#monitor-title")).to_be_focused()
     await expect(page.locator("#monitor-title")).to_have_text("Monitoring Carla")
     texts = board.transcript.locator(".entry-text")
-    await expect(texts).to_have_text(["My order never arrived", re.compile("Alice joined the chat"), "Let me look into it."])
+    await expect(texts).to_have_text(
+        ["My order never arrived", re.compile("Alice joined the chat"), "Let me look into it."]
+    )
     await expect(page.locator("#transcript > li.customer .entry-who")).to_have_text("Carla")
     await customer.ok({"type": "typing", "active": True})
     await expect(page.locator("#typing")).to_have_text("Carla is typing…")
@@ -210,7 +212,8 @@ async def test_markup_from_customers_shows_as_text_and_the_view_reconnects(brows
     await eventually(lambda: _count_sockets(sb, exclude=sockets[0]))
     await customer.ok({"type": "message", "text": "after the reconnect"})
     await expect(board.transcript.locator(".entry-text")).to_have_text(
-        [XSS, "<script>window.hacked=2</script>", "after the reconnect"])
+        [XSS, "<script>window.hacked=2</script>", "after the reconnect"]
+    )
     await expect(board.page.locator("#conn")).to_have_text("Live")
 
     # The customer leaves before any agent: a white card among the recently closed.
@@ -381,7 +384,7 @@ async def test_signing_in_after_a_refused_token_shows_nothing_of_the_previous_su
     sb = await deployment(make_deployment)
     sue_token = await sb.agent("sue", role="supervisor")
     board = await Board.open(browser, sb, f"/supervisor#token={sue_token}")
-    customer, started = await sb.chat(text="private matter", customer={"name": "Carla"})
+    _customer, started = await sb.chat(text="private matter", customer={"name": "Carla"})
     await board.card(started["session_id"]).get_by_role("button", name=re.compile("^Monitor")).click()
     await expect(board.transcript.locator(".entry-text")).to_have_text(["private matter"])
     # sue's token is revoked (her profile deleted); the view's socket drops and is refused

@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from axe import assert_accessible
 from playwright.async_api import Page, expect
 
+from axe import assert_accessible
 from support import eventually, page_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +130,7 @@ async def test_a_customer_chats_with_an_agent_end_to_end(browser, sb, tmp_path):
     async def journey() -> list[str]:
         card = (await sb.admin("GET", f"/api/v1/conversations/{cid}"))["card"]
         return [p["url"] for p in card["journey"]]
+
     urls = await eventually(lambda: _two_or_more(journey))
     assert urls[0].endswith("/demo") and urls[-1].endswith("/demo?step=checkout")
 
@@ -255,11 +256,13 @@ async def test_a_refused_visitor_token_starts_over_as_a_new_visitor(browser, sb)
     ctx = await browser.new_context()
     ctx.set_default_timeout(WAIT_MS)
     forged = json.dumps({"token": "forged", "conv": "c_gone", "open": True})
-    await ctx.add_init_script(f"localStorage.setItem({json.dumps('switchboard:' + sb.node.base)}, {json.dumps(forged)})")
+    await ctx.add_init_script(
+        f"localStorage.setItem({json.dumps('switchboard:' + sb.node.base)}, {json.dumps(forged)})"
+    )
     w = Widget(await ctx.new_page())
     await w.page.goto(f"{sb.node.base}/demo")
     await w.start_chat("Hello again")
-    alice, cid = await connected_agent(sb)
+    _alice, cid = await connected_agent(sb)
     stored = json.loads(await w.page.evaluate(f"localStorage.getItem({json.dumps('switchboard:' + sb.node.base)})"))
     assert stored["token"] not in (None, "forged") and stored["conv"] == cid
     assert w.problems == []
@@ -300,9 +303,14 @@ async def test_keyboard_and_phone_sized_screen(browser, sb, tmp_path):
 
 
 async def test_a_closed_queue_shows_the_server_message(browser, sb):
-    await sb.queue("support", business_hours={
-        "time_zone": "UTC", "weekly": {}, "closed_message": "We are closed today. Back on Monday at 8:00.",
-    })
+    await sb.queue(
+        "support",
+        business_hours={
+            "time_zone": "UTC",
+            "weekly": {},
+            "closed_message": "We are closed today. Back on Monday at 8:00.",
+        },
+    )
     w = await Widget.open_demo(browser, sb)
     await w.launcher.click()
     await w.page.get_by_label("Name").fill("Bob")
@@ -324,8 +332,12 @@ async def test_a_proactive_invitation_shows_in_the_widget_and_accepting_opens_th
 
     [visitor] = await eventually(online)
     assert visitor["page"]["url"].endswith("/demo")
-    sent = await sb.admin("POST", f"/api/v1/visitors/{visitor['visitor_id']}/invite",
-                          {"queue": "support", "text": "Need a hand <b>choosing</b>?"}, expect=201)
+    sent = await sb.admin(
+        "POST",
+        f"/api/v1/visitors/{visitor['visitor_id']}/invite",
+        {"queue": "support", "text": "Need a hand <b>choosing</b>?"},
+        expect=201,
+    )
     bubble = widget.page.locator(".invite")
     await expect(bubble.locator("p")).to_have_text("Need a hand <b>choosing</b>?")
     await bubble.get_by_role("button", name="Chat now").click()
@@ -427,7 +439,7 @@ async def test_a_reload_while_the_chat_is_back_in_the_queue_shows_waiting(browse
     await sb.queue("support")
     w = await Widget.open_demo(browser, sb)
     await w.start_chat("Hello?")
-    alice, cid = await connected_agent(sb)
+    alice, _cid = await connected_agent(sb)
     await expect(w.page.locator(".sub")).to_have_text("Chatting with Alice")
     await alice.close()  # gone past the grace: the chat goes back to the queue
     await expect(w.page.locator(".status")).to_contain_text(re.compile("queue|Waiting"))
@@ -486,7 +498,12 @@ async def test_an_invitation_goes_away_when_it_expires(browser, sb):
         return [v for v in (await sb.admin("GET", "/api/v1/visitors?online=true"))["visitors"] if v["page"]]
 
     [visitor] = await eventually(online)
-    await sb.admin("POST", f"/api/v1/visitors/{visitor['visitor_id']}/invite", {"queue": "support", "text": "Need a hand?"}, expect=201)
+    await sb.admin(
+        "POST",
+        f"/api/v1/visitors/{visitor['visitor_id']}/invite",
+        {"queue": "support", "text": "Need a hand?"},
+        expect=201,
+    )
     bubble = widget.page.locator(".invite")
     await expect(bubble).to_be_visible()
     await widget.page.clock.fast_forward("10:01")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import websockets
+
 from support import Client
 
 
@@ -11,9 +12,13 @@ async def test_disallowed_origin_is_refused_with_403(make_deployment):
     sb = await make_deployment(allowed_origins=("https://shop.example",))
     await sb.queue("support")
     with pytest.raises(websockets.InvalidStatus) as refused:
-        await websockets.connect(sb.node.customer_url, origin="https://evil.example", subprotocols=["switchboard.v1.json"])
+        await websockets.connect(
+            sb.node.customer_url, origin="https://evil.example", subprotocols=["switchboard.v1.json"]
+        )
     assert refused.value.response.status_code == 403
-    ws = await websockets.connect(sb.node.customer_url, origin="https://shop.example", subprotocols=["switchboard.v1.json"])
+    ws = await websockets.connect(
+        sb.node.customer_url, origin="https://shop.example", subprotocols=["switchboard.v1.json"]
+    )
     client = Client(ws, binary=False)
     await client.send({"type": "hello"})
     assert (await client.expect("welcome"))["visitor_id"]

@@ -125,7 +125,8 @@ async def test_revoked_forged_and_missing_tokens_are_refused(sb):
 async def test_an_unknown_placeholder_is_refused_and_named(sb):
     message = assert_error(
         await sb.http.put(f"{BASE}/x", json={"title": "T", "text": "Dear {customer.nmae}, see {foo.bar}"}),
-        400, "bad_request",
+        400,
+        "bad_request",
     )
     assert "{customer.nmae}" in message and "{foo.bar}" in message
     for known in canned.PLACEHOLDERS:
@@ -134,7 +135,7 @@ async def test_an_unknown_placeholder_is_refused_and_named(sb):
 
 
 async def test_placeholders_are_listed_once_in_order_and_other_braces_are_text(sb):
-    text = "{agent.id}: {customer.email} / {customer.phone} / {customer.email} {queue.name} {json} {\"a\": 1}"
+    text = '{agent.id}: {customer.email} / {customer.phone} / {customer.email} {queue.name} {json} {"a": 1}'
     created = await put(sb, "all", "All", text)
     assert created["placeholders"] == ["agent.id", "customer.email", "customer.phone", "queue.name"]
     assert created["text"] == text
@@ -214,7 +215,7 @@ def test_fill_replaces_known_placeholders_in_one_pass():
     assert fill("Call {customer.phone} now", {}) == "Call  now"
     assert fill("{customer.name}", {"customer.name": "{agent.id}", "agent.id": "x"}) == "{agent.id}"
     # unknown dotted names and other braces stay as they are
-    assert fill("{foo.bar} {name} {\"a\": 1}", {"foo.bar": "no"}) == "{foo.bar} {name} {\"a\": 1}"
+    assert fill('{foo.bar} {name} {"a": 1}', {"foo.bar": "no"}) == '{foo.bar} {name} {"a": 1}'
 
 
 def test_placeholder_parsing():

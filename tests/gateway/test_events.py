@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from conftest import ADMIN_TOKEN
 from support import Client
 
@@ -60,11 +61,20 @@ async def test_every_lifecycle_step_is_an_event_with_its_fields(sb):
         assert {"id", "type", "ts"} <= e.keys()
     ours = [e for e in events if e.get("conversation_id") == cid]
     assert [(e["type"], e.get("agent")) for e in ours] == [
-        ("session.queued", None), ("session.offered", "alice"), ("session.declined", "alice"),
-        ("session.offered", "bob"), ("session.connected", "bob"),
-        ("session.offered", "alice"), ("session.conference_started", "alice"), ("session.conference_ended", "alice"),
-        ("session.transferred", "bob"), ("session.offered", "carol"), ("session.connected", "carol"),
-        ("session.ended", "carol"), ("session.wrapped_up", "carol"), ("csat.submitted", "carol"),
+        ("session.queued", None),
+        ("session.offered", "alice"),
+        ("session.declined", "alice"),
+        ("session.offered", "bob"),
+        ("session.connected", "bob"),
+        ("session.offered", "alice"),
+        ("session.conference_started", "alice"),
+        ("session.conference_ended", "alice"),
+        ("session.transferred", "bob"),
+        ("session.offered", "carol"),
+        ("session.connected", "carol"),
+        ("session.ended", "carol"),
+        ("session.wrapped_up", "carol"),
+        ("csat.submitted", "carol"),
     ]
     for e in ours:
         assert e["session_id"] == started["session_id"] and e["queue"] in ("support", "billing")
@@ -123,8 +133,9 @@ class EventStream:
 
 
 async def open_stream(sb, headers: dict[str, str] | None = None, query: str = "") -> tuple[httpx.AsyncClient, Any]:
-    client = httpx.AsyncClient(base_url=sb.node.base, timeout=10,
-                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}", **(headers or {})})
+    client = httpx.AsyncClient(
+        base_url=sb.node.base, timeout=10, headers={"Authorization": f"Bearer {ADMIN_TOKEN}", **(headers or {})}
+    )
     context = client.stream("GET", f"/api/v1/events/stream{query}")
     return client, context
 
@@ -144,7 +155,10 @@ async def test_events_stream_serves_new_events_live_and_resumes_with_last_event_
         while seen[-1]["event"] != "session.connected":
             seen.append(await stream.next())
         assert [e["event"] for e in seen if e["event"].startswith("session.")] == [
-            "session.queued", "session.offered", "session.connected"]
+            "session.queued",
+            "session.offered",
+            "session.connected",
+        ]
         assert [e["data"]["state"] for e in seen if e["event"] == "agent.state_changed"] == ["not_ready", "available"]
     # the client was away while the chat ended; it resumes from the last id it got
     await alice.ok({"type": "end_session", "conversation_id": seen[-1]["data"]["conversation_id"]})
@@ -164,15 +178,19 @@ async def test_events_stream_filters_by_type(sb):
         assert [(await stream.next())["event"] for _ in range(2)] == ["session.queued", "session.ended"]
 
 
-@pytest.mark.parametrize("query, headers, status", [
-    ("?types=session.nope", {}, 400),
-    ("", {"Last-Event-ID": "yesterday"}, 400),
-    ("", {"Authorization": "Bearer wrong"}, 401),
-])
+@pytest.mark.parametrize(
+    "query, headers, status",
+    [
+        ("?types=session.nope", {}, 400),
+        ("", {"Last-Event-ID": "yesterday"}, 400),
+        ("", {"Authorization": "Bearer wrong"}, 401),
+    ],
+)
 async def test_events_stream_refuses_bad_requests(sb, query, headers, status):
     async with httpx.AsyncClient(base_url=sb.node.base, timeout=5) as client:
-        response = await client.get(f"/api/v1/events/stream{query}",
-                                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}", **headers})
+        response = await client.get(
+            f"/api/v1/events/stream{query}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}", **headers}
+        )
         assert response.status_code == status
         assert "error" in response.json()
 

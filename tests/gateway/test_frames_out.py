@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+
 from support import Client
 from switchboard.domain import frames as f
 
@@ -33,8 +34,14 @@ async def test_every_frame_sent_decodes_into_its_struct(sb):
     await sue.expect("stats")
 
     customer, _ = await sb.customer(protocol="msgpack")
-    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "Hello",
-                                 "customer": {"name": "Carol", "email": "carol@example.com"}})
+    started = await customer.ok(
+        {
+            "type": "start_chat",
+            "queue": "support",
+            "text": "Hello",
+            "customer": {"name": "Carol", "email": "carol@example.com"},
+        }
+    )
     cid = started["conversation_id"]
     await customer.expect("chat.queued")
     owner, guest, guest_id = alice, bob, "bob"
@@ -80,8 +87,9 @@ async def test_every_frame_sent_decodes_into_its_struct(sb):
     await owner.ok({"type": "set_state", "state": "not_ready", "reason": "lunch"})
 
     # A returning visitor and a reconnecting agent get their welcome with the conversation in it.
-    await sb.customer(visitor_token=(customer.frames[0])["visitor_token"],
-                      resume={"conversation_id": cid, "last_seq": 0})
+    await sb.customer(
+        visitor_token=(customer.frames[0])["visitor_token"], resume={"conversation_id": cid, "last_seq": 0}
+    )
     await sb.agent_socket(bob_token, resume={cid: 0})
 
     customer_types: set[str] = set()
@@ -92,11 +100,37 @@ async def test_every_frame_sent_decodes_into_its_struct(sb):
             customer_types |= decoded(client, f.CustomerFrame)
         else:
             agent_types |= decoded(client, f.AgentFrame)
-    assert {"welcome", "ack", "chat.queued", "chat.connected", "message", "typing", "chat.participant_joined",
-            "chat.participant_left", "chat.transferred", "chat.ended", "csat.requested"} <= customer_types
-    assert {"welcome", "ack", "error", "offer", "conversation.assigned", "message", "note", "typing", "read",
-            "conference.requested", "help.requested", "card", "stats", "chat.ended", "conversation.closed",
-            "agent.state"} <= agent_types, agent_types
+    assert {
+        "welcome",
+        "ack",
+        "chat.queued",
+        "chat.connected",
+        "message",
+        "typing",
+        "chat.participant_joined",
+        "chat.participant_left",
+        "chat.transferred",
+        "chat.ended",
+        "csat.requested",
+    } <= customer_types
+    assert {
+        "welcome",
+        "ack",
+        "error",
+        "offer",
+        "conversation.assigned",
+        "message",
+        "note",
+        "typing",
+        "read",
+        "conference.requested",
+        "help.requested",
+        "card",
+        "stats",
+        "chat.ended",
+        "conversation.closed",
+        "agent.state",
+    } <= agent_types, agent_types
 
 
 async def test_frames_of_offers_that_fail_and_of_moving_queues_decode_into_their_structs(sb):
@@ -142,15 +176,23 @@ def test_frames_built_by_the_gateway_have_the_bytes_of_the_dicts_they_replace():
     cases = [
         (f.Ack(ref="r1", message_id="c:3", seq=3), {"type": "ack", "ref": "r1", "message_id": "c:3", "seq": 3}),
         (f.Ack(ref="r2"), {"type": "ack", "ref": "r2"}),
-        (f.Error(code="conflict", message="start a chat first"),
-         {"type": "error", "code": "conflict", "message": "start a chat first"}),
-        (f.Typing(conversation_id="c", from_=f.Sender(role="customer"), active=False),
-         {"type": "typing", "conversation_id": "c", "from": {"role": "customer"}, "active": False}),
-        (f.CustomerWelcome(visitor_id="v", visitor_token="t", conversation=None),
-         {"type": "welcome", "visitor_id": "v", "visitor_token": "t", "conversation": None}),
+        (
+            f.Error(code="conflict", message="start a chat first"),
+            {"type": "error", "code": "conflict", "message": "start a chat first"},
+        ),
+        (
+            f.Typing(conversation_id="c", from_=f.Sender(role="customer"), active=False),
+            {"type": "typing", "conversation_id": "c", "from": {"role": "customer"}, "active": False},
+        ),
+        (
+            f.CustomerWelcome(visitor_id="v", visitor_token="t", conversation=None),
+            {"type": "welcome", "visitor_id": "v", "visitor_token": "t", "conversation": None},
+        ),
         (f.AgentStateView(state="available", since=1), {"state": "available", "since": 1}),
-        (f.Stats(queues=[], agents=[], window_s=900, ts=5),
-         {"type": "stats", "queues": [], "agents": [], "window_s": 900, "ts": 5}),
+        (
+            f.Stats(queues=[], agents=[], window_s=900, ts=5),
+            {"type": "stats", "queues": [], "agents": [], "window_s": 900, "ts": 5},
+        ),
     ]
     for struct, old in cases:
         assert encode(struct) == encode(old)

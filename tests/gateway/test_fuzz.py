@@ -33,13 +33,13 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_hostile import LoggedServer
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from conftest import ADMIN_TOKEN
 from switchboard.domain.errors import ErrorCode
 from switchboard.domain.frames import AgentCommand, CustomerCommand
-from test_hostile import LoggedServer
 
 EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "150"))
 PROTOCOLS = {"json": "switchboard.v1.json", "msgpack": "switchboard.v1.msgpack"}
@@ -60,17 +60,29 @@ RECEIVE_TIMEOUT = 5.0
 def node(redis_server, tmp_path_factory) -> Iterator[dict[str, Any]]:
     """One node process for the whole module, on its own key prefix; frames are not
     rate limited here (so they reach the handlers) and handshakes are not counted."""
-    server = LoggedServer(tmp_path_factory.mktemp("fuzz"), redis_server.url, log_level="info", env={
-        "SWITCHBOARD_KEY_PREFIX": "fuzz", "SWITCHBOARD_FRAMES_PER_S": "100000", "SWITCHBOARD_FRAME_BURST": "100000",
-        "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN": "0", "SWITCHBOARD_SOCKETS_PER_IP": "0",
-        "SWITCHBOARD_HELLO_TIMEOUT_S": "3",
-    })
+    server = LoggedServer(
+        tmp_path_factory.mktemp("fuzz"),
+        redis_server.url,
+        log_level="info",
+        env={
+            "SWITCHBOARD_KEY_PREFIX": "fuzz",
+            "SWITCHBOARD_FRAMES_PER_S": "100000",
+            "SWITCHBOARD_FRAME_BURST": "100000",
+            "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN": "0",
+            "SWITCHBOARD_SOCKETS_PER_IP": "0",
+            "SWITCHBOARD_HELLO_TIMEOUT_S": "3",
+        },
+    )
     asyncio.run(server.start())
     try:
         with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
-            assert http.put("/api/v1/queues/support", json={"name": "Support", "accept_mode": "auto"}).status_code == 200
-            assert http.put("/api/v1/agents/alice", json={"display_name": "Alice", "languages": ["en"],
-                                                          "queues": ["support"], "capacity": 50}).status_code in (200, 201)
+            assert (
+                http.put("/api/v1/queues/support", json={"name": "Support", "accept_mode": "auto"}).status_code == 200
+            )
+            assert http.put(
+                "/api/v1/agents/alice",
+                json={"display_name": "Alice", "languages": ["en"], "queues": ["support"], "capacity": 50},
+            ).status_code in (200, 201)
             token = http.post("/api/v1/agents/alice/token").json()["token"]
         yield {"server": server, "token": token}
     finally:
@@ -81,8 +93,7 @@ def node(redis_server, tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 
 def open_socket(server: LoggedServer, side: str, protocol: str) -> ClientConnection:
-    return connect(server.ws(side), subprotocols=[PROTOCOLS[protocol]], open_timeout=5, max_size=None,
-                   close_timeout=2)
+    return connect(server.ws(side), subprotocols=[PROTOCOLS[protocol]], open_timeout=5, max_size=None, close_timeout=2)
 
 
 def encode(frame: Any, protocol: str) -> str | bytes:
@@ -125,15 +136,41 @@ def close_code(ws: ClientConnection) -> int | None:
 # ---------------------------------------------------------------- strategies
 
 SCALARS = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=50)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=50)
     | st.sampled_from(["", " ", "\u202e", "<script>alert(1)</script>", "\x00", "a" * 5000, "support", "alice", "hello"])
 )
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                      max_leaves=12)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
 # Good values for fields, so that mutated commands often get past the schema.
-PLAUSIBLE = st.sampled_from(["support", "alice", "en", "webchat", "available", "resolved", "https://shop.example/",
-                             "hi there", "c_AAAAAAAAAAAAAAAAAAAAAA", "o1-0", 0, 1, 5, True, False, [], {}, ["en"]])
+PLAUSIBLE = st.sampled_from(
+    [
+        "support",
+        "alice",
+        "en",
+        "webchat",
+        "available",
+        "resolved",
+        "https://shop.example/",
+        "hi there",
+        "c_AAAAAAAAAAAAAAAAAAAAAA",
+        "o1-0",
+        0,
+        1,
+        5,
+        True,
+        False,
+        [],
+        {},
+        ["en"],
+    ]
+)
 
 
 def fields_of(command: type) -> list[str]:
@@ -145,12 +182,19 @@ def mutated_command(union: Any) -> st.SearchStrategy[dict[str, Any]]:
     commands = [c for c in union.__args__ if c.__struct_config__.tag != "hello"]
 
     def build(command: type) -> st.SearchStrategy[dict[str, Any]]:
-        field_values = {name: st.one_of(st.just(None), PLAUSIBLE, VALUES) for name in fields_of(command) if name != "ref"}
-        return st.fixed_dictionaries({}, optional=field_values).map(
-            lambda body: {k: v for k, v in body.items() if v is not None}
-        ).flatmap(lambda body: st.fixed_dictionaries({
-            "type": st.just(command.__struct_config__.tag), **{k: st.just(v) for k, v in body.items()}
-        }, optional={"ref": st.one_of(st.text(max_size=70), VALUES), "extra": VALUES}))
+        field_values = {
+            name: st.one_of(st.just(None), PLAUSIBLE, VALUES) for name in fields_of(command) if name != "ref"
+        }
+        return (
+            st.fixed_dictionaries({}, optional=field_values)
+            .map(lambda body: {k: v for k, v in body.items() if v is not None})
+            .flatmap(
+                lambda body: st.fixed_dictionaries(
+                    {"type": st.just(command.__struct_config__.tag), **{k: st.just(v) for k, v in body.items()}},
+                    optional={"ref": st.one_of(st.text(max_size=70), VALUES), "extra": VALUES},
+                )
+            )
+        )
 
     return st.sampled_from(commands).flatmap(build)
 
@@ -164,12 +208,22 @@ def raw_frames(protocol: str) -> st.SearchStrategy[str | bytes]:
         depth.map(lambda n: "[" * n + "]" * n),
         depth.map(lambda n: '{"a":' * n + "1" + "}" * n),
         st.integers(min_value=10**19, max_value=10**400).map(lambda n: f'{{"type": "read", "seq": {n}}}'),
-        st.sampled_from([
-            '{"type": "message", "text": NaN}', '{"type": "message", "text": "\\ud800"}', '{"type": 1e999}',
-            '{"type": "message", "text": "x", "type": "end_chat"}', "null", "[]", '"hello"', "{}",
-            b'{"type": "message", "text": "\xff\xfe"}', b"\xc1", b"\xdd\xff\xff\xff\xff",  # msgpack: reserved, huge map
-            b"\x91" * 2000 + b"\xc0",  # msgpack: deep nesting
-        ]),
+        st.sampled_from(
+            [
+                '{"type": "message", "text": NaN}',
+                '{"type": "message", "text": "\\ud800"}',
+                '{"type": 1e999}',
+                '{"type": "message", "text": "x", "type": "end_chat"}',
+                "null",
+                "[]",
+                '"hello"',
+                "{}",
+                b'{"type": "message", "text": "\xff\xfe"}',
+                b"\xc1",
+                b"\xdd\xff\xff\xff\xff",  # msgpack: reserved, huge map
+                b"\x91" * 2000 + b"\xc0",  # msgpack: deep nesting
+            ]
+        ),
         VALUES.map(lambda v: encode(v, protocol)),
     )
 
@@ -179,14 +233,21 @@ def frames(union: Any, protocol: str) -> st.SearchStrategy[list[str | bytes]]:
     return st.lists(one, min_size=1, max_size=4)
 
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=False,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def run_example(node: dict[str, Any], side: str, protocol: str, hello: dict[str, Any], sent: list[str | bytes]) -> None:
-    sentinel = {"type": "page_view", "url": "https://shop.example/"} if side == "customer" else \
-        {"type": "set_state", "state": "available"}
+    sentinel = (
+        {"type": "page_view", "url": "https://shop.example/"}
+        if side == "customer"
+        else {"type": "set_state", "state": "available"}
+    )
     with open_socket(node["server"], side, protocol) as ws:
         ws.send(encode(hello, protocol))
         welcome = decode(ws.recv(timeout=RECEIVE_TIMEOUT), protocol)
@@ -259,7 +320,10 @@ def test_a_fuzzed_hello_is_welcomed_or_closed_4401(node, side):
 
 def test_the_node_still_serves_a_whole_chat(node):
     """Runs after the fuzzing (file order): a normal chat from start to wrap-up."""
-    with open_socket(node["server"], "agent", "msgpack") as agent, open_socket(node["server"], "customer", "json") as customer:
+    with (
+        open_socket(node["server"], "agent", "msgpack") as agent,
+        open_socket(node["server"], "customer", "json") as customer,
+    ):
         agent.send(encode({"type": "hello", "token": node["token"]}, "msgpack"))
         assert decode(agent.recv(timeout=RECEIVE_TIMEOUT), "msgpack")["type"] == "welcome"
         agent.send(encode({"type": "set_state", "state": "available", "ref": "s"}, "msgpack"))
@@ -301,17 +365,20 @@ class RawSocket:
     async def open(cls, port: int, path: str = "/ws/customer") -> RawSocket:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Sec-WebSocket-Protocol: switchboard.v1.json\r\n\r\n"
-        ).encode())
+        writer.write(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Sec-WebSocket-Protocol: switchboard.v1.json\r\n\r\n"
+            ).encode()
+        )
         status = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert status.startswith(b"HTTP/1.1 101"), status
         return cls(reader, writer)
 
-    def send(self, opcode: int, payload: bytes, fin: bool = True, rsv: int = 0, mask: bool = True,
-             length: int | None = None) -> None:
+    def send(
+        self, opcode: int, payload: bytes, fin: bool = True, rsv: int = 0, mask: bool = True, length: int | None = None
+    ) -> None:
         first = (0x80 if fin else 0) | (rsv << 4) | opcode
         n = len(payload) if length is None else length
         if n < 126:
@@ -353,8 +420,10 @@ PROBES = {
     # Announced lengths: the server refuses on the header, before reading a payload that
     # would be left unread (and the connection reset under the close frame).
     "frame over the limit": (1009, lambda s: s.send(0x1, b"", length=64 * 1024 + 1)),
-    "fragments over the limit": (1009, lambda s: (s.send(0x1, b"x" * 40000, fin=False),
-                                                  s.send(0x0, b"", length=30000))),
+    "fragments over the limit": (
+        1009,
+        lambda s: (s.send(0x1, b"x" * 40000, fin=False), s.send(0x0, b"", length=30000)),
+    ),
     "announced length over the limit": (1009, lambda s: s.send(0x2, b"", length=2**40)),
 }
 
@@ -367,8 +436,9 @@ async def test_the_websocket_layer_closes_with_the_right_code(node, probe, when)
     if when == "after hello":
         sock.send(0x1, b'{"type": "hello"}')
         head = await asyncio.wait_for(sock.reader.readexactly(2), 5)  # the welcome
-        await sock.reader.readexactly(head[1] & 0x7F if head[1] & 0x7F < 126 else
-                                      struct.unpack("!H", await sock.reader.readexactly(2))[0])
+        await sock.reader.readexactly(
+            head[1] & 0x7F if head[1] & 0x7F < 126 else struct.unpack("!H", await sock.reader.readexactly(2))[0]
+        )
     send(sock)
     await sock.writer.drain()
     assert await sock.close_code() == expected

@@ -27,12 +27,15 @@ JSON_PROTOCOL = "switchboard.v1.json"
 SERVER_SOURCE = Path(__file__).resolve().parents[2] / "server"
 
 
-async def raw_socket(url: str, origin: str | None = None, ip: str | None = None, protocol: str = JSON_PROTOCOL) -> Client:
+async def raw_socket(
+    url: str, origin: str | None = None, ip: str | None = None, protocol: str = JSON_PROTOCOL
+) -> Client:
     """A socket with a chosen Origin and client address (the nodes trust X-Forwarded-For
     from 127.0.0.1, as a node behind its proxy does)."""
     headers = {"X-Forwarded-For": ip} if ip else None
-    ws = await websockets.connect(url, origin=origin, subprotocols=[protocol], max_size=None, open_timeout=5,
-                                  additional_headers=headers)
+    ws = await websockets.connect(
+        url, origin=origin, subprotocols=[protocol], max_size=None, open_timeout=5, additional_headers=headers
+    )
     return Client(ws, binary=False)
 
 
@@ -81,7 +84,9 @@ async def test_a_queue_with_its_own_origins_takes_chats_only_from_them(make_depl
     assert (await shop.request({"type": "start_chat", "queue": "partner"}))["code"] == "forbidden"
     assert await refused_status(sb.node.customer_url, origin="https://other.example") == 403
     # A bad origin in the configuration is refused with the reason.
-    answer = await sb.admin("PUT", "/api/v1/queues/partner", {"name": "P", "allowed_origins": ["https://x/path"]}, expect=400)
+    answer = await sb.admin(
+        "PUT", "/api/v1/queues/partner", {"name": "P", "allowed_origins": ["https://x/path"]}, expect=400
+    )
     assert "allowed_origins" in answer["error"]["message"]
     for client in (partner, shop):
         await client.close()
@@ -94,14 +99,19 @@ async def test_an_invitation_opens_a_chat_only_from_a_site_its_queue_allows(make
     await sb.queue("support")
     await sb.queue("partner", allowed_origins=["https://partner.example"])
     shop, welcome = await customer(sb.node.customer_url, origin="https://shop.example")
-    sent = await sb.admin("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite",
-                          {"queue": "partner", "text": "Can we help?"}, expect=201)
+    sent = await sb.admin(
+        "POST",
+        f"/api/v1/visitors/{welcome['visitor_id']}/invite",
+        {"queue": "partner", "text": "Can we help?"},
+        expect=201,
+    )
     await shop.expect("invite", invite_id=sent["invite_id"])
     refused = await shop.request({"type": "accept_invite", "invite_id": sent["invite_id"]})
     assert (refused["type"], refused["code"]) == ("error", "forbidden")
     # nothing was opened, and an invitation to a queue this site may use opens a chat
-    invited = await sb.admin("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite",
-                             {"queue": "support", "text": "Hello?"}, expect=201)
+    invited = await sb.admin(
+        "POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite", {"queue": "support", "text": "Hello?"}, expect=201
+    )
     await shop.expect("invite", invite_id=invited["invite_id"])
     assert (await shop.ok({"type": "accept_invite", "invite_id": invited["invite_id"]}))["conversation_id"]
     await shop.close()
@@ -112,7 +122,7 @@ async def test_pages_send_security_headers(sb, path):
     response = await sb.http.get(path)
     assert response.status_code == 200
     policy = response.headers["content-security-policy"]
-    directives = dict((d.strip().split(" ", 1) + [""])[:2] for d in policy.split(";"))
+    directives = dict(([*d.strip().split(" ", 1), ""])[:2] for d in policy.split(";"))
     assert directives["script-src"] == "'self'"  # no inline script, no eval
     assert directives["frame-ancestors"] == "'none'"
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -134,9 +144,11 @@ async def test_an_address_calling_the_http_api_too_fast_gets_429_and_others_do_n
     # another client (behind the trusted proxy) has its own budget
     other = await sb.http.get("/api/v1/queues", headers={"X-Forwarded-For": "203.0.113.7"})
     assert other.status_code == 200
+
     # the budget refills: a later call goes through
     async def admitted() -> bool:
         return (await sb.http.get("/api/v1/queues")).status_code == 200
+
     assert await eventually(admitted, timeout=5, interval=0.3)
 
 
@@ -303,7 +315,7 @@ async def test_revoking_an_agents_tokens_closes_its_sockets_on_every_node(make_d
     answer = await a.http.get("/api/v1/canned-responses", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401
     fresh = (await a.admin("POST", "/api/v1/agents/alice/token"))["token"]
-    again, welcome = await b.agent_socket(fresh)
+    _again, welcome = await b.agent_socket(fresh)
     assert welcome["agent"]["id"] == "alice"
     await bob_socket.ok({"type": "set_state", "state": "available"})
     assert (await a.admin("DELETE", "/api/v1/agents/nobody/token", expect=404))["error"]["code"] == "not_found"
@@ -331,8 +343,10 @@ async def test_the_visitor_token_is_never_logged_nor_sent_to_anyone_else(tmp_pat
         async with httpx.AsyncClient(base_url=server.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
             await http.put("/api/v1/queues/support", json={"name": "Support", "accept_mode": "auto"})
             for aid, role in (("alice", "agent"), ("sue", "supervisor")):
-                await http.put(f"/api/v1/agents/{aid}", json={"display_name": aid, "languages": ["en"],
-                                                              "queues": ["support"], "role": role})
+                await http.put(
+                    f"/api/v1/agents/{aid}",
+                    json={"display_name": aid, "languages": ["en"], "queues": ["support"], "role": role},
+                )
             alice = (await http.post("/api/v1/agents/alice/token")).json()["token"]
             sue = (await http.post("/api/v1/agents/sue/token")).json()["token"]
             agent = await raw_socket(server.ws("agent"))
@@ -344,13 +358,21 @@ async def test_the_visitor_token_is_never_logged_nor_sent_to_anyone_else(tmp_pat
             client, welcome = await customer(server.ws("customer"))
             token, vid = welcome["visitor_token"], welcome["visitor_id"]
             await client.ok({"type": "page_view", "url": "https://shop.example/cart", "title": "Cart"})
-            started = await client.ok({"type": "start_chat", "queue": "support", "text": "my order",
-                                       "customer": {"name": "Eve", "email": "eve@example.com"}})
+            started = await client.ok(
+                {
+                    "type": "start_chat",
+                    "queue": "support",
+                    "text": "my order",
+                    "customer": {"name": "Eve", "email": "eve@example.com"},
+                }
+            )
             cid = started["conversation_id"]
             await agent.expect("conversation.assigned")
             await supervisor.ok({"type": "monitor", "conversation_id": cid})
             again = await raw_socket(server.ws("customer"))
-            await again.send({"type": "hello", "visitor_token": token, "resume": {"conversation_id": cid, "last_seq": 0}})
+            await again.send(
+                {"type": "hello", "visitor_token": token, "resume": {"conversation_id": cid, "last_seq": 0}}
+            )
             await again.expect("welcome")
             await again.ok({"type": "message", "text": "still there?"})
             await agent.expect("message", text="still there?")
@@ -361,8 +383,14 @@ async def test_the_visitor_token_is_never_logged_nor_sent_to_anyone_else(tmp_pat
             await forged.send({"type": "hello", "visitor_token": token[:-2] + "xx"})
             assert await forged.closed() == (4401, "invalid visitor token")
             seen = [json.dumps(f) for f in agent.frames + supervisor.frames]
-            for path in (f"/api/v1/conversations/{cid}", f"/api/v1/visitors/{vid}", "/api/v1/visitors?online=true",
-                         "/api/v1/events", "/api/v1/conversations", "/metrics"):
+            for path in (
+                f"/api/v1/conversations/{cid}",
+                f"/api/v1/visitors/{vid}",
+                "/api/v1/visitors?online=true",
+                "/api/v1/events",
+                "/api/v1/conversations",
+                "/metrics",
+            ):
                 seen.append((await http.get(path)).text)
             for c in (agent, supervisor, client, again):
                 await c.close()
@@ -380,14 +408,32 @@ async def test_the_visitor_token_is_never_logged_nor_sent_to_anyone_else(tmp_pat
 class LoggedServer:
     """`python -m switchboard serve` as a child process, its output kept in a file."""
 
-    def __init__(self, tmp_path: Path, redis_url: str, log_level: str = "info", env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, redis_url: str, log_level: str = "info", env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.path = tmp_path / f"server-{self.port}.log"
-        self.args = [sys.executable, "-m", "switchboard", "serve", "--port", str(self.port),
-                     "--redis-url", redis_url, "--log-level", log_level]
-        self.env = {**os.environ, "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET,
-                    "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"), "SWITCHBOARD_TIMER_TICK_S": "0.05",
-                    "PYTHONPATH": str(SERVER_SOURCE), **(env or {})}
+        self.args = [
+            sys.executable,
+            "-m",
+            "switchboard",
+            "serve",
+            "--port",
+            str(self.port),
+            "--redis-url",
+            redis_url,
+            "--log-level",
+            log_level,
+        ]
+        self.env = {
+            **os.environ,
+            "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
+            "SWITCHBOARD_SECRET": SECRET,
+            "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
+            "SWITCHBOARD_TIMER_TICK_S": "0.05",
+            "PYTHONPATH": str(SERVER_SOURCE),
+            **(env or {}),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -441,7 +487,7 @@ async def test_tokens_are_checked_in_constant_time_and_refuse_any_alteration(sb)
     assert signer.verify_agent(token, time.time()) is not None
     for i in range(len(token)):
         for replacement in ("A", "é", "."):
-            altered = token[:i] + replacement + token[i + 1:]
+            altered = token[:i] + replacement + token[i + 1 :]
             if altered != token:
                 assert signer.verify_agent(altered, time.time()) is None, altered
     async with httpx.AsyncClient(base_url=sb.node.base) as plain:

@@ -24,16 +24,19 @@ def ms(*args: int) -> int:
     return int(datetime(*args, tzinfo=ZURICH).timestamp() * 1000)
 
 
-@pytest.mark.parametrize("when, open_", [
-    ((2026, 11, 23, 7, 59), False),   # Monday, before opening
-    ((2026, 11, 23, 8, 0), True),
-    ((2026, 11, 23, 12, 30), False),  # lunch
-    ((2026, 11, 23, 17, 59), True),
-    ((2026, 11, 23, 18, 0), False),   # a span ends before its end minute
-    ((2026, 11, 25, 10, 0), False),   # Wednesday: not listed, closed
-    ((2026, 11, 28, 23, 59), True),   # Saturday until midnight
-    ((2026, 12, 29, 10, 0), False),   # a Tuesday, but a closed date
-])
+@pytest.mark.parametrize(
+    "when, open_",
+    [
+        ((2026, 11, 23, 7, 59), False),  # Monday, before opening
+        ((2026, 11, 23, 8, 0), True),
+        ((2026, 11, 23, 12, 30), False),  # lunch
+        ((2026, 11, 23, 17, 59), True),
+        ((2026, 11, 23, 18, 0), False),  # a span ends before its end minute
+        ((2026, 11, 25, 10, 0), False),  # Wednesday: not listed, closed
+        ((2026, 11, 28, 23, 59), True),  # Saturday until midnight
+        ((2026, 12, 29, 10, 0), False),  # a Tuesday, but a closed date
+    ],
+)
 def test_is_open_follows_the_weekly_schedule_in_the_queue_time_zone(when, open_):
     assert is_open(OFFICE, ms(*when)) is open_
 
@@ -57,13 +60,16 @@ def test_a_schedule_with_no_opening_never_opens():
     assert next_opening(BusinessHours(time_zone="UTC", weekly={}), ms(2026, 11, 23, 8, 0)) is None
 
 
-@pytest.mark.parametrize("hours, fragment", [
-    ({"time_zone": "Mars/Olympus", "weekly": {}}, "unknown time zone"),
-    ({"time_zone": "UTC", "weekly": {"monday": [["08:00", "09:00"]]}}, "not one of"),
-    ({"time_zone": "UTC", "weekly": {"mon": [["18:00", "08:00"]]}}, "must end after it starts"),
-    ({"time_zone": "UTC", "weekly": {"mon": [["8:00", "09:00"]]}}, "is not a time HH:MM"),
-    ({"time_zone": "UTC", "weekly": {}, "closed_dates": ["2026-02-30"]}, "not a date"),
-])
+@pytest.mark.parametrize(
+    "hours, fragment",
+    [
+        ({"time_zone": "Mars/Olympus", "weekly": {}}, "unknown time zone"),
+        ({"time_zone": "UTC", "weekly": {"monday": [["08:00", "09:00"]]}}, "not one of"),
+        ({"time_zone": "UTC", "weekly": {"mon": [["18:00", "08:00"]]}}, "must end after it starts"),
+        ({"time_zone": "UTC", "weekly": {"mon": [["8:00", "09:00"]]}}, "is not a time HH:MM"),
+        ({"time_zone": "UTC", "weekly": {}, "closed_dates": ["2026-02-30"]}, "not a date"),
+    ],
+)
 def test_bad_business_hours_are_refused_with_the_reason(hours, fragment):
     with pytest.raises(SwitchboardError) as exc:
         decode_config(msgspec.json.encode({"name": "Q", "business_hours": hours}), QueueConfig)
@@ -77,8 +83,11 @@ def closed_today() -> dict:
     """Open only on a weekday that is not today (in UTC), all day."""
     today = datetime.now(ZoneInfo("UTC")).weekday()
     other = WEEKDAYS[(today + 3) % 7]
-    return {"time_zone": "UTC", "weekly": {other: [["00:00", "24:00"]]},
-            "closed_message": "We are closed. Our team is back on " + other + "."}
+    return {
+        "time_zone": "UTC",
+        "weekly": {other: [["00:00", "24:00"]]},
+        "closed_message": "We are closed. Our team is back on " + other + ".",
+    }
 
 
 async def test_outside_business_hours_a_webchat_is_refused_with_the_queue_message(sb):
@@ -113,8 +122,10 @@ async def test_outside_business_hours_a_messaging_conversation_is_kept_for_the_o
 
 
 async def test_within_business_hours_chats_route_as_usual(sb):
-    await sb.queue("support", business_hours={"time_zone": "Pacific/Auckland",
-                                              "weekly": {d: [["00:00", "24:00"]] for d in WEEKDAYS}})
+    await sb.queue(
+        "support",
+        business_hours={"time_zone": "Pacific/Auckland", "weekly": {d: [["00:00", "24:00"]] for d in WEEKDAYS}},
+    )
     alice = await sb.available_agent("alice")
     _, started = await sb.chat()
     assert "opens_at" not in started
@@ -124,8 +135,12 @@ async def test_within_business_hours_chats_route_as_usual(sb):
 async def test_an_invitation_to_a_queue_that_has_closed_since_is_refused_with_its_message(sb):
     await sb.queue("sales")
     customer, welcome = await sb.customer()
-    sent = await sb.admin("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite",
-                          {"queue": "sales", "text": "Can we help?"}, expect=201)
+    sent = await sb.admin(
+        "POST",
+        f"/api/v1/visitors/{welcome['visitor_id']}/invite",
+        {"queue": "sales", "text": "Can we help?"},
+        expect=201,
+    )
     await customer.expect("invite", invite_id=sent["invite_id"])
     await sb.queue("sales", business_hours=closed_today())  # the queue closes meanwhile
     refused = await customer.request({"type": "accept_invite", "invite_id": sent["invite_id"]})

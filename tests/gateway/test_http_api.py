@@ -83,8 +83,14 @@ async def test_put_queue_fills_in_defaults_and_get_returns_it(sb):
 
 async def test_put_queue_keeps_given_values_and_replaces_on_second_put(sb):
     body = {
-        "name": "VIP", "skills": ["vip"], "languages": ["en", "fr"], "accept_mode": "auto",
-        "offer_timeout_s": 7, "wrap_up_timeout_s": 30, "max_wait_s": 600, "priority": 5,
+        "name": "VIP",
+        "skills": ["vip"],
+        "languages": ["en", "fr"],
+        "accept_mode": "auto",
+        "offer_timeout_s": 7,
+        "wrap_up_timeout_s": 30,
+        "max_wait_s": 600,
+        "priority": 5,
         "wrap_up_codes": [{"code": "sold", "label": "Sold"}],
         "steps": [{"after_s": 30, "skills": []}],
     }
@@ -194,7 +200,9 @@ async def test_put_get_agent_with_defaults_and_live_state(sb):
     assert view["state"] == "not_ready" and view.get("reason") == "lunch"
 
     # A second PUT replaces the profile and keeps the live state.
-    response = await sb.http.put("/api/v1/agents/alice", json={**body, "display_name": "Alice B.", "capacity": 5, "role": "supervisor"})
+    response = await sb.http.put(
+        "/api/v1/agents/alice", json={**body, "display_name": "Alice B.", "capacity": 5, "role": "supervisor"}
+    )
     assert response.status_code in (200, 201), response.text
     view = await state()
     assert view["display_name"] == "Alice B." and view["capacity"] == 5 and view["role"] == "supervisor"
@@ -210,7 +218,12 @@ async def test_agent_with_unknown_queue_is_400(sb):
 
 
 async def test_agent_token_opens_the_agent_socket(sb):
-    await sb.admin("PUT", "/api/v1/agents/carol", {"display_name": "Carol", "languages": ["en"], "queues": ["support"]}, expect=None)
+    await sb.admin(
+        "PUT",
+        "/api/v1/agents/carol",
+        {"display_name": "Carol", "languages": ["en"], "queues": ["support"]},
+        expect=None,
+    )
     issued = await sb.admin("POST", "/api/v1/agents/carol/token")
     assert isinstance(issued["token"], str) and issued["token"]
     socket, welcome = await sb.agent_socket(issued["token"])
@@ -232,7 +245,7 @@ async def test_delete_agent(sb):
     assert (await sb.admin("GET", "/api/v1/agents"))["agents"] == []
     # The deleted agent's token no longer opens a socket.
     async with websockets.connect(sb.node.agent_url, subprotocols=["switchboard.v1.json"]) as ws:
-        await ws.send('{"type": "hello", "token": "%s"}' % token)
+        await ws.send(f'{{"type": "hello", "token": "{token}"}}')
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), DEADLINE)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
@@ -326,7 +339,11 @@ async def test_events_of_a_chat_in_order_with_wait_and_handle_times(sb):
 
     session_events = [e for e in events if e.get("session_id") == sid]
     assert [e["type"] for e in session_events] == [
-        "session.queued", "session.offered", "session.connected", "session.ended", "session.wrapped_up",
+        "session.queued",
+        "session.offered",
+        "session.connected",
+        "session.ended",
+        "session.wrapped_up",
     ]
     queued, offered, connected, ended, wrapped = session_events
     for event in session_events:
@@ -419,7 +436,7 @@ async def failures(checks: dict[str, Awaitable[None]]) -> list[str]:
     names = list(checks)
     results = await asyncio.gather(*checks.values(), return_exceptions=True)
     out = []
-    for name, result in zip(names, results):
+    for name, result in zip(names, results, strict=False):
         if isinstance(result, AssertionError):
             out.append(f"{name}: {str(result).splitlines()[0]}")
         elif isinstance(result, BaseException):
@@ -427,7 +444,9 @@ async def failures(checks: dict[str, Awaitable[None]]) -> list[str]:
     return out
 
 
-async def refused(client: httpx.AsyncClient, method: str, path: str, body: Any, status: int, code: str, **kwargs: Any) -> None:
+async def refused(
+    client: httpx.AsyncClient, method: str, path: str, body: Any, status: int, code: str, **kwargs: Any
+) -> None:
     if isinstance(body, bytes):
         kwargs.update(content=body, headers={**kwargs.get("headers", {}), "Content-Type": "application/json"})
     elif body is not None:
@@ -467,11 +486,15 @@ BAD_AUTH = {
 
 async def _unauthorized_failures(sb: Any, routes: list[tuple[str, str, Any]]) -> list[str]:
     async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as anonymous:
-        return await failures({
-            f"{method} {path} with {name} Authorization": refused(anonymous, method, path, body, 401, "unauthorized", headers=headers)
-            for method, path, body in routes
-            for name, headers in BAD_AUTH.items()
-        })
+        return await failures(
+            {
+                f"{method} {path} with {name} Authorization": refused(
+                    anonymous, method, path, body, 401, "unauthorized", headers=headers
+                )
+                for method, path, body in routes
+                for name, headers in BAD_AUTH.items()
+            }
+        )
 
 
 async def test_admin_routes_without_a_valid_token_are_401(sb):
@@ -488,7 +511,9 @@ async def test_agent_token_is_not_an_admin_token(sb):
     async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as client:
         response = await client.get("/api/v1/agents", headers={"Authorization": f"Bearer {token}"})
         assert_error(response, 401, "unauthorized")
-        response = await client.put("/api/v1/queues/q1", json={"name": "Q1"}, headers={"Authorization": f"Bearer {token}"})
+        response = await client.put(
+            "/api/v1/queues/q1", json={"name": "Q1"}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code in (401, 403), response.text
 
 
@@ -516,10 +541,12 @@ BAD_QUEUE_BODIES = {
 
 
 async def test_bad_queue_bodies_are_400(sb):
-    bad = await failures({
-        name: refused(sb.http, "PUT", f"/api/v1/queues/q{i}", body, 400, "bad_request")
-        for i, (name, body) in enumerate(BAD_QUEUE_BODIES.items())
-    })
+    bad = await failures(
+        {
+            name: refused(sb.http, "PUT", f"/api/v1/queues/q{i}", body, 400, "bad_request")
+            for i, (name, body) in enumerate(BAD_QUEUE_BODIES.items())
+        }
+    )
     assert not bad, "\n".join(bad)
     # None of them created a queue.
     assert {q["id"] for q in (await sb.admin("GET", "/api/v1/queues"))["queues"]} == {"support"}
@@ -548,10 +575,12 @@ BAD_AGENT_BODIES = {
 
 
 async def test_bad_agent_bodies_are_400(sb):
-    bad = await failures({
-        name: refused(sb.http, "PUT", f"/api/v1/agents/a{i}", body, 400, "bad_request")
-        for i, (name, body) in enumerate(BAD_AGENT_BODIES.items())
-    })
+    bad = await failures(
+        {
+            name: refused(sb.http, "PUT", f"/api/v1/agents/a{i}", body, 400, "bad_request")
+            for i, (name, body) in enumerate(BAD_AGENT_BODIES.items())
+        }
+    )
     assert not bad, "\n".join(bad)
     # None of them created an agent.
     assert (await sb.admin("GET", "/api/v1/agents"))["agents"] == []
@@ -571,11 +600,15 @@ ID_ROUTES = [
 
 
 async def test_invalid_ids_in_the_path_are_400(sb):
-    bad = await failures({
-        f"{method} {template.format(repr(bad_id))} ({name})": refused(sb.http, method, template.format(bad_id), body, 400, "bad_request")
-        for name, bad_id in BAD_IDS.items()
-        for method, template, body in ID_ROUTES
-    })
+    bad = await failures(
+        {
+            f"{method} {template.format(repr(bad_id))} ({name})": refused(
+                sb.http, method, template.format(bad_id), body, 400, "bad_request"
+            )
+            for name, bad_id in BAD_IDS.items()
+            for method, template, body in ID_ROUTES
+        }
+    )
     assert not bad, "\n".join(bad)
     assert {q["id"] for q in (await sb.admin("GET", "/api/v1/queues"))["queues"]} == {"support"}
     assert (await sb.admin("GET", "/api/v1/agents"))["agents"] == []
@@ -615,7 +648,7 @@ METRIC_LINE = re.compile(
 
 
 async def test_metrics_answers_prometheus_text_without_token(sb):
-    customer, _ = await sb.customer()
+    _customer, _ = await sb.customer()
     async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as anonymous:
         response = await anonymous.get("/metrics")
     assert response.status_code == 200, response.text

@@ -49,29 +49,49 @@ async def world(make_deployment) -> dict[str, Any]:
     oscar, _ = await sb.agent_socket(oscar_token)
 
     victim, victim_welcome = await sb.customer()
-    started = await victim.ok({"type": "start_chat", "queue": "support", "text": SECRET_TEXT,
-                               "customer": {"name": SECRET_NAME, "email": SECRET_EMAIL}})
+    started = await victim.ok(
+        {
+            "type": "start_chat",
+            "queue": "support",
+            "text": SECRET_TEXT,
+            "customer": {"name": SECRET_NAME, "email": SECRET_EMAIL},
+        }
+    )
     cid = started["conversation_id"]
     await alice.expect("conversation.assigned", conversation_id=cid)
     await alice.ok({"type": "note", "conversation_id": cid, "text": SECRET_NOTE})
     await alice.ok({"type": "message", "conversation_id": cid, "text": f"re: {SECRET_TEXT}"})
     await sue.ok({"type": "monitor", "conversation_id": cid})
     # A pending offer for alice, and a pending invitation for another visitor.
-    waiting, _ = await sb.chat("manual", text="waiting")
+    _waiting, _ = await sb.chat("manual", text="waiting")
     offer = await alice.expect("offer")
     invited, invited_welcome = await sb.customer()
-    invite = await sb.admin("POST", f"/api/v1/visitors/{invited_welcome['visitor_id']}/invite",
-                            {"queue": "support", "text": "Need help?"}, expect=201)
+    invite = await sb.admin(
+        "POST",
+        f"/api/v1/visitors/{invited_welcome['visitor_id']}/invite",
+        {"queue": "support", "text": "Need help?"},
+        expect=201,
+    )
     await invited.expect("invite")
 
     attacker, attacker_welcome = await sb.customer()
     own = await attacker.ok({"type": "start_chat", "queue": "other", "text": "attacker here"})
     await bob.expect("conversation.assigned", conversation_id=own["conversation_id"])
     return {
-        "sb": sb, "cid": cid, "victim_vid": victim_welcome["visitor_id"], "victim_token": victim_welcome["visitor_token"],
-        "offer_id": offer["offer_id"], "invite_id": invite["invite_id"], "alice": alice,
-        "bob": bob, "bob_token": bob_token, "oscar": oscar, "oscar_token": oscar_token,
-        "attacker": attacker, "attacker_token": attacker_welcome["visitor_token"], "victim": victim,
+        "sb": sb,
+        "cid": cid,
+        "victim_vid": victim_welcome["visitor_id"],
+        "victim_token": victim_welcome["visitor_token"],
+        "offer_id": offer["offer_id"],
+        "invite_id": invite["invite_id"],
+        "alice": alice,
+        "bob": bob,
+        "bob_token": bob_token,
+        "oscar": oscar,
+        "oscar_token": oscar_token,
+        "attacker": attacker,
+        "attacker_token": attacker_welcome["visitor_token"],
+        "victim": victim,
     }
 
 
@@ -98,6 +118,7 @@ async def test_every_agent_command_on_a_foreign_conversation_is_refused(world):
     sb, cid = world["sb"], world["cid"]
     named = {c["type"] for c in agent_commands(cid)} | {"accept", "decline", "set_state", "unmonitor", "hello"}
     from switchboard.domain.frames import AgentCommand
+
     assert named == {t.__struct_config__.tag for t in AgentCommand.__args__}, "a new command needs a case here"
     for attacker in (world["bob"], world["oscar"]):
         for target in (cid, UNKNOWN):
@@ -164,7 +185,7 @@ async def test_a_visitor_reaches_only_its_own_conversation(world):
 
 
 async def test_supervisors_see_only_their_queues(world):
-    sb, oscar = world["sb"], world["oscar"]
+    _sb, oscar = world["sb"], world["oscar"]
     answer = await oscar.request({"type": "monitor", "conversation_id": world["cid"]})
     assert answer["code"] == "forbidden"
     # Help asked in support reaches support's supervisor only.
@@ -180,8 +201,15 @@ async def test_supervisors_see_only_their_queues(world):
 
 def route_cases(world: dict[str, Any], app: Any) -> list[tuple[str, str]]:
     """(method, path) for every HTTP route, with ids of things that are not the caller's."""
-    ids = {"queues": "support", "agents": "alice", "conversations": world["cid"], "visitors": world["victim_vid"],
-           "canned-responses": "greeting", "invite-rules": "rule1", "webhooks": world["webhook_id"]}
+    ids = {
+        "queues": "support",
+        "agents": "alice",
+        "conversations": world["cid"],
+        "visitors": world["victim_vid"],
+        "canned-responses": "greeting",
+        "invite-rules": "rule1",
+        "webhooks": world["webhook_id"],
+    }
     cases = []
     for route in app.routes:
         if not isinstance(route, Route):
@@ -200,23 +228,36 @@ PUBLIC = {"/healthz", "/readyz", "/metrics", "/desk", "/supervisor", "/demo"}
 # responses, the list of online visitors (for proactive invitations), the desk's
 # transfer targets, and a search over the conversations it took part in (its own:
 # the victim's never shows, which `leaks` checks).
-AGENT_READABLE = {("GET", "/api/v1/canned-responses"), ("GET", "/api/v1/canned-responses/greeting"),
-                  ("GET", "/api/v1/visitors"), ("GET", "/api/v1/transfer-targets"), ("GET", "/api/v1/conversations")}
+AGENT_READABLE = {
+    ("GET", "/api/v1/canned-responses"),
+    ("GET", "/api/v1/canned-responses/greeting"),
+    ("GET", "/api/v1/visitors"),
+    ("GET", "/api/v1/transfer-targets"),
+    ("GET", "/api/v1/conversations"),
+}
 
 
 async def test_every_route_refuses_foreign_ids_and_foreign_tokens(world):
     sb, cid = world["sb"], world["cid"]
     await sb.admin("PUT", "/api/v1/canned-responses/greeting", {"title": "Hi", "text": "Hello {name}"}, expect=201)
-    await sb.admin("PUT", "/api/v1/invite-rules/rule1", {"queue": "support", "url_pattern": "https://shop.example/*",
-                                                         "seconds_on_page": 30, "text": "Hi"}, expect=None)
-    world["webhook_id"] = (await sb.admin("POST", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook"},
-                                          expect=201))["id"]
+    await sb.admin(
+        "PUT",
+        "/api/v1/invite-rules/rule1",
+        {"queue": "support", "url_pattern": "https://shop.example/*", "seconds_on_page": 30, "text": "Hi"},
+        expect=None,
+    )
+    world["webhook_id"] = (await sb.admin("POST", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook"}, expect=201))[
+        "id"
+    ]
     cases = route_cases(world, sb.node.app)
     assert len(cases) >= 30
     bodies = {"POST": {"queue": "support", "text": "come in"}, "PUT": {"name": "x"}}
     credentials = {
-        "none": None, "garbage": "Bearer not-a-token", "visitor": f"Bearer {world['attacker_token']}",
-        "agent": f"Bearer {world['bob_token']}", "supervisor": f"Bearer {world['oscar_token']}",
+        "none": None,
+        "garbage": "Bearer not-a-token",
+        "visitor": f"Bearer {world['attacker_token']}",
+        "agent": f"Bearer {world['bob_token']}",
+        "supervisor": f"Bearer {world['oscar_token']}",
         "admin-lookalike": "Bearer test-admin-tokeN",
     }
     checked = 0
@@ -231,8 +272,9 @@ async def test_every_route_refuses_foreign_ids_and_foreign_tokens(world):
                 answer = await http.request(method, path, headers=headers, json=bodies.get(method))
                 checked += 1
                 assert not leaks(answer.text), (who, method, path, answer.text)
-                if who in ("agent", "supervisor") and (method, path) in AGENT_READABLE or (
-                        who == "supervisor" and (method, path) == ("GET", "/api/v1/stats")):  # its own queues
+                if (who in ("agent", "supervisor") and (method, path) in AGENT_READABLE) or (
+                    who == "supervisor" and (method, path) == ("GET", "/api/v1/stats")
+                ):  # its own queues
                     assert answer.status_code == 200, (who, method, path, answer.text)
                 elif who in ("agent", "supervisor"):
                     # a valid token of the wrong kind, or for someone else's queue or visitor
@@ -250,8 +292,9 @@ async def test_every_route_refuses_foreign_ids_and_foreign_tokens(world):
 
 async def test_supervisor_statistics_stop_at_their_queues(world):
     sb = world["sb"]
-    async with httpx.AsyncClient(base_url=sb.node.base, timeout=10,
-                                 headers={"Authorization": f"Bearer {world['oscar_token']}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=sb.node.base, timeout=10, headers={"Authorization": f"Bearer {world['oscar_token']}"}
+    ) as http:
         mine = await http.get("/api/v1/stats")
         assert mine.status_code == 200 and [q["id"] for q in mine.json()["queues"]] == ["other"]
         foreign = await http.get("/api/v1/stats", params={"queue": "support"})
@@ -262,11 +305,21 @@ async def test_supervisor_statistics_stop_at_their_queues(world):
 
 async def test_ids_are_unguessable(world):
     sb = world["sb"]
-    pattern = {"v": r"^v_[A-Za-z0-9_-]{22}$", "c": r"^c_[A-Za-z0-9_-]{22}$", "s": r"^s_[A-Za-z0-9_-]{22}$",
-               "o": r"^o\d+-[0-9a-f]{40}$", "i": r"^i\d+-[0-9a-f]{40}$"}
+    pattern = {
+        "v": r"^v_[A-Za-z0-9_-]{22}$",
+        "c": r"^c_[A-Za-z0-9_-]{22}$",
+        "s": r"^s_[A-Za-z0-9_-]{22}$",
+        "o": r"^o\d+-[0-9a-f]{40}$",
+        "i": r"^i\d+-[0-9a-f]{40}$",
+    }
     detail = await sb.admin("GET", f"/api/v1/conversations/{world['cid']}")
-    samples = {"v": world["victim_vid"], "c": world["cid"], "s": detail["card"]["session_id"],
-               "o": world["offer_id"], "i": world["invite_id"]}
+    samples = {
+        "v": world["victim_vid"],
+        "c": world["cid"],
+        "s": detail["card"]["session_id"],
+        "o": world["offer_id"],
+        "i": world["invite_id"],
+    }
     for kind, value in samples.items():
         assert re.match(pattern[kind], value), (kind, value)
     # Two offers in a row share nothing but their counter.

@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port, start_node
 from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import free_port, start_node
 from support import eventually
 from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.metrics import HISTOGRAM_BUCKETS_MS
@@ -41,8 +42,11 @@ class Scrape:
 
     def deployment_wide(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         """Every sample except the node's own gauges (and the time-dependent longest wait)."""
-        return {k: v for k, v in self.samples.items()
-                if k[0] not in ("switchboard_sockets", "switchboard_queue_longest_wait_seconds")}
+        return {
+            k: v
+            for k, v in self.samples.items()
+            if k[0] not in ("switchboard_sockets", "switchboard_queue_longest_wait_seconds")
+        }
 
 
 async def scrape(base: str) -> Scrape:
@@ -297,8 +301,7 @@ def stats_for(frame: dict[str, Any], qid: str) -> dict[str, Any] | None:
 
 
 def card_of(conversation_id: str, status: str):
-    return lambda f: (f["type"] == "card" and f["conversation_id"] == conversation_id
-                      and f["card"]["status"] == status)
+    return lambda f: f["type"] == "card" and f["conversation_id"] == conversation_id and f["card"]["status"] == status
 
 
 async def test_supervisors_get_stats_and_cards_of_their_queues_only(make_deployment):
@@ -310,9 +313,18 @@ async def test_supervisors_get_stats_and_cards_of_their_queues_only(make_deploym
     first = await sue.wait(lambda f: f["type"] == "stats")
     assert [q["id"] for q in first["queues"]] == ["support"] and first["window_s"] == 900
     assert isinstance(first["ts"], int)
-    assert set(first["queues"][0]) >= {"offered", "answered", "abandoned", "average_speed_of_answer_ms",
-                                        "abandonment_rate", "service_level", "occupancy", "waiting",
-                                        "longest_wait_ms", "agents"}
+    assert set(first["queues"][0]) >= {
+        "offered",
+        "answered",
+        "abandoned",
+        "average_speed_of_answer_ms",
+        "abandonment_rate",
+        "service_level",
+        "occupancy",
+        "waiting",
+        "longest_wait_ms",
+        "agents",
+    }
 
     # a chat in its queue: a card when queued, offered, connected and ended
     customer, chat = await sb.chat()
@@ -402,14 +414,15 @@ async def test_a_supervisor_who_joins_later_sees_every_open_session_and_open_hel
     leaver, ended = await sb.chat()
     await leaver.ok({"type": "end_chat"})
     # ann asks for help while no support supervisor is online: otto (sales) is asked
-    otto, _ = await sb.agent_socket(await sb.agent("otto", role="supervisor", queues=["sales"]))
+    _otto, _ = await sb.agent_socket(await sb.agent("otto", role="supervisor", queues=["sales"]))
     await ann.ok({"type": "request_help", "conversation_id": cid, "text": "refund > 500 EUR"})
 
     sue, _ = await sb.agent_socket(await sb.agent("sue", role="supervisor", queues=["support"]))
     await sue.wait(lambda f: f["type"] == "stats")
     cards = {f["conversation_id"]: f["card"] for f in sue.received("card")}
-    assert {cid: "active", offered["conversation_id"]: "offered",
-            waiting["conversation_id"]: "waiting"}.items() <= {c: card["status"] for c, card in cards.items()}.items()
+    assert {cid: "active", offered["conversation_id"]: "offered", waiting["conversation_id"]: "waiting"}.items() <= {
+        c: card["status"] for c, card in cards.items()
+    }.items()
     assert elsewhere["conversation_id"] not in cards  # not its queue
     assert ended["conversation_id"] not in cards  # abandoned before it was answered: closed
     help_ = cards[cid]["help"]
@@ -423,4 +436,3 @@ async def test_a_supervisor_who_joins_later_sees_every_open_session_and_open_hel
     await again.wait(lambda f: f["type"] == "stats")
     later = {f["conversation_id"]: f["card"] for f in again.received("card")}
     assert later[cid]["status"] == "active" and "help" not in later[cid]
-

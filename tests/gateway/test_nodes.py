@@ -8,9 +8,11 @@ import subprocess
 import sys
 
 import httpx
+
 from conftest import ADMIN_TOKEN
 from processes import processes  # noqa: F401 (a fixture)
 from support import eventually, hello_agent, hello_customer
+
 
 async def test_customer_on_one_process_agent_on_another(sb, processes, redis_url):
     other = processes(redis_url=redis_url)
@@ -49,8 +51,9 @@ async def test_restart_with_embedded_redis_keeps_conversations(processes, tmp_pa
     async with httpx.AsyncClient(base_url=second.base, headers=headers) as http:
         detail = (await http.get(f"/api/v1/conversations/{started['conversation_id']}")).json()
     assert [m["text"] for m in detail["messages"]] == ["remember me"]
-    customer, again = await hello_customer(f"ws://127.0.0.1:{second.port}/ws/customer",
-                                           visitor_token=welcome["visitor_token"])
+    customer, again = await hello_customer(
+        f"ws://127.0.0.1:{second.port}/ws/customer", visitor_token=welcome["visitor_token"]
+    )
     assert again["conversation"]["conversation_id"] == started["conversation_id"]
     await customer.close()
     assert second.stop() == 0
@@ -81,7 +84,8 @@ async def test_shutdown_closes_sockets_with_1001_and_clients_resume_elsewhere(ma
     await first.node.stop()
     assert (await customer.closed()) == (1001, "server shutting down")
     again, resumed = await second.customer(
-        visitor_token=welcome["visitor_token"], resume={"conversation_id": started["conversation_id"], "last_seq": 0})
+        visitor_token=welcome["visitor_token"], resume={"conversation_id": started["conversation_id"], "last_seq": 0}
+    )
     assert resumed["recovered"] is True
     assert (await again.expect("message"))["text"] == "before"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from support import eventually
 
 
@@ -24,7 +25,9 @@ async def test_language_and_skills_decide_eligibility(sb):
     await sb.queue("billing", skills=["billing"])
     english = await sb.available_agent("en-billing", queues=["billing"], skills=["billing"])
     german_no_skill = await sb.available_agent("de-plain", queues=["billing"], languages=["de"])
-    german = await sb.available_agent("de-billing", queues=["billing"], languages=["de", "en"], skills=["billing", "vip"])
+    german = await sb.available_agent(
+        "de-billing", queues=["billing"], languages=["de", "en"], skills=["billing", "vip"]
+    )
 
     await sb.chat(queue="billing", language="de", skills=["vip"])
     offer = await german.expect("offer")
@@ -95,7 +98,7 @@ async def test_not_ready_and_offline_agents_get_no_offers(sb):
     token = await sb.agent("alice")
     agent, welcome = await sb.agent_socket(token)
     assert welcome["state"]["state"] == "not_ready"
-    customer, _ = await sb.chat()
+    _customer, _ = await sb.chat()
     await agent.ok({"type": "set_state", "state": "offline"})
     await agent.ok({"type": "set_state", "state": "not_ready", "reason": "lunch"})
     state = await agent.expect("agent.state", state="not_ready", reason="lunch")
@@ -110,7 +113,7 @@ async def test_not_ready_and_offline_agents_get_no_offers(sb):
 async def test_decline_goes_to_next_agent_and_never_back(sb):
     first = await sb.available_agent("first")
     second = await sb.available_agent("second", capacity=1)
-    _, started = await sb.chat()
+    _, _started = await sb.chat()
     offer = await first.expect("offer")
     await first.ok({"type": "decline", "offer_id": offer["offer_id"]})
     again = await second.expect("offer")
@@ -129,7 +132,7 @@ async def test_decline_goes_to_next_agent_and_never_back(sb):
 async def test_rona_when_offer_rings_out(sb):
     await sb.queue("support", offer_timeout_s=0.3)
     slow = await sb.available_agent("slow")
-    _, started = await sb.chat()
+    _, _started = await sb.chat()
     offer = await slow.expect("offer")
     fast = await sb.available_agent("fast")
     revoked = await slow.expect("offer.revoked", offer_id=offer["offer_id"])
@@ -152,7 +155,7 @@ async def test_rona_keeps_the_place_in_queue(sb):
     slow = await sb.available_agent("slow", capacity=1)
     _, first = await sb.chat(text="first")
     offer = await slow.expect("offer")
-    _, second = await sb.chat(text="second")
+    _, _second = await sb.chat(text="second")
     await slow.expect("offer.revoked")
     fresh = await sb.available_agent("fresh", capacity=1)
     offer = await fresh.expect("offer")
@@ -237,7 +240,7 @@ async def test_end_chat_before_connect_is_abandoned(sb):
 async def test_queue_positions_move_up(sb):
     customers = []
     for i in range(3):
-        client, started = await sb.chat(text=f"n{i}")
+        client, _started = await sb.chat(text=f"n{i}")
         queued = await client.expect("chat.queued")
         assert queued["position"] == i + 1
         customers.append(client)
@@ -289,7 +292,7 @@ async def test_agent_reconnecting_within_grace_keeps_state_and_chats(sb):
 async def test_wrap_up_timeout_closes_with_null_code(sb):
     await sb.queue("support", wrap_up_timeout_s=0.3)
     agent = await sb.available_agent("alice", capacity=1)
-    customer, started = await sb.chat()
+    _customer, started = await sb.chat()
     offer = await agent.expect("offer")
     await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
     await agent.ok({"type": "end_session", "conversation_id": started["conversation_id"]})
@@ -307,7 +310,13 @@ async def test_typing_and_read_are_relayed(sb):
     cid = started["conversation_id"]
     await customer.send({"type": "typing", "active": True, "preview": "I wan"})
     typing = await agent.expect("typing")
-    assert typing == {"type": "typing", "conversation_id": cid, "from": {"role": "customer"}, "active": True, "preview": "I wan"}
+    assert typing == {
+        "type": "typing",
+        "conversation_id": cid,
+        "from": {"role": "customer"},
+        "active": True,
+        "preview": "I wan",
+    }
     await agent.send({"type": "typing", "conversation_id": cid, "active": True, "preview": "secret draft"})
     typing = await customer.expect("typing")
     assert typing["from"]["role"] == "agent" and "preview" not in typing
@@ -348,12 +357,14 @@ async def test_several_chats_at_once(sb, protocol):
         offer = await agent.expect("offer")
         await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
         chats.append((customer, started["conversation_id"]))
-    for customer, cid in chats:
+    for _, cid in chats:
         await agent.ok({"type": "message", "conversation_id": cid, "text": f"for {cid}"})
     for customer, cid in chats:
         got = await customer.expect("message", text=f"for {cid}")
         assert got["conversation_id"] == cid
-        assert not [m for m in customer.received("message") if m["text"].startswith("for ") and m["text"] != f"for {cid}"]
+        assert not [
+            m for m in customer.received("message") if m["text"].startswith("for ") and m["text"] != f"for {cid}"
+        ]
 
 
 async def test_max_wait_ends_a_waiting_session_with_queue_timeout(sb):
@@ -394,7 +405,7 @@ async def test_agent_lost_after_grace_puts_the_chat_at_the_head_of_the_queue(mak
     customer, first = await sb.chat(text="was connected")
     offer = await leaving.expect("offer")
     await leaving.ok({"type": "accept", "offer_id": offer["offer_id"]})
-    _, newer = await sb.chat(text="newer, waiting")
+    _, _newer = await sb.chat(text="newer, waiting")
     await leaving.close()
     await customer.expect("chat.participant_left", timeout=5)
     requeued = await customer.expect("chat.queued")

@@ -13,8 +13,8 @@ import httpx
 import msgspec
 import pytest
 from redis.asyncio import Redis
-from support import eventually
 
+from support import eventually
 from switchboard.domain import search as pure
 from switchboard.domain.config import QueueConfig
 from switchboard.store.engine import Timeouts
@@ -74,7 +74,9 @@ async def served(sb: Any, agent: Any, text: str, **start: Any) -> tuple[Any, str
 async def test_finds_what_customer_and_agent_wrote_and_the_customer_fields_but_not_notes(sb):
     alice = await sb.available_agent("alice")
     customer, cid = await served(
-        sb, alice, "Where is my parcel?",
+        sb,
+        alice,
+        "Where is my parcel?",
         customer={"name": "Bob Stone", "email": "bob@example.com", "phone": "+49 170 5550123"},
     )
     await customer.ok({"type": "message", "text": "It was due on Monday"})
@@ -150,6 +152,7 @@ async def test_pages_return_each_conversation_once_newest_activity_first(sb, red
 
     redis = Redis.from_url(redis_url)
     try:
+
         async def newest_first(ids: list[str]) -> list[str]:
             scores = {cid: int(await redis.zscore(Keys().search_activity, cid)) for cid in ids}
             return sorted(ids, key=lambda cid: (scores[cid], cid), reverse=True)
@@ -179,6 +182,7 @@ async def test_pages_return_each_conversation_once_newest_activity_first(sb, red
 def _clock_past(ms: int) -> Any:
     async def probe() -> bool:
         return time.time_ns() // 1_000_000 > ms
+
     return probe
 
 
@@ -295,14 +299,23 @@ async def conversations(router: Router, count: int, same_ms: bool = False) -> li
     cids = []
     for i in range(count):
         cid = f"c{i:02d}"
-        await router.start_chat(visitor_id=f"v{i}", conversation_id=cid, session_id=f"s{i}",
-            queue="r" if i % 3 == 0 else "q", language="en", channel="webchat", now=T0)
+        await router.start_chat(
+            visitor_id=f"v{i}",
+            conversation_id=cid,
+            session_id=f"s{i}",
+            queue="r" if i % 3 == 0 else "q",
+            language="en",
+            channel="webchat",
+            now=T0,
+        )
         await index.add(cid, [f"common {'even' if i % 2 == 0 else 'odd'}"], now_ms=T0 if same_ms else T0 + i)
         cids.append(cid)
     return cids
 
 
-async def walk(index: SearchIndex, words: list[str], limit: int, queue: str | None = None) -> tuple[list[str], list[int]]:
+async def walk(
+    index: SearchIndex, words: list[str], limit: int, queue: str | None = None
+) -> tuple[list[str], list[int]]:
     """Every page to the end: the ids in order and the size of each page."""
     ids: list[str] = []
     sizes: list[int] = []

@@ -26,8 +26,16 @@ async def test_an_agent_sees_queues_and_the_other_agents_free_ones_first(sb):
     agents = {a["id"]: a for a in body["agents"]}
     assert "alice" not in agents  # not itself
     assert [a["id"] for a in body["agents"]] == ["bob", "zoe", "carl", "dora"]
-    assert agents["bob"] == {"id": "bob", "display_name": "Bob", "state": "available", "role": "agent",
-                             "queues": ["support"], "sessions": 0, "capacity": 1, "free": True}
+    assert agents["bob"] == {
+        "id": "bob",
+        "display_name": "Bob",
+        "state": "available",
+        "role": "agent",
+        "queues": ["support"],
+        "sessions": 0,
+        "capacity": 1,
+        "free": True,
+    }
     assert agents["zoe"]["queues"] == ["billing"] and agents["zoe"]["free"] is True
     assert (agents["carl"]["state"], agents["carl"]["free"]) == ("not_ready", False)
     assert (agents["dora"]["state"], agents["dora"]["free"]) == ("offline", False)

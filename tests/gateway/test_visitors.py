@@ -12,7 +12,8 @@ import httpx
 import msgspec
 import pytest
 from redis.asyncio import Redis
-from support import queue_and_agent, eventually
+
+from support import eventually, queue_and_agent
 from switchboard.domain import invites
 from switchboard.domain.config import QueueConfig
 from switchboard.domain.errors import SwitchboardError
@@ -127,8 +128,9 @@ def test_bad_rule_bodies_are_refused(body, code):
 
 
 def test_rule_defaults():
-    body = invites.decode_rule(msgspec.json.encode(
-        {"queue": "support", "url_pattern": "x" * 500, "seconds_on_page": 0, "text": "y" * 500}))
+    body = invites.decode_rule(
+        msgspec.json.encode({"queue": "support", "url_pattern": "x" * 500, "seconds_on_page": 0, "text": "y" * 500})
+    )
     assert body.enabled is True and body.only_when_agents_available is True
 
 
@@ -152,8 +154,15 @@ async def test_a_web_session_ends_after_the_idle_time_and_a_card_keeps_the_pages
     first = await view("/a", T0)
     assert first["started"] is True
     assert (await view("/b", T0 + 999))["web_session_id"] == first["web_session_id"]
-    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
-        queue="q", language="en", channel="webchat", now=T0 + 1500)
+    await router.start_chat(
+        visitor_id="v1",
+        conversation_id="c1",
+        session_id="s1",
+        queue="q",
+        language="en",
+        channel="webchat",
+        now=T0 + 1500,
+    )
     assert (await view("/c", T0 + 1998))["web_session_id"] == first["web_session_id"]  # 999 ms idle
     second = await view("/d", T0 + 2998)  # 1000 ms without a page view: a new one
     assert second["started"] is True and second["web_session_id"] != first["web_session_id"]
@@ -161,15 +170,20 @@ async def test_a_web_session_ends_after_the_idle_time_and_a_card_keeps_the_pages
 
     (card,) = await router.session_cards(["s1"], now=T0 + 4000)
     assert [p["url"] for p in card["journey"]] == ["/a", "/b", "/c"]
-    await router.start_chat(visitor_id="v2", conversation_id="c2", session_id="s2",
-        queue="q", language="en", channel="webchat", now=T0)  # no page views ever
+    await router.start_chat(
+        visitor_id="v2", conversation_id="c2", session_id="s2", queue="q", language="en", channel="webchat", now=T0
+    )  # no page views ever
     (card,) = await router.session_cards(["s2"], now=T0 + 4000)
     assert card["journey"] == []
 
     detail = await router.visitor("v1", now=T0 + 4000)
     web = detail["web_session"]
     assert (web["id"], web["started_at"], web["last_seen_at"], web["pages"]) == (
-        second["web_session_id"], T0 + 2998, T0 + 3000, 2)
+        second["web_session_id"],
+        T0 + 2998,
+        T0 + 3000,
+        2,
+    )
     assert (web["first_url"], web["last_url"]) == ("/d", "/e")
     assert [p["url"] for p in web["journey"]] == ["/d", "/e"]
     assert detail["page"] == {"url": "/e", "since": T0 + 3000}
@@ -181,13 +195,25 @@ async def test_an_invitation_can_be_answered_for_ten_minutes(router):
     late = await router.invite("v1", "q", "Hello?", now=T0)
     timely = await router.invite("v1", "q", "Hello again?", now=T0 + 1)
     with pytest.raises(SwitchboardError) as refused:
-        await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
-            language="en", channel="webchat",
-                                invite_id=late["invite_id"], now=T0 + 600_001)
+        await router.start_chat(
+            visitor_id="v1",
+            conversation_id="c1",
+            session_id="s1",
+            language="en",
+            channel="webchat",
+            invite_id=late["invite_id"],
+            now=T0 + 600_001,
+        )
     assert refused.value.code == "not_found"
-    started = await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
-        language="en", channel="webchat",
-                                      invite_id=timely["invite_id"], now=T0 + 600_001)
+    started = await router.start_chat(
+        visitor_id="v1",
+        conversation_id="c1",
+        session_id="s1",
+        language="en",
+        channel="webchat",
+        invite_id=timely["invite_id"],
+        now=T0 + 600_001,
+    )
     assert started["conversation_id"] == "c1"
     assert await router.redis.hget(router.keys.session("s1"), "queue") == b"q"
 
@@ -197,16 +223,35 @@ async def test_only_when_agents_available_needs_an_agent_ready_with_a_free_slot(
     connected, with a free slot)."""
     await queue_and_agent(router, QueueConfig(name="Q"), T0, capacity=1)
     await router.set_state("a", "available", now=T0)
-    await router.redis.hset(router.keys.invite_rules, "r", msgspec.json.encode(
-        {"queue": "q", "url_pattern": "*", "seconds_on_page": 1, "text": "Hi", "enabled": True,
-         "only_when_agents_available": True, "updated_at": T0}))
+    await router.redis.hset(
+        router.keys.invite_rules,
+        "r",
+        msgspec.json.encode(
+            {
+                "queue": "q",
+                "url_pattern": "*",
+                "seconds_on_page": 1,
+                "text": "Hi",
+                "enabled": True,
+                "only_when_agents_available": True,
+                "updated_at": T0,
+            }
+        ),
+    )
     for vid in ("v1", "v2", "v3"):
         await router.connect("v", vid, f"n:{vid}", now=T0)
         await router.page_view(vid, "/", "", 60_000, matches=(("r", 1),), now=T0)
     assert await router.expire("invite:v1:r", now=T0 + 1000) is True
     # the agent's one slot is taken by a chat: nobody is ready for v2
-    await router.start_chat(visitor_id="v3", conversation_id="c3", session_id="s3",
-        queue="q", language="en", channel="webchat", now=T0 + 1000)
+    await router.start_chat(
+        visitor_id="v3",
+        conversation_id="c3",
+        session_id="s3",
+        queue="q",
+        language="en",
+        channel="webchat",
+        now=T0 + 1000,
+    )
     assert await router.expire("invite:v2:r", now=T0 + 1000) is False
 
 
@@ -225,7 +270,10 @@ async def test_page_views_form_the_web_session_shown_on_the_card(sb):
     assigned = await alice.expect("conversation.assigned")
     journey = assigned["card"]["journey"]
     assert [(p["url"], p.get("title")) for p in journey] == [
-        (f"{SHOP}/", "Shop"), (f"{SHOP}/shoes", "Shoes"), (f"{SHOP}/cart", None)]
+        (f"{SHOP}/", "Shop"),
+        (f"{SHOP}/shoes", "Shoes"),
+        (f"{SHOP}/cart", None),
+    ]
     assert all(isinstance(p["ts"], int) for p in journey)
 
     detail = await visitor(sb, vid)
@@ -309,10 +357,15 @@ async def test_visitor_queries_and_who_may_read(sb):
         assert_error(await agent.get(f"/api/v1/visitors/{welcome['visitor_id']}"), 401, "unauthorized")
         assert_error(await agent.get("/api/v1/invite-rules"), 401, "unauthorized")
     async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as anonymous:
-        for method, path in [("GET", "/api/v1/visitors"), ("GET", f"/api/v1/visitors/{welcome['visitor_id']}"),
-                             ("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite"),
-                             ("GET", "/api/v1/invite-rules"), ("PUT", "/api/v1/invite-rules/r"),
-                             ("GET", "/api/v1/invite-rules/r"), ("DELETE", "/api/v1/invite-rules/r")]:
+        for method, path in [
+            ("GET", "/api/v1/visitors"),
+            ("GET", f"/api/v1/visitors/{welcome['visitor_id']}"),
+            ("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite"),
+            ("GET", "/api/v1/invite-rules"),
+            ("PUT", "/api/v1/invite-rules/r"),
+            ("GET", "/api/v1/invite-rules/r"),
+            ("DELETE", "/api/v1/invite-rules/r"),
+        ]:
             assert_error(await anonymous.request(method, path, json={}), 401, "unauthorized")
 
 
@@ -321,9 +374,16 @@ async def test_visitor_queries_and_who_may_read(sb):
 
 async def test_invite_rules_are_created_read_replaced_and_deleted(sb):
     created = await rule(sb, "checkout")
-    assert created == {"id": "checkout", "queue": "support", "url_pattern": CHECKOUT, "seconds_on_page": 0.3,
-                       "text": "Need help paying?", "enabled": True, "only_when_agents_available": True,
-                       "updated_at": created["updated_at"]}
+    assert created == {
+        "id": "checkout",
+        "queue": "support",
+        "url_pattern": CHECKOUT,
+        "seconds_on_page": 0.3,
+        "text": "Need help paying?",
+        "enabled": True,
+        "only_when_agents_available": True,
+        "updated_at": created["updated_at"],
+    }
     assert await sb.admin("GET", "/api/v1/invite-rules/checkout") == created
     replaced = await rule(sb, "checkout", expect=200, enabled=False, seconds_on_page=30)
     assert replaced["enabled"] is False and replaced["seconds_on_page"] == 30
@@ -334,13 +394,30 @@ async def test_invite_rules_are_created_read_replaced_and_deleted(sb):
     assert_error(await sb.http.get("/api/v1/invite-rules/checkout"), 404, "not_found")
     assert_error(await sb.http.delete("/api/v1/invite-rules/checkout"), 404, "not_found")
 
-    message = assert_error(await sb.http.put("/api/v1/invite-rules/x", json={
-        "queue": "nowhere", "url_pattern": "*", "seconds_on_page": 0, "text": "Hi"}), 400, "bad_request")
+    message = assert_error(
+        await sb.http.put(
+            "/api/v1/invite-rules/x", json={"queue": "nowhere", "url_pattern": "*", "seconds_on_page": 0, "text": "Hi"}
+        ),
+        400,
+        "bad_request",
+    )
     assert "nowhere" in message
-    assert_error(await sb.http.put("/api/v1/invite-rules/x", json={
-        "queue": "support", "url_pattern": "*" * 501, "seconds_on_page": 0, "text": "Hi"}), 400, "too_long")
-    assert_error(await sb.http.put("/api/v1/invite-rules/a%20b", json={
-        "queue": "support", "url_pattern": "*", "seconds_on_page": 0, "text": "Hi"}), 400, "bad_request")
+    assert_error(
+        await sb.http.put(
+            "/api/v1/invite-rules/x",
+            json={"queue": "support", "url_pattern": "*" * 501, "seconds_on_page": 0, "text": "Hi"},
+        ),
+        400,
+        "too_long",
+    )
+    assert_error(
+        await sb.http.put(
+            "/api/v1/invite-rules/a%20b",
+            json={"queue": "support", "url_pattern": "*", "seconds_on_page": 0, "text": "Hi"},
+        ),
+        400,
+        "bad_request",
+    )
     assert [r["id"] for r in (await sb.admin("GET", "/api/v1/invite-rules"))["invite_rules"]] == ["a-help"]
 
 
@@ -355,7 +432,12 @@ async def test_a_rule_invites_a_visitor_who_stays_on_a_matching_page(sb):
     assert set(invite) >= {"type", "invite_id", "queue", "text"}
     assert (invite["queue"], invite["text"]) == ("support", "Need help paying?")
     (sent,) = await events_of(sb, "invite.sent")
-    assert (sent["invite_id"], sent["visitor"], sent["queue"], sent["rule"]) == (invite["invite_id"], vid, "support", "checkout")
+    assert (sent["invite_id"], sent["visitor"], sent["queue"], sent["rule"]) == (
+        invite["invite_id"],
+        vid,
+        "support",
+        "checkout",
+    )
 
 
 async def test_no_invitation_for_a_visitor_who_moves_on_before(sb):
@@ -440,8 +522,11 @@ async def test_outbound_invitations_by_the_admin_and_by_agents_of_the_queue(sb):
         assert response.status_code == 201, response.text
         await customer.expect("invite", invite_id=response.json()["invite_id"])
         assert_error(await bob.post(path, json={"queue": "support", "text": "Hi"}), 403, "forbidden")
-        assert_error(await alice.post("/api/v1/visitors/v_nobody/invite", json={"queue": "support", "text": "Hi"}),
-                     404, "not_found")
+        assert_error(
+            await alice.post("/api/v1/visitors/v_nobody/invite", json={"queue": "support", "text": "Hi"}),
+            404,
+            "not_found",
+        )
     events = await events_of(sb, "invite.sent")
     assert [(e.get("agent"), e["source"]) for e in events] == [(None, "admin"), ("alice", "agent")]
 
@@ -452,7 +537,9 @@ async def test_outbound_invitations_by_the_admin_and_by_agents_of_the_queue(sb):
     assert_error(await sb.http.post(path, json={"queue": "support", "text": "Hi"}), 409, "conflict")
     await customer.close()
     await eventually(lambda: _not_listed(sb, vid))
-    assert "not online" in assert_error(await sb.http.post(path, json={"queue": "support", "text": "Hi"}), 409, "conflict")
+    assert "not online" in assert_error(
+        await sb.http.post(path, json={"queue": "support", "text": "Hi"}), 409, "conflict"
+    )
 
 
 # ---------------------------------------------------------------- answering
@@ -462,8 +549,9 @@ async def test_accepting_an_invitation_opens_a_chat_that_routes_to_the_agent(sb)
     await sb.queue("sales")
     alice = await sb.available_agent("alice", queues=["sales"])
     customer, welcome = await sb.customer(page={"url": f"{SHOP}/checkout"})
-    sent = await sb.admin("POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite",
-                          {"queue": "sales", "text": "Hi!"}, expect=201)
+    sent = await sb.admin(
+        "POST", f"/api/v1/visitors/{welcome['visitor_id']}/invite", {"queue": "sales", "text": "Hi!"}, expect=201
+    )
     invite = await customer.expect("invite")
     accepted = await customer.ok({"type": "accept_invite", "invite_id": invite["invite_id"]})
     cid = accepted["conversation_id"]
@@ -491,7 +579,9 @@ async def test_dismissing_and_foreign_or_unknown_invitations(sb):
     other, other_welcome = await sb.customer()
     path = "/api/v1/visitors/{}/invite"
     mine = await sb.admin("POST", path.format(welcome["visitor_id"]), {"queue": "support", "text": "Hi"}, expect=201)
-    theirs = await sb.admin("POST", path.format(other_welcome["visitor_id"]), {"queue": "support", "text": "Hi"}, expect=201)
+    theirs = await sb.admin(
+        "POST", path.format(other_welcome["visitor_id"]), {"queue": "support", "text": "Hi"}, expect=201
+    )
     for kind in ("accept_invite", "dismiss_invite"):
         for invite_id in (theirs["invite_id"], "i999999"):
             answer = await customer.request({"type": kind, "invite_id": invite_id})

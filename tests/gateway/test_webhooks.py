@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+
 from support import eventually
 from switchboard.domain import webhooks as domain
 from switchboard.settings import Settings
@@ -23,8 +24,11 @@ from switchboard.store.webhooks import GROUP
 
 #: Short timeouts and backoff, no jitter: the tests wait for what they expect, with deadlines.
 WEBHOOKS: dict[str, Any] = {
-    "webhook_timeout_s": 1.0, "webhook_retry_base_s": 0.1, "webhook_retry_jitter": 0.0,
-    "webhook_claim_idle_s": 0.5, "webhook_max_attempts": 4,
+    "webhook_timeout_s": 1.0,
+    "webhook_retry_base_s": 0.1,
+    "webhook_retry_jitter": 0.0,
+    "webhook_claim_idle_s": 0.5,
+    "webhook_max_attempts": 4,
 }
 CHAT_TYPES = ["session.queued", "session.offered", "session.connected", "session.ended", "session.wrapped_up"]
 
@@ -86,8 +90,13 @@ class Receiver:
         if self.delay:
             await asyncio.sleep(self.delay)  # the receiver being slow, not the test waiting
         request.status = 500 if number <= self.fail_first else self.status
-        await send({"type": "http.response.start", "status": request.status,
-                    "headers": [(b"content-type", b"text/plain"), *self.extra_headers]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": request.status,
+                "headers": [(b"content-type", b"text/plain"), *self.extra_headers],
+            }
+        )
         await send({"type": "http.response.body", "body": b"thanks"})
         self._changed.set()
 
@@ -200,11 +209,16 @@ def test_retry_schedule():
 
 
 def test_settings_from_the_environment():
-    settings = Settings.from_env({
-        "SWITCHBOARD_WEBHOOK_TIMEOUT_S": "2.5", "SWITCHBOARD_WEBHOOK_RETRY_BASE_S": "0.5",
-        "SWITCHBOARD_WEBHOOK_RETRY_MAX_S": "600", "SWITCHBOARD_WEBHOOK_RETRY_JITTER": "0",
-        "SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS": "3", "SWITCHBOARD_WEBHOOK_CLAIM_IDLE_S": "10",
-    })
+    settings = Settings.from_env(
+        {
+            "SWITCHBOARD_WEBHOOK_TIMEOUT_S": "2.5",
+            "SWITCHBOARD_WEBHOOK_RETRY_BASE_S": "0.5",
+            "SWITCHBOARD_WEBHOOK_RETRY_MAX_S": "600",
+            "SWITCHBOARD_WEBHOOK_RETRY_JITTER": "0",
+            "SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS": "3",
+            "SWITCHBOARD_WEBHOOK_CLAIM_IDLE_S": "10",
+        }
+    )
     assert (settings.webhook_timeout_s, settings.webhook_retry_base_s, settings.webhook_retry_max_s) == (2.5, 0.5, 600)
     assert (settings.webhook_retry_jitter, settings.webhook_max_attempts, settings.webhook_claim_idle_s) == (0, 3, 10)
     defaults = Settings.from_env({})
@@ -246,7 +260,8 @@ async def test_register_list_get_delete_and_validation(make_deployment, receiver
     assert "host" in await refused({"url": "http:///hook"})
     assert "2048" in await refused({"url": "https://example.com/" + "a" * 2048})
     assert "unknown event type: session.exploded" in await refused(
-        {"url": receiver.url, "events": ["session.queued", "session.exploded"]})
+        {"url": receiver.url, "events": ["session.queued", "session.exploded"]}
+    )
     await refused({"url": receiver.url, "events": "session.queued"})
     await refused({"url": receiver.url, "secret": "short"})
     await refused({"url": receiver.url, "colour": "blue"})
@@ -383,8 +398,9 @@ async def test_dead_letters_then_replay(make_deployment, receivers):
 
     receiver.status = 200
     oldest = letters[-1]
-    assert await sb.admin("POST", f"/api/v1/webhooks/{wid}/dead-letters/replay", {"ids": [oldest["id"], "nope"]}) \
-        == {"replayed": 1}
+    assert await sb.admin("POST", f"/api/v1/webhooks/{wid}/dead-letters/replay", {"ids": [oldest["id"], "nope"]}) == {
+        "replayed": 1
+    }
     await receiver.until(lambda r: len(r.answered()) == 1)
     assert receiver.answered()[0].delivery == oldest["id"]
     remaining = (await sb.admin("GET", f"/api/v1/webhooks/{wid}/dead-letters"))["dead_letters"]

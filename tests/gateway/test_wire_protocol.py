@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import msgpack
@@ -22,8 +23,16 @@ from support import Client
 JSON_PROTOCOL = "switchboard.v1.json"
 MSGPACK_PROTOCOL = "switchboard.v1.msgpack"
 DEADLINE = 5.0
-HISTORY_TYPES = {"message", "note", "chat.connected", "chat.ended", "chat.queued", "chat.transferred",
-                 "chat.participant_joined", "chat.participant_left"}
+HISTORY_TYPES = {
+    "message",
+    "note",
+    "chat.connected",
+    "chat.ended",
+    "chat.queued",
+    "chat.transferred",
+    "chat.participant_joined",
+    "chat.participant_left",
+}
 
 
 # ---------------------------------------------------------------- helpers
@@ -40,13 +49,17 @@ async def connect(sb: Any, path: str, subprotocols: list[str] | None) -> WireCli
     return client
 
 
-async def customer_hello(sb: Any, subprotocols: list[str] | None = [JSON_PROTOCOL], **hello: Any) -> tuple[WireClient, dict[str, Any]]:
+async def customer_hello(
+    sb: Any, subprotocols: Sequence[str] | None = (JSON_PROTOCOL,), **hello: Any
+) -> tuple[WireClient, dict[str, Any]]:
     client = await connect(sb, "customer", subprotocols)
     await client.send({"type": "hello", **hello})
     return client, await client.expect("welcome")
 
 
-async def agent_hello(sb: Any, token: str, subprotocols: list[str] | None = [JSON_PROTOCOL], **hello: Any) -> tuple[WireClient, dict[str, Any]]:
+async def agent_hello(
+    sb: Any, token: str, subprotocols: Sequence[str] | None = (JSON_PROTOCOL,), **hello: Any
+) -> tuple[WireClient, dict[str, Any]]:
     client = await connect(sb, "agent", subprotocols)
     await client.send({"type": "hello", "token": token, **hello})
     return client, await client.expect("welcome")
@@ -58,7 +71,9 @@ async def close_code(client: Client, timeout: float = DEADLINE) -> int | None:
     return code
 
 
-async def refused_with(sb: Any, path: str, first: str | bytes, subprotocols: list[str] | None = [JSON_PROTOCOL]) -> int | None:
+async def refused_with(
+    sb: Any, path: str, first: str | bytes, subprotocols: Sequence[str] | None = (JSON_PROTOCOL,)
+) -> int | None:
     """Opens a socket, sends `first` as its first frame, returns the close code."""
     client = await connect(sb, path, subprotocols)
     try:
@@ -80,14 +95,16 @@ async def connected_chat(sb: Any, text: str = "Hello", agent_id: str = "alice", 
     await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
     await agent.expect("conversation.assigned", conversation_id=cid)
     await customer.expect("chat.connected")
-    return {"customer": customer, "agent": agent, "cid": cid, "token": token, "welcome": welcome,
-            "started": started}
+    return {"customer": customer, "agent": agent, "cid": cid, "token": token, "welcome": welcome, "started": started}
 
 
 def history_seqs(client: Client, cid: str, start: int = 0) -> list[int]:
     """Seqs of the history events (not acks, not read receipts) received from index `start`."""
-    return [f["seq"] for f in client.frames[start:]
-            if f.get("type") in HISTORY_TYPES and f.get("conversation_id") == cid and "seq" in f]
+    return [
+        f["seq"]
+        for f in client.frames[start:]
+        if f.get("type") in HISTORY_TYPES and f.get("conversation_id") == cid and "seq" in f
+    ]
 
 
 def assert_one_answer_per_ref(client: Client) -> None:
@@ -115,12 +132,16 @@ async def full_chat(sb: Any, customer_protocol: str, agent_protocol: str) -> Non
     assert agent_welcome["agent"]["id"] == "alice"
     await agent.ok({"type": "set_state", "state": "available"})
 
-    customer, welcome = await customer_hello(sb, protocols[customer_protocol], page={"url": "https://shop.example/", "title": "Shop"})
+    customer, welcome = await customer_hello(
+        sb, protocols[customer_protocol], page={"url": "https://shop.example/", "title": "Shop"}
+    )
     assert customer.ws.subprotocol == protocols[customer_protocol][0]
     assert isinstance(welcome["visitor_id"], str) and isinstance(welcome["visitor_token"], str)
     assert welcome["conversation"] is None
 
-    started = await customer.ok({"type": "start_chat", "queue": "support", "text": "Grüße 👋", "customer": {"name": "Zoë"}})
+    started = await customer.ok(
+        {"type": "start_chat", "queue": "support", "text": "Grüße 👋", "customer": {"name": "Zoë"}}
+    )
     cid = started["conversation_id"]
     queued = await customer.expect("chat.queued")
     assert queued["position"] == 1
@@ -302,7 +323,7 @@ async def test_forged_agent_token_closes_4401(sb, make_deployment):
         "signature changed": token[:-1] + ("A" if token[-1] != "A" else "B"),
         "another deployment's token": foreign,
         "truncated": token[: len(token) // 2],
-        "non-ASCII signature": ".".join(token.split(".")[:2] + ["sïgnätüre"]),
+        "non-ASCII signature": ".".join([*token.split(".")[:2], "sïgnätüre"]),
     }
     parts = token.split(".")
     if len(parts) == 3:
@@ -312,10 +333,15 @@ async def test_forged_agent_token_closes_4401(sb, make_deployment):
         except (ValueError, UnicodeDecodeError):
             claims = None
         if isinstance(claims, list) and claims:
-            forged["agent id changed"] = ".".join([parts[0], _b64encode(json.dumps(["bob", *claims[1:]]).encode()), parts[2]])
+            forged["agent id changed"] = ".".join(
+                [parts[0], _b64encode(json.dumps(["bob", *claims[1:]]).encode()), parts[2]]
+            )
         mallory = (await sb.admin("POST", "/api/v1/agents/mallory/token"))["token"].split(".")
         forged["claims of mallory, signature of alice"] = ".".join([mallory[0], mallory[1], parts[2]])
-    results = {name: await refused_with(sb, "agent", json.dumps({"type": "hello", "token": bad})) for name, bad in forged.items()}
+    results = {
+        name: await refused_with(sb, "agent", json.dumps({"type": "hello", "token": bad}))
+        for name, bad in forged.items()
+    }
     assert results == {name: 4401 for name in forged}
     # The genuine token still works.
     _, welcome = await agent_hello(sb, token)
@@ -359,8 +385,16 @@ async def expect_error(client: Client, code: str = "bad_request", ref: Any = Non
 async def test_bad_frames_after_hello_get_bad_request_and_the_socket_stays_open(sb):
     customer, _ = await customer_hello(sb)
     # Frames that cannot carry a ref: the error comes without one.
-    for raw in ['{"type": "message", "text": ', "not json at all", "[1, 2, 3]", '"message"', "42", "null",
-                '{"text": "no type"}', '{"type": "page_view", "url": "https://shop.example/"} trailing']:
+    for raw in [
+        '{"type": "message", "text": ',
+        "not json at all",
+        "[1, 2, 3]",
+        '"message"',
+        "42",
+        "null",
+        '{"text": "no type"}',
+        '{"type": "page_view", "url": "https://shop.example/"} trailing',
+    ]:
         await customer.send_raw(raw)
         error = await expect_error(customer)
         assert "ref" not in error, (raw, error)
@@ -464,7 +498,7 @@ async def test_frame_of_64_kib_is_accepted_and_a_larger_one_closes_1009(sb):
     customer, _ = await customer_hello(sb)
     await customer.ok({"type": "start_chat", "queue": "support"})
     await customer.send_raw(json_frame_of_size(64 * 1024))
-    assert (await expect_error(customer, "too_long"))  # within the frame limit, over the text limit
+    assert await expect_error(customer, "too_long")  # within the frame limit, over the text limit
     await customer.send_raw(json_frame_of_size(64 * 1024 + 1))
     assert await close_code(customer) == 1009
 
@@ -480,14 +514,14 @@ async def test_repeated_bad_frames_close_1008(sb):
     customer, _ = await customer_hello(sb)
     # max_bad_frames (20) in a row are answered; a good command starts the count again.
     for _round in range(2):
-        for i in range(20):
+        for _i in range(20):
             await customer.send_raw("{broken")
-        for i in range(20):
+        for _i in range(20):
             await expect_error(customer)
         await customer.ok({"type": "page_view", "url": "https://shop.example/"})
     # One more than that in a row closes the socket.
     try:
-        for i in range(21):
+        for _i in range(21):
             await customer.send_raw("{broken")
     except websockets.ConnectionClosed:
         pass
@@ -511,7 +545,9 @@ async def test_customer_resume_replays_exactly_the_missed_history_in_order(sb):
 
     missed = [await agent.ok({"type": "message", "conversation_id": cid, "text": f"missed {i}"}) for i in range(3)]
 
-    resumed, welcome = await customer_hello(sb, visitor_token=token, resume={"conversation_id": cid, "last_seq": last_seen})
+    resumed, welcome = await customer_hello(
+        sb, visitor_token=token, resume={"conversation_id": cid, "last_seq": last_seen}
+    )
     assert welcome["recovered"] is True
     assert welcome["conversation"]["conversation_id"] == cid
     # A command as a barrier: the replay comes before its ack.
@@ -553,10 +589,12 @@ async def test_customer_resume_while_messages_keep_arriving_has_no_gap_and_no_do
 
     async def eventually_sent(count: int) -> None:
         """Waits (with a deadline) until the writer has stored `count` messages since the last clear."""
+
         async def enough() -> None:
             while len(sent) < count:
                 progress.clear()
                 await progress.wait()
+
         await asyncio.wait_for(enough(), DEADLINE)
 
     writer = asyncio.create_task(keep_writing())
@@ -564,7 +602,9 @@ async def test_customer_resume_while_messages_keep_arriving_has_no_gap_and_no_do
         last_seq = ack["seq"]
         for round_ in range(6):
             await eventually_sent(2)
-            client, welcome = await customer_hello(sb, visitor_token=token, resume={"conversation_id": cid, "last_seq": last_seq})
+            client, welcome = await customer_hello(
+                sb, visitor_token=token, resume={"conversation_id": cid, "last_seq": last_seq}
+            )
             assert welcome["recovered"] is True, welcome
             await eventually_sent(3)
             target = sent[-1]
@@ -590,7 +630,9 @@ async def test_customer_resume_beyond_the_stored_history_replays_everything_not_
     ack2 = await customer.ok({"type": "message", "text": "third"})
     await customer.close()
 
-    resumed, welcome = await customer_hello(sb, visitor_token=token, resume={"conversation_id": cid, "last_seq": ack2["seq"] + 100})
+    resumed, welcome = await customer_hello(
+        sb, visitor_token=token, resume={"conversation_id": cid, "last_seq": ack2["seq"] + 100}
+    )
     assert welcome["recovered"] is False
     await resumed.ok({"type": "page_view", "url": "https://shop.example/"})
     replay = [f for f in frames_after_welcome(resumed) if f.get("type") != "ack"]
@@ -640,7 +682,9 @@ async def test_returning_visitor_sees_its_own_conversation_and_nobody_else_does(
 
     # A second visitor with its own token also never sees it.
     _, third = await customer_hello(sb)
-    stranger2, third_again = await customer_hello(sb, visitor_token=third["visitor_token"], resume={"conversation_id": cid, "last_seq": 0})
+    stranger2, third_again = await customer_hello(
+        sb, visitor_token=third["visitor_token"], resume={"conversation_id": cid, "last_seq": 0}
+    )
     assert third_again["conversation"] is None
     await stranger2.ok({"type": "page_view", "url": "https://shop.example/"})
     assert all(f.get("conversation_id") != cid for f in stranger2.frames), stranger2.frames

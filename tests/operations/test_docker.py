@@ -102,8 +102,11 @@ def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_ser
             for path in ROOT.glob(source.rstrip("/")):
                 destination = workdir / target if target not in ("./", ".") else workdir
                 if path.is_dir():
-                    shutil.copytree(path, destination if target not in ("./", ".") else workdir / path.name,
-                                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+                    shutil.copytree(
+                        path,
+                        destination if target not in ("./", ".") else workdir / path.name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+                    )
                 else:
                     shutil.copy2(path, workdir / path.name)
     assert (workdir / "pyproject.toml").is_file() and (workdir / "server" / "switchboard").is_dir()
@@ -114,20 +117,34 @@ def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_ser
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, env=clean)
     python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True, env=clean).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=clean,
+    ).stdout.strip()
     # The dependencies, from the project's environment (offline).
     (Path(site) / "deps-from-the-project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     args = pip_install_args()
     assert "." in args
     install = subprocess.run(
         [str(python), "-m", "pip", "install", *args, "--no-deps", "--quiet"],
-        cwd=workdir, capture_output=True, text=True, timeout=180,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=180,
         env={**clean, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1"},
     )
     assert install.returncode == 0, install.stdout + install.stderr
-    where = subprocess.run([str(python), "-c", "import switchboard, uvloop; print(switchboard.__file__)"],
-                           check=True, capture_output=True, text=True, cwd=tmp_path, env=clean).stdout.strip()
+    where = subprocess.run(
+        [str(python), "-c", "import switchboard, uvloop; print(switchboard.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+    ).stdout.strip()
     assert where.startswith(str(venv)), where  # the installed copy, not the source tree
 
     # ENV, then the environment the operator gives (docs/operations.md); CMD from the venv.
@@ -136,12 +153,18 @@ def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_ser
         if word == "ENV":
             env.update(env_of(a))
     port = free_port()
-    env.update({
-        "PATH": f"{venv / 'bin'}:{env.get('PATH', '')}",
-        "SWITCHBOARD_HOST": "127.0.0.1", "SWITCHBOARD_PORT": str(port),
-        "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"), "SWITCHBOARD_REDIS_URL": redis_server.url,
-        "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN, "SWITCHBOARD_SECRET": SECRET, "SWITCHBOARD_KEY_PREFIX": "docker",
-    })
+    env.update(
+        {
+            "PATH": f"{venv / 'bin'}:{env.get('PATH', '')}",
+            "SWITCHBOARD_HOST": "127.0.0.1",
+            "SWITCHBOARD_PORT": str(port),
+            "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
+            "SWITCHBOARD_REDIS_URL": redis_server.url,
+            "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
+            "SWITCHBOARD_SECRET": SECRET,
+            "SWITCHBOARD_KEY_PREFIX": "docker",
+        }
+    )
     command = exec_form(next(a for w, a in steps if w == "CMD"))
     log = open(tmp_path / "node.log", "wb")
     node = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -161,6 +184,7 @@ def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_ser
         async def wait() -> None:
             async def probe() -> bool:
                 return healthy()
+
             await eventually(probe, timeout=30, interval=0.1)
 
         asyncio.run(wait())
@@ -198,8 +222,13 @@ def test_compose_runs_redis_with_aof_two_nodes_and_a_websocket_proxy():
     conf = (ROOT / mount.split(":")[0]).read_text()
     for node in nodes:
         assert f"server {node}:8000" in conf
-    for needed in ("proxy_set_header Upgrade $http_upgrade", "proxy_set_header Connection $connection_upgrade",
-                   "proxy_http_version 1.1", "proxy_set_header X-Forwarded-For", "proxy_read_timeout"):
+    for needed in (
+        "proxy_set_header Upgrade $http_upgrade",
+        "proxy_set_header Connection $connection_upgrade",
+        "proxy_http_version 1.1",
+        "proxy_set_header X-Forwarded-For",
+        "proxy_read_timeout",
+    ):
         assert needed in conf, needed
 
 

@@ -96,8 +96,10 @@ def test_data_written_by_bundled_valkey_loads_in_system_redis(tmp_path: Path) ->
         client.hset("h", mapping={"f": "v"})
         client.bgrewriteaof()  # the rewritten base file must stay readable too
         wait_until(
-            lambda: not client.info("persistence")["aof_rewrite_in_progress"]
-            and not client.info("persistence")["aof_rewrite_scheduled"],
+            lambda: (
+                not client.info("persistence")["aof_rewrite_in_progress"]
+                and not client.info("persistence")["aof_rewrite_scheduled"]
+            ),
             what="AOF rewrite",
         )
         client.close()
@@ -157,7 +159,7 @@ def test_early_exit_reports_log_tail(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         server = EmbeddedRedis(tmp_path / "data", port=taken.getsockname()[1])
-        with pytest.raises(RuntimeError, match="redis.log") as excinfo:
+        with pytest.raises(RuntimeError, match=r"redis\.log") as excinfo:
             server.start()
     assert "exited" in str(excinfo.value)
     assert server.pid is None
@@ -180,7 +182,7 @@ def test_stale_socket_is_replaced_but_live_server_is_not(tmp_path: Path) -> None
 def test_lifecycle_edges(tmp_path: Path) -> None:
     server = EmbeddedRedis(tmp_path)
     with pytest.raises(RuntimeError):
-        server.url
+        _ = server.url
     assert server.pid is None
     server.stop()
     server.start()

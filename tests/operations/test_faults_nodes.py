@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from conftest import ADMIN_TOKEN
 from processes import ServerProcess, processes  # noqa: F401 (a fixture)
 from support import Client, eventually
@@ -21,7 +22,9 @@ class Admin:
     """The HTTP API of a deployment, through any of its nodes."""
 
     def __init__(self, node: ServerProcess) -> None:
-        self.http = httpx.AsyncClient(base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+        self.http = httpx.AsyncClient(
+            base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
+        )
 
     async def __call__(self, method: str, path: str, body: Any = None) -> Any:
         response = await self.http.request(method, path, json=body)
@@ -29,14 +32,19 @@ class Admin:
         return response.json()
 
     async def agent(self, aid: str, queues: list[str], **config: Any) -> str:
-        await self("PUT", f"/api/v1/agents/{aid}", {"display_name": aid.title(), "languages": ["en"],
-                                                    "queues": queues, **config})
+        await self(
+            "PUT",
+            f"/api/v1/agents/{aid}",
+            {"display_name": aid.title(), "languages": ["en"], "queues": queues, **config},
+        )
         return (await self("POST", f"/api/v1/agents/{aid}/token"))["token"]
 
 
 async def started(processes, count: int, redis_url: str, **env: str) -> list[ServerProcess]:
-    nodes = [processes(redis_url=redis_url, env={f"SWITCHBOARD_{k.upper()}": v for k, v in env.items()})
-             for _ in range(count)]
+    nodes = [
+        processes(redis_url=redis_url, env={f"SWITCHBOARD_{k.upper()}": v for k, v in env.items()})
+        for _ in range(count)
+    ]
     await asyncio.gather(*(node.start() for node in nodes))
     return nodes
 
@@ -104,8 +112,7 @@ async def test_every_feature_works_between_sockets_on_three_nodes(processes, red
     await carol.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
 
     detail = await admin("GET", f"/api/v1/conversations/{cid}")
-    assert texts(detail) == [
-        "hi from node A", "hello from node B", "and back to B", "bob from node C", "for carol"]
+    assert texts(detail) == ["hi from node A", "hello from node B", "and back to B", "bob from node C", "for carol"]
     for client in (customer, alice, bob, carol):
         await client.close()
     await admin.http.aclose()
@@ -114,8 +121,9 @@ async def test_every_feature_works_between_sockets_on_three_nodes(processes, red
 
 async def test_a_killed_node_s_clients_resume_elsewhere_and_its_timers_run_on(processes, redis_url):
     # Short timers, the same on every node (each script uses the values of the node that runs it).
-    doomed, b, c = await started(processes, 3, redis_url, node_ttl_s="2", disconnect_grace_s="3",
-                                 inactivity_timeout_s="8")
+    doomed, b, c = await started(
+        processes, 3, redis_url, node_ttl_s="2", disconnect_grace_s="3", inactivity_timeout_s="8"
+    )
     admin = Admin(b)
     await admin("PUT", "/api/v1/queues/support", {"name": "Support", "wrap_up_timeout_s": 1})
     await admin("PUT", "/api/v1/queues/ring", {"name": "Ring", "offer_timeout_s": 1})
@@ -145,8 +153,9 @@ async def test_a_killed_node_s_clients_resume_elsewhere_and_its_timers_run_on(pr
 
     # The customer and alice come back through other nodes and resume by seq.
     last = max(seqs(customer))
-    customer2, again = await b.customer(visitor_token=welcome["visitor_token"],
-                                        resume={"conversation_id": cid, "last_seq": last})
+    customer2, again = await b.customer(
+        visitor_token=welcome["visitor_token"], resume={"conversation_id": cid, "last_seq": last}
+    )
     assert again["recovered"] is True
     # sent again with the same client_msg_id: stored once whether or not the first arrived
     await customer2.ok({"type": "message", "text": "three", "client_msg_id": "m3"})
@@ -223,8 +232,9 @@ async def test_sigterm_closes_sockets_with_1001_answers_what_it_was_doing_and_ex
     await events.aclose()
 
     # Both resume on the other node; whatever was acknowledged is there, once.
-    customer2, again = await staying.customer(visitor_token=welcome["visitor_token"],
-                                              resume={"conversation_id": cid, "last_seq": max(seqs(customer))})
+    customer2, again = await staying.customer(
+        visitor_token=welcome["visitor_token"], resume={"conversation_id": cid, "last_seq": max(seqs(customer))}
+    )
     assert again["recovered"] is True
     # alice may have had no event with a seq yet ("two" may not have reached her): then from the start
     alice2, desk = await staying.agent(token, resume={cid: max(seqs(alice), default=0)})

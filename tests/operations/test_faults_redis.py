@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from conftest import ADMIN_TOKEN
 from processes import own_redis, processes  # noqa: F401 (fixtures)
 from support import eventually
@@ -52,8 +53,9 @@ async def test_a_redis_outage_is_unavailable_and_a_restart_loses_nothing(own_red
     assert await eventually(lambda: _ready(http), timeout=10)
     assert await customer.closed(timeout=10) == (1001, RESUME_REASON)
     assert await alice.closed(timeout=10) == (1001, RESUME_REASON)
-    customer, again = await node.customer(visitor_token=welcome["visitor_token"],
-                                          resume={"conversation_id": cid, "last_seq": last_seq})
+    customer, again = await node.customer(
+        visitor_token=welcome["visitor_token"], resume={"conversation_id": cid, "last_seq": last_seq}
+    )
     assert again["recovered"] is True and again["conversation"]["status"] == "active"
     alice, desk = await node.agent(token, resume={cid: last_seq})
     assert [c["conversation_id"] for c in desk["conversations"]] == [cid]

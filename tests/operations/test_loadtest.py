@@ -25,14 +25,20 @@ def env(**extra: str) -> dict[str, str]:
 
 async def run(args: list[str], timeout: float, **extra: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        *args, cwd=ROOT, env=env(**extra), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        *args,
+        cwd=ROOT,
+        env=env(**extra),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         proc.kill()
         out, _ = await proc.communicate()
-        raise AssertionError(f"{args[2:4]} did not finish in {timeout} s:\n{out.decode(errors='replace')[-3000:]}")
+        raise AssertionError(
+            f"{args[2:4]} did not finish in {timeout} s:\n{out.decode(errors='replace')[-3000:]}"
+        ) from None
     return proc.returncode or 0, out.decode(errors="replace")
 
 
@@ -70,8 +76,13 @@ async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp
     assert_figure(report["scale_out"]["saturated"]["msgs_per_s"], "throughput of several nodes")
 
     for pair in ("json/minimal", "json/socketio", "msgpack/minimal", "msgpack/socketio"):
-        for figure in ("relay_throughput", "relay_p99_paced", "handshakes_per_s", "rss_per_idle_socket",
-                       "server_cpu_per_msg"):
+        for figure in (
+            "relay_throughput",
+            "relay_p99_paced",
+            "handshakes_per_s",
+            "rss_per_idle_socket",
+            "server_cpu_per_msg",
+        ):
             assert_figure(report["ratios"][pair][figure], f"{pair} {figure}")
     assert_figure(report["ratios"]["scale_out"]["relay_throughput"], "scale-out ratio")
     assert_figure(report["ratios"]["scale_out"]["projected_with_a_core_per_node"], "projected scale-out")
@@ -110,18 +121,53 @@ def locust_stats(prefix: Path) -> dict[str, dict[str, str]]:
 async def test_locust_customer_and_agent_complete_a_chat_against_a_real_node(sb, tmp_path):
     prefix = tmp_path / "locust"
     code, text = await run(
-        [sys.executable, "-m", "locust", "-f", "loadtest/locustfile.py", "--headless", "-u", "2", "-r", "2",
-         "-t", "10s", "--stop-timeout", "3", "--host", sb.node.base, "--csv", str(prefix), "--only-summary",
-         "--loglevel", "WARNING"],
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            "loadtest/locustfile.py",
+            "--headless",
+            "-u",
+            "2",
+            "-r",
+            "2",
+            "-t",
+            "10s",
+            "--stop-timeout",
+            "3",
+            "--host",
+            sb.node.base,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
         90,
-        SWITCHBOARD_ADMIN_TOKEN=ADMIN_TOKEN, LOAD_THINK_MIN_S="0.05", LOAD_THINK_MAX_S="0.2", LOAD_MESSAGES="2",
-        LOAD_CUSTOMERS_PER_AGENT="1", LOAD_QUEUE="support",
+        SWITCHBOARD_ADMIN_TOKEN=ADMIN_TOKEN,
+        LOAD_THINK_MIN_S="0.05",
+        LOAD_THINK_MAX_S="0.2",
+        LOAD_MESSAGES="2",
+        LOAD_CUSTOMERS_PER_AGENT="1",
+        LOAD_QUEUE="support",
     )
     stats = locust_stats(prefix)
     # One whole chat, each round trip reported: the customer's side...
-    for name in ("hello", "start_chat", "connected", "message", "end_chat", "csat",
-                 # ...and the agent's.
-                 "agent hello", "set_state", "accept", "relay", "wrap_up"):
+    for name in (
+        "hello",
+        "start_chat",
+        "connected",
+        "message",
+        "end_chat",
+        "csat",
+        # ...and the agent's.
+        "agent hello",
+        "set_state",
+        "accept",
+        "relay",
+        "wrap_up",
+    ):
         assert name in stats and int(stats[name]["Request Count"]) >= 1, (name, sorted(stats), text[-2000:])
     failed = {name: row["Failure Count"] for name, row in stats.items() if row["Failure Count"] != "0"}
     assert not failed, (failed, Path(f"{prefix}_failures.csv").read_text())

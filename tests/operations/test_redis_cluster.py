@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 import redis as redis_sync
+from websockets.exceptions import ConnectionClosed
+
 from conftest import ADMIN_TOKEN, Deployment, free_port, start_node
 from support import Client, eventually
-from websockets.exceptions import ConnectionClosed
 
 
 class LocalCluster:
@@ -41,8 +42,18 @@ class LocalCluster:
         for port in self.ports:
             self._wait(lambda port=port: self.client(port).ping(), "redis-server did not start")
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *self.nodes, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
-            check=True, capture_output=True, timeout=30,
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *self.nodes,
+                "--cluster-replicas",
+                str(self.replicas),
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
         self.wait_ok()
         for port in self.ports:  # each replica has its master's data (the first sync is asynchronous)
@@ -50,24 +61,48 @@ class LocalCluster:
 
     def _synced(self, port: int) -> bool:
         info = self.client(port).info("replication")
-        return info["role"] == "master" or (info.get("master_link_status") == "up"
-                                            and not info.get("master_sync_in_progress"))
+        return info["role"] == "master" or (
+            info.get("master_link_status") == "up" and not info.get("master_sync_in_progress")
+        )
 
     def _launch(self, i: int) -> subprocess.Popen[bytes]:
         port = self.ports[i]
         return subprocess.Popen(
-            ["redis-server", "--port", str(port), "--cluster-port", str(self.bus_ports[i]), "--bind", "127.0.0.1",
-             "--cluster-enabled", "yes", "--cluster-node-timeout", str(self.node_timeout_ms),
-             "--cluster-config-file", str(self.folder / f"nodes-{port}.conf"), "--dir", str(self.folder),
-             "--appendonly", "yes", "--appendfilename", f"aof-{port}.aof", "--appenddirname", f"aof-{port}",
-             "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--cluster-port",
+                str(self.bus_ports[i]),
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-node-timeout",
+                str(self.node_timeout_ms),
+                "--cluster-config-file",
+                str(self.folder / f"nodes-{port}.conf"),
+                "--dir",
+                str(self.folder),
+                "--appendonly",
+                "yes",
+                "--appendfilename",
+                f"aof-{port}.aof",
+                "--appenddirname",
+                f"aof-{port}",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def wait_ok(self, ports: list[int] | None = None) -> None:
         for port in ports or self.ports:
-            self._wait(lambda port=port: b"cluster_state:ok" in self.client(port).execute_command("CLUSTER", "INFO"),
-                       "the cluster is not ok")
+            self._wait(
+                lambda port=port: b"cluster_state:ok" in self.client(port).execute_command("CLUSTER", "INFO"),
+                "the cluster is not ok",
+            )
 
     def kill(self, port: int) -> None:
         """kill -9 of one node."""
@@ -120,7 +155,9 @@ class LocalCluster:
         return redis_sync.Redis(host="127.0.0.1", port=port, socket_timeout=2)
 
     def keys_by_node(self, pattern: str) -> dict[int, set[str]]:
-        return {port: {k.decode() for k in self.client(port).scan_iter(match=pattern, count=1000)} for port in self.ports}
+        return {
+            port: {k.decode() for k in self.client(port).scan_iter(match=pattern, count=1000)} for port in self.ports
+        }
 
     def flush(self) -> None:
         for port in self.ports:
@@ -188,8 +225,9 @@ async def accepted(agent: Client, customer: Client, cid: str) -> dict[str, Any]:
     return {"offer": offer, "assigned": assigned}
 
 
-async def chat_in_progress(sb: Deployment, desk: Deployment | None = None, text: str = "Hello",
-                           capacity: int = 1) -> tuple[Client, Client, dict[str, Any], str, str]:
+async def chat_in_progress(
+    sb: Deployment, desk: Deployment | None = None, text: str = "Hello", capacity: int = 1
+) -> tuple[Client, Client, dict[str, Any], str, str]:
     """alice (on `desk`'s node, by default the customer's) available in "support"
     and connected to a new chat: (agent, customer, customer's welcome, alice's
     token, conversation id)."""
@@ -203,8 +241,9 @@ async def chat_in_progress(sb: Deployment, desk: Deployment | None = None, text:
     return agent, customer, welcome, token, cid
 
 
-async def chat_goes_on(sb: Deployment, token: str, visitor_token: str, cid: str, text: str,
-                       timeout: float) -> tuple[Client, Client, dict[str, Any]]:
+async def chat_goes_on(
+    sb: Deployment, token: str, visitor_token: str, cid: str, text: str, timeout: float
+) -> tuple[Client, Client, dict[str, Any]]:
     """After a shard went away: reconnects the customer and the agent (resuming
     from the start) as often as they are refused or told to resume, until a
     customer message reaches the agent. Returns the customer, the agent and the
@@ -222,7 +261,8 @@ async def chat_goes_on(sb: Deployment, token: str, visitor_token: str, cid: str,
                 welcomes.clear()
                 # refused (1011) while the cluster still points at a dead master
                 clients["customer"], welcome = await sb.customer(
-                    visitor_token=visitor_token, resume={"conversation_id": cid, "last_seq": 0})
+                    visitor_token=visitor_token, resume={"conversation_id": cid, "last_seq": 0}
+                )
                 welcomes.append(welcome)
                 clients["agent"], desk = await sb.agent_socket(token, resume={cid: 0})
                 welcomes.append(desk)
@@ -298,8 +338,9 @@ async def test_a_chat_goes_through_every_core_step_on_a_cluster(on_cluster):
     # the customer drops, misses messages, and resumes by seq
     await customer.close()
     missed = [await bob.ok({"type": "message", "conversation_id": cid, "text": f"missed {i}"}) for i in range(2)]
-    resumed, welcome = await sb.customer(visitor_token=welcome["visitor_token"], resume={
-        "conversation_id": cid, "last_seq": missed[0]["seq"] - 1})
+    resumed, welcome = await sb.customer(
+        visitor_token=welcome["visitor_token"], resume={"conversation_id": cid, "last_seq": missed[0]["seq"] - 1}
+    )
     assert welcome["recovered"] is True
     await resumed.ok({"type": "page_view", "url": "https://shop.example/"})
     assert [f["seq"] for f in resumed.received("message")] == [m["seq"] for m in missed]
@@ -402,8 +443,11 @@ async def test_no_push_is_lost_when_the_slot_of_a_channel_moves_mid_chat(on_clus
         return await reconnect()
 
     async def new_customer() -> Client:
-        return (await sb.customer(visitor_token=welcome["visitor_token"],
-                                  resume={"conversation_id": cid, "last_seq": seen["customer"]}))[0]
+        return (
+            await sb.customer(
+                visitor_token=welcome["visitor_token"], resume={"conversation_id": cid, "last_seq": seen["customer"]}
+            )
+        )[0]
 
     async def new_agent() -> Client:
         return (await desk.agent_socket(token, resume={cid: seen["agent"]}))[0]
@@ -481,7 +525,9 @@ async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_g
             assert texts[:2] == ["one", "two"] and "three" in texts
             # the routing state lives on the promoted replica: a new chat is offered to alice
             newcomer, _ = await sb.customer()
-            second = (await newcomer.ok({"type": "start_chat", "queue": "support", "text": "hello?"}))["conversation_id"]
+            second = (await newcomer.ok({"type": "start_chat", "queue": "support", "text": "hello?"}))[
+                "conversation_id"
+            ]
             await agent.expect("offer", conversation_id=second, timeout=10)
             await newcomer.close()
     finally:

@@ -8,6 +8,7 @@ import asyncio
 import httpx
 import pytest
 import redis as redis_sync
+
 from conftest import ADMIN_TOKEN, free_port
 from processes import RedisProcess, SentinelProcess, processes, redis_binary  # noqa: F401 (a fixture)
 from support import eventually
@@ -24,8 +25,12 @@ def sentinel_setup(tmp_path):
     quick = ["--repl-diskless-sync-delay", "0"]  # the first sync starts at once, not after 5 s
     master = RedisProcess(tmp_path / "m", binary=redis_binary(), port=free_port(), extra=quick)
     master.start()
-    replica = RedisProcess(tmp_path / "s", binary=redis_binary(), port=free_port(),
-                           extra=[*quick, "--replicaof", "127.0.0.1", str(master.port)])
+    replica = RedisProcess(
+        tmp_path / "s",
+        binary=redis_binary(),
+        port=free_port(),
+        extra=[*quick, "--replicaof", "127.0.0.1", str(master.port)],
+    )
     replica.start()
     sentinels = [SentinelProcess(tmp_path / "sentinels", MASTER, master.port) for _ in range(3)]
     yield master, replica, sentinels
@@ -38,9 +43,11 @@ def sentinel_setup(tmp_path):
 def sentinel_view(sentinel: SentinelProcess) -> dict:
     client = redis_sync.Redis(port=sentinel.port, socket_timeout=1, decode_responses=True)
     try:
-        return {"master": client.sentinel_get_master_addr_by_name(MASTER),
-                "replicas": len(client.sentinel_slaves(MASTER)),
-                "others": client.sentinel_master(MASTER)["num-other-sentinels"]}
+        return {
+            "master": client.sentinel_get_master_addr_by_name(MASTER),
+            "replicas": len(client.sentinel_slaves(MASTER)),
+            "others": client.sentinel_master(MASTER)["num-other-sentinels"],
+        }
     except (redis_sync.ConnectionError, redis_sync.ResponseError):
         return {}
     finally:
@@ -55,8 +62,12 @@ async def test_a_failover_mid_chat_and_the_chat_goes_on(sentinel_setup, processe
         return all(v.get("replicas") == 1 and v.get("others") == 2 for v in views)
 
     await eventually(sentinels_agree, timeout=20, interval=0.2)
-    node = processes(env={"SWITCHBOARD_REDIS_SENTINELS": ",".join(s.address for s in sentinels),
-                          "SWITCHBOARD_REDIS_MASTER_NAME": MASTER})
+    node = processes(
+        env={
+            "SWITCHBOARD_REDIS_SENTINELS": ",".join(s.address for s in sentinels),
+            "SWITCHBOARD_REDIS_MASTER_NAME": MASTER,
+        }
+    )
     await node.start()
     http = httpx.AsyncClient(base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert (await http.put("/api/v1/queues/support", json={"name": "Support"})).status_code == 200
@@ -84,8 +95,9 @@ async def test_a_failover_mid_chat_and_the_chat_goes_on(sentinel_setup, processe
     promoted = await asyncio.to_thread(sentinel_view, sentinels[0])
     assert promoted["master"] == ("127.0.0.1", replica.port)
 
-    customer, again = await node.customer(visitor_token=welcome["visitor_token"],
-                                          resume={"conversation_id": cid, "last_seq": last_seq})
+    customer, again = await node.customer(
+        visitor_token=welcome["visitor_token"], resume={"conversation_id": cid, "last_seq": last_seq}
+    )
     assert again["recovered"] is True and again["conversation"]["status"] == "active"
     alice, desk = await node.agent(token, resume={cid: last_seq})
     assert [c["conversation_id"] for c in desk["conversations"]] == [cid]

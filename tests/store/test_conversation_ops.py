@@ -32,8 +32,16 @@ async def router(redis_url):
 async def connected_chat(router: Router) -> None:
     await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
-    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
-        queue="q", language="en", channel="webchat", text="hi", now=T0 + 1)
+    await router.start_chat(
+        visitor_id="v1",
+        conversation_id="c1",
+        session_id="s1",
+        queue="q",
+        language="en",
+        channel="webchat",
+        text="hi",
+        now=T0 + 1,
+    )
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
     await router.accept("a", oid.decode(), now=T0 + 2)
 
@@ -109,8 +117,7 @@ async def test_applying_the_same_ops_twice_changes_nothing(router):
     ops = await router.redis.lrange(k.root + ":outbox:c1", 0, -1)
     keys = [k.conversation("c1"), k.history("c1"), k.client_msg_ids("c1")]
     first, second = [
-        msgspec.json.decode(await router.scripts["conversation_apply"](keys=keys, args=["c1", *ops]))
-        for _ in range(2)
+        msgspec.json.decode(await router.scripts["conversation_apply"](keys=keys, args=["c1", *ops])) for _ in range(2)
     ]
     assert len(first["frames"]) == 2
     assert second["frames"] in ([], {})  # cjson writes an empty list as {}
@@ -142,8 +149,26 @@ async def test_a_message_right_after_a_crashed_step_applies_its_ops_first_instea
     await router.set_state("a", "available", now=T0)
     # the node dies right after the start_chat routing step: the message side of
     # the new conversation does not exist yet, its repair is 3 s away
-    await routing_step_only(router, "start_chat", "v1", "c1", "s1", "q", "en", "[]", "webchat", "{}", "{}",
-                            "hi", "new", "", "", "", "", now=T0 + 1)
+    await routing_step_only(
+        router,
+        "start_chat",
+        "v1",
+        "c1",
+        "s1",
+        "q",
+        "en",
+        "[]",
+        "webchat",
+        "{}",
+        "{}",
+        "hi",
+        "new",
+        "",
+        "",
+        "",
+        "",
+        now=T0 + 1,
+    )
     assert await router.redis.exists(router.keys.conversation("c1")) == 0
     # the customer, reconnected elsewhere, writes: accepted, after the opening message
     ack = await router.post_message("c1", "customer", "v1", "", "still there?", now=T0 + 5)

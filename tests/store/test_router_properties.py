@@ -172,23 +172,29 @@ def queue_configs(draw: st.DrawFn) -> dict[str, QueueConfig]:
         "priority": draw(st.sampled_from([0, 1])),
         "wrap_up_codes": [{"code": "done", "label": "Done"}, {"code": "spam", "label": "Spam"}],
         # Routing steps widen the targeting as a session waits (an empty list requires nothing).
-        "steps": draw(st.sampled_from([
-            [],
-            [],
-            [{"after_s": 20, "skills": []}],
-            [{"after_s": 12, "languages": []}, {"after_s": 30, "skills": ["billing"], "languages": ["en"]}],
-            [{"after_s": 0, "languages": ["en", "de"]}],
-        ])),
+        "steps": draw(
+            st.sampled_from(
+                [
+                    [],
+                    [],
+                    [{"after_s": 20, "skills": []}],
+                    [{"after_s": 12, "languages": []}, {"after_s": 30, "skills": ["billing"], "languages": ["en"]}],
+                    [{"after_s": 0, "languages": ["en", "de"]}],
+                ]
+            )
+        ),
     }
     return {"sales": msgspec.convert(sales, QueueConfig), "support": msgspec.convert(support, QueueConfig)}
 
 
-agent_st = st.fixed_dictionaries({
-    "languages": languages_st,
-    "skills": skills_st,
-    "queues": st.sampled_from([["sales"], ["support"], ["sales", "support"], ["sales", "support"]]),
-    "capacity": st.integers(1, 2),
-})
+agent_st = st.fixed_dictionaries(
+    {
+        "languages": languages_st,
+        "skills": skills_st,
+        "queues": st.sampled_from([["sales"], ["support"], ["sales", "support"], ["sales", "support"]]),
+        "capacity": st.integers(1, 2),
+    }
+)
 
 
 # ---------------------------------------------------------------- the machine
@@ -235,7 +241,9 @@ class RouterMachine(RuleBasedStateMachine):
         finally:
             self.loop.close()
 
-    def call(self, coro: Awaitable[T], *, refusals: set[str] = frozenset(), accepted: tuple[str, str] | None = None) -> T | SwitchboardError:
+    def call(
+        self, coro: Awaitable[T], *, refusals: set[str] = frozenset(), accepted: tuple[str, str] | None = None
+    ) -> T | SwitchboardError:
         """Runs one router call; returns its result or an expected refusal; checks
         the lifecycle events it wrote (invariants 3 and 6 need the order)."""
         try:
@@ -389,7 +397,9 @@ class RouterMachine(RuleBasedStateMachine):
                 self.known_offers[event["offer_id"]] = event["agent"]
                 if event.get("from_agent"):  # a transfer or conference to a named agent: no eligibility
                     state = self.replayed_state.get(event["agent"])
-                    assert self.state_allows(event["agent"], state), f"side offer to {event['agent']} in state {state!r}"
+                    assert self.state_allows(event["agent"], state), (
+                        f"side offer to {event['agent']} in state {state!r}"
+                    )
                 else:
                     self.check_routed_to(event["agent"], event["session_id"], "offered", event["ts"])
             elif kind == "session.connected":
@@ -424,7 +434,12 @@ class RouterMachine(RuleBasedStateMachine):
         data=st.data(),
     )
     def setup(
-        self, queues: dict[str, QueueConfig], profiles: list[dict[str, Any]], ready: list[bool], opening: int, data: st.DataObject,
+        self,
+        queues: dict[str, QueueConfig],
+        profiles: list[dict[str, Any]],
+        ready: list[bool],
+        opening: int,
+        data: st.DataObject,
     ) -> None:
         """Two queues, 3-4 connected agents (most of them available) and a few chats."""
         for qid, config in queues.items():
@@ -432,8 +447,13 @@ class RouterMachine(RuleBasedStateMachine):
             self.run(self.router.put_queue(qid, msgspec.json.encode(config)))
         for i, p in enumerate(profiles, 1):
             aid = f"a{i}"
-            config = AgentConfig(display_name=f"Agent {i}", languages=p["languages"], skills=p["skills"],
-                                 queues=p["queues"], capacity=p["capacity"])
+            config = AgentConfig(
+                display_name=f"Agent {i}",
+                languages=p["languages"],
+                skills=p["skills"],
+                queues=p["queues"],
+                capacity=p["capacity"],
+            )
             self.agents[aid] = AgentModel(p["languages"], p["skills"], p["queues"], p["capacity"])
             assert self.run(self.router.put_agent(aid, msgspec.json.encode(config)))
             # The agent token carries the agent's token version (a fresh one per created agent).
@@ -446,13 +466,16 @@ class RouterMachine(RuleBasedStateMachine):
         for aid in self.agents:
             assert snap.agents[aid]["state"] == "not_ready", "a newly connected agent is not_ready"
             self.replayed_state[aid] = snap.agents[aid]["state"]
-        for aid, go in zip(sorted(self.agents), ready):
+        for aid, go in zip(sorted(self.agents), ready, strict=False):
             if go:
                 self.call(self.router.set_state(aid, "available", now=self.now))
         for _ in range(opening):
             self.start_chat(
-                data, False, data.draw(st.sampled_from(QUEUE_IDS), label="queue"),
-                data.draw(st.sampled_from([[], ["billing"]]), label="skills"), "webchat",
+                data,
+                False,
+                data.draw(st.sampled_from(QUEUE_IDS), label="queue"),
+                data.draw(st.sampled_from([[], ["billing"]]), label="skills"),
+                "webchat",
             )
         self.snap = self.read()
 
@@ -492,7 +515,9 @@ class RouterMachine(RuleBasedStateMachine):
         assert result["session_id"] == sid
         status = self.read().sessions[sid]
         if kind == "conference":
-            assert status["status"] == "conference" and _words(status["agents"]) == _words(before["agents"]) + [aid], status
+            assert status["status"] == "conference" and _words(status["agents"]) == [*_words(before["agents"]), aid], (
+                status
+            )
         else:  # a new session, or a transfer: the accepting agent alone holds it
             assert status["status"] == "active" and _words(status["agents"]) == [aid], status
 
@@ -584,8 +609,11 @@ class RouterMachine(RuleBasedStateMachine):
         # wrap_up names a conversation; of two sessions of it in wrap-up, the older is closed first
         snap = self.read()
         cid = self.sessions[sid].cid
-        pending = [(int(snap.sessions[x]["ended_at"]), x) for a, x in self.active_pairs(snap, "wrapping")
-                   if a == aid and self.sessions[x].cid == cid]
+        pending = [
+            (int(snap.sessions[x]["ended_at"]), x)
+            for a, x in self.active_pairs(snap, "wrapping")
+            if a == aid and self.sessions[x].cid == cid
+        ]
         oldest = {x for at, x in pending if at == min(pending)[0]}
         result = self.call(self.router.wrap_up(aid, cid, code, now=self.now))
         assert result["session_id"] in oldest and result["code"] == code, (result, pending)
@@ -616,8 +644,11 @@ class RouterMachine(RuleBasedStateMachine):
         """A warm transfer, or a conference invitation, to a named agent."""
         aid, sid = self.pick(data, self.active_pairs(self.snap, "agents"), "sender and session")
         # Mostly an agent that can take it (the interesting case), sometimes anyone.
-        free = [t for t in sorted(self.agents) if t != aid
-                and self.state_allows(t, self.snap.agents[t].get("state")) and self.has_free_slot(t, self.snap)]
+        free = [
+            t
+            for t in sorted(self.agents)
+            if t != aid and self.state_allows(t, self.snap.agents[t].get("state")) and self.has_free_slot(t, self.snap)
+        ]
         anyone = data.draw(st.sampled_from([False, False, True]), label="any target")
         target = self.pick(data, sorted(self.agents) if anyone or not free else free, "target")
         self.advance(1)
@@ -626,8 +657,11 @@ class RouterMachine(RuleBasedStateMachine):
             return
         expected = self.side_refusal(snap, sid, aid, target, kind)
         cid = self.sessions[sid].cid
-        call = (self.router.transfer(aid, cid, agent=target, now=self.now) if kind == "transfer"
-                else self.router.conference(aid, cid, target, now=self.now))
+        call = (
+            self.router.transfer(aid, cid, agent=target, now=self.now)
+            if kind == "transfer"
+            else self.router.conference(aid, cid, target, now=self.now)
+        )
         result = self.call(call, refusals={expected} if expected else set())
         if expected:
             assert isinstance(result, SwitchboardError), f"{kind} of {sid} from {aid} to {target} was not refused"
@@ -659,21 +693,27 @@ class RouterMachine(RuleBasedStateMachine):
         # the model first: the events of the call refer to the new queue
         model.queue, model.entered_at = qid, self.now
         self.declined[sid] = {aid}  # the sender is not offered it again
-        result = self.call(self.router.transfer(aid, model.cid, queue=qid, now=self.now),
-                           refusals={"conflict"} if refused else set())
+        result = self.call(
+            self.router.transfer(aid, model.cid, queue=qid, now=self.now), refusals={"conflict"} if refused else set()
+        )
         if refused:
             assert isinstance(result, SwitchboardError), f"transfer of {sid} to {qid} was not refused"
             model.queue, model.entered_at, self.declined[sid] = old
             return
         self.returned.add(sid)
         after = self.read()
-        assert aid not in _words(after.sessions[sid]["agents"]) and sid not in after.slots[aid], "the sender left at once"
+        assert aid not in _words(after.sessions[sid]["agents"]) and sid not in after.slots[aid], (
+            "the sender left at once"
+        )
         self.check_back_at_head({sid})
 
     def conference_guests(self, snap: Snapshot) -> list[tuple[str, str]]:
         return sorted(
-            (aid, sid) for sid, s in snap.sessions.items() if s["status"] == "conference"
-            for aid in _words(s.get("agents")) if aid != s.get("owner")
+            (aid, sid)
+            for sid, s in snap.sessions.items()
+            if s["status"] == "conference"
+            for aid in _words(s.get("agents"))
+            if aid != s.get("owner")
         )
 
     @precondition(lambda self: self.snap is not None and self.conference_guests(self.snap))
@@ -762,18 +802,39 @@ class RouterMachine(RuleBasedStateMachine):
         idle = [v for v in VISITORS if not self.visitor_open(v)]
         vid = self.pick(data, VISITORS if anyone or not idle else idle, "visitor")
         served = list(self.queues[qid].config.languages or LANGS)
-        language = "en" if "en" in served and data.draw(st.booleans(), label="english") else self.pick(data, served, "language")
+        language = (
+            "en"
+            if "en" in served and data.draw(st.booleans(), label="english")
+            else self.pick(data, served, "language")
+        )
         self.advance(1)
         self.ensure_visitor_connected(vid)
         cid, sid = self.new_id("c"), self.new_id("s")
         is_open = self.visitor_open(vid)
-        model = SessionModel(sid, cid, vid, qid, language, skills, self.now,
-                             -self.queues[qid].config.priority * PRIORITY_SCALE + self.now)
+        model = SessionModel(
+            sid,
+            cid,
+            vid,
+            qid,
+            language,
+            skills,
+            self.now,
+            -self.queues[qid].config.priority * PRIORITY_SCALE + self.now,
+        )
         self.sessions[sid] = model  # known before the call: the events of the call refer to it
         result = self.call(
-            self.router.start_chat(visitor_id=vid, conversation_id=cid, session_id=sid,
-                queue=qid, language=language, skills=skills, channel=channel, customer={"name": vid},
-                text="hi", now=self.now),
+            self.router.start_chat(
+                visitor_id=vid,
+                conversation_id=cid,
+                session_id=sid,
+                queue=qid,
+                language=language,
+                skills=skills,
+                channel=channel,
+                customer={"name": vid},
+                text="hi",
+                now=self.now,
+            ),
             refusals={"conflict"},
         )
         if isinstance(result, SwitchboardError):
@@ -800,10 +861,14 @@ class RouterMachine(RuleBasedStateMachine):
         old = self.sessions[self.visitor_session[vid]]
         sid = self.new_id("s")
         q = self.queues[old.queue].config
-        self.sessions[sid] = SessionModel(sid, cid, vid, old.queue, old.language, old.skills, self.now,
-                                          -q.priority * PRIORITY_SCALE + self.now)
-        self.call(self.router.start_chat(visitor_id=vid, conversation_id=cid, session_id=sid,
-            text="more", mode="reopen", now=self.now))
+        self.sessions[sid] = SessionModel(
+            sid, cid, vid, old.queue, old.language, old.skills, self.now, -q.priority * PRIORITY_SCALE + self.now
+        )
+        self.call(
+            self.router.start_chat(
+                visitor_id=vid, conversation_id=cid, session_id=sid, text="more", mode="reopen", now=self.now
+            )
+        )
         self.visitor_session[vid] = sid
 
     @precondition(lambda self: bool(self.visitor_conv))
@@ -884,8 +949,11 @@ class RouterMachine(RuleBasedStateMachine):
             )
         # ... and the slots count exactly the sessions the agent is in or wrapping up.
         for aid in self.agents:
-            held = {sid for sid, s in snap.sessions.items()
-                    if aid in _words(s.get("agents")) or aid in _words(s.get("wrapping"))}
+            held = {
+                sid
+                for sid, s in snap.sessions.items()
+                if aid in _words(s.get("agents")) or aid in _words(s.get("wrapping"))
+            }
             assert snap.slots[aid] == held, f"agent {aid}: slots {sorted(snap.slots[aid])} but holds {sorted(held)}"
         for sid, s in snap.sessions.items():
             agents = _words(s.get("agents"))
@@ -911,13 +979,18 @@ class RouterMachine(RuleBasedStateMachine):
             if "sender" in o:
                 # a side offer: the session stays with its sender, who is in it; the target is not
                 assert s["status"] in ("active", "conference") and s.get("side_offer") == oid, (
-                    f"side offer {oid} for session {o['session']} which is {s}")
+                    f"side offer {oid} for session {o['session']} which is {s}"
+                )
                 assert o["sender"] in _words(s["agents"]) and o["agent"] not in _words(s["agents"]), (o, s)
             else:
-                assert s["status"] == "offered" and s["offer"] == oid, f"offer {oid} for session {o['session']} which is {s}"
+                assert s["status"] == "offered" and s["offer"] == oid, (
+                    f"offer {oid} for session {o['session']} which is {s}"
+                )
         for sid, s in snap.sessions.items():
             if s.get("side_offer"):
-                assert s["side_offer"] in snap.offers, f"session {sid} points at side offer {s['side_offer']} that is gone"
+                assert s["side_offer"] in snap.offers, (
+                    f"session {sid} points at side offer {s['side_offer']} that is gone"
+                )
         for sid, s in snap.sessions.items():
             if s["status"] == "offered":
                 assert s["offer"] in snap.offers and snap.offers[s["offer"]]["session"] == sid, (
@@ -964,12 +1037,14 @@ class RouterMachine(RuleBasedStateMachine):
             for i, a in enumerate(order):
                 if a in self.returned:
                     continue
-                for b in order[i + 1:]:
+                for b in order[i + 1 :]:
                     if b in self.returned:
                         continue  # its place is the head it was put at, checked when it was put there
                     ka = (-self.queues[qid].config.priority, self.sessions[a].queued_at)
                     kb = (-self.queues[qid].config.priority, self.sessions[b].queued_at)
-                    assert ka <= kb, f"queue {qid} out of order: {a} (entered {ka}) ahead of {b} (entered {kb}): {order}"
+                    assert ka <= kb, (
+                        f"queue {qid} out of order: {a} (entered {ka}) ahead of {b} (entered {kb}): {order}"
+                    )
 
     def check_ended_once(self, snap: Snapshot) -> None:
         # Invariant 6: a session ends at most once (exactly once once it is in wrap-up
@@ -1005,7 +1080,9 @@ class RouterMachine(RuleBasedStateMachine):
             outbox, deadline, record, replica, length, last = rows[6 * i : 6 * i + 6]
             assert outbox == 0 and deadline is None, f"{cid}: conversation ops left unapplied"
             assert record == replica[:4], f"{cid}: record {record} != replica {replica[:4]}"
-            assert length == int(replica[4]) and last[0][0] == f"{length}-0".encode(), f"{cid}: history {length}, {last}"
+            assert length == int(replica[4]) and last[0][0] == f"{length}-0".encode(), (
+                f"{cid}: history {length}, {last}"
+            )
 
     def check_max_wait(self, snap: Snapshot) -> None:
         # protocol.md: "A queue's max_wait_s ends a session still waiting after that long
@@ -1015,7 +1092,9 @@ class RouterMachine(RuleBasedStateMachine):
             if max_wait is None or s["status"] not in ("waiting", "offered") or s.get("connected_at"):
                 continue
             waited = self.now - self.sessions[sid].queued_at
-            assert waited < max_wait * 1000, f"session {sid} still {s['status']} after {waited} ms (max_wait_s {max_wait})"
+            assert waited < max_wait * 1000, (
+                f"session {sid} still {s['status']} after {waited} ms (max_wait_s {max_wait})"
+            )
 
 
 # ---------------------------------------------------------------- the test

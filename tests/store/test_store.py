@@ -28,8 +28,16 @@ async def router(redis_url):
 async def offered(router):
     await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
-    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
-        queue="q", language="en", channel="webchat", text="hi", now=T0 + 1)
+    await router.start_chat(
+        visitor_id="v1",
+        conversation_id="c1",
+        session_id="s1",
+        queue="q",
+        language="en",
+        channel="webchat",
+        text="hi",
+        now=T0 + 1,
+    )
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
     return oid.decode()
 
@@ -90,23 +98,45 @@ async def test_estimated_wait_is_the_recent_wait_per_place_in_line_times_the_pos
                     return frame
         raise AssertionError("no chat.queued published")
 
-    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
-        queue="q", language="en", channel="webchat", now=T0)
+    await router.start_chat(
+        visitor_id="v1", conversation_id="c1", session_id="s1", queue="q", language="en", channel="webchat", now=T0
+    )
     assert "estimated_wait_ms" not in await queued_frame(), "no answered session yet: no estimate"
     await router.set_state("a", "available", now=T0 + 30_000)
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
     await router.accept("a", oid.decode(), now=T0 + 30_000)  # waited 30 s at place 1
 
-    await router.start_chat(visitor_id="v2", conversation_id="c2", session_id="s2",
-        queue="q", language="en", channel="webchat", now=T0 + 40_000)
+    await router.start_chat(
+        visitor_id="v2",
+        conversation_id="c2",
+        session_id="s2",
+        queue="q",
+        language="en",
+        channel="webchat",
+        now=T0 + 40_000,
+    )
     assert (await queued_frame())["estimated_wait_ms"] == 30_000
-    await router.start_chat(visitor_id="v3", conversation_id="c3", session_id="s3",
-        queue="q", language="en", channel="webchat", now=T0 + 41_000)
+    await router.start_chat(
+        visitor_id="v3",
+        conversation_id="c3",
+        session_id="s3",
+        queue="q",
+        language="en",
+        channel="webchat",
+        now=T0 + 41_000,
+    )
     third = await queued_frame()
     assert third["position"] == 2 and third["estimated_wait_ms"] == 60_000
     # answers older than an hour say nothing about now
-    await router.start_chat(visitor_id="v4", conversation_id="c4", session_id="s4",
-        queue="q", language="en", channel="webchat", now=T0 + 3_700_000)
+    await router.start_chat(
+        visitor_id="v4",
+        conversation_id="c4",
+        session_id="s4",
+        queue="q",
+        language="en",
+        channel="webchat",
+        now=T0 + 3_700_000,
+    )
     assert "estimated_wait_ms" not in await queued_frame()
     await pubsub.aclose()
 
@@ -115,9 +145,18 @@ async def test_a_session_held_for_the_opening_is_routed_when_it_opens(router):
     await queue_and_agent(router, QueueConfig(name="Q"), T0)
     await router.set_state("a", "available", now=T0)
     opens = T0 + 3_600_000
-    result = await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
-        queue="q", language="en", channel="messaging", text="hi",
-                                     hold_until=opens, closed_message="closed", now=T0 + 1)
+    result = await router.start_chat(
+        visitor_id="v1",
+        conversation_id="c1",
+        session_id="s1",
+        queue="q",
+        language="en",
+        channel="messaging",
+        text="hi",
+        hold_until=opens,
+        closed_message="closed",
+        now=T0 + 1,
+    )
     assert result["opens_at"] == opens
     await router.set_state("a", "not_ready", now=T0 + 2)
     await router.set_state("a", "available", now=T0 + 3)  # routing runs, the held session stays
@@ -161,8 +200,9 @@ async def test_a_frame_published_by_a_step_writes_an_empty_list_as_a_list(router
     pubsub = router.redis.pubsub()
     await pubsub.subscribe(router.keys.channel("a:a"))
     await router.set_state("a", "available", now=T0)
-    await router.start_chat(visitor_id="v1", conversation_id="c1", session_id="s1",
-        queue="q", language="en", channel="webchat", now=T0 + 1)
+    await router.start_chat(
+        visitor_id="v1", conversation_id="c1", session_id="s1", queue="q", language="en", channel="webchat", now=T0 + 1
+    )
     offer = None
     while offer is None:
         message = await asyncio.wait_for(pubsub.get_message(ignore_subscribe_messages=True, timeout=5), 5)
@@ -179,10 +219,12 @@ async def test_a_starting_node_removes_the_libraries_of_other_versions_and_keeps
     await router.put_queue("q", msgspec.json.encode(QueueConfig(name="Q")))  # loads this version's libraries
     old = "switchboard_routing_000000000000"
     await router.redis.function_load(
-        f"#!lua name={old}\nredis.register_function('sb_000000000000_noop', function() return 1 end)")
+        f"#!lua name={old}\nredis.register_function('sb_000000000000_noop', function() return 1 end)"
+    )
     foreign = "someone_elses"
     await router.redis.function_load(
-        f"#!lua name={foreign}\nredis.register_function('their_noop', function() return 1 end)")
+        f"#!lua name={foreign}\nredis.register_function('their_noop', function() return 1 end)"
+    )
 
     assert await remove_other_versions(router.redis) == [old]
     names = {entry[1].decode() for entry in await router.redis.function_list()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from switchboard.domain.admission import (
     ROUTE_NOW,
     Hold,

@@ -7,6 +7,7 @@ import gc
 import weakref
 
 import pytest
+
 from switchboard.collector import Collector
 from switchboard.settings import Settings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from switchboard.domain.errors import ErrorCode, SwitchboardError
 from switchboard.domain.stats import (
     DEFAULT_WINDOW_S,
@@ -23,7 +24,9 @@ def figures_by_id(*args, **kwargs):
     return {f["id"]: f for f in queue_figures(*args, **kwargs)}
 
 
-@pytest.mark.parametrize(("raw", "value"), [(None, DEFAULT_WINDOW_S), ("", 900), ("1", 1), ("60", 60), ("86400", 86400)])
+@pytest.mark.parametrize(
+    ("raw", "value"), [(None, DEFAULT_WINDOW_S), ("", 900), ("1", 1), ("60", 60), ("86400", 86400)]
+)
 def test_window_defaults_to_fifteen_minutes_and_takes_whole_seconds(raw, value):
     assert parse_window(raw) == value
 
@@ -66,13 +69,17 @@ def test_counts_speed_of_answer_abandonment_and_service_level():
     assert (one["waiting"], one["longest_wait_ms"], one["name"]) == (2, 4000, "One")
     two = figures["q2"]
     assert (two["offered"], two["answered"], two["abandoned"]) == (1, 0, 0)
-    assert two["average_speed_of_answer_ms"] is None and two["abandonment_rate"] is None and two["service_level"] is None
+    assert (
+        two["average_speed_of_answer_ms"] is None and two["abandonment_rate"] is None and two["service_level"] is None
+    )
 
 
 def test_an_answer_exactly_at_the_threshold_is_within_the_service_level():
     q = QueueNow("q", "Q", service_level_s=2)
-    events = [ev("session.connected", 5000, session_id="s1", queue="q", agent="a", wait_ms=2000),
-              ev("session.connected", 5001, session_id="s2", queue="q", agent="a", wait_ms=2001)]
+    events = [
+        ev("session.connected", 5000, session_id="s1", queue="q", agent="a", wait_ms=2000),
+        ev("session.connected", 5001, session_id="s2", queue="q", agent="a", wait_ms=2001),
+    ]
     assert figures_by_id(events, 0, 10_000, [q], [])["q"]["service_level"] == 0.5
 
 
@@ -104,7 +111,9 @@ def test_occupancy_is_time_holding_sessions_over_time_available_or_holding():
         ev("session.wrapped_up", 60_000, session_id="s1", queue="q", agent="a"),  # wrap-up counts as holding
     ]
     # staffed from 10 s to 100 s, holding from 20 s to 60 s
-    assert figures_by_id(events, 0, 100_000, [QueueNow("q", "Q")], [agent])["q"]["occupancy"] == pytest.approx(40 / 90, abs=1e-4)
+    assert figures_by_id(events, 0, 100_000, [QueueNow("q", "Q")], [agent])["q"]["occupancy"] == pytest.approx(
+        40 / 90, abs=1e-4
+    )
 
 
 def test_occupancy_works_back_the_load_at_the_window_start_from_now():

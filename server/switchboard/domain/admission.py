@@ -30,7 +30,9 @@ def origin_allowed(origin: str | None, allowed: Collection[str] | None, host: st
     return origin in allowed or same_origin(origin, host)
 
 
-def queue_origins(queue_allowed: Collection[str] | None, node_allowed: Collection[str] | None) -> Collection[str] | None:
+def queue_origins(
+    queue_allowed: Collection[str] | None, node_allowed: Collection[str] | None
+) -> Collection[str] | None:
     """A queue's `allowed_origins`, when set, replace the node's (SWITCHBOARD_ALLOWED_ORIGINS) for its chats."""
     return queue_allowed if queue_allowed is not None else node_allowed
 

@@ -48,7 +48,9 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_wait_s: Seconds | None = None
     #: an answer within this many seconds counts towards the service level (GET /api/v1/stats)
     service_level_s: Seconds = 20
-    wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=lambda: list(DEFAULT_WRAP_UP_CODES))
+    wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100)] = msgspec.field(
+        default_factory=lambda: list(DEFAULT_WRAP_UP_CODES)
+    )
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
     business_hours: BusinessHours | None = None
@@ -74,9 +76,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 def check_id(kind: str, value: str) -> str:
     if not ID_PATTERN.match(value):
-        raise SwitchboardError(
-            ErrorCode.BAD_REQUEST, f"{kind} id must be 1 to 64 letters, digits, '_', '.' or '-'"
-        )
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{kind} id must be 1 to 64 letters, digits, '_', '.' or '-'")
     return value
 
 

@@ -35,8 +35,9 @@ class BusinessHours(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, om
     (use "24:00" for midnight; split a night shift over two days)."""
 
     time_zone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    weekly: Annotated[dict[str, Annotated[list[tuple[Clock, Clock]], msgspec.Meta(max_length=12)]],
-                      msgspec.Meta(max_length=7)]
+    weekly: Annotated[
+        dict[str, Annotated[list[tuple[Clock, Clock]], msgspec.Meta(max_length=12)]], msgspec.Meta(max_length=7)
+    ]
     closed_dates: Annotated[list[Annotated[str, msgspec.Meta(pattern=DAY.pattern)]], msgspec.Meta(max_length=366)] = []
     closed_message: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] = DEFAULT_CLOSED_MESSAGE
 

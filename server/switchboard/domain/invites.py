@@ -110,4 +110,3 @@ def compile_rule(rid: str, body: InviteRuleBody) -> InviteRule:
 
 def rule_view(rid: str, body: InviteRuleBody, updated_at: int) -> dict[str, Any]:
     return {"id": rid, **msgspec.structs.asdict(body), "updated_at": updated_at}
-

@@ -173,21 +173,23 @@ def queue_figures(
     for q in queues:
         c = counts[q.id]
         ended_waits = c.answered + c.abandoned
-        figures.append({
-            "id": q.id,
-            "name": q.name,
-            "offered": c.offered,
-            "answered": c.answered,
-            "abandoned": c.abandoned,
-            "average_speed_of_answer_ms": round(c.wait_sum / c.answered) if c.answered else None,
-            "abandonment_rate": _ratio(c.abandoned, ended_waits),
-            "service_level": _ratio(c.within, ended_waits),
-            "service_level_s": q.service_level_s,
-            "occupancy": _ratio(busy[q.id], staffed[q.id]),
-            "waiting": q.waiting,
-            "longest_wait_ms": q.longest_wait_ms,
-            "agents": by_state[q.id],
-        })
+        figures.append(
+            {
+                "id": q.id,
+                "name": q.name,
+                "offered": c.offered,
+                "answered": c.answered,
+                "abandoned": c.abandoned,
+                "average_speed_of_answer_ms": round(c.wait_sum / c.answered) if c.answered else None,
+                "abandonment_rate": _ratio(c.abandoned, ended_waits),
+                "service_level": _ratio(c.within, ended_waits),
+                "service_level_s": q.service_level_s,
+                "occupancy": _ratio(busy[q.id], staffed[q.id]),
+                "waiting": q.waiting,
+                "longest_wait_ms": q.longest_wait_ms,
+                "agents": by_state[q.id],
+            }
+        )
     return figures
 
 

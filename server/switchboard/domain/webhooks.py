@@ -148,7 +148,11 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def verify(
-    secret: str, body: bytes, timestamp: str, signature_header: str, now: float,
+    secret: str,
+    body: bytes,
+    timestamp: str,
+    signature_header: str,
+    now: float,
     tolerance_s: int = SIGNATURE_TOLERANCE_S,
 ) -> bool:
     """What a receiver does: the timestamp is recent and one `v1=` signature matches."""
@@ -164,7 +168,11 @@ def delivery_id(event_id: str, webhook_id: str) -> str:
 
 
 def request_headers(
-    secret: str, event_type: str, delivery: str, timestamp: int, body: bytes,
+    secret: str,
+    event_type: str,
+    delivery: str,
+    timestamp: int,
+    body: bytes,
 ) -> dict[str, str]:
     return {
         "Content-Type": "application/json",

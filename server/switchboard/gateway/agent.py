@@ -44,7 +44,8 @@ class AgentSocket(ClientSocket):
         welcome = f.AgentWelcome(
             agent=msgspec.convert({"id": agent_id, **profile}, f.AgentProfile),
             state=msgspec.convert(view["state"], f.AgentStateView),
-            conversations=msgspec.convert(cards, list[f.Card]), offers=msgspec.convert(view["offers"], list[f.Offer]),
+            conversations=msgspec.convert(cards, list[f.Card]),
+            offers=msgspec.convert(view["offers"], list[f.Offer]),
         )
         if profile.get("role") == Role.SUPERVISOR:
             welcome.monitoring = sorted(view["monitoring"])
@@ -61,7 +62,8 @@ class AgentSocket(ClientSocket):
         self.release_buffered()
         # A token is good until it expires, also on a socket opened with it.
         self._expiry = asyncio.get_running_loop().call_later(
-            max(0.0, claims.expires_at - time.time()), self.close, CloseCode.UNAUTHORIZED, "token expired")
+            max(0.0, claims.expires_at - time.time()), self.close, CloseCode.UNAUTHORIZED, "token expired"
+        )
         if profile.get("role") == Role.SUPERVISOR:  # the live feed (gateway/supervision.py)
             services.supervision.add(self, profile.get("queues") or [])
 
@@ -85,13 +87,20 @@ class AgentSocket(ClientSocket):
                 return posted(command.ref, result)
             case f.Note():
                 text = f.check_text(command.text, self.settings.note_text_limit)
-                result = await router.post_message(command.conversation_id, "agent", aid, self.display_name, text, kind="note")
+                result = await router.post_message(
+                    command.conversation_id, "agent", aid, self.display_name, text, kind="note"
+                )
                 return posted(command.ref, result)
             case f.AgentTyping():
                 sender = f.Sender(role="agent", id=aid, display_name=self.display_name)
-                await self.relay(command.conversation_id, f.Typing(
-                    conversation_id=command.conversation_id, from_=sender, active=command.active,
-                ))
+                await self.relay(
+                    command.conversation_id,
+                    f.Typing(
+                        conversation_id=command.conversation_id,
+                        from_=sender,
+                        active=command.active,
+                    ),
+                )
                 return None
             case f.SetState():
                 state = settable_state(command.state)
@@ -116,7 +125,9 @@ class AgentSocket(ClientSocket):
             case f.RequestHelp():
                 return await router.request_help(aid, command.conversation_id, command.text or "")
             case f.VerifyContact():
-                return await router.verify_contact(aid, command.conversation_id, command.email or "", command.phone or "")
+                return await router.verify_contact(
+                    aid, command.conversation_id, command.email or "", command.phone or ""
+                )
             case f.Monitor():
                 return await router.monitor(aid, command.conversation_id)
             case f.Unmonitor():
@@ -124,4 +135,3 @@ class AgentSocket(ClientSocket):
             case f.AgentHello():
                 raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")
-

@@ -37,7 +37,11 @@ class Site:
 
 class CustomerChats:
     def __init__(
-        self, router: Router, directory: Directory, indexer: Indexer, node_origins: Collection[str] | None,
+        self,
+        router: Router,
+        directory: Directory,
+        indexer: Indexer,
+        node_origins: Collection[str] | None,
         text_limit: int,
     ) -> None:
         self._router = router
@@ -73,15 +77,29 @@ class CustomerChats:
         customer = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
         hold = await self._admit(command.queue, command.channel.value, site)
         result = await self._router.start_chat(
-            visitor_id=visitor_id, conversation_id=new_id("c"), session_id=new_id("s"), queue=command.queue,
-            language=command.language, skills=command.skills, channel=command.channel.value, customer=customer,
-            attributes=command.attributes, text=text, hold_until=hold.until, closed_message=hold.closed_message,
+            visitor_id=visitor_id,
+            conversation_id=new_id("c"),
+            session_id=new_id("s"),
+            queue=command.queue,
+            language=command.language,
+            skills=command.skills,
+            channel=command.channel.value,
+            customer=customer,
+            attributes=command.attributes,
+            text=text,
+            hold_until=hold.until,
+            closed_message=hold.closed_message,
         )
         await self._indexer.conversation_started(result["conversation_id"], customer, text)
         return result
 
     async def write(
-        self, visitor_id: str, conversation_id: str | None, display_name: str, text: str, client_msg_id: str,
+        self,
+        visitor_id: str,
+        conversation_id: str | None,
+        display_name: str,
+        text: str,
+        client_msg_id: str,
         site: Site,
     ) -> MessagePosted | ChatStarted:
         """Posts to the conversation; into an ended session, opens a new one in the same conversation."""
@@ -90,15 +108,31 @@ class CustomerChats:
         result: MessagePosted | ChatStarted
         try:
             result = await self._router.post_message(
-                conversation_id, "customer", visitor_id, display_name, text, client_msg_id,
+                conversation_id,
+                "customer",
+                visitor_id,
+                display_name,
+                text,
+                client_msg_id,
             )
         except ConversationEnded:
             queue, channel = await self._directory.conversation_route(conversation_id)
             hold = await self._admit(queue, channel, site)
             result = await self._router.start_chat(
-                visitor_id=visitor_id, conversation_id=conversation_id, session_id=new_id("s"), queue="",
-                language="", skills=[], channel="", customer={}, attributes={}, text=text, mode="reopen",
-                client_msg_id=client_msg_id, hold_until=hold.until, closed_message=hold.closed_message,
+                visitor_id=visitor_id,
+                conversation_id=conversation_id,
+                session_id=new_id("s"),
+                queue="",
+                language="",
+                skills=[],
+                channel="",
+                customer={},
+                attributes={},
+                text=text,
+                mode="reopen",
+                client_msg_id=client_msg_id,
+                hold_until=hold.until,
+                closed_message=hold.closed_message,
             )
         # After the store accepted, outside its atomic step (see gateway/indexing.py).
         await self._indexer.message(conversation_id, text)
@@ -110,8 +144,16 @@ class CustomerChats:
         queue = await self._directory.invite_queue(invite_id, visitor_id)
         await self._admit(queue, Channel.WEBCHAT, site)
         result = await self._router.start_chat(
-            visitor_id=visitor_id, conversation_id=new_id("c"), session_id=new_id("s"), queue="", language="en",
-            skills=[], channel="webchat", customer={}, attributes={}, invite_id=invite_id,
+            visitor_id=visitor_id,
+            conversation_id=new_id("c"),
+            session_id=new_id("s"),
+            queue="",
+            language="en",
+            skills=[],
+            channel="webchat",
+            customer={},
+            attributes={},
+            invite_id=invite_id,
         )
         await self._indexer.conversation_started(result["conversation_id"], {}, "")
         return result

@@ -42,7 +42,9 @@ class CustomerSocket(ClientSocket):
         self.conversation_id = card["conversation_id"] if card else None
         self.display_name = ((card["customer"] or {}).get("name") or "") if card else ""
         welcome = f.CustomerWelcome(
-            visitor_id=visitor_id, visitor_token=token, conversation=msgspec.convert(card, f.Card | None),
+            visitor_id=visitor_id,
+            visitor_token=token,
+            conversation=msgspec.convert(card, f.Card | None),
         )
         replay: list[dict[str, Any]] = []
         resume = hello.resume
@@ -75,8 +77,12 @@ class CustomerSocket(ClientSocket):
         match command:
             case f.CustomerMessage():
                 result = await self.services.chats.write(
-                    self.visitor_id, self.conversation_id, self.display_name, command.text,
-                    command.client_msg_id or "", self._site(),
+                    self.visitor_id,
+                    self.conversation_id,
+                    self.display_name,
+                    command.text,
+                    command.client_msg_id or "",
+                    self._site(),
                 )
                 return posted(command.ref, result)
             case f.StartChat():
@@ -87,9 +93,15 @@ class CustomerSocket(ClientSocket):
             case f.CustomerTyping():
                 cid = current_conversation(self.conversation_id)
                 preview = command.preview if command.preview is not None and command.active else UNSET
-                await self.relay(cid, f.Typing(
-                    conversation_id=cid, from_=CUSTOMER, active=command.active, preview=preview,
-                ))
+                await self.relay(
+                    cid,
+                    f.Typing(
+                        conversation_id=cid,
+                        from_=CUSTOMER,
+                        active=command.active,
+                        preview=preview,
+                    ),
+                )
                 return None
             case f.Read():
                 cid = current_conversation(self.conversation_id)
@@ -113,4 +125,3 @@ class CustomerSocket(ClientSocket):
             case f.CustomerHello():
                 raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")
-

@@ -146,12 +146,26 @@ class HttpRate:
         self._buckets: dict[str, TokenBucket] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if self.rate and scope["type"] == "http" and scope["path"].startswith("/api/") \
-                and not self._admit(client_address(scope)):
-            body = b'{"error":{"code":"rate_limited","message":"too many requests from your address; try again shortly"}}'
-            await send({"type": "http.response.start", "status": 429, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
-                (b"retry-after", b"%d" % max(1, round(1 / self.rate)))]})
+        if (
+            self.rate
+            and scope["type"] == "http"
+            and scope["path"].startswith("/api/")
+            and not self._admit(client_address(scope))
+        ):
+            body = (
+                b'{"error":{"code":"rate_limited","message":"too many requests from your address; try again shortly"}}'
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", b"%d" % len(body)),
+                        (b"retry-after", b"%d" % max(1, round(1 / self.rate))),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)

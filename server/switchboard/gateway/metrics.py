@@ -33,8 +33,14 @@ STORE_TIMEOUT_S = 2.0
 #: HISTOGRAM_BUCKETS_MS in store/lua/_lib.lua (a test keeps them equal).
 HISTOGRAM_BUCKETS_MS = (5000, 10000, 20000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000)
 HISTOGRAMS = {
-    "answer": ("switchboard_answer_time_seconds", "Time from queued to connected (wait_ms of session.connected), per queue"),
-    "handle": ("switchboard_handle_time_seconds", "Time from connected to ended (handle_ms of session.ended), per queue"),
+    "answer": (
+        "switchboard_answer_time_seconds",
+        "Time from queued to connected (wait_ms of session.connected), per queue",
+    ),
+    "handle": (
+        "switchboard_handle_time_seconds",
+        "Time from connected to ended (handle_ms of session.ended), per queue",
+    ),
 }
 #: Lifecycle counters per queue: event type -> (metric name without _total, help).
 QUEUE_COUNTERS = {
@@ -61,12 +67,17 @@ def store_families(snapshot: Snapshot | None) -> Iterator[Metric]:
     if snapshot is None:
         return
 
-    waiting = GaugeMetricFamily("switchboard_queue_waiting_sessions", "Sessions waiting in the queue now", labels=["queue"])
+    waiting = GaugeMetricFamily(
+        "switchboard_queue_waiting_sessions", "Sessions waiting in the queue now", labels=["queue"]
+    )
     longest = GaugeMetricFamily(
-        "switchboard_queue_longest_wait_seconds", "How long the oldest waiting session has been in the queue", labels=["queue"]
+        "switchboard_queue_longest_wait_seconds",
+        "How long the oldest waiting session has been in the queue",
+        labels=["queue"],
     )
     queue_agents = GaugeMetricFamily(
-        "switchboard_queue_agents", "Member agents of the queue by state (an agent counts in each of its queues)",
+        "switchboard_queue_agents",
+        "Member agents of the queue by state (an agent counts in each of its queues)",
         labels=["queue", "state"],
     )
     agents = GaugeMetricFamily("switchboard_agents", "Agents by state (each agent once)", labels=["state"])
@@ -125,13 +136,16 @@ def store_families(snapshot: Snapshot | None) -> Iterator[Metric]:
             family.add_metric([queue], value)
         yield family
     family = CounterMetricFamily(
-        "switchboard_abandons", "Sessions the customer left before an agent connected (reason customer_abandoned), per queue",
+        "switchboard_abandons",
+        "Sessions the customer left before an agent connected (reason customer_abandoned), per queue",
         labels=["queue"],
     )
     for queue, value in sorted(abandons.items()):
         family.add_metric([queue], value)
     yield family
-    family = CounterMetricFamily("switchboard_sessions_ended", "Sessions ended, per queue and end reason", labels=["queue", "reason"])
+    family = CounterMetricFamily(
+        "switchboard_sessions_ended", "Sessions ended, per queue and end reason", labels=["queue", "reason"]
+    )
     for (queue, reason), value in sorted(ended.items()):
         family.add_metric([queue, reason], value)
     yield family
@@ -144,7 +158,9 @@ def store_families(snapshot: Snapshot | None) -> Iterator[Metric]:
     for (queue, reason), value in sorted(transfers.items()):
         family.add_metric([queue, reason], value)
     yield family
-    family = CounterMetricFamily("switchboard_agent_state_changes", "Agent state changes, by the new state", labels=["state"])
+    family = CounterMetricFamily(
+        "switchboard_agent_state_changes", "Agent state changes, by the new state", labels=["state"]
+    )
     for state, value in sorted(state_changes.items()):
         family.add_metric([state], value)
     yield family

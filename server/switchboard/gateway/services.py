@@ -85,10 +85,14 @@ def build_services(settings: Settings) -> Services:
         raise ValueError("settings need a secret (see Settings.with_secrets)")
     redis = connect(settings)
     keys = Keys(settings.key_prefix)
-    router = Router(redis, keys, Timeouts(
-        inactivity_ms=int(settings.inactivity_timeout_s * 1000),
-        grace_ms=int(settings.disconnect_grace_s * 1000),
-    ))
+    router = Router(
+        redis,
+        keys,
+        Timeouts(
+            inactivity_ms=int(settings.inactivity_timeout_s * 1000),
+            grace_ms=int(settings.disconnect_grace_s * 1000),
+        ),
+    )
     local = NodeLocal()
     search = SearchIndex(redis, keys, router)
     figures = Figures(redis, keys)
@@ -101,13 +105,21 @@ def build_services(settings: Settings) -> Services:
             await client.register()
 
     return Services(
-        settings=settings, redis=redis, router=router, directory=directory,
-        hub=Hub(redis, keys, settings.node_id), signer=Signer(settings.secret),
+        settings=settings,
+        redis=redis,
+        router=router,
+        directory=directory,
+        hub=Hub(redis, keys, settings.node_id),
+        signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
-        canned=CannedResponses(redis, keys), search=search, indexer=indexer, figures=figures,
+        canned=CannedResponses(redis, keys),
+        search=search,
+        indexer=indexer,
+        figures=figures,
         supervision=SupervisorFeed(figures, router, settings.stats_interval_s),
         visitors=Visitors(redis, keys, router, settings.web_session_idle_s),
-        webhooks=webhooks, dispatcher=WebhookDispatcher(webhooks, settings),
+        webhooks=webhooks,
+        dispatcher=WebhookDispatcher(webhooks, settings),
         gate=Gate(settings, HandshakeCounter(redis, keys).count),
         metrics=Metrics(local.sockets, settings.node_id, figures),
         collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),

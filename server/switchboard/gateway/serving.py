@@ -29,7 +29,7 @@ class NodeServer(uvicorn.Server):
         open_sockets = self.open_sockets
         for client in list(open_sockets):
             client.go_away(SHUTDOWN_REASON)
-        while open_sockets and time.monotonic() < deadline:
+        while open_sockets and time.monotonic() < deadline:  # noqa: ASYNC110 (a set has no event to wait on)
             await asyncio.sleep(0.02)
         # HTTP requests under way (an event stream, say) get what is left of the
         # bound; then uvicorn cancels them and the lifespan stops the node's tasks.

@@ -277,8 +277,11 @@ class ClientSocket:
                 if rate.abusive:
                     self.close(CloseCode.POLICY_VIOLATION, "rate limit exceeded")
                 else:
-                    self.error(self._ref_of(message), ErrorCode.RATE_LIMITED,
-                               f"too many frames: at most {self.settings.frames_per_s:g} per second")
+                    self.error(
+                        self._ref_of(message),
+                        ErrorCode.RATE_LIMITED,
+                        f"too many frames: at most {self.settings.frames_per_s:g} per second",
+                    )
                 continue
             self._handling = True
             try:
@@ -360,7 +363,6 @@ class ClientSocket:
 
     async def handle(self, command: Any) -> Result:
         raise NotImplementedError
-
 
 
 def _schema_message(exc: Exception) -> str:

@@ -49,10 +49,16 @@ def static_routes(directory: Path) -> list[BaseRoute]:
             path = directory / name
             if not path.is_file():
                 return Response("not found", status_code=404, media_type="text/plain")
-            return FileResponse(path, headers={
-                "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff",
-                "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache",
-            })
+            return FileResponse(
+                path,
+                headers={
+                    "Content-Security-Policy": PAGE_POLICY,
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer",
+                    "Cache-Control": "no-cache",
+                },
+            )
+
         return serve
 
     routes: list[BaseRoute] = [Route(url, page(name)) for url, name in PAGES.items()]

@@ -205,12 +205,26 @@ class SupervisorFeed(Background):
                 continue  # joined while the snapshot was read: its cards come first, then the next tick's stats
             # the agents of its queues, each with its state, for the supervisor's board
             team = [
-                AgentFigures(id=a.id, display_name=a.display_name, state=a.state, since=a.since,
-                             sessions=a.held, capacity=a.capacity, queues=sorted(mine & set(a.queues)))
-                for a in snapshot.agents if mine & set(a.queues)
+                AgentFigures(
+                    id=a.id,
+                    display_name=a.display_name,
+                    state=a.state,
+                    since=a.since,
+                    sessions=a.held,
+                    capacity=a.capacity,
+                    queues=sorted(mine & set(a.queues)),
+                )
+                for a in snapshot.agents
+                if mine & set(a.queues)
             ]
-            sock.send(Stats(queues=[figures[q] for q in sorted(mine) if q in figures],
-                            agents=team, window_s=self._window.window_ms // 1000, ts=now))
+            sock.send(
+                Stats(
+                    queues=[figures[q] for q in sorted(mine) if q in figures],
+                    agents=team,
+                    window_s=self._window.window_ms // 1000,
+                    ts=now,
+                )
+            )
 
 
 def _card_frame(card: dict[str, Any]) -> CardChanged:

@@ -231,8 +231,10 @@ class WebhookDispatcher(Background):
         if result == "dead":
             log.warning(
                 "webhook %s: delivery %s is a dead letter after %d attempts (%s)",
-                job.webhook_id, job.delivery_id, attempts, error,
+                job.webhook_id,
+                job.delivery_id,
+                attempts,
+                error,
             )
         elif result == "retry":
             log.debug("webhook %s: delivery %s failed (%s); retrying", job.webhook_id, job.delivery_id, error)
-

@@ -25,8 +25,9 @@ class AgentCommands(Engine):
     async def wrap_up(self, aid: str, cid: str, code: str, notes: str = "", now: int | None = None) -> dict[str, Any]:
         return await self._step("wrap_up", aid, cid, code, notes, now=now)
 
-    async def transfer(self, aid: str, cid: str, queue: str | None = None, agent: str | None = None,
-                       now: int | None = None) -> dict[str, Any]:
+    async def transfer(
+        self, aid: str, cid: str, queue: str | None = None, agent: str | None = None, now: int | None = None
+    ) -> dict[str, Any]:
         """To a queue (cold) or to an agent (warm: an offer of kind transfer)."""
         mode, target = ("queue", queue) if queue is not None else ("agent", agent)
         return await self._step("transfer", aid, cid, mode, target, now=now)
@@ -43,8 +44,9 @@ class AgentCommands(Engine):
     async def request_help(self, aid: str, cid: str, text: str = "", now: int | None = None) -> dict[str, Any]:
         return await self._step("request_help", aid, cid, text, now=now)
 
-    async def verify_contact(self, aid: str, cid: str, email: str = "", phone: str = "",
-                             now: int | None = None) -> dict[str, Any]:
+    async def verify_contact(
+        self, aid: str, cid: str, email: str = "", phone: str = "", now: int | None = None
+    ) -> dict[str, Any]:
         now = now_ms() if now is None else now
         result = await self._step("verify_contact", aid, cid, email, phone, now=now)
         return {"conversation_id": cid, "card": build_card(result["session"], now)}
@@ -53,8 +55,12 @@ class AgentCommands(Engine):
         """Starts a supervisor's silent monitoring; returns the card and the history so far."""
         now = now_ms() if now is None else now
         result = await self._step("monitor", aid, cid, "monitor", now=now)
-        return {"conversation_id": cid, "monitoring": True, "card": build_card(result["session"], now),
-                "messages": result["messages"]}
+        return {
+            "conversation_id": cid,
+            "monitoring": True,
+            "card": build_card(result["session"], now),
+            "messages": result["messages"],
+        }
 
     async def unmonitor(self, aid: str, cid: str, now: int | None = None) -> dict[str, Any]:
         return await self._step("monitor", aid, cid, "unmonitor", now=now)

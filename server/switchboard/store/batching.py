@@ -53,9 +53,9 @@ class Batcher:
                 if not answer.done():
                     answer.set_exception(ConnectionError("the node is stopping"))
             raise
-        except Exception as exc:  # noqa: BLE001 - the connection failed: so did every call of the batch
+        except Exception as exc:
             answers = [exc] * len(batch)
-        for (_, answer), outcome in zip(batch, answers):
+        for (_, answer), outcome in zip(batch, answers, strict=False):
             if answer.done():  # its caller was cancelled
                 continue
             if isinstance(outcome, BaseException):

@@ -23,7 +23,7 @@ CONNECT_TIMEOUT_S = 2.0
 
 
 def parse_nodes(entries: tuple[str, ...]) -> list[tuple[str, int]]:
-    """"host:port" entries as (host, port); SystemExit on a malformed one."""
+    """ "host:port" entries as (host, port); SystemExit on a malformed one."""
     nodes = []
     for entry in entries:
         host, _, port = entry.strip().rpartition(":")
@@ -95,7 +95,7 @@ class ShardedPubSub:
         self._start_readers()  # a shard that took over channels after a slot move
         try:
             item = await asyncio.wait_for(self._inbox.get(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         if isinstance(item, BaseException):
             raise item
@@ -142,7 +142,7 @@ class ShardedPubSub:
                     await self._slot_moved(message["channel"])
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - handed to the hub, which subscribes again
+        except Exception as exc:
             self._inbox.put_nowait(_lost(exc))
         finally:
             with contextlib.suppress(KeyError):

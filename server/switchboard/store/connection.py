@@ -42,13 +42,18 @@ def connect(settings: Settings) -> Redis:
             socket_timeout=CONNECT_TIMEOUT_S,  # for the sentinels only: their answers are immediate
         )
         master: Redis = sentinel.master_for(
-            settings.redis_master_name or "", redis_class=NodeRedis, socket_connect_timeout=CONNECT_TIMEOUT_S,
-            health_check_interval=HEALTH_CHECK_INTERVAL_S, max_connections=REDIS_MAX_CONNECTIONS,
+            settings.redis_master_name or "",
+            redis_class=NodeRedis,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            health_check_interval=HEALTH_CHECK_INTERVAL_S,
+            max_connections=REDIS_MAX_CONNECTIONS,
         )
         return master
     if not settings.redis_url:
         raise ValueError("settings need a redis_url, sentinels or cluster nodes (see Settings.from_env)")
     return NodeRedis.from_url(
-        settings.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S, health_check_interval=HEALTH_CHECK_INTERVAL_S,
+        settings.redis_url,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        health_check_interval=HEALTH_CHECK_INTERVAL_S,
         max_connections=REDIS_MAX_CONNECTIONS,
     )

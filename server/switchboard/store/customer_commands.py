@@ -49,15 +49,36 @@ class CustomerCommands(Engine):
         a new session of the conversation, in its queue (the empty fields are
         the conversation's)."""
         result: ChatStarted = await self._run(
-            "start_chat", visitor_id, conversation_id, session_id, queue, language,
-            _json_encode(skills or []), channel, _json_encode(customer or {}), _json_encode(attributes or {}),
-            text, mode, client_msg_id, "" if hold_until is None else hold_until, closed_message, invite_id, now=now,
+            "start_chat",
+            visitor_id,
+            conversation_id,
+            session_id,
+            queue,
+            language,
+            _json_encode(skills or []),
+            channel,
+            _json_encode(customer or {}),
+            _json_encode(attributes or {}),
+            text,
+            mode,
+            client_msg_id,
+            "" if hold_until is None else hold_until,
+            closed_message,
+            invite_id,
+            now=now,
         )
         return result
 
     async def post_message(
-        self, cid: str, role: str, sender: str, display_name: str, text: str,
-        client_msg_id: str = "", kind: str = "message", now: int | None = None,
+        self,
+        cid: str,
+        role: str,
+        sender: str,
+        display_name: str,
+        text: str,
+        client_msg_id: str = "",
+        kind: str = "message",
+        now: int | None = None,
     ) -> MessagePosted:
         """Appends and publishes a message or note. Raises `ConversationEnded` when a
         customer writes into an ended session (the caller opens a new one)."""
@@ -65,8 +86,15 @@ class CustomerCommands(Engine):
 
         async def post() -> MessagePosted:
             posted: MessagePosted = await self._conversation_script(
-                "message", [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
-                now_ms() if now is None else now, kind, role, sender, display_name, text, client_msg_id,
+                "message",
+                [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
+                now_ms() if now is None else now,
+                kind,
+                role,
+                sender,
+                display_name,
+                text,
+                client_msg_id,
             )
             return posted
 
@@ -95,21 +123,34 @@ class CustomerCommands(Engine):
         return ended
 
     async def page_view(
-        self, visitor_id: str, url: str, title: str | None, web_session_idle_ms: int,
-        rules_version: str = "", matches: tuple[tuple[str, float], ...] = (), now: int | None = None,
+        self,
+        visitor_id: str,
+        url: str,
+        title: str | None,
+        web_session_idle_ms: int,
+        rules_version: str = "",
+        matches: tuple[tuple[str, float], ...] = (),
+        now: int | None = None,
     ) -> PageViewed:
         """Records a page view in the visitor's journey and web session and arms the
         invite timers of `matches` (rule id, seconds on page), the rules of version
         `rules_version` that match the url. `{stale: true}` (nothing written) when the
         rules changed since; an empty version skips that check."""
         viewed: PageViewed = await self._run(
-            "page_view", visitor_id, url, title or "", web_session_idle_ms, rules_version,
-            _json_encode(matches), now=now,
+            "page_view",
+            visitor_id,
+            url,
+            title or "",
+            web_session_idle_ms,
+            rules_version,
+            _json_encode(matches),
+            now=now,
         )
         return viewed
 
-    async def invite(self, visitor_id: str, queue: str, text: str, agent: str = "",
-                     now: int | None = None) -> dict[str, Any]:
+    async def invite(
+        self, visitor_id: str, queue: str, text: str, agent: str = "", now: int | None = None
+    ) -> dict[str, Any]:
         """An outbound invitation, by an agent of the queue or (no agent) the admin."""
         return await self._step("invite", visitor_id, "", queue, text, agent, now=now)
 

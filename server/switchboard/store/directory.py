@@ -84,7 +84,7 @@ class Directory:
             pipe.scard(self.keys.agent_connections(aid))
         rows = await call(pipe.execute())
         views = []
-        for aid, (config, state, reason, since), conns in zip(aids, rows[::2], rows[1::2]):
+        for aid, (config, state, reason, since), conns in zip(aids, rows[::2], rows[1::2], strict=False):
             if not config:
                 continue
             view = {"id": aid, **_decode(config), "state": _s(state), "since": int(since), "connected": conns > 0}

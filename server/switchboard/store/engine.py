@@ -37,8 +37,9 @@ class Timeouts:
 
 
 class Engine:
-    def __init__(self, redis: Redis, keys: Keys, timeouts: Timeouts = Timeouts(),
-                 conversation_ops: str | None = None) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, timeouts: Timeouts = Timeouts(), conversation_ops: str | None = None
+    ) -> None:
         self.redis = redis
         self.keys = keys
         self.timeouts = timeouts
@@ -107,7 +108,9 @@ class Engine:
             trims += [cid, done["applied"]]
             for frame in listed(done["frames"]):
                 applied[(cid, frame["n"])] = {
-                    "to": listed(frame["to"]), "frame": lists_fixed(_json_decode(frame["frame"]))}
+                    "to": listed(frame["to"]),
+                    "frame": lists_fixed(_json_decode(frame["frame"])),
+                }
         if isinstance(result, dict) and "_message_op" in result:
             # without it (the ops are left to the repair sweep) the ack goes without a seq
             message = applied.get((result["conversation_id"], result.pop("_message_op")))
@@ -126,7 +129,8 @@ class Engine:
         k = self.keys
         try:
             await self.scripts["outbox_trim"](
-                keys=[k.root], args=[k.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, "0", *trims])
+                keys=[k.root], args=[k.prefix, now, self.timeouts.inactivity_ms, self.timeouts.grace_ms, "0", *trims]
+            )
         except STORE_ERRORS:
             pass  # the repair sweep trims them: applying them again skips them
 

@@ -11,10 +11,15 @@ from redis import exceptions as redis_errors
 from ..domain.errors import ErrorCode, SwitchboardError
 
 STORE_ERRORS = (
-    redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    OSError,
     # Redis Cluster, while a shard fails over or slots move (after redis-py's own retries)
-    redis_errors.ClusterDownError, redis_errors.TryAgainError, redis_errors.SlotNotCoveredError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    redis_errors.SlotNotCoveredError,
 )
+
 
 def unavailable(exc: BaseException) -> SwitchboardError:
     return SwitchboardError(ErrorCode.UNAVAILABLE, f"the store is unreachable ({type(exc).__name__})")

@@ -88,9 +88,18 @@ class Figures:
             (state, member_of, role, name, since, capacity), held = rows[base + 2 * i : base + 2 * i + 2]
             if state is None:
                 continue
-            agents.append(AgentNow(aid, _s(state), int(held), tuple(_decode(member_of or b"[]")),
-                                   _s(role) if role else "agent", _s(name) if name else aid,
-                                   int(since or 0), int(capacity or 0)))
+            agents.append(
+                AgentNow(
+                    aid,
+                    _s(state),
+                    int(held),
+                    tuple(_decode(member_of or b"[]")),
+                    _s(role) if role else "agent",
+                    _s(name) if name else aid,
+                    int(since or 0),
+                    int(capacity or 0),
+                )
+            )
         totals = {_s(f): int(v) for f, v in first[2].items()} if counters else {}
         return Snapshot(now, queues, agents, totals)
 

@@ -21,7 +21,8 @@ async def read_recent(
     last messages: an offer's thread), oldest first, notes included."""
     entries = await call(redis.xrevrange(keys.history(cid), "+", "-", count=limit * (3 if messages_only else 1)))
     events = [
-        lists_fixed(_json_decode(fields[b"d"])) for _id, fields in reversed(entries)
+        lists_fixed(_json_decode(fields[b"d"]))
+        for _id, fields in reversed(entries)
         if not messages_only or b'"type":"message"' in fields[b"d"]
     ]
     return events[-limit:]

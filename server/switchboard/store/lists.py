@@ -5,10 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 #: Fields that are lists in the contract.
-LIST_FIELDS = frozenset({
-    "thread", "skills", "messages", "agents", "journey", "offers", "sessions", "languages", "queues", "monitoring",
-    "visitors",
-})
+LIST_FIELDS = frozenset(
+    {
+        "thread",
+        "skills",
+        "messages",
+        "agents",
+        "journey",
+        "offers",
+        "sessions",
+        "languages",
+        "queues",
+        "monitoring",
+        "visitors",
+    }
+)
 
 
 def lists_fixed(value: Any) -> Any:

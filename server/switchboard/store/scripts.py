@@ -42,7 +42,11 @@ from .batching import batcher_for
 STANDALONE = frozenset({"message", "relay", "conversation_apply", "search_add", "put_canned", "put_invite_rule"})
 
 #: library -> its preludes, and whether its functions call the prelude's `begin` first
-PRELUDES = {"routing": (["_apply", "_lib"], True), "webhooks": (["_webhooks"], True), "conversation": (["_apply"], False)}
+PRELUDES = {
+    "routing": (["_apply", "_lib"], True),
+    "webhooks": (["_webhooks"], True),
+    "conversation": (["_apply"], False),
+}
 
 
 def _source(name: str) -> str:
@@ -109,7 +113,7 @@ async def remove_other_versions(redis: Redis | RedisCluster) -> list[str]:
     for target in _every_primary(redis):
         listed = await redis.execute_command("FUNCTION LIST", "LIBRARYNAME", "switchboard_*", **target)
         for entry in listed or []:
-            fields = dict(zip(entry[::2], entry[1::2]))
+            fields = dict(zip(entry[::2], entry[1::2], strict=False))
             name = fields.get(b"library_name", fields.get("library_name"))
             name = name.decode() if isinstance(name, bytes) else name
             if name and name.startswith("switchboard_") and name not in ours:

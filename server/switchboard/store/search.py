@@ -144,7 +144,7 @@ class SearchIndex:
             return {"conversations": [], "next": None}
         scores = await call(self.redis.zmscore(self.keys.search_activity, ids))
         entries = sorted(
-            ((int(score) if score is not None else joined[cid], cid) for cid, score in zip(ids, scores)),
+            ((int(score) if score is not None else joined[cid], cid) for cid, score in zip(ids, scores, strict=False)),
             reverse=True,
         )
         entries = [e for e in entries if search.after(e, cursor)]
@@ -208,7 +208,7 @@ class SearchIndex:
             return []
         scores = await call(self.redis.zmscore(self.keys.search_activity, ids))
         entries = sorted(
-            ((int(score), cid) for cid, score in zip(ids, scores) if score is not None), reverse=True
+            ((int(score), cid) for cid, score in zip(ids, scores, strict=False) if score is not None), reverse=True
         )
         entries = [e for e in entries if search.after(e, cursor)]
         return [entries[i : i + self.batch] for i in range(0, len(entries), self.batch)]
@@ -227,10 +227,18 @@ class SearchIndex:
         top: Any = "+inf" if position is None else position[0]
         fetch = self.batch
         while True:
-            rows = await call(self.redis.zrange(
-                self.keys.search_activity, top, "-inf", desc=True, byscore=True,
-                offset=0, num=fetch, withscores=True,
-            ))
+            rows = await call(
+                self.redis.zrange(
+                    self.keys.search_activity,
+                    top,
+                    "-inf",
+                    desc=True,
+                    byscore=True,
+                    offset=0,
+                    num=fetch,
+                    withscores=True,
+                )
+            )
             # Rows of the cursor's own millisecond come first (by id, descending);
             # those at or before the cursor were on an earlier page.
             entries = [e for e in ((int(score), _s(cid)) for cid, score in rows) if search.after(e, position)]

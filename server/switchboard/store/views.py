@@ -48,8 +48,13 @@ class Views(Engine):
             return []
         views = await self._run("view_queues", *qids)
         return [
-            {"id": v["id"], **_json_decode(v["config"]), "waiting": v["waiting"],
-             "longest_wait_ms": v["longest_wait_ms"], "agents_available": v["agents_available"]}
+            {
+                "id": v["id"],
+                **_json_decode(v["config"]),
+                "waiting": v["waiting"],
+                "longest_wait_ms": v["longest_wait_ms"],
+                "agents_available": v["agents_available"],
+            }
             for v in views or []
         ]
 

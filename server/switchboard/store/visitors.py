@@ -45,8 +45,9 @@ def _view(rid: str, stored: StoredRule) -> dict[str, Any]:
 
 
 class Visitors:
-    def __init__(self, redis: Redis, keys: Keys, router: Router, web_session_idle_s: float,
-                 max_rules: int = invites.MAX_RULES) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, router: Router, web_session_idle_s: float, max_rules: int = invites.MAX_RULES
+    ) -> None:
         self.redis = redis
         self.keys = keys
         self.router = router
@@ -64,7 +65,12 @@ class Visitors:
             version, rules = self._rules or ("", [])
             matches = tuple((r.id, r.body.seconds_on_page) for r in rules if r.wants(url))
             result = await self.router.page_view(
-                vid, url, title, self.idle_ms, version if check_version else "", matches,
+                vid,
+                url,
+                title,
+                self.idle_ms,
+                version if check_version else "",
+                matches,
             )
             if not result.get("stale"):
                 break
@@ -90,7 +96,9 @@ class Visitors:
 
     # ------------------------------------------------------------ invite rules
 
-    async def put_rule(self, rid: str, body: invites.InviteRuleBody, now_ms: int | None = None) -> tuple[dict[str, Any], bool]:
+    async def put_rule(
+        self, rid: str, body: invites.InviteRuleBody, now_ms: int | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Creates or replaces the rule; returns its view and whether it is new."""
         if not await call(self.redis.sismember(self.keys.queues, body.queue)):
             raise SwitchboardError(ErrorCode.BAD_REQUEST, f"unknown queue: {body.queue}")
@@ -99,7 +107,9 @@ class Visitors:
         keys = [self.keys.invite_rules, self.keys.invite_rules_version]
         result = await call(self._put(keys=keys, args=[rid, _encode(stored), self.max_rules]))
         if result == -1:
-            raise SwitchboardError(ErrorCode.CONFLICT, f"there are already {self.max_rules} invite rules; delete one first")
+            raise SwitchboardError(
+                ErrorCode.CONFLICT, f"there are already {self.max_rules} invite rules; delete one first"
+            )
         return _view(rid, stored), result == 1
 
     async def rule(self, rid: str) -> dict[str, Any] | None:

@@ -77,8 +77,12 @@ def stream_id(value: str) -> tuple[int, int]:
 
 class WebhookStore:
     def __init__(
-        self, redis: Redis, keys: Keys, cap: int = domain.MAX_WEBHOOKS,
-        dead_letter_limit: int = domain.DEAD_LETTER_LIMIT, max_pending: int = domain.MAX_PENDING,
+        self,
+        redis: Redis,
+        keys: Keys,
+        cap: int = domain.MAX_WEBHOOKS,
+        dead_letter_limit: int = domain.DEAD_LETTER_LIMIT,
+        max_pending: int = domain.MAX_PENDING,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -97,8 +101,11 @@ class WebhookStore:
         """Registers the webhook; returns its view with the secret (shown this once)."""
         created_at = clock.now_ms() if now_ms is None else now_ms
         hook = domain.Webhook(
-            url=body.url, secret=body.secret or "whsec_" + secrets.token_urlsafe(32), created_at=created_at,
-            events=body.events or [], description=body.description or "",
+            url=body.url,
+            secret=body.secret or "whsec_" + secrets.token_urlsafe(32),
+            created_at=created_at,
+            events=body.events or [],
+            description=body.description or "",
         )
         for _ in range(3):
             wid = "wh_" + secrets.token_hex(8)
@@ -126,19 +133,21 @@ class WebhookStore:
             stats = {_s(k): v for k, v in flat[i * step].items()}
             lanes = flat[i * step + 1 : i * step + 1 + domain.LANES]
             error = stats.get("last_error")
-            figures.append({
-                "since": _s(stats.get("since", b"0-0")),
-                "delivered": _int(stats.get("delivered")) or 0,
-                "failed": _int(stats.get("failed")) or 0,
-                "pending": sum(lanes),
-                "dead": flat[i * step + 1 + domain.LANES],
-                "dead_lettered": _int(stats.get("dead_lettered")) or 0,
-                "dropped": _int(stats.get("dropped")) or 0,
-                "last_status": _int(stats.get("last_status")),
-                "last_error": _s(error) if error else None,
-                "last_error_at": _int(stats.get("last_error_at")),
-                "last_delivered_at": _int(stats.get("last_delivered_at")),
-            })
+            figures.append(
+                {
+                    "since": _s(stats.get("since", b"0-0")),
+                    "delivered": _int(stats.get("delivered")) or 0,
+                    "failed": _int(stats.get("failed")) or 0,
+                    "pending": sum(lanes),
+                    "dead": flat[i * step + 1 + domain.LANES],
+                    "dead_lettered": _int(stats.get("dead_lettered")) or 0,
+                    "dropped": _int(stats.get("dropped")) or 0,
+                    "last_status": _int(stats.get("last_status")),
+                    "last_error": _s(error) if error else None,
+                    "last_error_at": _int(stats.get("last_error_at")),
+                    "last_delivered_at": _int(stats.get("last_delivered_at")),
+                }
+            )
         return figures
 
     async def get(self, wid: str) -> dict[str, Any] | None:
@@ -150,8 +159,10 @@ class WebhookStore:
     async def views(self) -> list[dict[str, Any]]:
         """Every webhook, oldest first."""
         everything = await call(self.redis.hgetall(self.keys.webhooks))
-        hooks = sorted(((_s(wid), _decode_hook(raw)) for wid, raw in everything.items()),
-                       key=lambda item: (item[1].created_at, item[0]))
+        hooks = sorted(
+            ((_s(wid), _decode_hook(raw)) for wid, raw in everything.items()),
+            key=lambda item: (item[1].created_at, item[0]),
+        )
         figures = await self._figures([wid for wid, _ in hooks])
         return [domain.view(wid, hook, f) for (wid, hook), f in zip(hooks, figures, strict=True)]
 
@@ -174,11 +185,16 @@ class WebhookStore:
             if info is None or body is None:
                 continue  # replayed or trimmed between the two reads
             meta = _decode(info)
-            letters.append({
-                "id": _s(did), "event": _decode(body), "attempts": meta.get("attempts"),
-                "last_error": meta.get("last_error"), "last_status": meta.get("last_status"),
-                "failed_at": meta.get("at"),
-            })
+            letters.append(
+                {
+                    "id": _s(did),
+                    "event": _decode(body),
+                    "attempts": meta.get("attempts"),
+                    "last_error": meta.get("last_error"),
+                    "last_status": meta.get("last_status"),
+                    "failed_at": meta.get("at"),
+                }
+            )
         return letters
 
     async def replay(self, wid: str, ids: list[str] | None, now_ms: int) -> int | None:
@@ -193,9 +209,15 @@ class WebhookStore:
     async def read(self, consumer: str, count: int, block_ms: int) -> str | None:
         """Reads new entries as `consumer` (waiting up to `block_ms`); the newest id read."""
         try:
-            answer = await call(self.redis.xreadgroup(
-                GROUP, consumer, {self.keys.events: ">"}, count=count, block=block_ms,
-            ))
+            answer = await call(
+                self.redis.xreadgroup(
+                    GROUP,
+                    consumer,
+                    {self.keys.events: ">"},
+                    count=count,
+                    block=block_ms,
+                )
+            )
         except redis_errors.ResponseError as exc:
             if str(exc).startswith("NOGROUP"):
                 raise NoGroup() from None
@@ -212,9 +234,16 @@ class WebhookStore:
         start = "0-0"
         for _ in range(rounds):
             try:
-                answer = await call(self.redis.xautoclaim(
-                    self.keys.events, GROUP, consumer, min_idle_ms, start_id=start, count=100,
-                ))
+                answer = await call(
+                    self.redis.xautoclaim(
+                        self.keys.events,
+                        GROUP,
+                        consumer,
+                        min_idle_ms,
+                        start_id=start,
+                        count=100,
+                    )
+                )
             except redis_errors.ResponseError as exc:
                 if str(exc).startswith("NOGROUP"):
                     raise NoGroup() from None
@@ -232,7 +261,13 @@ class WebhookStore:
         created = 0
         for _ in range(10_000):
             cursor, made = await self._run(
-                "fanout", GROUP, upto, now_ms, domain.LANES, self.max_pending, FANOUT_BATCH,
+                "fanout",
+                GROUP,
+                upto,
+                now_ms,
+                domain.LANES,
+                self.max_pending,
+                FANOUT_BATCH,
             )
             created += int(made)
             cursor = _s(cursor)
@@ -246,20 +281,44 @@ class WebhookStore:
         for lane, did, ends, hook_raw, body, tries in rows:
             hook = _decode_hook(hook_raw)
             lane = _s(lane)
-            jobs.append(Job(
-                lane=lane, delivery_id=_s(did), lease_end=int(ends), webhook_id=lane.rpartition(":")[0],
-                url=hook.url, secret=hook.secret, body=body, event_type=_decode_typed(body).type,
-                attempts=int(_decode(tries).get("attempts", 0)) if tries else 0,
-            ))
+            jobs.append(
+                Job(
+                    lane=lane,
+                    delivery_id=_s(did),
+                    lease_end=int(ends),
+                    webhook_id=lane.rpartition(":")[0],
+                    url=hook.url,
+                    secret=hook.secret,
+                    body=body,
+                    event_type=_decode_typed(body).type,
+                    attempts=int(_decode(tries).get("attempts", 0)) if tries else 0,
+                )
+            )
         return jobs
 
     async def finish(
-        self, job: Job, outcome: str, status: int | None, error: str, attempts: int, retry_at: int, now_ms: int,
+        self,
+        job: Job,
+        outcome: str,
+        status: int | None,
+        error: str,
+        attempts: int,
+        retry_at: int,
+        now_ms: int,
     ) -> str:
         """outcome "ok", "retry" (at `retry_at`) or "dead"; answers what was recorded, or "stale"."""
         result = await self._run(
-            "finish", job.lane, job.delivery_id, job.lease_end, now_ms, outcome,
-            "" if status is None else status, error, attempts, retry_at, self.dead_letter_limit,
+            "finish",
+            job.lane,
+            job.delivery_id,
+            job.lease_end,
+            now_ms,
+            outcome,
+            "" if status is None else status,
+            error,
+            attempts,
+            retry_at,
+            self.dead_letter_limit,
         )
         return _s(result)
 

@@ -118,7 +118,9 @@ CustomerCommand = (
 
 class AgentHello(Command, tag="hello"):
     token: Annotated[str, msgspec.Meta(max_length=1024)]
-    resume: Annotated[dict[Id, Annotated[int, msgspec.Meta(ge=0, le=2**53)]], msgspec.Meta(max_length=200)] | None = None
+    resume: Annotated[dict[Id, Annotated[int, msgspec.Meta(ge=0, le=2**53)]], msgspec.Meta(max_length=200)] | None = (
+        None
+    )
 
 
 class SetState(Command, tag="set_state"):

@@ -51,7 +51,7 @@ class Contact(Part):
 class PageVisit(Part):
     url: str
     ts: int
-    title: str | None | UnsetType = UNSET
+    title: str | UnsetType | None = UNSET
 
 
 class CsatAnswer(Part):
@@ -198,8 +198,16 @@ class CsatRequested(SessionEvent, tag="csat.requested"):
     pass
 
 
-HistoryEvent = Message | NoteAdded | ChatConnected | ParticipantJoined | ParticipantLeft | ChatTransferred \
-    | ChatEnded | CsatRequested
+HistoryEvent = (
+    Message
+    | NoteAdded
+    | ChatConnected
+    | ParticipantJoined
+    | ParticipantLeft
+    | ChatTransferred
+    | ChatEnded
+    | CsatRequested
+)
 
 
 # ---------------------------------------------------------------- answers and relays (built by the gateway)
@@ -391,9 +399,27 @@ class TokenRevoked(Frame, tag="token.revoked"):
 
 CustomerFrame = HistoryEvent | Ack | Error | Typing | CustomerWelcome | ChatQueued | ChatPosition | Invite
 
-AgentFrame = HistoryEvent | Ack | Error | Typing | ReadReceipt | AgentWelcome | CardChanged | Stats | Offer \
-    | OfferRevoked | AgentStateChanged | ConversationAssigned | ConversationClosed | TransferFailed \
-    | ConferenceFailed | ConferenceRequested | ConferenceStarted | ConferenceEnded | HelpRequested
+AgentFrame = (
+    HistoryEvent
+    | Ack
+    | Error
+    | Typing
+    | ReadReceipt
+    | AgentWelcome
+    | CardChanged
+    | Stats
+    | Offer
+    | OfferRevoked
+    | AgentStateChanged
+    | ConversationAssigned
+    | ConversationClosed
+    | TransferFailed
+    | ConferenceFailed
+    | ConferenceRequested
+    | ConferenceStarted
+    | ConferenceEnded
+    | HelpRequested
+)
 
 
 __all__ = [

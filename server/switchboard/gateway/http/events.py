@@ -74,7 +74,9 @@ async def _events(services: Services, after: str, types: frozenset[str] | None) 
 @requires_admin
 async def stream_events(request: Request) -> Response:
     services = services_of(request)
-    after = event_id(request.headers.get("last-event-id") or request.query_params.get("after") or "", "Last-Event-ID / after")
+    after = event_id(
+        request.headers.get("last-event-id") or request.query_params.get("after") or "", "Last-Event-ID / after"
+    )
     types = None
     if request.query_params.get("types"):
         types = frozenset(t.strip() for t in request.query_params["types"].split(",") if t.strip())

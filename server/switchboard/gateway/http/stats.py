@@ -47,10 +47,16 @@ async def get_stats(request: Request) -> Response:
         raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
     recent = await s.figures.recent_events(snapshot.now_ms - window_s * 1000)
     figures = stats.queue_figures(recent.events, recent.complete_from_ms, snapshot.now_ms, queues, snapshot.agents)
-    return JSON({
-        "window_s": window_s, "from": recent.complete_from_ms, "to": snapshot.now_ms,
-        "truncated": recent.truncated, "events_read": len(recent.events), "queues": figures,
-    })
+    return JSON(
+        {
+            "window_s": window_s,
+            "from": recent.complete_from_ms,
+            "to": snapshot.now_ms,
+            "truncated": recent.truncated,
+            "events_read": len(recent.events),
+            "queues": figures,
+        }
+    )
 
 
 routes = [Route("/api/v1/stats", get_stats)]
