@@ -1,4 +1,5 @@
-"""The routing rules of the contract, over real sockets."""
+"""The routing rules of the contract, over real sockets (who is offered what, where the
+socket adds nothing, is tested on the store: tests/store/test_routing_rules.py)."""
 
 from __future__ import annotations
 
@@ -10,29 +11,6 @@ from support import eventually
 async def events_of(sb, type_):
     page = await sb.admin("GET", "/api/v1/events?limit=1000")
     return [e for e in page["events"] if e["type"] == type_]
-
-
-async def test_only_members_of_the_queue_get_offers(sb):
-    await sb.queue("sales")
-    outsider = await sb.available_agent("sam", queues=["sales"])
-    member = await sb.available_agent("alice")
-    await sb.chat()
-    await member.expect("offer")
-    assert outsider.received("offer") == []
-
-
-async def test_language_and_skills_decide_eligibility(sb):
-    await sb.queue("billing", skills=["billing"])
-    english = await sb.available_agent("en-billing", queues=["billing"], skills=["billing"])
-    german_no_skill = await sb.available_agent("de-plain", queues=["billing"], languages=["de"])
-    german = await sb.available_agent(
-        "de-billing", queues=["billing"], languages=["de", "en"], skills=["billing", "vip"]
-    )
-
-    await sb.chat(queue="billing", language="de", skills=["vip"])
-    offer = await german.expect("offer")
-    assert offer["language"] == "de" and offer["skills"] == ["vip"]
-    assert english.received("offer") == [] and german_no_skill.received("offer") == []
 
 
 async def test_capacity_counts_active_chats_and_wrap_ups(sb):
@@ -53,35 +31,6 @@ async def test_capacity_counts_active_chats_and_wrap_ups(sb):
     await agent.ok({"type": "wrap_up", "conversation_id": conversations[0], "code": "resolved"})
     offer = await agent.expect("offer")
     assert offer["session_id"] == third_started["session_id"]
-
-
-async def test_longest_idle_agent_first_then_the_other(sb):
-    first = await sb.available_agent("first")
-    second = await sb.available_agent("second")
-    await sb.chat()
-    offer = await first.expect("offer")
-    await first.ok({"type": "accept", "offer_id": offer["offer_id"]})
-    await sb.chat()
-    await second.expect("offer")
-    assert len(first.received("offer")) == 1
-
-
-async def test_queue_priority_then_arrival_order(sb):
-    await sb.queue("vip", priority=10)
-    token = await sb.agent("alice", queues=["support", "vip"], capacity=1)
-    agent, _ = await sb.agent_socket(token)
-    _, low_first = await sb.chat(queue="support", text="first in")
-    _, low_second = await sb.chat(queue="support", text="second in")
-    _, high = await sb.chat(queue="vip", text="vip")
-    await agent.ok({"type": "set_state", "state": "available"})
-    order = []
-    for _ in range(3):
-        offer = await agent.expect("offer")
-        order.append(offer["conversation_id"])
-        await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
-        await agent.ok({"type": "end_session", "conversation_id": offer["conversation_id"]})
-        await agent.ok({"type": "wrap_up", "conversation_id": offer["conversation_id"], "code": "resolved"})
-    assert order == [high["conversation_id"], low_first["conversation_id"], low_second["conversation_id"]]
 
 
 async def test_auto_accept_queue_assigns_without_offer(sb):

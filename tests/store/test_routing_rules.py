@@ -1,0 +1,119 @@
+"""Who is offered what: routing rules where the socket adds nothing, called on the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+from redis.asyncio import Redis
+
+from switchboard.domain.config import AgentConfig, QueueConfig
+from switchboard.store.engine import Timeouts
+from switchboard.store.keys import Keys
+from switchboard.store.router import Router
+
+T0 = 1_800_000_000_000
+
+
+@pytest.fixture
+async def router(redis_url):
+    redis = Redis.from_url(redis_url)
+    yield Router(redis, Keys("rules"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
+    await redis.aclose()
+
+
+async def queue(router: Router, qid: str, **config: Any) -> None:
+    await router.put_queue(qid, msgspec.json.encode(QueueConfig(name=qid.title(), **config)))
+
+
+async def agent(router: Router, aid: str, now: int, queues: list[str], available: bool = True, **config: Any) -> None:
+    """An agent connected on one socket; available unless told otherwise."""
+    config.setdefault("languages", ["en"])
+    await router.put_agent(aid, msgspec.json.encode(AgentConfig(display_name=aid.title(), queues=queues, **config)))
+    version = (await router.redis.hget(router.keys.agent(aid), "token_version")).decode()
+    await router.connect(aid, aid, f"n:{aid}", version, now=now)
+    if available:
+        await router.set_state(aid, "available", now=now)
+
+
+async def chat(router: Router, sid: str, now: int, queue: str = "q", language: str = "en", **start: Any) -> None:
+    await router.start_chat(
+        visitor_id=f"v-{sid}",
+        conversation_id=f"c-{sid}",
+        session_id=sid,
+        queue=queue,
+        language=language,
+        channel="webchat",
+        text="hello",
+        now=now,
+        **start,
+    )
+
+
+async def offered_to(router: Router, sid: str) -> str | None:
+    """The agent the session's current offer rings at, if any."""
+    offer = await router.redis.hget(router.keys.session(sid), "offer")
+    if not offer:
+        return None
+    for aid in await router.redis.smembers(router.keys.agents):
+        if await router.redis.sismember(router.keys.agent_offers(aid.decode()), offer):
+            return aid.decode()
+    return None
+
+
+async def serve(router: Router, aid: str, sid: str, now: int) -> None:
+    """The agent accepts the session's offer, ends the session and wraps it up."""
+    offer = (await router.redis.hget(router.keys.session(sid), "offer")).decode()
+    await router.accept(aid, offer, now=now)
+    await router.end_session(aid, f"c-{sid}", now=now + 1)
+    await router.wrap_up(aid, f"c-{sid}", "resolved", now=now + 2)
+
+
+async def test_only_members_of_the_queue_get_offers(router):
+    await queue(router, "q")
+    await queue(router, "sales")
+    await agent(router, "outsider", T0, queues=["sales"])
+    await agent(router, "member", T0 + 1, queues=["q"])
+    await chat(router, "s1", T0 + 10)
+    assert await offered_to(router, "s1") == "member"
+
+
+async def test_language_and_skills_decide_eligibility(router):
+    await queue(router, "q", skills=["billing"])
+    await agent(router, "en-billing", T0, queues=["q"], skills=["billing"])
+    await agent(router, "de-plain", T0 + 1, queues=["q"], languages=["de"])
+    await agent(router, "de-billing", T0 + 2, queues=["q"], languages=["de", "en"], skills=["billing", "vip"])
+    await chat(router, "s1", T0 + 10, language="de", skills=["vip"])
+    assert await offered_to(router, "s1") == "de-billing"
+
+
+async def test_longest_idle_agent_first_then_the_other(router):
+    await queue(router, "q")
+    await agent(router, "first", T0, queues=["q"])
+    await agent(router, "second", T0 + 5, queues=["q"])
+    await chat(router, "s1", T0 + 10)
+    assert await offered_to(router, "s1") == "first"
+    offer = (await router.redis.hget(router.keys.session("s1"), "offer")).decode()
+    await router.accept("first", offer, now=T0 + 11)
+    await chat(router, "s2", T0 + 12)
+    assert await offered_to(router, "s2") == "second"
+
+
+async def test_queue_priority_then_arrival_order(router):
+    await queue(router, "q")
+    await queue(router, "vip", priority=10)
+    await agent(router, "alice", T0, queues=["q", "vip"], available=False, capacity=1)
+    await chat(router, "low-first", T0 + 1)
+    await chat(router, "low-second", T0 + 2)
+    await chat(router, "high", T0 + 3, queue="vip")
+    await router.set_state("alice", "available", now=T0 + 10)
+    order = []
+    now = T0 + 20
+    for _ in range(3):
+        ringing = [sid for sid in ("high", "low-first", "low-second") if await offered_to(router, sid) == "alice"]
+        assert len(ringing) == 1, ringing  # capacity 1: one offer at a time
+        order.append(ringing[0])
+        await serve(router, "alice", ringing[0], now)
+        now += 10
+    assert order == ["high", "low-first", "low-second"]
