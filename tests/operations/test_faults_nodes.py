@@ -150,6 +150,10 @@ async def test_a_killed_node_s_clients_resume_elsewhere_and_its_timers_run_on(pr
 
     await customer.send({"type": "message", "text": "three", "client_msg_id": "m3"})  # no ack awaited
     doomed.kill()
+    # A client resumes once it has seen its socket drop; frames still in flight to the
+    # old socket arrive before that, so the resume point below counts them.
+    await customer.closed()
+    await alice.closed()
 
     # The customer and alice come back through other nodes and resume by seq.
     last = max(seqs(customer))
