@@ -5,7 +5,8 @@ step stays atomic on one Redis Cluster shard; a conversation's history and
 message path carry the conversation's own tag, so message traffic spreads.
 The search index has a tag of its own: intersecting its word sets needs them on
 one shard, and that shard need not be the routing one.
-The Lua prelude (`lua/_lib.lua`, functions `k`, `cv`, `ck`, `clog`) builds the same names.
+The Lua prelude builds the same names (`k`, `cv`, `cv_sessions` in `lua/_lib.lua`; the message
+side's names in the conversation scripts).
 """
 
 from __future__ import annotations

@@ -45,7 +45,6 @@ local DEADLINES
 local CONV_OPS, CONV_ORDER -- conversation ops of this call, by conversation, and its order
 
 local PRIORITY_SCALE = 1e13 -- score = -priority * scale + time entered: priority first, then age
-local THREAD_LENGTH = 20
 local HISTORY_LIMIT = 500
 local EVENTS_MAXLEN = 1000000
 
@@ -296,11 +295,8 @@ local function fill_history(result, pending)
   for _, d in ipairs(OUT) do fill(d.frame) end
 end
 
--- Fields that hold lists. Lua's cjson writes an empty list as {}; a frame
--- published from here has them written as [] (store/router.py's LIST_FIELDS
--- does the same for what the Router publishes).
-local LIST_FIELDS = {'thread', 'skills', 'messages', 'agents', 'journey', 'offers', 'sessions', 'languages',
-  'queues', 'monitoring', 'visitors'}
+-- LIST_FIELDS (fields that hold lists: Lua's cjson writes an empty list as {}, a frame
+-- published from here has them written as []) comes from the generated prelude.
 
 local function encode_frame(frame)
   local payload = cjson.encode(frame)
