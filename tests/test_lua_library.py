@@ -44,7 +44,7 @@ def test_the_count_of_locals_counts_every_name_of_a_declaration():
 
 
 def test_an_include_comes_once_and_before_what_includes_it():
-    order = scripts.with_includes(["_lib", "_apply", "_lib"])
+    order = scripts.with_includes(["includes/lifecycle", "_apply", "includes/lifecycle", "includes/presence"])
     assert len(order) == len(set(order))
     for name in order:
         for included in scripts._INCLUDE.findall(scripts._source(name)):

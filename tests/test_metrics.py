@@ -16,7 +16,7 @@ from support import eventually
 from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.metrics import HISTOGRAM_BUCKETS_MS
 
-LIB_LUA = Path(__file__).resolve().parents[1] / "server" / "switchboard" / "store" / "lua" / "_lib.lua"
+LIB_LUA = Path(__file__).resolve().parents[1] / "server" / "switchboard" / "store" / "lua" / "includes" / "metrics.lua"
 
 
 class Scrape:
@@ -150,7 +150,7 @@ async def test_a_queue_without_traffic_has_zero_series(sb):
 
 def test_histogram_buckets_are_the_ones_lua_writes():
     match = re.search(r"HISTOGRAM_BUCKETS_MS\s*=\s*\{([^}]*)\}", LIB_LUA.read_text())
-    assert match, "HISTOGRAM_BUCKETS_MS not found in _lib.lua"
+    assert match, "HISTOGRAM_BUCKETS_MS not found in includes/metrics.lua"
     assert tuple(int(x) for x in match.group(1).split(",")) == HISTOGRAM_BUCKETS_MS
 
 

@@ -9,9 +9,10 @@ only its function.
 Three libraries, each named after the hash of its code so that nodes of two
 versions can share a Redis during an upgrade (each calls its own functions):
 
-- routing: the `_apply.lua` and `_lib.lua` preludes, then every routing script's
-  body as a function that calls `begin(KEYS, ARGV)` first (the prelude's
-  per-call state);
+- routing: `lua/includes/call.lua` (the per-call state) and the helper files
+  that the routing scripts include (`--- @include "includes/queues"`, as in
+  BullMQ), then every routing script's body as a function that calls
+  `begin(KEYS, ARGV)` first;
 - webhooks: the `_webhooks.lua` prelude and the `webhook_*` scripts;
 - conversation: the scripts that touch one conversation's keys (the message
   path) or one small structure, with `_apply.lua`.
@@ -44,7 +45,7 @@ from .batching import batcher_for
 STANDALONE = frozenset({"message", "relay", "conversation_apply", "search_add", "put_canned", "put_invite_rule"})
 
 #: library -> its preludes, and whether its functions call the prelude's `begin` first
-PRELUDES = {"routing": (["_apply", "_lib"], True), "webhooks": (["_webhooks"], True), "conversation": (["_apply"], False)}
+PRELUDES = {"routing": (["includes/call"], True), "webhooks": (["_webhooks"], True), "conversation": (["_apply"], False)}
 
 
 def _source(name: str) -> str:

@@ -1,6 +1,14 @@
 -- accept: the agent takes the session it was offered: a new (or transferred)
 -- session from its queue, a transfer from another agent, or a conference.
 -- ARGV[5] agent id   ARGV[6] offer id
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/cards"
+--- @include "includes/routing"
+--- @include "includes/side_offers"
+--- @include "includes/lifecycle"
 local aid, oid = ARGV[5], ARGV[6]
 local o = hgetall(k('offer', oid))
 if not o or o.agent ~= aid then return refuse('not_found', 'no such offer (it may have expired)') end

@@ -3,6 +3,13 @@
 -- A newly connected agent is not_ready; one back within the grace keeps its state.
 -- ARGV[5] kind: "a" or "v"   ARGV[6] agent or visitor id   ARGV[7] connection id
 -- ARGV[8] agent token version ("" for visitors)
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/cards"
+--- @include "includes/routing"
+--- @include "includes/presence"
 local kind, id, conn, token_version = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local conns = k(kind, id, 'conns')
 local back_in_grace = redis.call('ZSCORE', DEADLINES, 'grace:' .. kind .. ':' .. id)

@@ -1,6 +1,11 @@
 -- delete_agent: removes an agent that holds no session and no offer; its
 -- tokens stop working with it.
 -- ARGV[5] agent id
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/supervisors"
 local aid = ARGV[5]
 local queues = redis.call('HGET', k('a', aid), 'queues')
 if not queues then return refuse('not_found', 'no such agent') end

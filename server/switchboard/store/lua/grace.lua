@@ -2,6 +2,15 @@
 -- An agent becomes offline and its active sessions go back to the head of
 -- their queue; a webchat customer's open session ends (messaging survives).
 -- ARGV[5] kind: "a" or "v"   ARGV[6] agent or visitor id
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/routing"
+--- @include "includes/side_offers"
+--- @include "includes/lifecycle"
+--- @include "includes/supervisors"
 local kind, id = ARGV[5], ARGV[6]
 if not take_due('grace:' .. kind .. ':' .. id) then return done(false) end
 if redis.call('SCARD', k(kind, id, 'conns')) > 0 then return done(false) end

@@ -3,6 +3,11 @@
 -- conversation's last activity); it is re-armed here, lazily, when it is early.
 -- ARGV[5] session id   ARGV[6] the conversation's last activity (ms; "" unknown),
 --                      which the Router reads from its message side
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/routing"
+--- @include "includes/lifecycle"
 local sid = ARGV[5]
 if not take_due('inact:' .. sid) then return done(false) end
 local s = redis.call('HMGET', k('s', sid), 'status', 'conv')

@@ -1,6 +1,10 @@
 -- monitor / unmonitor: a supervisor follows a conversation of one of its queues
 -- silently (nobody else is told), or stops.
 -- ARGV[5] supervisor id   ARGV[6] conversation id   ARGV[7] "monitor" or "unmonitor"
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/cards"
+--- @include "includes/supervisors"
 local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
 local a = redis.call('HMGET', k('a', aid), 'role', 'queues')
 if a[1] ~= 'supervisor' then return refuse('forbidden', 'only supervisors can monitor conversations') end

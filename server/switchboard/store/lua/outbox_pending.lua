@@ -6,6 +6,9 @@
 -- ARGV[6] "now" (optional): apply at once, due or not: a message found the
 --         conversation's message side behind its routing record (see
 --         Router.post_message)
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
 local cid = ARGV[5]
 if ARGV[6] ~= 'now' and not take_due('outbox:' .. cid) then return done(false) end
 local ops = redis.call('LRANGE', k('outbox', cid), 0, -1)

@@ -1,6 +1,9 @@
 -- outbox_trim: drops the ops conversation_apply has applied from the outboxes
 -- of conversations; an outbox left empty disarms its repair deadline.
 -- ARGV[5..] pairs: conversation id, the last op number applied
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
 for i = 5, #ARGV, 2 do
   local cid, upto = ARGV[i], tonumber(ARGV[i + 1])
   local outbox = k('outbox', cid)

@@ -7,6 +7,10 @@
 -- ARGV[9] version of the invite rules the caller matched the url against ("" skips the check)
 -- ARGV[10] the matching rules, JSON [[rule id, seconds on page], ...]
 -- Writes nothing and returns {stale = true} when the rules changed since that version.
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/cards"
 local vid, url, title, idle_ms = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 local version, matches = ARGV[9], cjson.decode(ARGV[10])
 if version ~= '' and (redis.call('GET', k('invite_rules', 'version')) or '0') ~= version then
