@@ -60,7 +60,7 @@ else
     queue = s.queue, agent = aid, from_agent = o.sender})
 end
 deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
-  _card = session_view(sid), _history = history_mark(s.conv, HISTORY_LIMIT, false, 'messages')})
+  _card = session_view(sid), _history = history.mark(s.conv, HISTORY_LIMIT, false, 'messages')})
 reindex_agent(aid)
 route_all()
 return done({conversation_id = s.conv, session_id = sid, kind = o.kind})

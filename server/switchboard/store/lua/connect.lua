@@ -18,7 +18,7 @@ local fresh = redis.call('SCARD', conns) == 0 and not back_in_grace
 if kind == 'v' then
   add_connection('v', id, conn)
   redis.call('ZADD', k('visitors', 'online'), 0, id) -- listed by id (GET /visitors?online=true)
-  disarm('grace:v:' .. id)
+  deadline.disarm('grace:v:' .. id)
   redis.call('HSETNX', k('v', id), 'created_at', NOW)
   local cid = redis.call('HGET', k('v', id), 'conv')
   local result = {conversation_id = cid or cjson.null}
@@ -30,7 +30,7 @@ local a = hgetall(k('a', id))
 if not a or not a.queues then return refuse('unauthorized', 'unknown agent') end
 if (a.token_version or '0') ~= token_version then return refuse('unauthorized', 'the token was revoked') end
 add_connection('a', id, conn)
-disarm('grace:a:' .. id)
+deadline.disarm('grace:a:' .. id)
 if fresh and a.state ~= 'not_ready' then set_agent_state(id, 'not_ready', '') end
 reindex_agent(id)
 route_all()

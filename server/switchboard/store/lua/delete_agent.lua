@@ -18,5 +18,5 @@ redis.call('DEL', k('a', aid), k('a', aid, 'slots'), k('a', aid, 'offers'), k('a
 for _, cid in ipairs(redis.call('SMEMBERS', k('a', aid, 'monitoring'))) do stop_monitoring(aid, cid) end
 redis.call('SREM', k('agents'), aid)
 redis.call('SREM', k('supervisors'), aid)
-disarm('grace:a:' .. aid)
+deadline.disarm('grace:a:' .. aid)
 return done(true)

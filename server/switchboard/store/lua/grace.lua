@@ -12,7 +12,7 @@
 --- @include "includes/lifecycle"
 --- @include "includes/supervisors"
 local kind, id = ARGV[5], ARGV[6]
-if not take_due('grace:' .. kind .. ':' .. id) then return done(false) end
+if not deadline.take_due('grace:' .. kind .. ':' .. id) then return done(false) end
 if redis.call('SCARD', k(kind, id, 'conns')) > 0 then return done(false) end
 
 if kind == 'v' then
@@ -42,7 +42,7 @@ for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
       append(s.conv, {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}, to)
     end
     if #rest == 0 then
-      disarm('inact:' .. sid)
+      deadline.disarm('inact:' .. sid)
       -- back to the head of its queue: ahead of every waiting session of its priority
       local head = redis.call('ZRANGE', k('q', s.queue, 'waiting'), 0, 0, 'WITHSCORES')
       if head[2] and tonumber(head[2]) <= tonumber(s.score) then

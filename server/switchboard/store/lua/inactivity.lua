@@ -9,12 +9,12 @@
 --- @include "includes/routing"
 --- @include "includes/lifecycle"
 local sid = ARGV[5]
-if not take_due('inact:' .. sid) then return done(false) end
+if not deadline.take_due('inact:' .. sid) then return done(false) end
 local s = redis.call('HMGET', k('s', sid), 'status', 'conv')
 if s[1] ~= 'active' and s[1] ~= 'conference' then return done(false) end
 local last = tonumber(ARGV[6]) or NOW
 if last + INACTIVITY_MS > NOW then
-  arm('inact:' .. sid, last + INACTIVITY_MS)
+  deadline.arm('inact:' .. sid, last + INACTIVITY_MS)
   return done(false)
 end
 end_session(sid, 'inactivity_timeout')

@@ -42,7 +42,7 @@ local function send(qid, text, source)
 end
 
 if rid ~= '' then
-  if not take_due('invite:' .. vid .. ':' .. rid) then return done(false) end
+  if not deadline.take_due('invite:' .. vid .. ':' .. rid) then return done(false) end
   local raw = redis.call('HGET', k('invite_rules'), rid)
   local rule = raw and cjson.decode(raw)
   if not rule or not rule.enabled or not queue_config(rule.queue) then return done(false) end

@@ -21,4 +21,4 @@ if not mine then return refuse('forbidden', 'the conversation is not in one of y
 start_monitoring(aid, cid)
 redis.call('HDEL', k('s', sid), 'help')  -- a supervisor is on it: the request is answered
 return done({conversation_id = cid, monitoring = true, session = session_view(sid),
-  _history = history_mark(cid, HISTORY_LIMIT, false, 'messages')})
+  _history = history.mark(cid, HISTORY_LIMIT, false, 'messages')})

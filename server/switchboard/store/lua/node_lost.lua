@@ -9,7 +9,7 @@
 --- @include "includes/routing"
 --- @include "includes/presence"
 local node = ARGV[5]
-if not take_due('node:' .. node) then return done(false) end
+if not deadline.take_due('node:' .. node) then return done(false) end
 local key = k('node', node, 'conns')
 local dropped = 0
 for _, member in ipairs(redis.call('SMEMBERS', key)) do

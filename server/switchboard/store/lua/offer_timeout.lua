@@ -10,7 +10,7 @@
 --- @include "includes/routing"
 --- @include "includes/side_offers"
 local oid = ARGV[5]
-if not take_due('offer:' .. oid) then return done(false) end
+if not deadline.take_due('offer:' .. oid) then return done(false) end
 local o = remove_offer(oid)
 if not o then return done(false) end
 local s = hgetall(k('s', o.session))

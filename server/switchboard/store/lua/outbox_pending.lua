@@ -10,7 +10,7 @@
 --- @include "includes/deadlines"
 --- @include "includes/conversations"
 local cid = ARGV[5]
-if ARGV[6] ~= 'now' and not take_due('outbox:' .. cid) then return done(false) end
+if ARGV[6] ~= 'now' and not deadline.take_due('outbox:' .. cid) then return done(false) end
 local ops = redis.call('LRANGE', k('outbox', cid), 0, -1)
 if #ops == 0 then return done(false) end
 redis.call('ZADD', DEADLINES, NOW + OUTBOX_REPAIR_MS, 'outbox:' .. cid)

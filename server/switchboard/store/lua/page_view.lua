@@ -42,7 +42,7 @@ local armed, timers = {}, {}
 for _, match in ipairs(matches) do
   local rid, seconds = match[1], match[2]
   if redis.call('HEXISTS', k('web', wid), 'invited:' .. rid) == 0 then
-    arm('invite:' .. vid .. ':' .. rid, NOW + math.floor(seconds * 1000))
+    deadline.arm('invite:' .. vid .. ':' .. rid, NOW + math.floor(seconds * 1000))
     armed[rid] = true
     timers[#timers + 1] = rid
   end
@@ -50,7 +50,7 @@ end
 local running = k('v', vid, 'invite_timers')
 local before = redis.call('SMEMBERS', running)
 for _, rid in ipairs(before) do
-  if not armed[rid] then disarm('invite:' .. vid .. ':' .. rid) end
+  if not armed[rid] then deadline.disarm('invite:' .. vid .. ':' .. rid) end
 end
 if #before > 0 then redis.call('DEL', running) end
 if #timers > 0 then redis.call('SADD', running, unpack(timers)) end

@@ -7,7 +7,7 @@
 --- @include "includes/routing"
 --- @include "includes/lifecycle"
 local sid = ARGV[5]
-if not take_due('maxwait:' .. sid) then return done(false) end
+if not deadline.take_due('maxwait:' .. sid) then return done(false) end
 local status = redis.call('HGET', k('s', sid), 'status')
 if status ~= 'waiting' and status ~= 'offered' then return done(false) end
 end_session(sid, 'queue_timeout')

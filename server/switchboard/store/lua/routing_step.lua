@@ -6,7 +6,7 @@
 --- @include "includes/conversations"
 --- @include "includes/routing"
 local sid, step = ARGV[5], ARGV[6]
-if not take_due('step:' .. sid .. ':' .. step) then return done(false) end
+if not deadline.take_due('step:' .. sid .. ':' .. step) then return done(false) end
 local s = redis.call('HMGET', k('s', sid), 'status', 'queue')
 if s[1] ~= 'waiting' then return done(false) end
 ROUTE[s[2]] = true

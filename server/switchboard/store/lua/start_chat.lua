@@ -73,7 +73,7 @@ enqueue(sid, qid, score, NOW)
 arm_waiting_deadlines(sid, q, hold_until or NOW, true)
 if hold_until then
   redis.call('HSET', k('s', sid), 'held_until', hold_until)
-  arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
+  deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
 end
 
 local message_op = nil

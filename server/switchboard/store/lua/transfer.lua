@@ -47,8 +47,8 @@ end
 
 local to = audience(cid, true)
 remove_from_session(sid, aid)
-disarm('inact:' .. sid)
-for i = 1, 20 do disarm('step:' .. sid .. ':' .. i) end
+deadline.disarm('inact:' .. sid)
+for i = 1, 20 do deadline.disarm('step:' .. sid .. ':' .. i) end
 -- A new routing in the new queue; the sender asked for someone else, so it is
 -- not offered the session again (as if it had declined it).
 redis.call('DEL', k('s', sid, 'declined'))

@@ -6,7 +6,7 @@
 --- @include "includes/routing"
 --- @include "includes/lifecycle"
 local sid, aid = ARGV[5], ARGV[6]
-if not take_due('wrapup:' .. sid .. ':' .. aid) then return done(false) end
+if not deadline.take_due('wrapup:' .. sid .. ':' .. aid) then return done(false) end
 if not has_word(redis.call('HGET', k('s', sid), 'wrapping'), aid) then return done(false) end
 close_wrap_up(sid, aid, nil, 'Wrap-up timed out', nil)
 route_all()

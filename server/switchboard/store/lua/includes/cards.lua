@@ -96,7 +96,7 @@ local function offer_frame(oid, sid, s, kind, expires_at, from_agent)
     type = 'offer', offer_id = oid, kind = kind, conversation_id = s.conv, session_id = sid,
     customer = customer_of(s), queue = {id = s.queue, name = queue_name(s.queue)},
     language = s.language, skills = cjson.decode(s.skills or '[]'),
-    _history = history_mark(s.conv, THREAD_LENGTH, true, 'thread'),
+    _history = history.mark(s.conv, THREAD_LENGTH, true, 'thread'),
     queued_at = tonumber(s.queued_at), offered_at = NOW, expires_at = expires_at,
   }
   frame.customer.verified = s.verified == '1'

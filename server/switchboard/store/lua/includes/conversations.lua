@@ -1,5 +1,5 @@
 -- Routing prelude: conversations: audience, conversation ops, history marks, the step's answer (`done`), appending.
--- Provides: audience, REPLICATED, OUTBOX_REPAIR_MS, conversation_op, read_history, fill_history, encode_frame, publish_here, done, update_conversation, touch, append, system_message, history_mark.
+-- Provides: audience, REPLICATED, OUTBOX_REPAIR_MS, conversation_op, history (read, fill, mark), encode_frame, publish_here, done, update_conversation, touch, append, system_message.
 --- @include "_apply"
 --- @include "includes/call"
 
@@ -50,12 +50,15 @@ local function conversation_op(cid, op)
   return op.n
 end
 
+-- A conversation's history as frames carry it: `history.read`, `history.fill`, `history.mark`.
+local history = {}
+
 -- Fills the `_history` marks (see `history_mark`) of the result and of the
 -- frames to deliver, on one Redis: the conversation's last events, read from
 -- its message side once this step's ops are applied there. A conversation with
 -- ops still in its outbox (`pending`) keeps its marks for the Router, which
 -- reads them after applying the ops.
-local function read_history(cid, limit, messages_only)
+function history.read(cid, limit, messages_only)
   local entries = redis.call('XREVRANGE', P .. ':c:{' .. cid .. '}:log', '+', '-', 'COUNT',
     limit * (messages_only and 3 or 1))
   local events = {}
@@ -73,7 +76,7 @@ local function read_history(cid, limit, messages_only)
   return events
 end
 
-local function fill_history(result, pending)
+function history.fill(result, pending)
   local skip = {}
   for _, p in ipairs(pending) do skip[p.cid] = true end
   local read = {}
@@ -81,7 +84,7 @@ local function fill_history(result, pending)
     local mark = type(holder) == 'table' and holder._history
     if not mark or skip[mark.cid] then return end
     local key = mark.cid .. '|' .. mark.limit .. '|' .. tostring(mark.messages_only)
-    read[key] = read[key] or read_history(mark.cid, mark.limit, mark.messages_only)
+    read[key] = read[key] or history.read(mark.cid, mark.limit, mark.messages_only)
     holder[mark.field] = read[key]
     holder._history = nil
   end
@@ -138,7 +141,7 @@ local function done(result)
       conv[#conv + 1] = {cid = cid, ops = redis.call('LRANGE', outbox, 0, -1)}
     end
   end
-  if APPLY_HERE then fill_history(result, conv) end
+  if APPLY_HERE then history.fill(result, conv) end
   if next(appended) then
     -- deliveries of appended frames, and the message's id and seq, filled in here
     for i, d in ipairs(OUT) do
@@ -194,6 +197,6 @@ end
 -- The conversation's last `limit` history events (messages only: its thread),
 -- which the Router reads after applying the ops and puts in `field` of the
 -- table holding this mark.
-local function history_mark(cid, limit, messages_only, field)
+function history.mark(cid, limit, messages_only, field)
   return {cid = cid, limit = limit, messages_only = messages_only, field = field}
 end

@@ -32,14 +32,14 @@ connect_agent = function(sid, aid)
   remember_conversation(aid, s.conv)
   update_conversation(s.conv, {agents = aid})
   touch(s.conv)
-  arm('inact:' .. sid, NOW + INACTIVITY_MS)
-  disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
+  deadline.arm('inact:' .. sid, NOW + INACTIVITY_MS)
+  deadline.disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
   -- the agent finds it in conversation.assigned
   local to = audience(s.conv, true)
   for i, r in ipairs(to) do if r == 'a:' .. aid then table.remove(to, i) break end end
   append(s.conv, {type = 'chat.connected', session_id = sid, agent = agent_public(aid)}, to)
   deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
-    _card = session_view(sid), _history = history_mark(s.conv, HISTORY_LIMIT, false, 'messages')})
+    _card = session_view(sid), _history = history.mark(s.conv, HISTORY_LIMIT, false, 'messages')})
   if first then
     lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid,
       queue = s.queue, agent = aid, wait_ms = NOW - tonumber(s.queued_at)})
@@ -70,9 +70,9 @@ local function end_session(sid, reason)
   redis.call('HSET', k('s', sid), 'status', status, 'ended_at', NOW, 'end_reason', reason,
     'agents', '', 'wrapping', table.concat(agents, ' '), 'offer', '')
   for _, aid in ipairs(agents) do
-    arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
+    deadline.arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
   end
-  disarm('inact:' .. sid)
+  deadline.disarm('inact:' .. sid)
   local to = audience(s.conv, true)
   update_conversation(s.conv, {open = '0', agents = ''})
   append(s.conv, {type = 'chat.ended', session_id = sid, reason = reason}, to)
@@ -89,7 +89,7 @@ local function end_session(sid, reason)
   else
     event.waited_ms = NOW - tonumber(s.queued_at) -- never connected: how long the customer waited
   end
-  disarm('maxwait:' .. sid)
+  deadline.disarm('maxwait:' .. sid)
   lifecycle(event)
 end
 
@@ -102,7 +102,7 @@ local function close_wrap_up(sid, aid, code, label, notes)
     'wrap_label', label, 'wrap_notes', notes or '', 'wrapped_at', NOW)
   if #rest == 0 then redis.call('HSET', k('s', sid), 'status', 'closed') end
   redis.call('SREM', k('a', aid, 'slots'), sid)
-  disarm('wrapup:' .. sid .. ':' .. aid)
+  deadline.disarm('wrapup:' .. sid .. ':' .. aid)
   local wrap = {code = code or cjson.null, label = label}
   if notes and notes ~= '' then wrap.notes = notes end
   deliver({'a:' .. aid}, {type = 'conversation.closed', conversation_id = s.conv, session_id = sid, wrap_up = wrap})

@@ -25,7 +25,7 @@ local function drop_connection(kind, id, conn)
   redis.call('SREM', k('node', node_of(conn), 'conns'), kind .. ' ' .. id .. ' ' .. conn)
   if redis.call('SREM', conns, conn) == 0 or redis.call('SCARD', conns) > 0 then return false end
   if kind == 'v' then redis.call('ZREM', k('visitors', 'online'), id) end
-  arm('grace:' .. kind .. ':' .. id, NOW + GRACE_MS)
+  deadline.arm('grace:' .. kind .. ':' .. id, NOW + GRACE_MS)
   if kind == 'a' then
     for _, oid in ipairs(redis.call('SMEMBERS', k('a', id, 'offers'))) do
       local o = remove_offer(oid)

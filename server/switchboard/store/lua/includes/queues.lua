@@ -33,10 +33,10 @@ end
 -- each routing step routes it again when the step widens the targeting.
 local function arm_waiting_deadlines(sid, q, entered_at, first_wait)
   if first_wait and type(q.max_wait_s) == 'number' then
-    arm('maxwait:' .. sid, entered_at + math.floor(q.max_wait_s * 1000))
+    deadline.arm('maxwait:' .. sid, entered_at + math.floor(q.max_wait_s * 1000))
   end
   for i, step in ipairs(q.steps or {}) do
-    if step.after_s > 0 then arm('step:' .. sid .. ':' .. i, entered_at + math.floor(step.after_s * 1000)) end
+    if step.after_s > 0 then deadline.arm('step:' .. sid .. ':' .. i, entered_at + math.floor(step.after_s * 1000)) end
   end
 end
 

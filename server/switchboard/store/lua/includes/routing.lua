@@ -42,7 +42,7 @@ local function offer_session(sid, s, q, aid)
   -- An offer counts as an assignment for idle order: the next chat goes to the next idle agent.
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
   redis.call('HSET', k('s', sid), 'status', 'offered', 'offer', oid, 'offered_at', NOW)
-  arm('offer:' .. oid, expires_at)
+  deadline.arm('offer:' .. oid, expires_at)
   deliver({'a:' .. aid}, frame)
   lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
     queue = s.queue, agent = aid, offer_id = oid, kind = kind})
@@ -196,7 +196,7 @@ local function remove_offer(oid)
   if not o then return nil end
   redis.call('DEL', k('offer', oid))
   redis.call('SREM', k('a', o.agent, 'offers'), oid)
-  disarm('offer:' .. oid)
+  deadline.disarm('offer:' .. oid)
   return o
 end
 

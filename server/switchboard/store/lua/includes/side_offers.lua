@@ -81,7 +81,7 @@ local function offer_side(sid, s, kind, sender, target)
     'conv', s.conv, 'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
   redis.call('SADD', k('a', target, 'offers'), oid)
   redis.call('HSET', k('s', sid), 'side_offer', oid)
-  arm('offer:' .. oid, expires_at)
+  deadline.arm('offer:' .. oid, expires_at)
   deliver({'a:' .. target}, frame)
   lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
     queue = s.queue, agent = target, offer_id = oid, kind = kind, from_agent = sender})
