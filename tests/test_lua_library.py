@@ -9,7 +9,6 @@ import re
 import msgspec
 import pytest
 from redis.asyncio import Redis
-
 from support import queue_and_agent
 from switchboard.domain.config import QueueConfig
 from switchboard.domain.frames import THREAD_LENGTH
