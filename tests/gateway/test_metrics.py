@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,10 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import free_port, start_node
 from support import eventually
+from switchboard.domain.stats import HISTOGRAM_BUCKETS_MS
 from switchboard.embedded import EmbeddedRedis
-from switchboard.gateway.metrics import HISTOGRAM_BUCKETS_MS
-
-LIB_LUA = Path(__file__).resolve().parents[2] / "server" / "switchboard" / "store" / "lua" / "_lib.lua"
+from switchboard.store.scripts import library
 
 
 class Scrape:
@@ -153,8 +151,8 @@ async def test_a_queue_without_traffic_has_zero_series(sb):
 
 
 def test_histogram_buckets_are_the_ones_lua_writes():
-    match = re.search(r"HISTOGRAM_BUCKETS_MS\s*=\s*\{([^}]*)\}", LIB_LUA.read_text())
-    assert match, "HISTOGRAM_BUCKETS_MS not found in _lib.lua"
+    match = re.search(r"local HISTOGRAM_BUCKETS_MS\s*=\s*\{([^}]*)\}", library("routing").prelude)
+    assert match, "HISTOGRAM_BUCKETS_MS is not generated into the routing library"
     assert tuple(int(x) for x in match.group(1).split(",")) == HISTOGRAM_BUCKETS_MS
 
 

@@ -311,7 +311,7 @@ class RouterMachine(RuleBasedStateMachine):
             pipe.smembers(keys.agent_connections(aid))
         for sid in sids:
             pipe.hgetall(keys.session(sid))
-            pipe.smembers(keys.session(sid) + ":declined")  # as _lib.lua spells it
+            pipe.smembers(keys.session(sid) + ":declined")  # as the Lua library spells it
         for qid in QUEUE_IDS:
             pipe.zrange(keys.queue_waiting(qid), 0, -1, withscores=True)
         raw = await pipe.execute()
@@ -328,7 +328,7 @@ class RouterMachine(RuleBasedStateMachine):
             declined[sid] = {_s(x) for x in next(it)}
         waiting = {qid: [(_s(m), float(sc)) for m, sc in next(it)] for qid in QUEUE_IDS}
         offers = {}
-        async for key in r.scan_iter(match=f"{R}:offer:*", count=1000):  # offer hashes, as _lib.lua spells them
+        async for key in r.scan_iter(match=f"{R}:offer:*", count=1000):  # offer hashes, as the Lua library spells them
             oid = _s(key).rsplit(":", 1)[1]
             offers[oid] = {_s(k): _s(v) for k, v in (await r.hgetall(key)).items()}
         return Snapshot(agents, slots, agent_offers, conns, sessions, declined, waiting, offers)

@@ -189,9 +189,9 @@ def test_the_lua_prelude_and_the_router_agree_on_which_fields_hold_lists():
     import re
 
     from switchboard.store.lists import LIST_FIELDS
-    from switchboard.store.scripts import _source
+    from switchboard.store.scripts import library
 
-    listed = re.search(r"local LIST_FIELDS = \{([^}]*)\}", _source("_lib")).group(1)
+    listed = re.search(r"local LIST_FIELDS = \{([^}]*)\}", library("routing").prelude).group(1)
     assert set(re.findall(r"'([a-z_]+)'", listed)) == set(LIST_FIELDS)
 
 

@@ -49,19 +49,6 @@ class Channel(StrEnum):
     MESSAGING = "messaging"
 
 
-class OfferKind(StrEnum):
-    NEW = "new"
-    TRANSFER = "transfer"
-    CONFERENCE = "conference"
-
-
-class RevokeReason(StrEnum):
-    TIMEOUT = "timeout"
-    CUSTOMER_LEFT = "customer_left"
-    TAKEN = "taken"
-    AGENT_DISCONNECTED = "agent_disconnected"
-
-
 class AcceptMode(StrEnum):
     MANUAL = "manual"
     AUTO = "auto"

@@ -31,6 +31,9 @@ from typing import Any
 from .parameters import bounded_int
 from .states import AgentState, EndReason
 
+#: The upper bounds (ms) of the answer and handle histograms that every routing step
+#: counts into (the Lua library gets this list from here: store/scripts.py).
+HISTOGRAM_BUCKETS_MS = (5000, 10000, 20000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000)
 DEFAULT_WINDOW_S = 900
 MAX_WINDOW_S = 86400
 #: At most this many events are read for one computation; beyond it the

@@ -24,14 +24,12 @@ from prometheus_client.utils import floatToGoString
 
 from ..domain.errors import SwitchboardError
 from ..domain.states import AgentState, EndReason
+from ..domain.stats import HISTOGRAM_BUCKETS_MS
 from ..store.figures import Figures, Snapshot
 
 log = logging.getLogger(__name__)
 
 STORE_TIMEOUT_S = 2.0
-#: The upper bounds (ms) of the answer and handle histograms: the same list as
-#: HISTOGRAM_BUCKETS_MS in store/lua/_lib.lua (a test keeps them equal).
-HISTOGRAM_BUCKETS_MS = (5000, 10000, 20000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000)
 HISTOGRAMS = {
     "answer": (
         "switchboard_answer_time_seconds",

@@ -5,7 +5,8 @@ step stays atomic on one Redis Cluster shard; a conversation's history and
 message path carry the conversation's own tag, so message traffic spreads.
 The search index has a tag of its own: intersecting its word sets needs them on
 one shard, and that shard need not be the routing one.
-The Lua prelude (`lua/_lib.lua`, functions `k`, `cv`, `ck`, `clog`) builds the same names.
+The Lua prelude builds the same names (`k`, `cv`, `cv_sessions` in `lua/includes/call.lua`; the message
+side's names in the conversation scripts).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class Keys:
 
     @property
     def counters(self) -> str:
-        """Deployment-wide event counters and histograms (written by `lifecycle` in _lib.lua)."""
+        """Deployment-wide event counters and histograms (written by `lifecycle` in lua/includes/metrics.lua)."""
         return self._r("counters")
 
     def agent(self, aid: str) -> str:
@@ -101,7 +102,7 @@ class Keys:
 
     @property
     def id_key(self) -> str:
-        """The key that makes offer and invitation ids unguessable (see _lib.lua)."""
+        """The key that makes offer and invitation ids unguessable (see lua/includes/routing.lua)."""
         return self._r("id_key")
 
     def handshakes(self, ip: str, minute: int) -> str:

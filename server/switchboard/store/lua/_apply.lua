@@ -1,4 +1,4 @@
--- Applying conversation ops (see `conversation_op` in _lib.lua) to a
+-- Applying conversation ops (see `conversation_op` in includes/conversations.lua) to a
 -- conversation's message side. Shared by conversation_apply.lua (Redis
 -- Cluster: the second step, on the conversation's own shard) and by the
 -- routing steps themselves on one Redis, where the message side is at hand.

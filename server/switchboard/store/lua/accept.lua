@@ -1,6 +1,14 @@
 -- accept: the agent takes the session it was offered: a new (or transferred)
 -- session from its queue, a transfer from another agent, or a conference.
 -- ARGV[5] agent id   ARGV[6] offer id
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/cards"
+--- @include "includes/routing"
+--- @include "includes/side_offers"
+--- @include "includes/lifecycle"
 local aid, oid = ARGV[5], ARGV[6]
 local o = hgetall(k('offer', oid))
 if not o or o.agent ~= aid then return refuse('not_found', 'no such offer (it may have expired)') end
@@ -52,7 +60,7 @@ else
     queue = s.queue, agent = aid, from_agent = o.sender})
 end
 deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
-  _card = session_view(sid), _history = history_mark(s.conv, HISTORY_LIMIT, false, 'messages')})
+  _card = session_view(sid), _history = history.mark(s.conv, HISTORY_LIMIT, false, 'messages')})
 reindex_agent(aid)
 route_all()
 return done({conversation_id = s.conv, session_id = sid, kind = o.kind})

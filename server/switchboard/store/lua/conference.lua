@@ -1,6 +1,10 @@
 -- conference: the owner of a conversation invites a second agent; on accept
 -- both are connected (see accept.lua).
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] invited agent id
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/side_offers"
 local aid, cid, target = ARGV[5], ARGV[6], ARGV[7]
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end

@@ -3,6 +3,13 @@
 -- A newly connected agent is not_ready; one back within the grace keeps its state.
 -- ARGV[5] kind: "a" or "v"   ARGV[6] agent or visitor id   ARGV[7] connection id
 -- ARGV[8] agent token version ("" for visitors)
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/cards"
+--- @include "includes/routing"
+--- @include "includes/presence"
 local kind, id, conn, token_version = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local conns = k(kind, id, 'conns')
 local back_in_grace = redis.call('ZSCORE', DEADLINES, 'grace:' .. kind .. ':' .. id)
@@ -11,7 +18,7 @@ local fresh = redis.call('SCARD', conns) == 0 and not back_in_grace
 if kind == 'v' then
   add_connection('v', id, conn)
   redis.call('ZADD', k('visitors', 'online'), 0, id) -- listed by id (GET /visitors?online=true)
-  disarm('grace:v:' .. id)
+  deadline.disarm('grace:v:' .. id)
   redis.call('HSETNX', k('v', id), 'created_at', NOW)
   local cid = redis.call('HGET', k('v', id), 'conv')
   local result = {conversation_id = cid or cjson.null}
@@ -23,7 +30,7 @@ local a = hgetall(k('a', id))
 if not a or not a.queues then return refuse('unauthorized', 'unknown agent') end
 if (a.token_version or '0') ~= token_version then return refuse('unauthorized', 'the token was revoked') end
 add_connection('a', id, conn)
-disarm('grace:a:' .. id)
+deadline.disarm('grace:a:' .. id)
 if fresh and a.state ~= 'not_ready' then set_agent_state(id, 'not_ready', '') end
 reindex_agent(id)
 route_all()

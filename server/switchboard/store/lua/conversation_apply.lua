@@ -1,5 +1,5 @@
 -- conversation_apply: applies the pending ops a routing step wrote to a
--- conversation's outbox (see `conversation_op` in _lib.lua) to its message side
+-- conversation's outbox (see `conversation_op` in includes/conversations.lua) to its message side
 -- (`apply_ops` in _apply.lua). Applying an outbox again, or two nodes racing on
 -- it, changes nothing.
 -- KEYS[1] conversation hash   KEYS[2] its history stream   KEYS[3] its client_msg_id index

@@ -1,6 +1,9 @@
 -- csat: the customer rates the last ended session of its conversation in which
 -- an agent served it. One answer per session.
 -- ARGV[5] visitor id   ARGV[6] rating (1-5)   ARGV[7] comment ("" none)
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/conversations"
 local vid, rating, comment = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local cid = redis.call('HGET', k('v', vid), 'conv')
 if not cid then return refuse('conflict', 'no survey is open for this visitor') end

@@ -3,6 +3,12 @@
 -- transfer or conference stays with its sender, who gets transfer.failed or
 -- conference.failed.
 -- ARGV[5] agent id   ARGV[6] offer id
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/routing"
+--- @include "includes/side_offers"
 local aid, oid = ARGV[5], ARGV[6]
 local o = hgetall(k('offer', oid))
 if not o or o.agent ~= aid then return refuse('not_found', 'no such offer (it may have expired)') end

@@ -1,6 +1,11 @@
 -- delete_agent: removes an agent that holds no session and no offer; its
 -- tokens stop working with it.
 -- ARGV[5] agent id
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/supervisors"
 local aid = ARGV[5]
 local queues = redis.call('HGET', k('a', aid), 'queues')
 if not queues then return refuse('not_found', 'no such agent') end
@@ -13,5 +18,5 @@ redis.call('DEL', k('a', aid), k('a', aid, 'slots'), k('a', aid, 'offers'), k('a
 for _, cid in ipairs(redis.call('SMEMBERS', k('a', aid, 'monitoring'))) do stop_monitoring(aid, cid) end
 redis.call('SREM', k('agents'), aid)
 redis.call('SREM', k('supervisors'), aid)
-disarm('grace:a:' .. aid)
+deadline.disarm('grace:a:' .. aid)
 return done(true)

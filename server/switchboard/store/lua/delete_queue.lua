@@ -1,5 +1,7 @@
 -- delete_queue: removes a queue that no session is waiting in.
 -- ARGV[5] queue id
+--- @include "includes/call"
+--- @include "includes/conversations"
 local qid = ARGV[5]
 if redis.call('EXISTS', k('queue', qid)) == 0 then return refuse('not_found', 'no such queue') end
 if redis.call('ZCARD', k('q', qid, 'waiting')) > 0 then

@@ -1,5 +1,9 @@
 -- dismiss_invite: the visitor turns a proactive invitation down.
 -- ARGV[5] visitor id   ARGV[6] invite id
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/conversations"
+--- @include "includes/cards"
 local vid, iid = ARGV[5], ARGV[6]
 local invite = pending_invite(vid, iid)
 if not invite then return refuse('not_found', 'no such invitation') end

@@ -2,6 +2,10 @@
 -- ends the open session of a conversation.
 -- ARGV[5] role: "customer" or "agent"   ARGV[6] visitor or agent id
 -- ARGV[7] conversation id ("" for the customer: its current conversation)
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/routing"
+--- @include "includes/lifecycle"
 local role, actor, cid = ARGV[5], ARGV[6], ARGV[7]
 if role == 'customer' then
   cid = redis.call('HGET', k('v', actor), 'conv')

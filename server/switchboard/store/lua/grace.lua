@@ -2,8 +2,17 @@
 -- An agent becomes offline and its active sessions go back to the head of
 -- their queue; a webchat customer's open session ends (messaging survives).
 -- ARGV[5] kind: "a" or "v"   ARGV[6] agent or visitor id
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/routing"
+--- @include "includes/side_offers"
+--- @include "includes/lifecycle"
+--- @include "includes/supervisors"
 local kind, id = ARGV[5], ARGV[6]
-if not take_due('grace:' .. kind .. ':' .. id) then return done(false) end
+if not deadline.take_due('grace:' .. kind .. ':' .. id) then return done(false) end
 if redis.call('SCARD', k(kind, id, 'conns')) > 0 then return done(false) end
 
 if kind == 'v' then
@@ -33,7 +42,7 @@ for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
       append(s.conv, {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}, to)
     end
     if #rest == 0 then
-      disarm('inact:' .. sid)
+      deadline.disarm('inact:' .. sid)
       -- back to the head of its queue: ahead of every waiting session of its priority
       local head = redis.call('ZRANGE', k('q', s.queue, 'waiting'), 0, 0, 'WITHSCORES')
       if head[2] and tonumber(head[2]) <= tonumber(s.score) then

@@ -3,13 +3,18 @@
 -- conversation's last activity); it is re-armed here, lazily, when it is early.
 -- ARGV[5] session id   ARGV[6] the conversation's last activity (ms; "" unknown),
 --                      which the Router reads from its message side
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/routing"
+--- @include "includes/lifecycle"
 local sid = ARGV[5]
-if not take_due('inact:' .. sid) then return done(false) end
+if not deadline.take_due('inact:' .. sid) then return done(false) end
 local s = redis.call('HMGET', k('s', sid), 'status', 'conv')
 if s[1] ~= 'active' and s[1] ~= 'conference' then return done(false) end
 local last = tonumber(ARGV[6]) or NOW
 if last + INACTIVITY_MS > NOW then
-  arm('inact:' .. sid, last + INACTIVITY_MS)
+  deadline.arm('inact:' .. sid, last + INACTIVITY_MS)
   return done(false)
 end
 end_session(sid, 'inactivity_timeout')

@@ -10,6 +10,12 @@
 -- Outbound (no rule): an admin, or an agent of the queue, invites; refusals as below.
 -- ARGV[5] visitor id   ARGV[6] rule id ("" outbound)
 -- ARGV[7] queue id     ARGV[8] text     ARGV[9] inviting agent id ("" the admin)
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/deadlines"
+--- @include "includes/queues"
+--- @include "includes/conversations"
+--- @include "includes/routing"
 local INVITE_TTL_MS = 600000
 local vid, rid = ARGV[5], ARGV[6]
 
@@ -36,7 +42,7 @@ local function send(qid, text, source)
 end
 
 if rid ~= '' then
-  if not take_due('invite:' .. vid .. ':' .. rid) then return done(false) end
+  if not deadline.take_due('invite:' .. vid .. ':' .. rid) then return done(false) end
   local raw = redis.call('HGET', k('invite_rules'), rid)
   local rule = raw and cjson.decode(raw)
   if not rule or not rule.enabled or not queue_config(rule.queue) then return done(false) end

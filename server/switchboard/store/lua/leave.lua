@@ -1,6 +1,10 @@
 -- leave / end_conference: a conference guest leaves, or the owner removes
 -- every guest. The session goes on with the owner.
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] "leave" or "end_conference"
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/routing"
+--- @include "includes/side_offers"
 local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end

@@ -1,6 +1,10 @@
 -- monitor / unmonitor: a supervisor follows a conversation of one of its queues
 -- silently (nobody else is told), or stops.
 -- ARGV[5] supervisor id   ARGV[6] conversation id   ARGV[7] "monitor" or "unmonitor"
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/cards"
+--- @include "includes/supervisors"
 local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
 local a = redis.call('HMGET', k('a', aid), 'role', 'queues')
 if a[1] ~= 'supervisor' then return refuse('forbidden', 'only supervisors can monitor conversations') end
@@ -17,4 +21,4 @@ if not mine then return refuse('forbidden', 'the conversation is not in one of y
 start_monitoring(aid, cid)
 redis.call('HDEL', k('s', sid), 'help')  -- a supervisor is on it: the request is answered
 return done({conversation_id = cid, monitoring = true, session = session_view(sid),
-  _history = history_mark(cid, HISTORY_LIMIT, false, 'messages')})
+  _history = history.mark(cid, HISTORY_LIMIT, false, 'messages')})

@@ -3,8 +3,13 @@
 -- and visitors get the disconnect grace. A node that comes back registers its
 -- live sockets again (see Services.heartbeat).
 -- ARGV[5] node id
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/routing"
+--- @include "includes/presence"
 local node = ARGV[5]
-if not take_due('node:' .. node) then return done(false) end
+if not deadline.take_due('node:' .. node) then return done(false) end
 local key = k('node', node, 'conns')
 local dropped = 0
 for _, member in ipairs(redis.call('SMEMBERS', key)) do

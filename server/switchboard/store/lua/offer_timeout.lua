@@ -2,8 +2,15 @@
 -- state. A session from its queue goes back to its place and on to the next
 -- agent; a transfer or conference stays with its sender, who is told.
 -- ARGV[5] offer id
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/routing"
+--- @include "includes/side_offers"
 local oid = ARGV[5]
-if not take_due('offer:' .. oid) then return done(false) end
+if not deadline.take_due('offer:' .. oid) then return done(false) end
 local o = remove_offer(oid)
 if not o then return done(false) end
 local s = hgetall(k('s', o.session))

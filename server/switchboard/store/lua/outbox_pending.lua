@@ -6,8 +6,11 @@
 -- ARGV[6] "now" (optional): apply at once, due or not: a message found the
 --         conversation's message side behind its routing record (see
 --         Router.post_message)
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
 local cid = ARGV[5]
-if ARGV[6] ~= 'now' and not take_due('outbox:' .. cid) then return done(false) end
+if ARGV[6] ~= 'now' and not deadline.take_due('outbox:' .. cid) then return done(false) end
 local ops = redis.call('LRANGE', k('outbox', cid), 0, -1)
 if #ops == 0 then return done(false) end
 redis.call('ZADD', DEADLINES, NOW + OUTBOX_REPAIR_MS, 'outbox:' .. cid)

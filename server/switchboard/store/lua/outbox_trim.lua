@@ -1,6 +1,9 @@
 -- outbox_trim: drops the ops conversation_apply has applied from the outboxes
 -- of conversations; an outbox left empty disarms its repair deadline.
 -- ARGV[5..] pairs: conversation id, the last op number applied
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
 for i = 5, #ARGV, 2 do
   local cid, upto = ARGV[i], tonumber(ARGV[i + 1])
   local outbox = k('outbox', cid)
@@ -9,6 +12,6 @@ for i = 5, #ARGV, 2 do
     if not head or cjson.decode(head).n > upto then break end
     redis.call('LPOP', outbox)
   end
-  if redis.call('EXISTS', outbox) == 0 then disarm('outbox:' .. cid) end
+  if redis.call('EXISTS', outbox) == 0 then deadline.disarm('outbox:' .. cid) end
 end
 return done(true)

@@ -7,6 +7,10 @@
 -- ARGV[9] version of the invite rules the caller matched the url against ("" skips the check)
 -- ARGV[10] the matching rules, JSON [[rule id, seconds on page], ...]
 -- Writes nothing and returns {stale = true} when the rules changed since that version.
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/cards"
 local vid, url, title, idle_ms = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 local version, matches = ARGV[9], cjson.decode(ARGV[10])
 if version ~= '' and (redis.call('GET', k('invite_rules', 'version')) or '0') ~= version then
@@ -38,7 +42,7 @@ local armed, timers = {}, {}
 for _, match in ipairs(matches) do
   local rid, seconds = match[1], match[2]
   if redis.call('HEXISTS', k('web', wid), 'invited:' .. rid) == 0 then
-    arm('invite:' .. vid .. ':' .. rid, NOW + math.floor(seconds * 1000))
+    deadline.arm('invite:' .. vid .. ':' .. rid, NOW + math.floor(seconds * 1000))
     armed[rid] = true
     timers[#timers + 1] = rid
   end
@@ -46,7 +50,7 @@ end
 local running = k('v', vid, 'invite_timers')
 local before = redis.call('SMEMBERS', running)
 for _, rid in ipairs(before) do
-  if not armed[rid] then disarm('invite:' .. vid .. ':' .. rid) end
+  if not armed[rid] then deadline.disarm('invite:' .. vid .. ':' .. rid) end
 end
 if #before > 0 then redis.call('DEL', running) end
 if #timers > 0 then redis.call('SADD', running, unpack(timers)) end

@@ -1,5 +1,10 @@
 -- put_agent: creates or replaces an agent's profile. A new agent is offline.
 -- ARGV[5] agent id   ARGV[6] profile (JSON, validated by the caller)
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/routing"
+--- @include "includes/supervisors"
 local aid, raw = ARGV[5], ARGV[6]
 local a = cjson.decode(raw)
 local key = k('a', aid)

@@ -1,6 +1,9 @@
 -- put_queue: creates or replaces a queue's configuration and routes it again
 -- (new skills or languages may match agents that did not match before).
 -- ARGV[5] queue id   ARGV[6] configuration (JSON, validated by the caller)
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/routing"
 local qid, raw = ARGV[5], ARGV[6]
 local q = cjson.decode(raw)
 redis.call('HSET', k('queue', qid), 'config', raw, 'name', q.name)

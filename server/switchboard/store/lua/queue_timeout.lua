@@ -1,8 +1,13 @@
 -- queue_timeout: a session still not connected after the queue's max_wait_s ends
 -- with reason queue_timeout.
 -- ARGV[5] session id
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/routing"
+--- @include "includes/lifecycle"
 local sid = ARGV[5]
-if not take_due('maxwait:' .. sid) then return done(false) end
+if not deadline.take_due('maxwait:' .. sid) then return done(false) end
 local status = redis.call('HGET', k('s', sid), 'status')
 if status ~= 'waiting' and status ~= 'offered' then return done(false) end
 end_session(sid, 'queue_timeout')

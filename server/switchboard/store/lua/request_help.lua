@@ -3,6 +3,10 @@
 -- on the session's card for those who connect later; supervisors of other
 -- queues never see the conversation (they only count for "someone is online").
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] text ("" none)
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/cards"
 local aid, cid, text = ARGV[5], ARGV[6], ARGV[7]
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end

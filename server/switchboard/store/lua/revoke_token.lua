@@ -3,6 +3,8 @@
 -- open sockets, on every node, are told to close (the gateway closes them with
 -- 4401 and never forwards the frame).
 -- ARGV[5] agent id
+--- @include "includes/call"
+--- @include "includes/conversations"
 local aid = ARGV[5]
 local key = k('a', aid)
 if not redis.call('HGET', key, 'queues') then return refuse('not_found', 'no such agent') end

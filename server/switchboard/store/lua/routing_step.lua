@@ -1,8 +1,12 @@
 -- routing_step: a waiting session reached one of its queue's routing steps; the
 -- widened targeting may match agents that did not match before, so route again.
 -- ARGV[5] session id   ARGV[6] step number (1-based)
+--- @include "includes/call"
+--- @include "includes/deadlines"
+--- @include "includes/conversations"
+--- @include "includes/routing"
 local sid, step = ARGV[5], ARGV[6]
-if not take_due('step:' .. sid .. ':' .. step) then return done(false) end
+if not deadline.take_due('step:' .. sid .. ':' .. step) then return done(false) end
 local s = redis.call('HMGET', k('s', sid), 'status', 'queue')
 if s[1] ~= 'waiting' then return done(false) end
 ROUTE[s[2]] = true

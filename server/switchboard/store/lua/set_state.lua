@@ -1,5 +1,9 @@
 -- set_state: the agent chooses available, not_ready or offline (rona is left this way).
 -- ARGV[5] agent id   ARGV[6] state   ARGV[7] reason ("" none)
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/routing"
 local aid, state, reason = ARGV[5], ARGV[6], ARGV[7]
 if not redis.call('HGET', k('a', aid), 'queues') then return refuse('not_found', 'no such agent') end
 set_agent_state(aid, state, reason)

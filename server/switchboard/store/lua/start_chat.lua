@@ -9,6 +9,13 @@
 --          unrouted until it opens   ARGV[18] the queue's closed message
 -- ARGV[19] invite id (optional): the chat accepts this proactive invitation and
 --          opens in its queue (see invite.lua)
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/deadlines"
+--- @include "includes/queues"
+--- @include "includes/conversations"
+--- @include "includes/cards"
+--- @include "includes/routing"
 local vid, cid, sid = ARGV[5], ARGV[6], ARGV[7]
 local hold_until, closed_message = tonumber(ARGV[17]), ARGV[18]
 if hold_until and hold_until <= NOW then hold_until = nil end
@@ -66,7 +73,7 @@ enqueue(sid, qid, score, NOW)
 arm_waiting_deadlines(sid, q, hold_until or NOW, true)
 if hold_until then
   redis.call('HSET', k('s', sid), 'held_until', hold_until)
-  arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
+  deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
 end
 
 local message_op = nil

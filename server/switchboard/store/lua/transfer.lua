@@ -4,6 +4,14 @@
 --   To an agent (warm): that agent gets an offer of kind "transfer"; the chat
 --   stays with the sender until the target accepts (see accept.lua).
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] "queue" or "agent"   ARGV[8] target id
+--- @include "includes/call"
+--- @include "includes/metrics"
+--- @include "includes/deadlines"
+--- @include "includes/queues"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/routing"
+--- @include "includes/side_offers"
 local aid, cid, mode, target = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 
 local c = redis.call('HMGET', cv(cid), 'visitor', 'open', 'session')
@@ -39,8 +47,8 @@ end
 
 local to = audience(cid, true)
 remove_from_session(sid, aid)
-disarm('inact:' .. sid)
-for i = 1, 20 do disarm('step:' .. sid .. ':' .. i) end
+deadline.disarm('inact:' .. sid)
+for i = 1, 20 do deadline.disarm('step:' .. sid .. ':' .. i) end
 -- A new routing in the new queue; the sender asked for someone else, so it is
 -- not offered the session again (as if it had declined it).
 redis.call('DEL', k('s', sid, 'declined'))

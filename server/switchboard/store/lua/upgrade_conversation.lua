@@ -4,6 +4,8 @@
 -- upgrading at the same time do no harm.
 -- ARGV[5] conversation id   ARGV[6] its routing fields (JSON object)
 -- ARGV[7..] its session ids, oldest first
+--- @include "includes/call"
+--- @include "includes/conversations"
 local cid = ARGV[5]
 if redis.call('EXISTS', cv(cid)) == 1 then return done(false) end
 local fields = {}

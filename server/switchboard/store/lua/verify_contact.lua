@@ -1,6 +1,9 @@
 -- verify_contact: a connected agent confirms who the customer is (the widget's
 -- own claims never do). The given email or phone replace the claimed ones.
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] email ("" none)   ARGV[8] phone ("" none)
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/cards"
 local aid, cid, email, phone = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end

@@ -3,6 +3,9 @@
 -- wrap-up. For a supervisor's first look; bounded by the agents and the
 -- waiting sessions of the deployment, never a scan of the keyspace.
 -- ARGV[5..] queue ids
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/cards"
 local wanted, seen, views = {}, {}, {}
 for i = 5, #ARGV do wanted[ARGV[i]] = true end
 local function add(sid)

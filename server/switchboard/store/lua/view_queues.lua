@@ -1,5 +1,7 @@
 -- view_queues (read only): configuration and live figures of the given queues.
 -- ARGV[5..] queue ids
+--- @include "includes/call"
+--- @include "includes/conversations"
 local views = {}
 for i = 5, #ARGV do
   local qid = ARGV[i]

@@ -1,5 +1,7 @@
 -- view_sessions (read only): the card data of each given session.
 -- ARGV[5..] session ids
+--- @include "includes/conversations"
+--- @include "includes/cards"
 local views = {}
 for i = 5, #ARGV do
   local v = session_view(ARGV[i])

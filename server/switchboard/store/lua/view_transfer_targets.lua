@@ -1,7 +1,12 @@
 -- view_transfer_targets (read only): where an agent can send a conversation:
 -- every queue, and every other agent with whether it can take one now (the
--- same test as refuse_target: unfit_target in _lib.lua).
+-- same test as refuse_target: unfit_target in includes/side_offers.lua).
 -- ARGV[5] the asking agent
+--- @include "includes/call"
+--- @include "includes/queues"
+--- @include "includes/conversations"
+--- @include "includes/agents"
+--- @include "includes/side_offers"
 local me = ARGV[5]
 local queues, agents = {}, {}
 for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do

@@ -3,6 +3,9 @@
 -- online: ARGV[6] cursor (the last visitor id of the page before; "" for the first)
 --         ARGV[7] limit
 -- one:    ARGV[6] visitor id; nil when there is no such visitor
+--- @include "includes/call"
+--- @include "includes/conversations"
+--- @include "includes/cards"
 local mode = ARGV[5]
 
 local function summary(vid)

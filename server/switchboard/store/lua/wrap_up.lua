@@ -1,6 +1,11 @@
 -- wrap_up: the agent closes its work on an ended session with one of the
 -- queue's wrap-up codes, which frees its slot.
 -- ARGV[5] agent id   ARGV[6] conversation id   ARGV[7] code   ARGV[8] notes ("" none)
+--- @include "includes/call"
+--- @include "includes/queues"
+--- @include "includes/conversations"
+--- @include "includes/routing"
+--- @include "includes/lifecycle"
 local aid, cid, code, notes = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 -- The agent may wrap up two sessions of one conversation (the customer wrote
 -- again after the first ended): the older one is closed first.

@@ -1,0 +1,98 @@
+"""The Functions libraries as built from the Lua files: includes, the local count, and the constants that Python
+writes into the prelude."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import msgspec
+import pytest
+from redis.asyncio import Redis
+
+from support import queue_and_agent
+from switchboard.domain.config import QueueConfig
+from switchboard.domain.frames import THREAD_LENGTH
+from switchboard.store import scripts
+from switchboard.store.engine import Timeouts
+from switchboard.store.keys import Keys
+from switchboard.store.router import Router
+
+T0 = 1_800_000_000_000
+
+#: Lua refuses a chunk with more than 200 locals at its top level; a library is one chunk.
+LUA_LOCALS_LIMIT = 200
+
+_TOP_LEVEL_LOCAL = re.compile(r"^local\s+(?:function\s+[\w.]+|([\w\s,]+?)\s*(?:=|--|$))", re.MULTILINE)
+
+
+def top_level_locals(code: str) -> int:
+    """The locals a chunk declares at its top level (indented declarations are inside functions)."""
+    count = 0
+    for match in _TOP_LEVEL_LOCAL.finditer(code):
+        names = match.group(1)
+        count += 1 if names is None else len(names.split(","))
+    return count
+
+
+@pytest.mark.parametrize("name", sorted(scripts.PRELUDES))
+def test_every_library_stays_well_under_the_lua_locals_limit(name):
+    assert top_level_locals(scripts.library(name).prelude) < LUA_LOCALS_LIMIT * 3 // 4
+
+
+def test_the_count_of_locals_counts_every_name_of_a_declaration():
+    assert top_level_locals("local a, b, c\nlocal function f() local x = 1 end\nlocal y = 2 -- note\n  local z\n") == 5
+
+
+def test_an_include_comes_once_and_before_what_includes_it():
+    order = scripts.with_includes(["includes/lifecycle", "_apply", "includes/lifecycle", "includes/presence"])
+    assert len(order) == len(set(order))
+    for name in order:
+        for included in scripts._INCLUDE.findall(scripts._source(name)):
+            assert order.index(included) < order.index(name)
+
+
+def test_every_library_loads_into_redis(redis_url):
+    async def load_all() -> None:
+        redis = Redis.from_url(redis_url)
+        try:
+            for name in scripts.PRELUDES:
+                await scripts.load_library(redis, scripts.library(name))
+        finally:
+            await redis.aclose()
+
+    asyncio.run(load_all())
+
+
+@pytest.fixture
+def thread_length_of_3(monkeypatch):
+    """Libraries built with THREAD_LENGTH = 3 on the Python side and nothing else changed."""
+    monkeypatch.setattr(scripts, "THREAD_LENGTH", 3)
+    scripts.library.cache_clear()
+    yield 3
+    monkeypatch.undo()
+    scripts.library.cache_clear()
+
+
+async def test_the_thread_an_offer_carries_is_as_long_as_python_says(redis_url, thread_length_of_3):
+    assert thread_length_of_3 != THREAD_LENGTH
+    redis = Redis.from_url(redis_url)
+    router = Router(redis, Keys("threadlen"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
+    try:
+        await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
+        await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, text="m0", now=T0 + 1)
+        for n in range(1, 6):
+            await router.post_message("c1", "customer", "v1", "", f"m{n}", now=T0 + 1 + n)
+        pubsub = redis.pubsub()
+        await pubsub.subscribe(router.keys.channel("a:a"))
+        await router.set_state("a", "available", now=T0 + 10)
+        offer = None
+        while offer is None:
+            message = await asyncio.wait_for(pubsub.get_message(ignore_subscribe_messages=True, timeout=5), 5)
+            if message and b'"offer"' in message["data"]:
+                offer = msgspec.json.decode(message["data"])
+        await pubsub.aclose()
+        assert [m["text"] for m in offer["thread"]] == ["m3", "m4", "m5"]
+    finally:
+        await redis.function_delete(scripts.library("routing").name)
+        await redis.aclose()
