@@ -80,7 +80,16 @@ async def test_the_thread_an_offer_carries_is_as_long_as_python_says(redis_url, 
     router = Router(redis, Keys("threadlen"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
     try:
         await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
-        await router.start_chat("v1", "c1", "s1", "q", "en", [], "webchat", {}, {}, text="m0", now=T0 + 1)
+        await router.start_chat(
+            visitor_id="v1",
+            conversation_id="c1",
+            session_id="s1",
+            queue="q",
+            language="en",
+            channel="webchat",
+            text="m0",
+            now=T0 + 1,
+        )
         for n in range(1, 6):
             await router.post_message("c1", "customer", "v1", "", f"m{n}", now=T0 + 1 + n)
         pubsub = redis.pubsub()
