@@ -37,7 +37,7 @@ def top_level_locals(code: str) -> int:
 
 @pytest.mark.parametrize("name", sorted(scripts.PRELUDES))
 def test_every_library_stays_well_under_the_lua_locals_limit(name):
-    assert top_level_locals(scripts.library(name).prelude) < LUA_LOCALS_LIMIT * 3 // 4
+    assert top_level_locals(scripts.library(name).prelude) <= LUA_LOCALS_LIMIT // 2
 
 
 def test_the_count_of_locals_counts_every_name_of_a_declaration():

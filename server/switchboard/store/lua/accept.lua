@@ -17,42 +17,42 @@ local s = hgetall(k('s', sid))
 
 if not o.sender then
   if s.status ~= 'offered' then return refuse('conflict', 'the session is no longer on offer') end
-  remove_offer(oid)
+  Routing.remove_offer(oid)
   connect_agent(sid, aid)
-  route_all()
-  return done({conversation_id = s.conv, session_id = sid, kind = o.kind})
+  Routing.route_all()
+  return Conversations.done({conversation_id = s.conv, session_id = sid, kind = o.kind})
 end
 
 -- A transfer or conference offer: the sender still holds the session.
 if s.side_offer ~= oid or not has_word(s.agents, o.sender) then
   return refuse('conflict', 'the conversation is no longer on offer')
 end
-remove_offer(oid)
+Routing.remove_offer(oid)
 redis.call('HSET', k('s', sid), 'side_offer', '')
-local target = agent_public(aid)
+local target = Agents.agent_public(aid)
 redis.call('SADD', k('a', aid, 'slots'), sid)
 redis.call('HSET', k('a', aid), 'idle_since', NOW)
-remember_conversation(aid, s.conv)
-touch(s.conv)
+Lifecycle.remember_conversation(aid, s.conv)
+Conversations.touch(s.conv)
 
 if o.kind == 'transfer' then
   -- The sender leaves as the target comes in; the customer sees the hand-over.
-  local to = audience(s.conv, true)
-  remove_from_session(sid, o.sender)
+  local to = Conversations.audience(s.conv, true)
+  SideOffers.remove_from_session(sid, o.sender)
   redis.call('HSET', k('s', sid), 'agents', aid, 'owner', aid, 'status', 'active')
-  update_conversation(s.conv, {agents = aid})
-  append(s.conv, {type = 'chat.transferred', session_id = sid, from_agent = agent_public(o.sender), agent = target}, to)
-  append(s.conv, {type = 'chat.connected', session_id = sid, agent = target}, to)
+  Conversations.update_conversation(s.conv, {agents = aid})
+  Conversations.append(s.conv, {type = 'chat.transferred', session_id = sid, from_agent = Agents.agent_public(o.sender), agent = target}, to)
+  Conversations.append(s.conv, {type = 'chat.connected', session_id = sid, agent = target}, to)
   lifecycle({type = 'session.transferred', conversation_id = s.conv, session_id = sid, queue = s.queue,
     agent = o.sender, to_agent = aid, kind = 'agent'})
 else
   -- A conference: the guest joins; the owner stays in charge.
   local agents = s.agents .. ' ' .. aid
   redis.call('HSET', k('s', sid), 'agents', agents, 'status', 'conference')
-  update_conversation(s.conv, {agents = agents})
-  local to = audience(s.conv, true)
-  append(s.conv, {type = 'chat.participant_joined', session_id = sid, agent = target}, to)
-  system_message(s.conv, target.display_name .. ' joined the conversation', to)
+  Conversations.update_conversation(s.conv, {agents = agents})
+  local to = Conversations.audience(s.conv, true)
+  Conversations.append(s.conv, {type = 'chat.participant_joined', session_id = sid, agent = target}, to)
+  Conversations.system_message(s.conv, target.display_name .. ' joined the conversation', to)
   local others = {}
   for _, a in ipairs(words(s.agents)) do others[#others + 1] = 'a:' .. a end
   deliver(others, {type = 'conference.started', conversation_id = s.conv, session_id = sid, agent = target})
@@ -60,7 +60,7 @@ else
     queue = s.queue, agent = aid, from_agent = o.sender})
 end
 deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
-  _card = session_view(sid), _history = history.mark(s.conv, HISTORY_LIMIT, false, 'messages')})
-reindex_agent(aid)
-route_all()
-return done({conversation_id = s.conv, session_id = sid, kind = o.kind})
+  _card = Cards.session_view(sid), _history = History.mark(s.conv, HISTORY_LIMIT, false, 'messages')})
+Agents.reindex_agent(aid)
+Routing.route_all()
+return Conversations.done({conversation_id = s.conv, session_id = sid, kind = o.kind})

@@ -16,9 +16,9 @@ if not has_word(s.agents, aid) then
   return refuse('forbidden', 'you are not connected to this conversation')
 end
 if s.owner ~= aid then return refuse('forbidden', 'only the owner of the conversation can invite') end
-local refusal = refuse_target(s, aid, target)
+local refusal = SideOffers.refuse_target(s, aid, target)
 if refusal then return refusal end
-local offer = offer_side(sid, s, 'conference', aid, target)
+local offer = SideOffers.offer_side(sid, s, 'conference', aid, target)
 deliver({'a:' .. aid}, {type = 'conference.requested', conversation_id = cid, session_id = sid,
-  agent = agent_public(target), offer_id = offer.offer_id})
-return done({conversation_id = cid, session_id = sid, offer_id = offer.offer_id, expires_at = offer.expires_at})
+  agent = Agents.agent_public(target), offer_id = offer.offer_id})
+return Conversations.done({conversation_id = cid, session_id = sid, offer_id = offer.offer_id, expires_at = offer.expires_at})

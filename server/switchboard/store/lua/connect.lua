@@ -16,28 +16,28 @@ local back_in_grace = redis.call('ZSCORE', DEADLINES, 'grace:' .. kind .. ':' ..
 local fresh = redis.call('SCARD', conns) == 0 and not back_in_grace
 
 if kind == 'v' then
-  add_connection('v', id, conn)
+  Presence.add_connection('v', id, conn)
   redis.call('ZADD', k('visitors', 'online'), 0, id) -- listed by id (GET /visitors?online=true)
-  deadline.disarm('grace:v:' .. id)
+  Deadline.disarm('grace:v:' .. id)
   redis.call('HSETNX', k('v', id), 'created_at', NOW)
   local cid = redis.call('HGET', k('v', id), 'conv')
   local result = {conversation_id = cid or cjson.null}
-  if cid then result.session = session_view(redis.call('HGET', cv(cid), 'session')) end
-  return done(result)
+  if cid then result.session = Cards.session_view(redis.call('HGET', cv(cid), 'session')) end
+  return Conversations.done(result)
 end
 
 local a = hgetall(k('a', id))
 if not a or not a.queues then return refuse('unauthorized', 'unknown agent') end
 if (a.token_version or '0') ~= token_version then return refuse('unauthorized', 'the token was revoked') end
-add_connection('a', id, conn)
-deadline.disarm('grace:a:' .. id)
-if fresh and a.state ~= 'not_ready' then set_agent_state(id, 'not_ready', '') end
-reindex_agent(id)
-route_all()
+Presence.add_connection('a', id, conn)
+Deadline.disarm('grace:a:' .. id)
+if fresh and a.state ~= 'not_ready' then Agents.set_agent_state(id, 'not_ready', '') end
+Agents.reindex_agent(id)
+Routing.route_all()
 
 local sessions = {}
 for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
-  sessions[#sessions + 1] = session_view(sid)
+  sessions[#sessions + 1] = Cards.session_view(sid)
 end
 local offers = {}
 for _, oid in ipairs(redis.call('SMEMBERS', k('a', id, 'offers'))) do
@@ -48,4 +48,4 @@ a = redis.call('HMGET', k('a', id), 'state', 'reason', 'since')
 local state = {state = a[1], since = tonumber(a[3])}
 if a[2] and a[2] ~= '' then state.reason = a[2] end
 local monitoring = redis.call('SMEMBERS', k('a', id, 'monitoring'))
-return done({state = state, sessions = sessions, offers = offers, monitoring = monitoring})
+return Conversations.done({state = state, sessions = sessions, offers = offers, monitoring = monitoring})

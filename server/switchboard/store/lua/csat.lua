@@ -25,4 +25,4 @@ local event = {type = 'csat.submitted', conversation_id = cid, session_id = sid,
 if (s.owner or '') ~= '' then event.agent = s.owner end -- who had the chat when it ended
 if comment ~= '' then event.comment = comment end
 lifecycle(event)
-return done({conversation_id = cid, session_id = sid, rating = rating})
+return Conversations.done({conversation_id = cid, session_id = sid, rating = rating})

@@ -12,16 +12,16 @@
 local aid, oid = ARGV[5], ARGV[6]
 local o = hgetall(k('offer', oid))
 if not o or o.agent ~= aid then return refuse('not_found', 'no such offer (it may have expired)') end
-remove_offer(oid)
+Routing.remove_offer(oid)
 local s = hgetall(k('s', o.session))
 if o.sender then
-  side_offer_failed(oid, o, 'declined')
+  SideOffers.side_offer_failed(oid, o, 'declined')
 else
   redis.call('SADD', k('s', o.session, 'declined'), aid)
-  requeue(o.session)
+  Routing.requeue(o.session)
 end
 lifecycle({type = 'session.declined', conversation_id = s.conv, session_id = o.session,
   queue = s.queue, agent = aid, offer_id = oid, kind = o.kind})
-reindex_agent(aid)
-route_all()
-return done({conversation_id = s.conv, session_id = o.session})
+Agents.reindex_agent(aid)
+Routing.route_all()
+return Conversations.done({conversation_id = s.conv, session_id = o.session})

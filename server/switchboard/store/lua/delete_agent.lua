@@ -9,14 +9,14 @@
 local aid = ARGV[5]
 local queues = redis.call('HGET', k('a', aid), 'queues')
 if not queues then return refuse('not_found', 'no such agent') end
-if agent_load(aid) > 0 then return refuse('conflict', 'the agent still holds sessions or offers') end
+if Agents.agent_load(aid) > 0 then return refuse('conflict', 'the agent still holds sessions or offers') end
 for _, qid in ipairs(cjson.decode(queues)) do
-  unindex_ready(qid, aid)
+  Agents.unindex_ready(qid, aid)
   redis.call('SREM', k('q', qid, 'members'), aid)
 end
 redis.call('DEL', k('a', aid), k('a', aid, 'slots'), k('a', aid, 'offers'), k('a', aid, 'convs'))
-for _, cid in ipairs(redis.call('SMEMBERS', k('a', aid, 'monitoring'))) do stop_monitoring(aid, cid) end
+for _, cid in ipairs(redis.call('SMEMBERS', k('a', aid, 'monitoring'))) do Supervisors.stop_monitoring(aid, cid) end
 redis.call('SREM', k('agents'), aid)
 redis.call('SREM', k('supervisors'), aid)
-deadline.disarm('grace:a:' .. aid)
-return done(true)
+Deadline.disarm('grace:a:' .. aid)
+return Conversations.done(true)

@@ -14,4 +14,4 @@ end
 for _, profile in ipairs(redis.call('SMEMBERS', k('q', qid, 'profiles'))) do redis.call('DEL', k('q', qid, 'rp', profile)) end
 redis.call('DEL', k('queue', qid), k('q', qid, 'waiting'), k('q', qid, 'age'), k('q', qid, 'ready'), k('q', qid, 'profiles'))
 redis.call('SREM', k('queues'), qid)
-return done(true)
+return Conversations.done(true)

@@ -3,6 +3,6 @@
 --- @include "includes/conversations"
 --- @include "includes/routing"
 --- @include "includes/presence"
-local dropped = drop_connection(ARGV[5], ARGV[6], ARGV[7])
-route_all()
-return done(dropped)
+local dropped = Presence.drop_connection(ARGV[5], ARGV[6], ARGV[7])
+Routing.route_all()
+return Conversations.done(dropped)

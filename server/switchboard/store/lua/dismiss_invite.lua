@@ -5,9 +5,9 @@
 --- @include "includes/conversations"
 --- @include "includes/cards"
 local vid, iid = ARGV[5], ARGV[6]
-local invite = pending_invite(vid, iid)
+local invite = Cards.pending_invite(vid, iid)
 if not invite then return refuse('not_found', 'no such invitation') end
 redis.call('HSET', k('invite', iid), 'state', 'dismissed', 'answered_at', NOW)
 lifecycle({type = 'invite.dismissed', invite_id = iid, visitor = vid, queue = invite.queue,
   rule = invite.rule, agent = invite.agent})
-return done({invite_id = iid, state = 'dismissed'})
+return Conversations.done({invite_id = iid, state = 'dismissed'})

@@ -26,6 +26,6 @@ if role == 'customer' then
   local connected = redis.call('HGET', k('s', sid), 'connected_at')
   reason = (connected and connected ~= '') and 'customer_ended' or 'customer_abandoned'
 end
-end_session(sid, reason)
-route_all()
-return done({conversation_id = cid, session_id = sid, reason = reason})
+Lifecycle.end_session(sid, reason)
+Routing.route_all()
+return Conversations.done({conversation_id = cid, session_id = sid, reason = reason})

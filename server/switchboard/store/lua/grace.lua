@@ -12,52 +12,52 @@
 --- @include "includes/lifecycle"
 --- @include "includes/supervisors"
 local kind, id = ARGV[5], ARGV[6]
-if not deadline.take_due('grace:' .. kind .. ':' .. id) then return done(false) end
-if redis.call('SCARD', k(kind, id, 'conns')) > 0 then return done(false) end
+if not Deadline.take_due('grace:' .. kind .. ':' .. id) then return Conversations.done(false) end
+if redis.call('SCARD', k(kind, id, 'conns')) > 0 then return Conversations.done(false) end
 
 if kind == 'v' then
   local cid = redis.call('HGET', k('v', id), 'conv')
-  if not cid then return done(false) end
+  if not cid then return Conversations.done(false) end
   local c = redis.call('HMGET', cv(cid), 'open', 'session', 'channel')
-  if c[1] ~= '1' or c[3] == 'messaging' then return done(false) end
+  if c[1] ~= '1' or c[3] == 'messaging' then return Conversations.done(false) end
   local connected = redis.call('HGET', k('s', c[2]), 'connected_at')
-  end_session(c[2], (connected and connected ~= '') and 'customer_ended' or 'customer_abandoned')
-  route_all()
-  return done(true)
+  Lifecycle.end_session(c[2], (connected and connected ~= '') and 'customer_ended' or 'customer_abandoned')
+  Routing.route_all()
+  return Conversations.done(true)
 end
 
-set_agent_state(id, 'offline', 'Disconnected')
+Agents.set_agent_state(id, 'offline', 'Disconnected')
 for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
   local s = hgetall(k('s', sid))
   if has_word(s.agents, id) then
     -- A transfer or conference it started cannot complete without it.
     local side = (s.side_offer or '') ~= '' and redis.call('HGET', k('offer', s.side_offer), 'sender')
-    if side == id then drop_side_offer(sid, 'agent_disconnected', nil) end
+    if side == id then SideOffers.drop_side_offer(sid, 'agent_disconnected', nil) end
     local rest
     if #words(s.agents) > 1 then
-      rest = guest_left(sid, id, 'agent_disconnected') -- a conference goes on without it
+      rest = SideOffers.guest_left(sid, id, 'agent_disconnected') -- a conference goes on without it
     else
-      local to = audience(s.conv, true)
-      rest = remove_from_session(sid, id)
-      append(s.conv, {type = 'chat.participant_left', session_id = sid, agent = agent_public(id)}, to)
+      local to = Conversations.audience(s.conv, true)
+      rest = SideOffers.remove_from_session(sid, id)
+      Conversations.append(s.conv, {type = 'chat.participant_left', session_id = sid, agent = Agents.agent_public(id)}, to)
     end
     if #rest == 0 then
-      deadline.disarm('inact:' .. sid)
+      Deadline.disarm('inact:' .. sid)
       -- back to the head of its queue: ahead of every waiting session of its priority
       local head = redis.call('ZRANGE', k('q', s.queue, 'waiting'), 0, 0, 'WITHSCORES')
       if head[2] and tonumber(head[2]) <= tonumber(s.score) then
         redis.call('HSET', k('s', sid), 'score', tonumber(head[2]) - 1)
       end
-      requeue(sid)
+      Routing.requeue(sid)
       redis.call('HSET', k('s', sid), 'owner', '', 'transferred_from', '')
-      announce_queued(sid, s)
+      Routing.announce_queued(sid, s)
       lifecycle({type = 'session.transferred', conversation_id = s.conv, session_id = sid,
         queue = s.queue, agent = id, reason = 'agent_disconnected'})
     end
   end
 end
 -- A supervisor that is gone stops monitoring.
-for _, cid in ipairs(redis.call('SMEMBERS', k('a', id, 'monitoring'))) do stop_monitoring(id, cid) end
-reindex_agent(id)
-route_all()
-return done(true)
+for _, cid in ipairs(redis.call('SMEMBERS', k('a', id, 'monitoring'))) do Supervisors.stop_monitoring(id, cid) end
+Agents.reindex_agent(id)
+Routing.route_all()
+return Conversations.done(true)

@@ -9,14 +9,14 @@
 --- @include "includes/routing"
 --- @include "includes/lifecycle"
 local sid = ARGV[5]
-if not deadline.take_due('inact:' .. sid) then return done(false) end
+if not Deadline.take_due('inact:' .. sid) then return Conversations.done(false) end
 local s = redis.call('HMGET', k('s', sid), 'status', 'conv')
-if s[1] ~= 'active' and s[1] ~= 'conference' then return done(false) end
+if s[1] ~= 'active' and s[1] ~= 'conference' then return Conversations.done(false) end
 local last = tonumber(ARGV[6]) or NOW
 if last + INACTIVITY_MS > NOW then
-  deadline.arm('inact:' .. sid, last + INACTIVITY_MS)
-  return done(false)
+  Deadline.arm('inact:' .. sid, last + INACTIVITY_MS)
+  return Conversations.done(false)
 end
-end_session(sid, 'inactivity_timeout')
-route_all()
-return done(true)
+Lifecycle.end_session(sid, 'inactivity_timeout')
+Routing.route_all()
+return Conversations.done(true)

@@ -28,7 +28,7 @@ end
 
 -- `source` is {rule = id}, {agent = id} or {} (the admin).
 local function send(qid, text, source)
-  local iid = unguessable_id('i', 'invite')
+  local iid = Routing.unguessable_id('i', 'invite')
   local key = k('invite', iid)
   local expires_at = NOW + INVITE_TTL_MS
   redis.call('HSET', key, 'visitor', vid, 'queue', qid, 'text', text, 'sent_at', NOW,
@@ -42,27 +42,27 @@ local function send(qid, text, source)
 end
 
 if rid ~= '' then
-  if not deadline.take_due('invite:' .. vid .. ':' .. rid) then return done(false) end
+  if not Deadline.take_due('invite:' .. vid .. ':' .. rid) then return Conversations.done(false) end
   local raw = redis.call('HGET', k('invite_rules'), rid)
   local rule = raw and cjson.decode(raw)
-  if not rule or not rule.enabled or not queue_config(rule.queue) then return done(false) end
-  if not online() or chatting() then return done(false) end
+  if not rule or not rule.enabled or not Queues.queue_config(rule.queue) then return Conversations.done(false) end
+  if not online() or chatting() then return Conversations.done(false) end
   local wid = redis.call('ZRANGE', k('v', vid, 'webs'), -1, -1)[1]
-  if not wid or redis.call('HEXISTS', k('web', wid), 'invited:' .. rid) == 1 then return done(false) end
+  if not wid or redis.call('HEXISTS', k('web', wid), 'invited:' .. rid) == 1 then return Conversations.done(false) end
   if rule.only_when_agents_available and redis.call('ZCARD', k('q', rule.queue, 'ready')) == 0 then
-    return done(false)
+    return Conversations.done(false)
   end
   local sent = send(rule.queue, rule.text, {rule = rid})
   redis.call('HSET', k('web', wid), 'invited:' .. rid, sent.invite_id)
-  return done(true)
+  return Conversations.done(true)
 end
 
 local qid, text, aid = ARGV[7], ARGV[8], ARGV[9]
-if not queue_config(qid) then return refuse('bad_request', 'unknown queue: ' .. qid) end
+if not Queues.queue_config(qid) then return refuse('bad_request', 'unknown queue: ' .. qid) end
 if aid ~= '' and redis.call('SISMEMBER', k('q', qid, 'members'), aid) == 0 then
   return refuse('forbidden', 'only agents of queue ' .. qid .. ' may invite to it')
 end
 if redis.call('EXISTS', k('v', vid)) == 0 then return refuse('not_found', 'no such visitor') end
 if not online() then return refuse('conflict', 'the visitor is not online') end
 if chatting() then return refuse('conflict', 'the visitor already has an open chat') end
-return done(send(qid, text, aid ~= '' and {agent = aid} or {}))
+return Conversations.done(send(qid, text, aid ~= '' and {agent = aid} or {}))

@@ -17,11 +17,11 @@ if mode == 'leave' then
   if aid == s.owner then
     return refuse('conflict', 'the owner does not leave: end the conference, transfer or end the session')
   end
-  guest_left(sid, aid, 'left')
+  SideOffers.guest_left(sid, aid, 'left')
 else
   if aid ~= s.owner then return refuse('forbidden', 'only the owner of the conversation can end the conference') end
   if #guests == 0 then return refuse('conflict', 'there is no conference to end') end
-  for _, guest in ipairs(guests) do guest_left(sid, guest, 'removed') end
+  for _, guest in ipairs(guests) do SideOffers.guest_left(sid, guest, 'removed') end
 end
-route_all()
-return done({conversation_id = cid, session_id = sid})
+Routing.route_all()
+return Conversations.done({conversation_id = cid, session_id = sid})

@@ -9,13 +9,13 @@
 --- @include "includes/routing"
 --- @include "includes/presence"
 local node = ARGV[5]
-if not deadline.take_due('node:' .. node) then return done(false) end
+if not Deadline.take_due('node:' .. node) then return Conversations.done(false) end
 local key = k('node', node, 'conns')
 local dropped = 0
 for _, member in ipairs(redis.call('SMEMBERS', key)) do
   local w = words(member)
-  if drop_connection(w[1], w[2], w[3]) then dropped = dropped + 1 end
+  if Presence.drop_connection(w[1], w[2], w[3]) then dropped = dropped + 1 end
 end
 redis.call('DEL', key)
-route_all()
-return done(dropped)
+Routing.route_all()
+return Conversations.done(dropped)

@@ -10,21 +10,21 @@
 --- @include "includes/routing"
 --- @include "includes/side_offers"
 local oid = ARGV[5]
-if not deadline.take_due('offer:' .. oid) then return done(false) end
-local o = remove_offer(oid)
-if not o then return done(false) end
+if not Deadline.take_due('offer:' .. oid) then return Conversations.done(false) end
+local o = Routing.remove_offer(oid)
+if not o then return Conversations.done(false) end
 local s = hgetall(k('s', o.session))
 deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = oid, reason = 'timeout'})
 local event = {type = 'session.rona', conversation_id = o.conv or (s and s.conv), session_id = o.session,
   queue = s and s.queue, agent = o.agent, offer_id = oid, kind = o.kind}
 if o.sender then
-  side_offer_failed(oid, o, 'timeout')
+  SideOffers.side_offer_failed(oid, o, 'timeout')
   lifecycle(event)
 elseif s and s.status == 'offered' and s.offer == oid then
-  requeue(o.session)
+  Routing.requeue(o.session)
   lifecycle(event)
 end
-set_agent_state(o.agent, 'rona', 'Offer not answered')
-reindex_agent(o.agent)
-route_all()
-return done(true)
+Agents.set_agent_state(o.agent, 'rona', 'Offer not answered')
+Agents.reindex_agent(o.agent)
+Routing.route_all()
+return Conversations.done(true)

@@ -10,9 +10,9 @@
 --- @include "includes/deadlines"
 --- @include "includes/conversations"
 local cid = ARGV[5]
-if ARGV[6] ~= 'now' and not deadline.take_due('outbox:' .. cid) then return done(false) end
+if ARGV[6] ~= 'now' and not Deadline.take_due('outbox:' .. cid) then return Conversations.done(false) end
 local ops = redis.call('LRANGE', k('outbox', cid), 0, -1)
-if #ops == 0 then return done(false) end
+if #ops == 0 then return Conversations.done(false) end
 redis.call('ZADD', DEADLINES, NOW + OUTBOX_REPAIR_MS, 'outbox:' .. cid)
 local result = cjson.encode({ok = true, out = {}, conv = {{cid = cid, ops = ops}}})
 return result

@@ -12,6 +12,6 @@ for i = 5, #ARGV, 2 do
     if not head or cjson.decode(head).n > upto then break end
     redis.call('LPOP', outbox)
   end
-  if redis.call('EXISTS', outbox) == 0 then deadline.disarm('outbox:' .. cid) end
+  if redis.call('EXISTS', outbox) == 0 then Deadline.disarm('outbox:' .. cid) end
 end
-return done(true)
+return Conversations.done(true)

@@ -14,7 +14,7 @@
 local vid, url, title, idle_ms = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 local version, matches = ARGV[9], cjson.decode(ARGV[10])
 if version ~= '' and (redis.call('GET', k('invite_rules', 'version')) or '0') ~= version then
-  return done({stale = true})
+  return Conversations.done({stale = true})
 end
 
 local webs = k('v', vid, 'webs')
@@ -42,7 +42,7 @@ local armed, timers = {}, {}
 for _, match in ipairs(matches) do
   local rid, seconds = match[1], match[2]
   if redis.call('HEXISTS', k('web', wid), 'invited:' .. rid) == 0 then
-    deadline.arm('invite:' .. vid .. ':' .. rid, NOW + math.floor(seconds * 1000))
+    Deadline.arm('invite:' .. vid .. ':' .. rid, NOW + math.floor(seconds * 1000))
     armed[rid] = true
     timers[#timers + 1] = rid
   end
@@ -50,8 +50,8 @@ end
 local running = k('v', vid, 'invite_timers')
 local before = redis.call('SMEMBERS', running)
 for _, rid in ipairs(before) do
-  if not armed[rid] then deadline.disarm('invite:' .. vid .. ':' .. rid) end
+  if not armed[rid] then Deadline.disarm('invite:' .. vid .. ':' .. rid) end
 end
 if #before > 0 then redis.call('DEL', running) end
 if #timers > 0 then redis.call('SADD', running, unpack(timers)) end
-return done({web_session_id = wid, started = started})
+return Conversations.done({web_session_id = wid, started = started})

@@ -11,7 +11,7 @@ local key = k('a', aid)
 local old = redis.call('HGET', key, 'queues')
 if old then
   for _, qid in ipairs(cjson.decode(old)) do
-    unindex_ready(qid, aid)
+    Agents.unindex_ready(qid, aid)
     redis.call('SREM', k('q', qid, 'members'), aid)
   end
 else
@@ -28,8 +28,8 @@ if a.role == 'supervisor' then
   redis.call('SADD', k('supervisors'), aid)
 else
   redis.call('SREM', k('supervisors'), aid)
-  for _, cid in ipairs(redis.call('SMEMBERS', k('a', aid, 'monitoring'))) do stop_monitoring(aid, cid) end
+  for _, cid in ipairs(redis.call('SMEMBERS', k('a', aid, 'monitoring'))) do Supervisors.stop_monitoring(aid, cid) end
 end
-reindex_agent(aid)
-route_all()
-return done({created = old == false})
+Agents.reindex_agent(aid)
+Routing.route_all()
+return Conversations.done({created = old == false})

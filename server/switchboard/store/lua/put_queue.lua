@@ -10,5 +10,5 @@ redis.call('HSET', k('queue', qid), 'config', raw, 'name', q.name)
 redis.call('HSETNX', k('queue', qid), 'created_at', NOW)
 redis.call('SADD', k('queues'), qid)
 ROUTE[qid] = true
-route_all()
-return done(true)
+Routing.route_all()
+return Conversations.done(true)

@@ -7,9 +7,9 @@
 --- @include "includes/routing"
 --- @include "includes/lifecycle"
 local sid = ARGV[5]
-if not deadline.take_due('maxwait:' .. sid) then return done(false) end
+if not Deadline.take_due('maxwait:' .. sid) then return Conversations.done(false) end
 local status = redis.call('HGET', k('s', sid), 'status')
-if status ~= 'waiting' and status ~= 'offered' then return done(false) end
-end_session(sid, 'queue_timeout')
-route_all()
-return done(true)
+if status ~= 'waiting' and status ~= 'offered' then return Conversations.done(false) end
+Lifecycle.end_session(sid, 'queue_timeout')
+Routing.route_all()
+return Conversations.done(true)

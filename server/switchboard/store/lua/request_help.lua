@@ -27,8 +27,8 @@ if online == 0 then return refuse('conflict', 'no supervisor is online') end
 local help = {agent = aid, at = NOW}
 if text ~= '' then help.text = text end
 redis.call('HSET', k('s', sid), 'help', cjson.encode(help))
-local frame = {type = 'help.requested', conversation_id = cid, session_id = sid, agent = agent_public(aid),
-  _card = session_view(sid)}
+local frame = {type = 'help.requested', conversation_id = cid, session_id = sid, agent = Agents.agent_public(aid),
+  _card = Cards.session_view(sid)}
 if text ~= '' then frame.text = text end
 deliver(to, frame)
-return done({conversation_id = cid, supervisors = #to})
+return Conversations.done({conversation_id = cid, supervisors = #to})

@@ -11,4 +11,4 @@ if not redis.call('HGET', key, 'queues') then return refuse('not_found', 'no suc
 local version = tostring(NOW) .. '.' .. redis.call('HINCRBY', key, 'revocations', 1)
 redis.call('HSET', key, 'token_version', version)
 deliver({'a:' .. aid}, {type = 'token.revoked', version = version})
-return done({agent_id = aid, token_version = version})
+return Conversations.done({agent_id = aid, token_version = version})

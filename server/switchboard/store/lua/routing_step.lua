@@ -6,9 +6,9 @@
 --- @include "includes/conversations"
 --- @include "includes/routing"
 local sid, step = ARGV[5], ARGV[6]
-if not deadline.take_due('step:' .. sid .. ':' .. step) then return done(false) end
+if not Deadline.take_due('step:' .. sid .. ':' .. step) then return Conversations.done(false) end
 local s = redis.call('HMGET', k('s', sid), 'status', 'queue')
-if s[1] ~= 'waiting' then return done(false) end
+if s[1] ~= 'waiting' then return Conversations.done(false) end
 ROUTE[s[2]] = true
-route_all()
-return done(true)
+Routing.route_all()
+return Conversations.done(true)

@@ -25,7 +25,7 @@ local customer, attributes, text, mode, cmid = ARGV[12], ARGV[13], ARGV[14], ARG
 local invite_id = ARGV[19] or ''
 local invite = nil
 if invite_id ~= '' then
-  invite = pending_invite(vid, invite_id)
+  invite = Cards.pending_invite(vid, invite_id)
   if not invite then return refuse('not_found', 'no such invitation') end
   qid = invite.queue
 end
@@ -45,7 +45,7 @@ else
   end
 end
 
-local q = queue_config(qid)
+local q = Queues.queue_config(qid)
 if not q then return refuse('not_found', 'no such queue') end
 if mode ~= 'reopen' and #(q.languages or {}) > 0 then
   local served = false
@@ -54,12 +54,12 @@ if mode ~= 'reopen' and #(q.languages or {}) > 0 then
 end
 
 if mode ~= 'reopen' then
-  update_conversation(cid, {visitor = vid, channel = channel, created_at = NOW, agents = ''})
+  Conversations.update_conversation(cid, {visitor = vid, channel = channel, created_at = NOW, agents = ''})
   redis.call('HSET', k('v', vid), 'conv', cid)
   redis.call('RPUSH', k('v', vid, 'convs'), cid)
 end
-update_conversation(cid, {session = sid, open = '1'})
-touch(cid)
+Conversations.update_conversation(cid, {session = sid, open = '1'})
+Conversations.touch(cid)
 redis.call('RPUSH', cv_sessions(cid), sid)
 
 local priority = tonumber(q.priority or 0)
@@ -68,27 +68,27 @@ redis.call('HSET', k('s', sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue',
   'language', language, 'skills', skills, 'channel', channel, 'priority', priority,
   'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
   'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', hold_until or NOW)
-enqueue(sid, qid, score, NOW)
+Queues.enqueue(sid, qid, score, NOW)
 -- A held session's wait (routing steps, max_wait_s) starts when the queue opens.
-arm_waiting_deadlines(sid, q, hold_until or NOW, true)
+Queues.arm_waiting_deadlines(sid, q, hold_until or NOW, true)
 if hold_until then
   redis.call('HSET', k('s', sid), 'held_until', hold_until)
-  deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
+  Deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
 end
 
 local message_op = nil
 if text ~= '' then
-  local name = customer_of({customer = customer}).name
+  local name = Cards.customer_of({customer = customer}).name
   local message = {type = 'message', from = {role = 'customer', display_name = name}, text = text}
   local index = nil
   if cmid ~= '' then
     message.client_msg_id = cmid
     index = 'customer:' .. vid .. ':' .. cmid
   end
-  message_op = append(cid, message, {'v:' .. vid}, 'all', index)
+  message_op = Conversations.append(cid, message, {'v:' .. vid}, 'all', index)
 end
 
-if hold_until then system_message(cid, closed_message, {'v:' .. vid}) end
+if hold_until then Conversations.system_message(cid, closed_message, {'v:' .. vid}) end
 if invite then
   redis.call('HSET', k('invite', invite_id), 'state', 'accepted', 'answered_at', NOW, 'conversation', cid)
   lifecycle({type = 'invite.accepted', invite_id = invite_id, visitor = vid, queue = qid,
@@ -96,11 +96,11 @@ if invite then
 end
 lifecycle({type = 'session.queued', conversation_id = cid, session_id = sid, queue = qid,
   channel = channel, language = language, held_until = hold_until})
-announce_queued(sid, {queue = qid, visitor = vid, conv = cid})
+Routing.announce_queued(sid, {queue = qid, visitor = vid, conv = cid})
 redis.call('HSET', k('s', sid), 'entry_pos', redis.call('HGET', k('s', sid), 'pos'))
-route_all()
+Routing.route_all()
 
 local result = {conversation_id = cid, session_id = sid, opens_at = hold_until}
 -- the Router fills in message_id and seq once the message has them
 if message_op then result._message_op = message_op end
-return done(result)
+return Conversations.done(result)

@@ -28,13 +28,13 @@ end
 if s.status == 'conference' then return refuse('conflict', 'end the conference before you transfer the conversation') end
 
 if mode == 'agent' then
-  local refusal = refuse_target(s, aid, target)
+  local refusal = SideOffers.refuse_target(s, aid, target)
   if refusal then return refusal end
-  local offer = offer_side(sid, s, 'transfer', aid, target)
-  return done({conversation_id = cid, session_id = sid, offer_id = offer.offer_id, expires_at = offer.expires_at})
+  local offer = SideOffers.offer_side(sid, s, 'transfer', aid, target)
+  return Conversations.done({conversation_id = cid, session_id = sid, offer_id = offer.offer_id, expires_at = offer.expires_at})
 end
 
-local q = queue_config(target)
+local q = Queues.queue_config(target)
 if not q then return refuse('not_found', 'no such queue: ' .. target) end
 if #(q.languages or {}) > 0 then
   local served = false
@@ -45,10 +45,10 @@ if (s.side_offer or '') ~= '' then
   return refuse('conflict', 'a transfer or conference offer for this conversation is already pending')
 end
 
-local to = audience(cid, true)
-remove_from_session(sid, aid)
-deadline.disarm('inact:' .. sid)
-for i = 1, 20 do deadline.disarm('step:' .. sid .. ':' .. i) end
+local to = Conversations.audience(cid, true)
+SideOffers.remove_from_session(sid, aid)
+Deadline.disarm('inact:' .. sid)
+for i = 1, 20 do Deadline.disarm('step:' .. sid .. ':' .. i) end
 -- A new routing in the new queue; the sender asked for someone else, so it is
 -- not offered the session again (as if it had declined it).
 redis.call('DEL', k('s', sid, 'declined'))
@@ -59,13 +59,13 @@ local head = redis.call('ZRANGE', k('q', target, 'waiting'), 0, 0, 'WITHSCORES')
 if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
 redis.call('HSET', k('s', sid), 'queue', target, 'score', score, 'entered_at', NOW, 'owner', '',
   'transferred_from', aid, 'status', 'waiting')
-enqueue(sid, target, score, NOW)
-arm_waiting_deadlines(sid, q, NOW, false)
+Queues.enqueue(sid, target, score, NOW)
+Queues.arm_waiting_deadlines(sid, q, NOW, false)
 
-append(cid, {type = 'chat.transferred', session_id = sid, from_agent = agent_public(aid),
-  queue = {id = target, name = queue_name(target)}}, to)
-announce_queued(sid, {queue = target, visitor = c[1], conv = cid})
+Conversations.append(cid, {type = 'chat.transferred', session_id = sid, from_agent = Agents.agent_public(aid),
+  queue = {id = target, name = Queues.queue_name(target)}}, to)
+Routing.announce_queued(sid, {queue = target, visitor = c[1], conv = cid})
 lifecycle({type = 'session.transferred', conversation_id = cid, session_id = sid, queue = target,
   from_queue = s.queue, agent = aid, kind = 'queue'})
-route_all()
-return done({conversation_id = cid, session_id = sid, queue = target})
+Routing.route_all()
+return Conversations.done({conversation_id = cid, session_id = sid, queue = target})

@@ -7,13 +7,13 @@
 --- @include "includes/call"
 --- @include "includes/conversations"
 local cid = ARGV[5]
-if redis.call('EXISTS', cv(cid)) == 1 then return done(false) end
+if redis.call('EXISTS', cv(cid)) == 1 then return Conversations.done(false) end
 local fields = {}
 for name, value in pairs(cjson.decode(ARGV[6])) do
   fields[#fields + 1] = name
   fields[#fields + 1] = value
 end
-if #fields == 0 then return done(false) end
+if #fields == 0 then return Conversations.done(false) end
 redis.call('HSET', cv(cid), unpack(fields))
 if #ARGV >= 7 then redis.call('RPUSH', cv_sessions(cid), unpack(ARGV, 7)) end
-return done(true)
+return Conversations.done(true)

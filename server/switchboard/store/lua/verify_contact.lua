@@ -9,11 +9,11 @@ local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
 local s = hgetall(k('s', sid))
 if not has_word(s.agents, aid) then return refuse('forbidden', 'you are not connected to this conversation') end
-local customer = customer_of(s)
+local customer = Cards.customer_of(s)
 if email ~= '' then customer.email = email end
 if phone ~= '' then customer.phone = phone end
 redis.call('HSET', k('s', sid), 'customer', cjson.encode(customer), 'verified', '1',
   'verified_by', aid, 'verified_at', NOW)
-local view = session_view(sid)
-deliver(audience(cid, false), {type = 'card', conversation_id = cid, _card = view})
-return done({conversation_id = cid, session = view})
+local view = Cards.session_view(sid)
+deliver(Conversations.audience(cid, false), {type = 'card', conversation_id = cid, _card = view})
+return Conversations.done({conversation_id = cid, session = view})

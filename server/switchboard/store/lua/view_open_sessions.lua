@@ -12,7 +12,7 @@ local function add(sid)
   if seen[sid] then return end
   seen[sid] = true
   local s = redis.call('HMGET', k('s', sid), 'queue', 'status')
-  if s[1] and wanted[s[1]] and s[2] ~= 'closed' then views[#views + 1] = session_view(sid) end
+  if s[1] and wanted[s[1]] and s[2] ~= 'closed' then views[#views + 1] = Cards.session_view(sid) end
 end
 for qid in pairs(wanted) do
   for _, sid in ipairs(redis.call('ZRANGE', k('q', qid, 'waiting'), 0, -1)) do add(sid) end
@@ -24,4 +24,4 @@ for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
     if sid then add(sid) end
   end
 end
-return done(views)
+return Conversations.done(views)

@@ -19,4 +19,4 @@ for i = 5, #ARGV do
       longest_wait_ms = oldest[2] and (NOW - tonumber(oldest[2])) or 0, agents_available = available}
   end
 end
-return done(views)
+return Conversations.done(views)

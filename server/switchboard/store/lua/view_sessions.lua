@@ -4,7 +4,7 @@
 --- @include "includes/cards"
 local views = {}
 for i = 5, #ARGV do
-  local v = session_view(ARGV[i])
+  local v = Cards.session_view(ARGV[i])
   if v then views[#views + 1] = v end
 end
-return done(views)
+return Conversations.done(views)

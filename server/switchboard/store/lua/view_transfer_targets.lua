@@ -10,16 +10,16 @@
 local me = ARGV[5]
 local queues, agents = {}, {}
 for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
-  queues[#queues + 1] = {id = qid, name = queue_name(qid), waiting = redis.call('ZCARD', k('q', qid, 'waiting'))}
+  queues[#queues + 1] = {id = qid, name = Queues.queue_name(qid), waiting = redis.call('ZCARD', k('q', qid, 'waiting'))}
 end
 for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
   if aid ~= me then
     local a = redis.call('HMGET', k('a', aid), 'display_name', 'state', 'capacity', 'queues', 'role')
     local online = redis.call('SCARD', k('a', aid, 'conns')) > 0
-    local load, capacity = agent_load(aid), tonumber(a[3]) or 0
+    local load, capacity = Agents.agent_load(aid), tonumber(a[3]) or 0
     agents[#agents + 1] = {id = aid, display_name = a[1] or aid, state = online and a[2] or 'offline',
       role = a[5] or 'agent', queues = cjson.decode(a[4] or '[]'), sessions = load, capacity = capacity,
-      free = unfit_target(aid, a[2], a[3]) == nil}
+      free = SideOffers.unfit_target(aid, a[2], a[3]) == nil}
   end
 end
-return done({queues = queues, agents = agents})
+return Conversations.done({queues = queues, agents = agents})

@@ -29,19 +29,19 @@ if mode == 'online' then
     'LIMIT', 0, limit + 1)
   local visitors = {}
   for i = 1, math.min(#ids, limit) do visitors[i] = summary(ids[i]) end
-  return done({visitors = visitors, next = #ids > limit and ids[limit] or cjson.null})
+  return Conversations.done({visitors = visitors, next = #ids > limit and ids[limit] or cjson.null})
 end
 
 local vid = ARGV[6]
 local created_at = redis.call('HGET', k('v', vid), 'created_at')
-if not created_at then return done(cjson.null) end
+if not created_at then return Conversations.done(cjson.null) end
 local view = summary(vid)
 view.created_at = tonumber(created_at)
 if view.web_session ~= cjson.null then
   local wid = view.web_session.id
   local w = hgetall(k('web', wid))
   view.web_session = {id = wid, started_at = tonumber(w.started_at), last_seen_at = tonumber(w.last_seen_at),
-    pages = tonumber(w.pages), first_url = w.first_url, last_url = w.last_url, journey = web_pages(vid, wid)}
+    pages = tonumber(w.pages), first_url = w.first_url, last_url = w.last_url, journey = Cards.web_pages(vid, wid)}
 end
 -- the current session of each of its conversations, newest first
 local convs = redis.call('LRANGE', k('v', vid, 'convs'), -50, -1)
@@ -53,4 +53,4 @@ for i = #convs, 1, -1 do
   if sid then sessions[#sessions + 1] = sid end
 end
 view.sessions = sessions
-return done(view)
+return Conversations.done(view)

@@ -25,7 +25,7 @@ if not sid then
   return refuse('conflict', 'no session of this conversation is waiting for your wrap-up')
 end
 local qid = redis.call('HGET', k('s', sid), 'queue')
-local q = queue_config(qid) or {wrap_up_codes = {}}
+local q = Queues.queue_config(qid) or {wrap_up_codes = {}}
 local label = nil
 local valid = {}
 for _, wc in ipairs(q.wrap_up_codes or {}) do
@@ -35,6 +35,6 @@ end
 if not label then
   return refuse('bad_request', 'unknown wrap-up code; the queue accepts: ' .. table.concat(valid, ', '))
 end
-close_wrap_up(sid, aid, code, label, notes)
-route_all()
-return done({conversation_id = cid, session_id = sid, code = code, label = label})
+Lifecycle.close_wrap_up(sid, aid, code, label, notes)
+Routing.route_all()
+return Conversations.done({conversation_id = cid, session_id = sid, code = code, label = label})

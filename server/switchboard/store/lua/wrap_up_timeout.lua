@@ -6,8 +6,8 @@
 --- @include "includes/routing"
 --- @include "includes/lifecycle"
 local sid, aid = ARGV[5], ARGV[6]
-if not deadline.take_due('wrapup:' .. sid .. ':' .. aid) then return done(false) end
-if not has_word(redis.call('HGET', k('s', sid), 'wrapping'), aid) then return done(false) end
-close_wrap_up(sid, aid, nil, 'Wrap-up timed out', nil)
-route_all()
-return done(true)
+if not Deadline.take_due('wrapup:' .. sid .. ':' .. aid) then return Conversations.done(false) end
+if not has_word(redis.call('HGET', k('s', sid), 'wrapping'), aid) then return Conversations.done(false) end
+Lifecycle.close_wrap_up(sid, aid, nil, 'Wrap-up timed out', nil)
+Routing.route_all()
+return Conversations.done(true)

@@ -1,19 +1,21 @@
 -- Routing prelude: agents: load, state, the per-queue index of ready agents.
--- Provides: agent_public, agent_load, agent_active, agent_profile, unindex_ready, reindex_agent, set_agent_state.
+-- Provides: `Agents.*`: agent_public, agent_load, agent_active, agent_profile, unindex_ready, reindex_agent, set_agent_state.
 --- @include "includes/call"
 --- @include "includes/metrics"
 
+local Agents = {}
+
 -- ------------------------------------------------------------------ agents
 
-local function agent_public(aid)
+function Agents.agent_public(aid)
   return {id = aid, display_name = redis.call('HGET', k('a', aid), 'display_name') or aid}
 end
 
-local function agent_load(aid)
+function Agents.agent_load(aid)
   return redis.call('SCARD', k('a', aid, 'slots')) + redis.call('SCARD', k('a', aid, 'offers'))
 end
 
-local function agent_active(aid)
+function Agents.agent_active(aid)
   return redis.call('SCARD', k('a', aid, 'slots'))
 end
 
@@ -24,14 +26,14 @@ end
 --   q:<qid>:profiles           the profiles that have a ready agent
 -- Routing looks at each profile's head instead of at every ready agent, so its
 -- cost grows with the number of distinct profiles, not with idle agents.
-local function agent_profile(langs, skills)
+function Agents.agent_profile(langs, skills)
   local l, x = words(langs), words(skills)
   table.sort(l)
   table.sort(x)
   return table.concat(l, ' ') .. '|' .. table.concat(x, ' ')
 end
 
-local function unindex_ready(qid, aid)
+function Agents.unindex_ready(qid, aid)
   redis.call('ZREM', k('q', qid, 'ready'), aid)
   local profile = redis.call('HGET', k('a', aid), 'rprofile')
   if profile then
@@ -41,17 +43,17 @@ local function unindex_ready(qid, aid)
   end
 end
 
-local function reindex_agent(aid)
+function Agents.reindex_agent(aid)
   local a = redis.call('HMGET', k('a', aid), 'state', 'queues', 'capacity', 'idle_since', 'langs', 'skills', 'rprofile')
   if not a[2] then return end
   local queues = cjson.decode(a[2])
   local ready = a[1] == 'available'
     and redis.call('SCARD', k('a', aid, 'conns')) > 0
-    and agent_load(aid) < tonumber(a[3])
-  local score = tonumber(a[4] or NOW) * 64 + math.min(agent_active(aid), 63)
-  local profile = agent_profile(a[5], a[6])
+    and Agents.agent_load(aid) < tonumber(a[3])
+  local score = tonumber(a[4] or NOW) * 64 + math.min(Agents.agent_active(aid), 63)
+  local profile = Agents.agent_profile(a[5], a[6])
   if a[7] and a[7] ~= profile then
-    for _, qid in ipairs(queues) do unindex_ready(qid, aid) end
+    for _, qid in ipairs(queues) do Agents.unindex_ready(qid, aid) end
   end
   redis.call('HSET', k('a', aid), 'rprofile', profile)
   for _, qid in ipairs(queues) do
@@ -65,12 +67,12 @@ local function reindex_agent(aid)
       redis.call('SADD', k('q', qid, 'profiles'), profile)
       if not was_ready then ROUTE[qid] = true end
     else
-      unindex_ready(qid, aid)
+      Agents.unindex_ready(qid, aid)
     end
   end
 end
 
-local function set_agent_state(aid, state, reason)
+function Agents.set_agent_state(aid, state, reason)
   local key = k('a', aid)
   local prev = redis.call('HMGET', key, 'state', 'reason')
   if prev[1] == state and (prev[2] or '') == (reason or '') then return false end
@@ -80,6 +82,6 @@ local function set_agent_state(aid, state, reason)
   if reason and reason ~= '' then frame.reason = reason end
   deliver({'a:' .. aid}, frame)
   lifecycle({type = 'agent.state_changed', agent = aid, state = state, previous = prev[1], reason = reason})
-  reindex_agent(aid)
+  Agents.reindex_agent(aid)
   return true
 end

@@ -1,13 +1,15 @@
 -- Routing prelude: sessions and visitors: customer, web sessions, journey, invitations, the card's view.
--- Provides: customer_of, JOURNEY_LENGTH, web_session_at, web_pages, pending_invite, session_view, required_skills, offer_frame.
+-- Provides: `Cards.*`: customer_of, JOURNEY_LENGTH, web_session_at, web_pages, pending_invite, session_view, required_skills, offer_frame.
 --- @include "includes/call"
 --- @include "includes/queues"
 --- @include "includes/conversations"
 --- @include "includes/agents"
 
+local Cards = {}
+
 -- ------------------------------------------------------------------ sessions
 
-local function customer_of(s)
+function Cards.customer_of(s)
   local ok, c = pcall(cjson.decode, s.customer or '{}')
   if not ok or type(c) ~= 'table' then c = {} end
   return c
@@ -21,7 +23,7 @@ local JOURNEY_LENGTH = 50
 
 -- The web session in which time `at` fell (the latest one started by then), else
 -- the visitor's current one; nil when it has none.
-local function web_session_at(vid, at)
+function Cards.web_session_at(vid, at)
   local webs = k('v', vid, 'webs')
   return redis.call('ZREVRANGEBYSCORE', webs, at, '-inf', 'LIMIT', 0, 1)[1]
     or redis.call('ZRANGE', webs, -1, -1)[1]
@@ -29,7 +31,7 @@ end
 
 -- The pages of web session `wid` kept in the visitor's journey; every kept page
 -- when `wid` is nil (pages recorded before web sessions existed).
-local function web_pages(vid, wid)
+function Cards.web_pages(vid, wid)
   local from, to = -math.huge, math.huge
   if wid then
     local w = redis.call('HMGET', k('web', wid), 'started_at', 'last_seen_at')
@@ -44,7 +46,7 @@ local function web_pages(vid, wid)
 end
 
 -- A proactive invitation the visitor may still answer, or nil.
-local function pending_invite(vid, iid)
+function Cards.pending_invite(vid, iid)
   local invite = hgetall(k('invite', iid))
   if not invite or invite.visitor ~= vid or invite.state ~= 'pending' or tonumber(invite.expires_at) < NOW then
     return nil
@@ -54,27 +56,27 @@ end
 
 -- Everything the domain needs to build a card (see domain/cards.py). Its journey
 -- is the pages of the web session in which the session was queued.
-local function session_view(sid)
+function Cards.session_view(sid)
   local s = hgetall(k('s', sid))
   if not s then return nil end
-  s.queue_name = queue_name(s.queue)
-  s.customer = customer_of(s)
+  s.queue_name = Queues.queue_name(s.queue)
+  s.customer = Cards.customer_of(s)
   local agents = {}
-  for _, a in ipairs(words(s.agents)) do agents[#agents + 1] = agent_public(a) end
+  for _, a in ipairs(words(s.agents)) do agents[#agents + 1] = Agents.agent_public(a) end
   for _, a in ipairs(words(s.wrapping)) do
-    if not has_word(s.agents, a) then agents[#agents + 1] = agent_public(a) end
+    if not has_word(s.agents, a) then agents[#agents + 1] = Agents.agent_public(a) end
   end
   s.agents = agents
-  s.journey = web_pages(s.visitor, web_session_at(s.visitor, s.queued_at))
+  s.journey = Cards.web_pages(s.visitor, Cards.web_session_at(s.visitor, s.queued_at))
   if s.help then
     local help = cjson.decode(s.help)
-    help.agent = agent_public(help.agent)
+    help.agent = Agents.agent_public(help.agent)
     s.help = help
   end
   return s
 end
 
-local function required_skills(s, q)
+function Cards.required_skills(s, q)
   local skills = {}
   for _, x in ipairs(q.skills or {}) do skills[#skills + 1] = x end
   for _, x in ipairs(cjson.decode(s.skills or '[]')) do skills[#skills + 1] = x end
@@ -91,15 +93,15 @@ local function required_skills(s, q)
   return skills, languages
 end
 
-local function offer_frame(oid, sid, s, kind, expires_at, from_agent)
+function Cards.offer_frame(oid, sid, s, kind, expires_at, from_agent)
   local frame = {
     type = 'offer', offer_id = oid, kind = kind, conversation_id = s.conv, session_id = sid,
-    customer = customer_of(s), queue = {id = s.queue, name = queue_name(s.queue)},
+    customer = Cards.customer_of(s), queue = {id = s.queue, name = Queues.queue_name(s.queue)},
     language = s.language, skills = cjson.decode(s.skills or '[]'),
-    _history = history.mark(s.conv, THREAD_LENGTH, true, 'thread'),
+    _history = History.mark(s.conv, THREAD_LENGTH, true, 'thread'),
     queued_at = tonumber(s.queued_at), offered_at = NOW, expires_at = expires_at,
   }
   frame.customer.verified = s.verified == '1'
-  if from_agent then frame.from_agent = agent_public(from_agent) end
+  if from_agent then frame.from_agent = Agents.agent_public(from_agent) end
   return frame
 end

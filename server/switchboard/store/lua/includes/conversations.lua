@@ -1,13 +1,15 @@
 -- Routing prelude: conversations: audience, conversation ops, history marks, the step's answer (`done`), appending.
--- Provides: audience, REPLICATED, OUTBOX_REPAIR_MS, conversation_op, history (read, fill, mark), encode_frame, publish_here, done, update_conversation, touch, append, system_message.
+-- Provides: `Conversations.*`: audience, REPLICATED, OUTBOX_REPAIR_MS, conversation_op, history (read, fill, mark), encode_frame, publish_here, done, update_conversation, touch, append, system_message.
 --- @include "_apply"
 --- @include "includes/call"
+
+local Conversations = {}
 
 -- ------------------------------------------------------------------ conversations
 
 -- Everyone who follows a conversation: its connected agents, the supervisors
 -- monitoring it and, with `include_visitor`, its customer.
-local function audience(cid, include_visitor)
+function Conversations.audience(cid, include_visitor)
   local c = redis.call('HMGET', cv(cid), 'visitor', 'agents', 'monitors')
   local to = {}
   if include_visitor and c[1] then to[1] = 'v:' .. c[1] end
@@ -38,7 +40,7 @@ local REPLICATED = {visitor = true, agents = true, monitors = true, open = true}
 -- those go first, so the step queues behind them.
 local OUTBOX_REPAIR_MS = 3000
 
-local function conversation_op(cid, op)
+function Conversations.conversation_op(cid, op)
   op.n = redis.call('HINCRBY', cv(cid), 'ops', 1)
   op.at = NOW
   if not CONV_OPS[cid] then
@@ -50,15 +52,15 @@ local function conversation_op(cid, op)
   return op.n
 end
 
--- A conversation's history as frames carry it: `history.read`, `history.fill`, `history.mark`.
-local history = {}
+-- A conversation's history as frames carry it: `History.read`, `History.fill`, `History.mark`.
+local History = {}
 
 -- Fills the `_history` marks (see `history_mark`) of the result and of the
 -- frames to deliver, on one Redis: the conversation's last events, read from
 -- its message side once this step's ops are applied there. A conversation with
 -- ops still in its outbox (`pending`) keeps its marks for the Router, which
 -- reads them after applying the ops.
-function history.read(cid, limit, messages_only)
+function History.read(cid, limit, messages_only)
   local entries = redis.call('XREVRANGE', P .. ':c:{' .. cid .. '}:log', '+', '-', 'COUNT',
     limit * (messages_only and 3 or 1))
   local events = {}
@@ -76,7 +78,7 @@ function history.read(cid, limit, messages_only)
   return events
 end
 
-function history.fill(result, pending)
+function History.fill(result, pending)
   local skip = {}
   for _, p in ipairs(pending) do skip[p.cid] = true end
   local read = {}
@@ -84,7 +86,7 @@ function history.fill(result, pending)
     local mark = type(holder) == 'table' and holder._history
     if not mark or skip[mark.cid] then return end
     local key = mark.cid .. '|' .. mark.limit .. '|' .. tostring(mark.messages_only)
-    read[key] = read[key] or history.read(mark.cid, mark.limit, mark.messages_only)
+    read[key] = read[key] or History.read(mark.cid, mark.limit, mark.messages_only)
     holder[mark.field] = read[key]
     holder._history = nil
   end
@@ -95,7 +97,7 @@ end
 -- LIST_FIELDS (fields that hold lists: Lua's cjson writes an empty list as {}, a frame
 -- published from here has them written as []) comes from the generated prelude.
 
-local function encode_frame(frame)
+function Conversations.encode_frame(frame)
   local payload = cjson.encode(frame)
   if string.find(payload, ':{}', 1, true) then
     -- a key and its colon: inside a JSON string every quote is escaped, so no text matches
@@ -107,12 +109,12 @@ end
 -- On one Redis, publishes the deliveries that are complete here; the Router
 -- publishes the rest (a card it builds, history of a conversation with ops
 -- pending, frames of ops left in an outbox).
-local function publish_here()
+function Conversations.publish_here()
   local rest = {}
   for _, d in ipairs(OUT) do
     local frame = d.frame
     if frame and not frame._card and not frame._history then
-      local payload = encode_frame(frame)
+      local payload = Conversations.encode_frame(frame)
       for _, r in ipairs(d.to or {}) do redis.call('PUBLISH', P .. ':push:{' .. r .. '}', payload) end
     else
       rest[#rest + 1] = d
@@ -123,7 +125,7 @@ end
 
 -- The step's answer. Applies its conversation ops here, or leaves them in the
 -- outboxes and returns every pending op for the Router to apply (`conv`).
-local function done(result)
+function Conversations.done(result)
   if result == nil then result = true end
   local conv, appended = {}, {}
   for _, cid in ipairs(CONV_ORDER) do
@@ -141,7 +143,7 @@ local function done(result)
       conv[#conv + 1] = {cid = cid, ops = redis.call('LRANGE', outbox, 0, -1)}
     end
   end
-  if APPLY_HERE then history.fill(result, conv) end
+  if APPLY_HERE then History.fill(result, conv) end
   if next(appended) then
     -- deliveries of appended frames, and the message's id and seq, filled in here
     for i, d in ipairs(OUT) do
@@ -155,12 +157,12 @@ local function done(result)
       end
     end
   end
-  if APPLY_HERE then publish_here() end
+  if APPLY_HERE then Conversations.publish_here() end
   return cjson.encode({ok = result, out = OUT, conv = conv})
 end
 
 -- Sets fields of a conversation's routing record and of its replica.
-local function update_conversation(cid, fields)
+function Conversations.update_conversation(cid, fields)
   local all, replica, replicated = {}, {}, false
   for name, value in pairs(fields) do
     all[#all + 1] = name
@@ -171,32 +173,32 @@ local function update_conversation(cid, fields)
     end
   end
   redis.call('HSET', cv(cid), unpack(all))
-  if replicated then conversation_op(cid, {set = replica}) end
+  if replicated then Conversations.conversation_op(cid, {set = replica}) end
 end
 
 -- Someone joined: the inactivity timeout counts from now.
-local function touch(cid)
-  conversation_op(cid, {touch = true})
+function Conversations.touch(cid)
+  Conversations.conversation_op(cid, {touch = true})
 end
 
 -- Appends a history event to the conversation and delivers it to `to` once it
 -- has its seq (the Router fills in the delivery after applying the op).
 -- `visibility` is "all" or "agents" (internal notes never reach a customer);
 -- `cmid` ("role:sender:client_msg_id") indexes a client's message id.
-local function append(cid, frame, to, visibility, cmid)
-  local n = conversation_op(cid, {append = frame, to = to, v = visibility or 'all', cmid = cmid})
+function Conversations.append(cid, frame, to, visibility, cmid)
+  local n = Conversations.conversation_op(cid, {append = frame, to = to, v = visibility or 'all', cmid = cmid})
   OUT[#OUT + 1] = {cid = cid, op = n}
   return n
 end
 
 -- A message from the system (someone joined or left) into the history, to `to`.
-local function system_message(cid, text, to)
-  return append(cid, {type = 'message', from = {role = 'system'}, text = text}, to)
+function Conversations.system_message(cid, text, to)
+  return Conversations.append(cid, {type = 'message', from = {role = 'system'}, text = text}, to)
 end
 
 -- The conversation's last `limit` history events (messages only: its thread),
 -- which the Router reads after applying the ops and puts in `field` of the
 -- table holding this mark.
-function history.mark(cid, limit, messages_only, field)
+function History.mark(cid, limit, messages_only, field)
   return {cid = cid, limit = limit, messages_only = messages_only, field = field}
 end

@@ -1,5 +1,5 @@
 -- Routing prelude: a session's life: connecting an agent, ending, wrap-up, an agent's conversations.
--- Provides: AGENT_CONVERSATIONS_KEPT, remember_conversation, end_session, close_wrap_up.
+-- Provides: `Lifecycle.*`: AGENT_CONVERSATIONS_KEPT, remember_conversation, end_session, close_wrap_up.
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -10,10 +10,12 @@
 --- @include "includes/routing"
 --- @include "includes/side_offers"
 
+local Lifecycle = {}
+
 -- The conversations an agent took part in, newest first, for its transcript
 -- search (GET /conversations with its token); the oldest fall off.
 local AGENT_CONVERSATIONS_KEPT = 1000
-local function remember_conversation(aid, cid)
+function Lifecycle.remember_conversation(aid, cid)
   local key = k('a', aid, 'convs')
   redis.call('ZADD', key, NOW, cid)
   redis.call('ZREMRANGEBYRANK', key, 0, -AGENT_CONVERSATIONS_KEPT - 1)
@@ -25,21 +27,21 @@ connect_agent = function(sid, aid)
   redis.call('HSET', k('s', sid), 'status', 'active', 'agents', aid, 'owner', aid, 'offer', '', 'transferred_from', '')
   if first then
     redis.call('HSET', k('s', sid), 'connected_at', NOW)
-    record_answer(s.queue, NOW - tonumber(s.queued_at), tonumber(s.entry_pos or 1))
+    Queues.record_answer(s.queue, NOW - tonumber(s.queued_at), tonumber(s.entry_pos or 1))
   end
   redis.call('SADD', k('a', aid, 'slots'), sid)
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
-  remember_conversation(aid, s.conv)
-  update_conversation(s.conv, {agents = aid})
-  touch(s.conv)
-  deadline.arm('inact:' .. sid, NOW + INACTIVITY_MS)
-  deadline.disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
+  Lifecycle.remember_conversation(aid, s.conv)
+  Conversations.update_conversation(s.conv, {agents = aid})
+  Conversations.touch(s.conv)
+  Deadline.arm('inact:' .. sid, NOW + INACTIVITY_MS)
+  Deadline.disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
   -- the agent finds it in conversation.assigned
-  local to = audience(s.conv, true)
+  local to = Conversations.audience(s.conv, true)
   for i, r in ipairs(to) do if r == 'a:' .. aid then table.remove(to, i) break end end
-  append(s.conv, {type = 'chat.connected', session_id = sid, agent = agent_public(aid)}, to)
+  Conversations.append(s.conv, {type = 'chat.connected', session_id = sid, agent = Agents.agent_public(aid)}, to)
   deliver({'a:' .. aid}, {type = 'conversation.assigned', conversation_id = s.conv,
-    _card = session_view(sid), _history = history.mark(s.conv, HISTORY_LIMIT, false, 'messages')})
+    _card = Cards.session_view(sid), _history = History.mark(s.conv, HISTORY_LIMIT, false, 'messages')})
   if first then
     lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid,
       queue = s.queue, agent = aid, wait_ms = NOW - tonumber(s.queued_at)})
@@ -49,37 +51,37 @@ connect_agent = function(sid, aid)
     lifecycle({type = 'session.connected', conversation_id = s.conv, session_id = sid, queue = s.queue,
       agent = aid, wait_ms = NOW - tonumber(s.entered_at or s.queued_at), requeued = true})
   end
-  reindex_agent(aid)
+  Agents.reindex_agent(aid)
 end
 
 -- Ends an open session. Connected agents go to wrap-up; the customer is told.
-local function end_session(sid, reason)
-  drop_side_offer(sid, 'customer_left', nil)
+function Lifecycle.end_session(sid, reason)
+  SideOffers.drop_side_offer(sid, 'customer_left', nil)
   local s = hgetall(k('s', sid))
   if s.status == 'offered' and s.offer ~= '' then
-    local o = remove_offer(s.offer)
+    local o = Routing.remove_offer(s.offer)
     if o then
       deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = s.offer, reason = 'customer_left'})
-      reindex_agent(o.agent)
+      Agents.reindex_agent(o.agent)
     end
   end
-  if s.status == 'waiting' or s.status == 'offered' then dequeue(sid, s.queue) end
+  if s.status == 'waiting' or s.status == 'offered' then Queues.dequeue(sid, s.queue) end
   local agents = words(s.agents)
-  local q = queue_config(s.queue) or {wrap_up_timeout_s = 120}
+  local q = Queues.queue_config(s.queue) or {wrap_up_timeout_s = 120}
   local status = #agents > 0 and 'wrap_up' or 'closed'
   redis.call('HSET', k('s', sid), 'status', status, 'ended_at', NOW, 'end_reason', reason,
     'agents', '', 'wrapping', table.concat(agents, ' '), 'offer', '')
   for _, aid in ipairs(agents) do
-    deadline.arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
+    Deadline.arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
   end
-  deadline.disarm('inact:' .. sid)
-  local to = audience(s.conv, true)
-  update_conversation(s.conv, {open = '0', agents = ''})
-  append(s.conv, {type = 'chat.ended', session_id = sid, reason = reason}, to)
+  Deadline.disarm('inact:' .. sid)
+  local to = Conversations.audience(s.conv, true)
+  Conversations.update_conversation(s.conv, {open = '0', agents = ''})
+  Conversations.append(s.conv, {type = 'chat.ended', session_id = sid, reason = reason}, to)
   if s.connected_at and s.connected_at ~= '' then
     -- Someone served the customer: ask how it went (kept in the history, so a
     -- customer that comes back later still gets the question).
-    append(s.conv, {type = 'csat.requested', session_id = sid}, {'v:' .. s.visitor})
+    Conversations.append(s.conv, {type = 'csat.requested', session_id = sid}, {'v:' .. s.visitor})
   end
   local event = {type = 'session.ended', conversation_id = s.conv, session_id = sid,
     queue = s.queue, reason = reason, agent = agents[1]}
@@ -89,12 +91,12 @@ local function end_session(sid, reason)
   else
     event.waited_ms = NOW - tonumber(s.queued_at) -- never connected: how long the customer waited
   end
-  deadline.disarm('maxwait:' .. sid)
+  Deadline.disarm('maxwait:' .. sid)
   lifecycle(event)
 end
 
 -- Closes one agent's wrap-up of an ended session; frees the slot.
-local function close_wrap_up(sid, aid, code, label, notes)
+function Lifecycle.close_wrap_up(sid, aid, code, label, notes)
   local s = hgetall(k('s', sid))
   local rest = {}
   for _, a in ipairs(words(s.wrapping)) do if a ~= aid then rest[#rest + 1] = a end end
@@ -102,11 +104,11 @@ local function close_wrap_up(sid, aid, code, label, notes)
     'wrap_label', label, 'wrap_notes', notes or '', 'wrapped_at', NOW)
   if #rest == 0 then redis.call('HSET', k('s', sid), 'status', 'closed') end
   redis.call('SREM', k('a', aid, 'slots'), sid)
-  deadline.disarm('wrapup:' .. sid .. ':' .. aid)
+  Deadline.disarm('wrapup:' .. sid .. ':' .. aid)
   local wrap = {code = code or cjson.null, label = label}
   if notes and notes ~= '' then wrap.notes = notes end
   deliver({'a:' .. aid}, {type = 'conversation.closed', conversation_id = s.conv, session_id = sid, wrap_up = wrap})
   lifecycle({type = 'session.wrapped_up', conversation_id = s.conv, session_id = sid,
     queue = s.queue, agent = aid, code = code or cjson.null})
-  reindex_agent(aid)
+  Agents.reindex_agent(aid)
 end

@@ -1,23 +1,25 @@
 -- Routing prelude: queues: configuration, entering and leaving, the estimated wait.
--- Provides: queue_config, queue_name, enqueue, arm_waiting_deadlines, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
+-- Provides: `Queues.*`: queue_config, queue_name, enqueue, arm_waiting_deadlines, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
 --- @include "includes/call"
 --- @include "includes/deadlines"
 
+local Queues = {}
+
 -- ------------------------------------------------------------------ queues
 
-local function queue_config(qid)
+function Queues.queue_config(qid)
   local raw = redis.call('HGET', k('queue', qid), 'config')
   if not raw then return nil end
   return cjson.decode(raw)
 end
 
-local function queue_name(qid)
+function Queues.queue_name(qid)
   return redis.call('HGET', k('queue', qid), 'name') or qid
 end
 
 -- `entered_at` is when the session entered this queue: its first queueing, or
 -- the transfer that sent it here.
-local function enqueue(sid, qid, score, entered_at)
+function Queues.enqueue(sid, qid, score, entered_at)
   redis.call('ZADD', k('q', qid, 'waiting'), score, sid)
   redis.call('ZADD', k('q', qid, 'age'), entered_at, sid)
   redis.call('HSET', k('s', sid), 'status', 'waiting', 'queue', qid, 'offer', '')
@@ -31,12 +33,12 @@ end
 
 -- Arms the queue's waiting deadlines of a new session: max_wait_s ends it,
 -- each routing step routes it again when the step widens the targeting.
-local function arm_waiting_deadlines(sid, q, entered_at, first_wait)
+function Queues.arm_waiting_deadlines(sid, q, entered_at, first_wait)
   if first_wait and type(q.max_wait_s) == 'number' then
-    deadline.arm('maxwait:' .. sid, entered_at + math.floor(q.max_wait_s * 1000))
+    Deadline.arm('maxwait:' .. sid, entered_at + math.floor(q.max_wait_s * 1000))
   end
   for i, step in ipairs(q.steps or {}) do
-    if step.after_s > 0 then deadline.arm('step:' .. sid .. ':' .. i, entered_at + math.floor(step.after_s * 1000)) end
+    if step.after_s > 0 then Deadline.arm('step:' .. sid .. ':' .. i, entered_at + math.floor(step.after_s * 1000)) end
   end
 end
 
@@ -47,13 +49,13 @@ end
 local ANSWERS_KEPT = 20
 local ANSWER_WINDOW_MS = 3600 * 1000
 
-local function record_answer(qid, wait_ms, entry_position)
+function Queues.record_answer(qid, wait_ms, entry_position)
   local key = k('q', qid, 'answers')
   redis.call('LPUSH', key, NOW .. ' ' .. wait_ms .. ' ' .. math.max(1, entry_position))
   redis.call('LTRIM', key, 0, ANSWERS_KEPT - 1)
 end
 
-local function wait_per_place(qid)
+function Queues.wait_per_place(qid)
   local waited, places = 0, 0
   for _, entry in ipairs(redis.call('LRANGE', k('q', qid, 'answers'), 0, -1)) do
     local w = words(entry)
@@ -66,12 +68,12 @@ local function wait_per_place(qid)
   return waited / places
 end
 
-local function estimated_wait(rate, position)
+function Queues.estimated_wait(rate, position)
   if rate == nil then return nil end
   return math.floor(rate * position)
 end
 
-local function dequeue(sid, qid)
+function Queues.dequeue(sid, qid)
   redis.call('ZREM', k('q', qid, 'waiting'), sid)
   redis.call('ZREM', k('q', qid, 'age'), sid)
   ROUTE[qid] = true

@@ -1,5 +1,5 @@
 -- Routing prelude: routing: offers, the best agent, routing queues, positions, requeueing.
--- Provides: unguessable_id, connect_agent, offer_session, profile_serves, best_agent, ROUTE_SCAN, route_queue, POSITION_SCAN, update_positions, announce_queued, index_ready_profiles, route_all, remove_offer, requeue.
+-- Provides: `Routing.*`: unguessable_id, connect_agent, offer_session, profile_serves, best_agent, ROUTE_SCAN, route_queue, POSITION_SCAN, update_positions, announce_queued, index_ready_profiles, route_all, remove_offer, requeue.
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -7,11 +7,13 @@
 --- @include "includes/agents"
 --- @include "includes/cards"
 
+local Routing = {}
+
 -- Offer and invitation ids: a counter (unique) and a keyed hash of it, so that
 -- nobody can work out someone else's id from its own. Every node writes a random
 -- key at start (Router.ensure_id_key); the fallback only covers a store emptied
 -- under a running node.
-local function unguessable_id(prefix, counter)
+function Routing.unguessable_id(prefix, counter)
   local n = redis.call('INCR', k('seq', counter))
   local key = redis.call('GET', k('id_key'))
   if not key then
@@ -24,34 +26,34 @@ end
 
 local connect_agent -- defined below, used by offer_session for auto-accept queues
 
-local function offer_session(sid, s, q, aid)
-  dequeue(sid, s.queue)
+function Routing.offer_session(sid, s, q, aid)
+  Queues.dequeue(sid, s.queue)
   if q.accept_mode == 'auto' then
     connect_agent(sid, aid)
     return
   end
-  local oid = unguessable_id('o', 'offer')
+  local oid = Routing.unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
   -- A session another agent sent to this queue is offered as a transfer, from that agent.
   local from = (s.transferred_from or '') ~= '' and s.transferred_from or nil
   local kind = from and 'transfer' or 'new'
-  local frame = offer_frame(oid, sid, s, kind, expires_at, from)
+  local frame = Cards.offer_frame(oid, sid, s, kind, expires_at, from)
   redis.call('HSET', k('offer', oid), 'session', sid, 'agent', aid, 'kind', kind,
     'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
   redis.call('SADD', k('a', aid, 'offers'), oid)
   -- An offer counts as an assignment for idle order: the next chat goes to the next idle agent.
   redis.call('HSET', k('a', aid), 'idle_since', NOW)
   redis.call('HSET', k('s', sid), 'status', 'offered', 'offer', oid, 'offered_at', NOW)
-  deadline.arm('offer:' .. oid, expires_at)
+  Deadline.arm('offer:' .. oid, expires_at)
   deliver({'a:' .. aid}, frame)
   lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
     queue = s.queue, agent = aid, offer_id = oid, kind = kind})
-  reindex_agent(aid)
+  Agents.reindex_agent(aid)
 end
 
 -- Whether agents of `profile` ("<languages>|<skills>", see agent_profile) may
 -- take a session that needs `skills` and one of `languages` (none: any).
-local function profile_serves(profile, skills, languages)
+function Routing.profile_serves(profile, skills, languages)
   local langs, have = string.match(profile, '^(.-)|(.*)$')
   if #languages > 0 then
     local speaks = false
@@ -66,11 +68,11 @@ end
 
 -- The longest idle ready agent of `qid` eligible for `sid`: the best head among
 -- the profiles that serve it, skipping the agents that declined it.
-local function best_agent(qid, sid, skills, languages, profiles)
+function Routing.best_agent(qid, sid, skills, languages, profiles)
   local declined = k('s', sid, 'declined')
   local best, best_score = nil, nil
   for _, profile in ipairs(profiles) do
-    if profile_serves(profile, skills, languages) then
+    if Routing.profile_serves(profile, skills, languages) then
       local key = k('q', qid, 'rp', profile)
       local start = 0
       while true do
@@ -100,8 +102,8 @@ end
 -- eligible agent each, until no session can be matched. `only` (a set of
 -- session ids) limits it to sessions that just entered the queue.
 local ROUTE_SCAN = 200
-local function route_queue(qid, only)
-  local q = queue_config(qid)
+function Routing.route_queue(qid, only)
+  local q = Queues.queue_config(qid)
   if not q then return end
   local ready_key = k('q', qid, 'ready')
   if redis.call('ZCARD', ready_key) == 0 then return end
@@ -125,11 +127,11 @@ local function route_queue(qid, only)
     local m = redis.call('HMGET', k('s', sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at')
     -- a session queued while the queue was closed waits for the opening
     if (tonumber(m[1]) or 0) <= NOW then
-      local skills, languages = required_skills(
+      local skills, languages = Cards.required_skills(
         {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, q)
-      local aid = best_agent(qid, sid, skills, languages, profiles)
+      local aid = Routing.best_agent(qid, sid, skills, languages, profiles)
       if aid then
-        offer_session(sid, hgetall(k('s', sid)), q, aid)
+        Routing.offer_session(sid, hgetall(k('s', sid)), q, aid)
         profiles = redis.call('SMEMBERS', k('q', qid, 'profiles'))
       end
     end
@@ -138,31 +140,31 @@ end
 
 -- Tells every waiting customer of `qid` whose place changed its new position.
 local POSITION_SCAN = 100
-local function update_positions(qid)
+function Routing.update_positions(qid)
   local waiting = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, POSITION_SCAN - 1)
   local rate = nil
-  if #waiting > 0 then rate = wait_per_place(qid) end
+  if #waiting > 0 then rate = Queues.wait_per_place(qid) end
   for i, sid in ipairs(waiting) do
     local s = redis.call('HMGET', k('s', sid), 'pos', 'visitor', 'conv')
     if tonumber(s[1]) ~= i then
       redis.call('HSET', k('s', sid), 'pos', i)
       if s[1] then
         deliver({'v:' .. s[2]}, {type = 'chat.position', conversation_id = s[3], session_id = sid, position = i,
-          estimated_wait_ms = estimated_wait(rate, i)})
+          estimated_wait_ms = Queues.estimated_wait(rate, i)})
       end
     end
   end
 end
 
 -- Tells a customer its place after it (re-)entered a queue: `chat.queued`.
-local function announce_queued(sid, s)
+function Routing.announce_queued(sid, s)
   local rank = redis.call('ZRANK', k('q', s.queue, 'waiting'), sid)
   if not rank then return end
   local position = rank + 1
   redis.call('HSET', k('s', sid), 'pos', position)
   local held = tonumber(redis.call('HGET', k('s', sid), 'held_until'))
   deliver({'v:' .. s.visitor}, {type = 'chat.queued', conversation_id = s.conv, session_id = sid,
-    position = position, estimated_wait_ms = estimated_wait(wait_per_place(s.queue), position),
+    position = position, estimated_wait_ms = Queues.estimated_wait(Queues.wait_per_place(s.queue), position),
     opens_at = (held and held > NOW) and held or nil})
 end
 
@@ -170,38 +172,38 @@ end
 -- age) first, so an agent that serves several queues takes the most urgent chat.
 -- Indexes by profile the ready agents of a deployment that ran a version without
 -- that index (once: the flag says it is done).
-local function index_ready_profiles()
+function Routing.index_ready_profiles()
   if redis.call('GET', k('ready_index')) == 'profiles' then return end
   for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
-    for _, aid in ipairs(redis.call('ZRANGE', k('q', qid, 'ready'), 0, -1)) do reindex_agent(aid) end
+    for _, aid in ipairs(redis.call('ZRANGE', k('q', qid, 'ready'), 0, -1)) do Agents.reindex_agent(aid) end
   end
   redis.call('SET', k('ready_index'), 'profiles')
 end
 
-local function route_all()
-  index_ready_profiles()
+function Routing.route_all()
+  Routing.index_ready_profiles()
   local order = {}
   for qid, what in pairs(ROUTE) do
     local head = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, 0, 'WITHSCORES')
     order[#order + 1] = {qid, tonumber(head[2] or '1e300'), what}
   end
   table.sort(order, function(a, b) return a[2] < b[2] end)
-  for _, entry in ipairs(order) do route_queue(entry[1], entry[3]) end
-  for _, entry in ipairs(order) do update_positions(entry[1]) end
+  for _, entry in ipairs(order) do Routing.route_queue(entry[1], entry[3]) end
+  for _, entry in ipairs(order) do Routing.update_positions(entry[1]) end
   ROUTE = {}
 end
 
-local function remove_offer(oid)
+function Routing.remove_offer(oid)
   local o = hgetall(k('offer', oid))
   if not o then return nil end
   redis.call('DEL', k('offer', oid))
   redis.call('SREM', k('a', o.agent, 'offers'), oid)
-  deadline.disarm('offer:' .. oid)
+  Deadline.disarm('offer:' .. oid)
   return o
 end
 
 -- Puts an offered or orphaned session back in its queue at the place it had.
-local function requeue(sid)
+function Routing.requeue(sid)
   local s = redis.call('HMGET', k('s', sid), 'queue', 'score', 'queued_at')
-  enqueue(sid, s[1], tonumber(s[2]), tonumber(s[3]))
+  Queues.enqueue(sid, s[1], tonumber(s[2]), tonumber(s[3]))
 end

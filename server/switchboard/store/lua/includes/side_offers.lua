@@ -1,5 +1,5 @@
 -- Routing prelude: transfers and conferences: side offers, their checks, guests leaving.
--- Provides: FAILURE_EVENT, side_offer_failed, drop_side_offer, unfit_target, refuse_target, offer_side, remove_from_session, guest_left.
+-- Provides: `SideOffers.*`: FAILURE_EVENT, side_offer_failed, drop_side_offer, unfit_target, refuse_target, offer_side, remove_from_session, guest_left.
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -8,6 +8,8 @@
 --- @include "includes/agents"
 --- @include "includes/cards"
 --- @include "includes/routing"
+
+local SideOffers = {}
 
 -- ------------------------------------------------------------------ transfers and conferences
 
@@ -23,25 +25,25 @@ local FAILURE_EVENT = {transfer = 'transfer.failed', conference = 'conference.fa
 -- or nil when the sender caused it and knows).
 -- The side offer `o` (already removed) came to nothing: the session forgets it
 -- and, with a reason, its sender is told.
-local function side_offer_failed(oid, o, failed)
+function SideOffers.side_offer_failed(oid, o, failed)
   if redis.call('HGET', k('s', o.session), 'side_offer') == oid then
     redis.call('HSET', k('s', o.session), 'side_offer', '')
   end
   if failed then
     deliver({'a:' .. o.sender}, {type = FAILURE_EVENT[o.kind], conversation_id = o.conv,
-      session_id = o.session, agent = agent_public(o.agent), reason = failed})
+      session_id = o.session, agent = Agents.agent_public(o.agent), reason = failed})
   end
 end
 
-local function drop_side_offer(sid, revoked, failed)
+function SideOffers.drop_side_offer(sid, revoked, failed)
   local oid = redis.call('HGET', k('s', sid), 'side_offer')
   if not oid or oid == '' then return nil end
-  local o = remove_offer(oid)
+  local o = Routing.remove_offer(oid)
   redis.call('HSET', k('s', sid), 'side_offer', '')
   if not o then return nil end
-  side_offer_failed(oid, o, failed)
+  SideOffers.side_offer_failed(oid, o, failed)
   if revoked then deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = oid, reason = revoked}) end
-  reindex_agent(o.agent)
+  Agents.reindex_agent(o.agent)
   return o
 end
 
@@ -50,15 +52,15 @@ end
 -- Why agent `aid` (in `state`, with `capacity`) cannot be handed a transfer or
 -- conference now, or nil when it can: available, a socket open, a free slot.
 -- The desk's picker (view_transfer_targets.lua) shows the same test as `free`.
-local function unfit_target(aid, state, capacity)
+function SideOffers.unfit_target(aid, state, capacity)
   if state ~= 'available' or redis.call('SCARD', k('a', aid, 'conns')) == 0 then
     return 'is not available (' .. tostring(state) .. ')'
   end
-  if agent_load(aid) >= (tonumber(capacity) or 0) then return 'has no free slot' end
+  if Agents.agent_load(aid) >= (tonumber(capacity) or 0) then return 'has no free slot' end
   return nil
 end
 
-local function refuse_target(s, sender, target)
+function SideOffers.refuse_target(s, sender, target)
   local a = redis.call('HMGET', k('a', target), 'queues', 'state', 'capacity')
   if not a[1] then return refuse('not_found', 'no such agent: ' .. target) end
   if target == sender then return refuse('bad_request', 'you cannot send a conversation to yourself') end
@@ -66,32 +68,32 @@ local function refuse_target(s, sender, target)
   if (s.side_offer or '') ~= '' then
     return refuse('conflict', 'a transfer or conference offer for this conversation is already pending')
   end
-  local unfit = unfit_target(target, a[2], a[3])
+  local unfit = SideOffers.unfit_target(target, a[2], a[3])
   if unfit then return refuse('conflict', target .. ' ' .. unfit) end
   return nil
 end
 
 -- Offers session `sid` to `target` as a transfer or conference from `sender`.
-local function offer_side(sid, s, kind, sender, target)
-  local q = queue_config(s.queue) or {offer_timeout_s = 20}
-  local oid = unguessable_id('o', 'offer')
+function SideOffers.offer_side(sid, s, kind, sender, target)
+  local q = Queues.queue_config(s.queue) or {offer_timeout_s = 20}
+  local oid = Routing.unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
-  local frame = offer_frame(oid, sid, s, kind, expires_at, sender)
+  local frame = Cards.offer_frame(oid, sid, s, kind, expires_at, sender)
   redis.call('HSET', k('offer', oid), 'session', sid, 'agent', target, 'kind', kind, 'sender', sender,
     'conv', s.conv, 'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
   redis.call('SADD', k('a', target, 'offers'), oid)
   redis.call('HSET', k('s', sid), 'side_offer', oid)
-  deadline.arm('offer:' .. oid, expires_at)
+  Deadline.arm('offer:' .. oid, expires_at)
   deliver({'a:' .. target}, frame)
   lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
     queue = s.queue, agent = target, offer_id = oid, kind = kind, from_agent = sender})
-  reindex_agent(target)
+  Agents.reindex_agent(target)
   return {offer_id = oid, expires_at = expires_at}
 end
 
 -- Takes `aid` out of the connected agents of session `sid` and frees its slot.
 -- Returns the agents left.
-local function remove_from_session(sid, aid)
+function SideOffers.remove_from_session(sid, aid)
   local s = redis.call('HMGET', k('s', sid), 'agents', 'conv', 'owner')
   local rest = {}
   for _, a in ipairs(words(s[1])) do if a ~= aid then rest[#rest + 1] = a end end
@@ -99,22 +101,22 @@ local function remove_from_session(sid, aid)
   redis.call('HSET', k('s', sid), 'agents', agents)
   if s[3] == aid then redis.call('HSET', k('s', sid), 'owner', rest[1] or '') end
   if #rest == 1 then redis.call('HSET', k('s', sid), 'status', 'active') end
-  update_conversation(s[2], {agents = agents})
+  Conversations.update_conversation(s[2], {agents = agents})
   redis.call('SREM', k('a', aid, 'slots'), sid)
-  reindex_agent(aid)
+  Agents.reindex_agent(aid)
   return rest
 end
 
 -- A conference guest leaves (or is removed, or disconnected): everyone is told.
-local function guest_left(sid, aid, why)
+function SideOffers.guest_left(sid, aid, why)
   local s = redis.call('HMGET', k('s', sid), 'conv', 'queue')
-  local to = audience(s[1], true)
-  local rest = remove_from_session(sid, aid)
-  append(s[1], {type = 'chat.participant_left', session_id = sid, agent = agent_public(aid)}, to)
-  system_message(s[1], agent_public(aid).display_name .. ' left the conversation', to)
+  local to = Conversations.audience(s[1], true)
+  local rest = SideOffers.remove_from_session(sid, aid)
+  Conversations.append(s[1], {type = 'chat.participant_left', session_id = sid, agent = Agents.agent_public(aid)}, to)
+  Conversations.system_message(s[1], Agents.agent_public(aid).display_name .. ' left the conversation', to)
   local others = {}
   for _, a in ipairs(rest) do others[#others + 1] = 'a:' .. a end
-  deliver(others, {type = 'conference.ended', conversation_id = s[1], session_id = sid, agent = agent_public(aid)})
+  deliver(others, {type = 'conference.ended', conversation_id = s[1], session_id = sid, agent = Agents.agent_public(aid)})
   lifecycle({type = 'session.conference_ended', conversation_id = s[1], session_id = sid,
     queue = s[2], agent = aid, reason = why})
   return rest

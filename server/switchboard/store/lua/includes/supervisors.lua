@@ -1,26 +1,28 @@
 -- Routing prelude: supervisors monitoring conversations.
--- Provides: start_monitoring, stop_monitoring.
+-- Provides: `Supervisors.*`: start_monitoring, stop_monitoring.
 --- @include "includes/call"
 --- @include "includes/conversations"
+
+local Supervisors = {}
 
 -- ------------------------------------------------------------------ supervisors
 
 -- A supervisor monitoring a conversation receives its events without joining:
 -- the conversation lists it in `monitors` (its replica is read by the message path too).
-local function start_monitoring(aid, cid)
+function Supervisors.start_monitoring(aid, cid)
   local monitors = redis.call('HGET', cv(cid), 'monitors') or ''
   if not has_word(monitors, aid) then
-    update_conversation(cid, {monitors = (monitors == '' and aid) or (monitors .. ' ' .. aid)})
+    Conversations.update_conversation(cid, {monitors = (monitors == '' and aid) or (monitors .. ' ' .. aid)})
   end
   redis.call('SADD', k('a', aid, 'monitoring'), cid)
 end
 
-local function stop_monitoring(aid, cid)
+function Supervisors.stop_monitoring(aid, cid)
   redis.call('SREM', k('a', aid, 'monitoring'), cid)
   if redis.call('EXISTS', cv(cid)) == 0 then return end
   local rest = {}
   for _, m in ipairs(words(redis.call('HGET', cv(cid), 'monitors'))) do
     if m ~= aid then rest[#rest + 1] = m end
   end
-  update_conversation(cid, {monitors = table.concat(rest, ' ')})
+  Conversations.update_conversation(cid, {monitors = table.concat(rest, ' ')})
 end
