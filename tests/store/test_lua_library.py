@@ -105,3 +105,33 @@ async def test_the_thread_an_offer_carries_is_as_long_as_python_says(redis_url, 
     finally:
         await redis.function_delete(scripts.library("routing").name)
         await redis.aclose()
+
+
+async def test_lua_writes_the_keys_python_names(redis_url):
+    """The Lua library spells keys with the segments keys.py generates into it: a chat
+    started by a script lands where Keys says, under every kind of key involved."""
+    redis = Redis.from_url(redis_url)
+    router = Router(redis, Keys("segments"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
+    try:
+        await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
+        await router.set_state("a", "available", now=T0 + 1)
+        await router.start_chat(
+            visitor_id="v1",
+            conversation_id="c1",
+            session_id="s1",
+            queue="q",
+            language="en",
+            channel="webchat",
+            text="hi",
+            now=T0 + 2,
+        )
+        keys = router.keys
+        assert await redis.hget(keys.session("s1"), "status") == b"offered"
+        assert await redis.scard(keys.agent_offers("a")) == 1
+        assert (
+            await redis.exists(keys.agent("a"), keys.queue("q"), keys.visitor("v1"), keys.conversation_record("c1"))
+            == 4
+        )
+        assert "local KEY = {session = 's', agent = 'a'" in scripts.library("routing").prelude
+    finally:
+        await redis.aclose()

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 async def prepare_store(router: Router, redis: Redis) -> None:
     """What a node does to the store before it serves: each step is retried by the next start if it fails."""
-    with contextlib.suppress(SwitchboardError):  # the store may come later; see new_id in store/lua/includes/routing.lua
+    with contextlib.suppress(
+        SwitchboardError
+    ):  # the store may come later; see new_id in store/lua/includes/routing.lua
         await router.ensure_id_key()
     try:
         if upgraded := await router.upgrade():

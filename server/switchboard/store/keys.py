@@ -5,11 +5,28 @@ step stays atomic on one Redis Cluster shard; a conversation's history and
 message path carry the conversation's own tag, so message traffic spreads.
 The search index has a tag of its own: intersecting its word sets needs them on
 one shard, and that shard need not be the routing one.
-The Lua prelude builds the same names (`k`, `cv`, `cv_sessions` in `lua/includes/call.lua`; the message
-side's names in the conversation scripts).
+The Lua prelude builds the same names (`k`, `cv`, `cv_sessions` in `lua/includes/call.lua`, with the
+segments of `KEY_SEGMENTS`, which the library builder writes into it; the message side's names in the
+conversation scripts).
 """
 
 from __future__ import annotations
+
+#: The first segment of each kind of routing key. store/scripts.py writes this table
+#: into the Lua prelude as `KEY`, and the scripts spell their keys with it
+#: (`k(KEY.session, sid)`), so Python and Lua cannot name a key differently.
+KEY_SEGMENTS = {
+    "session": "s",
+    "agent": "a",
+    "queue_state": "q",  # a queue's waiting sessions and their ages
+    "queue": "queue",  # a queue's configuration
+    "visitor": "v",
+    "webhook": "wh",
+    "conversation": "cv",  # the routing side of a conversation
+    "offer": "offer",
+    "web_session": "web",
+    "invite": "invite",
+}
 
 
 class Keys:
@@ -40,10 +57,10 @@ class Keys:
         """The routing side of a conversation (visitor, channel, created_at, session,
         open, agents, monitors): the truth; `conversation` keeps a replica of what
         the message path reads."""
-        return self._r("cv", cid)
+        return self._r(KEY_SEGMENTS["conversation"], cid)
 
     def conversation_sessions(self, cid: str) -> str:
-        return self._r("cv", cid, "sessions")
+        return self._r(KEY_SEGMENTS["conversation"], cid, "sessions")
 
     @property
     def deadlines(self) -> str:
@@ -62,13 +79,13 @@ class Keys:
         return self._r("agents")
 
     def queue(self, qid: str) -> str:
-        return self._r("queue", qid)
+        return self._r(KEY_SEGMENTS["queue"], qid)
 
     def queue_waiting(self, qid: str) -> str:
-        return self._r("q", qid, "waiting")
+        return self._r(KEY_SEGMENTS["queue_state"], qid, "waiting")
 
     def queue_age(self, qid: str) -> str:
-        return self._r("q", qid, "age")
+        return self._r(KEY_SEGMENTS["queue_state"], qid, "age")
 
     @property
     def counters(self) -> str:
@@ -76,29 +93,29 @@ class Keys:
         return self._r("counters")
 
     def agent(self, aid: str) -> str:
-        return self._r("a", aid)
+        return self._r(KEY_SEGMENTS["agent"], aid)
 
     def agent_offers(self, aid: str) -> str:
-        return self._r("a", aid, "offers")
+        return self._r(KEY_SEGMENTS["agent"], aid, "offers")
 
     def agent_slots(self, aid: str) -> str:
-        return self._r("a", aid, "slots")
+        return self._r(KEY_SEGMENTS["agent"], aid, "slots")
 
     def agent_conversations(self, aid: str) -> str:
         """Conversations the agent took part in, scored by when it joined (the newest 1000)."""
-        return self._r("a", aid, "convs")
+        return self._r(KEY_SEGMENTS["agent"], aid, "convs")
 
     def agent_connections(self, aid: str) -> str:
-        return self._r("a", aid, "conns")
+        return self._r(KEY_SEGMENTS["agent"], aid, "conns")
 
     def session(self, sid: str) -> str:
-        return self._r("s", sid)
+        return self._r(KEY_SEGMENTS["session"], sid)
 
     def visitor(self, vid: str) -> str:
-        return self._r("v", vid)
+        return self._r(KEY_SEGMENTS["visitor"], vid)
 
     def invite(self, iid: str) -> str:
-        return self._r("invite", iid)
+        return self._r(KEY_SEGMENTS["invite"], iid)
 
     @property
     def id_key(self) -> str:
@@ -129,29 +146,29 @@ class Keys:
 
     @property
     def webhook_cursor(self) -> str:
-        return self._r("wh", "cursor")
+        return self._r(KEY_SEGMENTS["webhook"], "cursor")
 
     @property
     def webhook_due(self) -> str:
-        return self._r("wh", "due")
+        return self._r(KEY_SEGMENTS["webhook"], "due")
 
     def webhook(self, wid: str) -> str:
-        return self._r("wh", wid)
+        return self._r(KEY_SEGMENTS["webhook"], wid)
 
     def webhook_lane(self, wid: str, lane: int) -> str:
-        return self._r("wh", wid, "lane", str(lane))
+        return self._r(KEY_SEGMENTS["webhook"], wid, "lane", str(lane))
 
     def webhook_jobs(self, wid: str) -> str:
-        return self._r("wh", wid, "jobs")
+        return self._r(KEY_SEGMENTS["webhook"], wid, "jobs")
 
     def webhook_tries(self, wid: str) -> str:
-        return self._r("wh", wid, "tries")
+        return self._r(KEY_SEGMENTS["webhook"], wid, "tries")
 
     def webhook_dead(self, wid: str) -> str:
-        return self._r("wh", wid, "dead")
+        return self._r(KEY_SEGMENTS["webhook"], wid, "dead")
 
     def webhook_dead_info(self, wid: str) -> str:
-        return self._r("wh", wid, "deadinfo")
+        return self._r(KEY_SEGMENTS["webhook"], wid, "deadinfo")
 
     # search index keys (one tag for the whole index)
     def search_word(self, word: str) -> str:

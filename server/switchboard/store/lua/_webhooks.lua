@@ -23,10 +23,10 @@ local R, HOOKS, EVENTS, DUE, CURSOR
 local function k(...) return R .. ':' .. table.concat({...}, ':') end
 local function begin(KEYS)
   R = KEYS[1]
-  HOOKS, EVENTS, DUE, CURSOR = k('webhooks'), k('events'), k('wh', 'due'), k('wh', 'cursor')
+  HOOKS, EVENTS, DUE, CURSOR = k('webhooks'), k('events'), k(KEY.webhook, 'due'), k(KEY.webhook, 'cursor')
 end
 
-local function lane_key(wid, n) return k('wh', wid, 'lane', n) end
+local function lane_key(wid, n) return k(KEY.webhook, wid, 'lane', n) end
 local function lane_member(wid, n) return wid .. ':' .. n end
 local function split_member(member) return string.match(member, '^(.+):(%d+)$') end
 

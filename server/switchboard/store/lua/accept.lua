@@ -10,10 +10,10 @@
 --- @include "includes/side_offers"
 --- @include "includes/lifecycle"
 local aid, oid = ARGV[5], ARGV[6]
-local o = hgetall(k('offer', oid))
+local o = hgetall(k(KEY.offer, oid))
 if not o or o.agent ~= aid then return refuse('not_found', 'no such offer (it may have expired)') end
 local sid = o.session
-local s = hgetall(k('s', sid))
+local s = hgetall(k(KEY.session, sid))
 
 if not o.sender then
   if s.status ~= 'offered' then return refuse('conflict', 'the session is no longer on offer') end
@@ -28,10 +28,10 @@ if s.side_offer ~= oid or not has_word(s.agents, o.sender) then
   return refuse('conflict', 'the conversation is no longer on offer')
 end
 Routing.remove_offer(oid)
-redis.call('HSET', k('s', sid), 'side_offer', '')
+redis.call('HSET', k(KEY.session, sid), 'side_offer', '')
 local target = Agents.agent_public(aid)
-redis.call('SADD', k('a', aid, 'slots'), sid)
-redis.call('HSET', k('a', aid), 'idle_since', NOW)
+redis.call('SADD', k(KEY.agent, aid, 'slots'), sid)
+redis.call('HSET', k(KEY.agent, aid), 'idle_since', NOW)
 Lifecycle.remember_conversation(aid, s.conv)
 Conversations.touch(s.conv)
 
@@ -39,7 +39,7 @@ if o.kind == 'transfer' then
   -- The sender leaves as the target comes in; the customer sees the hand-over.
   local to = Conversations.audience(s.conv, true)
   SideOffers.remove_from_session(sid, o.sender)
-  redis.call('HSET', k('s', sid), 'agents', aid, 'owner', aid, 'status', 'active')
+  redis.call('HSET', k(KEY.session, sid), 'agents', aid, 'owner', aid, 'status', 'active')
   Conversations.update_conversation(s.conv, {agents = aid})
   Conversations.append(s.conv, {type = 'chat.transferred', session_id = sid, from_agent = Agents.agent_public(o.sender), agent = target}, to)
   Conversations.append(s.conv, {type = 'chat.connected', session_id = sid, agent = target}, to)
@@ -48,7 +48,7 @@ if o.kind == 'transfer' then
 else
   -- A conference: the guest joins; the owner stays in charge.
   local agents = s.agents .. ' ' .. aid
-  redis.call('HSET', k('s', sid), 'agents', agents, 'status', 'conference')
+  redis.call('HSET', k(KEY.session, sid), 'agents', agents, 'status', 'conference')
   Conversations.update_conversation(s.conv, {agents = agents})
   local to = Conversations.audience(s.conv, true)
   Conversations.append(s.conv, {type = 'chat.participant_joined', session_id = sid, agent = target}, to)

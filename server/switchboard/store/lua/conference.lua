@@ -8,9 +8,9 @@
 local aid, cid, target = ARGV[5], ARGV[6], ARGV[7]
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
-local s = hgetall(k('s', sid))
+local s = hgetall(k(KEY.session, sid))
 if not has_word(s.agents, aid) then
-  if s.status == 'offered' and redis.call('HGET', k('offer', s.offer), 'agent') == aid then
+  if s.status == 'offered' and redis.call('HGET', k(KEY.offer, s.offer), 'agent') == aid then
     return refuse('conflict', 'accept the offer before you invite anyone')
   end
   return refuse('forbidden', 'you are not connected to this conversation')

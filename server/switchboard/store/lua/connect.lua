@@ -19,14 +19,14 @@ if kind == 'v' then
   Presence.add_connection('v', id, conn)
   redis.call('ZADD', k('visitors', 'online'), 0, id) -- listed by id (GET /visitors?online=true)
   Deadline.disarm('grace:v:' .. id)
-  redis.call('HSETNX', k('v', id), 'created_at', NOW)
-  local cid = redis.call('HGET', k('v', id), 'conv')
+  redis.call('HSETNX', k(KEY.visitor, id), 'created_at', NOW)
+  local cid = redis.call('HGET', k(KEY.visitor, id), 'conv')
   local result = {conversation_id = cid or cjson.null}
   if cid then result.session = Cards.session_view(redis.call('HGET', cv(cid), 'session')) end
   return Conversations.done(result)
 end
 
-local a = hgetall(k('a', id))
+local a = hgetall(k(KEY.agent, id))
 if not a or not a.queues then return refuse('unauthorized', 'unknown agent') end
 if (a.token_version or '0') ~= token_version then return refuse('unauthorized', 'the token was revoked') end
 Presence.add_connection('a', id, conn)
@@ -36,16 +36,16 @@ Agents.reindex_agent(id)
 Routing.route_all()
 
 local sessions = {}
-for _, sid in ipairs(redis.call('SMEMBERS', k('a', id, 'slots'))) do
+for _, sid in ipairs(redis.call('SMEMBERS', k(KEY.agent, id, 'slots'))) do
   sessions[#sessions + 1] = Cards.session_view(sid)
 end
 local offers = {}
-for _, oid in ipairs(redis.call('SMEMBERS', k('a', id, 'offers'))) do
-  local frame = redis.call('HGET', k('offer', oid), 'frame')
+for _, oid in ipairs(redis.call('SMEMBERS', k(KEY.agent, id, 'offers'))) do
+  local frame = redis.call('HGET', k(KEY.offer, oid), 'frame')
   if frame then offers[#offers + 1] = cjson.decode(frame) end
 end
-a = redis.call('HMGET', k('a', id), 'state', 'reason', 'since')
+a = redis.call('HMGET', k(KEY.agent, id), 'state', 'reason', 'since')
 local state = {state = a[1], since = tonumber(a[3])}
 if a[2] and a[2] ~= '' then state.reason = a[2] end
-local monitoring = redis.call('SMEMBERS', k('a', id, 'monitoring'))
+local monitoring = redis.call('SMEMBERS', k(KEY.agent, id, 'monitoring'))
 return Conversations.done({state = state, sessions = sessions, offers = offers, monitoring = monitoring})

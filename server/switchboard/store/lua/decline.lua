@@ -10,14 +10,14 @@
 --- @include "includes/routing"
 --- @include "includes/side_offers"
 local aid, oid = ARGV[5], ARGV[6]
-local o = hgetall(k('offer', oid))
+local o = hgetall(k(KEY.offer, oid))
 if not o or o.agent ~= aid then return refuse('not_found', 'no such offer (it may have expired)') end
 Routing.remove_offer(oid)
-local s = hgetall(k('s', o.session))
+local s = hgetall(k(KEY.session, o.session))
 if o.sender then
   SideOffers.side_offer_failed(oid, o, 'declined')
 else
-  redis.call('SADD', k('s', o.session, 'declined'), aid)
+  redis.call('SADD', k(KEY.session, o.session, 'declined'), aid)
   Routing.requeue(o.session)
 end
 lifecycle({type = 'session.declined', conversation_id = s.conv, session_id = o.session,

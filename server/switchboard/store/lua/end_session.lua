@@ -8,13 +8,13 @@
 --- @include "includes/lifecycle"
 local role, actor, cid = ARGV[5], ARGV[6], ARGV[7]
 if role == 'customer' then
-  cid = redis.call('HGET', k('v', actor), 'conv')
+  cid = redis.call('HGET', k(KEY.visitor, actor), 'conv')
   if not cid then return refuse('conflict', 'there is no chat to end') end
 end
 local c = redis.call('HMGET', cv(cid), 'visitor', 'agents', 'open', 'session')
 if not c[1] then return refuse('not_found', 'no such conversation') end
 if role == 'agent' and not has_word(c[2], actor) then
-  if has_word(redis.call('HGET', k('s', c[4]), 'wrapping'), actor) then
+  if has_word(redis.call('HGET', k(KEY.session, c[4]), 'wrapping'), actor) then
     return refuse('conflict', 'the session has already ended')
   end
   return refuse('forbidden', 'you are not connected to this conversation')
@@ -23,7 +23,7 @@ if c[3] ~= '1' then return refuse('conflict', 'the session has already ended') e
 local sid = c[4]
 local reason = 'agent_ended'
 if role == 'customer' then
-  local connected = redis.call('HGET', k('s', sid), 'connected_at')
+  local connected = redis.call('HGET', k(KEY.session, sid), 'connected_at')
   reason = (connected and connected ~= '') and 'customer_ended' or 'customer_abandoned'
 end
 Lifecycle.end_session(sid, reason)

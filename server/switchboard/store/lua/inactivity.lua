@@ -10,7 +10,7 @@
 --- @include "includes/lifecycle"
 local sid = ARGV[5]
 if not Deadline.take_due('inact:' .. sid) then return Conversations.done(false) end
-local s = redis.call('HMGET', k('s', sid), 'status', 'conv')
+local s = redis.call('HMGET', k(KEY.session, sid), 'status', 'conv')
 if s[1] ~= 'active' and s[1] ~= 'conference' then return Conversations.done(false) end
 local last = tonumber(ARGV[6]) or NOW
 if last + INACTIVITY_MS > NOW then

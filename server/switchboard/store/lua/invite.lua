@@ -19,17 +19,17 @@
 local INVITE_TTL_MS = 600000
 local vid, rid = ARGV[5], ARGV[6]
 
-local function online() return redis.call('SCARD', k('v', vid, 'conns')) > 0 end
+local function online() return redis.call('SCARD', k(KEY.visitor, vid, 'conns')) > 0 end
 
 local function chatting()
-  local cid = redis.call('HGET', k('v', vid), 'conv')
+  local cid = redis.call('HGET', k(KEY.visitor, vid), 'conv')
   return cid and redis.call('HGET', cv(cid), 'open') == '1'
 end
 
 -- `source` is {rule = id}, {agent = id} or {} (the admin).
 local function send(qid, text, source)
   local iid = Routing.unguessable_id('i', 'invite')
-  local key = k('invite', iid)
+  local key = k(KEY.invite, iid)
   local expires_at = NOW + INVITE_TTL_MS
   redis.call('HSET', key, 'visitor', vid, 'queue', qid, 'text', text, 'sent_at', NOW,
     'expires_at', expires_at, 'state', 'pending')
@@ -47,22 +47,22 @@ if rid ~= '' then
   local rule = raw and cjson.decode(raw)
   if not rule or not rule.enabled or not Queues.queue_config(rule.queue) then return Conversations.done(false) end
   if not online() or chatting() then return Conversations.done(false) end
-  local wid = redis.call('ZRANGE', k('v', vid, 'webs'), -1, -1)[1]
-  if not wid or redis.call('HEXISTS', k('web', wid), 'invited:' .. rid) == 1 then return Conversations.done(false) end
-  if rule.only_when_agents_available and redis.call('ZCARD', k('q', rule.queue, 'ready')) == 0 then
+  local wid = redis.call('ZRANGE', k(KEY.visitor, vid, 'webs'), -1, -1)[1]
+  if not wid or redis.call('HEXISTS', k(KEY.web_session, wid), 'invited:' .. rid) == 1 then return Conversations.done(false) end
+  if rule.only_when_agents_available and redis.call('ZCARD', k(KEY.queue_state, rule.queue, 'ready')) == 0 then
     return Conversations.done(false)
   end
   local sent = send(rule.queue, rule.text, {rule = rid})
-  redis.call('HSET', k('web', wid), 'invited:' .. rid, sent.invite_id)
+  redis.call('HSET', k(KEY.web_session, wid), 'invited:' .. rid, sent.invite_id)
   return Conversations.done(true)
 end
 
 local qid, text, aid = ARGV[7], ARGV[8], ARGV[9]
 if not Queues.queue_config(qid) then return refuse('bad_request', 'unknown queue: ' .. qid) end
-if aid ~= '' and redis.call('SISMEMBER', k('q', qid, 'members'), aid) == 0 then
+if aid ~= '' and redis.call('SISMEMBER', k(KEY.queue_state, qid, 'members'), aid) == 0 then
   return refuse('forbidden', 'only agents of queue ' .. qid .. ' may invite to it')
 end
-if redis.call('EXISTS', k('v', vid)) == 0 then return refuse('not_found', 'no such visitor') end
+if redis.call('EXISTS', k(KEY.visitor, vid)) == 0 then return refuse('not_found', 'no such visitor') end
 if not online() then return refuse('conflict', 'the visitor is not online') end
 if chatting() then return refuse('conflict', 'the visitor already has an open chat') end
 return Conversations.done(send(qid, text, aid ~= '' and {agent = aid} or {}))

@@ -8,7 +8,7 @@
 local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
-local s = hgetall(k('s', sid))
+local s = hgetall(k(KEY.session, sid))
 if not has_word(s.agents, aid) then return refuse('forbidden', 'you are not connected to this conversation') end
 local guests = {}
 for _, a in ipairs(words(s.agents)) do if a ~= s.owner then guests[#guests + 1] = a end end

@@ -6,7 +6,7 @@
 --- @include "includes/cards"
 --- @include "includes/supervisors"
 local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
-local a = redis.call('HMGET', k('a', aid), 'role', 'queues')
+local a = redis.call('HMGET', k(KEY.agent, aid), 'role', 'queues')
 if a[1] ~= 'supervisor' then return refuse('forbidden', 'only supervisors can monitor conversations') end
 if mode == 'unmonitor' then
   Supervisors.stop_monitoring(aid, cid)
@@ -14,11 +14,11 @@ if mode == 'unmonitor' then
 end
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
-local qid = redis.call('HGET', k('s', sid), 'queue')
+local qid = redis.call('HGET', k(KEY.session, sid), 'queue')
 local mine = false
 for _, q in ipairs(cjson.decode(a[2])) do if q == qid then mine = true end end
 if not mine then return refuse('forbidden', 'the conversation is not in one of your queues') end
 Supervisors.start_monitoring(aid, cid)
-redis.call('HDEL', k('s', sid), 'help')  -- a supervisor is on it: the request is answered
+redis.call('HDEL', k(KEY.session, sid), 'help')  -- a supervisor is on it: the request is answered
 return Conversations.done({conversation_id = cid, monitoring = true, session = Cards.session_view(sid),
   _history = History.mark(cid, HISTORY_LIMIT, false, 'messages')})

@@ -13,7 +13,7 @@ local oid = ARGV[5]
 if not Deadline.take_due('offer:' .. oid) then return Conversations.done(false) end
 local o = Routing.remove_offer(oid)
 if not o then return Conversations.done(false) end
-local s = hgetall(k('s', o.session))
+local s = hgetall(k(KEY.session, o.session))
 deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = oid, reason = 'timeout'})
 local event = {type = 'session.rona', conversation_id = o.conv or (s and s.conv), session_id = o.session,
   queue = s and s.queue, agent = o.agent, offer_id = oid, kind = o.kind}

@@ -17,23 +17,23 @@ if version ~= '' and (redis.call('GET', k('invite_rules', 'version')) or '0') ~=
   return Conversations.done({stale = true})
 end
 
-local webs = k('v', vid, 'webs')
+local webs = k(KEY.visitor, vid, 'webs')
 local wid = redis.call('ZRANGE', webs, -1, -1)[1]
-local last_seen = wid and tonumber(redis.call('HGET', k('web', wid), 'last_seen_at'))
+local last_seen = wid and tonumber(redis.call('HGET', k(KEY.web_session, wid), 'last_seen_at'))
 local started = not last_seen or NOW - last_seen >= idle_ms
 if started then
   wid = 'w' .. redis.call('INCR', k('seq', 'web'))
-  redis.call('HSET', k('web', wid), 'visitor', vid, 'started_at', NOW, 'first_url', url)
+  redis.call('HSET', k(KEY.web_session, wid), 'visitor', vid, 'started_at', NOW, 'first_url', url)
   redis.call('ZADD', webs, NOW, wid)
   -- a web session older than the kept journey has no page left
-  for _, old in ipairs(redis.call('ZRANGE', webs, 0, -JOURNEY_LENGTH - 1)) do redis.call('DEL', k('web', old)) end
+  for _, old in ipairs(redis.call('ZRANGE', webs, 0, -JOURNEY_LENGTH - 1)) do redis.call('DEL', k(KEY.web_session, old)) end
   redis.call('ZREMRANGEBYRANK', webs, 0, -JOURNEY_LENGTH - 1)
 end
-redis.call('HSET', k('web', wid), 'last_seen_at', NOW, 'last_url', url)
-redis.call('HINCRBY', k('web', wid), 'pages', 1)
+redis.call('HSET', k(KEY.web_session, wid), 'last_seen_at', NOW, 'last_url', url)
+redis.call('HINCRBY', k(KEY.web_session, wid), 'pages', 1)
 local page = {url = url, ts = NOW}
 if title ~= '' then page.title = title end
-local journey = k('v', vid, 'journey')
+local journey = k(KEY.visitor, vid, 'journey')
 redis.call('RPUSH', journey, cjson.encode(page))
 redis.call('LTRIM', journey, -JOURNEY_LENGTH, -1)
 
@@ -41,13 +41,13 @@ redis.call('LTRIM', journey, -JOURNEY_LENGTH, -1)
 local armed, timers = {}, {}
 for _, match in ipairs(matches) do
   local rid, seconds = match[1], match[2]
-  if redis.call('HEXISTS', k('web', wid), 'invited:' .. rid) == 0 then
+  if redis.call('HEXISTS', k(KEY.web_session, wid), 'invited:' .. rid) == 0 then
     Deadline.arm('invite:' .. vid .. ':' .. rid, NOW + math.floor(seconds * 1000))
     armed[rid] = true
     timers[#timers + 1] = rid
   end
 end
-local running = k('v', vid, 'invite_timers')
+local running = k(KEY.visitor, vid, 'invite_timers')
 local before = redis.call('SMEMBERS', running)
 for _, rid in ipairs(before) do
   if not armed[rid] then Deadline.disarm('invite:' .. vid .. ':' .. rid) end

@@ -6,8 +6,8 @@
 --- @include "includes/routing"
 local qid, raw = ARGV[5], ARGV[6]
 local q = cjson.decode(raw)
-redis.call('HSET', k('queue', qid), 'config', raw, 'name', q.name)
-redis.call('HSETNX', k('queue', qid), 'created_at', NOW)
+redis.call('HSET', k(KEY.queue, qid), 'config', raw, 'name', q.name)
+redis.call('HSETNX', k(KEY.queue, qid), 'created_at', NOW)
 redis.call('SADD', k('queues'), qid)
 ROUTE[qid] = true
 Routing.route_all()

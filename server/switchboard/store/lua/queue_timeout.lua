@@ -8,7 +8,7 @@
 --- @include "includes/lifecycle"
 local sid = ARGV[5]
 if not Deadline.take_due('maxwait:' .. sid) then return Conversations.done(false) end
-local status = redis.call('HGET', k('s', sid), 'status')
+local status = redis.call('HGET', k(KEY.session, sid), 'status')
 if status ~= 'waiting' and status ~= 'offered' then return Conversations.done(false) end
 Lifecycle.end_session(sid, 'queue_timeout')
 Routing.route_all()

@@ -10,15 +10,15 @@
 local aid, cid, text = ARGV[5], ARGV[6], ARGV[7]
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
-local s = redis.call('HMGET', k('s', sid), 'agents', 'queue', 'wrapping')
+local s = redis.call('HMGET', k(KEY.session, sid), 'agents', 'queue', 'wrapping')
 if not has_word(s[1], aid) and not has_word(s[3], aid) then
   return refuse('forbidden', 'you are not in this conversation')
 end
 local to, online = {}, 0
 for _, sup in ipairs(redis.call('SMEMBERS', k('supervisors'))) do
-  if sup ~= aid and redis.call('SCARD', k('a', sup, 'conns')) > 0 then
+  if sup ~= aid and redis.call('SCARD', k(KEY.agent, sup, 'conns')) > 0 then
     online = online + 1
-    if redis.call('SISMEMBER', k('q', s[2], 'members'), sup) == 1 then to[#to + 1] = 'a:' .. sup end
+    if redis.call('SISMEMBER', k(KEY.queue_state, s[2], 'members'), sup) == 1 then to[#to + 1] = 'a:' .. sup end
   end
 end
 if online == 0 then return refuse('conflict', 'no supervisor is online') end
@@ -26,7 +26,7 @@ if online == 0 then return refuse('conflict', 'no supervisor is online') end
 -- supervisor who opens the view later still sees it (on the card, as `help`).
 local help = {agent = aid, at = NOW}
 if text ~= '' then help.text = text end
-redis.call('HSET', k('s', sid), 'help', cjson.encode(help))
+redis.call('HSET', k(KEY.session, sid), 'help', cjson.encode(help))
 local frame = {type = 'help.requested', conversation_id = cid, session_id = sid, agent = Agents.agent_public(aid),
   _card = Cards.session_view(sid)}
 if text ~= '' then frame.text = text end

@@ -6,7 +6,7 @@
 --- @include "includes/call"
 --- @include "includes/conversations"
 local aid = ARGV[5]
-local key = k('a', aid)
+local key = k(KEY.agent, aid)
 if not redis.call('HGET', key, 'queues') then return refuse('not_found', 'no such agent') end
 local version = tostring(NOW) .. '.' .. redis.call('HINCRBY', key, 'revocations', 1)
 redis.call('HSET', key, 'token_version', version)

@@ -7,7 +7,7 @@
 --- @include "includes/routing"
 local sid, step = ARGV[5], ARGV[6]
 if not Deadline.take_due('step:' .. sid .. ':' .. step) then return Conversations.done(false) end
-local s = redis.call('HMGET', k('s', sid), 'status', 'queue')
+local s = redis.call('HMGET', k(KEY.session, sid), 'status', 'queue')
 if s[1] ~= 'waiting' then return Conversations.done(false) end
 ROUTE[s[2]] = true
 Routing.route_all()

@@ -5,10 +5,10 @@
 --- @include "includes/agents"
 --- @include "includes/routing"
 local aid, state, reason = ARGV[5], ARGV[6], ARGV[7]
-if not redis.call('HGET', k('a', aid), 'queues') then return refuse('not_found', 'no such agent') end
+if not redis.call('HGET', k(KEY.agent, aid), 'queues') then return refuse('not_found', 'no such agent') end
 Agents.set_agent_state(aid, state, reason)
 Routing.route_all()
-local a = redis.call('HMGET', k('a', aid), 'state', 'reason', 'since')
+local a = redis.call('HMGET', k(KEY.agent, aid), 'state', 'reason', 'since')
 local result = {state = a[1], since = tonumber(a[3])}
 if a[2] and a[2] ~= '' then result.reason = a[2] end
 return Conversations.done(result)

@@ -30,12 +30,12 @@ if invite_id ~= '' then
   qid = invite.queue
 end
 
-local current = redis.call('HGET', k('v', vid), 'conv')
+local current = redis.call('HGET', k(KEY.visitor, vid), 'conv')
 local verified = '0' -- the customer's own claims never verify it
 if mode == 'reopen' then
   if current ~= cid then return refuse('not_found', 'no such conversation') end
   if redis.call('HGET', cv(cid), 'open') == '1' then return refuse('conflict', 'the session is still open') end
-  local last = hgetall(k('s', redis.call('HGET', cv(cid), 'session')))
+  local last = hgetall(k(KEY.session, redis.call('HGET', cv(cid), 'session')))
   qid, language, skills, channel = last.queue, last.language, last.skills, last.channel
   customer, attributes = last.customer, last.attributes
   verified = last.verified -- an agent verified this customer in this conversation
@@ -55,8 +55,8 @@ end
 
 if mode ~= 'reopen' then
   Conversations.update_conversation(cid, {visitor = vid, channel = channel, created_at = NOW, agents = ''})
-  redis.call('HSET', k('v', vid), 'conv', cid)
-  redis.call('RPUSH', k('v', vid, 'convs'), cid)
+  redis.call('HSET', k(KEY.visitor, vid), 'conv', cid)
+  redis.call('RPUSH', k(KEY.visitor, vid, 'convs'), cid)
 end
 Conversations.update_conversation(cid, {session = sid, open = '1'})
 Conversations.touch(cid)
@@ -64,7 +64,7 @@ redis.call('RPUSH', cv_sessions(cid), sid)
 
 local priority = tonumber(q.priority or 0)
 local score = -priority * PRIORITY_SCALE + NOW
-redis.call('HSET', k('s', sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue', qid,
+redis.call('HSET', k(KEY.session, sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue', qid,
   'language', language, 'skills', skills, 'channel', channel, 'priority', priority,
   'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
   'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', hold_until or NOW)
@@ -72,7 +72,7 @@ Queues.enqueue(sid, qid, score, NOW)
 -- A held session's wait (routing steps, max_wait_s) starts when the queue opens.
 Queues.arm_waiting_deadlines(sid, q, hold_until or NOW, true)
 if hold_until then
-  redis.call('HSET', k('s', sid), 'held_until', hold_until)
+  redis.call('HSET', k(KEY.session, sid), 'held_until', hold_until)
   Deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
 end
 
@@ -90,14 +90,14 @@ end
 
 if hold_until then Conversations.system_message(cid, closed_message, {'v:' .. vid}) end
 if invite then
-  redis.call('HSET', k('invite', invite_id), 'state', 'accepted', 'answered_at', NOW, 'conversation', cid)
+  redis.call('HSET', k(KEY.invite, invite_id), 'state', 'accepted', 'answered_at', NOW, 'conversation', cid)
   lifecycle({type = 'invite.accepted', invite_id = invite_id, visitor = vid, queue = qid,
     conversation_id = cid, session_id = sid, rule = invite.rule, agent = invite.agent})
 end
 lifecycle({type = 'session.queued', conversation_id = cid, session_id = sid, queue = qid,
   channel = channel, language = language, held_until = hold_until})
 Routing.announce_queued(sid, {queue = qid, visitor = vid, conv = cid})
-redis.call('HSET', k('s', sid), 'entry_pos', redis.call('HGET', k('s', sid), 'pos'))
+redis.call('HSET', k(KEY.session, sid), 'entry_pos', redis.call('HGET', k(KEY.session, sid), 'pos'))
 Routing.route_all()
 
 local result = {conversation_id = cid, session_id = sid, opens_at = hold_until}

@@ -17,9 +17,9 @@ local aid, cid, mode, target = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local c = redis.call('HMGET', cv(cid), 'visitor', 'open', 'session')
 if not c[1] then return refuse('not_found', 'no such conversation') end
 local sid = c[3]
-local s = hgetall(k('s', sid))
+local s = hgetall(k(KEY.session, sid))
 if not has_word(s.agents, aid) then
-  if s.status == 'offered' and redis.call('HGET', k('offer', s.offer), 'agent') == aid then
+  if s.status == 'offered' and redis.call('HGET', k(KEY.offer, s.offer), 'agent') == aid then
     return refuse('conflict', 'accept the offer before you transfer the conversation')
   end
   if c[2] ~= '1' and has_word(s.wrapping, aid) then return refuse('conflict', 'the session has already ended') end
@@ -51,13 +51,13 @@ Deadline.disarm('inact:' .. sid)
 for i = 1, 20 do Deadline.disarm('step:' .. sid .. ':' .. i) end
 -- A new routing in the new queue; the sender asked for someone else, so it is
 -- not offered the session again (as if it had declined it).
-redis.call('DEL', k('s', sid, 'declined'))
-redis.call('SADD', k('s', sid, 'declined'), aid)
+redis.call('DEL', k(KEY.session, sid, 'declined'))
+redis.call('SADD', k(KEY.session, sid, 'declined'), aid)
 -- At the head of the target queue: ahead of every session waiting there.
 local score = -tonumber(q.priority or 0) * PRIORITY_SCALE + NOW
-local head = redis.call('ZRANGE', k('q', target, 'waiting'), 0, 0, 'WITHSCORES')
+local head = redis.call('ZRANGE', k(KEY.queue_state, target, 'waiting'), 0, 0, 'WITHSCORES')
 if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
-redis.call('HSET', k('s', sid), 'queue', target, 'score', score, 'entered_at', NOW, 'owner', '',
+redis.call('HSET', k(KEY.session, sid), 'queue', target, 'score', score, 'entered_at', NOW, 'owner', '',
   'transferred_from', aid, 'status', 'waiting')
 Queues.enqueue(sid, target, score, NOW)
 Queues.arm_waiting_deadlines(sid, q, NOW, false)

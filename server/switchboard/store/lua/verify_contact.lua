@@ -7,12 +7,12 @@
 local aid, cid, email, phone = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local sid = redis.call('HGET', cv(cid), 'session')
 if not sid then return refuse('not_found', 'no such conversation') end
-local s = hgetall(k('s', sid))
+local s = hgetall(k(KEY.session, sid))
 if not has_word(s.agents, aid) then return refuse('forbidden', 'you are not connected to this conversation') end
 local customer = Cards.customer_of(s)
 if email ~= '' then customer.email = email end
 if phone ~= '' then customer.phone = phone end
-redis.call('HSET', k('s', sid), 'customer', cjson.encode(customer), 'verified', '1',
+redis.call('HSET', k(KEY.session, sid), 'customer', cjson.encode(customer), 'verified', '1',
   'verified_by', aid, 'verified_at', NOW)
 local view = Cards.session_view(sid)
 deliver(Conversations.audience(cid, false), {type = 'card', conversation_id = cid, _card = view})

@@ -11,16 +11,16 @@ for i = 5, #ARGV do wanted[ARGV[i]] = true end
 local function add(sid)
   if seen[sid] then return end
   seen[sid] = true
-  local s = redis.call('HMGET', k('s', sid), 'queue', 'status')
+  local s = redis.call('HMGET', k(KEY.session, sid), 'queue', 'status')
   if s[1] and wanted[s[1]] and s[2] ~= 'closed' then views[#views + 1] = Cards.session_view(sid) end
 end
 for qid in pairs(wanted) do
-  for _, sid in ipairs(redis.call('ZRANGE', k('q', qid, 'waiting'), 0, -1)) do add(sid) end
+  for _, sid in ipairs(redis.call('ZRANGE', k(KEY.queue_state, qid, 'waiting'), 0, -1)) do add(sid) end
 end
 for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do
-  for _, sid in ipairs(redis.call('SMEMBERS', k('a', aid, 'slots'))) do add(sid) end
-  for _, oid in ipairs(redis.call('SMEMBERS', k('a', aid, 'offers'))) do
-    local sid = redis.call('HGET', k('offer', oid), 'session')
+  for _, sid in ipairs(redis.call('SMEMBERS', k(KEY.agent, aid, 'slots'))) do add(sid) end
+  for _, oid in ipairs(redis.call('SMEMBERS', k(KEY.agent, aid, 'offers'))) do
+    local sid = redis.call('HGET', k(KEY.offer, oid), 'session')
     if sid then add(sid) end
   end
 end

@@ -20,5 +20,5 @@ else
   redis.call('SET', CURSOR, since)
 end
 redis.call('HSET', HOOKS, wid, ARGV[2])
-redis.call('HSET', k('wh', wid), 'since', since, 'created_at', ARGV[3])
+redis.call('HSET', k(KEY.webhook, wid), 'since', since, 'created_at', ARGV[3])
 return since

@@ -5,7 +5,7 @@
 -- Returns 1, or 0 when there is no such webhook.
 local wid = ARGV[1]
 if redis.call('HDEL', HOOKS, wid) == 0 then return 0 end
-local doomed = {k('wh', wid), k('wh', wid, 'jobs'), k('wh', wid, 'tries'), k('wh', wid, 'dead'), k('wh', wid, 'deadinfo')}
+local doomed = {k(KEY.webhook, wid), k(KEY.webhook, wid, 'jobs'), k(KEY.webhook, wid, 'tries'), k(KEY.webhook, wid, 'dead'), k(KEY.webhook, wid, 'deadinfo')}
 for n = 0, tonumber(ARGV[2]) - 1 do
   doomed[#doomed + 1] = lane_key(wid, n)
   redis.call('ZREM', DUE, lane_member(wid, n))

@@ -21,7 +21,7 @@ if #entries > 0 then
   local flat = redis.call('HGETALL', HOOKS)
   for i = 1, #flat, 2 do
     local wid, cfg = flat[i], cjson.decode(flat[i + 1])
-    local h = {id = wid, since = redis.call('HGET', k('wh', wid), 'since') or '0-0', pending = 0}
+    local h = {id = wid, since = redis.call('HGET', k(KEY.webhook, wid), 'since') or '0-0', pending = 0}
     if type(cfg.events) == 'table' and #cfg.events > 0 then
       h.types = {}
       for _, t in ipairs(cfg.events) do h.types[t] = true end
@@ -50,10 +50,10 @@ for _, entry in ipairs(entries) do
     for _, h in ipairs(hooks) do
       if newer(eid, h.since) and (h.types == nil or h.types[ev.type]) then
         if h.pending >= max_pending then
-          redis.call('HINCRBY', k('wh', h.id), 'dropped', 1)
+          redis.call('HINCRBY', k(KEY.webhook, h.id), 'dropped', 1)
         else
           local did = eid .. '.' .. h.id
-          if redis.call('HSETNX', k('wh', h.id, 'jobs'), did, body) == 1 then
+          if redis.call('HSETNX', k(KEY.webhook, h.id, 'jobs'), did, body) == 1 then
             if redis.call('RPUSH', lane_key(h.id, n), did) == 1 then
               redis.call('ZADD', DUE, now, lane_member(h.id, n))
             end

@@ -11,12 +11,12 @@ local member, did, now, outcome = ARGV[1], ARGV[2], tonumber(ARGV[4]), ARGV[5]
 local wid, n = split_member(member)
 local lane = lane_key(wid, n)
 if redis.call('LINDEX', lane, 0) ~= did then return 'stale' end
-local stats = k('wh', wid)
+local stats = k(KEY.webhook, wid)
 local status = ARGV[6]
 if outcome == 'ok' then
   redis.call('LPOP', lane)
-  redis.call('HDEL', k('wh', wid, 'jobs'), did)
-  redis.call('HDEL', k('wh', wid, 'tries'), did)
+  redis.call('HDEL', k(KEY.webhook, wid, 'jobs'), did)
+  redis.call('HDEL', k(KEY.webhook, wid, 'tries'), did)
   redis.call('HINCRBY', stats, 'delivered', 1)
   redis.call('HSET', stats, 'last_delivered_at', now, 'last_status', status)
   next_in_lane(wid, n, now)
@@ -29,21 +29,21 @@ redis.call('HSET', stats, 'last_error', ARGV[7], 'last_error_at', now, 'last_sta
 local info = {attempts = tonumber(ARGV[8]), last_error = ARGV[7], at = now}
 if status ~= '' then info.last_status = tonumber(status) end
 if outcome == 'dead' then
-  local dead = k('wh', wid, 'dead')
+  local dead = k(KEY.webhook, wid, 'dead')
   info.lane = tonumber(n)
   redis.call('LPOP', lane)
-  redis.call('HDEL', k('wh', wid, 'tries'), did)
+  redis.call('HDEL', k(KEY.webhook, wid, 'tries'), did)
   redis.call('LPUSH', dead, did)
-  redis.call('HSET', k('wh', wid, 'deadinfo'), did, cjson.encode(info))
+  redis.call('HSET', k(KEY.webhook, wid, 'deadinfo'), did, cjson.encode(info))
   redis.call('HINCRBY', stats, 'dead_lettered', 1)
   while redis.call('LLEN', dead) > tonumber(ARGV[10]) do
     local oldest = redis.call('RPOP', dead)
-    redis.call('HDEL', k('wh', wid, 'deadinfo'), oldest)
-    redis.call('HDEL', k('wh', wid, 'jobs'), oldest)
+    redis.call('HDEL', k(KEY.webhook, wid, 'deadinfo'), oldest)
+    redis.call('HDEL', k(KEY.webhook, wid, 'jobs'), oldest)
   end
   next_in_lane(wid, n, now)
   return 'dead'
 end
-redis.call('HSET', k('wh', wid, 'tries'), did, cjson.encode(info))
+redis.call('HSET', k(KEY.webhook, wid, 'tries'), did, cjson.encode(info))
 redis.call('ZADD', DUE, ARGV[9], member)
 return 'retry'

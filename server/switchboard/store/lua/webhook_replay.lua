@@ -5,7 +5,7 @@
 -- or -1 when there is no such webhook.
 local wid, now = ARGV[1], tonumber(ARGV[2])
 if redis.call('HEXISTS', HOOKS, wid) == 0 then return -1 end
-local dead, infos = k('wh', wid, 'dead'), k('wh', wid, 'deadinfo')
+local dead, infos = k(KEY.webhook, wid, 'dead'), k(KEY.webhook, wid, 'deadinfo')
 local ids = {}
 if #ARGV > 2 then
   for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end

@@ -10,7 +10,7 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now, 'LIMIT', 0
   local wid, n = split_member(member)
   local hook = wid and redis.call('HGET', HOOKS, wid)
   local did = hook and redis.call('LINDEX', lane_key(wid, n), 0)
-  local body = did and redis.call('HGET', k('wh', wid, 'jobs'), did)
+  local body = did and redis.call('HGET', k(KEY.webhook, wid, 'jobs'), did)
   if not did then
     redis.call('ZREM', DUE, member)
   elseif not body then -- never expected; must not block the lane
@@ -19,7 +19,7 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', now, 'LIMIT', 0
   else
     local ends = string.format('%d', now + lease)
     redis.call('ZADD', DUE, ends, member)
-    out[#out + 1] = {member, did, ends, hook, body, redis.call('HGET', k('wh', wid, 'tries'), did) or ''}
+    out[#out + 1] = {member, did, ends, hook, body, redis.call('HGET', k(KEY.webhook, wid, 'tries'), did) or ''}
   end
 end
 return out

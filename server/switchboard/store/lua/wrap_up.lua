@@ -10,8 +10,8 @@ local aid, cid, code, notes = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 -- The agent may wrap up two sessions of one conversation (the customer wrote
 -- again after the first ended): the older one is closed first.
 local sid, ended_at = nil, nil
-for _, candidate in ipairs(redis.call('SMEMBERS', k('a', aid, 'slots'))) do
-  local s = redis.call('HMGET', k('s', candidate), 'conv', 'wrapping', 'ended_at')
+for _, candidate in ipairs(redis.call('SMEMBERS', k(KEY.agent, aid, 'slots'))) do
+  local s = redis.call('HMGET', k(KEY.session, candidate), 'conv', 'wrapping', 'ended_at')
   if s[1] == cid and has_word(s[2], aid) and (not sid or tonumber(s[3]) < ended_at) then
     sid, ended_at = candidate, tonumber(s[3])
   end
@@ -24,7 +24,7 @@ if not sid then
   end
   return refuse('conflict', 'no session of this conversation is waiting for your wrap-up')
 end
-local qid = redis.call('HGET', k('s', sid), 'queue')
+local qid = redis.call('HGET', k(KEY.session, sid), 'queue')
 local q = Queues.queue_config(qid) or {wrap_up_codes = {}}
 local label = nil
 local valid = {}

@@ -7,7 +7,7 @@
 --- @include "includes/lifecycle"
 local sid, aid = ARGV[5], ARGV[6]
 if not Deadline.take_due('wrapup:' .. sid .. ':' .. aid) then return Conversations.done(false) end
-if not has_word(redis.call('HGET', k('s', sid), 'wrapping'), aid) then return Conversations.done(false) end
+if not has_word(redis.call('HGET', k(KEY.session, sid), 'wrapping'), aid) then return Conversations.done(false) end
 Lifecycle.close_wrap_up(sid, aid, nil, 'Wrap-up timed out', nil)
 Routing.route_all()
 return Conversations.done(true)

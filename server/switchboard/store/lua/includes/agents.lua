@@ -8,15 +8,15 @@ local Agents = {}
 -- ------------------------------------------------------------------ agents
 
 function Agents.agent_public(aid)
-  return {id = aid, display_name = redis.call('HGET', k('a', aid), 'display_name') or aid}
+  return {id = aid, display_name = redis.call('HGET', k(KEY.agent, aid), 'display_name') or aid}
 end
 
 function Agents.agent_load(aid)
-  return redis.call('SCARD', k('a', aid, 'slots')) + redis.call('SCARD', k('a', aid, 'offers'))
+  return redis.call('SCARD', k(KEY.agent, aid, 'slots')) + redis.call('SCARD', k(KEY.agent, aid, 'offers'))
 end
 
 function Agents.agent_active(aid)
-  return redis.call('SCARD', k('a', aid, 'slots'))
+  return redis.call('SCARD', k(KEY.agent, aid, 'slots'))
 end
 
 -- The per-queue index of agents that can take a chat now (available, connected,
@@ -34,37 +34,37 @@ function Agents.agent_profile(langs, skills)
 end
 
 function Agents.unindex_ready(qid, aid)
-  redis.call('ZREM', k('q', qid, 'ready'), aid)
-  local profile = redis.call('HGET', k('a', aid), 'rprofile')
+  redis.call('ZREM', k(KEY.queue_state, qid, 'ready'), aid)
+  local profile = redis.call('HGET', k(KEY.agent, aid), 'rprofile')
   if profile then
-    local key = k('q', qid, 'rp', profile)
+    local key = k(KEY.queue_state, qid, 'rp', profile)
     redis.call('ZREM', key, aid)
-    if redis.call('ZCARD', key) == 0 then redis.call('SREM', k('q', qid, 'profiles'), profile) end
+    if redis.call('ZCARD', key) == 0 then redis.call('SREM', k(KEY.queue_state, qid, 'profiles'), profile) end
   end
 end
 
 function Agents.reindex_agent(aid)
-  local a = redis.call('HMGET', k('a', aid), 'state', 'queues', 'capacity', 'idle_since', 'langs', 'skills', 'rprofile')
+  local a = redis.call('HMGET', k(KEY.agent, aid), 'state', 'queues', 'capacity', 'idle_since', 'langs', 'skills', 'rprofile')
   if not a[2] then return end
   local queues = cjson.decode(a[2])
   local ready = a[1] == 'available'
-    and redis.call('SCARD', k('a', aid, 'conns')) > 0
+    and redis.call('SCARD', k(KEY.agent, aid, 'conns')) > 0
     and Agents.agent_load(aid) < tonumber(a[3])
   local score = tonumber(a[4] or NOW) * 64 + math.min(Agents.agent_active(aid), 63)
   local profile = Agents.agent_profile(a[5], a[6])
   if a[7] and a[7] ~= profile then
     for _, qid in ipairs(queues) do Agents.unindex_ready(qid, aid) end
   end
-  redis.call('HSET', k('a', aid), 'rprofile', profile)
+  redis.call('HSET', k(KEY.agent, aid), 'rprofile', profile)
   for _, qid in ipairs(queues) do
     if ready then
       -- Only an agent that was not ready in this queue (or serves other chats
       -- now) can take a session that is waiting: the waiting ones already met
       -- it. An offer or an accept that leaves it ready routes nothing again.
-      local was_ready = a[7] == profile and redis.call('ZSCORE', k('q', qid, 'ready'), aid)
-      redis.call('ZADD', k('q', qid, 'ready'), score, aid)
-      redis.call('ZADD', k('q', qid, 'rp', profile), score, aid)
-      redis.call('SADD', k('q', qid, 'profiles'), profile)
+      local was_ready = a[7] == profile and redis.call('ZSCORE', k(KEY.queue_state, qid, 'ready'), aid)
+      redis.call('ZADD', k(KEY.queue_state, qid, 'ready'), score, aid)
+      redis.call('ZADD', k(KEY.queue_state, qid, 'rp', profile), score, aid)
+      redis.call('SADD', k(KEY.queue_state, qid, 'profiles'), profile)
       if not was_ready then ROUTE[qid] = true end
     else
       Agents.unindex_ready(qid, aid)
@@ -73,7 +73,7 @@ function Agents.reindex_agent(aid)
 end
 
 function Agents.set_agent_state(aid, state, reason)
-  local key = k('a', aid)
+  local key = k(KEY.agent, aid)
   local prev = redis.call('HMGET', key, 'state', 'reason')
   if prev[1] == state and (prev[2] or '') == (reason or '') then return false end
   redis.call('HSET', key, 'state', state, 'reason', reason or '', 'since', NOW)

@@ -53,8 +53,8 @@ local HISTORY_LIMIT = 500
 local EVENTS_MAXLEN = 1000000
 
 local function k(...) return R .. ':' .. table.concat({...}, ':') end
-local function cv(cid) return k('cv', cid) end
-local function cv_sessions(cid) return k('cv', cid, 'sessions') end
+local function cv(cid) return k(KEY.conversation, cid) end
+local function cv_sessions(cid) return k(KEY.conversation, cid, 'sessions') end
 
 local function begin(KEYS, ARGV)
   R, P = KEYS[1], ARGV[1]

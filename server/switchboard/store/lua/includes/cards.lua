@@ -24,7 +24,7 @@ local JOURNEY_LENGTH = 50
 -- The web session in which time `at` fell (the latest one started by then), else
 -- the visitor's current one; nil when it has none.
 function Cards.web_session_at(vid, at)
-  local webs = k('v', vid, 'webs')
+  local webs = k(KEY.visitor, vid, 'webs')
   return redis.call('ZREVRANGEBYSCORE', webs, at, '-inf', 'LIMIT', 0, 1)[1]
     or redis.call('ZRANGE', webs, -1, -1)[1]
 end
@@ -34,11 +34,11 @@ end
 function Cards.web_pages(vid, wid)
   local from, to = -math.huge, math.huge
   if wid then
-    local w = redis.call('HMGET', k('web', wid), 'started_at', 'last_seen_at')
+    local w = redis.call('HMGET', k(KEY.web_session, wid), 'started_at', 'last_seen_at')
     from, to = tonumber(w[1]) or from, tonumber(w[2]) or to
   end
   local pages = {}
-  for _, j in ipairs(redis.call('LRANGE', k('v', vid, 'journey'), -JOURNEY_LENGTH, -1)) do
+  for _, j in ipairs(redis.call('LRANGE', k(KEY.visitor, vid, 'journey'), -JOURNEY_LENGTH, -1)) do
     local page = cjson.decode(j)
     if page.ts >= from and page.ts <= to then pages[#pages + 1] = page end
   end
@@ -47,7 +47,7 @@ end
 
 -- A proactive invitation the visitor may still answer, or nil.
 function Cards.pending_invite(vid, iid)
-  local invite = hgetall(k('invite', iid))
+  local invite = hgetall(k(KEY.invite, iid))
   if not invite or invite.visitor ~= vid or invite.state ~= 'pending' or tonumber(invite.expires_at) < NOW then
     return nil
   end
@@ -57,7 +57,7 @@ end
 -- Everything the domain needs to build a card (see domain/cards.py). Its journey
 -- is the pages of the web session in which the session was queued.
 function Cards.session_view(sid)
-  local s = hgetall(k('s', sid))
+  local s = hgetall(k(KEY.session, sid))
   if not s then return nil end
   s.queue_name = Queues.queue_name(s.queue)
   s.customer = Cards.customer_of(s)

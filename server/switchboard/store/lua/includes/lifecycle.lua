@@ -16,21 +16,21 @@ local Lifecycle = {}
 -- search (GET /conversations with its token); the oldest fall off.
 local AGENT_CONVERSATIONS_KEPT = 1000
 function Lifecycle.remember_conversation(aid, cid)
-  local key = k('a', aid, 'convs')
+  local key = k(KEY.agent, aid, 'convs')
   redis.call('ZADD', key, NOW, cid)
   redis.call('ZREMRANGEBYRANK', key, 0, -AGENT_CONVERSATIONS_KEPT - 1)
 end
 
 connect_agent = function(sid, aid)
-  local s = hgetall(k('s', sid))
+  local s = hgetall(k(KEY.session, sid))
   local first = not s.connected_at or s.connected_at == ''
-  redis.call('HSET', k('s', sid), 'status', 'active', 'agents', aid, 'owner', aid, 'offer', '', 'transferred_from', '')
+  redis.call('HSET', k(KEY.session, sid), 'status', 'active', 'agents', aid, 'owner', aid, 'offer', '', 'transferred_from', '')
   if first then
-    redis.call('HSET', k('s', sid), 'connected_at', NOW)
+    redis.call('HSET', k(KEY.session, sid), 'connected_at', NOW)
     Queues.record_answer(s.queue, NOW - tonumber(s.queued_at), tonumber(s.entry_pos or 1))
   end
-  redis.call('SADD', k('a', aid, 'slots'), sid)
-  redis.call('HSET', k('a', aid), 'idle_since', NOW)
+  redis.call('SADD', k(KEY.agent, aid, 'slots'), sid)
+  redis.call('HSET', k(KEY.agent, aid), 'idle_since', NOW)
   Lifecycle.remember_conversation(aid, s.conv)
   Conversations.update_conversation(s.conv, {agents = aid})
   Conversations.touch(s.conv)
@@ -57,7 +57,7 @@ end
 -- Ends an open session. Connected agents go to wrap-up; the customer is told.
 function Lifecycle.end_session(sid, reason)
   SideOffers.drop_side_offer(sid, 'customer_left', nil)
-  local s = hgetall(k('s', sid))
+  local s = hgetall(k(KEY.session, sid))
   if s.status == 'offered' and s.offer ~= '' then
     local o = Routing.remove_offer(s.offer)
     if o then
@@ -69,7 +69,7 @@ function Lifecycle.end_session(sid, reason)
   local agents = words(s.agents)
   local q = Queues.queue_config(s.queue) or {wrap_up_timeout_s = 120}
   local status = #agents > 0 and 'wrap_up' or 'closed'
-  redis.call('HSET', k('s', sid), 'status', status, 'ended_at', NOW, 'end_reason', reason,
+  redis.call('HSET', k(KEY.session, sid), 'status', status, 'ended_at', NOW, 'end_reason', reason,
     'agents', '', 'wrapping', table.concat(agents, ' '), 'offer', '')
   for _, aid in ipairs(agents) do
     Deadline.arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
@@ -97,13 +97,13 @@ end
 
 -- Closes one agent's wrap-up of an ended session; frees the slot.
 function Lifecycle.close_wrap_up(sid, aid, code, label, notes)
-  local s = hgetall(k('s', sid))
+  local s = hgetall(k(KEY.session, sid))
   local rest = {}
   for _, a in ipairs(words(s.wrapping)) do if a ~= aid then rest[#rest + 1] = a end end
-  redis.call('HSET', k('s', sid), 'wrapping', table.concat(rest, ' '), 'wrap_code', code or '',
+  redis.call('HSET', k(KEY.session, sid), 'wrapping', table.concat(rest, ' '), 'wrap_code', code or '',
     'wrap_label', label, 'wrap_notes', notes or '', 'wrapped_at', NOW)
-  if #rest == 0 then redis.call('HSET', k('s', sid), 'status', 'closed') end
-  redis.call('SREM', k('a', aid, 'slots'), sid)
+  if #rest == 0 then redis.call('HSET', k(KEY.session, sid), 'status', 'closed') end
+  redis.call('SREM', k(KEY.agent, aid, 'slots'), sid)
   Deadline.disarm('wrapup:' .. sid .. ':' .. aid)
   local wrap = {code = code or cjson.null, label = label}
   if notes and notes ~= '' then wrap.notes = notes end

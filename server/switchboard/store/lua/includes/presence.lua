@@ -29,14 +29,14 @@ function Presence.drop_connection(kind, id, conn)
   if kind == 'v' then redis.call('ZREM', k('visitors', 'online'), id) end
   Deadline.arm('grace:' .. kind .. ':' .. id, NOW + GRACE_MS)
   if kind == 'a' then
-    for _, oid in ipairs(redis.call('SMEMBERS', k('a', id, 'offers'))) do
+    for _, oid in ipairs(redis.call('SMEMBERS', k(KEY.agent, id, 'offers'))) do
       local o = Routing.remove_offer(oid)
       if not o then
         -- already gone: nothing to put back
       elseif o.sender then
         SideOffers.side_offer_failed(oid, o, 'agent_disconnected')
       else
-        local s = hgetall(k('s', o.session))
+        local s = hgetall(k(KEY.session, o.session))
         if s and s.status == 'offered' and s.offer == oid then Routing.requeue(o.session) end
       end
       deliver({'a:' .. id}, {type = 'offer.revoked', offer_id = oid, reason = 'agent_disconnected'})

@@ -8,21 +8,21 @@ local Queues = {}
 -- ------------------------------------------------------------------ queues
 
 function Queues.queue_config(qid)
-  local raw = redis.call('HGET', k('queue', qid), 'config')
+  local raw = redis.call('HGET', k(KEY.queue, qid), 'config')
   if not raw then return nil end
   return cjson.decode(raw)
 end
 
 function Queues.queue_name(qid)
-  return redis.call('HGET', k('queue', qid), 'name') or qid
+  return redis.call('HGET', k(KEY.queue, qid), 'name') or qid
 end
 
 -- `entered_at` is when the session entered this queue: its first queueing, or
 -- the transfer that sent it here.
 function Queues.enqueue(sid, qid, score, entered_at)
-  redis.call('ZADD', k('q', qid, 'waiting'), score, sid)
-  redis.call('ZADD', k('q', qid, 'age'), entered_at, sid)
-  redis.call('HSET', k('s', sid), 'status', 'waiting', 'queue', qid, 'offer', '')
+  redis.call('ZADD', k(KEY.queue_state, qid, 'waiting'), score, sid)
+  redis.call('ZADD', k(KEY.queue_state, qid, 'age'), entered_at, sid)
+  redis.call('HSET', k(KEY.session, sid), 'status', 'waiting', 'queue', qid, 'offer', '')
   local route = ROUTE[qid]
   if route ~= true then
     route = route or {}
@@ -50,14 +50,14 @@ local ANSWERS_KEPT = 20
 local ANSWER_WINDOW_MS = 3600 * 1000
 
 function Queues.record_answer(qid, wait_ms, entry_position)
-  local key = k('q', qid, 'answers')
+  local key = k(KEY.queue_state, qid, 'answers')
   redis.call('LPUSH', key, NOW .. ' ' .. wait_ms .. ' ' .. math.max(1, entry_position))
   redis.call('LTRIM', key, 0, ANSWERS_KEPT - 1)
 end
 
 function Queues.wait_per_place(qid)
   local waited, places = 0, 0
-  for _, entry in ipairs(redis.call('LRANGE', k('q', qid, 'answers'), 0, -1)) do
+  for _, entry in ipairs(redis.call('LRANGE', k(KEY.queue_state, qid, 'answers'), 0, -1)) do
     local w = words(entry)
     if tonumber(w[1]) >= NOW - ANSWER_WINDOW_MS then
       waited = waited + tonumber(w[2])
@@ -74,7 +74,7 @@ function Queues.estimated_wait(rate, position)
 end
 
 function Queues.dequeue(sid, qid)
-  redis.call('ZREM', k('q', qid, 'waiting'), sid)
-  redis.call('ZREM', k('q', qid, 'age'), sid)
+  redis.call('ZREM', k(KEY.queue_state, qid, 'waiting'), sid)
+  redis.call('ZREM', k(KEY.queue_state, qid, 'age'), sid)
   ROUTE[qid] = true
 end

@@ -38,12 +38,12 @@ function Routing.offer_session(sid, s, q, aid)
   local from = (s.transferred_from or '') ~= '' and s.transferred_from or nil
   local kind = from and 'transfer' or 'new'
   local frame = Cards.offer_frame(oid, sid, s, kind, expires_at, from)
-  redis.call('HSET', k('offer', oid), 'session', sid, 'agent', aid, 'kind', kind,
+  redis.call('HSET', k(KEY.offer, oid), 'session', sid, 'agent', aid, 'kind', kind,
     'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
-  redis.call('SADD', k('a', aid, 'offers'), oid)
+  redis.call('SADD', k(KEY.agent, aid, 'offers'), oid)
   -- An offer counts as an assignment for idle order: the next chat goes to the next idle agent.
-  redis.call('HSET', k('a', aid), 'idle_since', NOW)
-  redis.call('HSET', k('s', sid), 'status', 'offered', 'offer', oid, 'offered_at', NOW)
+  redis.call('HSET', k(KEY.agent, aid), 'idle_since', NOW)
+  redis.call('HSET', k(KEY.session, sid), 'status', 'offered', 'offer', oid, 'offered_at', NOW)
   Deadline.arm('offer:' .. oid, expires_at)
   deliver({'a:' .. aid}, frame)
   lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
@@ -69,11 +69,11 @@ end
 -- The longest idle ready agent of `qid` eligible for `sid`: the best head among
 -- the profiles that serve it, skipping the agents that declined it.
 function Routing.best_agent(qid, sid, skills, languages, profiles)
-  local declined = k('s', sid, 'declined')
+  local declined = k(KEY.session, sid, 'declined')
   local best, best_score = nil, nil
   for _, profile in ipairs(profiles) do
     if Routing.profile_serves(profile, skills, languages) then
-      local key = k('q', qid, 'rp', profile)
+      local key = k(KEY.queue_state, qid, 'rp', profile)
       local start = 0
       while true do
         local page = redis.call('ZRANGE', key, start, start + 7, 'WITHSCORES')
@@ -105,34 +105,34 @@ local ROUTE_SCAN = 200
 function Routing.route_queue(qid, only)
   local q = Queues.queue_config(qid)
   if not q then return end
-  local ready_key = k('q', qid, 'ready')
+  local ready_key = k(KEY.queue_state, qid, 'ready')
   if redis.call('ZCARD', ready_key) == 0 then return end
   local waiting
   if type(only) == 'table' then
     local scored = {}
     for sid in pairs(only) do
-      local score = redis.call('ZSCORE', k('q', qid, 'waiting'), sid)
+      local score = redis.call('ZSCORE', k(KEY.queue_state, qid, 'waiting'), sid)
       if score then scored[#scored + 1] = {sid, tonumber(score)} end
     end
     table.sort(scored, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
     waiting = {}
     for i, entry in ipairs(scored) do waiting[i] = entry[1] end
   else
-    waiting = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, ROUTE_SCAN - 1)
+    waiting = redis.call('ZRANGE', k(KEY.queue_state, qid, 'waiting'), 0, ROUTE_SCAN - 1)
   end
-  local profiles = redis.call('SMEMBERS', k('q', qid, 'profiles'))
+  local profiles = redis.call('SMEMBERS', k(KEY.queue_state, qid, 'profiles'))
   for _, sid in ipairs(waiting) do
     if redis.call('ZCARD', ready_key) == 0 then return end
     -- what matching needs; the whole session only for the one that gets an agent
-    local m = redis.call('HMGET', k('s', sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at')
+    local m = redis.call('HMGET', k(KEY.session, sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at')
     -- a session queued while the queue was closed waits for the opening
     if (tonumber(m[1]) or 0) <= NOW then
       local skills, languages = Cards.required_skills(
         {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, q)
       local aid = Routing.best_agent(qid, sid, skills, languages, profiles)
       if aid then
-        Routing.offer_session(sid, hgetall(k('s', sid)), q, aid)
-        profiles = redis.call('SMEMBERS', k('q', qid, 'profiles'))
+        Routing.offer_session(sid, hgetall(k(KEY.session, sid)), q, aid)
+        profiles = redis.call('SMEMBERS', k(KEY.queue_state, qid, 'profiles'))
       end
     end
   end
@@ -141,13 +141,13 @@ end
 -- Tells every waiting customer of `qid` whose place changed its new position.
 local POSITION_SCAN = 100
 function Routing.update_positions(qid)
-  local waiting = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, POSITION_SCAN - 1)
+  local waiting = redis.call('ZRANGE', k(KEY.queue_state, qid, 'waiting'), 0, POSITION_SCAN - 1)
   local rate = nil
   if #waiting > 0 then rate = Queues.wait_per_place(qid) end
   for i, sid in ipairs(waiting) do
-    local s = redis.call('HMGET', k('s', sid), 'pos', 'visitor', 'conv')
+    local s = redis.call('HMGET', k(KEY.session, sid), 'pos', 'visitor', 'conv')
     if tonumber(s[1]) ~= i then
-      redis.call('HSET', k('s', sid), 'pos', i)
+      redis.call('HSET', k(KEY.session, sid), 'pos', i)
       if s[1] then
         deliver({'v:' .. s[2]}, {type = 'chat.position', conversation_id = s[3], session_id = sid, position = i,
           estimated_wait_ms = Queues.estimated_wait(rate, i)})
@@ -158,11 +158,11 @@ end
 
 -- Tells a customer its place after it (re-)entered a queue: `chat.queued`.
 function Routing.announce_queued(sid, s)
-  local rank = redis.call('ZRANK', k('q', s.queue, 'waiting'), sid)
+  local rank = redis.call('ZRANK', k(KEY.queue_state, s.queue, 'waiting'), sid)
   if not rank then return end
   local position = rank + 1
-  redis.call('HSET', k('s', sid), 'pos', position)
-  local held = tonumber(redis.call('HGET', k('s', sid), 'held_until'))
+  redis.call('HSET', k(KEY.session, sid), 'pos', position)
+  local held = tonumber(redis.call('HGET', k(KEY.session, sid), 'held_until'))
   deliver({'v:' .. s.visitor}, {type = 'chat.queued', conversation_id = s.conv, session_id = sid,
     position = position, estimated_wait_ms = Queues.estimated_wait(Queues.wait_per_place(s.queue), position),
     opens_at = (held and held > NOW) and held or nil})
@@ -175,7 +175,7 @@ end
 function Routing.index_ready_profiles()
   if redis.call('GET', k('ready_index')) == 'profiles' then return end
   for _, qid in ipairs(redis.call('SMEMBERS', k('queues'))) do
-    for _, aid in ipairs(redis.call('ZRANGE', k('q', qid, 'ready'), 0, -1)) do Agents.reindex_agent(aid) end
+    for _, aid in ipairs(redis.call('ZRANGE', k(KEY.queue_state, qid, 'ready'), 0, -1)) do Agents.reindex_agent(aid) end
   end
   redis.call('SET', k('ready_index'), 'profiles')
 end
@@ -184,7 +184,7 @@ function Routing.route_all()
   Routing.index_ready_profiles()
   local order = {}
   for qid, what in pairs(ROUTE) do
-    local head = redis.call('ZRANGE', k('q', qid, 'waiting'), 0, 0, 'WITHSCORES')
+    local head = redis.call('ZRANGE', k(KEY.queue_state, qid, 'waiting'), 0, 0, 'WITHSCORES')
     order[#order + 1] = {qid, tonumber(head[2] or '1e300'), what}
   end
   table.sort(order, function(a, b) return a[2] < b[2] end)
@@ -194,16 +194,16 @@ function Routing.route_all()
 end
 
 function Routing.remove_offer(oid)
-  local o = hgetall(k('offer', oid))
+  local o = hgetall(k(KEY.offer, oid))
   if not o then return nil end
-  redis.call('DEL', k('offer', oid))
-  redis.call('SREM', k('a', o.agent, 'offers'), oid)
+  redis.call('DEL', k(KEY.offer, oid))
+  redis.call('SREM', k(KEY.agent, o.agent, 'offers'), oid)
   Deadline.disarm('offer:' .. oid)
   return o
 end
 
 -- Puts an offered or orphaned session back in its queue at the place it had.
 function Routing.requeue(sid)
-  local s = redis.call('HMGET', k('s', sid), 'queue', 'score', 'queued_at')
+  local s = redis.call('HMGET', k(KEY.session, sid), 'queue', 'score', 'queued_at')
   Queues.enqueue(sid, s[1], tonumber(s[2]), tonumber(s[3]))
 end

@@ -26,8 +26,8 @@ local FAILURE_EVENT = {transfer = 'transfer.failed', conference = 'conference.fa
 -- The side offer `o` (already removed) came to nothing: the session forgets it
 -- and, with a reason, its sender is told.
 function SideOffers.side_offer_failed(oid, o, failed)
-  if redis.call('HGET', k('s', o.session), 'side_offer') == oid then
-    redis.call('HSET', k('s', o.session), 'side_offer', '')
+  if redis.call('HGET', k(KEY.session, o.session), 'side_offer') == oid then
+    redis.call('HSET', k(KEY.session, o.session), 'side_offer', '')
   end
   if failed then
     deliver({'a:' .. o.sender}, {type = FAILURE_EVENT[o.kind], conversation_id = o.conv,
@@ -36,10 +36,10 @@ function SideOffers.side_offer_failed(oid, o, failed)
 end
 
 function SideOffers.drop_side_offer(sid, revoked, failed)
-  local oid = redis.call('HGET', k('s', sid), 'side_offer')
+  local oid = redis.call('HGET', k(KEY.session, sid), 'side_offer')
   if not oid or oid == '' then return nil end
   local o = Routing.remove_offer(oid)
-  redis.call('HSET', k('s', sid), 'side_offer', '')
+  redis.call('HSET', k(KEY.session, sid), 'side_offer', '')
   if not o then return nil end
   SideOffers.side_offer_failed(oid, o, failed)
   if revoked then deliver({'a:' .. o.agent}, {type = 'offer.revoked', offer_id = oid, reason = revoked}) end
@@ -53,7 +53,7 @@ end
 -- conference now, or nil when it can: available, a socket open, a free slot.
 -- The desk's picker (view_transfer_targets.lua) shows the same test as `free`.
 function SideOffers.unfit_target(aid, state, capacity)
-  if state ~= 'available' or redis.call('SCARD', k('a', aid, 'conns')) == 0 then
+  if state ~= 'available' or redis.call('SCARD', k(KEY.agent, aid, 'conns')) == 0 then
     return 'is not available (' .. tostring(state) .. ')'
   end
   if Agents.agent_load(aid) >= (tonumber(capacity) or 0) then return 'has no free slot' end
@@ -61,7 +61,7 @@ function SideOffers.unfit_target(aid, state, capacity)
 end
 
 function SideOffers.refuse_target(s, sender, target)
-  local a = redis.call('HMGET', k('a', target), 'queues', 'state', 'capacity')
+  local a = redis.call('HMGET', k(KEY.agent, target), 'queues', 'state', 'capacity')
   if not a[1] then return refuse('not_found', 'no such agent: ' .. target) end
   if target == sender then return refuse('bad_request', 'you cannot send a conversation to yourself') end
   if has_word(s.agents, target) then return refuse('conflict', target .. ' is already in this conversation') end
@@ -79,10 +79,10 @@ function SideOffers.offer_side(sid, s, kind, sender, target)
   local oid = Routing.unguessable_id('o', 'offer')
   local expires_at = NOW + math.floor(q.offer_timeout_s * 1000)
   local frame = Cards.offer_frame(oid, sid, s, kind, expires_at, sender)
-  redis.call('HSET', k('offer', oid), 'session', sid, 'agent', target, 'kind', kind, 'sender', sender,
+  redis.call('HSET', k(KEY.offer, oid), 'session', sid, 'agent', target, 'kind', kind, 'sender', sender,
     'conv', s.conv, 'offered_at', NOW, 'expires_at', expires_at, 'frame', cjson.encode(frame))
-  redis.call('SADD', k('a', target, 'offers'), oid)
-  redis.call('HSET', k('s', sid), 'side_offer', oid)
+  redis.call('SADD', k(KEY.agent, target, 'offers'), oid)
+  redis.call('HSET', k(KEY.session, sid), 'side_offer', oid)
   Deadline.arm('offer:' .. oid, expires_at)
   deliver({'a:' .. target}, frame)
   lifecycle({type = 'session.offered', conversation_id = s.conv, session_id = sid,
@@ -94,22 +94,22 @@ end
 -- Takes `aid` out of the connected agents of session `sid` and frees its slot.
 -- Returns the agents left.
 function SideOffers.remove_from_session(sid, aid)
-  local s = redis.call('HMGET', k('s', sid), 'agents', 'conv', 'owner')
+  local s = redis.call('HMGET', k(KEY.session, sid), 'agents', 'conv', 'owner')
   local rest = {}
   for _, a in ipairs(words(s[1])) do if a ~= aid then rest[#rest + 1] = a end end
   local agents = table.concat(rest, ' ')
-  redis.call('HSET', k('s', sid), 'agents', agents)
-  if s[3] == aid then redis.call('HSET', k('s', sid), 'owner', rest[1] or '') end
-  if #rest == 1 then redis.call('HSET', k('s', sid), 'status', 'active') end
+  redis.call('HSET', k(KEY.session, sid), 'agents', agents)
+  if s[3] == aid then redis.call('HSET', k(KEY.session, sid), 'owner', rest[1] or '') end
+  if #rest == 1 then redis.call('HSET', k(KEY.session, sid), 'status', 'active') end
   Conversations.update_conversation(s[2], {agents = agents})
-  redis.call('SREM', k('a', aid, 'slots'), sid)
+  redis.call('SREM', k(KEY.agent, aid, 'slots'), sid)
   Agents.reindex_agent(aid)
   return rest
 end
 
 -- A conference guest leaves (or is removed, or disconnected): everyone is told.
 function SideOffers.guest_left(sid, aid, why)
-  local s = redis.call('HMGET', k('s', sid), 'conv', 'queue')
+  local s = redis.call('HMGET', k(KEY.session, sid), 'conv', 'queue')
   local to = Conversations.audience(s[1], true)
   local rest = SideOffers.remove_from_session(sid, aid)
   Conversations.append(s[1], {type = 'chat.participant_left', session_id = sid, agent = Agents.agent_public(aid)}, to)

@@ -14,11 +14,11 @@ function Supervisors.start_monitoring(aid, cid)
   if not has_word(monitors, aid) then
     Conversations.update_conversation(cid, {monitors = (monitors == '' and aid) or (monitors .. ' ' .. aid)})
   end
-  redis.call('SADD', k('a', aid, 'monitoring'), cid)
+  redis.call('SADD', k(KEY.agent, aid, 'monitoring'), cid)
 end
 
 function Supervisors.stop_monitoring(aid, cid)
-  redis.call('SREM', k('a', aid, 'monitoring'), cid)
+  redis.call('SREM', k(KEY.agent, aid, 'monitoring'), cid)
   if redis.call('EXISTS', cv(cid)) == 0 then return end
   local rest = {}
   for _, m in ipairs(words(redis.call('HGET', cv(cid), 'monitors'))) do
