@@ -20,8 +20,9 @@ import { activate, focusLost, focusSomewhereUseful, renderTabs, writable } from 
 import { renderComposer, tick } from './desk/conversation-view.js';
 import { sendComposed, typingNudge, typingState, typingStop } from './desk/composer.js';
 import { chooseCanned, highlightCanned, openCanned, searchCannedSoon } from './desk/canned.js';
+import { activeConv, openDialog } from './desk/dialog-box.js';
 import {
-  activeConv, openConference, openDialog, openTransfer, simpleAction, submitConference, submitEnd,
+  openConference, openTransfer, simpleAction, submitConference, submitEnd,
   submitHelp, submitTransfer, submitVerify, syncTransferKind
 } from './desk/dialogs.js';
 import { openWrapUp, submitWrapUp } from './desk/wrap-up.js';

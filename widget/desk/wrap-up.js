@@ -5,7 +5,7 @@ import { isolate } from '../lib/text.js';
 import { S } from './state.js';
 import { customerName } from './format.js';
 import { notice } from './notices.js';
-import { activeConv, openDialog, submitDialog } from './dialogs.js';
+import { activeConv, openDialog, submitDialog } from './dialog-box.js';
 
 function wrapUpCodes(qid) {
   if (!S.wrapCodes.has(qid)) {
