@@ -5,12 +5,16 @@
  * page to the sections in supervisor/ and starts; widget/lib/ holds what the
  * view shares with the desk. */
 
-import { TOKEN_KEY, ui } from './supervisor/state.js';
+import { TOKEN_KEY, hooks, ui } from './supervisor/state.js';
 import { tick } from './supervisor/time.js';
 import { show, signInScreen } from './supervisor/screens.js';
-import { start } from './supervisor/connection.js';
-import { renderCards } from './supervisor/cards.js';
+import { send, start, stop } from './supervisor/connection.js';
+import { onCard, renderCards, scheduleDraw } from './supervisor/cards.js';
+import { renderHelp } from './supervisor/help.js';
+import { refreshFilter, renderAgents } from './supervisor/stats.js';
 import { stopMonitoring } from './supervisor/monitor.js';
+
+Object.assign(hooks, { send, stop, onCard, renderCards, scheduleDraw, renderHelp, refreshFilter, renderAgents });
 
 setInterval(tick, 1000);
 ui.form.addEventListener('submit', (event) => {

@@ -2,6 +2,7 @@
 
 import { chatIcon, h } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
+import { customerName } from './names.js';
 import { RECENT_MAX, state, ui } from './state.js';
 import { clock, ticker } from './time.js';
 import { figure, refreshFilter } from './stats.js';
@@ -44,11 +45,6 @@ export function scheduleDraw() {
     renderCards();
     renderHelp();
   });
-}
-
-export function customerName(card) {
-  const c = card.customer || {};
-  return isolate(c.name || c.email || c.phone || 'Anonymous visitor');
 }
 
 function cardNode(card, recent) {

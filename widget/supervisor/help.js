@@ -2,14 +2,14 @@
 
 import { h } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { HELP_MAX, state, ui } from './state.js';
+import { customerName } from './names.js';
+import { HELP_MAX, hooks, state, ui } from './state.js';
 import { hhmm, serverNow } from './time.js';
 import { announce } from './screens.js';
-import { customerName, onCard, scheduleDraw } from './cards.js';
 import { monitor, who } from './monitor.js';
 
 export function onHelp(frame) {
-  if (frame.card) onCard(frame.card);
+  if (frame.card) hooks.onCard(frame.card);
   else addHelp(frame, serverNow());
   const who = (frame.agent && isolate(frame.agent.display_name || frame.agent.id)) || 'An agent';
   announce('Help requested by ' + who + (frame.text ? ': ' + frame.text : ''));
@@ -23,7 +23,7 @@ export function helpFromCard(card) {
   if (!open) {
     const before = state.helps.length;
     state.helps = state.helps.filter((item) => item.frame.session_id !== card.session_id);
-    if (state.helps.length !== before) scheduleDraw();
+    if (state.helps.length !== before) hooks.scheduleDraw();
     return;
   }
   const at = card.help.requested_at || serverNow();
@@ -39,7 +39,7 @@ function addHelp(frame, at) {
   state.helps.push({ frame, at });
   state.helps.sort((a, b) => b.at - a.at);
   state.helps = state.helps.slice(0, HELP_MAX);
-  scheduleDraw();
+  hooks.scheduleDraw();
 }
 
 export function renderHelp() {

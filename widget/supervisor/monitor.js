@@ -2,19 +2,17 @@
 
 import { h } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { MONITOR_KEY, REASONS, state, ui } from './state.js';
+import { customerName } from './names.js';
+import { hooks, MONITOR_KEY, REASONS, state, ui } from './state.js';
 import { hhmm } from './time.js';
 import { announce } from './screens.js';
-import { send } from './connection.js';
-import { customerName, onCard, renderCards } from './cards.js';
-import { renderHelp } from './help.js';
 
 export function monitor(cid, quiet) {
   const previous = state.monitored;
   // Its events may be pushed before the ack (and be missing from its messages): kept until then.
   state.pendingMonitor = cid;
   state.pendingFrames = [];
-  const ok = send({ type: 'monitor', conversation_id: cid }, (answer) => {
+  const ok = hooks.send({ type: 'monitor', conversation_id: cid }, (answer) => {
     const early = state.pendingMonitor === cid ? state.pendingFrames : [];
     if (state.pendingMonitor === cid) { state.pendingMonitor = null; state.pendingFrames = []; }
     if (answer.type === 'error') {
@@ -23,7 +21,7 @@ export function monitor(cid, quiet) {
       announce('Cannot monitor: ' + (answer.message || answer.code));
       return;
     }
-    if (previous && previous !== cid) send({ type: 'unmonitor', conversation_id: previous });
+    if (previous && previous !== cid) hooks.send({ type: 'unmonitor', conversation_id: previous });
     state.monitored = cid;
     sessionStorage.setItem(MONITOR_KEY, cid);
     state.seen = new Set();
@@ -32,11 +30,11 @@ export function monitor(cid, quiet) {
     ui.typing.hidden = true;
     (answer.messages || []).forEach(appendEvent);
     early.forEach(appendEvent);
-    if (answer.card) onCard(answer.card);
+    if (answer.card) hooks.onCard(answer.card);
     renderMonitorMeta(answer.card || null);
     ui.monitor.hidden = false;
-    renderCards();
-    renderHelp();
+    hooks.renderCards();
+    hooks.renderHelp();
     if (!quiet) ui.monitorTitle.focus();
   });
   if (!ok) {
@@ -48,14 +46,14 @@ export function monitor(cid, quiet) {
 export function stopMonitoring() {
   const cid = state.monitored;
   if (!cid) return;
-  send({ type: 'unmonitor', conversation_id: cid });
+  hooks.send({ type: 'unmonitor', conversation_id: cid });
   state.monitored = null;
   state.monitoredCard = null;
   sessionStorage.removeItem(MONITOR_KEY);
   ui.monitor.hidden = true;
   ui.transcript.replaceChildren();
-  renderCards();
-  renderHelp();
+  hooks.renderCards();
+  hooks.renderHelp();
   const back = ui.cards.querySelector('.card[data-conversation="' + CSS.escape(cid) + '"] button') || ui.filter;
   back.focus();
 }

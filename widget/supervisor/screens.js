@@ -1,10 +1,6 @@
 /* Which screen shows (sign-in, refusal, board), the connection line, announcements. */
 
-import { MONITOR_KEY, TOKEN_KEY, state, ui } from './state.js';
-import { stop } from './connection.js';
-import { refreshFilter, renderAgents } from './stats.js';
-import { renderCards } from './cards.js';
-import { renderHelp } from './help.js';
+import { hooks, MONITOR_KEY, state, TOKEN_KEY, ui } from './state.js';
 
 export function show(screen) {
   ui.signin.hidden = screen !== 'signin';
@@ -19,7 +15,7 @@ export function announce(text) { ui.announcer.textContent = ''; setTimeout(() =>
 /** Back to the sign-in form. Everything the previous user saw goes: the next one
  * on this tab may be someone else (after a refused token or a non-supervisor). */
 export function signInScreen(error) {
-  stop();
+  hooks.stop();
   state.token = null;
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(MONITOR_KEY);
@@ -37,10 +33,10 @@ export function signInScreen(error) {
   ui.typing.hidden = true;
   ui.transcript.replaceChildren();
   ui.tiles.replaceChildren();
-  renderAgents();
-  refreshFilter();
-  renderCards();
-  renderHelp();
+  hooks.renderAgents();
+  hooks.refreshFilter();
+  hooks.renderCards();
+  hooks.renderHelp();
   show('signin');
   setConn('offline', 'Signed out');
   ui.signinError.hidden = !error;

@@ -41,3 +41,12 @@ export const state = {
   seen: new Set(),                     // seqs already in the transcript
   refs: new Map(), nextRef: 1
 };
+
+/** What a lower section calls in a higher one (send a frame, stop the socket, draw the
+ * board again). The entry module, supervisor.js, sets each of them once before it
+ * starts, so that every section imports only the sections below it. */
+export const hooks = {
+  send: null, stop: null, onCard: null,
+  renderCards: null, scheduleDraw: null, renderHelp: null,
+  refreshFilter: null, renderAgents: null
+};

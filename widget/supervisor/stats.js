@@ -2,9 +2,8 @@
 
 import { h } from '../lib/dom.js';
 import { STATE_LABELS } from '../lib/labels.js';
-import { STATE_ORDER, state, ui } from './state.js';
+import { hooks, state, STATE_ORDER, ui } from './state.js';
 import { percent, seconds, serverNow, ticker } from './time.js';
-import { scheduleDraw } from './cards.js';
 
 export function onStats(frame) {
   if (typeof frame.ts === 'number') state.offset = frame.ts - Date.now();
@@ -14,7 +13,7 @@ export function onStats(frame) {
       state.helps = state.helps.filter((item) => item.frame.session_id !== sid);
     });
     state.unconfirmed = null;
-    scheduleDraw();
+    hooks.scheduleDraw();
   }
   state.queues = frame.queues || [];
   state.agents = frame.agents || [];
