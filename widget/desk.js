@@ -9,14 +9,15 @@
  */
 
 import { $, setText } from './lib/dom.js';
-import { HELD_KEY, S, SOUND_KEY } from './desk/state.js';
+import { HELD_KEY, hooks, S, SOUND_KEY } from './desk/state.js';
+import { focusLost, writable } from './desk/facts.js';
 import { sampleHttpClock } from './desk/format.js';
 import { readToken, showSignIn, signIn, signOutLocal } from './desk/signin.js';
 import { request } from './desk/connection.js';
 import { changeState } from './desk/agent-state.js';
 import { answerOffer, renderSound, ring, unlockAudio } from './desk/offers.js';
 import { closeConversation } from './desk/conversations.js';
-import { activate, focusLost, focusSomewhereUseful, renderTabs, writable } from './desk/chat-list.js';
+import { activate, focusSomewhereUseful, renderConnection, renderTabs, renderTitle } from './desk/chat-list.js';
 import { renderComposer, tick } from './desk/conversation-view.js';
 import { sendComposed, typingNudge, typingState, typingStop } from './desk/composer.js';
 import { chooseCanned, highlightCanned, openCanned, searchCannedSoon } from './desk/canned.js';
@@ -27,6 +28,9 @@ import {
 } from './desk/dialogs.js';
 import { openWrapUp, submitWrapUp } from './desk/wrap-up.js';
 import { searchTranscripts } from './desk/search.js';
+import { handle } from './desk/frames.js';
+
+Object.assign(hooks, { handle, signOutLocal, renderConnection, renderComposer, renderTitle });
 
 function onGlobalKey(event) {
   if (event.altKey && event.shiftKey && !event.ctrlKey && !event.metaKey) {

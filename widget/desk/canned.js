@@ -2,7 +2,7 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { KNOWN_PLACEHOLDERS, PLACEHOLDER, S } from './state.js';
-import { writable } from './chat-list.js';
+import { writable } from './facts.js';
 import { renderComposer } from './conversation-view.js';
 
 function fillPlaceholders(text, values) {

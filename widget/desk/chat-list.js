@@ -3,11 +3,11 @@
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { S } from './state.js';
+import { agentName, cardDuration } from './facts.js';
 import { socket } from './connection.js';
 import { cardIcon, clock, customerName, serverNow } from './format.js';
 import { renderAgentState } from './agent-state.js';
 import { renderOffers } from './offers.js';
-import { agentName } from './conversations.js';
 import {
   renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd
 } from './conversation-view.js';
@@ -45,11 +45,6 @@ export function renderConnection() {
   setText($('connection-state'), text);
   setText($('connection-countdown'), countdown);
   if (S.me) setText($('me-name'), `${isolate(S.me.display_name)} (${S.me.id})`);
-}
-
-export function cardDuration(card) {
-  const end = card.ended_at || serverNow();
-  return clock(end - (card.queued_at || end));
 }
 
 export function renderTabs() {
@@ -124,13 +119,6 @@ function onTabKey(event) {
   S.convs.get(S.order[next]).tab.focus();
 }
 
-/** Whether the keyboard focus was lost: on the body, or on an element that was
- * removed or hidden. */
-export function focusLost() {
-  const a = document.activeElement;
-  return !a || a === document.body || !a.isConnected || !a.getClientRects().length;
-}
-
 /** After a conversation or an offer went: the selected tab, else the offers. */
 export function focusSomewhereUseful() {
   const conv = S.active && S.convs.get(S.active);
@@ -189,22 +177,3 @@ function renderActive() {
   renderSide();
 }
 
-export function writable(conv) {
-  return Boolean(conv && conv.open && (conv.card.status === 'active' || conv.card.status === 'conference'));
-}
-
-/** The owner (who may invite and end a conference): the agent connected last in
- * this session, else the first agent left (a guest takes over a lost owner). */
-export function ownerOf(conv) {
-  const agents = conv.card.agents || [];
-  const seqs = [...conv.events.keys()].sort((a, b) => b - a);
-  for (const seq of seqs) {
-    const ev = conv.events.get(seq);
-    if (ev.type === 'chat.connected' && ev.session_id === conv.card.session_id) {
-      const found = agents.find((a) => ev.agent && a.id === ev.agent.id);
-      if (found) return found;
-      break;
-    }
-  }
-  return agents[0] || null;
-}

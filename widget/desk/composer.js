@@ -3,8 +3,8 @@
 import { $, h, setText } from '../lib/dom.js';
 import { codePoints } from '../lib/text.js';
 import { MESSAGE_LIMIT, NOTE_LIMIT, S, TYPING_IDLE_MS, TYPING_REPEAT_MS } from './state.js';
+import { writable } from './facts.js';
 import { fire, request } from './connection.js';
-import { writable } from './chat-list.js';
 import { renderComposer, scrollToEnd } from './conversation-view.js';
 
 export let typingState = { cid: null, active: false, sentAt: 0, idle: 0 };

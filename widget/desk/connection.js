@@ -2,13 +2,9 @@
 
 import { $ } from '../lib/dom.js';
 import { ReconnectingSocket } from '../lib/socket.js';
-import { REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from './state.js';
+import { hooks, REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from './state.js';
 import { serverNow } from './format.js';
 import { notice } from './notices.js';
-import { signOutLocal } from './signin.js';
-import { handle } from './frames.js';
-import { renderConnection } from './chat-list.js';
-import { renderComposer } from './conversation-view.js';
 
 function resumeMap() {
   const resume = { ...S.bootResume };
@@ -27,28 +23,28 @@ export const socket = new ReconnectingSocket({
     S.helloAt = serverNow();
     ws.send(JSON.stringify({ type: 'hello', token: S.token, resume: S.sentResume }));
   }),
-  onFrame: handle,
+  onFrame: (frame) => hooks.handle(frame),
   onClose(event) {
     S.welcomed = false;
     failPending('the connection was lost');
     if (event.code === 4401) {
       const detail = event.reason && !/invalid or expired/.test(event.reason) ? ` (${event.reason})` : '';
-      signOutLocal(`Token invalid or expired${detail}. Ask for a new one.`);
+      hooks.signOutLocal(`Token invalid or expired${detail}. Ask for a new one.`);
       return false;
     }
     if (event.code === 4403) {
       // Trying again cannot help: the server's configuration must change.
       S.refused = true;
-      renderConnection();
+      hooks.renderConnection();
       notice('The server refuses this page (its origin is not allowed). Ask your administrator to add it to SWITCHBOARD_ALLOWED_ORIGINS.', 'error');
       return false;
     }
     return true;
   },
-  onConnecting: renderConnection,
+  onConnecting: () => hooks.renderConnection(),
   onRetry() {
-    renderConnection();
-    renderComposer();
+    hooks.renderConnection();
+    hooks.renderComposer();
   },
 });
 

@@ -2,12 +2,11 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { codePoints, isolate } from '../lib/text.js';
-import { MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
+import { hooks, MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
+import { agentName, cardDuration, isMe, ownerOf, writable } from './facts.js';
 import { socket } from './connection.js';
 import { cardIcon, customerName, timeOfDay } from './format.js';
 import { tickOffers } from './offers.js';
-import { agentName, isMe } from './conversations.js';
-import { cardDuration, ownerOf, renderConnection, writable } from './chat-list.js';
 
 export function renderConversationHeader() {
   const conv = S.active && S.convs.get(S.active);
@@ -153,7 +152,7 @@ export function scrollToEnd() {
 }
 
 export function tick() {
-  renderConnection();
+  hooks.renderConnection();
   tickOffers();
   for (const cid of S.order) {
     const conv = S.convs.get(cid);

@@ -6,10 +6,11 @@ import {
   CLOSED_KEPT, CUSTOMER_ENDINGS, EARLY_KEPT_MS, EARLY_MAX, END_LABELS, FAIL_REASONS, HELD_KEY, S,
   TYPING_SHOWN_MS
 } from './state.js';
+import { agentName, focusLost, isMe } from './facts.js';
 import { customerName, serverNow, timeOfDay } from './format.js';
 import { announce, notice } from './notices.js';
 import { removeOffer } from './offers.js';
-import { activate, focusLost, focusSomewhereUseful, renderAll, renderTabs } from './chat-list.js';
+import { activate, focusSomewhereUseful, renderAll, renderTabs } from './chat-list.js';
 import {
   nearBottom, renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd
 } from './conversation-view.js';
@@ -149,15 +150,6 @@ export function closeConversation(conv, label) {
   }
   renderAll();
   if (focusLost()) focusSomewhereUseful();
-}
-
-export function agentName(agent) {
-  if (!agent) return 'An agent';
-  return isolate(agent.display_name || agent.id || 'An agent');
-}
-
-export function isMe(agent) {
-  return Boolean(agent && S.me && agent.id === S.me.id);
 }
 
 /** A note reported as perhaps not sent turned out stored: its failed line and the

@@ -4,11 +4,12 @@ import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { STATE_LABELS } from '../lib/labels.js';
 import { S } from './state.js';
+import { writable } from './facts.js';
 import { customerName } from './format.js';
 import { notice } from './notices.js';
 import { request } from './connection.js';
 import { endCard, localLine, onCard } from './conversations.js';
-import { renderAll, writable } from './chat-list.js';
+import { renderAll } from './chat-list.js';
 import { activeConv, openDialog, submitDialog } from './dialog-box.js';
 import { openWrapUp } from './wrap-up.js';
 

@@ -3,14 +3,15 @@
 import { $ } from '../lib/dom.js';
 import { SUBPROTOCOL, agentSocketUrl } from '../lib/socket.js';
 import { S } from './state.js';
+import { agentName } from './facts.js';
 import { socket } from './connection.js';
 import { customerName, sampleClock } from './format.js';
 import { notice } from './notices.js';
 import { setAgentState } from './agent-state.js';
 import { addOffer, removeOffer, revokeOffer } from './offers.js';
 import {
-  addEvent, agentName, closeConversation, holdEarly, localLine, onAssigned, onCard, onClosed, onFailed,
-  onRead, onTyping, upsertConversation
+  addEvent, closeConversation, holdEarly, localLine, onAssigned, onCard, onClosed, onFailed, onRead,
+  onTyping, upsertConversation
 } from './conversations.js';
 import { activate, renderAll } from './chat-list.js';
 import { deliver } from './composer.js';

@@ -2,12 +2,11 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
-import { REVOKE_REASONS, RING_EVERY_MS, S } from './state.js';
+import { hooks, REVOKE_REASONS, RING_EVERY_MS, S } from './state.js';
+import { agentName, focusLost } from './facts.js';
 import { cardIcon, clock, customerName, serverNow } from './format.js';
 import { announce, notice } from './notices.js';
 import { request } from './connection.js';
-import { agentName } from './conversations.js';
-import { focusLost, renderTitle } from './chat-list.js';
 
 function offerKind(offer) {
   const from = offer.from_agent ? agentName(offer.from_agent) : 'another agent';
@@ -150,7 +149,7 @@ export function renderOffers() {
   const n = S.offers.size;
   setText($('offer-count'), n ? String(n) : '');
   $('no-offers').hidden = n > 0;
-  renderTitle();
+  hooks.renderTitle();
 }
 
 export function tickOffers() {
