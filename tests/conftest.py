@@ -25,6 +25,9 @@ from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.app import create_app
 from switchboard.gateway.serving import NodeServer
 from switchboard.settings import Settings
+from switchboard.store.engine import Timeouts
+from switchboard.store.keys import Keys
+from switchboard.store.router import Router
 
 # A folder is a level; its marker lets `make check` leave out what needs a browser,
 # a Redis Cluster or the image build (see the Makefile).
@@ -83,6 +86,16 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture
+async def router(redis_url: str) -> AsyncIterator[Router]:
+    """The store called directly, on the test's emptied Redis; each call passes `now`."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    yield Router(redis, Keys("unit"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
+    await redis.aclose()
 
 
 @dataclass

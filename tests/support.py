@@ -153,6 +153,20 @@ async def queue_and_agent(router: Any, queue: QueueConfig, now: int, **agent: An
     await router.connect("a", "a", "n:1", version, now=now)
 
 
+async def webchat(router: Any, n: int | str, now: int, queue: str = "q", **start: Any) -> Any:
+    """Store-level tests: visitor v<n> starts conversation c<n>, session s<n>, a webchat in English."""
+    return await router.start_chat(
+        visitor_id=f"v{n}",
+        conversation_id=f"c{n}",
+        session_id=f"s{n}",
+        queue=queue,
+        language="en",
+        channel="webchat",
+        now=now,
+        **start,
+    )
+
+
 async def eventually(probe: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT, interval: float = 0.02) -> Any:
     """Polls `probe` (a coroutine function) until it returns something truthy, with a deadline."""
     deadline = time.monotonic() + timeout

@@ -11,15 +11,11 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from redis.asyncio import Redis
 
 from support import eventually, queue_and_agent
 from switchboard.domain import invites
 from switchboard.domain.config import QueueConfig
 from switchboard.domain.errors import SwitchboardError
-from switchboard.store.engine import Timeouts
-from switchboard.store.keys import Keys
-from switchboard.store.router import Router
 
 SHOP = "https://shop.example"
 CHECKOUT = f"{SHOP}/checkout*"
@@ -135,13 +131,6 @@ def test_rule_defaults():
 
 
 # ---------------------------------------------------------------- web sessions under a controlled clock
-
-
-@pytest.fixture
-async def router(redis_url):
-    redis = Redis.from_url(redis_url)
-    yield Router(redis, Keys("unit"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
-    await redis.aclose()
 
 
 async def test_a_web_session_ends_after_the_idle_time_and_a_card_keeps_the_pages_of_its_own(router):

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from support import queue_and_agent
+from support import queue_and_agent, webchat
 from switchboard.domain.config import AgentConfig, QueueConfig
 from switchboard.domain.errors import SwitchboardError
 from switchboard.store.engine import Timeouts
@@ -32,16 +32,7 @@ async def router(redis_url):
 async def connected_chat(router: Router) -> None:
     await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
-    await router.start_chat(
-        visitor_id="v1",
-        conversation_id="c1",
-        session_id="s1",
-        queue="q",
-        language="en",
-        channel="webchat",
-        text="hi",
-        now=T0 + 1,
-    )
+    await webchat(router, 1, T0 + 1, text="hi")
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
     await router.accept("a", oid.decode(), now=T0 + 2)
 

@@ -10,13 +10,10 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from support import queue_and_agent
+from support import queue_and_agent, webchat
 from switchboard.domain.config import QueueConfig
 from switchboard.domain.frames import THREAD_LENGTH
 from switchboard.store import scripts
-from switchboard.store.engine import Timeouts
-from switchboard.store.keys import Keys
-from switchboard.store.router import Router
 
 T0 = 1_800_000_000_000
 
@@ -74,22 +71,12 @@ def thread_length_of_3(monkeypatch):
     scripts.library.cache_clear()
 
 
-async def test_the_thread_an_offer_carries_is_as_long_as_python_says(redis_url, thread_length_of_3):
+async def test_the_thread_an_offer_carries_is_as_long_as_python_says(thread_length_of_3, router):
     assert thread_length_of_3 != THREAD_LENGTH
-    redis = Redis.from_url(redis_url)
-    router = Router(redis, Keys("threadlen"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
+    redis = router.redis
     try:
         await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
-        await router.start_chat(
-            visitor_id="v1",
-            conversation_id="c1",
-            session_id="s1",
-            queue="q",
-            language="en",
-            channel="webchat",
-            text="m0",
-            now=T0 + 1,
-        )
+        await webchat(router, 1, T0 + 1, text="m0")
         for n in range(1, 6):
             await router.post_message("c1", "customer", "v1", "", f"m{n}", now=T0 + 1 + n)
         pubsub = redis.pubsub()
@@ -104,34 +91,17 @@ async def test_the_thread_an_offer_carries_is_as_long_as_python_says(redis_url, 
         assert [m["text"] for m in offer["thread"]] == ["m3", "m4", "m5"]
     finally:
         await redis.function_delete(scripts.library("routing").name)
-        await redis.aclose()
 
 
-async def test_lua_writes_the_keys_python_names(redis_url):
+async def test_lua_writes_the_keys_python_names(router):
     """The Lua library spells keys with the segments keys.py generates into it: a chat
     started by a script lands where Keys says, under every kind of key involved."""
-    redis = Redis.from_url(redis_url)
-    router = Router(redis, Keys("segments"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
-    try:
-        await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
-        await router.set_state("a", "available", now=T0 + 1)
-        await router.start_chat(
-            visitor_id="v1",
-            conversation_id="c1",
-            session_id="s1",
-            queue="q",
-            language="en",
-            channel="webchat",
-            text="hi",
-            now=T0 + 2,
-        )
-        keys = router.keys
-        assert await redis.hget(keys.session("s1"), "status") == b"offered"
-        assert await redis.scard(keys.agent_offers("a")) == 1
-        assert (
-            await redis.exists(keys.agent("a"), keys.queue("q"), keys.visitor("v1"), keys.conversation_record("c1"))
-            == 4
-        )
-        assert "local KEY = {session = 's', agent = 'a'" in scripts.library("routing").prelude
-    finally:
-        await redis.aclose()
+    redis = router.redis
+    await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
+    await router.set_state("a", "available", now=T0 + 1)
+    await webchat(router, 1, T0 + 2, text="hi")
+    keys = router.keys
+    assert await redis.hget(keys.session("s1"), "status") == b"offered"
+    assert await redis.scard(keys.agent_offers("a")) == 1
+    assert await redis.exists(keys.agent("a"), keys.queue("q"), keys.visitor("v1"), keys.conversation_record("c1")) == 4
+    assert "local KEY = {session = 's', agent = 'a'" in scripts.library("routing").prelude

@@ -5,22 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-import pytest
-from redis.asyncio import Redis
 
 from switchboard.domain.config import AgentConfig, QueueConfig
-from switchboard.store.engine import Timeouts
-from switchboard.store.keys import Keys
 from switchboard.store.router import Router
 
 T0 = 1_800_000_000_000
-
-
-@pytest.fixture
-async def router(redis_url):
-    redis = Redis.from_url(redis_url)
-    yield Router(redis, Keys("rules"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
-    await redis.aclose()
 
 
 async def queue(router: Router, qid: str, **config: Any) -> None:

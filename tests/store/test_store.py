@@ -6,38 +6,18 @@ import asyncio
 
 import msgspec
 import pytest
-from redis.asyncio import Redis
 
-from support import queue_and_agent
+from support import queue_and_agent, webchat
 from switchboard.domain.config import QueueConfig
 from switchboard.domain.errors import SwitchboardError
-from switchboard.store.engine import Timeouts
-from switchboard.store.keys import Keys
-from switchboard.store.router import Router
 
 T0 = 1_800_000_000_000
-
-
-@pytest.fixture
-async def router(redis_url):
-    redis = Redis.from_url(redis_url)
-    yield Router(redis, Keys("unit"), Timeouts(inactivity_ms=60_000, grace_ms=5_000))
-    await redis.aclose()
 
 
 async def offered(router):
     await queue_and_agent(router, QueueConfig(name="Q", offer_timeout_s=10), T0)
     await router.set_state("a", "available", now=T0)
-    await router.start_chat(
-        visitor_id="v1",
-        conversation_id="c1",
-        session_id="s1",
-        queue="q",
-        language="en",
-        channel="webchat",
-        text="hi",
-        now=T0 + 1,
-    )
+    await webchat(router, 1, T0 + 1, text="hi")
     (oid,) = await router.redis.smembers(router.keys.agent_offers("a"))
     return oid.decode()
 
