@@ -1,4 +1,4 @@
-"""Fixtures: a real redis-server for the session, and real server nodes on real sockets."""
+"""Fixtures: a real redis-server and a real PostgreSQL for the session, and real server nodes on real sockets."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import redis as redis_sync
@@ -22,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support import Client, LocalAddresses, hello_agent, hello_customer
 from switchboard.embedded import EmbeddedRedis
+from switchboard.embedded_postgres import EmbeddedPostgres, PostgresNotFound, find_postgres_bindir
 from switchboard.gateway.app import create_app
 from switchboard.gateway.serving import NodeServer
+from switchboard.record.migrations import migrate
 from switchboard.settings import Settings
 from switchboard.store.engine import Timeouts
 from switchboard.store.keys import Keys
@@ -88,6 +92,43 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
     return redis_server.url
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[EmbeddedPostgres]:
+    """One real PostgreSQL per session (each xdist worker its own), run as the
+    `postgres` user when the suite runs as root, as the embedded one of a node is.
+    Its folder is outside pytest's temporary root, which only root may enter."""
+    try:
+        find_postgres_bindir()
+    except PostgresNotFound:
+        pytest.exit("PostgreSQL is not installed; `make test` installs it", returncode=3)
+    folder = Path(tempfile.mkdtemp(prefix="sb-test-pg-"))
+    server = EmbeddedPostgres(folder / "postgres", durable=False)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def database_url(postgres_server: EmbeddedPostgres) -> str:
+    """The session's PostgreSQL with the current schema and no rows, for this test."""
+    await empty_database(postgres_server.url)
+    return postgres_server.url
+
+
+async def empty_database(url: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await migrate(connection)
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+        )
+        if tables:
+            await connection.execute(f"TRUNCATE {', '.join(t['tablename'] for t in tables)} RESTART IDENTITY")
+    finally:
+        await connection.close()
+
+
 @pytest.fixture
 async def router(redis_url: str) -> AsyncIterator[Router]:
     """The store called directly, on the test's emptied Redis; each call passes `now`."""
@@ -117,9 +158,10 @@ class Node(LocalAddresses):
         await asyncio.wait_for(self.task, 15)
 
 
-async def start_node(redis_url: str, **overrides: Any) -> Node:
+async def start_node(redis_url: str, database_url: str, **overrides: Any) -> Node:
     values: dict[str, Any] = dict(
         redis_url=redis_url,
+        database_url=database_url,
         admin_token=ADMIN_TOKEN,
         secret=SECRET,
         timer_tick_s=0.05,
@@ -223,11 +265,11 @@ class Deployment:
 
 
 @pytest.fixture
-async def node_factory(redis_url: str) -> AsyncIterator[Any]:
+async def node_factory(redis_url: str, database_url: str) -> AsyncIterator[Any]:
     nodes: list[Node] = []
 
     async def factory(**overrides: Any) -> Node:
-        node = await start_node(redis_url, **overrides)
+        node = await start_node(redis_url, database_url, **overrides)
         nodes.append(node)
         return node
 

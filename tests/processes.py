@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,10 +25,20 @@ from switchboard.embedded import EmbeddedRedis
 class ServerProcess(LocalAddresses):
     """`python -m switchboard serve` as a real child process."""
 
-    def __init__(self, tmp_path: Path, redis_url: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        redis_url: str | None = None,
+        env: dict[str, str] | None = None,
+        database_url: str | None = None,
+    ) -> None:
         self.port = free_port()
         self.tmp_path = tmp_path
         self.redis_url = redis_url
+        self.database_url = database_url
+        if database_url is None:
+            # the embedded PostgreSQL in the data dir runs as the `postgres` user when we are root
+            passable(tmp_path)
         self.env = {
             **os.environ,
             "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -49,6 +61,8 @@ class ServerProcess(LocalAddresses):
         args = [sys.executable, "-m", "switchboard", "serve", "--port", str(self.port), "--log-level", "warning"]
         if self.redis_url:
             args += ["--redis-url", self.redis_url]
+        if self.database_url:
+            args += ["--database-url", self.database_url]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -105,12 +119,24 @@ class ServerProcess(LocalAddresses):
         return await client.closed()
 
 
+def passable(path: Path) -> None:
+    """Lets other users pass through `path` and the folders above it (pytest makes them
+    private to root), so a PostgreSQL running as `postgres` can reach its data dir below."""
+    for folder in (path, *path.parents):
+        if folder == Path(tempfile.gettempdir()) or folder == folder.parent:
+            break
+        folder.chmod(folder.stat().st_mode | stat.S_IXOTH)
+
+
 @pytest.fixture
-def processes(tmp_path):
-    """Makes ServerProcess objects; whatever still runs at the end is killed."""
+def processes(tmp_path, postgres_server):
+    """Makes ServerProcess objects; whatever still runs at the end is killed. One given a
+    Redis URL shares the session's PostgreSQL (nodes that share a Redis share a database)."""
     started: list[ServerProcess] = []
 
     def make(**kwargs):
+        if kwargs.get("redis_url") or kwargs.get("env", {}).get("SWITCHBOARD_REDIS_SENTINELS"):
+            kwargs.setdefault("database_url", postgres_server.url)
         process = ServerProcess(tmp_path, **kwargs)
         started.append(process)
         return process

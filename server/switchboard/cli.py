@@ -18,6 +18,7 @@ import uvicorn
 
 from .domain.config import AgentConfig, QueueConfig, WrapUpCode
 from .embedded import EmbeddedRedis, RedisBinaryNotFound, find_redis_binary
+from .embedded_postgres import EmbeddedPostgres, PostgresNotFound
 from .settings import Settings, settings_markdown
 
 log = logging.getLogger("switchboard")
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
             "--port", type=int, default=None, help="port to listen on (default SWITCHBOARD_PORT or 8000)"
         )
         command.add_argument("--redis-url", default=None, help="Redis URL; without one an embedded Redis is started")
+        command.add_argument(
+            "--database-url",
+            default=None,
+            help="PostgreSQL URL; without one (and without a Redis URL) an embedded PostgreSQL is started",
+        )
         command.add_argument("--data-dir", default=None, help="where the embedded Redis keeps its data")
         command.add_argument(
             "--log-level", default=None, help="debug, info, warning or error (default SWITCHBOARD_LOG_LEVEL or info)"
@@ -82,11 +88,38 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         redis_url=args.redis_url,
+        database_url=args.database_url,
         log_level=args.log_level,
         data_dir=None if args.data_dir is None else Path(args.data_dir),
     ).with_secrets()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    shared_redis = bool(settings.redis_url or settings.redis_cluster_nodes or settings.uses_sentinel)
+    if shared_redis and not settings.database_url:
+        print(
+            "switchboard: a Redis is given but no database: nodes that share a Redis must share a PostgreSQL "
+            "too. Set SWITCHBOARD_DATABASE_URL (or --database-url); leave both unset for one node with "
+            "embedded ones.",
+            file=sys.stderr,
+        )
+        return 2
+    embedded_postgres = None
+    if not settings.database_url:
+        try:
+            embedded_postgres = EmbeddedPostgres(settings.data_dir / "postgres")
+            settings = replace(settings, database_url=embedded_postgres.start())
+        except (PostgresNotFound, RuntimeError) as exc:
+            print(f"switchboard: {exc}", file=sys.stderr)
+            return 2
+        log.info("embedded PostgreSQL with its data in %s", embedded_postgres.data_dir)
+    try:
+        return _serve_with_redis(args.command, settings)
+    finally:
+        if embedded_postgres is not None:
+            embedded_postgres.stop()
+
+
+def _serve_with_redis(command: str, settings: Settings) -> int:
     embedded = None
     if not settings.redis_url and not settings.redis_cluster_nodes and not settings.uses_sentinel:
         try:
@@ -99,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, redis_url=embedded.start())
         log.info("embedded Redis (%s) with its data in %s", binary, embedded.data_dir)
     try:
-        if args.command == "demo":
+        if command == "demo":
             token = asyncio.run(seed_demo(settings))
             base = f"http://{settings.host}:{settings.port}"
             print(

@@ -99,8 +99,8 @@ def _ping(sock_path: Path, timeout: float) -> bool:
         return False
 
 
-def _pdeathsig_preexec() -> Callable[[], None] | None:
-    """A preexec_fn that makes the kernel SIGTERM the child when we die.
+def pdeathsig_preexec(sig: signal.Signals = signal.SIGTERM) -> Callable[[], None] | None:
+    """A preexec_fn that makes the kernel send `sig` to the child when we die.
 
     Everything is resolved here, in the parent, so the forked child only makes
     one foreign call (no dlopen or allocation between fork and exec).
@@ -118,10 +118,10 @@ def _pdeathsig_preexec() -> Callable[[], None] | None:
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     prctl.restype = ctypes.c_int
     parent = os.getpid()
-    sigterm = int(signal.SIGTERM)
+    number = int(sig)
 
     def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
+        prctl(_PR_SET_PDEATHSIG, number, 0, 0, 0)
         # The parent may have died before prctl took effect: nobody would signal us.
         if os.getppid() != parent:
             os._exit(1)
@@ -225,7 +225,7 @@ class EmbeddedRedis:
                 # Own session: Ctrl-C in a terminal reaches us, and we shut the
                 # server down in order, instead of both dying at once.
                 start_new_session=True,
-                preexec_fn=_pdeathsig_preexec(),
+                preexec_fn=pdeathsig_preexec(),
             )
         self._proc = proc
 

@@ -46,8 +46,33 @@ class Settings:
         None, "comma-separated `host:port` of Redis Sentinels; replaces the URL (see [Redis Sentinel](#redis-sentinel))"
     )
     redis_master_name: str | None = setting(None, "the master the sentinels watch (required with sentinels)")
+    database_url: str | None = setting(
+        None,
+        "the PostgreSQL (14 or later) that keeps every conversation, any URL asyncpg accepts; unset with no Redis "
+        "given: an embedded one in the data dir (see [PostgreSQL](#postgresql)). Nodes that share a Redis share it",
+        flag="--database-url",
+    )
+    database_pool_size: int = setting(10, "connections each node keeps to PostgreSQL", minimum=2)
+    archive_interval_s: float = setting(
+        0.2, "how often each node looks for conversations and events to copy to PostgreSQL"
+    )
+    archive_lease_s: float = setting(
+        30.0, "a node that took archive work and went silent this long: another node does it"
+    )
+    archive_batch: int = setting(100, "conversations (and 10 times as many events) one archiving step copies", minimum=1)
+    live_retention_s: float = setting(
+        3600.0,
+        "a finished conversation (and an idle visitor) stays in Redis this long, then lives in PostgreSQL only",
+    )
+    retention_days: float = setting(
+        0.0,
+        "conversations that ended longer ago are deleted everywhere; 0 keeps them forever (fractions allowed); "
+        "a queue's `retention_days` wins",
+        zero_turns_off=True,
+    )
+    retention_sweep_s: float = setting(3600.0, "how often a node deletes what retention no longer keeps")
     data_dir: Path = setting(
-        Path("./var"), "the secret file and the embedded Redis", flag="--data-dir", shown_default="`./var`"
+        Path("./var"), "the secret file, the embedded Redis and the embedded PostgreSQL", flag="--data-dir", shown_default="`./var`"
     )
     log_level: str = setting("info", "`debug`, `info`, `warning`, `error`", flag="--log-level")
     admin_token: str | None = setting(

@@ -601,7 +601,7 @@ async def test_a_note_whose_answer_was_lost_is_not_reported_as_lost_once_replaye
     assert [n["text"] for n in history["notes"]] == ["Check the refund first"]
 
 
-async def test_a_store_outage_answer_is_not_sent_while_a_lost_connection_waits(browser, tmp_path):
+async def test_a_store_outage_answer_is_not_sent_while_a_lost_connection_waits(browser, database_url, tmp_path):
     import shutil
 
     import httpx
@@ -611,7 +611,7 @@ async def test_a_store_outage_answer_is_not_sent_while_a_lost_connection_waits(b
 
     private = EmbeddedRedis(tmp_path / "redis", binary=shutil.which("redis-server"), port=free_port())
     private.start()
-    node = await start_node(private.url)
+    node = await start_node(private.url, database_url)
     http = httpx.AsyncClient(base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
     sb = Deployment(node, http)
     try:

@@ -57,12 +57,13 @@ RECEIVE_TIMEOUT = 5.0
 
 
 @pytest.fixture(scope="module")
-def node(redis_server, tmp_path_factory) -> Iterator[dict[str, Any]]:
+def node(redis_server, postgres_server, tmp_path_factory) -> Iterator[dict[str, Any]]:
     """One node process for the whole module, on its own key prefix; frames are not
     rate limited here (so they reach the handlers) and handshakes are not counted."""
     server = LoggedServer(
         tmp_path_factory.mktemp("fuzz"),
         redis_server.url,
+        postgres_server.url,
         log_level="info",
         env={
             "SWITCHBOARD_KEY_PREFIX": "fuzz",

@@ -340,9 +340,9 @@ async def test_an_open_socket_closes_when_its_token_expires(make_deployment):
     assert await late.closed() == (4401, "invalid or expired token")
 
 
-async def test_the_visitor_token_is_never_logged_nor_sent_to_anyone_else(tmp_path, redis_url):
+async def test_the_visitor_token_is_never_logged_nor_sent_to_anyone_else(tmp_path, redis_url, database_url):
     # A real node process logging everything it logs (debug), uvicorn's access lines included.
-    server = LoggedServer(tmp_path, redis_url, log_level="debug")
+    server = LoggedServer(tmp_path, redis_url, database_url, log_level="debug")
     await server.start()
     try:
         async with httpx.AsyncClient(base_url=server.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
@@ -414,7 +414,12 @@ class LoggedServer:
     """`python -m switchboard serve` as a child process, its output kept in a file."""
 
     def __init__(
-        self, tmp_path: Path, redis_url: str, log_level: str = "info", env: dict[str, str] | None = None
+        self,
+        tmp_path: Path,
+        redis_url: str,
+        database_url: str,
+        log_level: str = "info",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.path = tmp_path / f"server-{self.port}.log"
@@ -427,6 +432,8 @@ class LoggedServer:
             str(self.port),
             "--redis-url",
             redis_url,
+            "--database-url",
+            database_url,
             "--log-level",
             log_level,
         ]

@@ -169,13 +169,13 @@ async def test_two_nodes_on_one_redis_report_the_same_deployment_figures(sb, mak
     await customer.close()
 
 
-async def test_metrics_answer_when_the_store_is_unreachable(redis_server, tmp_path):
+async def test_metrics_answer_when_the_store_is_unreachable(redis_server, database_url, tmp_path):
     # A Redis of its own, stopped under the running node.
     own = EmbeddedRedis(tmp_path / "redis", binary=shutil.which("redis-server"), port=free_port())
     own.start()
     node = None
     try:
-        node = await start_node(own.url)
+        node = await start_node(own.url, database_url)
         assert (await scrape(node.base))("switchboard_store_up") == 1
         own.stop()
         m = await scrape(node.base)

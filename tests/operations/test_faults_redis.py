@@ -106,7 +106,7 @@ async def test_a_node_started_while_redis_is_away_waits_for_it(tmp_path, process
         redis.stop()
 
 
-async def test_a_redis_that_hangs_without_closing_the_connection_is_noticed(own_redis, monkeypatch):
+async def test_a_redis_that_hangs_without_closing_the_connection_is_noticed(own_redis, database_url, monkeypatch):
     """A Redis that stops answering but keeps its connections open (a frozen process,
     a network that drops packets): the push reader pings it, gives the connection
     up when nothing comes back, and once Redis answers again subscribes anew and
@@ -120,7 +120,7 @@ async def test_a_redis_that_hangs_without_closing_the_connection_is_noticed(own_
 
     monkeypatch.setattr(pushes, "PING_AFTER_S", 0.3)
     monkeypatch.setattr(pushes, "SILENT_LIMIT_S", 1.0)
-    node = await start_node(own_redis.url)
+    node = await start_node(own_redis.url, database_url)
     hub = node.services.hub
 
     async def subscribed() -> bool:

@@ -188,12 +188,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 
 @contextlib.asynccontextmanager
-async def deployments_on(cluster: LocalCluster) -> AsyncIterator[Any]:
+async def deployments_on(cluster: LocalCluster, database_url: str) -> AsyncIterator[Any]:
     """Makes deployments whose node uses the cluster; stops them all at the end."""
     made: list[Deployment] = []
 
     async def make(**overrides: Any) -> Deployment:
-        node = await start_node(None, redis_cluster_nodes=cluster.nodes, **overrides)  # type: ignore[arg-type]
+        node = await start_node(None, database_url, redis_cluster_nodes=cluster.nodes, **overrides)  # type: ignore[arg-type]
         http = httpx.AsyncClient(base_url=node.base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
         deployment = Deployment(node, http)
         made.append(deployment)
@@ -210,10 +210,10 @@ async def deployments_on(cluster: LocalCluster) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def on_cluster(cluster: LocalCluster) -> AsyncIterator[Any]:
+async def on_cluster(cluster: LocalCluster, database_url: str) -> AsyncIterator[Any]:
     """Makes deployments whose node uses the cluster (emptied for this test)."""
     cluster.flush()
-    async with deployments_on(cluster) as make:
+    async with deployments_on(cluster, database_url) as make:
         yield make
 
 
@@ -494,7 +494,7 @@ async def test_a_chat_goes_on_while_its_conversation_slot_moves(on_cluster, clus
     assert texts == ["one", "two", "three", "four"]
 
 
-async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_goes_on(tmp_path):
+async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_goes_on(tmp_path, database_url):
     """Three masters with a replica each. The master that holds the routing state
     is killed (-9) in the middle of a chat; its replica takes over, and the node
     goes on: the chat's messages flow again after the clients resume, nothing
@@ -503,7 +503,7 @@ async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_g
     cluster = LocalCluster(tmp_path, replicas=1, node_timeout_ms=1000)
     cluster.start()
     try:
-        async with deployments_on(cluster) as make:
+        async with deployments_on(cluster, database_url) as make:
             sb = await make()
             agent, customer, welcome, token, cid = await chat_in_progress(sb, text="one", capacity=3)
             await agent.ok({"type": "message", "conversation_id": cid, "text": "two"})

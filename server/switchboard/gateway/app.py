@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> Starlette:
         # Entered in order; each part stops in the reverse order when the stack unwinds.
         async with contextlib.AsyncExitStack() as running:
             running.push_async_callback(services.redis.aclose)
+            await running.enter_async_context(services.database)
             await prepare_store(services.router, services.redis)
             await running.enter_async_context(services.hub)
             await running.enter_async_context(retired_at_stop(services.router, settings.node_id))
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
             await running.enter_async_context(services.supervision)
             await running.enter_async_context(services.dispatcher)
             await running.enter_async_context(services.collector)
+            await running.enter_async_context(services.archiver)
             yield
 
     async def customer_socket(websocket: WebSocket) -> None:

@@ -11,7 +11,10 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from ..archiver import Archiver
 from ..collector import Collector
+from ..record.archive import Archive
+from ..record.database import Database
 from ..settings import Settings
 from ..store.canned import CannedResponses
 from ..store.connection import connect
@@ -77,12 +80,16 @@ class Services:
     metrics: Metrics
     collector: Collector
     chats: CustomerChats
+    database: Database
+    archiver: Archiver
     local: NodeLocal
 
 
 def build_services(settings: Settings) -> Services:
     if not settings.secret:
         raise ValueError("settings need a secret (see Settings.with_secrets)")
+    if not settings.database_url:
+        raise ValueError("settings need a database_url (see switchboard.cli: the embedded PostgreSQL)")
     redis = connect(settings)
     keys = Keys(settings.key_prefix)
     router = Router(
@@ -99,6 +106,7 @@ def build_services(settings: Settings) -> Services:
     webhooks = WebhookStore(redis, keys)
     directory = Directory(redis, keys, router)
     indexer = Indexer(search)
+    database = Database(settings.database_url, settings.database_pool_size)
 
     async def register_sockets_again() -> None:
         for client in list(local.sockets):
@@ -124,5 +132,15 @@ def build_services(settings: Settings) -> Services:
         metrics=Metrics(local.sockets, settings.node_id, figures),
         collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),
         chats=CustomerChats(router, directory, indexer, settings.allowed_origins, settings.customer_text_limit),
+        database=database,
+        archiver=Archiver(
+            router,
+            Archive(database),
+            settings.node_id,
+            interval_s=settings.archive_interval_s,
+            batch=settings.archive_batch,
+            lease_s=settings.archive_lease_s,
+            live_retention_s=settings.live_retention_s,
+        ),
         local=local,
     )

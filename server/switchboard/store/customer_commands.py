@@ -84,10 +84,14 @@ class CustomerCommands(Engine):
         customer writes into an ended session (the caller opens a new one)."""
         k = self.keys
 
+        keys = [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)]
+        if not self.sharded:
+            keys.append(k.archive_dirty)  # marked in the same step
+
         async def post() -> MessagePosted:
             posted: MessagePosted = await self._conversation_script(
                 "message",
-                [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)],
+                keys,
                 now_ms() if now is None else now,
                 kind,
                 role,
@@ -96,6 +100,9 @@ class CustomerCommands(Engine):
                 text,
                 client_msg_id,
             )
+            if self.sharded:
+                # the archive's set lives on another shard: marked before the sender's ack
+                await self.mark_archive_dirty([cid])
             return posted
 
         try:

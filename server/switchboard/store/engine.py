@@ -18,7 +18,7 @@ from redis.asyncio import Redis, RedisCluster
 from ..domain.cards import build_card
 from ..domain.errors import SwitchboardError
 from .clock import now_ms
-from .errors import STORE_ERRORS, ConversationEnded, store_call
+from .errors import STORE_ERRORS, ConversationEnded, call, store_call
 from .history import read_recent
 from .keys import Keys
 from .lists import listed, lists_fixed
@@ -98,6 +98,7 @@ class Engine:
 
         applied: dict[tuple[str, int], dict[str, Any]] = {}
         trims: list[Any] = []
+        applied_to: list[str] = []
         for outcome in await asyncio.gather(*(one(e) for e in pending), return_exceptions=True):
             if isinstance(outcome, STORE_ERRORS):
                 log.warning("conversation ops left for the repair sweep: %s", outcome)
@@ -106,11 +107,16 @@ class Engine:
                 raise outcome
             cid, done = outcome
             trims += [cid, done["applied"]]
+            if listed(done["frames"]):
+                applied_to.append(cid)
             for frame in listed(done["frames"]):
                 applied[(cid, frame["n"])] = {
                     "to": listed(frame["to"]),
                     "frame": lists_fixed(_json_decode(frame["frame"])),
                 }
+        if applied_to:
+            # their history grew after the routing step marked them: mark them again
+            await self.mark_archive_dirty(applied_to)
         if isinstance(result, dict) and "_message_op" in result:
             # without it (the ops are left to the repair sweep) the ack goes without a seq
             message = applied.get((result["conversation_id"], result.pop("_message_op")))
@@ -124,6 +130,12 @@ class Engine:
             elif (found := applied.get((delivery["cid"], delivery["op"]))) is not None:
                 deliveries.append(found)
         return deliveries, trims
+
+    async def mark_archive_dirty(self, cids: list[str]) -> None:
+        """Marks conversations whose message side changed outside a routing step (Cluster:
+        the archive's set lives on the routing shard; see store/archive.py)."""
+        if cids:
+            await call(self.redis.zadd(self.keys.archive_dirty, dict.fromkeys(cids, now_ms()), nx=True))
 
     async def _trim_outboxes(self, trims: list[Any], now: int) -> None:
         k = self.keys

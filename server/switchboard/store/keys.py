@@ -170,6 +170,32 @@ class Keys:
     def webhook_dead_info(self, wid: str) -> str:
         return self._r(KEY_SEGMENTS["webhook"], wid, "deadinfo")
 
+    # the archive's work lists (routing-tagged: the routing steps mark their
+    # conversations in the same step; see store/archive.py)
+    @property
+    def archive_dirty(self) -> str:
+        """Conversations with changes PostgreSQL has not confirmed, scored by when first marked."""
+        return self._r("archive", "dirty")
+
+    @property
+    def archive_visitors(self) -> str:
+        """Visitors (and their web sessions) with changes PostgreSQL has not confirmed."""
+        return self._r("archive", "visitors")
+
+    def archive_claims(self, work: str) -> str:
+        """Items of `work` ("dirty" or "visitors") a node is copying, scored by when its lease ends."""
+        return self._r("archive", work, "claims")
+
+    @property
+    def archive_finished(self) -> str:
+        """Conversations whose last session closed, scored by when: candidates to leave Redis."""
+        return self._r("archive", "finished")
+
+    @property
+    def archive_events_cursor(self) -> str:
+        """The id of the last lifecycle event PostgreSQL confirmed."""
+        return self._r("archive", "events")
+
     # search index keys (one tag for the whole index)
     def search_word(self, word: str) -> str:
         return f"{{{self.prefix}:search}}:w:{word}"

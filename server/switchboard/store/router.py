@@ -8,6 +8,7 @@ gateway calls.
 from __future__ import annotations
 
 from .admin_commands import AdminCommands
+from .archive import ArchiveCommands
 from .agent_commands import AgentCommands
 from .customer_commands import CustomerCommands
 from .history import HistoryReads
@@ -16,5 +17,7 @@ from .timer_commands import TimerCommands
 from .views import Views
 
 
-class Router(CustomerCommands, AgentCommands, AdminCommands, TimerCommands, Views, Migrations, HistoryReads):
+class Router(
+    CustomerCommands, AgentCommands, AdminCommands, TimerCommands, Views, Migrations, HistoryReads, ArchiveCommands
+):
     pass

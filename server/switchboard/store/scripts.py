@@ -45,7 +45,19 @@ from .lists import LIST_FIELDS
 #: Scripts that do not take the routing prelude: the ones that work on one
 #: conversation's keys only, the search index's writer, and the cap checks of
 #: canned responses and invite rules.
-STANDALONE = frozenset({"message", "relay", "conversation_apply", "search_add", "put_canned", "put_invite_rule"})
+STANDALONE = frozenset(
+    {
+        "message",
+        "relay",
+        "conversation_apply",
+        "archive_confirm",
+        "archive_forget",
+        "archive_events_cursor",
+        "search_add",
+        "put_canned",
+        "put_invite_rule",
+    }
+)
 
 #: library -> its preludes, and whether its functions call the prelude's `begin` first
 PRELUDES = {

@@ -15,14 +15,24 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """Ready means Redis answers and pushes reach this node. PostgreSQL is reported
+    apart and does not make the node unready: chats go on while it is away (the
+    archive waits in Redis), so a load balancer must not drop every node for it."""
     services = services_of(request)
+    try:
+        await services.database.ping()
+        postgres = "ok"
+    except Exception as exc:  # reported, never raised: see above
+        postgres = f"unavailable: {type(exc).__name__}"
     try:
         await services.redis.ping()
     except Exception as exc:  # any failure to reach the store means not ready
-        return JSON({"status": "unavailable", "error": type(exc).__name__}, status_code=503)
+        return JSON({"status": "unavailable", "redis": type(exc).__name__, "postgres": postgres}, status_code=503)
     if not services.hub.subscribed:  # pushes would not reach new sockets yet
-        return JSON({"status": "unavailable", "error": "pub/sub not subscribed"}, status_code=503)
-    return JSON({"status": "ready"})
+        return JSON(
+            {"status": "unavailable", "redis": "pub/sub not subscribed", "postgres": postgres}, status_code=503
+        )
+    return JSON({"status": "ready", "redis": "ok", "postgres": postgres})
 
 
 async def metrics(request: Request) -> Response:

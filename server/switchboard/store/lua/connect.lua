@@ -20,6 +20,8 @@ if kind == 'v' then
   redis.call('ZADD', k('visitors', 'online'), 0, id) -- listed by id (GET /visitors?online=true)
   Deadline.disarm('grace:v:' .. id)
   redis.call('HSETNX', k(KEY.visitor, id), 'created_at', NOW)
+  redis.call('HSET', k(KEY.visitor, id), 'last_seen_at', NOW)
+  redis.call('ZADD', k('archive', 'visitors'), 'NX', NOW, id)
   local cid = redis.call('HGET', k(KEY.visitor, id), 'conv')
   local result = {conversation_id = cid or cjson.null}
   if cid then result.session = Cards.session_view(redis.call('HGET', cv(cid), 'session')) end

@@ -2,6 +2,8 @@
 -- note) to the conversation's history and publishes it, in one round trip.
 -- Touches only the conversation's own keys, never routing state.
 -- KEYS[1] conversation hash   KEYS[2] its history stream   KEYS[3] its client_msg_id index
+-- KEYS[4] (one Redis only) the archive's set of conversations to copy to PostgreSQL;
+--         on a cluster it lives on another shard and the caller marks it after
 -- ARGV[1] name prefix         ARGV[2] now (ms)
 -- ARGV[3] kind: "message" or "note"
 -- ARGV[4] role: "customer" or "agent"      ARGV[5] sender id (visitor or agent)
@@ -52,6 +54,7 @@ end
 local payload = cjson.encode(frame)
 local audience = kind == 'note' and 'agents' or 'all'
 redis.call('XADD', log, seq .. '-0', 'd', payload, 'v', audience)
+if KEYS[4] then redis.call('ZADD', KEYS[4], 'NX', NOW, cid) end
 
 local channels = {}
 if audience == 'all' then channels[1] = P .. ':push:{v:' .. c[1] .. '}' end

@@ -30,6 +30,7 @@ if started then
   redis.call('ZREMRANGEBYRANK', webs, 0, -JOURNEY_LENGTH - 1)
 end
 redis.call('HSET', k(KEY.web_session, wid), 'last_seen_at', NOW, 'last_url', url)
+redis.call('ZADD', k('archive', 'visitors'), 'NX', NOW, vid)
 redis.call('HINCRBY', k(KEY.web_session, wid), 'pages', 1)
 local page = {url = url, ts = NOW}
 if title ~= '' then page.title = title end

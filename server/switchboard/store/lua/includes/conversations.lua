@@ -129,6 +129,9 @@ function Conversations.done(result)
   if result == nil then result = true end
   local conv, appended = {}, {}
   for _, cid in ipairs(CONV_ORDER) do
+    -- PostgreSQL gets what changed (store/archive.py); on Cluster the ops are applied
+    -- after this step, and the Router marks the conversation again once they are
+    redis.call('ZADD', k('archive', 'dirty'), 'NX', NOW, cid)
     local outbox = k('outbox', cid)
     if APPLY_HERE and redis.call('EXISTS', outbox) == 0 then
       local c = P .. ':c:{' .. cid .. '}'

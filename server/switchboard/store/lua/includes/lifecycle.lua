@@ -1,5 +1,5 @@
 -- Routing prelude: a session's life: connecting an agent, ending, wrap-up, an agent's conversations.
--- Provides: `Lifecycle.*`: AGENT_CONVERSATIONS_KEPT, remember_conversation, end_session, close_wrap_up.
+-- Provides: `Lifecycle.*`: AGENT_CONVERSATIONS_KEPT, remember_conversation, finished, end_session, close_wrap_up.
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -19,6 +19,12 @@ function Lifecycle.remember_conversation(aid, cid)
   local key = k(KEY.agent, aid, 'convs')
   redis.call('ZADD', key, NOW, cid)
   redis.call('ZREMRANGEBYRANK', key, 0, -AGENT_CONVERSATIONS_KEPT - 1)
+end
+
+-- The conversation's last session closed: past the live window, and once
+-- PostgreSQL has all of it, it may leave Redis (archive_trim re-checks both).
+function Lifecycle.finished(cid)
+  redis.call('ZADD', k('archive', 'finished'), NOW, cid)
 end
 
 connect_agent = function(sid, aid)
@@ -71,6 +77,7 @@ function Lifecycle.end_session(sid, reason)
   local status = #agents > 0 and 'wrap_up' or 'closed'
   redis.call('HSET', k(KEY.session, sid), 'status', status, 'ended_at', NOW, 'end_reason', reason,
     'agents', '', 'wrapping', table.concat(agents, ' '), 'offer', '')
+  if status == 'closed' then Lifecycle.finished(s.conv) end
   for _, aid in ipairs(agents) do
     Deadline.arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
   end
@@ -102,7 +109,10 @@ function Lifecycle.close_wrap_up(sid, aid, code, label, notes)
   for _, a in ipairs(words(s.wrapping)) do if a ~= aid then rest[#rest + 1] = a end end
   redis.call('HSET', k(KEY.session, sid), 'wrapping', table.concat(rest, ' '), 'wrap_code', code or '',
     'wrap_label', label, 'wrap_notes', notes or '', 'wrapped_at', NOW)
-  if #rest == 0 then redis.call('HSET', k(KEY.session, sid), 'status', 'closed') end
+  if #rest == 0 then
+    redis.call('HSET', k(KEY.session, sid), 'status', 'closed')
+    Lifecycle.finished(s.conv)
+  end
   redis.call('SREM', k(KEY.agent, aid, 'slots'), sid)
   Deadline.disarm('wrapup:' .. sid .. ':' .. aid)
   local wrap = {code = code or cjson.null, label = label}

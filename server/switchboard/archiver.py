@@ -1,0 +1,155 @@
+"""Copies the live work from Redis to PostgreSQL, continuously, on every node.
+
+Each step: the lifecycle events after the archive's cursor (one node at a
+time, by a lease), the conversations the routing steps marked, the visitors
+whose journey grew; then the finished conversations past the live window
+leave Redis (store/archive.py says how each step stays correct when a node
+dies in it). The live path never waits for any of this: while PostgreSQL is
+away the marks and the events wait in Redis, and the next steps drain them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from .background import Background
+from .domain.errors import SwitchboardError
+from .record.archive import Archive
+from .record.database import RECORD_ERRORS
+from .store.clock import now_ms
+from .store.router import Router
+
+log = logging.getLogger(__name__)
+
+#: History entries one copy of a conversation takes; a longer backlog goes in the next step.
+ENTRIES_PER_COPY = 1000
+#: Conversations copied at once (each is a few Redis reads and one transaction).
+PARALLEL_COPIES = 4
+
+
+class Archiver(Background):
+    def __init__(
+        self,
+        router: Router,
+        archive: Archive,
+        node_id: str,
+        *,
+        interval_s: float,
+        batch: int,
+        lease_s: float,
+        live_retention_s: float,
+    ) -> None:
+        self.router = router
+        self.archive = archive
+        self.node_id = node_id
+        self.interval_s = interval_s
+        self.batch = batch
+        self.lease_ms = int(lease_s * 1000)
+        self.live_retention_ms = int(live_retention_s * 1000)
+        self._task: asyncio.Task[None] | None = None
+        #: figures for /metrics
+        self.copied_messages = 0
+        self.copied_events = 0
+        self.trimmed_conversations = 0
+        self.failures = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="archiver")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                more = await self.step()
+            except (SwitchboardError, *RECORD_ERRORS) as exc:
+                self.failures += 1
+                log.warning("archiving paused: %s", getattr(exc, "message", None) or repr(exc))
+                more = False
+            except Exception:
+                self.failures += 1
+                log.exception("archiving step failed")
+                more = False
+            if not more:
+                await asyncio.sleep(self.interval_s)
+
+    async def step(self) -> bool:
+        """One round of every kind of work; whether there may be more right away."""
+        events = await self.copy_events()
+        conversations = await self.copy_conversations()
+        visitors = await self.copy_visitors()
+        await self.trim()
+        return events >= self.batch * 10 or conversations >= self.batch or visitors >= self.batch
+
+    async def copy_events(self) -> int:
+        if not await self.router.hold_archive_lease("events", self.node_id, self.lease_ms):
+            return 0
+        cursor = await self.router.archived_events_cursor()
+        events = await self.router.events_after(cursor, self.batch * 10)
+        if events:
+            await self.archive.write_events(events)
+            await self.router.set_archived_events_cursor(events[-1][0])
+            self.copied_events += len(events)
+        return len(events)
+
+    async def copy_conversations(self) -> int:
+        cids = await self.router.claim_archive_work("dirty", self.batch, self.lease_ms)
+        if not cids:
+            return 0
+        limit = asyncio.Semaphore(PARALLEL_COPIES)
+
+        async def copy(cid: str) -> None:
+            async with limit:
+                snapshot = await self.router.conversation_snapshot(cid, ENTRIES_PER_COPY)
+                if snapshot is None:
+                    return
+                held = await self.archive.write_conversation(snapshot)
+                await self.router.confirm_archived(cid, held)
+                self.copied_messages += len(snapshot.history)
+                if len(snapshot.history) >= ENTRIES_PER_COPY:
+                    await self.router.mark_archive_dirty([cid])
+
+        outcomes = await asyncio.gather(*(copy(cid) for cid in cids), return_exceptions=True)
+        failed = [cid for cid, outcome in zip(cids, outcomes, strict=True) if isinstance(outcome, BaseException)]
+        if failed:
+            # marked again, so that the next step (here or on another node) copies them
+            await self.router.mark_archive_dirty(failed)
+        await self.router.release_archive_work("dirty", cids)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return len(cids)
+
+    async def copy_visitors(self) -> int:
+        vids = await self.router.claim_archive_work("visitors", self.batch, self.lease_ms)
+        try:
+            for vid in vids:
+                snapshot = await self.router.visitor_snapshot(vid)
+                if snapshot is not None:
+                    await self.archive.write_visitor(snapshot)
+        except BaseException:
+            await self.router.mark_archive_visitors(vids)
+            await self.router.release_archive_work("visitors", vids)
+            raise
+        await self.router.release_archive_work("visitors", vids)
+        return len(vids)
+
+    async def trim(self) -> int:
+        """Finished conversations past the live window leave Redis (each re-checked in one step)."""
+        now = now_ms()
+        cids = await self.router.finished_before(now - self.live_retention_ms, self.batch)
+        removed = await self.router.trim_conversations(cids, self.live_retention_ms, now=now)
+        self.trimmed_conversations += len(removed)
+        return len(removed)
+
+
+def lag_seconds(oldest_ms: int) -> float:
+    """How long the oldest item waiting for the archive has waited."""
+    return max(0.0, time.time() - oldest_ms / 1000) if oldest_ms else 0.0

@@ -1,0 +1,210 @@
+"""Writes of the archive: conversations, sessions, messages, visitors, events.
+
+Every write is idempotent (an upsert, or an insert that skips rows already
+there, by conversation and seq, by event id): the archiver copies at least
+once, so a copy made twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.records import ConversationSnapshot, HistoryEntry, VisitorSnapshot, search_config
+from .database import Database, at
+
+#: History events whose text is searched (system messages are not customer words, but are found too).
+_SEARCHED = ("message", "note")
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value not in (None, "", False) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _agents(view: dict[str, Any]) -> list[str]:
+    agents = view.get("agents")
+    found = [a["id"] for a in agents if isinstance(a, dict) and a.get("id")] if isinstance(agents, list) else []
+    return list(dict.fromkeys(found))
+
+
+def _session_row(cid: str, view: dict[str, Any]) -> tuple[Any, ...]:
+    customer = view.get("customer") if isinstance(view.get("customer"), dict) else {}
+    return (
+        view["id"],
+        cid,
+        view.get("queue") or "",
+        view.get("status") or "closed",
+        _text(view.get("language")),
+        at(view.get("queued_at")),
+        at(view.get("connected_at")),
+        at(view.get("ended_at")),
+        at(view.get("wrapped_at")),
+        _text(view.get("end_reason")),
+        _text(view.get("wrap_code")),
+        _text(view.get("wrap_notes")),
+        _int(view.get("csat_rating")),
+        _text(view.get("csat_comment")),
+        _agents(view),
+        _text(customer.get("name")),
+        _text(customer.get("email")),
+        view,
+    )
+
+
+def _message_row(cid: str, visitor: str, entry: HistoryEntry) -> tuple[Any, ...]:
+    frame = entry.frame
+    sender = frame.get("from") if isinstance(frame.get("from"), dict) else {}
+    role = sender.get("role")
+    sender_id = sender.get("id") or (visitor if role == "customer" else None)
+    kind = frame.get("type") or "message"
+    text = frame.get("text") if kind in _SEARCHED and isinstance(frame.get("text"), str) else None
+    return (cid, entry.seq, kind, entry.audience, role, sender_id, text, at(frame.get("ts")), frame)
+
+
+_UPSERT_VISITOR = """
+INSERT INTO visitors (visitor_id, created_at, last_seen_at) VALUES ($1, $2, $3)
+ON CONFLICT (visitor_id) DO UPDATE
+SET last_seen_at = GREATEST(visitors.last_seen_at, EXCLUDED.last_seen_at),
+    created_at = LEAST(visitors.created_at, EXCLUDED.created_at)
+"""
+
+_UPSERT_CONVERSATION = """
+INSERT INTO conversations
+    (conversation_id, visitor_id, channel, language, search_config, created_at, last_activity_at, is_open, ended_at)
+VALUES ($1, $2, $3, $4, $5::regconfig, $6, $7, $8, $9)
+ON CONFLICT (conversation_id) DO UPDATE
+SET channel = EXCLUDED.channel, language = EXCLUDED.language, search_config = EXCLUDED.search_config,
+    last_activity_at = GREATEST(conversations.last_activity_at, EXCLUDED.last_activity_at),
+    is_open = EXCLUDED.is_open, ended_at = EXCLUDED.ended_at
+"""
+
+_UPSERT_SESSION = """
+INSERT INTO sessions (session_id, conversation_id, queue, status, language, queued_at, connected_at, ended_at,
+    wrapped_at, end_reason, wrap_up_code, wrap_up_notes, csat_score, csat_comment, agents, customer_name,
+    customer_email, view)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+ON CONFLICT (session_id) DO UPDATE
+SET queue = EXCLUDED.queue, status = EXCLUDED.status, language = EXCLUDED.language,
+    connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, wrapped_at = EXCLUDED.wrapped_at,
+    end_reason = EXCLUDED.end_reason, wrap_up_code = EXCLUDED.wrap_up_code, wrap_up_notes = EXCLUDED.wrap_up_notes,
+    csat_score = EXCLUDED.csat_score, csat_comment = EXCLUDED.csat_comment, agents = EXCLUDED.agents,
+    customer_name = EXCLUDED.customer_name, customer_email = EXCLUDED.customer_email, view = EXCLUDED.view
+"""
+
+# Rows already there are left as they are: a redaction made in PostgreSQL is not undone by a late copy.
+_INSERT_MESSAGE = """
+INSERT INTO messages (conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame, search)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9,
+       CASE WHEN $7::text IS NULL THEN NULL ELSE to_tsvector(c.search_config, $7::text) END
+FROM conversations c WHERE c.conversation_id = $1
+ON CONFLICT (conversation_id, seq) DO NOTHING
+"""
+
+
+class Archive:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def write_conversation(self, snapshot: ConversationSnapshot) -> int:
+        """Records the conversation, its sessions and the history in the snapshot, in
+        one transaction; returns the seq PostgreSQL now holds the history up to."""
+        record = snapshot.record
+        cid = snapshot.conversation_id
+        visitor = record.get("visitor") or ""
+        sessions = snapshot.sessions
+        last = sessions[-1] if sessions else {}
+        created = _int(record.get("created_at")) or _int(last.get("queued_at")) or 0
+        is_open = record.get("open") == "1"
+        ended = None if is_open else max((_int(s.get("ended_at")) or 0 for s in sessions), default=0) or None
+        language = _text(last.get("language"))
+        async with self.database.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                _UPSERT_VISITOR, visitor, at(snapshot.visitor_created_at or created), at(snapshot.last_activity)
+            )
+            await connection.execute(
+                _UPSERT_CONVERSATION,
+                cid,
+                visitor,
+                record.get("channel") or "webchat",
+                language,
+                search_config(language),
+                at(created),
+                at(snapshot.last_activity),
+                is_open,
+                at(ended),
+            )
+            if sessions:
+                await connection.executemany(_UPSERT_SESSION, [_session_row(cid, view) for view in sessions])
+            if snapshot.history:
+                await connection.executemany(
+                    _INSERT_MESSAGE, [_message_row(cid, visitor, entry) for entry in snapshot.history]
+                )
+            held: int = await connection.fetchval(
+                "UPDATE conversations SET last_seq = GREATEST(last_seq, $2) WHERE conversation_id = $1"
+                " RETURNING last_seq",
+                cid,
+                snapshot.last_seq,
+            )
+        return held
+
+    async def write_visitor(self, snapshot: VisitorSnapshot) -> None:
+        vid = snapshot.visitor_id
+        async with self.database.pool.acquire() as connection, connection.transaction():
+            await connection.execute(_UPSERT_VISITOR, vid, at(snapshot.created_at), at(snapshot.last_seen_at))
+            if snapshot.web_sessions:
+                await connection.executemany(
+                    """
+                    INSERT INTO web_sessions (web_session_id, visitor_id, started_at, last_seen_at, first_url,
+                        last_url, pages)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    ON CONFLICT (web_session_id) DO UPDATE
+                    SET last_seen_at = EXCLUDED.last_seen_at, last_url = EXCLUDED.last_url, pages = EXCLUDED.pages
+                    """,
+                    [
+                        (
+                            f"{vid}:{web['id']}",
+                            vid,
+                            at(web.get("started_at")),
+                            at(web.get("last_seen_at") or web.get("started_at")),
+                            _text(web.get("first_url")),
+                            _text(web.get("last_url")),
+                            _int(web.get("pages")) or 0,
+                        )
+                        for web in snapshot.web_sessions
+                        if web.get("started_at")
+                    ],
+                )
+            if snapshot.journey:
+                await connection.executemany(
+                    "INSERT INTO page_views (visitor_id, viewed_at, url, title) VALUES ($1, $2, $3, $4)"
+                    " ON CONFLICT DO NOTHING",
+                    [(vid, at(page["ts"]), page["url"], _text(page.get("title"))) for page in snapshot.journey],
+                )
+
+    async def write_events(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        rows = []
+        for event_id, event in events:
+            id_ms, id_n = (int(part) for part in event_id.split("-"))
+            rows.append(
+                (
+                    id_ms,
+                    id_n,
+                    event.get("type") or "",
+                    at(event.get("ts") or id_ms),
+                    _text(event.get("conversation_id")),
+                    _text(event.get("session_id")),
+                    _text(event.get("queue")),
+                    _text(event.get("agent")),
+                    event,
+                )
+            )
+        if rows:
+            async with self.database.pool.acquire() as connection:
+                await connection.executemany(
+                    "INSERT INTO events (id_ms, id_n, type, occurred_at, conversation_id, session_id, queue, agent,"
+                    " body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    rows,
+                )

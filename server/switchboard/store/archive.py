@@ -1,0 +1,177 @@
+"""The Redis side of the archive: what PostgreSQL still has to get, and what may leave Redis.
+
+Every routing step marks the conversations it changed in `archive_dirty`, in
+the same atomic step (the message path too, on one Redis; on a cluster the
+command marks it right after, before the sender's ack). Each node's archiver
+claims a batch with a lease, reads a snapshot of each conversation here,
+writes it to PostgreSQL, then confirms the seq PostgreSQL holds
+(`archived_seq` on the conversation) and releases its claim. A change made
+meanwhile marks the conversation again; a node that dies mid-batch loses its
+lease and another node copies the batch. Copying is idempotent in PostgreSQL
+(by conversation and seq, by event id), so at least once is exactly once there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ..domain.records import ConversationSnapshot, HistoryEntry, VisitorSnapshot
+from .clock import now_ms
+from .engine import Engine
+from .errors import call
+from .lists import listed
+
+_json_decode = msgspec.json.Decoder().decode
+
+
+def _s(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class ArchiveCommands(Engine):
+    async def session_views(self, session_ids: list[str], now: int | None = None) -> list[dict[str, Any]]:
+        if not session_ids:
+            return []
+        return listed(await self._run("view_sessions", *session_ids, now=now))
+
+    async def claim_archive_work(self, work: str, limit: int, lease_ms: int, now: int | None = None) -> list[str]:
+        """Up to `limit` pending items of `work` ("dirty": conversations, "visitors"), leased to this node."""
+        return [str(item) for item in listed(await self._run("archive_claim", work, limit, lease_ms, now=now))]
+
+    async def release_archive_work(self, work: str, items: list[str]) -> None:
+        if items:
+            await self._run("archive_release", work, *items)
+
+    async def conversation_snapshot(self, cid: str, max_entries: int = 1000) -> ConversationSnapshot | None:
+        """The conversation as Redis holds it, with its history after `archived_seq`
+        (at most `max_entries`: the rest goes in the next batch); None when it is gone."""
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(k.conversation_record(cid))
+        pipe.lrange(k.conversation_sessions(cid), 0, -1)
+        record_raw, session_ids = await call(pipe.execute())
+        if not record_raw:
+            return None
+        record = {_s(key): _s(value) for key, value in record_raw.items()}
+        side = await call(self.redis.hmget(k.conversation(cid), ["archived_seq", "last_activity"]))
+        after = int(side[0] or 0)
+        entries = await call(self.redis.xrange(k.history(cid), f"{after + 1}-0", "+", count=max_entries))
+        history = [
+            HistoryEntry(int(_s(eid).split("-")[0]), _s(fields.get(b"v", b"all")), _json_decode(fields[b"d"]))
+            for eid, fields in entries
+        ]
+        sessions = await self.session_views([_s(s) for s in session_ids])
+        visitor_created = await call(self.redis.hget(k.visitor(record.get("visitor", "")), "created_at"))
+        return ConversationSnapshot(
+            conversation_id=cid,
+            record=record,
+            sessions=sessions,
+            history=history,
+            last_activity=int(side[1]) if side[1] else None,
+            visitor_created_at=int(visitor_created) if visitor_created else None,
+        )
+
+    async def confirm_archived(self, cid: str, seq: int) -> None:
+        """PostgreSQL holds the conversation's history up to `seq`."""
+        k = self.keys
+        await self.scripts["archive_confirm"](keys=[k.conversation(cid)], args=[seq])
+
+    async def visitor_snapshot(self, vid: str) -> VisitorSnapshot | None:
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(k.visitor(vid), ["created_at", "last_seen_at"])
+        pipe.zrange(f"{k.visitor(vid)}:webs", 0, -1)
+        pipe.lrange(f"{k.visitor(vid)}:journey", 0, -1)
+        (created, last_seen), web_ids, journey = await call(pipe.execute())
+        if not created:
+            return None
+        pipe = self.redis.pipeline(transaction=False)
+        for wid in web_ids:
+            pipe.hgetall(self.keys.web_session(_s(wid)))
+        webs = []
+        for wid, raw in zip(web_ids, await call(pipe.execute()), strict=True):
+            if raw:
+                webs.append({"id": _s(wid), **{_s(key): _s(value) for key, value in raw.items()}})
+        return VisitorSnapshot(
+            visitor_id=vid,
+            created_at=int(created),
+            last_seen_at=int(last_seen) if last_seen else None,
+            web_sessions=webs,
+            journey=[_json_decode(page) for page in journey],
+        )
+
+    async def hold_archive_lease(self, what: str, holder: str, lease_ms: int) -> bool:
+        """Whether `holder` holds (now takes, or keeps) the lease on `what`: work that one node
+        at a time does. Two holders for a moment only copy the same events twice."""
+        key = f"{self.keys.archive_events_cursor}:lease:{what}"
+        if await call(self.redis.set(key, holder, nx=True, px=lease_ms)):
+            return True
+        if _s(await call(self.redis.get(key)) or b"") == holder:
+            await call(self.redis.pexpire(key, lease_ms))
+            return True
+        return False
+
+    async def mark_archive_visitors(self, vids: list[str]) -> None:
+        if vids:
+            await call(self.redis.zadd(self.keys.archive_visitors, dict.fromkeys(vids, now_ms()), nx=True))
+
+    async def events_after(self, cursor: str, count: int) -> list[tuple[str, dict[str, Any]]]:
+        """Lifecycle events after stream id `cursor`, oldest first."""
+        entries = await call(self.redis.xrange(self.keys.events, f"({cursor}", "+", count=count))
+        return [(_s(eid), _json_decode(fields[b"e"])) for eid, fields in entries]
+
+    async def archived_events_cursor(self) -> str:
+        return _s(await call(self.redis.get(self.keys.archive_events_cursor)) or b"0-0")
+
+    async def set_archived_events_cursor(self, cursor: str) -> None:
+        """Moves the cursor forward only (two nodes may copy the same events)."""
+        await self.scripts["archive_events_cursor"](keys=[self.keys.archive_events_cursor], args=[cursor])
+
+    async def archive_backlog(self) -> dict[str, int]:
+        """How much waits: conversations and visitors to copy, events after the cursor."""
+        k = self.keys
+        cursor = await self.archived_events_cursor()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(k.archive_dirty)
+        pipe.zcard(k.archive_claims("dirty"))
+        pipe.zcard(k.archive_visitors)
+        pipe.zrange(k.archive_dirty, 0, 0, withscores=True)
+        pipe.xrange(k.events, f"({cursor}", "+", count=1)
+        pipe.xlen(k.events)
+        dirty, claimed, visitors, oldest, next_event, _length = await call(pipe.execute())
+        return {
+            "conversations": int(dirty) + int(claimed),
+            "visitors": int(visitors),
+            "oldest_ms": int(oldest[0][1]) if oldest else 0,
+            "oldest_event_ms": int(_s(next_event[0][0]).split("-")[0]) if next_event else 0,
+        }
+
+    async def finished_before(self, before_ms: int, limit: int) -> list[str]:
+        """Conversations whose last session closed before `before_ms`, oldest first."""
+        found = await call(self.redis.zrangebyscore(self.keys.archive_finished, "-inf", before_ms, start=0, num=limit))
+        return [_s(cid) for cid in found]
+
+    async def trim_conversations(self, cids: list[str], window_ms: int, now: int | None = None) -> list[str]:
+        """Removes from Redis those of `cids` that are finished past the window and
+        fully in PostgreSQL (re-checked in one step); returns the ones removed."""
+        if not cids:
+            return []
+        k = self.keys
+        if self.sharded:
+            # the message side is on other shards: only conversations PostgreSQL has all of
+            pipe = self.redis.pipeline(transaction=False)
+            for cid in cids:
+                pipe.hmget(k.conversation(cid), ["seq", "archived_seq"])
+            sides = await call(pipe.execute())
+            cids = [cid for cid, (seq, done) in zip(cids, sides, strict=True) if int(done or -1) >= int(seq or 0)]
+            if not cids:
+                return []
+        removed = [str(cid) for cid in listed(await self._run("archive_trim", window_ms, *cids, now=now))]
+        if self.sharded:
+            for cid in removed:
+                await self.scripts["archive_forget"](
+                    keys=[k.conversation(cid), k.history(cid), k.client_msg_ids(cid)], args=[]
+                )
+        return removed
