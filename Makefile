@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 4
 # the image build, or minutes of load.
 CHECK_MARKERS := not browser and not cluster and not docker and not slow
 
-.PHONY: venv redis chromium axe lint check test run clean
+.PHONY: venv redis postgres chromium axe lint check test run clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,23 @@ redis:
 		update-rc.d redis-server disable >/dev/null 2>&1 || true; \
 	fi
 	@command -v redis-server >/dev/null
+
+# PostgreSQL, the system of record: the embedded one and the tests' run Debian's
+# binaries (under /usr/lib/postgresql/<version>/bin) as the unprivileged `postgres`
+# user that the package creates. apt may start the packaged cluster as a side
+# effect: stop it, ignoring failures (there is no init system in containers).
+POSTGRES_FOUND := command -v postgres >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1
+
+postgres:
+	@if ! { $(POSTGRES_FOUND); }; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q; \
+		apt-get install -y -q --no-install-recommends postgresql; \
+		service postgresql stop >/dev/null 2>&1 || true; \
+		systemctl disable --now postgresql >/dev/null 2>&1 || true; \
+		update-rc.d postgresql disable >/dev/null 2>&1 || true; \
+	fi
+	@$(POSTGRES_FOUND)
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own
 # browser here).
@@ -76,14 +93,14 @@ lint: venv
 
 # The quick loop: lint and the tests without a browser, cluster, image or load run.
 # The stateful property test hunts with fewer examples here than in `make test`.
-check: lint redis
+check: lint redis postgres
 	SWITCHBOARD_PROPERTY_EXAMPLES=20 $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
 
 # Everything; what CI runs.
-test: venv redis chromium axe
+test: venv redis postgres chromium axe
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-run: venv
+run: venv postgres
 	$(VENV)/bin/switchboard demo
 
 clean:

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: History entries one copy of a conversation takes; a longer backlog goes in the next step.
 ENTRIES_PER_COPY = 1000
+#: What pauses archiving until the next step: Redis or PostgreSQL away.
+PAUSING_ERRORS: tuple[type[BaseException], ...] = (SwitchboardError, *RECORD_ERRORS)
 #: Conversations copied at once (each is a few Redis reads and one transaction).
 PARALLEL_COPIES = 4
 
@@ -69,7 +71,7 @@ class Archiver(Background):
         while True:
             try:
                 more = await self.step()
-            except (SwitchboardError, *RECORD_ERRORS) as exc:
+            except PAUSING_ERRORS as exc:
                 self.failures += 1
                 log.warning("archiving paused: %s", getattr(exc, "message", None) or repr(exc))
                 more = False

@@ -122,11 +122,6 @@ class EmbeddedPostgres:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def _run_as(self, account: pwd.struct_passwd | None) -> dict[str, object]:
-        if account is None:
-            return {}
-        return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
-
     def _prepare(self, account: pwd.struct_passwd | None) -> None:
         if account is not None:
             # The parent keeps its other files private; the account only needs to pass through.
@@ -156,7 +151,14 @@ class EmbeddedPostgres:
         ]  # fmt: skip
         if not self.durable:
             command.append("--no-sync")
-        done = subprocess.run(command, capture_output=True, cwd="/", **self._run_as(account))  # type: ignore[call-overload]
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            cwd="/",
+            user=account.pw_uid if account else None,
+            group=account.pw_gid if account else None,
+            extra_groups=[] if account else None,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed ({done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}")
 
@@ -227,7 +229,9 @@ class EmbeddedPostgres:
                 start_new_session=True,
                 # runs after Popen switched the user: changing the uid clears a parent-death signal
                 preexec_fn=pdeathsig_preexec(signal.SIGINT),
-                **self._run_as(account),  # type: ignore[arg-type]
+                user=account.pw_uid if account else None,
+                group=account.pw_gid if account else None,
+                extra_groups=[] if account else None,
             )
         deadline = time.monotonic() + timeout
         while not self._ready(bindir, "postgres"):

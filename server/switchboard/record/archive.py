@@ -25,13 +25,16 @@ def _text(value: Any) -> str | None:
 
 
 def _agents(view: dict[str, Any]) -> list[str]:
+    """Who served the session: its owner, and whoever is in it or wrapping it up now."""
     agents = view.get("agents")
     found = [a["id"] for a in agents if isinstance(a, dict) and a.get("id")] if isinstance(agents, list) else []
-    return list(dict.fromkeys(found))
+    owner = view.get("owner")
+    return list(dict.fromkeys([owner, *found] if isinstance(owner, str) and owner else found))
 
 
 def _session_row(cid: str, view: dict[str, Any]) -> tuple[Any, ...]:
-    customer = view.get("customer") if isinstance(view.get("customer"), dict) else {}
+    given = view.get("customer")
+    customer: dict[str, Any] = given if isinstance(given, dict) else {}
     return (
         view["id"],
         cid,
@@ -56,7 +59,8 @@ def _session_row(cid: str, view: dict[str, Any]) -> tuple[Any, ...]:
 
 def _message_row(cid: str, visitor: str, entry: HistoryEntry) -> tuple[Any, ...]:
     frame = entry.frame
-    sender = frame.get("from") if isinstance(frame.get("from"), dict) else {}
+    given = frame.get("from")
+    sender: dict[str, Any] = given if isinstance(given, dict) else {}
     role = sender.get("role")
     sender_id = sender.get("id") or (visitor if role == "customer" else None)
     kind = frame.get("type") or "message"

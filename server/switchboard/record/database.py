@@ -85,7 +85,9 @@ class Database(Background):
                 return
             except (OSError, ConnectionError, asyncpg.CannotConnectNowError) as exc:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"PostgreSQL did not answer within {self.connect_timeout_s:.0f}s: {exc}") from exc
+                    raise RuntimeError(
+                        f"PostgreSQL did not answer within {self.connect_timeout_s:.0f}s: {exc}"
+                    ) from exc
                 log.warning("waiting for PostgreSQL: %s", exc)
                 await asyncio.sleep(0.5)
 
@@ -100,5 +102,3 @@ class Database(Background):
     async def ping(self) -> None:
         async with self.pool.acquire(timeout=2) as connection:
             await connection.fetchval("SELECT 1", timeout=2)
-
-

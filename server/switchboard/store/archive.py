@@ -82,8 +82,8 @@ class ArchiveCommands(Engine):
         k = self.keys
         pipe = self.redis.pipeline(transaction=False)
         pipe.hmget(k.visitor(vid), ["created_at", "last_seen_at"])
-        pipe.zrange(f"{k.visitor(vid)}:webs", 0, -1)
-        pipe.lrange(f"{k.visitor(vid)}:journey", 0, -1)
+        pipe.zrange(k.visitor_web_sessions(vid), 0, -1)
+        pipe.lrange(k.visitor_journey(vid), 0, -1)
         (created, last_seen), web_ids, journey = await call(pipe.execute())
         if not created:
             return None

@@ -114,6 +114,17 @@ class Keys:
     def visitor(self, vid: str) -> str:
         return self._r(KEY_SEGMENTS["visitor"], vid)
 
+    def visitor_web_sessions(self, vid: str) -> str:
+        """The visitor's web sessions, scored by when each started."""
+        return self._r(KEY_SEGMENTS["visitor"], vid, "webs")
+
+    def visitor_journey(self, vid: str) -> str:
+        """The visitor's last page views (JSON, oldest first)."""
+        return self._r(KEY_SEGMENTS["visitor"], vid, "journey")
+
+    def web_session(self, wid: str) -> str:
+        return self._r(KEY_SEGMENTS["web_session"], wid)
+
     def invite(self, iid: str) -> str:
         return self._r(KEY_SEGMENTS["invite"], iid)
 

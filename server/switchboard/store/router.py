@@ -8,8 +8,8 @@ gateway calls.
 from __future__ import annotations
 
 from .admin_commands import AdminCommands
-from .archive import ArchiveCommands
 from .agent_commands import AgentCommands
+from .archive import ArchiveCommands
 from .customer_commands import CustomerCommands
 from .history import HistoryReads
 from .migrations import Migrations

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from ...domain import search
 from ...domain.config import check_id
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...store.clock import now_ms
 from .common import JSON, found, path_id, services_of
 from .guards import requires_admin_or_agent
 
@@ -21,7 +22,10 @@ async def get_conversation(request: Request) -> Response:
     aid = request.state.agent
     if aid is not None and not await s.search.took_part(aid, cid):
         raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
-    return JSON(found(await s.directory.conversation(cid), "no such conversation"))
+    conversation = await s.directory.conversation(cid)
+    if conversation is None:  # it left Redis after the live window: PostgreSQL keeps it
+        conversation = await s.record.conversation(cid, now_ms())
+    return JSON(found(conversation, "no such conversation"))
 
 
 @requires_admin_or_agent

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...record.database import RECORD_ERRORS
 from .common import JSON, error_body, error_response
 
 
@@ -24,4 +27,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSON(error_body(code, str(getattr(exc, "detail", "error"))), status_code=status)
 
 
-exception_handlers = {SwitchboardError: domain_error, HTTPException: http_error}
+async def record_error(request: Request, exc: Exception) -> Response:
+    """PostgreSQL away (or refusing) while a read needed it: try again later."""
+    return error_response(SwitchboardError(ErrorCode.UNAVAILABLE, "the database is not reachable; try again"))
+
+
+exception_handlers: dict[Any, Any] = {
+    SwitchboardError: domain_error,
+    HTTPException: http_error,
+    **dict.fromkeys(RECORD_ERRORS, record_error),
+}

@@ -29,9 +29,7 @@ async def readyz(request: Request) -> Response:
     except Exception as exc:  # any failure to reach the store means not ready
         return JSON({"status": "unavailable", "redis": type(exc).__name__, "postgres": postgres}, status_code=503)
     if not services.hub.subscribed:  # pushes would not reach new sockets yet
-        return JSON(
-            {"status": "unavailable", "redis": "pub/sub not subscribed", "postgres": postgres}, status_code=503
-        )
+        return JSON({"status": "unavailable", "redis": "pub/sub not subscribed", "postgres": postgres}, status_code=503)
     return JSON({"status": "ready", "redis": "ok", "postgres": postgres})
 
 

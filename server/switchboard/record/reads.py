@@ -1,0 +1,52 @@
+"""Reads of what PostgreSQL keeps, in the shapes the live reads answer (clients never see where data sits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.cards import build_card
+from .database import Database, ms
+
+
+class RecordReads:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def conversation(self, cid: str, now_ms: int) -> dict[str, Any] | None:
+        """The whole conversation as `GET /api/v1/conversations/{id}` shows it; None when not kept."""
+        async with self.database.pool.acquire() as connection:
+            found = await connection.fetchval("SELECT 1 FROM conversations WHERE conversation_id = $1", cid)
+            if not found:
+                return None
+            views = await connection.fetch(
+                "SELECT view FROM sessions WHERE conversation_id = $1 ORDER BY queued_at, session_id", cid
+            )
+            frames = await connection.fetch("SELECT frame FROM messages WHERE conversation_id = $1 ORDER BY seq", cid)
+        cards = [build_card(row["view"], now_ms) for row in views]
+        events = [row["frame"] for row in frames]
+        return {
+            "conversation_id": cid,
+            "card": cards[-1] if cards else None,
+            "sessions": cards,
+            "messages": [e for e in events if e.get("type") == "message"],
+            "notes": [e for e in events if e.get("type") == "note"],
+            "events": [e for e in events if e.get("type") not in ("message", "note")],
+        }
+
+    async def history(self, cid: str, after_seq: int, audience: str, limit: int) -> list[dict[str, Any]]:
+        """History events with seq > `after_seq`, in order; a customer's view leaves out notes."""
+        async with self.database.pool.acquire() as connection:
+            rows = await connection.fetch(
+                "SELECT frame FROM messages WHERE conversation_id = $1 AND seq > $2"
+                " AND ($3 OR audience = 'all') ORDER BY seq LIMIT $4",
+                cid,
+                after_seq,
+                audience != "customer",
+                limit,
+            )
+        return [row["frame"] for row in rows]
+
+    async def last_event_ms(self) -> int | None:
+        async with self.database.pool.acquire() as connection:
+            value = await connection.fetchval("SELECT max(occurred_at) FROM events")
+        return ms(value)

@@ -1,0 +1,193 @@
+"""The system of record: what a chat leaves in PostgreSQL while it runs, and what leaves Redis after.
+
+A real node on the session's Redis and PostgreSQL; the test reads PostgreSQL
+with its own connection, as a report or a backup would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.asyncio as redis_async
+
+from support import eventually
+from switchboard.record.migrations import migrate, migrations
+
+
+async def served_chat(sb: Any, text: str = "Where is my parcel?", **start: Any) -> dict[str, Any]:
+    """alice serves one chat from start to wrap-up, with a note."""
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat(text=text, customer={"name": "Bob", "email": "bob@example.com"}, **start)
+    cid = started["conversation_id"]
+    offer = await agent.expect("offer", conversation_id=cid)
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await customer.expect("chat.connected")
+    await agent.ok({"type": "message", "conversation_id": cid, "text": "Checking now"})
+    await agent.ok({"type": "note", "conversation_id": cid, "text": "customer sounds upset"})
+    await customer.ok({"type": "message", "text": "Thank you"})
+    await agent.ok({"type": "end_session", "conversation_id": cid})
+    await agent.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved", "notes": "tracking sent"})
+    await agent.expect("conversation.closed", conversation_id=cid)
+    return {"conversation_id": cid, "session_id": started["session_id"], "agent": agent, "customer": customer}
+
+
+@pytest.fixture
+async def pg(database_url: str) -> Any:
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
+async def rows(pg: asyncpg.Connection, sql: str, *args: Any) -> list[dict[str, Any]]:
+    return [dict(row) for row in await pg.fetch(sql, *args)]
+
+
+async def test_a_chat_is_in_postgresql_while_it_runs_messages_in_order_with_their_seq(sb, pg):
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat(text="Hello")
+    cid = started["conversation_id"]
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    sent = await customer.ok({"type": "message", "text": "Still there?"})
+
+    async def recorded() -> list[dict[str, Any]] | None:
+        found = await rows(pg, "SELECT seq, kind, sender_role, body FROM messages WHERE conversation_id = $1", cid)
+        return found if any(r["seq"] == sent["seq"] for r in found) else None
+
+    # the chat is still open: the copy does not wait for the end
+    found = await eventually(recorded)
+    texts = [r["body"] for r in sorted(found, key=lambda r: r["seq"]) if r["kind"] == "message" and r["body"]]
+    assert texts == ["Hello", "Still there?"]
+    conversation = await pg.fetchrow(
+        "SELECT is_open, visitor_id, channel FROM conversations WHERE conversation_id = $1", cid
+    )
+    assert conversation["is_open"] is True and conversation["channel"] == "webchat"
+
+
+async def test_a_finished_chat_has_its_session_notes_wrap_up_visitor_and_events_in_postgresql(sb, pg):
+    done = await served_chat(sb)
+    cid, sid = done["conversation_id"], done["session_id"]
+
+    async def wrapped() -> dict[str, Any] | None:
+        row = await pg.fetchrow("SELECT * FROM sessions WHERE session_id = $1", sid)
+        return dict(row) if row and row["wrap_up_code"] == "resolved" else None
+
+    session = await eventually(wrapped)
+    assert session["queue"] == "support" and session["status"] == "closed"
+    assert session["agents"] == ["alice"] and session["end_reason"] == "agent_ended"
+    assert session["wrap_up_notes"] == "tracking sent"
+    assert session["customer_name"] == "Bob" and session["customer_email"] == "bob@example.com"
+    assert session["queued_at"] <= session["connected_at"] <= session["ended_at"] <= session["wrapped_at"]
+
+    messages = await rows(
+        pg, "SELECT seq, kind, audience, sender_role, body FROM messages WHERE conversation_id = $1 ORDER BY seq", cid
+    )
+    said = [
+        (m["kind"], m["sender_role"], m["body"])
+        for m in messages
+        if m["kind"] in ("message", "note") and m["sender_role"] != "system"
+    ]
+    assert said == [
+        ("message", "customer", "Where is my parcel?"),
+        ("message", "agent", "Checking now"),
+        ("note", "agent", "customer sounds upset"),
+        ("message", "customer", "Thank you"),
+    ]
+    assert [m["audience"] for m in messages if m["kind"] == "note"] == ["agents"]
+    seqs = [m["seq"] for m in messages]
+    assert seqs == list(range(1, len(seqs) + 1)), "every seq once, none missing"
+    assert "chat.ended" in [m["kind"] for m in messages]
+
+    conversation = await pg.fetchrow("SELECT * FROM conversations WHERE conversation_id = $1", cid)
+    assert conversation["is_open"] is False and conversation["ended_at"] is not None
+    assert conversation["last_seq"] == seqs[-1]
+    assert await pg.fetchval("SELECT count(*) FROM visitors WHERE visitor_id = $1", conversation["visitor_id"]) == 1
+
+    async def events() -> list[str] | None:
+        found = [
+            r["type"]
+            for r in await rows(pg, "SELECT type FROM events WHERE conversation_id = $1 ORDER BY id_ms, id_n", cid)
+        ]
+        return found if "session.wrapped_up" in found else None
+
+    found = await eventually(events)
+    lifecycle = [t for t in found if t in ("session.connected", "session.ended", "session.wrapped_up")]
+    assert lifecycle == ["session.connected", "session.ended", "session.wrapped_up"], found
+
+
+async def test_copying_again_doubles_nothing(sb, pg, redis_url):
+    done = await served_chat(sb)
+    cid = done["conversation_id"]
+    archiver = sb.node.services.archiver
+    client = redis_async.Redis.from_url(redis_url)
+    keys = sb.node.services.router.keys
+    last = int(await client.hget(keys.conversation(cid), "seq"))
+
+    async def complete() -> bool:
+        return await pg.fetchval("SELECT last_seq FROM conversations WHERE conversation_id = $1", cid) == last
+
+    await eventually(complete)
+    before = await pg.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", cid)
+    assert before == last
+    events_before = await pg.fetchval("SELECT count(*) FROM events")
+    # as if the confirmations had been lost (a node killed after writing, before confirming)
+    await client.hset(keys.conversation(cid), "archived_seq", 0)
+    await client.delete(keys.archive_events_cursor)
+    await client.zadd(keys.archive_dirty, {cid: 1})
+    await client.aclose()
+    await archiver.step()
+    await archiver.step()
+    assert await pg.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", cid) == before
+    assert await pg.fetchval("SELECT count(*) FROM events") == events_before
+
+
+async def test_a_finished_conversation_leaves_redis_after_the_live_window_and_reads_the_same(
+    make_deployment, pg, redis_url
+):
+    sb = await make_deployment(live_retention_s=0.3)
+    await sb.queue("support")
+    done = await served_chat(sb)
+    cid = done["conversation_id"]
+    detail_live = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    client = redis_async.Redis.from_url(redis_url)
+    prefix = sb.node.services.router.keys.prefix
+
+    async def gone() -> bool:
+        return not [k async for k in client.scan_iter(match=f"*{cid}*")]
+
+    await eventually(gone)
+    # what stays: only the entries of the agent's and visitor's lists of conversations
+    assert not await client.exists(f"{prefix}:c:{{{cid}}}:log")
+    await client.aclose()
+    detail_archived = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert detail_archived["messages"] == detail_live["messages"]
+    assert detail_archived["notes"] == detail_live["notes"]
+    assert detail_archived["events"] == detail_live["events"]
+    for card in ("card",):
+        live, archived = detail_live[card], detail_archived[card]
+        assert {k: v for k, v in archived.items() if k != "age_ms"} == {k: v for k, v in live.items() if k != "age_ms"}
+
+
+async def test_readyz_reports_postgresql_apart_from_redis(sb):
+    ready = await sb.admin("GET", "/readyz")
+    assert ready == {"status": "ready", "redis": "ok", "postgres": "ok"}
+
+
+async def test_ten_nodes_starting_together_apply_each_migration_once(database_url):
+    connection = await asyncpg.connect(database_url)
+    await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    await connection.close()
+    connections = [await asyncpg.connect(database_url) for _ in range(10)]
+    try:
+        applied = await asyncio.gather(*(migrate(c) for c in connections))
+    finally:
+        for c in connections:
+            await c.close()
+    versions = [m.version for m in migrations()]
+    assert sorted(v for one in applied for v in one) == versions, "each migration applied by exactly one node"
+    check = await asyncpg.connect(database_url)
+    assert [r["version"] for r in await check.fetch("SELECT version FROM schema_migrations ORDER BY 1")] == versions
+    await check.close()
