@@ -69,9 +69,10 @@ def parse_limit(value: str | None) -> int:
     return bounded_int(value, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
 
 
-# A position in the newest-first order: (last activity in ms, conversation id). Two
-# conversations active in the same millisecond are ordered by id, so the order is
-# total and a page never repeats or skips one because of a tie.
+# A position in a page's order: (an integer the order is by, conversation id): the
+# last activity in ms, or a query's rank and activity (record/search.py). Two
+# conversations with the same integer are ordered by id, so the order is total and
+# a page never repeats or skips one because of a tie.
 Position = tuple[int, str]
 
 
@@ -81,7 +82,7 @@ def encode_cursor(position: Position) -> str:
 
 def decode_cursor(cursor: str) -> Position:
     score, _, cid = cursor.partition(":")
-    if not (score.isdigit() and len(score) <= 16 and ID_PATTERN.match(cid)):
+    if not (score.isdigit() and len(score) <= 18 and ID_PATTERN.match(cid)):
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "cursor must be a `next` value from an earlier page")
     return int(score), cid
 

@@ -82,8 +82,6 @@ class AgentSocket(ClientSocket):
                 result = await router.post_message(
                     command.conversation_id, "agent", aid, self.display_name, text, command.client_msg_id or ""
                 )
-                # For search, after the store accepted it (see gateway/indexing.py); notes are not.
-                await self.services.indexer.message(command.conversation_id, text)
                 return posted(command.ref, result)
             case f.Note():
                 text = f.check_text(command.text, self.settings.note_text_limit)

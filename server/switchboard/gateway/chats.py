@@ -24,7 +24,6 @@ from ..store.errors import ConversationEnded
 from ..store.results import ChatStarted, MessagePosted
 from ..store.router import Router
 from .auth import new_id
-from .indexing import Indexer
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +39,11 @@ class CustomerChats:
         self,
         router: Router,
         directory: Directory,
-        indexer: Indexer,
         node_origins: Collection[str] | None,
         text_limit: int,
     ) -> None:
         self._router = router
         self._directory = directory
-        self._indexer = indexer
         self._node_origins = node_origins
         self._text_limit = text_limit
 
@@ -90,7 +87,6 @@ class CustomerChats:
             hold_until=hold.until,
             closed_message=hold.closed_message,
         )
-        await self._indexer.conversation_started(result["conversation_id"], customer, text)
         return result
 
     async def write(
@@ -134,8 +130,6 @@ class CustomerChats:
                 hold_until=hold.until,
                 closed_message=hold.closed_message,
             )
-        # After the store accepted, outside its atomic step (see gateway/indexing.py).
-        await self._indexer.message(conversation_id, text)
         return result
 
     async def accept_invite(self, visitor_id: str, invite_id: str, site: Site) -> ChatStarted:
@@ -155,7 +149,6 @@ class CustomerChats:
             attributes={},
             invite_id=invite_id,
         )
-        await self._indexer.conversation_started(result["conversation_id"], {}, "")
         return result
 
     async def _admit(self, queue: str | None, channel: str, site: Site) -> Hold:

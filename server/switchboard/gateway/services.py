@@ -16,6 +16,7 @@ from ..collector import Collector
 from ..record.archive import Archive
 from ..record.database import Database
 from ..record.reads import RecordReads
+from ..record.search import ConversationSearch
 from ..settings import Settings
 from ..store.canned import CannedResponses
 from ..store.connection import connect
@@ -24,7 +25,6 @@ from ..store.engine import Timeouts
 from ..store.figures import Figures
 from ..store.keys import Keys
 from ..store.router import Router
-from ..store.search import SearchIndex
 from ..store.throttle import HandshakeCounter
 from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
@@ -32,7 +32,6 @@ from ..timers import Sweeper
 from .auth import Signer
 from .chats import CustomerChats
 from .hub import Hub
-from .indexing import Indexer
 from .limits import Gate
 from .metrics import Metrics
 from .supervision import SupervisorFeed
@@ -70,8 +69,7 @@ class Services:
     signer: Signer
     sweeper: Sweeper
     canned: CannedResponses
-    search: SearchIndex
-    indexer: Indexer
+    search: ConversationSearch
     visitors: Visitors
     figures: Figures
     supervision: SupervisorFeed
@@ -103,11 +101,9 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     local = NodeLocal()
-    search = SearchIndex(redis, keys, router)
     figures = Figures(redis, keys)
     webhooks = WebhookStore(redis, keys)
     directory = Directory(redis, keys, router)
-    indexer = Indexer(search)
     database = Database(settings.database_url, settings.database_pool_size)
 
     async def register_sockets_again() -> None:
@@ -123,8 +119,7 @@ def build_services(settings: Settings) -> Services:
         signer=Signer(settings.secret),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
         canned=CannedResponses(redis, keys),
-        search=search,
-        indexer=indexer,
+        search=ConversationSearch(database),
         figures=figures,
         supervision=SupervisorFeed(figures, router, settings.stats_interval_s),
         visitors=Visitors(redis, keys, router, settings.web_session_idle_s),
@@ -133,7 +128,7 @@ def build_services(settings: Settings) -> Services:
         gate=Gate(settings, HandshakeCounter(redis, keys).count),
         metrics=Metrics(local.sockets, settings.node_id, figures),
         collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),
-        chats=CustomerChats(router, directory, indexer, settings.allowed_origins, settings.customer_text_limit),
+        chats=CustomerChats(router, directory, settings.allowed_origins, settings.customer_text_limit),
         database=database,
         record=RecordReads(database),
         archiver=Archiver(

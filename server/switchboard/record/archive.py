@@ -53,6 +53,7 @@ def _session_row(cid: str, view: dict[str, Any]) -> tuple[Any, ...]:
         _agents(view),
         _text(customer.get("name")),
         _text(customer.get("email")),
+        _text(customer.get("phone")),
         view,
     )
 
@@ -88,23 +89,39 @@ SET channel = EXCLUDED.channel, language = EXCLUDED.language, search_config = EX
 _UPSERT_SESSION = """
 INSERT INTO sessions (session_id, conversation_id, queue, status, language, queued_at, connected_at, ended_at,
     wrapped_at, end_reason, wrap_up_code, wrap_up_notes, csat_score, csat_comment, agents, customer_name,
-    customer_email, view)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    customer_email, customer_phone, view)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (session_id) DO UPDATE
 SET queue = EXCLUDED.queue, status = EXCLUDED.status, language = EXCLUDED.language,
     connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, wrapped_at = EXCLUDED.wrapped_at,
     end_reason = EXCLUDED.end_reason, wrap_up_code = EXCLUDED.wrap_up_code, wrap_up_notes = EXCLUDED.wrap_up_notes,
     csat_score = EXCLUDED.csat_score, csat_comment = EXCLUDED.csat_comment, agents = EXCLUDED.agents,
-    customer_name = EXCLUDED.customer_name, customer_email = EXCLUDED.customer_email, view = EXCLUDED.view
+    customer_name = EXCLUDED.customer_name, customer_email = EXCLUDED.customer_email,
+    customer_phone = EXCLUDED.customer_phone, view = EXCLUDED.view
 """
 
 # Rows already there are left as they are: a redaction made in PostgreSQL is not undone by a late copy.
 _INSERT_MESSAGE = """
-INSERT INTO messages (conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame, search)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9,
-       CASE WHEN $7::text IS NULL THEN NULL ELSE to_tsvector(c.search_config, $7::text) END
-FROM conversations c WHERE c.conversation_id = $1
+INSERT INTO messages (conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (conversation_id, seq) DO NOTHING
+"""
+
+# The search vectors are made again from the rows, so that copying twice, a
+# redaction or an erasure leaves them exactly as the rows say.
+_INDEX_CONVERSATION = """
+UPDATE conversations c SET
+    search = setweight(to_tsvector('simple', coalesce((
+                 SELECT string_agg(concat_ws(' ', s.customer_name, s.customer_email, s.customer_phone), ' ')
+                 FROM sessions s WHERE s.conversation_id = c.conversation_id), '')), 'A')
+             || to_tsvector(c.search_config, coalesce((
+                 SELECT string_agg(m.body, ' ' ORDER BY m.seq) FROM messages m
+                 WHERE m.conversation_id = c.conversation_id AND m.kind = 'message'
+                   AND m.sender_role IS DISTINCT FROM 'system' AND m.redacted_at IS NULL), '')),
+    notes_search = to_tsvector(c.search_config, coalesce((
+                 SELECT string_agg(m.body, ' ' ORDER BY m.seq) FROM messages m
+                 WHERE m.conversation_id = c.conversation_id AND m.kind = 'note' AND m.redacted_at IS NULL), ''))
+WHERE c.conversation_id = $1
 """
 
 
@@ -146,6 +163,8 @@ class Archive:
                 await connection.executemany(
                     _INSERT_MESSAGE, [_message_row(cid, visitor, entry) for entry in snapshot.history]
                 )
+            if snapshot.history or sessions:
+                await connection.execute(_INDEX_CONVERSATION, cid)
             held: int = await connection.fetchval(
                 "UPDATE conversations SET last_seq = GREATEST(last_seq, $2) WHERE conversation_id = $1"
                 " RETURNING last_seq",

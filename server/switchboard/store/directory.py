@@ -113,6 +113,14 @@ class Directory:
             "events": [e for e in events if e.get("type") not in ("message", "note")],
         }
 
+    async def took_part(self, aid: str, cid: str) -> bool:
+        """Whether the agent took part in the conversation (among its newest 1000)."""
+        return await call(self.redis.zscore(self.keys.agent_conversations(aid), cid)) is not None
+
+    async def agent_conversation_ids(self, aid: str) -> list[str]:
+        """The conversations the agent took part in, newest first (at most 1000, kept by the router)."""
+        return [_s(cid) for cid in await call(self.redis.zrange(self.keys.agent_conversations(aid), 0, -1, desc=True))]
+
     async def follow_events(self, after: str, block_ms: int, count: int = 500) -> list[tuple[str, bytes]]:
         """Events after stream id `after` ("$" for only new ones), waiting up to
         `block_ms` for the first; each as (id, the event's JSON as stored)."""

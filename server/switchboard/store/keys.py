@@ -3,8 +3,6 @@
 Routing state of a deployment shares one hash tag (`{prefix}`) so every routing
 step stays atomic on one Redis Cluster shard; a conversation's history and
 message path carry the conversation's own tag, so message traffic spreads.
-The search index has a tag of its own: intersecting its word sets needs them on
-one shard, and that shard need not be the routing one.
 The Lua prelude builds the same names (`k`, `cv`, `cv_sessions` in `lua/includes/call.lua`, with the
 segments of `KEY_SEGMENTS`, which the library builder writes into it; the message side's names in the
 conversation scripts).
@@ -207,13 +205,11 @@ class Keys:
         """The id of the last lifecycle event PostgreSQL confirmed."""
         return self._r("archive", "events")
 
-    # search index keys (one tag for the whole index)
-    def search_word(self, word: str) -> str:
-        return f"{{{self.prefix}:search}}:w:{word}"
-
     @property
-    def search_activity(self) -> str:
-        return f"{{{self.prefix}:search}}:activity"
+    def legacy_search_index(self) -> str:
+        """The match pattern of the word index that versions before the system of record kept
+        in Redis (search is PostgreSQL's now); the upgrade removes it."""
+        return f"{{{self.prefix}:search}}:*"
 
     # pub/sub
     def channel(self, recipient: str) -> str:

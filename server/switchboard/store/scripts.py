@@ -43,7 +43,7 @@ from .keys import KEY_SEGMENTS
 from .lists import LIST_FIELDS
 
 #: Scripts that do not take the routing prelude: the ones that work on one
-#: conversation's keys only, the search index's writer, and the cap checks of
+#: conversation's keys only, the archive's marks on one conversation, and the cap checks of
 #: canned responses and invite rules.
 STANDALONE = frozenset(
     {
@@ -53,7 +53,6 @@ STANDALONE = frozenset(
         "archive_confirm",
         "archive_forget",
         "archive_events_cursor",
-        "search_add",
         "put_canned",
         "put_invite_rule",
     }

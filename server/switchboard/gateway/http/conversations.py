@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...domain import search
+from ...domain.cards import build_card
 from ...domain.config import check_id
 from ...domain.errors import ErrorCode, SwitchboardError
 from ...store.clock import now_ms
@@ -20,7 +21,7 @@ async def get_conversation(request: Request) -> Response:
     s = services_of(request)
     cid = path_id(request, "conversation")
     aid = request.state.agent
-    if aid is not None and not await s.search.took_part(aid, cid):
+    if aid is not None and not await s.directory.took_part(aid, cid):
         raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
     conversation = await s.directory.conversation(cid)
     if conversation is None:  # it left Redis after the live window: PostgreSQL keeps it
@@ -30,19 +31,33 @@ async def get_conversation(request: Request) -> Response:
 
 @requires_admin_or_agent
 async def list_conversations(request: Request) -> Response:
-    """Search. With an agent's token, among the conversations that agent took part in."""
+    """Search, in PostgreSQL (full text in each conversation's language). With an
+    agent's token, among the conversations that agent took part in. The cards are
+    the live ones while the conversation is in Redis, else as PostgreSQL keeps them."""
     params = request.query_params
     # An empty parameter counts as absent, as a search form sends them.
     q = params.get("q", "")
-    words = search.query_words(q) if q.strip() else []
+    if q.strip():
+        search.query_words(q)  # the same rules as ever for what a query must hold
     state = search.parse_state(params["state"]) if params.get("state") else None
     queue = check_id("queue", params["queue"]) if params.get("queue") else None
     cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
     limit = search.parse_limit(params.get("limit"))
-    index = services_of(request).search
+    s = services_of(request)
+    among = None
     if request.state.agent is not None:
-        return JSON(await index.page_for_agent(request.state.agent, words, state, queue, limit, cursor))
-    return JSON(await index.page(words, state, queue, limit, cursor))
+        among = await s.directory.agent_conversation_ids(request.state.agent)
+    found, position = await s.search.page(q.strip() or None, state, queue, limit, cursor, among=among)
+    now = now_ms()
+    live = {
+        card["session_id"]: card for card in await s.router.session_cards([f.session_id for f in found if f.session_id])
+    }
+    cards = []
+    for entry in found:
+        card = live.get(entry.session_id or "") or (build_card(entry.view, now) if entry.view else None)
+        if card is not None and search.card_matches(card, state, queue):
+            cards.append(card)
+    return JSON({"conversations": cards, "next": search.encode_cursor(position) if position else None})
 
 
 routes = [

@@ -41,8 +41,14 @@ CREATE TABLE conversations (
     -- when its last session ended (NULL while one is open)
     ended_at         timestamptz,
     -- the highest history seq recorded here
-    last_seq         integer NOT NULL DEFAULT 0
+    last_seq         integer NOT NULL DEFAULT 0,
+    -- what was said with the customer, and the customer's name and email, in its
+    -- language's configuration; internal notes apart (only who may read notes finds them)
+    search           tsvector NOT NULL DEFAULT ''::tsvector,
+    notes_search     tsvector NOT NULL DEFAULT ''::tsvector
 );
+CREATE INDEX conversations_search ON conversations USING gin (search);
+CREATE INDEX conversations_notes_search ON conversations USING gin (notes_search);
 CREATE INDEX conversations_by_visitor ON conversations (visitor_id);
 CREATE INDEX conversations_by_activity ON conversations (last_activity_at DESC, conversation_id DESC);
 CREATE INDEX conversations_by_end ON conversations (ended_at) WHERE ended_at IS NOT NULL;
@@ -65,6 +71,7 @@ CREATE TABLE sessions (
     agents          text[] NOT NULL DEFAULT '{}',
     customer_name   text,
     customer_email  text,
+    customer_phone  text,
     -- the session as the live store shows it: cards are built from it, so an
     -- archived card reads exactly as a live one
     view            jsonb NOT NULL
@@ -86,12 +93,10 @@ CREATE TABLE messages (
     sent_at         timestamptz NOT NULL,
     -- the history event as clients receive it
     frame           jsonb NOT NULL,
-    search          tsvector,
     redacted_at     timestamptz,
     redacted_by     text,
     PRIMARY KEY (conversation_id, seq)
 );
-CREATE INDEX messages_search ON messages USING gin (search);
 
 CREATE TABLE events (
     -- the id of the event in Redis' stream, `<ms>-<n>`, split so that it sorts
