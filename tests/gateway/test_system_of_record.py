@@ -7,13 +7,14 @@ with its own connection, as a report or a backup would.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import asyncpg
 import pytest
 import redis.asyncio as redis_async
 
-from support import eventually
+from support import Client, eventually
 from switchboard.record.migrations import migrate, migrations
 
 
@@ -191,3 +192,140 @@ async def test_ten_nodes_starting_together_apply_each_migration_once(database_ur
     check = await asyncpg.connect(database_url)
     assert [r["version"] for r in await check.fetch("SELECT version FROM schema_migrations ORDER BY 1")] == versions
     await check.close()
+
+
+# ---------------------------------------------------------------- erasure, export, redaction
+
+
+async def everything_about(pg: asyncpg.Connection, redis_url: str, needles: list[str]) -> list[str]:
+    """Where any of `needles` still appears: Redis keys and values, PostgreSQL rows."""
+    found = []
+    client = redis_async.Redis.from_url(redis_url)
+    try:
+        async for key in client.scan_iter(count=1000):
+            kind = (await client.type(key)).decode()
+            if kind == "string":
+                values = [await client.get(key)]
+            elif kind == "hash":
+                values = [*(await client.hgetall(key)).keys(), *(await client.hgetall(key)).values()]
+            elif kind == "list":
+                values = await client.lrange(key, 0, -1)
+            elif kind == "set":
+                values = list(await client.smembers(key))
+            elif kind == "zset":
+                values = [m for m, _ in await client.zrange(key, 0, -1, withscores=True)]
+            elif kind == "stream":
+                values = [str(fields).encode() for _, fields in await client.xrange(key)]
+            else:
+                values = []
+            for needle in needles:
+                if needle.encode() in key or any(needle.encode() in (v or b"") for v in values):
+                    found.append(f"redis {key.decode()}")
+    finally:
+        await client.aclose()
+    for table in ("visitors", "web_sessions", "page_views", "conversations", "sessions", "messages", "events"):
+        for needle in needles:
+            if await pg.fetchval(f"SELECT count(*) FROM {table} t WHERE t::text LIKE '%' || $1 || '%'", needle):
+                found.append(f"postgres {table}")
+    return found
+
+
+async def test_erasing_a_visitor_ends_its_chat_closes_its_sockets_and_leaves_no_trace(sb, pg, redis_url):
+    old = await served_chat(sb, text="My name is Bob Marley, bob@example.com")
+    customer = old["customer"]
+    await customer.ok({"type": "page_view", "url": "https://shop.example/secret-page"})
+    agent = old["agent"]
+    # a second chat, still open, that an agent serves
+    await customer.ok({"type": "message", "text": "one more thing, call +49 170 5550199"})
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    vid = customer.frames[0]["visitor_id"]
+    cid = old["conversation_id"]
+    await eventually(lambda: _archived(pg, cid))
+
+    response = await sb.http.delete(f"/api/v1/visitors/{vid}")
+    assert response.status_code == 204, response.text
+    assert await customer.closed() == (4401, "visitor erased")
+    ended = await agent.expect("conversation.closed", conversation_id=cid)
+    assert ended["wrap_up"]["label"] == "Erased"
+
+    # give a copy already on its way the time to arrive: it must not bring anything back
+    await sb.node.services.archiver.step()
+    keys = sb.node.services.router.keys
+    left = await everything_about(pg, redis_url, ["Marley", "bob@example.com", "5550199", "secret-page", vid, cid])
+    # the id only: in the set of erased ids, and in the timer of its closed socket's grace (which then does nothing)
+    assert set(left) <= {f"redis {keys.erased_visitors}", f"redis {keys.deadlines}"}, left
+    assert await everything_about(pg, redis_url, ["Marley", "bob@example.com", "5550199", "secret-page", cid]) == []
+    assert (await sb.http.delete(f"/api/v1/visitors/{vid}")).status_code == 204  # again: still 204
+    # its token never says hello again
+    again = await Client.connect(sb.node.customer_url)
+    await again.send({"type": "hello", "visitor_token": customer.frames[0]["visitor_token"]})
+    assert await again.closed() == (4401, "this visitor was erased")
+    audit = await rows(pg, "SELECT actor, action, target, detail FROM audit_log")
+    assert [(a["actor"], a["action"], a["target"]) for a in audit] == [("admin", "visitor.erased", vid)] * 2
+
+
+async def _archived(pg: asyncpg.Connection, cid: str) -> bool:
+    return bool(await pg.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", cid))
+
+
+async def test_export_holds_the_visitors_conversations_messages_notes_and_journey(sb, pg):
+    done = await served_chat(sb)
+    customer = done["customer"]
+    await customer.ok({"type": "page_view", "url": "https://shop.example/cart", "title": "Cart"})
+    vid = customer.frames[0]["visitor_id"]
+    response = await sb.http.get(f"/api/v1/visitors/{vid}/export")
+    assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
+    exported = response.json()
+    (conversation,) = exported["conversations"]
+    assert conversation["conversation_id"] == done["conversation_id"]
+    assert [m["text"] for m in conversation["messages"] if m["from"]["role"] != "system"] == [
+        "Where is my parcel?",
+        "Checking now",
+        "Thank you",
+    ]
+    assert [n["text"] for n in conversation["notes"]] == ["customer sounds upset"]
+
+    async def journey() -> dict[str, Any] | None:
+        archived = (await sb.http.get(f"/api/v1/visitors/{vid}/export")).json()
+        return archived if archived["page_views"] else None
+
+    archived = await eventually(journey)
+    assert [p["url"] for p in archived["page_views"]] == ["https://shop.example/cart"]
+    assert archived["conversations"][0]["sessions"][0]["wrap_up"]["code"] == "resolved"
+    assert (await sb.http.get("/api/v1/visitors/v_nobody/export")).status_code == 404
+    assert "visitor.exported" in [r["action"] for r in await rows(pg, "SELECT action FROM audit_log")]
+
+
+async def test_a_redacted_message_is_gone_everywhere_but_that_it_was_redacted(sb, pg):
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat(text="Hello")
+    cid = started["conversation_id"]
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await customer.expect("chat.connected")
+    seq = (await customer.ok({"type": "message", "text": "my card number is 4111 1111 1111 1111"}))["seq"]
+
+    async def archived() -> bool:
+        return bool(await pg.fetchval("SELECT 1 FROM messages WHERE conversation_id = $1 AND seq = $2", cid, seq))
+
+    await eventually(archived)
+
+    response = await sb.http.delete(f"/api/v1/conversations/{cid}/messages/{seq}")
+    assert response.status_code == 204, response.text
+    for client in (customer, agent):
+        event = await client.expect("message.redacted", conversation_id=cid)
+        assert event["seq"] == seq and event["redacted"]["by"] == "admin"
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    (redacted,) = [m for m in detail["messages"] if m["seq"] == seq]
+    assert "text" not in redacted and redacted["redacted"]["by"] == "admin"
+    row = await pg.fetchrow(
+        "SELECT body, frame, redacted_by FROM messages WHERE conversation_id = $1 AND seq = $2", cid, seq
+    )
+    assert row["body"] is None and "4111" not in str(row["frame"]) and row["redacted_by"] == "admin"
+    assert (await sb.http.get("/api/v1/conversations", params={"q": "4111"})).json()["conversations"] == []
+    assert (await sb.http.delete(f"/api/v1/conversations/{cid}/messages/999")).status_code == 404
+    audit = await rows(pg, "SELECT action, target, detail::text FROM audit_log")
+    assert [(a["action"], a["target"], json.loads(a["detail"])) for a in audit] == [
+        ("message.redacted", f"{cid}:{seq}", {"conversation_id": cid, "seq": seq})
+    ]

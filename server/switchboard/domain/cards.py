@@ -21,6 +21,7 @@ END_LABELS = {
     EndReason.AGENT_ENDED: "Ended by agent",
     EndReason.INACTIVITY_TIMEOUT: "Ended for inactivity",
     EndReason.QUEUE_TIMEOUT: "Queue wait timed out",
+    EndReason.ERASED: "Erased",
 }
 
 WRAP_UP_TIMED_OUT_LABEL = "Wrap-up timed out"

@@ -42,6 +42,7 @@ class EndReason(StrEnum):
     AGENT_ENDED = "agent_ended"
     INACTIVITY_TIMEOUT = "inactivity_timeout"
     QUEUE_TIMEOUT = "queue_timeout"
+    ERASED = "erased"  # the visitor was erased (GDPR article 17)
 
 
 class Channel(StrEnum):

@@ -15,6 +15,7 @@ from ..archiver import Archiver
 from ..collector import Collector
 from ..record.archive import Archive
 from ..record.database import Database
+from ..record.privacy import Privacy
 from ..record.reads import RecordReads
 from ..record.search import ConversationSearch
 from ..settings import Settings
@@ -34,6 +35,7 @@ from .chats import CustomerChats
 from .hub import Hub
 from .limits import Gate
 from .metrics import Metrics
+from .privacy import PrivacyRequests
 from .supervision import SupervisorFeed
 from .webhooks import WebhookDispatcher
 
@@ -81,6 +83,7 @@ class Services:
     chats: CustomerChats
     database: Database
     record: RecordReads
+    privacy: PrivacyRequests
     archiver: Archiver
     local: NodeLocal
 
@@ -131,6 +134,7 @@ def build_services(settings: Settings) -> Services:
         chats=CustomerChats(router, directory, settings.allowed_origins, settings.customer_text_limit),
         database=database,
         record=RecordReads(database),
+        privacy=PrivacyRequests(router, directory, Privacy(database)),
         archiver=Archiver(
             router,
             Archive(database),

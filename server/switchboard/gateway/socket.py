@@ -98,7 +98,7 @@ class ClientSocket:
     def push(self, push: Push) -> None:
         if push.frame.get("type") == "token.revoked":  # an order to this node, never forwarded
             if push.frame.get("version") != self.token_version:
-                self.close(CloseCode.UNAUTHORIZED, "token revoked")
+                self.close(CloseCode.UNAUTHORIZED, str(push.frame.get("reason") or "token revoked"))
             return
         if self._buffered is not None:
             self._buffered.append(push)

@@ -12,6 +12,8 @@ from typing import Any
 from ..domain.records import ConversationSnapshot, HistoryEntry, VisitorSnapshot, search_config
 from .database import Database, at
 
+__all__ = ["APPLY_REDACTIONS", "INDEX_CONVERSATION", "Archive"]
+
 #: History events whose text is searched (system messages are not customer words, but are found too).
 _SEARCHED = ("message", "note")
 
@@ -107,9 +109,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (conversation_id, seq) DO NOTHING
 """
 
+#: The one place a message's redacted form is written (record/privacy.py redacts through it too).
+APPLY_REDACTIONS = """
+UPDATE messages m SET body = NULL, redacted_at = r.redacted_at, redacted_by = r.redacted_by,
+    frame = jsonb_build_object('type', m.frame->'type', 'conversation_id', m.frame->'conversation_id',
+        'message_id', m.frame->'message_id', 'seq', m.frame->'seq', 'from', m.frame->'from', 'ts', m.frame->'ts',
+        'redacted', jsonb_build_object('by', r.redacted_by,
+                                       'at', (extract(epoch FROM r.redacted_at) * 1000)::bigint))
+FROM redactions r
+WHERE m.conversation_id = $1 AND r.conversation_id = m.conversation_id AND r.seq = m.seq AND m.redacted_at IS NULL
+"""
+
 # The search vectors are made again from the rows, so that copying twice, a
 # redaction or an erasure leaves them exactly as the rows say.
-_INDEX_CONVERSATION = """
+INDEX_CONVERSATION = """
 UPDATE conversations c SET
     search = setweight(to_tsvector('simple', coalesce((
                  SELECT string_agg(concat_ws(' ', s.customer_name, s.customer_email, s.customer_phone), ' ')
@@ -142,6 +155,8 @@ class Archive:
         ended = None if is_open else max((_int(s.get("ended_at")) or 0 for s in sessions), default=0) or None
         language = _text(last.get("language"))
         async with self.database.pool.acquire() as connection, connection.transaction():
+            if await connection.fetchval("SELECT 1 FROM erased_visitors WHERE visitor_id = $1", visitor):
+                return snapshot.last_seq  # copied before the erasure, arriving after it: dropped
             await connection.execute(
                 _UPSERT_VISITOR, visitor, at(snapshot.visitor_created_at or created), at(snapshot.last_activity)
             )
@@ -163,8 +178,10 @@ class Archive:
                 await connection.executemany(
                     _INSERT_MESSAGE, [_message_row(cid, visitor, entry) for entry in snapshot.history]
                 )
+            if snapshot.history:
+                await connection.execute(APPLY_REDACTIONS, cid)
             if snapshot.history or sessions:
-                await connection.execute(_INDEX_CONVERSATION, cid)
+                await connection.execute(INDEX_CONVERSATION, cid)
             held: int = await connection.fetchval(
                 "UPDATE conversations SET last_seq = GREATEST(last_seq, $2) WHERE conversation_id = $1"
                 " RETURNING last_seq",

@@ -121,6 +121,17 @@ class Directory:
         """The conversations the agent took part in, newest first (at most 1000, kept by the router)."""
         return [_s(cid) for cid in await call(self.redis.zrange(self.keys.agent_conversations(aid), 0, -1, desc=True))]
 
+    async def visitor_conversation_ids(self, vid: str) -> list[str]:
+        """The visitor's conversations that Redis knows of, oldest first."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.lrange(f"{self.keys.visitor(vid)}:convs", 0, -1)
+        pipe.hget(self.keys.visitor(vid), "conv")
+        listed, latest = await call(pipe.execute())
+        ids = [_s(cid) for cid in listed]
+        if latest and _s(latest) not in ids:
+            ids.append(_s(latest))
+        return ids
+
     async def follow_events(self, after: str, block_ms: int, count: int = 500) -> list[tuple[str, bytes]]:
         """Events after stream id `after` ("$" for only new ones), waiting up to
         `block_ms` for the first; each as (id, the event's JSON as stored)."""

@@ -206,6 +206,11 @@ class Keys:
         return self._r("archive", "events")
 
     @property
+    def erased_visitors(self) -> str:
+        """The ids of erased visitors (only the ids): their tokens never say hello again."""
+        return self._r("erased")
+
+    @property
     def legacy_search_index(self) -> str:
         """The match pattern of the word index that versions before the system of record kept
         in Redis (search is PostgreSQL's now); the upgrade removes it."""

@@ -11,6 +11,7 @@ from .admin_commands import AdminCommands
 from .agent_commands import AgentCommands
 from .archive import ArchiveCommands
 from .customer_commands import CustomerCommands
+from .erasure import ErasureCommands
 from .history import HistoryReads
 from .migrations import Migrations
 from .timer_commands import TimerCommands
@@ -18,6 +19,14 @@ from .views import Views
 
 
 class Router(
-    CustomerCommands, AgentCommands, AdminCommands, TimerCommands, Views, Migrations, HistoryReads, ArchiveCommands
+    CustomerCommands,
+    AgentCommands,
+    AdminCommands,
+    TimerCommands,
+    Views,
+    Migrations,
+    HistoryReads,
+    ArchiveCommands,
+    ErasureCommands,
 ):
     pass

@@ -53,6 +53,7 @@ STANDALONE = frozenset(
         "archive_confirm",
         "archive_forget",
         "archive_events_cursor",
+        "redact",
         "put_canned",
         "put_invite_rule",
     }

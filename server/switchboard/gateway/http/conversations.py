@@ -10,9 +10,10 @@ from ...domain import search
 from ...domain.cards import build_card
 from ...domain.config import check_id
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.parameters import bounded_int
 from ...store.clock import now_ms
 from .common import JSON, found, path_id, services_of
-from .guards import requires_admin_or_agent
+from .guards import requires_admin, requires_admin_or_agent
 
 
 @requires_admin_or_agent
@@ -60,7 +61,17 @@ async def list_conversations(request: Request) -> Response:
     return JSON({"conversations": cards, "next": search.encode_cursor(position) if position else None})
 
 
+@requires_admin
+async def redact_message(request: Request) -> Response:
+    """GDPR article 16: one message's content goes everywhere; that it was redacted, by whom and when stays."""
+    cid = path_id(request, "conversation")
+    seq = bounded_int(request.path_params["seq"], "seq", 0, 1, 2**31 - 1)
+    found(await services_of(request).privacy.redact_message(cid, seq) or None, "no such message")
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/v1/conversations", list_conversations),
     Route("/api/v1/conversations/{id}", get_conversation),
+    Route("/api/v1/conversations/{id}/messages/{seq}", redact_message, methods=["DELETE"]),
 ]

@@ -63,12 +63,29 @@ async def invite_visitor(request: Request) -> Response:
     return JSON(sent, status_code=201)
 
 
+@requires_admin
+async def erase_visitor(request: Request) -> Response:
+    """GDPR article 17: the visitor is erased everywhere; 204, also when called again."""
+    await services_of(request).privacy.erase_visitor(path_id(request, "visitor"))
+    return Response(status_code=204)
+
+
+@requires_admin
+async def export_visitor(request: Request) -> Response:
+    """GDPR articles 15 and 20: everything kept about the visitor, as one JSON document."""
+    vid = path_id(request, "visitor")
+    exported = found(await services_of(request).privacy.export_visitor(vid), "nothing is kept about this visitor")
+    return JSON(exported, headers={"Content-Disposition": f'attachment; filename="visitor-{vid}.json"'})
+
+
 routes = [
     Route("/api/v1/invite-rules", list_invite_rules),
     Route("/api/v1/invite-rules/{id}", put_invite_rule, methods=["PUT"]),
     Route("/api/v1/invite-rules/{id}", get_invite_rule, methods=["GET"]),
     Route("/api/v1/invite-rules/{id}", delete_invite_rule, methods=["DELETE"]),
     Route("/api/v1/visitors", list_visitors),
-    Route("/api/v1/visitors/{id}", get_visitor),
+    Route("/api/v1/visitors/{id}", get_visitor, methods=["GET"]),
+    Route("/api/v1/visitors/{id}", erase_visitor, methods=["DELETE"]),
+    Route("/api/v1/visitors/{id}/export", export_visitor),
     Route("/api/v1/visitors/{id}/invite", invite_visitor, methods=["POST"]),
 ]

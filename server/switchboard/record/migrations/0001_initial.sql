@@ -124,3 +124,19 @@ CREATE TABLE audit_log (
     detail      jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX audit_log_by_target ON audit_log (target, occurred_at);
+
+-- Erased visitors: the id only, so that a late copy from Redis never brings one back.
+CREATE TABLE erased_visitors (
+    visitor_id text PRIMARY KEY,
+    erased_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Redacted messages: that one was redacted, by whom and when (a late copy of the
+-- message from Redis is redacted again on arrival).
+CREATE TABLE redactions (
+    conversation_id text NOT NULL,
+    seq             integer NOT NULL,
+    redacted_by     text NOT NULL,
+    redacted_at     timestamptz NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+);

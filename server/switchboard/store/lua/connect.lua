@@ -16,6 +16,7 @@ local back_in_grace = redis.call('ZSCORE', DEADLINES, 'grace:' .. kind .. ':' ..
 local fresh = redis.call('SCARD', conns) == 0 and not back_in_grace
 
 if kind == 'v' then
+  if redis.call('SISMEMBER', k('erased'), id) == 1 then return refuse('unauthorized', 'this visitor was erased') end
   Presence.add_connection('v', id, conn)
   redis.call('ZADD', k('visitors', 'online'), 0, id) -- listed by id (GET /visitors?online=true)
   Deadline.disarm('grace:v:' .. id)
@@ -24,7 +25,9 @@ if kind == 'v' then
   redis.call('ZADD', k('archive', 'visitors'), 'NX', NOW, id)
   local cid = redis.call('HGET', k(KEY.visitor, id), 'conv')
   local result = {conversation_id = cid or cjson.null}
-  if cid then result.session = Cards.session_view(redis.call('HGET', cv(cid), 'session')) end
+  -- a finished conversation past the live window lives in PostgreSQL only
+  local sid = cid and redis.call('HGET', cv(cid), 'session')
+  if sid then result.session = Cards.session_view(sid) end
   return Conversations.done(result)
 end
 

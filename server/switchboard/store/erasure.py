@@ -1,0 +1,103 @@
+"""Erasure and redaction in Redis (GDPR articles 17 and 16): what the live store holds of a person.
+
+`erase_visitor` is one routing step (erase_visitor.lua); what it cannot reach
+in that step (the message side of conversations on a Cluster, the entries of
+the events stream, webhook dead letters) is removed here right after, each a
+bounded scan. A redaction rewrites one conversation's history stream in one
+step on the conversation's own keys (redact.lua).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from .engine import Engine
+from .errors import call, store_call
+from .lists import listed
+
+_json_decode = msgspec.json.Decoder().decode
+#: Events stream entries read per step while looking for an erased visitor's.
+SCAN_STEP = 1000
+
+
+def _s(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class ErasureCommands(Engine):
+    async def erase_visitor(self, vid: str) -> list[str]:
+        """Ends the visitor's open chat (`erased`), closes its sockets (4401) and deletes
+        every key of it and of its conversations; returns the conversation ids."""
+        k = self.keys
+        erased = await self._step("erase_visitor", vid)
+        cids = [str(cid) for cid in listed(erased.get("conversations"))]
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in cids:
+            pipe.delete(k.conversation(cid), k.history(cid), k.client_msg_ids(cid))
+        await call(pipe.execute())
+        await self._scrub_events(set(cids), vid)
+        await self._scrub_dead_letters(set(cids), vid)
+        return cids
+
+    async def _scrub_events(self, cids: set[str], vid: str) -> None:
+        """Deletes the lifecycle events of those conversations (or naming the visitor) from the stream."""
+        if not cids and not vid:
+            return
+        cursor = "-"
+        while True:
+            entries = await call(self.redis.xrange(self.keys.events, cursor, "+", count=SCAN_STEP))
+            doomed = []
+            for eid, fields in entries:
+                event = _json_decode(fields[b"e"])
+                if event.get("conversation_id") in cids or event.get("visitor_id") == vid:
+                    doomed.append(eid)
+            if doomed:
+                await call(self.redis.xdel(self.keys.events, *doomed))
+            if len(entries) < SCAN_STEP:
+                return
+            cursor = "(" + _s(entries[-1][0])
+
+    async def _scrub_dead_letters(self, cids: set[str], vid: str) -> None:
+        """Deletes the dead letters (and their bodies) of webhooks that carry those conversations' events."""
+        k = self.keys
+        for wid_raw in await call(self.redis.hkeys(k.webhooks)):
+            wid = _s(wid_raw)
+            dead = [_s(did) for did in await call(self.redis.lrange(k.webhook_dead(wid), 0, -1))]
+            if not dead:
+                continue
+            bodies = await call(self.redis.hmget(k.webhook_jobs(wid), dead))
+            for did, body in zip(dead, bodies, strict=True):
+                if body is None:
+                    continue
+                event = _json_decode(body)
+                if event.get("conversation_id") in cids or event.get("visitor_id") == vid:
+                    pipe = self.redis.pipeline(transaction=False)
+                    pipe.lrem(k.webhook_dead(wid), 0, did)
+                    pipe.hdel(k.webhook_dead_info(wid), did)
+                    pipe.hdel(k.webhook_jobs(wid), did)
+                    await call(pipe.execute())
+
+    async def is_erased(self, vid: str) -> bool:
+        return bool(await call(self.redis.sismember(self.keys.erased_visitors, vid)))
+
+    async def redact_message(self, cid: str, seq: int, by: str, at_ms: int) -> dict[str, Any] | None:
+        """Replaces the text of history entry `seq` with the mark of its redaction and tells
+        the conversation's live sockets (`message.redacted`); None when Redis does not hold it."""
+        k = self.keys
+        with store_call:
+            raw = await self.scripts["redact"](
+                keys=[k.conversation(cid), k.history(cid)],
+                args=[k.prefix, seq, by, at_ms, "0" if self.sharded else "1"],
+            )
+        doc = _json_decode(raw)
+        if not doc.get("ok"):
+            return None
+        if channels := listed(doc.get("channels")):
+            pipe = self.redis.pipeline(transaction=False)
+            for channel in channels:
+                pipe.spublish(channel, doc["payload"])
+            await call(pipe.execute())
+        redacted: dict[str, Any] = doc["ok"]
+        return redacted
