@@ -19,6 +19,7 @@ from .background import Background
 from .domain.errors import SwitchboardError
 from .record.archive import Archive
 from .record.database import RECORD_ERRORS
+from .record.privacy import Privacy
 from .store.clock import now_ms
 from .store.router import Router
 
@@ -43,6 +44,9 @@ class Archiver(Background):
         batch: int,
         lease_s: float,
         live_retention_s: float,
+        privacy: Privacy,
+        retention_days: float,
+        retention_sweep_s: float,
     ) -> None:
         self.router = router
         self.archive = archive
@@ -51,11 +55,16 @@ class Archiver(Background):
         self.batch = batch
         self.lease_ms = int(lease_s * 1000)
         self.live_retention_ms = int(live_retention_s * 1000)
+        self.privacy = privacy
+        self.retention_days = retention_days
+        self.retention_sweep_s = retention_sweep_s
+        self._next_sweep = 0.0
         self._task: asyncio.Task[None] | None = None
         #: figures for /metrics
         self.copied_messages = 0
         self.copied_events = 0
         self.trimmed_conversations = 0
+        self.expired_conversations = 0
         self.failures = 0
 
     async def start(self) -> None:
@@ -88,6 +97,9 @@ class Archiver(Background):
         conversations = await self.copy_conversations()
         visitors = await self.copy_visitors()
         await self.trim()
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self.retention_sweep_s
+            await self.sweep_retention()
         return events >= self.batch * 10 or conversations >= self.batch or visitors >= self.batch
 
     async def copy_events(self) -> int:
@@ -150,6 +162,29 @@ class Archiver(Background):
         removed = await self.router.trim_conversations(cids, self.live_retention_ms, now=now)
         self.trimmed_conversations += len(removed)
         return len(removed)
+
+    async def sweep_retention(self) -> int:
+        """Deletes, everywhere, the conversations that ended longer ago than retention keeps them
+        (one node at a time); returns how many went."""
+        queue_days = await self.router.queue_retention_days()
+        if not self.retention_days and not queue_days:
+            return 0
+        if not await self.router.hold_archive_lease("retention", self.node_id, self.lease_ms):
+            return 0
+        gone = 0
+        while True:
+            now = now_ms()
+            cids = await self.privacy.expired_conversations(self.retention_days, queue_days, now, self.batch)
+            if not cids:
+                break
+            removed = set(await self.router.forget_conversations(cids))
+            # one that came back to life meanwhile (a customer wrote again) is kept, here and there
+            alive = set(await self.router.live_conversation_ids([c for c in cids if c not in removed]))
+            gone += await self.privacy.delete_conversations([c for c in cids if c not in alive], now)
+            if len(cids) < self.batch:
+                break
+        self.expired_conversations += gone
+        return gone
 
 
 def lag_seconds(oldest_ms: int) -> float:

@@ -329,3 +329,43 @@ async def test_a_redacted_message_is_gone_everywhere_but_that_it_was_redacted(sb
     assert [(a["action"], a["target"], json.loads(a["detail"])) for a in audit] == [
         ("message.redacted", f"{cid}:{seq}", {"conversation_id": cid, "seq": seq})
     ]
+
+
+# ---------------------------------------------------------------- retention
+
+
+async def test_retention_deletes_every_trace_of_ended_conversations_a_queue_may_keep_longer(
+    make_deployment, pg, redis_url
+):
+    second = 1 / 86400
+    sb = await make_deployment(retention_days=second, retention_sweep_s=0.1, live_retention_s=3600)
+    await sb.queue("support")
+    await sb.queue("legal", retention_days=3650)
+    gone = await served_chat(sb, text="delete me in a second")
+    kept_customer, kept = await sb.chat(queue="legal", text="keep me for ten years")
+    await kept_customer.ok({"type": "end_chat"})
+    cid, kept_cid = gone["conversation_id"], kept["conversation_id"]
+
+    client = redis_async.Redis.from_url(redis_url)
+
+    async def deleted() -> bool:
+        # from Redis too, live window or not
+        in_redis = [k async for k in client.scan_iter(match=f"*{cid}*")]
+        return not in_redis and not await pg.fetchval(
+            "SELECT count(*) FROM conversations WHERE conversation_id = $1", cid
+        )
+
+    await eventually(deleted, timeout=10)
+    await client.aclose()
+    assert await everything_about(pg, redis_url, ["delete me in a second", cid]) == []
+    vid = gone["customer"].frames[0]["visitor_id"]
+    assert not await pg.fetchval("SELECT count(*) FROM visitors WHERE visitor_id = $1", vid)
+    # the other queue keeps its own
+    assert await pg.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", kept_cid)
+    detail = await sb.admin("GET", f"/api/v1/conversations/{kept_cid}")
+    assert detail["messages"][0]["text"] == "keep me for ten years"
+    assert (
+        await sb.http.get(f"/api/v1/conversations/{cid}")
+        and (await sb.http.get(f"/api/v1/conversations/{cid}")).status_code == 404
+    )
+    assert "conversations.deleted" in [r["action"] for r in await rows(pg, "SELECT action FROM audit_log")]

@@ -56,6 +56,9 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     business_hours: BusinessHours | None = None
     #: the sites whose widget may open chats in this queue; None: SWITCHBOARD_ALLOWED_ORIGINS
     allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=50)] | None = None
+    #: conversations of this queue are deleted everywhere this many days after they ended;
+    #: None: SWITCHBOARD_RETENTION_DAYS (fractions allowed)
+    retention_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
 
     def __post_init__(self) -> None:
         codes = [c.code for c in self.wrap_up_codes]

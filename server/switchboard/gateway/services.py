@@ -108,6 +108,7 @@ def build_services(settings: Settings) -> Services:
     webhooks = WebhookStore(redis, keys)
     directory = Directory(redis, keys, router)
     database = Database(settings.database_url, settings.database_pool_size)
+    privacy = Privacy(database)
 
     async def register_sockets_again() -> None:
         for client in list(local.sockets):
@@ -134,7 +135,7 @@ def build_services(settings: Settings) -> Services:
         chats=CustomerChats(router, directory, settings.allowed_origins, settings.customer_text_limit),
         database=database,
         record=RecordReads(database),
-        privacy=PrivacyRequests(router, directory, Privacy(database)),
+        privacy=PrivacyRequests(router, directory, privacy),
         archiver=Archiver(
             router,
             Archive(database),
@@ -143,6 +144,9 @@ def build_services(settings: Settings) -> Services:
             batch=settings.archive_batch,
             lease_s=settings.archive_lease_s,
             live_retention_s=settings.live_retention_s,
+            privacy=privacy,
+            retention_days=settings.retention_days,
+            retention_sweep_s=settings.retention_sweep_s,
         ),
         local=local,
     )

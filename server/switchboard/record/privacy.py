@@ -144,6 +144,60 @@ class Privacy:
             await connection.execute(INDEX_CONVERSATION, cid)
             await audit(connection, actor, "message.redacted", f"{cid}:{seq}", {"conversation_id": cid, "seq": seq})
 
+    async def expired_conversations(
+        self, default_days: float, queue_days: dict[str, float], now_ms: int, limit: int
+    ) -> list[str]:
+        """Conversations that ended longer ago than their retention (the queue of their last
+        session decides; `default_days` 0 keeps those of other queues forever)."""
+        now = datetime.datetime.fromtimestamp(now_ms / 1000, datetime.UTC)
+        async with self.database.pool.acquire() as connection:
+            rows = await connection.fetch(
+                """
+                SELECT c.conversation_id FROM conversations c
+                LEFT JOIN LATERAL (SELECT queue FROM sessions WHERE conversation_id = c.conversation_id
+                                   ORDER BY queued_at DESC LIMIT 1) s ON TRUE
+                LEFT JOIN unnest($2::text[], $3::float8[]) AS q(queue, days) ON q.queue = s.queue
+                WHERE NOT c.is_open AND c.ended_at IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM sessions w WHERE w.conversation_id = c.conversation_id
+                                  AND w.status <> 'closed')
+                  AND coalesce(q.days, nullif($1::float8, 0)) IS NOT NULL
+                  AND c.ended_at < $4::timestamptz - make_interval(secs => coalesce(q.days, $1::float8) * 86400)
+                ORDER BY c.ended_at LIMIT $5
+                """,
+                default_days,
+                list(queue_days),
+                list(queue_days.values()),
+                now,
+                limit,
+            )
+        return [row["conversation_id"] for row in rows]
+
+    async def delete_conversations(self, cids: list[str], now_ms: int) -> int:
+        """Deletes the conversations with everything of them, then the visitors with nothing left
+        (their journey too); returns how many conversations went. What stays: the audit trail and
+        the figures Redis counts, which hold no personal data."""
+        if not cids:
+            return 0
+        async with self.database.pool.acquire() as connection, connection.transaction():
+            visitors = [
+                row["visitor_id"]
+                for row in await connection.fetch(
+                    "SELECT DISTINCT visitor_id FROM conversations WHERE conversation_id = ANY($1::text[])", cids
+                )
+            ]
+            await connection.execute("DELETE FROM events WHERE conversation_id = ANY($1::text[])", cids)
+            await connection.execute("DELETE FROM redactions WHERE conversation_id = ANY($1::text[])", cids)
+            deleted = await connection.fetch(
+                "DELETE FROM conversations WHERE conversation_id = ANY($1::text[]) RETURNING 1", cids
+            )
+            await connection.execute(
+                "DELETE FROM visitors v WHERE v.visitor_id = ANY($1::text[])"
+                " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.visitor_id = v.visitor_id)",
+                visitors,
+            )
+            await audit(connection, "retention", "conversations.deleted", "retention", {"conversations": len(deleted)})
+        return len(deleted)
+
     async def message_exists(self, cid: str, seq: int) -> bool:
         async with self.database.pool.acquire() as connection:
             return bool(

@@ -148,18 +148,40 @@ class ArchiveCommands(Engine):
             "oldest_event_ms": int(_s(next_event[0][0]).split("-")[0]) if next_event else 0,
         }
 
+    async def live_conversation_ids(self, cids: list[str]) -> list[str]:
+        """Those of `cids` that Redis still holds."""
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in cids:
+            pipe.exists(self.keys.conversation_record(cid))
+        return [cid for cid, there in zip(cids, await call(pipe.execute()), strict=True) if there]
+
+    async def queue_retention_days(self) -> dict[str, float]:
+        """The queues that set their own `retention_days`, with it."""
+        qids = [_s(q) for q in await call(self.redis.smembers(self.keys.queues))]
+        pipe = self.redis.pipeline(transaction=False)
+        for qid in qids:
+            pipe.hget(self.keys.queue(qid), "config")
+        kept = {}
+        for qid, raw in zip(qids, await call(pipe.execute()), strict=True):
+            days = _json_decode(raw).get("retention_days") if raw else None
+            if days:
+                kept[qid] = float(days)
+        return kept
+
     async def finished_before(self, before_ms: int, limit: int) -> list[str]:
         """Conversations whose last session closed before `before_ms`, oldest first."""
         found = await call(self.redis.zrangebyscore(self.keys.archive_finished, "-inf", before_ms, start=0, num=limit))
         return [_s(cid) for cid in found]
 
-    async def trim_conversations(self, cids: list[str], window_ms: int, now: int | None = None) -> list[str]:
-        """Removes from Redis those of `cids` that are finished past the window and
-        fully in PostgreSQL (re-checked in one step); returns the ones removed."""
+    async def trim_conversations(
+        self, cids: list[str], window_ms: int, now: int | None = None, *, require_archived: bool = True
+    ) -> list[str]:
+        """Removes from Redis those of `cids` that are finished past the window and (with
+        `require_archived`) fully in PostgreSQL, re-checked in one step; returns the ones removed."""
         if not cids:
             return []
         k = self.keys
-        if self.sharded:
+        if self.sharded and require_archived:
             # the message side is on other shards: only conversations PostgreSQL has all of
             pipe = self.redis.pipeline(transaction=False)
             for cid in cids:
@@ -168,10 +190,11 @@ class ArchiveCommands(Engine):
             cids = [cid for cid, (seq, done) in zip(cids, sides, strict=True) if int(done or -1) >= int(seq or 0)]
             if not cids:
                 return []
-        removed = [str(cid) for cid in listed(await self._run("archive_trim", window_ms, *cids, now=now))]
+        flag = "1" if require_archived else "0"
+        removed = [str(cid) for cid in listed(await self._run("archive_trim", window_ms, flag, *cids, now=now))]
         if self.sharded:
             for cid in removed:
                 await self.scripts["archive_forget"](
-                    keys=[k.conversation(cid), k.history(cid), k.client_msg_ids(cid)], args=[]
+                    keys=[k.conversation(cid), k.history(cid), k.client_msg_ids(cid)], args=[flag]
                 )
         return removed

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from .engine import Engine
+from .archive import ArchiveCommands
 from .errors import call, store_call
 from .lists import listed
 
@@ -26,7 +26,7 @@ def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class ErasureCommands(Engine):
+class ErasureCommands(ArchiveCommands):
     async def erase_visitor(self, vid: str) -> list[str]:
         """Ends the visitor's open chat (`erased`), closes its sockets (4401) and deletes
         every key of it and of its conversations; returns the conversation ids."""
@@ -78,6 +78,32 @@ class ErasureCommands(Engine):
                     pipe.hdel(k.webhook_dead_info(wid), did)
                     pipe.hdel(k.webhook_jobs(wid), did)
                     await call(pipe.execute())
+
+    async def forget_conversations(self, cids: list[str]) -> list[str]:
+        """What retention deletes: finished conversations (the open ones stay), their keys,
+        their events in the stream and the webhook dead letters of those; returns the ids removed."""
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in cids:
+            pipe.hget(k.conversation_record(cid), "visitor")
+        visitors = dict(zip(cids, await call(pipe.execute()), strict=True))
+        removed = await self.trim_conversations(cids, 0, require_archived=False)
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in removed:
+            if vid := visitors.get(cid):
+                pipe.lrem(f"{k.visitor(_s(vid))}:convs", 0, cid)
+        await call(pipe.execute())
+        for cid in removed:
+            if (vid := visitors.get(cid)) and _s(await call(self.redis.hget(k.visitor(_s(vid)), "conv")) or b"") == cid:
+                await call(self.redis.hdel(k.visitor(_s(vid)), "conv"))
+        pipe = self.redis.pipeline(transaction=False)
+        for aid in await call(self.redis.smembers(self.keys.agents)):
+            if cids:
+                pipe.zrem(self.keys.agent_conversations(_s(aid)), *cids)
+        await call(pipe.execute())
+        await self._scrub_events(set(cids), "")
+        await self._scrub_dead_letters(set(cids), "")
+        return removed
 
     async def is_erased(self, vid: str) -> bool:
         return bool(await call(self.redis.sismember(self.keys.erased_visitors, vid)))

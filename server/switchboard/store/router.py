@@ -26,7 +26,7 @@ class Router(
     Views,
     Migrations,
     HistoryReads,
-    ArchiveCommands,
     ErasureCommands,
+    ArchiveCommands,
 ):
     pass

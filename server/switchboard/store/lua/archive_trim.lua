@@ -7,13 +7,15 @@
 -- On Cluster the message side lives on another shard: the caller checked its
 -- archived_seq before, and removes it after (archive_forget), since nothing can
 -- write to a closed conversation's message side but a routing step.
--- ARGV[5] the live window, ms   ARGV[6..] conversation ids
+-- ARGV[5] the live window, ms
+-- ARGV[6] "1": only what PostgreSQL has all of; "0": whatever it has (retention deletes it everywhere)
+-- ARGV[7..] conversation ids
 -- Returns the ids removed.
 --- @include "includes/call"
-local window = tonumber(ARGV[5])
+local window, require_archived = tonumber(ARGV[5]), ARGV[6] == '1'
 local finished = k('archive', 'finished')
 local removed = {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local cid = ARGV[i]
   local at = tonumber(redis.call('ZSCORE', finished, cid))
   local record = redis.call('HMGET', cv(cid), 'open', 'visitor')
@@ -26,7 +28,7 @@ for i = 6, #ARGV do
     end
   end
   local message_side = P .. ':c:{' .. cid .. '}'
-  if qualifies and APPLY_HERE then
+  if qualifies and APPLY_HERE and require_archived then
     local c = redis.call('HMGET', message_side, 'seq', 'archived_seq')
     if tonumber(c[2] or -1) < tonumber(c[1] or 0) then qualifies = false end
   end
