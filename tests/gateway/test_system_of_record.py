@@ -369,3 +369,36 @@ async def test_retention_deletes_every_trace_of_ended_conversations_a_queue_may_
         and (await sb.http.get(f"/api/v1/conversations/{cid}")).status_code == 404
     )
     assert "conversations.deleted" in [r["action"] for r in await rows(pg, "SELECT action FROM audit_log")]
+
+
+# ---------------------------------------------------------------- upgrade in place
+
+
+async def test_a_redis_only_deployment_keeps_its_conversations_when_it_gets_a_database(
+    make_deployment, database_url, pg, redis_url
+):
+    # what a version without the system of record left: the chats in Redis, no marks, a word index
+    old = await make_deployment(archive_interval_s=3600)
+    await old.queue("support")
+    done = await served_chat(old, text="from the days before PostgreSQL")
+    cid = done["conversation_id"]
+    keys = old.node.services.router.keys
+    await old.node.stop()
+    client = redis_async.Redis.from_url(redis_url)
+    await client.delete(keys.archive_dirty, keys.archive_finished, keys.archive_visitors, keys.data_version)
+    await client.sadd("{sb:search}:w:parcel", cid)
+    await client.zadd("{sb:search}:activity", {cid: 1})
+    await pg.execute("TRUNCATE conversations, visitors, events CASCADE")
+
+    new = await make_deployment(live_retention_s=0.2)
+
+    async def archived_and_trimmed() -> bool:
+        in_redis = [k async for k in client.scan_iter(match=f"*{cid}*")]
+        return not in_redis and bool(await pg.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", cid))
+
+    await eventually(archived_and_trimmed)
+    assert [k async for k in client.scan_iter(match="{sb:search}:*")] == []
+    await client.aclose()
+    detail = await new.admin("GET", f"/api/v1/conversations/{cid}")
+    assert detail["messages"][0]["text"] == "from the days before PostgreSQL"
+    assert detail["card"]["status"] == "closed"
