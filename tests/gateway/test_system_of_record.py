@@ -402,3 +402,39 @@ async def test_a_redis_only_deployment_keeps_its_conversations_when_it_gets_a_da
     detail = await new.admin("GET", f"/api/v1/conversations/{cid}")
     assert detail["messages"][0]["text"] == "from the days before PostgreSQL"
     assert detail["card"]["status"] == "closed"
+
+
+async def test_a_messaging_customer_returns_to_its_thread_after_it_left_redis(make_deployment, pg, redis_url):
+    sb = await make_deployment(live_retention_s=0.2)
+    await sb.queue("support")
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat(text="Is my order shipped?", channel="messaging")
+    cid = started["conversation_id"]
+    token = customer.frames[0]["visitor_token"]
+    offer = await agent.expect("offer", conversation_id=cid)
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await agent.ok({"type": "message", "conversation_id": cid, "text": "Yes, yesterday"})
+    await agent.ok({"type": "end_session", "conversation_id": cid})
+    await agent.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    await customer.close()
+    client = redis_async.Redis.from_url(redis_url)
+
+    async def left_redis() -> bool:
+        return not await client.exists(f"sb:c:{{{cid}}}:log")
+
+    await eventually(left_redis)
+    await client.aclose()
+
+    back, welcome = await sb.customer(visitor_token=token)
+    assert welcome["conversation"]["conversation_id"] == cid and welcome["conversation"]["channel"] == "messaging"
+    await back.ok({"type": "message", "text": "Where is it now?"})
+    second = await agent.expect("offer", conversation_id=cid)
+    assert [m["text"] for m in second["thread"] if m.get("from", {}).get("role") != "system"][:2] == [
+        "Is my order shipped?",
+        "Yes, yesterday",
+    ]
+    await agent.ok({"type": "accept", "offer_id": second["offer_id"]})
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert len(detail["sessions"]) == 2
+    texts = [m["text"] for m in detail["messages"] if m["from"]["role"] != "system"]
+    assert texts == ["Is my order shipped?", "Yes, yesterday", "Where is it now?"]

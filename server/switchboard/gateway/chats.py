@@ -7,6 +7,7 @@ The socket decodes and answers; the rules themselves are in domain/admission.py 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +19,16 @@ from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origi
 from ..domain.errors import ErrorCode, SwitchboardError
 from ..domain.returning import Replay, goes_on, replay_from
 from ..domain.states import Channel
+from ..record.database import RECORD_ERRORS
+from ..record.reads import RecordReads
 from ..store.clock import now_ms
 from ..store.directory import Directory
 from ..store.errors import ConversationEnded
 from ..store.results import ChatStarted, MessagePosted
 from ..store.router import Router
 from .auth import new_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +44,13 @@ class CustomerChats:
         self,
         router: Router,
         directory: Directory,
+        record: RecordReads,
         node_origins: Collection[str] | None,
         text_limit: int,
     ) -> None:
         self._router = router
         self._directory = directory
+        self._record = record
         self._node_origins = node_origins
         self._text_limit = text_limit
 
@@ -56,6 +63,22 @@ class CustomerChats:
             return site.origin in await self._directory.queue_origins()
         except SwitchboardError:  # the store is away: its hello would fail anyway
             return False
+
+    async def bring_back(self, conversation_id: str) -> str | None:
+        """A visitor comes back to a conversation that left Redis after the live window: a
+        messaging thread goes on, so it comes back from PostgreSQL, history and all; returns
+        its last session id (None: not kept, or a webchat, which is over)."""
+        try:
+            snapshot = await self._record.snapshot(conversation_id)
+        except RECORD_ERRORS:
+            log.warning("conversation %s not brought back: PostgreSQL is away", conversation_id)
+            return None  # the visitor may start a new chat; a hello never fails for the archive
+        if snapshot is None or snapshot.record["channel"] != Channel.MESSAGING:
+            return None
+        # None: another node brought it back first
+        return await self._router.restore_conversation(snapshot) or await self._directory.current_session(
+            conversation_id
+        )
 
     async def returning(self, session_id: str | None) -> dict[str, Any] | None:
         """The card of the conversation a visitor comes back to, if it goes on."""

@@ -38,7 +38,10 @@ class CustomerSocket(ClientSocket):
             token = services.signer.visitor_token(visitor_id)
         self.visitor_id = visitor_id
         view = await self.join(visitor_id)
-        card = await services.chats.returning(view["session"]["id"] if view.get("session") else None)
+        session_id = view["session"]["id"] if view.get("session") else None
+        if session_id is None and view.get("conversation_id"):
+            session_id = await services.chats.bring_back(view["conversation_id"])
+        card = await services.chats.returning(session_id)
         self.conversation_id = card["conversation_id"] if card else None
         self.display_name = ((card["customer"] or {}).get("name") or "") if card else ""
         welcome = f.CustomerWelcome(

@@ -109,6 +109,7 @@ def build_services(settings: Settings) -> Services:
     directory = Directory(redis, keys, router)
     database = Database(settings.database_url, settings.database_pool_size)
     privacy = Privacy(database)
+    record = RecordReads(database)
 
     async def register_sockets_again() -> None:
         for client in list(local.sockets):
@@ -132,9 +133,9 @@ def build_services(settings: Settings) -> Services:
         gate=Gate(settings, HandshakeCounter(redis, keys).count),
         metrics=Metrics(local.sockets, settings.node_id, figures),
         collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),
-        chats=CustomerChats(router, directory, settings.allowed_origins, settings.customer_text_limit),
+        chats=CustomerChats(router, directory, record, settings.allowed_origins, settings.customer_text_limit),
         database=database,
-        record=RecordReads(database),
+        record=record,
         privacy=PrivacyRequests(router, directory, privacy),
         archiver=Archiver(
             router,

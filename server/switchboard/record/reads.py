@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.cards import build_card
+from ..domain.records import ConversationSnapshot, HistoryEntry
 from .database import Database, ms
 
 
@@ -32,6 +33,28 @@ class RecordReads:
             "notes": [e for e in events if e.get("type") == "note"],
             "events": [e for e in events if e.get("type") not in ("message", "note")],
         }
+
+    async def snapshot(self, cid: str) -> ConversationSnapshot | None:
+        """The conversation as PostgreSQL keeps it, to bring back to Redis; None when not kept."""
+        async with self.database.pool.acquire() as connection:
+            c = await connection.fetchrow("SELECT * FROM conversations WHERE conversation_id = $1", cid)
+            if c is None:
+                return None
+            views = await connection.fetch(
+                "SELECT view FROM sessions WHERE conversation_id = $1 ORDER BY queued_at, session_id", cid
+            )
+            entries = await connection.fetch(
+                "SELECT seq, audience, frame FROM messages WHERE conversation_id = $1 ORDER BY seq", cid
+            )
+        created = ms(c["created_at"]) or 0
+        return ConversationSnapshot(
+            conversation_id=cid,
+            record={"visitor": c["visitor_id"], "channel": c["channel"], "created_at": str(created)},
+            sessions=[row["view"] for row in views],
+            history=[HistoryEntry(row["seq"], row["audience"], row["frame"]) for row in entries],
+            last_activity=ms(c["last_activity_at"]),
+            visitor_created_at=None,
+        )
 
     async def history(self, cid: str, after_seq: int, audience: str, limit: int) -> list[dict[str, Any]]:
         """History events with seq > `after_seq`, in order; a customer's view leaves out notes."""

@@ -24,10 +24,26 @@ from .errors import call
 from .lists import listed
 
 _json_decode = msgspec.json.Decoder().decode
+_json_encode = msgspec.json.Encoder().encode
 
 
 def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _stored_session(view: dict[str, Any]) -> dict[str, str]:
+    """A session's stored fields from its view (the view adds names, decodes JSON, lists agents)."""
+    stored = {}
+    for name, value in view.items():
+        if name in ("queue_name", "journey", "help"):  # derived, or moot once closed
+            continue
+        if name == "agents":
+            value = ""  # a restored session is closed: nobody is in it
+        elif isinstance(value, (dict, list)):
+            value = _json_encode(value).decode()
+        stored[name] = value if isinstance(value, str) else str(value)
+    stored["wrapping"] = ""
+    return stored
 
 
 class ArchiveCommands(Engine):
@@ -147,6 +163,20 @@ class ArchiveCommands(Engine):
             "oldest_ms": int(oldest[0][1]) if oldest else 0,
             "oldest_event_ms": int(_s(next_event[0][0]).split("-")[0]) if next_event else 0,
         }
+
+    async def restore_conversation(self, snapshot: ConversationSnapshot) -> str | None:
+        """Brings a conversation that left Redis back from what PostgreSQL keeps (its message
+        side, then its routing side); returns its last session id (None when it was there)."""
+        k = self.keys
+        cid = snapshot.conversation_id
+        visitor = snapshot.record["visitor"]
+        history = [value for e in snapshot.history for value in (e.seq, e.audience, _json_encode(e.frame))]
+        await self.scripts["restore_history"](
+            keys=[k.conversation(cid), k.history(cid)], args=[visitor, now_ms(), *history]
+        )
+        stored = [_json_encode(_stored_session(view)) for view in snapshot.sessions]
+        restored = await self._run("restore_conversation", cid, _json_encode(snapshot.record), *stored)
+        return str(restored) if restored else None
 
     async def live_conversation_ids(self, cids: list[str]) -> list[str]:
         """Those of `cids` that Redis still holds."""

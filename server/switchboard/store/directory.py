@@ -53,6 +53,10 @@ class Directory:
         qid = await call(self.redis.hget(self.keys.session(_s(sid)), "queue")) if sid else None
         return (_s(qid) if qid else None), (_s(channel) if channel else "")
 
+    async def current_session(self, cid: str) -> str | None:
+        sid = await call(self.redis.hget(self.keys.conversation_record(cid), "session"))
+        return _s(sid) if sid else None
+
     async def agent_ids(self) -> list[str]:
         return sorted(_s(m) for m in await call(self.redis.smembers(self.keys.agents)))
 

@@ -54,6 +54,7 @@ STANDALONE = frozenset(
         "archive_forget",
         "archive_events_cursor",
         "redact",
+        "restore_history",
         "put_canned",
         "put_invite_rule",
     }
