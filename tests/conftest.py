@@ -210,6 +210,14 @@ class Deployment:
     http: httpx.AsyncClient
     clients: list[Client] = field(default_factory=list)
 
+    async def archive_caught_up(self) -> None:
+        """Until PostgreSQL has every change this deployment made (search and reports read it)."""
+        router = self.node.services.router
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await router.archive_backlog())["conversations"]:
+            assert asyncio.get_running_loop().time() < deadline, "the archive did not catch up"
+            await asyncio.sleep(0.02)
+
     async def admin(self, method: str, path: str, body: Any = None, expect: int | None = 200) -> Any:
         response = await self.http.request(method, path, json=body)
         if expect is not None:

@@ -60,6 +60,7 @@ class Archiver(Background):
         self.retention_sweep_s = retention_sweep_s
         self._next_sweep = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         #: figures for /metrics
         self.copied_messages = 0
         self.copied_events = 0
@@ -68,16 +69,20 @@ class Archiver(Background):
         self.failures = 0
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="archiver")
 
     async def stop(self) -> None:
+        # A cancelled query may come back from asyncpg as PostgreSQL's "canceling statement"
+        # error, which the loop takes for an outage: the flag ends the loop all the same.
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 more = await self.step()
             except PAUSING_ERRORS as exc:
@@ -88,7 +93,7 @@ class Archiver(Background):
                 self.failures += 1
                 log.exception("archiving step failed")
                 more = False
-            if not more:
+            if not more and not self._stopping:
                 await asyncio.sleep(self.interval_s)
 
     async def step(self) -> bool:

@@ -81,6 +81,7 @@ async def test_widget_and_desks_typing_transfer_wrap_up_and_csat(browser, sb):
     await w.page.get_by_role("button", name="Send rating").click()
     await expect(w.page.get_by_text("Thank you for your feedback!")).to_be_visible()
 
+    await sb.archive_caught_up()  # search reads PostgreSQL
     found = await sb.admin("GET", "/api/v1/conversations?q=charged")
     card = found["conversations"][0]
     assert card["wrap_up"]["code"] == "refund" and card["csat"] == {"rating": 5}

@@ -189,6 +189,7 @@ async def test_hostile_text_is_only_text_in_the_widget_the_desk_and_the_supervis
     assert AGENT_NAME in await board.locator("#agents").inner_text()
 
     # What the store kept is what was sent.
+    await sb.archive_caught_up()  # search reads PostgreSQL
     cid = (await sb.admin("GET", "/api/v1/conversations"))["conversations"][0]["conversation_id"]
     detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
     texts = [m["text"] for m in detail["messages"] if m.get("from", {}).get("role") in ("customer", "agent")]

@@ -294,6 +294,7 @@ async def test_a_visitor_has_one_open_chat(sb):
     assert again["code"] == "conflict"
     tab, _ = await sb.customer(visitor_token=welcome["visitor_token"])
     assert (await tab.request({"type": "start_chat", "queue": "support"}))["code"] == "conflict"
+    await sb.archive_caught_up()
     conversations = await sb.admin("GET", "/api/v1/conversations")
     assert len(conversations["conversations"]) == 1
 

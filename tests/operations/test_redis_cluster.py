@@ -353,6 +353,7 @@ async def test_a_chat_goes_through_every_core_step_on_a_cluster(on_cluster):
     await bob.expect("conversation.closed")
 
     # the reads: search, the conversation, lifecycle events, metrics
+    await sb.archive_caught_up()  # search reads PostgreSQL
     found = await sb.admin("GET", "/api/v1/conversations?q=invoice")
     assert [c["conversation_id"] for c in found["conversations"]] == [cid]
     events = [e["type"] for e in (await sb.admin("GET", "/api/v1/events?limit=1000"))["events"]]
