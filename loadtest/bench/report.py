@@ -217,21 +217,24 @@ def rest_tables(report: dict[str, Any]) -> list[str]:
 def archive_table(a: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        "| archive (JSON, one node, saturated relay) | relay msg/s | p99 (ms) | server CPU per msg (us) "
-        "| rows/s into PostgreSQL | lag max (s) | oldest mark max (s) | drained after load (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| archive (JSON, one node, saturated relay; archiving on: interval {a.get('archive_interval_s')}) | relay msg/s | p99 (ms) | server CPU per msg (us) "
+        "| PostgreSQL CPU % | rows/s into PostgreSQL | lag max (s) | oldest mark max (s) | drained after load (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in a["runs"]:
         s, w = r["saturated"], r.get("archive", {})
         lines.append(
             f"| archiving {r['archiving']} | {s['msgs_per_s']} | {s['latency']['p99_ms']} | "
-            f"{s['server_cpu_us_per_msg']} | {w.get('ingested_rows_per_s', '-')} | {w.get('lag_max_s', '-')} | "
+            f"{s['server_cpu_us_per_msg']} | {s['cpu_percent'].get('postgres', '-')} | "
+            f"{w.get('ingested_rows_per_s', '-')} | {w.get('lag_max_s', '-')} | "
             f"{w.get('oldest_mark_max_s', '-')} | {w.get('drained_after_load_s', '-')} |"
         )
     lines += [
         "",
         f"relay throughput, archiving on / off: {a['throughput_on']} / {a['throughput_off']} msg/s = "
-        f"{a['ratio_on_off']} (target >= 0.85)",
+        f"{a['ratio_on_off']} (target >= 0.85); the node's CPU per message on / off: "
+        f"{a['server_cpu_us_per_msg_on']} / {a['server_cpu_us_per_msg_off']} us, msg/s per server core on/off "
+        f"{a['msgs_per_server_core_on_off']}",
         f"archive ingestion at saturation: {a['ingested_rows_per_s']} rows/s; lag (delivery -> row) max "
         f"{a['lag_max_s']} s; oldest dirty mark max {a['oldest_mark_max_s']} s; every delivered message "
         f"archived: {'yes' if a['all_delivered_archived'] else 'NO'}",

@@ -25,7 +25,7 @@ from switchboard.embedded_postgres import EmbeddedPostgres
 from .archive import ArchiveWatch, finished_conversations
 from .measure import Relay, close_all, measure_idle, measure_routing
 from .plan import Plan
-from .processes import free_port
+from .processes import free_port, tree_cpu_s
 from .report import summarise, table
 from .targets import MinimalRelay, SocketIORelay, Switchboard, Target
 
@@ -50,6 +50,7 @@ class Bench:
             self.redis.stop()
             raise
         self.profile_dir: Path | None = None
+        self.archive_interval: float | None = None  # the archiving-on runs' interval; None: the node's default
 
     def close(self) -> None:
         self.redis.stop()
@@ -213,7 +214,8 @@ class Bench:
         on, how fast rows reach PostgreSQL and how far behind they are."""
         plan = self.plan
         self.flush()
-        env = {} if archiving else {"SWITCHBOARD_ARCHIVE_INTERVAL_S": "100000"}
+        on = {"SWITCHBOARD_ARCHIVE_INTERVAL_S": str(self.archive_interval)} if self.archive_interval else {}
+        env = on if archiving else {"SWITCHBOARD_ARCHIVE_INTERVAL_S": "100000"}
         target = self.switchboard("json", **env)
         label = "on" if archiving else "off"
         self.log(f"archiving {label}: saturated relay")
@@ -223,18 +225,23 @@ class Bench:
             relay = Relay(target, pairs)
             await relay.warm()
             result: dict[str, Any] = {"archiving": label}
+            pg_pid = self.postgres.pid or 0
             if not archiving:
+                pg_before, t0 = tree_cpu_s(pg_pid), time.monotonic()
                 result["saturated"] = await relay.saturate(
                     plan.window, plan.saturate_s, plan.warmup_s, self.pids(target)
                 )
+                pg_cpu, elapsed = tree_cpu_s(pg_pid) - pg_before, time.monotonic() - t0
             else:
                 async with ArchiveWatch(self.database_url, self.redis_url, relay) as watch:
                     await watch.settle()
                     stop = asyncio.Event()
                     sampler = asyncio.create_task(watch.run(stop))
+                    pg_before, t0 = tree_cpu_s(pg_pid), time.monotonic()
                     result["saturated"] = await relay.saturate(
                         plan.window, plan.saturate_s, plan.warmup_s, self.pids(target)
                     )
+                    pg_cpu, elapsed = tree_cpu_s(pg_pid) - pg_before, time.monotonic() - t0
                     stop.set()
                     await sampler
                     result["archive"] = watch.figures(plan.warmup_s)
@@ -243,6 +250,8 @@ class Bench:
                     result["archive"]["drained_after_load_s"] = None if drained is None else round(drained, 2)
                     result["archive"]["delivered"] = delivered - watch.base[0]
                     result["archive"]["rows_added"] = rows - watch.base[1]
+            # PostgreSQL shares the machine's cores with the node, Redis and this client
+            result["saturated"]["cpu_percent"]["postgres"] = round(pg_cpu / elapsed * 100, 1)
             await close_all([c for pair in pairs for c in pair])
             return result
         finally:
@@ -258,11 +267,21 @@ class Bench:
         on = [r["saturated"]["msgs_per_s"] for r in runs if r["archiving"] == "on"]
         off = [r["saturated"]["msgs_per_s"] for r in runs if r["archiving"] == "off"]
         watched = [r["archive"] for r in runs if "archive" in r]
+
+        def mean(key: str, label: str) -> float | None:
+            values = [r["saturated"][key] for r in runs if r["archiving"] == label and r["saturated"][key]]
+            return round(sum(values) / len(values), 1) if values else None
+
+        cpu_on, cpu_off = mean("server_cpu_us_per_msg", "on"), mean("server_cpu_us_per_msg", "off")
         out: dict[str, Any] = {
             "runs": runs,
             "throughput_on": round(sum(on) / len(on), 1),
             "throughput_off": round(sum(off) / len(off), 1),
             "ratio_on_off": round(sum(on) / sum(off), 3) if sum(off) else None,
+            # the node's CPU per message: less sensitive to what else the shared machine runs
+            "server_cpu_us_per_msg_on": cpu_on,
+            "server_cpu_us_per_msg_off": cpu_off,
+            "msgs_per_server_core_on_off": round(cpu_off / cpu_on, 3) if cpu_on and cpu_off else None,
             "ingested_rows_per_s": round(sum(w["ingested_rows_per_s"] for w in watched) / len(watched), 1),
             "lag_max_s": max((w["lag_max_s"] for w in watched if w["lag_max_s"] is not None), default=None),
             "oldest_mark_max_s": max((w["oldest_mark_max_s"] for w in watched), default=None),
@@ -280,6 +299,7 @@ class Bench:
                 out["finished"] = await finished_conversations(target, self.redis_url, finished_chats)
             finally:
                 target.stop()
+        out["archive_interval_s"] = self.archive_interval or "default"
         return out
 
 
@@ -304,6 +324,8 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
         plan = Plan(**{**plan.__dict__, "chats": args.chats})
     if args.route_rate:
         plan = Plan(**{**plan.__dict__, "route_rate": args.route_rate})
+    if args.archive_rounds:
+        plan = Plan(**{**plan.__dict__, "archive_rounds": args.archive_rounds})
     if args.finished_chats is not None:
         plan = Plan(**{**plan.__dict__, "finished_chats": args.finished_chats})
     started = time.monotonic()
@@ -317,6 +339,7 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
     bench = Bench(plan, Path(tmp), log)
     gc.disable()  # see Bench.flush
     bench.profile_dir = args.profile
+    bench.archive_interval = args.archive_interval
     try:
         if args.routing_only:
             report["routing"] = await bench.routing()
@@ -371,6 +394,14 @@ def main(argv: list[str] | None = None) -> int:
         "--no-archive", action="store_true", help="leave out the archive's figures (relay with archiving on/off, ...)"
     )
     parser.add_argument("--archive-only", action="store_true", help="only the archive's figures")
+    parser.add_argument(
+        "--archive-rounds", type=int, help="pairs of relay runs with archiving off and on (default 3; --quick 2)"
+    )
+    parser.add_argument(
+        "--archive-interval",
+        type=float,
+        help="SWITCHBOARD_ARCHIVE_INTERVAL_S of the archiving-on runs (default: the node's, 0.2 s)",
+    )
     parser.add_argument(
         "--finished-chats",
         type=int,
