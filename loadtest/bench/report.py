@@ -56,6 +56,12 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
                     one["saturated"], many["saturated"], many["nodes"]
                 ),
             }
+    if report.get("archive"):
+        a = report["archive"]
+        ratios["archive_on/off"] = {
+            "relay_throughput": a["ratio_on_off"],
+            "relay_msgs_per_server_core": a["msgs_per_server_core_on_off"],
+        }
     return ratios
 
 

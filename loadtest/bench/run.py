@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.bench", description="Switchboard against a minimal relay and python-socketio"
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute and a half")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the harness, measures nothing")
     parser.add_argument("--json", type=Path, help="also write the report here as JSON")
     parser.add_argument("--protocols", default="json,msgpack", type=lambda s: s.split(","))
