@@ -131,7 +131,8 @@ async def wait_archive_drained(run: Run, redis_url: str, cids: list[str], timeou
             for cid in cids:
                 pipe.hmget(keys.conversation(cid), ["seq", "archived_seq"])
             dirty, claimed, *sides = await pipe.execute()
-            behind = sum(1 for seq, done in sides if int(done or -1) < int(seq or 0))
+            # (a conversation gone from Redis left it after PostgreSQL had all of it)
+            behind = sum(1 for seq, done in sides if seq is not None and int(done or -1) < int(seq))
             if dirty == 0 and claimed == 0 and behind == 0:
                 return time.monotonic() - began
             if time.monotonic() - began > timeout:

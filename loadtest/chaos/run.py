@@ -8,6 +8,7 @@ import faulthandler
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -209,7 +210,11 @@ async def main_async(args: argparse.Namespace) -> int:
     print(json.dumps({**figures, "violation_samples": run.violations[:50]}))
     if args.json:
         Path(args.json).write_text(json.dumps({**figures, "violation_samples": run.violations}, indent=2))
-    print(f"(logs in {workdir}; PostgreSQL's data and log in {postgres.data_dir.parent})")
+    if run.violations:
+        print(f"(logs in {workdir}; PostgreSQL's data and log in {postgres.data_dir.parent})")
+    else:  # tens of MB a run: kept only to look into a failure
+        shutil.rmtree(postgres.data_dir.parent, ignore_errors=True)
+        print(f"(logs in {workdir})")
     return 1 if run.violations else 0
 
 
