@@ -87,6 +87,7 @@ class Relay:
         self.pairs = pairs
         self.latencies: list[int] = []
         self.received = 0
+        self.delivered_total = 0  # every relayed text, recording or not (the archive's figures)
         self.recording = False
         self.arrived = [asyncio.Event() for _ in pairs]
         self.slots: list[asyncio.Semaphore] | None = None  # at saturation: a free place in each chat's window
@@ -107,6 +108,7 @@ class Relay:
             text = text_of(raw)
             if text is None:
                 return
+            self.delivered_total += 1
             if self.recording:
                 self.received += 1
                 self.latencies.append(time.perf_counter_ns() - sent_ns(text))

@@ -50,6 +50,10 @@ class Plan:
     route_agents: int = 50
     nodes: int = 3  # the scale-out figure: this many nodes against one
     warmup_s: float = 1.0
+    # the archive: relay throughput with archiving on against off, in pairs of runs
+    # (off, on, then on, off, ...: a drift of the shared machine cancels out)
+    archive_rounds: int = 3
+    finished_chats: int = 10000  # chats run to their end for Redis bytes per finished conversation
     # --growth: routing at a modest rate against agents and waiting sessions per queue,
     # and the node with this many open sockets
     growth_rate: int = 100
@@ -70,6 +74,8 @@ class Plan:
             route_agents=20,
             warmup_s=0.5,
             growth_s=1.5,
+            archive_rounds=2,
+            finished_chats=500,
         )
 
     @classmethod
@@ -92,4 +98,6 @@ class Plan:
             growth_agents=(2, 5),
             growth_waiting=(0, 3),
             growth_sockets=(5, 10),
+            archive_rounds=1,
+            finished_chats=10,
         )

@@ -29,6 +29,23 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process, of its children that ended (and were waited for) and of
+    those that run: a PostgreSQL postmaster and its backends."""
+    total = 0.0
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    total += sum(int(x) for x in fields[11:15]) / CLK_TCK  # utime, stime, cutime, cstime
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with open(task / "children") as f:
+            for child in f.read().split():
+                try:
+                    total += proc_cpu_s(int(child))
+                except OSError:  # ended meanwhile
+                    pass
+    return total
+
+
 def proc_rss_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:

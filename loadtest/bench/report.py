@@ -56,6 +56,12 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
                     one["saturated"], many["saturated"], many["nodes"]
                 ),
             }
+    if report.get("archive"):
+        a = report["archive"]
+        ratios["archive_on/off"] = {
+            "relay_throughput": a["ratio_on_off"],
+            "relay_msgs_per_server_core": a["msgs_per_server_core_on_off"],
+        }
     return ratios
 
 
@@ -177,6 +183,8 @@ def rest_tables(report: dict[str, Any]) -> list[str]:
                 f"\nprojected with a core per node (from the CPU per message above, capped by Redis's core): "
                 f"{projected} x one node"
             )
+    if report.get("archive"):
+        lines += archive_table(report["archive"])
     if report.get("growth"):
         g = report["growth"]
         rate = report["plan"]["growth_rate"]
@@ -209,4 +217,45 @@ def rest_tables(report: dict[str, Any]) -> list[str]:
                 f"| {r['sockets']} | {r['handshakes_per_s']} | {r['rss_per_idle_socket_kb']} | "
                 f"{round(r['server_rss_kb'] / 1024, 1)} | {lat['p50_ms']} / {lat['p99_ms']} |"
             )
+    return lines
+
+
+def archive_table(a: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"| archive (JSON, one node, saturated relay; archiving on: interval {a.get('archive_interval_s')}) | relay msg/s | p99 (ms) | server CPU per msg (us) "
+        "| PostgreSQL CPU % | rows/s into PostgreSQL | lag max (s) | oldest mark max (s) | drained after load (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in a["runs"]:
+        s, w = r["saturated"], r.get("archive", {})
+        lines.append(
+            f"| archiving {r['archiving']} | {s['msgs_per_s']} | {s['latency']['p99_ms']} | "
+            f"{s['server_cpu_us_per_msg']} | {s['cpu_percent'].get('postgres', '-')} | "
+            f"{w.get('ingested_rows_per_s', '-')} | {w.get('lag_max_s', '-')} | "
+            f"{w.get('oldest_mark_max_s', '-')} | {w.get('drained_after_load_s', '-')} |"
+        )
+    lines += [
+        "",
+        f"relay throughput, archiving on / off: {a['throughput_on']} / {a['throughput_off']} msg/s = "
+        f"{a['ratio_on_off']} (target >= 0.85); the node's CPU per message on / off: "
+        f"{a['server_cpu_us_per_msg_on']} / {a['server_cpu_us_per_msg_off']} us, msg/s per server core on/off "
+        f"{a['msgs_per_server_core_on_off']}",
+        f"archive ingestion at saturation: {a['ingested_rows_per_s']} rows/s; lag (delivery -> row) max "
+        f"{a['lag_max_s']} s; oldest dirty mark max {a['oldest_mark_max_s']} s; every delivered message "
+        f"archived: {'yes' if a['all_delivered_archived'] else 'NO'}",
+    ]
+    f = a.get("finished")
+    if f:
+        lines += [
+            f"Redis per finished conversation after the live window, over {f['chats']} chats "
+            f"({f['chats_per_s']} chats/s, trimmed {f['trimmed_after_s']} s after the last): "
+            f"used_memory {f['used_memory_per_chat_b']} B, MEMORY USAGE of keys {f['key_bytes_per_chat_b']} B, "
+            f"{f['keys_per_chat']} keys (target <= 300 B)",
+            "",
+            "| what grew, by kind of key | keys | bytes per chat |",
+            "|---|---|---|",
+        ]
+        for kind, g in f["grown_by_kind"].items():
+            lines.append(f"| {kind} | {g['keys']} | {g['bytes_per_chat']} |")
     return lines

@@ -20,10 +20,12 @@ from typing import Any
 import redis as redis_sync
 
 from switchboard.embedded import EmbeddedRedis, find_redis_binary
+from switchboard.embedded_postgres import EmbeddedPostgres
 
+from .archive import ArchiveWatch, finished_conversations
 from .measure import Relay, close_all, measure_idle, measure_routing
 from .plan import Plan
-from .processes import free_port
+from .processes import free_port, tree_cpu_s
 from .report import summarise, table
 from .targets import MinimalRelay, SocketIORelay, Switchboard, Target
 
@@ -39,10 +41,25 @@ class Bench:
         self.redis = EmbeddedRedis(workdir / "redis", binary=binary, port=free_port())
         self.redis_url = self.redis.start()
         self.redis_pid = self.redis.pid or 0
+        # The nodes' system of record. Its socket is in its data directory: a short path
+        # under /tmp, which the `postgres` user may pass through when we run as root.
+        self.postgres = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="sb-bench-pg-")) / "pg", port=free_port())
+        try:
+            self.database_url = self.postgres.start()
+        except BaseException:
+            self.redis.stop()
+            raise
         self.profile_dir: Path | None = None
+        self.archive_interval: float | None = None  # the archiving-on runs' interval; None: the node's default
 
     def close(self) -> None:
         self.redis.stop()
+        self.postgres.stop()
+        shutil.rmtree(self.postgres.data_dir.parent, ignore_errors=True)
+
+    def switchboard(self, protocol: str = "json", **env: str) -> Switchboard:
+        """A Switchboard target on this bench's PostgreSQL, with these settings added."""
+        return Switchboard(protocol, self.database_url, env)
 
     def flush(self) -> None:
         """Empties Redis before a measurement; and collects the client's own garbage
@@ -119,7 +136,7 @@ class Bench:
     async def routing(self, protocol: str = "json", rates: list[int] | None = None) -> list[dict[str, Any]]:
         plan = self.plan
         self.flush()
-        target = Switchboard(protocol)
+        target = self.switchboard(protocol)
         await target.start(self.redis_url, self.workdir)
         results = []
         try:
@@ -142,7 +159,7 @@ class Bench:
         plan = self.plan
         out: dict[str, Any] = {"routing_by_agents": [], "routing_by_waiting": [], "sockets": []}
         self.flush()
-        target = Switchboard("json")
+        target = self.switchboard("json")
         await target.start(self.redis_url, self.workdir)
         try:
             for i, idle_agents in enumerate(plan.growth_agents):
@@ -176,7 +193,7 @@ class Bench:
         # RSS per socket needs a fresh process: one that freed memory reuses it.
         for sockets in plan.growth_sockets:
             self.flush()
-            target = Switchboard("json")
+            target = self.switchboard("json")
             await target.start(self.redis_url, self.workdir)
             try:
                 self.log(f"growth: {sockets} open sockets")
@@ -189,6 +206,100 @@ class Bench:
                 await close_all([*conns, *(c for p in pairs for c in p)])
             finally:
                 target.stop()
+        return out
+
+    async def archive_relay(self, archiving: bool) -> dict[str, Any]:
+        """The saturated relay of one JSON node, archiving on (the default settings) or
+        off (the archiver waits 100,000 s between steps, so it copies nothing); with it
+        on, how fast rows reach PostgreSQL and how far behind they are."""
+        plan = self.plan
+        self.flush()
+        on = {"SWITCHBOARD_ARCHIVE_INTERVAL_S": str(self.archive_interval)} if self.archive_interval else {}
+        env = on if archiving else {"SWITCHBOARD_ARCHIVE_INTERVAL_S": "100000"}
+        target = self.switchboard("json", **env)
+        label = "on" if archiving else "off"
+        self.log(f"archiving {label}: saturated relay")
+        await target.start(self.redis_url, self.workdir)
+        try:
+            pairs = await target.pairs(plan.chats)
+            relay = Relay(target, pairs)
+            await relay.warm()
+            result: dict[str, Any] = {"archiving": label}
+            pg_pid = self.postgres.pid or 0
+            if not archiving:
+                pg_before, t0 = tree_cpu_s(pg_pid), time.monotonic()
+                result["saturated"] = await relay.saturate(
+                    plan.window, plan.saturate_s, plan.warmup_s, self.pids(target)
+                )
+                pg_cpu, elapsed = tree_cpu_s(pg_pid) - pg_before, time.monotonic() - t0
+            else:
+                async with ArchiveWatch(self.database_url, self.redis_url, relay) as watch:
+                    await watch.settle()
+                    stop = asyncio.Event()
+                    sampler = asyncio.create_task(watch.run(stop))
+                    pg_before, t0 = tree_cpu_s(pg_pid), time.monotonic()
+                    result["saturated"] = await relay.saturate(
+                        plan.window, plan.saturate_s, plan.warmup_s, self.pids(target)
+                    )
+                    pg_cpu, elapsed = tree_cpu_s(pg_pid) - pg_before, time.monotonic() - t0
+                    stop.set()
+                    await sampler
+                    result["archive"] = watch.figures(plan.warmup_s)
+                    drained = await watch.drained(60)
+                    _, delivered, rows, _, _ = await watch.sample()
+                    result["archive"]["drained_after_load_s"] = None if drained is None else round(drained, 2)
+                    result["archive"]["delivered"] = delivered - watch.base[0]
+                    result["archive"]["rows_added"] = rows - watch.base[1]
+            # PostgreSQL shares the machine's cores with the node, Redis and this client
+            result["saturated"]["cpu_percent"]["postgres"] = round(pg_cpu / elapsed * 100, 1)
+            await close_all([c for pair in pairs for c in pair])
+            return result
+        finally:
+            target.stop()
+
+    async def archive(self, finished_chats: int) -> dict[str, Any]:
+        plan = self.plan
+        runs = []
+        for i in range(plan.archive_rounds):
+            order = (False, True) if i % 2 == 0 else (True, False)
+            for archiving in order:
+                runs.append(await self.archive_relay(archiving))
+        on = [r["saturated"]["msgs_per_s"] for r in runs if r["archiving"] == "on"]
+        off = [r["saturated"]["msgs_per_s"] for r in runs if r["archiving"] == "off"]
+        watched = [r["archive"] for r in runs if "archive" in r]
+
+        def mean(key: str, label: str) -> float | None:
+            values = [r["saturated"][key] for r in runs if r["archiving"] == label and r["saturated"][key]]
+            return round(sum(values) / len(values), 1) if values else None
+
+        cpu_on, cpu_off = mean("server_cpu_us_per_msg", "on"), mean("server_cpu_us_per_msg", "off")
+        out: dict[str, Any] = {
+            "runs": runs,
+            "throughput_on": round(sum(on) / len(on), 1),
+            "throughput_off": round(sum(off) / len(off), 1),
+            "ratio_on_off": round(sum(on) / sum(off), 3) if sum(off) else None,
+            # the node's CPU per message: less sensitive to what else the shared machine runs
+            "server_cpu_us_per_msg_on": cpu_on,
+            "server_cpu_us_per_msg_off": cpu_off,
+            "msgs_per_server_core_on_off": round(cpu_off / cpu_on, 3) if cpu_on and cpu_off else None,
+            "ingested_rows_per_s": round(sum(w["ingested_rows_per_s"] for w in watched) / len(watched), 1),
+            "lag_max_s": max((w["lag_max_s"] for w in watched if w["lag_max_s"] is not None), default=None),
+            "oldest_mark_max_s": max((w["oldest_mark_max_s"] for w in watched), default=None),
+            "drained_after_load_max_s": max(
+                (w["drained_after_load_s"] for w in watched if w["drained_after_load_s"] is not None), default=None
+            ),
+            "all_delivered_archived": all(w["rows_added"] >= w["delivered"] for w in watched),
+        }
+        if finished_chats:
+            self.flush()
+            target = self.switchboard("json", SWITCHBOARD_LIVE_RETENTION_S="1")
+            self.log(f"archiving: {finished_chats} chats to their end, live window 1 s")
+            await target.start(self.redis_url, self.workdir)
+            try:
+                out["finished"] = await finished_conversations(target, self.redis_url, finished_chats)
+            finally:
+                target.stop()
+        out["archive_interval_s"] = self.archive_interval or "default"
         return out
 
 
@@ -213,6 +324,10 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
         plan = Plan(**{**plan.__dict__, "chats": args.chats})
     if args.route_rate:
         plan = Plan(**{**plan.__dict__, "route_rate": args.route_rate})
+    if args.archive_rounds:
+        plan = Plan(**{**plan.__dict__, "archive_rounds": args.archive_rounds})
+    if args.finished_chats is not None:
+        plan = Plan(**{**plan.__dict__, "finished_chats": args.finished_chats})
     started = time.monotonic()
     report: dict[str, Any] = {
         "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
@@ -224,11 +339,12 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
     bench = Bench(plan, Path(tmp), log)
     gc.disable()  # see Bench.flush
     bench.profile_dir = args.profile
+    bench.archive_interval = args.archive_interval
     try:
         if args.routing_only:
             report["routing"] = await bench.routing()
-        elif not args.growth_only:
-            targets: list[Target] = [Switchboard(p) for p in args.protocols]
+        elif not args.growth_only and not args.archive_only:
+            targets: list[Target] = [bench.switchboard(p) for p in args.protocols]
             baselines = {"minimal": MinimalRelay, "socketio": SocketIORelay}
             targets += [baselines[name]() for name in args.baselines if name]
             for target in targets:
@@ -236,7 +352,9 @@ async def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> d
             if not args.no_routing:
                 report["routing"] = await bench.routing()
             if plan.nodes > 1 and not args.no_scale_out:
-                report["scale_out"] = await bench.relay_target(Switchboard("json"), nodes=plan.nodes, idle=False)
+                report["scale_out"] = await bench.relay_target(bench.switchboard("json"), nodes=plan.nodes, idle=False)
+        if (not args.no_archive and not args.growth_only and not args.routing_only) or args.archive_only:
+            report["archive"] = await bench.archive(plan.finished_chats)
         if args.growth or args.growth_only:
             report["growth"] = await bench.growth()
     except BaseException:
@@ -257,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.bench", description="Switchboard against a minimal relay and python-socketio"
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute and a half")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the harness, measures nothing")
     parser.add_argument("--json", type=Path, help="also write the report here as JSON")
     parser.add_argument("--protocols", default="json,msgpack", type=lambda s: s.split(","))
@@ -272,6 +390,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scale-out", action="store_true")
     parser.add_argument("--routing-only", action="store_true", help="only the routing figure")
     parser.add_argument("--route-rate", type=int, help="chat starts per second for the routing figure")
+    parser.add_argument(
+        "--no-archive", action="store_true", help="leave out the archive's figures (relay with archiving on/off, ...)"
+    )
+    parser.add_argument("--archive-only", action="store_true", help="only the archive's figures")
+    parser.add_argument(
+        "--archive-rounds", type=int, help="pairs of relay runs with archiving off and on (default 3; --quick 2)"
+    )
+    parser.add_argument(
+        "--archive-interval",
+        type=float,
+        help="SWITCHBOARD_ARCHIVE_INTERVAL_S of the archiving-on runs (default: the node's, 0.2 s)",
+    )
+    parser.add_argument(
+        "--finished-chats",
+        type=int,
+        help="chats run to their end for Redis bytes per finished conversation (default 10,000; --quick 500; 0: skip)",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy each server during its saturated relay; stacks here")
     parser.add_argument("--growth", action="store_true", help="add the growth tables (a few minutes more)")
     parser.add_argument("--growth-only", action="store_true", help="only the growth tables")

@@ -56,8 +56,15 @@ class Target:
 
 
 class Switchboard(Target):
-    def __init__(self, protocol: str = "json") -> None:
+    """Switchboard nodes on the bench's Redis and PostgreSQL (`database_url`: every node on a
+    shared Redis needs one); `env` adds settings (SWITCHBOARD_...) for this target only."""
+
+    def __init__(
+        self, protocol: str = "json", database_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.protocol = protocol
+        self.database_url = database_url
+        self.extra_env = env or {}
         self.name = f"switchboard-{protocol}"
         self.binary = protocol == "msgpack"
         self.subprotocols = [f"switchboard.v1.{protocol}"]
@@ -74,7 +81,9 @@ class Switchboard(Target):
                     "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
                     "SWITCHBOARD_SECRET": SECRET,
                     "SWITCHBOARD_DATA_DIR": str(workdir / "sb-data"),
+                    **({"SWITCHBOARD_DATABASE_URL": self.database_url} if self.database_url else {}),
                     **CAPACITY_ENV,
+                    **self.extra_env,
                 }
             )
             args = [

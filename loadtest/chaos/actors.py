@@ -273,12 +273,13 @@ class Customer(Actor):
         for n in range(messages):
             cmid = f"{self.name}-{len(self.sent)}-{n}"
             replies = self.replies[cid]
-            answer = await self.request({"type": "message", "text": f"{self.name} #{n}", "client_msg_id": cmid})
+            text = f"{self.name} #{n} {cmid}"  # unique: the PostgreSQL check finds it by text too
+            answer = await self.request({"type": "message", "text": text, "client_msg_id": cmid})
             if answer["type"] != "ack":
                 self.run.violation(f"{self.name}: message refused: {answer}")
                 continue
             self.sent.append((cid, cmid))
-            self.run.figures["messages_acked"] += 1
+            self.run.acked(cid, cmid, answer.get("seq"), text)
             # the agent answers every message; wait for it for a while
             await self.wait_for(lambda seen=replies: self.replies[cid] > seen, timeout=8)
             await asyncio.sleep(random.uniform(0.05, 0.3))
@@ -396,11 +397,12 @@ class Agent(Actor):
                 await self.request({"type": "accept", "offer_id": arg})  # a revoked offer: not_found
             elif job == "reply":
                 cmid = f"{self.name}-{next(self.replies)}"
+                text = f"re {cmid}"
                 answer = await self.request(
-                    {"type": "message", "conversation_id": arg, "text": f"re {cmid}", "client_msg_id": cmid}
+                    {"type": "message", "conversation_id": arg, "text": text, "client_msg_id": cmid}
                 )
                 if answer["type"] == "ack":
                     self.sent.append((arg, cmid))
-                    self.run.figures["messages_acked"] += 1
+                    self.run.acked(arg, cmid, answer.get("seq"), text)
             elif job == "wrap_up":
                 await self.request({"type": "wrap_up", "conversation_id": arg, "code": "resolved"})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -108,3 +110,73 @@ def check(
         elif e["type"] in ("session.wrapped_up", "session.transferred"):
             holding[agent].discard(sid)
     run.figures["peak_sessions_per_agent"] = max(peak.values(), default=0)
+
+
+async def wait_archive_drained(run: Run, redis_url: str, cids: list[str], timeout: float) -> float | None:
+    """Waits until nothing is marked for the archive or claimed, and PostgreSQL holds
+    every conversation up to the seq Redis has (`archived_seq` >= `seq`); returns the
+    seconds waited, or None when the deadline passed first."""
+    import redis.asyncio as aioredis
+
+    from switchboard.store.keys import Keys
+
+    keys = Keys()
+    client = aioredis.Redis.from_url(redis_url)
+    began = time.monotonic()
+    try:
+        while True:
+            pipe = client.pipeline(transaction=False)
+            pipe.zcard(keys.archive_dirty)
+            pipe.zcard(keys.archive_claims("dirty"))
+            for cid in cids:
+                pipe.hmget(keys.conversation(cid), ["seq", "archived_seq"])
+            dirty, claimed, *sides = await pipe.execute()
+            # (a conversation gone from Redis left it after PostgreSQL had all of it)
+            behind = sum(1 for seq, done in sides if seq is not None and int(done or -1) < int(seq))
+            if dirty == 0 and claimed == 0 and behind == 0:
+                return time.monotonic() - began
+            if time.monotonic() - began > timeout:
+                run.violation(
+                    f"archive not drained after {timeout:.0f} s: {dirty} marked, {claimed} claimed, "
+                    f"{behind} conversations behind"
+                )
+                return None
+            await asyncio.sleep(0.2)
+    finally:
+        await client.aclose()
+
+
+async def check_archive(run: Run, database_url: str) -> dict[str, int]:
+    """Every acknowledged message is in PostgreSQL's `messages` exactly once: the row at
+    the seq its ack gave carries its client_msg_id and text, and no other row does."""
+    import asyncpg
+
+    cids = sorted({cid for cid, _, _, _ in run.acks})
+    connection = await asyncpg.connect(database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT conversation_id, seq, body, frame->>'client_msg_id' AS cmid FROM messages "
+            "WHERE conversation_id = ANY($1::text[]) AND kind = 'message'",
+            cids,
+        )
+    finally:
+        await connection.close()
+    by_seq = {(r["conversation_id"], r["seq"]): r for r in rows}
+    by_cmid = Counter((r["conversation_id"], r["cmid"]) for r in rows)
+    by_text = Counter((r["conversation_id"], r["body"]) for r in rows)
+    counts = {"pg_acked": len(run.acks), "pg_found_once": 0, "pg_missing": 0, "pg_doubled": 0, "pg_wrong_seq": 0}
+    for cid, cmid, seq, text in run.acks:
+        n = max(by_cmid[(cid, cmid)], by_text[(cid, text)])
+        at_seq = by_seq.get((cid, seq))
+        if n == 0:
+            counts["pg_missing"] += 1
+            run.violation(f"PostgreSQL: acknowledged message {cmid} of {cid} (seq {seq}) missing")
+        elif n > 1:
+            counts["pg_doubled"] += 1
+            run.violation(f"PostgreSQL: acknowledged message {cmid} of {cid} stored {n} times")
+        elif at_seq is None or at_seq["cmid"] != cmid or at_seq["body"] != text:
+            counts["pg_wrong_seq"] += 1
+            run.violation(f"PostgreSQL: message {cmid} of {cid} is not at seq {seq}, the seq of its ack")
+        else:
+            counts["pg_found_once"] += 1
+    return counts

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from switchboard.embedded import EmbeddedRedis
+from switchboard.embedded_postgres import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,6 +118,13 @@ class Run:
     violations: list[str] = field(default_factory=list)
     welcome_frame: Any = None
     restarts: list[asyncio.Future[None]] = field(default_factory=list)
+    postgres: EmbeddedPostgres | None = None
+    #: every acknowledged message: (conversation, client_msg_id, seq from the ack, text)
+    acks: list[tuple[str, str, int | None, str]] = field(default_factory=list)
+
+    def acked(self, cid: str, cmid: str, seq: int | None, text: str) -> None:
+        self.acks.append((cid, cmid, seq, text))
+        self.figures["messages_acked"] += 1
 
     def live_ports(self) -> list[int]:
         return [n.port for n in self.nodes if n.up]
@@ -160,9 +168,28 @@ class Run:
         os.kill(self.redis.pid, signal.SIGKILL)
         self.redis.stop()  # reaps it
         self.figures["redis_kills"] += 1
+        progress("Redis killed (-9)")
         await asyncio.sleep(self.args.redis_outage)
         self.redis.start()  # from the main thread, see main_async
         await set_fsync_always(self.redis.url)
+        progress("Redis back")
+
+    async def postgres_outages(self, began: float) -> None:
+        """Kills PostgreSQL with -9 --postgres-kills times, spread over the run (at 1/3 of
+        it for one kill, away from the Redis outage at 1/2), and starts it again on the
+        same data directory --postgres-outage seconds later (crash recovery runs then)."""
+        assert self.postgres is not None
+        kills = self.args.postgres_kills
+        for i in range(kills):
+            at = began + self.args.duration * (2 * i + 1) / (2 * kills + 1)
+            await asyncio.sleep(max(at - time.monotonic(), 0))
+            self.postgres.kill()
+            self.figures["postgres_kills"] += 1
+            progress(f"PostgreSQL killed (-9), {self.figures['postgres_kills']} of {kills}")
+            await asyncio.sleep(self.args.postgres_outage)
+            started = time.monotonic()
+            self.postgres.start()  # from the main thread, as Redis (see main_async)
+            progress(f"PostgreSQL back after crash recovery ({time.monotonic() - started:.1f} s to start)")
 
     async def restart(self, node: Node) -> None:
         """Starts the node again; when its port was taken meanwhile (other

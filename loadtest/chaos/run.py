@@ -8,6 +8,7 @@ import faulthandler
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -17,10 +18,11 @@ from typing import Any
 import httpx
 
 from switchboard.embedded import EmbeddedRedis, find_redis_binary
+from switchboard.embedded_postgres import EmbeddedPostgres
 
 from . import __doc__ as CHAOS_DOC
 from .actors import Agent, Customer
-from .checks import check
+from .checks import check, check_archive, wait_archive_drained
 from .nodes import ADMIN_TOKEN, BOUND_S, QUEUE, ROOT, SECRET, Node, Run, free_port, progress, set_fsync_always
 
 
@@ -36,7 +38,11 @@ async def finish(run: Run, tasks: list[asyncio.Task[None]], timeout: float, what
 
 
 async def admin(http: httpx.AsyncClient, method: str, path: str, body: Any = None) -> Any:
-    response = await http.request(method, path, json=body)
+    for _attempt in range(20):
+        response = await http.request(method, path, json=body)
+        if response.status_code != 429:  # the nodes run without the HTTP limit; should one apply, wait
+            break
+        await asyncio.sleep(float(response.headers.get("Retry-After") or 1))
     response.raise_for_status()
     return response.json()
 
@@ -59,6 +65,14 @@ async def main_async(args: argparse.Namespace) -> int:
     # From this (the main) thread: the server gets SIGTERM when its spawning thread ends.
     redis_url = redis.start()
     await set_fsync_always(redis_url)
+    # The system of record, shared by every node. Its socket lives in the data directory,
+    # whose path must stay short (and passable by the `postgres` user when we are root).
+    postgres = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="chaos-pg-")) / "pg", port=free_port())
+    try:
+        database_url = postgres.start()
+    except BaseException:
+        redis.stop()
+        raise
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "server"), os.environ.get("PYTHONPATH")])),
@@ -72,8 +86,12 @@ async def main_async(args: argparse.Namespace) -> int:
         # every client here comes from 127.0.0.1: the per-address limits would count them as one
         "SWITCHBOARD_HANDSHAKES_PER_IP_PER_MIN": "0",
         "SWITCHBOARD_SOCKETS_PER_IP": "0",
+        # ... and so would the HTTP API's: the checks at the end read every history and
+        # page through the events from this one address, far above 50 requests a second
+        "SWITCHBOARD_HTTP_REQUESTS_PER_S": "0",
+        "SWITCHBOARD_DATABASE_URL": database_url,
     }
-    run = Run(args, redis, [Node(i, redis_url, workdir, env) for i in range(args.nodes)])
+    run = Run(args, redis, [Node(i, redis_url, workdir, env) for i in range(args.nodes)], postgres=postgres)
     began = time.monotonic()
     try:
         await asyncio.gather(*(n.start() for n in run.nodes))
@@ -104,6 +122,8 @@ async def main_async(args: argparse.Namespace) -> int:
         chaos = [asyncio.create_task(run.chaos(until))]
         if args.redis_outage:
             chaos.append(asyncio.create_task(run.redis_outage(time.monotonic() + args.duration / 2)))
+        if args.postgres_kills:
+            chaos.append(asyncio.create_task(run.postgres_outages(time.monotonic())))
         customer_tasks = [asyncio.create_task(c.live(until)) for c in customers]
         progress("load and chaos running")
         await asyncio.gather(*chaos)
@@ -136,6 +156,11 @@ async def main_async(args: argparse.Namespace) -> int:
             histories[cid] = (await admin(http, "GET", f"/api/v1/conversations/{cid}"))["messages"]
         events = await all_events(http)
         check(run, customers, agents, histories, events)
+        progress("waiting for the archive to drain")
+        drained = await wait_archive_drained(run, redis_url, sorted(histories), args.archive_timeout)
+        run.figures["archive_drain_s"] = -1 if drained is None else round(drained, 1)
+        progress("checking PostgreSQL")
+        run.figures.update(await check_archive(run, database_url))
         for actor in [*customers, *agents]:
             if actor.conn:
                 await actor.conn.close()
@@ -145,6 +170,7 @@ async def main_async(args: argparse.Namespace) -> int:
             if node.up:
                 node.kill()
         redis.stop()
+        postgres.stop()
     figures = {
         "duration_s": round(time.monotonic() - began, 1),
         "nodes": args.nodes,
@@ -158,6 +184,7 @@ async def main_async(args: argparse.Namespace) -> int:
         "sigterms": run.figures["sigterms"],
         "restarts": run.figures["restarts"],
         "redis_kills": run.figures["redis_kills"],
+        "postgres_kills": run.figures["postgres_kills"],
         "reconnects": run.figures["reconnects"],
         "unavailable_answers": run.figures["unavailable_answers"],
         "event_inversions": run.figures["event_inversions"],
@@ -166,6 +193,12 @@ async def main_async(args: argparse.Namespace) -> int:
         "histories_fetched": run.figures["histories_fetched"],
         "peak_sessions_per_agent": run.figures["peak_sessions_per_agent"],
         "capacity": args.capacity,
+        "archive_drain_s": run.figures["archive_drain_s"],
+        "pg_acked": run.figures["pg_acked"],
+        "pg_found_once": run.figures["pg_found_once"],
+        "pg_missing": run.figures["pg_missing"],
+        "pg_doubled": run.figures["pg_doubled"],
+        "pg_wrong_seq": run.figures["pg_wrong_seq"],
         "violations": len(run.violations),
     }
     width = max(map(len, figures))
@@ -177,7 +210,11 @@ async def main_async(args: argparse.Namespace) -> int:
     print(json.dumps({**figures, "violation_samples": run.violations[:50]}))
     if args.json:
         Path(args.json).write_text(json.dumps({**figures, "violation_samples": run.violations}, indent=2))
-    print(f"(logs in {workdir})")
+    if run.violations:
+        print(f"(logs in {workdir}; PostgreSQL's data and log in {postgres.data_dir.parent})")
+    else:  # tens of MB a run: kept only to look into a failure
+        shutil.rmtree(postgres.data_dir.parent, ignore_errors=True)
+        print(f"(logs in {workdir})")
     return 1 if run.violations else 0
 
 
@@ -198,6 +235,21 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="halfway through, kill Redis (-9) and restart it after this many seconds (0: never)",
     )
+    parser.add_argument(
+        "--postgres-kills",
+        type=int,
+        default=0,
+        help="kill PostgreSQL (-9) this many times, spread over the run, each restarted on its data (default 0)",
+    )
+    parser.add_argument(
+        "--postgres-outage", type=float, default=3.0, help="seconds PostgreSQL stays down after a kill (default 3)"
+    )
+    parser.add_argument(
+        "--archive-timeout",
+        type=float,
+        default=60.0,
+        help="at the end, the longest wait for the archive to drain into PostgreSQL (default 60)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default=None, help="where the run's Redis data and node logs go")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
@@ -205,11 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.nodes < 2:
         parser.error("--nodes must be at least 2 (one stays up while another is killed)")
     # Should the event loop itself get stuck, this thread prints every stack and ends the run.
-    faulthandler.dump_traceback_later(args.duration + BOUND_S + 30, exit=True)
+    bound = args.duration + BOUND_S + args.archive_timeout + args.postgres_kills * args.postgres_outage
+    faulthandler.dump_traceback_later(bound + 30, exit=True)
     try:
-        return asyncio.run(asyncio.wait_for(main_async(args), args.duration + BOUND_S))
+        return asyncio.run(asyncio.wait_for(main_async(args), bound))
     except TimeoutError:
-        print(f"chaos: the run did not finish within {args.duration + BOUND_S:.0f} s", file=sys.stderr)
+        print(f"chaos: the run did not finish within {bound:.0f} s", file=sys.stderr)
         return 1
     except RuntimeError as exc:
         print(f"chaos: {exc}", file=sys.stderr)
