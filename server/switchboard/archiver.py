@@ -66,6 +66,7 @@ class Archiver(Background):
         self.copied_events = 0
         self.trimmed_conversations = 0
         self.expired_conversations = 0
+        self.trimmed_visitors = 0
         self.failures = 0
 
     async def start(self) -> None:
@@ -114,8 +115,11 @@ class Archiver(Background):
         events = await self.router.events_after(cursor, self.batch * 10)
         if events:
             await self.archive.write_events(events)
-            await self.router.set_archived_events_cursor(events[-1][0])
+            cursor = events[-1][0]
+            await self.router.set_archived_events_cursor(cursor)
             self.copied_events += len(events)
+        if cursor != "0-0":
+            await self.router.trim_events(cursor, now_ms() - self.live_retention_ms)
         return len(events)
 
     async def copy_conversations(self) -> int:
@@ -166,6 +170,7 @@ class Archiver(Background):
         cids = await self.router.finished_before(now - self.live_retention_ms, self.batch)
         removed = await self.router.trim_conversations(cids, self.live_retention_ms, now=now)
         self.trimmed_conversations += len(removed)
+        self.trimmed_visitors += len(await self.router.trim_visitors(self.live_retention_ms, self.batch, now=now))
         return len(removed)
 
     async def sweep_retention(self) -> int:

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from conftest import ADMIN_TOKEN
-from support import Client
+from support import Client, eventually
 
 
 async def all_events(sb) -> list[dict[str, Any]]:
@@ -235,3 +236,24 @@ async def test_no_survey_for_an_abandoned_chat_and_a_late_visitor_still_gets_the
     requested = await back.expect("csat.requested")
     assert requested["session_id"] == started["session_id"]
     await back.ok({"type": "csat", "rating": 2})
+
+
+async def test_a_stream_resumed_from_before_redis_kept_gets_the_rest_from_postgresql(make_deployment, redis_url):
+    sb = await make_deployment(live_retention_s=0.2)
+    await sb.queue("support")
+    customer, started = await sb.chat(text="hi")
+    await customer.ok({"type": "end_chat"})
+    redis = Redis.from_url(redis_url)
+    keys = sb.node.services.router.keys
+
+    async def trimmed() -> bool:
+        return await redis.xlen(keys.events) == 0
+
+    await eventually(trimmed)
+    await redis.aclose()
+    client, context = await open_stream(sb, headers={"Last-Event-ID": "0-0"})
+    async with client, context as response:
+        stream = EventStream(response)
+        queued, ended = await stream.next(), await stream.next()
+    assert (queued["event"], ended["event"]) == ("session.queued", "session.ended")
+    assert queued["data"]["conversation_id"] == started["conversation_id"]

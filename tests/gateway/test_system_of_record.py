@@ -438,3 +438,40 @@ async def test_a_messaging_customer_returns_to_its_thread_after_it_left_redis(ma
     assert len(detail["sessions"]) == 2
     texts = [m["text"] for m in detail["messages"] if m["from"]["role"] != "system"]
     assert texts == ["Is my order shipped?", "Yes, yesterday", "Where is it now?"]
+
+
+async def test_redis_keeps_nothing_of_finished_chats_and_idle_visitors_after_the_live_window(
+    make_deployment, pg, redis_url
+):
+    sb = await make_deployment(live_retention_s=0.3, disconnect_grace_s=0.1)
+    await sb.queue("support")
+    client = redis_async.Redis.from_url(redis_url)
+    await sb.available_agent("alice", capacity=5)
+    before = {k async for k in client.scan_iter(count=1000)}
+    ids = []
+    for i in range(5):
+        customer, started = await sb.chat(text=f"chat number {i}")
+        await customer.ok({"type": "page_view", "url": f"https://shop.example/{i}"})
+        await customer.ok({"type": "end_chat"})
+        ids += [started["conversation_id"], customer.frames[0]["visitor_id"]]
+        await customer.close()
+
+    async def nothing_left() -> list[bytes]:
+        left = [k async for k in client.scan_iter(count=1000) if any(i.encode() in k for i in ids)]
+        return [] if left else [b"done"]
+
+    await eventually(nothing_left, timeout=10)
+    # the events of those chats left Redis' stream too, and are read from PostgreSQL
+    assert await client.xlen(sb.node.services.router.keys.events) <= 2
+    # what stays is bookkeeping of a fixed size (id counters, the archive's cursor)
+    added = {k async for k in client.scan_iter(count=1000)} - before
+    assert len(added) <= 3, added
+    await client.aclose()
+    events = (await sb.admin("GET", "/api/v1/events?limit=1000"))["events"]
+    started = [e["conversation_id"] for e in events if e["type"] == "session.queued"]
+    assert started == ids[::2]
+    positions = [tuple(int(p) for p in e["id"].split("-")) for e in events]
+    assert positions == sorted(set(positions)), "in order, each once"
+    page = await sb.admin("GET", "/api/v1/events?limit=3")
+    rest = await sb.admin("GET", f"/api/v1/events?limit=1000&after={page['next']}")
+    assert [e["id"] for e in page["events"] + rest["events"]] == [e["id"] for e in events]

@@ -64,6 +64,14 @@ class CustomerChats:
         except SwitchboardError:  # the store is away: its hello would fail anyway
             return False
 
+    async def latest_kept(self, visitor_id: str) -> str | None:
+        """The newest conversation PostgreSQL keeps of a visitor that Redis no longer knows."""
+        try:
+            return await self._record.latest_conversation(visitor_id)
+        except RECORD_ERRORS:
+            log.warning("visitor %s: its conversations not looked up, PostgreSQL is away", visitor_id)
+            return None
+
     async def bring_back(self, conversation_id: str) -> str | None:
         """A visitor comes back to a conversation that left Redis after the live window: a
         messaging thread goes on, so it comes back from PostgreSQL, history and all; returns

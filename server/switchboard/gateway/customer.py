@@ -39,8 +39,11 @@ class CustomerSocket(ClientSocket):
         self.visitor_id = visitor_id
         view = await self.join(visitor_id)
         session_id = view["session"]["id"] if view.get("session") else None
-        if session_id is None and view.get("conversation_id"):
-            session_id = await services.chats.bring_back(view["conversation_id"])
+        returning_to = view.get("conversation_id")
+        if returning_to is None and not view.get("known") and hello.visitor_token is not None:
+            returning_to = await services.chats.latest_kept(visitor_id)  # it was idle past the live window
+        if session_id is None and returning_to:
+            session_id = await services.chats.bring_back(returning_to)
         card = await services.chats.returning(session_id)
         self.conversation_id = card["conversation_id"] if card else None
         self.display_name = ((card["customer"] or {}).get("name") or "") if card else ""

@@ -34,6 +34,16 @@ class RecordReads:
             "events": [e for e in events if e.get("type") not in ("message", "note")],
         }
 
+    async def latest_conversation(self, vid: str) -> str | None:
+        """The visitor's newest conversation that PostgreSQL keeps."""
+        async with self.database.pool.acquire() as connection:
+            found: str | None = await connection.fetchval(
+                "SELECT conversation_id FROM conversations WHERE visitor_id = $1"
+                " ORDER BY created_at DESC, conversation_id DESC LIMIT 1",
+                vid,
+            )
+        return found
+
     async def snapshot(self, cid: str) -> ConversationSnapshot | None:
         """The conversation as PostgreSQL keeps it, to bring back to Redis; None when not kept."""
         async with self.database.pool.acquire() as connection:
@@ -69,7 +79,24 @@ class RecordReads:
             )
         return [row["frame"] for row in rows]
 
-    async def last_event_ms(self) -> int | None:
+    async def events(self, after: str | None, before: str, limit: int) -> list[dict[str, Any]]:
+        """Lifecycle events after `after` and before `before` (stream ids), oldest first, in the
+        shape `GET /api/v1/events` answers (the ones that left Redis' stream)."""
+        after_ms, after_n = _position(after or "0-0")
+        before_ms, before_n = _position(before)
         async with self.database.pool.acquire() as connection:
-            value = await connection.fetchval("SELECT max(occurred_at) FROM events")
-        return ms(value)
+            rows = await connection.fetch(
+                "SELECT id_ms, id_n, body FROM events WHERE (id_ms, id_n) > ($1, $2) AND (id_ms, id_n) < ($3, $4)"
+                " ORDER BY id_ms, id_n LIMIT $5",
+                after_ms,
+                after_n,
+                before_ms,
+                before_n,
+                limit,
+            )
+        return [{"id": f"{row['id_ms']}-{row['id_n']}", **row["body"]} for row in rows]
+
+
+def _position(stream_id: str) -> tuple[int, int]:
+    ms_part, _, n = stream_id.partition("-")
+    return int(ms_part), int(n or 0)

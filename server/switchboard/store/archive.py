@@ -31,6 +31,12 @@ def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def stream_position(value: str) -> tuple[int, int]:
+    """A stream id as a pair that sorts as the stream does."""
+    ms, _, n = value.partition("-")
+    return int(ms), int(n or 0)
+
+
 def _stored_session(view: dict[str, Any]) -> dict[str, str]:
     """A session's stored fields from its view (the view adds names, decodes JSON, lists agents)."""
     stored = {}
@@ -145,6 +151,22 @@ class ArchiveCommands(Engine):
         """Moves the cursor forward only (two nodes may copy the same events)."""
         await self.scripts["archive_events_cursor"](keys=[self.keys.archive_events_cursor], args=[cursor])
 
+    async def trim_events(self, archived: str, window_start_ms: int) -> None:
+        """Drops the lifecycle events that PostgreSQL has (up to `archived`), that are older than
+        the live window (SSE resume and GET /events read older ones from PostgreSQL) and that
+        the webhooks have fanned out."""
+
+        def after(stream_id: str) -> tuple[int, int]:
+            ms, n = stream_position(stream_id)
+            return ms, n + 1
+
+        threshold = min(after(archived), (window_start_ms, 0))
+        fanned = await call(self.redis.get(self.keys.webhook_cursor))
+        if fanned:
+            threshold = min(threshold, after(_s(fanned)))
+        # MINID drops every entry whose id is below the threshold
+        await call(self.redis.xtrim(self.keys.events, minid=f"{threshold[0]}-{threshold[1]}", approximate=False))
+
     async def archive_backlog(self) -> dict[str, int]:
         """How much waits: conversations and visitors to copy, events after the cursor."""
         k = self.keys
@@ -177,6 +199,10 @@ class ArchiveCommands(Engine):
         stored = [_json_encode(_stored_session(view)) for view in snapshot.sessions]
         restored = await self._run("restore_conversation", cid, _json_encode(snapshot.record), *stored)
         return str(restored) if restored else None
+
+    async def trim_visitors(self, window_ms: int, limit: int, now: int | None = None) -> list[str]:
+        """Visitors idle past the window, with nothing left in Redis, leave it (re-checked in one step)."""
+        return [str(vid) for vid in listed(await self._run("archive_trim_visitors", window_ms, limit, now=now))]
 
     async def live_conversation_ids(self, cids: list[str]) -> list[str]:
         """Those of `cids` that Redis still holds."""

@@ -144,6 +144,10 @@ class Directory:
             return []
         return [(_s(eid), fields[b"e"]) for eid, fields in reply[0][1]]
 
+    async def first_event_id(self) -> str | None:
+        entries = await call(self.redis.xrange(self.keys.events, "-", "+", count=1))
+        return _s(entries[0][0]) if entries else None
+
     async def last_event_id(self) -> str:
         entries = await call(self.redis.xrevrange(self.keys.events, "+", "-", count=1))
         return _s(entries[0][0]) if entries else "0-0"

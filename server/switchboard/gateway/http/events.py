@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.parameters import bounded_int
 from ...domain.states import LifecycleEvent
+from ...store.archive import stream_position
 from .common import JSON, event_id, services_of
 from .guards import requires_admin
 
@@ -32,10 +33,26 @@ if TYPE_CHECKING:
 async def list_events(request: Request) -> Response:
     after = event_id(request.query_params.get("after") or "", "after") or None
     limit = bounded_int(request.query_params.get("limit"), "limit", 100, 1, 1000)
-    return JSON(await services_of(request).directory.events(after, limit))
+    return JSON(await page_of_events(services_of(request), after, limit))
+
+
+async def page_of_events(services: Services, after: str | None, limit: int) -> dict[str, Any]:
+    """A page of events after `after`: those that left Redis' stream come from PostgreSQL."""
+    # every event before the oldest one Redis' stream holds (all of them when it holds none)
+    oldest = await services.directory.first_event_id() or END_OF_STREAM
+    archived: list[dict[str, Any]] = []
+    if after is None or stream_position(after) < stream_position(oldest):
+        archived = await services.record.events(after, oldest, limit)
+    if len(archived) == limit:
+        return {"events": archived, "next": archived[-1]["id"]}
+    live = await services.directory.events(archived[-1]["id"] if archived else after, limit - len(archived))
+    events = archived + live["events"]
+    return {"events": events, "next": events[-1]["id"] if events else after}
 
 
 EVENT_TYPES = frozenset(e.value for e in LifecycleEvent)
+#: A stream id after every other (PostgreSQL's ids are bigints).
+END_OF_STREAM = f"{2**63 - 1}-0"
 
 
 def _frame(position: str, event: dict[str, Any]) -> bytes:
@@ -49,6 +66,17 @@ async def _events(services: Services, after: str, types: frozenset[str] | None) 
     services.local.event_streams += 1
     try:
         yield b"retry: 2000\n\n"
+        # A client resuming from before what Redis' stream still holds gets the rest from PostgreSQL.
+        while stream_position(after) < stream_position(
+            oldest := await services.directory.first_event_id() or END_OF_STREAM
+        ):
+            archived = await services.record.events(after, oldest, 500)
+            if not archived:
+                break
+            after = archived[-1]["id"]
+            chunk = [_frame(e.pop("id"), e) for e in archived if types is None or e.get("type") in types]
+            if chunk:
+                yield b"".join(chunk)
         # Starlette ends this generator when the client goes away (at the latest
         # at the next keepalive, when the write fails).
         while True:

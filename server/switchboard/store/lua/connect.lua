@@ -20,11 +20,14 @@ if kind == 'v' then
   Presence.add_connection('v', id, conn)
   redis.call('ZADD', k('visitors', 'online'), 0, id) -- listed by id (GET /visitors?online=true)
   Deadline.disarm('grace:v:' .. id)
+  -- unknown here: new, or idle past the live window (PostgreSQL keeps its conversations)
+  local known = redis.call('EXISTS', k(KEY.visitor, id)) == 1
   redis.call('HSETNX', k(KEY.visitor, id), 'created_at', NOW)
   redis.call('HSET', k(KEY.visitor, id), 'last_seen_at', NOW)
   redis.call('ZADD', k('archive', 'visitors'), 'NX', NOW, id)
+  redis.call('ZADD', k('archive', 'idle_visitors'), NOW, id)
   local cid = redis.call('HGET', k(KEY.visitor, id), 'conv')
-  local result = {conversation_id = cid or cjson.null}
+  local result = {conversation_id = cid or cjson.null, known = known}
   -- a finished conversation past the live window lives in PostgreSQL only
   local sid = cid and redis.call('HGET', cv(cid), 'session')
   if sid then result.session = Cards.session_view(sid) end

@@ -62,5 +62,6 @@ redis.call('DEL', visitor, k(KEY.visitor, vid, 'convs'), k(KEY.visitor, vid, 'we
 redis.call('ZREM', k('visitors', 'online'), vid)
 redis.call('ZREM', k('archive', 'visitors'), vid)
 redis.call('ZREM', k('archive', 'visitors', 'claims'), vid)
+redis.call('ZREM', k('archive', 'idle_visitors'), vid)
 redis.call('SADD', k('erased'), vid)
 return Conversations.done({conversations = cids})

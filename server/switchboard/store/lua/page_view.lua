@@ -31,6 +31,7 @@ if started then
 end
 redis.call('HSET', k(KEY.web_session, wid), 'last_seen_at', NOW, 'last_url', url)
 redis.call('ZADD', k('archive', 'visitors'), 'NX', NOW, vid)
+redis.call('ZADD', k('archive', 'idle_visitors'), NOW, vid)
 redis.call('HINCRBY', k(KEY.web_session, wid), 'pages', 1)
 local page = {url = url, ts = NOW}
 if title ~= '' then page.title = title end
