@@ -277,7 +277,9 @@ async def node_factory(redis_url: str, database_url: str) -> AsyncIterator[Any]:
     nodes: list[Node] = []
 
     async def factory(**overrides: Any) -> Node:
-        node = await start_node(redis_url, database_url, **overrides)
+        node = await start_node(
+            overrides.pop("redis_url", redis_url), overrides.pop("database_url", database_url), **overrides
+        )
         nodes.append(node)
         return node
 

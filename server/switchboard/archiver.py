@@ -195,8 +195,3 @@ class Archiver(Background):
                 break
         self.expired_conversations += gone
         return gone
-
-
-def lag_seconds(oldest_ms: int) -> float:
-    """How long the oldest item waiting for the archive has waited."""
-    return max(0.0, time.time() - oldest_ms / 1000) if oldest_ms else 0.0

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -197,13 +198,31 @@ class CountedSocket(Protocol):
 
 
 class Metrics:
-    def __init__(self, sockets: Collection[CountedSocket], node_id: str, figures: Figures) -> None:
+    def __init__(
+        self,
+        sockets: Collection[CountedSocket],
+        node_id: str,
+        figures: Figures,
+        archive_backlog: Callable[[], Awaitable[dict[str, int]]] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self._open_sockets = sockets
         self._node_id = node_id
         self._figures = figures
+        self._archive_backlog = archive_backlog
         self.sockets = Gauge(
             "switchboard_sockets", "Open client sockets on this node", ["node", "role"], registry=self.registry
+        )
+        self.archive_entries = Gauge(
+            "switchboard_archive_backlog",
+            "Work waiting for PostgreSQL (deployment): conversations and visitors with changes not yet copied",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.archive_lag = Gauge(
+            "switchboard_archive_lag_seconds",
+            "How long the oldest change waiting for PostgreSQL has waited (deployment)",
+            registry=self.registry,
         )
         self._store = _StoreCollector()
         self.registry.register(self._store)
@@ -228,6 +247,15 @@ class Metrics:
             if not self._store_down_logged:
                 log.warning("metrics: the store did not answer (%s); serving node gauges only", _reason(exc))
                 self._store_down_logged = True
+        if self._archive_backlog is not None:
+            try:
+                backlog = await asyncio.wait_for(self._archive_backlog(), STORE_TIMEOUT_S)
+                self.archive_entries.labels("conversations").set(backlog["conversations"])
+                self.archive_entries.labels("visitors").set(backlog["visitors"])
+                oldest = min((ms for ms in (backlog["oldest_ms"], backlog["oldest_event_ms"]) if ms), default=0)
+                self.archive_lag.set(max(0.0, time.time() - oldest / 1000) if oldest else 0.0)
+            except (SwitchboardError, TimeoutError):
+                pass  # the store is away: logged above
         # No await between setting the snapshot and rendering: a concurrent scrape
         # cannot swap it in between.
         self._store.snapshot = snapshot

@@ -131,7 +131,7 @@ def build_services(settings: Settings) -> Services:
         webhooks=webhooks,
         dispatcher=WebhookDispatcher(webhooks, settings),
         gate=Gate(settings, HandshakeCounter(redis, keys).count),
-        metrics=Metrics(local.sockets, settings.node_id, figures),
+        metrics=Metrics(local.sockets, settings.node_id, figures, router.archive_backlog),
         collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),
         chats=CustomerChats(router, directory, record, settings.allowed_origins, settings.customer_text_limit),
         database=database,
