@@ -39,12 +39,15 @@ class Scrape:
         return {name for name, _ in self.samples}
 
     def deployment_wide(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-        """Every sample except the node's own gauges (and the time-dependent longest wait)."""
-        return {
-            k: v
-            for k, v in self.samples.items()
-            if k[0] not in ("switchboard_sockets", "switchboard_queue_longest_wait_seconds")
-        }
+        """Every sample except the node's own gauges (and the ones that move while the archiver works
+        or the clock runs: the longest wait, the archive's backlog and lag)."""
+        moving = (
+            "switchboard_sockets",
+            "switchboard_queue_longest_wait_seconds",
+            "switchboard_archive_backlog",
+            "switchboard_archive_lag_seconds",
+        )
+        return {k: v for k, v in self.samples.items() if k[0] not in moving}
 
 
 async def scrape(base: str) -> Scrape:

@@ -89,7 +89,7 @@ def test_the_dockerfile_is_slim_non_root_and_configured_from_the_environment():
 
 
 @pytest.mark.slow
-def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_server):
+def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_server, database_url):
     steps = instructions()
     # COPY: the build context as the Dockerfile lays it out in WORKDIR.
     workdir = tmp_path / next(a for w, a in steps if w == "WORKDIR").lstrip("/")
@@ -160,6 +160,7 @@ def test_the_image_steps_run_in_a_fresh_virtualenv_and_serve(tmp_path, redis_ser
             "SWITCHBOARD_PORT": str(port),
             "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
             "SWITCHBOARD_REDIS_URL": redis_server.url,
+            "SWITCHBOARD_DATABASE_URL": database_url,
             "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
             "SWITCHBOARD_SECRET": SECRET,
             "SWITCHBOARD_KEY_PREFIX": "docker",

@@ -49,7 +49,9 @@ class Privacy:
                 )
             ]
             every = sorted(set(kept) | set(cids))
-            await connection.execute("DELETE FROM events WHERE conversation_id = ANY($1::text[])", every)
+            await connection.execute(
+                "DELETE FROM events WHERE conversation_id = ANY($1::text[]) OR body->>'visitor_id' = $2", every, vid
+            )
             await connection.execute("DELETE FROM redactions WHERE conversation_id = ANY($1::text[])", every)
             # conversations, sessions, messages, web sessions and page views go with it (ON DELETE CASCADE)
             await connection.execute("DELETE FROM visitors WHERE visitor_id = $1", vid)
