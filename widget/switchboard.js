@@ -35,7 +35,7 @@
       badEmail: 'Please enter a valid email address.', queued: 'You are number {n} in the queue',
       wait: ' — about {m} min', soon: ' — less than a minute', waiting: 'Waiting for an agent…',
       joined: '{name} joined the chat', with: 'Chatting with {name}', transferred: 'You are being transferred',
-      ended: 'Chat ended', typing: '{name} is typing…', agent: 'Agent', you: 'You',
+      ended: 'Chat ended', typing: '{name} is typing…', agent: 'Agent', you: 'You', redacted: 'Message removed',
       message: 'Message', placeholder: 'Type your message…', send: 'Send', end: 'End chat',
       endAsk: 'End this chat?', cancel: 'Cancel', sending: 'Sending', sent: 'Sent',
       failed: 'Not sent', retry: 'Retry', csat: 'How was your chat?', stars: '{n} of 5 stars',
@@ -52,7 +52,7 @@
       badEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.', queued: 'Sie sind Nummer {n} in der Warteschlange',
       wait: ' — etwa {m} Min.', soon: ' — weniger als eine Minute', waiting: 'Warten auf einen Mitarbeiter…',
       joined: '{name} ist dem Chat beigetreten', with: 'Im Chat mit {name}', transferred: 'Sie werden weitergeleitet',
-      ended: 'Chat beendet', typing: '{name} schreibt…', agent: 'Mitarbeiter', you: 'Sie',
+      ended: 'Chat beendet', typing: '{name} schreibt…', agent: 'Mitarbeiter', you: 'Sie', redacted: 'Nachricht entfernt',
       message: 'Nachricht', placeholder: 'Nachricht eingeben…', send: 'Senden', end: 'Chat beenden',
       endAsk: 'Diesen Chat beenden?', cancel: 'Abbrechen', sending: 'Wird gesendet', sent: 'Gesendet',
       failed: 'Nicht gesendet', retry: 'Erneut senden', csat: 'Wie war Ihr Chat?',
@@ -69,7 +69,7 @@
       badEmail: 'Veuillez saisir une adresse e-mail valide.', queued: 'Vous êtes numéro {n} dans la file d’attente',
       wait: ' — environ {m} min', soon: ' — moins d’une minute', waiting: 'En attente d’un conseiller…',
       joined: '{name} a rejoint le chat', with: 'En discussion avec {name}', transferred: 'Vous êtes transféré',
-      ended: 'Chat terminé', typing: '{name} écrit…', agent: 'Conseiller', you: 'Vous',
+      ended: 'Chat terminé', typing: '{name} écrit…', agent: 'Conseiller', you: 'Vous', redacted: 'Message supprimé',
       placeholder: 'Écrivez votre message…', send: 'Envoyer', end: 'Terminer le chat',
       endAsk: 'Terminer ce chat ?', cancel: 'Annuler', sending: 'Envoi', sent: 'Envoyé',
       failed: 'Non envoyé', retry: 'Réessayer', csat: 'Comment s’est passé votre chat ?', stars: '{n} sur 5 étoiles',
@@ -171,6 +171,7 @@ header .x{border:0;padding:4px;display:grid}
 .bubble,.invite p{white-space:pre-wrap;overflow-wrap:anywhere}
 .bubble{padding:8px 12px;border-radius:16px 16px 16px 4px;background:var(--soft)}
 .customer .bubble{background:var(--a);color:#fff;border-radius:16px 16px 4px}
+.redacted .bubble{font-style:italic;opacity:.8}
 .customer a{color:#fff}
 .system .bubble{background:none;padding:0}
 .system .meta{margin:0}
@@ -575,6 +576,7 @@ legend{font-weight:600}
         return; // an older conversation
       }
     }
+    if (f.type === 'message.redacted') return redact(f.seq);
     if (typeof f.seq === 'number') return onHistory(f);
     switch (f.type) {
       case 'chat.queued':
@@ -595,6 +597,15 @@ legend{font-weight:600}
         typersTimer = setTimeout(() => { typers.clear(); renderTyping(); }, 15000); // a lost "stop"
         return renderTyping();
     }
+  }
+
+  // An administrator removed a message's content (privacy law): only that it was removed stays.
+  function redact(seq) {
+    const it = bySeq.get(seq);
+    if (!it) return;
+    it.text = t('redacted');
+    it.el.querySelector('.bubble').replaceChildren(it.text);
+    it.el.classList.add('redacted');
   }
 
   function onHistory(f) {
@@ -641,7 +652,7 @@ legend{font-weight:600}
     } else {
       add({
         seq: f.seq, role: ['customer', 'agent'].includes(from.role) ? from.role : 'system',
-        name: from.display_name, text: String(f.text), ts: f.ts, state: from.role === 'customer' ? 'sent' : null,
+        name: from.display_name, text: f.redacted ? t('redacted') : String(f.text), ts: f.ts, state: from.role === 'customer' ? 'sent' : null,
       });
     }
     if (from.role === 'agent') {

@@ -157,13 +157,14 @@ async def redis_usage(redis: aioredis.Redis) -> dict[str, Any]:
 
 
 async def all_gone(redis: aioredis.Redis) -> bool:
-    """Nothing waits for the archive, and no finished conversation waits to leave Redis."""
+    """Nothing waits for the archive, and no finished conversation or idle visitor waits to leave Redis."""
     pipe = redis.pipeline(transaction=False)
     pipe.zcard(KEYS.archive_dirty)
     pipe.zcard(KEYS.archive_claims("dirty"))
     pipe.zcard(KEYS.archive_visitors)
     pipe.zcard(KEYS.archive_claims("visitors"))
     pipe.zcard(KEYS.archive_finished)
+    pipe.zcard(KEYS.archive_idle_visitors)
     return not any(await pipe.execute())
 
 

@@ -292,8 +292,9 @@ class Bench:
         }
         if finished_chats:
             self.flush()
-            target = self.switchboard("json", SWITCHBOARD_LIVE_RETENTION_S="1")
-            self.log(f"archiving: {finished_chats} chats to their end, live window 1 s")
+            # a visitor leaves Redis once its disconnect grace ran out and the live window passed
+            target = self.switchboard("json", SWITCHBOARD_LIVE_RETENTION_S="1", SWITCHBOARD_DISCONNECT_GRACE_S="1")
+            self.log(f"archiving: {finished_chats} chats to their end, live window and disconnect grace 1 s")
             await target.start(self.redis_url, self.workdir)
             try:
                 out["finished"] = await finished_conversations(target, self.redis_url, finished_chats)

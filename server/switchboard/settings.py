@@ -54,7 +54,7 @@ class Settings:
     )
     database_pool_size: int = setting(10, "connections each node keeps to PostgreSQL", minimum=2)
     archive_interval_s: float = setting(
-        0.2, "how often each node looks for conversations and events to copy to PostgreSQL"
+        0.5, "how often each node looks for conversations and events to copy to PostgreSQL"
     )
     archive_lease_s: float = setting(
         30.0, "a node that took archive work and went silent this long: another node does it"

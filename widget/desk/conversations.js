@@ -218,6 +218,20 @@ function hideRepeatedJoins(conv, ts) {
   }
 }
 
+/** An administrator redacted a message (privacy law): it shows that it was, and nothing of what it said. */
+export function redactEvent(conv, seq, redacted) {
+  const event = conv.events.get(seq);
+  const old = conv.nodes.get(seq);
+  if (!event || !old) return;
+  const { text: _gone, ...kept } = event;
+  const node = renderEvent(conv, { ...kept, redacted });
+  if (!node) return;
+  conv.events.set(seq, { ...kept, redacted });
+  node.dataset.seq = String(seq);
+  conv.nodes.set(seq, node);
+  old.replaceWith(node);
+}
+
 function insertNode(conv, seq, node) {
   conv.nodes.set(seq, node);
   node.dataset.seq = String(seq);
@@ -332,7 +346,7 @@ function renderEvent(conv, event) {
         h('time', 'msg-time', ts),
       ]);
       if (mine && !note) meta.append(h('span', 'msg-read', event.seq <= conv.readSeq ? 'Seen' : ''));
-      li.append(meta, h('div', 'msg-text', event.text));
+      li.append(meta, event.redacted ? h('div', 'msg-text msg-redacted', 'Message redacted') : h('div', 'msg-text', event.text));
       return li;
     }
     case 'chat.connected':

@@ -11,7 +11,7 @@ import { setAgentState } from './agent-state.js';
 import { addOffer, removeOffer, revokeOffer } from './offers.js';
 import {
   addEvent, closeConversation, holdEarly, localLine, onAssigned, onCard, onClosed, onFailed, onRead,
-  onTyping, upsertConversation
+  onTyping, redactEvent, upsertConversation
 } from './conversations.js';
 import { activate, renderAll } from './chat-list.js';
 import { deliver } from './composer.js';
@@ -41,6 +41,11 @@ export function handle(frame) {
     case 'conference.requested': {
       const conv = S.convs.get(frame.conversation_id);
       if (conv) localLine(conv, `Invitation sent to ${agentName(frame.agent)}`);
+      return;
+    }
+    case 'message.redacted': {
+      const conv = S.convs.get(frame.conversation_id);
+      if (conv) redactEvent(conv, frame.seq, frame.redacted);
       return;
     }
     case 'conference.started':

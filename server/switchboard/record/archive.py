@@ -60,7 +60,15 @@ def _session_row(cid: str, view: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _message_row(cid: str, visitor: str, entry: HistoryEntry) -> tuple[Any, ...]:
+def _customer_words(view: dict[str, Any]) -> str:
+    """The customer's name, email and phone as start_chat gave them."""
+    given = view.get("customer")
+    customer: dict[str, Any] = given if isinstance(given, dict) else {}
+    return " ".join(str(customer[k]) for k in ("name", "email", "phone") if customer.get(k))
+
+
+def _message_row(entry: HistoryEntry, visitor: str) -> tuple[Any, ...]:
+    """The columns of a message after its conversation's id, as _INSERT_MESSAGES takes them."""
     frame = entry.frame
     given = frame.get("from")
     sender: dict[str, Any] = given if isinstance(given, dict) else {}
@@ -68,7 +76,7 @@ def _message_row(cid: str, visitor: str, entry: HistoryEntry) -> tuple[Any, ...]
     sender_id = sender.get("id") or (visitor if role == "customer" else None)
     kind = frame.get("type") or "message"
     text = frame.get("text") if kind in _SEARCHED and isinstance(frame.get("text"), str) else None
-    return (cid, entry.seq, kind, entry.audience, role, sender_id, text, at(frame.get("ts")), frame)
+    return (entry.seq, kind, entry.audience, role, sender_id, text, at(frame.get("ts")), frame)
 
 
 _UPSERT_VISITOR = """
@@ -102,11 +110,22 @@ SET queue = EXCLUDED.queue, status = EXCLUDED.status, language = EXCLUDED.langua
     customer_phone = EXCLUDED.customer_phone, view = EXCLUDED.view
 """
 
-# Rows already there are left as they are: a redaction made in PostgreSQL is not undone by a late copy.
-_INSERT_MESSAGE = """
+# Rows already there are left as they are: a redaction made in PostgreSQL is not undone by a
+# late copy. One statement for the whole batch; it answers the rows it inserted, whose words
+# then join the conversation's search vectors.
+_INSERT_MESSAGES = """
 INSERT INTO messages (conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::timestamptz[], $9::jsonb[])
 ON CONFLICT (conversation_id, seq) DO NOTHING
+RETURNING seq, kind, sender_role, body
+"""
+
+_APPEND_TO_SEARCH = """
+UPDATE conversations SET
+    search = search || setweight(to_tsvector('simple', $2), 'A') || to_tsvector(search_config, $3),
+    notes_search = notes_search || to_tsvector(search_config, $4)
+WHERE conversation_id = $1
 """
 
 #: The one place a message's redacted form is written (record/privacy.py redacts through it too).
@@ -120,8 +139,8 @@ FROM redactions r
 WHERE m.conversation_id = $1 AND r.conversation_id = m.conversation_id AND r.seq = m.seq AND m.redacted_at IS NULL
 """
 
-# The search vectors are made again from the rows, so that copying twice, a
-# redaction or an erasure leaves them exactly as the rows say.
+# The search vectors made again from the rows, after a redaction: nothing of the
+# redacted words stays findable.
 INDEX_CONVERSATION = """
 UPDATE conversations c SET
     search = setweight(to_tsvector('simple', coalesce((
@@ -172,16 +191,35 @@ class Archive:
                 is_open,
                 at(ended),
             )
+            customer_words = ""
             if sessions:
-                await connection.executemany(_UPSERT_SESSION, [_session_row(cid, view) for view in sessions])
+                known = {
+                    row["session_id"]
+                    for row in await connection.fetch("SELECT session_id FROM sessions WHERE conversation_id = $1", cid)
+                }
+                rows = [_session_row(cid, view) for view in sessions]
+                await connection.executemany(_UPSERT_SESSION, rows)
+                # a new session's customer fields join the search
+                customer_words = " ".join(_customer_words(view) for view in sessions if view["id"] not in known)
+            said, noted = "", ""
             if snapshot.history:
-                await connection.executemany(
-                    _INSERT_MESSAGE, [_message_row(cid, visitor, entry) for entry in snapshot.history]
+                columns = list(zip(*(_message_row(entry, visitor) for entry in snapshot.history), strict=True))
+                inserted = await connection.fetch(_INSERT_MESSAGES, cid, *columns)
+                said = " ".join(
+                    r["body"] for r in inserted if r["kind"] == "message" and r["body"] and r["sender_role"] != "system"
                 )
-            if snapshot.history:
-                await connection.execute(APPLY_REDACTIONS, cid)
-            if snapshot.history or sessions:
-                await connection.execute(INDEX_CONVERSATION, cid)
+                noted = " ".join(r["body"] for r in inserted if r["kind"] == "note" and r["body"])
+                if inserted and await connection.fetchval(
+                    "SELECT 1 FROM redactions WHERE conversation_id = $1 AND seq = ANY($2::int[])",
+                    cid,
+                    [r["seq"] for r in inserted],
+                ):
+                    # redacted before it got here: kept redacted, and its words out of search
+                    await connection.execute(APPLY_REDACTIONS, cid)
+                    await connection.execute(INDEX_CONVERSATION, cid)
+                    said = noted = customer_words = ""
+            if said or noted or customer_words:
+                await connection.execute(_APPEND_TO_SEARCH, cid, customer_words, said, noted)
             held: int = await connection.fetchval(
                 "UPDATE conversations SET last_seq = GREATEST(last_seq, $2) WHERE conversation_id = $1"
                 " RETURNING last_seq",

@@ -13,6 +13,7 @@ lease and another node copies the batch. Copying is idempotent in PostgreSQL
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -20,7 +21,7 @@ import msgspec
 from ..domain.records import ConversationSnapshot, HistoryEntry, VisitorSnapshot
 from .clock import now_ms
 from .engine import Engine
-from .errors import call
+from .errors import call, store_call
 from .lists import listed
 
 _json_decode = msgspec.json.Decoder().decode
@@ -29,6 +30,17 @@ _json_encode = msgspec.json.Encoder().encode
 
 def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _fields(raw: list[bytes] | dict[bytes, bytes]) -> dict[bytes, bytes]:
+    """A stream entry's fields, as a script answers them (a flat list) or a client (a dict)."""
+    if isinstance(raw, dict):
+        return raw
+    return dict(zip(raw[::2], raw[1::2], strict=True))
+
+
+def _history_entry(eid: bytes, fields: dict[bytes, bytes]) -> HistoryEntry:
+    return HistoryEntry(int(_s(eid).split("-")[0]), _s(fields.get(b"v", b"all")), _json_decode(fields[b"d"]))
 
 
 def stream_position(value: str) -> tuple[int, int]:
@@ -77,21 +89,21 @@ class ArchiveCommands(Engine):
         if not record_raw:
             return None
         record = {_s(key): _s(value) for key, value in record_raw.items()}
-        side = await call(self.redis.hmget(k.conversation(cid), ["archived_seq", "last_activity"]))
-        after = int(side[0] or 0)
-        entries = await call(self.redis.xrange(k.history(cid), f"{after + 1}-0", "+", count=max_entries))
-        history = [
-            HistoryEntry(int(_s(eid).split("-")[0]), _s(fields.get(b"v", b"all")), _json_decode(fields[b"d"]))
-            for eid, fields in entries
-        ]
-        sessions = await self.session_views([_s(s) for s in session_ids])
-        visitor_created = await call(self.redis.hget(k.visitor(record.get("visitor", "")), "created_at"))
+        # the message side (its own slot), the sessions and the visitor at once
+        with store_call:
+            side, sessions, visitor_created = await asyncio.gather(
+                self.scripts["archive_read"](keys=[k.conversation(cid), k.history(cid)], args=[max_entries]),
+                self.session_views([_s(s) for s in session_ids]),
+                self.redis.hget(k.visitor(record.get("visitor", "")), "created_at"),
+            )
+        last_activity, entries = side
+        history = [_history_entry(eid, _fields(raw)) for eid, raw in entries]
         return ConversationSnapshot(
             conversation_id=cid,
             record=record,
             sessions=sessions,
             history=history,
-            last_activity=int(side[1]) if side[1] else None,
+            last_activity=int(last_activity) if last_activity else None,
             visitor_created_at=int(visitor_created) if visitor_created else None,
         )
 

@@ -196,6 +196,11 @@ class Keys:
         return self._r("archive", work, "claims")
 
     @property
+    def archive_idle_visitors(self) -> str:
+        """Visitors scored by their last sign of life: candidates to leave Redis (archive_trim_visitors)."""
+        return self._r("archive", "idle_visitors")
+
+    @property
     def archive_finished(self) -> str:
         """Conversations whose last session closed, scored by when: candidates to leave Redis."""
         return self._r("archive", "finished")

@@ -51,6 +51,7 @@ STANDALONE = frozenset(
         "relay",
         "conversation_apply",
         "archive_confirm",
+        "archive_read",
         "archive_forget",
         "archive_events_cursor",
         "redact",
