@@ -130,10 +130,17 @@ class Archiver(Background):
 
         async def copy(cid: str) -> None:
             async with limit:
-                snapshot = await self.router.conversation_snapshot(cid, ENTRIES_PER_COPY)
-                if snapshot is None:
+                for _whole in (False, True):
+                    snapshot = await self.router.conversation_snapshot(cid, ENTRIES_PER_COPY)
+                    if snapshot is None:
+                        return
+                    held = await self.archive.write_conversation(snapshot)
+                    if held is not None:
+                        break
+                    # only messages, and PostgreSQL does not have the conversation yet: a whole copy
+                    await self.router.mark_archive_routing([cid])
+                else:
                     return
-                held = await self.archive.write_conversation(snapshot)
                 await self.router.confirm_archived(cid, held)
                 self.copied_messages += len(snapshot.history)
                 if len(snapshot.history) >= ENTRIES_PER_COPY:
@@ -142,7 +149,8 @@ class Archiver(Background):
         outcomes = await asyncio.gather(*(copy(cid) for cid in cids), return_exceptions=True)
         failed = [cid for cid, outcome in zip(cids, outcomes, strict=True) if isinstance(outcome, BaseException)]
         if failed:
-            # marked again, so that the next step (here or on another node) copies them
+            # marked again, whole, so that the next step (here or on another node) copies them
+            await self.router.mark_archive_routing(failed)
             await self.router.mark_archive_dirty(failed)
         await self.router.release_archive_work("dirty", cids)
         for outcome in outcomes:

@@ -31,7 +31,9 @@ class ConversationSnapshot:
 
     conversation_id: str
     record: dict[str, str]  # the routing record: visitor, channel, created_at, open, session, ...
-    sessions: list[dict[str, Any]]  # the session views (what cards are built from), oldest first
+    #: the session views (what cards are built from), oldest first; None when neither they nor
+    #: the record changed since the last copy (only messages were added)
+    sessions: list[dict[str, Any]] | None
     history: list[HistoryEntry]  # after what PostgreSQL confirmed, in order
     last_activity: int | None
     visitor_created_at: int | None

@@ -161,38 +161,31 @@ class Archive:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def write_conversation(self, snapshot: ConversationSnapshot) -> int:
+    async def write_conversation(self, snapshot: ConversationSnapshot) -> int | None:
         """Records the conversation, its sessions and the history in the snapshot, in
-        one transaction; returns the seq PostgreSQL now holds the history up to."""
+        one transaction; returns the seq PostgreSQL now holds the history up to. A snapshot
+        without sessions (only messages were added) returns None when PostgreSQL does not
+        have the conversation yet: it needs a whole copy."""
         record = snapshot.record
         cid = snapshot.conversation_id
         visitor = record.get("visitor") or ""
         sessions = snapshot.sessions
-        last = sessions[-1] if sessions else {}
-        created = _int(record.get("created_at")) or _int(last.get("queued_at")) or 0
-        is_open = record.get("open") == "1"
-        ended = None if is_open else max((_int(s.get("ended_at")) or 0 for s in sessions), default=0) or None
-        language = _text(last.get("language"))
         async with self.database.pool.acquire() as connection, connection.transaction():
             if await connection.fetchval("SELECT 1 FROM erased_visitors WHERE visitor_id = $1", visitor):
                 return snapshot.last_seq  # copied before the erasure, arriving after it: dropped
-            await connection.execute(
-                _UPSERT_VISITOR, visitor, at(snapshot.visitor_created_at or created), at(snapshot.last_activity)
-            )
-            await connection.execute(
-                _UPSERT_CONVERSATION,
-                cid,
-                visitor,
-                record.get("channel") or "webchat",
-                language,
-                search_config(language),
-                at(created),
-                at(snapshot.last_activity),
-                is_open,
-                at(ended),
-            )
+            if sessions is None:
+                found = await connection.fetchval(
+                    "UPDATE conversations SET last_activity_at = GREATEST(last_activity_at, $2)"
+                    " WHERE conversation_id = $1 RETURNING 1",
+                    cid,
+                    at(snapshot.last_activity),
+                )
+                if not found:
+                    return None
+            else:
+                await self._write_record(connection, snapshot)
             customer_words = ""
-            if sessions:
+            if sessions is not None:
                 known = {
                     row["session_id"]
                     for row in await connection.fetch("SELECT session_id FROM sessions WHERE conversation_id = $1", cid)
@@ -227,6 +220,32 @@ class Archive:
                 snapshot.last_seq,
             )
         return held
+
+    async def _write_record(self, connection: Any, snapshot: ConversationSnapshot) -> None:
+        """The visitor and the conversation's own row, from its routing record and sessions."""
+        record = snapshot.record
+        sessions = snapshot.sessions or []
+        visitor = record.get("visitor") or ""
+        last = sessions[-1] if sessions else {}
+        created = _int(record.get("created_at")) or _int(last.get("queued_at")) or 0
+        is_open = record.get("open") == "1"
+        ended = None if is_open else max((_int(s.get("ended_at")) or 0 for s in sessions), default=0) or None
+        language = _text(last.get("language"))
+        await connection.execute(
+            _UPSERT_VISITOR, visitor, at(snapshot.visitor_created_at or created), at(snapshot.last_activity)
+        )
+        await connection.execute(
+            _UPSERT_CONVERSATION,
+            snapshot.conversation_id,
+            visitor,
+            record.get("channel") or "webchat",
+            language,
+            search_config(language),
+            at(created),
+            at(snapshot.last_activity),
+            is_open,
+            at(ended),
+        )
 
     async def write_visitor(self, snapshot: VisitorSnapshot) -> None:
         vid = snapshot.visitor_id

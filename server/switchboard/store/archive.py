@@ -85,17 +85,23 @@ class ArchiveCommands(Engine):
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(k.conversation_record(cid))
         pipe.lrange(k.conversation_sessions(cid), 0, -1)
-        record_raw, session_ids = await call(pipe.execute())
+        pipe.srem(k.archive_routing, cid)
+        record_raw, session_ids, routing_changed = await call(pipe.execute())
         if not record_raw:
             return None
         record = {_s(key): _s(value) for key, value in record_raw.items()}
-        # the message side (its own slot), the sessions and the visitor at once
+        read_side = self.scripts["archive_read"](keys=[k.conversation(cid), k.history(cid)], args=[max_entries])
+        sessions: list[dict[str, Any]] | None = None
+        visitor_created = None
         with store_call:
-            side, sessions, visitor_created = await asyncio.gather(
-                self.scripts["archive_read"](keys=[k.conversation(cid), k.history(cid)], args=[max_entries]),
-                self.session_views([_s(s) for s in session_ids]),
-                self.redis.hget(k.visitor(record.get("visitor", "")), "created_at"),
-            )
+            if routing_changed:  # the message side, the sessions and the visitor at once
+                side, sessions, visitor_created = await asyncio.gather(
+                    read_side,
+                    self.session_views([_s(s) for s in session_ids]),
+                    self.redis.hget(k.visitor(record.get("visitor", "")), "created_at"),
+                )
+            else:
+                side = await read_side
         last_activity, entries = side
         history = [_history_entry(eid, _fields(raw)) for eid, raw in entries]
         return ConversationSnapshot(
@@ -106,6 +112,11 @@ class ArchiveCommands(Engine):
             last_activity=int(last_activity) if last_activity else None,
             visitor_created_at=int(visitor_created) if visitor_created else None,
         )
+
+    async def mark_archive_routing(self, cids: list[str]) -> None:
+        """Marks conversations for a whole copy (record and sessions too): one whose copy failed."""
+        if cids:
+            await call(self.redis.sadd(self.keys.archive_routing, *cids))
 
     async def confirm_archived(self, cid: str, seq: int) -> None:
         """PostgreSQL holds the conversation's history up to `seq`."""
@@ -208,7 +219,7 @@ class ArchiveCommands(Engine):
         await self.scripts["restore_history"](
             keys=[k.conversation(cid), k.history(cid)], args=[visitor, now_ms(), *history]
         )
-        stored = [_json_encode(_stored_session(view)) for view in snapshot.sessions]
+        stored = [_json_encode(_stored_session(view)) for view in snapshot.sessions or []]
         restored = await self._run("restore_conversation", cid, _json_encode(snapshot.record), *stored)
         return str(restored) if restored else None
 

@@ -187,6 +187,12 @@ class Keys:
         return self._r("archive", "dirty")
 
     @property
+    def archive_routing(self) -> str:
+        """Conversations whose routing record or sessions changed since their last copy (a
+        message alone marks `archive_dirty` only, and its copy skips the sessions)."""
+        return self._r("archive", "routing")
+
+    @property
     def archive_visitors(self) -> str:
         """Visitors (and their web sessions) with changes PostgreSQL has not confirmed."""
         return self._r("archive", "visitors")

@@ -81,6 +81,7 @@ class Migrations(Engine):
             views = await call(pipe.execute())
             pipe = self.redis.pipeline(transaction=False)
             pipe.zadd(k.archive_dirty, {cid: now}, nx=True)
+            pipe.sadd(k.archive_routing, cid)  # a whole copy: record and sessions too
             closed = record[0] != b"1" and all(v[0] in (None, b"closed") for v in views)
             if closed:
                 ended = max((int(v[2] or v[1] or 0) for v in views), default=0) or now

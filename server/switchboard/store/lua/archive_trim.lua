@@ -40,6 +40,7 @@ for i = 7, #ARGV do
     redis.call('ZREM', DEADLINES, 'outbox:' .. cid)
     if APPLY_HERE then redis.call('DEL', message_side, message_side .. ':log', message_side .. ':cmid') end
     redis.call('ZREM', k('archive', 'dirty'), cid)
+    redis.call('SREM', k('archive', 'routing'), cid)
     removed[#removed + 1] = cid
   end
 end

@@ -42,6 +42,7 @@ for _, cid in ipairs(cids) do
   for _, aid in ipairs(redis.call('SMEMBERS', k('agents'))) do redis.call('ZREM', k(KEY.agent, aid, 'convs'), cid) end
   redis.call('ZREM', k('archive', 'dirty'), cid)
   redis.call('ZREM', k('archive', 'dirty', 'claims'), cid)
+  redis.call('SREM', k('archive', 'routing'), cid)
   redis.call('ZREM', k('archive', 'finished'), cid)
   -- its ops were applied above (one Redis) or are dropped with the outbox (Cluster)
   CONV_OPS[cid] = nil

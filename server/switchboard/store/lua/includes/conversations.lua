@@ -132,6 +132,8 @@ function Conversations.done(result)
     -- PostgreSQL gets what changed (store/archive.py); on Cluster the ops are applied
     -- after this step, and the Router marks the conversation again once they are
     redis.call('ZADD', k('archive', 'dirty'), 'NX', NOW, cid)
+    -- its record or sessions may have changed too (a message alone does not mark this)
+    redis.call('SADD', k('archive', 'routing'), cid)
     local outbox = k('outbox', cid)
     if APPLY_HERE and redis.call('EXISTS', outbox) == 0 then
       local c = P .. ':c:{' .. cid .. '}'

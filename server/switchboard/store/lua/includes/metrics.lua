@@ -26,7 +26,10 @@ local function lifecycle(event)
   event.ts = NOW
   redis.call('XADD', k('events'), 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'e', cjson.encode(event))
   -- the session's record changed with it: PostgreSQL gets the change (store/archive.py)
-  if event.conversation_id then redis.call('ZADD', k('archive', 'dirty'), 'NX', NOW, event.conversation_id) end
+  if event.conversation_id then
+    redis.call('ZADD', k('archive', 'dirty'), 'NX', NOW, event.conversation_id)
+    redis.call('SADD', k('archive', 'routing'), event.conversation_id)
+  end
   local queue = event.queue or ''
   -- an agent's reason is free text: its counter is by the new state instead
   local detail = event.type == 'agent.state_changed' and event.state or (event.reason or '')
