@@ -847,3 +847,20 @@ async def test_only_the_page_assets_are_served(sb):
         assert (await sb.http.get(f"/widget/{doc}")).status_code == 404
     for asset in ("desk.js", "desk.css", "switchboard.js", "lib/dom.js", "desk/offers.js"):
         assert (await sb.http.get(f"/widget/{asset}")).status_code == 200, asset
+
+
+async def test_a_redacted_message_shows_as_redacted_at_the_desk_live(sb, browser):
+    token = await sb.agent("alice")
+    page, errors = await open_desk(browser, sb, token)
+    await go_available(page, sb, "alice")
+    customer, started = await sb.chat(text="Hello")
+    await accept_offer(page)
+    sent = await customer.ok({"type": "message", "text": "my IBAN is DE89 3704 0044 0532 0130 00"})
+    texts = page.locator(".msg-customer .msg-text")
+    await expect(texts.nth(1)).to_have_text("my IBAN is DE89 3704 0044 0532 0130 00")
+    cid = started["conversation_id"]
+    await sb.admin("DELETE", f"/api/v1/conversations/{cid}/messages/{sent['seq']}", expect=204)
+    await expect(texts.nth(1)).to_have_text("Message redacted")
+    await expect(texts.nth(0)).to_have_text("Hello")
+    assert "DE89" not in await page.locator("#transcript").inner_text()
+    assert errors == []

@@ -600,7 +600,7 @@ async def test_a_floating_panel_lets_tab_leave_and_turning_the_phone_makes_it_mo
 async def test_a_redacted_message_shows_as_removed_live_and_after_a_reload(browser, sb):
     w = await Widget.open_demo(browser, sb)
     await w.start_chat("my card is 4111 1111 1111 1111")
-    alice, cid = await connected_agent(sb)
+    _alice, cid = await connected_agent(sb)
     seq = next(
         m["seq"] for m in (await sb.admin("GET", f"/api/v1/conversations/{cid}"))["messages"] if "4111" in m["text"]
     )

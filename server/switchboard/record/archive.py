@@ -121,6 +121,30 @@ ON CONFLICT (conversation_id, seq) DO NOTHING
 RETURNING seq, kind, sender_role, body
 """
 
+# A copy of messages alone, in one statement: the messages (when PostgreSQL has the
+# conversation), the words of those inserted joined to its search, its activity and
+# how far it holds the history. No row back: PostgreSQL lacks the conversation.
+_APPEND_MESSAGES = """
+WITH inserted AS (
+    INSERT INTO messages (conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame)
+    SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                             $8::timestamptz[], $9::jsonb[])
+    WHERE EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $1)
+    ON CONFLICT (conversation_id, seq) DO NOTHING
+    RETURNING seq, kind, sender_role, body
+)
+UPDATE conversations SET
+    last_activity_at = GREATEST(last_activity_at, $10),
+    last_seq = GREATEST(last_seq, $11),
+    search = search || to_tsvector(search_config, coalesce((SELECT string_agg(body, ' ' ORDER BY seq) FROM inserted
+             WHERE kind = 'message' AND sender_role IS DISTINCT FROM 'system' AND body IS NOT NULL), '')),
+    notes_search = notes_search || to_tsvector(search_config, coalesce((SELECT string_agg(body, ' ' ORDER BY seq)
+             FROM inserted WHERE kind = 'note' AND body IS NOT NULL), ''))
+WHERE conversation_id = $1
+RETURNING last_seq, EXISTS (SELECT 1 FROM redactions r JOIN inserted i ON r.seq = i.seq
+                            WHERE r.conversation_id = $1) AS redacted
+"""
+
 _APPEND_TO_SEARCH = """
 UPDATE conversations SET
     search = search || setweight(to_tsvector('simple', $2), 'A') || to_tsvector(search_config, $3),
@@ -170,20 +194,12 @@ class Archive:
         cid = snapshot.conversation_id
         visitor = record.get("visitor") or ""
         sessions = snapshot.sessions
+        if sessions is None:
+            return await self._append_messages(snapshot)
         async with self.database.pool.acquire() as connection, connection.transaction():
             if await connection.fetchval("SELECT 1 FROM erased_visitors WHERE visitor_id = $1", visitor):
                 return snapshot.last_seq  # copied before the erasure, arriving after it: dropped
-            if sessions is None:
-                found = await connection.fetchval(
-                    "UPDATE conversations SET last_activity_at = GREATEST(last_activity_at, $2)"
-                    " WHERE conversation_id = $1 RETURNING 1",
-                    cid,
-                    at(snapshot.last_activity),
-                )
-                if not found:
-                    return None
-            else:
-                await self._write_record(connection, snapshot)
+            await self._write_record(connection, snapshot)
             customer_words = ""
             if sessions is not None:
                 known = {
@@ -219,6 +235,26 @@ class Archive:
                 cid,
                 snapshot.last_seq,
             )
+        return held
+
+    async def _append_messages(self, snapshot: ConversationSnapshot) -> int | None:
+        """A copy of messages alone: one statement (the hot path of the archive)."""
+        cid = snapshot.conversation_id
+        visitor = snapshot.record.get("visitor") or ""
+        columns = [list(column) for column in zip(*(_message_row(e, visitor) for e in snapshot.history), strict=True)]
+        if not columns:
+            columns = [[] for _ in range(8)]
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                _APPEND_MESSAGES, cid, *columns, at(snapshot.last_activity), snapshot.last_seq
+            )
+            if row is None:
+                return None
+            if row["redacted"]:  # redacted before it got here: kept redacted, its words out of search
+                async with connection.transaction():
+                    await connection.execute(APPLY_REDACTIONS, cid)
+                    await connection.execute(INDEX_CONVERSATION, cid)
+        held: int = row["last_seq"]
         return held
 
     async def _write_record(self, connection: Any, snapshot: ConversationSnapshot) -> None:
