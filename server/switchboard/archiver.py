@@ -17,6 +17,7 @@ import time
 
 from .background import Background
 from .domain.errors import SwitchboardError
+from .domain.records import ConversationSnapshot
 from .record.archive import Archive
 from .record.database import RECORD_ERRORS
 from .record.privacy import Privacy
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 ENTRIES_PER_COPY = 1000
 #: What pauses archiving until the next step: Redis or PostgreSQL away.
 PAUSING_ERRORS: tuple[type[BaseException], ...] = (SwitchboardError, *RECORD_ERRORS)
-#: Conversations copied at once (each is a few Redis reads and one transaction).
-PARALLEL_COPIES = 4
+#: Conversations read from Redis (or copied whole) at once: the store's batcher sends
+#: the reads of several in one round trip.
+PARALLEL_COPIES = 8
 
 
 class Archiver(Background):
@@ -123,40 +125,50 @@ class Archiver(Background):
         return len(events)
 
     async def copy_conversations(self) -> int:
+        """Copies the conversations marked since the last step: those with messages alone all
+        in one statement, the others (a routing step changed them) one transaction each."""
         cids = await self.router.claim_archive_work("dirty", self.batch, self.lease_ms)
         if not cids:
             return 0
+        try:
+            await self._copy(cids)
+        except BaseException:
+            # marked again, whole, so that the next step (here or on another node) copies them
+            await self.router.mark_archive_routing(cids)
+            await self.router.mark_archive_dirty(cids)
+            raise
+        finally:
+            await self.router.release_archive_work("dirty", cids)
+        return len(cids)
+
+    async def _copy(self, cids: list[str]) -> None:
         limit = asyncio.Semaphore(PARALLEL_COPIES)
 
-        async def copy(cid: str) -> None:
+        async def snapshot(cid: str) -> ConversationSnapshot | None:
             async with limit:
-                for _whole in (False, True):
-                    snapshot = await self.router.conversation_snapshot(cid, ENTRIES_PER_COPY)
-                    if snapshot is None:
-                        return
-                    held = await self.archive.write_conversation(snapshot)
-                    if held is not None:
-                        break
-                    # only messages, and PostgreSQL does not have the conversation yet: a whole copy
-                    await self.router.mark_archive_routing([cid])
-                else:
-                    return
-                await self.router.confirm_archived(cid, held)
-                self.copied_messages += len(snapshot.history)
-                if len(snapshot.history) >= ENTRIES_PER_COPY:
-                    await self.router.mark_archive_dirty([cid])
+                return await self.router.conversation_snapshot(cid, ENTRIES_PER_COPY)
 
-        outcomes = await asyncio.gather(*(copy(cid) for cid in cids), return_exceptions=True)
-        failed = [cid for cid, outcome in zip(cids, outcomes, strict=True) if isinstance(outcome, BaseException)]
-        if failed:
-            # marked again, whole, so that the next step (here or on another node) copies them
-            await self.router.mark_archive_routing(failed)
-            await self.router.mark_archive_dirty(failed)
-        await self.router.release_archive_work("dirty", cids)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return len(cids)
+        async def whole(snapshot: ConversationSnapshot) -> int | None:
+            async with limit:
+                return await self.archive.write_conversation(snapshot)
+
+        found = [s for s in await asyncio.gather(*(snapshot(cid) for cid in cids)) if s is not None]
+        light = [s for s in found if s.sessions is None]
+        held = await self.archive.append_messages(light) if light else {}
+        lacking = [s.conversation_id for s in light if s.conversation_id not in held]
+        if lacking:  # messages alone, and PostgreSQL does not have the conversation yet: whole copies
+            await self.router.mark_archive_routing(lacking)
+            again = await asyncio.gather(*(snapshot(cid) for cid in lacking))
+            found = [s for s in found if s.conversation_id not in lacking] + [s for s in again if s is not None]
+        heavy = [s for s in found if s.sessions is not None]
+        for s, seq in zip(heavy, await asyncio.gather(*(whole(s) for s in heavy)), strict=True):
+            if seq is not None:
+                held[s.conversation_id] = seq
+        await asyncio.gather(*(self.router.confirm_archived(cid, seq) for cid, seq in held.items()))
+        self.copied_messages += sum(len(s.history) for s in found)
+        more = [s.conversation_id for s in found if len(s.history) >= ENTRIES_PER_COPY]
+        if more:
+            await self.router.mark_archive_dirty(more)
 
     async def copy_visitors(self) -> int:
         vids = await self.router.claim_archive_work("visitors", self.batch, self.lease_ms)

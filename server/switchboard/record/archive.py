@@ -121,28 +121,36 @@ ON CONFLICT (conversation_id, seq) DO NOTHING
 RETURNING seq, kind, sender_role, body
 """
 
-# A copy of messages alone, in one statement: the messages (when PostgreSQL has the
-# conversation), the words of those inserted joined to its search, its activity and
-# how far it holds the history. No row back: PostgreSQL lacks the conversation.
+# Copies of messages alone, for many conversations in one statement: the messages of
+# those PostgreSQL has, the words of the ones inserted joined to their conversation's
+# search, its activity and how far it holds the history. A conversation without a row
+# back is one PostgreSQL lacks.
 _APPEND_MESSAGES = """
 WITH inserted AS (
     INSERT INTO messages (conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame)
-    SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                             $8::timestamptz[], $9::jsonb[])
-    WHERE EXISTS (SELECT 1 FROM conversations WHERE conversation_id = $1)
+    SELECT r.* FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                           $8::timestamptz[], $9::jsonb[])
+         AS r(conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame)
+    WHERE EXISTS (SELECT 1 FROM conversations c WHERE c.conversation_id = r.conversation_id)
     ON CONFLICT (conversation_id, seq) DO NOTHING
-    RETURNING seq, kind, sender_role, body
+    RETURNING conversation_id, seq, kind, sender_role, body
+), copied AS (
+    SELECT * FROM unnest($10::text[], $11::timestamptz[], $12::int[]) AS p(conversation_id, active_at, last_seq)
 )
-UPDATE conversations SET
-    last_activity_at = GREATEST(last_activity_at, $10),
-    last_seq = GREATEST(last_seq, $11),
-    search = search || to_tsvector(search_config, coalesce((SELECT string_agg(body, ' ' ORDER BY seq) FROM inserted
-             WHERE kind = 'message' AND sender_role IS DISTINCT FROM 'system' AND body IS NOT NULL), '')),
-    notes_search = notes_search || to_tsvector(search_config, coalesce((SELECT string_agg(body, ' ' ORDER BY seq)
-             FROM inserted WHERE kind = 'note' AND body IS NOT NULL), ''))
-WHERE conversation_id = $1
-RETURNING last_seq, EXISTS (SELECT 1 FROM redactions r JOIN inserted i ON r.seq = i.seq
-                            WHERE r.conversation_id = $1) AS redacted
+UPDATE conversations c SET
+    last_activity_at = GREATEST(c.last_activity_at, p.active_at),
+    last_seq = GREATEST(c.last_seq, p.last_seq),
+    search = c.search || to_tsvector(c.search_config, coalesce((
+        SELECT string_agg(i.body, ' ' ORDER BY i.seq) FROM inserted i WHERE i.conversation_id = c.conversation_id
+        AND i.kind = 'message' AND i.sender_role IS DISTINCT FROM 'system' AND i.body IS NOT NULL), '')),
+    notes_search = c.notes_search || to_tsvector(c.search_config, coalesce((
+        SELECT string_agg(i.body, ' ' ORDER BY i.seq) FROM inserted i WHERE i.conversation_id = c.conversation_id
+        AND i.kind = 'note' AND i.body IS NOT NULL), ''))
+FROM copied p
+WHERE c.conversation_id = p.conversation_id
+RETURNING c.conversation_id, c.last_seq, EXISTS (
+    SELECT 1 FROM redactions r JOIN inserted i ON r.conversation_id = i.conversation_id AND r.seq = i.seq
+    WHERE r.conversation_id = c.conversation_id) AS redacted
 """
 
 _APPEND_TO_SEARCH = """
@@ -195,7 +203,7 @@ class Archive:
         visitor = record.get("visitor") or ""
         sessions = snapshot.sessions
         if sessions is None:
-            return await self._append_messages(snapshot)
+            return (await self.append_messages([snapshot])).get(cid)
         async with self.database.pool.acquire() as connection, connection.transaction():
             if await connection.fetchval("SELECT 1 FROM erased_visitors WHERE visitor_id = $1", visitor):
                 return snapshot.last_seq  # copied before the erasure, arriving after it: dropped
@@ -237,25 +245,29 @@ class Archive:
             )
         return held
 
-    async def _append_messages(self, snapshot: ConversationSnapshot) -> int | None:
-        """A copy of messages alone: one statement (the hot path of the archive)."""
-        cid = snapshot.conversation_id
-        visitor = snapshot.record.get("visitor") or ""
-        columns = [list(column) for column in zip(*(_message_row(e, visitor) for e in snapshot.history), strict=True)]
-        if not columns:
-            columns = [[] for _ in range(8)]
+    async def append_messages(self, snapshots: list[ConversationSnapshot]) -> dict[str, int]:
+        """Copies of messages alone (snapshots without sessions), all in one statement: the hot
+        path of the archive. Returns the seq PostgreSQL holds for each conversation it has; one
+        missing from the answer needs a whole copy."""
+        rows = [
+            (snapshot.conversation_id, *_message_row(entry, snapshot.record.get("visitor") or ""))
+            for snapshot in snapshots
+            for entry in snapshot.history
+        ]
+        messages = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(9)]
+        copied = [
+            [s.conversation_id for s in snapshots],
+            [at(s.last_activity) for s in snapshots],
+            [s.last_seq for s in snapshots],
+        ]
         async with self.database.pool.acquire() as connection:
-            row = await connection.fetchrow(
-                _APPEND_MESSAGES, cid, *columns, at(snapshot.last_activity), snapshot.last_seq
-            )
-            if row is None:
-                return None
-            if row["redacted"]:  # redacted before it got here: kept redacted, its words out of search
-                async with connection.transaction():
-                    await connection.execute(APPLY_REDACTIONS, cid)
-                    await connection.execute(INDEX_CONVERSATION, cid)
-        held: int = row["last_seq"]
-        return held
+            answered = await connection.fetch(_APPEND_MESSAGES, *messages, *copied)
+            for row in answered:
+                if row["redacted"]:  # redacted before it got here: kept redacted, its words out of search
+                    async with connection.transaction():
+                        await connection.execute(APPLY_REDACTIONS, row["conversation_id"])
+                        await connection.execute(INDEX_CONVERSATION, row["conversation_id"])
+        return {row["conversation_id"]: row["last_seq"] for row in answered}
 
     async def _write_record(self, connection: Any, snapshot: ConversationSnapshot) -> None:
         """The visitor and the conversation's own row, from its routing record and sessions."""
