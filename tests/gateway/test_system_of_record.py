@@ -475,3 +475,22 @@ async def test_redis_keeps_nothing_of_finished_chats_and_idle_visitors_after_the
     page = await sb.admin("GET", "/api/v1/events?limit=3")
     rest = await sb.admin("GET", f"/api/v1/events?limit=1000&after={page['next']}")
     assert [e["id"] for e in page["events"] + rest["events"]] == [e["id"] for e in events]
+
+
+async def test_the_figures_of_a_window_reaching_before_redis_stream_come_from_postgresql(make_deployment, redis_url):
+    sb = await make_deployment(live_retention_s=0.2)
+    await sb.queue("support")
+    for _ in range(2):
+        customer, _started = await sb.chat(text="hello")
+        await customer.ok({"type": "end_chat"})
+    client = redis_async.Redis.from_url(redis_url)
+
+    async def stream_empty() -> bool:
+        return await client.xlen(sb.node.services.router.keys.events) == 0
+
+    await eventually(stream_empty)
+    await client.aclose()
+    answer = await sb.admin("GET", "/api/v1/stats")
+    (support,) = answer["queues"]
+    assert (support["offered"], support["abandoned"]) == (2, 2)
+    assert answer["truncated"] is False

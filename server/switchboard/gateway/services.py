@@ -32,6 +32,7 @@ from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
 from .auth import Signer
 from .chats import CustomerChats
+from .event_history import EventHistory
 from .hub import Hub
 from .limits import Gate
 from .metrics import Metrics
@@ -75,6 +76,7 @@ class Services:
     visitors: Visitors
     figures: Figures
     supervision: SupervisorFeed
+    event_history: EventHistory
     webhooks: WebhookStore
     dispatcher: WebhookDispatcher
     gate: Gate  # admission of handshakes
@@ -110,6 +112,7 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url, settings.database_pool_size)
     privacy = Privacy(database)
     record = RecordReads(database)
+    event_history = EventHistory(figures, directory, record)
 
     async def register_sockets_again() -> None:
         for client in list(local.sockets):
@@ -126,7 +129,8 @@ def build_services(settings: Settings) -> Services:
         canned=CannedResponses(redis, keys),
         search=ConversationSearch(database),
         figures=figures,
-        supervision=SupervisorFeed(figures, router, settings.stats_interval_s),
+        supervision=SupervisorFeed(figures, event_history, router, settings.stats_interval_s),
+        event_history=event_history,
         visitors=Visitors(redis, keys, router, settings.web_session_idle_s),
         webhooks=webhooks,
         dispatcher=WebhookDispatcher(webhooks, settings),

@@ -33,6 +33,7 @@ from ..domain.stats import DEFAULT_WINDOW_S, EventWindow, queue_figures
 from ..store.clock import now_ms
 from ..store.figures import Figures
 from ..store.router import Router
+from .event_history import EventHistory
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,16 @@ class SupervisorSocket(Protocol):
 
 
 class SupervisorFeed(Background):
-    def __init__(self, figures: Figures, router: Router, interval_s: float, window_s: int = FEED_WINDOW_S) -> None:
+    def __init__(
+        self,
+        figures: Figures,
+        history: EventHistory,
+        router: Router,
+        interval_s: float,
+        window_s: int = FEED_WINDOW_S,
+    ) -> None:
         self._figures = figures
+        self._history = history
         self._router = router
         self._interval_ms = max(1, int(interval_s * 1000))
         self._window = EventWindow(window_s * 1000)
@@ -129,7 +138,7 @@ class SupervisorFeed(Background):
         stats tick at most), pushes cards, and stats when a tick is due."""
         if not self._loaded:
             now = now_ms()
-            recent = await self._figures.recent_events(now - self._window.window_ms, self._window.max_events)
+            recent = await self._history.recent_events(now - self._window.window_ms, self._window.max_events)
             self._window.load(recent.events, recent.complete_from_ms)
             self._last_id = recent.newest_id
             self._loaded = True

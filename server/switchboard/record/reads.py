@@ -79,6 +79,21 @@ class RecordReads:
             )
         return [row["frame"] for row in rows]
 
+    async def events_before(self, start_ms: int, before: str | None, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` lifecycle events from `start_ms` on and before stream id `before`
+        (all since `start_ms` when None), oldest first, as the figures read them."""
+        before_ms, before_n = _position(before) if before else (2**63 - 1, 0)
+        async with self.database.pool.acquire() as connection:
+            rows = await connection.fetch(
+                "SELECT body FROM events WHERE id_ms >= $1 AND (id_ms, id_n) < ($2, $3)"
+                " ORDER BY id_ms DESC, id_n DESC LIMIT $4",
+                start_ms,
+                before_ms,
+                before_n,
+                limit,
+            )
+        return _newest_first_to_oldest(rows)
+
     async def events(self, after: str | None, before: str, limit: int) -> list[dict[str, Any]]:
         """Lifecycle events after `after` and before `before` (stream ids), oldest first, in the
         shape `GET /api/v1/events` answers (the ones that left Redis' stream)."""
@@ -95,6 +110,10 @@ class RecordReads:
                 limit,
             )
         return [{"id": f"{row['id_ms']}-{row['id_n']}", **row["body"]} for row in rows]
+
+
+def _newest_first_to_oldest(rows: list[Any]) -> list[dict[str, Any]]:
+    return [row["body"] for row in reversed(rows)]
 
 
 def _position(stream_id: str) -> tuple[int, int]:

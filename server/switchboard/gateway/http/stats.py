@@ -45,7 +45,7 @@ async def get_stats(request: Request) -> Response:
     queues = [q for q in snapshot.queues if (scope is None or q.id in scope) and (only is None or q.id == only)]
     if only is not None and not queues:
         raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
-    recent = await s.figures.recent_events(snapshot.now_ms - window_s * 1000)
+    recent = await s.event_history.recent_events(snapshot.now_ms - window_s * 1000)
     figures = stats.queue_figures(recent.events, recent.complete_from_ms, snapshot.now_ms, queues, snapshot.agents)
     return JSON(
         {
