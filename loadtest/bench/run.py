@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--archive-interval",
         type=float,
-        help="SWITCHBOARD_ARCHIVE_INTERVAL_S of the archiving-on runs (default: the node's, 0.2 s)",
+        help="SWITCHBOARD_ARCHIVE_INTERVAL_S of the archiving-on runs (default: the node's, 0.5 s)",
     )
     parser.add_argument(
         "--finished-chats",
