@@ -526,3 +526,24 @@ async def test_events_read_by_a_dead_node_are_taken_over(make_deployment, node_f
     await node_factory(**{**WEBHOOKS, "webhook_claim_idle_s": 0.3})
     await receiver.until(lambda r: r.events(conversation_id=ack["conversation_id"]))
     assert (await redis.xpending(events, GROUP))["pending"] == 0
+
+
+async def test_erasing_a_visitor_drops_its_dead_letters_and_pending_deliveries(make_deployment, receivers):
+    sb = await deployment(make_deployment, webhook_max_attempts=2, webhook_retry_base_s=0.05)
+    receiver = await receivers(status=503)
+    hook = await subscribe(sb, receiver, events=["session.queued", "session.ended"])
+    wid = hook["id"]
+    customer, gone = await sb.chat()
+    _, kept = await sb.chat()
+
+    async def dead_letters() -> list[dict[str, Any]]:
+        letters = (await sb.admin("GET", f"/api/v1/webhooks/{wid}/dead-letters"))["dead_letters"]
+        return letters if len(letters) == 2 else []
+
+    await eventually(dead_letters)
+    vid = customer.frames[0]["visitor_id"]
+    await sb.admin("DELETE", f"/api/v1/visitors/{vid}", expect=204)
+    letters = (await sb.admin("GET", f"/api/v1/webhooks/{wid}/dead-letters"))["dead_letters"]
+    assert [d["event"]["conversation_id"] for d in letters] == [kept["conversation_id"]]
+    jobs = await sb.node.services.redis.hgetall(sb.node.services.router.keys.webhook_jobs(wid))
+    assert not [body for body in jobs.values() if gone["conversation_id"].encode() in body]

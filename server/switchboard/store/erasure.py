@@ -2,8 +2,8 @@
 
 `erase_visitor` is one routing step (erase_visitor.lua); what it cannot reach
 in that step (the message side of conversations on a Cluster, the entries of
-the events stream, webhook dead letters) is removed here right after, each a
-bounded scan. A redaction rewrites one conversation's history stream in one
+the events stream, webhook deliveries and dead letters) is removed here right
+after, each a scan in bounded steps. A redaction rewrites one conversation's history stream in one
 step on the conversation's own keys (redact.lua).
 """
 
@@ -38,7 +38,7 @@ class ErasureCommands(ArchiveCommands):
             pipe.delete(k.conversation(cid), k.history(cid), k.client_msg_ids(cid))
         await call(pipe.execute())
         await self._scrub_events(set(cids), vid)
-        await self._scrub_dead_letters(set(cids), vid)
+        await self._scrub_webhooks(set(cids), vid)
         return cids
 
     async def _scrub_events(self, cids: set[str], vid: str) -> None:
@@ -59,25 +59,26 @@ class ErasureCommands(ArchiveCommands):
                 return
             cursor = "(" + _s(entries[-1][0])
 
-    async def _scrub_dead_letters(self, cids: set[str], vid: str) -> None:
-        """Deletes the dead letters (and their bodies) of webhooks that carry those conversations' events."""
+    async def _scrub_webhooks(self, cids: set[str], vid: str) -> None:
+        """Deletes the webhook deliveries (pending ones and dead letters) that carry those
+        conversations' events; a lane whose head delivery is gone moves on to the next."""
         k = self.keys
         for wid_raw in await call(self.redis.hkeys(k.webhooks)):
             wid = _s(wid_raw)
-            dead = [_s(did) for did in await call(self.redis.lrange(k.webhook_dead(wid), 0, -1))]
-            if not dead:
-                continue
-            bodies = await call(self.redis.hmget(k.webhook_jobs(wid), dead))
-            for did, body in zip(dead, bodies, strict=True):
-                if body is None:
-                    continue
-                event = _json_decode(body)
-                if event.get("conversation_id") in cids or event.get("visitor_id") == vid:
-                    pipe = self.redis.pipeline(transaction=False)
+            doomed = []
+            with store_call:
+                async for did, body in self.redis.hscan_iter(k.webhook_jobs(wid), count=500):
+                    event = _json_decode(body)
+                    if event.get("conversation_id") in cids or (vid and event.get("visitor_id") == vid):
+                        doomed.append(_s(did))
+            if doomed:
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.hdel(k.webhook_jobs(wid), *doomed)
+                pipe.hdel(k.webhook_dead_info(wid), *doomed)
+                pipe.hdel(k.webhook_tries(wid), *doomed)
+                for did in doomed:
                     pipe.lrem(k.webhook_dead(wid), 0, did)
-                    pipe.hdel(k.webhook_dead_info(wid), did)
-                    pipe.hdel(k.webhook_jobs(wid), did)
-                    await call(pipe.execute())
+                await call(pipe.execute())
 
     async def forget_conversations(self, cids: list[str]) -> list[str]:
         """What retention deletes: finished conversations (the open ones stay), their keys,
@@ -102,7 +103,7 @@ class ErasureCommands(ArchiveCommands):
                 pipe.zrem(self.keys.agent_conversations(_s(aid)), *cids)
         await call(pipe.execute())
         await self._scrub_events(set(cids), "")
-        await self._scrub_dead_letters(set(cids), "")
+        await self._scrub_webhooks(set(cids), "")
         return removed
 
     async def is_erased(self, vid: str) -> bool:
