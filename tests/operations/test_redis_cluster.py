@@ -533,3 +533,28 @@ async def test_a_master_killed_mid_chat_fails_over_to_its_replica_and_the_chat_g
             await newcomer.close()
     finally:
         cluster.stop()
+
+
+async def test_on_a_cluster_finished_chats_leave_redis_read_the_same_and_a_visitor_can_be_erased(
+    on_cluster, cluster, database_url
+):
+    sb = await on_cluster(live_retention_s=0.3)
+    agent, customer, welcome, _token, cid = await chat_in_progress(sb, text="kept in PostgreSQL")
+    await agent.ok({"type": "message", "conversation_id": cid, "text": "an answer"})
+    await agent.ok({"type": "end_session", "conversation_id": cid})
+    await agent.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    live = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    client = redis_sync.RedisCluster(host="127.0.0.1", port=cluster.ports[0])
+
+    async def gone() -> bool:
+        return not client.keys(f"*{cid}*") and not client.exists(f"sb:c:{{{cid}}}:log")
+
+    await eventually(gone, timeout=15)
+    archived = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert archived["messages"] == live["messages"] and archived["card"]["status"] == "closed"
+
+    vid = welcome["visitor_id"]
+    await sb.admin("DELETE", f"/api/v1/visitors/{vid}", expect=204)
+    assert await customer.closed() == (4401, "visitor erased")
+    assert (await sb.http.get(f"/api/v1/conversations/{cid}")).status_code == 404
+    client.close()
