@@ -208,16 +208,13 @@ class Archive:
             if await connection.fetchval("SELECT 1 FROM erased_visitors WHERE visitor_id = $1", visitor):
                 return snapshot.last_seq  # copied before the erasure, arriving after it: dropped
             await self._write_record(connection, snapshot)
-            customer_words = ""
-            if sessions is not None:
-                known = {
-                    row["session_id"]
-                    for row in await connection.fetch("SELECT session_id FROM sessions WHERE conversation_id = $1", cid)
-                }
-                rows = [_session_row(cid, view) for view in sessions]
-                await connection.executemany(_UPSERT_SESSION, rows)
-                # a new session's customer fields join the search
-                customer_words = " ".join(_customer_words(view) for view in sessions if view["id"] not in known)
+            known = {
+                row["session_id"]
+                for row in await connection.fetch("SELECT session_id FROM sessions WHERE conversation_id = $1", cid)
+            }
+            await connection.executemany(_UPSERT_SESSION, [_session_row(cid, view) for view in sessions])
+            # a new session's customer fields join the search
+            customer_words = " ".join(_customer_words(view) for view in sessions if view["id"] not in known)
             said, noted = "", ""
             if snapshot.history:
                 columns = list(zip(*(_message_row(entry, visitor) for entry in snapshot.history), strict=True))
