@@ -22,8 +22,10 @@ RUN pip install --no-cache-dir . \
     && chown 10001:10001 /data \
     && chmod 700 /data
 
-# Listen on every interface of the container; without SWITCHBOARD_REDIS_URL the
-# bundled Redis keeps its AOF and the signing secret (mode 600) under /data.
+# Listen on every interface of the container. The image has no PostgreSQL
+# binaries (kept slim; the database runs in its own container): give it both
+# SWITCHBOARD_REDIS_URL and SWITCHBOARD_DATABASE_URL (docker-compose.yml does).
+# /data keeps the signing secret (mode 600) when SWITCHBOARD_SECRET is unset.
 ENV SWITCHBOARD_HOST=0.0.0.0 \
     SWITCHBOARD_PORT=8000 \
     SWITCHBOARD_DATA_DIR=/data
