@@ -5,5 +5,5 @@
 local seq = tonumber(ARGV[1])
 local c = redis.call('HMGET', KEYS[1], 'seq', 'archived_seq')
 if not c[1] then return 0 end
-if seq > tonumber(c[2] or 0) then redis.call('HSET', KEYS[1], 'archived_seq', seq) end
+if not c[2] or seq > tonumber(c[2]) then redis.call('HSET', KEYS[1], 'archived_seq', seq) end
 return 1

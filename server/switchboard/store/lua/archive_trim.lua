@@ -1,7 +1,8 @@
 -- archive_trim: finished conversations past the live window leave Redis, each
 -- only when it still qualifies here, in this step: its last session closed at
--- least `window` ago, none is open or in wrap-up, no ops wait in its outbox, and
--- (one Redis) PostgreSQL confirmed its history up to its last seq. What stays:
+-- least `window` ago, none is open or in wrap-up, no ops wait in its outbox, no
+-- change waits for the archive, and (one Redis) PostgreSQL confirmed its history
+-- up to its last seq. What stays:
 -- the entries of agents' and visitors' lists of conversations (a few bytes each;
 -- reads find the conversation in PostgreSQL).
 -- On Cluster the message side lives on another shard: the caller checked its
@@ -19,7 +20,11 @@ for i = 7, #ARGV do
   local cid = ARGV[i]
   local at = tonumber(redis.call('ZSCORE', finished, cid))
   local record = redis.call('HMGET', cv(cid), 'open', 'visitor')
+  -- a change PostgreSQL has not got yet (a CSAT answer during an outage, say) keeps it here
   local qualifies = at and at <= NOW - window and record[1] ~= '1' and redis.call('EXISTS', k('outbox', cid)) == 0
+    and (not require_archived or (not redis.call('ZSCORE', k('archive', 'dirty'), cid)
+      and not redis.call('ZSCORE', k('archive', 'dirty', 'claims'), cid)
+      and redis.call('SISMEMBER', k('archive', 'routing'), cid) == 0))
   local sessions = redis.call('LRANGE', cv_sessions(cid), 0, -1)
   if qualifies then
     for _, sid in ipairs(sessions) do
