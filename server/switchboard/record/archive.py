@@ -14,6 +14,10 @@ from .database import Database, at
 
 __all__ = ["APPLY_REDACTIONS", "INDEX_CONVERSATION", "Archive"]
 
+#: Messages one statement copies at most: encoding a statement's arrays runs on the node's
+#: event loop, so a bigger one would hold up the live path for longer at a time.
+ROWS_PER_STATEMENT = 500
+
 #: History events whose text is searched (system messages are not customer words, but are found too).
 _SEARCHED = ("message", "note")
 
@@ -243,9 +247,23 @@ class Archive:
         return held
 
     async def append_messages(self, snapshots: list[ConversationSnapshot]) -> dict[str, int]:
-        """Copies of messages alone (snapshots without sessions), all in one statement: the hot
-        path of the archive. Returns the seq PostgreSQL holds for each conversation it has; one
-        missing from the answer needs a whole copy."""
+        """Copies of messages alone (snapshots without sessions), in as few statements as
+        ROWS_PER_STATEMENT allows: the hot path of the archive. Returns the seq PostgreSQL
+        holds for each conversation it has; one missing from the answer needs a whole copy."""
+        held: dict[str, int] = {}
+        group: list[ConversationSnapshot] = []
+        rows = 0
+        for snapshot in snapshots:
+            if group and rows + len(snapshot.history) > ROWS_PER_STATEMENT:
+                held.update(await self._append(group))
+                group, rows = [], 0
+            group.append(snapshot)
+            rows += len(snapshot.history)
+        if group:
+            held.update(await self._append(group))
+        return held
+
+    async def _append(self, snapshots: list[ConversationSnapshot]) -> dict[str, int]:
         rows = [
             (snapshot.conversation_id, *_message_row(entry, snapshot.record.get("visitor") or ""))
             for snapshot in snapshots
