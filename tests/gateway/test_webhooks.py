@@ -498,7 +498,7 @@ async def test_deliveries_of_a_node_that_stops_are_sent_by_another(make_deployme
         ids = {q.delivery for q in r.requests if q.at >= stopped}
         return ids if {q.event["conversation_id"] for q in r.requests if q.delivery in ids} == set(chats) else set()
 
-    fresh = await receiver.until(delivered_after_stop, timeout=8)
+    fresh = await receiver.until(delivered_after_stop, timeout=20)  # leases of a crashed node run out first
     assert len(fresh) == 3 and in_flight <= fresh  # every delivery arrived; those cut short came again
     counts = {d: sum(q.delivery == d for q in receiver.requests) for d in fresh}
     assert all(counts[d] == 2 for d in in_flight)  # duplicates, recognisable by their delivery id
