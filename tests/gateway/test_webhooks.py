@@ -5,6 +5,7 @@ webhooks, and delivery taken over from a node that stopped or died."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -12,9 +13,12 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import standardwebhooks
+import standardwebhooks.webhooks
 import uvicorn
 
 from support import eventually
@@ -46,7 +50,7 @@ class Request:
 
     @property
     def delivery(self) -> str:
-        return self.headers["x-switchboard-delivery"]
+        return self.headers["webhook-id"]
 
 
 @dataclass
@@ -134,7 +138,7 @@ class Receiver:
                 return value
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                seen = [(r.headers.get("x-switchboard-event"), r.status) for r in self.requests]
+                seen = [(r.event.get("type"), r.status) for r in self.requests]
                 raise AssertionError(f"receiver: condition not met within {timeout}s; requests: {seen}")
             self._changed.clear()
             try:
@@ -188,16 +192,43 @@ async def served_chat(sb: Any, agent: Any) -> str:
 # ---------------------------------------------------------------- pure parts
 
 
-def test_signature_and_verification():
+def test_signature_and_verification_are_standard_webhooks():
     body = b'{"id":"1-0","type":"session.queued"}'
-    sig = domain.signature("s3cret-s3cret-s3cret", 1700000000, body)
-    expected = hmac.new(b"s3cret-s3cret-s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
-    assert sig == "v1=" + expected
-    assert domain.verify("s3cret-s3cret-s3cret", body, "1700000000", sig, now=1700000100)
-    assert not domain.verify("s3cret-s3cret-s3cret", body + b" ", "1700000000", sig, now=1700000100)
-    assert not domain.verify("another-secret-here", body, "1700000000", sig, now=1700000100)
-    assert not domain.verify("s3cret-s3cret-s3cret", body, "1700000000", sig, now=1700000000 + 301)
-    assert not domain.verify("s3cret-s3cret-s3cret", body, "17e8", sig, now=1700000100)
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    sig = domain.signature(secret, "1-0.wh_1", 1700000000, body)
+    expected = hmac.new(b"k" * 32, b"1-0.wh_1.1700000000." + body, hashlib.sha256).digest()
+    assert sig == "v1," + base64.b64encode(expected).decode()
+    assert domain.verify(secret, body, "1-0.wh_1", "1700000000", f"v1,bm9wZQ== {sig}", now=1700000100)
+    assert not domain.verify(secret, body + b" ", "1-0.wh_1", "1700000000", sig, now=1700000100)
+    assert not domain.verify(secret, body, "1-0.wh_2", "1700000000", sig, now=1700000100)
+    assert not domain.verify(domain.new_secret(), body, "1-0.wh_1", "1700000000", sig, now=1700000100)
+    assert not domain.verify(secret, body, "1-0.wh_1", "1700000000", sig, now=1700000000 + 301)
+    assert not domain.verify(secret, body, "1-0.wh_1", "17e8", sig, now=1700000100)
+    # the reference implementation agrees, both ways
+    headers = {"webhook-id": "1-0.wh_1", "webhook-timestamp": "1700000000", "webhook-signature": sig}
+    assert (
+        standardwebhooks.Webhook(secret).sign("1-0.wh_1", datetime.fromtimestamp(1700000000, UTC), body.decode()) == sig
+    )
+    with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(secret).verify(body, headers)  # too old for the library's clock: refused
+    # a secret registered in the earlier form signs with its bytes: receivers give the library its base64
+    legacy = "s3cret-s3cret-s3cret"
+    legacy_sig = domain.signature(legacy, "1-0.wh_1", 1700000000, body)
+    assert (
+        standardwebhooks.Webhook(base64.b64encode(legacy.encode()).decode()).sign(
+            "1-0.wh_1", datetime.fromtimestamp(1700000000, UTC), body.decode()
+        )
+        == legacy_sig
+    )
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["whsec_not base64!", "whsec_" + base64.b64encode(b"short").decode(), "short", "with a\ttab in it 123"],
+)
+async def test_a_secret_that_is_not_one_is_refused(sb, secret):
+    response = await sb.http.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/x", "secret": secret})
+    assert response.status_code == 400 and "secret" in response.json()["error"]["message"]
 
 
 def test_retry_schedule():
@@ -317,15 +348,11 @@ async def test_a_chat_lifecycle_arrives_signed_and_in_order(make_deployment, rec
         assert stream[event["id"]] == event
         headers = request.headers
         assert headers["content-type"] == "application/json"
-        assert headers["x-switchboard-event"] == event["type"]
-        assert headers["x-switchboard-delivery"] == f"{event['id']}.{hook['id']}"
+        assert headers["webhook-id"] == f"{event['id']}.{hook['id']}"
         assert headers["user-agent"].startswith("Switchboard-Webhooks")
-        timestamp = headers["x-switchboard-timestamp"]
-        assert abs(int(timestamp) - time.time()) < 60
-        # the receiver's recipe from docs/protocol.md
-        mac = hmac.new(hook["secret"].encode(), timestamp.encode() + b"." + request.body, hashlib.sha256)
-        assert hmac.compare_digest(headers["x-switchboard-signature"], "v1=" + mac.hexdigest())
-        assert domain.verify(hook["secret"], request.body, timestamp, headers["x-switchboard-signature"], time.time())
+        assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+        # what a receiver does with the Standard Webhooks library
+        assert standardwebhooks.Webhook(hook["secret"]).verify(request.body, headers) == event
     assert len({r.delivery for r in receiver.requests}) == len(receiver.requests)  # none twice
 
     figures = await eventually(lambda: _settled(sb, hook["id"]))

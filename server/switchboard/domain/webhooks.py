@@ -1,15 +1,22 @@
 """Webhooks without I/O: the registration schema, signing and verifying a delivery,
 the retry schedule and the views the HTTP API answers with.
 
-A delivery is signed as `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, the
-timestamp being whole seconds since the epoch, sent beside it in a header; a
-receiver recomputes it with `verify` (or the recipe in docs/protocol.md).
+A delivery is signed the way the Standard Webhooks specification says
+(standardwebhooks.com): headers `webhook-id` (the delivery id),
+`webhook-timestamp` (whole seconds since the epoch) and `webhook-signature`
+(`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`), keyed with the
+secret's bytes: a `whsec_<base64>` secret's decoded bytes. So a receiver
+verifies it with the Standard Webhooks library of its language; `verify` here
+does what they do.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +32,9 @@ MAX_WEBHOOKS = 100
 URL_LIMIT = 2048
 DESCRIPTION_LIMIT = 500
 SECRET_MIN, SECRET_MAX = 16, 256
+#: A `whsec_` secret's key: this many bytes, at least and at most (the specification's range).
+KEY_MIN, KEY_MAX = 24, 64
+SECRET_PREFIX = "whsec_"
 #: Each webhook keeps its newest dead letters, up to this many.
 DEAD_LETTER_LIMIT = 1000
 #: Deliveries waiting for one webhook (in its lanes), at most; events beyond are
@@ -41,10 +51,9 @@ SIGNATURE_TOLERANCE_S = 300
 
 EVENT_TYPES = frozenset(e.value for e in LifecycleEvent)
 
-HEADER_EVENT = "X-Switchboard-Event"
-HEADER_DELIVERY = "X-Switchboard-Delivery"
-HEADER_TIMESTAMP = "X-Switchboard-Timestamp"
-HEADER_SIGNATURE = "X-Switchboard-Signature"
+HEADER_ID = "webhook-id"
+HEADER_TIMESTAMP = "webhook-timestamp"
+HEADER_SIGNATURE = "webhook-signature"
 
 
 class WebhookBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -108,10 +117,8 @@ def decode_body(raw: bytes) -> WebhookBody:
         raise _bad("body must be a JSON object") from None
     check_url(body.url)
     body.events = check_events(body.events)
-    if body.secret is not None and not SECRET_MIN <= len(body.secret) <= SECRET_MAX:
-        raise _bad(f"secret must be {SECRET_MIN} to {SECRET_MAX} characters")
-    if body.secret is not None and (not body.secret.isascii() or not body.secret.isprintable()):
-        raise _bad("secret must be printable ASCII")
+    if body.secret is not None:
+        check_secret(body.secret)
     if body.description is not None and len(body.description) > DESCRIPTION_LIMIT:
         raise SwitchboardError(ErrorCode.TOO_LONG, f"description is longer than {DESCRIPTION_LIMIT} characters")
     return body
@@ -141,25 +148,57 @@ def decode_replay(raw: bytes) -> list[str] | None:
 # ---------------------------------------------------------------- signing
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """`v1=` and the hex HMAC-SHA256 of `<timestamp>.<body>` keyed with the secret."""
-    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
-    return "v1=" + mac.hexdigest()
+def new_secret() -> str:
+    """A secret for a webhook registered without one: `whsec_` and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key: a `whsec_` secret's decoded bytes. A secret registered in the form
+    of earlier versions (any printable text) signs with its UTF-8 bytes; its receivers
+    give the library `base64(secret)`."""
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret[len(SECRET_PREFIX) :])
+    return secret.encode()
+
+
+def check_secret(secret: str) -> str:
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+        except (binascii.Error, ValueError):
+            raise _bad("a whsec_ secret must be whsec_ and standard base64") from None
+        if not KEY_MIN <= len(key) <= KEY_MAX:
+            raise _bad(f"a whsec_ secret must hold {KEY_MIN} to {KEY_MAX} bytes")
+        return secret
+    if not SECRET_MIN <= len(secret) <= SECRET_MAX:
+        raise _bad(f"secret must be {SECRET_MIN} to {SECRET_MAX} characters")
+    if not secret.isascii() or not secret.isprintable():
+        raise _bad("secret must be printable ASCII")
+    return secret
+
+
+def signature(secret: str, delivery: str, timestamp: int, body: bytes) -> str:
+    """`v1,` and the base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` keyed with the secret."""
+    signed = f"{delivery}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(signing_key(secret), signed, hashlib.sha256).digest()).decode()
 
 
 def verify(
     secret: str,
     body: bytes,
+    delivery: str,
     timestamp: str,
     signature_header: str,
     now: float,
     tolerance_s: int = SIGNATURE_TOLERANCE_S,
 ) -> bool:
-    """What a receiver does: the timestamp is recent and one `v1=` signature matches."""
+    """What a receiver does: the timestamp is recent and one `v1,` signature of the
+    space-separated list matches."""
     if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance_s:
         return False
-    expected = signature(secret, int(timestamp), body)
-    return any(hmac.compare_digest(expected, s.strip()) for s in signature_header.split(","))
+    expected = signature(secret, delivery, int(timestamp), body)
+    return any(hmac.compare_digest(expected, given) for given in signature_header.split())
 
 
 def delivery_id(event_id: str, webhook_id: str) -> str:
@@ -167,19 +206,14 @@ def delivery_id(event_id: str, webhook_id: str) -> str:
     return f"{event_id}.{webhook_id}"
 
 
-def request_headers(
-    secret: str,
-    event_type: str,
-    delivery: str,
-    timestamp: int,
-    body: bytes,
-) -> dict[str, str]:
+def request_headers(secret: str, delivery: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The headers of one attempt. Only the Standard Webhooks ones: the event's type is
+    in the body, and the headers of earlier versions would only repeat these."""
     return {
         "Content-Type": "application/json",
-        HEADER_EVENT: event_type,
-        HEADER_DELIVERY: delivery,
+        HEADER_ID: delivery,
         HEADER_TIMESTAMP: str(timestamp),
-        HEADER_SIGNATURE: signature(secret, timestamp, body),
+        HEADER_SIGNATURE: signature(secret, delivery, timestamp, body),
     }
 
 

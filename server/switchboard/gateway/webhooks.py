@@ -182,7 +182,7 @@ class WebhookDispatcher(Background):
         if self._client is None:
             raise RuntimeError("the dispatcher is not started")
         timestamp = int(time.time())
-        headers = domain.request_headers(job.secret, job.event_type, job.delivery_id, timestamp, job.body)
+        headers = domain.request_headers(job.secret, job.delivery_id, timestamp, job.body)
         status: int | None = None
         try:
             async with asyncio.timeout(self._timeout_s):

@@ -36,13 +36,6 @@ _decode_hook = msgspec.json.Decoder(domain.Webhook).decode
 _decode = msgspec.json.Decoder().decode
 
 
-class _Typed(msgspec.Struct):
-    type: str = ""
-
-
-_decode_typed = msgspec.json.Decoder(_Typed).decode
-
-
 class NoGroup(Exception):
     """There is no webhook, hence no consumer group to read in."""
 
@@ -58,7 +51,6 @@ class Job:
     url: str
     secret: str
     body: bytes
-    event_type: str
     attempts: int  # made before this one
 
 
@@ -102,7 +94,7 @@ class WebhookStore:
         created_at = clock.now_ms() if now_ms is None else now_ms
         hook = domain.Webhook(
             url=body.url,
-            secret=body.secret or "whsec_" + secrets.token_urlsafe(32),
+            secret=body.secret or domain.new_secret(),
             created_at=created_at,
             events=body.events or [],
             description=body.description or "",
@@ -290,7 +282,6 @@ class WebhookStore:
                     url=hook.url,
                     secret=hook.secret,
                     body=body,
-                    event_type=_decode_typed(body).type,
                     attempts=int(_decode(tries).get("attempts", 0)) if tries else 0,
                 )
             )
