@@ -155,6 +155,12 @@ class Settings:
         0.2, "each wait is shortened by a random part of up to this fraction", fraction=True
     )
     webhook_max_attempts: int = setting(8, "then the delivery is a dead letter", minimum=1)
+    webhook_allow_private: bool = setting(
+        False,
+        "`1`: webhooks may reach loopback, private and link-local addresses (receivers inside your own "
+        "network, tests); by default such a URL is refused when registered and never connected to",
+        shown_default="`0`",
+    )
     webhook_claim_idle_s: float = setting(
         30.0, "deliveries of a silent node are taken over after this (plus the timeout)"
     )
@@ -234,6 +240,8 @@ class SettingField:
         if raw is None or raw == "":
             return self.default
         kind = self.kind
+        if kind is bool:
+            return self._boolean(raw)
         if kind is int:
             return self._integer(raw)
         if kind is float:
@@ -243,6 +251,14 @@ class SettingField:
         if kind == tuple[str, ...] | None:
             return tuple(part.strip() for part in raw.split(",") if part.strip()) or None
         return raw
+
+    def _boolean(self, raw: str) -> bool:
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise SystemExit(f"{self.variable} must be 1 or 0 (true or false), not {raw!r}")
 
     def _integer(self, raw: str) -> int:
         try:

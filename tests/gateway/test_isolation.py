@@ -36,7 +36,7 @@ def leaks(payload: Any) -> list[str]:
 
 @pytest.fixture
 async def world(make_deployment) -> dict[str, Any]:
-    sb = await make_deployment(stats_interval_s=0.2)
+    sb = await make_deployment(stats_interval_s=0.2, webhook_allow_private=True)
     await sb.queue("support", accept_mode="auto")
     await sb.queue("manual")
     await sb.queue("other", accept_mode="auto")

@@ -28,6 +28,7 @@ from switchboard.store.webhooks import GROUP
 
 #: Short timeouts and backoff, no jitter: the tests wait for what they expect, with deadlines.
 WEBHOOKS: dict[str, Any] = {
+    "webhook_allow_private": True,  # the receivers here listen on 127.0.0.1
     "webhook_timeout_s": 1.0,
     "webhook_retry_base_s": 0.1,
     "webhook_retry_jitter": 0.0,
@@ -574,3 +575,66 @@ async def test_erasing_a_visitor_drops_its_dead_letters_and_pending_deliveries(m
     assert [d["event"]["conversation_id"] for d in letters] == [kept["conversation_id"]]
     jobs = await sb.node.services.redis.hgetall(sb.node.services.router.keys.webhook_jobs(wid))
     assert not [body for body in jobs.values() if gone["conversation_id"].encode() in body]
+
+
+# ---------------------------------------------------------------- server-side request forgery
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://100.64.0.1/hook",
+        "http://0.0.0.0/hook",
+        "http://nowhere.invalid/hook",
+    ],
+)
+async def test_a_webhook_that_would_reach_inside_the_network_is_refused(sb, url):
+    response = await sb.http.post("/api/v1/webhooks", json={"url": url})
+    assert response.status_code == 400, response.text
+    assert "url" in response.json()["error"]["message"]
+    assert (await sb.admin("GET", "/api/v1/webhooks"))["webhooks"] == []
+
+
+def test_public_addresses_are_the_global_unicast_ones():
+    assert domain.is_public("93.184.216.34") and domain.is_public("2606:2800:220:1:248:1893:25c8:1946")
+    for address in (
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.5.4",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "224.0.0.1",
+        "255.255.255.255",
+        "::ffff:10.0.0.1",
+        "not an address",
+    ):
+        assert not domain.is_public(address), address
+
+
+async def test_a_delivery_never_connects_to_an_address_that_is_not_public(make_deployment, receivers):
+    """What counts is the address a connection reaches, whatever the URL said when it was
+    registered (a DNS answer can change): here the URL is written to the store directly."""
+    receiver = await receivers()
+    sb = await make_deployment(webhook_max_attempts=1, webhook_timeout_s=1.0)
+    await sb.queue("support")
+    hook = await sb.node.services.webhooks.create(
+        domain.WebhookBody(url=receiver.url.replace("127.0.0.1", "localhost"))
+    )
+    await sb.chat()
+
+    async def failed() -> dict[str, Any] | None:
+        view = await sb.admin("GET", f"/api/v1/webhooks/{hook['id']}")
+        return view if view["dead"] else None
+
+    view = await eventually(failed)
+    assert "not a public address" in view["last_error"] and view["last_status"] is None
+    assert receiver.requests == []

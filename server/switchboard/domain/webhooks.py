@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -96,6 +97,18 @@ def check_url(url: str) -> str:
     if parts.fragment:
         raise _bad("url must not have a fragment")
     return url
+
+
+def is_public(address: str) -> bool:
+    """Whether a webhook may connect to this IP address: a global unicast one, never loopback,
+    private, link-local (the cloud metadata address 169.254.169.254), shared, reserved or multicast."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
 
 def check_events(events: list[str] | None) -> list[str]:

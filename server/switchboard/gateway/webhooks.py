@@ -29,6 +29,7 @@ from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.clock import now_ms
 from ..store.webhooks import Job, NoGroup, WebhookStore
+from .outbound import PublicOnlyTransport
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class WebhookDispatcher(Background):
         self._store = store
         self._node_id = settings.node_id
         self._timeout_s = settings.webhook_timeout_s
+        self._allow_private = settings.webhook_allow_private
         self._base_s = settings.webhook_retry_base_s
         self._cap_s = settings.webhook_retry_max_s
         self._jitter = settings.webhook_retry_jitter
@@ -70,11 +72,14 @@ class WebhookDispatcher(Background):
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT // 2)
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=httpx.Timeout(self._timeout_s),
-            limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT // 2),
+            limits=limits,
             headers={"User-Agent": USER_AGENT},
+            # a receiver inside one's own network only when the deployment says so
+            transport=None if self._allow_private else PublicOnlyTransport(limits),
         )
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="webhook-reader"),

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from ...domain import webhooks
 from ...domain.config import check_id
 from ...store.clock import now_ms
+from ..outbound import refuse_private
 from .common import JSON, found, read_body, services_of
 from .guards import requires_admin
 
@@ -20,6 +21,8 @@ def _webhook_id(request: Request) -> str:
 @requires_admin
 async def create_webhook(request: Request) -> Response:
     body = webhooks.decode_body(await read_body(request))
+    if not services_of(request).settings.webhook_allow_private:
+        await refuse_private(body.url)
     return JSON(await services_of(request).webhooks.create(body), status_code=201)
 
 
