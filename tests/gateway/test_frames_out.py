@@ -197,3 +197,23 @@ def test_frames_built_by_the_gateway_have_the_bytes_of_the_dicts_they_replace():
     for struct, old in cases:
         assert encode(struct) == encode(old)
         assert msgspec.msgpack.decode(msgspec.msgpack.encode(struct)) == old
+
+
+async def test_frames_of_a_redacted_message_decode_into_their_structs_live_and_replayed(sb):
+    alice = await sb.available_agent("alice")
+    customer, started = await sb.chat(text="hello")
+    cid = started["conversation_id"]
+    await alice.ok({"type": "accept", "offer_id": (await alice.expect("offer"))["offer_id"]})
+    await customer.expect("chat.connected")
+    seq = (await customer.ok({"type": "message", "text": "my card is 4111", "client_msg_id": "m1"}))["seq"]
+    note = await alice.ok({"type": "note", "conversation_id": cid, "text": "card in chat", "client_msg_id": "n1"})
+    for redacted in (seq, note["seq"]):
+        await sb.admin("DELETE", f"/api/v1/conversations/{cid}/messages/{redacted}", expect=204)
+    await customer.expect("message.redacted", seq=seq)
+    await alice.expect("message.redacted", seq=note["seq"])
+    # a reconnect replays the history, redacted entries included
+    again, _ = await sb.agent_socket(await sb.agent("alice"), resume={cid: 0})
+    replayed = await again.expect("message", seq=seq)
+    assert "text" not in replayed and replayed["redacted"]["by"] == "admin"
+    for client in (customer, alice, again):
+        decoded(client, f.CustomerFrame if client is customer else f.AgentFrame)

@@ -142,14 +142,22 @@ class AgentFigures(Part):
 # Appended to a conversation's history: each has its `seq` and `ts`, and is replayed on resume.
 
 
+class Redaction(Part):
+    """An administrator removed the message's content (privacy law): by whom and when."""
+
+    by: str
+    at: int
+
+
 class Message(Frame, tag="message"):
     conversation_id: str
     message_id: str
     seq: int
     ts: int
     from_: Sender = field(name="from")
-    text: str
+    text: str | UnsetType = UNSET  # absent once redacted
     client_msg_id: str | UnsetType = UNSET
+    redacted: Redaction | UnsetType = UNSET
 
 
 class NoteAdded(Frame, tag="note"):
@@ -158,7 +166,9 @@ class NoteAdded(Frame, tag="note"):
     seq: int
     ts: int
     from_: Sender = field(name="from")
-    text: str
+    text: str | UnsetType = UNSET  # absent once redacted
+    client_msg_id: str | UnsetType = UNSET
+    redacted: Redaction | UnsetType = UNSET
 
 
 class SessionEvent(Frame):
@@ -387,6 +397,15 @@ class HelpRequested(AgentInSession, tag="help.requested"):
     text: str | UnsetType = UNSET
 
 
+class MessageRedacted(Frame, tag="message.redacted"):
+    """A message of the conversation lost its content: show it as redacted (not stored as history)."""
+
+    conversation_id: str
+    message_id: str
+    seq: int
+    redacted: Redaction
+
+
 # ---------------------------------------------------------------- to a node (built by the store)
 
 
@@ -395,12 +414,16 @@ class TokenRevoked(Frame, tag="token.revoked"):
     never forwarded to a client."""
 
     version: str
+    reason: str | UnsetType = UNSET  # the close reason (a visitor erased), else "token revoked"
 
 
-CustomerFrame = HistoryEvent | Ack | Error | Typing | CustomerWelcome | ChatQueued | ChatPosition | Invite
+CustomerFrame = (
+    HistoryEvent | Ack | Error | Typing | CustomerWelcome | ChatQueued | ChatPosition | Invite | MessageRedacted
+)
 
 AgentFrame = (
     HistoryEvent
+    | MessageRedacted
     | Ack
     | Error
     | Typing
@@ -459,6 +482,7 @@ __all__ = [
     "HistoryEvent",
     "Invite",
     "Message",
+    "MessageRedacted",
     "NoteAdded",
     "Offer",
     "OfferFailed",
@@ -471,6 +495,7 @@ __all__ = [
     "QueuePlace",
     "QueueRef",
     "ReadReceipt",
+    "Redaction",
     "Sender",
     "SessionEvent",
     "Stats",
