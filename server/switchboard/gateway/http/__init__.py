@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import agents, canned_responses, conversations, events, health, queues, stats, visitors, webhooks
+from . import agents, api_docs, canned_responses, conversations, events, health, queues, stats, visitors, webhooks
 from .errors import exception_handlers
 
 routes = [
@@ -15,6 +15,7 @@ routes = [
     *canned_responses.routes,
     *visitors.routes,
     *webhooks.routes,
+    *api_docs.routes,
 ]
 
 __all__ = ["exception_handlers", "routes"]
