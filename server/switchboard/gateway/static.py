@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -63,5 +64,7 @@ def static_routes(directory: Path) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = [Route(url, page(name)) for url, name in PAGES.items()]
     if directory.is_dir():
-        routes.append(Mount("/widget", PageAssets(directory=directory), name="widget"))
+        # As it travels: compressed for a browser that says it takes gzip (every one does).
+        assets = GZipMiddleware(PageAssets(directory=directory), minimum_size=1024)
+        routes.append(Mount("/widget", app=assets, name="widget"))
     return routes
