@@ -218,6 +218,10 @@ class EmbeddedPostgres:
         account = _system_user()
         self._prepare(account)
         self._initdb(bindir, account)
+        # A live server here would answer the readiness probe in our stead: refuse, as
+        # EmbeddedRedis does, rather than share its data directory.
+        if self._ready(bindir, "postgres"):
+            raise RuntimeError(f"a PostgreSQL is already running on {self.data_dir}")
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 self._server_command(bindir),
@@ -234,7 +238,7 @@ class EmbeddedPostgres:
                 extra_groups=[] if account else None,
             )
         deadline = time.monotonic() + timeout
-        while not self._ready(bindir, "postgres"):
+        while not self._ready(bindir, "postgres") or self._proc.poll() is not None:
             if self._proc.poll() is not None:
                 code, self._proc = self._proc.returncode, None
                 raise RuntimeError(f"postgres exited with {code} during startup; log:\n{self._log_tail()}")

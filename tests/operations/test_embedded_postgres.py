@@ -151,3 +151,15 @@ def test_a_node_given_a_redis_but_no_database_refuses_to_start(tmp_path: Path) -
     assert result.returncode == 2
     assert b"nodes that share a Redis must share a PostgreSQL" in result.stderr
     assert b"SWITCHBOARD_DATABASE_URL" in result.stderr
+
+
+def test_a_second_one_on_the_same_data_dir_is_refused(folder: Path) -> None:
+    first = EmbeddedPostgres(folder / "postgres", durable=False)
+    first.start()
+    try:
+        with pytest.raises(RuntimeError, match="already running"):
+            EmbeddedPostgres(folder / "postgres", durable=False).start()
+        assert len(postgres_processes(first.data_dir)) >= 1  # the first one goes on
+        asyncio.run(_settings(first.url))
+    finally:
+        first.stop()
