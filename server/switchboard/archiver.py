@@ -63,13 +63,6 @@ class Archiver(Background):
         self._next_sweep = 0.0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        #: figures for /metrics
-        self.copied_messages = 0
-        self.copied_events = 0
-        self.trimmed_conversations = 0
-        self.expired_conversations = 0
-        self.trimmed_visitors = 0
-        self.failures = 0
 
     async def start(self) -> None:
         self._stopping = False
@@ -89,11 +82,9 @@ class Archiver(Background):
             try:
                 more = await self.step()
             except PAUSING_ERRORS as exc:
-                self.failures += 1
                 log.warning("archiving paused: %s", getattr(exc, "message", None) or repr(exc))
                 more = False
             except Exception:
-                self.failures += 1
                 log.exception("archiving step failed")
                 more = False
             if not more and not self._stopping:
@@ -119,7 +110,6 @@ class Archiver(Background):
             await self.archive.write_events(events)
             cursor = events[-1][0]
             await self.router.set_archived_events_cursor(cursor)
-            self.copied_events += len(events)
         if cursor != "0-0":
             await self.router.trim_events(cursor, now_ms() - self.live_retention_ms)
         return len(events)
@@ -165,7 +155,6 @@ class Archiver(Background):
             if seq is not None:
                 held[s.conversation_id] = seq
         await asyncio.gather(*(self.router.confirm_archived(cid, seq) for cid, seq in held.items()))
-        self.copied_messages += sum(len(s.history) for s in found)
         more = [s.conversation_id for s in found if len(s.history) >= ENTRIES_PER_COPY]
         if more:
             await self.router.mark_archive_dirty(more)
@@ -189,8 +178,7 @@ class Archiver(Background):
         now = now_ms()
         cids = await self.router.finished_before(now - self.live_retention_ms, self.batch)
         removed = await self.router.trim_conversations(cids, self.live_retention_ms, now=now)
-        self.trimmed_conversations += len(removed)
-        self.trimmed_visitors += len(await self.router.trim_visitors(self.live_retention_ms, self.batch, now=now))
+        await self.router.trim_visitors(self.live_retention_ms, self.batch, now=now)
         return len(removed)
 
     async def sweep_retention(self) -> int:
@@ -213,5 +201,4 @@ class Archiver(Background):
             gone += await self.privacy.delete_conversations([c for c in cids if c not in alive], now)
             if len(cids) < self.batch:
                 break
-        self.expired_conversations += gone
         return gone

@@ -12,6 +12,12 @@ from typing import Any
 SEARCH_CONFIGS = {"en": "english", "de": "german", "fr": "french"}
 
 
+def stream_position(stream_id: str) -> tuple[int, int]:
+    """A Redis stream id (`<ms>-<n>`, as the events' ids are) as a pair that sorts as the stream does."""
+    ms, _, n = stream_id.partition("-")
+    return int(ms), int(n or 0)
+
+
 def search_config(language: str | None) -> str:
     """The configuration for a conversation in `language` ("de", "de-AT", ...)."""
     base = (language or "").split("-")[0].lower()

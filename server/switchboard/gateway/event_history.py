@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
+from ..domain.records import stream_position
 from ..domain.stats import MAX_EVENTS
 from ..record.database import RECORD_ERRORS
 from ..record.reads import RecordReads
-from ..store.archive import stream_position
 from ..store.directory import Directory
 from ..store.figures import Figures, RecentEvents
 

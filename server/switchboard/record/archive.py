@@ -72,7 +72,7 @@ def _customer_words(view: dict[str, Any]) -> str:
 
 
 def _message_row(entry: HistoryEntry, visitor: str) -> tuple[Any, ...]:
-    """The columns of a message after its conversation's id, as _INSERT_MESSAGES takes them."""
+    """The columns of a message after its conversation's id, as _APPEND_MESSAGES takes them."""
     frame = entry.frame
     given = frame.get("from")
     sender: dict[str, Any] = given if isinstance(given, dict) else {}
@@ -114,21 +114,11 @@ SET queue = EXCLUDED.queue, status = EXCLUDED.status, language = EXCLUDED.langua
     customer_phone = EXCLUDED.customer_phone, view = EXCLUDED.view
 """
 
-# Rows already there are left as they are: a redaction made in PostgreSQL is not undone by a
-# late copy. One statement for the whole batch; it answers the rows it inserted, whose words
-# then join the conversation's search vectors.
-_INSERT_MESSAGES = """
-INSERT INTO messages (conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame)
-SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                         $8::timestamptz[], $9::jsonb[])
-ON CONFLICT (conversation_id, seq) DO NOTHING
-RETURNING seq, kind, sender_role, body
-"""
-
-# Copies of messages alone, for many conversations in one statement: the messages of
+# The messages of copies, for many conversations in one statement: the messages of
 # those PostgreSQL has, the words of the ones inserted joined to their conversation's
 # search, its activity and how far it holds the history. A conversation without a row
-# back is one PostgreSQL lacks.
+# back is one PostgreSQL lacks. Rows already there are left as they are: a redaction made
+# in PostgreSQL is not undone by a late copy.
 _APPEND_MESSAGES = """
 WITH inserted AS (
     INSERT INTO messages (conversation_id, seq, kind, audience, sender_role, sender_id, body, sent_at, frame)
@@ -157,11 +147,9 @@ RETURNING c.conversation_id, c.last_seq, EXISTS (
     WHERE r.conversation_id = c.conversation_id) AS redacted
 """
 
-_APPEND_TO_SEARCH = """
-UPDATE conversations SET
-    search = search || setweight(to_tsvector('simple', $2), 'A') || to_tsvector(search_config, $3),
-    notes_search = notes_search || to_tsvector(search_config, $4)
-WHERE conversation_id = $1
+# A new session's customer fields (name, email, phone) join the conversation's search, as written.
+_APPEND_CUSTOMER_TO_SEARCH = """
+UPDATE conversations SET search = search || setweight(to_tsvector('simple', $2), 'A') WHERE conversation_id = $1
 """
 
 #: The one place a message's redacted form is written (record/privacy.py redacts through it too).
@@ -219,32 +207,10 @@ class Archive:
             await connection.executemany(_UPSERT_SESSION, [_session_row(cid, view) for view in sessions])
             # a new session's customer fields join the search
             customer_words = " ".join(_customer_words(view) for view in sessions if view["id"] not in known)
-            said, noted = "", ""
-            if snapshot.history:
-                columns = list(zip(*(_message_row(entry, visitor) for entry in snapshot.history), strict=True))
-                inserted = await connection.fetch(_INSERT_MESSAGES, cid, *columns)
-                said = " ".join(
-                    r["body"] for r in inserted if r["kind"] == "message" and r["body"] and r["sender_role"] != "system"
-                )
-                noted = " ".join(r["body"] for r in inserted if r["kind"] == "note" and r["body"])
-                if inserted and await connection.fetchval(
-                    "SELECT 1 FROM redactions WHERE conversation_id = $1 AND seq = ANY($2::int[])",
-                    cid,
-                    [r["seq"] for r in inserted],
-                ):
-                    # redacted before it got here: kept redacted, and its words out of search
-                    await connection.execute(APPLY_REDACTIONS, cid)
-                    await connection.execute(INDEX_CONVERSATION, cid)
-                    said = noted = customer_words = ""
-            if said or noted or customer_words:
-                await connection.execute(_APPEND_TO_SEARCH, cid, customer_words, said, noted)
-            held: int = await connection.fetchval(
-                "UPDATE conversations SET last_seq = GREATEST(last_seq, $2) WHERE conversation_id = $1"
-                " RETURNING last_seq",
-                cid,
-                snapshot.last_seq,
-            )
-        return held
+            if customer_words:
+                await connection.execute(_APPEND_CUSTOMER_TO_SEARCH, cid, customer_words)
+            # its messages as a copy of messages alone adds them, in this transaction
+            return (await self._append(connection, [snapshot])).get(cid)
 
     async def append_messages(self, snapshots: list[ConversationSnapshot]) -> dict[str, int]:
         """Copies of messages alone (snapshots without sessions), in as few statements as
@@ -255,15 +221,20 @@ class Archive:
         rows = 0
         for snapshot in snapshots:
             if group and rows + len(snapshot.history) > ROWS_PER_STATEMENT:
-                held.update(await self._append(group))
+                held.update(await self._append_apart(group))
                 group, rows = [], 0
             group.append(snapshot)
             rows += len(snapshot.history)
         if group:
-            held.update(await self._append(group))
+            held.update(await self._append_apart(group))
         return held
 
-    async def _append(self, snapshots: list[ConversationSnapshot]) -> dict[str, int]:
+    async def _append_apart(self, snapshots: list[ConversationSnapshot]) -> dict[str, int]:
+        async with self.database.pool.acquire() as connection:
+            return await self._append(connection, snapshots)
+
+    async def _append(self, connection: Any, snapshots: list[ConversationSnapshot]) -> dict[str, int]:
+        """One _APPEND_MESSAGES statement for these snapshots' messages, on `connection`."""
         rows = [
             (snapshot.conversation_id, *_message_row(entry, snapshot.record.get("visitor") or ""))
             for snapshot in snapshots
@@ -275,13 +246,12 @@ class Archive:
             [at(s.last_activity) for s in snapshots],
             [s.last_seq for s in snapshots],
         ]
-        async with self.database.pool.acquire() as connection:
-            answered = await connection.fetch(_APPEND_MESSAGES, *messages, *copied)
-            for row in answered:
-                if row["redacted"]:  # redacted before it got here: kept redacted, its words out of search
-                    async with connection.transaction():
-                        await connection.execute(APPLY_REDACTIONS, row["conversation_id"])
-                        await connection.execute(INDEX_CONVERSATION, row["conversation_id"])
+        answered = await connection.fetch(_APPEND_MESSAGES, *messages, *copied)
+        for row in answered:
+            if row["redacted"]:  # redacted before it got here: kept redacted, its words out of search
+                async with connection.transaction():
+                    await connection.execute(APPLY_REDACTIONS, row["conversation_id"])
+                    await connection.execute(INDEX_CONVERSATION, row["conversation_id"])
         return {row["conversation_id"]: row["last_seq"] for row in answered}
 
     async def _write_record(self, connection: Any, snapshot: ConversationSnapshot) -> None:

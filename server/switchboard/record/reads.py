@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.cards import build_card
-from ..domain.records import ConversationSnapshot, HistoryEntry
+from ..domain.records import ConversationSnapshot, HistoryEntry, stream_position
 from .database import Database, ms
 
 
@@ -66,23 +66,10 @@ class RecordReads:
             visitor_created_at=None,
         )
 
-    async def history(self, cid: str, after_seq: int, audience: str, limit: int) -> list[dict[str, Any]]:
-        """History events with seq > `after_seq`, in order; a customer's view leaves out notes."""
-        async with self.database.pool.acquire() as connection:
-            rows = await connection.fetch(
-                "SELECT frame FROM messages WHERE conversation_id = $1 AND seq > $2"
-                " AND ($3 OR audience = 'all') ORDER BY seq LIMIT $4",
-                cid,
-                after_seq,
-                audience != "customer",
-                limit,
-            )
-        return [row["frame"] for row in rows]
-
     async def events_before(self, start_ms: int, before: str | None, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` lifecycle events from `start_ms` on and before stream id `before`
         (all since `start_ms` when None), oldest first, as the figures read them."""
-        before_ms, before_n = _position(before) if before else (2**63 - 1, 0)
+        before_ms, before_n = stream_position(before) if before else (2**63 - 1, 0)
         async with self.database.pool.acquire() as connection:
             rows = await connection.fetch(
                 "SELECT body FROM events WHERE id_ms >= $1 AND (id_ms, id_n) < ($2, $3)"
@@ -97,8 +84,8 @@ class RecordReads:
     async def events(self, after: str | None, before: str, limit: int) -> list[dict[str, Any]]:
         """Lifecycle events after `after` and before `before` (stream ids), oldest first, in the
         shape `GET /api/v1/events` answers (the ones that left Redis' stream)."""
-        after_ms, after_n = _position(after or "0-0")
-        before_ms, before_n = _position(before)
+        after_ms, after_n = stream_position(after or "0-0")
+        before_ms, before_n = stream_position(before)
         async with self.database.pool.acquire() as connection:
             rows = await connection.fetch(
                 "SELECT id_ms, id_n, body FROM events WHERE (id_ms, id_n) > ($1, $2) AND (id_ms, id_n) < ($3, $4)"
@@ -114,8 +101,3 @@ class RecordReads:
 
 def _newest_first_to_oldest(rows: list[Any]) -> list[dict[str, Any]]:
     return [row["body"] for row in reversed(rows)]
-
-
-def _position(stream_id: str) -> tuple[int, int]:
-    ms_part, _, n = stream_id.partition("-")
-    return int(ms_part), int(n or 0)

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from ..domain.records import ConversationSnapshot, HistoryEntry, VisitorSnapshot
+from ..domain.records import ConversationSnapshot, HistoryEntry, VisitorSnapshot, stream_position
 from .clock import now_ms
 from .engine import Engine
 from .errors import call, store_call
@@ -41,12 +41,6 @@ def _fields(raw: list[bytes] | dict[bytes, bytes]) -> dict[bytes, bytes]:
 
 def _history_entry(eid: bytes, fields: dict[bytes, bytes]) -> HistoryEntry:
     return HistoryEntry(int(_s(eid).split("-")[0]), _s(fields.get(b"v", b"all")), _json_decode(fields[b"d"]))
-
-
-def stream_position(value: str) -> tuple[int, int]:
-    """A stream id as a pair that sorts as the stream does."""
-    ms, _, n = value.partition("-")
-    return int(ms), int(n or 0)
 
 
 def _stored_session(view: dict[str, Any]) -> dict[str, str]:
@@ -150,7 +144,7 @@ class ArchiveCommands(Engine):
     async def hold_archive_lease(self, what: str, holder: str, lease_ms: int) -> bool:
         """Whether `holder` holds (now takes, or keeps) the lease on `what`: work that one node
         at a time does. Two holders for a moment only copy the same events twice."""
-        key = f"{self.keys.archive_events_cursor}:lease:{what}"
+        key = self.keys.archive_lease(what)
         if await call(self.redis.set(key, holder, nx=True, px=lease_ms)):
             return True
         if _s(await call(self.redis.get(key)) or b"") == holder:
@@ -200,8 +194,7 @@ class ArchiveCommands(Engine):
         pipe.zcard(k.archive_visitors)
         pipe.zrange(k.archive_dirty, 0, 0, withscores=True)
         pipe.xrange(k.events, f"({cursor}", "+", count=1)
-        pipe.xlen(k.events)
-        dirty, claimed, visitors, oldest, next_event, _length = await call(pipe.execute())
+        dirty, claimed, visitors, oldest, next_event = await call(pipe.execute())
         return {
             "conversations": int(dirty) + int(claimed),
             "visitors": int(visitors),

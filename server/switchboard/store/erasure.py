@@ -106,9 +106,6 @@ class ErasureCommands(ArchiveCommands):
         await self._scrub_webhooks(set(cids), "")
         return removed
 
-    async def is_erased(self, vid: str) -> bool:
-        return bool(await call(self.redis.sismember(self.keys.erased_visitors, vid)))
-
     async def redact_message(self, cid: str, seq: int, by: str, at_ms: int) -> dict[str, Any] | None:
         """Replaces the text of history entry `seq` with the mark of its redaction and tells
         the conversation's live sockets (`message.redacted`); None when Redis does not hold it."""

@@ -211,6 +211,10 @@ class Keys:
         """Conversations whose last session closed, scored by when: candidates to leave Redis."""
         return self._r("archive", "finished")
 
+    def archive_lease(self, work: str) -> str:
+        """The node that does `work` ("events", "retention"), which one node at a time does."""
+        return self._r("archive", "lease", work)
+
     @property
     def archive_events_cursor(self) -> str:
         """The id of the last lifecycle event PostgreSQL confirmed."""

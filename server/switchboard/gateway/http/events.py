@@ -20,8 +20,8 @@ from starlette.routing import Route
 
 from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.parameters import bounded_int
+from ...domain.records import stream_position
 from ...domain.states import LifecycleEvent
-from ...store.archive import stream_position
 from .common import JSON, event_id, services_of
 from .guards import requires_admin
 
