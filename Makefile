@@ -10,10 +10,10 @@ PYTEST_ARGS ?=
 # four workers on two cores finish sooner than two (measured in docs/operations.md).
 PYTEST_WORKERS ?= 4
 # What `make check` leaves out: the tests that need Chromium, a Redis Cluster,
-# the image build, or minutes of load.
-CHECK_MARKERS := not browser and not cluster and not docker and not slow
+# the image build, promtool, or minutes of load.
+CHECK_MARKERS := not browser and not cluster and not docker and not promtool and not slow
 
-.PHONY: venv redis postgres chromium axe lint check test run clean
+.PHONY: venv redis postgres chromium promtool axe lint check test run clean
 
 venv: $(STAMP)
 
@@ -69,6 +69,19 @@ chromium:
 	fi
 	@command -v chromium >/dev/null
 
+# promtool, which checks /metrics and the Grafana dashboard's queries in the tests,
+# comes with Debian's prometheus package; apt may start that server as a side effect.
+promtool:
+	@if ! command -v promtool >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q; \
+		apt-get install -y -q --no-install-recommends prometheus; \
+		service prometheus stop >/dev/null 2>&1 || true; \
+		systemctl disable --now prometheus >/dev/null 2>&1 || true; \
+		update-rc.d prometheus disable >/dev/null 2>&1 || true; \
+	fi
+	@command -v promtool >/dev/null
+
 # axe-core, which the browser tests inject into every page for the accessibility
 # checks, comes from npm at the version package-lock.json pins; it lives outside
 # widget/ so the server never serves it.
@@ -97,7 +110,7 @@ check: lint redis postgres
 	SWITCHBOARD_PROPERTY_EXAMPLES=20 $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
 
 # Everything; what CI runs.
-test: venv redis postgres chromium axe
+test: venv redis postgres chromium promtool axe
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 run: venv postgres

@@ -3,8 +3,12 @@ nodes over real sockets and a real Redis."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -151,6 +155,73 @@ async def test_a_queue_without_traffic_has_zero_series(sb):
     assert m("switchboard_queue_longest_wait_seconds", queue="sales") == 0
     assert m("switchboard_answer_time_seconds_bucket", queue="sales", le="5.0") == 0
     assert m("switchboard_answer_time_seconds_count", queue="sales") == 0
+
+
+# ---------------------------------------------------------------- Prometheus's own tools
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DASHBOARD = DEPLOY / "grafana" / "switchboard.json"
+ALERTS = DEPLOY / "prometheus" / "alerts.yml"
+
+
+def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    found = shutil.which("promtool")
+    assert found, "promtool is missing: `make test` installs Debian's prometheus package"
+    return subprocess.run([found, *args], input=stdin, capture_output=True, text=True, timeout=30)
+
+
+def dashboard_queries() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+
+
+@pytest.mark.promtool
+async def test_promtool_finds_nothing_to_say_about_the_metrics(sb):
+    await scripted_chats(sb)
+    text = (await scrape(sb.node.base)).text
+    checked = await asyncio.to_thread(promtool, "check", "metrics", stdin=text)
+    # `check metrics` lints too (names, units, help texts): any line it prints is a finding.
+    assert checked.returncode == 0 and not checked.stdout.strip() and not checked.stderr.strip(), (
+        checked.stdout + checked.stderr
+    )
+
+
+@pytest.mark.promtool
+def test_the_dashboard_queries_are_promql_that_prometheus_accepts(tmp_path):
+    # Prometheus checks a rules file's expressions with its own parser: each panel's
+    # query becomes one rule, with Grafana's variables put in as a user would pick them.
+    rules = [
+        {
+            "record": f"switchboard:dashboard_query_{n}",
+            "expr": expr.replace("$__rate_interval", "2m").replace("$queue", ".*"),
+        }
+        for n, expr in enumerate(dashboard_queries())
+    ]
+    path = tmp_path / "dashboard_rules.json"
+    path.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))
+    checked = promtool("check", "rules", str(path))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"{len(rules)} rules found" in checked.stdout
+
+
+@pytest.mark.promtool
+async def test_the_alert_rules_are_valid_and_watch_metrics_that_exist(sb):
+    checked = await asyncio.to_thread(promtool, "check", "rules", str(ALERTS))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    await scripted_chats(sb)
+    exposed = (await scrape(sb.node.base)).names()
+    watched = set(re.findall(r"switchboard_[a-z_]+", ALERTS.read_text()))
+    assert watched and watched <= exposed, f"alerts on metrics nobody exposes: {sorted(watched - exposed)}"
+
+
+async def test_the_dashboard_shows_every_metric_and_only_metrics_that_exist(sb):
+    await scripted_chats(sb)
+    exposed = (await scrape(sb.node.base)).names()
+    queried = {name for expr in dashboard_queries() for name in re.findall(r"switchboard_[a-z_]+", expr)}
+    assert queried <= exposed, f"the dashboard queries metrics nobody exposes: {sorted(queried - exposed)}"
+    families = {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in exposed}
+    shown = {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in queried}
+    assert families <= shown, f"metrics without a panel: {sorted(families - shown)}"
 
 
 def test_histogram_buckets_are_the_ones_lua_writes():
