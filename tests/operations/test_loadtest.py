@@ -46,13 +46,18 @@ def assert_figure(value: Any, where: str) -> None:
     assert isinstance(value, (int, float)) and value >= 0, f"{where} is {value!r}"
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(300)  # about 20 s; a machine busy with other suites takes longer
-async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp_path):
+async def smoke_report(tmp_path: Path, *phases: str) -> tuple[dict[str, Any], str]:
+    """A `--smoke` bench of some phases: the three parts run in parallel in the suite."""
     out = tmp_path / "report.json"
-    code, text = await run([sys.executable, "-m", "loadtest.bench", "--smoke", "--growth", "--json", str(out)], 280)
+    code, text = await run([sys.executable, "-m", "loadtest.bench", "--smoke", *phases, "--json", str(out)], 280)
     assert code == 0, text[-3000:]
-    report = json.loads(out.read_text())
+    return json.loads(out.read_text()), text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # about 15 s; a machine busy with other suites takes longer
+async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp_path):
+    report, text = await smoke_report(tmp_path, "--no-archive")
 
     targets = {r["target"]: r for r in report["relay"]}
     assert set(targets) == {"switchboard-json", "switchboard-msgpack", "minimal", "socketio"}
@@ -88,15 +93,38 @@ async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp
     assert_figure(report["ratios"]["scale_out"]["projected_with_a_core_per_node"], "projected scale-out")
     assert_figure(report["ratios"]["minimal/socketio"]["relay_throughput"], "the baselines' own ratio")
 
+    # The table printed for people carries the same figures.
+    assert "| relay throughput (msg/s) |" in text and "x json/minimal" in text
+    assert "minimal/socketio" in text and "projected with a core per node" in text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_bench_reports_the_archive_figures(tmp_path):
+    report, text = await smoke_report(tmp_path, "--archive-only")
+    archive = report["archive"]
+    assert [run["archiving"] for run in archive["runs"]] == ["off", "on"]
+    for figure in ("throughput_on", "throughput_off", "ratio_on_off", "ingested_rows_per_s", "lag_max_s"):
+        assert_figure(archive[figure], f"archive {figure}")
+    assert archive["all_delivered_archived"] is True
+    finished = archive["finished"]
+    assert finished["chats"] == report["plan"]["finished_chats"]
+    assert_figure(finished["trimmed_after_s"], "time until the finished chats left Redis")
+    # Every finished chat left Redis: what stays is a few bytes of per-agent bookkeeping.
+    assert finished["keys_per_chat"] == 0
+    assert "relay throughput, archiving on / off" in text and "Redis per finished conversation" in text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_bench_reports_how_routing_and_memory_grow(tmp_path):
+    report, _ = await smoke_report(tmp_path, "--growth-only")
     growth = report["growth"]
     assert [r["idle_agents"] for r in growth["routing_by_agents"]] == report["plan"]["growth_agents"]
     assert [r["waiting"] for r in growth["routing_by_waiting"]] == report["plan"]["growth_waiting"]
     assert [r["sockets"] for r in growth["sockets"]] == report["plan"]["growth_sockets"]
     for r in growth["routing_by_agents"] + growth["routing_by_waiting"]:
         assert_figure(r["latency"]["p99_ms"], "growth routing p99")
-    # The table printed for people carries the same figures.
-    assert "| relay throughput (msg/s) |" in text and "x json/minimal" in text
-    assert "minimal/socketio" in text and "projected with a core per node" in text
 
 
 def test_scale_out_projection_is_the_cpu_per_message_ratio_capped_by_redis():
