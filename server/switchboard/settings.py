@@ -104,6 +104,31 @@ class Settings:
         24 * 3600.0, "lifetime of agent tokens; an open socket closes (4401) when its token expires"
     )
     hello_timeout_s: float = setting(10.0, "time a new socket has to send `hello` (else 4401)")
+    public_url: str | None = setting(
+        None,
+        "the deployment's address as browsers reach it (`https://chat.example.com`): changes made with a "
+        "session cookie must come from this `Origin`; unset: the request's own scheme and `Host`",
+    )
+    session_ttl_s: float = setting(
+        12 * 3600.0, "a sign-in session not used for this long ends; each use renews it (a shift)"
+    )
+    session_max_s: float = setting(7 * 86400.0, "... and none lasts longer than this after signing in")
+    socket_token_ttl_s: float = setting(
+        3600.0,
+        "lifetime of the agent tokens `POST /api/v1/auth/socket-token` gives a signed-in desk; the desk's "
+        "socket takes a fresh one when it reconnects",
+    )
+    login_free_failures: int = setting(
+        5,
+        "failed sign-ins to one account within the window before each further try must wait (1 s, 2 s, 4 s... "
+        "up to the lockout); a success clears them",
+        minimum=1,
+    )
+    login_lockout_s: float = setting(300.0, "the longest such wait")
+    login_window_s: float = setting(900.0, "failed sign-ins are forgotten this long after the first of them")
+    login_failures_per_address: int = setting(
+        50, "failed sign-ins from one client address within the window; then it waits for the window's end", minimum=1
+    )
     max_frame_bytes: int = setting(64 * 1024, "largest frame (else 1009)")
     frames_per_s: float = setting(20.0, "refill rate of each socket's frame bucket")
     frame_burst: int = setting(100, "size of that bucket", minimum=1)

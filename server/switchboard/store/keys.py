@@ -135,6 +135,14 @@ class Keys:
         """WebSocket handshakes from one client address in one minute (all nodes count here)."""
         return self._r("hs", str(minute), ip)
 
+    def login_failures(self, subject: str) -> str:
+        """Failed sign-ins of one subject (`account:<hash>` or `address:<ip>`) in the current window."""
+        return self._r("login", "failures", subject)
+
+    def login_wait(self, subject: str) -> str:
+        """Exists while the subject must wait before its next sign-in (its TTL says how long)."""
+        return self._r("login", "wait", subject)
+
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")

@@ -1,0 +1,290 @@
+"""Users, their sign-in sessions and the API keys, in PostgreSQL.
+
+Only hashes of secrets are stored and read here: a password's Argon2id hash
+(made and checked by gateway/passwords.py, off the event loop), and the SHA-256
+of a session's secret or of an API key. A disabled user has no sessions (they
+are deleted when it is disabled), and its API keys are not found while it is.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from ..domain.accounts import ApiKeyScope, ApiKeyView, UserRole, UserView
+from ..domain.errors import ErrorCode, SwitchboardError
+from .database import Database, ms
+
+#: A session or key last marked as used longer ago than this is marked again (not on every
+#: request); a session whose lifetime is short (tests) sooner: at a quarter of it.
+TOUCH_EVERY = datetime.timedelta(seconds=60)
+
+
+def _ms(value: datetime.datetime) -> int:
+    return round(value.timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A user's row, with the hashes the API never shows."""
+
+    id: str
+    email: str
+    name: str
+    role: UserRole
+    queues: list[str]
+    password_hash: str | None
+    totp_secret: str | None
+    oidc_subject: str | None
+    disabled: bool
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> User:
+        return cls(
+            id=row["id"],
+            email=row["email"],
+            name=row["name"],
+            role=UserRole(row["role"]),
+            queues=list(row["queues"]),
+            password_hash=row["password_hash"],
+            totp_secret=row["totp_secret"],
+            oidc_subject=row["oidc_subject"],
+            disabled=row["disabled_at"] is not None,
+            created_at=_ms(row["created_at"]),
+            updated_at=_ms(row["updated_at"]),
+        )
+
+    def view(self, queues: list[str] | None = None) -> UserView:
+        """As the API shows it; `queues` overrides the row's (an agent's live profile)."""
+        return UserView(
+            id=self.id,
+            email=self.email,
+            name=self.name,
+            role=self.role,
+            queues=self.queues if queues is None else queues,
+            has_password=self.password_hash is not None,
+            has_totp=self.totp_secret is not None,
+            oidc=self.oidc_subject is not None,
+            disabled=self.disabled,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            agent_id=self.id if self.role.is_agent else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SignInSession:
+    id: str
+    user: User
+    expires_at: int  # ms since the epoch
+    renewed: bool  # its expiry moved with this use: the cookie is sent again
+
+
+def _key_view(row: asyncpg.Record) -> ApiKeyView:
+    return ApiKeyView(
+        id=row["id"],
+        name=row["name"],
+        scope=ApiKeyScope(row["scope"]),
+        created_by=row["created_by"],
+        created_at=_ms(row["created_at"]),
+        last_used_at=ms(row["last_used_at"]),
+        revoked_at=ms(row["revoked_at"]),
+    )
+
+
+def _unique(exc: asyncpg.UniqueViolationError) -> SwitchboardError:
+    what = "email" if "email" in str(exc.constraint_name or "") else "id"
+    return SwitchboardError(ErrorCode.CONFLICT, f"a user with this {what} exists already")
+
+
+#: The columns of `users` a change may set, as UserChange and the PATCH route name them.
+_CHANGEABLE = ("email", "name", "role", "queues", "password_hash")
+
+
+class Accounts:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # users
+
+    async def create_user(
+        self, uid: str, email: str, name: str, role: UserRole, queues: list[str], password_hash: str | None
+    ) -> User:
+        try:
+            async with self.database.pool.acquire() as connection:
+                row = await connection.fetchrow(
+                    "INSERT INTO users (id, email, name, role, queues, password_hash) VALUES ($1, $2, $3, $4, $5, $6)"
+                    " RETURNING *",
+                    uid,
+                    email,
+                    name,
+                    role.value,
+                    queues,
+                    password_hash,
+                )
+        except asyncpg.UniqueViolationError as exc:
+            raise _unique(exc) from None
+        if row is None:  # INSERT ... RETURNING answers a row
+            raise SwitchboardError(ErrorCode.INTERNAL, "the user was not stored")
+        return User.of(row)
+
+    async def user(self, uid: str) -> User | None:
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow("SELECT * FROM users WHERE id = $1", uid)
+        return None if row is None else User.of(row)
+
+    async def user_by_email(self, email: str) -> User | None:
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow("SELECT * FROM users WHERE lower(email) = lower($1)", email)
+        return None if row is None else User.of(row)
+
+    async def users(self, after: str | None, limit: int) -> list[User]:
+        """A page of users in id order, after the id `after`."""
+        async with self.database.pool.acquire() as connection:
+            rows = await connection.fetch(
+                "SELECT * FROM users WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2", after, limit
+            )
+        return [User.of(row) for row in rows]
+
+    async def change_user(self, uid: str, changes: dict[str, Any], disabled: bool | None) -> User | None:
+        """Sets the given columns (and disables or enables it); disabling ends its sessions."""
+        columns = [name for name in _CHANGEABLE if name in changes]
+        assignments = [f"{name} = ${i}" for i, name in enumerate(columns, start=2)]
+        if disabled is not None:
+            assignments.append("disabled_at = " + ("coalesce(disabled_at, now())" if disabled else "NULL"))
+        values = [changes[name].value if name == "role" else changes[name] for name in columns]
+        try:
+            async with self.database.pool.acquire() as connection, connection.transaction():
+                row = await connection.fetchrow(
+                    f"UPDATE users SET {', '.join([*assignments, 'updated_at = now()'])} WHERE id = $1 RETURNING *",
+                    uid,
+                    *values,
+                )
+                if row is not None and row["disabled_at"] is not None:
+                    await connection.execute("DELETE FROM user_sessions WHERE user_id = $1", uid)
+        except asyncpg.UniqueViolationError as exc:
+            raise _unique(exc) from None
+        return None if row is None else User.of(row)
+
+    async def delete_user(self, uid: str) -> User | None:
+        """Deletes the user with its sessions, and revokes the API keys it created."""
+        async with self.database.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "UPDATE api_keys SET revoked_at = now() WHERE created_by_user = $1 AND revoked_at IS NULL", uid
+            )
+            row = await connection.fetchrow("DELETE FROM users WHERE id = $1 RETURNING *", uid)
+        return None if row is None else User.of(row)
+
+    async def set_password_hash(self, uid: str, password_hash: str) -> None:
+        """A newer hash of the same password (argon2's parameters went up)."""
+        async with self.database.pool.acquire() as connection:
+            await connection.execute("UPDATE users SET password_hash = $2 WHERE id = $1", uid, password_hash)
+
+    # sign-in sessions
+
+    async def create_session(
+        self, sid: str, secret_hash: bytes, uid: str, ttl_s: float, ip: str, user_agent: str
+    ) -> int:
+        """Starts a session; returns when it ends unless used (ms since the epoch)."""
+        async with self.database.pool.acquire() as connection:
+            expires_at = await connection.fetchval(
+                "INSERT INTO user_sessions (id, secret_hash, user_id, expires_at, ip, user_agent)"
+                " VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING expires_at",
+                sid,
+                secret_hash,
+                uid,
+                ttl_s,
+                ip,
+                user_agent[:512],
+            )
+        return _ms(expires_at)
+
+    async def session(self, secret_hash: bytes, ttl_s: float, max_s: float) -> SignInSession | None:
+        """The live session of an enabled user with this secret, renewed (at most once a
+        minute) to `ttl_s` from now, never past `max_s` after it began."""
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                "SELECT s.id AS session_id, s.expires_at, s.last_used_at < now() - $2::interval AS due, u.*"
+                " FROM user_sessions s JOIN users u ON u.id = s.user_id"
+                " WHERE s.secret_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL",
+                secret_hash,
+                min(TOUCH_EVERY, datetime.timedelta(seconds=ttl_s / 4)),
+            )
+            if row is None:
+                return None
+            expires_at = row["expires_at"]
+            if row["due"]:
+                expires_at = await connection.fetchval(
+                    "UPDATE user_sessions SET last_used_at = now(),"
+                    " expires_at = least(now() + make_interval(secs => $2), created_at + make_interval(secs => $3))"
+                    " WHERE id = $1 RETURNING expires_at",
+                    row["session_id"],
+                    ttl_s,
+                    max_s,
+                )
+                if expires_at is None:  # ended meanwhile
+                    return None
+        return SignInSession(row["session_id"], User.of(row), _ms(expires_at), renewed=bool(row["due"]))
+
+    async def end_session(self, sid: str) -> None:
+        async with self.database.pool.acquire() as connection:
+            await connection.execute("DELETE FROM user_sessions WHERE id = $1", sid)
+
+    # API keys
+
+    async def create_key(
+        self, kid: str, key_hash: bytes, name: str, scope: ApiKeyScope, created_by: str, created_by_user: str | None
+    ) -> ApiKeyView:
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                "INSERT INTO api_keys (id, key_hash, name, scope, created_by, created_by_user)"
+                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+                kid,
+                key_hash,
+                name,
+                scope.value,
+                created_by,
+                created_by_user,
+            )
+        if row is None:  # INSERT ... RETURNING answers a row
+            raise SwitchboardError(ErrorCode.INTERNAL, "the API key was not stored")
+        return _key_view(row)
+
+    async def keys(self) -> list[ApiKeyView]:
+        async with self.database.pool.acquire() as connection:
+            rows = await connection.fetch("SELECT * FROM api_keys ORDER BY created_at, id")
+        return [_key_view(row) for row in rows]
+
+    async def key(self, kid: str) -> ApiKeyView | None:
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow("SELECT * FROM api_keys WHERE id = $1", kid)
+        return None if row is None else _key_view(row)
+
+    async def revoke_key(self, kid: str) -> ApiKeyView | None:
+        """Revokes the key (once; revoking again keeps the first time); None when there is none."""
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING *", kid
+            )
+        return None if row is None else _key_view(row)
+
+    async def key_by_hash(self, key_hash: bytes) -> ApiKeyView | None:
+        """The working key with this hash: not revoked, and not of a disabled user. Marks it used."""
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow(
+                "SELECT k.* FROM api_keys k LEFT JOIN users u ON u.id = k.created_by_user"
+                " WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
+                key_hash,
+            )
+            if row is not None and (row["last_used_at"] is None or row["last_used_at"] < _now() - TOUCH_EVERY):
+                await connection.execute("UPDATE api_keys SET last_used_at = now() WHERE id = $1", row["id"])
+        return None if row is None else _key_view(row)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
