@@ -209,6 +209,8 @@ def route_cases(world: dict[str, Any], app: Any) -> list[tuple[str, str]]:
         "canned-responses": "greeting",
         "invite-rules": "rule1",
         "webhooks": world["webhook_id"],
+        "users": world.get("user_id", "u_AAAAAAAAAAAAAAAAAAAAAA"),
+        "api-keys": world.get("api_key_id", "key_AAAAAAAAAAAAAAAAAAAAAA"),
     }
     cases = []
     for route in app.routes:
@@ -224,6 +226,9 @@ def route_cases(world: dict[str, Any], app: Any) -> list[tuple[str, str]]:
 
 
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/desk", "/supervisor", "/demo", "/api/v1/asyncapi.json"}
+# Signing in takes no credentials: with the junk body of this test it answers 400.
+SIGN_IN = ("POST", "/api/v1/auth/login")
+SIGN_OUT = ("POST", "/api/v1/auth/logout")
 # What an agent's token may do (docs/protocol.md, HTTP API details): the shared canned
 # responses, the list of online visitors (for proactive invitations), the desk's
 # transfer targets, and a search over the conversations it took part in (its own:
@@ -234,6 +239,7 @@ AGENT_READABLE = {
     ("GET", "/api/v1/visitors"),
     ("GET", "/api/v1/transfer-targets"),
     ("GET", "/api/v1/conversations"),
+    ("GET", "/api/v1/me"),
 }
 
 
@@ -263,6 +269,10 @@ async def test_every_route_refuses_foreign_ids_and_foreign_tokens(world):
     checked = 0
     async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as http:
         for method, path in cases:
+            if (method, path) == SIGN_IN:
+                answer = await http.request(method, path, json={"queue": "support"})
+                assert answer.status_code == 400 and not leaks(answer.text)
+                continue
             if path in PUBLIC:
                 answer = await http.request(method, path)
                 assert not leaks(answer.text), path
@@ -332,3 +342,106 @@ async def test_ids_are_unguessable(world):
 
     first, second = (await eventually(second_offer))[:2]
     assert first.split("-")[1][:8] != second.split("-")[1][:8]
+
+
+async def _signed_in(sb: Any, email: str) -> httpx.AsyncClient:
+    """A browser signed in as `email`, sending its CSRF token and the deployment's Origin with every request."""
+    http = httpx.AsyncClient(base_url=sb.node.base, timeout=10)
+    answer = await http.post("/api/v1/auth/login", json={"email": email, "password": "a long enough password"})
+    assert answer.status_code == 200, answer.text
+    http.headers.update({"X-CSRF-Token": answer.json()["csrf_token"], "Origin": sb.node.base})
+    return http
+
+
+async def test_every_route_with_keys_and_sessions(world):
+    """The credentials of people and automation against every route: sessions of an agent and
+    a supervisor of another queue are agents (as their tokens are); a read-scoped key reads
+    everything and changes nothing; an admin's session without its CSRF token changes nothing;
+    a revoked key and the key of a disabled admin are nobody."""
+    sb = world["sb"]
+    password = "a long enough password"
+    for email, role, extra in (
+        ("bob@example.com", "agent", {"id": "bob", "queues": ["other"]}),
+        ("oscar@example.com", "supervisor", {"id": "oscar", "queues": ["other"]}),
+        ("ada@example.com", "admin", {}),
+        ("gone@example.com", "admin", {}),
+    ):
+        user = await sb.admin(
+            "POST", "/api/v1/users", {"email": email, "name": role, "role": role, "password": password, **extra}, 201
+        )
+        world["user_id"] = user["id"]  # the last one: an admin, the target of the users routes
+    world["api_key_id"] = (await sb.admin("POST", "/api/v1/api-keys", {"name": "probe", "scope": "admin"}, 201))["id"]
+    read_key = (await sb.admin("POST", "/api/v1/api-keys", {"name": "reader", "scope": "read"}, 201))["key"]
+    revoked = await sb.admin("POST", "/api/v1/api-keys", {"name": "revoked", "scope": "admin"}, 201)
+    await sb.admin("DELETE", f"/api/v1/api-keys/{revoked['id']}", expect=204)
+    gone = await _signed_in(sb, "gone@example.com")
+    orphan = (await gone.post("/api/v1/api-keys", json={"name": "of gone", "scope": "admin"})).json()["key"]
+    await sb.admin("PATCH", f"/api/v1/users/{world['user_id']}", {"disabled": True})
+    await gone.aclose()
+    await sb.admin("PUT", "/api/v1/canned-responses/greeting", {"title": "Hi", "text": "Hello"}, expect=201)
+    await sb.admin(
+        "PUT",
+        "/api/v1/invite-rules/rule1",
+        {"queue": "support", "url_pattern": "https://shop.example/*", "seconds_on_page": 30, "text": "Hi"},
+        expect=None,
+    )
+    world["webhook_id"] = (await sb.admin("POST", "/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook"}, 201))["id"]
+
+    sessions = {
+        "agent-session": await _signed_in(sb, "bob@example.com"),
+        "supervisor-session": await _signed_in(sb, "oscar@example.com"),
+        "admin-session-without-csrf": await _signed_in(sb, "ada@example.com"),
+    }
+    del sessions["admin-session-without-csrf"].headers["X-CSRF-Token"]
+    bearers = {"read-key": read_key, "revoked-key": revoked["key"], "disabled-admins-key": orphan}
+    callers: dict[str, httpx.AsyncClient] = dict(sessions)
+    for who, key in bearers.items():
+        callers[who] = httpx.AsyncClient(base_url=sb.node.base, timeout=10, headers={"Authorization": f"Bearer {key}"})
+    bodies = {"POST": {"queue": "support", "text": "come in"}, "PUT": {"name": "x"}, "PATCH": {"name": "x"}}
+    checked = 0
+    try:
+        for method, path in route_cases(world, sb.node.app):
+            if path in PUBLIC or (method, path) in (SIGN_IN, SIGN_OUT):
+                continue
+            for who, http in callers.items():
+                admin_reads = who in ("read-key", "admin-session-without-csrf") and method == "GET"
+                if admin_reads and path == "/api/v1/events/stream":
+                    continue  # it would stream for as long as the test waits
+                answer = await http.request(method, path, json=bodies.get(method))
+                checked += 1
+                status = answer.status_code
+                if who in ("revoked-key", "disabled-admins-key"):
+                    assert status == 401, (who, method, path, status, answer.text)
+                elif admin_reads:
+                    assert status not in (401, 403), (who, method, path, status, answer.text)
+                elif who in ("read-key", "admin-session-without-csrf"):
+                    assert status == 403, (who, method, path, status, answer.text)
+                elif (
+                    (method, path) in AGENT_READABLE
+                    or (method, path) == ("POST", "/api/v1/auth/socket-token")
+                    or (who, method, path) == ("supervisor-session", "GET", "/api/v1/stats")
+                ):
+                    assert status == 200, (who, method, path, status, answer.text)
+                    assert not leaks(answer.text), (who, method, path, answer.text)
+                else:
+                    assert status in (401, 403), (who, method, path, status, answer.text)
+                    assert not leaks(answer.text), (who, method, path, answer.text)
+                if status >= 400:
+                    assert set(answer.json()) == {"error"}, (who, method, path, answer.text)
+        for who, http in callers.items():  # signing out, last
+            expected = {
+                "agent-session": 204,
+                "supervisor-session": 204,
+                "admin-session-without-csrf": 403,
+                "read-key": 403,
+            }
+            assert (await http.post("/api/v1/auth/logout")).status_code == expected.get(who, 401), who
+    finally:
+        for http in callers.values():
+            await http.aclose()
+    assert checked >= 200
+    # Nothing was changed by any of it.
+    assert (await sb.admin("GET", "/api/v1/queues/support"))["name"] == "Support"
+    assert (await sb.admin("GET", "/api/v1/agents/alice"))["display_name"] == "Alice"
+    assert (await sb.admin("GET", "/api/v1/users/bob"))["name"] == "agent"
+    assert len((await sb.admin("GET", "/api/v1/api-keys"))["api_keys"]) == 4

@@ -13,7 +13,9 @@ from redis.asyncio import Redis
 
 from ..archiver import Archiver
 from ..collector import Collector
+from ..record.accounts import Accounts
 from ..record.archive import Archive
+from ..record.audit import AuditTrail
 from ..record.database import Database
 from ..record.privacy import Privacy
 from ..record.reads import RecordReads
@@ -26,7 +28,7 @@ from ..store.engine import Timeouts
 from ..store.figures import Figures
 from ..store.keys import Keys
 from ..store.router import Router
-from ..store.throttle import HandshakeCounter
+from ..store.throttle import HandshakeCounter, LoginThrottle
 from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
@@ -88,6 +90,9 @@ class Services:
     privacy: PrivacyRequests
     archiver: Archiver
     local: NodeLocal
+    accounts: Accounts  # users, sign-in sessions, API keys (PostgreSQL)
+    audit_trail: AuditTrail
+    login_throttle: LoginThrottle
 
 
 def build_services(settings: Settings) -> Services:
@@ -154,4 +159,7 @@ def build_services(settings: Settings) -> Services:
             retention_sweep_s=settings.retention_sweep_s,
         ),
         local=local,
+        accounts=Accounts(database),
+        audit_trail=AuditTrail(database),
+        login_throttle=LoginThrottle(redis, keys),
     )

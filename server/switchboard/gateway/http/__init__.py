@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from . import agents, api_docs, canned_responses, conversations, events, health, queues, stats, visitors, webhooks
+from . import (
+    agents,
+    api_docs,
+    api_keys,
+    audit,
+    auth,
+    canned_responses,
+    conversations,
+    events,
+    health,
+    queues,
+    stats,
+    users,
+    visitors,
+    webhooks,
+)
 from .errors import exception_handlers
 
 routes = [
@@ -16,6 +31,10 @@ routes = [
     *visitors.routes,
     *webhooks.routes,
     *api_docs.routes,
+    *auth.routes,
+    *users.routes,
+    *api_keys.routes,
+    *audit.routes,
 ]
 
 __all__ = ["exception_handlers", "routes"]

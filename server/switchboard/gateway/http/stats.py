@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,21 +11,18 @@ from ...domain.config import check_id
 from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.states import Role
 from .common import JSON, services_of
-from .guards import agent_of, is_admin
-
-if TYPE_CHECKING:
-    from ..services import Services
+from .principals import principal_of
 
 
-async def _scope(services: Services, authorization: str) -> frozenset[str] | None:
-    """The queues a caller may see: all (None) with the admin token, its own with a
-    supervisor's agent token."""
-    if is_admin(services, authorization):
-        return None
-    aid = await agent_of(services, authorization)
-    if aid is None:
+async def _scope(request: Request) -> frozenset[str] | None:
+    """The queues a caller may see: all (None) for the admin (token, API key or session),
+    its own for a supervisor (agent token or session)."""
+    principal = await principal_of(request)
+    if principal is None:
         raise SwitchboardError(ErrorCode.UNAUTHORIZED, "a valid admin or supervisor token is required")
-    profile = await services.directory.agent_profile(aid) or {}
+    if principal.admin:
+        return None
+    profile = await services_of(request).directory.agent_profile(principal.agent or "") or {}
     if profile.get("role") != Role.SUPERVISOR:
         raise SwitchboardError(ErrorCode.FORBIDDEN, "only supervisors and the admin read statistics")
     return frozenset(profile.get("queues") or [])
@@ -35,7 +30,7 @@ async def _scope(services: Services, authorization: str) -> frozenset[str] | Non
 
 async def get_stats(request: Request) -> Response:
     s = services_of(request)
-    scope = await _scope(s, request.headers.get("authorization", ""))
+    scope = await _scope(request)
     params = request.query_params
     window_s = stats.parse_window(params.get("window_s"))
     only = check_id("queue", params["queue"]) if params.get("queue") else None

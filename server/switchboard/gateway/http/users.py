@@ -1,0 +1,147 @@
+"""Users: `/api/v1/users`, the people who sign in, and their roles.
+
+An agent or supervisor user is the agent of the same id: creating one creates
+its routing profile (`/api/v1/agents/{id}`) when there is none, and its role
+(and a supervisor's queues) are kept in that profile, which is what the sockets
+enforce. Its languages, skills and capacity stay the profile's. Disabling or
+deleting a user ends its sessions and revokes its agent tokens, which closes its
+open sockets with 4401 on every node.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...domain.accounts import NewUser, UserChange, UserPage, UserView
+from ...domain.config import AgentConfig, check_id, decode_config
+from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.parameters import bounded_int
+from ...domain.states import Role
+from ..auth import new_id
+from ..passwords import hash_password
+from .common import JSON, found, path_id, read_body, services_of
+from .guards import requires_admin
+
+if TYPE_CHECKING:
+    from ...record.accounts import User
+    from ..services import Services
+
+
+async def user_view(services: Services, user: User) -> UserView:
+    """The user as the API shows it; an agent's or supervisor's queues are its live profile's."""
+    if not user.role.is_agent:
+        return user.view()
+    profile = await services.directory.agent_profile(user.id)
+    return user.view(None if profile is None else list(profile.get("queues") or []))
+
+
+async def _check_queues(services: Services, queues: list[str]) -> None:
+    known = set(await services.directory.queue_ids())
+    unknown = [q for q in queues if q not in known]
+    if unknown:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"unknown queue: {', '.join(unknown)}")
+
+
+async def _sync_profile(services: Services, user: User, queues_given: bool) -> None:
+    """The agent profile of an agent or supervisor user: made when missing; else its role
+    follows the user's, and a supervisor's queues follow the user's when they were given."""
+    profile = await services.directory.agent_profile(user.id)
+    role = Role(user.role.value)
+    if profile is None:
+        config = AgentConfig(display_name=user.name, role=role, languages=[], queues=user.queues)
+    else:
+        config = msgspec.convert(profile, AgentConfig)
+        if config.role == role and not (queues_given and role is Role.SUPERVISOR):
+            return
+        config.role = role
+        if queues_given and role is Role.SUPERVISOR:
+            config.queues = user.queues
+    await services.router.put_agent(user.id, msgspec.json.encode(config))
+
+
+async def _revoke(services: Services, uid: str) -> None:
+    """Its agent tokens stop working and its open sockets close, when it has a profile."""
+    if await services.directory.token_version(uid) is not None:
+        await services.router.revoke_tokens(uid)
+
+
+@requires_admin
+async def create_user(request: Request) -> Response:
+    s = services_of(request)
+    body = decode_config(await read_body(request), NewUser)
+    await _check_queues(s, body.queues)
+    password_hash = None if body.password is None else await hash_password(body.password)
+    user = await s.accounts.create_user(
+        body.id or new_id("u"), body.email, body.name, body.role, body.queues, password_hash
+    )
+    if user.role.is_agent:
+        try:
+            await _sync_profile(s, user, queues_given=True)
+        except SwitchboardError:
+            await s.accounts.delete_user(user.id)  # no user without its agent
+            raise
+    return JSON(await user_view(s, user), status_code=201)
+
+
+@requires_admin
+async def list_users(request: Request) -> Response:
+    s = services_of(request)
+    params = request.query_params
+    limit = bounded_int(params.get("limit"), "limit", 50, 1, 200)
+    after = check_id("cursor", params["cursor"]) if params.get("cursor") else None
+    users = await s.accounts.users(after, limit + 1)
+    views = [await user_view(s, user) for user in users[:limit]]
+    return JSON(UserPage(views, views[-1].id if len(users) > limit else None))
+
+
+@requires_admin
+async def get_user(request: Request) -> Response:
+    s = services_of(request)
+    user = found(await s.accounts.user(path_id(request, "user")), "no such user")
+    return JSON(await user_view(s, user))
+
+
+@requires_admin
+async def change_user(request: Request) -> Response:
+    s = services_of(request)
+    uid = path_id(request, "user")
+    body = decode_config(await read_body(request), UserChange)
+    if body.queues is not None:
+        await _check_queues(s, body.queues)
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in msgspec.structs.asdict(body).items()
+        if value is not None and name not in ("password", "disabled")
+    }
+    if body.password is not None:
+        changes["password_hash"] = await hash_password(body.password)
+    before = found(await s.accounts.user(uid), "no such user")
+    user = found(await s.accounts.change_user(uid, changes, body.disabled), "no such user")
+    if user.role.is_agent and not user.disabled:
+        await _sync_profile(s, user, queues_given=body.queues is not None)
+    if user.disabled or (before.role.is_agent and not user.role.is_agent):
+        await _revoke(s, uid)
+    return JSON(await user_view(s, user))
+
+
+@requires_admin
+async def delete_user(request: Request) -> Response:
+    s = services_of(request)
+    uid = path_id(request, "user")
+    found(await s.accounts.delete_user(uid), "no such user")
+    await _revoke(s, uid)
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/v1/users", list_users, methods=["GET"]),
+    Route("/api/v1/users", create_user, methods=["POST"]),
+    Route("/api/v1/users/{id}", get_user, methods=["GET"]),
+    Route("/api/v1/users/{id}", change_user, methods=["PATCH"]),
+    Route("/api/v1/users/{id}", delete_user, methods=["DELETE"]),
+]
