@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import websockets
 
@@ -56,3 +57,27 @@ async def test_deleting_a_queue_with_members_is_refused(sb):
     await sb.agent("alice")
     answer = await sb.admin("DELETE", "/api/v1/queues/support", expect=409)
     assert "alice" in answer["error"]["message"]
+
+
+async def test_a_supervisors_session_reads_the_statistics_of_its_queues_only(sb):
+    await sb.queue("billing")
+    body = {"email": "sue@example.com", "name": "Sue", "role": "supervisor", "queues": ["billing"]}
+    await sb.admin("POST", "/api/v1/users", {**body, "password": "a long enough password"}, expect=201)
+    agent = {"email": "al@example.com", "name": "Al", "role": "agent", "queues": ["billing"]}
+    await sb.admin("POST", "/api/v1/users", {**agent, "password": "a long enough password"}, expect=201)
+    for email, mine in (("sue@example.com", 200), ("al@example.com", 403)):
+        async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as browser:
+            signed_in = await browser.post(
+                "/api/v1/auth/login", json={"email": email, "password": "a long enough password"}
+            )
+            assert signed_in.status_code == 200
+            answer = await browser.get("/api/v1/stats")
+            assert answer.status_code == mine, (email, answer.text)
+            if mine == 200:
+                assert [q["id"] for q in answer.json()["queues"]] == ["billing"]
+                assert (await browser.get("/api/v1/stats", params={"queue": "support"})).status_code == 403
+    # A read-scoped key reads every queue's, as the admin does.
+    key = (await sb.admin("POST", "/api/v1/api-keys", {"name": "wallboard", "scope": "read"}, expect=201))["key"]
+    async with httpx.AsyncClient(base_url=sb.node.base, headers={"Authorization": f"Bearer {key}"}) as wallboard:
+        answer = await wallboard.get("/api/v1/stats")
+        assert answer.status_code == 200 and {q["id"] for q in answer.json()["queues"]} == {"support", "billing"}

@@ -95,6 +95,11 @@ async def test_every_change_is_in_the_audit_trail_without_secrets(make_deploymen
         answer = await ops.put("/api/v1/canned-responses/hi", json={"title": "Hi", "text": "Hello"})
         assert answer.status_code == 201
         assert (await ops.patch(f"/api/v1/users/{user['id']}", json={"password": "another long password"})).is_success
+        # Erasures and exports name who did them too (record/privacy.py writes those).
+        _, welcome = await sb.customer()
+        assert (await ops.delete(f"/api/v1/visitors/{welcome['visitor_id']}")).status_code == 204
+        erased = (await audit(sb, action="visitor.erased"))["entries"]
+        assert [(e["actor"], e["target"]) for e in erased] == [(f"key:{key['id']}", welcome["visitor_id"])]
     await sb.admin("DELETE", f"/api/v1/webhooks/{hook['id']}", expect=204)
     await sb.http.post("/api/v1/auth/login", json={"email": "sue@example.com", "password": "another long password"})
 
@@ -103,7 +108,7 @@ async def test_every_change_is_in_the_audit_trail_without_secrets(make_deploymen
     for secret in (key["key"], hook["secret"], carol_token, PASSWORD, "another long password", "$argon2"):
         assert secret not in text, secret
     by_action = {e["action"]: e for e in reversed(trail)}  # the latest of each
-    assert [e["action"] for e in trail][:3] == ["auth.login", "webhooks.delete", "users.change"]
+    assert [e["action"] for e in trail][:3] == ["auth.login", "webhooks.delete", "visitor.erased"]
     queue = by_action["queues.put"]
     assert queue["actor"] == "admin-token" and queue["target"] == "support" and queue["ip"] == "127.0.0.1"
     assert queue["before"]["offer_timeout_s"] == 20 and queue["after"]["offer_timeout_s"] == 30
@@ -121,7 +126,7 @@ async def test_every_change_is_in_the_audit_trail_without_secrets(make_deploymen
     assert by_action["auth.login"]["actor"] == f"user:{user['id']}"
     # Filters and pages.
     mine = (await audit(sb, actor=f"key:{key['id']}"))["entries"]
-    assert [e["action"] for e in mine] == ["users.change", "canned-responses.put"]
+    assert [e["action"] for e in mine] == ["visitor.erased", "users.change", "canned-responses.put"]
     only = (await audit(sb, action="queues.put"))["entries"]
     assert {e["target"] for e in only} == {"support"} and len(only) == 2
     window = {"from": started.isoformat(), "to": (started + datetime.timedelta(hours=1)).isoformat()}

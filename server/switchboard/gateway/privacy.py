@@ -15,7 +15,7 @@ from ..store.clock import now_ms
 from ..store.directory import Directory
 from ..store.router import Router
 
-#: Who the audit trail names for the admin token (there are no user accounts yet).
+#: Who the audit trail names for the admin token in these records (others: gateway/http/principals.py).
 ADMIN = "admin"
 
 

@@ -190,8 +190,10 @@ class Accounts:
     async def create_session(
         self, sid: str, secret_hash: bytes, uid: str, ttl_s: float, ip: str, user_agent: str
     ) -> int:
-        """Starts a session; returns when it ends unless used (ms since the epoch)."""
+        """Starts a session; returns when it ends unless used (ms since the epoch). Sessions
+        that ended go then (an index on their end makes that cheap)."""
         async with self.database.pool.acquire() as connection:
+            await connection.execute("DELETE FROM user_sessions WHERE expires_at < now()")
             expires_at = await connection.fetchval(
                 "INSERT INTO user_sessions (id, secret_hash, user_id, expires_at, ip, user_agent)"
                 " VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING expires_at",

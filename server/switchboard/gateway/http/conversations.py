@@ -14,6 +14,7 @@ from ...domain.parameters import bounded_int
 from ...store.clock import now_ms
 from .common import JSON, found, path_id, services_of
 from .guards import requires_admin, requires_admin_or_agent
+from .principals import actor
 
 
 @requires_admin_or_agent
@@ -66,7 +67,7 @@ async def redact_message(request: Request) -> Response:
     """GDPR article 16: one message's content goes everywhere; that it was redacted, by whom and when stays."""
     cid = path_id(request, "conversation")
     seq = bounded_int(request.path_params["seq"], "seq", 0, 1, 2**31 - 1)
-    found(await services_of(request).privacy.redact_message(cid, seq) or None, "no such message")
+    found(await services_of(request).privacy.redact_message(cid, seq, actor(request)) or None, "no such message")
     return Response(status_code=204)
 
 

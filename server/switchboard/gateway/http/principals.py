@@ -22,6 +22,7 @@ from starlette.responses import Response
 from ...domain.accounts import ADMIN_TOKEN_ACTOR, ApiKeyScope, Caller, Principal, UserRole
 from ...domain.errors import ErrorCode, SwitchboardError
 from ..limits import client_address
+from ..privacy import ADMIN
 from .common import services_of
 
 if TYPE_CHECKING:
@@ -164,3 +165,12 @@ def renew_cookies(request: Request, response: Response) -> None:
 
 def address(request: Request) -> str:
     return client_address(request.scope)
+
+
+def actor(request: Request) -> str:
+    """Who the erasure, export and redaction records name (record/privacy.py): the caller;
+    the admin token keeps the name these records (and a redaction's `by`) always gave it."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None or principal.caller is Caller.ADMIN_TOKEN:
+        return ADMIN
+    return principal.actor

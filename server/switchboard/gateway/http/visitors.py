@@ -11,6 +11,7 @@ from ...domain.config import check_id
 from ...domain.errors import ErrorCode, SwitchboardError
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin, requires_admin_or_agent
+from .principals import actor
 
 
 @requires_admin
@@ -66,7 +67,7 @@ async def invite_visitor(request: Request) -> Response:
 @requires_admin
 async def erase_visitor(request: Request) -> Response:
     """GDPR article 17: the visitor is erased everywhere; 204, also when called again."""
-    await services_of(request).privacy.erase_visitor(path_id(request, "visitor"))
+    await services_of(request).privacy.erase_visitor(path_id(request, "visitor"), actor(request))
     return Response(status_code=204)
 
 
@@ -74,7 +75,9 @@ async def erase_visitor(request: Request) -> Response:
 async def export_visitor(request: Request) -> Response:
     """GDPR articles 15 and 20: everything kept about the visitor, as one JSON document."""
     vid = path_id(request, "visitor")
-    exported = found(await services_of(request).privacy.export_visitor(vid), "nothing is kept about this visitor")
+    exported = found(
+        await services_of(request).privacy.export_visitor(vid, actor(request)), "nothing is kept about this visitor"
+    )
     return JSON(exported, headers={"Content-Disposition": f'attachment; filename="visitor-{vid}.json"'})
 
 
