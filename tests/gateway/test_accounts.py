@@ -303,3 +303,19 @@ async def test_an_admin_session_gets_no_socket_token_and_me_knows_every_credenti
         assert (await anonymous.get("/api/v1/me")).status_code == 401
         assert (await anonymous.post("/api/v1/auth/logout")).status_code == 401
         assert (await anonymous.post("/api/v1/auth/socket-token")).status_code == 401
+
+
+async def test_disabling_a_user_closes_its_sockets_on_every_node(make_deployment):
+    first = await make_deployment()
+    await first.queue("support")
+    second = await make_deployment()
+    agent = await create_user(first, "alice@example.com", "agent", queues=["support"], password=PASSWORD)
+    async with Browser(second) as browser:
+        await browser.sign_in("alice@example.com")
+        token = (await browser.change("POST", "/api/v1/auth/socket-token")).json()["token"]
+        on_first, _ = await first.agent_socket(token)
+        on_second, _ = await second.agent_socket(token)
+        await first.admin("PATCH", f"/api/v1/users/{agent['id']}", {"disabled": True})
+        assert (await on_first.closed())[0] == 4401
+        assert (await on_second.closed())[0] == 4401
+        assert (await browser.http.get("/api/v1/me")).status_code == 401

@@ -32,12 +32,14 @@ if TYPE_CHECKING:
     from ..services import Services
 
 
+async def user_views(services: Services, users: list[User]) -> list[UserView]:
+    """The users as the API shows them; an agent's or supervisor's queues are its live profile's."""
+    profiles = {view["id"]: view for view in await services.directory.agents([u.id for u in users if u.role.is_agent])}
+    return [user.view(list(profiles[user.id].get("queues") or []) if user.id in profiles else None) for user in users]
+
+
 async def user_view(services: Services, user: User) -> UserView:
-    """The user as the API shows it; an agent's or supervisor's queues are its live profile's."""
-    if not user.role.is_agent:
-        return user.view()
-    profile = await services.directory.agent_profile(user.id)
-    return user.view(None if profile is None else list(profile.get("queues") or []))
+    return (await user_views(services, [user]))[0]
 
 
 async def _check_queues(services: Services, queues: list[str]) -> None:
@@ -95,7 +97,7 @@ async def list_users(request: Request) -> Response:
     limit = bounded_int(params.get("limit"), "limit", 50, 1, 200)
     after = check_id("cursor", params["cursor"]) if params.get("cursor") else None
     users = await s.accounts.users(after, limit + 1)
-    views = [await user_view(s, user) for user in users[:limit]]
+    views = await user_views(s, users[:limit])
     return JSON(UserPage(views, views[-1].id if len(users) > limit else None))
 
 
