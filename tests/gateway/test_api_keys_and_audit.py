@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from test_accounts import PASSWORD, Browser, create_user
 
+from support import eventually
+
 
 async def audit(sb: Any, **params: Any) -> Any:
     response = await sb.http.get("/api/v1/audit", params=params)
@@ -143,3 +145,22 @@ async def test_every_change_is_in_the_audit_trail_without_secrets(make_deploymen
     assert paged == trail
     for bad in ({"from": "yesterday"}, {"limit": 0}, {"limit": 501}, {"cursor": "x"}, {"actor": "a" * 201}):
         assert (await sb.http.get("/api/v1/audit", params=bad)).status_code == 400, bad
+
+
+async def test_a_supervisors_monitoring_is_audited_behind_the_sockets_back(sb):
+    await sb.available_agent("alice")
+    sue, _ = await sb.agent_socket(await sb.agent("sue", role="supervisor"))
+    _, started = await sb.chat()
+    cid = started["conversation_id"]
+    await sue.ok({"type": "monitor", "conversation_id": cid})
+    await sue.ok({"type": "unmonitor", "conversation_id": cid})
+
+    async def monitoring() -> list[Any]:
+        entries = (await audit(sb, actor="agent:sue"))["entries"]
+        return entries if len(entries) == 2 else []
+
+    entries = await eventually(monitoring)
+    assert [(e["action"], e["target"], e["ip"]) for e in entries] == [
+        ("conversation.unmonitor", cid, "127.0.0.1"),
+        ("conversation.monitor", cid, "127.0.0.1"),
+    ]

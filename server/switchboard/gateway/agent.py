@@ -14,6 +14,7 @@ from ..domain.desk import check_transfer_target, settable_state
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.states import Role
 from ..store.clock import now_ms
+from .limits import client_address
 from .socket import ClientSocket, HandshakeRefused, Result, posted
 
 
@@ -73,6 +74,10 @@ class AgentSocket(ClientSocket):
         self.services.supervision.remove(self)
         await super().goodbye()
 
+    def audit(self, action: str, cid: str) -> None:
+        """A supervisor's monitoring is in the audit trail; the socket does not wait for it (record/audit.py)."""
+        self.services.audit_backlog.note(f"agent:{self.agent_id}", action, cid, client_address(self.ws.scope))
+
     async def handle(self, command: Any) -> Result:
         router = self.services.router
         aid = self.agent_id
@@ -127,9 +132,13 @@ class AgentSocket(ClientSocket):
                     aid, command.conversation_id, command.email or "", command.phone or ""
                 )
             case f.Monitor():
-                return await router.monitor(aid, command.conversation_id)
+                monitored = await router.monitor(aid, command.conversation_id)
+                self.audit("conversation.monitor", command.conversation_id)
+                return monitored
             case f.Unmonitor():
-                return await router.unmonitor(aid, command.conversation_id)
+                unmonitored = await router.unmonitor(aid, command.conversation_id)
+                self.audit("conversation.unmonitor", command.conversation_id)
+                return unmonitored
             case f.AgentHello():
                 raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")

@@ -15,7 +15,7 @@ from ..archiver import Archiver
 from ..collector import Collector
 from ..record.accounts import Accounts
 from ..record.archive import Archive
-from ..record.audit import AuditTrail
+from ..record.audit import AuditBacklog, AuditTrail
 from ..record.database import Database
 from ..record.privacy import Privacy
 from ..record.reads import RecordReads
@@ -92,6 +92,7 @@ class Services:
     local: NodeLocal
     accounts: Accounts  # users, sign-in sessions, API keys (PostgreSQL)
     audit_trail: AuditTrail
+    audit_backlog: AuditBacklog  # what the live path audits, written behind its back
     login_throttle: LoginThrottle
 
 
@@ -117,6 +118,7 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url, settings.database_pool_size)
     privacy = Privacy(database)
     record = RecordReads(database)
+    audit_trail = AuditTrail(database)
     event_history = EventHistory(figures, directory, record)
 
     async def register_sockets_again() -> None:
@@ -160,6 +162,7 @@ def build_services(settings: Settings) -> Services:
         ),
         local=local,
         accounts=Accounts(database),
-        audit_trail=AuditTrail(database),
+        audit_trail=audit_trail,
+        audit_backlog=AuditBacklog(audit_trail),
         login_throttle=LoginThrottle(redis, keys),
     )

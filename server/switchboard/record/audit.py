@@ -7,11 +7,27 @@ removed every secret first (domain.accounts.without_secrets).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
-from typing import Any
+import logging
+from collections import deque
+from typing import Any, NamedTuple
 
+from ..background import Background
 from ..domain.accounts import AuditEntry, AuditPage
-from .database import Database
+from .database import RECORD_ERRORS, Database
+
+log = logging.getLogger(__name__)
+
+
+class Entry(NamedTuple):
+    actor: str
+    action: str
+    target: str
+    ip: str | None
+    before: Any
+    after: Any
 
 
 class AuditTrail:
@@ -67,3 +83,58 @@ class AuditTrail:
             for row in rows[:limit]
         ]
         return AuditPage(entries, entries[-1].id if len(rows) > limit else None)
+
+
+class AuditBacklog(Background):
+    """Entries from the live path (a supervisor starting to monitor a conversation),
+    written to PostgreSQL by a task of their own, so a socket never waits for the
+    database. While PostgreSQL is away they wait here, at most `limit` of them: past
+    that the oldest go (and the log says how many)."""
+
+    def __init__(self, trail: AuditTrail, limit: int = 10_000, retry_s: float = 1.0) -> None:
+        self.trail = trail
+        self.retry_s = retry_s
+        self._entries: deque[Entry] = deque(maxlen=limit)
+        self._waiting = asyncio.Event()
+        self._dropped = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def note(self, actor: str, action: str, target: str, ip: str | None) -> None:
+        if len(self._entries) == self._entries.maxlen:
+            self._dropped += 1
+        self._entries.append(Entry(actor, action, target, ip, None, None))
+        self._waiting.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="audit-backlog")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        with contextlib.suppress(*RECORD_ERRORS):  # a last try, bounded: the node is stopping
+            await asyncio.wait_for(self._write(), 2)
+        if self._entries:
+            log.warning("%d audit entries not written: PostgreSQL was away when the node stopped", len(self._entries))
+
+    async def _run(self) -> None:
+        while True:
+            await self._waiting.wait()
+            self._waiting.clear()
+            try:
+                await self._write()
+            except RECORD_ERRORS as exc:
+                log.warning("audit entries wait for PostgreSQL (%s)", type(exc).__name__)
+                self._waiting.set()
+                await asyncio.sleep(self.retry_s)
+
+    async def _write(self) -> None:
+        if self._dropped:
+            log.error("%d audit entries dropped: PostgreSQL was away too long", self._dropped)
+            self._dropped = 0
+        while self._entries:
+            await self.trail.record(*self._entries[0])
+            self._entries.popleft()
