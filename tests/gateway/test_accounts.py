@@ -319,3 +319,38 @@ async def test_disabling_a_user_closes_its_sockets_on_every_node(make_deployment
         assert (await on_first.closed())[0] == 4401
         assert (await on_second.closed())[0] == 4401
         assert (await browser.http.get("/api/v1/me")).status_code == 401
+
+
+async def test_garbage_gets_a_clear_4xx_never_a_5xx(sb):
+    await create_user(sb, "ada@example.com", "admin", password=PASSWORD)
+    bodies = [b"", b"null", b"[]", b"\xff\xfe", b'{"email": 1, "password": []}', b'{"name": "' + b"x" * 5000 + b'"}']
+    routes = [
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/users"),
+        ("PATCH", "/api/v1/users/u_nobody"),
+        ("POST", "/api/v1/api-keys"),
+    ]
+    for method, path in routes:
+        for body in bodies:
+            answer = await sb.http.request(method, path, content=body, headers={"Content-Type": "application/json"})
+            assert 400 <= answer.status_code < 500 and set(answer.json()) == {"error"}, (path, body, answer.text)
+    for path, params in (
+        ("/api/v1/users", {"cursor": "../../etc"}),
+        ("/api/v1/users", {"limit": "-1"}),
+        ("/api/v1/users", {"limit": "ten"}),
+        ("/api/v1/audit", {"cursor": "../../etc"}),
+        ("/api/v1/audit", {"limit": "-1"}),
+        ("/api/v1/audit", {"to": "2026-13-45T99:00"}),
+        ("/api/v1/audit", {"cursor": "9" * 40}),
+    ):
+        answer = await sb.http.get(path, params=params)
+        assert answer.status_code == 400, (path, params, answer.text)
+    for path in ("/api/v1/users/..%2f..", "/api/v1/users/" + "x" * 65, "/api/v1/api-keys/%00"):
+        assert (await sb.http.get(path)).status_code in (400, 404, 405)
+    async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as stranger:
+        for cookie in ("", "x" * 5000, "é", "sb_session=; sb_session=a"):
+            answer = await stranger.get("/api/v1/me", headers={"Cookie": f"sb_session={cookie}".encode()})
+            assert answer.status_code == 401, (cookie, answer.text)
+        for header in (b"Bearer sbk_\xc3\xa9", b"Bearer " + b"sbk_" * 2000, b"sbk_abc", b"Basic YWRtaW46YWRtaW4="):
+            answer = await stranger.get("/api/v1/users", headers={"Authorization": header})
+            assert answer.status_code == 401, (header, answer.text)
