@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -157,6 +157,22 @@ class AuditEntry(msgspec.Struct, kw_only=True):
 class AuditPage(msgspec.Struct):
     entries: list[AuditEntry]
     next_cursor: str | None
+
+
+class ForcedState(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """POST /api/v1/agents/{id}/state: an admin, or a supervisor of one of the agent's
+    queues, takes the agent out of routing (`available` is the agent's own choice)."""
+
+    state: Literal["not_ready", "offline"]
+    reason: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+def supervises(supervisor: Mapping[str, Any], agent: Mapping[str, Any]) -> bool:
+    """Whether a supervisor's profile covers an agent's: the agent (not another
+    supervisor) is a member of one of the queues it supervises."""
+    if supervisor.get("role") != "supervisor" or agent.get("role", "agent") != "agent":
+        return False
+    return bool(set(supervisor.get("queues") or []) & set(agent.get("queues") or []))
 
 
 class Caller(StrEnum):

@@ -237,6 +237,11 @@ class Accounts:
         async with self.database.pool.acquire() as connection:
             await connection.execute("DELETE FROM user_sessions WHERE id = $1", sid)
 
+    async def end_sessions(self, uid: str) -> None:
+        """Every sign-in session of the user ends (it is signed out everywhere)."""
+        async with self.database.pool.acquire() as connection:
+            await connection.execute("DELETE FROM user_sessions WHERE user_id = $1", uid)
+
     # API keys
 
     async def create_key(

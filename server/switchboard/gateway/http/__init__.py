@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    agent_control,
     agents,
     api_docs,
     api_keys,
@@ -33,6 +34,7 @@ routes = [
     *api_docs.routes,
     *auth.routes,
     *users.routes,
+    *agent_control.routes,
     *api_keys.routes,
     *audit.routes,
 ]

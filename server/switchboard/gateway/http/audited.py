@@ -48,6 +48,8 @@ async def _user(services: Services, uid: str) -> Any:
 SNAPSHOTS: dict[str, Snapshot] = {
     "/api/v1/queues/{id}": lambda s, qid: _first(s.router.queue_views([qid])),
     "/api/v1/agents/{id}": lambda s, aid: _first(s.directory.agents([aid])),
+    "/api/v1/agents/{id}/state": lambda s, aid: _first(s.directory.agents([aid])),
+    "/api/v1/agents/{id}/sign-out": lambda s, aid: _first(s.directory.agents([aid])),
     "/api/v1/canned-responses/{id}": lambda s, rid: s.canned.get(rid),
     "/api/v1/invite-rules/{id}": lambda s, rid: s.visitors.rule(rid),
     "/api/v1/webhooks/{id}": lambda s, wid: s.webhooks.get(wid),
@@ -59,10 +61,17 @@ AUDITED_ELSEWHERE = frozenset(
     {("DELETE", "/api/v1/visitors/{id}"), ("DELETE", "/api/v1/conversations/{id}/messages/{seq}")}
 )
 VERBS = {"POST": "create", "PUT": "put", "PATCH": "change", "DELETE": "delete"}
+#: Actions whose route does not say them well.
+ACTIONS = {
+    ("POST", "/api/v1/agents/{id}/state"): "agents.state.force",
+    ("POST", "/api/v1/agents/{id}/sign-out"): "agents.sign-out",
+}
 
 
 def action_of(method: str, path: str) -> str:
     """`queues.put`, `agents.token.create`, `users.delete`: the route's fixed segments and the verb."""
+    if (method, path) in ACTIONS:
+        return ACTIONS[method, path]
     segments = [part for part in path.removeprefix("/api/v1/").split("/") if part and not part.startswith("{")]
     return ".".join([*segments, VERBS.get(method, method.lower())])
 
