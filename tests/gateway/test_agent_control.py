@@ -63,3 +63,24 @@ async def test_a_supervisor_signs_an_agent_out_everywhere(sb):
         assert (await sb.admin("GET", f"/api/v1/agents/{agent['id']}"))["state"] == "offline"
         # Signing in again works: signed out is not disabled.
         await desk.sign_in("alice@example.com")
+
+
+async def test_a_supervisor_reads_the_transcripts_of_its_queues_only(sb):
+    await sb.queue("other")
+    await sb.queue("support", accept_mode="auto")
+    alice = await sb.available_agent("alice", queues=["support"])
+    _, started = await sb.chat("support", text="my order is late")
+    cid = started["conversation_id"]
+    await alice.expect("conversation.assigned", conversation_id=cid)
+    readers = {
+        "sue": (await sb.agent("sue", role="supervisor", queues=["support"]), 200),
+        "oscar": (await sb.agent("oscar", role="supervisor", queues=["other"]), 403),
+        "bob": (await sb.agent("bob", queues=["support"]), 403),  # a colleague is no supervisor
+    }
+    for who, (token, expected) in readers.items():
+        async with bearer(sb, token) as http:
+            answer = await http.get(f"/api/v1/conversations/{cid}")
+            assert answer.status_code == expected, (who, answer.text)
+            assert ("my order is late" in answer.text) == (expected == 200), who
+    async with bearer(sb, readers["sue"][0]) as sue:
+        assert (await sue.get("/api/v1/conversations/c_AAAAAAAAAAAAAAAAAAAAAA")).status_code == 404

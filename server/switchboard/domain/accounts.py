@@ -167,12 +167,15 @@ class ForcedState(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Annotated[str, msgspec.Meta(max_length=100)] | None = None
 
 
+def supervised(profile: Mapping[str, Any]) -> frozenset[str]:
+    """The queues an agent profile supervises: a supervisor's queues; none for an agent."""
+    return frozenset(profile.get("queues") or []) if profile.get("role") == "supervisor" else frozenset()
+
+
 def supervises(supervisor: Mapping[str, Any], agent: Mapping[str, Any]) -> bool:
     """Whether a supervisor's profile covers an agent's: the agent (not another
     supervisor) is a member of one of the queues it supervises."""
-    if supervisor.get("role") != "supervisor" or agent.get("role", "agent") != "agent":
-        return False
-    return bool(set(supervisor.get("queues") or []) & set(agent.get("queues") or []))
+    return agent.get("role", "agent") == "agent" and bool(supervised(supervisor) & set(agent.get("queues") or []))
 
 
 class Caller(StrEnum):

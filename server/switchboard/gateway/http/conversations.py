@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...domain import search
+from ...domain.accounts import supervised
 from ...domain.cards import build_card
 from ...domain.config import check_id
 from ...domain.errors import ErrorCode, SwitchboardError
@@ -19,16 +20,23 @@ from .principals import actor
 
 @requires_admin_or_agent
 async def get_conversation(request: Request) -> Response:
-    """The whole conversation. An agent reads only one it took part in."""
+    """The whole conversation. An agent reads only one it took part in; a supervisor also
+    those with a session in a queue it supervises."""
     s = services_of(request)
     cid = path_id(request, "conversation")
     aid = request.state.agent
+    supervising = None  # the queues that let a supervisor read it
     if aid is not None and not await s.directory.took_part(aid, cid):
-        raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+        supervising = supervised(await s.directory.agent_profile(aid) or {})
+        if not supervising:
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
     conversation = await s.directory.conversation(cid)
     if conversation is None:  # it left Redis after the live window: PostgreSQL keeps it
         conversation = await s.record.conversation(cid, now_ms())
-    return JSON(found(conversation, "no such conversation"))
+    conversation = found(conversation, "no such conversation")
+    if supervising is not None and not any(card["queue"]["id"] in supervising for card in conversation["sessions"]):
+        raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+    return JSON(conversation)
 
 
 @requires_admin_or_agent
