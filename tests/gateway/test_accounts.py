@@ -267,6 +267,11 @@ async def test_a_signed_in_agent_gets_socket_tokens_until_it_is_disabled(sb):
         # Enabled again, it signs in again.
         await sb.admin("PATCH", f"/api/v1/users/{agent['id']}", {"disabled": False})
         await browser.sign_in("alice@example.com")
+        # A new password (a reset) signs it out; the new one signs in, the old one no longer.
+        await sb.admin("PATCH", f"/api/v1/users/{agent['id']}", {"password": "a brand new password"})
+        assert (await browser.http.get("/api/v1/me")).status_code == 401
+        await browser.sign_in("alice@example.com", expect=401)
+        await browser.sign_in("alice@example.com", "a brand new password")
 
 
 async def test_deleting_a_user_closes_its_sockets(sb):

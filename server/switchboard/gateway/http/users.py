@@ -128,6 +128,8 @@ async def change_user(request: Request) -> Response:
         await _sync_profile(s, user, queues_given=body.queues is not None)
     if user.disabled or (before.role.is_agent and not user.role.is_agent):
         await _revoke(s, uid)
+    if body.password is not None and not user.disabled:  # a reset: whoever knew the old one is signed out
+        await s.accounts.end_sessions(uid)
     return JSON(await user_view(s, user))
 
 
