@@ -65,7 +65,7 @@ async def test_a_supervisor_signs_an_agent_out_everywhere(sb):
         await desk.sign_in("alice@example.com")
 
 
-async def test_a_supervisor_reads_the_transcripts_of_its_queues_only(sb):
+async def test_a_supervisor_reads_and_finds_the_transcripts_of_its_queues_only(sb):
     await sb.queue("other")
     await sb.queue("support", accept_mode="auto")
     alice = await sb.available_agent("alice", queues=["support"])
@@ -84,3 +84,11 @@ async def test_a_supervisor_reads_the_transcripts_of_its_queues_only(sb):
             assert ("my order is late" in answer.text) == (expected == 200), who
     async with bearer(sb, readers["sue"][0]) as sue:
         assert (await sue.get("/api/v1/conversations/c_AAAAAAAAAAAAAAAAAAAAAA")).status_code == 404
+    # And searching: the conversations of its queues, not of others.
+    await sb.archive_caught_up()
+    for who, (token, expected) in readers.items():
+        async with bearer(sb, token) as http:
+            listed = await http.get("/api/v1/conversations", params={"q": "order"})
+            assert listed.status_code == 200, (who, listed.text)
+            found = [c["conversation_id"] for c in listed.json()["conversations"]]
+            assert found == ([cid] if expected == 200 else []), who

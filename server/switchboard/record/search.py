@@ -75,11 +75,13 @@ class ConversationSearch:
         cursor: Position | None,
         *,
         among: list[str] | None = None,
+        or_in_queues: list[str] | None = None,
         with_notes: bool = True,
     ) -> tuple[list[Found], Position | None]:
         """A page of conversations whose current session passes the filters; `among`
-        limits it to those ids (an agent's own conversations). Returns the page and
-        the position to go on from (None when nothing follows)."""
+        limits it to those ids (an agent's own conversations), or to those whose current
+        session is in one of `or_in_queues` (the queues a supervisor supervises). Returns
+        the page and the position to go on from (None when nothing follows)."""
         args: list[Any] = []
 
         def arg(value: Any) -> int:
@@ -95,7 +97,11 @@ class ConversationSearch:
             order_value = _rank_then_activity(vector, q, activity)
         else:
             order_value = activity
-        if among is not None:
+        if among is not None and or_in_queues:
+            where.append(
+                f"(c.conversation_id = ANY(${arg(among)}::text[]) OR s.queue = ANY(${arg(or_in_queues)}::text[]))"
+            )
+        elif among is not None:
             where.append(f"c.conversation_id = ANY(${arg(among)}::text[])")
         if state is not None:
             where.append(f"s.status = ${arg(state.value)}")

@@ -42,7 +42,8 @@ async def get_conversation(request: Request) -> Response:
 @requires_admin_or_agent
 async def list_conversations(request: Request) -> Response:
     """Search, in PostgreSQL (full text in each conversation's language). With an
-    agent's token, among the conversations that agent took part in. The cards are
+    agent's token, among the conversations that agent took part in (a supervisor's:
+    and those of the queues it supervises). The cards are
     the live ones while the conversation is in Redis, else as PostgreSQL keeps them."""
     params = request.query_params
     # An empty parameter counts as absent, as a search form sends them.
@@ -54,10 +55,13 @@ async def list_conversations(request: Request) -> Response:
     cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
     limit = search.parse_limit(params.get("limit"))
     s = services_of(request)
-    among = None
+    among = supervising = None
     if request.state.agent is not None:
         among = await s.directory.agent_conversation_ids(request.state.agent)
-    found, position = await s.search.page(q.strip() or None, state, queue, limit, cursor, among=among)
+        supervising = sorted(supervised(await s.directory.agent_profile(request.state.agent) or {}))
+    found, position = await s.search.page(
+        q.strip() or None, state, queue, limit, cursor, among=among, or_in_queues=supervising
+    )
     now = now_ms()
     live = {
         card["session_id"]: card for card in await s.router.session_cards([f.session_id for f in found if f.session_id])
