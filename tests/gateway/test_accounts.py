@@ -274,6 +274,19 @@ async def test_a_signed_in_agent_gets_socket_tokens_until_it_is_disabled(sb):
         await browser.sign_in("alice@example.com", "a brand new password")
 
 
+async def test_signing_out_closes_the_desks_socket(sb):
+    await create_user(sb, "carol@example.com", "agent", queues=["support"], password=PASSWORD)
+    async with Browser(sb) as browser, Browser(sb) as other_device:
+        await browser.sign_in("carol@example.com")
+        await other_device.sign_in("carol@example.com")
+        desk, _ = await sb.agent_socket((await browser.change("POST", "/api/v1/auth/socket-token")).json()["token"])
+        assert (await browser.change("POST", "/api/v1/auth/logout")).status_code == 204
+        assert (await desk.closed())[0] == 4401
+        # The other session goes on, and its desk takes a fresh socket token.
+        token = (await other_device.change("POST", "/api/v1/auth/socket-token")).json()["token"]
+        await sb.agent_socket(token)
+
+
 async def test_deleting_a_user_closes_its_sockets(sb):
     agent = await create_user(sb, "bob@example.com", "agent", queues=["support"], password=PASSWORD)
     async with Browser(sb) as browser:

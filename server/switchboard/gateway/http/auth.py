@@ -106,12 +106,16 @@ async def _signed_in(request: Request) -> Principal:
 
 
 async def logout(request: Request) -> Response:
-    """Ends the session of the cookie (with its CSRF token); 204, and the cookies go."""
+    """Ends the session of the cookie (with its CSRF token); 204, and the cookies go. An
+    agent's or supervisor's sockets close with 4401 on every node (its desks in other
+    sessions take a fresh socket token)."""
     s = services_of(request)
     principal = await _signed_in(request)
     if principal.session_id is None or principal.user_id is None:
         raise SwitchboardError(ErrorCode.FORBIDDEN, "only a signed-in session signs out; tokens and keys expire")
     await s.accounts.end_session(principal.session_id)
+    if principal.agent is not None and await s.directory.token_version(principal.agent) is not None:
+        await s.router.revoke_tokens(principal.agent)
     try:
         await s.audit_trail.record(principal.actor, "auth.logout", principal.user_id, address(request), None, None)
     except RECORD_ERRORS:
