@@ -62,5 +62,5 @@ requires_admin_or_agent = requires("allowed")
 # Changes to what agents may read: an agent's token is told 403, not 401.
 requires_admin_not_agent = requires("read_only")
 
-# stats.py (and whoever checks credentials by hand) imports these from here
+# agent_of and is_admin lived here before principals.py; whoever checks credentials by hand may still import them here
 __all__ = ["agent_of", "is_admin", "requires", "requires_admin", "requires_admin_not_agent", "requires_admin_or_agent"]
