@@ -287,6 +287,22 @@ async def test_signing_out_closes_the_desks_socket(sb):
         await sb.agent_socket(token)
 
 
+async def test_a_new_role_closes_the_old_roles_sockets(sb):
+    user = await create_user(sb, "sam@example.com", "supervisor", queues=["support"], password=PASSWORD)
+    async with Browser(sb) as browser:
+        await browser.sign_in("sam@example.com")
+        token = (await browser.change("POST", "/api/v1/auth/socket-token")).json()["token"]
+        supervisor, welcome = await sb.agent_socket(token)
+        assert "monitoring" in welcome
+        changed = await sb.admin("PATCH", f"/api/v1/users/{user['id']}", {"role": "agent"})
+        assert changed["role"] == "agent"
+        assert (await supervisor.closed())[0] == 4401
+        # The same session goes on, and its desk comes back as an agent.
+        token = (await browser.change("POST", "/api/v1/auth/socket-token")).json()["token"]
+        _, welcome = await sb.agent_socket(token)
+        assert "monitoring" not in welcome and welcome["agent"]["role"] == "agent"
+
+
 async def test_deleting_a_user_closes_its_sockets(sb):
     agent = await create_user(sb, "bob@example.com", "agent", queues=["support"], password=PASSWORD)
     async with Browser(sb) as browser:

@@ -126,7 +126,8 @@ async def change_user(request: Request) -> Response:
     user = found(await s.accounts.change_user(uid, changes, body.disabled), "no such user")
     if user.role.is_agent and not user.disabled:
         await _sync_profile(s, user, queues_given=body.queues is not None)
-    if user.disabled or (before.role.is_agent and not user.role.is_agent):
+    # A new role takes effect on its sockets when they reconnect (a supervisor's feed is set up at hello).
+    if user.disabled or (before.role.is_agent and before.role is not user.role):
         await _revoke(s, uid)
     if body.password is not None and not user.disabled:  # a reset: whoever knew the old one is signed out
         await s.accounts.end_sessions(uid)
