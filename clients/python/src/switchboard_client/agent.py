@@ -1,0 +1,142 @@
+"""The agent's side: an agent (or supervisor) on `/ws/agent`, as the desk is; also what bots use."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar, Unpack
+
+from .commands import Ack, command
+from .connection import Connection, Options
+from .events import (
+    AGENT_EVENTS,
+    AgentWelcome,
+    ConversationAssigned,
+    ConversationClosed,
+    Event,
+    Offer,
+    OfferRevoked,
+)
+
+
+class AgentClient(Connection):
+    """An agent, with the token from `POST /api/v1/agents/{id}/token`. After a drop the client resumes
+    every conversation it holds; offers that came while it was away arrive as `Offer` events, once."""
+
+    path: ClassVar[str] = "/ws/agent"
+    known_events: ClassVar[dict[str, type[Event]]] = AGENT_EVENTS
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        **options: Unpack[Options],
+    ) -> None:
+        super().__init__(url, **options)
+        self._token = token
+        self.welcome: AgentWelcome | None = None
+        self._offers: set[str] = set()  # pending offers already delivered
+
+    def _hello(self) -> dict[str, Any]:
+        return command("hello", token=self._token, resume=self.delivered.resume_points() or None)
+
+    def _welcomed(self, welcome: Event, again: bool) -> list[Event]:
+        assert isinstance(welcome, AgentWelcome)
+        self.welcome = welcome
+        held = {card.conversation_id for card in welcome.conversations} | set(welcome.monitoring)
+        for conversation_id in self.delivered.tracked():
+            if conversation_id not in held:
+                self.delivered.forget(conversation_id)
+        for conversation_id in held:
+            self.delivered.track(conversation_id)
+        new_offers = [offer for offer in welcome.offers if offer.offer_id not in self._offers]
+        self._offers = {offer.offer_id for offer in welcome.offers}
+        return [welcome, *new_offers] if again else list(new_offers)
+
+    def _admit(self, event: Event) -> bool:
+        if isinstance(event, Offer):
+            if event.offer_id in self._offers:
+                return False
+            self._offers.add(event.offer_id)
+        elif isinstance(event, OfferRevoked):
+            self._offers.discard(event.offer_id)
+        elif isinstance(event, ConversationAssigned):
+            self._took(event.conversation_id, event.messages)
+        elif isinstance(event, ConversationClosed):
+            self.delivered.forget(event.conversation_id)
+        return super()._admit(event)
+
+    def _took(self, conversation_id: str, messages: list[dict[str, Any]]) -> None:
+        """The conversation's history so far came with it: a resume starts after it."""
+        self.delivered.track(conversation_id)
+        for message in messages:
+            if isinstance(message.get("seq"), int):
+                self.delivered.first_time(conversation_id, message["seq"])
+
+    # ------------------------------------------------------------ commands
+
+    async def set_state(self, state: str, reason: str | None = None) -> Ack:
+        """`available`, `not_ready` or `offline`; only `available` agents get offers."""
+        return await self.request(command("set_state", state=state, reason=reason), retry=True)
+
+    async def accept(self, offer_id: str) -> Ack:
+        """Takes an offer; the ack has `conversation_id`, `session_id`, and `conversation.assigned` follows."""
+        answer = await self.request(command("accept", offer_id=offer_id))
+        self._offers.discard(offer_id)
+        return answer
+
+    async def decline(self, offer_id: str) -> Ack:
+        answer = await self.request(command("decline", offer_id=offer_id))
+        self._offers.discard(offer_id)
+        return answer
+
+    async def send_message(self, conversation_id: str, text: str, *, client_msg_id: str | None = None) -> Ack:
+        """Sends a message (`message_id`, `seq` in the ack). It carries a `client_msg_id`, so it is sent
+        again after a reconnect and stored once."""
+        msg_id = client_msg_id or uuid.uuid4().hex
+        frame = command("message", conversation_id=conversation_id, text=text, client_msg_id=msg_id)
+        return await self.request(frame, retry=True)
+
+    async def note(self, conversation_id: str, text: str) -> Ack:
+        """An internal note, seen by agents and supervisors only."""
+        return await self.request(command("note", conversation_id=conversation_id, text=text))
+
+    async def typing(self, conversation_id: str, active: bool = True, preview: str | None = None) -> None:
+        frame = command("typing", conversation_id=conversation_id, active=active, preview=preview)
+        await self.request(frame, retry=True)
+
+    async def transfer(self, conversation_id: str, *, queue: str | None = None, agent: str | None = None) -> Ack:
+        """To a queue (the agent leaves at once) or to an agent (an offer; the chat stays until it accepts)."""
+        return await self.request(command("transfer", conversation_id=conversation_id, queue=queue, agent=agent))
+
+    async def conference(self, conversation_id: str, agent: str) -> Ack:
+        return await self.request(command("conference", conversation_id=conversation_id, agent=agent))
+
+    async def leave(self, conversation_id: str) -> Ack:
+        return await self.request(command("leave", conversation_id=conversation_id))
+
+    async def end_conference(self, conversation_id: str) -> Ack:
+        return await self.request(command("end_conference", conversation_id=conversation_id))
+
+    async def end_session(self, conversation_id: str) -> Ack:
+        return await self.request(command("end_session", conversation_id=conversation_id))
+
+    async def wrap_up(self, conversation_id: str, code: str, notes: str | None = None) -> Ack:
+        return await self.request(command("wrap_up", conversation_id=conversation_id, code=code, notes=notes))
+
+    async def request_help(self, conversation_id: str, text: str | None = None) -> Ack:
+        return await self.request(command("request_help", conversation_id=conversation_id, text=text))
+
+    async def verify_contact(self, conversation_id: str, email: str | None = None, phone: str | None = None) -> Ack:
+        frame = command("verify_contact", conversation_id=conversation_id, email=email, phone=phone)
+        return await self.request(frame)
+
+    async def monitor(self, conversation_id: str) -> Ack:
+        """Supervisors: the conversation's events without joining it; the ack has its history so far."""
+        answer = await self.request(command("monitor", conversation_id=conversation_id))
+        self._took(conversation_id, answer.messages)
+        return answer
+
+    async def unmonitor(self, conversation_id: str) -> Ack:
+        answer = await self.request(command("unmonitor", conversation_id=conversation_id))
+        self.delivered.forget(conversation_id)
+        return answer
