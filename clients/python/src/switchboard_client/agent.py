@@ -5,7 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar, Unpack
 
-from .commands import Ack, command
+from .commands import (
+    ConferenceOffered,
+    ContactVerified,
+    Ended,
+    HelpAsked,
+    InSession,
+    Monitoring,
+    Nothing,
+    Sent,
+    StateSet,
+    Transferred,
+    WrappedUp,
+    command,
+)
 from .connection import Connection, Options
 from .events import (
     AGENT_EVENTS,
@@ -74,69 +87,76 @@ class AgentClient(Connection):
 
     # ------------------------------------------------------------ commands
 
-    async def set_state(self, state: str, reason: str | None = None) -> Ack:
+    async def set_state(self, state: str, reason: str | None = None) -> StateSet:
         """`available`, `not_ready` or `offline`; only `available` agents get offers."""
-        return await self.request(command("set_state", state=state, reason=reason), retry=True)
+        return await self.request(command("set_state", state=state, reason=reason), StateSet, retry=True)
 
-    async def accept(self, offer_id: str) -> Ack:
-        """Takes an offer; the ack has `conversation_id`, `session_id`, and `conversation.assigned` follows."""
-        answer = await self.request(command("accept", offer_id=offer_id))
+    async def accept(self, offer_id: str) -> InSession:
+        """Takes an offer; `conversation.assigned` follows."""
+        answer = await self.request(command("accept", offer_id=offer_id), InSession)
         self._offers.discard(offer_id)
         return answer
 
-    async def decline(self, offer_id: str) -> Ack:
-        answer = await self.request(command("decline", offer_id=offer_id))
+    async def decline(self, offer_id: str) -> InSession:
+        answer = await self.request(command("decline", offer_id=offer_id), InSession)
         self._offers.discard(offer_id)
         return answer
 
-    async def send_message(self, conversation_id: str, text: str, *, client_msg_id: str | None = None) -> Ack:
-        """Sends a message (`message_id`, `seq` in the ack). It carries a `client_msg_id`, so it is sent
-        again after a reconnect and stored once."""
+    async def send_message(self, conversation_id: str, text: str, *, client_msg_id: str | None = None) -> Sent:
+        """Sends a message. It carries a `client_msg_id`, so it is sent again after a reconnect and stored once."""
         msg_id = client_msg_id or uuid.uuid4().hex
         frame = command("message", conversation_id=conversation_id, text=text, client_msg_id=msg_id)
-        return await self.request(frame, retry=True)
+        return await self.request(frame, Sent, retry=True)
 
-    async def note(self, conversation_id: str, text: str) -> Ack:
+    async def note(self, conversation_id: str, text: str) -> Sent:
         """An internal note, seen by agents and supervisors only."""
-        return await self.request(command("note", conversation_id=conversation_id, text=text))
+        return await self.request(command("note", conversation_id=conversation_id, text=text), Sent)
 
     async def typing(self, conversation_id: str, active: bool = True, preview: str | None = None) -> None:
         frame = command("typing", conversation_id=conversation_id, active=active, preview=preview)
-        await self.request(frame, retry=True)
+        await self.request(frame, Nothing, retry=True)
 
-    async def transfer(self, conversation_id: str, *, queue: str | None = None, agent: str | None = None) -> Ack:
+    async def transfer(
+        self, conversation_id: str, *, queue: str | None = None, agent: str | None = None
+    ) -> Transferred:
         """To a queue (the agent leaves at once) or to an agent (an offer; the chat stays until it accepts)."""
-        return await self.request(command("transfer", conversation_id=conversation_id, queue=queue, agent=agent))
+        frame = command("transfer", conversation_id=conversation_id, queue=queue, agent=agent)
+        return await self.request(frame, Transferred)
 
-    async def conference(self, conversation_id: str, agent: str) -> Ack:
-        return await self.request(command("conference", conversation_id=conversation_id, agent=agent))
+    async def conference(self, conversation_id: str, agent: str) -> ConferenceOffered:
+        frame = command("conference", conversation_id=conversation_id, agent=agent)
+        return await self.request(frame, ConferenceOffered)
 
-    async def leave(self, conversation_id: str) -> Ack:
-        return await self.request(command("leave", conversation_id=conversation_id))
+    async def leave(self, conversation_id: str) -> InSession:
+        return await self.request(command("leave", conversation_id=conversation_id), InSession)
 
-    async def end_conference(self, conversation_id: str) -> Ack:
-        return await self.request(command("end_conference", conversation_id=conversation_id))
+    async def end_conference(self, conversation_id: str) -> InSession:
+        return await self.request(command("end_conference", conversation_id=conversation_id), InSession)
 
-    async def end_session(self, conversation_id: str) -> Ack:
-        return await self.request(command("end_session", conversation_id=conversation_id))
+    async def end_session(self, conversation_id: str) -> Ended:
+        return await self.request(command("end_session", conversation_id=conversation_id), Ended)
 
-    async def wrap_up(self, conversation_id: str, code: str, notes: str | None = None) -> Ack:
-        return await self.request(command("wrap_up", conversation_id=conversation_id, code=code, notes=notes))
+    async def wrap_up(self, conversation_id: str, code: str, notes: str | None = None) -> WrappedUp:
+        frame = command("wrap_up", conversation_id=conversation_id, code=code, notes=notes)
+        return await self.request(frame, WrappedUp)
 
-    async def request_help(self, conversation_id: str, text: str | None = None) -> Ack:
-        return await self.request(command("request_help", conversation_id=conversation_id, text=text))
+    async def request_help(self, conversation_id: str, text: str | None = None) -> HelpAsked:
+        frame = command("request_help", conversation_id=conversation_id, text=text)
+        return await self.request(frame, HelpAsked)
 
-    async def verify_contact(self, conversation_id: str, email: str | None = None, phone: str | None = None) -> Ack:
+    async def verify_contact(
+        self, conversation_id: str, email: str | None = None, phone: str | None = None
+    ) -> ContactVerified:
         frame = command("verify_contact", conversation_id=conversation_id, email=email, phone=phone)
-        return await self.request(frame)
+        return await self.request(frame, ContactVerified)
 
-    async def monitor(self, conversation_id: str) -> Ack:
+    async def monitor(self, conversation_id: str) -> Monitoring:
         """Supervisors: the conversation's events without joining it; the ack has its history so far."""
-        answer = await self.request(command("monitor", conversation_id=conversation_id))
+        answer = await self.request(command("monitor", conversation_id=conversation_id), Monitoring)
         self._took(conversation_id, answer.messages)
         return answer
 
-    async def unmonitor(self, conversation_id: str) -> Ack:
-        answer = await self.request(command("unmonitor", conversation_id=conversation_id))
+    async def unmonitor(self, conversation_id: str) -> Monitoring:
+        answer = await self.request(command("unmonitor", conversation_id=conversation_id), Monitoring)
         self.delivered.forget(conversation_id)
         return answer

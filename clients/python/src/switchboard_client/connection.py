@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection
 
 from .backoff import DEFAULT_BACKOFF, Backoff
 from .codec import SUBPROTOCOLS, Encoding, decode, encode
-from .commands import Ack, ack
+from .commands import Answer
 from .errors import ClientError, ClosedByServer, CommandTimeout, ConnectionLost, NotConnected, SwitchboardError
 from .events import Event, parse_event, seq_of
 from .resume import Delivered
@@ -29,6 +29,7 @@ from .resume import Delivered
 log = logging.getLogger("switchboard_client")
 
 E = TypeVar("E", bound=Event)
+A = TypeVar("A", bound=Answer)
 
 #: Close codes after which reconnecting cannot help: a bad, expired or revoked token, a refused Origin.
 FINAL_CLOSE_CODES = frozenset({4401, 4403})
@@ -267,8 +268,8 @@ class Connection:
 
     # ------------------------------------------------------------ commands and events
 
-    async def request(self, frame: dict[str, Any], *, retry: bool = False) -> Ack:
-        """Sends a command and returns its `ack`; raises SwitchboardError for its `error`. A command
+    async def request(self, frame: dict[str, Any], answer_type: type[A], *, retry: bool = False) -> A:
+        """Sends a command and returns its `ack` as `answer_type`; raises SwitchboardError for its `error`. A command
         sent while the client reconnects waits for the socket, up to the client's timeout."""
         ref = f"r{next(self._refs)}"
         command = _Command({**frame, "ref": ref}, asyncio.get_running_loop().create_future(), retry)
@@ -290,7 +291,7 @@ class Connection:
             self._commands.pop(ref, None)
         if answer["type"] == "error":
             raise SwitchboardError(str(answer.get("code")), str(answer.get("message")))
-        return ack(answer)
+        return msgspec.convert(answer, answer_type)
 
     async def _next_event(self) -> Event | None:
         """The next event; None once the client is closed; raises why it gave up, if it did."""

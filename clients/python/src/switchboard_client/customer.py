@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar, Unpack
 
-from .commands import Ack, command
+from .commands import ChatStarted, Ended, Nothing, Rated, Sent, command
 from .connection import Connection, Options
 from .events import CUSTOMER_EVENTS, CustomerWelcome, Event
 
@@ -76,7 +76,7 @@ class CustomerClient(Connection):
         channel: str | None = None,
         customer: Mapping[str, str] | None = None,
         attributes: Mapping[str, str] | None = None,
-    ) -> Ack:
+    ) -> ChatStarted:
         """Opens a conversation, queued; the ack has `conversation_id`, `session_id` (and with `text`,
         the first message's `message_id`, `seq`)."""
         answer = await self.request(
@@ -89,38 +89,37 @@ class CustomerClient(Connection):
                 channel=channel,
                 customer=dict(customer) if customer else None,
                 attributes=dict(attributes) if attributes else None,
-            )
+            ),
+            ChatStarted,
         )
-        if answer.conversation_id is not None:
-            self._follow(answer.conversation_id)
+        self._follow(answer.conversation_id)
         return answer
 
-    async def send_message(self, text: str, *, client_msg_id: str | None = None) -> Ack:
+    async def send_message(self, text: str, *, client_msg_id: str | None = None) -> Sent:
         """Sends a message (`message_id`, `seq` in the ack). It carries a `client_msg_id`, so it is sent
         again after a reconnect and stored once."""
         msg_id = client_msg_id or uuid.uuid4().hex
-        return await self.request(command("message", text=text, client_msg_id=msg_id), retry=True)
+        return await self.request(command("message", text=text, client_msg_id=msg_id), Sent, retry=True)
 
     async def typing(self, active: bool = True, preview: str | None = None) -> None:
-        await self.request(command("typing", active=active, preview=preview), retry=True)
+        await self.request(command("typing", active=active, preview=preview), Nothing, retry=True)
 
     async def read(self, seq: int) -> None:
-        await self.request(command("read", seq=seq), retry=True)
+        await self.request(command("read", seq=seq), Nothing, retry=True)
 
     async def page_view(self, url: str, title: str | None = None) -> None:
-        await self.request(command("page_view", url=url, title=title))
+        await self.request(command("page_view", url=url, title=title), Nothing)
 
-    async def end_chat(self) -> Ack:
-        return await self.request(command("end_chat"))
+    async def end_chat(self) -> Ended:
+        return await self.request(command("end_chat"), Ended)
 
-    async def accept_invite(self, invite_id: str) -> Ack:
-        answer = await self.request(command("accept_invite", invite_id=invite_id))
-        if answer.conversation_id is not None:
-            self._follow(answer.conversation_id)
+    async def accept_invite(self, invite_id: str) -> ChatStarted:
+        answer = await self.request(command("accept_invite", invite_id=invite_id), ChatStarted)
+        self._follow(answer.conversation_id)
         return answer
 
     async def dismiss_invite(self, invite_id: str) -> None:
-        await self.request(command("dismiss_invite", invite_id=invite_id))
+        await self.request(command("dismiss_invite", invite_id=invite_id), Nothing)
 
-    async def csat(self, rating: int, comment: str | None = None) -> Ack:
-        return await self.request(command("csat", rating=rating, comment=comment))
+    async def csat(self, rating: int, comment: str | None = None) -> Rated:
+        return await self.request(command("csat", rating=rating, comment=comment), Rated)

@@ -355,8 +355,11 @@ class UnknownEvent(Event):
     data: dict[str, Any]
 
 
+#: The history events, on both sockets (a customer is never sent a note, an agent no survey).
 COMMON_EVENTS: tuple[type[Event], ...] = (
     Message,
+    Note,
+    CsatRequested,
     ChatConnected,
     ParticipantJoined,
     ParticipantLeft,
@@ -366,10 +369,9 @@ COMMON_EVENTS: tuple[type[Event], ...] = (
     MessageRedacted,
     ErrorEvent,
 )
-CUSTOMER_ONLY: tuple[type[Event], ...] = (CsatRequested, CustomerWelcome, ChatQueued, ChatPosition, Invite)
+CUSTOMER_ONLY: tuple[type[Event], ...] = (CustomerWelcome, ChatQueued, ChatPosition, Invite)
 CUSTOMER_EVENTS: dict[str, type[Event]] = {cls.type: cls for cls in (*COMMON_EVENTS, *CUSTOMER_ONLY)}
 AGENT_ONLY: tuple[type[Event], ...] = (
-    Note,
     Read,
     AgentWelcome,
     Offer,
