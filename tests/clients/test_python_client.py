@@ -4,14 +4,20 @@ the socket or the node is killed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from conftest import Deployment
 from processes import processes  # noqa: F401 (a fixture)
+from support import eventually
 from switchboard_client import (
     AgentClient,
     AgentWelcome,
@@ -36,6 +42,7 @@ from switchboard_client import (
 C = TypeVar("C", CustomerClient, AgentClient)
 Opened = Callable[[C], Awaitable[C]]
 
+CLIENT_ROOT = Path(__file__).resolve().parents[2] / "clients" / "python"
 #: Reconnect soon in tests, but not at once: the events of the test land while the socket is away.
 SOON = Backoff(first_s=0.2, most_s=0.5)
 
@@ -69,6 +76,10 @@ async def connected_chat(
     await customer.wait_for(ChatConnected)
     assert started.conversation_id is not None
     return customer, agent, started.conversation_id
+
+
+def from_an_agent(message: Message) -> bool:
+    return message.sender.role == "agent"
 
 
 async def messages_until(client: CustomerClient | AgentClient, text: str) -> list[Message]:
@@ -221,3 +232,35 @@ async def test_a_customer_whose_node_is_killed_resumes_on_its_return_with_what_w
     assert customer.welcome is not None and customer.welcome.recovered is True
     await customer.send_message("back")
     assert [m.text for m in await messages_until(agent, "back")][-1] == "back"
+
+
+async def test_the_echo_bot_example_answers_a_customer_and_wraps_the_chat_up(sb, opened):
+    token = await sb.agent("echo")
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(CLIENT_ROOT / "examples" / "echo_bot.py"),
+        token,
+        "--url",
+        f"ws://127.0.0.1:{sb.node.port}",
+        env={**os.environ, "PYTHONPATH": str(CLIENT_ROOT / "src")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        customer = await opened(CustomerClient(sb.node.customer_url))
+        cid = (await customer.start_chat("support", "hello")).conversation_id
+        greeting = await customer.wait_for(Message, from_an_agent, timeout=20)  # the bot starts meanwhile
+        assert greeting.text and "echo bot" in greeting.text
+        await customer.send_message("ping")
+        assert (await customer.wait_for(Message, from_an_agent)).text == "You wrote: ping"
+        await customer.end_chat()
+
+        async def wrapped_up() -> bool:
+            card = (await sb.admin("GET", f"/api/v1/conversations/{cid}"))["card"]
+            return card.get("wrap_up", {}).get("code") == "resolved"
+
+        await eventually(wrapped_up)
+    finally:
+        bot.terminate()
+        _, errors = await bot.communicate()
+    assert b"Traceback" not in errors, errors.decode()

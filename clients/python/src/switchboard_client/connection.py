@@ -183,12 +183,18 @@ class Connection:
     # ------------------------------------------------------------ the socket
 
     async def _open_socket(self, again: bool) -> ClientConnection:
-        ws = await websockets.connect(
-            self.url,
-            subprotocols=[websockets.Subprotocol(SUBPROTOCOLS[self.encoding])],
-            open_timeout=self._timeout,
-            max_size=MAX_FRAME_BYTES,
-        )
+        """A new socket, welcomed; raises ClosedByServer when the server refuses it for good."""
+        try:
+            ws = await websockets.connect(
+                self.url,
+                subprotocols=[websockets.Subprotocol(SUBPROTOCOLS[self.encoding])],
+                open_timeout=self._timeout,
+                max_size=MAX_FRAME_BYTES,
+            )
+        except websockets.InvalidStatus as exc:
+            if exc.response.status_code == 403:  # the Origin is refused before the socket exists
+                raise ClosedByServer(403, "handshake refused") from exc
+            raise
         try:
             await ws.send(encode(self._hello(), self.encoding))
             async with asyncio.timeout(self._timeout):
@@ -217,10 +223,6 @@ class Connection:
             attempts += 1
             try:
                 return await self._open_socket(again=True)
-            except websockets.InvalidStatus as exc:
-                if exc.response.status_code == 403:  # the Origin is refused before the socket exists
-                    raise ClosedByServer(403, "handshake refused") from exc
-                log.info("reconnecting to %s: %r", self.url, exc)
             except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed) as exc:
                 log.info("reconnecting to %s: %r", self.url, exc)
         raise NotConnected(f"gave up reconnecting to {self.url} after {attempts} attempts")
