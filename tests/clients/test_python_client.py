@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,7 +43,10 @@ from switchboard_client import (
 C = TypeVar("C", CustomerClient, AgentClient)
 Opened = Callable[[C], Awaitable[C]]
 
-CLIENT_ROOT = Path(__file__).resolve().parents[2] / "clients" / "python"
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT_ROOT = ROOT / "clients" / "python"
+#: A child process imports this checkout's client.
+CLIENT_ENV = {**os.environ, "PYTHONPATH": str(CLIENT_ROOT / "src")}
 #: Reconnect soon in tests, but not at once: the events of the test land while the socket is away.
 SOON = Backoff(first_s=0.2, most_s=0.5)
 
@@ -242,7 +246,7 @@ async def test_the_echo_bot_example_answers_a_customer_and_wraps_the_chat_up(sb,
         token,
         "--url",
         f"ws://127.0.0.1:{sb.node.port}",
-        env={**os.environ, "PYTHONPATH": str(CLIENT_ROOT / "src")},
+        env=CLIENT_ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -264,3 +268,23 @@ async def test_the_echo_bot_example_answers_a_customer_and_wraps_the_chat_up(sb,
         bot.terminate()
         _, errors = await bot.communicate()
     assert b"Traceback" not in errors, errors.decode()
+
+
+def readme_try_it() -> tuple[str, str]:
+    """The script and its output as README.md's "Try it" shows them."""
+    section = (ROOT / "README.md").read_text().split("\n## Try it\n", 1)[1]
+    script = section.split("```python\n", 1)[1].split("```\n", 1)[0]
+    output = section.split("Output:\n\n```\n", 1)[1].split("```\n", 1)[0]
+    return script, output
+
+
+async def test_the_readme_try_it_script_prints_what_the_readme_shows(sb, tmp_path):
+    script, output = readme_try_it()
+    path = tmp_path / "try_it.py"
+    path.write_text(script.replace("ws://127.0.0.1:8000", f"ws://127.0.0.1:{sb.node.port}"))
+    run = await asyncio.create_subprocess_exec(
+        sys.executable, str(path), await sb.agent("demo-agent"), env=CLIENT_ENV, stdout=PIPE, stderr=PIPE
+    )
+    printed, errors = await asyncio.wait_for(run.communicate(), 60)
+    assert run.returncode == 0, errors.decode()
+    assert printed.decode() == output
