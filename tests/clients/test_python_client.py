@@ -216,6 +216,18 @@ async def test_sockets_the_server_closes_resume_with_every_event_once_and_in_ord
     assert (customer.reconnects, agent.reconnects) == (1, 1)
 
 
+async def test_a_revoked_token_ends_the_client_for_good_with_the_reason(sb, opened):
+    agent = await opened(AgentClient(sb.node.agent_url, await sb.agent("alice"), reconnect=SOON))
+    await sb.admin("DELETE", "/api/v1/agents/alice/token", expect=None)
+    with pytest.raises(ClosedByServer) as ended:
+        async for _ in agent.events():
+            pass
+    assert (ended.value.code, ended.value.reason) == (4401, "token revoked")
+    with pytest.raises(ClosedByServer):
+        await agent.set_state("available")
+    assert agent.reconnects == 0
+
+
 @pytest.mark.slow
 async def test_a_customer_whose_node_is_killed_resumes_on_its_return_with_what_was_sent_meanwhile(
     sb, opened, processes, redis_url

@@ -33,6 +33,14 @@ A = TypeVar("A", bound=Answer)
 
 #: Close codes after which reconnecting cannot help: a bad, expired or revoked token, a refused Origin.
 FINAL_CLOSE_CODES = frozenset({4401, 4403})
+#: What may go wrong on the way to a welcomed socket that another attempt may not meet.
+PASSING_FAILURES = (
+    OSError,
+    TimeoutError,
+    websockets.InvalidHandshake,
+    websockets.ConnectionClosed,
+    msgspec.DecodeError,
+)
 #: The largest frame accepted from the server (a welcome lists every card and offer).
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 #: What ends the event iterator once the client is closed or has given up.
@@ -121,7 +129,7 @@ class Connection:
         """Opens the socket and says hello; raises NotConnected or ClosedByServer when that fails."""
         try:
             self._ws = await self._open_socket(again=False)
-        except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed) as exc:
+        except PASSING_FAILURES as exc:
             raise NotConnected(f"cannot connect to {self.url}: {exc!r}") from exc
         self._open.set()
         self._supervisor = asyncio.create_task(self._serve(), name=f"switchboard-client {self.url}")
@@ -162,6 +170,9 @@ class Connection:
                 self._open.set()
         except ClientError as exc:
             failure = exc
+        except Exception as exc:  # a bug here, or a server far from the contract: stop, and say why
+            log.exception("the client to %s stopped", self.url)
+            failure = ClientError(f"the client stopped: {exc!r}")
         finally:
             self._finish(failure)
 
@@ -223,7 +234,7 @@ class Connection:
             attempts += 1
             try:
                 return await self._open_socket(again=True)
-            except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed) as exc:
+            except PASSING_FAILURES as exc:
                 log.info("reconnecting to %s: %r", self.url, exc)
         raise NotConnected(f"gave up reconnecting to {self.url} after {attempts} attempts")
 
