@@ -216,6 +216,24 @@ async def test_sockets_the_server_closes_resume_with_every_event_once_and_in_ord
     assert (customer.reconnects, agent.reconnects) == (1, 1)
 
 
+async def test_a_returning_visitor_resumes_from_what_it_was_sent_not_from_the_start(sb, opened):
+    first, agent, cid = await connected_chat(sb, opened, reconnect=SOON)
+    for n in range(3):
+        await agent.send_message(cid, f"earlier {n}")
+    await messages_until(first, "earlier 2")
+    await first.close()
+
+    again = await opened(CustomerClient(sb.node.customer_url, visitor_token=first.visitor_token, reconnect=SOON))
+    assert again.welcome is not None and again.welcome.conversation is not None
+    assert again.welcome.conversation.conversation_id == cid
+    await agent.send_message(cid, "now")
+    await messages_until(again, "now")
+    for socket in list(sb.node.services.local.sockets):
+        socket.go_away("the test moves everyone")
+    await agent.send_message(cid, "while away")
+    assert [m.text for m in await messages_until(again, "while away")] == ["while away"]
+
+
 async def test_a_revoked_token_ends_the_client_for_good_with_the_reason(sb, opened):
     agent = await opened(AgentClient(sb.node.agent_url, await sb.agent("alice"), reconnect=SOON))
     await sb.admin("DELETE", "/api/v1/agents/alice/token", expect=None)

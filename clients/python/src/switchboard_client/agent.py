@@ -60,7 +60,7 @@ class AgentClient(Connection):
             if conversation_id not in held:
                 self.delivered.forget(conversation_id)
         for conversation_id in held:
-            self.delivered.track(conversation_id)
+            self.delivered.join(conversation_id)
         new_offers = [offer for offer in welcome.offers if offer.offer_id not in self._offers]
         self._offers = {offer.offer_id for offer in welcome.offers}
         return [welcome, *new_offers] if again else list(new_offers)
@@ -80,10 +80,7 @@ class AgentClient(Connection):
 
     def _took(self, conversation_id: str, messages: list[dict[str, Any]]) -> None:
         """The conversation's history so far came with it: a resume starts after it."""
-        self.delivered.track(conversation_id)
-        for message in messages:
-            if isinstance(message.get("seq"), int):
-                self.delivered.first_time(conversation_id, message["seq"])
+        self.delivered.start(conversation_id, [m["seq"] for m in messages if isinstance(m.get("seq"), int)])
 
     # ------------------------------------------------------------ commands
 

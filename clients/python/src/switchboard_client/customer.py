@@ -51,7 +51,7 @@ class CustomerClient(Connection):
         if welcome.recovered is False and self.conversation_id is not None:
             # The server's history is older than what was delivered: all of it follows, to be delivered.
             self.delivered.forget(self.conversation_id)
-            self.delivered.track(self.conversation_id)
+            self.delivered.start(self.conversation_id)
         return [welcome] if again else []
 
     def _admit(self, event: Event) -> bool:
@@ -60,9 +60,13 @@ class CustomerClient(Connection):
             self._follow(conversation_id)
         return super()._admit(event)
 
-    def _follow(self, conversation_id: str) -> None:
+    def _follow(self, conversation_id: str, started_here: bool = False) -> None:
+        """The visitor's current conversation, which a reconnect resumes."""
         self.conversation_id = conversation_id
-        self.delivered.track(conversation_id)
+        if started_here:
+            self.delivered.start(conversation_id)
+        else:
+            self.delivered.join(conversation_id)
 
     # ------------------------------------------------------------ commands
 
@@ -92,7 +96,7 @@ class CustomerClient(Connection):
             ),
             ChatStarted,
         )
-        self._follow(answer.conversation_id)
+        self._follow(answer.conversation_id, started_here=True)
         return answer
 
     async def send_message(self, text: str, *, client_msg_id: str | None = None) -> Sent:
@@ -115,7 +119,7 @@ class CustomerClient(Connection):
 
     async def accept_invite(self, invite_id: str) -> ChatStarted:
         answer = await self.request(command("accept_invite", invite_id=invite_id), ChatStarted)
-        self._follow(answer.conversation_id)
+        self._follow(answer.conversation_id, started_here=True)
         return answer
 
     async def dismiss_invite(self, invite_id: str) -> None:

@@ -3,9 +3,15 @@
 Live frames of one conversation may arrive out of `seq` order (docs/protocol.md, "Sequence numbers and
 history"), so the highest `seq` delivered does not prove every lower one arrived. A resume therefore asks
 again for the last few, and the ones already delivered are dropped: none is lost, none is doubled.
+
+A resume never reaches below a conversation's floor: the history that came before this client. The
+floor of a conversation the client started is 0; of one assigned or monitored, the history that came
+with it; of one already going on when the client connected, the event before the first it delivered.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 #: How many history events before the highest one delivered a resume asks for again.
 REPLAY_OVERLAP = 16
@@ -13,43 +19,60 @@ REPLAY_OVERLAP = 16
 MOST_CONVERSATIONS = 200
 
 
+@dataclass(slots=True)
+class _Conversation:
+    floor: int | None = None  # None: going on before the client came, and no event of it delivered yet
+    highest: int = 0
+    recent: set[int] = field(default_factory=set)  # the seqs delivered within the overlap below `highest`
+
+
 class Delivered:
-    """The history events delivered so far, per conversation."""
+    """The history events delivered so far, per conversation, most recently active last."""
 
     def __init__(self) -> None:
-        self._highest: dict[str, int] = {}
-        self._recent: dict[str, set[int]] = {}  # the seqs delivered within the overlap below the highest
+        self._conversations: dict[str, _Conversation] = {}
 
     def first_time(self, conversation_id: str, seq: int) -> bool:
         """Records a history event; False when it was delivered before (a replay's double)."""
-        highest = self._highest.get(conversation_id, 0)
-        recent = self._recent.setdefault(conversation_id, set())
-        if seq <= highest - REPLAY_OVERLAP or seq in recent:
+        conversation = self._conversations.setdefault(conversation_id, _Conversation())
+        if conversation.floor is None:
+            conversation.floor = seq - 1
+        if seq <= conversation.highest - REPLAY_OVERLAP or seq in conversation.recent:
             return False
-        recent.add(seq)
-        if seq > highest:
-            self._highest.pop(conversation_id, None)  # most recently active last: the first to be dropped is the oldest
-            self._highest[conversation_id] = seq
-            floor = seq - REPLAY_OVERLAP
-            recent.difference_update([s for s in recent if s <= floor])
+        conversation.recent.add(seq)
+        if seq > conversation.highest:
+            conversation.highest = seq
+            conversation.recent.difference_update([s for s in conversation.recent if s <= seq - REPLAY_OVERLAP])
+            self._conversations[conversation_id] = self._conversations.pop(conversation_id)
         return True
 
-    def track(self, conversation_id: str) -> None:
-        """Resumes this conversation from its start until an event of it is delivered."""
-        self._highest.setdefault(conversation_id, 0)
+    def start(self, conversation_id: str, history: list[int] | None = None) -> None:
+        """A conversation whose history before this client is known: none (the client started it), or
+        the seqs of the history that came with it (taken as delivered)."""
+        conversation = self._conversations.setdefault(conversation_id, _Conversation())
+        conversation.floor = max(history or [0])
+        for seq in history or []:
+            self.first_time(conversation_id, seq)
+
+    def join(self, conversation_id: str) -> None:
+        """A conversation going on before the client came: resumed from its start until an event of it is
+        delivered (so a drop before that loses nothing, at the cost of replaying what came before)."""
+        self._conversations.setdefault(conversation_id, _Conversation())
 
     def forget(self, conversation_id: str) -> None:
-        self._highest.pop(conversation_id, None)
-        self._recent.pop(conversation_id, None)
+        self._conversations.pop(conversation_id, None)
 
     def tracked(self) -> list[str]:
-        return list(self._highest)
+        return list(self._conversations)
 
     def resume_point(self, conversation_id: str) -> int:
         """The `last_seq` to resume the conversation from."""
-        return max(0, self._highest.get(conversation_id, 0) - REPLAY_OVERLAP)
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None:
+            return 0
+        return max(conversation.floor or 0, conversation.highest - REPLAY_OVERLAP)
 
     def resume_points(self) -> dict[str, int]:
         """`last_seq` for every conversation tracked, at most `MOST_CONVERSATIONS` of the most recently active."""
-        latest = list(self._highest)[-MOST_CONVERSATIONS:]
+        latest = list(self._conversations)[-MOST_CONVERSATIONS:]
         return {conversation_id: self.resume_point(conversation_id) for conversation_id in latest}
