@@ -216,6 +216,26 @@ async def test_sockets_the_server_closes_resume_with_every_event_once_and_in_ord
     assert (customer.reconnects, agent.reconnects) == (1, 1)
 
 
+async def test_an_offer_made_while_the_agent_was_away_arrives_once(sb, opened):
+    agent = await opened(AgentClient(sb.node.agent_url, await sb.agent("alice"), reconnect=Backoff(first_s=0.5)))
+    await agent.set_state("available")
+    for socket in list(sb.node.services.local.sockets):
+        socket.go_away("the test moves the agent")
+    customer = await opened(CustomerClient(sb.node.customer_url))
+    cid = (await customer.start_chat("support", "anyone?")).conversation_id
+
+    offers: list[Offer] = []
+    async for event in agent.events():
+        if isinstance(event, Offer):
+            offers.append(event)
+            await agent.accept(event.offer_id)
+            await agent.send_message(event.conversation_id, "here")
+        if isinstance(event, Message) and event.text == "here":
+            break
+    assert [o.conversation_id for o in offers] == [cid]
+    assert agent.reconnects == 1
+
+
 async def test_a_returning_visitor_resumes_from_what_it_was_sent_not_from_the_start(sb, opened):
     first, agent, cid = await connected_chat(sb, opened, reconnect=SOON)
     for n in range(3):
