@@ -50,17 +50,17 @@ class AgentClient(Connection):
         self._offers: set[str] = set()  # pending offers already delivered
 
     def _hello(self) -> dict[str, Any]:
-        return command("hello", token=self._token, resume=self.delivered.resume_points() or None)
+        return command("hello", token=self._token, resume=self._delivered.resume_points() or None)
 
     def _welcomed(self, welcome: Event, again: bool) -> list[Event]:
         assert isinstance(welcome, AgentWelcome)
         self.welcome = welcome
         held = {card.conversation_id for card in welcome.conversations} | set(welcome.monitoring)
-        for conversation_id in self.delivered.tracked():
+        for conversation_id in self._delivered.tracked():
             if conversation_id not in held:
-                self.delivered.forget(conversation_id)
+                self._delivered.forget(conversation_id)
         for conversation_id in held:
-            self.delivered.join(conversation_id)
+            self._delivered.join(conversation_id)
         new_offers = [offer for offer in welcome.offers if offer.offer_id not in self._offers]
         self._offers = {offer.offer_id for offer in welcome.offers}
         return [welcome, *new_offers] if again else list(new_offers)
@@ -75,12 +75,12 @@ class AgentClient(Connection):
         elif isinstance(event, ConversationAssigned):
             self._took(event.conversation_id, event.messages)
         elif isinstance(event, ConversationClosed):
-            self.delivered.forget(event.conversation_id)
+            self._delivered.forget(event.conversation_id)
         return super()._admit(event)
 
     def _took(self, conversation_id: str, messages: list[dict[str, Any]]) -> None:
         """The conversation's history so far came with it: a resume starts after it."""
-        self.delivered.start(conversation_id, [m["seq"] for m in messages if isinstance(m.get("seq"), int)])
+        self._delivered.start(conversation_id, [m["seq"] for m in messages if isinstance(m.get("seq"), int)])
 
     # ------------------------------------------------------------ commands
 
@@ -155,5 +155,5 @@ class AgentClient(Connection):
 
     async def unmonitor(self, conversation_id: str) -> Monitoring:
         answer = await self.request(command("unmonitor", conversation_id=conversation_id), Monitoring)
-        self.delivered.forget(conversation_id)
+        self._delivered.forget(conversation_id)
         return answer

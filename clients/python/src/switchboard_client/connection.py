@@ -96,7 +96,7 @@ class Connection:
         self._commands: dict[str, _Command] = {}
         self._events: asyncio.Queue[Event] = asyncio.Queue(max_events)
         self._supervisor: asyncio.Task[None] | None = None
-        self.delivered = Delivered()
+        self._delivered = Delivered()
 
     @property
     def subprotocol(self) -> str | None:
@@ -115,7 +115,7 @@ class Connection:
     def _admit(self, event: Event) -> bool:
         """Whether to deliver an event; history events delivered before (a resume's overlap) are not."""
         where = seq_of(event)
-        return where is None or self.delivered.first_time(*where)
+        return where is None or self._delivered.first_time(*where)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -282,8 +282,9 @@ class Connection:
     # ------------------------------------------------------------ commands and events
 
     async def request(self, frame: dict[str, Any], answer_type: type[A], *, retry: bool = False) -> A:
-        """Sends a command and returns its `ack` as `answer_type`; raises SwitchboardError for its `error`. A command
-        sent while the client reconnects waits for the socket, up to the client's timeout."""
+        """Sends a command and returns its `ack` as `answer_type`; raises SwitchboardError for its
+        `error`. A command sent while the client reconnects waits for the socket, up to the client's
+        timeout."""
         ref = f"r{next(self._refs)}"
         command = _Command({**frame, "ref": ref}, asyncio.get_running_loop().create_future(), retry)
         waiting_for = "a socket"
@@ -304,7 +305,10 @@ class Connection:
             self._commands.pop(ref, None)
         if answer["type"] == "error":
             raise SwitchboardError(str(answer.get("code")), str(answer.get("message")))
-        return msgspec.convert(answer, answer_type)
+        try:
+            return msgspec.convert(answer, answer_type)
+        except msgspec.ValidationError as exc:  # the server is not keeping the contract: say so, typed
+            raise ClientError(f"the answer to {frame.get('type')} does not fit {answer_type.__name__}: {exc}") from exc
 
     async def _next_event(self) -> Event | None:
         """The next event; None once the client is closed; raises why it gave up, if it did."""

@@ -36,7 +36,7 @@ class CustomerClient(Connection):
     def _hello(self) -> dict[str, Any]:
         resume = None
         if self.conversation_id is not None:
-            last_seq = self.delivered.resume_point(self.conversation_id)
+            last_seq = self._delivered.resume_point(self.conversation_id)
             resume = {"conversation_id": self.conversation_id, "last_seq": last_seq}
         page, self._page = self._page, None  # the page is visited once, not again on each reconnect
         return command("hello", visitor_token=self.visitor_token, resume=resume, page=page)
@@ -50,8 +50,8 @@ class CustomerClient(Connection):
             self._follow(welcome.conversation.conversation_id)
         if welcome.recovered is False and self.conversation_id is not None:
             # The server's history is older than what was delivered: all of it follows, to be delivered.
-            self.delivered.forget(self.conversation_id)
-            self.delivered.start(self.conversation_id)
+            self._delivered.forget(self.conversation_id)
+            self._delivered.start(self.conversation_id)
         return [welcome] if again else []
 
     def _admit(self, event: Event) -> bool:
@@ -64,9 +64,9 @@ class CustomerClient(Connection):
         """The visitor's current conversation, which a reconnect resumes."""
         self.conversation_id = conversation_id
         if started_here:
-            self.delivered.start(conversation_id)
+            self._delivered.start(conversation_id)
         else:
-            self.delivered.join(conversation_id)
+            self._delivered.join(conversation_id)
 
     # ------------------------------------------------------------ commands
 
