@@ -34,6 +34,7 @@ from switchboard_client import (
     ErrorCode,
     Event,
     Message,
+    NotConnected,
     Offer,
     SwitchboardError,
     Typing,
@@ -264,6 +265,25 @@ async def test_a_revoked_token_ends_the_client_for_good_with_the_reason(sb, open
     with pytest.raises(ClosedByServer):
         await agent.set_state("available")
     assert agent.reconnects == 0
+
+
+async def test_with_its_node_gone_for_good_a_client_fails_clearly(make_deployment, opened):
+    sb = await make_deployment()
+    waiting = await opened(CustomerClient(sb.node.customer_url, reconnect=SOON, timeout=1.0))
+    giving_up = await opened(CustomerClient(sb.node.customer_url, reconnect=Backoff(first_s=0.05, attempts=3)))
+    not_reconnecting = await opened(CustomerClient(sb.node.customer_url, reconnect=None))
+    await sb.node.stop()  # closes every socket with 1001; nothing listens afterwards
+
+    with pytest.raises(NotConnected, match="no socket"):
+        await waiting.start_chat("support")  # waited for a socket as long as the client's timeout
+    with pytest.raises(NotConnected, match="gave up reconnecting"):
+        async for _ in giving_up.events():
+            pass
+    with pytest.raises(NotConnected, match="reconnecting is off"):
+        async for _ in not_reconnecting.events():
+            pass
+    with pytest.raises(NotConnected):
+        await not_reconnecting.send_message("hello?")
 
 
 @pytest.mark.slow
