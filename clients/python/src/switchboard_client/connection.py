@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Self, TypedDict, TypeVar
 import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as open_websocket
 
 from .backoff import DEFAULT_BACKOFF, Backoff
 from .codec import SUBPROTOCOLS, Encoding, decode, encode
@@ -196,7 +197,7 @@ class Connection:
     async def _open_socket(self, again: bool) -> ClientConnection:
         """A new socket, welcomed; raises ClosedByServer when the server refuses it for good."""
         try:
-            ws = await websockets.connect(
+            ws = await open_websocket(
                 self.url,
                 subprotocols=[websockets.Subprotocol(SUBPROTOCOLS[self.encoding])],
                 open_timeout=self._timeout,
