@@ -41,7 +41,7 @@ JAVASCRIPT = "text/javascript; charset=utf-8"
 LOADER_CACHE = "public, max-age=300"
 # A versioned address always holds the same bytes.
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
-# Not worth compressing below this (the same threshold as for the other page assets).
+# The other page assets are not worth compressing below this.
 COMPRESS_FROM_BYTES = 1024
 
 
@@ -83,7 +83,7 @@ class WidgetFile:
     their gzip form, and the validators a browser revalidates its copy with."""
 
     body: bytes
-    compressed: bytes
+    compressed: bytes  # empty when gzip would not make it smaller
     etag: str
     last_modified: str
     cache_control: str
@@ -92,9 +92,10 @@ class WidgetFile:
     @classmethod
     def of(cls, body: bytes, cache_control: str, cross_origin: bool, modified_at: float) -> WidgetFile:
         digest = hashlib.sha256(body).hexdigest()[:32]
+        compressed = gzip.compress(body, mtime=0)
         return cls(
             body=body,
-            compressed=gzip.compress(body, mtime=0) if len(body) >= COMPRESS_FROM_BYTES else b"",
+            compressed=compressed if len(compressed) < len(body) else b"",
             etag=f'"{digest}"',
             last_modified=formatdate(modified_at, usegmt=True),
             cache_control=cache_control,
