@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import expect
 from test_widget_browser import WAIT_MS, Widget
 
+from loadtest import first_paint
 from switchboard.gateway.static import takes_gzip
 
 LAUNCHER_LIMIT_BYTES = 20_000  # the first paint: switchboard.js alone
@@ -132,3 +133,12 @@ async def test_the_open_widget_downloads_at_most_45_kb_compressed(browser, sb):
     assert sum(sizes.values()) <= OPEN_WIDGET_LIMIT_BYTES, sizes
     assert w.problems == []
     await ctx.close()
+
+
+async def test_the_first_paint_tool_measures_the_launcher_and_the_bytes(browser, sb):
+    """loadtest/first_paint.py still runs (its figures are in docs/performance.md; no timing is asserted)."""
+    cold, warm, files = await first_paint.run(browser, sb.node.base, runs=1)
+    assert len(cold.launcher_ms) == len(warm.launcher_ms) == len(cold.ready_ms) == len(warm.page_ms) == 1
+    sizes = await first_paint.compressed_sizes(sb.node.base, files)
+    assert sizes["/widget/switchboard.js"] <= LAUNCHER_LIMIT_BYTES
+    assert sum(sizes.values()) <= OPEN_WIDGET_LIMIT_BYTES
