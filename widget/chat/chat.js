@@ -45,7 +45,7 @@ export function start(host, early) {
   const agents = new Map(); // connected agents: id -> display name
   const typers = new Map(); // agents typing: id -> display name
   const rated = new Set(); // sessions rated
-  const hostAttributes = { ...early.attributes }; // Switchboard.setAttributes
+  const hostAttributes = {}; // Switchboard.setAttributes
   let inviteId = null;
   let opened = false;
   let unread = 0;
@@ -302,13 +302,13 @@ export function start(host, early) {
       }
     } else if (card) {
       takeCard(card, welcome.recovered);
-    } else if (conversationId) {
-      forgetConversation(); // closed meanwhile: nothing is replayed
-      storage.set({ conv: null });
+    } else if (conversationId) { // closed meanwhile: nothing is replayed
       if (entries.size) {
         entries.add({ role: 'system', text: translate('ended') });
       }
-      setPhase(entries.size ? 'ended' : 'idle');
+      setPhase(entries.size ? 'ended' : 'idle'); // (chat.ended still names the conversation)
+      forgetConversation();
+      storage.set({ conv: null });
     }
     if (!opened && conversationId && storage.get('open')) {
       open(false);
@@ -858,6 +858,7 @@ export function start(host, early) {
     storage.set({ token: early.identity, conv: null, left: null });
     forgetConversation();
   }
+  setAttributes(early.attributes);
   prechat.prefill(early.prefill);
   setPhase('idle'); // a stored chat shows with the welcome, if it is still open
   connection.connect();
