@@ -199,9 +199,12 @@ def static_routes(directory: Path) -> list[BaseRoute]:
     routes: list[BaseRoute] = [Route(url, page(name)) for url, name in PAGES.items()]
     if directory.is_dir():
         widget = WidgetFiles.read(directory)
-        routes.append(Route(f"/widget/{LOADER}", widget.serve_loader))
-        routes.append(Route("/widget/v/{version}/{path:path}", widget.serve_module))
         # As it travels: compressed for a browser that says it takes gzip (every one does).
         assets = GZipMiddleware(PageAssets(directory=directory), minimum_size=COMPRESS_FROM_BYTES)
-        routes.append(Mount("/widget", app=assets, name="widget"))
+        widget_routes: list[BaseRoute] = [
+            Route(f"/{LOADER}", widget.serve_loader),
+            Route("/v/{version}/{path:path}", widget.serve_module),
+            Mount("", app=assets),
+        ]
+        routes.append(Mount("/widget", routes=widget_routes, name="widget"))
     return routes
