@@ -369,16 +369,45 @@ svg {
     }
   });
 
+  // A failed import is tried again a few times, 1 s, 2 s and 4 s later: the network may fail
+  // once, and during a rolling release this page may have got the new loader from one node
+  // and asked one still on the old release for the new modules (a 404). A browser may keep a
+  // failed module for its address, so each retry asks under another query string.
+  const IMPORT_ATTEMPTS = 4;
+  const IMPORT_RETRY_FIRST_MS = 1000;
+
+  function wait(ms) {
+    return new Promise((resolve) => {
+      setTimeout(resolve, ms);
+    });
+  }
+
+  async function importChat() {
+    for (let attempt = 0; ; attempt += 1) {
+      const url = attempt === 0 ? CHAT_MODULE_URL : CHAT_MODULE_URL + '?attempt=' + attempt;
+      try {
+        return await import(url);
+      } catch (error) {
+        if (attempt + 1 >= IMPORT_ATTEMPTS) {
+          throw error;
+        }
+      }
+      await wait(IMPORT_RETRY_FIRST_MS * 2 ** attempt);
+    }
+  }
+
   // The module is imported at once rather than on the first click: the connection has to be
   // up while the panel is closed too (invitations, the unread count, a chat open in another tab).
   async function loadChat() {
+    let module;
     try {
-      const module = await import(CHAT_MODULE_URL);
-      chat = module.start(host, early);
+      module = await importChat();
     } catch (error) {
       chatFailed = true;
       console.error('switchboard.js: the chat could not be loaded', error);
+      return;
     }
+    chat = module.start(host, early);
   }
 
   function init() {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -142,3 +143,28 @@ async def test_the_first_paint_tool_measures_the_launcher_and_the_bytes(browser,
     sizes = await first_paint.compressed_sizes(sb.node.base, files)
     assert sizes["/widget/switchboard.js"] <= LAUNCHER_LIMIT_BYTES
     assert sum(sizes.values()) <= OPEN_WIDGET_LIMIT_BYTES
+
+
+async def test_a_failed_module_import_is_tried_again(browser, sb):
+    """As during a rolling release: the loader came from an updated node, the modules were
+    asked of one still on the old release (404). The loader tries again and the chat comes up."""
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(WAIT_MS)
+    page = await ctx.new_page()
+    asked: list[str] = []
+
+    async def old_node_first(route: Any) -> None:
+        asked.append(route.request.url)
+        if len(asked) == 1:
+            await route.fulfill(status=404, content_type="text/plain", body="not found")
+        else:
+            await route.continue_()
+
+    await page.route(re.compile(r"/widget/v/[0-9a-f]+/chat/chat\.js"), old_node_first)
+    w = Widget(page)
+    await page.goto(f"{sb.node.base}/demo")
+    await w.launcher.click()
+    await expect(w.panel).to_be_visible()
+    await expect(page.get_by_label("Name")).to_be_focused()
+    assert len(asked) == 2 and asked[1].endswith("chat.js?attempt=1")
+    await ctx.close()
