@@ -33,8 +33,11 @@
   // starts (gateway/static.py): each release's modules get new addresses under /widget/v/,
   // so browsers may keep them for a year, while this file's own address never changes.
   const MODULES_VERSION = '__SWITCHBOARD_MODULES_VERSION__';
-  const SERVER = (settings.server || new URL(ownScript.src, location.href).origin).replace(/\/+$/, '');
-  const CHAT_MODULE_URL = SERVER + '/widget/v/' + MODULES_VERSION + '/chat/chat.js';
+  const OWN_ORIGIN = new URL(ownScript.src, location.href).origin;
+  // The chat server (its socket); data-server names another than the one this script came from.
+  const SERVER = (settings.server || OWN_ORIGIN).replace(/\/+$/, '');
+  // The modules come from where this script came from: that server wrote their version in.
+  const CHAT_MODULE_URL = OWN_ORIGIN + '/widget/v/' + MODULES_VERSION + '/chat/chat.js';
 
   const DEFAULT_PRECHAT_FIELDS = 'name*,email,topic';
   const LANGUAGE_TAG = /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/i;

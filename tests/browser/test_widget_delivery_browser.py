@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import gzip
 import re
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import expect
-from test_widget_browser import WAIT_MS, Widget
+from test_widget_browser import WAIT_MS, Widget, connected_agent
 
 from loadtest import first_paint
 from switchboard.gateway.static import takes_gzip
@@ -168,3 +171,38 @@ async def test_a_failed_module_import_is_tried_again(browser, sb):
     await expect(page.get_by_label("Name")).to_be_focused()
     assert len(asked) == 2 and asked[1].endswith("chat.js?attempt=1")
     await ctx.close()
+
+
+async def test_a_page_of_another_origin_imports_the_modules_across_origins(browser, sb, tmp_path):
+    """The usual embedding: the shop's own page, from its own server, includes the script from
+    the chat server. The modules are imported across origins, which works because they are
+    served with CORS."""
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Shop</title><link rel="icon" href="data:,"></head><body><main><h1>Shop</h1></main>'
+        f'<script src="{sb.node.base}/widget/switchboard.js" data-queue="support" async></script></body></html>'
+    )
+    shop_server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    serving = threading.Thread(target=shop_server.serve_forever, daemon=True)
+    serving.start()
+    shop = f"http://127.0.0.1:{shop_server.server_address[1]}"
+    try:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        ctx.set_default_timeout(WAIT_MS)
+        page = await ctx.new_page()
+        w = Widget(page)
+        modules: list[Any] = []
+        page.on("response", lambda response: modules.append(response) if "/widget/v/" in response.url else None)
+        await page.goto(f"{shop}/")
+        await w.launcher.click()
+        await page.get_by_label("Name").fill("Bob")
+        await page.get_by_role("button", name="Start chat").click()
+        _, cid = await connected_agent(sb)
+        journey = (await sb.admin("GET", f"/api/v1/conversations/{cid}"))["card"]["journey"]
+        assert journey[0]["url"] == f"{shop}/"
+        assert modules and all(m.url.startswith(sb.node.base) and m.status == 200 for m in modules)
+        assert all(m.headers["access-control-allow-origin"] == "*" for m in modules)
+        assert w.problems == []
+        await ctx.close()
+    finally:
+        shop_server.shutdown()
+        shop_server.server_close()
