@@ -8,7 +8,7 @@ the navigation started) in the first animation frame in which the launcher is la
 (the frame that paints it), and when the widget's `ready` event came (the chat module
 loaded and the socket welcomed). A cold run
 is a fresh browser context (empty cache); a warm run reloads the page in the context of
-the run before, as a returning visitor would (the loader revalidated, the modules cached).
+the run before, as a returning visitor would (the loader and the modules cached).
 Every run is a new visitor on the node (one socket each, closed with the context)."""
 
 from __future__ import annotations
