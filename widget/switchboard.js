@@ -194,7 +194,7 @@ svg {
   function handlersOf(name) {
     const handlers = handlersByEvent.get(name);
     if (!handlers) {
-      throw new Error('switchboard.js: no event ' + JSON.stringify(name) + ' (there are ' + EVENT_NAMES.join(', ') + ')');
+      throw new TypeError('switchboard.js: no event ' + JSON.stringify(name) + ' (there are ' + EVENT_NAMES.join(', ') + ')');
     }
     return handlers;
   }
