@@ -25,8 +25,19 @@ class JSON(JSONResponse):
         return msgspec.json.encode(content)
 
 
-def error_body(code: ErrorCode, message: str) -> dict[str, Any]:
-    return {"error": {"code": code.value, "message": message}}
+class ErrorDetail(msgspec.Struct, forbid_unknown_fields=True):
+    code: ErrorCode
+    message: str
+
+
+class ErrorBody(msgspec.Struct, forbid_unknown_fields=True):
+    """A refusal: its code says what kind, its message says why."""
+
+    error: ErrorDetail
+
+
+def error_body(code: ErrorCode, message: str) -> ErrorBody:
+    return ErrorBody(ErrorDetail(code, message))
 
 
 def error_response(exc: SwitchboardError) -> Response:
