@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")  # an id of the `events` stream, e.g. 1700000000000-0
+#: each part of an event id is below this: PostgreSQL keeps them as bigints, and Redis
+#: refuses a part over 2**64 - 1 (and an exclusive start at the very last id)
+STREAM_ID_PART_END = 2**63
 MAX_BODY = 256 * 1024
 
 
@@ -68,6 +71,6 @@ def path_id(request: Request, kind: str) -> str:
 
 def event_id(raw: str, name: str) -> str:
     """A position in the `events` stream given by a client, checked."""
-    if raw and not STREAM_ID.match(raw):
+    if raw and not (STREAM_ID.match(raw) and all(int(part) < STREAM_ID_PART_END for part in raw.split("-"))):
         raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name} must be an event id such as 1700000000000-0")
     return raw

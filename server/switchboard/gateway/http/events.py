@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from ..services import Services
 
 MAX_LIMIT = 1000
-EventId = Annotated[str, msgspec.Meta(pattern=STREAM_ID.pattern, description="an event id such as 1700000000000-0")]
+EventId = Annotated[
+    str,
+    msgspec.Meta(pattern=STREAM_ID.pattern, description="an event id such as 1700000000000-0; each part below 2**63"),
+]
 
 
 class Event(msgspec.Struct):
