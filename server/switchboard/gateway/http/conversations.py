@@ -18,7 +18,7 @@ from ...domain.states import SessionStatus
 from ...store.clock import now_ms
 from .common import JSON, found, path_id, services_of
 from .guards import requires_admin, requires_admin_or_agent
-from .openapi import ApiRoute, Id, Operation, Param
+from .openapi import ApiRoute, Operation, Param, QueryId
 
 MAX_SEQ = 2**31 - 1
 
@@ -112,7 +112,7 @@ routes = [
             params=[
                 Param("q", Annotated[str, msgspec.Meta(max_length=search.QUERY_LIMIT)], "words to search for"),
                 Param("state", SessionStatus, "only conversations whose card has this status"),
-                Param("queue", Id, "only conversations of this queue"),
+                Param("queue", QueryId, "only conversations of this queue"),
                 Param("cursor", str, "the `next` of the previous page"),
                 Param("limit", Annotated[int, msgspec.Meta(ge=1, le=search.MAX_LIMIT)], "conversations a page"),
             ],

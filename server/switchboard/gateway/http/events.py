@@ -24,7 +24,7 @@ from ...domain.records import stream_position
 from ...domain.states import LifecycleEvent
 from .common import JSON, STREAM_ID, event_id, services_of
 from .guards import requires_admin
-from .openapi import ApiRoute, Body, Operation, Param
+from .openapi import ApiRoute, Body, Operation, Param, or_empty
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -148,7 +148,11 @@ async def stream_events(request: Request) -> Response:
     )
 
 
-AFTER = Param("after", EventId, "only events after this one (exclusive)")
+AFTER = Param(
+    "after",
+    Annotated[str, msgspec.Meta(pattern=or_empty(STREAM_ID.pattern), description="an event id; empty: as if absent")],
+    "only events after this one (exclusive)",
+)
 
 routes = [
     ApiRoute(

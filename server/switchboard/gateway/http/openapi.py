@@ -46,6 +46,15 @@ UNAUTHORIZED: dict[Access, str] = {
 Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN.pattern, description="1 to 64 letters, digits, `_`, `.` or `-`")]
 
 
+def or_empty(pattern: str) -> str:
+    """The pattern of a query parameter for which an empty value counts as absent (as a search form sends them)."""
+    return f"^({pattern.removeprefix('^').removesuffix('$')})?$"
+
+
+#: an id in the query; empty: as if absent
+QueryId = Annotated[str, msgspec.Meta(pattern=or_empty(ID_PATTERN.pattern), description="an id; empty: as if absent")]
+
+
 @dataclass(frozen=True)
 class Param:
     """A query, path or header parameter; `schema` is a type msgspec describes, bounds included."""
@@ -74,6 +83,8 @@ class Operation:
     summary: str
     responses: Mapping[int, Any]
     request: Any = None
+    #: whether the request may come without a body (then the handler takes defaults)
+    request_optional: bool = False
     params: Sequence[Param] = ()
     errors: Mapping[int, str] = field(default_factory=dict)
     #: only for a handler without a guard of guards.py (a guard says it itself)
@@ -191,7 +202,7 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> Callable[[], dict[str, Any
                 for p, ref in zip(params, param_refs, strict=True)
             ]
         if request_ref is not None:
-            written["requestBody"] = {"required": True, "content": _json(schemas[request_ref])}
+            written["requestBody"] = {"required": not op.request_optional, "content": _json(schemas[request_ref])}
         return written
 
     return write

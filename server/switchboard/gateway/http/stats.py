@@ -15,7 +15,7 @@ from ...domain.frames.outgoing import QueueFigures
 from ...domain.states import Role
 from .common import JSON, services_of
 from .guards import agent_of, is_admin
-from .openapi import ApiRoute, Id, Operation, Param
+from .openapi import ApiRoute, Operation, Param, QueryId
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -90,7 +90,7 @@ routes = [
                     Annotated[int, msgspec.Meta(ge=1, le=stats.MAX_WINDOW_S)],
                     f"the window, in seconds back from now (default {stats.DEFAULT_WINDOW_S})",
                 ),
-                Param("queue", Id, "only this queue"),
+                Param("queue", QueryId, "only this queue"),
             ],
             errors={
                 400: "a bad parameter",

@@ -16,7 +16,7 @@ from ...domain.frames.outgoing import Card, PageVisit
 from .common import JSON, found, path_id, read_body, services_of
 from .conversations import ConversationHistory
 from .guards import requires_admin, requires_admin_or_agent
-from .openapi import ApiRoute, Id, Operation, Param
+from .openapi import ApiRoute, Operation, Param, QueryId
 
 
 class InviteRuleView(invites.InviteRuleBody, kw_only=True):
@@ -206,7 +206,7 @@ routes = [
             {200: VisitorPage},
             params=[
                 Param("online", Literal["true"], "only online visitors are listed"),
-                Param("cursor", Id, "the `next` of the previous page"),
+                Param("cursor", QueryId, "the `next` of the previous page"),
                 Param("limit", Annotated[int, msgspec.Meta(ge=1, le=search.MAX_LIMIT)], "visitors a page"),
             ],
             errors={400: "a bad parameter"},
