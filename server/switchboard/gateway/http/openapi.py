@@ -180,6 +180,10 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> Callable[[], dict[str, Any
             errors[429] = "too many requests from this address (`Retry-After` says when to retry)"
         for status, why in sorted(errors.items()):
             responses[str(status)] = _error(why, schemas[error_ref])
+        if "429" in responses:
+            responses["429"]["headers"] = {
+                "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+            }
         written: dict[str, Any] = {
             "operationId": route.name,
             "summary": op.summary,
