@@ -89,6 +89,8 @@ CHECKS = [
     response_headers_conformance,
 ]
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+#: no answer takes near this long; a request that does has failed (rather than hang the suite)
+TIMEOUT_S = 30
 
 
 def load(document: dict[str, Any]) -> Any:
@@ -106,7 +108,7 @@ def fuzz_operation(operation: Any, base_url: str, session: requests.Session, see
         suppress_health_check=list(hypothesis.HealthCheck),
     )
     def run(case: Any) -> None:
-        response = case.call(base_url=base_url, session=session, headers=ADMIN)
+        response = case.call(base_url=base_url, session=session, headers=ADMIN, timeout=TIMEOUT_S)
         seen.add(response.status_code)
         case.validate_response(response, checks=CHECKS)
 
@@ -157,7 +159,7 @@ def probe(schema: Any, base_url: str, probes: list[Probe], seen: dict[str, set[i
         extra = {} if p.body is NOT_SET else {"body": p.body, "media_type": "application/json"}
         case = schema.make_case(operation=operation, path_parameters=p.path, query=p.query, **extra)
         headers = {"Authorization": f"Bearer {p.token}"} if p.token else {}
-        response = case.call(base_url=base_url, session=session, headers=headers)
+        response = case.call(base_url=base_url, session=session, headers=headers, timeout=TIMEOUT_S)
         seen.setdefault(p.operation, set()).add(response.status_code)
         if response.status_code != p.status:
             failures.append(f"{p}: got {response.status_code} {response.text[:200]}")
@@ -295,7 +297,7 @@ AT_THE_CAP = [
 
 def rate_limited(schema: Any, document: dict[str, Any], base_url: str, seen: dict[str, set[int]]) -> list[str]:
     """Every operation under /api/ on a node whose budget is spent: 429."""
-    requests.get(f"{base_url}/api/v1/openapi.json")  # spends the burst of one
+    requests.get(f"{base_url}/api/v1/openapi.json", timeout=TIMEOUT_S)  # spends the burst of one
     every = [
         Probe(
             op["operationId"], 429, {"id": "x", "seq": 1} if "{seq}" in path else {"id": "x"} if "{id}" in path else {}
