@@ -15,6 +15,7 @@ import pytest
 import requests
 import schemathesis
 from gateway.test_asyncapi import refs, resolve
+from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
@@ -38,6 +39,7 @@ async def test_the_document_describes_every_route_of_the_api(sb):
     assert response.status_code == 200
     document = response.json()
     assert document["openapi"] == "3.1.0"
+    validate(document)  # a valid OpenAPI 3.1 document, by the maintained validator
     described = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
     served = {
         (route.path, method)
