@@ -90,7 +90,6 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 #: no answer takes near this long; a request that does has failed (rather than hang the suite)
 TIMEOUT_S = 30
 
@@ -99,7 +98,7 @@ def load(document: dict[str, Any]) -> Any:
     return schemathesis.openapi.from_dict(document)
 
 
-def fuzz_operation(operation: Any, base_url: str, session: requests.Session, seen: set[int]) -> None:
+def fuzz_operation(operation: Any, base_url: str, session: requests.Session, token: str, seen: set[int]) -> None:
     @hypothesis.given(case=operation.as_strategy())
     @hypothesis.settings(
         max_examples=EXAMPLES,
@@ -110,25 +109,27 @@ def fuzz_operation(operation: Any, base_url: str, session: requests.Session, see
         suppress_health_check=list(hypothesis.HealthCheck),
     )
     def run(case: Any) -> None:
-        response = case.call(base_url=base_url, session=session, headers=ADMIN, timeout=TIMEOUT_S)
+        headers = {"Authorization": f"Bearer {token}"}
+        response = case.call(base_url=base_url, session=session, headers=headers, timeout=TIMEOUT_S)
         seen.add(response.status_code)
         case.validate_response(response, checks=CHECKS)
 
     run()
 
 
-def fuzz(schema: Any, base_url: str, seen: dict[str, set[int]]) -> list[str]:
-    """Each operation with a few generated requests (the admin token), every answer
-    checked against the document; what failed, one line each."""
+def fuzz(schema: Any, base_url: str, seen: dict[str, set[int]], agent: str | None = None) -> list[str]:
+    """Each operation with a few generated requests, every answer checked against the
+    document; what failed, one line each. With the admin token, or with `agent`'s token
+    the operations an agent may call."""
     failures: list[str] = []
     session = requests.Session()
     for result in schema.get_all_operations():
         operation = result.ok()
         name = operation.definition.raw["operationId"]
-        if name in NOT_FUZZED:
+        if name in NOT_FUZZED or (agent and {"agentToken": []} not in operation.definition.raw["security"]):
             continue
         try:
-            fuzz_operation(operation, base_url, session, seen.setdefault(name, set()))
+            fuzz_operation(operation, base_url, session, agent or ADMIN_TOKEN, seen.setdefault(name, set()))
         except (Exception, FailureGroup) as exc:  # FailureGroup is a BaseExceptionGroup
             failures.append(f"{name}: {exc}")
     return failures
@@ -345,6 +346,7 @@ async def test_schemathesis_over_the_whole_api(make_deployment, database_url, tm
     services.webhooks.cap = len((await sb.admin("GET", "/api/v1/webhooks"))["webhooks"])
     failures += await asyncio.to_thread(probe, schema, sb.node.base, AT_THE_CAP, seen)
     failures += await asyncio.to_thread(fuzz, schema, sb.node.base, seen)
+    failures += await asyncio.to_thread(fuzz, schema, sb.node.base, seen, w["sue"])  # a supervisor's token
     limited = await make_deployment(http_requests_per_s=0.001, http_burst=1)
     failures += await asyncio.to_thread(rate_limited, schema, document, limited.node.base, seen)
     failures += await not_ready(schema, database_url, tmp_path, seen)
