@@ -223,7 +223,17 @@ def route_cases(world: dict[str, Any], app: Any) -> list[tuple[str, str]]:
     return cases
 
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/desk", "/supervisor", "/demo", "/api/v1/asyncapi.json"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/desk",
+    "/supervisor",
+    "/demo",
+    "/docs/api",
+    "/api/v1/asyncapi.json",
+    "/api/v1/openapi.json",
+}
 # What an agent's token may do (docs/protocol.md, HTTP API details): the shared canned
 # responses, the list of online visitors (for proactive invitations), the desk's
 # transfer targets, and a search over the conversations it took part in (its own:

@@ -48,8 +48,9 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_wait_s: Seconds | None = None
     #: an answer within this many seconds counts towards the service level (GET /api/v1/stats)
     service_level_s: Seconds = 20
-    wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100)] = msgspec.field(
-        default_factory=lambda: list(DEFAULT_WRAP_UP_CODES)
+    # not empty: said by __post_init__, in the schema too
+    wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100, extra_json_schema={"minItems": 1})] = (
+        msgspec.field(default_factory=lambda: list(DEFAULT_WRAP_UP_CODES))
     )
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []

@@ -222,6 +222,13 @@ AgentCommand = (
 )
 
 
+def text_rules(limit: int) -> dict[str, object]:
+    """What `check_text` (and the checks made like it) takes, for a schema: not blank, at most
+    `limit` characters. For the schema only: the decoder takes any string, so that a text too
+    long is refused as `too_long` by the check, not as `bad_request` by the decoder."""
+    return {"minLength": 1, "maxLength": limit, "pattern": r"\S"}
+
+
 def check_text(text: str, limit: int) -> str:
     """The text to store, or a refusal: empty is `bad_request`, over `limit` is `too_long`."""
     if not text.strip():
@@ -272,4 +279,5 @@ __all__ = [
     "VerifyContact",
     "WrapUp",
     "check_text",
+    "text_rules",
 ]

@@ -124,7 +124,7 @@ class QueueFigures(Part):
     abandonment_rate: float | None
     average_speed_of_answer_ms: float | None
     service_level: float | None
-    service_level_s: int
+    service_level_s: float  # as the queue configures it (whole seconds or not)
     occupancy: float | None
 
 

@@ -64,6 +64,7 @@ def requires(agents: AgentAccess) -> Callable[[Handler], Handler]:
                     raise SwitchboardError(ErrorCode.FORBIDDEN, "this needs the admin token; agents may only read")
             return await handler(request)
 
+        guarded.access = agents  # type: ignore[attr-defined]  # read by openapi.ApiRoute
         return guarded
 
     return decorate
