@@ -3,9 +3,10 @@ Markdown tables and as a dict for --json."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import theory
@@ -13,74 +14,51 @@ from .ideal import simulate
 from .real import Measured
 from .scenario import ALL, Chat, Scenario
 
+#: How a chat's arrival and how long it holds its agent are read, for an ideal queue fed them.
+Reading = Callable[[Measured, Chat], float | None]
+
+#: The times the ideal queue is fed, each step closer to the real run: as drawn; as the clients
+#: kept them (start_chat sent, end_session sent after the server connected the chat); as the
+#: server saw them (queued, and connected until the wrap-up freed the slot). The differences
+#: between these three and the real waits split the real ASA's distance from the ideal into
+#: the clients' lateness, the node's latency and the router's own doing.
+FEEDINGS: dict[str, tuple[Reading, Reading]] = {
+    "drawn": (lambda m, c: c.arrival_s, lambda m, c: c.handle_s),
+    "client": (lambda m, c: m.sent_s, lambda m, c: span(m.connected_s, m.end_sent_s)),
+    "server": (lambda m, c: m.queued_s, lambda m, c: span(m.connected_s, m.freed_s)),
+}
+
+
+def span(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else end - start
+
+
+def ideal_waits(scenario: Scenario, measured: list[Measured], arrival: Reading, hold: Reading) -> list[float]:
+    """Each chat's wait in the ideal queue fed these times (NaN for a chat that lacks one). The
+    server stamps whole milliseconds: of two chats that arrive in the same one, the one connected
+    first is taken to have come first (the node may take two sockets' start_chat in either order)."""
+    ranks = scenario.ranks()
+    fed = {}
+    for i, (m, chat) in enumerate(zip(measured, scenario.chats, strict=True)):
+        at, held = arrival(m, chat), hold(m, chat)
+        if at is not None and held is not None:
+            fed[i] = (at, held)
+    order = sorted(
+        fed, key=lambda i: (fed[i][0], math.inf if measured[i].connected_s is None else measured[i].connected_s, i)
+    )
+    waits = simulate(
+        [fed[i][0] for i in order], [fed[i][1] for i in order], scenario.servers, [ranks[i] for i in order]
+    )
+    by_chat = [math.nan] * len(measured)
+    for i, wait in zip(order, waits, strict=True):
+        by_chat[i] = wait
+    return by_chat
+
 
 def compare(scenario: Scenario, measured: list[Measured], within_s: float) -> dict[str, Any]:
     """A scenario's figures: one entry per class (and `all` over them for a priority run)."""
-    ranks = scenario.ranks()
-    ideal = simulate(
-        [c.arrival_s for c in scenario.chats], [c.handle_s for c in scenario.chats], scenario.servers, ranks
-    )
-    on_server_times = ideal_on_server_times(scenario, measured, ranks)
-    rates = scenario.class_rates()
-    cobham = theory.priority_waits(scenario.servers, rates, scenario.service_rate)
-    classes: list[dict[str, Any]] = []
-    for cls in (*scenario.classes, ALL) if len(scenario.classes) > 1 else scenario.classes:
-        picked = [i for i, chat in enumerate(scenario.chats) if cls in (ALL, chat.cls)]
-        server = [measured[i].server_wait_s for i in picked]
-        customer = [measured[i].customer_wait_s for i in picked]
-        answered = [w for w in server if w is not None]
-        off = [
-            i
-            for i in picked
-            if measured[i].server_wait_s is None or abs((measured[i].server_wait_s or 0) - on_server_times[i]) > 0.0015
-        ]
-        row: dict[str, Any] = {
-            "class": cls,
-            "chats": len(picked),
-            "answered": len(answered),
-            # chats whose wait is not the ideal queue's on the server's times, to the server's ms
-            "off_ideal_on_server_times": len(off),
-            "asa_ms": {
-                "real": mean_ms(server),
-                "real_customer_clock": mean_ms(customer),
-                "ideal": mean_ms([ideal[i] for i in picked]),
-                "ideal_on_server_times": mean_ms([on_server_times[i] for i in picked]),
-                "theory": round(
-                    1000
-                    * (
-                        cobham[scenario.classes.index(cls)]
-                        if cls != ALL
-                        else theory.average_speed_of_answer(
-                            scenario.servers, scenario.arrival_rate, scenario.service_rate
-                        )
-                    ),
-                    1,
-                ),
-            },
-            "waited_percent": {
-                "real": percent([w is not None and w > 0 for w in server]),
-                "ideal": percent([ideal[i] > 0 for i in picked]),
-                "theory": round(
-                    100 * theory.erlang_c(scenario.servers, scenario.arrival_rate / scenario.service_rate), 1
-                ),
-            },
-            "within_percent": {
-                "real": percent([w is not None and w <= within_s for w in server]),
-                "ideal": percent([ideal[i] <= within_s for i in picked]),
-                "theory": round(
-                    100
-                    * theory.answered_within(scenario.servers, scenario.arrival_rate, scenario.service_rate, within_s),
-                    1,
-                )
-                if cls == ALL
-                else None,  # no closed form for one priority class
-            },
-        }
-        row["asa_ms"]["real_minus_ideal"] = difference(row["asa_ms"]["real"], row["asa_ms"]["ideal"])
-        row["asa_ms"]["real_minus_ideal_on_server_times"] = difference(
-            row["asa_ms"]["real"], row["asa_ms"]["ideal_on_server_times"]
-        )
-        classes.append(row)
+    ideal = {name: ideal_waits(scenario, measured, *reading) for name, reading in FEEDINGS.items()}
+    classes = list(scenario.classes) + ([ALL] if len(scenario.classes) > 1 else [])
     return {
         "scenario": scenario.name,
         "servers": scenario.servers,
@@ -90,34 +68,73 @@ def compare(scenario: Scenario, measured: list[Measured], within_s: float) -> di
         "high_share": scenario.high_share,
         "duration_s": scenario.duration_s,
         "within_s": within_s,
-        "classes": classes,
+        "classes": [class_figures(scenario, measured, ideal, cls, within_s) for cls in classes],
         "gap": gap(scenario, measured),
+        "chats": [
+            {
+                "arrival_s": round(chat.arrival_s, 4),
+                "handle_s": round(chat.handle_s, 4),
+                "class": chat.cls,
+                **{k: None if v is None else round(v, 4) for k, v in dataclasses.asdict(m).items() if k.endswith("_s")},
+                **{f"ideal_{name}_wait_s": None if math.isnan(w[i]) else round(w[i], 4) for name, w in ideal.items()},
+            }
+            for i, (chat, m) in enumerate(zip(scenario.chats, measured, strict=True))
+        ],
     }
 
 
-def ideal_on_server_times(scenario: Scenario, measured: list[Measured], ranks: list[int]) -> list[float]:
-    """The ideal queue fed the times the server saw: each chat queued when the node queued it
-    and holding its agent from its connection until its wrap-up. What is left between the real
-    waits and these is the router's own doing; the client's lateness is taken out."""
-    order = sorted(
-        (i for i, m in enumerate(measured) if m.queued_s is not None and m.connected_s is not None and m.freed_s),
-        key=lambda i: (measured[i].queued_s, i),
-    )
-    waits = simulate(
-        [measured[i].queued_s or 0.0 for i in order],
-        [(measured[i].freed_s or 0.0) - (measured[i].connected_s or 0.0) for i in order],
-        scenario.servers,
-        [ranks[i] for i in order],
-    )
-    by_chat = [math.nan] * len(measured)
-    for i, wait in zip(order, waits, strict=True):
-        by_chat[i] = wait
-    return by_chat
+def class_figures(
+    scenario: Scenario, measured: list[Measured], ideal: dict[str, list[float]], cls: str, within_s: float
+) -> dict[str, Any]:
+    picked = [i for i, chat in enumerate(scenario.chats) if cls in (ALL, chat.cls)]
+    real = [measured[i].server_wait_s for i in picked]
+    drawn = [ideal["drawn"][i] for i in picked]
+    c, lam, mu = scenario.servers, scenario.arrival_rate, scenario.service_rate
+    if cls == ALL:
+        theory_asa = theory.average_speed_of_answer(c, lam, mu)
+    else:
+        theory_asa = theory.priority_waits(c, scenario.class_rates(), mu)[scenario.classes.index(cls)]
+    asa = {
+        "real": mean_ms(real),
+        "real_customer_clock": mean_ms([measured[i].customer_wait_s for i in picked]),
+        "ideal": mean_ms(drawn),
+        "ideal_on_client_times": mean_ms([ideal["client"][i] for i in picked]),
+        "ideal_on_server_times": mean_ms([ideal["server"][i] for i in picked]),
+        "theory": round(1000 * theory_asa, 1),
+    }
+    return {
+        "class": cls,
+        "chats": len(picked),
+        "answered": sum(w is not None for w in real),
+        # chats whose wait is not their wait in the ideal queue fed the server's times (to its ms)
+        "off_ideal_on_server_times": sum(
+            w is None or not abs(w - ideal["server"][i]) <= 0.0015 for w, i in zip(real, picked, strict=True)
+        ),
+        "asa_ms": {
+            **asa,
+            "real_minus_ideal": difference(asa["real"], asa["ideal"]),
+            # the three parts of real - ideal
+            "clients_lateness": difference(asa["ideal_on_client_times"], asa["ideal"]),
+            "node_latency": difference(asa["ideal_on_server_times"], asa["ideal_on_client_times"]),
+            "router": difference(asa["real"], asa["ideal_on_server_times"]),
+        },
+        "waited_percent": {
+            "real": percent([w is not None and w > 0 for w in real]),
+            "ideal": percent([w > 0 for w in drawn]),
+            "theory": round(100 * theory.erlang_c(c, lam / mu), 1),  # the same for every class (PASTA)
+        },
+        "within_percent": {
+            "real": percent([w is not None and w <= within_s for w in real]),
+            "ideal": percent([w <= within_s for w in drawn]),
+            # no closed form for one priority class
+            "theory": round(100 * theory.answered_within(c, lam, mu, within_s), 1) if cls == ALL else None,
+        },
+    }
 
 
 #: The steps between the drawn scenario and the server's times, each (what, from, to) of a chat:
 #: a name, then how to get its start and its end in seconds (None: not measured).
-STEPS: tuple[tuple[str, Callable[[Measured, Chat], float | None], Callable[[Measured, Chat], float | None]], ...] = (
+STEPS: tuple[tuple[str, Reading, Reading], ...] = (
     ("start_chat sent after its drawn arrival (client)", lambda m, c: c.arrival_s, lambda m, c: m.sent_s),
     ("start_chat sent -> queued (node)", lambda m, c: m.sent_s, lambda m, c: m.queued_s),
     (
@@ -159,7 +176,7 @@ def spread(values: list[float]) -> dict[str, float | None]:
     }
 
 
-def mean_ms(values: list[float | None]) -> float | None:
+def mean_ms(values: Sequence[float | None]) -> float | None:
     known = [v for v in values if v is not None and not math.isnan(v)]
     return round(1000 * statistics.fmean(known), 1) if known else None
 
@@ -196,13 +213,15 @@ def tables(results: list[dict[str, Any]]) -> str:
             for r in results
         ),
         "",
-        "Average speed of answer (ms): the real node (server's clock), the ideal queue fed the same arrival and "
-        "handle times, the textbook (Erlang C; Cobham for a priority class); then the real ASA on the customer's "
-        "clock, and the ideal queue fed the times the server saw, with the chats whose wait is not its wait",
+        "Average speed of answer (ms): the real node (the server's clock), the ideal queue fed the same arrival "
+        "and handle times, and the textbook (Erlang C; Cobham for a priority class). real − ideal splits into the "
+        "clients' lateness, the node's latency and the router's own doing (the ideal queue fed the clients' "
+        "times, then the server's); chats off: those whose wait is not their wait in the ideal queue fed the "
+        "server's times",
         "",
-        "| run | class | chats | real | ideal | real − ideal | theory | real, customer's clock "
-        "| ideal, server's times | chats off it |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| run | class | chats | real | ideal | real − ideal | clients | node | router | chats off | theory "
+        "| real, customer's clock |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         for c in r["classes"]:
@@ -215,10 +234,12 @@ def tables(results: list[dict[str, Any]]) -> str:
                     a["real"],
                     a["ideal"],
                     a["real_minus_ideal"],
+                    a["clients_lateness"],
+                    a["node_latency"],
+                    a["router"],
+                    c["off_ideal_on_server_times"],
                     a["theory"],
                     a["real_customer_clock"],
-                    a["ideal_on_server_times"],
-                    c["off_ideal_on_server_times"],
                 )
             )
     lines += [

@@ -131,11 +131,21 @@ def test_benchmark_answers_every_chat_and_reports_every_figure(tmp_path):
         for c in run["classes"]:
             where = f"{run['scenario']} {c['class']}"
             assert c["answered"] == c["chats"], f"{where}: a chat was not answered"
-            for figure in ("real", "real_customer_clock", "ideal", "ideal_on_server_times", "theory"):
+            assert isinstance(c["off_ideal_on_server_times"], int), where
+            for figure in (
+                "real",
+                "real_customer_clock",
+                "ideal",
+                "theory",
+                "clients_lateness",
+                "node_latency",
+                "router",
+            ):
                 assert isinstance(c["asa_ms"][figure], (int, float)), f"{where} ASA {figure}"
             for fraction in ("waited_percent", "within_percent"):
                 assert isinstance(c[fraction]["real"], (int, float)), f"{where} {fraction}"
                 assert isinstance(c[fraction]["ideal"], (int, float)), f"{where} {fraction}"
+        assert run["classes"][-1]["chats"] == len(run["chats"])  # `all`: every chat, each in the JSON
         for step, figures in run["gap"].items():
             assert isinstance(figures["mean"], (int, float)), f"{run['scenario']} {step}"
     assert "| fcfs | all |" in done.stdout and "| priority | high |" in done.stdout
