@@ -70,7 +70,7 @@ class Played:
     scenario: Scenario
     queues: dict[str, str]  # class -> queue id
     measured: list[Measured]
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # error frames the server answered
     began: float = 0.0  # the wall-clock time every other time here counts from
     freed: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -81,8 +81,8 @@ def customer_name(scenario: Scenario, index: int) -> str:
     return f"{scenario.name}-{index}"
 
 
-async def run_real(scenarios: list[Scenario], workdir: Path, log: Callable[[str], None]) -> dict[str, list[Measured]]:
-    """Each scenario's chats as measured on one real node (with its Redis and PostgreSQL)."""
+async def run_real(scenarios: list[Scenario], workdir: Path, log: Callable[[str], None]) -> list[Played]:
+    """The scenarios played on one real node (with its Redis and PostgreSQL): each chat as measured."""
     bench = Bench(Plan.smoke(), workdir, log)  # only its Redis, its PostgreSQL and its nodes
     target = bench.switchboard()
     conns: list[Conn] = []
@@ -100,10 +100,8 @@ async def run_real(scenarios: list[Scenario], workdir: Path, log: Callable[[str]
         for p in played:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(p.done.wait(), max(began + p.scenario.duration_s + DRAIN_S - time.time(), 1))
-            for error in p.errors[:5]:
-                log(f"{p.scenario.name}: {error}")
         await read_server_times(bench.redis_url, played)
-        return {p.scenario.name: p.measured for p in played}
+        return played
     finally:
         gc.enable()
         await asyncio.gather(*(c.close() for c in conns))

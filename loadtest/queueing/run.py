@@ -58,10 +58,11 @@ def scenarios(args: argparse.Namespace) -> list[Scenario]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     drawn = scenarios(args)
     workdir = Path(tempfile.mkdtemp(prefix="sb-queueing-"))
     try:
-        measured = await run_real(drawn, workdir, log)
+        played = await run_real(drawn, workdir, log)
     except BaseException:
         log(f"failed; the node's log is in {workdir}")
         raise
@@ -70,8 +71,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "command": " ".join(["python -m loadtest.queueing", *sys.argv[1:]]),
         "seed": args.seed,
-        "runs": [compare(s, measured[s.name], within) for s in drawn],
+        "runs": [{**compare(p.scenario, p.measured, within), "errors": p.errors} for p in played],
         "cpus": os.cpu_count(),
+        "load_avg_at_start": load_at_start,
         "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
         "elapsed_s": round(time.monotonic() - started, 1),
     }
@@ -102,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.runs) - {"fcfs", "priority"}
     if unknown or not args.runs:
         parser.error(f"--runs takes fcfs, priority or both, not {', '.join(sorted(unknown))}")
+    if args.utilisation is not None and not 0 < args.utilisation < 1:
+        parser.error("--utilisation must be between 0 and 1: at 1 or more the queue grows without end")
+    if not 0 <= args.high_share <= 1:
+        parser.error("--high-share is a share, from 0 to 1")
+    for name in ("servers", "handle_s", "duration_s", "within_s"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be greater than 0")
     try:
         import uvloop
 
@@ -111,4 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     print(tables(report["runs"]))
-    return 0
+    problems = []
+    for r in report["runs"]:
+        overall = r["classes"][-1]  # every chat of the run
+        if overall["answered"] < overall["chats"]:
+            problems.append(f"{r['scenario']}: {overall['chats'] - overall['answered']} chats not answered")
+        problems += [f"{r['scenario']}: {error}" for error in r["errors"][:10]]
+    for problem in problems:
+        log(problem)
+    return 1 if problems else 0
