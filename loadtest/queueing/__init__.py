@@ -17,7 +17,7 @@ session's `connected_at` minus its `queued_at`, both the server's clock) is set 
   holding its agent until its wrap-up): what remains is the router's own delay.
 
     PYTHONPATH=server python -m loadtest.queueing --quick   # about half a minute
-    PYTHONPATH=server python -m loadtest.queueing           # about a minute and a half
+    PYTHONPATH=server python -m loadtest.queueing           # about a minute
     PYTHONPATH=server python -m loadtest.queueing --json out.json
 
 The package, by part: `scenario` (the drawn times), `theory` (Erlang C and Cobham), `ideal`

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,12 @@ class Played:
 
 
 def customer_name(scenario: Scenario, index: int) -> str:
+    """What a chat's customer is called: the agent finds the chat (and its handle time) by it."""
     return f"{scenario.name}-{index}"
+
+
+def chat_index(name: str) -> int:
+    return int(name.rsplit("-", 1)[1])
 
 
 async def run_real(scenarios: list[Scenario], workdir: Path, log: Callable[[str], None]) -> list[Played]:
@@ -138,7 +143,7 @@ def on_agent_frame(target: Switchboard, played: Played, conn: Conn, frame: dict[
             played.done.set()
     elif frame.get("type") == "conversation.assigned":
         card = frame["card"]
-        index = int(card["customer"]["name"].rsplit("-", 1)[1])
+        index = chat_index(card["customer"]["name"])
         chat = played.measured[index]
         now = time.time()
         chat.agent_assigned_s = now - played.began
@@ -152,7 +157,7 @@ def on_agent_frame(target: Switchboard, played: Played, conn: Conn, frame: dict[
         )
 
 
-def start(played: Played, job: Any) -> None:
+def start(played: Played, job: Coroutine[Any, Any, None]) -> None:
     task = asyncio.ensure_future(job)
     played.tasks.add(task)
     task.add_done_callback(played.tasks.discard)
