@@ -4,6 +4,7 @@ long run, and the benchmark itself end to end on a real node (no timing asserted
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -13,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loadtest.queueing import theory
 from loadtest.queueing.ideal import simulate
@@ -69,6 +72,21 @@ def test_simulation_of_hand_worked_queues():
     assert simulate([0, 1, 2], [3, 1, 1], 1, ranks=[1, 1, 0]) == [0, 3, 1]
     # a free agent takes a chat at once whatever its class
     assert simulate([0, 5], [1, 1], 1, ranks=[1, 0]) == [0, 0]
+
+
+@given(
+    st.lists(st.tuples(st.floats(0, 10, allow_nan=False), st.floats(0, 10, allow_nan=False)), min_size=1, max_size=40)
+)
+def test_simulation_of_one_agent_is_lindleys_recursion(gaps_and_handles):
+    # W(n+1) = max(0, W(n) + S(n) - A(n+1)): the wait of one agent's queue, computed another way
+    arrivals = list(itertools.accumulate(gap for gap, _ in gaps_and_handles))
+    handles = [handle for _, handle in gaps_and_handles]
+    expected = [0.0]
+    for n in range(1, len(arrivals)):
+        expected.append(max(0.0, expected[-1] + handles[n - 1] - (arrivals[n] - arrivals[n - 1])))
+    assert simulate(arrivals, handles, 1) == pytest.approx(expected, abs=1e-9)
+    # one class of priority is first come, first served
+    assert simulate(arrivals, handles, 1, ranks=[3] * len(arrivals)) == simulate(arrivals, handles, 1)
 
 
 def test_simulation_refuses_what_it_cannot_simulate():
