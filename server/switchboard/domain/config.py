@@ -57,6 +57,10 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     )
     #: the code a wrap-up gets when its time runs out; None: it closes with no code
     default_wrap_up_code: Code | None = None
+    #: how many wrap-up codes (dispositions) one wrap-up may give
+    max_dispositions: Annotated[int, msgspec.Meta(ge=1, le=20)] = 1
+    #: "required": a wrap-up without notes is refused
+    wrap_up_notes: Literal["optional", "required"] = "optional"
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
     business_hours: BusinessHours | None = None

@@ -65,10 +65,16 @@ class HelpRequest(Part):
     text: str | UnsetType = UNSET
 
 
+class GivenWrapUpCode(Part):
+    code: str
+    label: str
+
+
 class WrapUpCode(Part):
     code: str | None  # None: the wrap-up timed out
     label: str
     notes: str | UnsetType = UNSET
+    codes: list[GivenWrapUpCode] | UnsetType = UNSET  # every code, when the agent gave several
 
 
 class Card(Part):
@@ -247,6 +253,7 @@ class Ack(Frame, tag="ack"):
     monitoring: bool | UnsetType = UNSET
     card: Card | UnsetType = UNSET
     messages: list[HistoryEvent] | UnsetType = UNSET
+    codes: list[GivenWrapUpCode] | UnsetType = UNSET  # a wrap-up that gave several codes
 
 
 class Error(Frame, tag="error"):
@@ -477,6 +484,7 @@ __all__ = [
     "CustomerWelcome",
     "Error",
     "Frame",
+    "GivenWrapUpCode",
     "HelpRequest",
     "HelpRequested",
     "HistoryEvent",

@@ -1,5 +1,5 @@
 -- Routing prelude: agents: load, state, the per-queue index of ready agents.
--- Provides: `Agents.*`: agent_public, agent_load, agent_active, agent_profile, unindex_ready, reindex_agent, set_agent_state.
+-- Provides: `Agents.*`: agent_public, agent_load, agent_active, agent_profile, unindex_ready, reindex_agent, set_agent_state, check_reason.
 --- @include "includes/call"
 --- @include "includes/metrics"
 
@@ -84,4 +84,14 @@ function Agents.set_agent_state(aid, state, reason)
   lifecycle({type = 'agent.state_changed', agent = aid, state = state, previous = prev[1], reason = reason})
   Agents.reindex_agent(aid)
   return true
+end
+
+-- `not_ready` needs one of the deployment's not-ready reasons when any are
+-- configured (PUT /api/v1/not-ready-reasons); returns the refusal, or nil.
+function Agents.check_reason(state, reason)
+  if state ~= 'not_ready' then return nil end
+  local reasons = cjson.decode(redis.call('GET', k('not_ready_reasons')) or '[]')
+  if #reasons == 0 then return nil end
+  for _, r in ipairs(reasons) do if r == reason then return nil end end
+  return refuse('bad_request', 'reason must be one of the not-ready reasons: ' .. table.concat(reasons, ', '))
 end
