@@ -129,3 +129,26 @@ async def test_without_next_state_the_agent_keeps_its_state(sb):
     await agent.expect("conversation.closed", conversation_id=cid)
     agents = await sb.admin("GET", "/api/v1/agents/alice")
     assert agents["state"] == "available"
+
+
+async def test_an_agent_that_served_a_conversation_may_add_notes_after_the_end(sb):
+    await sb.queue("support")
+    agent, cid = await ended_chat(sb)
+    bob = await sb.available_agent("bob")
+    mallory = await sb.available_agent("mallory", queues=["support"])
+    # in wrap-up
+    ack = await agent.ok({"type": "note", "conversation_id": cid, "text": "customer will call back"})
+    note = await agent.expect("note", seq=ack["seq"])
+    assert note["text"] == "customer will call back" and note["from"]["id"] == "alice"
+    # and after it
+    await agent.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    await agent.expect("conversation.closed", conversation_id=cid)
+    await agent.ok({"type": "note", "conversation_id": cid, "text": "called back, all fine"})
+    # never a message, and never someone that did not serve it
+    message = await agent.request({"type": "message", "conversation_id": cid, "text": "hello again"})
+    assert (message["code"], message["message"]) == ("forbidden", "you are not connected to this conversation")
+    for other in (bob, mallory):
+        refused = await other.request({"type": "note", "conversation_id": cid, "text": "me too"})
+        assert (refused["code"], refused["message"]) == ("forbidden", "you are not connected to this conversation")
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert [n["text"] for n in detail["notes"]] == ["customer will call back", "called back, all fine"]
