@@ -152,3 +152,17 @@ async def test_an_agent_that_served_a_conversation_may_add_notes_after_the_end(s
         assert (refused["code"], refused["message"]) == ("forbidden", "you are not connected to this conversation")
     detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
     assert [n["text"] for n in detail["notes"]] == ["customer will call back", "called back, all fine"]
+
+
+async def test_a_queue_may_free_the_slot_when_the_session_ends(sb):
+    await sb.queue("support", release_capacity_on="end")
+    agent, cid = await ended_chat(sb, capacity=1)
+    _customer, second = await sb.chat()
+    offer = await agent.expect("offer", conversation_id=second["conversation_id"])
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    # the first wrap-up is still to be done, and the card says so
+    _again, welcome = await sb.agent_socket(await sb.agent("alice", capacity=1))
+    statuses = {c["conversation_id"]: c["status"] for c in welcome["conversations"]}
+    assert statuses == {cid: "wrap_up", second["conversation_id"]: "active"}
+    await agent.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    assert (await sb.queue("support", release_capacity_on="wrap_up"))["release_capacity_on"] == "wrap_up"

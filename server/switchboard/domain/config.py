@@ -61,6 +61,8 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_dispositions: Annotated[int, msgspec.Meta(ge=1, le=20)] = 1
     #: "required": a wrap-up without notes is refused
     wrap_up_notes: Literal["optional", "required"] = "optional"
+    #: when the agent's slot is free again: when the session ends, or once it is wrapped up
+    release_capacity_on: Literal["end", "wrap_up"] = "wrap_up"
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
     business_hours: BusinessHours | None = None

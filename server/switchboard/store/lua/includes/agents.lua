@@ -11,12 +11,15 @@ function Agents.agent_public(aid)
   return {id = aid, display_name = redis.call('HGET', k(KEY.agent, aid), 'display_name') or aid}
 end
 
+-- What counts against capacity: the slots (sessions connected or in wrap-up)
+-- and pending offers, less the wrap-ups of queues that release the slot when
+-- the session ends (`released`, see Lifecycle.end_session).
 function Agents.agent_load(aid)
-  return redis.call('SCARD', k(KEY.agent, aid, 'slots')) + redis.call('SCARD', k(KEY.agent, aid, 'offers'))
+  return Agents.agent_active(aid) + redis.call('SCARD', k(KEY.agent, aid, 'offers'))
 end
 
 function Agents.agent_active(aid)
-  return redis.call('SCARD', k(KEY.agent, aid, 'slots'))
+  return redis.call('SCARD', k(KEY.agent, aid, 'slots')) - redis.call('SCARD', k(KEY.agent, aid, 'released'))
 end
 
 -- The per-queue index of agents that can take a chat now (available, connected,

@@ -80,6 +80,11 @@ function Lifecycle.end_session(sid, reason)
   if status == 'closed' then Lifecycle.finished(s.conv) end
   for _, aid in ipairs(agents) do
     Deadline.arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
+    if q.release_capacity_on == 'end' then
+      -- the slot is free now; the session stays in `slots` until its wrap-up
+      redis.call('SADD', k(KEY.agent, aid, 'released'), sid)
+      Agents.reindex_agent(aid)
+    end
   end
   Deadline.disarm('inact:' .. sid)
   local to = Conversations.audience(s.conv, true)
@@ -117,6 +122,7 @@ function Lifecycle.close_wrap_up(sid, aid, code, label, notes, codes)
     Lifecycle.finished(s.conv)
   end
   redis.call('SREM', k(KEY.agent, aid, 'slots'), sid)
+  redis.call('SREM', k(KEY.agent, aid, 'released'), sid)
   Deadline.disarm('wrapup:' .. sid .. ':' .. aid)
   local wrap = {code = code or cjson.null, label = label}
   if notes and notes ~= '' then wrap.notes = notes end
