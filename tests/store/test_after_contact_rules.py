@@ -69,3 +69,27 @@ async def test_notes_after_the_end_only_from_agents_that_served_the_conversation
             await router.post_message("c-s1", "agent", sender, sender.upper(), "no", kind=kind, now=T0 + 7)
         assert refused.value.code == "forbidden"
 
+
+async def test_a_wrap_up_refusal_changes_nothing(router):
+    await queue(router, "q", wrap_up_notes="required", max_dispositions=2)
+    await router.put_not_ready_reasons(["Lunch"])
+    await agent(router, "a", T0, queues=["q"])
+    await chat(router, "s1", T0 + 1)
+    await ended(router, "a", "s1", T0 + 2)
+    before = await router.redis.hgetall(router.keys.session("s1"))
+    attempts = [
+        {"codes": ["resolved", "not_resolved", "resolved2"], "notes": "n"},
+        {"codes": ["resolved"], "notes": " "},
+        {"codes": ["resolved"], "notes": "n", "next_state": "not_ready", "reason": "Nap"},
+    ]
+    for attempt in attempts:
+        with pytest.raises(SwitchboardError) as refused:
+            await router.wrap_up("a", "c-s1", now=T0 + 3, **attempt)
+        assert refused.value.code == "bad_request"
+    assert await router.redis.hgetall(router.keys.session("s1")) == before
+    done = await router.wrap_up(
+        "a", "c-s1", ["resolved", "not_resolved"], "n", now=T0 + 4, next_state="not_ready", reason="Lunch"
+    )
+    assert [c["code"] for c in done["codes"]] == ["resolved", "not_resolved"]
+    state = await router.redis.hmget(router.keys.agent("a"), "state", "reason")
+    assert state == [b"not_ready", b"Lunch"]

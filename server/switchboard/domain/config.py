@@ -91,6 +91,20 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     capacity: Annotated[int, msgspec.Meta(ge=1, le=50)] = 3
 
 
+NotReadyReason = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S")]
+
+
+class NotReadyReasons(msgspec.Struct, forbid_unknown_fields=True):
+    """The reasons an agent may give for `not_ready` (break, lunch, ...); none: any reason, as before."""
+
+    # not repeated: said by __post_init__, in the schema too
+    reasons: Annotated[list[NotReadyReason], msgspec.Meta(max_length=50, extra_json_schema={"uniqueItems": True})]
+
+    def __post_init__(self) -> None:
+        if len(set(self.reasons)) != len(self.reasons):
+            raise ValueError("reasons must not repeat a reason")
+
+
 def check_id(kind: str, value: str) -> str:
     if not ID_PATTERN.match(value):
         raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{kind} id must be 1 to 64 letters, digits, '_', '.' or '-'")

@@ -132,6 +132,8 @@ class QueueFigures(Part):
     service_level: float | None
     service_level_s: float  # as the queue configures it (whole seconds or not)
     occupancy: float | None
+    #: the queue's agents that are not_ready now, by reason ("" for none)
+    not_ready_reasons: dict[str, int] = {}
 
 
 class AgentFigures(Part):
@@ -142,6 +144,7 @@ class AgentFigures(Part):
     sessions: int
     queues: list[str]
     capacity: int
+    reason: str | UnsetType = UNSET  # of its state, when it has one (a not-ready reason)
 
 
 # ---------------------------------------------------------------- conversation history
