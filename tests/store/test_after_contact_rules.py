@@ -93,3 +93,14 @@ async def test_a_wrap_up_refusal_changes_nothing(router):
     assert [c["code"] for c in done["codes"]] == ["resolved", "not_resolved"]
     state = await router.redis.hmget(router.keys.agent("a"), "state", "reason")
     assert state == [b"not_ready", b"Lunch"]
+
+
+async def test_a_wrap_up_without_a_code_is_refused(router):
+    await queue(router, "q")
+    await agent(router, "a", T0, queues=["q"])
+    await chat(router, "s1", T0 + 1)
+    await ended(router, "a", "s1", T0 + 2)
+    with pytest.raises(SwitchboardError) as refused:
+        await router.wrap_up("a", "c-s1", [], now=T0 + 3)
+    assert refused.value.code == "bad_request"
+    assert (await router.redis.hget(router.keys.session("s1"), "wrapping")) == b"a"

@@ -27,6 +27,7 @@ if not sid then
   end
   return refuse('conflict', 'no session of this conversation is waiting for your wrap-up')
 end
+if #given == 0 then return refuse('bad_request', 'wrap_up needs a code (code or codes)') end
 local qid = redis.call('HGET', k(KEY.session, sid), 'queue')
 local q = Queues.queue_config(qid) or {wrap_up_codes = {}}
 local labels, valid = {}, {}
