@@ -236,9 +236,10 @@ PUBLIC = {
 }
 # What an agent's token may do (docs/protocol.md, HTTP API details): the shared canned
 # responses, the list of online visitors (for proactive invitations), the desk's
-# transfer targets, and a search over the conversations it took part in (its own:
-# the victim's never shows, which `leaks` checks).
+# transfer targets, the not-ready reasons of its state menu, and a search over the
+# conversations it took part in (its own: the victim's never shows, which `leaks` checks).
 AGENT_READABLE = {
+    ("GET", "/api/v1/not-ready-reasons"),
     ("GET", "/api/v1/canned-responses"),
     ("GET", "/api/v1/canned-responses/greeting"),
     ("GET", "/api/v1/visitors"),

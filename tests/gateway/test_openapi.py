@@ -204,6 +204,7 @@ VALID_BODIES: dict[str, Any] = {
     },
     "invite_visitor": {"queue": "support", "text": "Can I help?"},
     "create_webhook": {"url": "https://93.184.216.34/hook"},  # a public address: no DNS needed
+    "put_not_ready_reasons": {"reasons": ["Break", "Lunch"]},
 }
 
 
@@ -287,6 +288,10 @@ def probes_of(w: dict[str, Any]) -> list[Probe]:
         Probe("list_dead_letters", 200, {"id": hook}),
         Probe("replay_dead_letters", 200, {"id": hook}, body={}),
         Probe("delete_webhook", 204, {"id": w["old_hook"]}),
+        Probe("get_not_ready_reasons", 200, token=ann),
+        Probe("put_not_ready_reasons", 200, body=VALID_BODIES["put_not_ready_reasons"]),
+        Probe("put_not_ready_reasons", 400, body={"reasons": ["Break", "Break"]}),
+        Probe("put_not_ready_reasons", 403, body=VALID_BODIES["put_not_ready_reasons"], token=ann),
     ]
 
 

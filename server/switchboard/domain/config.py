@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -21,8 +21,11 @@ Tags = Annotated[list[Tag], msgspec.Meta(max_length=64)]
 Origin = Annotated[str, msgspec.Meta(max_length=256, pattern=r"^https?://[A-Za-z0-9.\[\]:-]+$")]
 
 
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
 class WrapUpCode(msgspec.Struct, forbid_unknown_fields=True):
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    code: Code
     label: Name
 
 
@@ -52,6 +55,14 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100, extra_json_schema={"minItems": 1})] = (
         msgspec.field(default_factory=lambda: list(DEFAULT_WRAP_UP_CODES))
     )
+    #: the code a wrap-up gets when its time runs out; None: it closes with no code
+    default_wrap_up_code: Code | None = None
+    #: how many wrap-up codes (dispositions) one wrap-up may give
+    max_dispositions: Annotated[int, msgspec.Meta(ge=1, le=20)] = 1
+    #: "required": a wrap-up without notes is refused
+    wrap_up_notes: Literal["optional", "required"] = "optional"
+    #: when the agent's slot is free again: when the session ends, or once it is wrapped up
+    release_capacity_on: Literal["end", "wrap_up"] = "wrap_up"
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
     business_hours: BusinessHours | None = None
@@ -67,6 +78,8 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError("wrap_up_codes must not repeat a code")
         if not codes:
             raise ValueError("wrap_up_codes must not be empty")
+        if self.default_wrap_up_code is not None and self.default_wrap_up_code not in codes:
+            raise ValueError("default_wrap_up_code must be one of wrap_up_codes")
 
 
 class AgentConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -76,6 +89,20 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     skills: Tags = []
     queues: Annotated[list[Annotated[str, msgspec.Meta(pattern=ID_PATTERN.pattern)]], msgspec.Meta(max_length=64)]
     capacity: Annotated[int, msgspec.Meta(ge=1, le=50)] = 3
+
+
+NotReadyReason = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"\S")]
+
+
+class NotReadyReasons(msgspec.Struct, forbid_unknown_fields=True):
+    """The reasons an agent may give for `not_ready` (break, lunch, ...); none: any reason, as before."""
+
+    # not repeated: said by __post_init__, in the schema too
+    reasons: Annotated[list[NotReadyReason], msgspec.Meta(max_length=50, extra_json_schema={"uniqueItems": True})]
+
+    def __post_init__(self) -> None:
+        if len(set(self.reasons)) != len(self.reasons):
+            raise ValueError("reasons must not repeat a reason")
 
 
 def check_id(kind: str, value: str) -> str:

@@ -147,6 +147,11 @@ class Keys:
     def canned_responses(self) -> str:
         return self._r("canned")
 
+    @property
+    def not_ready_reasons(self) -> str:
+        """The deployment's not-ready reasons, a JSON list (read by set_state and wrap_up)."""
+        return self._r("not_ready_reasons")
+
     # webhooks (routing-tagged: fanning events out and acknowledging them in the
     # events stream's consumer group is one atomic step; see lua/webhook_*.lua)
     @property

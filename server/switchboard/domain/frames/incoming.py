@@ -7,7 +7,7 @@ by the schema, so an over-long text gets `too_long` instead of `bad_request`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -176,10 +176,19 @@ class EndSession(Command, tag="end_session"):
     conversation_id: Id
 
 
+WrapUpCodeId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
 class WrapUp(Command, tag="wrap_up"):
     conversation_id: Id
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    # `code`, `codes` or both (domain/desk.py wrap_up_codes); `code` stays the contract
+    code: WrapUpCodeId | None = None
     notes: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    #: several codes, up to the queue's max_dispositions
+    codes: Annotated[list[WrapUpCodeId], msgspec.Meta(max_length=20)] | None = None
+    #: the state the agent goes to once wrapped up; None: it keeps its state
+    next_state: Literal["available", "not_ready"] | None = None
+    reason: ShortText | None = None
 
 
 class RequestHelp(Command, tag="request_help"):

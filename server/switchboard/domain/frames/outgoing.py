@@ -65,10 +65,16 @@ class HelpRequest(Part):
     text: str | UnsetType = UNSET
 
 
+class GivenWrapUpCode(Part):
+    code: str
+    label: str
+
+
 class WrapUpCode(Part):
     code: str | None  # None: the wrap-up timed out
     label: str
     notes: str | UnsetType = UNSET
+    codes: list[GivenWrapUpCode] | UnsetType = UNSET  # every code, when the agent gave several
 
 
 class Card(Part):
@@ -126,6 +132,8 @@ class QueueFigures(Part):
     service_level: float | None
     service_level_s: float  # as the queue configures it (whole seconds or not)
     occupancy: float | None
+    #: the queue's agents that are not_ready now, by reason ("" for none)
+    not_ready_reasons: dict[str, int] = {}
 
 
 class AgentFigures(Part):
@@ -136,6 +144,7 @@ class AgentFigures(Part):
     sessions: int
     queues: list[str]
     capacity: int
+    reason: str | UnsetType = UNSET  # of its state, when it has one (a not-ready reason)
 
 
 # ---------------------------------------------------------------- conversation history
@@ -247,6 +256,7 @@ class Ack(Frame, tag="ack"):
     monitoring: bool | UnsetType = UNSET
     card: Card | UnsetType = UNSET
     messages: list[HistoryEvent] | UnsetType = UNSET
+    codes: list[GivenWrapUpCode] | UnsetType = UNSET  # a wrap-up that gave several codes
 
 
 class Error(Frame, tag="error"):
@@ -477,6 +487,7 @@ __all__ = [
     "CustomerWelcome",
     "Error",
     "Frame",
+    "GivenWrapUpCode",
     "HelpRequest",
     "HelpRequested",
     "HistoryEvent",

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from . import agents, api_docs, canned_responses, conversations, events, health, queues, stats, visitors, webhooks
+from . import (
+    agents,
+    api_docs,
+    canned_responses,
+    conversations,
+    events,
+    health,
+    not_ready_reasons,
+    queues,
+    stats,
+    visitors,
+    webhooks,
+)
 from .errors import exception_handlers
 
 routes = [
     *health.routes,
     *queues.routes,
     *agents.routes,
+    *not_ready_reasons.routes,
     *conversations.routes,
     *events.routes,
     *stats.routes,

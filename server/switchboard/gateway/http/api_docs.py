@@ -15,12 +15,34 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...domain.frames import asyncapi
-from . import agents, canned_responses, conversations, events, health, queues, stats, visitors, webhooks
+from . import (
+    agents,
+    canned_responses,
+    conversations,
+    events,
+    health,
+    not_ready_reasons,
+    queues,
+    stats,
+    visitors,
+    webhooks,
+)
 from .common import JSON
 from .openapi import ApiRoute, Body, Operation, document
 
 #: every route the OpenAPI document describes (this module's own included)
-DESCRIBED = (health, queues, agents, conversations, events, stats, canned_responses, visitors, webhooks)
+DESCRIBED = (
+    health,
+    queues,
+    agents,
+    not_ready_reasons,
+    conversations,
+    events,
+    stats,
+    canned_responses,
+    visitors,
+    webhooks,
+)
 
 
 def _version() -> str:

@@ -33,10 +33,14 @@ class QueueList(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class WrapUpCodes(msgspec.Struct, forbid_unknown_fields=True):
-    """The queue's wrap-up codes, for the desk's wrap-up dialog."""
+    """The queue's wrap-up codes and rules, for the desk's wrap-up dialog."""
 
     queue: QueueRef
     wrap_up_codes: list[WrapUpCode]
+    wrap_up_timeout_s: float
+    max_dispositions: int
+    wrap_up_notes: str
+    default_wrap_up_code: str | None
 
 
 class TargetQueue(msgspec.Struct, forbid_unknown_fields=True):
@@ -108,7 +112,16 @@ async def get_wrap_up_codes(request: Request) -> Response:
     config = await s.directory.queue_config(qid)
     if config is None:
         raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
-    return JSON(WrapUpCodes(QueueRef(id=qid, name=config.name), config.wrap_up_codes))
+    return JSON(
+        WrapUpCodes(
+            QueueRef(id=qid, name=config.name),
+            config.wrap_up_codes,
+            config.wrap_up_timeout_s,
+            config.max_dispositions,
+            config.wrap_up_notes,
+            config.default_wrap_up_code,
+        )
+    )
 
 
 @requires_admin_or_agent

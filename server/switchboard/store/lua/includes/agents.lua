@@ -1,5 +1,5 @@
 -- Routing prelude: agents: load, state, the per-queue index of ready agents.
--- Provides: `Agents.*`: agent_public, agent_load, agent_active, agent_profile, unindex_ready, reindex_agent, set_agent_state.
+-- Provides: `Agents.*`: agent_public, agent_load, agent_active, agent_profile, unindex_ready, reindex_agent, set_agent_state, check_reason.
 --- @include "includes/call"
 --- @include "includes/metrics"
 
@@ -11,12 +11,15 @@ function Agents.agent_public(aid)
   return {id = aid, display_name = redis.call('HGET', k(KEY.agent, aid), 'display_name') or aid}
 end
 
+-- What counts against capacity: the slots (sessions connected or in wrap-up)
+-- and pending offers, less the wrap-ups of queues that release the slot when
+-- the session ends (`released`, see Lifecycle.end_session).
 function Agents.agent_load(aid)
-  return redis.call('SCARD', k(KEY.agent, aid, 'slots')) + redis.call('SCARD', k(KEY.agent, aid, 'offers'))
+  return Agents.agent_active(aid) + redis.call('SCARD', k(KEY.agent, aid, 'offers'))
 end
 
 function Agents.agent_active(aid)
-  return redis.call('SCARD', k(KEY.agent, aid, 'slots'))
+  return redis.call('SCARD', k(KEY.agent, aid, 'slots')) - redis.call('SCARD', k(KEY.agent, aid, 'released'))
 end
 
 -- The per-queue index of agents that can take a chat now (available, connected,
@@ -84,4 +87,14 @@ function Agents.set_agent_state(aid, state, reason)
   lifecycle({type = 'agent.state_changed', agent = aid, state = state, previous = prev[1], reason = reason})
   Agents.reindex_agent(aid)
   return true
+end
+
+-- `not_ready` needs one of the deployment's not-ready reasons when any are
+-- configured (PUT /api/v1/not-ready-reasons); returns the refusal, or nil.
+function Agents.check_reason(state, reason)
+  if state ~= 'not_ready' then return nil end
+  local reasons = cjson.decode(redis.call('GET', k('not_ready_reasons')) or '[]')
+  if #reasons == 0 then return nil end
+  for _, r in ipairs(reasons) do if r == reason then return nil end end
+  return refuse('bad_request', 'reason must be one of the not-ready reasons: ' .. table.concat(reasons, ', '))
 end

@@ -68,6 +68,7 @@ function Cards.session_view(sid)
   end
   s.agents = agents
   s.journey = Cards.web_pages(s.visitor, Cards.web_session_at(s.visitor, s.queued_at))
+  if s.wrap_codes and s.wrap_codes ~= '' then s.wrap_codes = cjson.decode(s.wrap_codes) end
   if s.help then
     local help = cjson.decode(s.help)
     help.agent = Agents.agent_public(help.agent)
