@@ -391,3 +391,21 @@ async def test_queued_customers_get_an_estimated_wait_once_the_queue_has_answere
     await alice.ok({"type": "wrap_up", "conversation_id": offer["conversation_id"], "code": "resolved"})
     moved = await third.expect("chat.position")
     assert moved["position"] == 1 and moved["estimated_wait_ms"] <= estimate_3
+
+
+async def test_best_skilled_agent_over_the_sockets(sb):
+    await sb.queue("support", skills=["billing"], agent_selection="best_skilled", min_proficiency={"billing": 2})
+    novice = await sb.available_agent("novice", skills=["billing"], proficiency={"billing": 1})
+    average = await sb.available_agent("average", skills=["billing"])
+    expert = await sb.available_agent("expert", skills=["billing"], proficiency={"billing": 5})
+    _, started = await sb.chat()
+    offer = await expert.expect("offer")
+    assert offer["session_id"] == started["session_id"]
+    assert novice.received("offer") == [] and average.received("offer") == []
+    profile = await sb.admin("GET", "/api/v1/agents/expert")
+    assert profile["proficiency"] == {"billing": 5}
+    refused = await sb.http.put(
+        "/api/v1/agents/novice",
+        json={"display_name": "N", "languages": ["en"], "queues": ["support"], "proficiency": {"billing": 6}},
+    )
+    assert refused.status_code == 400, refused.text

@@ -26,7 +26,7 @@ protocol.md are checked against what is stored in Redis:
 and, from the same rules: a queue's max_wait_s ends a never-connected session.
 
 Eligibility (4) is an independent oracle written from the contract's words
-(routing steps included) over this test's own model of agents and queues; it is
+(routing steps and proficiency minimums included) over this test's own model of agents and queues; it is
 not imported from the server. Commands also check their own results: refusals
 must be the expected ones (a visitor with an open chat gets `conflict`, a stale
 offer `not_found`), and valid commands must succeed.
@@ -93,7 +93,12 @@ class AgentModel:
     skills: list[str]
     queues: list[str]
     capacity: int
+    proficiency: dict[str, int] = field(default_factory=dict)
     conns: set[str] = field(default_factory=set)
+
+    def level(self, skill: str) -> int:
+        """protocol.md: a skill's level is 3 when the agent's `proficiency` does not name it."""
+        return self.proficiency.get(skill, 3)
 
 
 @dataclass
@@ -180,9 +185,12 @@ def queue_configs(draw: st.DrawFn) -> dict[str, QueueConfig]:
                     [{"after_s": 20, "skills": []}],
                     [{"after_s": 12, "languages": []}, {"after_s": 30, "skills": ["billing"], "languages": ["en"]}],
                     [{"after_s": 0, "languages": ["en", "de"]}],
+                    [{"after_s": 15, "min_proficiency": {}}],
                 ]
             )
         ),
+        "min_proficiency": draw(st.sampled_from([{}, {}, {"billing": 3}, {"billing": 4, "tech": 2}])),
+        "agent_selection": draw(st.sampled_from(["longest_idle", "best_skilled"])),
     }
     return {"sales": msgspec.convert(sales, QueueConfig), "support": msgspec.convert(support, QueueConfig)}
 
@@ -193,6 +201,7 @@ agent_st = st.fixed_dictionaries(
         "skills": skills_st,
         "queues": st.sampled_from([["sales"], ["support"], ["sales", "support"], ["sales", "support"]]),
         "capacity": st.integers(1, 2),
+        "proficiency": st.sampled_from([{}, {}, {"billing": 1}, {"billing": 5, "tech": 4}, {"tech": 2, "vip": 5}]),
     }
 )
 
@@ -357,29 +366,33 @@ class RouterMachine(RuleBasedStateMachine):
     def state_allows(self, aid: str, state: str | None) -> bool:
         return state == "available" and bool(self.agents[aid].conns)
 
-    def targeting(self, sid: str, at: int) -> tuple[set[str], set[str] | None]:
-        """Required skills, and acceptable languages (None: any), of a session at time `at`:
-        the queue's skills plus the session's and the session's language, until the
-        session has waited a routing step's `after_s`; then that step's skills and
-        languages replace them (an empty list requires nothing)."""
+    def targeting(self, sid: str, at: int) -> tuple[set[str], set[str] | None, dict[str, int]]:
+        """Required skills, acceptable languages (None: any) and minimum levels of a
+        session at time `at`: the queue's skills plus the session's, the session's
+        language and the queue's `min_proficiency`, until the session has waited a
+        routing step's `after_s`; then what that step names replaces them (an empty
+        list requires nothing)."""
         s = self.sessions[sid]
         q = self.queues[s.queue].config
-        skills, languages = set(q.skills) | set(s.skills), {s.language}
+        skills, languages, minimums = set(q.skills) | set(s.skills), {s.language}, q.min_proficiency
         for step in q.steps:
             if at - s.entered_at >= step.after_s * 1000:
                 if step.skills is not None:
                     skills = set(step.skills)
                 if step.languages is not None:
                     languages = set(step.languages)
-        return skills, (languages or None)
+                if step.min_proficiency is not None:
+                    minimums = step.min_proficiency
+        return skills, (languages or None), minimums
 
     def suits(self, aid: str, sid: str, at: int) -> bool:
         a, s = self.agents[aid], self.sessions[sid]
-        skills, languages = self.targeting(sid, at)
+        skills, languages, minimums = self.targeting(sid, at)
         return (
             s.queue in a.queues
             and (languages is None or bool(languages & set(a.languages)))
             and skills <= set(a.skills)
+            and all(a.level(x) >= minimums.get(x, 1) for x in skills)
             and aid not in self.declined.get(sid, set())
         )
 
@@ -453,8 +466,9 @@ class RouterMachine(RuleBasedStateMachine):
                 skills=p["skills"],
                 queues=p["queues"],
                 capacity=p["capacity"],
+                proficiency=p["proficiency"],
             )
-            self.agents[aid] = AgentModel(p["languages"], p["skills"], p["queues"], p["capacity"])
+            self.agents[aid] = AgentModel(p["languages"], p["skills"], p["queues"], p["capacity"], p["proficiency"])
             assert self.run(self.router.put_agent(aid, msgspec.json.encode(config)))
             # The agent token carries the agent's token version (a fresh one per created agent).
             self.token_versions[aid] = _s(self.run(self.redis.hget(self.keys.agent(aid), "token_version")))

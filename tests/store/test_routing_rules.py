@@ -106,3 +106,47 @@ async def test_queue_priority_then_arrival_order(router):
         await serve(router, "alice", ringing[0], now)
         now += 10
     assert order == ["high", "low-first", "low-second"]
+
+
+async def test_a_minimum_proficiency_passes_over_agents_below_it(router):
+    await queue(router, "q", skills=["billing"], min_proficiency={"billing": 4})
+    await agent(router, "default-level", T0, queues=["q"], skills=["billing"])  # level 3
+    await agent(router, "novice", T0 + 1, queues=["q"], skills=["billing"], proficiency={"billing": 1})
+    await agent(router, "expert", T0 + 2, queues=["q"], skills=["billing"], proficiency={"billing": 5}, capacity=1)
+    await chat(router, "s1", T0 + 10)
+    assert await offered_to(router, "s1") == "expert"
+    await chat(router, "s2", T0 + 11)
+    assert await offered_to(router, "s2") is None  # nobody else is good enough: it waits
+
+
+async def test_a_routing_step_may_lower_the_minimum(router):
+    await queue(
+        router, "q", skills=["billing"], min_proficiency={"billing": 5}, steps=[{"after_s": 10, "min_proficiency": {}}]
+    )
+    await agent(router, "average", T0, queues=["q"], skills=["billing"])
+    await chat(router, "s1", T0 + 10)
+    assert await offered_to(router, "s1") is None
+    for member in await router.due_deadlines(T0 + 10_010):
+        await router.expire(member, now=T0 + 10_010)
+    assert await offered_to(router, "s1") == "average"
+
+
+async def test_best_skilled_wins_over_idle_time_and_idle_time_breaks_ties(router):
+    await queue(router, "q", skills=["billing"], agent_selection="best_skilled")
+    await agent(router, "idle-long", T0, queues=["q"], skills=["billing", "tech"], proficiency={"billing": 2})
+    await agent(router, "skilled-1", T0 + 1, queues=["q"], skills=["billing"], proficiency={"billing": 5})
+    await agent(router, "skilled-2", T0 + 2, queues=["q"], skills=["billing"], proficiency={"billing": 5})
+    await chat(router, "s1", T0 + 10, skills=["tech"])  # billing 2 + tech 3 = 5 beats billing 5 alone, which lacks tech
+    assert await offered_to(router, "s1") == "idle-long"
+    await chat(router, "s2", T0 + 11)
+    assert await offered_to(router, "s2") == "skilled-1"  # 5 and 5: the longer idle one
+    await chat(router, "s3", T0 + 12)
+    assert await offered_to(router, "s3") == "skilled-2"
+
+
+async def test_longest_idle_ignores_proficiency(router):
+    await queue(router, "q", skills=["billing"])
+    await agent(router, "idle-long", T0, queues=["q"], skills=["billing"], proficiency={"billing": 1})
+    await agent(router, "expert", T0 + 1, queues=["q"], skills=["billing"], proficiency={"billing": 5})
+    await chat(router, "s1", T0 + 10)
+    assert await offered_to(router, "s1") == "idle-long"

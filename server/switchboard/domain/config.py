@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -19,6 +19,15 @@ Seconds = Annotated[float, msgspec.Meta(gt=0, le=86400 * 30)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=64)]
 #: a web origin as browsers send it in `Origin`: scheme, host and optional port, no path
 Origin = Annotated[str, msgspec.Meta(max_length=256, pattern=r"^https?://[A-Za-z0-9.\[\]:-]+$")]
+#: an agent's proficiency in a skill, 1 (novice) to 5 (expert)
+Level = Annotated[int, msgspec.Meta(ge=1, le=5)]
+#: skill -> level: an agent's proficiencies, or the minimum levels a queue or routing step asks for
+Levels = Annotated[dict[Tag, Level], msgspec.Meta(max_length=64)]
+#: the level of an agent in a skill it has when its `proficiency` does not name it
+DEFAULT_LEVEL = 3
+#: which eligible agent gets a chat: the longest idle, or the one with the highest total
+#: proficiency over the required skills (then the longest idle)
+AgentSelection = Literal["longest_idle", "best_skilled"]
 
 
 class WrapUpCode(msgspec.Struct, forbid_unknown_fields=True):
@@ -30,6 +39,8 @@ class RoutingStep(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     after_s: Annotated[float, msgspec.Meta(ge=0, le=86400)]
     skills: Tags | None = None
     languages: Tags | None = None
+    #: replaces the queue's `min_proficiency` once the step is reached
+    min_proficiency: Levels | None = None
 
 
 DEFAULT_WRAP_UP_CODES = (
@@ -54,6 +65,10 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     )
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
+    #: the minimum level an agent needs in a required skill (one the queue, the chat or
+    #: the current routing step requires) that this names; other skills ask for any level
+    min_proficiency: Levels = {}
+    agent_selection: AgentSelection = "longest_idle"
     business_hours: BusinessHours | None = None
     #: the sites whose widget may open chats in this queue; None: SWITCHBOARD_ALLOWED_ORIGINS
     allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=50)] | None = None
@@ -74,6 +89,9 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     role: Role = Role.AGENT
     languages: Tags
     skills: Tags = []
+    #: the level in each of its skills (DEFAULT_LEVEL when not named); a skill the agent
+    #: does not have is not given by naming it here
+    proficiency: Levels = {}
     queues: Annotated[list[Annotated[str, msgspec.Meta(pattern=ID_PATTERN.pattern)]], msgspec.Meta(max_length=64)]
     capacity: Annotated[int, msgspec.Meta(ge=1, le=50)] = 3
 

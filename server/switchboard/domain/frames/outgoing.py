@@ -104,6 +104,8 @@ class AgentProfile(Part):
     skills: list[str]
     queues: list[str]
     capacity: int
+    #: skill -> level (1 to 5) where it is not the default 3
+    proficiency: dict[str, int] = {}
 
 
 class AgentStateView(Part):

@@ -52,27 +52,39 @@ function Routing.offer_session(sid, s, q, aid)
 end
 
 -- Whether agents of `profile` ("<languages>|<skills>", see agent_profile) may
--- take a session that needs `skills` and one of `languages` (none: any).
-function Routing.profile_serves(profile, skills, languages)
+-- take a session that needs `skills` (each at its level in `minimums`, if named
+-- there) and one of `languages` (none: any): their total level over `skills`
+-- when they may, else nil.
+function Routing.profile_serves(profile, skills, languages, minimums)
   local langs, have = string.match(profile, '^(.-)|(.*)$')
   if #languages > 0 then
     local speaks = false
     for _, l in ipairs(languages) do if has_word(langs, l) then speaks = true break end end
-    if not speaks then return false end
+    if not speaks then return nil end
   end
+  local levels = {}
+  for _, word in ipairs(words(have)) do
+    local skill, level = string.match(word, '^(.-)=(%d)$')
+    if skill then levels[skill] = tonumber(level) else levels[word] = DEFAULT_LEVEL end
+  end
+  local total = 0
   for _, x in ipairs(skills) do
-    if not has_word(have, x) then return false end
+    local level = levels[x]
+    if not level or level < (tonumber(minimums[x]) or 0) then return nil end
+    total = total + level
   end
-  return true
+  return total
 end
 
--- The longest idle ready agent of `qid` eligible for `sid`: the best head among
--- the profiles that serve it, skipping the agents that declined it.
-function Routing.best_agent(qid, sid, skills, languages, profiles)
+-- The ready agent of `qid` that `sid` goes to: among the heads of the profiles
+-- that serve it (skipping the agents that declined it), the longest idle; with
+-- `best_skilled`, the highest total level over the required skills first.
+function Routing.best_agent(qid, sid, need, profiles, best_skilled)
   local declined = k(KEY.session, sid, 'declined')
-  local best, best_score = nil, nil
+  local best, best_key = nil, nil
   for _, profile in ipairs(profiles) do
-    if Routing.profile_serves(profile, skills, languages) then
+    local total = Routing.profile_serves(profile, need.skills, need.languages, need.minimums)
+    if total then
       local key = k(KEY.queue_state, qid, 'rp', profile)
       local start = 0
       while true do
@@ -82,9 +94,11 @@ function Routing.best_agent(qid, sid, skills, languages, profiles)
         for i = 1, #page, 2 do
           local aid, score = page[i], tonumber(page[i + 1])
           if redis.call('SISMEMBER', declined, aid) == 0 then
-            -- ties as in one sorted set: by member
-            if not best or score < best_score or (score == best_score and aid < best) then
-              best, best_score = aid, score
+            -- the skill first when the queue says so, then idle time; ties as in one sorted set: by member
+            local rank = best_skilled and -total or 0
+            if not best or rank < best_key[1] or (rank == best_key[1] and (score < best_key[2]
+                or (score == best_key[2] and aid < best))) then
+              best, best_key = aid, {rank, score}
             end
             taken = true
             break
@@ -127,9 +141,10 @@ function Routing.route_queue(qid, only)
     local m = redis.call('HMGET', k(KEY.session, sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at')
     -- a session queued while the queue was closed waits for the opening
     if (tonumber(m[1]) or 0) <= NOW then
-      local skills, languages = Cards.required_skills(
+      local skills, languages, minimums = Cards.required_skills(
         {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, q)
-      local aid = Routing.best_agent(qid, sid, skills, languages, profiles)
+      local need = {skills = skills, languages = languages, minimums = minimums}
+      local aid = Routing.best_agent(qid, sid, need, profiles, q.agent_selection == 'best_skilled')
       if aid then
         Routing.offer_session(sid, hgetall(k(KEY.session, sid)), q, aid)
         profiles = redis.call('SMEMBERS', k(KEY.queue_state, qid, 'profiles'))
