@@ -409,3 +409,17 @@ async def test_best_skilled_agent_over_the_sockets(sb):
         json={"display_name": "N", "languages": ["en"], "queues": ["support"], "proficiency": {"billing": 6}},
     )
     assert refused.status_code == 400, refused.text
+
+
+async def test_a_vip_chat_is_answered_first(sb):
+    await sb.queue("support", max_chat_priority=10, priority_aging_per_min=1)
+    _, plain = await sb.chat()
+    _, vip = await sb.chat(priority=10)
+    greedy, _ = await sb.customer()
+    refused = await greedy.request({"type": "start_chat", "queue": "support", "priority": 11})
+    assert refused["code"] == "bad_request"
+    agent = await sb.available_agent("alice", capacity=1)
+    offer = await agent.expect("offer")
+    assert offer["session_id"] == vip["session_id"]
+    await agent.ok({"type": "decline", "offer_id": offer["offer_id"]})
+    await agent.expect("offer", session_id=plain["session_id"])

@@ -43,6 +43,7 @@ import os
 from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, TypeVar
 
 import msgspec
@@ -75,7 +76,7 @@ SKILLS = ["billing", "tech", "vip"]
 QUEUE_IDS = ["sales", "support"]
 VISITORS = [f"v{i}" for i in range(1, 6)]
 START = 1_700_000_000_000
-PRIORITY_SCALE = 10**13  # the contract orders by priority first; the server's score encoding
+PRIORITY_SCALE = 10**13  # without aging the contract orders by priority first; the server's score encoding
 GRACE_MS = 15_000
 INACTIVITY_MS = 60_000
 ENDED_STATUSES = {"wrap_up", "closed"}
@@ -117,9 +118,22 @@ class SessionModel:
     queued_at: int
     score: float
     entered_at: int = 0  # when it entered its current queue (routing steps count from here)
+    priority: int = 0  # the queue's priority plus the chat's own
+    chat_priority: int = 0
 
     def __post_init__(self) -> None:
         self.entered_at = self.entered_at or self.queued_at
+
+
+def entry_score(config: QueueConfig, priority: int, entered_at: int) -> float:
+    """The server's score encoding (docs/protocol.md, Routing as implemented)."""
+    aging = config.priority_aging_per_min
+    return entered_at - priority * (60_000 / aging if aging > 0 else PRIORITY_SCALE)
+
+
+def effective_priority(config: QueueConfig, priority: int, entered_at: int, now: int) -> Fraction:
+    """protocol.md: a waiting chat gains `priority_aging_per_min` of priority per minute it waits."""
+    return priority + Fraction(config.priority_aging_per_min) * (now - entered_at) / 60_000
 
 
 def _s(value: Any) -> str:
@@ -166,6 +180,9 @@ def queue_configs(draw: st.DrawFn) -> dict[str, QueueConfig]:
         "wrap_up_timeout_s": draw(st.sampled_from([30, 60])),
         "priority": draw(st.sampled_from([0, 1])),
         "max_wait_s": draw(st.sampled_from([None, None, 45, 8])),
+        "max_chat_priority": draw(st.sampled_from([0, 3])),
+        # a point of priority is worth 60 s (1 per minute) or 10 s (6 per minute) of waiting
+        "priority_aging_per_min": draw(st.sampled_from([0, 0, 1, 6])),
     }
     support = {
         "name": "Support",
@@ -821,10 +838,14 @@ class RouterMachine(RuleBasedStateMachine):
             if "en" in served and data.draw(st.booleans(), label="english")
             else self.pick(data, served, "language")
         )
+        chat_priority = self.pick(data, [0, 0, 2, 3, 4], "chat priority")
         self.advance(1)
         self.ensure_visitor_connected(vid)
         cid, sid = self.new_id("c"), self.new_id("s")
         is_open = self.visitor_open(vid)
+        config = self.queues[qid].config
+        too_high = chat_priority > config.max_chat_priority
+        priority = config.priority + chat_priority
         model = SessionModel(
             sid,
             cid,
@@ -833,7 +854,9 @@ class RouterMachine(RuleBasedStateMachine):
             language,
             skills,
             self.now,
-            -self.queues[qid].config.priority * PRIORITY_SCALE + self.now,
+            entry_score(config, priority, self.now),
+            priority=priority,
+            chat_priority=chat_priority,
         )
         self.sessions[sid] = model  # known before the call: the events of the call refer to it
         result = self.call(
@@ -847,14 +870,17 @@ class RouterMachine(RuleBasedStateMachine):
                 channel=channel,
                 customer={"name": vid},
                 text="hi",
+                priority=chat_priority,
                 now=self.now,
             ),
-            refusals={"conflict"},
+            refusals={"conflict", "bad_request"},
         )
         if isinstance(result, SwitchboardError):
-            assert is_open, f"start_chat refused although {vid} has no open chat: {result!r}"
+            expected = "conflict" if is_open else "bad_request" if too_high else None
+            assert result.code.value == expected, f"start_chat refused with {result!r}, expected {expected}"
             del self.sessions[sid]
             return
+        assert not too_high, f"start_chat accepted priority {chat_priority} above {config.max_chat_priority}"
         assert not is_open, f"{vid} could open a second chat while {self.visitor_session[vid]} is open"
         self.visitor_conv[vid], self.visitor_session[vid] = cid, sid
 
@@ -875,8 +901,19 @@ class RouterMachine(RuleBasedStateMachine):
         old = self.sessions[self.visitor_session[vid]]
         sid = self.new_id("s")
         q = self.queues[old.queue].config
+        # a new session of the conversation keeps the chat's own priority
+        priority = q.priority + old.chat_priority
         self.sessions[sid] = SessionModel(
-            sid, cid, vid, old.queue, old.language, old.skills, self.now, -q.priority * PRIORITY_SCALE + self.now
+            sid,
+            cid,
+            vid,
+            old.queue,
+            old.language,
+            old.skills,
+            self.now,
+            entry_score(q, priority, self.now),
+            priority=priority,
+            chat_priority=old.chat_priority,
         )
         self.call(
             self.router.start_chat(
@@ -1054,11 +1091,18 @@ class RouterMachine(RuleBasedStateMachine):
                 for b in order[i + 1 :]:
                     if b in self.returned:
                         continue  # its place is the head it was put at, checked when it was put there
-                    ka = (-self.queues[qid].config.priority, self.sessions[a].queued_at)
-                    kb = (-self.queues[qid].config.priority, self.sessions[b].queued_at)
-                    assert ka <= kb, (
-                        f"queue {qid} out of order: {a} (entered {ka}) ahead of {b} (entered {kb}): {order}"
+                    ka, kb = self.queue_key(a), self.queue_key(b)
+                    # effective priority first, then arrival; with aging, equal effective
+                    # priorities have equal scores, which Redis orders by session id
+                    tie = ka[0] == kb[0] and self.queues[qid].config.priority_aging_per_min > 0
+                    assert ka <= kb or tie, (
+                        f"queue {qid} out of order: {a} (-priority, entered: {ka}) ahead of {b} ({kb}): {order}"
                     )
+
+    def queue_key(self, sid: str) -> tuple[Fraction, int]:
+        """protocol.md: effective priority first (higher first), then arrival."""
+        m = self.sessions[sid]
+        return -effective_priority(self.queues[m.queue].config, m.priority, m.queued_at, self.now), m.queued_at
 
     def check_ended_once(self, snap: Snapshot) -> None:
         # Invariant 6: a session ends at most once (exactly once once it is in wrap-up

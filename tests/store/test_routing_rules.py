@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from switchboard.domain.config import AgentConfig, QueueConfig
+from switchboard.domain.errors import SwitchboardError
 from switchboard.store.router import Router
 
 T0 = 1_800_000_000_000
@@ -150,3 +151,42 @@ async def test_longest_idle_ignores_proficiency(router):
     await agent(router, "expert", T0 + 1, queues=["q"], skills=["billing"], proficiency={"billing": 5})
     await chat(router, "s1", T0 + 10)
     assert await offered_to(router, "s1") == "idle-long"
+
+
+async def waiting_order(router: Router, qid: str = "q") -> list[str]:
+    return [sid.decode() for sid in await router.redis.zrange(router.keys.queue_waiting(qid), 0, -1)]
+
+
+async def test_a_chat_priority_raises_it_within_its_queue_up_to_the_queues_maximum(router):
+    await queue(router, "q", max_chat_priority=5)
+    await chat(router, "plain", T0)
+    await chat(router, "vip", T0 + 1, priority=5)
+    await chat(router, "plain-later", T0 + 2)
+    assert await waiting_order(router) == ["vip", "plain", "plain-later"]
+    try:
+        await chat(router, "too-high", T0 + 3, priority=6)
+    except SwitchboardError as refused:
+        assert refused.code.value == "bad_request" and "at most 5" in refused.message
+    else:
+        raise AssertionError("a priority above max_chat_priority was accepted")
+
+
+async def test_aging_lets_a_long_wait_overtake_a_higher_priority(router):
+    # 2 points per minute: one point of priority is worth 30 s of waiting
+    await queue(router, "q", max_chat_priority=10, priority_aging_per_min=2)
+    await chat(router, "old", T0)
+    await chat(router, "vip-29s", T0 + 29_000, priority=1)  # 1 point = 30 s: ahead of "old" by 1 s
+    await chat(router, "vip-31s", T0 + 31_000, priority=1)  # behind "old" by 1 s
+    await chat(router, "vip-2m", T0 + 120_000, priority=10)  # 10 points = 5 min: the head
+    assert await waiting_order(router) == ["vip-2m", "vip-29s", "old", "vip-31s"]
+    alice_order = []
+    await agent(router, "alice", T0 + 200_000, queues=["q"], capacity=1)
+    now = T0 + 200_010
+    for _ in range(4):
+        ringing = await router.redis.zrange(router.keys.queue_waiting("q"), 0, -1)
+        offered = [sid for sid in ("old", "vip-29s", "vip-31s", "vip-2m") if await offered_to(router, sid) == "alice"]
+        assert len(offered) == 1, (offered, ringing)
+        alice_order.append(offered[0])
+        await serve(router, "alice", offered[0], now)
+        now += 10
+    assert alice_order == ["vip-2m", "vip-29s", "old", "vip-31s"]

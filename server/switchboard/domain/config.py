@@ -9,6 +9,7 @@ import msgspec
 
 from .errors import ErrorCode, SwitchboardError
 from .frames import Tag
+from .frames.incoming import ChatPriority
 from .hours import BusinessHours
 from .states import AcceptMode, Role
 
@@ -64,6 +65,10 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         msgspec.field(default_factory=lambda: list(DEFAULT_WRAP_UP_CODES))
     )
     priority: Annotated[int, msgspec.Meta(ge=-100, le=100)] = 0
+    #: the highest `priority` a chat may ask for in start_chat (0: chats cannot raise theirs)
+    max_chat_priority: ChatPriority = 0
+    #: a waiting chat gains this much priority per minute it has waited (0: none)
+    priority_aging_per_min: Annotated[float, msgspec.Meta(ge=0, le=100)] = 0
     steps: Annotated[list[RoutingStep], msgspec.Meta(max_length=20)] = []
     #: the minimum level an agent needs in a required skill (one the queue, the chat or
     #: the current routing step requires) that this names; other skills ask for any level

@@ -1,5 +1,5 @@
 -- Routing prelude: queues: configuration, entering and leaving, the estimated wait.
--- Provides: `Queues.*`: queue_config, queue_name, enqueue, arm_waiting_deadlines, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
+-- Provides: `Queues.*`: queue_config, queue_name, entry_score, enqueue, arm_waiting_deadlines, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
 --- @include "includes/call"
 --- @include "includes/deadlines"
 
@@ -15,6 +15,24 @@ end
 
 function Queues.queue_name(qid)
   return redis.call('HGET', k(KEY.queue, qid), 'name') or qid
+end
+
+-- The waiting order is "effective priority first, then arrival". With the
+-- queue's aging `a` (priority per minute), a chat of priority `p` that entered
+-- at `T` has at time `t` the effective priority  p + a·(t − T)/60000.  For two
+-- chats compared at the same `t`, `t` cancels out: A goes before B when
+--   p_A − a·T_A/60000  >  p_B − a·T_B/60000,
+-- that is, multiplying by −60000/a, when
+--   T_A − p_A·60000/a  <  T_B − p_B·60000/a.
+-- So the score  T − p·(60000/a)  orders the sorted set correctly at every
+-- moment, and aging needs no rewriting of its members: a point of priority is
+-- worth 60000/a ms of waiting. Equal scores are equal effective priorities
+-- for ever (Redis then orders by member). Without aging a point is worth
+-- PRIORITY_SCALE ms (centuries): priority first, then arrival.
+function Queues.entry_score(q, priority, entered_at)
+  local aging = tonumber(q.priority_aging_per_min) or 0
+  local unit = aging > 0 and 60000 / aging or PRIORITY_SCALE
+  return entered_at - priority * unit
 end
 
 -- `entered_at` is when the session entered this queue: its first queueing, or
