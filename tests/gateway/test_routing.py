@@ -423,3 +423,20 @@ async def test_a_vip_chat_is_answered_first(sb):
     assert offer["session_id"] == vip["session_id"]
     await agent.ok({"type": "decline", "offer_id": offer["offer_id"]})
     await agent.expect("offer", session_id=plain["session_id"])
+
+
+async def test_a_chat_overflows_to_another_queue_when_nobody_of_its_own_is_signed_in(sb):
+    await sb.queue("backup")
+    await sb.queue("support", overflow_to=["backup"], overflow_after_s=0.3)
+    helper = await sb.available_agent("helper", queues=["backup"])
+    _, first = await sb.chat()
+    offer = await helper.expect("offer", session_id=first["session_id"])
+    assert offer["queue"]["id"] == "support"  # it is still a chat of its own queue
+    await helper.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    # with an agent of the queue signed in, the next chat overflows after overflow_after_s
+    await sb.agent_socket(await sb.agent("member"))  # signed in, not ready
+    customer, second = await sb.chat()
+    queued = await customer.expect("chat.queued")
+    assert queued["position"] == 1
+    overflowed = await helper.expect("offer", session_id=second["session_id"])
+    assert overflowed["offered_at"] - overflowed["queued_at"] >= 300

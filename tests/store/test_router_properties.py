@@ -120,6 +120,7 @@ class SessionModel:
     entered_at: int = 0  # when it entered its current queue (routing steps count from here)
     priority: int = 0  # the queue's priority plus the chat's own
     chat_priority: int = 0
+    overflow_at: int | None = None  # from then on the agents of its queue's overflow_to may take it
 
     def __post_init__(self) -> None:
         self.entered_at = self.entered_at or self.queued_at
@@ -155,6 +156,7 @@ class Snapshot:
     sessions: dict[str, dict[str, str]]
     declined: dict[str, set[str]]
     waiting: dict[str, list[tuple[str, float]]]
+    overflow: dict[str, set[str]]  # queue -> sessions of other queues that overflowed to it
     offers: dict[str, dict[str, str]]
 
     def pending_offers(self) -> list[tuple[str, str]]:
@@ -183,6 +185,8 @@ def queue_configs(draw: st.DrawFn) -> dict[str, QueueConfig]:
         "max_chat_priority": draw(st.sampled_from([0, 3])),
         # a point of priority is worth 60 s (1 per minute) or 10 s (6 per minute) of waiting
         "priority_aging_per_min": draw(st.sampled_from([0, 0, 1, 6])),
+        "overflow_to": draw(st.sampled_from([[], ["support"], ["support"]])),
+        "overflow_after_s": draw(st.sampled_from([None, 10, 25])),
     }
     support = {
         "name": "Support",
@@ -207,6 +211,8 @@ def queue_configs(draw: st.DrawFn) -> dict[str, QueueConfig]:
             )
         ),
         "min_proficiency": draw(st.sampled_from([{}, {}, {"billing": 3}, {"billing": 4, "tech": 2}])),
+        "overflow_to": draw(st.sampled_from([[], ["sales"]])),
+        "overflow_after_s": draw(st.sampled_from([None, 20])),
         "agent_selection": draw(st.sampled_from(["longest_idle", "best_skilled"])),
     }
     return {"sales": msgspec.convert(sales, QueueConfig), "support": msgspec.convert(support, QueueConfig)}
@@ -340,6 +346,7 @@ class RouterMachine(RuleBasedStateMachine):
             pipe.smembers(keys.session(sid) + ":declined")  # as the Lua library spells it
         for qid in QUEUE_IDS:
             pipe.zrange(keys.queue_waiting(qid), 0, -1, withscores=True)
+            pipe.zrange(keys.queue_overflow(qid), 0, -1)
         raw = await pipe.execute()
         it = iter(raw)
         agents, slots, agent_offers, conns = {}, {}, {}, {}
@@ -352,12 +359,15 @@ class RouterMachine(RuleBasedStateMachine):
         for sid in sids:
             sessions[sid] = {_s(k): _s(v) for k, v in next(it).items()}
             declined[sid] = {_s(x) for x in next(it)}
-        waiting = {qid: [(_s(m), float(sc)) for m, sc in next(it)] for qid in QUEUE_IDS}
+        waiting, overflow = {}, {}
+        for qid in QUEUE_IDS:
+            waiting[qid] = [(_s(m), float(sc)) for m, sc in next(it)]
+            overflow[qid] = {_s(m) for m in next(it)}
         offers = {}
         async for key in r.scan_iter(match=f"{R}:offer:*", count=1000):  # offer hashes, as the Lua library spells them
             oid = _s(key).rsplit(":", 1)[1]
             offers[oid] = {_s(k): _s(v) for k, v in (await r.hgetall(key)).items()}
-        return Snapshot(agents, slots, agent_offers, conns, sessions, declined, waiting, offers)
+        return Snapshot(agents, slots, agent_offers, conns, sessions, declined, waiting, overflow, offers)
 
     def new_events(self) -> list[dict[str, Any]]:
         entries = self.run(self.redis.xrange(self.keys.events, f"({self.last_event}", "+"))
@@ -406,12 +416,34 @@ class RouterMachine(RuleBasedStateMachine):
         a, s = self.agents[aid], self.sessions[sid]
         skills, languages, minimums = self.targeting(sid, at)
         return (
-            s.queue in a.queues
+            (s.queue in a.queues or self.overflowed_to(sid, a, at))
             and (languages is None or bool(languages & set(a.languages)))
             and skills <= set(a.skills)
             and all(a.level(x) >= minimums.get(x, 1) for x in skills)
             and aid not in self.declined.get(sid, set())
         )
+
+    def overflowed_to(self, sid: str, a: AgentModel, at: int) -> bool:
+        """protocol.md, overflow: once a chat overflowed, the agents of its queue's
+        `overflow_to` may take it too."""
+        s = self.sessions[sid]
+        targets = set(self.queues[s.queue].config.overflow_to) - {s.queue}
+        return s.overflow_at is not None and at >= s.overflow_at and bool(targets & set(a.queues))
+
+    def overflow_moment(self, qid: str, entered_at: int) -> int | None:
+        """When a chat entering `qid` at `entered_at` overflows: at once when no agent of
+        the queue is signed in (connected, not offline), else after `overflow_after_s`."""
+        q = self.queues[qid].config
+        if not q.overflow_to:
+            return None
+        signed_in = [
+            aid
+            for aid, a in self.agents.items()
+            if qid in a.queues and a.conns and self.replayed_state[aid] != "offline"
+        ]
+        if not signed_in:
+            return entered_at
+        return None if q.overflow_after_s is None else entered_at + int(q.overflow_after_s * 1000)
 
     def has_free_slot(self, aid: str, snap: Snapshot) -> bool:
         return len(snap.slots[aid]) + len(snap.agent_offers[aid]) < self.agents[aid].capacity
@@ -720,16 +752,16 @@ class RouterMachine(RuleBasedStateMachine):
         served = self.queues[qid].config.languages
         refused = s["status"] == "conference" or bool(s.get("side_offer")) or (served and s["language"] not in served)
         model = self.sessions[sid]
-        old = (model.queue, model.entered_at, set(self.declined.get(sid, set())))
+        old = (model.queue, model.entered_at, model.overflow_at, set(self.declined.get(sid, set())))
         # the model first: the events of the call refer to the new queue
-        model.queue, model.entered_at = qid, self.now
+        model.queue, model.entered_at, model.overflow_at = qid, self.now, self.overflow_moment(qid, self.now)
         self.declined[sid] = {aid}  # the sender is not offered it again
         result = self.call(
             self.router.transfer(aid, model.cid, queue=qid, now=self.now), refusals={"conflict"} if refused else set()
         )
         if refused:
             assert isinstance(result, SwitchboardError), f"transfer of {sid} to {qid} was not refused"
-            model.queue, model.entered_at, self.declined[sid] = old
+            model.queue, model.entered_at, model.overflow_at, self.declined[sid] = old
             return
         self.returned.add(sid)
         after = self.read()
@@ -857,6 +889,7 @@ class RouterMachine(RuleBasedStateMachine):
             entry_score(config, priority, self.now),
             priority=priority,
             chat_priority=chat_priority,
+            overflow_at=self.overflow_moment(qid, self.now),
         )
         self.sessions[sid] = model  # known before the call: the events of the call refer to it
         result = self.call(
@@ -914,6 +947,7 @@ class RouterMachine(RuleBasedStateMachine):
             entry_score(q, priority, self.now),
             priority=priority,
             chat_priority=old.chat_priority,
+            overflow_at=self.overflow_moment(old.queue, self.now),
         )
         self.call(
             self.router.start_chat(
@@ -990,6 +1024,12 @@ class RouterMachine(RuleBasedStateMachine):
                 assert in_queues == [s["queue"]], f"waiting session {sid} is in queues {in_queues}"
             else:
                 assert in_queues == [], f"session {sid} ({s['status']}) still listed in {in_queues}"
+            # An overflowed waiting session is listed for the queues it overflowed to, and only then.
+            m = self.sessions[sid]
+            overflowed = s["status"] == "waiting" and m.overflow_at is not None and self.now >= m.overflow_at
+            targets = set(self.queues[m.queue].config.overflow_to) - {m.queue} if overflowed else set()
+            listed = {qid for qid, sids in snap.overflow.items() if sid in sids}
+            assert listed == targets, f"session {sid} ({s['status']}, {m}) is listed for overflow in {listed}"
 
     def check_capacity(self, snap: Snapshot) -> None:
         # Invariant 1: active sessions, wrap-ups and pending offers never exceed the capacity.

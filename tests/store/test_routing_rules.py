@@ -190,3 +190,52 @@ async def test_aging_lets_a_long_wait_overtake_a_higher_priority(router):
         await serve(router, "alice", offered[0], now)
         now += 10
     assert alice_order == ["vip-2m", "vip-29s", "old", "vip-31s"]
+
+
+async def sweep(router: Router, now: int) -> None:
+    """Runs the deadlines due at `now`, as a node's sweeper does."""
+    for member in await router.due_deadlines(now):
+        await router.expire(member, now=now)
+
+
+async def test_a_chat_overflows_after_its_wait_and_keeps_its_place_in_time(router):
+    await queue(router, "backup")
+    await queue(router, "q", overflow_to=["backup"], overflow_after_s=30)
+    await agent(router, "member", T0, queues=["q"], available=False)  # signed in, not ready
+    await agent(router, "helper", T0, queues=["backup"], capacity=1)
+    await chat(router, "early", T0 + 10)
+    assert await offered_to(router, "early") is None  # not overflowed yet: the helper stays free
+    await router.set_state("helper", "not_ready", now=T0 + 15)
+    await chat(router, "own", T0 + 20_000, queue="backup")
+    await sweep(router, T0 + 30_010)  # "early" overflows, with the time it entered its queue
+    assert await router.redis.zrange(router.keys.queue_overflow("backup"), 0, -1) == [b"early"]
+    await router.set_state("helper", "available", now=T0 + 30_020)
+    assert await offered_to(router, "early") == "helper"  # ahead of "own", which came later
+    assert await router.redis.zrange(router.keys.queue_waiting("q"), 0, -1) == []
+    assert await router.redis.zrange(router.keys.queue_overflow("backup"), 0, -1) == []
+    await serve(router, "helper", "early", T0 + 30_030)
+    assert await offered_to(router, "own") == "helper"
+
+
+async def test_a_chat_overflows_at_once_when_nobody_of_its_queue_is_signed_in(router):
+    await queue(router, "backup")
+    await queue(router, "q", overflow_to=["backup"], overflow_after_s=600)
+    await agent(router, "helper", T0, queues=["backup"])
+    await chat(router, "s1", T0 + 10)
+    assert await offered_to(router, "s1") == "helper"
+    # declined: back in its queue, still overflowed, but never to the same agent
+    offer = (await router.redis.hget(router.keys.session("s1"), "offer")).decode()
+    await router.decline("helper", offer, now=T0 + 20)
+    assert await router.redis.zrange(router.keys.queue_overflow("backup"), 0, -1) == [b"s1"]
+    await agent(router, "helper-2", T0 + 30, queues=["backup"])
+    assert await offered_to(router, "s1") == "helper-2"
+
+
+async def test_a_staffed_queue_without_overflow_after_keeps_its_chats(router):
+    await queue(router, "backup")
+    await queue(router, "q", overflow_to=["backup"])
+    await agent(router, "member", T0, queues=["q"], available=False)
+    await agent(router, "helper", T0, queues=["backup"])
+    await chat(router, "s1", T0 + 10)
+    await sweep(router, T0 + 3_600_000)
+    assert await offered_to(router, "s1") is None

@@ -74,6 +74,13 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: the current routing step requires) that this names; other skills ask for any level
     min_proficiency: Levels = {}
     agent_selection: AgentSelection = "longest_idle"
+    #: queues whose agents may also take this queue's chats once they overflow: after
+    #: `overflow_after_s` of waiting, or at once when no agent of this queue is signed in
+    overflow_to: Annotated[
+        list[Annotated[str, msgspec.Meta(pattern=ID_PATTERN.pattern)]], msgspec.Meta(max_length=10)
+    ] = []
+    #: None: only the "no agent signed in" rule overflows a chat
+    overflow_after_s: Seconds | None = None
     business_hours: BusinessHours | None = None
     #: the sites whose widget may open chats in this queue; None: SWITCHBOARD_ALLOWED_ORIGINS
     allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=50)] | None = None

@@ -78,7 +78,7 @@ redis.call('HSET', k(KEY.session, sid), 'id', sid, 'conv', cid, 'visitor', vid, 
   'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', hold_until or NOW)
 Queues.enqueue(sid, qid, score, NOW)
 -- A held session's wait (routing steps, max_wait_s) starts when the queue opens.
-Queues.arm_waiting_deadlines(sid, q, hold_until or NOW, true)
+Queues.arm_waiting_deadlines(sid, qid, q, hold_until or NOW, true)
 if hold_until then
   redis.call('HSET', k(KEY.session, sid), 'held_until', hold_until)
   Deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening

@@ -59,9 +59,9 @@ local score = Queues.entry_score(q, priority, NOW)
 local head = redis.call('ZRANGE', k(KEY.queue_state, target, 'waiting'), 0, 0, 'WITHSCORES')
 if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
 redis.call('HSET', k(KEY.session, sid), 'queue', target, 'priority', priority, 'score', score, 'entered_at', NOW,
-  'owner', '', 'transferred_from', aid, 'status', 'waiting')
+  'owner', '', 'transferred_from', aid, 'status', 'waiting', 'overflowed', '')
 Queues.enqueue(sid, target, score, NOW)
-Queues.arm_waiting_deadlines(sid, q, NOW, false)
+Queues.arm_waiting_deadlines(sid, target, q, NOW, false)
 
 Conversations.append(cid, {type = 'chat.transferred', session_id = sid, from_agent = Agents.agent_public(aid),
   queue = {id = target, name = Queues.queue_name(target)}}, to)

@@ -1,5 +1,5 @@
 -- Routing prelude: queues: configuration, entering and leaving, the estimated wait.
--- Provides: `Queues.*`: queue_config, queue_name, entry_score, enqueue, arm_waiting_deadlines, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
+-- Provides: `Queues.*`: queue_config, queue_name, entry_score, route_session, enqueue, spill, staffed, arm_waiting_deadlines, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
 --- @include "includes/call"
 --- @include "includes/deadlines"
 
@@ -35,12 +35,8 @@ function Queues.entry_score(q, priority, entered_at)
   return entered_at - priority * unit
 end
 
--- `entered_at` is when the session entered this queue: its first queueing, or
--- the transfer that sent it here.
-function Queues.enqueue(sid, qid, score, entered_at)
-  redis.call('ZADD', k(KEY.queue_state, qid, 'waiting'), score, sid)
-  redis.call('ZADD', k(KEY.queue_state, qid, 'age'), entered_at, sid)
-  redis.call('HSET', k(KEY.session, sid), 'status', 'waiting', 'queue', qid, 'offer', '')
+-- Marks `sid` for routing in `qid` (every session of it when already marked whole).
+function Queues.route_session(qid, sid)
   local route = ROUTE[qid]
   if route ~= true then
     route = route or {}
@@ -49,14 +45,71 @@ function Queues.enqueue(sid, qid, score, entered_at)
   end
 end
 
--- Arms the queue's waiting deadlines of a new session: max_wait_s ends it,
--- each routing step routes it again when the step widens the targeting.
-function Queues.arm_waiting_deadlines(sid, q, entered_at, first_wait)
+-- `entered_at` is when the session entered this queue: its first queueing, or
+-- the transfer that sent it here.
+function Queues.enqueue(sid, qid, score, entered_at)
+  redis.call('ZADD', k(KEY.queue_state, qid, 'waiting'), score, sid)
+  redis.call('ZADD', k(KEY.queue_state, qid, 'age'), entered_at, sid)
+  redis.call('HSET', k(KEY.session, sid), 'status', 'waiting', 'queue', qid, 'offer', '')
+  Queues.route_session(qid, sid)
+  if redis.call('HGET', k(KEY.session, sid), 'overflowed') == '1' then Queues.spill(sid, qid) end
+end
+
+-- Overflow: a session that overflowed still waits in its own queue (its place
+-- and position stay there), and is also listed in q:<target>:overflow of each
+-- queue of its queue's `overflow_to`, so that routing the target offers it to
+-- the target's agents too. There it is scored as if it had entered the target
+-- at the time it entered its own queue (the target's priority and aging, the
+-- chat's own priority): it keeps its place in time. The session's `overflowed`
+-- says it overflowed in its current queue; `overflow_in`, where it is listed.
+function Queues.spill(sid, qid)
+  local q = Queues.queue_config(qid)
+  local s = redis.call('HMGET', k(KEY.session, sid), 'chat_priority', 'entered_at', 'queued_at', 'status')
+  if not q or s[4] ~= 'waiting' then return end
+  local entered_at = tonumber(s[2] or s[3])
+  local targets = {}
+  for _, target in ipairs(q.overflow_to or {}) do
+    local tq = target ~= qid and Queues.queue_config(target)
+    if tq then
+      local priority = tonumber(tq.priority or 0) + (tonumber(s[1]) or 0)
+      redis.call('ZADD', k(KEY.queue_state, target, 'overflow'), Queues.entry_score(tq, priority, entered_at), sid)
+      Queues.route_session(target, sid)
+      targets[#targets + 1] = target
+    end
+  end
+  redis.call('HSET', k(KEY.session, sid), 'overflow_in', table.concat(targets, ' '))
+end
+
+-- Whether an agent of the queue is signed in: connected and not offline.
+function Queues.staffed(qid)
+  for _, aid in ipairs(redis.call('SMEMBERS', k(KEY.queue_state, qid, 'members'))) do
+    if redis.call('SCARD', k(KEY.agent, aid, 'conns')) > 0
+        and redis.call('HGET', k(KEY.agent, aid), 'state') ~= 'offline' then
+      return true
+    end
+  end
+  return false
+end
+
+-- Arms the queue's waiting deadlines of a session that entered queue `qid`:
+-- max_wait_s ends it, each routing step routes it again when the step widens
+-- the targeting, overflow_after_s overflows it. With no agent of the queue
+-- signed in it overflows at once.
+function Queues.arm_waiting_deadlines(sid, qid, q, entered_at, first_wait)
   if first_wait and type(q.max_wait_s) == 'number' then
     Deadline.arm('maxwait:' .. sid, entered_at + math.floor(q.max_wait_s * 1000))
   end
   for i, step in ipairs(q.steps or {}) do
     if step.after_s > 0 then Deadline.arm('step:' .. sid .. ':' .. i, entered_at + math.floor(step.after_s * 1000)) end
+  end
+  redis.call('HSET', k(KEY.session, sid), 'overflowed', '')
+  Deadline.disarm('overflow:' .. sid)
+  if #(q.overflow_to or {}) == 0 then return end
+  if not Queues.staffed(qid) then
+    redis.call('HSET', k(KEY.session, sid), 'overflowed', '1')
+    Queues.spill(sid, qid)
+  elseif type(q.overflow_after_s) == 'number' then
+    Deadline.arm('overflow:' .. sid, entered_at + math.floor(q.overflow_after_s * 1000))
   end
 end
 
@@ -94,5 +147,9 @@ end
 function Queues.dequeue(sid, qid)
   redis.call('ZREM', k(KEY.queue_state, qid, 'waiting'), sid)
   redis.call('ZREM', k(KEY.queue_state, qid, 'age'), sid)
+  for _, target in ipairs(words(redis.call('HGET', k(KEY.session, sid), 'overflow_in'))) do
+    redis.call('ZREM', k(KEY.queue_state, target, 'overflow'), sid)
+  end
+  redis.call('HSET', k(KEY.session, sid), 'overflow_in', '')
   ROUTE[qid] = true
 end

@@ -1,5 +1,5 @@
 -- Routing prelude: routing: offers, the best agent, routing queues, positions, requeueing.
--- Provides: `Routing.*`: unguessable_id, connect_agent, offer_session, profile_serves, best_agent, ROUTE_SCAN, route_queue, POSITION_SCAN, update_positions, announce_queued, index_ready_profiles, route_all, remove_offer, requeue.
+-- Provides: `Routing.*`: unguessable_id, connect_agent, offer_session, profile_serves, best_agent, ROUTE_SCAN, candidates, route_queue, POSITION_SCAN, update_positions, announce_queued, index_ready_profiles, route_all, remove_offer, requeue.
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -112,41 +112,53 @@ function Routing.best_agent(qid, sid, need, profiles, best_skilled)
   return best
 end
 
--- Offers waiting sessions of one queue, in queue order, to the longest idle
--- eligible agent each, until no session can be matched. `only` (a set of
--- session ids) limits it to sessions that just entered the queue.
+-- The sessions routing `qid` tries, in order: its waiting ones and those of
+-- other queues that overflowed to it, merged by score (the first ROUTE_SCAN),
+-- or, with `only` (a set of session ids), just those of them.
 local ROUTE_SCAN = 200
-function Routing.route_queue(qid, only)
-  local q = Queues.queue_config(qid)
-  if not q then return end
-  local ready_key = k(KEY.queue_state, qid, 'ready')
-  if redis.call('ZCARD', ready_key) == 0 then return end
-  local waiting
+function Routing.candidates(qid, only)
+  local waiting_key, overflow_key = k(KEY.queue_state, qid, 'waiting'), k(KEY.queue_state, qid, 'overflow')
+  local scored = {}
   if type(only) == 'table' then
-    local scored = {}
     for sid in pairs(only) do
-      local score = redis.call('ZSCORE', k(KEY.queue_state, qid, 'waiting'), sid)
+      local score = redis.call('ZSCORE', waiting_key, sid) or redis.call('ZSCORE', overflow_key, sid)
       if score then scored[#scored + 1] = {sid, tonumber(score)} end
     end
-    table.sort(scored, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
-    waiting = {}
-    for i, entry in ipairs(scored) do waiting[i] = entry[1] end
   else
-    waiting = redis.call('ZRANGE', k(KEY.queue_state, qid, 'waiting'), 0, ROUTE_SCAN - 1)
+    for _, key in ipairs({waiting_key, overflow_key}) do
+      local page = redis.call('ZRANGE', key, 0, ROUTE_SCAN - 1, 'WITHSCORES')
+      for i = 1, #page, 2 do scored[#scored + 1] = {page[i], tonumber(page[i + 1])} end
+    end
   end
+  table.sort(scored, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+  local sids = {}
+  for i = 1, math.min(#scored, ROUTE_SCAN) do sids[i] = scored[i][1] end
+  return sids
+end
+
+-- Offers the sessions routing `qid` tries (see candidates), in order, to the
+-- agent of `qid` each goes to, until no session can be matched. A session is
+-- matched by the rules of its own queue (targeting, selection, offer), also
+-- when it overflowed here.
+function Routing.route_queue(qid, only)
+  local ready_key = k(KEY.queue_state, qid, 'ready')
+  if not Queues.queue_config(qid) or redis.call('ZCARD', ready_key) == 0 then return end
+  local configs = {}
   local profiles = redis.call('SMEMBERS', k(KEY.queue_state, qid, 'profiles'))
-  for _, sid in ipairs(waiting) do
+  for _, sid in ipairs(Routing.candidates(qid, only)) do
     if redis.call('ZCARD', ready_key) == 0 then return end
     -- what matching needs; the whole session only for the one that gets an agent
-    local m = redis.call('HMGET', k(KEY.session, sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at')
+    local m = redis.call('HMGET', k(KEY.session, sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at', 'queue')
+    local home = m[6] and (configs[m[6]] or Queues.queue_config(m[6]))
     -- a session queued while the queue was closed waits for the opening
-    if (tonumber(m[1]) or 0) <= NOW then
+    if home and (tonumber(m[1]) or 0) <= NOW then
+      configs[m[6]] = home
       local skills, languages, minimums = Cards.required_skills(
-        {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, q)
+        {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, home)
       local need = {skills = skills, languages = languages, minimums = minimums}
-      local aid = Routing.best_agent(qid, sid, need, profiles, q.agent_selection == 'best_skilled')
+      local aid = Routing.best_agent(qid, sid, need, profiles, home.agent_selection == 'best_skilled')
       if aid then
-        Routing.offer_session(sid, hgetall(k(KEY.session, sid)), q, aid)
+        Routing.offer_session(sid, hgetall(k(KEY.session, sid)), home, aid)
         profiles = redis.call('SMEMBERS', k(KEY.queue_state, qid, 'profiles'))
       end
     end
