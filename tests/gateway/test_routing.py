@@ -440,3 +440,19 @@ async def test_a_chat_overflows_to_another_queue_when_nobody_of_its_own_is_signe
     assert queued["position"] == 1
     overflowed = await helper.expect("offer", session_id=second["session_id"])
     assert overflowed["offered_at"] - overflowed["queued_at"] >= 300
+
+
+async def test_a_queue_inactivity_timeout_warns_the_customer_first(sb):
+    await sb.queue("support", inactivity_timeout_s=1.2, inactivity_warning_s=0.6)
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    connected = await customer.expect("chat.connected")
+    warning = await customer.expect("chat.inactivity_warning")
+    assert warning["session_id"] == started["session_id"]
+    assert warning["conversation_id"] == started["conversation_id"]
+    assert warning["ends_at"] >= connected["ts"] + 1200
+    ended = await customer.expect("chat.ended")
+    assert ended["reason"] == "inactivity_timeout"
+    assert agent.received("chat.inactivity_warning") == []

@@ -239,3 +239,33 @@ async def test_a_staffed_queue_without_overflow_after_keeps_its_chats(router):
     await chat(router, "s1", T0 + 10)
     await sweep(router, T0 + 3_600_000)
     assert await offered_to(router, "s1") is None
+
+
+async def test_a_queue_has_its_own_inactivity_timeout_and_warns_before_it(router):
+    await queue(router, "q", inactivity_timeout_s=60, inactivity_warning_s=20)
+    await agent(router, "alice", T0, queues=["q"])
+    await chat(router, "s1", T0 + 10)
+    offer = (await router.redis.hget(router.keys.session("s1"), "offer")).decode()
+    await router.accept("alice", offer, now=T0 + 20)
+    deadline = await router.redis.zscore(router.keys.deadlines, "inact:s1")
+    assert deadline == T0 + 20 + 40_000  # the warning comes first
+    await sweep(router, T0 + 40_020)
+    assert await router.redis.hget(router.keys.session("s1"), "inact_warned") == str(T0 + 20).encode()
+    assert await router.redis.zscore(router.keys.deadlines, "inact:s1") == T0 + 60_020
+    await router.post_message("c-s1", "customer", "v-s1", "V", "still here", now=T0 + 50_000)
+    await sweep(router, T0 + 60_020)  # written since: a new silence, warned again 20 s before its end
+    assert await router.redis.zscore(router.keys.deadlines, "inact:s1") == T0 + 90_000
+    await sweep(router, T0 + 90_000)
+    assert await router.redis.hget(router.keys.session("s1"), "status") == b"active"
+    await sweep(router, T0 + 110_000)
+    session = await router.redis.hmget(router.keys.session("s1"), "status", "end_reason")
+    assert session == [b"wrap_up", b"inactivity_timeout"]
+
+
+async def test_without_its_own_timeout_a_queue_follows_the_setting(router):
+    await queue(router, "q")
+    await agent(router, "alice", T0, queues=["q"])
+    await chat(router, "s1", T0 + 10)
+    offer = (await router.redis.hget(router.keys.session("s1"), "offer")).decode()
+    await router.accept("alice", offer, now=T0 + 20)
+    assert await router.redis.zscore(router.keys.deadlines, "inact:s1") == T0 + 20 + router.timeouts.inactivity_ms

@@ -81,6 +81,10 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ] = []
     #: None: only the "no agent signed in" rule overflows a chat
     overflow_after_s: Seconds | None = None
+    #: a connected chat nobody wrote in for this long ends; None: SWITCHBOARD_INACTIVITY_TIMEOUT_S
+    inactivity_timeout_s: Seconds | None = None
+    #: the customer gets `chat.inactivity_warning` this long before that end; None: no warning
+    inactivity_warning_s: Seconds | None = None
     business_hours: BusinessHours | None = None
     #: the sites whose widget may open chats in this queue; None: SWITCHBOARD_ALLOWED_ORIGINS
     allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=50)] | None = None

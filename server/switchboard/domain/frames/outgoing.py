@@ -307,6 +307,14 @@ class ChatPosition(QueuePlace, tag="chat.position"):
     pass
 
 
+class InactivityWarning(Frame, tag="chat.inactivity_warning"):
+    """Nobody wrote for a while: the session ends at `ends_at` unless someone writes."""
+
+    conversation_id: str
+    session_id: str
+    ends_at: int
+
+
 class Invite(Frame, tag="invite"):
     invite_id: str
     queue: str
@@ -420,7 +428,16 @@ class TokenRevoked(Frame, tag="token.revoked"):
 
 
 CustomerFrame = (
-    HistoryEvent | Ack | Error | Typing | CustomerWelcome | ChatQueued | ChatPosition | Invite | MessageRedacted
+    HistoryEvent
+    | Ack
+    | Error
+    | Typing
+    | CustomerWelcome
+    | ChatQueued
+    | ChatPosition
+    | InactivityWarning
+    | Invite
+    | MessageRedacted
 )
 
 AgentFrame = (
@@ -482,6 +499,7 @@ __all__ = [
     "HelpRequest",
     "HelpRequested",
     "HistoryEvent",
+    "InactivityWarning",
     "Invite",
     "Message",
     "MessageRedacted",

@@ -1,5 +1,5 @@
 -- Routing prelude: queues: configuration, entering and leaving, the estimated wait.
--- Provides: `Queues.*`: queue_config, queue_name, entry_score, route_session, enqueue, spill, staffed, arm_waiting_deadlines, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
+-- Provides: `Queues.*`: queue_config, queue_name, entry_score, route_session, enqueue, spill, staffed, arm_waiting_deadlines, inactivity_limits, inactivity_due, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
 --- @include "includes/call"
 --- @include "includes/deadlines"
 
@@ -142,6 +142,29 @@ end
 function Queues.estimated_wait(rate, position)
   if rate == nil then return nil end
   return math.floor(rate * position)
+end
+
+-- Inactivity: a connected session nobody wrote in for the queue's
+-- inactivity_timeout_s (else the node's setting) ends; inactivity_warning_s
+-- before that end the customer is warned, once per silence. The deadline
+-- `inact:<sid>` falls due at the warning, then at the end (see inactivity.lua).
+-- Returns the timeout and the warning (0: none), in ms.
+function Queues.inactivity_limits(q)
+  local timeout = INACTIVITY_MS
+  if q and type(q.inactivity_timeout_s) == 'number' then timeout = math.floor(q.inactivity_timeout_s * 1000) end
+  local warning = 0
+  if q and type(q.inactivity_warning_s) == 'number' then
+    warning = math.min(math.floor(q.inactivity_warning_s * 1000), timeout)
+  end
+  return timeout, warning
+end
+
+-- When the inactivity deadline of a session of `qid` silent since `last` is
+-- due: at the warning while it has not been given for this silence, else at the end.
+function Queues.inactivity_due(qid, last, warned)
+  local timeout, warning = Queues.inactivity_limits(Queues.queue_config(qid))
+  if warning > 0 and not warned then return last + timeout - warning end
+  return last + timeout
 end
 
 function Queues.dequeue(sid, qid)
