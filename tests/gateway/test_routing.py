@@ -456,3 +456,19 @@ async def test_a_queue_inactivity_timeout_warns_the_customer_first(sb):
     ended = await customer.expect("chat.ended")
     assert ended["reason"] == "inactivity_timeout"
     assert agent.received("chat.inactivity_warning") == []
+
+
+async def test_a_returning_customer_is_offered_to_its_last_agent_first(sb):
+    await sb.queue("support", sticky_for_s=600)
+    alice = await sb.available_agent("alice")
+    bob = await sb.available_agent("bob")
+    customer, first = await sb.chat()
+    offer = await alice.expect("offer", session_id=first["session_id"])
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await alice.ok({"type": "end_session", "conversation_id": first["conversation_id"]})
+    await alice.ok({"type": "wrap_up", "conversation_id": first["conversation_id"], "code": "resolved"})
+    # bob has been idle longer now, but the customer comes back to alice
+    again = await customer.ok({"type": "start_chat", "queue": "support", "text": "me again"})
+    await alice.expect("offer", session_id=again["session_id"])
+    _, stranger = await sb.chat()
+    await bob.expect("offer", session_id=stranger["session_id"])

@@ -187,6 +187,8 @@ def queue_configs(draw: st.DrawFn) -> dict[str, QueueConfig]:
         "priority_aging_per_min": draw(st.sampled_from([0, 0, 1, 6])),
         "overflow_to": draw(st.sampled_from([[], ["support"], ["support"]])),
         "overflow_after_s": draw(st.sampled_from([None, 10, 25])),
+        # a returning visitor's session goes first to its last agent (eligibility unchanged)
+        "sticky_for_s": draw(st.sampled_from([None, 60])),
     }
     support = {
         "name": "Support",

@@ -269,3 +269,41 @@ async def test_without_its_own_timeout_a_queue_follows_the_setting(router):
     offer = (await router.redis.hget(router.keys.session("s1"), "offer")).decode()
     await router.accept("alice", offer, now=T0 + 20)
     assert await router.redis.zscore(router.keys.deadlines, "inact:s1") == T0 + 20 + router.timeouts.inactivity_ms
+
+
+async def test_a_returning_customer_goes_first_to_its_last_agent(router):
+    await queue(router, "q", sticky_for_s=600)
+    await agent(router, "idle-long", T0, queues=["q"])
+    await agent(router, "bob", T0 + 1, queues=["q"])
+    await router.set_state("idle-long", "not_ready", now=T0 + 2)
+    await chat(router, "s1", T0 + 10)
+    assert await offered_to(router, "s1") == "bob"
+    await serve(router, "bob", "s1", T0 + 20)
+    await router.set_state("idle-long", "available", now=T0 + 30)
+    await router.set_state("bob", "not_ready", now=T0 + 40)
+    await router.set_state("bob", "available", now=T0 + 50)  # idle since T0 + 50, idle-long since T0 + 30
+    # the same visitor comes back within sticky_for_s: bob, although idle-long waited longer
+    await router.start_chat(
+        visitor_id="v-s1", conversation_id="c-back", session_id="back", queue="q", language="en", now=T0 + 60
+    )
+    assert await offered_to(router, "back") == "bob"
+
+
+async def test_stickiness_ends_after_its_time_and_never_waits_for_a_busy_agent(router):
+    await queue(router, "q", sticky_for_s=60)
+    await agent(router, "bob", T0, queues=["q"], capacity=1)
+    await chat(router, "s1", T0 + 10)
+    await serve(router, "bob", "s1", T0 + 20)  # ended at T0 + 21
+    await agent(router, "carol", T0 + 30, queues=["q"])
+    await chat(router, "busy", T0 + 40)
+    assert await offered_to(router, "busy") == "bob"  # longest idle
+    await router.start_chat(
+        visitor_id="v-s1", conversation_id="c-back", session_id="back", queue="q", language="en", now=T0 + 50
+    )
+    assert await offered_to(router, "back") == "carol"  # bob is busy: not waited for
+    await serve(router, "bob", "busy", T0 + 55)
+    await serve(router, "carol", "back", T0 + 60)  # carol served it last now, ended at T0 + 61; bob idles longer
+    await router.start_chat(
+        visitor_id="v-s1", conversation_id="c-late", session_id="late", queue="q", language="en", now=T0 + 70_000
+    )
+    assert await offered_to(router, "late") == "bob"  # past the 60 s: longest idle again

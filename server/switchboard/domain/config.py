@@ -81,6 +81,9 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ] = []
     #: None: only the "no agent signed in" rule overflows a chat
     overflow_after_s: Seconds | None = None
+    #: a returning customer's new session goes first to the agent in charge of its last session,
+    #: if that session ended at most this long ago and the agent is free and eligible; None: never
+    sticky_for_s: Seconds | None = None
     #: a connected chat nobody wrote in for this long ends; None: SWITCHBOARD_INACTIVITY_TIMEOUT_S
     inactivity_timeout_s: Seconds | None = None
     #: the customer gets `chat.inactivity_warning` this long before that end; None: no warning

@@ -61,6 +61,18 @@ if mode ~= 'reopen' and chat_priority > (tonumber(q.max_chat_priority) or 0) the
   return refuse('bad_request', 'the queue allows a chat priority of at most ' .. (tonumber(q.max_chat_priority) or 0))
 end
 
+-- Sticky agent: the agent in charge of the visitor's last session, while that
+-- session ended at most the queue's sticky_for_s ago (see Routing.sticky_agent).
+local sticky, sticky_until = '', ''
+local previous = current and redis.call('HGET', cv(current), 'session')
+if type(q.sticky_for_s) == 'number' and previous then
+  local p = redis.call('HMGET', k(KEY.session, previous), 'owner', 'ended_at')
+  local ended_at = tonumber(p[2])
+  if p[1] and p[1] ~= '' and ended_at and ended_at + math.floor(q.sticky_for_s * 1000) >= NOW then
+    sticky, sticky_until = p[1], ended_at + math.floor(q.sticky_for_s * 1000)
+  end
+end
+
 if mode ~= 'reopen' then
   Conversations.update_conversation(cid, {visitor = vid, channel = channel, created_at = NOW, agents = ''})
   redis.call('HSET', k(KEY.visitor, vid), 'conv', cid)
@@ -74,6 +86,7 @@ local priority = tonumber(q.priority or 0) + chat_priority
 local score = Queues.entry_score(q, priority, NOW)
 redis.call('HSET', k(KEY.session, sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue', qid,
   'language', language, 'skills', skills, 'channel', channel, 'priority', priority, 'chat_priority', chat_priority,
+  'sticky', sticky, 'sticky_until', sticky_until,
   'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
   'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', hold_until or NOW)
 Queues.enqueue(sid, qid, score, NOW)

@@ -1,5 +1,5 @@
 -- Routing prelude: routing: offers, the best agent, routing queues, positions, requeueing.
--- Provides: `Routing.*`: unguessable_id, connect_agent, offer_session, profile_serves, best_agent, ROUTE_SCAN, candidates, route_queue, POSITION_SCAN, update_positions, announce_queued, index_ready_profiles, route_all, remove_offer, requeue.
+-- Provides: `Routing.*`: unguessable_id, connect_agent, offer_session, profile_serves, best_agent, ROUTE_SCAN, sticky_agent, candidates, route_queue, POSITION_SCAN, update_positions, announce_queued, index_ready_profiles, route_all, remove_offer, requeue.
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -112,6 +112,18 @@ function Routing.best_agent(qid, sid, need, profiles, best_skilled)
   return best
 end
 
+-- The agent a returning customer's session goes to first (its `sticky` agent,
+-- until `sticky_until`) when that agent is ready in `qid`, eligible and has not
+-- declined it; else nil.
+function Routing.sticky_agent(qid, sid, need, sticky, sticky_until)
+  if (sticky or '') == '' or (tonumber(sticky_until) or 0) < NOW then return nil end
+  if not redis.call('ZSCORE', k(KEY.queue_state, qid, 'ready'), sticky) then return nil end
+  if redis.call('SISMEMBER', k(KEY.session, sid, 'declined'), sticky) == 1 then return nil end
+  local profile = redis.call('HGET', k(KEY.agent, sticky), 'rprofile')
+  if not profile or not Routing.profile_serves(profile, need.skills, need.languages, need.minimums) then return nil end
+  return sticky
+end
+
 -- The sessions routing `qid` tries, in order: its waiting ones and those of
 -- other queues that overflowed to it, merged by score (the first ROUTE_SCAN),
 -- or, with `only` (a set of session ids), just those of them.
@@ -148,7 +160,8 @@ function Routing.route_queue(qid, only)
   for _, sid in ipairs(Routing.candidates(qid, only)) do
     if redis.call('ZCARD', ready_key) == 0 then return end
     -- what matching needs; the whole session only for the one that gets an agent
-    local m = redis.call('HMGET', k(KEY.session, sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at', 'queue')
+    local m = redis.call('HMGET', k(KEY.session, sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at', 'queue',
+      'sticky', 'sticky_until')
     local home = m[6] and (configs[m[6]] or Queues.queue_config(m[6]))
     -- a session queued while the queue was closed waits for the opening
     if home and (tonumber(m[1]) or 0) <= NOW then
@@ -156,7 +169,8 @@ function Routing.route_queue(qid, only)
       local skills, languages, minimums = Cards.required_skills(
         {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, home)
       local need = {skills = skills, languages = languages, minimums = minimums}
-      local aid = Routing.best_agent(qid, sid, need, profiles, home.agent_selection == 'best_skilled')
+      local aid = Routing.sticky_agent(qid, sid, need, m[7], m[8])
+        or Routing.best_agent(qid, sid, need, profiles, home.agent_selection == 'best_skilled')
       if aid then
         Routing.offer_session(sid, hgetall(k(KEY.session, sid)), home, aid)
         profiles = redis.call('SMEMBERS', k(KEY.queue_state, qid, 'profiles'))
