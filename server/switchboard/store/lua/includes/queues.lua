@@ -102,8 +102,7 @@ function Queues.arm_waiting_deadlines(sid, qid, q, entered_at, first_wait)
   for i, step in ipairs(q.steps or {}) do
     if step.after_s > 0 then Deadline.arm('step:' .. sid .. ':' .. i, entered_at + math.floor(step.after_s * 1000)) end
   end
-  redis.call('HSET', k(KEY.session, sid), 'overflowed', '')
-  Deadline.disarm('overflow:' .. sid)
+  Deadline.disarm('overflow:' .. sid) -- the previous queue's (a transfer also clears `overflowed`)
   if #(q.overflow_to or {}) == 0 then return end
   if not Queues.staffed(qid) then
     redis.call('HSET', k(KEY.session, sid), 'overflowed', '1')
