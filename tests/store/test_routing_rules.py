@@ -307,3 +307,17 @@ async def test_stickiness_ends_after_its_time_and_never_waits_for_a_busy_agent(r
         visitor_id="v-s1", conversation_id="c-late", session_id="late", queue="q", language="en", now=T0 + 70_000
     )
     assert await offered_to(router, "late") == "bob"  # past the 60 s: longest idle again
+
+
+async def test_a_message_that_reopens_the_conversation_goes_to_the_last_agent_too(router):
+    await queue(router, "q", sticky_for_s=600)
+    await agent(router, "bob", T0, queues=["q"])
+    await chat(router, "s1", T0 + 10)
+    await serve(router, "bob", "s1", T0 + 20)
+    await agent(router, "idle-long", T0 + 30, queues=["q"])  # idle since T0 + 30; bob, after this, since T0 + 50
+    await router.set_state("bob", "not_ready", now=T0 + 40)
+    await router.set_state("bob", "available", now=T0 + 50)
+    await router.start_chat(
+        visitor_id="v-s1", conversation_id="c-s1", session_id="s2", text="again", mode="reopen", now=T0 + 60
+    )
+    assert await offered_to(router, "s2") == "bob"
