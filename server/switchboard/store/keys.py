@@ -85,6 +85,10 @@ class Keys:
     def queue_age(self, qid: str) -> str:
         return self._r(KEY_SEGMENTS["queue_state"], qid, "age")
 
+    def queue_overflow(self, qid: str) -> str:
+        """Sessions of other queues that overflowed to this one (they wait in their own)."""
+        return self._r(KEY_SEGMENTS["queue_state"], qid, "overflow")
+
     @property
     def counters(self) -> str:
         """Deployment-wide event counters and histograms (written by `lifecycle` in lua/includes/metrics.lua)."""

@@ -242,6 +242,13 @@ class ChatPosition(Event):
     estimated_wait_ms: int | None = None
 
 
+class InactivityWarning(Event):
+    type: ClassVar[str] = "chat.inactivity_warning"
+    conversation_id: str
+    session_id: str
+    ends_at: int  # the session ends then unless someone writes
+
+
 class Invite(Event):
     type: ClassVar[str] = "invite"
     invite_id: str
@@ -369,7 +376,7 @@ COMMON_EVENTS: tuple[type[Event], ...] = (
     MessageRedacted,
     ErrorEvent,
 )
-CUSTOMER_ONLY: tuple[type[Event], ...] = (CustomerWelcome, ChatQueued, ChatPosition, Invite)
+CUSTOMER_ONLY: tuple[type[Event], ...] = (CustomerWelcome, ChatQueued, ChatPosition, InactivityWarning, Invite)
 CUSTOMER_EVENTS: dict[str, type[Event]] = {cls.type: cls for cls in (*COMMON_EVENTS, *CUSTOMER_ONLY)}
 AGENT_ONLY: tuple[type[Event], ...] = (
     Read,

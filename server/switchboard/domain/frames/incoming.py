@@ -19,6 +19,8 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 ShortText = Annotated[str, msgspec.Meta(max_length=512)]
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+#: how much a chat raises its priority within its queue (up to the queue's `max_chat_priority`)
+ChatPriority = Annotated[int, msgspec.Meta(ge=0, le=100)]
 Preview = Annotated[str, msgspec.Meta(max_length=4000)]
 
 
@@ -66,6 +68,7 @@ class StartChat(Command, tag="start_chat"):
         dict[Annotated[str, msgspec.Meta(max_length=64)], ShortText], msgspec.Meta(max_length=32)
     ] = {}
     text: str | None = None
+    priority: ChatPriority = 0
 
 
 class CustomerMessage(Command, tag="message"):

@@ -110,6 +110,8 @@ class AgentProfile(Part):
     skills: list[str]
     queues: list[str]
     capacity: int
+    #: skill -> level (1 to 5) where it is not the default 3
+    proficiency: dict[str, int] = {}
 
 
 class AgentStateView(Part):
@@ -315,6 +317,14 @@ class ChatPosition(QueuePlace, tag="chat.position"):
     pass
 
 
+class InactivityWarning(Frame, tag="chat.inactivity_warning"):
+    """Nobody wrote for a while: the session ends at `ends_at` unless someone writes."""
+
+    conversation_id: str
+    session_id: str
+    ends_at: int
+
+
 class Invite(Frame, tag="invite"):
     invite_id: str
     queue: str
@@ -428,7 +438,16 @@ class TokenRevoked(Frame, tag="token.revoked"):
 
 
 CustomerFrame = (
-    HistoryEvent | Ack | Error | Typing | CustomerWelcome | ChatQueued | ChatPosition | Invite | MessageRedacted
+    HistoryEvent
+    | Ack
+    | Error
+    | Typing
+    | CustomerWelcome
+    | ChatQueued
+    | ChatPosition
+    | InactivityWarning
+    | Invite
+    | MessageRedacted
 )
 
 AgentFrame = (
@@ -491,6 +510,7 @@ __all__ = [
     "HelpRequest",
     "HelpRequested",
     "HistoryEvent",
+    "InactivityWarning",
     "Invite",
     "Message",
     "MessageRedacted",

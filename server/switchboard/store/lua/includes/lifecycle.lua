@@ -40,7 +40,7 @@ connect_agent = function(sid, aid)
   Lifecycle.remember_conversation(aid, s.conv)
   Conversations.update_conversation(s.conv, {agents = aid})
   Conversations.touch(s.conv)
-  Deadline.arm('inact:' .. sid, NOW + INACTIVITY_MS)
+  Deadline.arm('inact:' .. sid, Queues.inactivity_due(s.queue, NOW, false))
   Deadline.disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
   -- the agent finds it in conversation.assigned
   local to = Conversations.audience(s.conv, true)
