@@ -18,14 +18,15 @@ CHECK_MARKERS := not browser and not cluster and not docker and not promtool and
 venv: $(STAMP)
 
 # The stamp makes the (slow) editable install happen again only when the
-# dependency list in pyproject.toml changes.
-$(STAMP): pyproject.toml
+# dependency list in pyproject.toml (or the client package's) changes.
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@# Debian's own python3 ships venv's ensurepip in a separate package.
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q && apt-get install -y -q --no-install-recommends python3-venv; }
 	test -x $(VENV)/bin/pip || $(PYTHON) -m venv --clear $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev,load]'
+	$(VENV)/bin/python -m pip install --quiet -e clients/python
 	touch $@
 
 # Tests and the embedded spawner only need the binary. apt may start the
@@ -100,8 +101,8 @@ $(AXE): tests/browser_assets/package.json tests/browser_assets/package-lock.json
 
 # Lint, format and types: zero findings (configured in pyproject.toml).
 lint: venv
-	$(VENV)/bin/ruff check server tests loadtest
-	$(VENV)/bin/ruff format --check server tests loadtest
+	$(VENV)/bin/ruff check server clients tests loadtest
+	$(VENV)/bin/ruff format --check server clients tests loadtest
 	$(VENV)/bin/mypy
 
 # The quick loop: lint and the tests without a browser, cluster, image or load run.

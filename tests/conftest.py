@@ -110,6 +110,18 @@ def postgres_server() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture
+def reachable_folder() -> Iterator[Path]:
+    """A private folder that the `postgres` user may pass into, for a node's data dir with
+    an embedded PostgreSQL. Not under pytest's own temporary root: every pytest run that
+    starts (another suite on the machine, say) makes that root private to root again,
+    which would shut out a PostgreSQL in the middle of its initdb."""
+    folder = Path(tempfile.mkdtemp(prefix="sb-test-node-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
 async def database_url(postgres_server: EmbeddedPostgres) -> str:
     """The session's PostgreSQL with the current schema and no rows, for this test."""
     await empty_database(postgres_server.url)

@@ -7,10 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +21,9 @@ from switchboard.embedded import EmbeddedRedis
 
 
 class ServerProcess(LocalAddresses):
-    """`python -m switchboard serve` as a real child process."""
+    """`python -m switchboard serve` as a real child process. Without a database URL it
+    runs the embedded PostgreSQL in `tmp_path`, as the `postgres` user when the suite runs
+    as root: `tmp_path` must then be a folder that user can reach (see `reachable_folder`)."""
 
     def __init__(
         self,
@@ -36,9 +36,6 @@ class ServerProcess(LocalAddresses):
         self.tmp_path = tmp_path
         self.redis_url = redis_url
         self.database_url = database_url
-        if database_url is None:
-            # the embedded PostgreSQL in the data dir runs as the `postgres` user when we are root
-            passable(tmp_path)
         self.env = {
             **os.environ,
             "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -119,17 +116,8 @@ class ServerProcess(LocalAddresses):
         return await client.closed()
 
 
-def passable(path: Path) -> None:
-    """Lets other users pass through `path` and the folders above it (pytest makes them
-    private to root), so a PostgreSQL running as `postgres` can reach its data dir below."""
-    for folder in (path, *path.parents):
-        if folder == Path(tempfile.gettempdir()) or folder == folder.parent:
-            break
-        folder.chmod(folder.stat().st_mode | stat.S_IXOTH)
-
-
 @pytest.fixture
-def processes(tmp_path, postgres_server):
+def processes(tmp_path, reachable_folder, postgres_server):
     """Makes ServerProcess objects; whatever still runs at the end is killed. One given a
     Redis URL shares the session's PostgreSQL (nodes that share a Redis share a database)."""
     started: list[ServerProcess] = []
@@ -137,7 +125,8 @@ def processes(tmp_path, postgres_server):
     def make(**kwargs):
         if kwargs.get("redis_url") or kwargs.get("env", {}).get("SWITCHBOARD_REDIS_SENTINELS"):
             kwargs.setdefault("database_url", postgres_server.url)
-        process = ServerProcess(tmp_path, **kwargs)
+        embedded_postgres = kwargs.get("database_url") is None
+        process = ServerProcess(reachable_folder if embedded_postgres else tmp_path, **kwargs)
         started.append(process)
         return process
 

@@ -26,7 +26,7 @@ import {
   openConference, openTransfer, simpleAction, submitConference, submitEnd,
   submitHelp, submitTransfer, submitVerify, syncTransferKind
 } from './desk/dialogs.js';
-import { openWrapUp, submitWrapUp } from './desk/wrap-up.js';
+import { filterCodes, limitCodes, openWrapUp, searchKey, submitWrapUp, tickWrapUp } from './desk/wrap-up.js';
 import { searchTranscripts } from './desk/search.js';
 import { handle } from './desk/frames.js';
 
@@ -145,6 +145,9 @@ function wire() {
   $('act-wrapup').addEventListener('click', () => openWrapUp());
   $('conv-banner-wrapup').addEventListener('click', () => openWrapUp());
   $('wrapup-form').addEventListener('submit', submitWrapUp);
+  $('wrapup-search').addEventListener('input', filterCodes);
+  $('wrapup-search').addEventListener('keydown', searchKey);
+  $('wrapup-codes').addEventListener('change', limitCodes);
   $('dlg-wrapup').addEventListener('close', () => { S.wrapTarget = null; });
   $('act-end-conference').addEventListener('click', () => simpleAction('end_conference'));
   $('act-leave').addEventListener('click', () => simpleAction('leave', (conv) => closeConversation(conv, 'You left')));
@@ -167,7 +170,7 @@ function wire() {
       renderTabs();
     }
   });
-  setInterval(tick, 500);
+  setInterval(() => { tick(); tickWrapUp(); }, 500);
 }
 
 function start() {

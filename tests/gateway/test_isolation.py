@@ -225,15 +225,26 @@ def route_cases(world: dict[str, Any], app: Any) -> list[tuple[str, str]]:
     return cases
 
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/desk", "/supervisor", "/demo", "/api/v1/asyncapi.json"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/desk",
+    "/supervisor",
+    "/demo",
+    "/docs/api",
+    "/api/v1/asyncapi.json",
+    "/api/v1/openapi.json",
+}
 # Signing in takes no credentials: with the junk body of this test it answers 400.
 SIGN_IN = ("POST", "/api/v1/auth/login")
 SIGN_OUT = ("POST", "/api/v1/auth/logout")
 # What an agent's token may do (docs/protocol.md, HTTP API details): the shared canned
 # responses, the list of online visitors (for proactive invitations), the desk's
-# transfer targets, and a search over the conversations it took part in (its own:
-# the victim's never shows, which `leaks` checks).
+# transfer targets, the not-ready reasons of its state menu, and a search over the
+# conversations it took part in (its own: the victim's never shows, which `leaks` checks).
 AGENT_READABLE = {
+    ("GET", "/api/v1/not-ready-reasons"),
     ("GET", "/api/v1/canned-responses"),
     ("GET", "/api/v1/canned-responses/greeting"),
     ("GET", "/api/v1/visitors"),

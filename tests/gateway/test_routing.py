@@ -391,3 +391,84 @@ async def test_queued_customers_get_an_estimated_wait_once_the_queue_has_answere
     await alice.ok({"type": "wrap_up", "conversation_id": offer["conversation_id"], "code": "resolved"})
     moved = await third.expect("chat.position")
     assert moved["position"] == 1 and moved["estimated_wait_ms"] <= estimate_3
+
+
+async def test_best_skilled_agent_over_the_sockets(sb):
+    await sb.queue("support", skills=["billing"], agent_selection="best_skilled", min_proficiency={"billing": 2})
+    novice = await sb.available_agent("novice", skills=["billing"], proficiency={"billing": 1})
+    average = await sb.available_agent("average", skills=["billing"])
+    expert = await sb.available_agent("expert", skills=["billing"], proficiency={"billing": 5})
+    _, started = await sb.chat()
+    offer = await expert.expect("offer")
+    assert offer["session_id"] == started["session_id"]
+    assert novice.received("offer") == [] and average.received("offer") == []
+    profile = await sb.admin("GET", "/api/v1/agents/expert")
+    assert profile["proficiency"] == {"billing": 5}
+    refused = await sb.http.put(
+        "/api/v1/agents/novice",
+        json={"display_name": "N", "languages": ["en"], "queues": ["support"], "proficiency": {"billing": 6}},
+    )
+    assert refused.status_code == 400, refused.text
+
+
+async def test_a_vip_chat_is_answered_first(sb):
+    await sb.queue("support", max_chat_priority=10, priority_aging_per_min=1)
+    _, plain = await sb.chat()
+    _, vip = await sb.chat(priority=10)
+    greedy, _ = await sb.customer()
+    refused = await greedy.request({"type": "start_chat", "queue": "support", "priority": 11})
+    assert refused["code"] == "bad_request"
+    agent = await sb.available_agent("alice", capacity=1)
+    offer = await agent.expect("offer")
+    assert offer["session_id"] == vip["session_id"]
+    await agent.ok({"type": "decline", "offer_id": offer["offer_id"]})
+    await agent.expect("offer", session_id=plain["session_id"])
+
+
+async def test_a_chat_overflows_to_another_queue_when_nobody_of_its_own_is_signed_in(sb):
+    await sb.queue("backup")
+    await sb.queue("support", overflow_to=["backup"], overflow_after_s=0.3)
+    helper = await sb.available_agent("helper", queues=["backup"])
+    _, first = await sb.chat()
+    offer = await helper.expect("offer", session_id=first["session_id"])
+    assert offer["queue"]["id"] == "support"  # it is still a chat of its own queue
+    await helper.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    # with an agent of the queue signed in, the next chat overflows after overflow_after_s
+    await sb.agent_socket(await sb.agent("member"))  # signed in, not ready
+    customer, second = await sb.chat()
+    queued = await customer.expect("chat.queued")
+    assert queued["position"] == 1
+    overflowed = await helper.expect("offer", session_id=second["session_id"])
+    assert overflowed["offered_at"] - overflowed["queued_at"] >= 300
+
+
+async def test_a_queue_inactivity_timeout_warns_the_customer_first(sb):
+    await sb.queue("support", inactivity_timeout_s=1.2, inactivity_warning_s=0.6)
+    agent = await sb.available_agent("alice")
+    customer, started = await sb.chat()
+    offer = await agent.expect("offer")
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    connected = await customer.expect("chat.connected")
+    warning = await customer.expect("chat.inactivity_warning")
+    assert warning["session_id"] == started["session_id"]
+    assert warning["conversation_id"] == started["conversation_id"]
+    assert warning["ends_at"] >= connected["ts"] + 1200
+    ended = await customer.expect("chat.ended")
+    assert ended["reason"] == "inactivity_timeout"
+    assert agent.received("chat.inactivity_warning") == []
+
+
+async def test_a_returning_customer_is_offered_to_its_last_agent_first(sb):
+    await sb.queue("support", sticky_for_s=600)
+    alice = await sb.available_agent("alice")
+    bob = await sb.available_agent("bob")
+    customer, first = await sb.chat()
+    offer = await alice.expect("offer", session_id=first["session_id"])
+    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await alice.ok({"type": "end_session", "conversation_id": first["conversation_id"]})
+    await alice.ok({"type": "wrap_up", "conversation_id": first["conversation_id"], "code": "resolved"})
+    # bob has been idle longer now, but the customer comes back to alice
+    again = await customer.ok({"type": "start_chat", "queue": "support", "text": "me again"})
+    await alice.expect("offer", session_id=again["session_id"])
+    _, stranger = await sb.chat()
+    await bob.expect("offer", session_id=stranger["session_id"])

@@ -18,7 +18,15 @@ async def test_wrap_up_codes_are_readable_by_the_agents_who_need_them(sb):
 
     answer = await get(alice)
     assert answer.status_code == 200
-    assert answer.json() == {"queue": {"id": "support", "name": "Support"}, "wrap_up_codes": CODES}
+    assert answer.json() == {
+        "queue": {"id": "support", "name": "Support"},
+        "wrap_up_codes": CODES,
+        # the dialog's rules (added with the after-contact work)
+        "wrap_up_timeout_s": 120,
+        "max_dispositions": 1,
+        "wrap_up_notes": "optional",
+        "default_wrap_up_code": None,
+    }
     assert (await get(outsider)).status_code == 403
     assert (await get("nonsense")).status_code == 401
     assert (await sb.admin("GET", "/api/v1/queues/billing/wrap-up-codes"))["wrap_up_codes"][0]["code"] == "resolved"

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from conftest import ADMIN_TOKEN
-from processes import ServerProcess, passable
+from processes import ServerProcess
 from support import eventually, hello_customer
 from switchboard.embedded_postgres import EmbeddedPostgres
 
@@ -97,9 +97,10 @@ def test_it_dies_with_its_parent(folder: Path) -> None:
     asyncio.run(eventually(gone, timeout=20))
 
 
-async def test_serve_keeps_the_transcript_in_postgresql_across_a_restart_even_if_redis_lost_it(tmp_path: Path) -> None:
-    passable(tmp_path)
-    first = ServerProcess(tmp_path)
+async def test_serve_keeps_the_transcript_in_postgresql_across_a_restart_even_if_redis_lost_it(
+    reachable_folder: Path,
+) -> None:
+    first = ServerProcess(reachable_folder)
     await first.start()
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     async with httpx.AsyncClient(base_url=first.base, headers=headers) as http:
@@ -108,7 +109,7 @@ async def test_serve_keeps_the_transcript_in_postgresql_across_a_restart_even_if
     started = await customer.ok({"type": "start_chat", "queue": "support", "text": "keep my words"})
     await customer.close()
     cid = started["conversation_id"]
-    data = tmp_path / "data"
+    data = reachable_folder / "data"
     url = f"postgresql://switchboard@/switchboard?host={data / 'postgres'}"
 
     async def archived() -> bool:
@@ -123,7 +124,7 @@ async def test_serve_keeps_the_transcript_in_postgresql_across_a_restart_even_if
     assert postgres_processes(data / "postgres") == []
     shutil.rmtree(data / "redis")  # Redis lost everything: PostgreSQL is the record
 
-    second = ServerProcess(tmp_path)
+    second = ServerProcess(reachable_folder)
     await second.start()
     async with httpx.AsyncClient(base_url=second.base, headers=headers) as http:
         detail = (await http.get(f"/api/v1/conversations/{cid}")).json()

@@ -558,3 +558,18 @@ async def test_on_a_cluster_finished_chats_leave_redis_read_the_same_and_a_visit
     assert await customer.closed() == (4401, "visitor erased")
     assert (await sb.http.get(f"/api/v1/conversations/{cid}")).status_code == 404
     client.close()
+
+
+async def test_on_a_cluster_an_agent_that_served_a_conversation_adds_notes_after_the_end(on_cluster):
+    """`served` reaches the conversation's own shard, where the message path reads it."""
+    sb = await on_cluster()
+    agent, _customer, _welcome, _token, cid = await chat_in_progress(sb)
+    bob = await sb.available_agent("bob")
+    await agent.ok({"type": "end_session", "conversation_id": cid})
+    await agent.ok({"type": "note", "conversation_id": cid, "text": "in wrap-up"})
+    await agent.ok({"type": "wrap_up", "conversation_id": cid, "code": "resolved"})
+    await agent.ok({"type": "note", "conversation_id": cid, "text": "after it"})
+    refused = await bob.request({"type": "note", "conversation_id": cid, "text": "me too"})
+    assert refused["code"] == "forbidden"
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert [n["text"] for n in detail["notes"]] == ["in wrap-up", "after it"]

@@ -16,18 +16,28 @@ protocol.md are checked against what is stored in Redis:
 3. no offer (nor auto-assignment) to an agent that was not `available` and
    connected at that moment, nor to one not eligible for that session (checked
    per router call by replaying the lifecycle stream, which keeps the order);
-4. no session left waiting while an eligible agent is free;
-5. the order of each queue is kept: (-priority, time entered); a session put
+4. no session left waiting while an eligible agent is free (eligible: by
+   language, skills and proficiency minimums, in its queue or, once it
+   overflowed, in a queue of its queue's `overflow_to`), and an overflowed
+   waiting session is listed for exactly those queues;
+5. the order of each queue is kept: effective priority first (the queue's
+   priority plus the chat's own, aged by `priority_aging_per_min`, compared
+   exactly as fractions), then time entered; a session put
    back after decline, RONA or a revoked offer keeps its place (its score), and
    one put back by its agent's disconnect grace, or transferred to a queue,
    goes to the head of the queue;
 6. every session ends at most once (exactly once if it is in wrap-up or
    closed), and an ended session never comes back;
-and, from the same rules: a queue's max_wait_s ends a never-connected session.
+and, from the same rules: a queue's max_wait_s ends a never-connected session,
+and start_chat refuses a priority above the queue's max_chat_priority. The
+queues draw proficiency minimums, best_skilled selection, chat priorities,
+aging, overflow and sticky agents, so that every invariant holds with them.
 
 Eligibility (4) is an independent oracle written from the contract's words
-(routing steps included) over this test's own model of agents and queues; it is
-not imported from the server. Commands also check their own results: refusals
+(routing steps, proficiency minimums and overflow included) over this test's
+own model of agents and queues; it is not imported from the server. The model
+and its strategies are in router_model.py, the oracle and the invariants'
+checks in router_checks.py (a mixin of the machine below). Commands also check their own results: refusals
 must be the expected ones (a visitor with an open chat gets `conflict`, a stale
 offer `not_found`), and valid commands must succeed.
 
@@ -39,10 +49,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import Counter
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import msgspec
@@ -58,6 +66,28 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from router_checks import RouterChecks
+from router_model import (
+    EXAMPLES,
+    GRACE_MS,
+    INACTIVITY_MS,
+    LANGS,
+    PREFIX,
+    QUEUE_IDS,
+    START,
+    STEPS,
+    VISITORS,
+    AgentModel,
+    QueueModel,
+    R,
+    SessionModel,
+    Snapshot,
+    agent_st,
+    as_text,
+    entry_score,
+    queue_configs,
+    words_of,
+)
 
 from switchboard.domain.config import AgentConfig, QueueConfig
 from switchboard.domain.errors import SwitchboardError
@@ -68,139 +98,10 @@ from switchboard.store.router import Router
 
 T = TypeVar("T")
 
-PREFIX = "prop"
-R = "{" + PREFIX + "}"
-LANGS = ["en", "de", "fr"]
-SKILLS = ["billing", "tech", "vip"]
-QUEUE_IDS = ["sales", "support"]
-VISITORS = [f"v{i}" for i in range(1, 6)]
-START = 1_700_000_000_000
-PRIORITY_SCALE = 10**13  # the contract orders by priority first; the server's score encoding
-GRACE_MS = 15_000
-INACTIVITY_MS = 60_000
-ENDED_STATUSES = {"wrap_up", "closed"}
-
-EXAMPLES = int(os.environ.get("SWITCHBOARD_PROPERTY_EXAMPLES", "60"))
-STEPS = int(os.environ.get("SWITCHBOARD_PROPERTY_STEPS", "40"))
-
-
-# ---------------------------------------------------------------- the test's own model
-
-
-@dataclass
-class AgentModel:
-    languages: list[str]
-    skills: list[str]
-    queues: list[str]
-    capacity: int
-    conns: set[str] = field(default_factory=set)
-
-
-@dataclass
-class QueueModel:
-    config: QueueConfig
-
-
-@dataclass
-class SessionModel:
-    sid: str
-    cid: str
-    vid: str
-    queue: str
-    language: str
-    skills: list[str]
-    queued_at: int
-    score: float
-    entered_at: int = 0  # when it entered its current queue (routing steps count from here)
-
-    def __post_init__(self) -> None:
-        self.entered_at = self.entered_at or self.queued_at
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _words(value: str | None) -> list[str]:
-    return (value or "").split()
-
-
-@dataclass
-class Snapshot:
-    """Everything the invariants need, read straight from Redis."""
-
-    agents: dict[str, dict[str, str]]
-    slots: dict[str, set[str]]
-    agent_offers: dict[str, set[str]]
-    conns: dict[str, set[str]]
-    sessions: dict[str, dict[str, str]]
-    declined: dict[str, set[str]]
-    waiting: dict[str, list[tuple[str, float]]]
-    offers: dict[str, dict[str, str]]
-
-    def pending_offers(self) -> list[tuple[str, str]]:
-        return sorted((aid, oid) for aid, oids in self.agent_offers.items() for oid in oids)
-
-
-# ---------------------------------------------------------------- strategies
-
-# Biased so that agents and chats often match (routing happens), but not always.
-languages_st = st.sampled_from([["en"], ["en", "de"], ["en", "de", "fr"], ["de"], ["en", "fr"]])
-skills_st = st.sampled_from([[], ["billing"], ["tech"], ["billing", "tech"], ["billing", "tech", "vip"]])
-
-
-@st.composite
-def queue_configs(draw: st.DrawFn) -> dict[str, QueueConfig]:
-    # The two queues differ: "sales" needs no skill and is manual, "support" needs one
-    # skill, has its own wrap-up codes and may assign automatically.
-    sales = {
-        "name": "Sales",
-        "languages": draw(st.one_of(st.just([]), languages_st)),
-        "accept_mode": "manual",
-        "offer_timeout_s": draw(st.sampled_from([5, 10])),
-        "wrap_up_timeout_s": draw(st.sampled_from([30, 60])),
-        "priority": draw(st.sampled_from([0, 1])),
-        "max_wait_s": draw(st.sampled_from([None, None, 45, 8])),
-    }
-    support = {
-        "name": "Support",
-        "languages": draw(st.one_of(st.just([]), languages_st)),
-        "skills": [draw(st.sampled_from(["billing", "tech"]))],
-        "accept_mode": draw(st.sampled_from(["manual", "auto"])),
-        "offer_timeout_s": draw(st.sampled_from([5, 10])),
-        "wrap_up_timeout_s": draw(st.sampled_from([30, 60])),
-        "priority": draw(st.sampled_from([0, 1])),
-        "wrap_up_codes": [{"code": "done", "label": "Done"}, {"code": "spam", "label": "Spam"}],
-        # Routing steps widen the targeting as a session waits (an empty list requires nothing).
-        "steps": draw(
-            st.sampled_from(
-                [
-                    [],
-                    [],
-                    [{"after_s": 20, "skills": []}],
-                    [{"after_s": 12, "languages": []}, {"after_s": 30, "skills": ["billing"], "languages": ["en"]}],
-                    [{"after_s": 0, "languages": ["en", "de"]}],
-                ]
-            )
-        ),
-    }
-    return {"sales": msgspec.convert(sales, QueueConfig), "support": msgspec.convert(support, QueueConfig)}
-
-
-agent_st = st.fixed_dictionaries(
-    {
-        "languages": languages_st,
-        "skills": skills_st,
-        "queues": st.sampled_from([["sales"], ["support"], ["sales", "support"], ["sales", "support"]]),
-        "capacity": st.integers(1, 2),
-    }
-)
-
-
 # ---------------------------------------------------------------- the machine
 
 
-class RouterMachine(RuleBasedStateMachine):
+class RouterMachine(RouterChecks, RuleBasedStateMachine):
     def __init__(self, redis_url: str) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
@@ -274,7 +175,7 @@ class RouterMachine(RuleBasedStateMachine):
         aid = member.split(":", 2)[2]
         snap = self.read()
         # Its chats go back to their queue, except a conference, which goes on with the others.
-        back = {sid for sid in snap.slots[aid] if _words(snap.sessions[sid].get("agents")) == [aid]}
+        back = {sid for sid in snap.slots[aid] if words_of(snap.sessions[sid].get("agents")) == [aid]}
         result = self.call(self.router.expire(member, now=self.now))
         if result:
             self.returned |= back  # same queue: its routing steps go on counting from when it entered
@@ -314,77 +215,36 @@ class RouterMachine(RuleBasedStateMachine):
             pipe.smembers(keys.session(sid) + ":declined")  # as the Lua library spells it
         for qid in QUEUE_IDS:
             pipe.zrange(keys.queue_waiting(qid), 0, -1, withscores=True)
+            pipe.zrange(keys.queue_overflow(qid), 0, -1)
         raw = await pipe.execute()
         it = iter(raw)
         agents, slots, agent_offers, conns = {}, {}, {}, {}
         for aid in aids:
-            agents[aid] = {_s(k): _s(v) for k, v in next(it).items()}
-            slots[aid] = {_s(x) for x in next(it)}
-            agent_offers[aid] = {_s(x) for x in next(it)}
-            conns[aid] = {_s(x) for x in next(it)}
+            agents[aid] = {as_text(k): as_text(v) for k, v in next(it).items()}
+            slots[aid] = {as_text(x) for x in next(it)}
+            agent_offers[aid] = {as_text(x) for x in next(it)}
+            conns[aid] = {as_text(x) for x in next(it)}
         sessions, declined = {}, {}
         for sid in sids:
-            sessions[sid] = {_s(k): _s(v) for k, v in next(it).items()}
-            declined[sid] = {_s(x) for x in next(it)}
-        waiting = {qid: [(_s(m), float(sc)) for m, sc in next(it)] for qid in QUEUE_IDS}
+            sessions[sid] = {as_text(k): as_text(v) for k, v in next(it).items()}
+            declined[sid] = {as_text(x) for x in next(it)}
+        waiting, overflow = {}, {}
+        for qid in QUEUE_IDS:
+            waiting[qid] = [(as_text(m), float(sc)) for m, sc in next(it)]
+            overflow[qid] = {as_text(m) for m in next(it)}
         offers = {}
         async for key in r.scan_iter(match=f"{R}:offer:*", count=1000):  # offer hashes, as the Lua library spells them
-            oid = _s(key).rsplit(":", 1)[1]
-            offers[oid] = {_s(k): _s(v) for k, v in (await r.hgetall(key)).items()}
-        return Snapshot(agents, slots, agent_offers, conns, sessions, declined, waiting, offers)
+            oid = as_text(key).rsplit(":", 1)[1]
+            offers[oid] = {as_text(k): as_text(v) for k, v in (await r.hgetall(key)).items()}
+        return Snapshot(agents, slots, agent_offers, conns, sessions, declined, waiting, overflow, offers)
 
     def new_events(self) -> list[dict[str, Any]]:
         entries = self.run(self.redis.xrange(self.keys.events, f"({self.last_event}", "+"))
         events = []
         for eid, fields in entries:
-            self.last_event = _s(eid)
+            self.last_event = as_text(eid)
             events.append(json.loads(fields[b"e"]))
         return events
-
-    # ------------------------------------------------------------ eligibility oracle (from the contract)
-
-    def eligible(self, aid: str, sid: str, snap: Snapshot) -> bool:
-        """protocol.md, Routing rules: available, member of the session's queue,
-        speaks its language, has every required skill (the queue's plus the
-        session's), has a free slot (active sessions, wrap-ups and pending offers
-        count), has not declined it. Only connected agents can be offered anything."""
-        return (
-            self.state_allows(aid, snap.agents[aid].get("state"))
-            and self.suits(aid, sid, self.now)
-            and self.has_free_slot(aid, snap)
-        )
-
-    def state_allows(self, aid: str, state: str | None) -> bool:
-        return state == "available" and bool(self.agents[aid].conns)
-
-    def targeting(self, sid: str, at: int) -> tuple[set[str], set[str] | None]:
-        """Required skills, and acceptable languages (None: any), of a session at time `at`:
-        the queue's skills plus the session's and the session's language, until the
-        session has waited a routing step's `after_s`; then that step's skills and
-        languages replace them (an empty list requires nothing)."""
-        s = self.sessions[sid]
-        q = self.queues[s.queue].config
-        skills, languages = set(q.skills) | set(s.skills), {s.language}
-        for step in q.steps:
-            if at - s.entered_at >= step.after_s * 1000:
-                if step.skills is not None:
-                    skills = set(step.skills)
-                if step.languages is not None:
-                    languages = set(step.languages)
-        return skills, (languages or None)
-
-    def suits(self, aid: str, sid: str, at: int) -> bool:
-        a, s = self.agents[aid], self.sessions[sid]
-        skills, languages = self.targeting(sid, at)
-        return (
-            s.queue in a.queues
-            and (languages is None or bool(languages & set(a.languages)))
-            and skills <= set(a.skills)
-            and aid not in self.declined.get(sid, set())
-        )
-
-    def has_free_slot(self, aid: str, snap: Snapshot) -> bool:
-        return len(snap.slots[aid]) + len(snap.agent_offers[aid]) < self.agents[aid].capacity
 
     # ------------------------------------------------------------ per-call event checks (3, 6)
 
@@ -453,11 +313,12 @@ class RouterMachine(RuleBasedStateMachine):
                 skills=p["skills"],
                 queues=p["queues"],
                 capacity=p["capacity"],
+                proficiency=p["proficiency"],
             )
-            self.agents[aid] = AgentModel(p["languages"], p["skills"], p["queues"], p["capacity"])
+            self.agents[aid] = AgentModel(p["languages"], p["skills"], p["queues"], p["capacity"], p["proficiency"])
             assert self.run(self.router.put_agent(aid, msgspec.json.encode(config)))
             # The agent token carries the agent's token version (a fresh one per created agent).
-            self.token_versions[aid] = _s(self.run(self.redis.hget(self.keys.agent(aid), "token_version")))
+            self.token_versions[aid] = as_text(self.run(self.redis.hget(self.keys.agent(aid), "token_version")))
         for aid, a in self.agents.items():
             conn = self.new_id("k")
             a.conns.add(conn)
@@ -515,11 +376,12 @@ class RouterMachine(RuleBasedStateMachine):
         assert result["session_id"] == sid
         status = self.read().sessions[sid]
         if kind == "conference":
-            assert status["status"] == "conference" and _words(status["agents"]) == [*_words(before["agents"]), aid], (
-                status
-            )
+            assert status["status"] == "conference" and words_of(status["agents"]) == [
+                *words_of(before["agents"]),
+                aid,
+            ], status
         else:  # a new session, or a transfer: the accepting agent alone holds it
-            assert status["status"] == "active" and _words(status["agents"]) == [aid], status
+            assert status["status"] == "active" and words_of(status["agents"]) == [aid], status
 
     @precondition(lambda self: self.snap is not None and self.snap.pending_offers())
     @rule(data=st.data())
@@ -542,7 +404,7 @@ class RouterMachine(RuleBasedStateMachine):
         self.call(self.router.decline(aid, oid, now=self.now))
         if side:
             after = self.read().sessions[sid]
-            assert _words(after["agents"]) == _words(before["agents"]), "a declined transfer stays with its sender"
+            assert words_of(after["agents"]) == words_of(before["agents"]), "a declined transfer stays with its sender"
 
     @precondition(lambda self: bool(self.known_offers))
     @rule(data=st.data(), verb=st.sampled_from(["accept", "decline"]))
@@ -582,7 +444,7 @@ class RouterMachine(RuleBasedStateMachine):
             (aid, sid)
             for aid in self.connected_agents()
             for sid in snap.slots[aid]
-            if aid in _words(snap.sessions.get(sid, {}).get(field_name))
+            if aid in words_of(snap.sessions.get(sid, {}).get(field_name))
         )
 
     @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "agents"))
@@ -595,7 +457,7 @@ class RouterMachine(RuleBasedStateMachine):
         result = self.call(self.router.end_session(aid, self.sessions[sid].cid, now=self.now))
         assert result["session_id"] == sid and result["reason"] == "agent_ended"
         s = self.read().sessions[sid]
-        assert s["status"] == "wrap_up" and aid in _words(s["wrapping"]), s
+        assert s["status"] == "wrap_up" and aid in words_of(s["wrapping"]), s
 
     @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "wrapping"))
     @rule(data=st.data())
@@ -625,7 +487,7 @@ class RouterMachine(RuleBasedStateMachine):
     def side_refusal(self, snap: Snapshot, sid: str, sender: str, target: str, kind: str) -> str | None:
         """The refusal the contract's rules call for, from this test's view (None: allowed)."""
         s = snap.sessions[sid]
-        agents = _words(s.get("agents"))
+        agents = words_of(s.get("agents"))
         if kind == "conference" and s.get("owner") != sender:
             return "forbidden"
         if kind == "transfer" and s["status"] == "conference":
@@ -668,7 +530,9 @@ class RouterMachine(RuleBasedStateMachine):
             return
         after = self.read()
         assert after.offers[result["offer_id"]]["agent"] == target
-        assert _words(after.sessions[sid]["agents"]) == _words(snap.sessions[sid]["agents"]), "it stays with its sender"
+        assert words_of(after.sessions[sid]["agents"]) == words_of(snap.sessions[sid]["agents"]), (
+            "it stays with its sender"
+        )
 
     @precondition(lambda self: self.snap is not None and self.active_pairs(self.snap, "agents"))
     @rule(data=st.data(), kind=st.sampled_from(["transfer", "conference"]))
@@ -689,20 +553,20 @@ class RouterMachine(RuleBasedStateMachine):
         served = self.queues[qid].config.languages
         refused = s["status"] == "conference" or bool(s.get("side_offer")) or (served and s["language"] not in served)
         model = self.sessions[sid]
-        old = (model.queue, model.entered_at, set(self.declined.get(sid, set())))
+        old = (model.queue, model.entered_at, model.overflow_at, set(self.declined.get(sid, set())))
         # the model first: the events of the call refer to the new queue
-        model.queue, model.entered_at = qid, self.now
+        model.queue, model.entered_at, model.overflow_at = qid, self.now, self.overflow_moment(qid, self.now)
         self.declined[sid] = {aid}  # the sender is not offered it again
         result = self.call(
             self.router.transfer(aid, model.cid, queue=qid, now=self.now), refusals={"conflict"} if refused else set()
         )
         if refused:
             assert isinstance(result, SwitchboardError), f"transfer of {sid} to {qid} was not refused"
-            model.queue, model.entered_at, self.declined[sid] = old
+            model.queue, model.entered_at, model.overflow_at, self.declined[sid] = old
             return
         self.returned.add(sid)
         after = self.read()
-        assert aid not in _words(after.sessions[sid]["agents"]) and sid not in after.slots[aid], (
+        assert aid not in words_of(after.sessions[sid]["agents"]) and sid not in after.slots[aid], (
             "the sender left at once"
         )
         self.check_back_at_head({sid})
@@ -712,7 +576,7 @@ class RouterMachine(RuleBasedStateMachine):
             (aid, sid)
             for sid, s in snap.sessions.items()
             if s["status"] == "conference"
-            for aid in _words(s.get("agents"))
+            for aid in words_of(s.get("agents"))
             if aid != s.get("owner")
         )
 
@@ -729,13 +593,13 @@ class RouterMachine(RuleBasedStateMachine):
         cid = self.sessions[sid].cid
         if everyone:
             self.call(self.router.end_conference(owner, cid, now=self.now))
-            assert _words(self.read().sessions[sid]["agents"]) == [owner]
+            assert words_of(self.read().sessions[sid]["agents"]) == [owner]
         else:
             refusal = self.call(self.router.leave(owner, cid, now=self.now), refusals={"conflict"})
             assert isinstance(refusal, SwitchboardError), "the owner cannot leave its own conference"
             self.call(self.router.leave(guest, cid, now=self.now))
             after = self.read()
-            assert guest not in _words(after.sessions[sid]["agents"]) and sid not in after.slots[guest]
+            assert guest not in words_of(after.sessions[sid]["agents"]) and sid not in after.slots[guest]
 
     @precondition(lambda self: not all(a.conns for a in self.agents.values()))
     @rule(data=st.data())
@@ -807,10 +671,14 @@ class RouterMachine(RuleBasedStateMachine):
             if "en" in served and data.draw(st.booleans(), label="english")
             else self.pick(data, served, "language")
         )
+        chat_priority = self.pick(data, [0, 0, 2, 3, 4], "chat priority")
         self.advance(1)
         self.ensure_visitor_connected(vid)
         cid, sid = self.new_id("c"), self.new_id("s")
         is_open = self.visitor_open(vid)
+        config = self.queues[qid].config
+        too_high = chat_priority > config.max_chat_priority
+        priority = config.priority + chat_priority
         model = SessionModel(
             sid,
             cid,
@@ -819,7 +687,10 @@ class RouterMachine(RuleBasedStateMachine):
             language,
             skills,
             self.now,
-            -self.queues[qid].config.priority * PRIORITY_SCALE + self.now,
+            entry_score(config, priority, self.now),
+            priority=priority,
+            chat_priority=chat_priority,
+            overflow_at=self.overflow_moment(qid, self.now),
         )
         self.sessions[sid] = model  # known before the call: the events of the call refer to it
         result = self.call(
@@ -833,14 +704,17 @@ class RouterMachine(RuleBasedStateMachine):
                 channel=channel,
                 customer={"name": vid},
                 text="hi",
+                priority=chat_priority,
                 now=self.now,
             ),
-            refusals={"conflict"},
+            refusals={"conflict", "bad_request"},
         )
         if isinstance(result, SwitchboardError):
-            assert is_open, f"start_chat refused although {vid} has no open chat: {result!r}"
+            expected = "conflict" if is_open else "bad_request" if too_high else None
+            assert result.code.value == expected, f"start_chat refused with {result!r}, expected {expected}"
             del self.sessions[sid]
             return
+        assert not too_high, f"start_chat accepted priority {chat_priority} above {config.max_chat_priority}"
         assert not is_open, f"{vid} could open a second chat while {self.visitor_session[vid]} is open"
         self.visitor_conv[vid], self.visitor_session[vid] = cid, sid
 
@@ -861,8 +735,20 @@ class RouterMachine(RuleBasedStateMachine):
         old = self.sessions[self.visitor_session[vid]]
         sid = self.new_id("s")
         q = self.queues[old.queue].config
+        # a new session of the conversation keeps the chat's own priority
+        priority = q.priority + old.chat_priority
         self.sessions[sid] = SessionModel(
-            sid, cid, vid, old.queue, old.language, old.skills, self.now, -q.priority * PRIORITY_SCALE + self.now
+            sid,
+            cid,
+            vid,
+            old.queue,
+            old.language,
+            old.skills,
+            self.now,
+            entry_score(q, priority, self.now),
+            priority=priority,
+            chat_priority=old.chat_priority,
+            overflow_at=self.overflow_moment(old.queue, self.now),
         )
         self.call(
             self.router.start_chat(
@@ -921,180 +807,6 @@ class RouterMachine(RuleBasedStateMachine):
         self.check_ended_once(snap)
         self.check_max_wait(snap)
         self.check_conversation_sides()
-
-    def check_bookkeeping(self, snap: Snapshot) -> None:
-        """The stored state agrees with itself and with what this test did."""
-        for aid, a in self.agents.items():
-            assert snap.conns[aid] == a.conns, f"{aid}: stored connections {snap.conns[aid]} != {a.conns}"
-            assert int(snap.agents[aid]["capacity"]) == a.capacity
-            assert self.replayed_state[aid] == snap.agents[aid]["state"], (
-                f"{aid}: the lifecycle stream says {self.replayed_state[aid]!r}, the agent hash {snap.agents[aid]['state']!r}"
-            )
-        for sid, s in snap.sessions.items():
-            assert s, f"session {sid} is not stored"
-            assert snap.declined[sid] == self.declined.get(sid, set()), f"{sid}: declined {snap.declined[sid]}"
-            in_queues = [qid for qid, entries in snap.waiting.items() if sid in dict(entries)]
-            # A session waits in exactly one queue (its own), and only while its status is waiting.
-            if s["status"] == "waiting":
-                assert in_queues == [s["queue"]], f"waiting session {sid} is in queues {in_queues}"
-            else:
-                assert in_queues == [], f"session {sid} ({s['status']}) still listed in {in_queues}"
-
-    def check_capacity(self, snap: Snapshot) -> None:
-        # Invariant 1: active sessions, wrap-ups and pending offers never exceed the capacity.
-        for aid, a in self.agents.items():
-            load = len(snap.slots[aid]) + len(snap.agent_offers[aid])
-            assert load <= a.capacity, (
-                f"agent {aid} over capacity {a.capacity}: slots {sorted(snap.slots[aid])}, offers {sorted(snap.agent_offers[aid])}"
-            )
-        # ... and the slots count exactly the sessions the agent is in or wrapping up.
-        for aid in self.agents:
-            held = {
-                sid
-                for sid, s in snap.sessions.items()
-                if aid in _words(s.get("agents")) or aid in _words(s.get("wrapping"))
-            }
-            assert snap.slots[aid] == held, f"agent {aid}: slots {sorted(snap.slots[aid])} but holds {sorted(held)}"
-        for sid, s in snap.sessions.items():
-            agents = _words(s.get("agents"))
-            if agents:
-                # several agents in a session make a conference; one makes it active
-                expected = "conference" if len(agents) > 1 else "active"
-                assert s["status"] == expected, f"session {sid} has agents {agents} but is {s['status']}"
-                assert len(set(agents)) == len(agents), f"session {sid} lists an agent twice: {agents}"
-                assert s.get("owner") in agents, f"session {sid}: owner {s.get('owner')!r} not among {agents}"
-            if _words(s.get("wrapping")):
-                assert s["status"] == "wrap_up", f"session {sid} has agents wrapping up but is {s['status']}"
-
-    def check_single_offer(self, snap: Snapshot) -> None:
-        # Invariant 2: no session offered to two agents at once.
-        by_session = Counter(o["session"] for o in snap.offers.values())
-        twice = [sid for sid, n in by_session.items() if n > 1]
-        assert not twice, f"sessions offered more than once: {twice}: {snap.offers}"
-        listed = {oid for oids in snap.agent_offers.values() for oid in oids}
-        assert listed == set(snap.offers), f"agents' offer sets {sorted(listed)} != stored offers {sorted(snap.offers)}"
-        for oid, o in snap.offers.items():
-            assert oid in snap.agent_offers[o["agent"]], f"offer {oid} is not in {o['agent']}'s offers"
-            s = snap.sessions[o["session"]]
-            if "sender" in o:
-                # a side offer: the session stays with its sender, who is in it; the target is not
-                assert s["status"] in ("active", "conference") and s.get("side_offer") == oid, (
-                    f"side offer {oid} for session {o['session']} which is {s}"
-                )
-                assert o["sender"] in _words(s["agents"]) and o["agent"] not in _words(s["agents"]), (o, s)
-            else:
-                assert s["status"] == "offered" and s["offer"] == oid, (
-                    f"offer {oid} for session {o['session']} which is {s}"
-                )
-        for sid, s in snap.sessions.items():
-            if s.get("side_offer"):
-                assert s["side_offer"] in snap.offers, (
-                    f"session {sid} points at side offer {s['side_offer']} that is gone"
-                )
-        for sid, s in snap.sessions.items():
-            if s["status"] == "offered":
-                assert s["offer"] in snap.offers and snap.offers[s["offer"]]["session"] == sid, (
-                    f"session {sid} is offered with offer {s['offer']!r} that does not exist or is not its own"
-                )
-
-    def check_offer_states(self, snap: Snapshot) -> None:
-        # Invariant 3 is checked at the moment of each offer by the per-call replay of
-        # the lifecycle stream (check_new_events). Here, the stored result: every pending
-        # offer was announced, is for an eligible agent, and that agent is still
-        # connected (a disconnect revokes its offers at once).
-        for oid, o in snap.offers.items():
-            assert self.known_offers.get(oid) == o["agent"], f"offer {oid} without its session.offered event"
-            assert o["agent"] in self.agents
-            assert "sender" in o or self.suits(o["agent"], o["session"], int(o["offered_at"])), (
-                f"offer {oid} to an ineligible agent"
-            )
-            assert self.agents[o["agent"]].conns, f"offer {oid} pending for {o['agent']}, who is not connected"
-
-    def check_nobody_idle(self, snap: Snapshot) -> None:
-        # Invariant 4: no session left waiting while an eligible agent is free.
-        for qid, entries in snap.waiting.items():
-            for sid, _score in entries:
-                free = [aid for aid in sorted(self.agents) if self.eligible(aid, sid, snap)]
-                assert not free, (
-                    f"session {sid} waits in {qid} while eligible agents {free} are free: "
-                    f"session {self.sessions[sid]}, agents {[(aid, self.agents[aid], snap.agents[aid].get('state'), sorted(snap.slots[aid]), sorted(snap.agent_offers[aid])) for aid in free]}"
-                )
-
-    def check_queue_order(self, snap: Snapshot) -> None:
-        # Invariant 5: each queue is ordered by (-priority, time entered); a session put
-        # back after decline, RONA or a revoked offer keeps its place (its score). Those
-        # an agent's grace put back went to the head (checked at that moment, in
-        # check_back_at_head) and are exempt from the entry-time order afterwards.
-        for qid, entries in snap.waiting.items():
-            for sid, score in entries:
-                m = self.sessions[sid]
-                assert m.queue == qid
-                stored = float(snap.sessions[sid]["score"])
-                assert stored == score, f"{sid}: hash score {stored} != queue score {score}"
-                if sid not in self.returned:
-                    assert score == m.score, f"{sid} lost its place: score {score}, entered with {m.score}"
-            order = [sid for sid, _ in entries]
-            for i, a in enumerate(order):
-                if a in self.returned:
-                    continue
-                for b in order[i + 1 :]:
-                    if b in self.returned:
-                        continue  # its place is the head it was put at, checked when it was put there
-                    ka = (-self.queues[qid].config.priority, self.sessions[a].queued_at)
-                    kb = (-self.queues[qid].config.priority, self.sessions[b].queued_at)
-                    assert ka <= kb, (
-                        f"queue {qid} out of order: {a} (entered {ka}) ahead of {b} (entered {kb}): {order}"
-                    )
-
-    def check_ended_once(self, snap: Snapshot) -> None:
-        # Invariant 6: a session ends at most once (exactly once once it is in wrap-up
-        # or closed) and an ended session never goes back to waiting, offered or active.
-        for sid, s in snap.sessions.items():
-            n = self.ended_count[sid]
-            assert n <= 1, f"session {sid} ended {n} times"
-            if s["status"] in ENDED_STATUSES:
-                assert n == 1, f"session {sid} is {s['status']} with {n} session.ended events"
-            else:
-                assert n == 0, f"session {sid} ended but is {s['status']} again"
-            if n:
-                assert s.get("end_reason"), f"ended session {sid} has no end_reason"
-                assert not _words(s.get("agents")), f"ended session {sid} still has agents {s['agents']}"
-
-    def check_conversation_sides(self) -> None:
-        """After every step both of its steps ran: no conversation op is left in an
-        outbox, the message side's replica agrees with the routing record, and the
-        history holds seqs 1..seq, each once."""
-        k = self.keys
-        cids = sorted(set(self.visitor_conv.values()))
-        fields = ("visitor", "open", "agents", "monitors")
-        pipe = self.redis.pipeline(transaction=False)
-        for cid in cids:
-            pipe.exists(k.root + ":outbox:" + cid)
-            pipe.zscore(k.deadlines, "outbox:" + cid)
-            pipe.hmget(k.conversation_record(cid), *fields)
-            pipe.hmget(k.conversation(cid), *fields, "seq")
-            pipe.xlen(k.history(cid))
-            pipe.xrevrange(k.history(cid), count=1)
-        rows = self.run(pipe.execute())
-        for i, cid in enumerate(cids):
-            outbox, deadline, record, replica, length, last = rows[6 * i : 6 * i + 6]
-            assert outbox == 0 and deadline is None, f"{cid}: conversation ops left unapplied"
-            assert record == replica[:4], f"{cid}: record {record} != replica {replica[:4]}"
-            assert length == int(replica[4]) and last[0][0] == f"{length}-0".encode(), (
-                f"{cid}: history {length}, {last}"
-            )
-
-    def check_max_wait(self, snap: Snapshot) -> None:
-        # protocol.md: "A queue's max_wait_s ends a session still waiting after that long
-        # with reason queue_timeout" (still waiting: never connected to an agent).
-        for sid, s in snap.sessions.items():
-            max_wait = self.queues[self.sessions[sid].queue].config.max_wait_s
-            if max_wait is None or s["status"] not in ("waiting", "offered") or s.get("connected_at"):
-                continue
-            waited = self.now - self.sessions[sid].queued_at
-            assert waited < max_wait * 1000, (
-                f"session {sid} still {s['status']} after {waited} ms (max_wait_s {max_wait})"
-            )
 
 
 # ---------------------------------------------------------------- the test

@@ -1,4 +1,4 @@
-/* The agent's own state (available, not ready, RONA) and changing it. */
+/* The agent's own state (available, not ready with a reason, RONA) and changing it. */
 
 import { $, h, setText } from '../lib/dom.js';
 import { STATE_LABELS } from '../lib/labels.js';
@@ -9,6 +9,35 @@ import { request } from './connection.js';
 
 export function setAgentState(state) {
   S.agentState = { state: state.state, reason: state.reason, since: state.since };
+  renderAgentState();
+}
+
+/** The not-ready reasons the menu offers: the deployment's (GET /not-ready-reasons)
+ * when it configured any, else the menu's own (any reason is taken then). */
+export function notReadyReasons() {
+  return [...$('state-reasons').querySelectorAll('option')].map((o) => o.value.slice('not_ready:'.length));
+}
+
+let builtIn = null;  // the menu's own reasons, from the page
+
+export async function loadNotReadyReasons() {
+  if (!builtIn) builtIn = notReadyReasons();
+  let reasons = [];
+  try {
+    const response = await fetch('/api/v1/not-ready-reasons', {
+      headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+    });
+    if (!response.ok) return;  // the menu keeps its own reasons
+    reasons = (await response.json()).reasons || [];
+  } catch (_) {
+    return;
+  }
+  if (!reasons.length) reasons = builtIn;
+  $('state-reasons').replaceChildren(...reasons.map((reason) => {
+    const opt = h('option', '', `Not ready · ${reason}`);
+    opt.value = 'not_ready:' + reason;
+    return opt;
+  }));
   renderAgentState();
 }
 
@@ -36,7 +65,9 @@ export function renderAgentState() {
 }
 
 export async function changeState(value) {
-  const [state, reason] = value.split(':');
+  // a reason may hold ':' itself: only the first one separates it from the state
+  const cut = value.indexOf(':');
+  const [state, reason] = cut < 0 ? [value, ''] : [value.slice(0, cut), value.slice(cut + 1)];
   const frame = { type: 'set_state', state };
   if (reason) frame.reason = reason;
   try {

@@ -3,7 +3,7 @@
 import { $, h, setText } from '../lib/dom.js';
 import { codePoints } from '../lib/text.js';
 import { MESSAGE_LIMIT, NOTE_LIMIT, S, TYPING_IDLE_MS, TYPING_REPEAT_MS } from './state.js';
-import { writable } from './facts.js';
+import { notesOnly, writable } from './facts.js';
 import { fire, request } from './connection.js';
 import { renderComposer, scrollToEnd } from './conversation-view.js';
 
@@ -49,9 +49,9 @@ export async function sendComposed() {
   const conv = S.active && S.convs.get(S.active);
   const box = $('composer-text');
   const text = box.value;
-  const note = $('note-toggle').checked;
+  const note = notesOnly(conv) || $('note-toggle').checked;
   const limit = note ? NOTE_LIMIT : MESSAGE_LIMIT;
-  if (!conv || !writable(conv) || !text.trim() || codePoints(text) > limit || $('send').disabled) return;
+  if (!conv || !(writable(conv) || notesOnly(conv)) || !text.trim() || codePoints(text) > limit || $('send').disabled) return;
   typingStop();
   const clientId = newClientId();
   const pending = h('li', `msg msg-agent msg-mine pending${note ? ' msg-note' : ''}`, null, [

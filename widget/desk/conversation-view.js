@@ -3,7 +3,7 @@
 import { $, h, setText } from '../lib/dom.js';
 import { codePoints, isolate } from '../lib/text.js';
 import { hooks, MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
-import { agentName, cardDuration, isMe, ownerOf, writable } from './facts.js';
+import { agentName, cardDuration, isMe, notesOnly, ownerOf, writable } from './facts.js';
 import { socket } from './connection.js';
 import { cardIcon, customerName, timeOfDay } from './format.js';
 import { tickOffers } from './offers.js';
@@ -39,6 +39,8 @@ export function renderTyping() {
 export function renderComposer() {
   const conv = S.active && S.convs.get(S.active);
   if (!conv) return;
+  const afterTheEnd = notesOnly(conv);
+  if (afterTheEnd) $('note-toggle').checked = true;
   const note = $('note-toggle').checked;
   const text = $('composer-text').value;
   const limit = note ? NOTE_LIMIT : MESSAGE_LIMIT;
@@ -50,13 +52,14 @@ export function renderComposer() {
   const canWrite = writable(conv);
   $('composer').hidden = !conv.open;
   $('composer').classList.toggle('composer-note', note);
-  $('composer-text').disabled = !canWrite;
-  $('composer-text').placeholder = !canWrite
-    ? (conv.card.status === 'wrap_up' ? 'The session has ended.' : 'You cannot write here.')
-    : note ? 'Internal note, seen by agents and supervisors only…' : 'Type a message…';
+  $('composer-text').disabled = !canWrite && !afterTheEnd;
+  $('composer-text').placeholder = afterTheEnd
+    ? 'The session has ended: add an internal note for your colleagues…'
+    : !canWrite ? 'You cannot write here.'
+      : note ? 'Internal note, seen by agents and supervisors only…' : 'Type a message…';
   $('canned-open').disabled = !canWrite;
   $('note-toggle').disabled = !canWrite;
-  $('send').disabled = !canWrite || !connected || !text.trim() || n > limit;
+  $('send').disabled = !(canWrite || afterTheEnd) || !connected || !text.trim() || n > limit;
   setText($('send'), note ? 'Add note' : 'Send');
   let hint = 'Enter to send · Shift+Enter for a new line';
   if (!connected) hint = 'Not connected: sending resumes when the desk is back online';

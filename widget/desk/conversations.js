@@ -106,7 +106,8 @@ export function onClosed(frame) {
   const card = conv.card;
   card.status = 'closed';
   card.wrap_up = wrap;
-  card.status_label = wrap.label || 'Wrap-up timed out';
+  // several codes (the queue's max_dispositions): every label, in the order given
+  card.status_label = (wrap.codes && wrap.codes.map((c) => c.label).join(', ')) || wrap.label || 'Wrap-up timed out';
   card.color = wrap.code ? 'gray' : CUSTOMER_ENDINGS.has(card.end_reason) ? 'white' : 'gray';
   if (S.wrapTarget === conv.id && $('dlg-wrapup').open) $('dlg-wrapup').close();
   closeConversation(conv, card.status_label);

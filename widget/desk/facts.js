@@ -18,6 +18,12 @@ export function writable(conv) {
   return Boolean(conv && conv.open && (conv.card.status === 'active' || conv.card.status === 'conference'));
 }
 
+/** In wrap-up: the customer can no longer be written to, but internal notes still
+ * go into the conversation (its agents may add them after the end). */
+export function notesOnly(conv) {
+  return Boolean(conv && conv.open && conv.card.status === 'wrap_up');
+}
+
 /** The owner (who may invite and end a conference): the agent connected last in
  * this session, else the first agent left (a guest takes over a lost owner). */
 export function ownerOf(conv) {

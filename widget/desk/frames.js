@@ -7,7 +7,7 @@ import { agentName } from './facts.js';
 import { socket } from './connection.js';
 import { customerName, sampleClock } from './format.js';
 import { notice } from './notices.js';
-import { setAgentState } from './agent-state.js';
+import { loadNotReadyReasons, setAgentState } from './agent-state.js';
 import { addOffer, removeOffer, revokeOffer } from './offers.js';
 import {
   addEvent, closeConversation, holdEarly, localLine, onAssigned, onCard, onClosed, onFailed, onRead,
@@ -68,6 +68,7 @@ function onWelcome(frame) {
   socket.backoff.reset();
   S.me = frame.agent;
   setAgentState(frame.state);
+  loadNotReadyReasons();  // read afresh at each welcome: the administrator may have changed them
   // Offers: exactly those pending now.
   const pendingIds = new Set((frame.offers || []).map((o) => o.offer_id));
   for (const id of [...S.offers.keys()]) if (!pendingIds.has(id)) removeOffer(id);

@@ -67,10 +67,11 @@ export const S = {
   audio: null,
   soundOn: true,
   lastRing: 0,
-  wrapCodes: new Map(),         // queue id -> Promise of [{code, label}]
+  wrapCodes: new Map(),         // queue id -> Promise of its wrap-up codes and rules
   targets: null,                // the last GET /transfer-targets: {queues, agents}
   searchRun: 0,                 // the latest transcript search, so a late answer is dropped
   wrapTarget: null,
+  wrapRules: null,              // the rules of the wrap-up dialog's queue, once loaded
   cannedSeq: 0,
   cannedItems: [],
   cannedIndex: -1,

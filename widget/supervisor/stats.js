@@ -58,6 +58,10 @@ function renderTiles(ts) {
     tile.appendChild(dl);
     const sub = h('p', 'tile-sub', (q.answered || 0) + ' answered · ' + (q.abandoned || 0) + ' abandoned · SL ' + (q.service_level_s || 20) + ' s');
     tile.appendChild(sub);
+    const reasons = Object.entries(q.not_ready_reasons || {}).filter(([reason]) => reason);
+    if (reasons.length) {
+      tile.appendChild(h('p', 'tile-sub tile-reasons', 'Not ready: ' + reasons.map(([reason, n]) => `${reason} ${n}`).join(' · ')));
+    }
     ui.tiles.appendChild(tile);
   });
 }
@@ -76,6 +80,8 @@ export function renderAgents() {
     const stateCell = h('td');
     const badge = h('span', 'badge state-' + a.state, STATE_LABELS[a.state] || a.state);
     stateCell.appendChild(badge);
+    // the reason of its state (a not-ready reason, "Disconnected", ...), as text
+    if (a.reason) stateCell.appendChild(h('span', 'state-reason', a.reason));
     tr.appendChild(stateCell);
     const since = h('td', 'num');
     if (typeof a.since === 'number') since.appendChild(ticker('in-state', a.since)); else since.textContent = '–';

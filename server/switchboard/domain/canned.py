@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from .errors import ErrorCode, SwitchboardError
+from .frames import text_rules
 
 TITLE_LIMIT = 200
 TEXT_LIMIT = 4000
@@ -42,8 +43,8 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)
 class CannedBody(msgspec.Struct, forbid_unknown_fields=True):
     """The body of `PUT /canned-responses/{id}`."""
 
-    title: str
-    text: str
+    title: Annotated[str, msgspec.Meta(extra_json_schema=text_rules(TITLE_LIMIT))]
+    text: Annotated[str, msgspec.Meta(extra_json_schema=text_rules(TEXT_LIMIT))]
 
 
 def placeholders(text: str) -> list[str]:

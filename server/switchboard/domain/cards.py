@@ -112,5 +112,7 @@ def build_card(data: dict[str, Any], now_ms: int) -> dict[str, Any]:
         wrap_up: dict[str, Any] = {"code": wrap_code, "label": wrap_label or WRAP_UP_TIMED_OUT_LABEL}
         if data.get("wrap_notes"):
             wrap_up["notes"] = data["wrap_notes"]
+        if _list(data.get("wrap_codes")):
+            wrap_up["codes"] = [{"code": c["code"], "label": c["label"]} for c in data["wrap_codes"]]
         card["wrap_up"] = wrap_up
     return card

@@ -17,7 +17,7 @@ import msgspec
 
 from .config import ID_PATTERN, decode_config
 from .errors import ErrorCode, SwitchboardError
-from .frames import check_text
+from .frames import check_text, text_rules
 
 PATTERN_LIMIT = 500
 TEXT_LIMIT = 500
@@ -64,9 +64,9 @@ class InviteRuleBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The body of `PUT /invite-rules/{id}`."""
 
     queue: QueueId
-    url_pattern: str
+    url_pattern: Annotated[str, msgspec.Meta(extra_json_schema=text_rules(PATTERN_LIMIT))]
     seconds_on_page: Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS_ON_PAGE)]
-    text: str
+    text: Annotated[str, msgspec.Meta(extra_json_schema=text_rules(TEXT_LIMIT))]
     enabled: bool = True
     only_when_agents_available: bool = True
 
@@ -75,7 +75,7 @@ class InviteBody(msgspec.Struct, forbid_unknown_fields=True):
     """The body of `POST /visitors/{visitor_id}/invite`."""
 
     queue: QueueId
-    text: str
+    text: Annotated[str, msgspec.Meta(extra_json_schema=text_rules(TEXT_LIMIT))]
 
 
 @dataclass(frozen=True)

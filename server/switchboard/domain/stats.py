@@ -23,7 +23,7 @@ Definitions (docs/protocol.md, "Statistics and the supervisor feed"):
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +65,7 @@ class AgentNow:
     display_name: str = ""
     since: int = 0  # when it entered its state
     capacity: int = 0
+    reason: str = ""  # of its state ("" none): a not-ready reason, `Disconnected`, ...
 
 
 def parse_window(raw: str | None) -> int:
@@ -160,11 +161,14 @@ def queue_figures(
     busy = {q.id: 0 for q in queues}
     staffed = {q.id: 0 for q in queues}
     by_state = {q.id: dict.fromkeys(AGENT_STATES, 0) for q in queues}
+    by_reason: dict[str, Counter[str]] = {q.id: Counter() for q in queues}
     for agent in agents:
         member_of = [q for q in agent.queues if q in busy]
         for qid in member_of:
             if agent.state in by_state[qid]:
                 by_state[qid][agent.state] += 1
+            if agent.state == AgentState.NOT_READY:
+                by_reason[qid][agent.reason] += 1
         if not member_of:
             continue
         b, s = occupancy_of(agent, timelines[agent.id], start_ms, end_ms)
@@ -191,6 +195,7 @@ def queue_figures(
                 "waiting": q.waiting,
                 "longest_wait_ms": q.longest_wait_ms,
                 "agents": by_state[q.id],
+                "not_ready_reasons": dict(sorted(by_reason[q.id].items())),
             }
         )
     return figures

@@ -94,6 +94,10 @@ def check_url(url: str) -> str:
         raise _bad("url must start with http:// or https://")
     if not parts.hostname:
         raise _bad("url must name a host")
+    try:  # as a resolver and an HTTP client will encode it: an empty or too long label fails
+        parts.hostname.encode("idna")
+    except UnicodeError:
+        raise _bad("url's host is not a valid host name") from None
     if parts.fragment:
         raise _bad("url must not have a fragment")
     return url

@@ -10,7 +10,7 @@ import msgspec
 
 from ..domain import frames as f
 from ..domain.cards import build_card
-from ..domain.desk import check_transfer_target, settable_state
+from ..domain.desk import check_transfer_target, next_state_after_wrap_up, settable_state, wrap_up_codes
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.states import Role
 from ..store.clock import now_ms
@@ -115,7 +115,11 @@ class AgentSocket(ClientSocket):
             case f.EndSession():
                 return await router.end_session(aid, command.conversation_id)
             case f.WrapUp():
-                return await router.wrap_up(aid, command.conversation_id, command.code, command.notes or "")
+                codes = wrap_up_codes(command.code, command.codes)
+                next_state, reason = next_state_after_wrap_up(command.next_state, command.reason)
+                return await router.wrap_up(
+                    aid, command.conversation_id, codes, command.notes or "", next_state=next_state, reason=reason
+                )
             case f.Transfer():
                 check_transfer_target(command.queue, command.agent)
                 return await router.transfer(aid, command.conversation_id, queue=command.queue, agent=command.agent)

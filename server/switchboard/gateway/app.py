@@ -17,6 +17,7 @@ from ..settings import Settings
 from ..store.errors import STORE_ERRORS
 from ..store.router import Router
 from ..store.scripts import remove_other_versions
+from . import api_reference
 from .agent import AgentSocket
 from .customer import CustomerSocket
 from .http import exception_handlers
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/ws/customer", customer_socket),
             WebSocketRoute("/ws/agent", agent_socket),
             *http_routes,
+            *api_reference.routes,
             *static_routes(widget_dir(settings.widget_dir)),
         ],
         lifespan=lifespan,

@@ -115,6 +115,7 @@ class CustomerChats:
             customer=customer,
             attributes=command.attributes,
             text=text,
+            priority=command.priority,
             hold_until=hold.until,
             closed_message=hold.closed_message,
         )

@@ -3,9 +3,14 @@ the supervisor view and the demo page (all plain files under `widget/`)."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path, PurePosixPath
 
+from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -25,6 +30,20 @@ PAGES = {"/desk": "desk.html", "/supervisor": "supervisor.html", "/demo": "demo.
 # and anything else that lands in the folder stays private.
 PAGE_ASSETS = frozenset({".html", ".css", ".js"})
 
+# The widget: the one script host pages include (its address never changes), and the
+# modules it imports (under an address that changes with their content).
+LOADER = "switchboard.js"
+MODULES = "chat"
+MODULES_VERSION_PLACEHOLDER = b"__SWITCHBOARD_MODULES_VERSION__"
+JAVASCRIPT = "text/javascript; charset=utf-8"
+# Host pages keep the loader a few minutes, then ask again with its ETag (a 304 costs
+# no body), so a new release reaches them within that time.
+LOADER_CACHE = "public, max-age=300"
+# A versioned address always holds the same bytes.
+VERSIONED_CACHE = "public, max-age=31536000, immutable"
+# The other page assets are not worth compressing below this.
+COMPRESS_FROM_BYTES = 1024
+
 
 class PageAssets(StaticFiles):
     """The widget folder's page assets (the lib/ and desk/ modules included), 404 for anything else."""
@@ -42,6 +61,121 @@ def widget_dir(configured: Path | None = None) -> Path:
         return configured
     beside_source = Path(__file__).resolve().parents[3] / "widget"
     return beside_source if beside_source.is_dir() else Path.cwd() / "widget"
+
+
+def takes_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header accepts gzip, by name or as `*` (`gzip;q=0` refuses it)."""
+    qualities: dict[str, str] = {}
+    for coding in accept_encoding.lower().split(","):
+        name, _, params = coding.partition(";")
+        params = params.strip()
+        qualities[name.strip()] = params[2:] if params.startswith("q=") else "1"
+    quality = qualities.get("gzip", qualities.get("*", "0"))
+    try:
+        return float(quality) > 0
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class WidgetFile:
+    """One file of the widget held in memory: its bytes as read when the server started,
+    their gzip form, and the validators a browser revalidates its copy with."""
+
+    body: bytes
+    compressed: bytes  # empty when gzip would not make it smaller
+    etag: str
+    last_modified: str
+    cache_control: str
+    cross_origin: bool  # imported as a module by pages of other origins, which needs CORS
+
+    @classmethod
+    def of(cls, body: bytes, cache_control: str, cross_origin: bool, modified_at: float) -> WidgetFile:
+        digest = hashlib.sha256(body).hexdigest()[:32]
+        compressed = gzip.compress(body, mtime=0)
+        return cls(
+            body=body,
+            compressed=compressed if len(compressed) < len(body) else b"",
+            etag=f'"{digest}"',
+            last_modified=formatdate(modified_at, usegmt=True),
+            cache_control=cache_control,
+            cross_origin=cross_origin,
+        )
+
+    def response(self, request: Request) -> Response:
+        gzipped = bool(self.compressed) and takes_gzip(request.headers.get("accept-encoding", ""))
+        # Each encoding is its own representation, with its own ETag.
+        etag = self.etag[:-1] + '-gzip"' if gzipped else self.etag
+        headers = {
+            "Cache-Control": self.cache_control,
+            "ETag": etag,
+            "Last-Modified": self.last_modified,
+            "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff",
+        }
+        if self.cross_origin:
+            headers["Access-Control-Allow-Origin"] = "*"
+        if not_modified(request.headers, etag, self.last_modified):
+            return Response(status_code=304, headers=headers)
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return Response(self.compressed if gzipped else self.body, media_type=JAVASCRIPT, headers=headers)
+
+
+def not_modified(request_headers: Headers, etag: str, last_modified: str) -> bool:
+    if_none_match = request_headers.get("if-none-match")
+    if if_none_match is not None:  # it wins over If-Modified-Since
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return etag in tags or "*" in tags
+    return request_headers.get("if-modified-since") == last_modified
+
+
+@dataclass(frozen=True)
+class WidgetFiles:
+    """The widget's files, read once when the server starts. The version is a hash of the
+    modules' paths and bytes: the server writes it into the loader (over a placeholder), so
+    the loader imports `/widget/v/<version>/chat/chat.js` and the modules' relative imports
+    resolve under the same version. A release that changes any module changes the version;
+    an address with another version is not found, so no browser gets new bytes under an
+    old address or old bytes under a new one."""
+
+    version: str
+    loader: WidgetFile | None
+    modules: dict[str, WidgetFile]  # path under /widget/v/<version>/ -> file
+
+    @classmethod
+    def read(cls, directory: Path) -> WidgetFiles:
+        module_dir = directory / MODULES
+        paths = sorted(module_dir.rglob("*.js")) if module_dir.is_dir() else []
+        fingerprint = hashlib.sha256()
+        sources: dict[str, tuple[bytes, float]] = {}
+        for path in paths:
+            name = path.relative_to(directory).as_posix()
+            body = path.read_bytes()
+            sources[name] = (body, path.stat().st_mtime)
+            fingerprint.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
+        version = fingerprint.hexdigest()[:16]
+        modules = {
+            name: WidgetFile.of(body, VERSIONED_CACHE, cross_origin=True, modified_at=mtime)
+            for name, (body, mtime) in sources.items()
+        }
+        loader_path = directory / LOADER
+        loader = None
+        if loader_path.is_file():
+            body = loader_path.read_bytes().replace(MODULES_VERSION_PLACEHOLDER, version.encode())
+            loader = WidgetFile.of(body, LOADER_CACHE, cross_origin=False, modified_at=loader_path.stat().st_mtime)
+        return cls(version=version, loader=loader, modules=modules)
+
+    async def serve_loader(self, request: Request) -> Response:
+        if self.loader is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return self.loader.response(request)
+
+    async def serve_module(self, request: Request) -> Response:
+        module = self.modules.get(request.path_params["path"])
+        if request.path_params["version"] != self.version or module is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return module.response(request)
 
 
 def static_routes(directory: Path) -> list[BaseRoute]:
@@ -64,7 +198,13 @@ def static_routes(directory: Path) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = [Route(url, page(name)) for url, name in PAGES.items()]
     if directory.is_dir():
+        widget = WidgetFiles.read(directory)
         # As it travels: compressed for a browser that says it takes gzip (every one does).
-        assets = GZipMiddleware(PageAssets(directory=directory), minimum_size=1024)
-        routes.append(Mount("/widget", app=assets, name="widget"))
+        assets = GZipMiddleware(PageAssets(directory=directory), minimum_size=COMPRESS_FROM_BYTES)
+        widget_routes: list[BaseRoute] = [
+            Route(f"/{LOADER}", widget.serve_loader),
+            Route("/v/{version}/{path:path}", widget.serve_module),
+            Mount("", app=assets),
+        ]
+        routes.append(Mount("/widget", routes=widget_routes, name="widget"))
     return routes

@@ -25,6 +25,7 @@ import logging
 from typing import Any, Protocol
 
 import msgspec
+from msgspec import UNSET
 
 from ..background import Background
 from ..domain.errors import SwitchboardError
@@ -222,6 +223,7 @@ class SupervisorFeed(Background):
                     sessions=a.held,
                     capacity=a.capacity,
                     queues=sorted(mine & set(a.queues)),
+                    reason=a.reason or UNSET,
                 )
                 for a in snapshot.agents
                 if mine & set(a.queues)

@@ -1,7 +1,8 @@
-"""The administration's writes: queues, agents, tokens and the key of signed ids."""
+"""The administration's writes: queues, agents, tokens, not-ready reasons and the key of signed ids."""
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from .engine import Engine
@@ -20,6 +21,15 @@ class AdminCommands(Engine):
 
     async def delete_agent(self, aid: str) -> None:
         await self._run("delete_agent", aid)
+
+    async def put_not_ready_reasons(self, reasons: list[str]) -> None:
+        """Replaces the deployment's not-ready reasons (an empty list: any reason is taken)."""
+        await call(self.redis.set(self.keys.not_ready_reasons, json.dumps(reasons)))
+
+    async def not_ready_reasons(self) -> list[str]:
+        raw = await call(self.redis.get(self.keys.not_ready_reasons))
+        reasons: list[str] = json.loads(raw) if raw else []
+        return reasons
 
     async def ensure_id_key(self) -> None:
         """Writes the random key of offer and invitation ids, unless a node did already."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..domain.cards import build_card
@@ -22,8 +23,19 @@ class AgentCommands(Engine):
     async def end_session(self, aid: str, cid: str, now: int | None = None) -> dict[str, Any]:
         return await self._step("end_session", "agent", aid, cid, now=now)
 
-    async def wrap_up(self, aid: str, cid: str, code: str, notes: str = "", now: int | None = None) -> dict[str, Any]:
-        return await self._step("wrap_up", aid, cid, code, notes, now=now)
+    async def wrap_up(
+        self,
+        aid: str,
+        cid: str,
+        codes: str | list[str],
+        notes: str = "",
+        now: int | None = None,
+        next_state: str = "",
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Closes the agent's wrap-up with one code or several; `next_state` ("" keeps it) is set afterwards."""
+        given = [codes] if isinstance(codes, str) else codes
+        return await self._step("wrap_up", aid, cid, json.dumps(given), notes, next_state, reason, now=now)
 
     async def transfer(
         self, aid: str, cid: str, queue: str | None = None, agent: str | None = None, now: int | None = None

@@ -41,13 +41,15 @@ class CustomerCommands(Engine):
         hold_until: int | None = None,
         closed_message: str = "",
         invite_id: str = "",
+        priority: int = 0,
         now: int | None = None,
     ) -> ChatStarted:
         """Queues a new session; with `hold_until` (the queue is closed) it waits
         unrouted until then, and the customer gets `closed_message`; with
-        `invite_id` it accepts that invitation, in its queue. With `mode="reopen"`
-        a new session of the conversation, in its queue (the empty fields are
-        the conversation's)."""
+        `invite_id` it accepts that invitation, in its queue. `priority` raises
+        the chat's within its queue (refused above the queue's `max_chat_priority`).
+        With `mode="reopen"` a new session of the conversation, in its queue (the
+        empty fields and the priority are the conversation's)."""
         result: ChatStarted = await self._run(
             "start_chat",
             visitor_id,
@@ -65,6 +67,7 @@ class CustomerCommands(Engine):
             "" if hold_until is None else hold_until,
             closed_message,
             invite_id,
+            priority,
             now=now,
         )
         return result

@@ -71,7 +71,7 @@ class Figures:
                 pipe.zcard(k.queue_waiting(qid))
                 pipe.zrange(k.queue_age(qid), 0, 0, withscores=True)
             for aid in aids:
-                pipe.hmget(k.agent(aid), "state", "queues", "role", "display_name", "since", "capacity")
+                pipe.hmget(k.agent(aid), "state", "queues", "role", "display_name", "since", "capacity", "reason")
                 pipe.scard(k.agent_slots(aid))
             rows = await pipe.execute()
         queues = []
@@ -85,7 +85,7 @@ class Figures:
         agents = []
         base = 3 * len(qids)
         for i, aid in enumerate(aids):
-            (state, member_of, role, name, since, capacity), held = rows[base + 2 * i : base + 2 * i + 2]
+            (state, member_of, role, name, since, capacity, reason), held = rows[base + 2 * i : base + 2 * i + 2]
             if state is None:
                 continue
             agents.append(
@@ -98,6 +98,7 @@ class Figures:
                     _s(name) if name else aid,
                     int(since or 0),
                     int(capacity or 0),
+                    _s(reason) if reason else "",
                 )
             )
         totals = {_s(f): int(v) for f, v in first[2].items()} if counters else {}

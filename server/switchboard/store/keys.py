@@ -85,6 +85,10 @@ class Keys:
     def queue_age(self, qid: str) -> str:
         return self._r(KEY_SEGMENTS["queue_state"], qid, "age")
 
+    def queue_overflow(self, qid: str) -> str:
+        """Sessions of other queues that overflowed to this one (they wait in their own)."""
+        return self._r(KEY_SEGMENTS["queue_state"], qid, "overflow")
+
     @property
     def counters(self) -> str:
         """Deployment-wide event counters and histograms (written by `lifecycle` in lua/includes/metrics.lua)."""
@@ -154,6 +158,11 @@ class Keys:
     @property
     def canned_responses(self) -> str:
         return self._r("canned")
+
+    @property
+    def not_ready_reasons(self) -> str:
+        """The deployment's not-ready reasons, a JSON list (read by set_state and wrap_up)."""
+        return self._r("not_ready_reasons")
 
     # webhooks (routing-tagged: fanning events out and acknowledging them in the
     # events stream's consumer group is one atomic step; see lua/webhook_*.lua)

@@ -14,6 +14,7 @@ EXPIRY_SCRIPTS = {
     "wrapup": "wrap_up_timeout",
     "maxwait": "queue_timeout",
     "step": "routing_step",
+    "overflow": "overflow",
     "node": "node_lost",
     "invite": "invite",
     "outbox": "outbox_pending",

@@ -7,7 +7,7 @@ by the schema, so an over-long text gets `too_long` instead of `bad_request`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -19,6 +19,8 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 ShortText = Annotated[str, msgspec.Meta(max_length=512)]
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+#: how much a chat raises its priority within its queue (up to the queue's `max_chat_priority`)
+ChatPriority = Annotated[int, msgspec.Meta(ge=0, le=100)]
 Preview = Annotated[str, msgspec.Meta(max_length=4000)]
 
 
@@ -66,6 +68,7 @@ class StartChat(Command, tag="start_chat"):
         dict[Annotated[str, msgspec.Meta(max_length=64)], ShortText], msgspec.Meta(max_length=32)
     ] = {}
     text: str | None = None
+    priority: ChatPriority = 0
 
 
 class CustomerMessage(Command, tag="message"):
@@ -176,10 +179,19 @@ class EndSession(Command, tag="end_session"):
     conversation_id: Id
 
 
+WrapUpCodeId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
 class WrapUp(Command, tag="wrap_up"):
     conversation_id: Id
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    # `code`, `codes` or both (domain/desk.py wrap_up_codes); `code` stays the contract
+    code: WrapUpCodeId | None = None
     notes: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    #: several codes, up to the queue's max_dispositions
+    codes: Annotated[list[WrapUpCodeId], msgspec.Meta(max_length=20)] | None = None
+    #: the state the agent goes to once wrapped up; None: it keeps its state
+    next_state: Literal["available", "not_ready"] | None = None
+    reason: ShortText | None = None
 
 
 class RequestHelp(Command, tag="request_help"):
@@ -220,6 +232,13 @@ AgentCommand = (
     | Monitor
     | Unmonitor
 )
+
+
+def text_rules(limit: int) -> dict[str, object]:
+    """What `check_text` (and the checks made like it) takes, for a schema: not blank, at most
+    `limit` characters. For the schema only: the decoder takes any string, so that a text too
+    long is refused as `too_long` by the check, not as `bad_request` by the decoder."""
+    return {"minLength": 1, "maxLength": limit, "pattern": r"\S"}
 
 
 def check_text(text: str, limit: int) -> str:
@@ -272,4 +291,5 @@ __all__ = [
     "VerifyContact",
     "WrapUp",
     "check_text",
+    "text_rules",
 ]

@@ -65,10 +65,16 @@ class HelpRequest(Part):
     text: str | UnsetType = UNSET
 
 
+class GivenWrapUpCode(Part):
+    code: str
+    label: str
+
+
 class WrapUpCode(Part):
     code: str | None  # None: the wrap-up timed out
     label: str
     notes: str | UnsetType = UNSET
+    codes: list[GivenWrapUpCode] | UnsetType = UNSET  # every code, when the agent gave several
 
 
 class Card(Part):
@@ -104,6 +110,8 @@ class AgentProfile(Part):
     skills: list[str]
     queues: list[str]
     capacity: int
+    #: skill -> level (1 to 5) where it is not the default 3
+    proficiency: dict[str, int] = {}
 
 
 class AgentStateView(Part):
@@ -124,8 +132,10 @@ class QueueFigures(Part):
     abandonment_rate: float | None
     average_speed_of_answer_ms: float | None
     service_level: float | None
-    service_level_s: int
+    service_level_s: float  # as the queue configures it (whole seconds or not)
     occupancy: float | None
+    #: the queue's agents that are not_ready now, by reason ("" for none)
+    not_ready_reasons: dict[str, int] = {}
 
 
 class AgentFigures(Part):
@@ -136,6 +146,7 @@ class AgentFigures(Part):
     sessions: int
     queues: list[str]
     capacity: int
+    reason: str | UnsetType = UNSET  # of its state, when it has one (a not-ready reason)
 
 
 # ---------------------------------------------------------------- conversation history
@@ -247,6 +258,7 @@ class Ack(Frame, tag="ack"):
     monitoring: bool | UnsetType = UNSET
     card: Card | UnsetType = UNSET
     messages: list[HistoryEvent] | UnsetType = UNSET
+    codes: list[GivenWrapUpCode] | UnsetType = UNSET  # a wrap-up that gave several codes
 
 
 class Error(Frame, tag="error"):
@@ -303,6 +315,14 @@ class ChatQueued(QueuePlace, tag="chat.queued"):
 
 class ChatPosition(QueuePlace, tag="chat.position"):
     pass
+
+
+class InactivityWarning(Frame, tag="chat.inactivity_warning"):
+    """Nobody wrote for a while: the session ends at `ends_at` unless someone writes."""
+
+    conversation_id: str
+    session_id: str
+    ends_at: int
 
 
 class Invite(Frame, tag="invite"):
@@ -418,7 +438,16 @@ class TokenRevoked(Frame, tag="token.revoked"):
 
 
 CustomerFrame = (
-    HistoryEvent | Ack | Error | Typing | CustomerWelcome | ChatQueued | ChatPosition | Invite | MessageRedacted
+    HistoryEvent
+    | Ack
+    | Error
+    | Typing
+    | CustomerWelcome
+    | ChatQueued
+    | ChatPosition
+    | InactivityWarning
+    | Invite
+    | MessageRedacted
 )
 
 AgentFrame = (
@@ -477,9 +506,11 @@ __all__ = [
     "CustomerWelcome",
     "Error",
     "Frame",
+    "GivenWrapUpCode",
     "HelpRequest",
     "HelpRequested",
     "HistoryEvent",
+    "InactivityWarning",
     "Invite",
     "Message",
     "MessageRedacted",

@@ -5,14 +5,43 @@ from __future__ import annotations
 import time
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ...domain.config import AgentConfig, decode_config
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.states import AgentState
 from .common import JSON, path_id, read_body, services_of
 from .guards import requires_admin
+from .openapi import ApiRoute, Operation
+
+
+class AgentView(AgentConfig, kw_only=True):
+    """An agent: its profile and its live state."""
+
+    id: str
+    state: AgentState
+    #: when it entered its state, in ms since the epoch
+    since: int
+    #: whether it has a socket open
+    connected: bool
+    #: the reason given with its state, if any
+    reason: str | UnsetType = UNSET
+
+
+class AgentList(msgspec.Struct, forbid_unknown_fields=True):
+    """Every agent, by id."""
+
+    agents: list[AgentView]
+
+
+class AgentToken(msgspec.Struct, forbid_unknown_fields=True):
+    """A token for the agent socket and the routes an agent may call."""
+
+    token: str
+    #: in ms since the epoch
+    expires_at: int
 
 
 @requires_admin
@@ -56,7 +85,7 @@ async def issue_agent_token(request: Request) -> Response:
     if version is None:
         raise SwitchboardError(ErrorCode.NOT_FOUND, "no such agent")
     expires_at = int(time.time() + s.settings.agent_token_ttl_s)
-    return JSON({"token": s.signer.agent_token(aid, version, expires_at), "expires_at": expires_at * 1000})
+    return JSON(AgentToken(s.signer.agent_token(aid, version, expires_at), expires_at * 1000))
 
 
 @requires_admin
@@ -67,11 +96,44 @@ async def revoke_agent_tokens(request: Request) -> Response:
     return Response(status_code=204)
 
 
+NO_SUCH_AGENT = {400: "a bad id", 404: "no such agent"}
+
 routes = [
-    Route("/api/v1/agents", list_agents),
-    Route("/api/v1/agents/{id}", put_agent, methods=["PUT"]),
-    Route("/api/v1/agents/{id}", get_agent, methods=["GET"]),
-    Route("/api/v1/agents/{id}", delete_agent, methods=["DELETE"]),
-    Route("/api/v1/agents/{id}/token", issue_agent_token, methods=["POST"]),
-    Route("/api/v1/agents/{id}/token", revoke_agent_tokens, methods=["DELETE"]),
+    ApiRoute("/api/v1/agents", list_agents, "GET", Operation("List the agents", {200: AgentList})),
+    ApiRoute(
+        "/api/v1/agents/{id}",
+        put_agent,
+        "PUT",
+        Operation(
+            "Create or replace an agent",
+            {200: AgentView, 201: AgentView},
+            request=AgentConfig,
+            errors={400: "a bad id or body, or a queue that does not exist"},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/agents/{id}", get_agent, "GET", Operation("Read an agent", {200: AgentView}, errors=NO_SUCH_AGENT)
+    ),
+    ApiRoute(
+        "/api/v1/agents/{id}",
+        delete_agent,
+        "DELETE",
+        Operation(
+            "Delete an agent",
+            {204: None},
+            errors={**NO_SUCH_AGENT, 409: "the agent still holds sessions or offers"},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/agents/{id}/token",
+        issue_agent_token,
+        "POST",
+        Operation("Issue a token for an agent", {200: AgentToken}, errors=NO_SUCH_AGENT),
+    ),
+    ApiRoute(
+        "/api/v1/agents/{id}/token",
+        revoke_agent_tokens,
+        "DELETE",
+        Operation("Revoke every token of an agent", {204: None}, errors=NO_SUCH_AGENT),
+    ),
 ]

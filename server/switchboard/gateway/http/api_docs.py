@@ -1,4 +1,5 @@
-"""Machine-readable descriptions of the interfaces: `/api/v1/asyncapi.json` for the sockets.
+"""Machine-readable descriptions of the interfaces: `/api/v1/openapi.json` for the HTTP API,
+`/api/v1/asyncapi.json` for the sockets.
 
 Public, like the documentation it is: it holds no secret and says nothing a
 client does not learn from the protocol document.
@@ -12,23 +13,76 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ...domain.frames import asyncapi
+from . import (
+    agents,
+    canned_responses,
+    conversations,
+    events,
+    health,
+    not_ready_reasons,
+    queues,
+    stats,
+    visitors,
+    webhooks,
+)
 from .common import JSON
+from .openapi import ApiRoute, Body, Operation, document
+
+#: every route the OpenAPI document describes (this module's own included)
+DESCRIBED = (
+    health,
+    queues,
+    agents,
+    not_ready_reasons,
+    conversations,
+    events,
+    stats,
+    canned_responses,
+    visitors,
+    webhooks,
+)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("switchboard")
+    except metadata.PackageNotFoundError:
+        return "0"
 
 
 @cache
 def _asyncapi() -> dict[str, Any]:
-    try:
-        version = metadata.version("switchboard")
-    except metadata.PackageNotFoundError:
-        version = "0"
-    return asyncapi.document(version)
+    return asyncapi.document(_version())
+
+
+@cache
+def _openapi() -> dict[str, Any]:
+    return document([*(route for module in DESCRIBED for route in module.routes), *routes], _version())
 
 
 async def asyncapi_document(request: Request) -> Response:
     return JSON(_asyncapi())
 
 
-routes = [Route("/api/v1/asyncapi.json", asyncapi_document)]
+async def openapi_document(request: Request) -> Response:
+    return JSON(_openapi())
+
+
+A_DOCUMENT = Body("application/json", dict[str, Any], "the document")
+
+routes = [
+    ApiRoute(
+        "/api/v1/openapi.json",
+        openapi_document,
+        "GET",
+        Operation("The OpenAPI 3.1 document of this API", {200: A_DOCUMENT}, tag="documents"),
+    ),
+    ApiRoute(
+        "/api/v1/asyncapi.json",
+        asyncapi_document,
+        "GET",
+        Operation("The AsyncAPI 3 document of the sockets", {200: A_DOCUMENT}, tag="documents"),
+    ),
+]

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ...domain import canned
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin_not_agent, requires_admin_or_agent
+from .openapi import ApiRoute, Operation, Param
+
+
+class CannedView(msgspec.Struct, forbid_unknown_fields=True):
+    """A canned response."""
+
+    id: str
+    title: str
+    text: str
+    #: the placeholders in `text`, each once, such as `customer.name`
+    placeholders: list[str]
+    updated_at: int
+
+
+class CannedList(msgspec.Struct, forbid_unknown_fields=True):
+    """The canned responses that match, by title."""
+
+    canned_responses: list[CannedView]
 
 
 @requires_admin_not_agent
@@ -37,9 +57,47 @@ async def delete_canned(request: Request) -> Response:
     return Response(status_code=204)
 
 
+NO_SUCH = {400: "a bad id", 404: "no such canned response"}
+
 routes = [
-    Route("/api/v1/canned-responses", list_canned),
-    Route("/api/v1/canned-responses/{id}", put_canned, methods=["PUT"]),
-    Route("/api/v1/canned-responses/{id}", get_canned, methods=["GET"]),
-    Route("/api/v1/canned-responses/{id}", delete_canned, methods=["DELETE"]),
+    ApiRoute(
+        "/api/v1/canned-responses",
+        list_canned,
+        "GET",
+        Operation(
+            "Search the canned responses",
+            {200: CannedList},
+            params=[
+                Param(
+                    "q",
+                    Annotated[str, msgspec.Meta(max_length=canned.QUERY_LIMIT)],
+                    "words that must each appear in the title or the text",
+                )
+            ],
+            errors={400: "q is too long"},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/canned-responses/{id}",
+        put_canned,
+        "PUT",
+        Operation(
+            "Create or replace a canned response",
+            {200: CannedView, 201: CannedView},
+            request=canned.CannedBody,
+            errors={400: "a bad id or body", 409: "as many canned responses as may be"},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/canned-responses/{id}",
+        get_canned,
+        "GET",
+        Operation("Read a canned response", {200: CannedView}, errors=NO_SUCH),
+    ),
+    ApiRoute(
+        "/api/v1/canned-responses/{id}",
+        delete_canned,
+        "DELETE",
+        Operation("Delete a canned response", {204: None}, errors=NO_SUCH),
+    ),
 ]

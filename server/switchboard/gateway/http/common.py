@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")  # an id of the `events` stream, e.g. 1700000000000-0
+#: each part of an event id is below this: PostgreSQL keeps them as bigints, and Redis
+#: refuses a part over 2**64 - 1 (and an exclusive start at the very last id)
+STREAM_ID_PART_END = 2**63
 MAX_BODY = 256 * 1024
 
 
@@ -25,8 +28,19 @@ class JSON(JSONResponse):
         return msgspec.json.encode(content)
 
 
-def error_body(code: ErrorCode, message: str) -> dict[str, Any]:
-    return {"error": {"code": code.value, "message": message}}
+class ErrorDetail(msgspec.Struct, forbid_unknown_fields=True):
+    code: ErrorCode
+    message: str
+
+
+class ErrorBody(msgspec.Struct, forbid_unknown_fields=True):
+    """A refusal: its code says what kind, its message says why."""
+
+    error: ErrorDetail
+
+
+def error_body(code: ErrorCode, message: str) -> ErrorBody:
+    return ErrorBody(ErrorDetail(code, message))
 
 
 def error_response(exc: SwitchboardError) -> Response:
@@ -57,6 +71,6 @@ def path_id(request: Request, kind: str) -> str:
 
 def event_id(raw: str, name: str) -> str:
     """A position in the `events` stream given by a client, checked."""
-    if raw and not STREAM_ID.match(raw):
+    if raw and not (STREAM_ID.match(raw) and all(int(part) < STREAM_ID_PART_END for part in raw.split("-"))):
         raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name} must be an event id such as 1700000000000-0")
     return raw

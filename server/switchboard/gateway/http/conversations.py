@@ -2,20 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ...domain import search
 from ...domain.accounts import supervised
 from ...domain.cards import build_card
 from ...domain.config import check_id
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.frames.outgoing import Card, HistoryEvent, Message, NoteAdded
 from ...domain.parameters import bounded_int
+from ...domain.states import SessionStatus
 from ...store.clock import now_ms
 from .common import JSON, found, path_id, services_of
 from .guards import requires_admin, requires_admin_or_agent
+from .openapi import ApiRoute, Operation, Param, QueryId
 from .principals import actor
+
+MAX_SEQ = 2**31 - 1
+
+
+class ConversationPage(msgspec.Struct, forbid_unknown_fields=True):
+    """A page of conversations, newest activity first: the card of each one's latest session."""
+
+    conversations: list[Card]
+    next: Annotated[str | None, msgspec.Meta(description="`cursor` of the next page; null on the last")]
+
+
+class ConversationHistory(msgspec.Struct):
+    """A conversation's sessions (their cards, oldest first) and its history."""
+
+    conversation_id: str
+    sessions: list[Card]
+    messages: list[Message]
+    notes: list[NoteAdded]
+    #: history events that are neither messages nor notes
+    events: list[HistoryEvent]
+
+
+class Conversation(ConversationHistory, forbid_unknown_fields=True, kw_only=True):
+    """The whole conversation: its current (latest) session's card, its sessions and its history."""
+
+    card: Card
 
 
 @requires_admin_or_agent
@@ -78,13 +109,54 @@ async def list_conversations(request: Request) -> Response:
 async def redact_message(request: Request) -> Response:
     """GDPR article 16: one message's content goes everywhere; that it was redacted, by whom and when stays."""
     cid = path_id(request, "conversation")
-    seq = bounded_int(request.path_params["seq"], "seq", 0, 1, 2**31 - 1)
+    seq = bounded_int(request.path_params["seq"], "seq", 0, 1, MAX_SEQ)
     found(await services_of(request).privacy.redact_message(cid, seq, actor(request)) or None, "no such message")
     return Response(status_code=204)
 
 
 routes = [
-    Route("/api/v1/conversations", list_conversations),
-    Route("/api/v1/conversations/{id}", get_conversation),
-    Route("/api/v1/conversations/{id}/messages/{seq}", redact_message, methods=["DELETE"]),
+    ApiRoute(
+        "/api/v1/conversations",
+        list_conversations,
+        "GET",
+        Operation(
+            "Search the conversations",
+            {200: ConversationPage},
+            params=[
+                Param("q", Annotated[str, msgspec.Meta(max_length=search.QUERY_LIMIT)], "words to search for"),
+                Param("state", SessionStatus, "only conversations whose card has this status"),
+                Param("queue", QueryId, "only conversations of this queue"),
+                Param("cursor", str, "the `next` of the previous page"),
+                Param("limit", Annotated[int, msgspec.Meta(ge=1, le=search.MAX_LIMIT)], "conversations a page"),
+            ],
+            errors={400: "a bad parameter"},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/conversations/{id}",
+        get_conversation,
+        "GET",
+        Operation(
+            "Read a whole conversation",
+            {200: Conversation},
+            errors={
+                400: "a bad id",
+                403: "an agent that did not take part (a supervisor: nor is it of a queue it supervises)",
+                404: "no such conversation",
+            },
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/conversations/{id}/messages/{seq}",
+        redact_message,
+        "DELETE",
+        Operation(
+            "Redact a message",
+            {204: None},
+            params=[
+                Param("seq", Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)], "the message's sequence number", "path")
+            ],
+            errors={400: "a bad id or seq", 404: "no such message"},
+        ),
+    ),
 ]

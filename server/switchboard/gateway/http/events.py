@@ -12,27 +12,53 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.parameters import bounded_int
 from ...domain.records import stream_position
 from ...domain.states import LifecycleEvent
-from .common import JSON, event_id, services_of
+from .common import JSON, STREAM_ID, event_id, services_of
 from .guards import requires_admin
+from .openapi import ApiRoute, Body, Operation, Param, or_empty
 
 if TYPE_CHECKING:
     from ..services import Services
+
+MAX_LIMIT = 1000
+EventId = Annotated[
+    str,
+    msgspec.Meta(pattern=STREAM_ID.pattern, description="an event id such as 1700000000000-0; each part below 2**63"),
+]
+
+
+class Event(msgspec.Struct):
+    """A lifecycle event; the fields beyond these depend on its type (docs/protocol.md)."""
+
+    id: EventId
+    type: LifecycleEvent
+    #: when it happened, in ms since the epoch
+    ts: int
+
+
+class EventPage(msgspec.Struct, forbid_unknown_fields=True):
+    """Events after `after`, oldest first."""
+
+    events: list[Event]
+    next: Annotated[
+        str | None,
+        msgspec.Meta(description="the last event's id, to send back as `after`; `after` itself when none came"),
+    ]
 
 
 @requires_admin
 async def list_events(request: Request) -> Response:
     after = event_id(request.query_params.get("after") or "", "after") or None
-    limit = bounded_int(request.query_params.get("limit"), "limit", 100, 1, 1000)
+    limit = bounded_int(request.query_params.get("limit"), "limit", 100, 1, MAX_LIMIT)
     return JSON(await page_of_events(services_of(request), after, limit))
 
 
@@ -122,7 +148,37 @@ async def stream_events(request: Request) -> Response:
     )
 
 
+AFTER = Param(
+    "after",
+    Annotated[str, msgspec.Meta(pattern=or_empty(STREAM_ID.pattern), description="an event id; empty: as if absent")],
+    "only events after this one (exclusive)",
+)
+
 routes = [
-    Route("/api/v1/events", list_events),
-    Route("/api/v1/events/stream", stream_events),
+    ApiRoute(
+        "/api/v1/events",
+        list_events,
+        "GET",
+        Operation(
+            "Page through the lifecycle events",
+            {200: EventPage},
+            params=[AFTER, Param("limit", Annotated[int, msgspec.Meta(ge=1, le=MAX_LIMIT)], "events a page")],
+            errors={400: "a bad parameter"},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/events/stream",
+        stream_events,
+        "GET",
+        Operation(
+            "Follow the lifecycle events live",
+            {200: Body("text/event-stream", str, "Server-Sent Events: `id`, `event` (the type), `data` (the event)")},
+            params=[
+                AFTER,
+                Param("Last-Event-ID", EventId, "as `after`, sent by a browser that reconnects", "header"),
+                Param("types", str, "only these types, comma-separated"),
+            ],
+            errors={400: "a bad parameter or an unknown type", 503: "the node serves as many streams as it may"},
+        ),
+    ),
 ]

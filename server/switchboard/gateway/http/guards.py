@@ -52,6 +52,7 @@ def requires(agents: AgentAccess) -> Callable[[Handler], Handler]:
             renew_cookies(request, response)
             return response
 
+        guarded.access = agents  # type: ignore[attr-defined]  # read by openapi.ApiRoute
         return guarded
 
     return decorate

@@ -5,12 +5,67 @@ from __future__ import annotations
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from ...domain.config import QueueConfig, decode_config
+from ...domain.config import QueueConfig, WrapUpCode, decode_config
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.frames.outgoing import QueueRef
+from ...domain.states import AgentState, Role
 from .common import JSON, path_id, read_body, services_of
 from .guards import requires_admin, requires_admin_or_agent
+from .openapi import ApiRoute, Operation
+
+
+class QueueView(QueueConfig, kw_only=True):
+    """A queue: its configuration with every default filled in, and its live figures."""
+
+    id: str
+    waiting: int
+    #: since the oldest waiting session first entered the queue
+    longest_wait_ms: int
+    #: member agents that are available with a socket open (free slot or not)
+    agents_available: int
+
+
+class QueueList(msgspec.Struct, forbid_unknown_fields=True):
+    """Every queue, by id."""
+
+    queues: list[QueueView]
+
+
+class WrapUpCodes(msgspec.Struct, forbid_unknown_fields=True):
+    """The queue's wrap-up codes and rules, for the desk's wrap-up dialog."""
+
+    queue: QueueRef
+    wrap_up_codes: list[WrapUpCode]
+    wrap_up_timeout_s: float
+    max_dispositions: int
+    wrap_up_notes: str
+    default_wrap_up_code: str | None
+
+
+class TargetQueue(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    name: str
+    waiting: int
+
+
+class TargetAgent(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    display_name: str
+    role: Role
+    state: AgentState
+    queues: list[str]
+    sessions: int
+    capacity: int
+    #: what a `transfer` or `conference` to this agent tests: available, connected, a free slot
+    free: bool
+
+
+class TransferTargets(msgspec.Struct, forbid_unknown_fields=True):
+    """The desk's transfer and conference pickers: queues by name, agents free first."""
+
+    queues: list[TargetQueue]
+    agents: list[TargetAgent]
 
 
 @requires_admin
@@ -57,7 +112,16 @@ async def get_wrap_up_codes(request: Request) -> Response:
     config = await s.directory.queue_config(qid)
     if config is None:
         raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
-    return JSON({"queue": {"id": qid, "name": config.name}, "wrap_up_codes": config.wrap_up_codes})
+    return JSON(
+        WrapUpCodes(
+            QueueRef(id=qid, name=config.name),
+            config.wrap_up_codes,
+            config.wrap_up_timeout_s,
+            config.max_dispositions,
+            config.wrap_up_notes,
+            config.default_wrap_up_code,
+        )
+    )
 
 
 @requires_admin_or_agent
@@ -68,10 +132,51 @@ async def get_transfer_targets(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/v1/queues", list_queues),
-    Route("/api/v1/queues/{id}", put_queue, methods=["PUT"]),
-    Route("/api/v1/queues/{id}", get_queue, methods=["GET"]),
-    Route("/api/v1/queues/{id}", delete_queue, methods=["DELETE"]),
-    Route("/api/v1/queues/{id}/wrap-up-codes", get_wrap_up_codes, methods=["GET"]),
-    Route("/api/v1/transfer-targets", get_transfer_targets),
+    ApiRoute("/api/v1/queues", list_queues, "GET", Operation("List the queues", {200: QueueList})),
+    ApiRoute(
+        "/api/v1/queues/{id}",
+        put_queue,
+        "PUT",
+        Operation("Create or replace a queue", {200: QueueView}, request=QueueConfig, errors={400: "a bad id or body"}),
+    ),
+    ApiRoute(
+        "/api/v1/queues/{id}",
+        get_queue,
+        "GET",
+        Operation("Read a queue", {200: QueueView}, errors={400: "a bad id", 404: "no such queue"}),
+    ),
+    ApiRoute(
+        "/api/v1/queues/{id}",
+        delete_queue,
+        "DELETE",
+        Operation(
+            "Delete a queue",
+            {204: None},
+            errors={
+                400: "a bad id",
+                404: "no such queue",
+                409: "sessions are waiting in the queue, or agents are still its members",
+            },
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/queues/{id}/wrap-up-codes",
+        get_wrap_up_codes,
+        "GET",
+        Operation(
+            "Read a queue's wrap-up codes",
+            {200: WrapUpCodes},
+            errors={
+                400: "a bad id",
+                403: "an agent that is not a member of the queue and holds no session of it",
+                404: "no such queue",
+            },
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/transfer-targets",
+        get_transfer_targets,
+        "GET",
+        Operation("List the transfer and conference targets", {200: TransferTargets}),
+    ),
 ]

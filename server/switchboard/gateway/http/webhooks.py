@@ -2,16 +2,77 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ...domain import webhooks
 from ...domain.config import check_id
+from ...domain.states import LifecycleEvent
 from ...store.clock import now_ms
 from ..outbound import refuse_private
 from .common import JSON, found, read_body, services_of
 from .guards import requires_admin
+from .openapi import ApiRoute, Operation
+
+
+class WebhookView(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A webhook and its delivery figures (never its secret)."""
+
+    id: str
+    url: str
+    #: the event types it gets; empty: all
+    events: list[LifecycleEvent]
+    description: str
+    created_at: int
+    #: the event it was created after: it gets the events after this one
+    since: str
+    delivered: int
+    failed: int
+    pending: int
+    dead: int
+    dead_lettered: int
+    dropped: int
+    last_status: int | None
+    last_error: str | None
+    last_error_at: int | None
+    last_delivered_at: int | None
+
+
+class CreatedWebhook(WebhookView, kw_only=True):
+    """The new webhook, with its signing secret (shown this once)."""
+
+    secret: str
+
+
+class WebhookList(msgspec.Struct, forbid_unknown_fields=True):
+    webhooks: list[WebhookView]
+
+
+class DeadLetter(msgspec.Struct, forbid_unknown_fields=True):
+    """A delivery that failed every attempt."""
+
+    id: str
+    #: the event it carried
+    event: dict[str, Any]
+    attempts: int | None
+    last_error: str | None
+    last_status: int | None
+    failed_at: int | None
+
+
+class DeadLetters(msgspec.Struct, forbid_unknown_fields=True):
+    """The webhook's dead letters, newest first."""
+
+    dead_letters: list[DeadLetter]
+
+
+class Replayed(msgspec.Struct, forbid_unknown_fields=True):
+    """How many dead letters were queued for delivery again."""
+
+    replayed: int
 
 
 def _webhook_id(request: Request) -> str:
@@ -52,14 +113,49 @@ async def list_dead_letters(request: Request) -> Response:
 async def replay_dead_letters(request: Request) -> Response:
     ids = webhooks.decode_replay(await read_body(request))
     count = await services_of(request).webhooks.replay(_webhook_id(request), ids, now_ms())
-    return JSON({"replayed": found(count, "no such webhook")})
+    return JSON(Replayed(found(count, "no such webhook")))
 
+
+NO_SUCH = {400: "a bad id", 404: "no such webhook"}
 
 routes = [
-    Route("/api/v1/webhooks", list_webhooks, methods=["GET"]),
-    Route("/api/v1/webhooks", create_webhook, methods=["POST"]),
-    Route("/api/v1/webhooks/{id}", get_webhook, methods=["GET"]),
-    Route("/api/v1/webhooks/{id}", delete_webhook, methods=["DELETE"]),
-    Route("/api/v1/webhooks/{id}/dead-letters", list_dead_letters, methods=["GET"]),
-    Route("/api/v1/webhooks/{id}/dead-letters/replay", replay_dead_letters, methods=["POST"]),
+    ApiRoute("/api/v1/webhooks", list_webhooks, "GET", Operation("List the webhooks", {200: WebhookList})),
+    ApiRoute(
+        "/api/v1/webhooks",
+        create_webhook,
+        "POST",
+        Operation(
+            "Register a webhook",
+            {201: CreatedWebhook},
+            request=webhooks.WebhookBody,
+            errors={
+                400: "a bad body, or a URL whose host is not a public address",
+                409: "as many webhooks as may be",
+            },
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/webhooks/{id}", get_webhook, "GET", Operation("Read a webhook", {200: WebhookView}, errors=NO_SUCH)
+    ),
+    ApiRoute(
+        "/api/v1/webhooks/{id}", delete_webhook, "DELETE", Operation("Delete a webhook", {204: None}, errors=NO_SUCH)
+    ),
+    ApiRoute(
+        "/api/v1/webhooks/{id}/dead-letters",
+        list_dead_letters,
+        "GET",
+        Operation("List a webhook's dead letters", {200: DeadLetters}, errors=NO_SUCH),
+    ),
+    ApiRoute(
+        "/api/v1/webhooks/{id}/dead-letters/replay",
+        replay_dead_letters,
+        "POST",
+        Operation(
+            "Deliver dead letters again",
+            {200: Replayed},
+            request=webhooks.ReplayBody,
+            request_optional=True,  # no body: every dead letter
+            errors={400: "a bad id or body", 404: "no such webhook"},
+        ),
+    ),
 ]

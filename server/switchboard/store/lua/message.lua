@@ -20,7 +20,7 @@ local P, NOW = ARGV[1], tonumber(ARGV[2])
 local kind, role, sender, name, text, cmid = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local publish_here = ARGV[9] ~= '0'
 
-local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors')
+local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors', 'served')
 if not c[1] then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
 local agents = ' ' .. (c[2] or '') .. ' '
 local cid = string.match(conv, ':c:{(.*)}$')
@@ -35,7 +35,9 @@ if cmid ~= '' then
 end
 if role == 'customer' then
   if c[3] ~= '1' then return cjson.encode({err = {code = 'ended', message = 'the session has ended'}}) end
-elseif not string.find(agents, ' ' .. sender .. ' ', 1, true) then
+elseif not string.find(agents, ' ' .. sender .. ' ', 1, true)
+  -- an agent that served the conversation may still add notes after its session ended
+  and not (kind == 'note' and string.find(' ' .. (c[6] or '') .. ' ', ' ' .. sender .. ' ', 1, true)) then
   return cjson.encode({err = {code = 'forbidden', message = 'you are not connected to this conversation'}})
 end
 
@@ -60,6 +62,9 @@ local channels = {}
 if audience == 'all' then channels[1] = P .. ':push:{v:' .. c[1] .. '}' end
 for a in string.gmatch((c[2] or '') .. ' ' .. (c[5] or ''), '%S+') do
   channels[#channels + 1] = P .. ':push:{a:' .. a .. '}'
+end
+if role == 'agent' and not string.find(agents, ' ' .. sender .. ' ', 1, true) then
+  channels[#channels + 1] = P .. ':push:{a:' .. sender .. '}' -- a note after the end: its own tabs too
 end
 if not publish_here then
   return cjson.encode({ok = {message_id = message_id, seq = seq}, payload = payload, channels = channels})

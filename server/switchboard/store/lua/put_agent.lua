@@ -22,7 +22,7 @@ else
 end
 redis.call('HSET', key, 'config', raw, 'display_name', a.display_name, 'role', a.role,
   'langs', table.concat(a.languages, ' '), 'skills', table.concat(a.skills, ' '),
-  'queues', cjson.encode(a.queues), 'capacity', a.capacity)
+  'proficiency', cjson.encode(a.proficiency or {}), 'queues', cjson.encode(a.queues), 'capacity', a.capacity)
 for _, qid in ipairs(a.queues) do redis.call('SADD', k(KEY.queue_state, qid, 'members'), aid) end
 if a.role == 'supervisor' then
   redis.call('SADD', k('supervisors'), aid)

@@ -9,6 +9,8 @@
 --          unrouted until it opens   ARGV[18] the queue's closed message
 -- ARGV[19] invite id (optional): the chat accepts this proactive invitation and
 --          opens in its queue (see invite.lua)
+-- ARGV[20] the chat's own priority (optional; 0 to the queue's max_chat_priority),
+--          added to the queue's; a reopened session keeps the conversation's
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -23,6 +25,7 @@ local qid, language, skills, channel = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local customer, attributes, text, mode, cmid = ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]
 
 local invite_id = ARGV[19] or ''
+local chat_priority = tonumber(ARGV[20]) or 0
 local invite = nil
 if invite_id ~= '' then
   invite = Cards.pending_invite(vid, invite_id)
@@ -38,6 +41,7 @@ if mode == 'reopen' then
   local last = hgetall(k(KEY.session, redis.call('HGET', cv(cid), 'session')))
   qid, language, skills, channel = last.queue, last.language, last.skills, last.channel
   customer, attributes = last.customer, last.attributes
+  chat_priority = tonumber(last.chat_priority) or 0
   verified = last.verified -- an agent verified this customer in this conversation
 else
   if current and redis.call('HGET', cv(current), 'open') == '1' then
@@ -53,6 +57,22 @@ if mode ~= 'reopen' and #(q.languages or {}) > 0 then
   if not served then return refuse('bad_request', 'the queue does not serve language ' .. language) end
 end
 
+if mode ~= 'reopen' and chat_priority > (tonumber(q.max_chat_priority) or 0) then
+  return refuse('bad_request', 'the queue allows a chat priority of at most ' .. (tonumber(q.max_chat_priority) or 0))
+end
+
+-- Sticky agent: the agent in charge of the visitor's last session, while that
+-- session ended at most the queue's sticky_for_s ago (see Routing.sticky_agent).
+local sticky, sticky_until = '', ''
+local previous = current and redis.call('HGET', cv(current), 'session')
+if type(q.sticky_for_s) == 'number' and previous then
+  local p = redis.call('HMGET', k(KEY.session, previous), 'owner', 'ended_at')
+  local ended_at = tonumber(p[2])
+  if p[1] and p[1] ~= '' and ended_at and ended_at + math.floor(q.sticky_for_s * 1000) >= NOW then
+    sticky, sticky_until = p[1], ended_at + math.floor(q.sticky_for_s * 1000)
+  end
+end
+
 if mode ~= 'reopen' then
   Conversations.update_conversation(cid, {visitor = vid, channel = channel, created_at = NOW, agents = ''})
   redis.call('HSET', k(KEY.visitor, vid), 'conv', cid)
@@ -62,15 +82,16 @@ Conversations.update_conversation(cid, {session = sid, open = '1'})
 Conversations.touch(cid)
 redis.call('RPUSH', cv_sessions(cid), sid)
 
-local priority = tonumber(q.priority or 0)
-local score = -priority * PRIORITY_SCALE + NOW
+local priority = tonumber(q.priority or 0) + chat_priority
+local score = Queues.entry_score(q, priority, NOW)
 redis.call('HSET', k(KEY.session, sid), 'id', sid, 'conv', cid, 'visitor', vid, 'queue', qid,
-  'language', language, 'skills', skills, 'channel', channel, 'priority', priority,
+  'language', language, 'skills', skills, 'channel', channel, 'priority', priority, 'chat_priority', chat_priority,
+  'sticky', sticky, 'sticky_until', sticky_until,
   'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
   'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', hold_until or NOW)
 Queues.enqueue(sid, qid, score, NOW)
 -- A held session's wait (routing steps, max_wait_s) starts when the queue opens.
-Queues.arm_waiting_deadlines(sid, q, hold_until or NOW, true)
+Queues.arm_waiting_deadlines(sid, qid, q, hold_until or NOW, true)
 if hold_until then
   redis.call('HSET', k(KEY.session, sid), 'held_until', hold_until)
   Deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening

@@ -54,13 +54,14 @@ for i = 1, 20 do Deadline.disarm('step:' .. sid .. ':' .. i) end
 redis.call('DEL', k(KEY.session, sid, 'declined'))
 redis.call('SADD', k(KEY.session, sid, 'declined'), aid)
 -- At the head of the target queue: ahead of every session waiting there.
-local score = -tonumber(q.priority or 0) * PRIORITY_SCALE + NOW
+local priority = tonumber(q.priority or 0) + (tonumber(s.chat_priority) or 0)
+local score = Queues.entry_score(q, priority, NOW)
 local head = redis.call('ZRANGE', k(KEY.queue_state, target, 'waiting'), 0, 0, 'WITHSCORES')
 if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
-redis.call('HSET', k(KEY.session, sid), 'queue', target, 'score', score, 'entered_at', NOW, 'owner', '',
-  'transferred_from', aid, 'status', 'waiting')
+redis.call('HSET', k(KEY.session, sid), 'queue', target, 'priority', priority, 'score', score, 'entered_at', NOW,
+  'owner', '', 'transferred_from', aid, 'status', 'waiting', 'overflowed', '')
 Queues.enqueue(sid, target, score, NOW)
-Queues.arm_waiting_deadlines(sid, q, NOW, false)
+Queues.arm_waiting_deadlines(sid, target, q, NOW, false)
 
 Conversations.append(cid, {type = 'chat.transferred', session_id = sid, from_agent = Agents.agent_public(aid),
   queue = {id = target, name = Queues.queue_name(target)}}, to)

@@ -48,7 +48,7 @@ local ROUTE
 local DEADLINES
 local CONV_OPS, CONV_ORDER -- conversation ops of this call, by conversation, and its order
 
-local PRIORITY_SCALE = 1e13 -- score = -priority * scale + time entered: priority first, then age
+local PRIORITY_SCALE = 1e13 -- ms a point of priority is worth without aging (see Queues.entry_score)
 local HISTORY_LIMIT = 500
 local EVENTS_MAXLEN = 1000000
 

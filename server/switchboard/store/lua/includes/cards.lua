@@ -68,6 +68,7 @@ function Cards.session_view(sid)
   end
   s.agents = agents
   s.journey = Cards.web_pages(s.visitor, Cards.web_session_at(s.visitor, s.queued_at))
+  if s.wrap_codes and s.wrap_codes ~= '' then s.wrap_codes = cjson.decode(s.wrap_codes) end
   if s.help then
     local help = cjson.decode(s.help)
     help.agent = Agents.agent_public(help.agent)
@@ -76,11 +77,14 @@ function Cards.session_view(sid)
   return s
 end
 
+-- What a session needs of an agent now: the required skills, the acceptable
+-- languages and the minimum levels (skill -> level) of those skills.
 function Cards.required_skills(s, q)
   local skills = {}
   for _, x in ipairs(q.skills or {}) do skills[#skills + 1] = x end
   for _, x in ipairs(cjson.decode(s.skills or '[]')) do skills[#skills + 1] = x end
   local languages = {s.language}
+  local minimums = q.min_proficiency or {}
   -- Routing steps widen the targeting once the session has waited long enough
   -- in this queue (a transfer starts the steps of the new queue afresh).
   local waited = NOW - tonumber(s.entered_at or s.queued_at)
@@ -88,9 +92,10 @@ function Cards.required_skills(s, q)
     if waited >= step.after_s * 1000 then
       if type(step.skills) == 'table' then skills = step.skills end
       if type(step.languages) == 'table' then languages = step.languages end
+      if type(step.min_proficiency) == 'table' then minimums = step.min_proficiency end
     end
   end
-  return skills, languages
+  return skills, languages, minimums
 end
 
 function Cards.offer_frame(oid, sid, s, kind, expires_at, from_agent)

@@ -21,7 +21,8 @@ function Conversations.audience(cid, include_visitor)
 end
 
 -- Fields of the routing record that the message path reads from its replica.
-local REPLICATED = {visitor = true, agents = true, monitors = true, open = true}
+-- `served`: every agent ever connected to it, who may still add notes after the end.
+local REPLICATED = {visitor = true, agents = true, monitors = true, open = true, served = true}
 
 -- Sets fields of a conversation's routing record and of its replica.
 -- Conversation ops: the outbox {sb}:outbox:<cid> is a list of JSON ops, each
@@ -168,6 +169,14 @@ end
 
 -- Sets fields of a conversation's routing record and of its replica.
 function Conversations.update_conversation(cid, fields)
+  if fields.agents and fields.agents ~= '' then
+    local served = redis.call('HGET', cv(cid), 'served') or ''
+    local joined = false
+    for _, a in ipairs(words(fields.agents)) do
+      if not has_word(served, a) then served, joined = (served == '' and a) or (served .. ' ' .. a), true end
+    end
+    if joined then fields.served = served end
+  end
   local all, replica, replicated = {}, {}, false
   for name, value in pairs(fields) do
     all[#all + 1] = name

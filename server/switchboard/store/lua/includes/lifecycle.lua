@@ -40,7 +40,7 @@ connect_agent = function(sid, aid)
   Lifecycle.remember_conversation(aid, s.conv)
   Conversations.update_conversation(s.conv, {agents = aid})
   Conversations.touch(s.conv)
-  Deadline.arm('inact:' .. sid, NOW + INACTIVITY_MS)
+  Deadline.arm('inact:' .. sid, Queues.inactivity_due(s.queue, NOW, false))
   Deadline.disarm('maxwait:' .. sid) -- max_wait_s bounds the wait for a first agent only
   -- the agent finds it in conversation.assigned
   local to = Conversations.audience(s.conv, true)
@@ -80,6 +80,11 @@ function Lifecycle.end_session(sid, reason)
   if status == 'closed' then Lifecycle.finished(s.conv) end
   for _, aid in ipairs(agents) do
     Deadline.arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
+    if q.release_capacity_on == 'end' then
+      -- the slot is free now; the session stays in `slots` until its wrap-up
+      redis.call('SADD', k(KEY.agent, aid, 'released'), sid)
+      Agents.reindex_agent(aid)
+    end
   end
   Deadline.disarm('inact:' .. sid)
   local to = Conversations.audience(s.conv, true)
@@ -102,23 +107,33 @@ function Lifecycle.end_session(sid, reason)
   lifecycle(event)
 end
 
--- Closes one agent's wrap-up of an ended session; frees the slot.
-function Lifecycle.close_wrap_up(sid, aid, code, label, notes)
+-- Closes one agent's wrap-up of an ended session; frees the slot. `codes`
+-- ({code, label} each, `code` and `label` the first) when it gave several.
+function Lifecycle.close_wrap_up(sid, aid, code, label, notes, codes)
   local s = hgetall(k(KEY.session, sid))
   local rest = {}
   for _, a in ipairs(words(s.wrapping)) do if a ~= aid then rest[#rest + 1] = a end end
+  local several = codes and #codes > 1
   redis.call('HSET', k(KEY.session, sid), 'wrapping', table.concat(rest, ' '), 'wrap_code', code or '',
-    'wrap_label', label, 'wrap_notes', notes or '', 'wrapped_at', NOW)
+    'wrap_label', label, 'wrap_notes', notes or '', 'wrapped_at', NOW,
+    'wrap_codes', several and cjson.encode(codes) or '')
   if #rest == 0 then
     redis.call('HSET', k(KEY.session, sid), 'status', 'closed')
     Lifecycle.finished(s.conv)
   end
   redis.call('SREM', k(KEY.agent, aid, 'slots'), sid)
+  redis.call('SREM', k(KEY.agent, aid, 'released'), sid)
   Deadline.disarm('wrapup:' .. sid .. ':' .. aid)
   local wrap = {code = code or cjson.null, label = label}
   if notes and notes ~= '' then wrap.notes = notes end
+  if several then wrap.codes = codes end
   deliver({'a:' .. aid}, {type = 'conversation.closed', conversation_id = s.conv, session_id = sid, wrap_up = wrap})
-  lifecycle({type = 'session.wrapped_up', conversation_id = s.conv, session_id = sid,
-    queue = s.queue, agent = aid, code = code or cjson.null})
+  local event = {type = 'session.wrapped_up', conversation_id = s.conv, session_id = sid,
+    queue = s.queue, agent = aid, code = code or cjson.null}
+  if several then
+    event.codes = {}
+    for i, c in ipairs(codes) do event.codes[i] = c.code end
+  end
+  lifecycle(event)
   Agents.reindex_agent(aid)
 end

@@ -1,5 +1,5 @@
 -- Routing prelude: routing: offers, the best agent, routing queues, positions, requeueing.
--- Provides: `Routing.*`: unguessable_id, connect_agent, offer_session, profile_serves, best_agent, ROUTE_SCAN, route_queue, POSITION_SCAN, update_positions, announce_queued, index_ready_profiles, route_all, remove_offer, requeue.
+-- Provides: `Routing.*`: unguessable_id, connect_agent, offer_session, profile_serves, best_agent, ROUTE_SCAN, sticky_agent, candidates, route_queue, POSITION_SCAN, update_positions, announce_queued, index_ready_profiles, route_all, remove_offer, requeue.
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -52,27 +52,39 @@ function Routing.offer_session(sid, s, q, aid)
 end
 
 -- Whether agents of `profile` ("<languages>|<skills>", see agent_profile) may
--- take a session that needs `skills` and one of `languages` (none: any).
-function Routing.profile_serves(profile, skills, languages)
+-- take a session that needs `skills` (each at its level in `minimums`, if named
+-- there) and one of `languages` (none: any): their total level over `skills`
+-- when they may, else nil.
+function Routing.profile_serves(profile, skills, languages, minimums)
   local langs, have = string.match(profile, '^(.-)|(.*)$')
   if #languages > 0 then
     local speaks = false
     for _, l in ipairs(languages) do if has_word(langs, l) then speaks = true break end end
-    if not speaks then return false end
+    if not speaks then return nil end
   end
+  local levels = {}
+  for _, word in ipairs(words(have)) do
+    local skill, level = string.match(word, '^(.-)=(%d)$')
+    if skill then levels[skill] = tonumber(level) else levels[word] = DEFAULT_LEVEL end
+  end
+  local total = 0
   for _, x in ipairs(skills) do
-    if not has_word(have, x) then return false end
+    local level = levels[x]
+    if not level or level < (tonumber(minimums[x]) or 0) then return nil end
+    total = total + level
   end
-  return true
+  return total
 end
 
--- The longest idle ready agent of `qid` eligible for `sid`: the best head among
--- the profiles that serve it, skipping the agents that declined it.
-function Routing.best_agent(qid, sid, skills, languages, profiles)
+-- The ready agent of `qid` that `sid` goes to: among the heads of the profiles
+-- that serve it (skipping the agents that declined it), the longest idle; with
+-- `best_skilled`, the highest total level over the required skills first.
+function Routing.best_agent(qid, sid, need, profiles, best_skilled)
   local declined = k(KEY.session, sid, 'declined')
-  local best, best_score = nil, nil
+  local best, best_key = nil, nil
   for _, profile in ipairs(profiles) do
-    if Routing.profile_serves(profile, skills, languages) then
+    local total = Routing.profile_serves(profile, need.skills, need.languages, need.minimums)
+    if total then
       local key = k(KEY.queue_state, qid, 'rp', profile)
       local start = 0
       while true do
@@ -82,9 +94,11 @@ function Routing.best_agent(qid, sid, skills, languages, profiles)
         for i = 1, #page, 2 do
           local aid, score = page[i], tonumber(page[i + 1])
           if redis.call('SISMEMBER', declined, aid) == 0 then
-            -- ties as in one sorted set: by member
-            if not best or score < best_score or (score == best_score and aid < best) then
-              best, best_score = aid, score
+            -- the skill first when the queue says so, then idle time; ties as in one sorted set: by member
+            local rank = best_skilled and -total or 0
+            if not best or rank < best_key[1] or (rank == best_key[1] and (score < best_key[2]
+                or (score == best_key[2] and aid < best))) then
+              best, best_key = aid, {rank, score}
             end
             taken = true
             break
@@ -98,40 +112,67 @@ function Routing.best_agent(qid, sid, skills, languages, profiles)
   return best
 end
 
--- Offers waiting sessions of one queue, in queue order, to the longest idle
--- eligible agent each, until no session can be matched. `only` (a set of
--- session ids) limits it to sessions that just entered the queue.
+-- The agent a returning customer's session goes to first (its `sticky` agent,
+-- until `sticky_until`) when that agent is ready in `qid`, eligible and has not
+-- declined it; else nil.
+function Routing.sticky_agent(qid, sid, need, sticky, sticky_until)
+  if (sticky or '') == '' or (tonumber(sticky_until) or 0) < NOW then return nil end
+  if not redis.call('ZSCORE', k(KEY.queue_state, qid, 'ready'), sticky) then return nil end
+  if redis.call('SISMEMBER', k(KEY.session, sid, 'declined'), sticky) == 1 then return nil end
+  local profile = redis.call('HGET', k(KEY.agent, sticky), 'rprofile')
+  if not profile or not Routing.profile_serves(profile, need.skills, need.languages, need.minimums) then return nil end
+  return sticky
+end
+
+-- The sessions routing `qid` tries, in order: its waiting ones and those of
+-- other queues that overflowed to it, merged by score (the first ROUTE_SCAN),
+-- or, with `only` (a set of session ids), just those of them.
 local ROUTE_SCAN = 200
-function Routing.route_queue(qid, only)
-  local q = Queues.queue_config(qid)
-  if not q then return end
-  local ready_key = k(KEY.queue_state, qid, 'ready')
-  if redis.call('ZCARD', ready_key) == 0 then return end
-  local waiting
+function Routing.candidates(qid, only)
+  local waiting_key, overflow_key = k(KEY.queue_state, qid, 'waiting'), k(KEY.queue_state, qid, 'overflow')
+  local scored = {}
   if type(only) == 'table' then
-    local scored = {}
     for sid in pairs(only) do
-      local score = redis.call('ZSCORE', k(KEY.queue_state, qid, 'waiting'), sid)
+      local score = redis.call('ZSCORE', waiting_key, sid) or redis.call('ZSCORE', overflow_key, sid)
       if score then scored[#scored + 1] = {sid, tonumber(score)} end
     end
-    table.sort(scored, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
-    waiting = {}
-    for i, entry in ipairs(scored) do waiting[i] = entry[1] end
   else
-    waiting = redis.call('ZRANGE', k(KEY.queue_state, qid, 'waiting'), 0, ROUTE_SCAN - 1)
+    for _, key in ipairs({waiting_key, overflow_key}) do
+      local page = redis.call('ZRANGE', key, 0, ROUTE_SCAN - 1, 'WITHSCORES')
+      for i = 1, #page, 2 do scored[#scored + 1] = {page[i], tonumber(page[i + 1])} end
+    end
   end
+  table.sort(scored, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+  local sids = {}
+  for i = 1, math.min(#scored, ROUTE_SCAN) do sids[i] = scored[i][1] end
+  return sids
+end
+
+-- Offers the sessions routing `qid` tries (see candidates), in order, to the
+-- agent of `qid` each goes to, until no session can be matched. A session is
+-- matched by the rules of its own queue (targeting, selection, offer), also
+-- when it overflowed here.
+function Routing.route_queue(qid, only)
+  local ready_key = k(KEY.queue_state, qid, 'ready')
+  if not Queues.queue_config(qid) or redis.call('ZCARD', ready_key) == 0 then return end
+  local configs = {}
   local profiles = redis.call('SMEMBERS', k(KEY.queue_state, qid, 'profiles'))
-  for _, sid in ipairs(waiting) do
+  for _, sid in ipairs(Routing.candidates(qid, only)) do
     if redis.call('ZCARD', ready_key) == 0 then return end
     -- what matching needs; the whole session only for the one that gets an agent
-    local m = redis.call('HMGET', k(KEY.session, sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at')
+    local m = redis.call('HMGET', k(KEY.session, sid), 'held_until', 'skills', 'language', 'entered_at', 'queued_at', 'queue',
+      'sticky', 'sticky_until')
+    local home = m[6] and (configs[m[6]] or Queues.queue_config(m[6]))
     -- a session queued while the queue was closed waits for the opening
-    if (tonumber(m[1]) or 0) <= NOW then
-      local skills, languages = Cards.required_skills(
-        {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, q)
-      local aid = Routing.best_agent(qid, sid, skills, languages, profiles)
+    if home and (tonumber(m[1]) or 0) <= NOW then
+      configs[m[6]] = home
+      local skills, languages, minimums = Cards.required_skills(
+        {skills = m[2] or nil, language = m[3] or nil, entered_at = m[4] or nil, queued_at = m[5] or nil}, home)
+      local need = {skills = skills, languages = languages, minimums = minimums}
+      local aid = Routing.sticky_agent(qid, sid, need, m[7], m[8])
+        or Routing.best_agent(qid, sid, need, profiles, home.agent_selection == 'best_skilled')
       if aid then
-        Routing.offer_session(sid, hgetall(k(KEY.session, sid)), q, aid)
+        Routing.offer_session(sid, hgetall(k(KEY.session, sid)), home, aid)
         profiles = redis.call('SMEMBERS', k(KEY.queue_state, qid, 'profiles'))
       end
     end

@@ -1,0 +1,367 @@
+"""`GET /api/v1/openapi.json`: the HTTP API described from the structs its handlers use,
+and Schemathesis holding a real node to it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from gateway.test_asyncapi import refs, resolve
+from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from starlette.routing import Route
+
+from conftest import ADMIN_TOKEN, free_port, start_node
+from switchboard.domain.errors import ErrorCode
+from switchboard.embedded import EmbeddedRedis
+from switchboard.gateway.http import routes as http_routes
+from switchboard.gateway.http.openapi import ApiRoute
+
+
+async def test_the_document_describes_every_route_of_the_api(sb):
+    async with httpx.AsyncClient(base_url=sb.node.base) as anonymous:  # public, like documentation
+        response = await anonymous.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"] == "3.1.0"
+    validate(document)  # a valid OpenAPI 3.1 document, by the maintained validator
+    described = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    served = {
+        (route.path, method)
+        for route in http_routes
+        if isinstance(route, Route)
+        for method in (route.methods or {"GET"}) - {"HEAD"}
+    }
+    assert described == served
+    assert all(isinstance(route, ApiRoute) for route in http_routes)
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    assert len({op["operationId"] for op in operations}) == len(operations)
+    for ref in refs(document):
+        resolve(document, ref)
+    assert set(document["info"]["x-error-codes"]) == {code.value for code in ErrorCode}
+    async with httpx.AsyncClient(base_url=sb.node.base) as anonymous:
+        wrong_method = await anonymous.request("TRACE", "/api/v1/queues/support")
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "bad_request"
+    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}  # RFC 9110
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"adminToken", "agentToken"}
+    paths = document["paths"]
+    # who may call: read from the guards
+    assert paths["/api/v1/agents"]["get"]["security"] == [{"adminToken": []}]
+    assert {"agentToken": []} in paths["/api/v1/canned-responses"]["get"]["security"]
+    assert "403" in paths["/api/v1/canned-responses/{id}"]["put"]["responses"]
+    assert paths["/healthz"]["get"]["security"] == [] and "401" not in paths["/healthz"]["get"]["responses"]
+    # errors answer in one shape; pagination is described
+    error = paths["/api/v1/queues/{id}"]["get"]["responses"]["404"]["content"]["application/json"]["schema"]
+    assert resolve(document, error["$ref"])["required"] == ["error"]
+    search = {p["name"]: p["schema"] for p in paths["/api/v1/conversations"]["get"]["parameters"]}
+    assert search["limit"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert "next" in document["components"]["schemas"]["ConversationPage"]["properties"]
+    # request bodies are the structs the handlers decode, bounds included
+    queue = resolve(
+        document, paths["/api/v1/queues/{id}"]["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    )
+    assert queue["properties"]["priority"] == {"type": "integer", "minimum": -100, "maximum": 100, "default": 0}
+
+
+# ---------------------------------------------------------------- Schemathesis against a real node
+
+#: an endless response: followed by hand in test_every_documented_status_is_reachable
+NOT_FUZZED = {"stream_events"}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+#: no answer takes near this long; a request that does has failed (rather than hang the suite)
+TIMEOUT_S = 30
+
+
+def load(document: dict[str, Any]) -> Any:
+    return schemathesis.openapi.from_dict(document)
+
+
+def fuzz_operation(operation: Any, base_url: str, session: requests.Session, token: str, seen: set[int]) -> None:
+    @hypothesis.given(case=operation.as_strategy())
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    def run(case: Any) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        response = case.call(base_url=base_url, session=session, headers=headers, timeout=TIMEOUT_S)
+        seen.add(response.status_code)
+        case.validate_response(response, checks=CHECKS)
+
+    run()
+
+
+def fuzz(schema: Any, base_url: str, seen: dict[str, set[int]], agent: str | None = None) -> list[str]:
+    """Each operation with a few generated requests, every answer checked against the
+    document; what failed, one line each. With the admin token, or with `agent`'s token
+    the operations an agent may call."""
+    failures: list[str] = []
+    session = requests.Session()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        name = operation.definition.raw["operationId"]
+        if name in NOT_FUZZED or (agent and {"agentToken": []} not in operation.definition.raw["security"]):
+            continue
+        try:
+            fuzz_operation(operation, base_url, session, agent or ADMIN_TOKEN, seen.setdefault(name, set()))
+        except (Exception, FailureGroup) as exc:  # FailureGroup is a BaseExceptionGroup
+            failures.append(f"{name}: {exc}")
+    return failures
+
+
+#: generated requests per operation; more for a longer hunt (the suite keeps to a few seconds)
+EXAMPLES = int(os.environ.get("SWITCHBOARD_SCHEMATHESIS_EXAMPLES", "8"))
+NOT_SET = object()
+
+
+@dataclass
+class Probe:
+    """One request for a status that random data cannot be relied on to reach."""
+
+    operation: str
+    status: int
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] | None = None
+    body: Any = NOT_SET
+    token: str | None = ADMIN_TOKEN  # None: no Authorization header
+
+
+def probe(schema: Any, base_url: str, probes: list[Probe], seen: dict[str, set[int]]) -> list[str]:
+    """Sends each probe, checks its answer against the document as the fuzzing does, and
+    notes its status; what went otherwise, one line each."""
+    failures = []
+    session = requests.Session()
+    for p in probes:
+        operation = schema.find_operation_by_id(p.operation)
+        extra = {} if p.body is NOT_SET else {"body": p.body, "media_type": "application/json"}
+        case = schema.make_case(operation=operation, path_parameters=p.path, query=p.query, **extra)
+        headers = {"Authorization": f"Bearer {p.token}"} if p.token else {}
+        response = case.call(base_url=base_url, session=session, headers=headers, timeout=TIMEOUT_S)
+        seen.setdefault(p.operation, set()).add(response.status_code)
+        if response.status_code != p.status:
+            failures.append(f"{p}: got {response.status_code} {response.text[:200]}")
+        # a 5xx the document gives (e.g. 503 `unavailable`) is an answer, not a server error
+        checks = CHECKS if p.status < 500 else [c for c in CHECKS if c is not not_a_server_error]
+        try:
+            case.validate_response(response, checks=checks)
+        except (Exception, FailureGroup) as exc:
+            failures.append(f"{p}: {exc}")
+    return failures
+
+
+def generic_probes(document: dict[str, Any]) -> list[Probe]:
+    """For every operation: no token (401), a bad id (400) and an unknown one (404), as it documents them."""
+    probes = []
+    for path, item in document["paths"].items():
+        for op in item.values():
+            name, documented = op["operationId"], op["responses"]
+            ids = {"id": "missing", "seq": 1} if "{seq}" in path else {"id": "missing"} if "{id}" in path else {}
+            body = VALID_BODIES.get(name, NOT_SET)
+            if "401" in documented:
+                probes.append(Probe(name, 401, ids, body=body, token=None))
+            if "{id}" in path and "400" in documented:
+                probes.append(Probe(name, 400, {**ids, "id": "not an id"}, body=body))
+            if "{id}" in path and "404" in documented:
+                probes.append(Probe(name, 404, ids, body=body))
+    return probes
+
+
+VALID_BODIES: dict[str, Any] = {
+    "put_queue": {"name": "Probe"},
+    "put_agent": {"display_name": "Probe", "languages": ["en"], "queues": ["support"]},
+    "put_canned": {"title": "Probe", "text": "Hello"},
+    "put_invite_rule": {
+        "queue": "support",
+        "url_pattern": "https://shop.example/*",
+        "seconds_on_page": 5,
+        "text": "Hi",
+    },
+    "invite_visitor": {"queue": "support", "text": "Can I help?"},
+    "create_webhook": {"url": "https://93.184.216.34/hook"},  # a public address: no DNS needed
+    "put_not_ready_reasons": {"reasons": ["Break", "Lunch"]},
+}
+
+
+async def world(sb: Any) -> dict[str, Any]:
+    """What the probes need: queues, agents (one with an offer), visitors (one chatting), and one of each resource."""
+    for qid in ("support", "other", "empty"):
+        await sb.queue(qid)
+    ann = await sb.agent("ann")
+    sue = await sb.agent("sue", queues=["other"], role="supervisor")
+    await sb.agent("gone")
+    agent, _ = await sb.agent_socket(ann)
+    await agent.ok({"type": "set_state", "state": "available"})
+    chatting, welcome = await sb.customer()
+    chat = await chatting.ok({"type": "start_chat", "queue": "support", "text": "Hello"})
+    _, idle = await sb.customer()
+    for rid in ("hi", "bye"):
+        await sb.admin("PUT", f"/api/v1/canned-responses/{rid}", VALID_BODIES["put_canned"], expect=201)
+    await sb.admin("PUT", "/api/v1/invite-rules/r1", VALID_BODIES["put_invite_rule"], expect=201)
+    hooks = [
+        (await sb.admin("POST", "/api/v1/webhooks", VALID_BODIES["create_webhook"], expect=201))["id"] for _ in "ab"
+    ]
+    return {
+        "ann": ann,
+        "sue": sue,
+        "cid": chat["conversation_id"],
+        "chatting": welcome["visitor_id"],
+        "idle": idle["visitor_id"],
+        "hook": hooks[0],
+        "old_hook": hooks[1],
+    }
+
+
+def probes_of(w: dict[str, Any]) -> list[Probe]:
+    """The statuses that need a particular state or caller, in an order that keeps each reachable."""
+    ann, sue, cid, hook = w["ann"], w["sue"], w["cid"], w["hook"]
+    return [
+        Probe("put_agent", 200, {"id": "ann"}, body=VALID_BODIES["put_agent"]),
+        Probe("put_agent", 201, {"id": "newbie"}, body=VALID_BODIES["put_agent"]),
+        Probe("issue_agent_token", 200, {"id": "ann"}),
+        Probe("revoke_agent_tokens", 204, {"id": "gone"}),
+        Probe("delete_agent", 204, {"id": "gone"}),
+        Probe("delete_agent", 409, {"id": "ann"}),  # it holds an offer
+        Probe("delete_queue", 204, {"id": "empty"}),
+        Probe("delete_queue", 409, {"id": "support"}),
+        Probe("get_wrap_up_codes", 200, {"id": "support"}),
+        Probe("get_wrap_up_codes", 403, {"id": "other"}, token=ann),
+        Probe("get_conversation", 200, {"id": cid}),
+        Probe("get_conversation", 403, {"id": cid}, token=sue),
+        Probe("redact_message", 204, {"id": cid, "seq": 1}),
+        Probe("list_conversations", 400, query={"limit": 0}),
+        # an id past what Redis and PostgreSQL hold: these were 500s
+        Probe("list_events", 400, query={"after": "99999999999999999999-0"}),
+        Probe("stream_events", 400, query={"after": "18446744073709551615-18446744073709551615"}),
+        Probe("stream_events", 503),  # one stream is open and the node serves one
+        Probe("get_stats", 200, token=sue),
+        Probe("get_stats", 400, query={"window_s": 0}),
+        Probe("get_stats", 403, token=ann),
+        Probe("get_stats", 404, query={"queue": "missing"}),
+        Probe("list_canned", 400, query={"q": "x" * 201}),
+        Probe("put_canned", 200, {"id": "hi"}, body=VALID_BODIES["put_canned"]),
+        Probe("put_canned", 201, {"id": "new"}, body=VALID_BODIES["put_canned"]),
+        Probe("put_canned", 403, {"id": "hi"}, body=VALID_BODIES["put_canned"], token=ann),
+        Probe("get_canned", 200, {"id": "hi"}),
+        Probe("delete_canned", 403, {"id": "bye"}, token=ann),
+        Probe("delete_canned", 204, {"id": "bye"}),
+        Probe("put_invite_rule", 200, {"id": "r1"}, body=VALID_BODIES["put_invite_rule"]),
+        Probe("put_invite_rule", 201, {"id": "r2"}, body=VALID_BODIES["put_invite_rule"]),
+        Probe("get_invite_rule", 200, {"id": "r1"}),
+        Probe("delete_invite_rule", 204, {"id": "r2"}),
+        Probe("list_visitors", 400, query={"online": "false"}),
+        Probe("get_visitor", 200, {"id": w["chatting"]}),
+        Probe("export_visitor", 200, {"id": w["chatting"]}),
+        Probe("invite_visitor", 201, {"id": w["idle"]}, body=VALID_BODIES["invite_visitor"]),
+        Probe("invite_visitor", 403, {"id": w["idle"]}, body={"queue": "other", "text": "Hi"}, token=ann),
+        Probe("invite_visitor", 409, {"id": w["chatting"]}, body=VALID_BODIES["invite_visitor"]),
+        Probe("erase_visitor", 204, {"id": "nobody"}),
+        Probe("create_webhook", 201, body=VALID_BODIES["create_webhook"]),
+        Probe("create_webhook", 400, body={"url": "http://127.0.0.1/hook"}),  # not a public address
+        Probe("create_webhook", 400, body={"url": "http://shop..example/hook"}),  # an empty label: was a 500
+        Probe("get_webhook", 200, {"id": hook}),
+        Probe("list_dead_letters", 200, {"id": hook}),
+        Probe("replay_dead_letters", 200, {"id": hook}, body={}),
+        Probe("delete_webhook", 204, {"id": w["old_hook"]}),
+        Probe("get_not_ready_reasons", 200, token=ann),
+        Probe("put_not_ready_reasons", 200, body=VALID_BODIES["put_not_ready_reasons"]),
+        Probe("put_not_ready_reasons", 400, body={"reasons": ["Break", "Break"]}),
+        Probe("put_not_ready_reasons", 403, body=VALID_BODIES["put_not_ready_reasons"], token=ann),
+    ]
+
+
+#: what a full store refuses: probed once the caps are lowered to what is there
+AT_THE_CAP = [
+    Probe("put_canned", 409, {"id": "one-too-many"}, body=VALID_BODIES["put_canned"]),
+    Probe("put_invite_rule", 409, {"id": "one-too-many"}, body=VALID_BODIES["put_invite_rule"]),
+    Probe("create_webhook", 409, body=VALID_BODIES["create_webhook"]),
+]
+
+
+def rate_limited(schema: Any, document: dict[str, Any], base_url: str, seen: dict[str, set[int]]) -> list[str]:
+    """Every operation under /api/ on a node whose budget is spent: 429."""
+    requests.get(f"{base_url}/api/v1/openapi.json", timeout=TIMEOUT_S)  # spends the burst of one
+    every = [
+        Probe(
+            op["operationId"], 429, {"id": "x", "seq": 1} if "{seq}" in path else {"id": "x"} if "{id}" in path else {}
+        )
+        for path, item in document["paths"].items()
+        if path.startswith("/api/")
+        for op in item.values()
+    ]
+    return probe(schema, base_url, every, seen)
+
+
+async def not_ready(schema: Any, database_url: str, tmp_path: Any, seen: dict[str, set[int]]) -> list[str]:
+    """/readyz of a node whose Redis went away: 503."""
+    own = EmbeddedRedis(tmp_path / "redis", binary=shutil.which("redis-server"), port=free_port())
+    own.start()
+    node = await start_node(own.url, database_url)
+    try:
+        own.stop()
+        return await asyncio.to_thread(probe, schema, node.base, [Probe("readyz", 503)], seen)
+    finally:
+        own.stop()
+        await node.stop()
+
+
+# Schemathesis' own strategies draw from `random`, which Hypothesis deprecates: theirs to change, not ours.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+async def test_schemathesis_over_the_whole_api(make_deployment, database_url, tmp_path):
+    """No 5xx, every answer as the document says, and every status it documents is reached."""
+    sb = await make_deployment(http_requests_per_s=0, event_stream_clients=1)
+    document = (await sb.http.get("/api/v1/openapi.json")).json()
+    schema = load(document)
+    seen: dict[str, set[int]] = {}
+    w = await world(sb)
+    async with sb.http.stream("GET", "/api/v1/events/stream") as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.aiter_lines()  # kept: a dropped iterator closes the stream when collected
+        assert await anext(lines) == "retry: 2000"
+        seen["stream_events"] = {200}
+        failures = await asyncio.to_thread(probe, schema, sb.node.base, probes_of(w) + generic_probes(document), seen)
+    services = sb.node.services
+    services.canned.cap = len((await sb.admin("GET", "/api/v1/canned-responses"))["canned_responses"])
+    services.visitors.max_rules = len((await sb.admin("GET", "/api/v1/invite-rules"))["invite_rules"])
+    services.webhooks.cap = len((await sb.admin("GET", "/api/v1/webhooks"))["webhooks"])
+    failures += await asyncio.to_thread(probe, schema, sb.node.base, AT_THE_CAP, seen)
+    failures += await asyncio.to_thread(fuzz, schema, sb.node.base, seen)
+    failures += await asyncio.to_thread(fuzz, schema, sb.node.base, seen, w["sue"])  # a supervisor's token
+    limited = await make_deployment(http_requests_per_s=0.001, http_burst=1)
+    failures += await asyncio.to_thread(rate_limited, schema, document, limited.node.base, seen)
+    failures += await not_ready(schema, database_url, tmp_path, seen)
+    assert failures == [], "\n\n".join(failures)
+    documented = {
+        (op["operationId"], int(status))
+        for item in document["paths"].values()
+        for op in item.values()
+        for status in op["responses"]
+    }
+    reached = {(name, status) for name, statuses in seen.items() for status in statuses}
+    assert sorted(documented - reached) == []
+    assert sorted(reached - documented) == []
