@@ -30,6 +30,7 @@ from conftest import ADMIN_TOKEN, free_port, start_node
 from switchboard.domain.errors import ErrorCode
 from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.http import routes as http_routes
+from switchboard.gateway.http.auth import account_key
 from switchboard.gateway.http.openapi import ApiRoute
 
 
@@ -59,11 +60,25 @@ async def test_the_document_describes_every_route_of_the_api(sb):
     assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "bad_request"
     assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}  # RFC 9110
     schemes = document["components"]["securitySchemes"]
-    assert set(schemes) == {"adminToken", "agentToken"}
+    assert set(schemes) == {"adminToken", "apiKey", "sessionCookie", "csrfToken", "agentToken"}
+    assert schemes["sessionCookie"] == schemes["sessionCookie"] | {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sb_session",
+    }
+    assert schemes["csrfToken"] == schemes["csrfToken"] | {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"}
     paths = document["paths"]
-    # who may call: read from the guards
-    assert paths["/api/v1/agents"]["get"]["security"] == [{"adminToken": []}]
+    # who may call: read from the guards; a read key reads the admin's routes, a change needs an admin key and the CSRF token
+    admin_reads = [{"adminToken": []}, {"apiKey": []}, {"sessionCookie": ["admin"]}]
+    assert paths["/api/v1/agents"]["get"]["security"] == admin_reads
+    admin_changes = [{"adminToken": []}, {"apiKey": ["admin"]}, {"sessionCookie": ["admin"], "csrfToken": []}]
+    assert paths["/api/v1/users"]["post"]["security"] == admin_changes
+    assert {"agentToken": []} not in paths["/api/v1/users"]["get"]["security"]
     assert {"agentToken": []} in paths["/api/v1/canned-responses"]["get"]["security"]
+    assert {"sessionCookie": ["supervisor"]} in paths["/api/v1/stats"]["get"]["security"]
+    assert paths["/api/v1/auth/logout"]["post"]["security"] == [{"sessionCookie": [], "csrfToken": []}]
+    assert paths["/api/v1/auth/login"]["post"]["security"] == []
+    assert "Retry-After" in paths["/api/v1/auth/login"]["post"]["responses"]["429"]["headers"]
     assert "403" in paths["/api/v1/canned-responses/{id}"]["put"]["responses"]
     assert paths["/healthz"]["get"]["security"] == [] and "401" not in paths["/healthz"]["get"]["responses"]
     # errors answer in one shape; pagination is described
@@ -150,6 +165,18 @@ class Probe:
     query: dict[str, Any] | None = None
     body: Any = NOT_SET
     token: str | None = ADMIN_TOKEN  # None: no Authorization header
+    #: a signed-in session (with `token=None`); its CSRF token and Origin are sent only when `csrf`
+    session: Session | None = None
+    csrf: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A user signed in: its session cookie and CSRF token."""
+
+    cookie: str
+    csrf: str
 
 
 def probe(schema: Any, base_url: str, probes: list[Probe], seen: dict[str, set[int]]) -> list[str]:
@@ -162,7 +189,13 @@ def probe(schema: Any, base_url: str, probes: list[Probe], seen: dict[str, set[i
         extra = {} if p.body is NOT_SET else {"body": p.body, "media_type": "application/json"}
         case = schema.make_case(operation=operation, path_parameters=p.path, query=p.query, **extra)
         headers = {"Authorization": f"Bearer {p.token}"} if p.token else {}
-        response = case.call(base_url=base_url, session=session, headers=headers, timeout=TIMEOUT_S)
+        if p.session and p.csrf:
+            headers |= {"X-CSRF-Token": p.session.csrf, "Origin": base_url}
+        cookies = {"sb_session": p.session.cookie} if p.session else {}
+        session.cookies.clear()  # a sign-in's cookie is for its own probe only
+        response = case.call(
+            base_url=base_url, session=session, headers=headers | p.headers, cookies=cookies, timeout=TIMEOUT_S
+        )
         seen.setdefault(p.operation, set()).add(response.status_code)
         if response.status_code != p.status:
             failures.append(f"{p}: got {response.status_code} {response.text[:200]}")
@@ -175,11 +208,13 @@ def probe(schema: Any, base_url: str, probes: list[Probe], seen: dict[str, set[i
     return failures
 
 
-def generic_probes(document: dict[str, Any]) -> list[Probe]:
-    """For every operation: no token (401), a bad id (400) and an unknown one (404), as it documents them."""
+def generic_probes(document: dict[str, Any], w: dict[str, Any]) -> list[Probe]:
+    """For every operation: no token (401), a bad id (400) and an unknown one (404), as it documents them;
+    403 for a change with an admin's session cookie but no CSRF token, and for a read of the admin's
+    with an agent's session."""
     probes = []
     for path, item in document["paths"].items():
-        for op in item.values():
+        for method, op in item.items():
             name, documented = op["operationId"], op["responses"]
             ids = {"id": "missing", "seq": 1} if "{seq}" in path else {"id": "missing"} if "{id}" in path else {}
             body = VALID_BODIES.get(name, NOT_SET)
@@ -189,6 +224,11 @@ def generic_probes(document: dict[str, Any]) -> list[Probe]:
                 probes.append(Probe(name, 400, {**ids, "id": "not an id"}, body=body))
             if "{id}" in path and "404" in documented:
                 probes.append(Probe(name, 404, ids, body=body))
+            cookie = [r for r in op["security"] if "sessionCookie" in r]
+            if method != "get" and cookie:
+                probes.append(Probe(name, 403, ids, body=body, token=None, session=w["boss_session"]))
+            elif cookie and {"sessionCookie": []} not in cookie:
+                probes.append(Probe(name, 403, ids, body=body, token=None, session=w["ann_session"]))
     return probes
 
 
@@ -205,7 +245,13 @@ VALID_BODIES: dict[str, Any] = {
     "invite_visitor": {"queue": "support", "text": "Can I help?"},
     "create_webhook": {"url": "https://93.184.216.34/hook"},  # a public address: no DNS needed
     "put_not_ready_reasons": {"reasons": ["Break", "Lunch"]},
+    "login": {"email": "nobody@example.com", "password": "not the password"},
+    "create_user": {"email": "new@example.com", "name": "New", "role": "agent", "queues": ["support"]},
+    "change_user": {"name": "Probe"},
+    "create_key": {"name": "probe", "scope": "read"},
+    "force_state": {"state": "offline"},
 }
+PASSWORD = "correct horse battery"
 
 
 async def world(sb: Any) -> dict[str, Any]:
@@ -226,6 +272,16 @@ async def world(sb: Any) -> dict[str, Any]:
     hooks = [
         (await sb.admin("POST", "/api/v1/webhooks", VALID_BODIES["create_webhook"], expect=201))["id"] for _ in "ab"
     ]
+    await sb.agent("max", queues=["other"])
+    for uid, role in (("boss", "admin"), ("ann", "agent"), ("lee", "agent"), ("tmp", "agent")):
+        user = {"id": uid, "email": f"{uid}@example.com", "name": uid.title(), "role": role, "password": PASSWORD}
+        await sb.admin("POST", "/api/v1/users", user, expect=201)
+    boss, boss_leaving, ann_session, lee = [
+        await sign_in(sb, f"{uid}@example.com") for uid in ("boss", "boss", "ann", "lee")
+    ]
+    await sb.admin("DELETE", "/api/v1/agents/lee", expect=204)  # a user without its agent profile
+    await sb.node.services.login_throttle.make_wait(account_key("locked@example.com"), 600)
+    keys = [(await sb.admin("POST", "/api/v1/api-keys", {"name": n, "scope": "read"}, expect=201)) for n in "ab"]
     return {
         "ann": ann,
         "sue": sue,
@@ -234,7 +290,60 @@ async def world(sb: Any) -> dict[str, Any]:
         "idle": idle["visitor_id"],
         "hook": hooks[0],
         "old_hook": hooks[1],
+        "boss_session": boss,
+        "leaving": boss_leaving,
+        "ann_session": ann_session,
+        "lee_session": lee,
+        "read_key": keys[0]["key"],
+        "old_key": keys[1]["id"],
     }
+
+
+async def sign_in(sb: Any, email: str) -> Session:
+    async with httpx.AsyncClient(base_url=sb.node.base) as browser:
+        response = await browser.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return Session(response.cookies["sb_session"], response.json()["csrf_token"])
+
+
+def account_probes(w: dict[str, Any]) -> list[Probe]:
+    """Sign-in, users, API keys, the audit trail and the agents' forced states, as each caller gets them."""
+    sue, ann, read_key = w["sue"], w["ann"], w["read_key"]
+    boss, ann_session = w["boss_session"], w["ann_session"]
+    return [
+        Probe("login", 200, body={"email": "boss@example.com", "password": PASSWORD}, token=None),
+        Probe("login", 401, body={"email": "boss@example.com", "password": "not the password"}, token=None),
+        Probe("login", 400, body={"email": "boss@example.com"}, token=None),
+        Probe("login", 403, body=VALID_BODIES["login"], token=None, headers={"Origin": "https://evil.example"}),
+        Probe("login", 429, body={"email": "locked@example.com", "password": PASSWORD}, token=None),
+        Probe("me", 200, token=None, session=boss),
+        Probe("me", 200, token=read_key),
+        Probe("socket_token", 200, token=None, session=ann_session, csrf=True),
+        Probe("socket_token", 403, token=None, session=boss, csrf=True),  # an admin has no desk
+        Probe("socket_token", 409, token=None, session=w["lee_session"], csrf=True),
+        Probe("logout", 204, token=None, session=w["leaving"], csrf=True),
+        Probe("create_user", 201, body=VALID_BODIES["create_user"], token=None, session=boss, csrf=True),
+        Probe("create_user", 400, body={**VALID_BODIES["create_user"], "queues": ["missing"]}),
+        Probe("create_user", 409, body={**VALID_BODIES["create_user"], "email": "boss@example.com"}),
+        Probe("create_user", 403, body=VALID_BODIES["create_user"], token=read_key),
+        Probe("list_users", 200, token=read_key),
+        Probe("list_users", 400, query={"limit": 0}),
+        Probe("get_user", 200, {"id": "ann"}),
+        Probe("change_user", 200, {"id": "tmp"}, body={"name": "Temp", "disabled": True}),
+        Probe("change_user", 409, {"id": "tmp"}, body={"email": "boss@example.com"}),
+        Probe("delete_user", 204, {"id": "tmp"}),
+        Probe("create_key", 201, body=VALID_BODIES["create_key"]),
+        Probe("create_key", 400, body={"name": "probe", "scope": "write"}),
+        Probe("list_keys", 200, token=read_key),
+        Probe("revoke_key", 204, {"id": w["old_key"]}),
+        Probe("list_audit", 200, query={"action": "users.create", "from": "2020-01-01T00:00:00Z"}, token=read_key),
+        Probe("list_audit", 400, query={"limit": 0}),
+        Probe("force_state", 200, {"id": "max"}, body=VALID_BODIES["force_state"], token=sue),
+        Probe("force_state", 400, {"id": "max"}, body={"state": "available"}),
+        Probe("force_state", 403, {"id": "ann"}, body=VALID_BODIES["force_state"], token=sue),
+        Probe("sign_out", 403, {"id": "max"}, token=ann),
+        Probe("sign_out", 204, {"id": "max"}, token=sue),
+    ]
 
 
 def probes_of(w: dict[str, Any]) -> list[Probe]:
@@ -344,7 +453,8 @@ async def test_schemathesis_over_the_whole_api(make_deployment, database_url, tm
         lines = stream.aiter_lines()  # kept: a dropped iterator closes the stream when collected
         assert await anext(lines) == "retry: 2000"
         seen["stream_events"] = {200}
-        failures = await asyncio.to_thread(probe, schema, sb.node.base, probes_of(w) + generic_probes(document), seen)
+        every = probes_of(w) + account_probes(w) + generic_probes(document, w)
+        failures = await asyncio.to_thread(probe, schema, sb.node.base, every, seen)
     services = sb.node.services
     services.canned.cap = len((await sb.admin("GET", "/api/v1/canned-responses"))["canned_responses"])
     services.visitors.max_rules = len((await sb.admin("GET", "/api/v1/invite-rules"))["invite_rules"])

@@ -8,10 +8,13 @@ import pytest
 from switchboard.domain.accounts import (
     PASSWORD_MAX,
     PASSWORD_MIN,
+    LoginBody,
+    NewApiKey,
     NewUser,
     UserChange,
     UserRole,
     login_wait_s,
+    without_nul,
     without_secrets,
 )
 
@@ -42,6 +45,21 @@ def test_secrets_never_reach_the_audit_trail_at_any_depth():
         "key": "[secret]",
     }
     assert without_secrets(None) is None and without_secrets([1, "x"]) == [1, "x"]
+
+
+def test_what_goes_to_postgresql_holds_no_nul_character():
+    # jsonb refuses a NUL: the audit trail keeps a replacement character in its place, at any depth
+    assert without_nul({"reasons": ["Br\x00eak", 3], "k\x00": None}) == {"reasons": ["Br\ufffdeak", 3], "k\ufffd": None}
+    # text columns refuse one too: the bodies stored in users and api_keys refuse it (400), as a sign-in's email does
+    for kind, body in (
+        (NewUser, {"email": "a\x00@example.com", "name": "A", "role": "agent"}),
+        (NewUser, {"email": "a@example.com", "name": "A\x00", "role": "agent"}),
+        (UserChange, {"name": "\x00"}),
+        (NewApiKey, {"name": "ci\x00", "scope": "read"}),
+        (LoginBody, {"email": "a\x00@example.com", "password": "whatever"}),
+    ):
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.convert(body, kind)
 
 
 @pytest.mark.parametrize(

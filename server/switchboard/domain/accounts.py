@@ -15,13 +15,16 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .config import ID_PATTERN, Name
+from .config import ID_PATTERN
 
 #: Shorter passwords are refused; longer than the maximum too (nobody sends megabytes to the hasher).
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+#: PostgreSQL's text cannot hold a NUL character: what is stored there refuses one (400, not a failed INSERT).
+NO_NUL = r"^[^\u0000]*$"
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s\u0000]+@[^@\s\u0000]+$")]
+StoredName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 Password = Annotated[str, msgspec.Meta(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 QueueId = Annotated[str, msgspec.Meta(pattern=ID_PATTERN.pattern)]
 Queues = Annotated[list[QueueId], msgspec.Meta(max_length=64)]
@@ -49,7 +52,7 @@ class NewUser(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     to sign in as (an agent's id is its user's id); else one is made."""
 
     email: Email
-    name: Name
+    name: StoredName
     role: UserRole
     queues: Queues = []
     password: Password | None = None
@@ -60,7 +63,7 @@ class UserChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_
     """PATCH /api/v1/users/{id}: only what is given changes."""
 
     email: Email | None = None
-    name: Name | None = None
+    name: StoredName | None = None
     role: UserRole | None = None
     queues: Queues | None = None
     password: Password | None = None
@@ -93,7 +96,7 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """POST /api/v1/auth/login. Bounds are loose on purpose: a wrong password of any
     length is just wrong (401), except one longer than the hasher should see."""
 
-    email: Annotated[str, msgspec.Meta(max_length=254)]
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=NO_NUL)]
     password: Annotated[str, msgspec.Meta(max_length=PASSWORD_MAX)]
     totp: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
@@ -113,7 +116,7 @@ class SocketToken(msgspec.Struct, kw_only=True):
 
 
 class NewApiKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Name
+    name: StoredName
     scope: ApiKeyScope
 
 
@@ -126,6 +129,12 @@ class ApiKeyView(msgspec.Struct, kw_only=True, omit_defaults=True):
     last_used_at: int | None = None
     revoked_at: int | None = None
     key: str | None = None  # only in the answer to its creation
+
+
+class ApiKeyList(msgspec.Struct):
+    """The API keys, revoked ones included; never a key itself."""
+
+    api_keys: list[ApiKeyView]
 
 
 class Me(msgspec.Struct, kw_only=True):
@@ -165,6 +174,14 @@ class ForcedState(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     state: Literal["not_ready", "offline"]
     reason: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class AgentStateNow(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The agent's state after the change, as its desk sees it (`agent.state`)."""
+
+    state: str
+    since: int  # ms since the epoch
+    reason: str | None = None
 
 
 def supervised(profile: Mapping[str, Any]) -> frozenset[str]:
@@ -218,6 +235,17 @@ def login_wait_s(failures: int, free: int, longest_s: float) -> float:
 SECRET_FIELDS = frozenset(
     {"password", "password_hash", "totp", "totp_secret", "secret", "key", "key_hash", "token", "csrf_token"}
 )
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with each NUL character of its strings replaced by U+FFFD, which jsonb can hold (NUL it cannot)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def without_secrets(value: Any) -> Any:

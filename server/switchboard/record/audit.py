@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any, NamedTuple
 
 from ..background import Background
-from ..domain.accounts import AuditEntry, AuditPage
+from ..domain.accounts import AuditEntry, AuditPage, without_nul
 from .database import RECORD_ERRORS, Database
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ class AuditTrail:
                 action,
                 target,
                 ip,
-                before,
-                after,
+                without_nul(before),
+                without_nul(after),
             )
 
     async def page(

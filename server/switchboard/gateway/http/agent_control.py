@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from ...domain.accounts import ForcedState, supervises
+from ...domain.accounts import AgentStateNow, ForcedState, supervises
 from ...domain.config import decode_config
 from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.states import AgentState
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin_or_agent
+from .openapi import ApiRoute, Operation
 
 
 async def _agent_in_reach(request: Request) -> str:
@@ -48,7 +48,33 @@ async def sign_out(request: Request) -> Response:
     return Response(status_code=204)
 
 
+_NOT_YOURS = "an agent's token or session, or a supervisor's for an agent not in its queues"
 routes = [
-    Route("/api/v1/agents/{id}/state", force_state, methods=["POST"]),
-    Route("/api/v1/agents/{id}/sign-out", sign_out, methods=["POST"]),
+    ApiRoute(
+        "/api/v1/agents/{id}/state",
+        force_state,
+        "POST",
+        Operation(
+            "Force an agent out of routing (not_ready or offline)",
+            {200: AgentStateNow},
+            ForcedState,
+            errors={
+                400: "a bad id or body (or a reason the deployment does not list)",
+                403: _NOT_YOURS,
+                404: "no such agent",
+            },
+            tag="agents",
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/agents/{id}/sign-out",
+        sign_out,
+        "POST",
+        Operation(
+            "Sign an agent out: offline, its sessions end, its sockets close (4401)",
+            {204: None},
+            errors={400: "a bad id", 403: _NOT_YOURS, 404: "no such agent"},
+            tag="agents",
+        ),
+    ),
 ]

@@ -16,7 +16,11 @@ from starlette.responses import Response
 
 from ...domain.frames import asyncapi
 from . import (
+    agent_control,
     agents,
+    api_keys,
+    audit,
+    auth,
     canned_responses,
     conversations,
     events,
@@ -24,6 +28,7 @@ from . import (
     not_ready_reasons,
     queues,
     stats,
+    users,
     visitors,
     webhooks,
 )
@@ -42,6 +47,11 @@ DESCRIBED = (
     canned_responses,
     visitors,
     webhooks,
+    auth,
+    users,
+    agent_control,
+    api_keys,
+    audit,
 )
 
 

@@ -12,13 +12,13 @@ import secrets
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from ...domain.accounts import NewApiKey
+from ...domain.accounts import ApiKeyList, ApiKeyView, NewApiKey
 from ...domain.config import decode_config
 from ..auth import new_id
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin
+from .openapi import ApiRoute, Operation
 from .principals import API_KEY_PREFIX, principal_of, secret_hash
 
 
@@ -42,7 +42,7 @@ async def create_key(request: Request) -> Response:
 
 @requires_admin
 async def list_keys(request: Request) -> Response:
-    return JSON({"api_keys": await services_of(request).accounts.keys()})
+    return JSON(ApiKeyList(await services_of(request).accounts.keys()))
 
 
 @requires_admin
@@ -52,7 +52,22 @@ async def revoke_key(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/v1/api-keys", list_keys, methods=["GET"]),
-    Route("/api/v1/api-keys", create_key, methods=["POST"]),
-    Route("/api/v1/api-keys/{id}", revoke_key, methods=["DELETE"]),
+    ApiRoute("/api/v1/api-keys", list_keys, "GET", Operation("List the API keys", {200: ApiKeyList})),
+    ApiRoute(
+        "/api/v1/api-keys",
+        create_key,
+        "POST",
+        Operation(
+            "Create an API key (its `key` is in this answer only)",
+            {201: ApiKeyView},
+            NewApiKey,
+            errors={400: "a bad body"},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/api-keys/{id}",
+        revoke_key,
+        "DELETE",
+        Operation("Revoke an API key", {204: None}, errors={400: "a bad id", 404: "no such API key"}),
+    ),
 ]

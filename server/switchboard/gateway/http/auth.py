@@ -18,7 +18,6 @@ import time
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ...domain.accounts import ADMIN_TOKEN_ACTOR, Caller, LoginBody, Me, Principal, SignedIn, SocketToken, login_wait_s
 from ...domain.config import decode_config
@@ -27,6 +26,7 @@ from ...record.database import RECORD_ERRORS
 from ..auth import new_id
 from ..passwords import hash_password, needs_rehash, verify_password
 from .common import JSON, error_body, read_body, services_of
+from .openapi import ApiRoute, Operation
 from .principals import (
     address,
     clear_session_cookies,
@@ -40,6 +40,11 @@ from .principals import (
 from .users import user_view
 
 WRONG = "wrong email or password"
+
+
+def account_key(email: str) -> str:
+    """The throttle's key of an account: the same for every spelling of its email, and no email in Redis."""
+    return "account:" + hashlib.sha256(email.strip().casefold().encode()).hexdigest()[:32]
 
 
 def _throttled(wait_ms: int) -> Response:
@@ -66,7 +71,7 @@ async def login(request: Request) -> Response:
     s = services_of(request)
     refuse_foreign_origin(request, required=False)  # no signing a browser in from another site
     body = decode_config(await read_body(request), LoginBody)
-    account = "account:" + hashlib.sha256(body.email.strip().casefold().encode()).hexdigest()[:32]
+    account = account_key(body.email)
     client = "address:" + address(request)
     if wait_ms := await s.login_throttle.wait_ms([account, client]):
         return _throttled(wait_ms)
@@ -185,8 +190,43 @@ async def me(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/v1/auth/login", login, methods=["POST"]),
-    Route("/api/v1/auth/logout", logout, methods=["POST"]),
-    Route("/api/v1/auth/socket-token", socket_token, methods=["POST"]),
-    Route("/api/v1/me", me, methods=["GET"]),
+    ApiRoute(
+        "/api/v1/auth/login",
+        login,
+        "POST",
+        Operation(
+            "Sign in",
+            {200: SignedIn},
+            LoginBody,
+            errors={
+                400: "a bad body",
+                401: "wrong email or password (or a disabled user)",
+                403: "an `Origin` other than the deployment's own",
+                429: "too many failed sign-ins to this account or from this address",
+            },
+            tag="auth",
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/auth/logout",
+        logout,
+        "POST",
+        Operation("Sign out (the session of the cookie)", {204: None}, access="session", tag="auth"),
+    ),
+    ApiRoute(
+        "/api/v1/auth/socket-token",
+        socket_token,
+        "POST",
+        Operation(
+            "Get a short-lived agent token for the desk's socket",
+            {200: SocketToken},
+            errors={
+                403: "the session of an admin (no desk)",
+                409: "the user has no agent profile (`PUT /api/v1/agents/{id}`)",
+            },
+            access="session",
+            tag="auth",
+        ),
+    ),
+    ApiRoute("/api/v1/me", me, "GET", Operation("Who the credentials are", {200: Me}, access="signed_in", tag="auth")),
 ]

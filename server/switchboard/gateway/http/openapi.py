@@ -24,23 +24,63 @@ from starlette.routing import BaseRoute, Route
 from ...domain.config import ID_PATTERN
 from ...domain.errors import HTTP_STATUS, ErrorCode
 from .common import ErrorBody
+from .principals import CSRF_COOKIE, SESSION_COOKIE
 
-#: Who may call a route. The guards of guards.py name theirs (see `access_of`).
-Access = Literal["public", "admin", "admin_or_agent", "admin_agents_read", "admin_or_supervisor"]
+#: Who may call a route. The guards of guards.py name theirs (see `ApiRoute`); the
+#: handlers that check credentials themselves name theirs in their `Operation`.
+Access = Literal[
+    "public", "admin", "admin_or_agent", "admin_agents_read", "admin_or_supervisor", "signed_in", "session"
+]
 GUARD_ACCESS: dict[str, Access] = {"refused": "admin", "allowed": "admin_or_agent", "read_only": "admin_agents_read"}
-SECURITY: dict[Access, list[dict[str, list[str]]]] = {
+Requirement = dict[str, list[str]]
+_ADMIN: list[Requirement] = [{"adminToken": []}, {"apiKey": []}, {"sessionCookie": ["admin"]}]
+_ANYONE: list[Requirement] = [{"adminToken": []}, {"apiKey": []}, {"sessionCookie": []}, {"agentToken": []}]
+#: The credentials each access takes, as they read (GET). A change takes only an
+#: admin-scoped API key, and a session cookie only with its CSRF token (`security`).
+SECURITY: dict[Access, list[Requirement]] = {
     "public": [],
-    "admin": [{"adminToken": []}],
-    "admin_or_agent": [{"adminToken": []}, {"agentToken": []}],
-    "admin_agents_read": [{"adminToken": []}],
-    "admin_or_supervisor": [{"adminToken": []}, {"agentToken": []}],
+    "admin": _ADMIN,
+    "admin_or_agent": _ANYONE,
+    "admin_agents_read": _ADMIN,  # an agent's token or session is told 403
+    "admin_or_supervisor": [*_ADMIN, {"sessionCookie": ["supervisor"]}, {"agentToken": []}],
+    "signed_in": _ANYONE,
+    "session": [{"sessionCookie": []}],
 }
 UNAUTHORIZED: dict[Access, str] = {
-    "admin": "no valid admin token (an agent's token is refused here too)",
-    "admin_or_agent": "no valid admin or agent token",
-    "admin_agents_read": "no valid admin or agent token",
-    "admin_or_supervisor": "no valid admin or supervisor token",
+    "admin": "no valid admin token, API key or session (an agent's token is refused here too)",
+    "admin_or_agent": "no valid admin token, API key, session or agent token",
+    "admin_agents_read": "no valid admin token, API key, session or agent token",
+    "admin_or_supervisor": "no valid admin token, API key, session or supervisor token",
+    "signed_in": "no valid admin token, API key, session or agent token",
+    "session": "no valid session cookie",
 }
+_CSRF = "a change with the session cookie without its `X-CSRF-Token` or from another `Origin`"
+#: The 403 of the credentials themselves, by access and whether the method changes anything.
+FORBIDDEN: dict[tuple[Access, bool], str] = {
+    ("admin", False): "an agent's or supervisor's session: the role may not",
+    ("admin", True): f"a read-scoped API key, an agent's or supervisor's session, or {_CSRF}",
+    ("admin_or_agent", True): f"a read-scoped API key, or {_CSRF}",
+    (
+        "admin_agents_read",
+        True,
+    ): f"an agent's token or session (agents may only read), a read-scoped API key, or {_CSRF}",
+    ("session", True): f"credentials other than a session cookie, or {_CSRF}",
+}
+
+
+def security(access: Access, method: str) -> list[Requirement]:
+    """Who may call a route with `method`: a change needs an admin-scoped key, and the CSRF token with a cookie."""
+    if method in ("GET", "HEAD"):
+        return SECURITY[access]
+    changing: list[Requirement] = []
+    for requirement in SECURITY[access]:
+        if "apiKey" in requirement:
+            requirement = {"apiKey": ["admin"]}
+        elif "sessionCookie" in requirement:
+            requirement = {**requirement, "csrfToken": []}
+        changing.append(requirement)
+    return changing
+
 
 #: a path id, as `check_id` takes it
 Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN.pattern, description="1 to 64 letters, digits, `_`, `.` or `-`")]
@@ -174,10 +214,11 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> Callable[[], dict[str, Any
         errors = dict(op.errors)
         if route.access != "public":
             errors.setdefault(401, UNAUTHORIZED[route.access])
-        if route.access == "admin_agents_read":
-            errors.setdefault(403, "an agent's token: agents may only read")
+        if forbidden := FORBIDDEN.get((route.access, route.method not in ("GET", "HEAD"))):
+            errors[403] = f"{errors[403]}; {forbidden}" if 403 in errors else forbidden
         if route.path.startswith("/api/"):
-            errors[429] = "too many requests from this address (`Retry-After` says when to retry)"
+            limited = "too many requests from this address (`Retry-After` says when to retry)"
+            errors[429] = f"{limited}; {errors[429]}" if 429 in errors else limited
         for status, why in sorted(errors.items()):
             responses[str(status)] = _error(why, schemas[error_ref])
         if "429" in responses:
@@ -188,7 +229,7 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> Callable[[], dict[str, Any
             "operationId": route.name,
             "summary": op.summary,
             "tags": [op.tag or route.path.removeprefix("/api/v1/").split("/")[0]],
-            "security": SECURITY[route.access],
+            "security": security(route.access, route.method),
             "responses": dict(sorted(responses.items())),
         }
         doc = (route.endpoint.__doc__ or "").strip()
@@ -241,14 +282,45 @@ def document(routes: Iterable[BaseRoute], version: str) -> dict[str, Any]:
                     "scheme": "bearer",
                     "description": "`Authorization: Bearer <SWITCHBOARD_ADMIN_TOKEN>`: every route.",
                 },
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "sbk_<key>",
+                    "description": (
+                        "`Authorization: Bearer sbk_...`, a key from `POST /api/v1/api-keys`: scope `admin` does "
+                        "what the admin token does, scope `read` only reads (GET; a change answers 403). The "
+                        "security of a change names the scope it needs (`admin`)."
+                    ),
+                },
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": SESSION_COOKIE,
+                    "description": (
+                        f"The `{SESSION_COOKIE}` cookie `POST /api/v1/auth/login` sets (HttpOnly, SameSite=Lax): "
+                        "the signed-in user's role (`admin`, `supervisor`, `agent`) decides, as named where a "
+                        "route takes only some roles. A change (any method but GET) also needs `csrfToken` and an "
+                        "`Origin` of the deployment itself, else 403."
+                    ),
+                },
+                "csrfToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRF-Token",
+                    "description": (
+                        f"With the session cookie, on every change: the session's CSRF token, as the `{CSRF_COOKIE}` "
+                        "cookie, `csrf_token` of the sign-in's answer and `GET /api/v1/me` give it (double submit)."
+                    ),
+                },
                 "agentToken": {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "a1.<payload>.<signature>",
                     "description": (
-                        "`Authorization: Bearer <agent token>` from `POST /api/v1/agents/{id}/token`: the routes "
-                        "an agent may use (the desk's reads, its own conversations, invitations into its "
-                        "queues; statistics for supervisors). The same token opens `/ws/agent`."
+                        "`Authorization: Bearer <agent token>` from `POST /api/v1/agents/{id}/token` or, for a "
+                        "signed-in desk, `POST /api/v1/auth/socket-token`: the routes an agent may use (the desk's "
+                        "reads, its own conversations, invitations into its queues; statistics, transcripts and "
+                        "its agents' states for supervisors). The same token opens `/ws/agent`."
                     ),
                 },
             },
@@ -262,9 +334,13 @@ rules, webhooks), the system of record (conversations, lifecycle events, visitor
 statistics. The sockets (`/ws/customer`, `/ws/agent`) are described by `/api/v1/asyncapi.json`;
 what neither document can say (ordering, resume, delivery guarantees) is in docs/protocol.md.
 
-**Authentication.** `Authorization: Bearer <token>`: the admin token (`SWITCHBOARD_ADMIN_TOKEN`)
-passes everywhere; an agent's token passes only where an operation lists `agentToken`. A visitor's
-session token (`visitor_token`) is for `/ws/customer` only and is refused by every route here.
+**Authentication.** `Authorization: Bearer <token>`: the admin token (`SWITCHBOARD_ADMIN_TOKEN`,
+the bootstrap key) passes everywhere; so does an API key of scope `admin`, and one of scope `read`
+wherever a GET does; an agent's token passes only where an operation lists `agentToken`. People
+signed in with `POST /api/v1/auth/login` send the session cookie instead, which passes as their
+role may (`sessionCookie` with the role), and on a change also `X-CSRF-Token` (`csrfToken`) from
+the deployment's own `Origin`. A visitor's session token (`visitor_token`) is for `/ws/customer`
+only and is refused by every route here.
 
 **Errors.** Every refusal answers `{"error": {"code", "message"}}`; `info.x-error-codes` maps each
 code to its status. Unknown paths answer 404 and wrong methods 405 in the same shape. A read that

@@ -10,12 +10,11 @@ open sockets with 4401 on every node.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ...domain.accounts import NewUser, UserChange, UserPage, UserView
 from ...domain.config import AgentConfig, check_id, decode_config
@@ -26,6 +25,9 @@ from ..auth import new_id
 from ..passwords import hash_password
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin
+from .openapi import ApiRoute, Operation, Param, QueryId
+
+MAX_PAGE = 200
 
 if TYPE_CHECKING:
     from ...record.accounts import User
@@ -94,7 +96,7 @@ async def create_user(request: Request) -> Response:
 async def list_users(request: Request) -> Response:
     s = services_of(request)
     params = request.query_params
-    limit = bounded_int(params.get("limit"), "limit", 50, 1, 200)
+    limit = bounded_int(params.get("limit"), "limit", 50, 1, MAX_PAGE)
     after = check_id("cursor", params["cursor"]) if params.get("cursor") else None
     users = await s.accounts.users(after, limit + 1)
     views = await user_views(s, users[:limit])
@@ -143,10 +145,49 @@ async def delete_user(request: Request) -> Response:
     return Response(status_code=204)
 
 
+_TAKEN = "a user with this email (or id) exists already"
 routes = [
-    Route("/api/v1/users", list_users, methods=["GET"]),
-    Route("/api/v1/users", create_user, methods=["POST"]),
-    Route("/api/v1/users/{id}", get_user, methods=["GET"]),
-    Route("/api/v1/users/{id}", change_user, methods=["PATCH"]),
-    Route("/api/v1/users/{id}", delete_user, methods=["DELETE"]),
+    ApiRoute(
+        "/api/v1/users",
+        list_users,
+        "GET",
+        Operation(
+            "List the users, by id",
+            {200: UserPage},
+            params=[
+                Param("limit", Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)], "users a page (default 50)"),
+                Param("cursor", QueryId, "the `next_cursor` of the previous page"),
+            ],
+            errors={400: "a bad parameter"},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/users",
+        create_user,
+        "POST",
+        Operation("Create a user", {201: UserView}, NewUser, errors={400: "a bad body or unknown queue", 409: _TAKEN}),
+    ),
+    ApiRoute(
+        "/api/v1/users/{id}",
+        get_user,
+        "GET",
+        Operation("Read a user", {200: UserView}, errors={400: "a bad id", 404: "no such user"}),
+    ),
+    ApiRoute(
+        "/api/v1/users/{id}",
+        change_user,
+        "PATCH",
+        Operation(
+            "Change a user (`disabled: true` disables it and ends its sessions)",
+            {200: UserView},
+            UserChange,
+            errors={400: "a bad id, body or unknown queue", 404: "no such user", 409: _TAKEN},
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/users/{id}",
+        delete_user,
+        "DELETE",
+        Operation("Delete a user", {204: None}, errors={400: "a bad id", 404: "no such user"}),
+    ),
 ]
