@@ -8,11 +8,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.async_api import Page, expect
 from test_desk_browser import accept_offer, go_available, shot_path
 
 from axe import assert_accessible
-from support import page_problems
+from support import eventually, page_problems
 
 PASSWORD = "correct horse battery"
 WAIT_MS = 10000
@@ -173,3 +174,32 @@ async def test_a_one_time_link_signs_in_once(sb, browser):
     await again.goto(f"{sb.node.base}/login#once={token}")
     await expect(again.get_by_role("alert")).to_contain_text("already used or has expired")
     assert token not in again.url
+
+
+async def test_signing_out_elsewhere_leaves_this_desk_on_a_fresh_token(sb, browser):
+    email = await user(sb, "alice")
+    page, problems = await new_page(browser)
+    await page.goto(f"{sb.node.base}/login?next=/desk")
+    await sign_in(page, email)
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    before = alice_sockets(sb)
+    # The same agent signs out in another browser: its sockets close with 4401 everywhere,
+    # and this desk, whose session still stands, comes back with a fresh socket token.
+    async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as other:
+        signed_in = await other.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+        assert signed_in.status_code == 200
+        headers = {"X-CSRF-Token": other.cookies["sb_csrf"], "Origin": sb.node.base}
+        assert (await other.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+
+    async def reconnected() -> bool:
+        now = alice_sockets(sb)
+        return bool(now) and not now & before
+
+    await eventually(reconnected)
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    assert page.url == sb.node.base + "/desk"
+    assert unexpected(problems) == []
+
+
+def alice_sockets(sb: Any) -> set[Any]:
+    return {s for s in sb.node.services.local.sockets if s.role == "agent" and s.agent_id == "alice"}
