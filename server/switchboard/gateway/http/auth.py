@@ -148,7 +148,9 @@ async def socket_token(request: Request) -> Response:
         raise SwitchboardError(ErrorCode.CONFLICT, "this user has no agent profile yet (PUT /api/v1/agents/{id})")
     expires_at = int(time.time() + s.settings.socket_token_ttl_s)
     token = s.signer.agent_token(principal.agent, version, expires_at)
-    return JSON(SocketToken(token=token, expires_at=expires_at * 1000, agent_id=principal.agent))
+    response = JSON(SocketToken(token=token, expires_at=expires_at * 1000, agent_id=principal.agent))
+    renew_cookies(request, response)  # an open desk asks for one each hour: its cookies last the shift
+    return response
 
 
 async def me(request: Request) -> Response:
