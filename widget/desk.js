@@ -12,7 +12,8 @@ import { $, setText } from './lib/dom.js';
 import { HELD_KEY, hooks, S, SOUND_KEY } from './desk/state.js';
 import { focusLost, writable } from './desk/facts.js';
 import { sampleHttpClock } from './desk/format.js';
-import { readToken, showSignIn, signIn, signOutLocal } from './desk/signin.js';
+import { readToken, showSignIn, signIn, signInWithSession, signOutLocal } from './desk/signin.js';
+import { PASTE_HASH, signOutSession, startSignedIn } from './lib/session.js';
 import { request } from './desk/connection.js';
 import { changeState } from './desk/agent-state.js';
 import { answerOffer, renderSound, ring, unlockAudio } from './desk/offers.js';
@@ -66,7 +67,9 @@ function wire() {
   });
   $('signout').addEventListener('click', async () => {
     try { await request({ type: 'set_state', state: 'offline' }); } catch (_) { /* signing out anyway */ }
+    const session = S.session;
     signOutLocal('');
+    if (session) await signOutSession(session.csrf_token);
   });
   $('sound-toggle').addEventListener('click', () => {
     S.soundOn = !S.soundOn;
@@ -180,16 +183,25 @@ function start() {
   renderSound();
   wire();
   const token = readToken();
-  if (!token) {
+  if (!token && location.hash === PASTE_HASH) {
+    history.replaceState(null, '', location.pathname + location.search);
     showSignIn('');
     return;
   }
+  if (!token) {
+    startSignedIn((me) => { rememberHeld(); signInWithSession(me); }, showSignIn);
+    return;
+  }
+  rememberHeld();
+  signIn(token);
+}
+
+function rememberHeld() {
   try {
     for (const cid of JSON.parse(sessionStorage.getItem(HELD_KEY) || '[]')) {
       if (typeof cid === 'string') S.bootResume[cid] = 0;
     }
   } catch (_) { /* nothing to replay */ }
-  signIn(token);
 }
 
 start();

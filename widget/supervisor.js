@@ -5,10 +5,11 @@
  * page to the sections in supervisor/ and starts; widget/lib/ holds what the
  * view shares with the desk. */
 
-import { TOKEN_KEY, hooks, ui } from './supervisor/state.js';
+import { TOKEN_KEY, hooks, state, ui } from './supervisor/state.js';
 import { tick } from './supervisor/time.js';
 import { show, signInScreen } from './supervisor/screens.js';
-import { send, start, stop } from './supervisor/connection.js';
+import { send, start, startWithSession, stop } from './supervisor/connection.js';
+import { PASTE_HASH, signOutSession, startSignedIn } from './lib/session.js';
 import { onCard, renderCards, scheduleDraw } from './supervisor/cards.js';
 import { renderHelp } from './supervisor/help.js';
 import { refreshFilter, renderAgents } from './supervisor/stats.js';
@@ -23,8 +24,14 @@ ui.form.addEventListener('submit', (event) => {
   if (!token) { ui.signinError.textContent = 'Enter a token.'; ui.signinError.hidden = false; ui.token.focus(); return; }
   start(token);
 });
-ui.signout.addEventListener('click', () => { signInScreen(''); });
-ui.refusalBack.addEventListener('click', () => { signInScreen(''); });
+/** Back to the sign-in form; a signed-in session is ended too (then to /login). */
+function signOut() {
+  const session = state.session;
+  signInScreen('');
+  if (session) signOutSession(session.csrf_token);
+}
+ui.signout.addEventListener('click', signOut);
+ui.refusalBack.addEventListener('click', signOut);
 ui.unmonitor.addEventListener('click', stopMonitoring);
 ui.filter.addEventListener('change', renderCards);
 document.addEventListener('keydown', (event) => {
@@ -39,7 +46,15 @@ if (fromHash) {
   start(given);
 } else if (sessionStorage.getItem(TOKEN_KEY)) {
   start(sessionStorage.getItem(TOKEN_KEY));
-} else {
+} else if (location.hash === PASTE_HASH) {
+  history.replaceState(null, '', location.pathname + location.search);
   show('signin');
   ui.token.focus();
+} else {
+  startSignedIn(startWithSession, (text) => {
+    show('signin');
+    ui.signinError.textContent = text;
+    ui.signinError.hidden = false;
+  });
 }
+

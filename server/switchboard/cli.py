@@ -10,21 +10,30 @@ import os
 import signal
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import uvicorn
 
+from .domain.accounts import UserRole
 from .domain.config import AgentConfig, QueueConfig, WrapUpCode
 from .embedded import EmbeddedRedis, RedisBinaryNotFound, find_redis_binary
 from .embedded_postgres import EmbeddedPostgres, PostgresNotFound
+from .gateway.auth import new_id
 from .settings import Settings, settings_markdown
+from .store.login_links import LOGIN_LINK_TTL_S
+
+if TYPE_CHECKING:
+    from .record.accounts import Accounts
 
 log = logging.getLogger("switchboard")
 
 DEMO_QUEUE = "support"
 DEMO_AGENT = "demo-agent"
+DEMO_AGENT_EMAIL = "agent@example.com"
+DEMO_ADMIN_EMAIL = "admin@example.com"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,8 +64,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def seed_demo(settings: Settings) -> str:
-    """Creates the demo queue and agent (idempotent) and returns an agent token."""
+@dataclass(frozen=True)
+class DemoAccess:
+    """What `switchboard demo` prints to get in: the demo agent's token, and one-time sign-in links."""
+
+    agent_token: str
+    admin_link_token: str
+    agent_link_token: str
+
+
+async def seed_demo(settings: Settings) -> DemoAccess:
+    """Creates the demo queue, agent and users (idempotent) and returns the ways in: an agent
+    token, and one-time sign-in links for the admin user and the demo agent's user."""
     from .gateway.services import build_services
 
     services = build_services(settings)
@@ -74,9 +93,46 @@ async def seed_demo(settings: Settings) -> str:
         agent = AgentConfig(display_name="Demo Agent", languages=["en", "de", "fr"], queues=[DEMO_QUEUE], capacity=3)
         await services.router.put_agent(DEMO_AGENT, msgspec.json.encode(agent))
         version = await services.directory.token_version(DEMO_AGENT) or "0"
-        return services.signer.agent_token(DEMO_AGENT, version, int(time.time() + settings.agent_token_ttl_s))
+        token = services.signer.agent_token(DEMO_AGENT, version, int(time.time() + settings.agent_token_ttl_s))
+        await services.database.start()
+        try:
+            admin_id, agent_id = await _demo_users(services.accounts)
+        finally:
+            await services.database.stop()
+        return DemoAccess(
+            token, await services.login_links.create(admin_id), await services.login_links.create(agent_id)
+        )
     finally:
         await services.redis.aclose()
+
+
+async def _demo_users(accounts: Accounts) -> tuple[str, str]:
+    """The admin user (kept if one with its email exists) and the demo agent's user: their ids."""
+    admin = await accounts.user_by_email(DEMO_ADMIN_EMAIL)
+    if admin is None:
+        admin = await accounts.create_user(new_id("u"), DEMO_ADMIN_EMAIL, "Admin", UserRole.ADMIN, [], None)
+    if await accounts.user(DEMO_AGENT) is None:
+        await accounts.create_user(DEMO_AGENT, DEMO_AGENT_EMAIL, "Demo Agent", UserRole.AGENT, [DEMO_QUEUE], None)
+    return admin.id, DEMO_AGENT
+
+
+def demo_banner(settings: Settings, access: DemoAccess) -> str:
+    """What `switchboard demo` prints once it has seeded: where to go, and the ways in."""
+    base = f"http://{settings.host}:{settings.port}"
+    minutes = LOGIN_LINK_TTL_S // 60
+    return (
+        f"\nSwitchboard demo is running at {base}\n"
+        f"  1. chat as a customer:  {base}/demo\n"
+        f"  2. answer as the agent: {base}/desk#token={access.agent_token}\n"
+        f"  customer socket: ws://{settings.host}:{settings.port}/ws/customer  (queue '{DEMO_QUEUE}')\n"
+        f"  agent socket:    ws://{settings.host}:{settings.port}/ws/agent\n"
+        f"  demo agent token: {access.agent_token}\n"
+        f"  admin token:      {settings.admin_token}\n"
+        f"  sign in as the admin ({DEMO_ADMIN_EMAIL}):      {base}/login#once={access.admin_link_token}\n"
+        f"  sign in as the demo agent ({DEMO_AGENT_EMAIL}): {base}/login#once={access.agent_link_token}\n"
+        f"  (each sign-in link works once, within {minutes} minutes; set a password with PATCH /api/v1/users/{{id}})\n"
+        "See README.md, 'Try it', for a customer and an agent in a few lines of Python.\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,19 +189,8 @@ def _serve_with_redis(command: str, settings: Settings) -> int:
         log.info("embedded Redis (%s) with its data in %s", binary, embedded.data_dir)
     try:
         if command == "demo":
-            token = asyncio.run(seed_demo(settings))
-            base = f"http://{settings.host}:{settings.port}"
-            print(
-                f"\nSwitchboard demo is running at {base}\n"
-                f"  1. chat as a customer:  {base}/demo\n"
-                f"  2. answer as the agent: {base}/desk#token={token}\n"
-                f"  customer socket: ws://{settings.host}:{settings.port}/ws/customer  (queue '{DEMO_QUEUE}')\n"
-                f"  agent socket:    ws://{settings.host}:{settings.port}/ws/agent\n"
-                f"  demo agent token: {token}\n"
-                f"  admin token:      {settings.admin_token}\n"
-                "See README.md, 'Try it', for a customer and an agent in a few lines of Python.\n",
-                flush=True,
-            )
+            access = asyncio.run(seed_demo(settings))
+            print(demo_banner(settings, access), flush=True)
         elif not os.environ.get("SWITCHBOARD_ADMIN_TOKEN"):
             print(f"admin token (generated for this run): {settings.admin_token}", flush=True)
         serve(settings)

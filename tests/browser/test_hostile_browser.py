@@ -122,7 +122,7 @@ async def test_hostile_text_is_only_text_in_the_widget_the_desk_and_the_supervis
 
     await eventually(available)
 
-    board, board_problems = await open_page(browser, f"{sb.node.base}/supervisor")
+    board, board_problems = await open_page(browser, f"{sb.node.base}/supervisor#paste")
     await board.get_by_label("Agent token").fill(sue)
     await board.get_by_role("button", name="Sign in").click()
     await expect(board.locator("#conn")).to_have_text("Live")

@@ -34,7 +34,7 @@ class Board:
         self.transcript = page.locator("#transcript > li")
 
     @classmethod
-    async def open(cls, browser: Any, sb: Any, path: str = "/supervisor") -> Board:
+    async def open(cls, browser: Any, sb: Any, path: str = "/supervisor#paste") -> Board:
         ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
         ctx.set_default_timeout(WAIT_MS)
         board = cls(await ctx.new_page())

@@ -246,6 +246,7 @@ VALID_BODIES: dict[str, Any] = {
     "create_webhook": {"url": "https://93.184.216.34/hook"},  # a public address: no DNS needed
     "put_not_ready_reasons": {"reasons": ["Break", "Lunch"]},
     "login": {"email": "nobody@example.com", "password": "not the password"},
+    "sign_in_with_link": {"token": "not-a-link"},
     "create_user": {"email": "new@example.com", "name": "New", "role": "agent", "queues": ["support"]},
     "change_user": {"name": "Probe"},
     "create_key": {"name": "probe", "scope": "read"},
@@ -282,7 +283,9 @@ async def world(sb: Any) -> dict[str, Any]:
     await sb.admin("DELETE", "/api/v1/agents/lee", expect=204)  # a user without its agent profile
     await sb.node.services.login_throttle.make_wait(account_key("locked@example.com"), 600)
     keys = [(await sb.admin("POST", "/api/v1/api-keys", {"name": n, "scope": "read"}, expect=201)) for n in "ab"]
+    login_link = await sb.node.services.login_links.create("boss")
     return {
+        "login_link": login_link,
         "ann": ann,
         "sue": sue,
         "cid": chat["conversation_id"],
@@ -316,6 +319,10 @@ def account_probes(w: dict[str, Any]) -> list[Probe]:
         Probe("login", 400, body={"email": "boss@example.com"}, token=None),
         Probe("login", 403, body=VALID_BODIES["login"], token=None, headers={"Origin": "https://evil.example"}),
         Probe("login", 429, body={"email": "locked@example.com", "password": PASSWORD}, token=None),
+        Probe("sign_in_with_link", 200, body={"token": w["login_link"]}, token=None),
+        Probe("sign_in_with_link", 401, body={"token": w["login_link"]}, token=None),  # used up by the one before
+        Probe("sign_in_with_link", 400, body={"token": ""}, token=None),
+        Probe("sign_in_with_link", 403, body={"token": "x"}, token=None, headers={"Origin": "https://evil.example"}),
         Probe("me", 200, token=None, session=boss),
         Probe("me", 200, token=read_key),
         Probe("socket_token", 200, token=None, session=ann_session, csrf=True),

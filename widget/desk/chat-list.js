@@ -34,7 +34,7 @@ export function renderConnection() {
   let cls;
   let countdown = '';
   if (socket.ws && S.welcomed) { text = 'Connected'; cls = 'ok'; }
-  else if (socket.ws) { text = 'Connecting…'; cls = 'wait'; }
+  else if (socket.ws || socket.preparing) { text = 'Connecting…'; cls = 'wait'; }
   else if (S.refused) { text = 'Refused: origin not allowed'; cls = 'bad'; }
   else if (socket.retryAt) {
     text = 'Reconnecting';

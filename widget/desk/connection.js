@@ -2,6 +2,7 @@
 
 import { $ } from '../lib/dom.js';
 import { ReconnectingSocket } from '../lib/socket.js';
+import { retryWithFreshToken, sessionSocketToken } from '../lib/session.js';
 import { hooks, REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from './state.js';
 import { serverNow } from './format.js';
 import { notice } from './notices.js';
@@ -27,6 +28,7 @@ export const socket = new ReconnectingSocket({
   onClose(event) {
     S.welcomed = false;
     failPending('the connection was lost');
+    if (event.code === 4401 && S.session) return retryWithFreshToken(socket);
     if (event.code === 4401) {
       const detail = event.reason && !/invalid or expired/.test(event.reason) ? ` (${event.reason})` : '';
       hooks.signOutLocal(`Token invalid or expired${detail}. Ask for a new one.`);
@@ -41,12 +43,22 @@ export const socket = new ReconnectingSocket({
     }
     return true;
   },
+  beforeConnect: () => takeSocketToken(),
   onConnecting: () => hooks.renderConnection(),
   onRetry() {
     hooks.renderConnection();
     hooks.renderComposer();
   },
 });
+
+/** Signed in with the session: a fresh socket token for each connect (pasted tokens are used as they are). */
+async function takeSocketToken() {
+  if (!S.session) return true;
+  const answer = await sessionSocketToken(S.session.csrf_token);
+  if (answer.token) S.token = answer.token;
+  else if (answer.refused) hooks.signOutLocal(answer.refused);
+  return Boolean(answer.token);
+}
 
 export function connect() {
   S.welcomed = false;

@@ -1,4 +1,5 @@
-/* Signing in and out: the token, kept in this tab only. */
+/* Signing in and out: the signed-in session (a fresh socket token for each connect), or a
+ * pasted token, kept in this tab only. */
 
 import { $, setText } from '../lib/dom.js';
 import { HELD_KEY, S, TOKEN_KEY } from './state.js';
@@ -41,6 +42,14 @@ export function signIn(token) {
   connect();
 }
 
+/** The desk of the signed-in user (`GET /me`'s answer): the socket takes its tokens from the session. */
+export function signInWithSession(me) {
+  S.session = me;
+  showDesk();
+  renderAll();
+  connect();
+}
+
 /** Back to the sign-in form; forgets the token and everything of this shift. */
 export function signOutLocal(error) {
   sessionStorage.removeItem(TOKEN_KEY);
@@ -55,6 +64,7 @@ export function signOutLocal(error) {
   S.me = null;
   S.agentState = null;
   S.token = '';
+  S.session = null;
   S.bootResume = {};
   for (const id of ['tabs', 'closed-list', 'search-results', 'transcript']) $(id).replaceChildren();
   showSignIn(error);

@@ -46,6 +46,7 @@ export const KNOWN_PLACEHOLDERS = new Set([
 
 export const S = {
   token: '',
+  session: null,                // signed in with the session cookie: GET /me's answer (csrf_token); else a pasted token
   welcomed: false,
   refused: false,               // closed with 4403: no reconnecting
   refSeq: 0,

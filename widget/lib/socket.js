@@ -34,13 +34,20 @@ export class Backoff {
 /** The page's socket to /ws/agent, which comes back by itself after a drop. The page
  * says what to send when it opens (its hello, with what to resume), what to do with
  * each frame, and, when it closes, whether to try again (returns true) or not (a
- * refused token or origin). Frames of a socket already replaced are ignored. */
+ * refused token or origin). Frames of a socket already replaced are ignored.
+ * `beforeConnect` (a signed-in page: it takes a fresh socket token) runs before each
+ * attempt and resolves true to go on, false to give up; when it throws, the attempt
+ * is retried after the backoff. */
 export class ReconnectingSocket {
-  constructor({ onOpen, onFrame, onClose, onConnecting = () => {}, onRetry = () => {} }) {
-    Object.assign(this, { onOpen, onFrame, onClose, onConnecting, onRetry });
+  constructor({
+    onOpen, onFrame, onClose, onConnecting = () => {}, onRetry = () => {}, beforeConnect = async () => true,
+  }) {
+    Object.assign(this, { onOpen, onFrame, onClose, onConnecting, onRetry, beforeConnect });
     this.ws = null;        // the current socket, opening or open
     this.retryAt = 0;      // when the next attempt is due (epoch ms); 0 when none is
     this.timer = 0;
+    this.attempt = 0;      // counts connects and stops: a late beforeConnect of an older one is ignored
+    this.preparing = false; // while beforeConnect runs
     this.backoff = new Backoff();
   }
 
@@ -51,6 +58,18 @@ export class ReconnectingSocket {
   connect() {
     clearTimeout(this.timer);
     this.retryAt = 0;
+    const attempt = ++this.attempt;
+    this.preparing = true;
+    const prepared = (go) => {
+      if (attempt !== this.attempt) return;
+      this.preparing = false;
+      if (go === true) this.openSocket();
+      else if (go !== false) this.retry();
+    };
+    this.beforeConnect().then(prepared, () => prepared(null));
+  }
+
+  openSocket() {
     let ws;
     try {
       ws = new WebSocket(agentSocketUrl(), [SUBPROTOCOL]);
@@ -85,6 +104,8 @@ export class ReconnectingSocket {
   /** Closes without trying again (signed out, refused). */
   stop() {
     clearTimeout(this.timer);
+    this.attempt += 1;
+    this.preparing = false;
     const ws = this.ws;
     this.ws = null;
     if (ws) try { ws.close(1000, 'signed out'); } catch (_) { /* already closed */ }

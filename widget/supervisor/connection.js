@@ -2,6 +2,7 @@
 
 import { $ } from '../lib/dom.js';
 import { ReconnectingSocket } from '../lib/socket.js';
+import { retryWithFreshToken, sessionSocketToken } from '../lib/session.js';
 import { MONITOR_KEY, TOKEN_KEY, state, ui } from './state.js';
 import { setConn, show, signInScreen } from './screens.js';
 import { onStats, refreshFilter } from './stats.js';
@@ -15,6 +16,7 @@ export const socket = new ReconnectingSocket({
   onFrame: handle,
   onClose(event) {
     state.refs.clear();
+    if (event.code === 4401 && state.session) return retryWithFreshToken(socket);
     if (event.code === 4401) { signInScreen('The token was refused (invalid or expired). Sign in again.'); return false; }
     if (event.code === 4403) {
       // Trying again cannot help: the server's configuration must change.
@@ -24,6 +26,7 @@ export const socket = new ReconnectingSocket({
     }
     return !state.stopped;
   },
+  beforeConnect: () => takeSocketToken(),
   onConnecting: () => setConn('connecting', 'Connecting…'),
   onRetry: (delay) => setConn('connecting', 'Reconnecting in ' + Math.ceil(delay / 1000) + ' s…'),
 });
@@ -35,6 +38,33 @@ export function start(token) {
   socket.backoff.reset();
   ui.signinError.hidden = true;
   socket.connect();
+}
+
+/** Signed in with the session: a fresh socket token for each connect (pasted tokens are used as they are). */
+async function takeSocketToken() {
+  if (!state.session) return true;
+  const answer = await sessionSocketToken(state.session.csrf_token);
+  if (answer.token) state.token = answer.token;
+  else if (answer.refused) refuse(answer.refused);
+  return Boolean(answer.token);
+}
+
+/** The view of the signed-in user (`GET /me`'s answer): the socket takes its tokens from the session. */
+export function startWithSession(me) {
+  state.session = me;
+  state.stopped = false;
+  socket.backoff.reset();
+  ui.signinError.hidden = true;
+  socket.connect();
+}
+
+function refuse(text) {
+  stop();
+  show('refusal');
+  setConn('offline', 'Not a supervisor');
+  $('refusal-text').textContent = text;
+  ui.refusalBack.textContent = state.session ? 'Sign out' : 'Use another token';
+  ui.refusalBack.focus();
 }
 
 export function stop() {
@@ -79,13 +109,10 @@ function onWelcome(frame) {
   const agent = frame.agent || {};
   state.profile = agent;
   if (agent.role !== 'supervisor') {
-    stop();
     sessionStorage.removeItem(TOKEN_KEY);
-    show('refusal');
-    setConn('offline', 'Not a supervisor');
-    $('refusal-text').textContent = 'You are signed in as ' + (agent.display_name || agent.id || 'an agent') +
-      ', who is not a supervisor: this view is for supervisors. Use a supervisor\'s token.';
-    ui.refusalBack.focus();
+    refuse('You are signed in as ' + (agent.display_name || agent.id || 'an agent') +
+      ', who is not a supervisor: this view is for supervisors. ' +
+      (state.session ? 'Sign out, and sign in as a supervisor.' : 'Use a supervisor\'s token.'));
     return;
   }
   socket.backoff.reset();

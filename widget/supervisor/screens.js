@@ -16,7 +16,7 @@ export function announce(text) { ui.announcer.textContent = ''; setTimeout(() =>
  * on this tab may be someone else (after a refused token or a non-supervisor). */
 export function signInScreen(error) {
   hooks.stop();
-  state.token = null;
+  state.token = state.session = null;
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(MONITOR_KEY);
   state.monitored = state.monitoredCard = state.pendingMonitor = state.unconfirmed = state.profile = null;

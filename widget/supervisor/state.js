@@ -28,6 +28,7 @@ export const ui = {
 
 export const state = {
   token: null, stopped: true,
+  session: null,                       // signed in with the session cookie: GET /me's answer; else a pasted token
   profile: null, offset: 0,            // server clock minus local clock (ms)
   queues: [], agents: [], queueNames: {},
   cards: new Map(),                    // session_id -> card (newest wins)

@@ -27,6 +27,7 @@ from ..store.directory import Directory
 from ..store.engine import Timeouts
 from ..store.figures import Figures
 from ..store.keys import Keys
+from ..store.login_links import LoginLinks
 from ..store.router import Router
 from ..store.throttle import HandshakeCounter, LoginThrottle
 from ..store.visitors import Visitors
@@ -94,6 +95,7 @@ class Services:
     audit_trail: AuditTrail
     audit_backlog: AuditBacklog  # what the live path audits, written behind its back
     login_throttle: LoginThrottle
+    login_links: LoginLinks  # one-time sign-in links (Redis)
 
 
 def build_services(settings: Settings) -> Services:
@@ -165,4 +167,5 @@ def build_services(settings: Settings) -> Services:
         audit_trail=audit_trail,
         audit_backlog=AuditBacklog(audit_trail),
         login_throttle=LoginThrottle(redis, keys),
+        login_links=LoginLinks(redis, keys),
     )

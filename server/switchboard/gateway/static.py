@@ -1,5 +1,5 @@
-"""The browser clients the server serves: the widget script, the agent desk,
-the supervisor view and the demo page (all plain files under `widget/`)."""
+"""The browser clients the server serves: the widget script, the sign-in page,
+the agent desk, the supervisor view and the demo page (all plain files under `widget/`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,12 @@ PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-PAGES = {"/desk": "desk.html", "/supervisor": "supervisor.html", "/demo": "demo.html"}
+PAGES = {
+    "/login": "login.html",
+    "/desk": "desk.html",
+    "/supervisor": "supervisor.html",
+    "/demo": "demo.html",
+}
 # Under /widget/ only what a page loads: the documentation (README.md, DESK.md, ...)
 # and anything else that lands in the folder stays private.
 PAGE_ASSETS = frozenset({".html", ".css", ".js"})

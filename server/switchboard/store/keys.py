@@ -147,6 +147,10 @@ class Keys:
         """Exists while the subject must wait before its next sign-in (its TTL says how long)."""
         return self._r("login", "wait", subject)
 
+    def login_link(self, token_hash: str) -> str:
+        """The user a one-time sign-in link signs in, until it is used or expires."""
+        return self._r("login", "link", token_hash)
+
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")

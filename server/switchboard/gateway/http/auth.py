@@ -15,6 +15,7 @@ import hashlib
 import math
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,6 +39,9 @@ from .principals import (
     set_session_cookies,
 )
 from .users import user_view
+
+if TYPE_CHECKING:
+    from ...record.accounts import User
 
 WRONG = "wrong email or password"
 
@@ -87,6 +91,12 @@ async def login(request: Request) -> Response:
     await s.login_throttle.clear(account)
     if user.password_hash is not None and needs_rehash(user.password_hash):
         await s.accounts.set_password_hash(user.id, await hash_password(body.password))
+    return await start_session(request, user)
+
+
+async def start_session(request: Request, user: User) -> Response:
+    """Signs the user in: a new session, its cookies, `auth.login` in the audit trail, `SignedIn` as the answer."""
+    s = services_of(request)
     session_id, secret = new_id("ses"), secrets.token_urlsafe(32)
     expires_at = await s.accounts.create_session(
         session_id,
@@ -143,7 +153,9 @@ async def socket_token(request: Request) -> Response:
         raise SwitchboardError(ErrorCode.CONFLICT, "this user has no agent profile yet (PUT /api/v1/agents/{id})")
     expires_at = int(time.time() + s.settings.socket_token_ttl_s)
     token = s.signer.agent_token(principal.agent, version, expires_at)
-    return JSON(SocketToken(token=token, expires_at=expires_at * 1000, agent_id=principal.agent))
+    response = JSON(SocketToken(token=token, expires_at=expires_at * 1000, agent_id=principal.agent))
+    renew_cookies(request, response)  # an open desk asks for one each hour: its cookies last the shift
+    return response
 
 
 async def me(request: Request) -> Response:
