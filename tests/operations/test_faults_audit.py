@@ -36,7 +36,11 @@ async def test_monitoring_waits_for_postgresql_in_the_background(make_deployment
             await connection.close()
         return [(row["action"], row["target"]) for row in rows]
 
-    assert await eventually(written, timeout=30) == [
+    async def both_written() -> list[tuple[str, str]]:
+        rows = await written()
+        return rows if len(rows) >= 2 else []
+
+    assert await eventually(both_written, timeout=30) == [
         ("conversation.monitor", cid),
         ("conversation.unmonitor", cid),
     ]
