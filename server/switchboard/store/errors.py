@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +20,22 @@ STORE_ERRORS = (
     redis_errors.TryAgainError,
     redis_errors.SlotNotCoveredError,
 )
+
+
+_REDIS_PACKAGE = Path(redis_errors.__file__).parent
+
+
+def _broken_connection_inside_redis_py(exc: BaseException) -> bool:
+    """redis-py's cluster pipeline, while a shard fails over, may write on a connection
+    that another task has just torn down: an AttributeError (`None.writelines`) raised
+    inside redis-py itself. That is a lost connection too; the same error raised in our
+    own code is a bug and goes on as one."""
+    if not isinstance(exc, AttributeError) or exc.__traceback__ is None:
+        return False
+    frame = exc.__traceback__
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    return Path(frame.tb_frame.f_code.co_filename).is_relative_to(_REDIS_PACKAGE)
 
 
 def unavailable(exc: BaseException) -> SwitchboardError:
@@ -39,7 +56,7 @@ class _StoreCall:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if isinstance(exc, STORE_ERRORS):
+        if exc is not None and (isinstance(exc, STORE_ERRORS) or _broken_connection_inside_redis_py(exc)):
             raise unavailable(exc) from exc
 
 
