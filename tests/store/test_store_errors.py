@@ -16,8 +16,8 @@ async def test_a_connection_torn_down_under_redis_py_is_unavailable_not_a_crash(
     connection._writer = None
     with pytest.raises(SwitchboardError) as refused:
         await call(connection._send_packed_command([b"*1\r\n$4\r\nPING\r\n"]))
+    # (redis-py 8.2 raises ConnectionError there itself; 8.1 raised the AttributeError)
     assert refused.value.code == ErrorCode.UNAVAILABLE
-    assert "AttributeError" in str(refused.value)
 
 
 async def test_an_attribute_error_of_our_own_stays_a_bug():

@@ -14,6 +14,8 @@ import logging
 from collections import deque
 from typing import Any, NamedTuple
 
+import asyncpg
+
 from ..background import Background
 from ..domain.accounts import AuditEntry, AuditPage, without_nul
 from .database import RECORD_ERRORS, Database
@@ -36,15 +38,21 @@ class AuditTrail:
 
     async def record(self, actor: str, action: str, target: str, ip: str | None, before: Any, after: Any) -> None:
         async with self.database.pool.acquire() as connection:
-            await connection.execute(
-                "INSERT INTO audit_log (actor, action, target, ip, before, after) VALUES ($1, $2, $3, $4, $5, $6)",
-                actor,
-                action,
-                target,
-                ip,
-                without_nul(before),
-                without_nul(after),
-            )
+            try:
+                await connection.execute(
+                    "INSERT INTO audit_log (actor, action, target, ip, before, after) VALUES ($1, $2, $3, $4, $5, $6)",
+                    actor,
+                    action,
+                    target,
+                    ip,
+                    without_nul(before),
+                    without_nul(after),
+                )
+            except asyncpg.InternalClientError:
+                # Its protocol is out of step (an operation cut short while the database went
+                # away): closed, so the pool opens a fresh one instead of handing it out again.
+                connection.terminate()
+                raise
 
     async def page(
         self,
@@ -85,6 +93,10 @@ class AuditTrail:
         return AuditPage(entries, entries[-1].id if len(rows) > limit else None)
 
 
+#: One pass of the backlog's writes; a database that hangs is tried again after it.
+WRITE_TIMEOUT_S = 10.0
+
+
 class AuditBacklog(Background):
     """Entries from the live path (a supervisor starting to monitor a conversation),
     written to PostgreSQL by a task of their own, so a socket never waits for the
@@ -115,7 +127,9 @@ class AuditBacklog(Background):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        with contextlib.suppress(*RECORD_ERRORS):  # a last try, bounded: the node is stopping
+        with contextlib.suppress(
+            *RECORD_ERRORS, asyncpg.InternalClientError
+        ):  # a last try, bounded: the node is stopping
             await asyncio.wait_for(self._write(), 2)
         if self._entries:
             log.warning("%d audit entries not written: PostgreSQL was away when the node stopped", len(self._entries))
@@ -125,11 +139,17 @@ class AuditBacklog(Background):
             await self._waiting.wait()
             self._waiting.clear()
             try:
-                await self._write()
-            except RECORD_ERRORS as exc:
+                await asyncio.wait_for(self._write(), WRITE_TIMEOUT_S)
+            except RECORD_ERRORS as exc:  # TimeoutError among them
                 log.warning("audit entries wait for PostgreSQL (%s)", type(exc).__name__)
-                self._waiting.set()
-                await asyncio.sleep(self.retry_s)
+            except Exception:
+                # Whatever else a database coming back may raise, the task that writes the
+                # trail must not die of it: the entries would wait here for ever.
+                log.exception("audit entries could not be written; trying again")
+            else:
+                continue
+            self._waiting.set()
+            await asyncio.sleep(self.retry_s)
 
     async def _write(self) -> None:
         if self._dropped:
