@@ -15,46 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...domain.frames import asyncapi
-from . import (
-    agent_control,
-    agents,
-    api_keys,
-    audit,
-    auth,
-    canned_responses,
-    conversations,
-    events,
-    health,
-    login_links,
-    not_ready_reasons,
-    queues,
-    stats,
-    users,
-    visitors,
-    webhooks,
-)
 from .common import JSON
 from .openapi import ApiRoute, Body, Operation, document
-
-#: every route the OpenAPI document describes (this module's own included)
-DESCRIBED = (
-    health,
-    queues,
-    agents,
-    not_ready_reasons,
-    conversations,
-    events,
-    stats,
-    canned_responses,
-    visitors,
-    webhooks,
-    auth,
-    login_links,
-    users,
-    agent_control,
-    api_keys,
-    audit,
-)
 
 
 def _version() -> str:
@@ -69,17 +31,17 @@ def _asyncapi() -> dict[str, Any]:
     return asyncapi.document(_version())
 
 
-@cache
-def _openapi() -> dict[str, Any]:
-    return document([*(route for module in DESCRIBED for route in module.routes), *routes], _version())
-
-
 async def asyncapi_document(request: Request) -> Response:
     return JSON(_asyncapi())
 
 
 async def openapi_document(request: Request) -> Response:
-    return JSON(_openapi())
+    # Made from the routes the app serves, so a module added to the API is in it by itself;
+    # once per app, as its routes do not change.
+    made = getattr(request.app.state, "openapi", None)
+    if made is None:
+        made = request.app.state.openapi = document(request.app.routes, _version())
+    return JSON(made)
 
 
 A_DOCUMENT = Body("application/json", dict[str, Any], "the document")
