@@ -102,9 +102,10 @@ export function customerConnection({ url, hello, on, offlineError }) {
     }
   }
 
-  // Sends a frame if the socket is welcomed; says whether it went.
+  // Sends a frame if the socket is welcomed and still open; says whether it went. The server's
+  // close frame can arrive before the close event: the socket is CLOSING, welcomed still true.
   function send(frame) {
-    if (!welcomed) {
+    if (!welcomed || socket.readyState !== WebSocket.OPEN) {
       return false;
     }
     socket.send(JSON.stringify(frame));

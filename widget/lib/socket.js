@@ -113,7 +113,8 @@ export class ReconnectingSocket {
 
   /** Sends a frame when the socket is open; false when it is not. */
   send(frame) {
-    if (!this.open) return false;
+    // CLOSING comes before the close event that clears `open`.
+    if (!this.open || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
   }
