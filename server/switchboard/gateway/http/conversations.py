@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import msgspec
@@ -16,6 +17,7 @@ from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.frames.outgoing import Card, HistoryEvent, Message, NoteAdded
 from ...domain.parameters import bounded_int
 from ...domain.states import SessionStatus
+from ...record.search import CustomerFilter
 from ...store.clock import now_ms
 from .common import JSON, found, path_id, services_of
 from .guards import requires_admin, requires_admin_or_agent
@@ -23,6 +25,7 @@ from .openapi import ApiRoute, Operation, Param, QueryId
 from .principals import actor
 
 MAX_SEQ = 2**31 - 1
+MAX_EXTERNAL_ID = 128
 
 
 class ConversationPage(msgspec.Struct, forbid_unknown_fields=True):
@@ -85,13 +88,18 @@ async def list_conversations(request: Request) -> Response:
     queue = check_id("queue", params["queue"]) if params.get("queue") else None
     cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
     limit = search.parse_limit(params.get("limit"))
+    customer = customer_filter(params)
     s = services_of(request)
     among = supervising = None
     if request.state.agent is not None:
         among = await s.directory.agent_conversation_ids(request.state.agent)
         supervising = sorted(supervised(await s.directory.agent_profile(request.state.agent) or {}))
+        if customer is not None:
+            served, _ = await s.search.page(None, None, None, 1, None, among=among, customer=customer)
+            if served:  # the agent talks (or talked) with this customer: its earlier chats are the context
+                among = supervising = None
     found, position = await s.search.page(
-        q.strip() or None, state, queue, limit, cursor, among=among, or_in_queues=supervising
+        q.strip() or None, state, queue, limit, cursor, among=among, or_in_queues=supervising, customer=customer
     )
     now = now_ms()
     live = {
@@ -103,6 +111,17 @@ async def list_conversations(request: Request) -> Response:
         if card is not None and search.card_matches(card, state, queue):
             cards.append(card)
     return JSON({"conversations": cards, "next": search.encode_cursor(position) if position else None})
+
+
+def customer_filter(params: Mapping[str, str]) -> CustomerFilter | None:
+    """`visitor` and `external_id`: one customer's conversations."""
+    visitor = check_id("visitor", params["visitor"]) if params.get("visitor") else None
+    external_id = params.get("external_id") or None
+    if external_id is not None and (len(external_id) > MAX_EXTERNAL_ID or "\x00" in external_id):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"external_id must be at most {MAX_EXTERNAL_ID} characters")
+    if visitor is None and external_id is None:
+        return None
+    return CustomerFilter(visitor, external_id)
 
 
 @requires_admin
@@ -126,6 +145,12 @@ routes = [
                 Param("q", Annotated[str, msgspec.Meta(max_length=search.QUERY_LIMIT)], "words to search for"),
                 Param("state", SessionStatus, "only conversations whose card has this status"),
                 Param("queue", QueryId, "only conversations of this queue"),
+                Param("visitor", QueryId, "only this visitor's conversations"),
+                Param(
+                    "external_id",
+                    Annotated[str, msgspec.Meta(max_length=MAX_EXTERNAL_ID)],
+                    "only the conversations of the customer the host site's signed identity calls so",
+                ),
                 Param("cursor", str, "the `next` of the previous page"),
                 Param("limit", Annotated[int, msgspec.Meta(ge=1, le=search.MAX_LIMIT)], "conversations a page"),
             ],
