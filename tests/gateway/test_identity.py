@@ -198,6 +198,24 @@ async def test_earlier_conversations_by_visitor_and_by_external_id(site):
     unseen = await site.http.get(path, headers={"Authorization": f"Bearer {bob_token}"})
     assert unseen.status_code == 200 and unseen.json()["conversations"] == []
 
+    # The customer comes back and bob (who never served it) takes the new chat: bob may open
+    # the earlier conversation as the customer's context; alice may not open the other's.
+    await alice.ok({"type": "set_state", "state": "not_ready"})
+    bob_socket, _ = await site.agent_socket(bob_token)
+    await bob_socket.ok({"type": "set_state", "state": "available"})
+    second = (await dana.ok({"type": "start_chat", "queue": "support", "text": "Me again"}))["conversation_id"]
+    assert second != first
+    offer = await bob_socket.expect("offer", conversation_id=second)
+    await bob_socket.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    await site.archive_caught_up()
+    other_id = (await site.admin("GET", "/api/v1/conversations?external_id=crm-77"))["conversations"][0]
+    as_bob = {"Authorization": f"Bearer {bob_token}"}
+    assert (await site.http.get(f"/api/v1/conversations/{first}", headers=as_bob)).status_code == 200
+    refused_other = await site.http.get(f"/api/v1/conversations/{other_id['conversation_id']}", headers=as_bob)
+    assert refused_other.status_code == 403 and "Other" not in refused_other.text
+    unknown = await site.http.get("/api/v1/conversations/c_nothing", headers=as_bob)
+    assert unknown.status_code == 403
+
     too_long = await site.http.get("/api/v1/conversations", params={"external_id": "x" * 129})
     assert too_long.status_code == 400
     bad_visitor = await site.http.get("/api/v1/conversations", params={"visitor": "no spaces"})
