@@ -9,6 +9,9 @@ import time
 import jwt
 from playwright.async_api import expect
 from test_desk_browser import accept_offer, go_available, open_desk
+from test_widget_browser import Widget
+
+from axe import assert_accessible
 
 SECRET = "the-desk-test-identity-secret-" + "0123456789" * 4
 
@@ -57,3 +60,54 @@ async def test_the_desk_shows_the_attributes_the_customer_id_and_the_earlier_con
     await expect(transcript).to_contain_text("It arrives tomorrow.")
     await expect(page.locator("#composer-text")).to_be_hidden()  # read only
     assert errors == []
+
+
+async def test_the_queues_pre_chat_form_in_the_widget_reaches_the_agent(sb, browser):
+    """The widget shows the queue's own form, checks it, shows the server's refusal next to
+    its field, and every value typed in is on the agent's screen."""
+    fields = [
+        {"name": "name", "label": "Your name", "required": True},
+        {"name": "contract", "label": "Contract number", "required": True},
+        {"name": "phone", "label": "Phone", "type": "phone"},
+        {"name": "product", "label": "Product", "type": "choice", "options": ["Router", "Modem"], "required": True},
+        {"name": "consent", "label": "I accept the privacy notice", "type": "checkbox", "required": True},
+    ]
+    await sb.queue("support", prechat_fields=fields)
+    alice = await sb.available_agent("alice")
+    w = await Widget.open_demo(browser, sb)
+    page = w.page
+    await w.launcher.click()
+    await expect(page.get_by_label("Contract number *")).to_be_visible()
+    await expect(page.get_by_label("Email")).to_have_count(0)  # the queue's form replaced the site's
+    await assert_accessible(page)
+
+    await page.get_by_label("Your name *").fill("Bob")
+    await page.get_by_label("Phone").fill("call me maybe")
+    await page.get_by_label("How can we help?").fill("My router blinks")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.get_by_label("Contract number *")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("Phone")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("I accept the privacy notice *")).to_have_attribute("aria-invalid", "true")
+
+    await page.get_by_label("Contract number *").fill("K-7781")
+    await page.get_by_label("Phone").fill("+49 30 1234")
+    await page.get_by_label("Product *").select_option("Modem")
+    await page.get_by_label("I accept the privacy notice *").check()
+    # The server is the rule: a choice the queue no longer has is refused next to its field.
+    await sb.queue("support", prechat_fields=[*fields[:3], {**fields[3], "options": ["Router"]}, fields[4]])
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.locator("#sb-q-product-err")).to_have_text("Product: not one of the choices")
+    await page.get_by_label("Product *").select_option("Router")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(w.customer_bubbles.last).to_have_text("My router blinks")
+
+    offer = await alice.expect("offer")
+    assert offer["attributes"] == {
+        "name": "Bob",
+        "contract": "K-7781",
+        "phone": "+49 30 1234",
+        "product": "Router",
+        "consent": "true",
+    }
+    assert offer["customer"] == {"name": "Bob", "phone": "+49 30 1234", "verified": False}
+    assert w.problems == []

@@ -212,7 +212,7 @@ export function start(host, early) {
   // --- connection
 
   function hello() {
-    const frame = { type: 'hello', language: config.language };
+    const frame = { type: 'hello', language: config.language, queue: config.queue };
     tokenSent = storage.get('token');
     if (tokenSent) {
       frame.visitor_token = tokenSent;
@@ -294,6 +294,9 @@ export function start(host, early) {
 
   function onWelcome(welcome) {
     pageSent = true;
+    if (welcome.queue) {
+      prechat.useQueueFields(welcome.queue.prechat_fields);
+    }
     offline = false;
     const storedToken = storage.get('token');
     if (!tokenSent && storedToken && storedToken !== welcome.visitor_token && !conversationId) {
@@ -617,7 +620,7 @@ export function start(host, early) {
     if (Object.keys(filledIn.customer).length) {
       frame.customer = filledIn.customer;
     }
-    const attributes = { ...hostAttributes };
+    const attributes = { ...hostAttributes, ...filledIn.attributes };
     if (filledIn.topic) {
       attributes.topic = filledIn.topic;
     }
@@ -632,7 +635,9 @@ export function start(host, early) {
       begin(await request(frame, true));
       prechat.clearQuestion();
     } catch (error) {
-      prechat.showError(error.message); // e.g. the queue's closed message
+      if (!(error.field && prechat.markField(error.field, error.message))) {
+        prechat.showError(error.message); // e.g. the queue's closed message
+      }
     } finally {
       setStarting(false);
     }

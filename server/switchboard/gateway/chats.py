@@ -16,8 +16,10 @@ import msgspec
 
 from ..domain import frames as f
 from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origins
+from ..domain.config import QueueConfig
 from ..domain.errors import ErrorCode, SwitchboardError
 from ..domain.identity import IdentityClaims, identified_customer
+from ..domain.prechat import check_prechat
 from ..domain.returning import Replay, goes_on, replay_from
 from ..domain.states import Channel
 from ..record.database import RECORD_ERRORS
@@ -108,7 +110,10 @@ class CustomerChats:
         text = f.check_text(command.text, self._text_limit) if command.text else ""
         given = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
         customer = identified_customer(identity, given)
-        hold = await self._admit(command.queue, command.channel.value, site)
+        config = await self._directory.queue_config(command.queue)
+        if config is not None:
+            check_prechat(config.prechat_fields, command.attributes)
+        hold = await self._admit(command.queue, command.channel.value, site, config)
         result = await self._router.start_chat(
             visitor_id=visitor_id,
             conversation_id=new_id("c"),
@@ -193,9 +198,11 @@ class CustomerChats:
         )
         return result
 
-    async def _admit(self, queue: str | None, channel: str, site: Site) -> Hold:
-        """Refuses a site the queue does not allow, or a closed queue's webchat; else how the session waits."""
-        config = await self._directory.queue_config(queue) if queue else None
+    async def _admit(self, queue: str | None, channel: str, site: Site, config: QueueConfig | None = None) -> Hold:
+        """Refuses a site the queue does not allow, or a closed queue's webchat; else how the session waits.
+        `config`: the queue's, when the caller has read it already."""
+        if config is None and queue:
+            config = await self._directory.queue_config(queue)
         if site.origin is not None and queue:
             allowed = queue_origins(config.allowed_origins if config is not None else None, self._node_origins)
             if not origin_allowed(site.origin, allowed, site.host):

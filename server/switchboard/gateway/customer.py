@@ -71,6 +71,8 @@ class CustomerSocket(ClientSocket):
             visitor_token=token,
             conversation=msgspec.convert(card, f.Card | None),
         )
+        if hello.queue is not None and (config := await services.directory.queue_config(hello.queue)) is not None:
+            welcome.queue = f.WidgetQueue(id=hello.queue, prechat_fields=config.prechat_fields)
         replay: list[dict[str, Any]] = []
         resume = hello.resume
         if resume is not None and resume.conversation_id == self.conversation_id:

@@ -55,6 +55,8 @@ class CustomerHello(Command, tag="hello"):
     identity: Annotated[str, msgspec.Meta(max_length=8192)] | None = None
     #: the widget's language: an accepted invitation's chat asks for it
     language: Tag | None = None
+    #: the widget's queue: the welcome says what it needs of it (its pre-chat form)
+    queue: Id | None = None
 
 
 class PageView(Command, tag="page_view"):

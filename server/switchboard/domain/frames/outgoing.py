@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from msgspec import UNSET, Struct, UnsetType, field
 
+from ..prechat import PrechatField
+
 #: How many of the conversation's last messages an offer carries (`thread`).
 THREAD_LENGTH = 20
 
@@ -271,6 +273,8 @@ class Error(Frame, tag="error"):
     code: str
     message: str
     ref: str | UnsetType = UNSET
+    #: the input field the refusal is about (a pre-chat field)
+    field: str | UnsetType = UNSET
 
 
 class Typing(Frame, tag="typing"):
@@ -286,11 +290,19 @@ class ReadReceipt(Frame, tag="read"):
     from_: Sender = field(name="from")
 
 
+class WidgetQueue(Part):
+    """What the widget needs of the queue its `hello` named."""
+
+    id: str
+    prechat_fields: list[PrechatField] = []
+
+
 class CustomerWelcome(Frame, tag="welcome"):
     visitor_id: str
     visitor_token: str
     conversation: Card | None
     recovered: bool | UnsetType = UNSET  # with `resume`
+    queue: WidgetQueue | UnsetType = UNSET  # with `queue` in hello, when it is a queue
 
 
 class CardChanged(Frame, tag="card"):
@@ -541,5 +553,6 @@ __all__ = [
     "TokenRevoked",
     "TransferFailed",
     "Typing",
+    "WidgetQueue",
     "WrapUpCode",
 ]
