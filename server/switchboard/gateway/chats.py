@@ -140,8 +140,10 @@ class CustomerChats:
         text: str,
         client_msg_id: str,
         site: Site,
+        choice: Choice | None = None,
     ) -> MessagePosted | ChatStarted:
-        """Posts to the conversation; into an ended session, opens a new one in the same conversation."""
+        """Posts to the conversation; into an ended session, opens a new one in the same conversation.
+        A `choice` answers a rich message of the session (the label it picked becomes the text)."""
         text = f.check_text(text, self._text_limit)
         conversation_id = current_conversation(conversation_id)
         result: MessagePosted | ChatStarted
@@ -153,6 +155,7 @@ class CustomerChats:
                 display_name,
                 text,
                 client_msg_id,
+                extras={"choice": choice.value, "reply_to": choice.reply_to} if choice else None,
             )
         except ConversationEnded:
             queue, channel = await self._directory.conversation_route(conversation_id)
@@ -208,6 +211,14 @@ class CustomerChats:
             if not origin_allowed(site.origin, allowed, site.host):
                 raise SwitchboardError(ErrorCode.FORBIDDEN, "this site may not open chats in this queue")
         return hold_for_hours(config.business_hours if config is not None else None, now_ms(), channel)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a customer picked in a rich message: the option's value, and that message's seq."""
+
+    value: str
+    reply_to: int
 
 
 def current_conversation(conversation_id: str | None) -> str:

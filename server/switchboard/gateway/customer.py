@@ -11,7 +11,7 @@ from ..domain import frames as f
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.identity import IdentityClaims
 from .auth import IDENTIFIED_VISITOR_PREFIX, new_id
-from .chats import Site, current_conversation
+from .chats import Choice, Site, current_conversation
 from .socket import ClientSocket, HandshakeRefused, Result, posted
 
 CUSTOMER = f.Sender(role="customer")
@@ -110,6 +110,7 @@ class CustomerSocket(ClientSocket):
                     command.text,
                     command.client_msg_id or "",
                     self._site(),
+                    choice_of(command),
                 )
                 return posted(command.ref, result)
             case f.StartChat():
@@ -160,3 +161,9 @@ class CustomerSocket(ClientSocket):
 def result_name(command: f.StartChat, identity: IdentityClaims | None) -> str:
     """The name the customer's messages go out under: the signed identity's, else the one it gave."""
     return (identity.name if identity else None) or (command.customer.name if command.customer else None) or ""
+
+
+def choice_of(command: f.CustomerMessage) -> Choice | None:
+    if (command.choice is None) != (command.reply_to is None):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "choice and reply_to come together")
+    return Choice(command.choice, command.reply_to) if command.choice is not None and command.reply_to else None

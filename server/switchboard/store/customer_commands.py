@@ -84,10 +84,12 @@ class CustomerCommands(Engine):
         text: str,
         client_msg_id: str = "",
         kind: str = "message",
+        extras: dict[str, Any] | None = None,
         now: int | None = None,
     ) -> MessagePosted:
         """Appends and publishes a message or note. Raises `ConversationEnded` when a
-        customer writes into an ended session (the caller opens a new one)."""
+        customer writes into an ended session (the caller opens a new one). `extras`:
+        `{rich}` or a customer's `{choice, reply_to}` (see message.lua)."""
         k = self.keys
 
         keys = [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)]
@@ -105,6 +107,7 @@ class CustomerCommands(Engine):
                 display_name,
                 text,
                 client_msg_id,
+                _json_encode(extras).decode() if extras else "",
             )
             if self.sharded:
                 # the archive's set lives on another shard: marked before the sender's ack

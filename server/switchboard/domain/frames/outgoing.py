@@ -11,6 +11,7 @@ from __future__ import annotations
 from msgspec import UNSET, Struct, UnsetType, field
 
 from ..prechat import PrechatField
+from ..rich import Rich
 
 #: How many of the conversation's last messages an offer carries (`thread`).
 THREAD_LENGTH = 20
@@ -177,6 +178,11 @@ class Message(Frame, tag="message"):
     text: str | UnsetType = UNSET  # absent once redacted
     client_msg_id: str | UnsetType = UNSET
     redacted: Redaction | UnsetType = UNSET
+    #: quick replies, a card or a list (domain/rich.py); `text` is its plain text
+    rich: Rich | UnsetType = UNSET
+    #: a customer's pick: the option's value, and the seq of the rich message it answers
+    choice: str | UnsetType = UNSET
+    reply_to: int | UnsetType = UNSET
 
 
 class NoteAdded(Frame, tag="note"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from starlette.requests import Request
@@ -12,14 +12,16 @@ from starlette.responses import Response
 from ...domain import search
 from ...domain.accounts import supervised
 from ...domain.cards import build_card
-from ...domain.config import check_id
+from ...domain.config import check_id, decode_config
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.frames.incoming import message_content
 from ...domain.frames.outgoing import Card, HistoryEvent, Message, NoteAdded
 from ...domain.parameters import bounded_int
+from ...domain.rich import Rich
 from ...domain.states import SessionStatus
 from ...record.search import CustomerFilter
 from ...store.clock import now_ms
-from .common import JSON, found, path_id, services_of
+from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin, requires_admin_or_agent
 from .openapi import ApiRoute, Operation, Param, QueryId
 from .principals import actor
@@ -138,6 +140,34 @@ def customer_filter(params: Mapping[str, str]) -> CustomerFilter | None:
     return CustomerFilter(visitor, external_id)
 
 
+class PostedMessage(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A message from automation: a bot's, or a system line, in plain text or rich."""
+
+    role: Literal["bot", "system"]
+    text: str | None = None
+    rich: Rich | None = None
+    #: the name a bot's message shows (a system line shows none)
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class MessageAdded(msgspec.Struct, forbid_unknown_fields=True):
+    message_id: str
+    seq: int
+
+
+@requires_admin
+async def post_message(request: Request) -> Response:
+    """A bot's or a system message into the conversation's open session: every party gets
+    it like any message, and the history keeps it."""
+    s = services_of(request)
+    cid = path_id(request, "conversation")
+    body = decode_config(await read_body(request), PostedMessage)
+    text, extras = message_content(body.text, body.rich, s.settings.agent_text_limit)
+    name = (body.name or "") if body.role == "bot" else ""
+    posted = await s.router.post_message(cid, body.role, "", name, text, extras=extras)
+    return JSON({"message_id": posted["message_id"], "seq": posted["seq"]}, status_code=201)
+
+
 @requires_admin
 async def redact_message(request: Request) -> Response:
     """GDPR article 16: one message's content goes everywhere; that it was redacted, by whom and when stays."""
@@ -182,6 +212,21 @@ routes = [
                 400: "a bad id",
                 403: "an agent that did not take part (a supervisor: nor is it of a queue it supervises)",
                 404: "no such conversation",
+            },
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/conversations/{id}/messages",
+        post_message,
+        "POST",
+        Operation(
+            "Post a bot's or a system message",
+            {201: MessageAdded},
+            request=PostedMessage,
+            errors={
+                400: "a bad id or body (neither text nor rich, a bad rich message)",
+                404: "no such conversation",
+                409: "the conversation's session has ended",
             },
         ),
     ),
