@@ -233,6 +233,9 @@ def generic_probes(document: dict[str, Any], w: dict[str, Any]) -> list[Probe]:
 
 
 VALID_BODIES: dict[str, Any] = {
+    "create_conversation": {"queue": "support", "transcript": [{"role": "bot", "text": "Hi"}]},
+    "hand_off": {"summary": "Wants a person"},
+    "end_conversation": {"reason": "resolved by the bot"},
     "post_message": {"role": "bot", "text": "How can I help?"},
     "put_queue": {"name": "Probe"},
     "put_agent": {"display_name": "Probe", "languages": ["en"], "queues": ["support"]},
@@ -271,6 +274,7 @@ async def world(sb: Any) -> dict[str, Any]:
     leaving, _ = await sb.customer()
     ended = await leaving.ok({"type": "start_chat", "queue": "other", "text": "Bye"})
     await leaving.ok({"type": "end_chat"})
+    with_bot = [(await sb.admin("POST", "/api/v1/conversations", {"queue": "other"}, expect=201))["id"] for _ in "ab"]
     for rid in ("hi", "bye"):
         await sb.admin("PUT", f"/api/v1/canned-responses/{rid}", VALID_BODIES["put_canned"], expect=201)
     await sb.admin("PUT", "/api/v1/invite-rules/r1", VALID_BODIES["put_invite_rule"], expect=201)
@@ -294,6 +298,8 @@ async def world(sb: Any) -> dict[str, Any]:
         "sue": sue,
         "cid": chat["conversation_id"],
         "ended_cid": ended["conversation_id"],
+        "bot_cid": with_bot[0],
+        "bot_cid_to_end": with_bot[1],
         "chatting": welcome["visitor_id"],
         "idle": idle["visitor_id"],
         "hook": hooks[0],
@@ -375,6 +381,13 @@ def probes_of(w: dict[str, Any]) -> list[Probe]:
         Probe("get_conversation", 200, {"id": cid}),
         Probe("get_conversation", 403, {"id": cid}, token=sue),
         Probe("post_message", 201, {"id": cid}, body={"role": "bot", "text": "How can I help?"}),
+        Probe("create_conversation", 201, body=VALID_BODIES["create_conversation"]),
+        Probe("create_conversation", 404, body={"queue": "missing"}),
+        Probe("create_conversation", 400, body={"queue": "support", "handoff": "yes"}),
+        Probe("hand_off", 200, {"id": w["bot_cid"]}, body=VALID_BODIES["hand_off"]),
+        Probe("hand_off", 409, {"id": cid}, body=VALID_BODIES["hand_off"]),
+        Probe("end_conversation", 200, {"id": w["bot_cid_to_end"]}, body=VALID_BODIES["end_conversation"]),
+        Probe("end_conversation", 409, {"id": w["ended_cid"]}, body=VALID_BODIES["end_conversation"]),
         Probe("post_message", 409, {"id": w["ended_cid"]}, body={"role": "system", "text": "Too late"}),
         Probe("redact_message", 204, {"id": cid, "seq": 1}),
         Probe("list_conversations", 400, query={"limit": 0}),
