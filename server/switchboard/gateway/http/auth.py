@@ -7,6 +7,11 @@ per account and per client address across all nodes (store/throttle.py): after
 a few, each further try must wait longer (429 with Retry-After), up to a bound;
 the counts go with their window, so nobody is locked out for good, and a
 success clears the account's count.
+
+A user with a second factor (gateway/http/totp.py) also sends the code of its
+authenticator app as `totp`: with the right password and no code the answer is
+401 `totp_required` (the page then asks for the code), with a wrong or used code
+401 `totp_wrong`, which counts as a failed sign-in.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from starlette.responses import Response
 from ...domain.accounts import ADMIN_TOKEN_ACTOR, Caller, LoginBody, Me, Principal, SignedIn, SocketToken, login_wait_s
 from ...domain.config import decode_config
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.second_factor import matching_step
 from ...record.database import RECORD_ERRORS
 from ..auth import new_id
 from ..passwords import hash_password, needs_rehash, verify_password
@@ -81,13 +87,17 @@ async def login(request: Request) -> Response:
         return _throttled(wait_ms)
     user = await s.accounts.user_by_email(body.email.strip())
     usable = user is not None and not user.disabled
-    # The second factor (TOTP) is checked by the sign-in that enrolls it; until then such a user cannot sign in here.
-    if user is not None and user.totp_secret is not None:
-        usable = False
     matches = await verify_password(user.password_hash if user is not None and usable else None, body.password)
     if user is None or not usable or not matches:
         await _failed(request, account, client)
         raise SwitchboardError(ErrorCode.UNAUTHORIZED, WRONG)
+    if user.totp_secret is not None:
+        if body.totp is None:
+            raise SwitchboardError(ErrorCode.TOTP_REQUIRED, "enter the code of your authenticator app")
+        step = matching_step(user.totp_secret, body.totp, time.time())
+        if step is None or not await s.accounts.use_totp_step(user.id, step):
+            await _failed(request, account, client)
+            raise SwitchboardError(ErrorCode.TOTP_WRONG, "this authentication code is wrong or was used already")
     await s.login_throttle.clear(account)
     if user.password_hash is not None and needs_rehash(user.password_hash):
         await s.accounts.set_password_hash(user.id, await hash_password(body.password))
@@ -212,7 +222,8 @@ routes = [
             LoginBody,
             errors={
                 400: "a bad body",
-                401: "wrong email or password (or a disabled user)",
+                401: "wrong email or password (or a disabled user); `totp_required`: the right password of a user "
+                "with a second factor, without `totp`; `totp_wrong`: a wrong or used code",
                 403: "an `Origin` other than the deployment's own",
                 429: "too many failed sign-ins to this account or from this address",
             },
