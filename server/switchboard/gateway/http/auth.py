@@ -20,6 +20,7 @@ import hashlib
 import math
 import secrets
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -47,7 +48,7 @@ from .principals import (
 from .users import user_view
 
 if TYPE_CHECKING:
-    from ...record.accounts import User
+    from ...record.accounts import SignInSession, User
 
 WRONG = "wrong email or password"
 
@@ -104,8 +105,19 @@ async def login(request: Request) -> Response:
     return await start_session(request, user)
 
 
-async def start_session(request: Request, user: User) -> Response:
-    """Signs the user in: a new session, its cookies, `auth.login` in the audit trail, `SignedIn` as the answer."""
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    answer: SignedIn
+    session_id: str
+    secret: str  # what the cookie holds
+
+    def set_cookies(self, request: Request, response: Response) -> None:
+        set_session_cookies(request, response, self.secret, self.session_id, self.answer.expires_at)
+
+
+async def new_session(request: Request, user: User, oidc_refresh_token: str | None = None) -> NewSession:
+    """Signs the user in: a new session (with the provider's refresh token, signed in through
+    it), `auth.login` in the audit trail. The caller sets its cookies on its answer."""
     s = services_of(request)
     session_id, secret = new_id("ses"), secrets.token_urlsafe(32)
     expires_at = await s.accounts.create_session(
@@ -115,11 +127,18 @@ async def start_session(request: Request, user: User) -> Response:
         s.settings.session_ttl_s,
         address(request),
         request.headers.get("user-agent", ""),
+        oidc_refresh_token,
     )
     await s.audit_trail.record(f"user:{user.id}", "auth.login", user.id, address(request), None, None)
     answer = SignedIn(user=await user_view(s, user), csrf_token=csrf_token(s, session_id), expires_at=expires_at)
-    response = JSON(answer)
-    set_session_cookies(request, response, secret, session_id, expires_at)
+    return NewSession(answer, session_id, secret)
+
+
+async def start_session(request: Request, user: User) -> Response:
+    """Signs the user in and answers `SignedIn` with the session's cookies."""
+    session = await new_session(request, user)
+    response = JSON(session.answer)
+    session.set_cookies(request, response)
     return response
 
 
@@ -151,7 +170,8 @@ async def logout(request: Request) -> Response:
 
 
 async def socket_token(request: Request) -> Response:
-    """A short-lived agent token for the desk's socket of a signed-in agent or supervisor."""
+    """A short-lived agent token for the desk's socket of a signed-in agent or supervisor,
+    good until the session's end at the latest."""
     s = services_of(request)
     principal = await _signed_in(request)
     if principal.caller is not Caller.SESSION:
@@ -161,7 +181,9 @@ async def socket_token(request: Request) -> Response:
     version = await s.directory.token_version(principal.agent)
     if version is None:
         raise SwitchboardError(ErrorCode.CONFLICT, "this user has no agent profile yet (PUT /api/v1/agents/{id})")
-    expires_at = int(time.time() + s.settings.socket_token_ttl_s)
+    # Never past the session's end: a socket of a session that expires closes with it (4401, "token expired").
+    session: SignInSession = request.state.session
+    expires_at = int(min(time.time() + s.settings.socket_token_ttl_s, session.expires_at / 1000))
     token = s.signer.agent_token(principal.agent, version, expires_at)
     response = JSON(SocketToken(token=token, expires_at=expires_at * 1000, agent_id=principal.agent))
     renew_cookies(request, response)  # an open desk asks for one each hour: its cookies last the shift

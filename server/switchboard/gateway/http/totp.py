@@ -28,7 +28,7 @@ from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin
 from .openapi import ApiRoute, Operation
 from .principals import principal_of
-from .users import user_view
+from .users import revoke_sockets, user_view
 
 
 async def _signed_in_user(request: Request) -> tuple[Principal, User]:
@@ -72,8 +72,7 @@ async def reset_totp(request: Request) -> Response:
     s = services_of(request)
     uid = path_id(request, "user")
     found(await s.accounts.reset_totp(uid), "no such user")
-    if await s.directory.token_version(uid) is not None:  # its sockets close, as when its sessions end
-        await s.router.revoke_tokens(uid)
+    await revoke_sockets(s, uid)  # its sockets close, as when its sessions end
     return Response(status_code=204)
 
 
