@@ -1,0 +1,20 @@
+"""A session that ends closes its sockets: the socket tokens a session gives never outlive
+it, so the desk of a session that expires is closed with 4401 when it does."""
+
+from __future__ import annotations
+
+from test_accounts import PASSWORD, Browser, create_user
+
+
+async def test_the_socket_of_an_expiring_session_closes_with_it(make_deployment):
+    sb = await make_deployment(session_ttl_s=2.0)  # unused for 2 s, it ends
+    await sb.queue("support")
+    await create_user(sb, "alice@example.com", "agent", password=PASSWORD, queues=["support"])
+    async with Browser(sb) as desk:
+        signed_in = (await desk.sign_in("alice@example.com")).json()
+        answer = await desk.change("POST", "/api/v1/auth/socket-token")
+        assert answer.status_code == 200
+        assert answer.json()["expires_at"] <= signed_in["expires_at"], "the token ends with the session at the latest"
+        socket, _ = await sb.agent_socket(answer.json()["token"])
+        assert await socket.closed(timeout=10) == (4401, "token expired")
+        assert (await desk.change("POST", "/api/v1/auth/socket-token")).status_code == 401
