@@ -6,87 +6,25 @@ user disabled at the provider signed out at the next renewal with its sockets cl
 
 from __future__ import annotations
 
-import re
+import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from oidc_provider.provider import PASSWORD, RunningProvider, running_provider
+from oidc_provider.provider import with_provider
 
-from conftest import free_port
 from support import eventually
 from switchboard.gateway.http.oidc import safe_next
-
-FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
-
-
-class SingleSignOn:
-    """A deployment that signs in through the test provider, and a way to make browsers for it."""
-
-    def __init__(self, sb: Any, provider: RunningProvider) -> None:
-        self.sb = sb
-        self.provider = provider
-        self.base = sb.node.base
-
-    def browser(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=10, follow_redirects=False)
-
-    async def to_provider(self, http: httpx.AsyncClient, next_path: str | None = None) -> httpx.Response:
-        """`GET /auth/oidc/login`: its redirect to the provider."""
-        answer = await http.get(f"{self.base}/auth/oidc/login", params={"next": next_path} if next_path else None)
-        assert answer.status_code == 302, answer.text
-        return answer
-
-    async def at_provider(self, http: httpx.AsyncClient, authorization_url: str, account: str) -> str:
-        """Signs `account` in at the provider's form; the URL of our callback the provider sends back to."""
-        answer = await http.get(authorization_url)
-        for _ in range(10):
-            if answer.status_code in (302, 303):
-                location = answer.headers["location"]
-                url = location if location.startswith("http") else self.provider.issuer + location
-                if url.startswith(f"{self.base}/auth/oidc/callback"):
-                    return url
-                answer = await http.get(url)
-            elif answer.status_code == 200 and (action := FORM_ACTION.search(answer.text)):
-                answer = await http.post(
-                    self.provider.issuer + action[1], data={"login": account, "password": PASSWORD}
-                )
-            else:
-                raise AssertionError(f"the provider answered {answer.status_code}: {answer.text[:300]}")
-        raise AssertionError("the provider never sent the browser back")
-
-    async def sign_in(self, http: httpx.AsyncClient, account: str, next_path: str | None = None) -> httpx.Response:
-        """The whole flow; the callback's answer."""
-        start = await self.to_provider(http, next_path)
-        return await http.get(await self.at_provider(http, start.headers["location"], account))
-
-    async def me(self, http: httpx.AsyncClient) -> httpx.Response:
-        return await http.get(f"{self.base}/api/v1/me")
 
 
 @pytest.fixture
 async def single_sign_on(make_deployment: Any) -> AsyncIterator[Any]:
     """A factory: a deployment (settings as given) signing in through a fresh test provider."""
-    providers: list[Any] = []
-
-    async def factory(**settings: Any) -> SingleSignOn:
-        port = free_port()
-        sb = await make_deployment(
-            oidc_issuer=f"http://127.0.0.1:{port}",
-            oidc_client_id="switchboard",
-            oidc_client_secret="test-client-secret-of-switchboard",
-            **settings,
-        )
-        await sb.queue("support")
-        context = running_provider(port, f"{sb.node.base}/auth/oidc/callback")
-        providers.append(context)
-        return SingleSignOn(sb, await context.__aenter__())
-
-    yield factory
-    for context in reversed(providers):
-        await context.__aexit__(None, None, None)
+    async with contextlib.AsyncExitStack() as stack:
+        yield functools.partial(with_provider, make_deployment, stack)
 
 
 async def test_the_first_sign_in_makes_the_user_and_signs_it_in_with_pkce(single_sign_on):

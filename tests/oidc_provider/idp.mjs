@@ -65,7 +65,7 @@ const provider = new Provider(issuer, {
 function page(res, status, html) {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
-  res.end(`<!doctype html><html lang="en"><head><title>Test IdP</title></head><body>${html}</body></html>`);
+  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Test IdP</title></head><body>${html}</body></html>`);
 }
 
 async function readForm(req) {

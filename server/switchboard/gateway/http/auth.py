@@ -171,7 +171,8 @@ async def logout(request: Request) -> Response:
 
 async def socket_token(request: Request) -> Response:
     """A short-lived agent token for the desk's socket of a signed-in agent or supervisor,
-    good until the session's end at the latest."""
+    good until the session's end at the latest (and, signed in through the provider, for
+    SWITCHBOARD_OIDC_CHECK_S at most)."""
     s = services_of(request)
     principal = await _signed_in(request)
     if principal.caller is not Caller.SESSION:
@@ -183,7 +184,12 @@ async def socket_token(request: Request) -> Response:
         raise SwitchboardError(ErrorCode.CONFLICT, "this user has no agent profile yet (PUT /api/v1/agents/{id})")
     # Never past the session's end: a socket of a session that expires closes with it (4401, "token expired").
     session: SignInSession = request.state.session
-    expires_at = int(min(time.time() + s.settings.socket_token_ttl_s, session.expires_at / 1000))
+    ttl_s = s.settings.socket_token_ttl_s
+    if session.single_sign_on:
+        # Such a session is checked at the provider as it is renewed: its desk comes for a token (and
+        # renews it) once the next check is due, so that the provider's refusal reaches the desk.
+        ttl_s = min(ttl_s, s.settings.oidc_check_s + 1)
+    expires_at = int(min(time.time() + ttl_s, session.expires_at / 1000))
     token = s.signer.agent_token(principal.agent, version, expires_at)
     response = JSON(SocketToken(token=token, expires_at=expires_at * 1000, agent_id=principal.agent))
     renew_cookies(request, response)  # an open desk asks for one each hour: its cookies last the shift
