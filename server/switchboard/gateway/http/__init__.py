@@ -41,7 +41,6 @@ routes = [
     *login_links.routes,
     *totp.routes,
     *oidc.routes,
-    *oidc.pages,
     *users.routes,
     *agent_control.routes,
     *api_keys.routes,

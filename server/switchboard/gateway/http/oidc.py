@@ -205,7 +205,7 @@ routes = [
         Operation("How else one may sign in (the sign-in page's buttons)", {200: SignInProviders}, tag="auth"),
     ),
 ]
-# Pages for a browser, not the API: no OpenAPI description.
+# Pages for a browser, not the API (no OpenAPI description): the app serves them beside the API.
 pages = [
     Route(LOGIN_PATH, start_login, methods=["GET"]),
     Route(CALLBACK_PATH, finish_login, methods=["GET"]),
