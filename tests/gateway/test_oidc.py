@@ -60,6 +60,18 @@ async def test_the_first_sign_in_makes_the_user_and_signs_it_in_with_pkce(single
     assert "refresh" not in str(logins), "the provider's tokens never reach the audit trail"
 
 
+async def test_a_user_made_here_before_becomes_the_providers_on_its_first_sign_in(single_sign_on):
+    sso = await single_sign_on()
+    body = {"email": "Alice@IdP.example", "name": "Alice", "role": "agent", "password": "correct horse battery"}
+    made = await sso.sb.admin("POST", "/api/v1/users", body, 201)
+    async with sso.browser() as http:
+        assert (await sso.sign_in(http, "alice")).status_code == 303  # the provider says the email is verified
+        assert (await sso.me(http)).json()["id"] == made["id"]
+    user = await sso.sb.admin("GET", f"/api/v1/users/{made['id']}")
+    assert user["oidc"] is True and user["has_password"] is True and user["name"] == "Alice IdP"
+    assert len((await sso.sb.admin("GET", "/api/v1/users"))["users"]) == 1
+
+
 async def test_groups_give_roles_and_queues(single_sign_on):
     sso = await single_sign_on()
     async with sso.browser() as http:
@@ -127,6 +139,13 @@ async def test_bad_replayed_and_refused_callbacks_get_a_clear_page(single_sign_o
     async with sso.browser() as other:
         replayed = await other.get(url)
         assert replayed.status_code == 400 and "sb_session" not in other.cookies
+    # A callback URL of a flow begun in another browser (a link sent to sign its opener in as someone else).
+    async with sso.browser() as attacker, sso.browser() as victim:
+        lure = await sso.at_provider(attacker, (await sso.to_provider(attacker)).headers["location"], "alice")
+        refused = await victim.get(lure)
+        assert refused.status_code == 400 and "did not start in this browser" in refused.text
+        assert "sb_session" not in victim.cookies
+    async with sso.browser() as other:
         # A code with a state of another flow: the provider refuses it (PKCE, redirect and client bound).
         start = await sso.to_provider(other)
         state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]

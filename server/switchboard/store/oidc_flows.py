@@ -27,6 +27,7 @@ class OidcFlow(msgspec.Struct, frozen=True):
     code_verifier: str  # PKCE: only this server can trade the code for tokens
     next_path: str | None  # the page of this site the user came for
     redirect_uri: str  # the code is traded with the redirect URI it was issued for
+    browser_key_hash: str  # SHA-256 of what the cookie of the browser that began it holds
 
 
 def _key_of(keys: Keys, state: str) -> str:

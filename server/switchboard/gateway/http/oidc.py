@@ -4,7 +4,9 @@ sign-in page whether to show its "Sign in with ..." button.
 
 The flow is the authorization code with PKCE: the login route keeps the flow's nonce,
 verifier and the page the user came for in Redis under its `state` (store/oidc_flows.py),
-and the callback takes them back once. The provider's groups give the user its role and
+and the callback takes them back once. The flow is also bound to the browser that began
+it (a short-lived HttpOnly cookie whose hash the flow keeps): a callback URL opened in
+another browser signs nobody in, so nobody can be signed in as someone else by a link. The provider's groups give the user its role and
 queues (domain/accounts.py `grant_of`): a user is made on its first sign-in and follows
 the provider on each later one. The session that begins is the same as after a password
 sign-in, with the provider's refresh token kept to ask the provider again at renewals
@@ -16,6 +18,8 @@ links back to /login (never a stack trace). Only paths of this site are redirect
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import logging
 import secrets
@@ -30,14 +34,14 @@ from starlette.routing import Route
 from ...domain.accounts import ProviderGrant, UserRole, grant_of
 from ...domain.errors import SwitchboardError
 from ...record.accounts import User
-from ...store.oidc_flows import OidcFlow
+from ...store.oidc_flows import FLOW_TTL_S, OidcFlow
 from ..auth import new_id
 from ..oidc import ProviderRefused, ProviderUnreachable
 from ..static import PAGE_POLICY
 from .auth import new_session
 from .common import JSON, services_of
 from .openapi import ApiRoute, Operation
-from .principals import own_origin
+from .principals import is_https, own_origin
 from .users import revoke_sockets, sync_profile
 
 if TYPE_CHECKING:
@@ -50,6 +54,8 @@ CALLBACK_PATH = "/auth/oidc/callback"
 #: Where each role goes when the sign-in did not start from a page (as widget/login.js sends them).
 ROLE_HOMES = {UserRole.AGENT: "/desk", UserRole.SUPERVISOR: "/supervisor", UserRole.ADMIN: "/docs/api"}
 MAX_NEXT_LENGTH = 512
+#: The cookie that binds a flow to the browser that began it, sent back only to the callback.
+FLOW_COOKIE = "sb_oidc_flow"
 MAX_CODE_LENGTH = 4096
 
 
@@ -111,15 +117,31 @@ async def start_login(request: Request) -> Response:
     if s.oidc is None:
         return _not_set_up()
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+    browser_key = secrets.token_urlsafe(32)
     redirect_uri = own_origin(request) + CALLBACK_PATH
-    flow = OidcFlow(nonce, verifier, safe_next(request.query_params.get("next")), redirect_uri)
+    next_path = safe_next(request.query_params.get("next"))
+    flow = OidcFlow(nonce, verifier, next_path, redirect_uri, _hash(browser_key))
     try:
         url = await s.oidc.authorization_url(redirect_uri, state, nonce, verifier)
     except ProviderUnreachable as exc:
         log.warning("single sign-on: the provider did not answer: %s", exc)
         return _unreachable(s.settings.oidc_name)
     await s.oidc_flows.begin(state, flow)
-    return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        FLOW_COOKIE,
+        browser_key,
+        FLOW_TTL_S,
+        path=CALLBACK_PATH,
+        secure=is_https(request),
+        httponly=True,
+        samesite="lax",  # sent on the provider's redirect back (a top-level navigation)
+    )
+    return response
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 async def finish_login(request: Request) -> Response:
@@ -128,11 +150,12 @@ async def finish_login(request: Request) -> Response:
         return _not_set_up()
     params = request.query_params
     flow = await s.oidc_flows.finish(params.get("state", ""))
-    if flow is None:
+    browser_key = request.cookies.get(FLOW_COOKIE, "")
+    if flow is None or not hmac.compare_digest(_hash(browser_key), flow.browser_key_hash):
         return _page(
             400,
             "This sign-in has expired",
-            "It was used already, took too long, or did not start here. Sign in again.",
+            "It was used already, took too long, or did not start in this browser. Sign in again.",
         )
     if "error" in params:  # the provider's refusal (the user cancelled, or may not use this client)
         return _page(401, "The sign-in was refused", f"{s.settings.oidc_name} said: {params['error'][:200]}.")
@@ -172,6 +195,7 @@ async def finish_login(request: Request) -> Response:
     session = await new_session(request, user, signed_in.refresh_token)
     response = RedirectResponse(flow.next_path or ROLE_HOMES[user.role], status_code=303)
     session.set_cookies(request, response)
+    response.delete_cookie(FLOW_COOKIE, path=CALLBACK_PATH, secure=is_https(request), httponly=True, samesite="lax")
     return response
 
 
