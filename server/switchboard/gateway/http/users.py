@@ -133,6 +133,7 @@ async def change_user(request: Request) -> Response:
         await revoke_sockets(s, uid)
     if body.password is not None and not user.disabled:  # a reset: whoever knew the old one is signed out
         await s.accounts.end_sessions(uid)
+        await revoke_sockets(s, uid)  # and the sockets of those sessions close
     return JSON(await user_view(s, user))
 
 
