@@ -209,3 +209,19 @@ async def test_a_user_disabled_at_the_provider_is_signed_out_at_the_next_renewal
         assert (await desk.closed())[0] == 4401
     entries = (await sso.sb.admin("GET", "/api/v1/audit?action=auth.provider_refused"))["entries"]
     assert len(entries) == 1
+
+
+async def test_an_email_another_user_has_gets_a_page_not_a_takeover(single_sign_on):
+    sso = await single_sign_on()
+    async with sso.browser() as http:
+        assert (await sso.sign_in(http, "alice")).status_code == 303
+        alice = (await sso.me(http)).json()["id"]
+    await sso.sb.admin("PATCH", f"/api/v1/users/{alice}", {"email": "renamed@example.com"})
+    other = await sso.sb.admin(
+        "POST", "/api/v1/users", {"email": "alice@idp.example", "name": "Other", "role": "agent"}, 201
+    )
+    async with sso.browser() as http:
+        refused = await sso.sign_in(http, "alice")
+        assert refused.status_code == 409 and "Another user of Switchboard has this email" in refused.text
+        assert (await sso.me(http)).status_code == 401
+    assert (await sso.sb.admin("GET", f"/api/v1/users/{other['id']}"))["oidc"] is False

@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ...domain.accounts import ProviderGrant, UserRole, grant_of
-from ...domain.errors import SwitchboardError
+from ...domain.errors import ErrorCode, SwitchboardError
 from ...record.accounts import User
 from ...store.oidc_flows import FLOW_TTL_S, OidcFlow
 from ..auth import new_id
@@ -184,6 +184,8 @@ async def finish_login(request: Request) -> Response:
     try:
         user = await _provider_user(s, claims, email, grant)
     except SwitchboardError as exc:
+        if exc.code is not ErrorCode.CONFLICT:
+            raise
         log.warning("single sign-on: the user of %s cannot be stored: %s", claims["sub"], exc.message)
         return _page(
             409,
