@@ -11,6 +11,8 @@ import pyotp
 from test_accounts import PASSWORD, Browser, create_user
 from test_login_links import use_link
 
+from switchboard.gateway.http.auth import account_key
+
 
 async def enrol(browser: Browser) -> pyotp.TOTP:
     """Enrols and confirms a second factor for the signed-in user; its authenticator app."""
@@ -69,15 +71,17 @@ async def test_a_confirmed_second_factor_is_required_and_each_code_works_once(sb
 
 
 async def test_wrong_codes_count_toward_the_throttle(make_deployment):
-    sb = await make_deployment(login_free_failures=2)
+    sb = await make_deployment(login_failures_per_address=3)  # then the address waits for the window (900 s)
     await create_user(sb, "bob@example.com", "admin", password=PASSWORD)
     async with Browser(sb) as browser:
         await browser.sign_in("bob@example.com")
         app = await enrol(browser)
     wrong = "000000" if app.now() != "000000" else "111111"
-    statuses = [(await login(sb, "bob@example.com", totp=wrong)).status_code for _ in range(4)]
-    assert statuses[:2] == [401, 401] and statuses[-1] == 429, statuses
-    throttled = await login(sb, "bob@example.com", totp=code_of(1, app))
+    statuses = [(await login(sb, "bob@example.com", totp=wrong)).status_code for _ in range(3)]
+    assert statuses == [401, 401, 401], statuses
+    throttle = sb.node.services.login_throttle
+    assert int(await throttle.redis.get(throttle.keys.login_failures(account_key("bob@example.com")))) == 3
+    throttled = await login(sb, "bob@example.com", totp=code_of(1, app))  # even the right code now waits
     assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
 
 
