@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import hypothesis
+import pyotp
 import pytest
 import requests
 import schemathesis
@@ -255,7 +256,10 @@ VALID_BODIES: dict[str, Any] = {
     "change_user": {"name": "Probe"},
     "create_key": {"name": "probe", "scope": "read"},
     "force_state": {"state": "offline"},
+    "confirm_totp": {"code": "123456"},
 }
+#: The second factor of the user `pat` enrols in `world` (its confirmation is probed with a code of it).
+PAT_TOTP = pyotp.random_base32()
 PASSWORD = "correct horse battery"
 
 
@@ -282,12 +286,13 @@ async def world(sb: Any) -> dict[str, Any]:
         (await sb.admin("POST", "/api/v1/webhooks", VALID_BODIES["create_webhook"], expect=201))["id"] for _ in "ab"
     ]
     await sb.agent("max", queues=["other"])
-    for uid, role in (("boss", "admin"), ("ann", "agent"), ("lee", "agent"), ("tmp", "agent")):
+    for uid, role in (("boss", "admin"), ("ann", "agent"), ("lee", "agent"), ("tmp", "agent"), ("pat", "admin")):
         user = {"id": uid, "email": f"{uid}@example.com", "name": uid.title(), "role": role, "password": PASSWORD}
         await sb.admin("POST", "/api/v1/users", user, expect=201)
-    boss, boss_leaving, ann_session, lee = [
-        await sign_in(sb, f"{uid}@example.com") for uid in ("boss", "boss", "ann", "lee")
+    boss, boss_leaving, ann_session, lee, pat = [
+        await sign_in(sb, f"{uid}@example.com") for uid in ("boss", "boss", "ann", "lee", "pat")
     ]
+    await sb.node.services.accounts.begin_totp("pat", PAT_TOTP)  # enrolled, to confirm
     await sb.admin("DELETE", "/api/v1/agents/lee", expect=204)  # a user without its agent profile
     await sb.node.services.login_throttle.make_wait(account_key("locked@example.com"), 600)
     keys = [(await sb.admin("POST", "/api/v1/api-keys", {"name": n, "scope": "read"}, expect=201)) for n in "ab"]
@@ -308,6 +313,7 @@ async def world(sb: Any) -> dict[str, Any]:
         "leaving": boss_leaving,
         "ann_session": ann_session,
         "lee_session": lee,
+        "pat_session": pat,
         "read_key": keys[0]["key"],
         "old_key": keys[1]["id"],
     }
@@ -340,6 +346,19 @@ def account_probes(w: dict[str, Any]) -> list[Probe]:
         Probe("socket_token", 403, token=None, session=boss, csrf=True),  # an admin has no desk
         Probe("socket_token", 409, token=None, session=w["lee_session"], csrf=True),
         Probe("logout", 204, token=None, session=w["leaving"], csrf=True),
+        Probe("confirm_totp", 409, body=VALID_BODIES["confirm_totp"], token=None, session=boss, csrf=True),
+        Probe("confirm_totp", 400, body={"code": "x"}, token=None, session=w["pat_session"], csrf=True),
+        Probe(
+            "confirm_totp",
+            200,
+            body={"code": pyotp.TOTP(PAT_TOTP).now()},
+            token=None,
+            session=w["pat_session"],
+            csrf=True,
+        ),
+        Probe("enrol_totp", 409, token=None, session=w["pat_session"], csrf=True),  # confirmed by the one before
+        Probe("enrol_totp", 200, token=None, session=boss, csrf=True),
+        Probe("reset_totp", 204, {"id": "pat"}),
         Probe("create_user", 201, body=VALID_BODIES["create_user"], token=None, session=boss, csrf=True),
         Probe("create_user", 400, body={**VALID_BODIES["create_user"], "queues": ["missing"]}),
         Probe("create_user", 409, body={**VALID_BODIES["create_user"], "email": "boss@example.com"}),

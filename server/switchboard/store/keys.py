@@ -151,6 +151,10 @@ class Keys:
         """The user a one-time sign-in link signs in, until it is used or expires."""
         return self._r("login", "link", token_hash)
 
+    def oidc_flow(self, state_hash: str) -> str:
+        """A sign-in through the OpenID Connect provider under way: its nonce, PKCE verifier and next page."""
+        return self._r("login", "oidc", state_hash)
+
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")
