@@ -266,7 +266,8 @@ PASSWORD = "correct horse battery"
 async def world(sb: Any) -> dict[str, Any]:
     """What the probes need: queues, agents (one with an offer), visitors (one chatting), and one of each resource."""
     for qid in ("support", "other", "empty"):
-        await sb.queue(qid)
+        # ann's offer must outlive the whole run, however loaded the machine (a probe needs it)
+        await sb.queue(qid, offer_timeout_s=3600)
     ann = await sb.agent("ann")
     sue = await sb.agent("sue", queues=["other"], role="supervisor")
     await sb.agent("gone")
