@@ -28,6 +28,7 @@ from ..store.engine import Timeouts
 from ..store.figures import Figures
 from ..store.keys import Keys
 from ..store.login_links import LoginLinks
+from ..store.password_links import PasswordLinks
 from ..store.router import Router
 from ..store.throttle import HandshakeCounter, LoginThrottle
 from ..store.visitors import Visitors
@@ -39,6 +40,7 @@ from .event_history import EventHistory
 from .hub import Hub
 from .limits import Gate
 from .metrics import Metrics
+from .outbound_mail import Mailer
 from .privacy import PrivacyRequests
 from .supervision import SupervisorFeed
 from .webhooks import WebhookDispatcher
@@ -96,6 +98,8 @@ class Services:
     audit_backlog: AuditBacklog  # what the live path audits, written behind its back
     login_throttle: LoginThrottle
     login_links: LoginLinks  # one-time sign-in links (Redis)
+    password_links: PasswordLinks  # invitations' and password resets' links (Redis)
+    mailer: Mailer  # invitations and password resets by email
 
 
 def build_services(settings: Settings) -> Services:
@@ -168,4 +172,6 @@ def build_services(settings: Settings) -> Services:
         audit_backlog=AuditBacklog(audit_trail),
         login_throttle=LoginThrottle(redis, keys),
         login_links=LoginLinks(redis, keys),
+        password_links=PasswordLinks(redis, keys),
+        mailer=Mailer.of(settings.smtp_url, settings.smtp_from, settings.smtp_timeout_s),
     )

@@ -151,6 +151,10 @@ class Keys:
         """The user a one-time sign-in link signs in, until it is used or expires."""
         return self._r("login", "link", token_hash)
 
+    def password_link(self, token_hash: str) -> str:
+        """The user (and the link's purpose) an invitation's or password reset's link is for, until used or expired."""
+        return self._r("password", "link", token_hash)
+
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")
