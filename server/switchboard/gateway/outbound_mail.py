@@ -94,7 +94,7 @@ class Mailer:
     async def send(self, mail: Mail, sender_host: str) -> MailOutcome:
         server = self.server
         if server is None:
-            return MailOutcome(False, "no mail server is set up (SWITCHBOARD_SMTP_URL): pass the link on yourself")
+            return MailOutcome(False, "no mail server is set up (SWITCHBOARD_SMTP_URL)")
         try:
             message = self.message(mail, sender_host)
         except (ValueError, TypeError) as exc:
