@@ -61,7 +61,7 @@ function start(me) {
   signout.addEventListener('click', () => signOutSession(me.csrf_token));
   if (me.role !== 'admin') { refuse(me); return; }
   useCsrfToken(me.csrf_token);
-  for (const section of Object.values(SECTIONS)) section.init();
+  for (const section of Object.values(SECTIONS)) section.init(me);
   show('console');
   window.addEventListener('hashchange', () => open(true));
   open(false);

@@ -96,6 +96,13 @@ async def test_people_made_in_the_console_take_and_supervise_a_chat_and_a_disabl
     first = await choose_password(browser, alice_link)
     await expect(first).to_have_url(at(sb, "/desk"))
     await first.context.close()
+    used, _ = await new_page(browser)
+    await used.goto(alice_link)
+    await used.get_by_label("New password").fill("yet another passphrase")
+    await used.get_by_label("Confirm the password").fill("yet another passphrase")
+    await used.get_by_role("button", name="Set the password and sign in").click()
+    await expect(used.get_by_role("alert")).to_contain_text("already used or has expired")
+    await used.context.close()
     desk, desk_problems = await new_page(browser)
     await desk.goto(f"{sb.node.base}/login?next=/desk")
     await sign_in(desk, "alice@example.com", NEW_PASSWORD)
@@ -128,6 +135,29 @@ async def test_people_made_in_the_console_take_and_supervise_a_chat_and_a_disabl
 
 async def test_each_section_loads_and_saves(sb, browser, tmp_path: Path):
     page, problems = await admin_console(sb, browser)
+
+    # Users: made without an invitation, then its routing profile edited; the admin cannot disable itself.
+    form = page.locator("#user-form")
+    await form.get_by_label("Email").fill("carl@example.com")
+    await form.get_by_label("Name").fill("Carl")
+    await form.get_by_label("support", exact=True).check()
+    await form.get_by_label("Send an invitation").uncheck()
+    await form.get_by_role("button", name="Create the user").click()
+    await expect(page.locator("#users-status")).to_have_text("Carl is saved.")
+    await expect(page.locator("#user-link")).to_be_hidden()
+    await page.get_by_role("button", name="Edit Carl").click()
+    await expect(form.get_by_label("Name")).to_be_focused()
+    await form.get_by_label("Skills").fill("billing, refunds")
+    await form.get_by_label(re.compile("^Capacity")).fill("5")
+    await expect(page.locator("#user-form-title")).to_have_text("Edit Carl")
+    await form.get_by_role("button", name="Save the user").click()
+    await expect(page.locator("#user-form-title")).to_have_text("New user")  # saved: the form is for the next one
+    carl = await user_id(sb, "carl@example.com")
+    profile = await sb.admin("GET", f"/api/v1/agents/{carl}")
+    assert (profile["skills"], profile["capacity"], profile["queues"]) == (["billing", "refunds"], 5, ["support"])
+    await expect(page.get_by_role("button", name="Disable Boss")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Disable Carl")).to_be_visible()
+    await assert_accessible(page)
 
     # Queues: the form, the JSON editor beside it, and the server's refusal next to them.
     await page.get_by_role("link", name="Queues").click()

@@ -20,6 +20,7 @@ const ui = {
 let users = [];
 let cursor = null;
 let knownQueues = [];
+let myId = '';
 // Whether the server has `DELETE /api/v1/users/{id}/totp`; found out by the first use.
 let totpResettable = true;
 
@@ -73,6 +74,7 @@ async function resetTotp(user) {
 }
 
 function userRow(user) {
+  const me = user.id === myId; // no disabling or deleting oneself: the console would lock its own admin out
   const status = user.disabled ? 'Disabled' : user.has_password ? 'Active' : 'No password yet';
   const named = (verb) => `${verb} ${user.name}`;
   return row([
@@ -84,14 +86,14 @@ function userRow(user) {
       named(user.has_password ? 'Reset the password of' : 'Invite')),
       totpResettable && user.has_totp && button('Reset second factor', () => act(ui.status,
         `Reset ${user.name}'s second factor?`, () => resetTotp(user)), 'btn btn-small', named('Reset the second factor of')),
-      button(user.disabled ? 'Enable' : 'Disable', () => act(ui.status,
+      !me && button(user.disabled ? 'Enable' : 'Disable', () => act(ui.status,
         user.disabled ? '' : `Disable ${user.name}? Their sessions end and their desk closes at once.`,
         async () => {
           await api('PATCH', `/api/v1/users/${seg(user.id)}`, { disabled: !user.disabled });
           say(ui.status, `${user.name} is ${user.disabled ? 'enabled' : 'disabled'}.`);
           await load();
         }), user.disabled ? 'btn btn-small' : 'btn btn-small btn-danger', named(user.disabled ? 'Enable' : 'Disable')),
-      button('Delete', () => act(ui.status, `Delete ${user.name} for good?`, async () => {
+      !me && button('Delete', () => act(ui.status, `Delete ${user.name} for good?`, async () => {
         await api('DELETE', `/api/v1/users/${seg(user.id)}`);
         say(ui.status, `${user.name} is deleted.`);
         await load();
@@ -117,24 +119,23 @@ function startNew() {
 }
 
 async function edit(user) {
+  // The profile first, so that nothing typed meanwhile is overwritten by it.
+  const agent = user.agent_id ? await api('GET', `/api/v1/agents/${seg(user.agent_id)}`).catch(() => null) : null;
   ui.form.reset();
   ui.id.value = user.id;
   ui.email.value = user.email;
   ui.name.value = user.name;
   ui.role.value = user.role;
   queueChecks(knownQueues, user.queues || []);
+  if (agent) {
+    ui.languages.value = joined(agent.languages);
+    ui.skills.value = joined(agent.skills);
+    ui.capacity.value = agent.capacity;
+  }
   setText(ui.title, `Edit ${user.name}`);
   setText(ui.submit, 'Save the user');
   ui.cancel.hidden = false;
   ui.inviteRow.hidden = true;
-  if (user.agent_id) {
-    const agent = await api('GET', `/api/v1/agents/${seg(user.agent_id)}`).catch(() => null);
-    if (agent) {
-      ui.languages.value = joined(agent.languages);
-      ui.skills.value = joined(agent.skills);
-      ui.capacity.value = agent.capacity;
-    }
-  }
   showProfile();
   ui.name.focus();
 }
@@ -193,7 +194,8 @@ async function more() {
   render();
 }
 
-export function init() {
+export function init(me) {
+  myId = me.id;
   onSubmit(ui.form, ui.error, save);
   ui.role.addEventListener('change', showProfile);
   ui.cancel.addEventListener('click', startNew);
