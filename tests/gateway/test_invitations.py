@@ -111,6 +111,8 @@ async def test_an_invitation_arrives_by_email_and_its_link_works_once(mailing, i
     assert not message.is_multipart() and message.get_content_type() == "text/plain"
     base, token = link_in(message)
     assert base == sb.node.base and sent["link"] == f"{base}/password#token={token}"
+    text = message.get_content()
+    assert text.startswith("Hello Alice,") and f"sign in at {base}/login with your email" in text
 
     async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as browser:
         answer = await set_password(sb, token, http=browser)

@@ -66,14 +66,13 @@ OPENINGS = {
 }
 
 
-def _mail_text(name: str, role: str, purpose: LinkPurpose, link: str, expires_at_s: float) -> str:
+def _mail_text(name: str, role: str, purpose: LinkPurpose, base: str, link: str, expires_at_s: float) -> str:
     until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires_at_s))
     return (
         f"Hello {name},\n\n"
         f"{OPENINGS[purpose].format(role=role)}\n\n"
         f"{link}\n\n"
-        f"The link works once, until {until}. Then sign in at {link.split('#')[0].removesuffix(PASSWORD_PAGE)}/login "
-        "with your email and that password.\n\n"
+        f"The link works once, until {until}. Afterwards, sign in at {base}/login with your email and that password.\n\n"
         "If you did not expect this email, you can ignore it.\n"
     )
 
@@ -88,9 +87,8 @@ async def _send_link(request: Request, purpose: LinkPurpose) -> Response:
     expires_at_s = time.time() + ttl_s
     base = own_origin(request)
     link = f"{base}{PASSWORD_PAGE}#token={token}"
-    mail = Mail(
-        user.name, user.email, SUBJECTS[purpose], _mail_text(user.name, user.role.value, purpose, link, expires_at_s)
-    )
+    text = _mail_text(user.name, user.role.value, purpose, base, link, expires_at_s)
+    mail = Mail(user.name, user.email, SUBJECTS[purpose], text)
     outcome = await s.mailer.send(mail, urlsplit(base).hostname or "")
     answer = PasswordLinkSent(
         link=link, emailed=outcome.sent, email=user.email, expires_at=int(expires_at_s * 1000), problem=outcome.problem
