@@ -182,13 +182,20 @@ async def test_only_admins_send_links(mailing, inbox):
     assert inbox.messages == []
 
 
-async def test_without_a_reachable_mail_server_the_admin_gets_the_link(make_deployment):
+async def test_without_a_reachable_mail_server_the_admin_gets_the_link(make_deployment, inbox):
     nowhere = free_port()  # nothing listens there
     sb = await make_deployment(smtp_url=f"smtp://127.0.0.1:{nowhere}", smtp_timeout_s=2)
     user = await create_user(sb, "erin@example.com", "agent")
     sent = await sb.admin("POST", f"/api/v1/users/{user['id']}/invitation")
     assert sent["emailed"] is False and f"127.0.0.1:{nowhere}" in sent["problem"]
     assert (await set_password(sb, sent["link"].split("#token=")[1])).status_code == 200
+
+    # TLS asked of a server that speaks plain SMTP: the handshake fails, and that is said too.
+    tls = await make_deployment(smtp_url=f"smtps://127.0.0.1:{inbox.port}", smtp_timeout_s=2)
+    user = await create_user(tls, "eli@example.com", "agent")
+    sent = await tls.admin("POST", f"/api/v1/users/{user['id']}/invitation")
+    assert sent["emailed"] is False and f"127.0.0.1:{inbox.port}" in sent["problem"]
+    assert inbox.messages == []
 
     unset = await make_deployment(public_url="https://chat.example.com")
     user = await create_user(unset, "fay@example.com", "agent")
