@@ -220,7 +220,9 @@ async def test_each_section_loads_and_saves(sb, browser, tmp_path: Path):
     assert (await sb.admin("GET", "/api/v1/not-ready-reasons"))["reasons"] == ["Break", "Lunch", "Training"]
 
     # Webhooks: the secret once, the dead letters.
-    await page.get_by_role("link", name="Webhooks").click()
+    await page.get_by_role("link", name="Webhooks").focus()
+    await page.keyboard.press("Enter")  # the section list works from the keyboard
+    await expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_focused()
     form = page.locator("#webhook-form")
     await form.get_by_label(re.compile("^Address")).fill("http://127.0.0.1:9/hook")
     await form.get_by_role("button", name="Create the webhook").click()
