@@ -150,6 +150,21 @@ async def test_a_password_reset_ends_the_old_password_and_its_sessions(mailing, 
         await desk.sign_in("bob@example.com", NEW_PASSWORD)
 
 
+async def test_a_link_used_ends_the_users_other_links(mailing, inbox):
+    sb = mailing
+    bob = await create_user(sb, "bob@example.com", "agent")
+    ann = await create_user(sb, "ann@example.com", "agent")
+    tokens = []
+    for user in (bob, bob, ann):
+        await sb.admin("POST", f"/api/v1/users/{user['id']}/invitation")
+        tokens.append(link_in(inbox.messages[-1])[1])
+    earlier, latest, anns = tokens
+    assert (await set_password(sb, latest)).status_code == 200
+    assert (await set_password(sb, earlier)).status_code == 401, "the earlier invitation died with the used one"
+    assert (await set_password(sb, anns)).status_code == 200, "another user's link is not touched"
+    assert not await sb.node.services.redis.keys("*password:link*"), "nothing is left behind"
+
+
 async def test_an_expired_link_is_refused(make_deployment, inbox):
     sb = await make_deployment(smtp_url=inbox.url, password_link_ttl_s=1)
     user = await create_user(sb, "carol@example.com", "agent")

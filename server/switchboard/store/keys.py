@@ -155,6 +155,10 @@ class Keys:
         """The user (and the link's purpose) an invitation's or password reset's link is for, until used or expired."""
         return self._r("password", "link", token_hash)
 
+    def password_links_of(self, user_id: str) -> str:
+        """The token hashes of a user's password links: one used, the others go."""
+        return self._r("password", "links", user_id)
+
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")
