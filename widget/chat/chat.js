@@ -52,6 +52,7 @@ export function start(host, early) {
   let offline = false;
   let pageSent = false; // the hello carried the page
   let tokenSent = null; // the visitor token the last hello carried
+  let signedIdentity = null; // the host site's signed identity of its customer (identifyAs)
   let typingOn = false;
   let typingTimer = 0;
   let typersTimer = 0;
@@ -211,10 +212,13 @@ export function start(host, early) {
   // --- connection
 
   function hello() {
-    const frame = { type: 'hello' };
+    const frame = { type: 'hello', language: config.language };
     tokenSent = storage.get('token');
     if (tokenSent) {
       frame.visitor_token = tokenSent;
+    }
+    if (signedIdentity) {
+      frame.identity = signedIdentity;
     }
     if (conversationId) {
       frame.resume = { conversation_id: conversationId, last_seq: Math.max(0, maxSeq - RESUME_WINDOW) };
@@ -241,6 +245,10 @@ export function start(host, early) {
         renderStatus();
       },
       tokenRefused() { // the token is not (or no longer) valid: start over as a new visitor
+        if (signedIdentity) {
+          console.warn('switchboard.js: the server refused the signed identity; going on as an anonymous visitor');
+          signedIdentity = null;
+        }
         storage.set({ token: null, conv: null });
         forgetConversation();
         clearTranscript();
@@ -291,6 +299,15 @@ export function start(host, early) {
     if (!tokenSent && storedToken && storedToken !== welcome.visitor_token && !conversationId) {
       connection.resync(); // another tab was first: be the same visitor
       return;
+    }
+    if (tokenSent && welcome.visitor_token !== tokenSent) {
+      // The server made this browser someone else (the site's customer signed out, or another
+      // signed in): nothing of the last visitor's chat stays on the screen.
+      storage.set({ conv: null, left: null });
+      forgetConversation();
+      clearTranscript();
+      entries.forget();
+      setPhase('idle');
     }
     storage.set({ token: welcome.visitor_token });
     const card = welcome.conversation;
@@ -707,7 +724,7 @@ export function start(host, early) {
   function acceptInvite() {
     invite.hidden = true;
     setStarting(true);
-    request({ type: 'accept_invite', invite_id: inviteId }, true)
+    request({ type: 'accept_invite', invite_id: inviteId, language: config.language }, true)
       .then(begin, showNotice)
       .finally(() => setStarting(false));
     open(true);
@@ -834,6 +851,21 @@ export function start(host, early) {
     connection.resync();
   }
 
+  // The host site's signed identity of its signed-in customer (a JWT): the server names and
+  // verifies the customer from it, and it is the same visitor on every device.
+  function identifyAs(identity) {
+    if (identity === signedIdentity) {
+      return;
+    }
+    signedIdentity = identity;
+    storage.set({ token: null, conv: null, left: null });
+    forgetConversation();
+    clearTranscript();
+    entries.forget();
+    setPhase('idle');
+    connection.resync();
+  }
+
   function setAttributes(attributes) {
     for (const [name, value] of Object.entries(attributes)) {
       if (value == null) {
@@ -854,6 +886,7 @@ export function start(host, early) {
 
   // --- start
 
+  signedIdentity = early.signedIdentity;
   if (early.identity && early.identity !== storage.get('token')) {
     storage.set({ token: early.identity, conv: null, left: null });
     forgetConversation();
@@ -866,5 +899,5 @@ export function start(host, early) {
     open(true);
   }
 
-  return { open, close, toggle, identify, setAttributes, prefill: prechat.prefill };
+  return { open, close, toggle, identify, identifyAs, setAttributes, prefill: prechat.prefill };
 }

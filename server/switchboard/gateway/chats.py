@@ -17,6 +17,7 @@ import msgspec
 from ..domain import frames as f
 from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origins
 from ..domain.errors import ErrorCode, SwitchboardError
+from ..domain.identity import IdentityClaims, identified_customer
 from ..domain.returning import Replay, goes_on, replay_from
 from ..domain.states import Channel
 from ..record.database import RECORD_ERRORS
@@ -100,9 +101,13 @@ class CustomerChats:
         replay = replay_from(last_seq, await self._router.history_length(conversation_id))
         return replay, await self._router.history(conversation_id, replay.after, audience="customer")
 
-    async def start(self, visitor_id: str, command: f.StartChat, site: Site) -> ChatStarted:
+    async def start(
+        self, visitor_id: str, command: f.StartChat, site: Site, identity: IdentityClaims | None = None
+    ) -> ChatStarted:
+        """A new chat; under a signed identity its customer is the identity's, verified."""
         text = f.check_text(command.text, self._text_limit) if command.text else ""
-        customer = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
+        given = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
+        customer = identified_customer(identity, given)
         hold = await self._admit(command.queue, command.channel.value, site)
         result = await self._router.start_chat(
             visitor_id=visitor_id,
@@ -118,6 +123,7 @@ class CustomerChats:
             priority=command.priority,
             hold_until=hold.until,
             closed_message=hold.closed_message,
+            verified=identity is not None,
         )
         return result
 
@@ -164,9 +170,12 @@ class CustomerChats:
             )
         return result
 
-    async def accept_invite(self, visitor_id: str, invite_id: str, site: Site) -> ChatStarted:
-        """A chat in the invitation's queue, with the customer's defaults; refused like a start_chat
-        when that queue has closed since, or when this site may not open chats in it."""
+    async def accept_invite(
+        self, visitor_id: str, invite_id: str, language: str, site: Site, identity: IdentityClaims | None = None
+    ) -> ChatStarted:
+        """A chat in the invitation's queue, in the widget's language; refused like a start_chat
+        when that queue has closed since, does not serve that language, or when this site may
+        not open chats in it."""
         queue = await self._directory.invite_queue(invite_id, visitor_id)
         await self._admit(queue, Channel.WEBCHAT, site)
         result = await self._router.start_chat(
@@ -174,12 +183,13 @@ class CustomerChats:
             conversation_id=new_id("c"),
             session_id=new_id("s"),
             queue="",
-            language="en",
+            language=language,
             skills=[],
             channel="webchat",
-            customer={},
+            customer=identified_customer(identity, {}),
             attributes={},
             invite_id=invite_id,
+            verified=identity is not None,
         )
         return result
 

@@ -51,6 +51,10 @@ class CustomerHello(Command, tag="hello"):
     visitor_token: Annotated[str, msgspec.Meta(max_length=512)] | None = None
     resume: Resume | None = None
     page: Page | None = None
+    #: the host site's signed identity of its customer (a JWT; see gateway/identity.py)
+    identity: Annotated[str, msgspec.Meta(max_length=8192)] | None = None
+    #: the widget's language: an accepted invitation's chat asks for it
+    language: Tag | None = None
 
 
 class PageView(Command, tag="page_view"):
@@ -91,6 +95,8 @@ class EndChat(Command, tag="end_chat"):
 
 class AcceptInvite(Command, tag="accept_invite"):
     invite_id: Id
+    #: the language the chat asks for; else the one of `hello`, else English
+    language: Tag | None = None
 
 
 class DismissInvite(Command, tag="dismiss_invite"):

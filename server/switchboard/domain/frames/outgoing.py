@@ -46,6 +46,8 @@ class Contact(Part):
     name: str | UnsetType = UNSET
     email: str | UnsetType = UNSET
     phone: str | UnsetType = UNSET
+    #: the host site's id of the customer, from its signed identity
+    external_id: str | UnsetType = UNSET
 
 
 class PageVisit(Part):
@@ -94,6 +96,10 @@ class Card(Part):
     journey: list[PageVisit]
     queued_at: int
     duration_s: int
+    #: the customer's visitor: `GET /api/v1/conversations?visitor=` lists its earlier conversations
+    visitor_id: str | UnsetType = UNSET
+    #: the chat's attributes (pre-chat fields, topic, a bot's variables)
+    attributes: dict[str, str] = {}
     connected_at: int | UnsetType = UNSET
     ended_at: int | UnsetType = UNSET
     end_reason: str | UnsetType = UNSET
@@ -348,6 +354,8 @@ class Offer(Frame, tag="offer"):
     queued_at: int
     offered_at: int
     expires_at: int
+    #: the chat's attributes (pre-chat fields, topic, a bot's variables)
+    attributes: dict[str, str] = {}
     from_agent: AgentRef | UnsetType = UNSET
 
 

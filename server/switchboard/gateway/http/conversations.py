@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from starlette.requests import Request
@@ -16,13 +17,18 @@ from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.frames.outgoing import Card, HistoryEvent, Message, NoteAdded
 from ...domain.parameters import bounded_int
 from ...domain.states import SessionStatus
+from ...record.search import CustomerFilter
 from ...store.clock import now_ms
 from .common import JSON, found, path_id, services_of
 from .guards import requires_admin, requires_admin_or_agent
 from .openapi import ApiRoute, Operation, Param, QueryId
 from .principals import actor
 
+if TYPE_CHECKING:
+    from ..services import Services
+
 MAX_SEQ = 2**31 - 1
+MAX_EXTERNAL_ID = 128
 
 
 class ConversationPage(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,23 +57,36 @@ class Conversation(ConversationHistory, forbid_unknown_fields=True, kw_only=True
 
 @requires_admin_or_agent
 async def get_conversation(request: Request) -> Response:
-    """The whole conversation. An agent reads only one it took part in; a supervisor also
-    those with a session in a queue it supervises."""
+    """The whole conversation. An agent reads only one it took part in, or one of a customer
+    it served (its earlier conversations); a supervisor also those with a session in a queue
+    it supervises."""
     s = services_of(request)
     cid = path_id(request, "conversation")
     aid = request.state.agent
-    supervising = None  # the queues that let a supervisor read it
-    if aid is not None and not await s.directory.took_part(aid, cid):
-        supervising = supervised(await s.directory.agent_profile(aid) or {})
-        if not supervising:
-            raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+    took_part = aid is None or await s.directory.took_part(aid, cid)
     conversation = await s.directory.conversation(cid)
     if conversation is None:  # it left Redis after the live window: PostgreSQL keeps it
         conversation = await s.record.conversation(cid, now_ms())
-    conversation = found(conversation, "no such conversation")
-    if supervising is not None and not any(card["queue"]["id"] in supervising for card in conversation["sessions"]):
+    if not took_part and not (conversation is not None and await may_read_as_context(s, aid, conversation)):
         raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
-    return JSON(conversation)
+    return JSON(found(conversation, "no such conversation"))
+
+
+async def may_read_as_context(s: Services, aid: str, conversation: dict[str, Any]) -> bool:
+    """A conversation an agent did not take part in: one of its supervised queues, or one of
+    a customer the agent served."""
+    supervising = supervised(await s.directory.agent_profile(aid) or {})
+    if any(card["queue"]["id"] in supervising for card in conversation["sessions"]):
+        return True
+    visitor = conversation["card"].get("visitor_id")
+    return visitor is not None and await served_customer(s, aid, CustomerFilter(visitor=visitor))
+
+
+async def served_customer(s: Services, aid: str, customer: CustomerFilter) -> bool:
+    """Whether the agent took part in a conversation of this customer."""
+    among = await s.directory.agent_conversation_ids(aid)
+    served, _ = await s.search.page(None, None, None, 1, None, among=among, customer=customer)
+    return bool(served)
 
 
 @requires_admin_or_agent
@@ -85,13 +104,16 @@ async def list_conversations(request: Request) -> Response:
     queue = check_id("queue", params["queue"]) if params.get("queue") else None
     cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
     limit = search.parse_limit(params.get("limit"))
+    customer = customer_filter(params)
     s = services_of(request)
     among = supervising = None
     if request.state.agent is not None:
         among = await s.directory.agent_conversation_ids(request.state.agent)
         supervising = sorted(supervised(await s.directory.agent_profile(request.state.agent) or {}))
+        if customer is not None and await served_customer(s, request.state.agent, customer):
+            among = supervising = None  # the agent talks (or talked) with this customer: its context
     found, position = await s.search.page(
-        q.strip() or None, state, queue, limit, cursor, among=among, or_in_queues=supervising
+        q.strip() or None, state, queue, limit, cursor, among=among, or_in_queues=supervising, customer=customer
     )
     now = now_ms()
     live = {
@@ -103,6 +125,17 @@ async def list_conversations(request: Request) -> Response:
         if card is not None and search.card_matches(card, state, queue):
             cards.append(card)
     return JSON({"conversations": cards, "next": search.encode_cursor(position) if position else None})
+
+
+def customer_filter(params: Mapping[str, str]) -> CustomerFilter | None:
+    """`visitor` and `external_id`: one customer's conversations."""
+    visitor = check_id("visitor", params["visitor"]) if params.get("visitor") else None
+    external_id = params.get("external_id") or None
+    if external_id is not None and (len(external_id) > MAX_EXTERNAL_ID or "\x00" in external_id):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"external_id must be at most {MAX_EXTERNAL_ID} characters")
+    if visitor is None and external_id is None:
+        return None
+    return CustomerFilter(visitor, external_id)
 
 
 @requires_admin
@@ -126,6 +159,12 @@ routes = [
                 Param("q", Annotated[str, msgspec.Meta(max_length=search.QUERY_LIMIT)], "words to search for"),
                 Param("state", SessionStatus, "only conversations whose card has this status"),
                 Param("queue", QueryId, "only conversations of this queue"),
+                Param("visitor", QueryId, "only this visitor's conversations"),
+                Param(
+                    "external_id",
+                    Annotated[str, msgspec.Meta(max_length=MAX_EXTERNAL_ID)],
+                    "only the conversations of the customer the host site's signed identity calls so",
+                ),
                 Param("cursor", str, "the `next` of the previous page"),
                 Param("limit", Annotated[int, msgspec.Meta(ge=1, le=search.MAX_LIMIT)], "conversations a page"),
             ],
