@@ -9,8 +9,8 @@
 import { $, setText } from './lib/dom.js';
 import { LOGIN_REASONS, PASTE_HASH } from './lib/session.js';
 
-// Where each role goes when no `next` says otherwise (the API reference until the admin console exists).
-const ROLE_HOMES = { agent: '/desk', supervisor: '/supervisor', admin: '/docs/api' };
+// Where each role goes when no `next` says otherwise.
+const ROLE_HOMES = { agent: '/desk', supervisor: '/supervisor', admin: '/admin' };
 const NOTICES = {
   [LOGIN_REASONS.ENDED]: 'Your session has ended: you were signed out (here or elsewhere), or an administrator ' +
     'disabled your account. Sign in again.',

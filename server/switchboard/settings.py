@@ -160,6 +160,21 @@ class Settings:
         "... a session signed in through the provider is renewed at the provider (a refresh) at most this often: "
         "a user disabled there is signed out here, its sockets closed, at the first renewal after",
     )
+    smtp_url: str | None = setting(
+        None,
+        "the mail server invitations and password resets go out through: `smtp://user:password@host:port` "
+        "(STARTTLS when the server offers it) or `smtps://...` (TLS from the start); unset: the admin console "
+        "shows the link to pass on instead (see [Inviting users](#inviting-users))",
+    )
+    smtp_from: str | None = setting(
+        None,
+        "the sender of those emails (`Switchboard <chat@example.com>`)",
+        shown_default="`no-reply@` the host of the link",
+    )
+    smtp_timeout_s: float = setting(10.0, "the longest an email may take to hand to the mail server")
+    password_link_ttl_s: float = setting(
+        72 * 3600.0, "an invitation's or password reset's link works once, for this long"
+    )
     max_frame_bytes: int = setting(64 * 1024, "largest frame (else 1009)")
     frames_per_s: float = setting(20.0, "refill rate of each socket's frame bucket")
     frame_burst: int = setting(100, "size of that bucket", minimum=1)

@@ -33,6 +33,7 @@ from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.http import routes as http_routes
 from switchboard.gateway.http.auth import account_key
 from switchboard.gateway.http.openapi import ApiRoute
+from switchboard.store.password_links import LinkPurpose
 
 
 async def test_the_document_describes_every_route_of_the_api(sb):
@@ -252,6 +253,7 @@ VALID_BODIES: dict[str, Any] = {
     "put_not_ready_reasons": {"reasons": ["Break", "Lunch"]},
     "login": {"email": "nobody@example.com", "password": "not the password"},
     "sign_in_with_link": {"token": "not-a-link"},
+    "set_password": {"token": "not-a-link", "password": "long enough password"},
     "create_user": {"email": "new@example.com", "name": "New", "role": "agent", "queues": ["support"]},
     "change_user": {"name": "Probe"},
     "create_key": {"name": "probe", "scope": "read"},
@@ -298,8 +300,10 @@ async def world(sb: Any) -> dict[str, Any]:
     await sb.node.services.login_throttle.make_wait(account_key("locked@example.com"), 600)
     keys = [(await sb.admin("POST", "/api/v1/api-keys", {"name": n, "scope": "read"}, expect=201)) for n in "ab"]
     login_link = await sb.node.services.login_links.create("boss")
+    password_link = await sb.node.services.password_links.create("tmp", LinkPurpose.INVITATION, 600)
     return {
         "login_link": login_link,
+        "password_link": password_link,
         "ann": ann,
         "sue": sue,
         "cid": chat["conversation_id"],
@@ -367,7 +371,17 @@ def account_probes(w: dict[str, Any]) -> list[Probe]:
         Probe("list_users", 200, token=read_key),
         Probe("list_users", 400, query={"limit": 0}),
         Probe("get_user", 200, {"id": "ann"}),
+        Probe("set_password", 200, body={**VALID_BODIES["set_password"], "token": w["password_link"]}, token=None),
+        Probe("set_password", 401, body={**VALID_BODIES["set_password"], "token": w["password_link"]}, token=None),
+        Probe("set_password", 400, body={"token": "x", "password": "short"}, token=None),
+        Probe(
+            "set_password", 403, body=VALID_BODIES["set_password"], token=None, headers={"Origin": "https://x.example"}
+        ),
+        Probe("invite_user", 200, {"id": "ann"}),
+        Probe("reset_password", 200, {"id": "ann"}, token=None, session=boss, csrf=True),
         Probe("change_user", 200, {"id": "tmp"}, body={"name": "Temp", "disabled": True}),
+        Probe("invite_user", 409, {"id": "tmp"}),
+        Probe("reset_password", 409, {"id": "tmp"}),
         Probe("change_user", 409, {"id": "tmp"}, body={"email": "boss@example.com"}),
         Probe("delete_user", 204, {"id": "tmp"}),
         Probe("create_key", 201, body=VALID_BODIES["create_key"]),
