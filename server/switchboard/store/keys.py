@@ -154,6 +154,7 @@ class Keys:
     def oidc_flow(self, state_hash: str) -> str:
         """A sign-in through the OpenID Connect provider under way: its nonce, PKCE verifier and next page."""
         return self._r("login", "oidc", state_hash)
+
     def password_link(self, token_hash: str) -> str:
         """The user (and the link's purpose) an invitation's or password reset's link is for, until used or expired."""
         return self._r("password", "link", token_hash)
