@@ -73,3 +73,40 @@ async def test_an_account_disabled_at_the_provider_is_thrown_out_of_its_open_des
     entries = (await sso.sb.admin("GET", "/api/v1/audit?action=auth.provider_refused"))["entries"]
     assert len(entries) == 1
     assert unexpected(problems) == []
+
+
+async def test_a_user_made_in_the_console_signs_in_through_the_provider_and_is_thrown_out_when_disabled(
+    single_sign_on, browser
+):
+    """The issue's done-test, the single sign-on half (test_admin_browser.py has the password
+    half with the supervisor): an agent the admin made in the console signs in through the
+    provider (its verified email is the user's), takes a chat from the widget, and is thrown
+    out of its open desk when the admin disables it in the console."""
+    from test_admin_browser import admin_console
+    from test_widget_browser import Widget
+
+    sso = await single_sign_on(oidc_name="Example ID")
+    console, console_problems = await admin_console(sso.sb, browser)
+    form = console.locator("#user-form")
+    await form.get_by_label("Email").fill("alice@idp.example")
+    await form.get_by_label("Name").fill("Alice")
+    await form.get_by_label("Role").select_option("agent")
+    await form.get_by_label("support", exact=True).check()
+    await form.get_by_label("Languages").fill("en")
+    await form.get_by_role("button", name="Create the user").click()
+    await expect(console.locator("#users-table")).to_contain_text("alice@idp.example")
+    made = next(u for u in (await sso.sb.admin("GET", "/api/v1/users"))["users"] if u["email"] == "alice@idp.example")
+
+    desk, problems = await new_page(browser)
+    await sign_in_with_provider(desk, sso, "alice")
+    users = (await sso.sb.admin("GET", "/api/v1/users"))["users"]
+    assert [u["id"] for u in users if u["email"] == "alice@idp.example"] == [made["id"]]  # the same user
+    await go_available(desk, sso.sb, made["id"])
+    widget = await Widget.open_demo(browser, sso.sb)
+    await widget.start_chat("Signed-in agents only, please")
+    await accept_offer(desk)
+    await expect(widget.page.locator(".sub")).to_have_text(re.compile("Chatting with Alice"))
+
+    await console.get_by_role("button", name="Disable Alice").click()
+    await expect(desk).to_have_url(re.compile(r"/login\?next=%2Fdesk&reason=ended$"), timeout=5000)
+    assert unexpected(problems) == [] and unexpected(console_problems) == []
