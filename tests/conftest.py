@@ -237,7 +237,11 @@ class Deployment:
         return response.json() if response.content else None
 
     async def queue(self, qid: str = "support", **config: Any) -> dict[str, Any]:
-        return await self.admin("PUT", f"/api/v1/queues/{qid}", {"name": qid.title(), **config})
+        """The queue, put. Unless a test asks otherwise it refuses chats while closed and queues
+        them while nobody is signed in (`offline: "refuse"`): most tests start a chat before
+        their agent signs in, and mean a webchat. tests/gateway/test_leave_a_message.py has the
+        product's default."""
+        return await self.admin("PUT", f"/api/v1/queues/{qid}", {"name": qid.title(), "offline": "refuse", **config})
 
     async def agent(
         self, aid: str, queues: list[str] | None = None, languages: list[str] | None = None, **config: Any

@@ -51,10 +51,17 @@ ROUTE_NOW = Hold()
 
 def hold_for_hours(hours: BusinessHours | None, now: int, channel: str) -> Hold:
     """A queue closed at `now` refuses a webchat with `unavailable` and its closed message; a
-    messaging conversation is kept and waits for the next opening."""
+    messaging conversation (a message left for the team, too) is kept and waits for the next
+    opening."""
     if hours is None or is_open(hours, now):
         return ROUTE_NOW
     opens = next_opening(hours, now)
     if channel != Channel.MESSAGING or opens is None:
         raise SwitchboardError(ErrorCode.UNAVAILABLE, hours.closed_message)
     return Hold(opens, hours.closed_message)
+
+
+def leaves_a_message(offline: str, channel: str, open_now: bool, staffed: bool) -> bool:
+    """Whether a webchat becomes a message left for the team (a `messaging` conversation that
+    waits for an agent): the queue says so, and it is closed or nobody of it is signed in."""
+    return offline == "leave_message" and channel == Channel.WEBCHAT and not (open_now and staffed)

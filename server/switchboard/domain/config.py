@@ -108,6 +108,9 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     retention_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
     #: the widget's pre-chat form for this queue; the values arrive in start_chat's attributes
     prechat_fields: PrechatFields = []
+    #: a webchat while the queue is closed or nobody of it is signed in: refused, or a message
+    #: left for the team (a messaging conversation that waits for an agent)
+    offline: Literal["refuse", "leave_message"] = "leave_message"
 
     def __post_init__(self) -> None:
         check_field_names(self.prechat_fields)

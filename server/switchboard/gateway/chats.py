@@ -15,9 +15,10 @@ from typing import Any
 import msgspec
 
 from ..domain import frames as f
-from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origins
+from ..domain.admission import Hold, hold_for_hours, leaves_a_message, origin_allowed, queue_origins
 from ..domain.config import QueueConfig
 from ..domain.errors import ErrorCode, SwitchboardError
+from ..domain.hours import is_open
 from ..domain.identity import IdentityClaims, identified_customer
 from ..domain.prechat import check_prechat
 from ..domain.returning import Replay, goes_on, replay_from
@@ -113,7 +114,11 @@ class CustomerChats:
         config = await self._directory.queue_config(command.queue)
         if config is not None:
             check_prechat(config.prechat_fields, command.attributes)
-        hold = await self._admit(command.queue, command.channel.value, site, config)
+        channel = command.channel.value
+        left_message = config is not None and await self._leaves_a_message(command.queue, config, channel)
+        if left_message:
+            channel = Channel.MESSAGING.value
+        hold = await self._admit(command.queue, channel, site, config)
         result = await self._router.start_chat(
             visitor_id=visitor_id,
             conversation_id=new_id("c"),
@@ -121,7 +126,7 @@ class CustomerChats:
             queue=command.queue,
             language=command.language,
             skills=command.skills,
-            channel=command.channel.value,
+            channel=channel,
             customer=customer,
             attributes=command.attributes,
             text=text,
@@ -130,7 +135,20 @@ class CustomerChats:
             closed_message=hold.closed_message,
             verified=identity is not None,
         )
+        if left_message:
+            result["left_message"] = True
+            if hold.until is not None:
+                result["expected_reply_at"] = hold.until
         return result
+
+    async def _leaves_a_message(self, queue: str, config: QueueConfig, channel: str) -> bool:
+        """A webchat that becomes a message left for the team (see domain/admission.py)."""
+        if config.offline != "leave_message" or channel != Channel.WEBCHAT:
+            return False
+        open_now = config.business_hours is None or is_open(config.business_hours, now_ms())
+        return leaves_a_message(
+            config.offline, channel, open_now, open_now and await self._directory.queue_staffed(queue)
+        )
 
     async def write(
         self,

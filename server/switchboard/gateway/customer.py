@@ -8,8 +8,12 @@ import msgspec
 from msgspec import UNSET
 
 from ..domain import frames as f
+from ..domain.config import QueueConfig
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from ..domain.hours import is_open, next_opening
 from ..domain.identity import IdentityClaims
+from ..store.clock import now_ms
+from ..store.directory import Directory
 from .auth import IDENTIFIED_VISITOR_PREFIX, new_id
 from .chats import Choice, Site, current_conversation
 from .socket import ClientSocket, HandshakeRefused, Result, posted
@@ -72,7 +76,7 @@ class CustomerSocket(ClientSocket):
             conversation=msgspec.convert(card, f.Card | None),
         )
         if hello.queue is not None and (config := await services.directory.queue_config(hello.queue)) is not None:
-            welcome.queue = f.WidgetQueue(id=hello.queue, prechat_fields=config.prechat_fields)
+            welcome.queue = await widget_queue(services.directory, hello.queue, config)
         replay: list[dict[str, Any]] = []
         resume = hello.resume
         if resume is not None and resume.conversation_id == self.conversation_id:
@@ -167,3 +171,16 @@ def choice_of(command: f.CustomerMessage) -> Choice | None:
     if (command.choice is None) != (command.reply_to is None):
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "choice and reply_to come together")
     return Choice(command.choice, command.reply_to) if command.choice is not None and command.reply_to else None
+
+
+async def widget_queue(directory: Directory, qid: str, config: QueueConfig) -> f.WidgetQueue:
+    """What the widget needs of its queue: the pre-chat form, and whether a chat reaches
+    someone now (else the widget offers to leave a message, or says the queue is away)."""
+    now = now_ms()
+    hours = config.business_hours
+    open_now = hours is None or is_open(hours, now)
+    queue = f.WidgetQueue(id=qid, prechat_fields=config.prechat_fields, offline=config.offline)
+    queue.available = open_now and await directory.queue_staffed(qid)
+    if not open_now and hours is not None and (opens := next_opening(hours, now)) is not None:
+        queue.opens_at = opens
+    return queue

@@ -33,6 +33,21 @@ class Directory:
         raw = await call(self.redis.hget(self.keys.queue(qid), "config"))
         return msgspec.json.decode(raw, type=QueueConfig) if raw else None
 
+    async def queue_staffed(self, qid: str) -> bool:
+        """Whether an agent of the queue is signed in (connected, not offline), as the routing
+        scripts' `Queues.staffed` says it."""
+        members = [_s(aid) for aid in await call(self.redis.smembers(self.keys.queue_members(qid)))]
+        if not members:
+            return False
+        pipe = self.redis.pipeline(transaction=False)
+        for aid in members:
+            pipe.scard(self.keys.agent_connections(aid))
+            pipe.hget(self.keys.agent(aid), "state")
+        found = await call(pipe.execute())
+        return any(
+            conns and _s(state or b"") != "offline" for conns, state in zip(found[::2], found[1::2], strict=True)
+        )
+
     async def invite_queue(self, iid: str, visitor_id: str) -> str | None:
         """The queue the visitor's proactive invitation would open its chat in;
         None for an unknown invitation or another visitor's."""

@@ -94,6 +94,10 @@ class Keys:
         """Deployment-wide event counters and histograms (written by `lifecycle` in lua/includes/metrics.lua)."""
         return self._r("counters")
 
+    def queue_members(self, qid: str) -> str:
+        """The agents whose profile names the queue."""
+        return self._r(KEY_SEGMENTS["queue_state"], qid, "members")
+
     def agent(self, aid: str) -> str:
         return self._r(KEY_SEGMENTS["agent"], aid)
 

@@ -24,6 +24,10 @@ class ChatStarted(TypedDict):
     session_id: str
     #: the queue was closed: the session waits unrouted until then
     opens_at: NotRequired[int]
+    #: the webchat became a message left for the team (the queue was closed or unstaffed)
+    left_message: NotRequired[bool]
+    #: ... and when an answer may come: the queue's next opening (absent: when an agent signs in)
+    expected_reply_at: NotRequired[int]
     #: with a first message, once its conversation op was applied
     message_id: NotRequired[str]
     seq: NotRequired[int]

@@ -261,6 +261,9 @@ class Ack(Frame, tag="ack"):
     message_id: str | UnsetType = UNSET
     seq: int | UnsetType = UNSET
     opens_at: int | UnsetType = UNSET
+    #: start_chat: the webchat became a message left for the team, and when an answer may come
+    left_message: bool | UnsetType = UNSET
+    expected_reply_at: int | UnsetType = UNSET
     reason: str | UnsetType = UNSET
     state: str | UnsetType = UNSET
     since: int | UnsetType = UNSET
@@ -305,6 +308,12 @@ class WidgetQueue(Part):
 
     id: str
     prechat_fields: list[PrechatField] = []
+    #: whether a chat would reach an agent now: the queue is open and someone of it signed in
+    available: bool = True
+    #: what a chat does when it would not: `refuse`, or `leave_message`
+    offline: str = "leave_message"
+    #: the queue's next opening, while it is closed
+    opens_at: int | UnsetType = UNSET
 
 
 class CustomerWelcome(Frame, tag="welcome"):
