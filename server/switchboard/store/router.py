@@ -14,6 +14,7 @@ from .customer_commands import CustomerCommands
 from .erasure import ErasureCommands
 from .history import HistoryReads
 from .migrations import Migrations
+from .step_in_commands import StepInCommands
 from .timer_commands import TimerCommands
 from .views import Views
 
@@ -21,6 +22,7 @@ from .views import Views
 class Router(
     CustomerCommands,
     AgentCommands,
+    StepInCommands,
     AdminCommands,
     TimerCommands,
     Views,
