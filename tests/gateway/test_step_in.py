@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_desk import connected, events_of
+from test_desk import connected, events_of, joined
 
 from support import Client, eventually
 
@@ -133,6 +133,22 @@ async def test_a_barged_in_supervisor_leaves_with_the_end_of_the_session(sb):
     assert detail["card"]["status"] == "closed"
 
 
+async def test_a_barged_in_supervisor_reconnects_still_in_the_conversation(sb):
+    alice = await sb.available_agent("alice")
+    token = await sb.agent("sue", role="supervisor")
+    sue, _ = await sb.agent_socket(token)
+    customer, cid = await connected(sb, alice)
+    await sue.ok({"type": "barge_in", "conversation_id": cid})
+    await sue.close()
+    await customer.ok({"type": "message", "text": "are you still there?"})
+    sue, welcome = await sb.agent_socket(token, resume={cid: 0})
+    assert welcome["monitoring"] == [cid]
+    await sue.expect("chat.participant_joined")
+    await sue.expect("message", text="are you still there?")
+    await sue.ok({"type": "message", "conversation_id": cid, "text": "yes"})
+    await customer.expect("message", text="yes")
+
+
 async def test_unmonitoring_leaves_a_conversation_barged_into(sb):
     alice = await sb.available_agent("alice")
     sue = await supervisor(sb)
@@ -185,6 +201,24 @@ async def test_reassign_to_an_agent_moves_the_chat_at_once(sb):
     events = await eventually(lambda: events_of(sb, "session.transferred"))
     assert [(e["agent"], e["to_agent"], e["by"], e["kind"]) for e in events] == [("alice", "bob", "sue", "agent")]
     assert await audited(sb, "agent:sue", 1) == [("conversation.reassign", cid)]
+
+
+async def test_reassign_of_a_conference_removes_every_agent(sb):
+    alice = await sb.available_agent("alice")
+    bob = await sb.available_agent("bob")
+    carol = await sb.available_agent("carol")
+    sue = await supervisor(sb)
+    customer, cid = await connected(sb, alice)
+    await joined(cid, alice, bob, "bob")
+    await sue.ok({"type": "reassign", "conversation_id": cid, "agent": "carol"})
+    await carol.expect("conversation.assigned", conversation_id=cid)
+    assert (await bob.expect("chat.participant_left"))["agent"]["id"] == "bob"
+    assert (await alice.expect("chat.transferred"))["by"]["id"] == "sue"
+    await customer.expect("chat.connected", agent={"id": "carol", "display_name": "Carol"})
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert [a["id"] for a in detail["card"]["agents"]] == ["carol"] and detail["card"]["status"] == "active"
+    for gone in (alice, bob):
+        assert (await gone.request({"type": "message", "conversation_id": cid, "text": "x"}))["code"] == "forbidden"
 
 
 async def test_reassign_to_a_queue_waits_there_keeping_its_place_in_time(sb):
