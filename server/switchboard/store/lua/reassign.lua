@@ -88,6 +88,14 @@ else
     'entered_at', entered_at, 'owner', '', 'transferred_from', s.owner, 'status', 'waiting', 'overflowed', '')
   Queues.enqueue(sid, target, score, entered_at)
   Queues.arm_waiting_deadlines(sid, target, q, entered_at, false)
+  -- its place in time: an overflow already due happens now, not at the next sweep
+  if type(q.overflow_after_s) == 'number' and #(q.overflow_to or {}) > 0
+      and redis.call('HGET', k(KEY.session, sid), 'overflowed') ~= '1'
+      and entered_at + math.floor(q.overflow_after_s * 1000) <= NOW then
+    Deadline.disarm('overflow:' .. sid)
+    redis.call('HSET', k(KEY.session, sid), 'overflowed', '1')
+    Queues.spill(sid, target)
+  end
   moved.queue = {id = target, name = Queues.queue_name(target)}
   Conversations.append(cid, moved, to)
   Routing.announce_queued(sid, {queue = target, visitor = s.visitor, conv = cid})
