@@ -52,6 +52,7 @@ export function start(host, early) {
   let offline = false;
   let pageSent = false; // the hello carried the page
   let tokenSent = null; // the visitor token the last hello carried
+  let signedIdentity = null; // the host site's signed identity of its customer (identifyAs)
   let typingOn = false;
   let typingTimer = 0;
   let typersTimer = 0;
@@ -88,7 +89,7 @@ export function start(host, early) {
   const csat = element('div', { cls: 'csat', hidden: true });
   const newChatButton = element('button', { cls: 'btn alt newchat', hidden: true, onclick: newChat }, translate('newChat'));
   const scroller = element('div', { cls: 'scroll' });
-  const entries = createTranscript({ translate, clock, scroller, retry: deliver });
+  const entries = createTranscript({ translate, clock, scroller, retry: deliver, choose: sendChoice });
   // role="log" on the <ol> itself would take its list semantics away.
   const logBox = element('div', {
     role: 'log', 'aria-relevant': 'additions', 'aria-label': translate('title'), hidden: true,
@@ -211,10 +212,13 @@ export function start(host, early) {
   // --- connection
 
   function hello() {
-    const frame = { type: 'hello' };
+    const frame = { type: 'hello', language: config.language, queue: config.queue };
     tokenSent = storage.get('token');
     if (tokenSent) {
       frame.visitor_token = tokenSent;
+    }
+    if (signedIdentity) {
+      frame.identity = signedIdentity;
     }
     if (conversationId) {
       frame.resume = { conversation_id: conversationId, last_seq: Math.max(0, maxSeq - RESUME_WINDOW) };
@@ -241,6 +245,10 @@ export function start(host, early) {
         renderStatus();
       },
       tokenRefused() { // the token is not (or no longer) valid: start over as a new visitor
+        if (signedIdentity) {
+          console.warn('switchboard.js: the server refused the signed identity; going on as an anonymous visitor');
+          signedIdentity = null;
+        }
         storage.set({ token: null, conv: null });
         forgetConversation();
         clearTranscript();
@@ -286,11 +294,23 @@ export function start(host, early) {
 
   function onWelcome(welcome) {
     pageSent = true;
+    if (welcome.queue) {
+      prechat.useQueueFields(welcome.queue.prechat_fields);
+    }
     offline = false;
     const storedToken = storage.get('token');
     if (!tokenSent && storedToken && storedToken !== welcome.visitor_token && !conversationId) {
       connection.resync(); // another tab was first: be the same visitor
       return;
+    }
+    if (tokenSent && welcome.visitor_token !== tokenSent) {
+      // The server made this browser someone else (the site's customer signed out, or another
+      // signed in): nothing of the last visitor's chat stays on the screen.
+      storage.set({ conv: null, left: null });
+      forgetConversation();
+      clearTranscript();
+      entries.forget();
+      setPhase('idle');
     }
     storage.set({ token: welcome.visitor_token });
     const card = welcome.conversation;
@@ -477,12 +497,14 @@ export function start(host, early) {
       }
       entries.setState(own, 'sent');
     } else {
-      const role = from.role === 'customer' || from.role === 'agent' ? from.role : 'system';
+      // A bot talks on the agents' side of the transcript, under its own name.
+      const role = from.role === 'customer' ? 'customer' : from.role === 'agent' || from.role === 'bot' ? 'agent' : 'system';
       const entry = {
         seq: frame.seq,
         role,
         name: from.display_name,
         text: frame.redacted ? translate('redacted') : String(frame.text),
+        rich: frame.redacted ? null : frame.rich,
         ts: frame.ts,
         state: from.role === 'customer' ? 'sent' : null,
       };
@@ -506,7 +528,12 @@ export function start(host, early) {
 
   function deliver(entry) {
     entries.setState(entry, 'sending');
-    request({ type: 'message', text: entry.text, client_msg_id: entry.cmid }).then((ack) => {
+    const frame = { type: 'message', text: entry.text, client_msg_id: entry.cmid };
+    if (entry.choice) {
+      frame.choice = entry.choice;
+      frame.reply_to = entry.replyTo;
+    }
+    request(frame).then((ack) => {
       if (entries.settle(entry, ack.seq)) {
         announceMessage(entry);
       }
@@ -537,6 +564,17 @@ export function start(host, early) {
     grow();
     const cmid = newClientMessageId();
     const entry = { cmid, role: 'customer', text, ts: Date.now(), state: 'sending' };
+    entries.mine.set(cmid, entry);
+    entries.add(entry);
+    if (connection.welcomed) {
+      deliver(entry);
+    }
+  }
+
+  // A pick in a rich message: sent as the option's label, with its value and the message's seq.
+  function sendChoice(asked, value, label) {
+    const cmid = newClientMessageId();
+    const entry = { cmid, role: 'customer', text: label, choice: value, replyTo: asked.seq, ts: Date.now(), state: 'sending' };
     entries.mine.set(cmid, entry);
     entries.add(entry);
     if (connection.welcomed) {
@@ -600,7 +638,7 @@ export function start(host, early) {
     if (Object.keys(filledIn.customer).length) {
       frame.customer = filledIn.customer;
     }
-    const attributes = { ...hostAttributes };
+    const attributes = { ...hostAttributes, ...filledIn.attributes };
     if (filledIn.topic) {
       attributes.topic = filledIn.topic;
     }
@@ -615,7 +653,9 @@ export function start(host, early) {
       begin(await request(frame, true));
       prechat.clearQuestion();
     } catch (error) {
-      prechat.showError(error.message); // e.g. the queue's closed message
+      if (!(error.field && prechat.markField(error.field, error.message))) {
+        prechat.showError(error.message); // e.g. the queue's closed message
+      }
     } finally {
       setStarting(false);
     }
@@ -707,7 +747,7 @@ export function start(host, early) {
   function acceptInvite() {
     invite.hidden = true;
     setStarting(true);
-    request({ type: 'accept_invite', invite_id: inviteId }, true)
+    request({ type: 'accept_invite', invite_id: inviteId, language: config.language }, true)
       .then(begin, showNotice)
       .finally(() => setStarting(false));
     open(true);
@@ -834,6 +874,21 @@ export function start(host, early) {
     connection.resync();
   }
 
+  // The host site's signed identity of its signed-in customer (a JWT): the server names and
+  // verifies the customer from it, and it is the same visitor on every device.
+  function identifyAs(identity) {
+    if (identity === signedIdentity) {
+      return;
+    }
+    signedIdentity = identity;
+    storage.set({ token: null, conv: null, left: null });
+    forgetConversation();
+    clearTranscript();
+    entries.forget();
+    setPhase('idle');
+    connection.resync();
+  }
+
   function setAttributes(attributes) {
     for (const [name, value] of Object.entries(attributes)) {
       if (value == null) {
@@ -854,6 +909,7 @@ export function start(host, early) {
 
   // --- start
 
+  signedIdentity = early.signedIdentity;
   if (early.identity && early.identity !== storage.get('token')) {
     storage.set({ token: early.identity, conv: null, left: null });
     forgetConversation();
@@ -866,5 +922,5 @@ export function start(host, early) {
     open(true);
   }
 
-  return { open, close, toggle, identify, setAttributes, prefill: prechat.prefill };
+  return { open, close, toggle, identify, identifyAs, setAttributes, prefill: prechat.prefill };
 }

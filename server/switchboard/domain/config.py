@@ -11,6 +11,7 @@ from .errors import ErrorCode, SwitchboardError
 from .frames import Tag
 from .frames.incoming import ChatPriority
 from .hours import BusinessHours
+from .prechat import PrechatFields, check_field_names
 from .states import AcceptMode, Role
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -105,8 +106,11 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: conversations of this queue are deleted everywhere this many days after they ended;
     #: None: SWITCHBOARD_RETENTION_DAYS (fractions allowed)
     retention_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
+    #: the widget's pre-chat form for this queue; the values arrive in start_chat's attributes
+    prechat_fields: PrechatFields = []
 
     def __post_init__(self) -> None:
+        check_field_names(self.prechat_fields)
         codes = [c.code for c in self.wrap_up_codes]
         if len(set(codes)) != len(codes):
             raise ValueError("wrap_up_codes must not repeat a code")

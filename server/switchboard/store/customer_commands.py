@@ -42,12 +42,14 @@ class CustomerCommands(Engine):
         closed_message: str = "",
         invite_id: str = "",
         priority: int = 0,
+        verified: bool = False,
         now: int | None = None,
     ) -> ChatStarted:
         """Queues a new session; with `hold_until` (the queue is closed) it waits
         unrouted until then, and the customer gets `closed_message`; with
         `invite_id` it accepts that invitation, in its queue. `priority` raises
-        the chat's within its queue (refused above the queue's `max_chat_priority`).
+        the chat's within its queue (refused above the queue's `max_chat_priority`);
+        `verified`: the host site vouched for the customer (a signed identity).
         With `mode="reopen"` a new session of the conversation, in its queue (the
         empty fields and the priority are the conversation's)."""
         result: ChatStarted = await self._run(
@@ -68,6 +70,7 @@ class CustomerCommands(Engine):
             closed_message,
             invite_id,
             priority,
+            "1" if verified else "0",
             now=now,
         )
         return result
@@ -81,10 +84,12 @@ class CustomerCommands(Engine):
         text: str,
         client_msg_id: str = "",
         kind: str = "message",
+        extras: dict[str, Any] | None = None,
         now: int | None = None,
     ) -> MessagePosted:
         """Appends and publishes a message or note. Raises `ConversationEnded` when a
-        customer writes into an ended session (the caller opens a new one)."""
+        customer writes into an ended session (the caller opens a new one). `extras`:
+        `{rich}` or a customer's `{choice, reply_to}` (see message.lua)."""
         k = self.keys
 
         keys = [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)]
@@ -102,6 +107,7 @@ class CustomerCommands(Engine):
                 display_name,
                 text,
                 client_msg_id,
+                _json_encode(extras).decode() if extras else "",
             )
             if self.sharded:
                 # the archive's set lives on another shard: marked before the sender's ack
