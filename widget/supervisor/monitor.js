@@ -6,7 +6,7 @@ import { customerName } from './names.js';
 import { hooks, MONITOR_KEY, REASONS, state, ui } from './state.js';
 import { hhmm } from './time.js';
 import { announce } from './screens.js';
-import { noteParticipation, resetStepIn } from './step-in.js';
+import { noteParticipation, resetStepIn, stepInFor } from './step-in.js';
 
 export function monitor(cid, quiet) {
   const previous = state.monitored;
@@ -63,6 +63,7 @@ export function stopMonitoring() {
 export function renderMonitorMeta(card) {
   if (!card) return;
   state.monitoredCard = card;
+  stepInFor(card);
   ui.monitorTitle.textContent = 'Monitoring ' + customerName(card);
   const agents = (card.agents || []).map((a) => isolate(a.display_name || a.id)).join(', ');
   ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || 'no agent yet',

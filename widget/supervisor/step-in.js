@@ -12,6 +12,7 @@ const el = {
   bargeForm: $('barge-form'), bargeText: $('barge-text'),
   bargeIn: $('barge-in'), bargeLeave: $('barge-leave'), foot: $('monitor-foot'),
   reassignForm: $('reassign-form'), reassignTarget: $('reassign-target'), status: $('step-in-status'),
+  whisperSend: $('whisper-form').querySelector('button'), reassignSend: $('reassign-form').querySelector('button'),
   forceForm: $('force-form'), forceAgent: $('force-agent'), forceReason: $('force-reason'),
   forceSignOut: $('force-sign-out')
 };
@@ -42,6 +43,15 @@ function render() {
   el.foot.textContent = barged
     ? 'You are in the conversation: the customer sees your messages.'
     : 'Silent monitoring: nobody in the conversation is told.';
+}
+
+/** What the monitored session's card allows: barging in and reassigning need an agent on it
+ * (active or in conference); a whisper needs the session open. */
+export function stepInFor(card) {
+  const status = card && card.status;
+  const live = status === 'active' || status === 'conference';
+  el.bargeIn.disabled = el.reassignSend.disabled = !live;
+  el.whisperSend.disabled = status === 'wrap_up' || status === 'closed';
 }
 
 /** A new conversation in the panel: nothing known about it yet. */
