@@ -10,6 +10,7 @@ from __future__ import annotations
 from .admin_commands import AdminCommands
 from .agent_commands import AgentCommands
 from .archive import ArchiveCommands
+from .automation_commands import AutomationCommands
 from .customer_commands import CustomerCommands
 from .erasure import ErasureCommands
 from .history import HistoryReads
@@ -23,6 +24,7 @@ class Router(
     CustomerCommands,
     AgentCommands,
     StepInCommands,
+    AutomationCommands,
     AdminCommands,
     TimerCommands,
     Views,
