@@ -1,5 +1,5 @@
 /* Switchboard supervisor view: queue figures, agents, live session cards,
- * help requests and silent monitoring, over the agent socket /ws/agent.
+ * help requests, silent monitoring and stepping in, over the agent socket /ws/agent.
  * Plain JavaScript, no build step. Everything from the server is rendered
  * with textContent, never as markup. This is the entry module: it wires the
  * page to the sections in supervisor/ and starts; widget/lib/ holds what the
@@ -14,8 +14,10 @@ import { onCard, renderCards, scheduleDraw } from './supervisor/cards.js';
 import { renderHelp } from './supervisor/help.js';
 import { refreshFilter, renderAgents } from './supervisor/stats.js';
 import { stopMonitoring } from './supervisor/monitor.js';
+import { initStepIn, refreshTargets } from './supervisor/step-in.js';
 
-Object.assign(hooks, { send, stop, onCard, renderCards, scheduleDraw, renderHelp, refreshFilter, renderAgents });
+Object.assign(hooks, { send, stop, onCard, renderCards, scheduleDraw, renderHelp, refreshFilter, renderAgents, refreshTargets });
+initStepIn();
 
 setInterval(tick, 1000);
 ui.form.addEventListener('submit', (event) => {

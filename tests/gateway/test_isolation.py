@@ -111,12 +111,23 @@ def agent_commands(cid: str) -> list[dict[str, Any]]:
         {"type": "request_help", "conversation_id": cid, "text": "help"},
         {"type": "verify_contact", "conversation_id": cid, "email": "x@example.com"},
         {"type": "monitor", "conversation_id": cid},
+        {"type": "whisper", "conversation_id": cid, "text": "let me in"},
+        {"type": "barge_in", "conversation_id": cid},
+        {"type": "reassign", "conversation_id": cid, "queue": "other"},
+        {"type": "reassign", "conversation_id": cid, "agent": "bob"},
     ]
 
 
 async def test_every_agent_command_on_a_foreign_conversation_is_refused(world):
     sb, cid = world["sb"], world["cid"]
-    named = {c["type"] for c in agent_commands(cid)} | {"accept", "decline", "set_state", "unmonitor", "hello"}
+    named = {c["type"] for c in agent_commands(cid)} | {
+        "accept",
+        "decline",
+        "set_state",
+        "unmonitor",
+        "hello",
+        "force_state",
+    }
     from switchboard.domain.frames import AgentCommand
 
     assert named == {t.__struct_config__.tag for t in AgentCommand.__args__}, "a new command needs a case here"
@@ -129,10 +140,15 @@ async def test_every_agent_command_on_a_foreign_conversation_is_refused(world):
         for kind in ("accept", "decline"):
             answer = await attacker.request({"type": kind, "offer_id": world["offer_id"]})
             assert answer["code"] == "not_found", answer
+        # Forcing the state of another queue's agent (or supervisor), or of nobody.
+        for agent in ("alice", "sue", "nobody"):
+            answer = await attacker.request({"type": "force_state", "agent": agent, "state": "offline"})
+            assert answer["code"] in ("forbidden", "not_found") and not leaks(answer), (agent, answer)
     # Unmonitoring what it does not monitor: refused for an agent, a no-op for a supervisor.
     assert (await world["bob"].request({"type": "unmonitor", "conversation_id": cid}))["code"] == "forbidden"
     answer = await world["oscar"].ok({"type": "unmonitor", "conversation_id": cid})
     assert set(answer) == {"type", "ref", "conversation_id", "monitoring"} and answer["monitoring"] is False
+    assert (await sb.admin("GET", "/api/v1/agents/alice"))["state"] == "available"
     # Nothing happened to the victim's conversation.
     detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
     assert detail["card"]["status"] == "active" and [a["id"] for a in detail["card"]["agents"]] == ["alice"]

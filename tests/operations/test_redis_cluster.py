@@ -573,3 +573,20 @@ async def test_on_a_cluster_an_agent_that_served_a_conversation_adds_notes_after
     assert refused["code"] == "forbidden"
     detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
     assert [n["text"] for n in detail["notes"]] == ["in wrap-up", "after it"]
+
+
+async def test_on_a_cluster_a_supervisor_barges_in_and_whispers(on_cluster):
+    """`barged` reaches the conversation's own shard, where the message path reads it."""
+    sb = await on_cluster()
+    agent, customer, _welcome, _token, cid = await chat_in_progress(sb)
+    sue, _ = await sb.agent_socket(await sb.agent("sue", role="supervisor"))
+    await sue.ok({"type": "barge_in", "conversation_id": cid})
+    await customer.expect("chat.participant_joined")
+    await sue.ok({"type": "message", "conversation_id": cid, "text": "the team lead here"})
+    await customer.expect("message", text="the team lead here")
+    await sue.ok({"type": "whisper", "conversation_id": cid, "text": "psst"})
+    assert (await agent.expect("note", text="psst"))["from"]["role"] == "supervisor"
+    await sue.ok({"type": "leave", "conversation_id": cid})
+    refused = await sue.request({"type": "message", "conversation_id": cid, "text": "gone"})
+    assert refused["code"] == "forbidden"
+    assert customer.received("note") == []

@@ -2,7 +2,8 @@
 
 Hypothesis drives random sequences of commands (agents change state, connect,
 disconnect, accept, decline, let offers ring out, end and wrap up sessions,
-transfer them to a queue or an agent, hold conferences and leave them;
+transfer them to a queue or an agent, hold conferences and leave them; a
+supervisor reassigns them (router_step_in.py);
 customers start, write into and end chats, come and go; the clock moves and
 due deadlines fire) through the real Redis-backed `Router`, with no sockets
 and no mocks. After every step the invariants of the routing rules in
@@ -88,6 +89,7 @@ from router_model import (
     queue_configs,
     words_of,
 )
+from router_step_in import StepInRules
 
 from switchboard.domain.config import AgentConfig, QueueConfig
 from switchboard.domain.errors import SwitchboardError
@@ -101,7 +103,7 @@ T = TypeVar("T")
 # ---------------------------------------------------------------- the machine
 
 
-class RouterMachine(RouterChecks, RuleBasedStateMachine):
+class RouterMachine(RouterChecks, StepInRules, RuleBasedStateMachine):
     def __init__(self, redis_url: str) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()

@@ -195,7 +195,7 @@ export function addEvent(conv, event, { live }) {
       if (S.active !== conv.id || document.hidden) conv.unread += 1;
       if (S.active === conv.id) {
         const who = role === 'customer' ? customerName(conv.card.customer) : role === 'system' ? 'System' : agentName(event.from);
-        announce(`${event.type === 'note' ? 'Internal note from ' : ''}${who}: ${event.text}`);
+        announce(`${event.type === 'note' ? noteLabel(event) + ' from ' : ''}${who}: ${event.text}`);
       }
     }
   }
@@ -317,7 +317,9 @@ function scheduleMembershipCheck(conv) {
     if (!gone) return;
     let label = 'You left';
     if (event.type === 'chat.transferred') {
-      label = event.queue ? `Transferred to ${isolate(event.queue.name || event.queue.id)}` : `Transferred to ${agentName(event.agent)}`;
+      const target = event.queue ? isolate(event.queue.name || event.queue.id) : agentName(event.agent);
+      // a supervisor's reassign names the supervisor
+      label = event.by ? `Reassigned to ${target} by ${agentName(event.by)} (supervisor)` : `Transferred to ${target}`;
     }
     notice(`${customerName(conv.card.customer)}: ${label.toLowerCase()}.`);
     closeConversation(conv, label);
@@ -329,6 +331,11 @@ export function localLine(conv, text) {
   const li = h('li', 'event event-local', text);
   conv.list.append(li);
   if (S.active === conv.id) scrollToEnd();
+}
+
+/** A supervisor's note is a whisper: pushed to the agents live, never to the customer. */
+function noteLabel(event) {
+  return event.from && event.from.role === 'supervisor' ? 'Whisper' : 'Internal note';
 }
 
 function renderEvent(conv, event) {
@@ -344,7 +351,7 @@ function renderEvent(conv, event) {
         : role === 'bot' ? isolate((event.from && event.from.display_name) || 'Bot') : agentName(event.from);
       const li = h('li', `msg msg-${role}${mine ? ' msg-mine' : ''}${note ? ' msg-note' : ''}`);
       const meta = h('div', 'msg-meta', null, [
-        note ? h('span', 'note-label', 'Internal note') : null,
+        note ? h('span', 'note-label', role === 'supervisor' ? 'Whisper from' : 'Internal note') : null,
         h('span', 'msg-who', who),
         h('time', 'msg-time', ts),
       ]);
@@ -358,7 +365,8 @@ function renderEvent(conv, event) {
       return h('li', 'event', null, [h('span', '', `${agentName(event.agent)} connected`), h('time', '', ts)]);
     case 'chat.transferred': {
       const to = event.queue ? `queue ${isolate(event.queue.name || event.queue.id)}` : agentName(event.agent);
-      return h('li', 'event', null, [h('span', '', `${agentName(event.from_agent)} transferred the chat to ${to}`), h('time', '', ts)]);
+      const text = event.by ? `${agentName(event.by)} (supervisor) reassigned the chat to ${to}` : `${agentName(event.from_agent)} transferred the chat to ${to}`;
+      return h('li', 'event', null, [h('span', '', text), h('time', '', ts)]);
     }
     case 'chat.ended':
       return h('li', 'event event-ended', null, [h('span', '', `Session ended: ${END_LABELS[event.reason] || event.reason}`), h('time', '', ts)]);

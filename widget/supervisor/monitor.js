@@ -6,6 +6,7 @@ import { customerName } from './names.js';
 import { hooks, MONITOR_KEY, REASONS, state, ui } from './state.js';
 import { hhmm } from './time.js';
 import { announce } from './screens.js';
+import { noteParticipation, resetStepIn, stepInFor } from './step-in.js';
 
 export function monitor(cid, quiet) {
   const previous = state.monitored;
@@ -28,6 +29,7 @@ export function monitor(cid, quiet) {
     state.monitoredCard = answer.card || null;
     ui.transcript.replaceChildren();
     ui.typing.hidden = true;
+    resetStepIn();
     (answer.messages || []).forEach(appendEvent);
     early.forEach(appendEvent);
     if (answer.card) hooks.onCard(answer.card);
@@ -61,6 +63,7 @@ export function stopMonitoring() {
 export function renderMonitorMeta(card) {
   if (!card) return;
   state.monitoredCard = card;
+  stepInFor(card);
   ui.monitorTitle.textContent = 'Monitoring ' + customerName(card);
   const agents = (card.agents || []).map((a) => isolate(a.display_name || a.id)).join(', ');
   ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || 'no agent yet',
@@ -82,12 +85,15 @@ export function appendEvent(ev) {
     if (state.seen.has(ev.seq)) return;
     state.seen.add(ev.seq);
   }
+  noteParticipation(ev);
   let li;
   if (ev.type === 'message' || ev.type === 'note') {
     const role = ev.type === 'note' ? 'note' : ((ev.from && ev.from.role) || 'agent');
     li = h('li', 'entry ' + role);
     const meta = h('div', 'entry-meta');
-    meta.appendChild(h('span', 'entry-who', (ev.type === 'note' ? 'Note · ' : '') + who(ev.from)));
+    const whisper = ev.type === 'note' && ev.from && ev.from.role === 'supervisor';
+    if (whisper) li.classList.add('whisper');
+    meta.appendChild(h('span', 'entry-who', (whisper ? 'Whisper · ' : ev.type === 'note' ? 'Note · ' : '') + who(ev.from)));
     meta.appendChild(h('time', null, hhmm(ev.ts)));
     li.appendChild(meta);
     li.appendChild(h('p', 'entry-text', ev.text));
@@ -98,7 +104,7 @@ export function appendEvent(ev) {
       'chat.connected': (name || 'An agent') + ' joined the chat',
       'chat.participant_joined': (name || 'An agent') + ' joined the chat',
       'chat.participant_left': (name || 'An agent') + ' left the chat',
-      'chat.transferred': 'The chat was transferred',
+      'chat.transferred': ev.by ? isolate(ev.by.display_name || ev.by.id) + ' reassigned the chat' : 'The chat was transferred',
       'chat.ended': 'Chat ended' + (ev.reason ? ' (' + (REASONS[ev.reason] || ev.reason) + ')' : '')
     }[ev.type];
     if (!text) return;

@@ -35,6 +35,7 @@ export function signInScreen(error) {
   ui.tiles.replaceChildren();
   hooks.renderAgents();
   hooks.refreshFilter();
+  hooks.refreshTargets();
   hooks.renderCards();
   hooks.renderHelp();
   show('signin');

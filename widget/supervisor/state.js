@@ -49,5 +49,5 @@ export const state = {
 export const hooks = {
   send: null, stop: null, onCard: null,
   renderCards: null, scheduleDraw: null, renderHelp: null,
-  refreshFilter: null, renderAgents: null
+  refreshFilter: null, renderAgents: null, refreshTargets: null
 };

@@ -22,6 +22,7 @@ export function onStats(frame) {
   renderTiles(frame.ts || serverNow());
   renderAgents();
   refreshFilter();
+  hooks.refreshTargets();
 }
 
 export function figure(label, value, extra) {

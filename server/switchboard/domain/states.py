@@ -68,6 +68,8 @@ class LifecycleEvent(StrEnum):
     SESSION_TRANSFERRED = "session.transferred"
     SESSION_CONFERENCE_STARTED = "session.conference_started"
     SESSION_CONFERENCE_ENDED = "session.conference_ended"
+    SESSION_BARGED_IN = "session.barged_in"  # a supervisor joined the conversation
+    SESSION_BARGE_ENDED = "session.barge_ended"  # and left it
     SESSION_ENDED = "session.ended"
     SESSION_WRAPPED_UP = "session.wrapped_up"
     AGENT_STATE_CHANGED = "agent.state_changed"

@@ -16,6 +16,7 @@ from ..domain.states import Role
 from ..store.clock import now_ms
 from .limits import client_address
 from .socket import ClientSocket, HandshakeRefused, Result, posted
+from .step_in import step_in
 
 
 class AgentSocket(ClientSocket):
@@ -74,9 +75,10 @@ class AgentSocket(ClientSocket):
         self.services.supervision.remove(self)
         await super().goodbye()
 
-    def audit(self, action: str, cid: str) -> None:
-        """A supervisor's monitoring is in the audit trail; the socket does not wait for it (record/audit.py)."""
-        self.services.audit_backlog.note(f"agent:{self.agent_id}", action, cid, client_address(self.ws.scope))
+    def audit(self, action: str, target: str, after: dict[str, Any] | None = None) -> None:
+        """A supervisor's monitoring and stepping in are in the audit trail; the socket does not wait for it
+        (record/audit.py)."""
+        self.services.audit_backlog.note(f"agent:{self.agent_id}", action, target, client_address(self.ws.scope), after)
 
     async def handle(self, command: Any) -> Result:
         router = self.services.router
@@ -149,6 +151,8 @@ class AgentSocket(ClientSocket):
                 unmonitored = await router.unmonitor(aid, command.conversation_id)
                 self.audit("conversation.unmonitor", command.conversation_id)
                 return unmonitored
+            case f.Whisper() | f.BargeIn() | f.ForceState() | f.Reassign():
+                return await step_in(self, command)
             case f.AgentHello():
                 raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")

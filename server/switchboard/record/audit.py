@@ -111,10 +111,10 @@ class AuditBacklog(Background):
         self._dropped = 0
         self._task: asyncio.Task[None] | None = None
 
-    def note(self, actor: str, action: str, target: str, ip: str | None) -> None:
+    def note(self, actor: str, action: str, target: str, ip: str | None, after: Any = None) -> None:
         if len(self._entries) == self._entries.maxlen:
             self._dropped += 1
-        self._entries.append(Entry(actor, action, target, ip, None, None))
+        self._entries.append(Entry(actor, action, target, ip, None, after))
         self._waiting.set()
 
     async def start(self) -> None:

@@ -15,6 +15,7 @@ from .customer_commands import CustomerCommands
 from .erasure import ErasureCommands
 from .history import HistoryReads
 from .migrations import Migrations
+from .step_in_commands import StepInCommands
 from .timer_commands import TimerCommands
 from .views import Views
 
@@ -22,6 +23,7 @@ from .views import Views
 class Router(
     CustomerCommands,
     AgentCommands,
+    StepInCommands,
     AutomationCommands,
     AdminCommands,
     TimerCommands,

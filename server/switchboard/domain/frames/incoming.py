@@ -229,6 +229,38 @@ class Unmonitor(Command, tag="unmonitor"):
     conversation_id: Id
 
 
+# A supervisor stepping into a conversation or acting on an agent of its queues (gateway/step_in.py).
+
+
+class Whisper(Command, tag="whisper"):
+    """A note from a supervisor monitoring the conversation: its agents see it, the customer never."""
+
+    conversation_id: Id
+    text: str
+
+
+class BargeIn(Command, tag="barge_in"):
+    """The supervisor joins the conversation as a participant the customer sees; `leave` ends it."""
+
+    conversation_id: Id
+
+
+class ForceState(Command, tag="force_state"):
+    """An agent of the supervisor's queues goes `not_ready` (with a reason) or `offline` (signed out)."""
+
+    agent: Id
+    state: Literal["not_ready", "offline"]
+    reason: Annotated[str, msgspec.Meta(max_length=100)] | None = None  # as POST /api/v1/agents/{id}/state
+
+
+class Reassign(Command, tag="reassign"):
+    """The conversation moves to another agent (`agent`) or back to a queue (`queue`): one of them."""
+
+    conversation_id: Id
+    agent: Id | None = None
+    queue: Id | None = None
+
+
 AgentCommand = (
     AgentHello
     | SetState
@@ -247,6 +279,10 @@ AgentCommand = (
     | VerifyContact
     | Monitor
     | Unmonitor
+    | Whisper
+    | BargeIn
+    | ForceState
+    | Reassign
 )
 
 
@@ -283,6 +319,7 @@ __all__ = [
     "AgentHello",
     "AgentMessage",
     "AgentTyping",
+    "BargeIn",
     "Command",
     "Conference",
     "Csat",
@@ -296,6 +333,7 @@ __all__ = [
     "EndChat",
     "EndConference",
     "EndSession",
+    "ForceState",
     "Id",
     "Leave",
     "Monitor",
@@ -304,6 +342,7 @@ __all__ = [
     "PageView",
     "Preview",
     "Read",
+    "Reassign",
     "Ref",
     "RequestHelp",
     "Resume",
@@ -315,6 +354,7 @@ __all__ = [
     "Unmonitor",
     "Url",
     "VerifyContact",
+    "Whisper",
     "WrapUp",
     "check_text",
     "message_content",

@@ -39,7 +39,7 @@ class QueueRef(Part):
 
 
 class Sender(Part):
-    role: str  # customer, agent or system
+    role: str  # customer, agent, supervisor (a whisper), bot or system
     id: str | UnsetType = UNSET
     display_name: str | UnsetType = UNSET
 
@@ -227,6 +227,7 @@ class ChatTransferred(SessionEvent, tag="chat.transferred"):
     from_agent: AgentRef
     agent: AgentRef | UnsetType = UNSET  # to an agent
     queue: QueueRef | UnsetType = UNSET  # to a queue
+    by: AgentRef | UnsetType = UNSET  # the supervisor who reassigned it (else its agent transferred it)
 
 
 class ChatEnded(SessionEvent, tag="chat.ended"):
@@ -275,6 +276,7 @@ class Ack(Frame, tag="ack"):
     offer_id: str | UnsetType = UNSET
     expires_at: int | UnsetType = UNSET
     queue: str | UnsetType = UNSET
+    agent: str | UnsetType = UNSET  # a reassign's target agent
     supervisors: int | UnsetType = UNSET
     monitoring: bool | UnsetType = UNSET
     card: Card | UnsetType = UNSET

@@ -6,7 +6,8 @@
 --         on a cluster it lives on another shard and the caller marks it after
 -- ARGV[1] name prefix         ARGV[2] now (ms)
 -- ARGV[3] kind: "message" or "note"
--- ARGV[4] role: "customer" or "agent"      ARGV[5] sender id (visitor or agent)
+-- ARGV[4] role: "customer", "agent" or "supervisor" (a whisper: a note of a supervisor
+--         monitoring the conversation)          ARGV[5] sender id (visitor or agent)
 -- ARGV[6] sender display name ("" none)    ARGV[7] text
 -- ARGV[8] client_msg_id ("" none)
 -- ARGV[9] ("" none) JSON: {rich} a rich message (checked by domain/rich.py), or
@@ -43,7 +44,7 @@ local function choice_label(rich, value)
   return nil
 end
 
-local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors', 'served')
+local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors', 'served', 'barged')
 if not c[1] then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
 local agents = ' ' .. (c[2] or '') .. ' '
 local cid = string.match(conv, ':c:{(.*)}$')
@@ -56,13 +57,22 @@ if cmid ~= '' then
   local seq = redis.call('HGET', cmids, role .. ':' .. sender .. ':' .. cmid)
   if seq then return cjson.encode({ok = {message_id = cid .. ':' .. seq, seq = tonumber(seq), duplicate = true}}) end
 end
+local function listed(spaced) return string.find(' ' .. (spaced or '') .. ' ', ' ' .. sender .. ' ', 1, true) end
+local monitoring = listed(c[5])
 if role == 'customer' then
   if c[3] ~= '1' then return cjson.encode({err = {code = 'ended', message = 'the session has ended'}}) end
+elseif role == 'supervisor' then
+  if kind ~= 'note' or not monitoring then
+    return cjson.encode({err = {code = 'forbidden', message = 'monitor the conversation before you whisper'}})
+  end
+  if c[3] ~= '1' then return cjson.encode({err = {code = 'conflict', message = 'the conversation is not live'}}) end
 elseif role == 'bot' or role == 'system' then
   if c[3] ~= '1' then return cjson.encode({err = {code = 'conflict', message = 'the session has ended'}}) end
 elseif not string.find(agents, ' ' .. sender .. ' ', 1, true)
   -- an agent that served the conversation may still add notes after its session ended
-  and not (kind == 'note' and string.find(' ' .. (c[6] or '') .. ' ', ' ' .. sender .. ' ', 1, true)) then
+  and not (kind == 'note' and string.find(' ' .. (c[6] or '') .. ' ', ' ' .. sender .. ' ', 1, true))
+  -- a supervisor who barged in writes like a conference guest while the session is open
+  and not (kind == 'message' and c[3] == '1' and listed(c[7])) then
   return cjson.encode({err = {code = 'forbidden', message = 'you are not connected to this conversation'}})
 end
 
@@ -78,7 +88,7 @@ end
 local seq = tonumber(c[4]) + 1
 redis.call('HSET', conv, 'seq', seq, 'last_activity', NOW)
 local from = {role = role}
-if role == 'agent' or (role == 'bot' and sender ~= '') then from.id = sender end
+if role == 'agent' or role == 'supervisor' or (role == 'bot' and sender ~= '') then from.id = sender end
 if name ~= '' then from.display_name = name end
 local message_id = cid .. ':' .. seq
 local frame = {type = kind, conversation_id = cid, message_id = message_id, seq = seq,
@@ -97,7 +107,7 @@ if audience == 'all' then channels[1] = P .. ':push:{v:' .. c[1] .. '}' end
 for a in string.gmatch((c[2] or '') .. ' ' .. (c[5] or ''), '%S+') do
   channels[#channels + 1] = P .. ':push:{a:' .. a .. '}'
 end
-if role == 'agent' and not string.find(agents, ' ' .. sender .. ' ', 1, true) then
+if role == 'agent' and not string.find(agents, ' ' .. sender .. ' ', 1, true) and not monitoring then
   channels[#channels + 1] = P .. ':push:{a:' .. sender .. '}' -- a note after the end: its own tabs too
 end
 if not publish_here then

@@ -5,10 +5,13 @@
 --- @include "includes/conversations"
 --- @include "includes/cards"
 --- @include "includes/supervisors"
+--- @include "includes/step_in"
 local aid, cid, mode = ARGV[5], ARGV[6], ARGV[7]
 local a = redis.call('HMGET', k(KEY.agent, aid), 'role', 'queues')
 if a[1] ~= 'supervisor' then return refuse('forbidden', 'only supervisors can monitor conversations') end
 if mode == 'unmonitor' then
+  -- a supervisor who barged in and stops following the conversation leaves it first
+  if StepIn.barged(cid, aid) then StepIn.leave(aid, cid, 'unmonitored') end
   Supervisors.stop_monitoring(aid, cid)
   return Conversations.done({conversation_id = cid, monitoring = false})
 end

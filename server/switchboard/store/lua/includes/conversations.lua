@@ -21,8 +21,9 @@ function Conversations.audience(cid, include_visitor)
 end
 
 -- Fields of the routing record that the message path reads from its replica.
--- `served`: every agent ever connected to it, who may still add notes after the end.
-local REPLICATED = {visitor = true, agents = true, monitors = true, open = true, served = true}
+-- `served`: every agent ever connected to it, who may still add notes after the end;
+-- `barged`: the supervisors who joined it (includes/step_in), who may write to the customer.
+local REPLICATED = {visitor = true, agents = true, monitors = true, open = true, served = true, barged = true}
 
 -- Sets fields of a conversation's routing record and of its replica.
 -- Conversation ops: the outbox {sb}:outbox:<cid> is a list of JSON ops, each

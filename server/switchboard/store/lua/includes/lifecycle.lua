@@ -89,7 +89,7 @@ function Lifecycle.end_session(sid, reason, detail)
   end
   Deadline.disarm('inact:' .. sid)
   local to = Conversations.audience(s.conv, true)
-  Conversations.update_conversation(s.conv, {open = '0', agents = ''})
+  Conversations.update_conversation(s.conv, {open = '0', agents = '', barged = ''})  -- supervisors too
   Conversations.append(s.conv, {type = 'chat.ended', session_id = sid, reason = reason}, to)
   if s.connected_at and s.connected_at ~= '' then
     -- Someone served the customer: ask how it went (kept in the history, so a
