@@ -7,6 +7,7 @@ from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
+from .attachments import AttachmentLimits
 from .errors import ErrorCode, SwitchboardError
 from .frames import Tag
 from .frames.incoming import ChatPriority
@@ -105,6 +106,8 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: conversations of this queue are deleted everywhere this many days after they ended;
     #: None: SWITCHBOARD_RETENTION_DAYS (fractions allowed)
     retention_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
+    #: the files customers and agents may send: the largest, and the types (decided from the bytes)
+    attachments: AttachmentLimits = msgspec.field(default_factory=AttachmentLimits)
 
     def __post_init__(self) -> None:
         codes = [c.code for c in self.wrap_up_codes]

@@ -14,6 +14,7 @@ from ..domain.desk import check_transfer_target, next_state_after_wrap_up, setta
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.states import Role
 from ..store.clock import now_ms
+from .attachment_urls import signed_afresh
 from .limits import client_address
 from .socket import ClientSocket, HandshakeRefused, Result, posted
 
@@ -57,7 +58,8 @@ class AgentSocket(ClientSocket):
             if cid not in held:
                 continue
             self.replayed(cid, last_seq)  # a push the client already has is not sent again
-            for event in await services.router.history(cid, last_seq, audience="agents"):
+            missed = await services.router.history(cid, last_seq, audience="agents")
+            for event in signed_afresh(services.settings, missed):
                 self.replayed(cid, event["seq"])
                 self.send(event)
         self.release_buffered()
@@ -137,6 +139,7 @@ class AgentSocket(ClientSocket):
                 )
             case f.Monitor():
                 monitored = await router.monitor(aid, command.conversation_id)
+                signed_afresh(self.settings, monitored["messages"])
                 self.audit("conversation.monitor", command.conversation_id)
                 return monitored
             case f.Unmonitor():

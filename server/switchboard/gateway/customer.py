@@ -9,6 +9,7 @@ from msgspec import UNSET
 
 from ..domain import frames as f
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from .attachment_urls import signed_afresh
 from .auth import new_id
 from .chats import Site, current_conversation
 from .socket import ClientSocket, HandshakeRefused, Result, posted
@@ -56,6 +57,7 @@ class CustomerSocket(ClientSocket):
         resume = hello.resume
         if resume is not None and resume.conversation_id == self.conversation_id:
             point, replay = await services.chats.replay(self.conversation_id, resume.last_seq)
+            signed_afresh(services.settings, replay)
             welcome.recovered = point.recovered
             # Pushes held back meanwhile are doubles only up to what the client has
             # or gets now; anything newer still goes out.

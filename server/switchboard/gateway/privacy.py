@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..record.attachments import AttachmentFiles
 from ..record.privacy import Privacy
 from ..store.clock import now_ms
 from ..store.directory import Directory
@@ -39,6 +40,7 @@ class PrivacyRequests:
             return None
         if exported is None:
             exported = {"visitor": {"visitor_id": vid}, "conversations": [], "web_sessions": [], "page_views": []}
+        exported["attachments"] = await AttachmentFiles(self.record.database).export_of_visitor(vid)
         by_id = {c["conversation_id"]: i for i, c in enumerate(exported["conversations"])}
         for cid in live_ids:
             live = await self.directory.conversation(cid)

@@ -82,9 +82,11 @@ class CustomerCommands(Engine):
         client_msg_id: str = "",
         kind: str = "message",
         now: int | None = None,
+        attachment: dict[str, Any] | None = None,
     ) -> MessagePosted:
-        """Appends and publishes a message or note. Raises `ConversationEnded` when a
-        customer writes into an ended session (the caller opens a new one)."""
+        """Appends and publishes a message or note; with `attachment`, a message of kind
+        `attachment` naming that file. Raises `ConversationEnded` when a customer writes
+        into an ended session (the caller opens a new one)."""
         k = self.keys
 
         keys = [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)]
@@ -102,6 +104,7 @@ class CustomerCommands(Engine):
                 display_name,
                 text,
                 client_msg_id,
+                "" if attachment is None else _json_encode(attachment),
             )
             if self.sharded:
                 # the archive's set lives on another shard: marked before the sender's ack

@@ -8,7 +8,11 @@ A field that may be absent is `X | UnsetType = UNSET`: absent on the wire, never
 
 from __future__ import annotations
 
+from typing import Literal
+
 from msgspec import UNSET, Struct, UnsetType, field
+
+from ..attachments import AttachmentRef
 
 #: How many of the conversation's last messages an offer carries (`thread`).
 THREAD_LENGTH = 20
@@ -166,9 +170,13 @@ class Message(Frame, tag="message"):
     seq: int
     ts: int
     from_: Sender = field(name="from")
-    text: str | UnsetType = UNSET  # absent once redacted
+    text: str | UnsetType = UNSET  # absent once redacted; of an attachment: its name
     client_msg_id: str | UnsetType = UNSET
     redacted: Redaction | UnsetType = UNSET
+    #: "attachment": a file was sent (`POST /api/v1/conversations/{id}/attachments`); absent: text
+    kind: Literal["attachment"] | UnsetType = UNSET
+    #: the file (absent once redacted); its URLs are signed afresh on each read and resume
+    attachment: AttachmentRef | UnsetType = UNSET
 
 
 class NoteAdded(Frame, tag="note"):

@@ -17,6 +17,7 @@ from ...domain.frames.outgoing import Card, HistoryEvent, Message, NoteAdded
 from ...domain.parameters import bounded_int
 from ...domain.states import SessionStatus
 from ...store.clock import now_ms
+from ..attachment_urls import signed_afresh
 from .common import JSON, found, path_id, services_of
 from .guards import requires_admin, requires_admin_or_agent
 from .openapi import ApiRoute, Operation, Param, QueryId
@@ -67,6 +68,7 @@ async def get_conversation(request: Request) -> Response:
     conversation = found(conversation, "no such conversation")
     if supervising is not None and not any(card["queue"]["id"] in supervising for card in conversation["sessions"]):
         raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+    signed_afresh(s.settings, conversation["messages"])
     return JSON(conversation)
 
 

@@ -9,16 +9,18 @@
 -- ARGV[4] role: "customer" or "agent"      ARGV[5] sender id (visitor or agent)
 -- ARGV[6] sender display name ("" none)    ARGV[7] text
 -- ARGV[8] client_msg_id ("" none)
--- ARGV[9] "1": PUBLISH the frame here (one Redis); "0": return it with its channels
+-- ARGV[9] a message of kind "attachment": its `attachment` object as JSON ("" none)
+-- ARGV[10] "1": PUBLISH the frame here (one Redis); "0": return it with its channels
 --         for the caller to SPUBLISH (Redis Cluster: a script may only publish to
 --         channels of its own slot)
--- Returns {ok = {message_id, seq}} (and with ARGV[9] "0": payload, channels) or
+-- Returns {ok = {message_id, seq}} (and with ARGV[10] "0": payload, channels) or
 -- {err = {code, message}}; {err = {code = "ended"}} tells the caller to open a new
 -- session (a customer writing after the end).
 local conv, log, cmids = KEYS[1], KEYS[2], KEYS[3]
 local P, NOW = ARGV[1], tonumber(ARGV[2])
 local kind, role, sender, name, text, cmid = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local publish_here = ARGV[9] ~= '0'
+local attachment = ARGV[9]
+local publish_here = ARGV[10] ~= '0'
 
 local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors', 'served')
 if not c[1] then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
@@ -49,6 +51,10 @@ if name ~= '' then from.display_name = name end
 local message_id = cid .. ':' .. seq
 local frame = {type = kind, conversation_id = cid, message_id = message_id, seq = seq,
   from = from, text = text, ts = NOW}
+if attachment ~= '' then
+  frame.kind = 'attachment'
+  frame.attachment = cjson.decode(attachment)
+end
 if cmid ~= '' then
   frame.client_msg_id = cmid
   redis.call('HSET', cmids, role .. ':' .. sender .. ':' .. cmid, seq)
