@@ -234,3 +234,14 @@ async def test_retention_deletes_the_files_with_their_conversation(make_deployme
         return (await fetch(sb, sent["url"])).status_code == 404
 
     await eventually(gone, timeout=20)
+
+
+async def test_without_postgresql_an_upload_says_when_to_try_again_and_adds_no_message(make_deployment):
+    sb = await make_deployment()
+    await sb.queue("support")
+    customer, welcome, _agent, _token, cid = await served(sb)
+    sb.node.services.database.pool.terminate()  # PostgreSQL gone from under the node
+    response = await upload(sb, cid, welcome["visitor_token"], "a.txt", b"later")
+    assert response.status_code == 503 and int(response.headers["retry-after"]) >= 1
+    sent = await customer.ok({"type": "message", "text": "still here"})  # the live path does not need it
+    assert not any(is_attachment(f) for f in customer.frames if f.get("seq", 0) < sent["seq"])
