@@ -245,3 +245,17 @@ async def test_without_postgresql_an_upload_says_when_to_try_again_and_adds_no_m
     assert response.status_code == 503 and int(response.headers["retry-after"]) >= 1
     sent = await customer.ok({"type": "message", "text": "still here"})  # the live path does not need it
     assert not any(is_attachment(f) for f in customer.frames if f.get("seq", 0) < sent["seq"])
+
+
+async def test_the_widget_may_upload_from_the_host_sites_origin(sb):
+    """A bearer token, never a cookie: the preflight lets any page send one, and the answers are readable."""
+    _customer, welcome, _agent, _token, cid = await served(sb)
+    async with httpx.AsyncClient(base_url=sb.node.base) as page:
+        preflight = await page.options(
+            f"/api/v1/conversations/{cid}/attachments",
+            headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
+    assert preflight.headers["access-control-allow-headers"] == "authorization"
+    refused = await upload(sb, cid, welcome["visitor_token"], "a.exe", b"MZ\x90\x00" + bytes(64))
+    assert refused.status_code == 415 and refused.headers["access-control-allow-origin"] == "*"

@@ -11,10 +11,11 @@ it: its stored type, `nosniff`, a sandboxing CSP, and inline only for images and
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
@@ -201,7 +202,6 @@ async def _download(request: Request, variant: Variant) -> Response:
         # an image may be drawn (img-src 'self' data:), nothing runs; PDF viewers need no more
         "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'",
         "Cache-Control": "private, max-age=300",
-        "Cross-Origin-Resource-Policy": "same-origin",
     }
     media = download.media_type + ("; charset=utf-8" if download.media_type == MediaType.TEXT.value else "")
     return Response(download.content, media_type=media, headers=headers)
@@ -216,6 +216,42 @@ async def download_attachment(request: Request) -> Response:
 async def download_thumbnail(request: Request) -> Response:
     """An image's thumbnail (WebP, at most 320 px), to whoever holds a signed URL of it."""
     return await _download(request, "thumbnail")
+
+
+class UploadCors:
+    """ASGI middleware: the widget uploads from the host site's pages, another origin than the
+    node's. Uploads authenticate with a bearer token, never a cookie, so a page of any origin may
+    send one (it needs the token to get anywhere): the preflight is answered here and every answer
+    of the upload route is readable cross-origin (a 413 or 415 is told to the customer)."""
+
+    PATH = re.compile(r"^/api/v1/conversations/[^/]+/attachments$")
+    ALLOW_ORIGIN = (b"access-control-allow-origin", b"*")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not self.PATH.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            headers = [
+                self.ALLOW_ORIGIN,
+                (b"access-control-allow-methods", b"POST"),
+                (b"access-control-allow-headers", b"authorization"),
+                (b"access-control-max-age", b"600"),
+                (b"content-length", b"0"),
+            ]
+            await send({"type": "http.response.start", "status": 204, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def readable(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.ALLOW_ORIGIN]}
+            await send(message)
+
+        await self.app(scope, receive, readable)
 
 
 _SIGNED = [
