@@ -1,5 +1,5 @@
 // The conversation as the customer sees it: a list of entries ordered by seq.
-// An entry is {seq?, cmid?, role, name, text, ts, state?} and, once drawn, its elements.
+// An entry is {seq?, cmid?, role, name, text, ts, state?, body?} and, once drawn, its elements.
 import { element, linkify } from './elements.js';
 
 // Scrolled up by less than this, the list follows new entries down.
@@ -41,7 +41,7 @@ export function transcript({ translate, clock, scroller, retry }) {
     const who = speaker(entry);
     item.append(
       who ? element('span', { cls: 'vh' }, who + ': ') : '',
-      element('div', { cls: 'bubble' }, linkify(entry.text)),
+      element('div', { cls: 'bubble' }, entry.body || linkify(entry.text)), // body: an attachment's view
       meta,
     );
     if (entry.role === 'customer') {

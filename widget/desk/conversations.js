@@ -15,6 +15,7 @@ import {
   nearBottom, renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd
 } from './conversation-view.js';
 import { typingForget } from './composer.js';
+import { attachmentBody } from './attachments.js';
 
 export function newConversation(card) {
   const list = h('ol', 'messages');
@@ -347,7 +348,8 @@ function renderEvent(conv, event) {
         h('time', 'msg-time', ts),
       ]);
       if (mine && !note) meta.append(h('span', 'msg-read', event.seq <= conv.readSeq ? 'Seen' : ''));
-      li.append(meta, event.redacted ? h('div', 'msg-text msg-redacted', 'Message redacted') : h('div', 'msg-text', event.text));
+      const body = event.attachment ? attachmentBody(event.attachment) : h('div', 'msg-text', event.text);
+      li.append(meta, event.redacted ? h('div', 'msg-text msg-redacted', 'Message redacted') : body);
       return li;
     }
     case 'chat.connected':
