@@ -11,10 +11,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import msgspec
 from PIL import Image
 
 from conftest import ADMIN_TOKEN
 from support import Client, eventually
+from switchboard.domain import frames as f
 from switchboard.domain.attachments import UrlSigner
 
 GPS_IFD = 0x8825
@@ -259,3 +261,21 @@ async def test_the_widget_may_upload_from_the_host_sites_origin(sb):
     assert preflight.headers["access-control-allow-headers"] == "authorization"
     refused = await upload(sb, cid, welcome["visitor_token"], "a.exe", b"MZ\x90\x00" + bytes(64))
     assert refused.status_code == 415 and refused.headers["access-control-allow-origin"] == "*"
+
+
+async def test_attachment_frames_decode_strictly_and_a_redaction_takes_the_file_too(sb):
+    customer, welcome, agent, token, cid = await served(sb)
+    sent = (await upload(sb, cid, welcome["visitor_token"], "dot.png", png())).json()
+    message = await agent.wait(is_attachment)
+    again, _ = await sb.agent_socket(token, protocol="msgpack", resume={cid: message["seq"] - 1})
+    replayed = await again.wait(is_attachment)
+    for frame in (message, replayed):
+        msgspec.convert(frame, f.AgentFrame)  # strictly: an unknown field fails
+    msgspec.convert(await customer.wait(is_attachment), f.CustomerFrame)
+    await sb.admin("DELETE", f"/api/v1/conversations/{cid}/messages/{message['seq']}", expect=204)
+    await customer.expect("message.redacted", seq=message["seq"])
+    read = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    [redacted] = [m for m in read["messages"] if m["seq"] == message["seq"]]
+    assert "attachment" not in redacted and "text" not in redacted
+    assert (await fetch(sb, sent["url"])).status_code == 404
+    assert (await fetch(sb, sent["thumbnail_url"])).status_code == 404

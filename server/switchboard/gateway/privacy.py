@@ -60,10 +60,22 @@ class PrivacyRequests:
         return exported
 
     async def redact_message(self, cid: str, seq: int, actor: str = ADMIN) -> bool:
-        """Redacts history entry `seq` everywhere; False when neither store has it."""
+        """Redacts history entry `seq` everywhere, the file of an attachment too; False when neither store has it."""
         at = now_ms()
+        files = AttachmentFiles(self.record.database)
+        attachment = await self._attachment_of(cid, seq) or await files.of_message(cid, seq)
         live = await self.router.redact_message(cid, seq, actor, at)
         if live is None and not await self.record.message_exists(cid, seq):
             return False
         await self.record.redact_message(cid, seq, actor, at)
+        if attachment:
+            await files.forget(attachment)
         return True
+
+    async def _attachment_of(self, cid: str, seq: int) -> str | None:
+        """The id of the file history entry `seq` names, as Redis holds it (None: not there, or no file)."""
+        for frame in await self.router.history(cid, seq - 1, audience="agents", limit=1):
+            attachment = frame.get("attachment") if frame.get("seq") == seq else None
+            if isinstance(attachment, dict) and isinstance(attachment.get("id"), str):
+                return str(attachment["id"])
+        return None

@@ -68,6 +68,14 @@ class AttachmentFiles:
         async with self.database.pool.acquire() as connection:
             await connection.execute("DELETE FROM attachments WHERE id = $1", attachment_id)
 
+    async def of_message(self, cid: str, seq: int) -> str | None:
+        """The id of the file that message `seq` names, as PostgreSQL keeps the message."""
+        async with self.database.pool.acquire() as connection:
+            found: str | None = await connection.fetchval(
+                "SELECT frame->'attachment'->>'id' FROM messages WHERE conversation_id = $1 AND seq = $2", cid, seq
+            )
+        return found
+
     async def download(self, attachment_id: str, thumbnail: bool) -> Download | None:
         column = "thumbnail" if thumbnail else "content"
         async with self.database.pool.acquire() as connection:
