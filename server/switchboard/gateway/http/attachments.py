@@ -65,28 +65,27 @@ class UploadForm(msgspec.Struct):
 
 async def _uploader(request: Request, cid: str) -> tuple[Uploader, str]:
     """Who uploads (the visitor or agent of the `Authorization` token) and the conversation's
-    visitor: 401 without a valid token, 403 unless a party of the conversation's live session."""
+    visitor: 401 without a valid token, 404 for an unknown conversation, 403 unless a party
+    of its live session."""
     s = services_of(request)
     given = request.headers.get("authorization", "")
     token = given.removeprefix("Bearer ")
     vid = s.signer.verify_visitor(token) if token != given else None
-    aid = None if vid is not None else await agent_of(s, given)
+    aid = await agent_of(s, given) if vid is None else None
     if vid is None and aid is None:
         raise SwitchboardError(ErrorCode.UNAUTHORIZED, "a valid visitor or agent token is required")
-    parties = found(await s.directory.conversation_parties(cid), "no such conversation")
-    visitor, agents, is_open = parties
-    if vid is not None:
-        if vid != visitor or not is_open:
-            raise SwitchboardError(ErrorCode.FORBIDDEN, "you are not in a live chat of this conversation")
-        session = await s.directory.current_session(cid)
-        cards = await s.router.session_cards([session]) if session else []
-        name = str(((cards[0] if cards else {}).get("customer") or {}).get("name") or "")
-        return Uploader("customer", vid, name), visitor
-    assert aid is not None  # one of them is set (checked above)
-    if aid not in agents:
-        raise SwitchboardError(ErrorCode.FORBIDDEN, "you are not connected to this conversation")
-    profile = await s.directory.agent_profile(aid) or {}
-    return Uploader("agent", aid, str(profile.get("display_name") or "")), visitor
+    visitor, agents, is_open = found(await s.directory.conversation_parties(cid), "no such conversation")
+    if aid is not None:
+        if aid not in agents:
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "you are not connected to this conversation")
+        profile = await s.directory.agent_profile(aid) or {}
+        return Uploader("agent", aid, str(profile.get("display_name") or "")), visitor
+    if vid != visitor or not is_open:
+        raise SwitchboardError(ErrorCode.FORBIDDEN, "you are not in a live chat of this conversation")
+    session = await s.directory.current_session(cid)
+    cards = await s.router.session_cards([session]) if session else []
+    name = str(((cards[0] if cards else {}).get("customer") or {}).get("name") or "")
+    return Uploader("customer", visitor, name), visitor
 
 
 async def _limits(request: Request, cid: str) -> AttachmentLimits:
