@@ -203,6 +203,7 @@ async def test_a_forged_or_expired_signature_is_refused(sb):
     query = parse_qs(urlsplit(sent["url"]).query)
     forged = f"/api/v1/attachments/{sent['id']}?exp={query['exp'][0]}&sig=AAAA"
     assert (await fetch(sb, forged)).status_code == 403
+    assert (await fetch(sb, f"/api/v1/attachments/{sent['id']}")).status_code == 401  # no signature at all
     later = int(query["exp"][0]) + 10  # a longer life, with the old signature
     assert (await fetch(sb, f"/api/v1/attachments/{sent['id']}?exp={later}&sig={query['sig'][0]}")).status_code == 403
     signer = UrlSigner(sb.node.settings.secret)

@@ -183,6 +183,8 @@ async def _download(request: Request, variant: Variant) -> Response:
     aid = path_id(request, "attachment")
     params = request.query_params
     expires, signature = params.get("exp", ""), params.get("sig", "")
+    if not expires or not signature:
+        raise SwitchboardError(ErrorCode.UNAUTHORIZED, "a signed URL is required (`exp` and `sig`)")
     if not (expires.isdigit() and len(expires) <= 12) or not url_signer(services_of(request).settings).valid(
         aid, variant, int(expires), signature, time.time()
     ):
@@ -259,6 +261,7 @@ _SIGNED = [
 ]
 _DOWNLOAD_ERRORS = {
     400: "a bad id",
+    401: "no signature (`exp` and `sig` of a signed URL)",
     403: "a forged or expired signature",
     404: "no such attachment (deleted with its conversation)",
 }
