@@ -280,3 +280,24 @@ async def test_attachment_frames_decode_strictly_and_a_redaction_takes_the_file_
     assert "attachment" not in redacted and "text" not in redacted
     assert (await fetch(sb, sent["url"])).status_code == 404
     assert (await fetch(sb, sent["thumbnail_url"])).status_code == 404
+
+
+async def test_a_chat_moved_after_its_urls_expired_reaches_the_next_agent_with_fresh_ones(make_deployment):
+    sb = await make_deployment(attachment_url_ttl_s=3)  # long enough to fetch a fresh URL under load
+    await sb.queue("support")
+    _customer, welcome, alice, _token, cid = await served(sb)
+    sent = (await upload(sb, cid, welcome["visitor_token"], "dot.png", png())).json()
+
+    async def expired() -> bool:
+        return (await fetch(sb, sent["url"])).status_code == 403
+
+    await eventually(expired, timeout=10)
+    bob = await sb.available_agent("bob")
+    await alice.ok({"type": "transfer", "conversation_id": cid, "agent": "bob"})
+    offer = await bob.expect("offer", conversation_id=cid)
+    [offered] = [m for m in offer["thread"] if m.get("kind") == "attachment"]
+    assert (await fetch(sb, offered["attachment"]["thumbnail_url"])).status_code == 200
+    await bob.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    assigned = await bob.expect("conversation.assigned", conversation_id=cid)
+    [kept] = [m for m in assigned["messages"] if m.get("kind") == "attachment"]
+    assert (await fetch(sb, kept["attachment"]["url"])).status_code == 200

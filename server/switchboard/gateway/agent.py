@@ -15,6 +15,8 @@ from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.states import Role
 from ..store.clock import now_ms
 from .attachment_urls import signed_afresh
+from .codec import json_decode_any, json_encode
+from .hub import Push
 from .limits import client_address
 from .socket import ClientSocket, HandshakeRefused, Result, posted
 
@@ -28,6 +30,16 @@ class AgentSocket(ClientSocket):
     agent_id: str = ""
     display_name: str = ""
     _expiry: asyncio.TimerHandle | None = None
+
+    def push(self, push: Push) -> None:
+        """An offer's `thread` and an assignment's `messages` are history, made by the store when the
+        conversation moves: their files get URLs signed now (a chat transferred after hours still opens
+        them). The push is shared by the node's sockets, so this socket's copy is a new one."""
+        if b'"attachment":' in push.payload and push.frame.get("type") in ("offer", "conversation.assigned"):
+            frame = json_decode_any(push.payload)
+            signed_afresh(self.settings, frame.get("thread") or frame.get("messages") or [])
+            push = Push(json_encode(frame))
+        super().push(push)
 
     async def hello(self, hello: f.AgentHello) -> None:
         services = self.services
