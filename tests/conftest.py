@@ -387,20 +387,29 @@ def _devtools_endpoint(process: subprocess.Popen[str], deadline_s: float) -> str
     return found[0]
 
 
-@pytest.fixture
-async def browser(chromium_endpoint: str) -> AsyncIterator[Any]:
-    """The session's headless Chromium (Playwright's async API). `make test` installs it."""
+@pytest.fixture(scope="session")
+async def playwright_driver() -> AsyncIterator[Any]:
+    """One Playwright driver (a Node.js process) per session: starting one per test cost
+    about 0.7 s of CPU each. Every test of the suite runs in the session's event loop
+    (pyproject.toml), so the driver's pipes live as long as it does."""
     from playwright.async_api import async_playwright, expect
 
     # Four workers share two cores with their Chromium: Playwright's 5 s default
     # deadline for an expectation is too short for a desk that renders 100 items.
     expect.set_options(timeout=15_000)
     async with async_playwright() as playwright:
-        connected = await playwright.chromium.connect_over_cdp(chromium_endpoint)
-        try:
-            yield connected
-        finally:
-            await connected.close()  # also closes the contexts this test opened
+        yield playwright
+
+
+@pytest.fixture
+async def browser(chromium_endpoint: str, playwright_driver: Any) -> AsyncIterator[Any]:
+    """The session's headless Chromium (Playwright's async API), on a connection of this
+    test's own. `make test` installs it."""
+    connected = await playwright_driver.chromium.connect_over_cdp(chromium_endpoint)
+    try:
+        yield connected
+    finally:
+        await connected.close()  # also closes the contexts this test opened
 
 
 @pytest.fixture

@@ -263,7 +263,7 @@ svg {
 
   let chat = null; // the module's controller once it started
   let chatFailed = false;
-  const early = { open: null, identity: null, attributes: {}, prefill: {} };
+  const early = { open: null, identity: null, signedIdentity: null, attributes: {}, prefill: {} };
 
   // What the chat module gets: the settings, the shadow root and the launcher's controls.
   const host = {
@@ -315,14 +315,26 @@ svg {
         early.open = false;
       }
     },
-    identify(visitorToken) {
-      if (typeof visitorToken !== 'string' || !visitorToken) {
-        throw new TypeError('switchboard.js: identify takes the visitor token (a string) the server signed');
+    // identify(visitorToken): continue as the visitor a token names; identify({identity}):
+    // the customer the host site signed in, as its signed identity (a JWT) says.
+    identify(visitor) {
+      if (visitor !== null && typeof visitor === 'object' && typeof visitor.identity === 'string' && visitor.identity) {
+        if (chat) {
+          chat.identifyAs(visitor.identity);
+        } else {
+          early.signedIdentity = visitor.identity;
+        }
+        return;
+      }
+      if (typeof visitor !== 'string' || !visitor) {
+        throw new TypeError(
+          'switchboard.js: identify takes the visitor token (a string) the server signed, or {identity: <JWT>}'
+        );
       }
       if (chat) {
-        chat.identify(visitorToken);
+        chat.identify(visitor);
       } else {
-        early.identity = visitorToken;
+        early.identity = visitor;
       }
     },
     setAttributes(attributes) {

@@ -88,6 +88,16 @@ class Settings:
         "signs visitor and agent tokens; the same on every node",
         shown_default="generated once, kept in `DATA_DIR/secret` (mode 600)",
     )
+    identity_secret: tuple[str, ...] | None = setting(
+        None,
+        "HS256 keys with which the host site signs its customers' identity tokens (`identity` in `hello`); "
+        "comma-separated, any one verifies, so a key can be rotated",
+    )
+    identity_public_key: tuple[str, ...] | None = setting(
+        None,
+        "RS256 public keys (PEM text, or the path of a PEM file) that verify the identity tokens; "
+        "comma-separated like the secrets",
+    )
     key_prefix: str = setting("sb", "prefix of every Redis key and channel (several deployments on one Redis)")
     allowed_origins: tuple[str, ...] | None = setting(
         None,

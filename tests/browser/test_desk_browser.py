@@ -622,6 +622,8 @@ async def test_a_store_outage_answer_is_not_sent_while_a_lost_connection_waits(b
         customer, _ = await sb.chat(text="hi")
         await accept_offer(page)
         await customer.expect("chat.connected")
+        # the side panel has asked for the customer's earlier conversations (before the outage)
+        await expect(page.locator("#earlier li")).to_have_text(["None: a first contact."])
         private.stop()  # the store is unreachable; the socket to the page stays up
         box = page.locator("#composer-text")
         await box.fill("Are you there?")

@@ -5,8 +5,10 @@ with a protocol-level agent answering."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import jwt
 from playwright.async_api import Page, expect
 from test_widget_browser import WAIT_MS, Widget, connected_agent, say
 
@@ -182,3 +184,39 @@ async def test_identify_continues_as_the_visitor_a_signed_token_names(browser, s
     assert fresh["visitorId"] not in (ready["visitorId"], own["visitorId"])
     for w in (first, other, third):
         assert w.problems == []
+
+
+async def test_a_signed_in_customer_is_named_by_the_sites_signed_identity_on_every_device(browser, make_deployment):
+    """The host page passes the JWT its back end signed for its signed-in customer: the agent sees
+    that customer, verified; another device continues the chat; a browser whose customer signed
+    out (the page no longer calls identify) shows nothing of it."""
+    secret = "the-demo-site-identity-secret-" + "0123456789" * 4
+    sb = await make_deployment(identity_secret=(secret,))
+    await sb.queue("support")
+    signed = jwt.encode(
+        {"sub": "crm-7", "name": "Grace Hopper", "email": "grace@example.com", "exp": time.time() + 600},
+        secret,
+        algorithm="HS256",
+    )
+    call = f"if (!location.hash.includes('signed-out')) Switchboard.identify({{identity: {json.dumps(signed)}}});"
+    laptop = await open_recording(browser, sb, call)
+    [ready] = await until_seen(laptop.page, "ready")
+    assert ready["visitorId"].startswith("vi_")
+    await laptop.start_chat("Started signed in")
+    alice, cid = await connected_agent(sb)
+    assigned = await alice.expect("conversation.assigned", conversation_id=cid)
+    customer = assigned["card"]["customer"]
+    assert customer["verified"] is True and customer["external_id"] == "crm-7"
+    assert customer["name"] == "Grace Hopper"  # not the "Bob" typed into the pre-chat form
+
+    phone = await open_recording(browser, sb, call)
+    await phone.launcher.click()
+    await expect(phone.customer_bubbles.first).to_have_text("Started signed in")
+
+    await laptop.page.goto(f"{sb.node.base}/demo#signed-out")
+    await laptop.page.reload()
+    [fresh] = await until_seen(laptop.page, "ready")
+    assert fresh["visitorId"] != ready["visitorId"]
+    await laptop.launcher.click()
+    await expect(laptop.customer_bubbles).to_have_count(0)
+    assert laptop.problems == [] and phone.problems == []

@@ -246,6 +246,7 @@ def generic_probes(document: dict[str, Any], w: dict[str, Any]) -> list[Probe]:
 
 
 VALID_BODIES: dict[str, Any] = {
+    "post_message": {"role": "bot", "text": "How can I help?"},
     "put_queue": {"name": "Probe"},
     "put_agent": {"display_name": "Probe", "languages": ["en"], "queues": ["support"]},
     "put_canned": {"title": "Probe", "text": "Hello"},
@@ -306,6 +307,9 @@ async def world(sb: Any) -> dict[str, Any]:
     chat = await chatting.ok({"type": "start_chat", "queue": "support", "text": "Hello"})
     _, idle = await sb.customer()
     image = await uploaded(sb, chat["conversation_id"], welcome["visitor_token"], "dot.png", PNG)
+    leaving, _ = await sb.customer()
+    ended = await leaving.ok({"type": "start_chat", "queue": "other", "text": "Bye"})
+    await leaving.ok({"type": "end_chat"})
     for rid in ("hi", "bye"):
         await sb.admin("PUT", f"/api/v1/canned-responses/{rid}", VALID_BODIES["put_canned"], expect=201)
     await sb.admin("PUT", "/api/v1/invite-rules/r1", VALID_BODIES["put_invite_rule"], expect=201)
@@ -328,6 +332,7 @@ async def world(sb: Any) -> dict[str, Any]:
         "ann": ann,
         "sue": sue,
         "cid": chat["conversation_id"],
+        "ended_cid": ended["conversation_id"],
         "chatting": welcome["visitor_id"],
         "visitor_token": welcome["visitor_token"],
         "idle": idle["visitor_id"],
@@ -411,6 +416,8 @@ def probes_of(w: dict[str, Any]) -> list[Probe]:
         Probe("get_wrap_up_codes", 403, {"id": "other"}, token=ann),
         Probe("get_conversation", 200, {"id": cid}),
         Probe("get_conversation", 403, {"id": cid}, token=sue),
+        Probe("post_message", 201, {"id": cid}, body={"role": "bot", "text": "How can I help?"}),
+        Probe("post_message", 409, {"id": w["ended_cid"]}, body={"role": "system", "text": "Too late"}),
         Probe("redact_message", 204, {"id": cid, "seq": 1}),
         Probe("list_conversations", 400, query={"limit": 0}),
         # an id past what Redis and PostgreSQL hold: these were 500s

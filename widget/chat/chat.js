@@ -53,6 +53,7 @@ export function start(host, early) {
   let offline = false;
   let pageSent = false; // the hello carried the page
   let tokenSent = null; // the visitor token the last hello carried
+  let signedIdentity = null; // the host site's signed identity of its customer (identifyAs)
   let typingOn = false;
   let typingTimer = 0;
   let typersTimer = 0;
@@ -223,10 +224,13 @@ export function start(host, early) {
   // --- connection
 
   function hello() {
-    const frame = { type: 'hello' };
+    const frame = { type: 'hello', language: config.language, queue: config.queue };
     tokenSent = storage.get('token');
     if (tokenSent) {
       frame.visitor_token = tokenSent;
+    }
+    if (signedIdentity) {
+      frame.identity = signedIdentity;
     }
     if (conversationId) {
       frame.resume = { conversation_id: conversationId, last_seq: Math.max(0, maxSeq - RESUME_WINDOW) };
@@ -253,6 +257,10 @@ export function start(host, early) {
         renderStatus();
       },
       tokenRefused() { // the token is not (or no longer) valid: start over as a new visitor
+        if (signedIdentity) {
+          console.warn('switchboard.js: the server refused the signed identity; going on as an anonymous visitor');
+          signedIdentity = null;
+        }
         storage.set({ token: null, conv: null });
         forgetConversation();
         clearTranscript();
@@ -298,11 +306,23 @@ export function start(host, early) {
 
   function onWelcome(welcome) {
     pageSent = true;
+    if (welcome.queue) {
+      prechat.useQueueFields(welcome.queue.prechat_fields);
+    }
     offline = false;
     const storedToken = storage.get('token');
     if (!tokenSent && storedToken && storedToken !== welcome.visitor_token && !conversationId) {
       connection.resync(); // another tab was first: be the same visitor
       return;
+    }
+    if (tokenSent && welcome.visitor_token !== tokenSent) {
+      // The server made this browser someone else (the site's customer signed out, or another
+      // signed in): nothing of the last visitor's chat stays on the screen.
+      storage.set({ conv: null, left: null });
+      forgetConversation();
+      clearTranscript();
+      entries.forget();
+      setPhase('idle');
     }
     storage.set({ token: welcome.visitor_token });
     const card = welcome.conversation;
@@ -613,7 +633,7 @@ export function start(host, early) {
     if (Object.keys(filledIn.customer).length) {
       frame.customer = filledIn.customer;
     }
-    const attributes = { ...hostAttributes };
+    const attributes = { ...hostAttributes, ...filledIn.attributes };
     if (filledIn.topic) {
       attributes.topic = filledIn.topic;
     }
@@ -628,7 +648,9 @@ export function start(host, early) {
       begin(await request(frame, true));
       prechat.clearQuestion();
     } catch (error) {
-      prechat.showError(error.message); // e.g. the queue's closed message
+      if (!(error.field && prechat.markField(error.field, error.message))) {
+        prechat.showError(error.message); // e.g. the queue's closed message
+      }
     } finally {
       setStarting(false);
     }
@@ -720,7 +742,7 @@ export function start(host, early) {
   function acceptInvite() {
     invite.hidden = true;
     setStarting(true);
-    request({ type: 'accept_invite', invite_id: inviteId }, true)
+    request({ type: 'accept_invite', invite_id: inviteId, language: config.language }, true)
       .then(begin, showNotice)
       .finally(() => setStarting(false));
     open(true);
@@ -847,6 +869,21 @@ export function start(host, early) {
     connection.resync();
   }
 
+  // The host site's signed identity of its signed-in customer (a JWT): the server names and
+  // verifies the customer from it, and it is the same visitor on every device.
+  function identifyAs(identity) {
+    if (identity === signedIdentity) {
+      return;
+    }
+    signedIdentity = identity;
+    storage.set({ token: null, conv: null, left: null });
+    forgetConversation();
+    clearTranscript();
+    entries.forget();
+    setPhase('idle');
+    connection.resync();
+  }
+
   function setAttributes(attributes) {
     for (const [name, value] of Object.entries(attributes)) {
       if (value == null) {
@@ -867,6 +904,7 @@ export function start(host, early) {
 
   // --- start
 
+  signedIdentity = early.signedIdentity;
   if (early.identity && early.identity !== storage.get('token')) {
     storage.set({ token: early.identity, conv: null, left: null });
     forgetConversation();
@@ -879,5 +917,5 @@ export function start(host, early) {
     open(true);
   }
 
-  return { open, close, toggle, identify, setAttributes, prefill: prechat.prefill };
+  return { open, close, toggle, identify, identifyAs, setAttributes, prefill: prechat.prefill };
 }

@@ -339,6 +339,18 @@ label {
   color: var(--bad);
 }
 
+.check {
+  display: flex;
+  flex-wrap: wrap;
+  align-items: center;
+  gap: 8px;
+  margin-top: 12px;
+}
+
+.check .err {
+  flex-basis: 100%;
+}
+
 .prechat .btn {
   margin-top: 16px;
   width: 100%;

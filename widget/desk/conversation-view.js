@@ -6,6 +6,7 @@ import { hooks, MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
 import { agentName, cardDuration, isMe, notesOnly, ownerOf, writable } from './facts.js';
 import { socket } from './connection.js';
 import { cardIcon, customerName, timeOfDay } from './format.js';
+import { renderCustomerContext } from './earlier.js';
 import { tickOffers } from './offers.js';
 
 export function renderConversationHeader() {
@@ -107,8 +108,10 @@ export function renderSide() {
     h('dt', '', 'Name'), h('dd', 'profile-name', c.name || 'Visitor'),
     h('dt', '', 'Email'), h('dd', 'profile-email', c.email || '—'),
     h('dt', '', 'Phone'), h('dd', 'profile-phone', c.phone || '—'),
+    ...(c.external_id ? [h('dt', '', 'Customer id'), h('dd', 'profile-external-id', c.external_id)] : []),
     h('dt', '', 'Contact'), h('dd', 'profile-verified', null, [verified]),
   );
+  renderCustomerContext(conv);
   const form = $('verify-form');
   $('verify-details').hidden = !canAct;
   if (form.dataset.cid !== conv.id + ':' + card.session_id + ':' + c.verified) {

@@ -56,6 +56,13 @@ function buildOfferPopup(offer) {
   const bar = h('div', 'offer-bar', null, [h('div', 'offer-bar-fill')]);
   bar.setAttribute('aria-hidden', 'true');
 
+  // The chat's details (topic, pre-chat fields, a bot's variables), as text.
+  const names = Object.keys(offer.attributes || {}).sort();
+  const details = h('dl', 'offer-attributes');
+  details.setAttribute('aria-label', 'Details');
+  for (const name of names) details.append(h('dt', '', name), h('dd', '', offer.attributes[name]));
+  details.hidden = !names.length;
+
   const thread = h('ol', 'offer-thread');
   thread.setAttribute('aria-label', 'Messages so far');
   for (const msg of offer.thread || []) {
@@ -79,7 +86,7 @@ function buildOfferPopup(offer) {
 
   popup.append(
     h('div', 'offer-head', null, [h('span', 'ring-icon', null, [cardIcon('chat')]), kind]),
-    title, meta, timers, bar, thread, error,
+    title, meta, timers, bar, details, thread, error,
     h('div', 'offer-buttons', null, [decline, accept]),
   );
   return popup;

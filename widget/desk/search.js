@@ -78,7 +78,7 @@ async function searchEarlier(q, run) {
 }
 
 /** Loads a past conversation's transcript (read only) into "Closed this shift". */
-async function openEarlier(cid) {
+export async function openEarlier(cid) {
   if (S.convs.has(cid)) { activate(cid); return; }
   let body;
   try {

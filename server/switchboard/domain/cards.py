@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from .states import Channel, EndReason, SessionStatus
 
+#: the customer fields a card shows
+CONTACT_FIELDS = ("name", "email", "phone", "external_id")
 TITLES = {Channel.WEBCHAT: "Webchat", Channel.MESSAGING: "Messaging"}
 
 STATUS_LABELS = {
@@ -55,6 +59,18 @@ def _int(value: Any) -> int | None:
     return int(value) if value not in (None, "", False) else None
 
 
+def _attributes(value: Any) -> dict[str, str]:
+    """The session's attributes: a JSON object in the live view (and in the views PostgreSQL keeps)."""
+    if isinstance(value, str):
+        try:
+            value = msgspec.json.decode(value)
+        except msgspec.DecodeError:
+            return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): str(item) for key, item in value.items()}
+
+
 def _list(value: Any) -> list[Any]:
     # Lua's cjson encodes an empty array as {}; both mean "none".
     return value if isinstance(value, list) else []
@@ -77,6 +93,7 @@ def build_card(data: dict[str, Any], now_ms: int) -> dict[str, Any]:
     card: dict[str, Any] = {
         "conversation_id": data["conv"],
         "session_id": data["id"],
+        **({"visitor_id": data["visitor"]} if data.get("visitor") else {}),
         "title": TITLES[channel],
         "channel": channel.value,
         "icon": "chat",
@@ -86,10 +103,11 @@ def build_card(data: dict[str, Any], now_ms: int) -> dict[str, Any]:
         "queue": {"id": data["queue"], "name": data.get("queue_name") or data["queue"]},
         "agents": _list(data.get("agents")),
         "customer": {
-            **{k: v for k, v in customer.items() if k in ("name", "email", "phone") and v},
+            **{k: v for k, v in customer.items() if k in CONTACT_FIELDS and v},
             "verified": data.get("verified") == "1",
         },
         "journey": _list(data.get("journey")),
+        **({"attributes": attributes} if (attributes := _attributes(data.get("attributes"))) else {}),
         "queued_at": queued_at,
         "duration_s": max(0, ((ended_at or now_ms) - queued_at) // 1000),
     }

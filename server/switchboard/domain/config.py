@@ -12,6 +12,7 @@ from .errors import ErrorCode, SwitchboardError
 from .frames import Tag
 from .frames.incoming import ChatPriority
 from .hours import BusinessHours
+from .prechat import PrechatFields, check_field_names
 from .states import AcceptMode, Role
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -108,8 +109,11 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     retention_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
     #: the files customers and agents may send: the largest, and the types (decided from the bytes)
     attachments: AttachmentLimits = msgspec.field(default_factory=AttachmentLimits)
+    #: the widget's pre-chat form for this queue; the values arrive in start_chat's attributes
+    prechat_fields: PrechatFields = []
 
     def __post_init__(self) -> None:
+        check_field_names(self.prechat_fields)
         codes = [c.code for c in self.wrap_up_codes]
         if len(set(codes)) != len(codes):
             raise ValueError("wrap_up_codes must not repeat a code")

@@ -44,6 +44,15 @@ class SwitchboardError(Exception):
         return f"SwitchboardError({self.code.value!r}, {self.message!r})"
 
 
+class FieldError(SwitchboardError):
+    """A refusal about one named input field (of a pre-chat form): its error frame names
+    the field, so a form can mark it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(ErrorCode.BAD_REQUEST, message)
+        self.field = field
+
+
 HTTP_STATUS = {
     ErrorCode.BAD_REQUEST: 400,
     ErrorCode.TOO_LONG: 400,

@@ -97,9 +97,15 @@ class AgentSocket(ClientSocket):
         aid = self.agent_id
         match command:
             case f.AgentMessage():
-                text = f.check_text(command.text, self.settings.agent_text_limit)
+                text, extras = f.message_content(command.text, command.rich, self.settings.agent_text_limit)
                 result = await router.post_message(
-                    command.conversation_id, "agent", aid, self.display_name, text, command.client_msg_id or ""
+                    command.conversation_id,
+                    "agent",
+                    aid,
+                    self.display_name,
+                    text,
+                    command.client_msg_id or "",
+                    extras=extras,
                 )
                 return posted(command.ref, result)
             case f.Note():

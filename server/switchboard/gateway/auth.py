@@ -35,6 +35,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(16)}"
 
 
+#: visitors of a signed identity; new_id("v") never starts so
+IDENTIFIED_VISITOR_PREFIX = "vi_"
+
+
 class Signer:
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"switchboard-tokens\0" + secret.encode()).digest()
@@ -44,6 +48,11 @@ class Signer:
 
     def visitor_token(self, visitor_id: str) -> str:
         return f"v1.{visitor_id}.{self._sign(b'visitor', visitor_id)}"
+
+    def identified_visitor(self, external_id: str) -> str:
+        """The visitor of the host site's customer `external_id` (from its signed identity):
+        the same on every device, and not to be guessed from the id without the secret."""
+        return IDENTIFIED_VISITOR_PREFIX + self._sign(b"identity", external_id)[:22]
 
     def verify_visitor(self, token: str) -> str | None:
         parts = token.split(".")

@@ -16,7 +16,10 @@ import msgspec
 
 from ..domain import frames as f
 from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origins
+from ..domain.config import QueueConfig
 from ..domain.errors import ErrorCode, SwitchboardError
+from ..domain.identity import IdentityClaims, identified_customer
+from ..domain.prechat import check_prechat
 from ..domain.returning import Replay, goes_on, replay_from
 from ..domain.states import Channel
 from ..record.database import RECORD_ERRORS
@@ -100,10 +103,17 @@ class CustomerChats:
         replay = replay_from(last_seq, await self._router.history_length(conversation_id))
         return replay, await self._router.history(conversation_id, replay.after, audience="customer")
 
-    async def start(self, visitor_id: str, command: f.StartChat, site: Site) -> ChatStarted:
+    async def start(
+        self, visitor_id: str, command: f.StartChat, site: Site, identity: IdentityClaims | None = None
+    ) -> ChatStarted:
+        """A new chat; under a signed identity its customer is the identity's, verified."""
         text = f.check_text(command.text, self._text_limit) if command.text else ""
-        customer = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
-        hold = await self._admit(command.queue, command.channel.value, site)
+        given = {k: v for k, v in msgspec.structs.asdict(command.customer).items() if v} if command.customer else {}
+        customer = identified_customer(identity, given)
+        config = await self._directory.queue_config(command.queue)
+        if config is not None:
+            check_prechat(config.prechat_fields, command.attributes)
+        hold = await self._admit(command.queue, command.channel.value, site, config)
         result = await self._router.start_chat(
             visitor_id=visitor_id,
             conversation_id=new_id("c"),
@@ -118,6 +128,7 @@ class CustomerChats:
             priority=command.priority,
             hold_until=hold.until,
             closed_message=hold.closed_message,
+            verified=identity is not None,
         )
         return result
 
@@ -129,8 +140,10 @@ class CustomerChats:
         text: str,
         client_msg_id: str,
         site: Site,
+        choice: Choice | None = None,
     ) -> MessagePosted | ChatStarted:
-        """Posts to the conversation; into an ended session, opens a new one in the same conversation."""
+        """Posts to the conversation; into an ended session, opens a new one in the same conversation.
+        A `choice` answers a rich message of the session (the label it picked becomes the text)."""
         text = f.check_text(text, self._text_limit)
         conversation_id = current_conversation(conversation_id)
         result: MessagePosted | ChatStarted
@@ -142,6 +155,7 @@ class CustomerChats:
                 display_name,
                 text,
                 client_msg_id,
+                extras={"choice": choice.value, "reply_to": choice.reply_to} if choice else None,
             )
         except ConversationEnded:
             queue, channel = await self._directory.conversation_route(conversation_id)
@@ -164,9 +178,12 @@ class CustomerChats:
             )
         return result
 
-    async def accept_invite(self, visitor_id: str, invite_id: str, site: Site) -> ChatStarted:
-        """A chat in the invitation's queue, with the customer's defaults; refused like a start_chat
-        when that queue has closed since, or when this site may not open chats in it."""
+    async def accept_invite(
+        self, visitor_id: str, invite_id: str, language: str, site: Site, identity: IdentityClaims | None = None
+    ) -> ChatStarted:
+        """A chat in the invitation's queue, in the widget's language; refused like a start_chat
+        when that queue has closed since, does not serve that language, or when this site may
+        not open chats in it."""
         queue = await self._directory.invite_queue(invite_id, visitor_id)
         await self._admit(queue, Channel.WEBCHAT, site)
         result = await self._router.start_chat(
@@ -174,23 +191,34 @@ class CustomerChats:
             conversation_id=new_id("c"),
             session_id=new_id("s"),
             queue="",
-            language="en",
+            language=language,
             skills=[],
             channel="webchat",
-            customer={},
+            customer=identified_customer(identity, {}),
             attributes={},
             invite_id=invite_id,
+            verified=identity is not None,
         )
         return result
 
-    async def _admit(self, queue: str | None, channel: str, site: Site) -> Hold:
-        """Refuses a site the queue does not allow, or a closed queue's webchat; else how the session waits."""
-        config = await self._directory.queue_config(queue) if queue else None
+    async def _admit(self, queue: str | None, channel: str, site: Site, config: QueueConfig | None = None) -> Hold:
+        """Refuses a site the queue does not allow, or a closed queue's webchat; else how the session waits.
+        `config`: the queue's, when the caller has read it already."""
+        if config is None and queue:
+            config = await self._directory.queue_config(queue)
         if site.origin is not None and queue:
             allowed = queue_origins(config.allowed_origins if config is not None else None, self._node_origins)
             if not origin_allowed(site.origin, allowed, site.host):
                 raise SwitchboardError(ErrorCode.FORBIDDEN, "this site may not open chats in this queue")
         return hold_for_hours(config.business_hours if config is not None else None, now_ms(), channel)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a customer picked in a rich message: the option's value, and that message's seq."""
+
+    value: str
+    reply_to: int
 
 
 def current_conversation(conversation_id: str | None) -> str:

@@ -9,9 +9,10 @@ from msgspec import UNSET
 
 from ..domain import frames as f
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from ..domain.identity import IdentityClaims
 from .attachment_urls import signed_afresh
-from .auth import new_id
-from .chats import Site, current_conversation
+from .auth import IDENTIFIED_VISITOR_PREFIX, new_id
+from .chats import Choice, Site, current_conversation
 from .socket import ClientSocket, HandshakeRefused, Result, posted
 
 CUSTOMER = f.Sender(role="customer")
@@ -26,14 +27,31 @@ class CustomerSocket(ClientSocket):
     visitor_id: str = ""
     conversation_id: str | None = None
     display_name: str = ""
+    identity: IdentityClaims | None = None  # the host site's signed identity of this customer
+    language: str | None = None  # the widget's, from hello
 
     async def hello(self, hello: f.CustomerHello) -> None:
         services = self.services
-        if hello.visitor_token is not None:
-            visitor_id = services.signer.verify_visitor(hello.visitor_token)
-            if visitor_id is None:
-                raise HandshakeRefused(CloseCode.UNAUTHORIZED, "invalid visitor token")
+        if hello.identity is not None:
+            try:
+                self.identity = services.identity.verify(hello.identity)
+            except SwitchboardError as refused:
+                raise HandshakeRefused(CloseCode.UNAUTHORIZED, refused.message) from None
+        self.language = hello.language
+        if self.identity is not None:
+            visitor_id = services.signer.identified_visitor(self.identity.sub)
+            token = services.signer.visitor_token(visitor_id)
+        elif hello.visitor_token is not None:
             token = hello.visitor_token
+            verified_id = services.signer.verify_visitor(token)
+            if verified_id is None:
+                raise HandshakeRefused(CloseCode.UNAUTHORIZED, "invalid visitor token")
+            visitor_id = verified_id
+            if visitor_id.startswith(IDENTIFIED_VISITOR_PREFIX):
+                # The customer signed out on the site: this browser is someone new, who must
+                # not see the identified customer's conversations.
+                visitor_id = new_id("v")
+                token = services.signer.visitor_token(visitor_id)
         else:
             visitor_id = new_id("v")
             token = services.signer.visitor_token(visitor_id)
@@ -41,7 +59,8 @@ class CustomerSocket(ClientSocket):
         view = await self.join(visitor_id)
         session_id = view["session"]["id"] if view.get("session") else None
         returning_to = view.get("conversation_id")
-        if returning_to is None and not view.get("known") and hello.visitor_token is not None:
+        came_back = token == hello.visitor_token or self.identity is not None
+        if returning_to is None and not view.get("known") and came_back:
             returning_to = await services.chats.latest_kept(visitor_id)  # it was idle past the live window
         if session_id is None and returning_to:
             session_id = await services.chats.bring_back(returning_to)
@@ -53,6 +72,8 @@ class CustomerSocket(ClientSocket):
             visitor_token=token,
             conversation=msgspec.convert(card, f.Card | None),
         )
+        if hello.queue is not None and (config := await services.directory.queue_config(hello.queue)) is not None:
+            welcome.queue = f.WidgetQueue(id=hello.queue, prechat_fields=config.prechat_fields)
         replay: list[dict[str, Any]] = []
         resume = hello.resume
         if resume is not None and resume.conversation_id == self.conversation_id:
@@ -91,12 +112,13 @@ class CustomerSocket(ClientSocket):
                     command.text,
                     command.client_msg_id or "",
                     self._site(),
+                    choice_of(command),
                 )
                 return posted(command.ref, result)
             case f.StartChat():
-                result = await self.services.chats.start(self.visitor_id, command, self._site())
+                result = await self.services.chats.start(self.visitor_id, command, self._site(), self.identity)
                 self.conversation_id = result["conversation_id"]
-                self.display_name = (command.customer.name if command.customer else None) or ""
+                self.display_name = result_name(command, self.identity)
                 return result
             case f.CustomerTyping():
                 cid = current_conversation(self.conversation_id)
@@ -122,9 +144,12 @@ class CustomerSocket(ClientSocket):
                 await self.services.visitors.page_view(self.visitor_id, command.url, command.title)
                 return None
             case f.AcceptInvite():
-                result = await self.services.chats.accept_invite(self.visitor_id, command.invite_id, self._site())
+                language = command.language or self.language or "en"
+                result = await self.services.chats.accept_invite(
+                    self.visitor_id, command.invite_id, language, self._site(), self.identity
+                )
                 self.conversation_id = result["conversation_id"]
-                self.display_name = ""
+                self.display_name = (self.identity.name if self.identity else None) or ""
                 return result
             case f.DismissInvite():
                 return await router.dismiss_invite(self.visitor_id, command.invite_id)
@@ -133,3 +158,14 @@ class CustomerSocket(ClientSocket):
             case f.CustomerHello():
                 raise SwitchboardError(ErrorCode.CONFLICT, "hello was already received")
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "unknown frame type")
+
+
+def result_name(command: f.StartChat, identity: IdentityClaims | None) -> str:
+    """The name the customer's messages go out under: the signed identity's, else the one it gave."""
+    return (identity.name if identity else None) or (command.customer.name if command.customer else None) or ""
+
+
+def choice_of(command: f.CustomerMessage) -> Choice | None:
+    if (command.choice is None) != (command.reply_to is None):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "choice and reply_to come together")
+    return Choice(command.choice, command.reply_to) if command.choice is not None and command.reply_to else None

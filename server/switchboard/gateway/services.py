@@ -37,6 +37,7 @@ from .auth import Signer
 from .chats import CustomerChats
 from .event_history import EventHistory
 from .hub import Hub
+from .identity import IdentityVerifier
 from .limits import Gate
 from .metrics import Metrics
 from .privacy import PrivacyRequests
@@ -73,6 +74,7 @@ class Services:
     directory: Directory
     hub: Hub
     signer: Signer
+    identity: IdentityVerifier
     sweeper: Sweeper
     canned: CannedResponses
     search: ConversationSearch
@@ -134,6 +136,7 @@ def build_services(settings: Settings) -> Services:
         directory=directory,
         hub=Hub(redis, keys, settings.node_id),
         signer=Signer(settings.secret),
+        identity=IdentityVerifier.from_settings(settings),
         sweeper=Sweeper(router, settings.timer_tick_s, settings.node_id, settings.node_ttl_s, register_sockets_again),
         canned=CannedResponses(redis, keys),
         search=ConversationSearch(database),

@@ -17,7 +17,7 @@ from msgspec import UNSET
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..domain.admission import origin_allowed
-from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from ..domain.errors import CloseCode, ErrorCode, FieldError, SwitchboardError
 from ..domain.frames import Ack, Error, Frame
 from ..store.results import ChatStarted, MessagePosted
 from .codec import Codec, choose_subprotocol
@@ -180,8 +180,8 @@ class ClientSocket:
         else:
             self.send(Ack(ref=ref, **result) if result else Ack(ref=ref))
 
-    def error(self, ref: str | None, code: ErrorCode, message: str) -> None:
-        self.send(Error(code=code.value, message=message, ref=UNSET if ref is None else ref))
+    def error(self, ref: str | None, code: ErrorCode, message: str, field: str | None = None) -> None:
+        self.send(Error(code=code.value, message=message, ref=UNSET if ref is None else ref, field=field or UNSET))
 
     # ------------------------------------------------------------ lifecycle
 
@@ -309,7 +309,7 @@ class ClientSocket:
             self._bad_frames = 0
             self.ack(ref, result)
         except SwitchboardError as exc:
-            self.error(ref, exc.code, exc.message)
+            self.error(ref, exc.code, exc.message, exc.field if isinstance(exc, FieldError) else None)
         except Exception:
             log.exception("%s %s: %s failed", self.role, self.conn_id, type(command).__name__)
             self.error(ref, ErrorCode.INTERNAL, "internal error")

@@ -62,6 +62,14 @@ def _rank_then_activity(vector: str, query: int, activity: str) -> str:
     return f"({rank} * {ACTIVITY_SPAN} + {activity})"
 
 
+@dataclass(frozen=True)
+class CustomerFilter:
+    """One customer's conversations: by visitor, by the site's id of the customer, or both."""
+
+    visitor: str | None = None
+    external_id: str | None = None
+
+
 class ConversationSearch:
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -77,6 +85,7 @@ class ConversationSearch:
         among: list[str] | None = None,
         or_in_queues: list[str] | None = None,
         with_notes: bool = True,
+        customer: CustomerFilter | None = None,
     ) -> tuple[list[Found], Position | None]:
         """A page of conversations whose current session passes the filters; `among`
         limits it to those ids (an agent's own conversations), or to those whose current
@@ -103,6 +112,13 @@ class ConversationSearch:
             )
         elif among is not None:
             where.append(f"c.conversation_id = ANY(${arg(among)}::text[])")
+        if customer is not None and customer.visitor is not None:
+            where.append(f"c.visitor_id = ${arg(customer.visitor)}")
+        if customer is not None and customer.external_id is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM sessions x WHERE x.conversation_id = c.conversation_id"
+                f" AND x.view -> 'customer' ->> 'external_id' = ${arg(customer.external_id)})"
+            )
         if state is not None:
             where.append(f"s.status = ${arg(state.value)}")
         if queue is not None:

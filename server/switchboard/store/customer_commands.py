@@ -42,12 +42,14 @@ class CustomerCommands(Engine):
         closed_message: str = "",
         invite_id: str = "",
         priority: int = 0,
+        verified: bool = False,
         now: int | None = None,
     ) -> ChatStarted:
         """Queues a new session; with `hold_until` (the queue is closed) it waits
         unrouted until then, and the customer gets `closed_message`; with
         `invite_id` it accepts that invitation, in its queue. `priority` raises
-        the chat's within its queue (refused above the queue's `max_chat_priority`).
+        the chat's within its queue (refused above the queue's `max_chat_priority`);
+        `verified`: the host site vouched for the customer (a signed identity).
         With `mode="reopen"` a new session of the conversation, in its queue (the
         empty fields and the priority are the conversation's)."""
         result: ChatStarted = await self._run(
@@ -68,6 +70,7 @@ class CustomerCommands(Engine):
             closed_message,
             invite_id,
             priority,
+            "1" if verified else "0",
             now=now,
         )
         return result
@@ -81,12 +84,13 @@ class CustomerCommands(Engine):
         text: str,
         client_msg_id: str = "",
         kind: str = "message",
+        extras: dict[str, Any] | None = None,
         now: int | None = None,
-        attachment: dict[str, Any] | None = None,
     ) -> MessagePosted:
-        """Appends and publishes a message or note; with `attachment`, a message of kind
-        `attachment` naming that file. Raises `ConversationEnded` when a customer writes
-        into an ended session (the caller opens a new one)."""
+        """Appends and publishes a message or note. Raises `ConversationEnded` when a
+        customer writes into an ended session (the caller opens a new one). `extras`:
+        `{rich}`, a customer's `{choice, reply_to}`, or `{attachment}`: a file sent, which
+        makes the message one of kind `attachment` (see message.lua)."""
         k = self.keys
 
         keys = [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)]
@@ -104,7 +108,7 @@ class CustomerCommands(Engine):
                 display_name,
                 text,
                 client_msg_id,
-                "" if attachment is None else _json_encode(attachment),
+                _json_encode(extras).decode() if extras else "",
             )
             if self.sharded:
                 # the archive's set lives on another shard: marked before the sender's ack

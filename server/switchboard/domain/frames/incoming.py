@@ -7,11 +7,12 @@ by the schema, so an over-long text gets `too_long` instead of `bad_request`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from ..errors import ErrorCode, SwitchboardError
+from ..rich import Rich, Value, plain_text
 from ..states import Channel
 
 Ref = Annotated[str, msgspec.Meta(max_length=64)]
@@ -51,6 +52,12 @@ class CustomerHello(Command, tag="hello"):
     visitor_token: Annotated[str, msgspec.Meta(max_length=512)] | None = None
     resume: Resume | None = None
     page: Page | None = None
+    #: the host site's signed identity of its customer (a JWT; see gateway/identity.py)
+    identity: Annotated[str, msgspec.Meta(max_length=8192)] | None = None
+    #: the widget's language: an accepted invitation's chat asks for it
+    language: Tag | None = None
+    #: the widget's queue: the welcome says what it needs of it (its pre-chat form)
+    queue: Id | None = None
 
 
 class PageView(Command, tag="page_view"):
@@ -74,6 +81,10 @@ class StartChat(Command, tag="start_chat"):
 class CustomerMessage(Command, tag="message"):
     text: str
     client_msg_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    #: the value of an option or button picked in the rich message `reply_to` (its seq);
+    #: the text becomes that option's label
+    choice: Value | None = None
+    reply_to: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class CustomerTyping(Command, tag="typing"):
@@ -91,6 +102,8 @@ class EndChat(Command, tag="end_chat"):
 
 class AcceptInvite(Command, tag="accept_invite"):
     invite_id: Id
+    #: the language the chat asks for; else the one of `hello`, else English
+    language: Tag | None = None
 
 
 class DismissInvite(Command, tag="dismiss_invite"):
@@ -141,8 +154,11 @@ class Decline(Command, tag="decline"):
 
 class AgentMessage(Command, tag="message"):
     conversation_id: Id
-    text: str
+    #: optional with `rich` (its plain text is then the text)
+    text: str | None = None
     client_msg_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    #: quick replies, a card or a list of cards (domain/rich.py)
+    rich: Rich | None = None
 
 
 class Note(Command, tag="note"):
@@ -250,6 +266,16 @@ def check_text(text: str, limit: int) -> str:
     return text
 
 
+def message_content(text: str | None, rich: Rich | None, limit: int) -> tuple[str, dict[str, Any] | None]:
+    """A message's text and its `extras` for the store: a rich message's text is its plain
+    text (which a client that shows no rich messages shows, and search finds)."""
+    if rich is None:
+        if text is None:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, "a message needs text or rich")
+        return check_text(text, limit), None
+    return check_text(text if text is not None else plain_text(rich), limit), {"rich": msgspec.to_builtins(rich)}
+
+
 __all__ = [
     "Accept",
     "AcceptInvite",
@@ -291,5 +317,6 @@ __all__ = [
     "VerifyContact",
     "WrapUp",
     "check_text",
+    "message_content",
     "text_rules",
 ]

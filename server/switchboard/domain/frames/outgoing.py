@@ -13,6 +13,8 @@ from typing import Literal
 from msgspec import UNSET, Struct, UnsetType, field
 
 from ..attachments import AttachmentRef
+from ..prechat import PrechatField
+from ..rich import Rich
 
 #: How many of the conversation's last messages an offer carries (`thread`).
 THREAD_LENGTH = 20
@@ -50,6 +52,8 @@ class Contact(Part):
     name: str | UnsetType = UNSET
     email: str | UnsetType = UNSET
     phone: str | UnsetType = UNSET
+    #: the host site's id of the customer, from its signed identity
+    external_id: str | UnsetType = UNSET
 
 
 class PageVisit(Part):
@@ -98,6 +102,10 @@ class Card(Part):
     journey: list[PageVisit]
     queued_at: int
     duration_s: int
+    #: the customer's visitor: `GET /api/v1/conversations?visitor=` lists its earlier conversations
+    visitor_id: str | UnsetType = UNSET
+    #: the chat's attributes (pre-chat fields, topic, a bot's variables)
+    attributes: dict[str, str] = {}
     connected_at: int | UnsetType = UNSET
     ended_at: int | UnsetType = UNSET
     end_reason: str | UnsetType = UNSET
@@ -177,6 +185,11 @@ class Message(Frame, tag="message"):
     kind: Literal["attachment"] | UnsetType = UNSET
     #: the file (absent once redacted); its URLs are signed afresh on each read and resume
     attachment: AttachmentRef | UnsetType = UNSET
+    #: quick replies, a card or a list (domain/rich.py); `text` is its plain text
+    rich: Rich | UnsetType = UNSET
+    #: a customer's pick: the option's value, and the seq of the rich message it answers
+    choice: str | UnsetType = UNSET
+    reply_to: int | UnsetType = UNSET
 
 
 class NoteAdded(Frame, tag="note"):
@@ -273,6 +286,8 @@ class Error(Frame, tag="error"):
     code: str
     message: str
     ref: str | UnsetType = UNSET
+    #: the input field the refusal is about (a pre-chat field)
+    field: str | UnsetType = UNSET
 
 
 class Typing(Frame, tag="typing"):
@@ -288,11 +303,19 @@ class ReadReceipt(Frame, tag="read"):
     from_: Sender = field(name="from")
 
 
+class WidgetQueue(Part):
+    """What the widget needs of the queue its `hello` named."""
+
+    id: str
+    prechat_fields: list[PrechatField] = []
+
+
 class CustomerWelcome(Frame, tag="welcome"):
     visitor_id: str
     visitor_token: str
     conversation: Card | None
     recovered: bool | UnsetType = UNSET  # with `resume`
+    queue: WidgetQueue | UnsetType = UNSET  # with `queue` in hello, when it is a queue
 
 
 class CardChanged(Frame, tag="card"):
@@ -356,6 +379,8 @@ class Offer(Frame, tag="offer"):
     queued_at: int
     offered_at: int
     expires_at: int
+    #: the chat's attributes (pre-chat fields, topic, a bot's variables)
+    attributes: dict[str, str] = {}
     from_agent: AgentRef | UnsetType = UNSET
 
 
@@ -541,5 +566,6 @@ __all__ = [
     "TokenRevoked",
     "TransferFailed",
     "Typing",
+    "WidgetQueue",
     "WrapUpCode",
 ]

@@ -168,7 +168,12 @@ async def upload_attachment(request: Request) -> Response:
     ref = url_signer(s.settings).ref(stored.id, name, stored.size, media_type, thumbnail is not None, expires)
     try:
         await s.router.post_message(
-            cid, uploader.role, uploader.id, uploader.display_name, name, attachment=msgspec.to_builtins(ref)
+            cid,
+            uploader.role,
+            uploader.id,
+            uploader.display_name,
+            name,
+            extras={"attachment": msgspec.to_builtins(ref)},
         )
     except ConversationEnded:
         await files.forget(stored.id)

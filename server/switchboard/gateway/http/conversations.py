@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from starlette.requests import Request
@@ -11,19 +12,26 @@ from starlette.responses import Response
 from ...domain import search
 from ...domain.accounts import supervised
 from ...domain.cards import build_card
-from ...domain.config import check_id
+from ...domain.config import check_id, decode_config
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.frames.incoming import message_content
 from ...domain.frames.outgoing import Card, HistoryEvent, Message, NoteAdded
 from ...domain.parameters import bounded_int
+from ...domain.rich import Rich
 from ...domain.states import SessionStatus
+from ...record.search import CustomerFilter
 from ...store.clock import now_ms
 from ..attachment_urls import signed_afresh
-from .common import JSON, found, path_id, services_of
+from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin, requires_admin_or_agent
 from .openapi import ApiRoute, Operation, Param, QueryId
 from .principals import actor
 
+if TYPE_CHECKING:
+    from ..services import Services
+
 MAX_SEQ = 2**31 - 1
+MAX_EXTERNAL_ID = 128
 
 
 class ConversationPage(msgspec.Struct, forbid_unknown_fields=True):
@@ -52,24 +60,38 @@ class Conversation(ConversationHistory, forbid_unknown_fields=True, kw_only=True
 
 @requires_admin_or_agent
 async def get_conversation(request: Request) -> Response:
-    """The whole conversation. An agent reads only one it took part in; a supervisor also
-    those with a session in a queue it supervises."""
+    """The whole conversation. An agent reads only one it took part in, or one of a customer
+    it served (its earlier conversations); a supervisor also those with a session in a queue
+    it supervises."""
     s = services_of(request)
     cid = path_id(request, "conversation")
     aid = request.state.agent
-    supervising = None  # the queues that let a supervisor read it
-    if aid is not None and not await s.directory.took_part(aid, cid):
-        supervising = supervised(await s.directory.agent_profile(aid) or {})
-        if not supervising:
-            raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+    took_part = aid is None or await s.directory.took_part(aid, cid)
     conversation = await s.directory.conversation(cid)
     if conversation is None:  # it left Redis after the live window: PostgreSQL keeps it
         conversation = await s.record.conversation(cid, now_ms())
-    conversation = found(conversation, "no such conversation")
-    if supervising is not None and not any(card["queue"]["id"] in supervising for card in conversation["sessions"]):
+    if not took_part and not (conversation is not None and await may_read_as_context(s, aid, conversation)):
         raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+    conversation = found(conversation, "no such conversation")
     signed_afresh(s.settings, conversation["messages"])
     return JSON(conversation)
+
+
+async def may_read_as_context(s: Services, aid: str, conversation: dict[str, Any]) -> bool:
+    """A conversation an agent did not take part in: one of its supervised queues, or one of
+    a customer the agent served."""
+    supervising = supervised(await s.directory.agent_profile(aid) or {})
+    if any(card["queue"]["id"] in supervising for card in conversation["sessions"]):
+        return True
+    visitor = conversation["card"].get("visitor_id")
+    return visitor is not None and await served_customer(s, aid, CustomerFilter(visitor=visitor))
+
+
+async def served_customer(s: Services, aid: str, customer: CustomerFilter) -> bool:
+    """Whether the agent took part in a conversation of this customer."""
+    among = await s.directory.agent_conversation_ids(aid)
+    served, _ = await s.search.page(None, None, None, 1, None, among=among, customer=customer)
+    return bool(served)
 
 
 @requires_admin_or_agent
@@ -87,13 +109,16 @@ async def list_conversations(request: Request) -> Response:
     queue = check_id("queue", params["queue"]) if params.get("queue") else None
     cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
     limit = search.parse_limit(params.get("limit"))
+    customer = customer_filter(params)
     s = services_of(request)
     among = supervising = None
     if request.state.agent is not None:
         among = await s.directory.agent_conversation_ids(request.state.agent)
         supervising = sorted(supervised(await s.directory.agent_profile(request.state.agent) or {}))
+        if customer is not None and await served_customer(s, request.state.agent, customer):
+            among = supervising = None  # the agent talks (or talked) with this customer: its context
     found, position = await s.search.page(
-        q.strip() or None, state, queue, limit, cursor, among=among, or_in_queues=supervising
+        q.strip() or None, state, queue, limit, cursor, among=among, or_in_queues=supervising, customer=customer
     )
     now = now_ms()
     live = {
@@ -105,6 +130,45 @@ async def list_conversations(request: Request) -> Response:
         if card is not None and search.card_matches(card, state, queue):
             cards.append(card)
     return JSON({"conversations": cards, "next": search.encode_cursor(position) if position else None})
+
+
+def customer_filter(params: Mapping[str, str]) -> CustomerFilter | None:
+    """`visitor` and `external_id`: one customer's conversations."""
+    visitor = check_id("visitor", params["visitor"]) if params.get("visitor") else None
+    external_id = params.get("external_id") or None
+    if external_id is not None and (len(external_id) > MAX_EXTERNAL_ID or "\x00" in external_id):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"external_id must be at most {MAX_EXTERNAL_ID} characters")
+    if visitor is None and external_id is None:
+        return None
+    return CustomerFilter(visitor, external_id)
+
+
+class PostedMessage(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A message from automation: a bot's, or a system line, in plain text or rich."""
+
+    role: Literal["bot", "system"]
+    text: str | None = None
+    rich: Rich | None = None
+    #: the name a bot's message shows (a system line shows none)
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class MessageAdded(msgspec.Struct, forbid_unknown_fields=True):
+    message_id: str
+    seq: int
+
+
+@requires_admin
+async def post_message(request: Request) -> Response:
+    """A bot's or a system message into the conversation's open session: every party gets
+    it like any message, and the history keeps it."""
+    s = services_of(request)
+    cid = path_id(request, "conversation")
+    body = decode_config(await read_body(request), PostedMessage)
+    text, extras = message_content(body.text, body.rich, s.settings.agent_text_limit)
+    name = (body.name or "") if body.role == "bot" else ""
+    posted = await s.router.post_message(cid, body.role, "", name, text, extras=extras)
+    return JSON({"message_id": posted["message_id"], "seq": posted["seq"]}, status_code=201)
 
 
 @requires_admin
@@ -128,6 +192,12 @@ routes = [
                 Param("q", Annotated[str, msgspec.Meta(max_length=search.QUERY_LIMIT)], "words to search for"),
                 Param("state", SessionStatus, "only conversations whose card has this status"),
                 Param("queue", QueryId, "only conversations of this queue"),
+                Param("visitor", QueryId, "only this visitor's conversations"),
+                Param(
+                    "external_id",
+                    Annotated[str, msgspec.Meta(max_length=MAX_EXTERNAL_ID)],
+                    "only the conversations of the customer the host site's signed identity calls so",
+                ),
                 Param("cursor", str, "the `next` of the previous page"),
                 Param("limit", Annotated[int, msgspec.Meta(ge=1, le=search.MAX_LIMIT)], "conversations a page"),
             ],
@@ -145,6 +215,21 @@ routes = [
                 400: "a bad id",
                 403: "an agent that did not take part (a supervisor: nor is it of a queue it supervises)",
                 404: "no such conversation",
+            },
+        ),
+    ),
+    ApiRoute(
+        "/api/v1/conversations/{id}/messages",
+        post_message,
+        "POST",
+        Operation(
+            "Post a bot's or a system message",
+            {201: MessageAdded},
+            request=PostedMessage,
+            errors={
+                400: "a bad id or body (neither text nor rich, a bad rich message)",
+                404: "no such conversation",
+                409: "the conversation's session has ended",
             },
         ),
     ),

@@ -9,18 +9,40 @@
 -- ARGV[4] role: "customer" or "agent"      ARGV[5] sender id (visitor or agent)
 -- ARGV[6] sender display name ("" none)    ARGV[7] text
 -- ARGV[8] client_msg_id ("" none)
--- ARGV[9] a message of kind "attachment": its `attachment` object as JSON ("" none)
+-- ARGV[9] ("" none) JSON: {rich} a rich message (checked by domain/rich.py), or
+--         {choice, reply_to}: the customer picks a value of the rich message with that
+--         seq; its label becomes the text (domain/rich.py says why), or {attachment}: a file
+--         sent (gateway/http/attachments.py), making the message one of kind "attachment"
 -- ARGV[10] "1": PUBLISH the frame here (one Redis); "0": return it with its channels
 --         for the caller to SPUBLISH (Redis Cluster: a script may only publish to
 --         channels of its own slot)
+-- Roles "bot" and "system" (the conversations API) may write while the session is open.
 -- Returns {ok = {message_id, seq}} (and with ARGV[10] "0": payload, channels) or
 -- {err = {code, message}}; {err = {code = "ended"}} tells the caller to open a new
 -- session (a customer writing after the end).
 local conv, log, cmids = KEYS[1], KEYS[2], KEYS[3]
 local P, NOW = ARGV[1], tonumber(ARGV[2])
 local kind, role, sender, name, text, cmid = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local attachment = ARGV[9]
+local extras = ARGV[9] ~= '' and cjson.decode(ARGV[9]) or {}
 local publish_here = ARGV[10] ~= '0'
+
+-- The label of `value` among the choices of a stored rich message; nil when it has none such.
+local function choice_label(rich, value)
+  if type(rich) ~= 'table' then return nil end
+  if rich.kind == 'quick_replies' then
+    for _, option in ipairs(rich.options or {}) do
+      if option.value == value then return option.label end
+    end
+    return nil
+  end
+  local cards = rich.kind == 'list' and (rich.items or {}) or {rich}
+  for _, card in ipairs(cards) do
+    for _, button in ipairs(card.buttons or {}) do
+      if button.value == value then return button.label end
+    end
+  end
+  return nil
+end
 
 local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors', 'served')
 if not c[1] then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
@@ -37,23 +59,34 @@ if cmid ~= '' then
 end
 if role == 'customer' then
   if c[3] ~= '1' then return cjson.encode({err = {code = 'ended', message = 'the session has ended'}}) end
+elseif role == 'bot' or role == 'system' then
+  if c[3] ~= '1' then return cjson.encode({err = {code = 'conflict', message = 'the session has ended'}}) end
 elseif not string.find(agents, ' ' .. sender .. ' ', 1, true)
   -- an agent that served the conversation may still add notes after its session ended
   and not (kind == 'note' and string.find(' ' .. (c[6] or '') .. ' ', ' ' .. sender .. ' ', 1, true)) then
   return cjson.encode({err = {code = 'forbidden', message = 'you are not connected to this conversation'}})
 end
 
+if extras.choice then
+  local asked = redis.call('XRANGE', log, extras.reply_to .. '-0', extras.reply_to .. '-0')[1]
+  local label = asked and choice_label(cjson.decode(asked[2][2]).rich, extras.choice)
+  if not label then
+    return cjson.encode({err = {code = 'bad_request', message = 'no such choice in that message'}})
+  end
+  text = label
+end
+
 local seq = tonumber(c[4]) + 1
 redis.call('HSET', conv, 'seq', seq, 'last_activity', NOW)
 local from = {role = role}
-if role == 'agent' then from.id = sender end
+if role == 'agent' or (role == 'bot' and sender ~= '') then from.id = sender end
 if name ~= '' then from.display_name = name end
 local message_id = cid .. ':' .. seq
 local frame = {type = kind, conversation_id = cid, message_id = message_id, seq = seq,
-  from = from, text = text, ts = NOW}
-if attachment ~= '' then
+  from = from, text = text, ts = NOW, rich = extras.rich, choice = extras.choice, reply_to = extras.reply_to}
+if extras.attachment then
   frame.kind = 'attachment'
-  frame.attachment = cjson.decode(attachment)
+  frame.attachment = extras.attachment
 end
 if cmid ~= '' then
   frame.client_msg_id = cmid

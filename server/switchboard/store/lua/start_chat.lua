@@ -11,6 +11,7 @@
 --          opens in its queue (see invite.lua)
 -- ARGV[20] the chat's own priority (optional; 0 to the queue's max_chat_priority),
 --          added to the queue's; a reopened session keeps the conversation's
+-- ARGV[21] "1": the host site vouched for the customer (a signed identity)
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -34,7 +35,8 @@ if invite_id ~= '' then
 end
 
 local current = redis.call('HGET', k(KEY.visitor, vid), 'conv')
-local verified = '0' -- the customer's own claims never verify it
+-- The customer's own claims never verify it; the host site's signed identity does.
+local verified = ARGV[21] == '1' and '1' or '0'
 if mode == 'reopen' then
   if current ~= cid then return refuse('not_found', 'no such conversation') end
   if redis.call('HGET', cv(cid), 'open') == '1' then return refuse('conflict', 'the session is still open') end

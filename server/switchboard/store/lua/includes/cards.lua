@@ -54,6 +54,13 @@ function Cards.pending_invite(vid, iid)
   return invite
 end
 
+-- The session's attributes (a JSON object); an empty object when it has none.
+function Cards.attributes_of(s)
+  local ok, a = pcall(cjson.decode, s.attributes or '{}')
+  if ok and type(a) == 'table' and next(a) ~= nil then return a end
+  return cjson.decode('{}')
+end
+
 -- Everything the domain needs to build a card (see domain/cards.py). Its journey
 -- is the pages of the web session in which the session was queued.
 function Cards.session_view(sid)
@@ -101,8 +108,8 @@ end
 function Cards.offer_frame(oid, sid, s, kind, expires_at, from_agent)
   local frame = {
     type = 'offer', offer_id = oid, kind = kind, conversation_id = s.conv, session_id = sid,
-    customer = Cards.customer_of(s), queue = {id = s.queue, name = Queues.queue_name(s.queue)},
-    language = s.language, skills = cjson.decode(s.skills or '[]'),
+    customer = Cards.customer_of(s), attributes = Cards.attributes_of(s),
+    queue = {id = s.queue, name = Queues.queue_name(s.queue)}, language = s.language, skills = cjson.decode(s.skills or '[]'),
     _history = History.mark(s.conv, THREAD_LENGTH, true, 'thread'),
     queued_at = tonumber(s.queued_at), offered_at = NOW, expires_at = expires_at,
   }
