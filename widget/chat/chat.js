@@ -90,7 +90,7 @@ export function start(host, early) {
   const csat = element('div', { cls: 'csat', hidden: true });
   const newChatButton = element('button', { cls: 'btn alt newchat', hidden: true, onclick: newChat }, translate('newChat'));
   const scroller = element('div', { cls: 'scroll' });
-  const entries = createTranscript({ translate, clock, scroller, retry: deliver });
+  const entries = createTranscript({ translate, clock, scroller, retry: deliver, choose: sendChoice });
   // role="log" on the <ol> itself would take its list semantics away.
   const logBox = element('div', {
     role: 'log', 'aria-relevant': 'additions', 'aria-label': translate('title'), hidden: true,
@@ -509,12 +509,14 @@ export function start(host, early) {
       }
       entries.setState(own, 'sent');
     } else {
-      const role = from.role === 'customer' || from.role === 'agent' ? from.role : 'system';
+      // A bot talks on the agents' side of the transcript, under its own name.
+      const role = from.role === 'customer' ? 'customer' : from.role === 'agent' || from.role === 'bot' ? 'agent' : 'system';
       const entry = {
         seq: frame.seq,
         role,
         name: from.display_name,
         text: frame.redacted ? translate('redacted') : String(frame.text),
+        rich: frame.redacted ? null : frame.rich,
         body: frame.attachment && !frame.redacted ? attachmentView(frame.attachment, config.server, fileWords) : null,
         ts: frame.ts,
         state: from.role === 'customer' ? 'sent' : null,
@@ -539,7 +541,12 @@ export function start(host, early) {
 
   function deliver(entry) {
     entries.setState(entry, 'sending');
-    request({ type: 'message', text: entry.text, client_msg_id: entry.cmid }).then((ack) => {
+    const frame = { type: 'message', text: entry.text, client_msg_id: entry.cmid };
+    if (entry.choice) {
+      frame.choice = entry.choice;
+      frame.reply_to = entry.replyTo;
+    }
+    request(frame).then((ack) => {
       if (entries.settle(entry, ack.seq)) {
         announceMessage(entry);
       }
@@ -570,6 +577,17 @@ export function start(host, early) {
     grow();
     const cmid = newClientMessageId();
     const entry = { cmid, role: 'customer', text, ts: Date.now(), state: 'sending' };
+    entries.mine.set(cmid, entry);
+    entries.add(entry);
+    if (connection.welcomed) {
+      deliver(entry);
+    }
+  }
+
+  // A pick in a rich message: sent as the option's label, with its value and the message's seq.
+  function sendChoice(asked, value, label) {
+    const cmid = newClientMessageId();
+    const entry = { cmid, role: 'customer', text: label, choice: value, replyTo: asked.seq, ts: Date.now(), state: 'sending' };
     entries.mine.set(cmid, entry);
     entries.add(entry);
     if (connection.welcomed) {

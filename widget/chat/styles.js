@@ -192,6 +192,49 @@ header .x {
   opacity: .8;
 }
 
+.rich p {
+  margin: 0 0 6px;
+}
+
+.rich-card + .rich-card {
+  margin-top: 10px;
+  padding-top: 10px;
+  border-top: 1px solid var(--line);
+}
+
+.card-image {
+  display: block;
+  max-width: 100%;
+  border-radius: 8px;
+  margin-bottom: 6px;
+}
+
+.card-title {
+  font-weight: 600;
+}
+
+.choices {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 6px;
+}
+
+.choice {
+  font: inherit;
+  padding: 4px 10px;
+  border: 1px solid var(--a);
+  border-radius: 14px;
+  background: #fff;
+  color: var(--a);
+  cursor: pointer;
+  text-decoration: none;
+}
+
+.choice:disabled {
+  opacity: .6;
+  cursor: default;
+}
+
 .customer a {
   color: #fff;
 }

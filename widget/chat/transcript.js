@@ -1,6 +1,9 @@
 // The conversation as the customer sees it: a list of entries ordered by seq.
-// An entry is {seq?, cmid?, role, name, text, ts, state?, body?} and, once drawn, its elements.
+// An entry is {seq?, cmid?, role, name, text, rich?, ts, state?, body?} and, once drawn, its elements.
+// `choose(entry, value, label)` sends the customer's pick in the entry's rich message; `body`
+// is an attachment's view (chat/attachments.js).
 import { element, linkify } from './elements.js';
+import { richContent } from './rich.js';
 
 // Scrolled up by less than this, the list follows new entries down.
 const STICK_TO_BOTTOM_PX = 80;
@@ -9,7 +12,7 @@ const STICK_TO_BOTTOM_PX = 80;
  * The transcript inside `scroller`. `translate` gives the words, `clock` formats times and
  * `retry(entry)` sends a failed message again.
  */
-export function transcript({ translate, clock, scroller, retry }) {
+export function transcript({ translate, clock, scroller, retry, choose }) {
   const list = element('ol', { cls: 'log' });
   const bySeq = new Map(); // seq -> entry
   const seen = new Set(); // seqs of history applied: the only dedup rule
@@ -41,7 +44,9 @@ export function transcript({ translate, clock, scroller, retry }) {
     const who = speaker(entry);
     item.append(
       who ? element('span', { cls: 'vh' }, who + ': ') : '',
-      element('div', { cls: 'bubble' }, entry.body || linkify(entry.text)), // body: an attachment's view
+      element('div', { cls: 'bubble' }, entry.body
+        || richContent(entry.rich, (value, label) => choose(entry, value, label))
+        || linkify(entry.text)),
       meta,
     );
     if (entry.role === 'customer') {

@@ -10,6 +10,7 @@ import { agentName, focusLost, isMe } from './facts.js';
 import { customerName, serverNow, timeOfDay } from './format.js';
 import { announce, notice } from './notices.js';
 import { removeOffer } from './offers.js';
+import { richView } from './rich.js';
 import { activate, focusSomewhereUseful, renderAll, renderTabs } from './chat-list.js';
 import {
   nearBottom, renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd
@@ -340,7 +341,8 @@ function renderEvent(conv, event) {
       const note = event.type === 'note';
       if (role === 'system' && !note) return h('li', 'event event-system', null, [h('span', '', event.text), h('time', '', ts)]);
       const mine = role === 'agent' && isMe(event.from);
-      const who = role === 'customer' ? customerName(conv.card.customer) : agentName(event.from);
+      const who = role === 'customer' ? customerName(conv.card.customer)
+        : role === 'bot' ? isolate((event.from && event.from.display_name) || 'Bot') : agentName(event.from);
       const li = h('li', `msg msg-${role}${mine ? ' msg-mine' : ''}${note ? ' msg-note' : ''}`);
       const meta = h('div', 'msg-meta', null, [
         note ? h('span', 'note-label', 'Internal note') : null,
@@ -348,7 +350,8 @@ function renderEvent(conv, event) {
         h('time', 'msg-time', ts),
       ]);
       if (mine && !note) meta.append(h('span', 'msg-read', event.seq <= conv.readSeq ? 'Seen' : ''));
-      const body = event.attachment ? attachmentBody(event.attachment) : h('div', 'msg-text', event.text);
+      if (event.choice) meta.append(h('span', 'msg-choice', 'picked an option'));
+      const body = event.attachment ? attachmentBody(event.attachment) : richView(event.rich) || h('div', 'msg-text', event.text);
       li.append(meta, event.redacted ? h('div', 'msg-text msg-redacted', 'Message redacted') : body);
       return li;
     }
