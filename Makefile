@@ -15,7 +15,7 @@ PYTEST_WORKERS ?= 4
 # the image build, promtool, or minutes of load.
 CHECK_MARKERS := not browser and not cluster and not docker and not promtool and not slow
 
-.PHONY: venv redis postgres chromium promtool axe lint check test run clean
+.PHONY: venv redis postgres chromium promtool npm axe idp lint check test run clean
 
 venv: $(STAMP)
 
@@ -92,13 +92,27 @@ AXE := tests/browser_assets/node_modules/axe-core/axe.min.js
 
 axe: $(AXE)
 
-$(AXE): tests/browser_assets/package.json tests/browser_assets/package-lock.json
+# npm, for the test assets below (only when one of them is missing).
+npm:
 	@if ! command -v npm >/dev/null 2>&1; then \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q; \
 		apt-get install -y -q --no-install-recommends npm; \
 	fi
+	@command -v npm >/dev/null
+
+$(AXE): tests/browser_assets/package.json tests/browser_assets/package-lock.json | npm
 	cd tests/browser_assets && npm ci --no-audit --no-fund --silent
+	touch $@
+
+# The OpenID Connect provider the single sign-on tests sign in through (oidc-provider,
+# at the version package-lock.json pins), run by Node.js from tests/oidc_provider.
+IDP := tests/oidc_provider/node_modules/oidc-provider/package.json
+
+idp: $(IDP)
+
+$(IDP): tests/oidc_provider/package.json tests/oidc_provider/package-lock.json | npm
+	cd tests/oidc_provider && npm ci --no-audit --no-fund --silent
 	touch $@
 
 # Lint, format and types: zero findings (configured in pyproject.toml).
@@ -109,11 +123,11 @@ lint: venv
 
 # The quick loop: lint and the tests without a browser, cluster, image or load run.
 # The stateful property test hunts with fewer examples here than in `make test`.
-check: lint redis postgres
+check: lint redis postgres idp
 	SWITCHBOARD_PROPERTY_EXAMPLES=20 $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
 
 # Everything; what CI runs.
-test: venv redis postgres chromium promtool axe
+test: venv redis postgres chromium promtool axe idp
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 run: venv postgres

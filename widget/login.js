@@ -1,14 +1,16 @@
-/* The sign-in page, /login: email and password (POST /api/v1/auth/login), or a one-time
- * link (`/login#once=<token>`, printed by `switchboard demo`: in the fragment, so it never
- * reaches a log), then on to where the user was sent from (`?next=/desk`, a path of this
- * site only) or to the page of its role. Plain ES module, no build step; every text is set
- * as text. The session cookie is HttpOnly: this page never sees it. */
+/* The sign-in page, /login: email and password (POST /api/v1/auth/login, and the code of the
+ * user's authenticator app when the server answers `totp_required`), a one-time link
+ * (`/login#once=<token>`, printed by `switchboard demo`: in the fragment, so it never
+ * reaches a log), or the "Sign in with ..." link of single sign-on when the server has it
+ * (GET /api/v1/auth/providers); then on to where the user was sent from (`?next=/desk`, a
+ * path of this site only) or to the page of its role. Plain ES module, no build step; every
+ * text is set as text. The session cookie is HttpOnly: this page never sees it. */
 
 import { $, setText } from './lib/dom.js';
 import { LOGIN_REASONS, PASTE_HASH } from './lib/session.js';
 
-// Where each role goes when no `next` says otherwise (the API reference until the admin console exists).
-const ROLE_HOMES = { agent: '/desk', supervisor: '/supervisor', admin: '/docs/api' };
+// Where each role goes when no `next` says otherwise.
+const ROLE_HOMES = { agent: '/desk', supervisor: '/supervisor', admin: '/admin' };
 const NOTICES = {
   [LOGIN_REASONS.ENDED]: 'Your session has ended: you were signed out (here or elsewhere), or an administrator ' +
     'disabled your account. Sign in again.',
@@ -17,6 +19,8 @@ const NOTICES = {
 const ONCE_HASH = '#once=';
 const PASTE_PAGES = new Set(['/desk', '/supervisor']);
 const WRONG = 'Wrong email or password.';
+const CODE_NEEDED = 'Enter the authentication code of your authenticator app.';
+const CODE_WRONG = 'Wrong or already used authentication code. Enter the current one.';
 const UNREACHABLE = 'The server cannot be reached. Check your connection and try again.';
 
 /** `raw` when it is a path of this site (`/desk`, `/supervisor?x=1`), else null: no open redirect
@@ -36,6 +40,8 @@ const form = $('login-form');
 const email = $('login-email');
 const password = $('login-password');
 const submit = $('login-submit');
+const totpField = $('login-totp-field');
+const totp = $('login-totp');
 const error = $('login-error');
 let waitTimer = 0;
 
@@ -79,6 +85,10 @@ async function signIn(event) {
   const given = { email: email.value.trim(), password: password.value };
   if (!given.email) { showError('Enter your email.', email); return; }
   if (!given.password) { showError('Enter your password.', password); return; }
+  if (!totpField.hidden) {
+    if (!totp.value.trim()) { showError(CODE_NEEDED, totp); return; }
+    given.totp = totp.value.trim();
+  }
   showError('');
   submit.disabled = true;
   let answer;
@@ -91,10 +101,44 @@ async function signIn(event) {
   }
   submit.disabled = false;
   if (answer.ok) { proceed((await answer.json()).user); return; }
+  const code = answer.status === 401 ? await errorCode(answer) : '';
+  if (code === 'totp_required' || code === 'totp_wrong') {
+    // The password was right: it stays, and the code is asked for (again).
+    totpField.hidden = false;
+    totp.value = '';
+    showError(code === 'totp_required' ? CODE_NEEDED : CODE_WRONG, totp);
+    return;
+  }
   password.value = '';
   if (answer.status === 429) throttled(answer);
   else if (answer.status === 401) showError(WRONG, password);
   else showError(`Signing in failed (the server answered ${answer.status}). Try again later.`);
+}
+
+/** The `error.code` of a refusal's body, or '' when it has none. */
+async function errorCode(answer) {
+  try {
+    const body = await answer.json();
+    return (body && body.error && typeof body.error.code === 'string') ? body.error.code : '';
+  } catch (_) {
+    return '';
+  }
+}
+
+/** "Sign in with <provider>" when the server has single sign-on; it comes back to `next` too. */
+async function offerSingleSignOn() {
+  let offered;
+  try {
+    const answer = await fetch('/api/v1/auth/providers', { credentials: 'same-origin', cache: 'no-store' });
+    offered = answer.ok ? (await answer.json()).single_sign_on : null;
+  } catch (_) {
+    return; // the password form still works; the error shows when it is used
+  }
+  if (!offered || typeof offered.login_url !== 'string' || !offered.login_url.startsWith('/auth/')) return;
+  const link = $('login-sso-link');
+  setText(link, `Sign in with ${offered.name}`);
+  link.href = offered.login_url + (next ? '?' + new URLSearchParams({ next }).toString() : '');
+  $('login-sso').hidden = false;
 }
 
 /** `#once=<token>`: the one-time link is used at once, and leaves the address bar first. */
@@ -120,6 +164,7 @@ function start() {
   const nextPath = next && new URL(next, location.origin).pathname;
   $('login-paste').href = (PASTE_PAGES.has(nextPath) ? nextPath : '/desk') + PASTE_HASH;
   showNotice(NOTICES[params.get('reason')] || '');
+  offerSingleSignOn();
   if (location.hash.startsWith(ONCE_HASH)) { signInOnce(location.hash.slice(ONCE_HASH.length)); return; }
   email.focus();
 }

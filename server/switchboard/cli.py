@@ -130,7 +130,8 @@ def demo_banner(settings: Settings, access: DemoAccess) -> str:
         f"  admin token:      {settings.admin_token}\n"
         f"  sign in as the admin ({DEMO_ADMIN_EMAIL}):      {base}/login#once={access.admin_link_token}\n"
         f"  sign in as the demo agent ({DEMO_AGENT_EMAIL}): {base}/login#once={access.agent_link_token}\n"
-        f"  (each sign-in link works once, within {minutes} minutes; set a password with PATCH /api/v1/users/{{id}})\n"
+        f"  (each sign-in link works once, within {minutes} minutes; the admin lands in the console, {base}/admin,\n"
+        "   where users are created and invited, and where a password reset link is made)\n"
         "See README.md, 'Try it', for a customer and an agent in a few lines of Python.\n"
     )
 

@@ -10,6 +10,8 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from .domain.accounts import UserRole, parse_role_map
+
 ENV_PREFIX = "SWITCHBOARD_"
 
 
@@ -143,6 +145,40 @@ class Settings:
     login_failures_per_address: int = setting(
         50, "failed sign-ins from one client address within the window; then it waits for the window's end", minimum=1
     )
+    oidc_issuer: str | None = setting(
+        None,
+        "single sign-on: the OpenID Connect provider's issuer URL (its `/.well-known/openid-configuration` is read); "
+        "unset: no single sign-on (see [Single sign-on](#single-sign-on))",
+    )
+    oidc_client_id: str | None = setting(None, "... the client id Switchboard has at the provider")
+    oidc_client_secret: str | None = setting(None, "... and its secret")
+    oidc_groups_claim: str = setting("groups", "... the ID token's claim that lists the user's groups")
+    oidc_role_map: str | None = setting(
+        None,
+        "... which group gives which role, `group=role,...` (the highest role wins); unset: the groups named "
+        "`admin`, `supervisor` and `agent`. A group `queue:<id>` gives that queue",
+    )
+    oidc_name: str = setting("single sign-on", "... the provider's name on the sign-in page's button")
+    oidc_check_s: float = setting(
+        300.0,
+        "... a session signed in through the provider is renewed at the provider (a refresh) at most this often: "
+        "a user disabled there is signed out here, its sockets closed, at the first renewal after",
+    )
+    smtp_url: str | None = setting(
+        None,
+        "the mail server invitations and password resets go out through: `smtp://user:password@host:port` "
+        "(STARTTLS when the server offers it) or `smtps://...` (TLS from the start); unset: the admin console "
+        "shows the link to pass on instead (see [Inviting users](#inviting-users))",
+    )
+    smtp_from: str | None = setting(
+        None,
+        "the sender of those emails (`Switchboard <chat@example.com>`)",
+        shown_default="`no-reply@` the host of the link",
+    )
+    smtp_timeout_s: float = setting(10.0, "the longest an email may take to hand to the mail server")
+    password_link_ttl_s: float = setting(
+        72 * 3600.0, "an invitation's or password reset's link works once, for this long"
+    )
     max_frame_bytes: int = setting(64 * 1024, "largest frame (else 1009)")
     frames_per_s: float = setting(20.0, "refill rate of each socket's frame bucket")
     frame_burst: int = setting(100, "size of that bucket", minimum=1)
@@ -216,7 +252,20 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.sentinel_addresses()  # refuses a malformed list at startup
+        settings.oidc_roles()  # and a malformed role map
         return settings
+
+    @property
+    def single_sign_on(self) -> bool:
+        """Whether sign-in through an OpenID Connect provider is set up."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    def oidc_roles(self) -> dict[str, UserRole]:
+        """Which provider group gives which role; SystemExit on a malformed SWITCHBOARD_OIDC_ROLE_MAP."""
+        try:
+            return parse_role_map(self.oidc_role_map)
+        except ValueError as exc:
+            raise SystemExit(f"SWITCHBOARD_OIDC_ROLE_MAP: {exc}") from None
 
     @property
     def uses_sentinel(self) -> bool:

@@ -21,6 +21,7 @@ async def test_quick_replies_and_a_card_in_the_widget_and_the_desk(sb, browser):
     await w.page.route("https://shop.example/**", lambda route: route.fulfill(body=PIXEL, content_type="image/png"))
     await w.start_chat("Hello")
     await accept_offer(page)
+    await sb.archive_caught_up()  # the list is read from PostgreSQL
     cid = (await sb.admin("GET", "/api/v1/conversations"))["conversations"][0]["conversation_id"]
 
     path = f"/api/v1/conversations/{cid}/messages"
@@ -64,3 +65,29 @@ async def test_quick_replies_and_a_card_in_the_widget_and_the_desk(sb, browser):
 
     assert await w.page.evaluate("window.hacked") is None and await page.evaluate("window.hacked") is None
     assert w.problems == [] and errors == []
+
+
+async def test_a_bots_handoff_reaches_the_desk_with_its_summary(sb, browser):
+    page, errors = await open_desk(browser, sb, await sb.agent("alice"))
+    await go_available(page, sb, "alice")
+    flow = {
+        "queue": "support",
+        "customer": {"name": "Ada"},
+        "transcript": [
+            {"role": "bot", "text": "Hi, I am the assistant."},
+            {"role": "customer", "text": "A person please"},
+        ],
+        "bot_name": "Shop assistant",
+        "summary": f"Router reboots hourly {HOSTILE}",
+        "attributes": {"model": "X2"},
+        "handoff": True,
+    }
+    await sb.admin("POST", "/api/v1/conversations", flow, expect=201)
+    popup = page.locator(".offer-popup")
+    await expect(popup.locator(".offer-summary")).to_have_text(f"Router reboots hourly {HOSTILE}")
+    await expect(popup.locator(".offer-msg-text")).to_have_text(["Hi, I am the assistant.", "A person please"])
+    await accept_offer(page)
+    await expect(page.locator("#card .card-summary")).to_have_text(f"Router reboots hourly {HOSTILE}")
+    await expect(page.locator("#transcript .msg-bot .msg-who")).to_have_text("Shop assistant")
+    assert await page.evaluate("window.hacked") is None
+    assert errors == []

@@ -117,7 +117,7 @@ async def test_an_invitation_opens_a_chat_only_from_a_site_its_queue_allows(make
     await shop.close()
 
 
-@pytest.mark.parametrize("path", ["/desk", "/supervisor", "/demo"])
+@pytest.mark.parametrize("path", ["/desk", "/supervisor", "/admin", "/password", "/demo"])
 async def test_pages_send_security_headers(sb, path):
     response = await sb.http.get(path)
     assert response.status_code == 200

@@ -242,15 +242,23 @@ PUBLIC = {
     "/login",
     "/desk",
     "/supervisor",
+    "/admin",
+    "/password",
     "/demo",
     "/docs/api",
     "/api/v1/asyncapi.json",
     "/api/v1/openapi.json",
+    "/api/v1/auth/providers",
+    "/auth/oidc/login",  # single sign-on starts and ends without credentials, as /login does
+    "/auth/oidc/callback",
 }
 # Signing in (with a password or a one-time link) takes no credentials: with the junk body of this test it answers 400.
 SIGN_IN = ("POST", "/api/v1/auth/login")
 SIGN_IN_WITH_LINK = ("POST", "/api/v1/auth/login-link")
+SET_PASSWORD = ("POST", "/api/v1/auth/password")  # with an invitation's or reset's link: no credentials either
 SIGN_OUT = ("POST", "/api/v1/auth/logout")
+# A signed-in user's own second factor: its enrolment answers a session (the junk body of this test gets 400 at confirm).
+OWN_SECOND_FACTOR = {("POST", "/api/v1/me/totp"), ("POST", "/api/v1/me/totp/confirm")}
 # What an agent's token may do (docs/protocol.md, HTTP API details): the shared canned
 # responses, the list of online visitors (for proactive invitations), the desk's
 # transfer targets, the not-ready reasons of its state menu, and a search over the
@@ -299,7 +307,7 @@ async def test_every_route_refuses_foreign_ids_and_foreign_tokens(world):
     checked = 0
     async with httpx.AsyncClient(base_url=sb.node.base, timeout=10) as http:
         for method, path in cases:
-            if (method, path) in (SIGN_IN, SIGN_IN_WITH_LINK):
+            if (method, path) in (SIGN_IN, SIGN_IN_WITH_LINK, SET_PASSWORD):
                 answer = await http.request(method, path, json={"queue": "support"})
                 assert answer.status_code == 400 and not leaks(answer.text)
                 continue
@@ -433,7 +441,7 @@ async def test_every_route_with_keys_and_sessions(world):
     checked = 0
     try:
         for method, path in route_cases(world, sb.node.app):
-            if path in PUBLIC or (method, path) in (SIGN_IN, SIGN_IN_WITH_LINK, SIGN_OUT):
+            if path in PUBLIC or (method, path) in (SIGN_IN, SIGN_IN_WITH_LINK, SET_PASSWORD, SIGN_OUT):
                 continue
             for who, http in callers.items():
                 admin_reads = who in ("read-key", "admin-session-without-csrf") and method == "GET"
@@ -457,6 +465,9 @@ async def test_every_route_with_keys_and_sessions(world):
                     or (who, method, path) == ("supervisor-session", "GET", "/api/v1/stats")
                 ):
                     assert status == 200, (who, method, path, status, answer.text)
+                    assert not leaks(answer.text), (who, method, path, answer.text)
+                elif (method, path) in OWN_SECOND_FACTOR:
+                    assert status in (200, 400), (who, method, path, status, answer.text)
                     assert not leaks(answer.text), (who, method, path, answer.text)
                 else:
                     assert status in (401, 403), (who, method, path, status, answer.text)

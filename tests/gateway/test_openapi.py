@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import hypothesis
+import pyotp
 import pytest
 import requests
 import schemathesis
@@ -37,6 +38,7 @@ from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.http import routes as http_routes
 from switchboard.gateway.http.auth import account_key
 from switchboard.gateway.http.openapi import ApiRoute
+from switchboard.store.password_links import LinkPurpose
 
 
 async def test_the_document_describes_every_route_of_the_api(sb):
@@ -246,6 +248,9 @@ def generic_probes(document: dict[str, Any], w: dict[str, Any]) -> list[Probe]:
 
 
 VALID_BODIES: dict[str, Any] = {
+    "create_conversation": {"queue": "support", "transcript": [{"role": "bot", "text": "Hi"}]},
+    "hand_off": {"summary": "Wants a person"},
+    "end_conversation": {"reason": "resolved by the bot"},
     "post_message": {"role": "bot", "text": "How can I help?"},
     "put_queue": {"name": "Probe"},
     "put_agent": {"display_name": "Probe", "languages": ["en"], "queues": ["support"]},
@@ -261,11 +266,15 @@ VALID_BODIES: dict[str, Any] = {
     "put_not_ready_reasons": {"reasons": ["Break", "Lunch"]},
     "login": {"email": "nobody@example.com", "password": "not the password"},
     "sign_in_with_link": {"token": "not-a-link"},
+    "set_password": {"token": "not-a-link", "password": "long enough password"},
     "create_user": {"email": "new@example.com", "name": "New", "role": "agent", "queues": ["support"]},
     "change_user": {"name": "Probe"},
     "create_key": {"name": "probe", "scope": "read"},
     "force_state": {"state": "offline"},
+    "confirm_totp": {"code": "123456"},
 }
+#: The second factor of the user `pat` enrols in `world` (its confirmation is probed with a code of it).
+PAT_TOTP = pyotp.random_base32()
 PASSWORD = "correct horse battery"
 MULTIPART = "multipart/form-data"
 
@@ -296,7 +305,8 @@ async def uploaded(sb: Any, cid: str, token: str, name: str, data: bytes) -> str
 async def world(sb: Any) -> dict[str, Any]:
     """What the probes need: queues, agents (one with an offer), visitors (one chatting), and one of each resource."""
     for qid in ("support", "other", "empty"):
-        await sb.queue(qid)
+        # ann's offer must outlive the whole run, however loaded the machine (a probe needs it)
+        await sb.queue(qid, offer_timeout_s=3600)
     ann = await sb.agent("ann")
     sue = await sb.agent("sue", queues=["other"], role="supervisor")
     await sb.agent("gone")
@@ -310,6 +320,7 @@ async def world(sb: Any) -> dict[str, Any]:
     leaving, _ = await sb.customer()
     ended = await leaving.ok({"type": "start_chat", "queue": "other", "text": "Bye"})
     await leaving.ok({"type": "end_chat"})
+    with_bot = [(await sb.admin("POST", "/api/v1/conversations", {"queue": "other"}, expect=201))["id"] for _ in "ab"]
     for rid in ("hi", "bye"):
         await sb.admin("PUT", f"/api/v1/canned-responses/{rid}", VALID_BODIES["put_canned"], expect=201)
     await sb.admin("PUT", "/api/v1/invite-rules/r1", VALID_BODIES["put_invite_rule"], expect=201)
@@ -317,22 +328,27 @@ async def world(sb: Any) -> dict[str, Any]:
         (await sb.admin("POST", "/api/v1/webhooks", VALID_BODIES["create_webhook"], expect=201))["id"] for _ in "ab"
     ]
     await sb.agent("max", queues=["other"])
-    for uid, role in (("boss", "admin"), ("ann", "agent"), ("lee", "agent"), ("tmp", "agent")):
+    for uid, role in (("boss", "admin"), ("ann", "agent"), ("lee", "agent"), ("tmp", "agent"), ("pat", "admin")):
         user = {"id": uid, "email": f"{uid}@example.com", "name": uid.title(), "role": role, "password": PASSWORD}
         await sb.admin("POST", "/api/v1/users", user, expect=201)
-    boss, boss_leaving, ann_session, lee = [
-        await sign_in(sb, f"{uid}@example.com") for uid in ("boss", "boss", "ann", "lee")
+    boss, boss_leaving, ann_session, lee, pat = [
+        await sign_in(sb, f"{uid}@example.com") for uid in ("boss", "boss", "ann", "lee", "pat")
     ]
+    await sb.node.services.accounts.begin_totp("pat", PAT_TOTP)  # enrolled, to confirm
     await sb.admin("DELETE", "/api/v1/agents/lee", expect=204)  # a user without its agent profile
     await sb.node.services.login_throttle.make_wait(account_key("locked@example.com"), 600)
     keys = [(await sb.admin("POST", "/api/v1/api-keys", {"name": n, "scope": "read"}, expect=201)) for n in "ab"]
     login_link = await sb.node.services.login_links.create("boss")
+    password_link = await sb.node.services.password_links.create("tmp", LinkPurpose.INVITATION, 600)
     return {
         "login_link": login_link,
+        "password_link": password_link,
         "ann": ann,
         "sue": sue,
         "cid": chat["conversation_id"],
         "ended_cid": ended["conversation_id"],
+        "bot_cid": with_bot[0],
+        "bot_cid_to_end": with_bot[1],
         "chatting": welcome["visitor_id"],
         "visitor_token": welcome["visitor_token"],
         "idle": idle["visitor_id"],
@@ -344,6 +360,7 @@ async def world(sb: Any) -> dict[str, Any]:
         "leaving": boss_leaving,
         "ann_session": ann_session,
         "lee_session": lee,
+        "pat_session": pat,
         "read_key": keys[0]["key"],
         "old_key": keys[1]["id"],
     }
@@ -376,6 +393,19 @@ def account_probes(w: dict[str, Any]) -> list[Probe]:
         Probe("socket_token", 403, token=None, session=boss, csrf=True),  # an admin has no desk
         Probe("socket_token", 409, token=None, session=w["lee_session"], csrf=True),
         Probe("logout", 204, token=None, session=w["leaving"], csrf=True),
+        Probe("confirm_totp", 409, body=VALID_BODIES["confirm_totp"], token=None, session=boss, csrf=True),
+        Probe("confirm_totp", 400, body={"code": "x"}, token=None, session=w["pat_session"], csrf=True),
+        Probe(
+            "confirm_totp",
+            200,
+            body={"code": pyotp.TOTP(PAT_TOTP).now()},
+            token=None,
+            session=w["pat_session"],
+            csrf=True,
+        ),
+        Probe("enrol_totp", 409, token=None, session=w["pat_session"], csrf=True),  # confirmed by the one before
+        Probe("enrol_totp", 200, token=None, session=boss, csrf=True),
+        Probe("reset_totp", 204, {"id": "pat"}),
         Probe("create_user", 201, body=VALID_BODIES["create_user"], token=None, session=boss, csrf=True),
         Probe("create_user", 400, body={**VALID_BODIES["create_user"], "queues": ["missing"]}),
         Probe("create_user", 409, body={**VALID_BODIES["create_user"], "email": "boss@example.com"}),
@@ -383,7 +413,17 @@ def account_probes(w: dict[str, Any]) -> list[Probe]:
         Probe("list_users", 200, token=read_key),
         Probe("list_users", 400, query={"limit": 0}),
         Probe("get_user", 200, {"id": "ann"}),
+        Probe("set_password", 200, body={**VALID_BODIES["set_password"], "token": w["password_link"]}, token=None),
+        Probe("set_password", 401, body={**VALID_BODIES["set_password"], "token": w["password_link"]}, token=None),
+        Probe("set_password", 400, body={"token": "x", "password": "short"}, token=None),
+        Probe(
+            "set_password", 403, body=VALID_BODIES["set_password"], token=None, headers={"Origin": "https://x.example"}
+        ),
+        Probe("invite_user", 200, {"id": "ann"}),
+        Probe("reset_password", 200, {"id": "ann"}, token=None, session=boss, csrf=True),
         Probe("change_user", 200, {"id": "tmp"}, body={"name": "Temp", "disabled": True}),
+        Probe("invite_user", 409, {"id": "tmp"}),
+        Probe("reset_password", 409, {"id": "tmp"}),
         Probe("change_user", 409, {"id": "tmp"}, body={"email": "boss@example.com"}),
         Probe("delete_user", 204, {"id": "tmp"}),
         Probe("create_key", 201, body=VALID_BODIES["create_key"]),
@@ -417,6 +457,13 @@ def probes_of(w: dict[str, Any]) -> list[Probe]:
         Probe("get_conversation", 200, {"id": cid}),
         Probe("get_conversation", 403, {"id": cid}, token=sue),
         Probe("post_message", 201, {"id": cid}, body={"role": "bot", "text": "How can I help?"}),
+        Probe("create_conversation", 201, body=VALID_BODIES["create_conversation"]),
+        Probe("create_conversation", 404, body={"queue": "missing"}),
+        Probe("create_conversation", 400, body={"queue": "support", "handoff": "yes"}),
+        Probe("hand_off", 200, {"id": w["bot_cid"]}, body=VALID_BODIES["hand_off"]),
+        Probe("hand_off", 409, {"id": cid}, body=VALID_BODIES["hand_off"]),
+        Probe("end_conversation", 200, {"id": w["bot_cid_to_end"]}, body=VALID_BODIES["end_conversation"]),
+        Probe("end_conversation", 409, {"id": w["ended_cid"]}, body=VALID_BODIES["end_conversation"]),
         Probe("post_message", 409, {"id": w["ended_cid"]}, body={"role": "system", "text": "Too late"}),
         Probe("redact_message", 204, {"id": cid, "seq": 1}),
         Probe("list_conversations", 400, query={"limit": 0}),

@@ -82,6 +82,8 @@ export function renderSide() {
   ];
   if (card.connected_at) rows.push(['Connected', timeOfDay(card.connected_at)]);
   if (card.ended_at) rows.push(['Ended', timeOfDay(card.ended_at)]);
+  if (card.summary) rows.push(['Summary', card.summary]);
+  if (card.end_detail) rows.push(['Ended because', card.end_detail]);
   if (card.wrap_up && card.wrap_up.notes) rows.push(['Wrap-up notes', card.wrap_up.notes]);
   if (card.csat) rows.push(['Satisfaction', `${card.csat.rating}/5${card.csat.comment ? ' · ' + card.csat.comment : ''}`]);
   const dl = h('dl', 'card-fields');

@@ -56,7 +56,10 @@ function buildOfferPopup(offer) {
   const bar = h('div', 'offer-bar', null, [h('div', 'offer-bar-fill')]);
   bar.setAttribute('aria-hidden', 'true');
 
-  // The chat's details (topic, pre-chat fields, a bot's variables), as text.
+  // What a bot handed over with the chat, then its details (topic, pre-chat fields, a bot's
+  // variables), as text.
+  const summary = h('p', 'offer-summary', offer.summary || '');
+  summary.hidden = !offer.summary;
   const names = Object.keys(offer.attributes || {}).sort();
   const details = h('dl', 'offer-attributes');
   details.setAttribute('aria-label', 'Details');
@@ -86,7 +89,7 @@ function buildOfferPopup(offer) {
 
   popup.append(
     h('div', 'offer-head', null, [h('span', 'ring-icon', null, [cardIcon('chat')]), kind]),
-    title, meta, timers, bar, details, thread, error,
+    title, meta, timers, bar, summary, details, thread, error,
     h('div', 'offer-buttons', null, [decline, accept]),
   );
   return popup;

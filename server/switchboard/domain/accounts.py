@@ -255,3 +255,53 @@ def without_secrets(value: Any) -> Any:
     if isinstance(value, list):
         return [without_secrets(v) for v in value]
     return value
+
+
+# Single sign-on: what the OpenID Connect provider's groups give.
+
+#: Without SWITCHBOARD_OIDC_ROLE_MAP, a group of a role's name gives that role.
+DEFAULT_ROLE_MAP: Mapping[str, UserRole] = {role.value: role for role in UserRole}
+#: A group `queue:<id>` gives the queue `<id>` (an agent's routing queue, a supervisor's supervised one).
+QUEUE_GROUP_PREFIX = "queue:"
+#: When the groups give several roles, the highest wins.
+ROLE_RANK = {UserRole.AGENT: 1, UserRole.SUPERVISOR: 2, UserRole.ADMIN: 3}
+#: More groups than this in a claim are not looked at (a claim is the provider's, but bounded all the same).
+MAX_GROUPS = 1000
+
+
+def parse_role_map(text: str | None) -> dict[str, UserRole]:
+    """`group=role,...` (SWITCHBOARD_OIDC_ROLE_MAP) as a mapping; unset or blank: the default.
+    ValueError naming the first entry that is not `group=role` with a known role."""
+    if text is None or not text.strip():
+        return dict(DEFAULT_ROLE_MAP)
+    mapping: dict[str, UserRole] = {}
+    for entry in text.split(","):
+        group, equals, role = (part.strip() for part in entry.partition("="))
+        if not entry.strip():
+            continue
+        if not equals or not group or role not in UserRole.__members__.values():
+            raise ValueError(f"{entry.strip()!r} is not group=role (role: agent, supervisor or admin)")
+        mapping[group] = UserRole(role)
+    return mapping
+
+
+class ProviderGrant(msgspec.Struct, frozen=True):
+    """What a user of the provider is here: its role, and its queues (none for an admin)."""
+
+    role: UserRole
+    queues: list[str]
+
+
+def grant_of(groups: Any, role_map: Mapping[str, UserRole]) -> ProviderGrant | None:
+    """The role and queues the provider's `groups` claim gives (a list of names, or one
+    name); None when no group maps to a role: such a user may not sign in here."""
+    names = [groups] if isinstance(groups, str) else groups if isinstance(groups, list) else []
+    names = [name for name in names[:MAX_GROUPS] if isinstance(name, str)]
+    roles = [role_map[name] for name in names if name in role_map]
+    if not roles:
+        return None
+    role = max(roles, key=ROLE_RANK.__getitem__)
+    if not role.is_agent:
+        return ProviderGrant(role, [])
+    queues = {name.removeprefix(QUEUE_GROUP_PREFIX) for name in names if name.startswith(QUEUE_GROUP_PREFIX)}
+    return ProviderGrant(role, sorted(q for q in queues if ID_PATTERN.match(q)))

@@ -13,6 +13,7 @@ CONTACT_FIELDS = ("name", "email", "phone", "external_id")
 TITLES = {Channel.WEBCHAT: "Webchat", Channel.MESSAGING: "Messaging"}
 
 STATUS_LABELS = {
+    SessionStatus.BOT: "With a bot",
     SessionStatus.WAITING: "Waiting",
     SessionStatus.OFFERED: "Offered",
     SessionStatus.ACTIVE: "Active",
@@ -26,6 +27,7 @@ END_LABELS = {
     EndReason.INACTIVITY_TIMEOUT: "Ended for inactivity",
     EndReason.QUEUE_TIMEOUT: "Queue wait timed out",
     EndReason.ERASED: "Erased",
+    EndReason.API_ENDED: "Ended by automation",
 }
 
 WRAP_UP_TIMED_OUT_LABEL = "Wrap-up timed out"
@@ -117,6 +119,10 @@ def build_card(data: dict[str, Any], now_ms: int) -> dict[str, Any]:
         card["ended_at"] = ended_at
     if end_reason is not None:
         card["end_reason"] = end_reason.value
+    if data.get("end_detail"):
+        card["end_detail"] = data["end_detail"]
+    if data.get("summary"):
+        card["summary"] = data["summary"]
     if data.get("csat_rating"):
         csat: dict[str, Any] = {"rating": int(data["csat_rating"])}
         if data.get("csat_comment"):

@@ -8,6 +8,8 @@ from enum import IntEnum, StrEnum
 class ErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     UNAUTHORIZED = "unauthorized"
+    TOTP_REQUIRED = "totp_required"  # the password was right; the user's second factor's code is needed too
+    TOTP_WRONG = "totp_wrong"  # that code is wrong, or was used already
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
@@ -57,6 +59,8 @@ HTTP_STATUS = {
     ErrorCode.BAD_REQUEST: 400,
     ErrorCode.TOO_LONG: 400,
     ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.TOTP_REQUIRED: 401,
+    ErrorCode.TOTP_WRONG: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,

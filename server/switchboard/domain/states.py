@@ -22,6 +22,7 @@ class Role(StrEnum):
 
 
 class SessionStatus(StrEnum):
+    BOT = "bot"  # a bot talks with the customer; offered to nobody until it hands off
     WAITING = "waiting"
     OFFERED = "offered"
     ACTIVE = "active"
@@ -32,7 +33,7 @@ class SessionStatus(StrEnum):
 
 #: Statuses in which the customer can still write into the session.
 OPEN_STATUSES = frozenset(
-    {SessionStatus.WAITING, SessionStatus.OFFERED, SessionStatus.ACTIVE, SessionStatus.CONFERENCE}
+    {SessionStatus.BOT, SessionStatus.WAITING, SessionStatus.OFFERED, SessionStatus.ACTIVE, SessionStatus.CONFERENCE}
 )
 
 
@@ -43,6 +44,7 @@ class EndReason(StrEnum):
     INACTIVITY_TIMEOUT = "inactivity_timeout"
     QUEUE_TIMEOUT = "queue_timeout"
     ERASED = "erased"  # the visitor was erased (GDPR article 17)
+    API_ENDED = "api_ended"  # automation ended it (the conversations API), saying why
 
 
 class Channel(StrEnum):
@@ -56,6 +58,8 @@ class AcceptMode(StrEnum):
 
 
 class LifecycleEvent(StrEnum):
+    SESSION_BOT_STARTED = "session.bot_started"
+    SESSION_HANDED_OFF = "session.handed_off"
     SESSION_QUEUED = "session.queued"
     SESSION_OFFERED = "session.offered"
     SESSION_DECLINED = "session.declined"

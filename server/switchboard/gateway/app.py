@@ -23,6 +23,7 @@ from .customer import CustomerSocket
 from .http import exception_handlers
 from .http import routes as http_routes
 from .http.attachments import UploadCors
+from .http.oidc import pages as single_sign_on_pages
 from .limits import HttpRate
 from .services import build_services
 from .static import static_routes, widget_dir
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/ws/customer", customer_socket),
             WebSocketRoute("/ws/agent", agent_socket),
             *http_routes,
+            *single_sign_on_pages,
             *api_reference.routes,
             *static_routes(widget_dir(settings.widget_dir)),
         ],

@@ -28,6 +28,8 @@ from ..store.engine import Timeouts
 from ..store.figures import Figures
 from ..store.keys import Keys
 from ..store.login_links import LoginLinks
+from ..store.oidc_flows import OidcFlows
+from ..store.password_links import PasswordLinks
 from ..store.router import Router
 from ..store.throttle import HandshakeCounter, LoginThrottle
 from ..store.visitors import Visitors
@@ -40,6 +42,8 @@ from .hub import Hub
 from .identity import IdentityVerifier
 from .limits import Gate
 from .metrics import Metrics
+from .oidc import OidcProvider
+from .outbound_mail import Mailer
 from .privacy import PrivacyRequests
 from .supervision import SupervisorFeed
 from .webhooks import WebhookDispatcher
@@ -98,6 +102,10 @@ class Services:
     audit_backlog: AuditBacklog  # what the live path audits, written behind its back
     login_throttle: LoginThrottle
     login_links: LoginLinks  # one-time sign-in links (Redis)
+    oidc: OidcProvider | None  # the single sign-on provider, when set up
+    oidc_flows: OidcFlows  # sign-ins through it under way (Redis)
+    password_links: PasswordLinks  # invitations' and password resets' links (Redis)
+    mailer: Mailer  # invitations and password resets by email
 
 
 def build_services(settings: Settings) -> Services:
@@ -171,4 +179,8 @@ def build_services(settings: Settings) -> Services:
         audit_backlog=AuditBacklog(audit_trail),
         login_throttle=LoginThrottle(redis, keys),
         login_links=LoginLinks(redis, keys),
+        oidc=OidcProvider(settings) if settings.single_sign_on else None,
+        oidc_flows=OidcFlows(redis, keys),
+        password_links=PasswordLinks(redis, keys),
+        mailer=Mailer.of(settings.smtp_url, settings.smtp_from, settings.smtp_timeout_s),
     )

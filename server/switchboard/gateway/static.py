@@ -1,5 +1,6 @@
 """The browser clients the server serves: the widget script, the sign-in page,
-the agent desk, the supervisor view and the demo page (all plain files under `widget/`)."""
+the agent desk, the supervisor view, the admin console, the page that sets a
+password from an invitation's link, and the demo page (all plain files under `widget/`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ PAGES = {
     "/login": "login.html",
     "/desk": "desk.html",
     "/supervisor": "supervisor.html",
+    "/admin": "admin.html",
+    "/password": "password.html",
     "/demo": "demo.html",
 }
 # Under /widget/ only what a page loads: the documentation (README.md, DESK.md, ...)

@@ -38,6 +38,7 @@ class User:
     queues: list[str]
     password_hash: str | None
     totp_secret: str | None
+    totp_pending_secret: str | None  # enrolled, not yet confirmed with a code
     oidc_subject: str | None
     disabled: bool
     created_at: int
@@ -53,6 +54,7 @@ class User:
             queues=list(row["queues"]),
             password_hash=row["password_hash"],
             totp_secret=row["totp_secret"],
+            totp_pending_secret=row["totp_pending_secret"],
             oidc_subject=row["oidc_subject"],
             disabled=row["disabled_at"] is not None,
             created_at=_ms(row["created_at"]),
@@ -83,6 +85,7 @@ class SignInSession:
     user: User
     expires_at: int  # ms since the epoch
     renewed: bool  # its expiry moved with this use: the cookie is sent again
+    single_sign_on: bool = False  # signed in through the OpenID Connect provider (which is asked again now and then)
 
 
 def _key_view(row: asyncpg.Record) -> ApiKeyView:
@@ -104,6 +107,8 @@ def _unique(exc: asyncpg.UniqueViolationError) -> SwitchboardError:
 
 #: The columns of `users` a change may set, as UserChange and the PATCH route name them.
 _CHANGEABLE = ("email", "name", "role", "queues", "password_hash")
+#: The columns a sign-in through the OpenID Connect provider keeps in step with the provider's claims.
+_FROM_PROVIDER = ("email", "name", "role", "queues")
 
 
 class Accounts:
@@ -188,21 +193,32 @@ class Accounts:
     # sign-in sessions
 
     async def create_session(
-        self, sid: str, secret_hash: bytes, uid: str, ttl_s: float, ip: str, user_agent: str
+        self,
+        sid: str,
+        secret_hash: bytes,
+        uid: str,
+        ttl_s: float,
+        ip: str,
+        user_agent: str,
+        oidc_refresh_token: str | None = None,
     ) -> int:
         """Starts a session; returns when it ends unless used (ms since the epoch). Sessions
-        that ended go then (an index on their end makes that cheap)."""
+        that ended go then (an index on their end makes that cheap). A session signed in
+        through the OpenID Connect provider keeps the provider's refresh token."""
         async with self.database.pool.acquire() as connection:
             await connection.execute("DELETE FROM user_sessions WHERE expires_at < now()")
             expires_at = await connection.fetchval(
-                "INSERT INTO user_sessions (id, secret_hash, user_id, expires_at, ip, user_agent)"
-                " VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6) RETURNING expires_at",
+                "INSERT INTO user_sessions (id, secret_hash, user_id, expires_at, ip, user_agent,"
+                " oidc_refresh_token, oidc_checked_at)"
+                " VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6, $7,"
+                " CASE WHEN $7::text IS NULL THEN NULL ELSE now() END) RETURNING expires_at",
                 sid,
                 secret_hash,
                 uid,
                 ttl_s,
                 ip,
                 user_agent[:512],
+                oidc_refresh_token,
             )
         return _ms(expires_at)
 
@@ -211,7 +227,8 @@ class Accounts:
         minute) to `ttl_s` from now, never past `max_s` after it began."""
         async with self.database.pool.acquire() as connection:
             row = await connection.fetchrow(
-                "SELECT s.id AS session_id, s.expires_at, s.last_used_at < now() - $2::interval AS due, u.*"
+                "SELECT s.id AS session_id, s.expires_at, s.last_used_at < now() - $2::interval AS due,"
+                " s.oidc_checked_at IS NOT NULL AS single_sign_on, u.*"
                 " FROM user_sessions s JOIN users u ON u.id = s.user_id"
                 " WHERE s.secret_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL",
                 secret_hash,
@@ -231,7 +248,13 @@ class Accounts:
                 )
                 if expires_at is None:  # ended meanwhile
                     return None
-        return SignInSession(row["session_id"], User.of(row), _ms(expires_at), renewed=bool(row["due"]))
+        return SignInSession(
+            row["session_id"],
+            User.of(row),
+            _ms(expires_at),
+            renewed=bool(row["due"]),
+            single_sign_on=bool(row["single_sign_on"]),
+        )
 
     async def end_session(self, sid: str) -> None:
         async with self.database.pool.acquire() as connection:
@@ -241,6 +264,115 @@ class Accounts:
         """Every sign-in session of the user ends (it is signed out everywhere)."""
         async with self.database.pool.acquire() as connection:
             await connection.execute("DELETE FROM user_sessions WHERE user_id = $1", uid)
+
+    # sessions signed in through the OpenID Connect provider
+
+    async def claim_provider_check(self, sid: str, every_s: float) -> str | None:
+        """The refresh token of a provider's session whose last check is `every_s` old, marked
+        checked now, so that of the requests that find it due, one (on any node) asks the provider."""
+        async with self.database.pool.acquire() as connection:
+            token: str | None = await connection.fetchval(
+                "UPDATE user_sessions SET oidc_checked_at = now()"
+                " WHERE id = $1 AND oidc_refresh_token IS NOT NULL"
+                " AND oidc_checked_at < now() - make_interval(secs => $2) RETURNING oidc_refresh_token",
+                sid,
+                every_s,
+            )
+        return token
+
+    async def keep_refresh_token(self, sid: str, refresh_token: str) -> None:
+        """The provider's new refresh token (it may hand out a new one with each refresh)."""
+        async with self.database.pool.acquire() as connection:
+            await connection.execute(
+                "UPDATE user_sessions SET oidc_refresh_token = $2 WHERE id = $1", sid, refresh_token
+            )
+
+    async def user_by_subject(self, subject: str) -> User | None:
+        async with self.database.pool.acquire() as connection:
+            row = await connection.fetchrow("SELECT * FROM users WHERE oidc_subject = $1", subject)
+        return None if row is None else User.of(row)
+
+    async def sign_in_from_provider(
+        self, uid: str, subject: str, email: str, name: str, role: UserRole, queues: list[str], link_by_email: bool
+    ) -> User:
+        """The user the provider's `subject` is: created on its first sign-in, else its email,
+        name, role and queues follow the provider's claims. With `link_by_email` (the provider
+        vouches for the address), a user of the same email made here before, and not yet of
+        another subject, becomes this subject's on its first sign-in through the provider."""
+        values = [email, name, role.value, queues]
+        assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(_FROM_PROVIDER, start=2))
+        try:
+            async with self.database.pool.acquire() as connection, connection.transaction():
+                row = await connection.fetchrow(
+                    f"UPDATE users SET {assignments}, updated_at = now() WHERE oidc_subject = $1 RETURNING *",
+                    subject,
+                    *values,
+                )
+                if row is None and link_by_email:
+                    row = await connection.fetchrow(
+                        f"UPDATE users SET {assignments}, oidc_subject = $6, updated_at = now()"
+                        " WHERE lower(email) = lower($1) AND oidc_subject IS NULL RETURNING *",
+                        email,
+                        *values,
+                        subject,
+                    )
+                if row is None:
+                    row = await connection.fetchrow(
+                        "INSERT INTO users (id, email, name, role, queues, oidc_subject)"
+                        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+                        uid,
+                        *values,
+                        subject,
+                    )
+        except asyncpg.UniqueViolationError as exc:
+            raise _unique(exc) from None
+        if row is None:  # INSERT ... RETURNING answers a row
+            raise SwitchboardError(ErrorCode.INTERNAL, "the user was not stored")
+        return User.of(row)
+
+    # the second factor (TOTP)
+
+    async def begin_totp(self, uid: str, secret: str) -> None:
+        """Keeps a new secret until the user confirms it with a code (a later enrolment replaces it)."""
+        async with self.database.pool.acquire() as connection:
+            await connection.execute("UPDATE users SET totp_pending_secret = $2 WHERE id = $1", uid, secret)
+
+    async def confirm_totp(self, uid: str, secret: str, step: int) -> bool:
+        """The pending `secret` becomes the one sign-in requires; the code of `step` is used up.
+        False when the pending secret is no longer `secret` (enrolled again meanwhile)."""
+        async with self.database.pool.acquire() as connection:
+            confirmed = await connection.fetchval(
+                "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL,"
+                " totp_last_step = $3, updated_at = now() WHERE id = $1 AND totp_pending_secret = $2 RETURNING id",
+                uid,
+                secret,
+                step,
+            )
+        return confirmed is not None
+
+    async def use_totp_step(self, uid: str, step: int) -> bool:
+        """Marks the code of time step `step` used; False when it (or a later one) was used
+        already: a code is accepted once, on whichever node it reaches first."""
+        async with self.database.pool.acquire() as connection:
+            used = await connection.fetchval(
+                "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL"
+                " AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING id",
+                uid,
+                step,
+            )
+        return used is not None
+
+    async def reset_totp(self, uid: str) -> User | None:
+        """Removes the user's second factor (enrolled or pending) and ends its sessions."""
+        async with self.database.pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL,"
+                " updated_at = now() WHERE id = $1 RETURNING *",
+                uid,
+            )
+            if row is not None:
+                await connection.execute("DELETE FROM user_sessions WHERE user_id = $1", uid)
+        return None if row is None else User.of(row)
 
     # API keys
 

@@ -43,13 +43,16 @@ class CustomerCommands(Engine):
         invite_id: str = "",
         priority: int = 0,
         verified: bool = False,
+        bot_stage: bool = False,
+        summary: str = "",
         now: int | None = None,
     ) -> ChatStarted:
         """Queues a new session; with `hold_until` (the queue is closed) it waits
         unrouted until then, and the customer gets `closed_message`; with
         `invite_id` it accepts that invitation, in its queue. `priority` raises
         the chat's within its queue (refused above the queue's `max_chat_priority`);
-        `verified`: the host site vouched for the customer (a signed identity).
+        `verified`: the host site vouched for the customer (a signed identity);
+        `bot_stage`: offered to nobody until `handoff` (a bot talks with the customer first).
         With `mode="reopen"` a new session of the conversation, in its queue (the
         empty fields and the priority are the conversation's)."""
         result: ChatStarted = await self._run(
@@ -71,6 +74,8 @@ class CustomerCommands(Engine):
             invite_id,
             priority,
             "1" if verified else "0",
+            "bot" if bot_stage else "",
+            summary,
             now=now,
         )
         return result

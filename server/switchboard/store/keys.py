@@ -151,6 +151,18 @@ class Keys:
         """The user a one-time sign-in link signs in, until it is used or expires."""
         return self._r("login", "link", token_hash)
 
+    def oidc_flow(self, state_hash: str) -> str:
+        """A sign-in through the OpenID Connect provider under way: its nonce, PKCE verifier and next page."""
+        return self._r("login", "oidc", state_hash)
+
+    def password_link(self, token_hash: str) -> str:
+        """The user (and the link's purpose) an invitation's or password reset's link is for, until used or expired."""
+        return self._r("password", "link", token_hash)
+
+    def password_links_of(self, user_id: str) -> str:
+        """The token hashes of a user's password links: one used, the others go."""
+        return self._r("password", "links", user_id)
+
     @property
     def invite_rules(self) -> str:
         return self._r("invite_rules")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .admin_commands import AdminCommands
 from .agent_commands import AgentCommands
 from .archive import ArchiveCommands
+from .automation_commands import AutomationCommands
 from .customer_commands import CustomerCommands
 from .erasure import ErasureCommands
 from .history import HistoryReads
@@ -21,6 +22,7 @@ from .views import Views
 class Router(
     CustomerCommands,
     AgentCommands,
+    AutomationCommands,
     AdminCommands,
     TimerCommands,
     Views,

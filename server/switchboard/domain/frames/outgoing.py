@@ -109,6 +109,10 @@ class Card(Part):
     connected_at: int | UnsetType = UNSET
     ended_at: int | UnsetType = UNSET
     end_reason: str | UnsetType = UNSET
+    #: why automation ended it, in words (with `end_reason` api_ended)
+    end_detail: str | UnsetType = UNSET
+    #: what a bot handed over with the chat
+    summary: str | UnsetType = UNSET
     csat: CsatAnswer | UnsetType = UNSET
     help: HelpRequest | UnsetType = UNSET
     wrap_up: WrapUpCode | UnsetType = UNSET
@@ -379,6 +383,8 @@ class Offer(Frame, tag="offer"):
     queued_at: int
     offered_at: int
     expires_at: int
+    #: what a bot handed over with the chat
+    summary: str | UnsetType = UNSET
     #: the chat's attributes (pre-chat fields, topic, a bot's variables)
     attributes: dict[str, str] = {}
     from_agent: AgentRef | UnsetType = UNSET

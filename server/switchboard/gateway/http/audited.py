@@ -54,6 +54,8 @@ SNAPSHOTS: dict[str, Snapshot] = {
     "/api/v1/invite-rules/{id}": lambda s, rid: s.visitors.rule(rid),
     "/api/v1/webhooks/{id}": lambda s, wid: s.webhooks.get(wid),
     "/api/v1/users/{id}": _user,
+    "/api/v1/users/{id}/invitation": _user,  # never the answer: it holds the link
+    "/api/v1/users/{id}/password-reset": _user,
     "/api/v1/api-keys/{id}": lambda s, kid: s.accounts.key(kid),
 }
 #: Changes that record/privacy.py writes to the trail itself (erasure, redaction).

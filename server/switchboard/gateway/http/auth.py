@@ -7,6 +7,11 @@ per account and per client address across all nodes (store/throttle.py): after
 a few, each further try must wait longer (429 with Retry-After), up to a bound;
 the counts go with their window, so nobody is locked out for good, and a
 success clears the account's count.
+
+A user with a second factor (gateway/http/totp.py) also sends the code of its
+authenticator app as `totp`: with the right password and no code the answer is
+401 `totp_required` (the page then asks for the code), with a wrong or used code
+401 `totp_wrong`, which counts as a failed sign-in.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import hashlib
 import math
 import secrets
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -23,6 +29,7 @@ from starlette.responses import Response
 from ...domain.accounts import ADMIN_TOKEN_ACTOR, Caller, LoginBody, Me, Principal, SignedIn, SocketToken, login_wait_s
 from ...domain.config import decode_config
 from ...domain.errors import ErrorCode, SwitchboardError
+from ...domain.second_factor import matching_step
 from ...record.database import RECORD_ERRORS
 from ..auth import new_id
 from ..passwords import hash_password, needs_rehash, verify_password
@@ -41,7 +48,7 @@ from .principals import (
 from .users import user_view
 
 if TYPE_CHECKING:
-    from ...record.accounts import User
+    from ...record.accounts import SignInSession, User
 
 WRONG = "wrong email or password"
 
@@ -81,21 +88,36 @@ async def login(request: Request) -> Response:
         return _throttled(wait_ms)
     user = await s.accounts.user_by_email(body.email.strip())
     usable = user is not None and not user.disabled
-    # The second factor (TOTP) is checked by the sign-in that enrolls it; until then such a user cannot sign in here.
-    if user is not None and user.totp_secret is not None:
-        usable = False
     matches = await verify_password(user.password_hash if user is not None and usable else None, body.password)
     if user is None or not usable or not matches:
         await _failed(request, account, client)
         raise SwitchboardError(ErrorCode.UNAUTHORIZED, WRONG)
+    if user.totp_secret is not None:
+        if body.totp is None:
+            raise SwitchboardError(ErrorCode.TOTP_REQUIRED, "enter the code of your authenticator app")
+        step = matching_step(user.totp_secret, body.totp, time.time())
+        if step is None or not await s.accounts.use_totp_step(user.id, step):
+            await _failed(request, account, client)
+            raise SwitchboardError(ErrorCode.TOTP_WRONG, "this authentication code is wrong or was used already")
     await s.login_throttle.clear(account)
     if user.password_hash is not None and needs_rehash(user.password_hash):
         await s.accounts.set_password_hash(user.id, await hash_password(body.password))
     return await start_session(request, user)
 
 
-async def start_session(request: Request, user: User) -> Response:
-    """Signs the user in: a new session, its cookies, `auth.login` in the audit trail, `SignedIn` as the answer."""
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    answer: SignedIn
+    session_id: str
+    secret: str  # what the cookie holds
+
+    def set_cookies(self, request: Request, response: Response) -> None:
+        set_session_cookies(request, response, self.secret, self.session_id, self.answer.expires_at)
+
+
+async def new_session(request: Request, user: User, oidc_refresh_token: str | None = None) -> NewSession:
+    """Signs the user in: a new session (with the provider's refresh token, signed in through
+    it), `auth.login` in the audit trail. The caller sets its cookies on its answer."""
     s = services_of(request)
     session_id, secret = new_id("ses"), secrets.token_urlsafe(32)
     expires_at = await s.accounts.create_session(
@@ -105,11 +127,18 @@ async def start_session(request: Request, user: User) -> Response:
         s.settings.session_ttl_s,
         address(request),
         request.headers.get("user-agent", ""),
+        oidc_refresh_token,
     )
     await s.audit_trail.record(f"user:{user.id}", "auth.login", user.id, address(request), None, None)
     answer = SignedIn(user=await user_view(s, user), csrf_token=csrf_token(s, session_id), expires_at=expires_at)
-    response = JSON(answer)
-    set_session_cookies(request, response, secret, session_id, expires_at)
+    return NewSession(answer, session_id, secret)
+
+
+async def start_session(request: Request, user: User) -> Response:
+    """Signs the user in and answers `SignedIn` with the session's cookies."""
+    session = await new_session(request, user)
+    response = JSON(session.answer)
+    session.set_cookies(request, response)
     return response
 
 
@@ -141,7 +170,9 @@ async def logout(request: Request) -> Response:
 
 
 async def socket_token(request: Request) -> Response:
-    """A short-lived agent token for the desk's socket of a signed-in agent or supervisor."""
+    """A short-lived agent token for the desk's socket of a signed-in agent or supervisor,
+    good until the session's end at the latest (and, signed in through the provider, for
+    SWITCHBOARD_OIDC_CHECK_S at most)."""
     s = services_of(request)
     principal = await _signed_in(request)
     if principal.caller is not Caller.SESSION:
@@ -151,7 +182,14 @@ async def socket_token(request: Request) -> Response:
     version = await s.directory.token_version(principal.agent)
     if version is None:
         raise SwitchboardError(ErrorCode.CONFLICT, "this user has no agent profile yet (PUT /api/v1/agents/{id})")
-    expires_at = int(time.time() + s.settings.socket_token_ttl_s)
+    # Never past the session's end: a socket of a session that expires closes with it (4401, "token expired").
+    session: SignInSession = request.state.session
+    ttl_s = s.settings.socket_token_ttl_s
+    if session.single_sign_on:
+        # Such a session is checked at the provider as it is renewed: its desk comes for a token (and
+        # renews it) once the next check is due, so that the provider's refusal reaches the desk.
+        ttl_s = min(ttl_s, s.settings.oidc_check_s + 1)
+    expires_at = int(min(time.time() + ttl_s, session.expires_at / 1000))
     token = s.signer.agent_token(principal.agent, version, expires_at)
     response = JSON(SocketToken(token=token, expires_at=expires_at * 1000, agent_id=principal.agent))
     renew_cookies(request, response)  # an open desk asks for one each hour: its cookies last the shift
@@ -212,7 +250,8 @@ routes = [
             LoginBody,
             errors={
                 400: "a bad body",
-                401: "wrong email or password (or a disabled user)",
+                401: "wrong email or password (or a disabled user); `totp_required`: the right password of a user "
+                "with a second factor, without `totp`; `totp_wrong`: a wrong or used code",
                 403: "an `Origin` other than the deployment's own",
                 429: "too many failed sign-ins to this account or from this address",
             },

@@ -70,8 +70,14 @@ async def get_conversation(request: Request) -> Response:
     conversation = await s.directory.conversation(cid)
     if conversation is None:  # it left Redis after the live window: PostgreSQL keeps it
         conversation = await s.record.conversation(cid, now_ms())
-    if not took_part and not (conversation is not None and await may_read_as_context(s, aid, conversation)):
-        raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+    if not took_part:
+        if conversation is None:
+            # a supervisor may learn that an id is no conversation; an agent learns nothing
+            if supervised(await s.directory.agent_profile(aid) or {}):
+                raise SwitchboardError(ErrorCode.NOT_FOUND, "no such conversation")
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
+        if not await may_read_as_context(s, aid, conversation):
+            raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
     conversation = found(conversation, "no such conversation")
     signed_afresh(s.settings, conversation["messages"])
     return JSON(conversation)

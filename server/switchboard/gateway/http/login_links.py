@@ -3,7 +3,8 @@
 `switchboard demo` prints such links (`/login#once=<token>`: in the fragment, so the
 token never reaches a server's or proxy's log); the /login page sends the token here.
 A link works once, for a short time (store/login_links.py); a used, expired or unknown
-one, or one of a user since disabled, gets the same 401.
+one, or one of a user since disabled, gets the same 401. A user with a second factor
+signs in with its password and code instead: a link would skip the code (401).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ async def sign_in_with_link(request: Request) -> Response:
     body = decode_config(await read_body(request), LoginLinkBody)
     user_id = await s.login_links.consume(body.token)
     user = None if user_id is None else await s.accounts.user(user_id)
-    if user is None or user.disabled:
+    if user is None or user.disabled or user.totp_secret is not None:
         raise SwitchboardError(ErrorCode.UNAUTHORIZED, "this sign-in link is used, expired or unknown")
     return await start_session(request, user)
 

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from ...domain.accounts import ADMIN_TOKEN_ACTOR, ApiKeyScope, Caller, Principal, UserRole
 from ...domain.errors import ErrorCode, SwitchboardError
 from ..limits import client_address
+from ..oidc import recheck_at_provider
 from ..privacy import ADMIN
 from .common import services_of
 
@@ -123,6 +124,8 @@ async def _resolve(request: Request) -> Principal | None:
     if session is None:
         return None
     _check_csrf(request, session.id)
+    if session.renewed and not await recheck_at_provider(services, session):
+        return None  # the single sign-on provider no longer lets this user in: the session has ended
     request.state.session = session
     user = session.user
     return Principal(

@@ -51,7 +51,7 @@ async def _check_queues(services: Services, queues: list[str]) -> None:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, f"unknown queue: {', '.join(unknown)}")
 
 
-async def _sync_profile(services: Services, user: User, queues_given: bool) -> None:
+async def sync_profile(services: Services, user: User, queues_given: bool) -> None:
     """The agent profile of an agent or supervisor user: made when missing; else its role
     follows the user's, and a supervisor's queues follow the user's when they were given."""
     profile = await services.directory.agent_profile(user.id)
@@ -68,7 +68,7 @@ async def _sync_profile(services: Services, user: User, queues_given: bool) -> N
     await services.router.put_agent(user.id, msgspec.json.encode(config))
 
 
-async def _revoke(services: Services, uid: str) -> None:
+async def revoke_sockets(services: Services, uid: str) -> None:
     """Its agent tokens stop working and its open sockets close, when it has a profile."""
     if await services.directory.token_version(uid) is not None:
         await services.router.revoke_tokens(uid)
@@ -85,7 +85,7 @@ async def create_user(request: Request) -> Response:
     )
     if user.role.is_agent:
         try:
-            await _sync_profile(s, user, queues_given=True)
+            await sync_profile(s, user, queues_given=True)
         except SwitchboardError:
             await s.accounts.delete_user(user.id)  # no user without its agent
             raise
@@ -127,12 +127,13 @@ async def change_user(request: Request) -> Response:
     before = found(await s.accounts.user(uid), "no such user")
     user = found(await s.accounts.change_user(uid, changes, body.disabled), "no such user")
     if user.role.is_agent and not user.disabled:
-        await _sync_profile(s, user, queues_given=body.queues is not None)
+        await sync_profile(s, user, queues_given=body.queues is not None)
     # A new role takes effect on its sockets when they reconnect (a supervisor's feed is set up at hello).
     if user.disabled or (before.role.is_agent and before.role is not user.role):
-        await _revoke(s, uid)
+        await revoke_sockets(s, uid)
     if body.password is not None and not user.disabled:  # a reset: whoever knew the old one is signed out
         await s.accounts.end_sessions(uid)
+        await revoke_sockets(s, uid)  # and the sockets of those sessions close
     return JSON(await user_view(s, user))
 
 
@@ -141,7 +142,7 @@ async def delete_user(request: Request) -> Response:
     s = services_of(request)
     uid = path_id(request, "user")
     found(await s.accounts.delete_user(uid), "no such user")
-    await _revoke(s, uid)
+    await revoke_sockets(s, uid)
     return Response(status_code=204)
 
 

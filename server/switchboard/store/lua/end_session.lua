@@ -1,7 +1,9 @@
 -- end_session: the customer (`end_chat`) or a connected agent (`end_session`)
 -- ends the open session of a conversation.
--- ARGV[5] role: "customer" or "agent"   ARGV[6] visitor or agent id
+-- ARGV[5] role: "customer", "agent" or "api" (automation: the conversations API)
+-- ARGV[6] visitor or agent id ("" for the API)
 -- ARGV[7] conversation id ("" for the customer: its current conversation)
+-- ARGV[8] (the API) why, in words: kept on the session and in its `session.ended`
 --- @include "includes/call"
 --- @include "includes/conversations"
 --- @include "includes/routing"
@@ -21,11 +23,11 @@ if role == 'agent' and not has_word(c[2], actor) then
 end
 if c[3] ~= '1' then return refuse('conflict', 'the session has already ended') end
 local sid = c[4]
-local reason = 'agent_ended'
+local reason = role == 'api' and 'api_ended' or 'agent_ended'
 if role == 'customer' then
   local connected = redis.call('HGET', k(KEY.session, sid), 'connected_at')
   reason = (connected and connected ~= '') and 'customer_ended' or 'customer_abandoned'
 end
-Lifecycle.end_session(sid, reason)
+Lifecycle.end_session(sid, reason, role == 'api' and ARGV[8] or nil)
 Routing.route_all()
 return Conversations.done({conversation_id = cid, session_id = sid, reason = reason})

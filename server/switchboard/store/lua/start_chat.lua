@@ -12,6 +12,9 @@
 -- ARGV[20] the chat's own priority (optional; 0 to the queue's max_chat_priority),
 --          added to the queue's; a reopened session keeps the conversation's
 -- ARGV[21] "1": the host site vouched for the customer (a signed identity)
+-- ARGV[22] "bot": the session starts in the bot stage (status `bot`): in its queue
+--          but not waiting in it, offered to nobody until `handoff`
+-- ARGV[23] what a bot says of the chat so far ("" none): shown with its offer and card
 --- @include "includes/call"
 --- @include "includes/metrics"
 --- @include "includes/deadlines"
@@ -25,6 +28,8 @@ if hold_until and hold_until <= NOW then hold_until = nil end
 local qid, language, skills, channel = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local customer, attributes, text, mode, cmid = ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16]
 
+local in_bot_stage = ARGV[22] == 'bot'
+local summary = ARGV[23] or ''
 local invite_id = ARGV[19] or ''
 local chat_priority = tonumber(ARGV[20]) or 0
 local invite = nil
@@ -91,9 +96,15 @@ redis.call('HSET', k(KEY.session, sid), 'id', sid, 'conv', cid, 'visitor', vid, 
   'sticky', sticky, 'sticky_until', sticky_until,
   'score', score, 'queued_at', NOW, 'customer', customer, 'attributes', attributes,
   'verified', verified or '0', 'agents', '', 'wrapping', '', 'entered_at', hold_until or NOW)
-Queues.enqueue(sid, qid, score, NOW)
--- A held session's wait (routing steps, max_wait_s) starts when the queue opens.
-Queues.arm_waiting_deadlines(sid, qid, q, hold_until or NOW, true)
+if summary ~= '' then redis.call('HSET', k(KEY.session, sid), 'summary', summary) end
+if in_bot_stage then
+  redis.call('HSET', k(KEY.session, sid), 'status', 'bot')
+  hold_until = nil
+else
+  Queues.enqueue(sid, qid, score, NOW)
+  -- A held session's wait (routing steps, max_wait_s) starts when the queue opens.
+  Queues.arm_waiting_deadlines(sid, qid, q, hold_until or NOW, true)
+end
 if hold_until then
   redis.call('HSET', k(KEY.session, sid), 'held_until', hold_until)
   Deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
@@ -117,11 +128,16 @@ if invite then
   lifecycle({type = 'invite.accepted', invite_id = invite_id, visitor = vid, queue = qid,
     conversation_id = cid, session_id = sid, rule = invite.rule, agent = invite.agent})
 end
-lifecycle({type = 'session.queued', conversation_id = cid, session_id = sid, queue = qid,
-  channel = channel, language = language, held_until = hold_until})
-Routing.announce_queued(sid, {queue = qid, visitor = vid, conv = cid})
-redis.call('HSET', k(KEY.session, sid), 'entry_pos', redis.call('HGET', k(KEY.session, sid), 'pos'))
-Routing.route_all()
+if in_bot_stage then
+  lifecycle({type = 'session.bot_started', conversation_id = cid, session_id = sid, queue = qid,
+    channel = channel, language = language})
+else
+  lifecycle({type = 'session.queued', conversation_id = cid, session_id = sid, queue = qid,
+    channel = channel, language = language, held_until = hold_until})
+  Routing.announce_queued(sid, {queue = qid, visitor = vid, conv = cid})
+  redis.call('HSET', k(KEY.session, sid), 'entry_pos', redis.call('HGET', k(KEY.session, sid), 'pos'))
+  Routing.route_all()
+end
 
 local result = {conversation_id = cid, session_id = sid, opens_at = hold_until}
 -- the Router fills in message_id and seq once the message has them

@@ -114,6 +114,7 @@ function Cards.offer_frame(oid, sid, s, kind, expires_at, from_agent)
     queued_at = tonumber(s.queued_at), offered_at = NOW, expires_at = expires_at,
   }
   frame.customer.verified = s.verified == '1'
+  if s.summary and s.summary ~= '' then frame.summary = s.summary end
   if from_agent then frame.from_agent = Agents.agent_public(from_agent) end
   return frame
 end

@@ -61,7 +61,8 @@ connect_agent = function(sid, aid)
 end
 
 -- Ends an open session. Connected agents go to wrap-up; the customer is told.
-function Lifecycle.end_session(sid, reason)
+-- `detail`: why, in words (the conversations API's `end`), kept with the reason.
+function Lifecycle.end_session(sid, reason, detail)
   SideOffers.drop_side_offer(sid, 'customer_left', nil)
   local s = hgetall(k(KEY.session, sid))
   if s.status == 'offered' and s.offer ~= '' then
@@ -76,7 +77,7 @@ function Lifecycle.end_session(sid, reason)
   local q = Queues.queue_config(s.queue) or {wrap_up_timeout_s = 120}
   local status = #agents > 0 and 'wrap_up' or 'closed'
   redis.call('HSET', k(KEY.session, sid), 'status', status, 'ended_at', NOW, 'end_reason', reason,
-    'agents', '', 'wrapping', table.concat(agents, ' '), 'offer', '')
+    'agents', '', 'wrapping', table.concat(agents, ' '), 'offer', '', 'end_detail', detail or '')
   if status == 'closed' then Lifecycle.finished(s.conv) end
   for _, aid in ipairs(agents) do
     Deadline.arm('wrapup:' .. sid .. ':' .. aid, NOW + math.floor(q.wrap_up_timeout_s * 1000))
@@ -96,7 +97,7 @@ function Lifecycle.end_session(sid, reason)
     Conversations.append(s.conv, {type = 'csat.requested', session_id = sid}, {'v:' .. s.visitor})
   end
   local event = {type = 'session.ended', conversation_id = s.conv, session_id = sid,
-    queue = s.queue, reason = reason, agent = agents[1]}
+    queue = s.queue, reason = reason, agent = agents[1], detail = detail}
   if s.connected_at and s.connected_at ~= '' then
     event.handle_ms = NOW - tonumber(s.connected_at)
     event.wait_ms = tonumber(s.connected_at) - tonumber(s.queued_at)

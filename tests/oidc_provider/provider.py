@@ -1,0 +1,126 @@
+"""The test OpenID Connect provider (idp.mjs, panva's oidc-provider under Node.js) as a
+real child process on a free loopback port: started, waited for, stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import free_port
+
+HERE = Path(__file__).resolve().parent
+CLIENT_ID = "switchboard"
+CLIENT_SECRET = "test-client-secret-of-switchboard"
+#: The password of every account of idp.mjs.
+PASSWORD = "password"
+START_TIMEOUT_S = 30.0
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class RunningProvider:
+    issuer: str
+
+    async def disable(self, account: str) -> None:
+        """The account may no longer sign in: its next refresh is refused."""
+        async with httpx.AsyncClient(base_url=self.issuer, timeout=10) as http:
+            answer = await http.post(f"/admin/disable/{account}")
+        assert answer.status_code == 204, answer.text
+
+
+@contextlib.asynccontextmanager
+async def running_provider(port: int, redirect_uri: str) -> AsyncIterator[RunningProvider]:
+    """The provider at `http://127.0.0.1:<port>`, with a client whose one redirect URI is `redirect_uri`."""
+    node = shutil.which("node")
+    if node is None or not (HERE / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("the test OpenID Connect provider needs Node.js and `make idp` (npm ci in tests/oidc_provider)")
+    process = await asyncio.create_subprocess_exec(
+        node,
+        str(HERE / "idp.mjs"),
+        str(port),
+        redirect_uri,
+        CLIENT_SECRET,
+        cwd=HERE,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
+        assert line.startswith(b"ready "), f"the provider did not start: {line!r}"
+        yield RunningProvider(line.decode().split()[1])
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+class SingleSignOn:
+    """A deployment that signs in through the test provider, and a way to make browsers for it."""
+
+    def __init__(self, sb: Any, provider: RunningProvider) -> None:
+        self.sb = sb
+        self.provider = provider
+        self.base = sb.node.base
+
+    def browser(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=10, follow_redirects=False)
+
+    async def to_provider(self, http: httpx.AsyncClient, next_path: str | None = None) -> httpx.Response:
+        """`GET /auth/oidc/login`: its redirect to the provider."""
+        answer = await http.get(f"{self.base}/auth/oidc/login", params={"next": next_path} if next_path else None)
+        assert answer.status_code == 302, answer.text
+        return answer
+
+    async def at_provider(self, http: httpx.AsyncClient, authorization_url: str, account: str) -> str:
+        """Signs `account` in at the provider's form; the URL of our callback the provider sends back to."""
+        answer = await http.get(authorization_url)
+        for _ in range(10):
+            if answer.status_code in (302, 303):
+                location = answer.headers["location"]
+                url = location if location.startswith("http") else self.provider.issuer + location
+                if url.startswith(f"{self.base}/auth/oidc/callback"):
+                    return url
+                answer = await http.get(url)
+            elif answer.status_code == 200 and (action := FORM_ACTION.search(answer.text)):
+                answer = await http.post(
+                    self.provider.issuer + action[1], data={"login": account, "password": PASSWORD}
+                )
+            else:
+                raise AssertionError(f"the provider answered {answer.status_code}: {answer.text[:300]}")
+        raise AssertionError("the provider never sent the browser back")
+
+    async def sign_in(self, http: httpx.AsyncClient, account: str, next_path: str | None = None) -> httpx.Response:
+        """The whole flow; the callback's answer."""
+        start = await self.to_provider(http, next_path)
+        return await http.get(await self.at_provider(http, start.headers["location"], account))
+
+    async def me(self, http: httpx.AsyncClient) -> httpx.Response:
+        return await http.get(f"{self.base}/api/v1/me")
+
+
+async def with_provider(make_deployment: Any, stack: contextlib.AsyncExitStack, **settings: Any) -> SingleSignOn:
+    """A deployment (with a queue `support`, and `settings`) that signs in through a fresh test
+    provider, which `stack` stops."""
+    port = free_port()
+    sb = await make_deployment(
+        oidc_issuer=f"http://127.0.0.1:{port}", oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET, **settings
+    )
+    await sb.queue("support")
+    provider = await stack.enter_async_context(running_provider(port, f"{sb.node.base}/auth/oidc/callback"))
+    return SingleSignOn(sb, provider)

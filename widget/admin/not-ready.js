@@ -1,0 +1,21 @@
+/* Not-ready reasons: the list agents choose from when they step away (none: any reason). */
+
+import { $ } from '../lib/dom.js';
+import { api } from './api.js';
+import { onSubmit, say } from './ui.js';
+
+const ui = { form: $('reasons-form'), text: $('reasons-text'), error: $('reasons-error'), status: $('reasons-status') };
+
+export async function load() {
+  const { reasons } = await api('GET', '/api/v1/not-ready-reasons');
+  ui.text.value = reasons.join('\n');
+}
+
+export function init() {
+  onSubmit(ui.form, ui.error, async () => {
+    const reasons = String(ui.text.value).split('\n').map((line) => line.trim()).filter(Boolean);
+    const saved = await api('PUT', '/api/v1/not-ready-reasons', { reasons });
+    ui.text.value = saved.reasons.join('\n');
+    say(ui.status, saved.reasons.length ? `Saved: ${saved.reasons.length} reasons.` : 'Saved: agents give any reason.');
+  });
+}
