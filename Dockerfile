@@ -10,13 +10,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# The wheels of every dependency (uvloop, httptools, hiredis, msgspec) are
-# prebuilt for this base: no compiler in the image.
+# The wheels of every dependency (uvloop, httptools, hiredis, msgspec, Pillow)
+# are prebuilt for this base: no compiler in the image.
 COPY pyproject.toml README.md ./
 COPY server/ ./server/
 COPY widget/ ./widget/
 RUN pip install --no-cache-dir . \
-    && python -c "import uvloop, httptools, switchboard.cli" \
+    && python -c "import uvloop, httptools, PIL.Image, switchboard.cli" \
     && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin switchboard \
     && mkdir -p /data \
     && chown 10001:10001 /data \

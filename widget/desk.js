@@ -30,6 +30,7 @@ import {
 import { filterCodes, limitCodes, openWrapUp, searchKey, submitWrapUp, tickWrapUp } from './desk/wrap-up.js';
 import { searchTranscripts } from './desk/search.js';
 import { handle } from './desk/frames.js';
+import { setUpAttachments } from './desk/attachments.js';
 
 Object.assign(hooks, { handle, signOutLocal, renderConnection, renderComposer, renderTitle });
 
@@ -119,6 +120,7 @@ function wire() {
   box.addEventListener('blur', () => { if (typingState.active) typingStop(); });
   $('composer').addEventListener('submit', (event) => { event.preventDefault(); sendComposed(); });
   $('note-toggle').addEventListener('change', onNoteToggle);
+  setUpAttachments();
 
   $('canned-open').addEventListener('click', openCanned);
   $('canned-search').addEventListener('input', (event) => searchCannedSoon(event.target.value));

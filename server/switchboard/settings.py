@@ -130,6 +130,10 @@ class Settings:
         "lifetime of the agent tokens `POST /api/v1/auth/socket-token` gives a signed-in desk; the desk's "
         "socket takes a fresh one when it reconnects",
     )
+    attachment_url_ttl_s: float = setting(
+        3600.0,
+        "lifetime of the signed URLs of attachments; each read of a conversation and each resume signs fresh ones",
+    )
     login_free_failures: int = setting(
         5,
         "failed sign-ins to one account within the window before each further try must wait (1 s, 2 s, 4 s... "

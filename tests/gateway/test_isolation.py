@@ -74,6 +74,14 @@ async def world(make_deployment) -> dict[str, Any]:
     )
     await invited.expect("invite")
 
+    async with httpx.AsyncClient(base_url=sb.node.base) as victim_http:  # a file, its name and bytes secret
+        attachment = await victim_http.post(
+            f"/api/v1/conversations/{cid}/attachments",
+            files={"file": (f"{SECRET_TEXT}.txt", SECRET_TEXT.encode())},
+            headers={"Authorization": f"Bearer {victim_welcome['visitor_token']}"},
+        )
+    assert attachment.status_code == 201, attachment.text
+
     attacker, attacker_welcome = await sb.customer()
     own = await attacker.ok({"type": "start_chat", "queue": "other", "text": "attacker here"})
     await bob.expect("conversation.assigned", conversation_id=own["conversation_id"])
@@ -82,6 +90,7 @@ async def world(make_deployment) -> dict[str, Any]:
         "cid": cid,
         "victim_vid": victim_welcome["visitor_id"],
         "victim_token": victim_welcome["visitor_token"],
+        "attachment_id": attachment.json()["id"],
         "offer_id": offer["offer_id"],
         "invite_id": invite["invite_id"],
         "alice": alice,
@@ -227,6 +236,7 @@ def route_cases(world: dict[str, Any], app: Any) -> list[tuple[str, str]]:
         "webhooks": world["webhook_id"],
         "users": world.get("user_id", "u_AAAAAAAAAAAAAAAAAAAAAA"),
         "api-keys": world.get("api_key_id", "key_AAAAAAAAAAAAAAAAAAAAAA"),
+        "attachments": world["attachment_id"],  # without its signed URL
     }
     cases = []
     for route in app.routes:
@@ -280,6 +290,13 @@ AGENT_READABLE = {
 }
 
 
+def party_or_signature_only(method: str, path: str) -> bool:
+    """The routes of attachments: an upload takes only a party's visitor or agent token (a visitor
+    token of another chat is told 403), a download only its signed URL; cookies and keys are no
+    credentials there (401)."""
+    return (method == "POST" and path.endswith("/attachments")) or path.startswith("/api/v1/attachments/")
+
+
 async def test_every_route_refuses_foreign_ids_and_foreign_tokens(world):
     sb, cid = world["sb"], world["cid"]
     await sb.admin("PUT", "/api/v1/canned-responses/greeting", {"title": "Hi", "text": "Hello {name}"}, expect=201)
@@ -325,6 +342,8 @@ async def test_every_route_refuses_foreign_ids_and_foreign_tokens(world):
                     assert answer.status_code == 200, (who, method, path, answer.text)
                 elif who in ("agent", "supervisor"):
                     # a valid token of the wrong kind, or for someone else's queue or visitor
+                    assert answer.status_code in (401, 403), (who, method, path, answer.status_code, answer.text)
+                elif who == "visitor" and party_or_signature_only(method, path):
                     assert answer.status_code in (401, 403), (who, method, path, answer.status_code, answer.text)
                 else:
                     assert answer.status_code == 401, (who, method, path, answer.status_code, answer.text)
@@ -449,6 +468,9 @@ async def test_every_route_with_keys_and_sessions(world):
                 status = answer.status_code
                 if who in ("revoked-key", "disabled-admins-key"):
                     assert status == 401, (who, method, path, status, answer.text)
+                elif party_or_signature_only(method, path):
+                    assert status == 401, (who, method, path, status, answer.text)
+                    assert not leaks(answer.text), (who, method, path, answer.text)
                 elif admin_reads:
                     assert status not in (401, 403), (who, method, path, status, answer.text)
                 elif who in ("read-key", "admin-session-without-csrf"):

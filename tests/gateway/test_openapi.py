@@ -4,10 +4,13 @@ and Schemathesis holding a real node to it."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import hypothesis
@@ -17,6 +20,7 @@ import requests
 import schemathesis
 from gateway.test_asyncapi import refs, resolve
 from openapi_spec_validator import validate
+from PIL import Image
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
@@ -27,7 +31,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.routing import Route
 
-from conftest import ADMIN_TOKEN, free_port, start_node
+from conftest import ADMIN_TOKEN, SECRET, free_port, start_node
+from switchboard.domain.attachments import UrlSigner
 from switchboard.domain.errors import ErrorCode
 from switchboard.embedded import EmbeddedRedis
 from switchboard.gateway.http import routes as http_routes
@@ -62,7 +67,7 @@ async def test_the_document_describes_every_route_of_the_api(sb):
     assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "bad_request"
     assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}  # RFC 9110
     schemes = document["components"]["securitySchemes"]
-    assert set(schemes) == {"adminToken", "apiKey", "sessionCookie", "csrfToken", "agentToken"}
+    assert set(schemes) == {"adminToken", "apiKey", "sessionCookie", "csrfToken", "agentToken", "visitorToken"}
     assert schemes["sessionCookie"] == schemes["sessionCookie"] | {
         "type": "apiKey",
         "in": "cookie",
@@ -171,6 +176,7 @@ class Probe:
     session: Session | None = None
     csrf: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,7 @@ def probe(schema: Any, base_url: str, probes: list[Probe], seen: dict[str, set[i
     session = requests.Session()
     for p in probes:
         operation = schema.find_operation_by_id(p.operation)
-        extra = {} if p.body is NOT_SET else {"body": p.body, "media_type": "application/json"}
+        extra = {} if p.body is NOT_SET else {"body": p.body, "media_type": p.media_type}
         case = schema.make_case(operation=operation, path_parameters=p.path, query=p.query, **extra)
         headers = {"Authorization": f"Bearer {p.token}"} if p.token else {}
         if p.session and p.csrf:
@@ -220,12 +226,19 @@ def generic_probes(document: dict[str, Any], w: dict[str, Any]) -> list[Probe]:
             name, documented = op["operationId"], op["responses"]
             ids = {"id": "missing", "seq": 1} if "{seq}" in path else {"id": "missing"} if "{id}" in path else {}
             body = VALID_BODIES.get(name, NOT_SET)
+            # a party's route takes an agent's token, not the admin's; a signed URL its signature
+            token = (
+                w["ann"]
+                if {"adminToken": []} not in op["security"] and {"agentToken": []} in op["security"]
+                else ADMIN_TOKEN
+            )
+            signed = signed_query("missing", path) if path.startswith("/api/v1/attachments/") else None
             if "401" in documented:
                 probes.append(Probe(name, 401, ids, body=body, token=None))
             if "{id}" in path and "400" in documented:
-                probes.append(Probe(name, 400, {**ids, "id": "not an id"}, body=body))
+                probes.append(Probe(name, 400, {**ids, "id": "not an id"}, body=body, token=token))
             if "{id}" in path and "404" in documented:
-                probes.append(Probe(name, 404, ids, body=body))
+                probes.append(Probe(name, 404, ids, query=signed, body=body, token=token))
             cookie = [r for r in op["security"] if "sessionCookie" in r]
             if method != "get" and cookie:
                 probes.append(Probe(name, 403, ids, body=body, token=None, session=w["boss_session"]))
@@ -263,6 +276,30 @@ VALID_BODIES: dict[str, Any] = {
 #: The second factor of the user `pat` enrols in `world` (its confirmation is probed with a code of it).
 PAT_TOTP = pyotp.random_base32()
 PASSWORD = "correct horse battery"
+MULTIPART = "multipart/form-data"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (0, 128, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
+
+
+def signed_query(attachment_id: str, path: str) -> dict[str, Any]:
+    """The query of a valid signed URL of the attachment (or its thumbnail, as `path` says)."""
+    variant = "thumbnail" if path.endswith("/thumbnail") else "file"
+    url = UrlSigner(SECRET).url(attachment_id, variant, int(time.time()) + 600)
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+async def uploaded(sb: Any, cid: str, token: str, name: str, data: bytes) -> str:
+    async with httpx.AsyncClient(base_url=sb.node.base, headers={"Authorization": f"Bearer {token}"}) as party:
+        response = await party.post(f"/api/v1/conversations/{cid}/attachments", files={"file": (name, data)})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
 
 
 async def world(sb: Any) -> dict[str, Any]:
@@ -275,9 +312,11 @@ async def world(sb: Any) -> dict[str, Any]:
     await sb.agent("gone")
     agent, _ = await sb.agent_socket(ann)
     await agent.ok({"type": "set_state", "state": "available"})
+    await sb.queue("support", attachments={"max_bytes": 2000})
     chatting, welcome = await sb.customer()
     chat = await chatting.ok({"type": "start_chat", "queue": "support", "text": "Hello"})
     _, idle = await sb.customer()
+    image = await uploaded(sb, chat["conversation_id"], welcome["visitor_token"], "dot.png", PNG)
     leaving, _ = await sb.customer()
     ended = await leaving.ok({"type": "start_chat", "queue": "other", "text": "Bye"})
     await leaving.ok({"type": "end_chat"})
@@ -311,7 +350,10 @@ async def world(sb: Any) -> dict[str, Any]:
         "bot_cid": with_bot[0],
         "bot_cid_to_end": with_bot[1],
         "chatting": welcome["visitor_id"],
+        "visitor_token": welcome["visitor_token"],
         "idle": idle["visitor_id"],
+        "idle_token": idle["visitor_token"],
+        "image": image,
         "hook": hooks[0],
         "old_hook": hooks[1],
         "boss_session": boss,
@@ -462,6 +504,27 @@ def probes_of(w: dict[str, Any]) -> list[Probe]:
         Probe("put_not_ready_reasons", 200, body=VALID_BODIES["put_not_ready_reasons"]),
         Probe("put_not_ready_reasons", 400, body={"reasons": ["Break", "Break"]}),
         Probe("put_not_ready_reasons", 403, body=VALID_BODIES["put_not_ready_reasons"], token=ann),
+        *attachment_probes(w),
+    ]
+
+
+def attachment_probes(w: dict[str, Any]) -> list[Probe]:
+    """Uploads into the chat of queue `support` (files of at most 2000 bytes) and downloads by signed URL."""
+    cid, visitor, image = w["cid"], w["visitor_token"], w["image"]
+
+    def upload(status: int, data: bytes, token: str = visitor) -> Probe:
+        return Probe("upload_attachment", status, {"id": cid}, body={"file": data}, token=token, media_type=MULTIPART)
+
+    forged = {**signed_query(image, ""), "sig": "forged"}
+    return [
+        upload(201, b"plain text"),
+        upload(413, b"a" * 3000),
+        upload(415, b"MZ\x90\x00" + bytes(64)),  # a Windows program
+        upload(403, b"plain text", w["idle_token"]),  # not this chat's customer
+        Probe("download_attachment", 200, {"id": image}, query=signed_query(image, ""), token=None),
+        Probe("download_attachment", 403, {"id": image}, query=forged, token=None),
+        Probe("download_thumbnail", 200, {"id": image}, query=signed_query(image, "/thumbnail"), token=None),
+        Probe("download_thumbnail", 403, {"id": image}, query=forged, token=None),
     ]
 
 
@@ -500,6 +563,24 @@ async def not_ready(schema: Any, database_url: str, tmp_path: Any, seen: dict[st
         await node.stop()
 
 
+async def without_postgres(schema: Any, make_deployment: Any, seen: dict[str, set[int]]) -> list[str]:
+    """An upload while the node's PostgreSQL pool is gone (closed under it): 503 with Retry-After."""
+    sb = await make_deployment()
+    await sb.queue("support")
+    chatting, welcome = await sb.customer()
+    chat = await chatting.ok({"type": "start_chat", "queue": "support", "text": "Hello"})
+    sb.node.services.database.pool.terminate()
+    upload = Probe(
+        "upload_attachment",
+        503,
+        {"id": chat["conversation_id"]},
+        body={"file": b"plain text"},
+        token=welcome["visitor_token"],
+        media_type=MULTIPART,
+    )
+    return await asyncio.to_thread(probe, schema, sb.node.base, [upload], seen)
+
+
 # Schemathesis' own strategies draw from `random`, which Hypothesis deprecates: theirs to change, not ours.
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 async def test_schemathesis_over_the_whole_api(make_deployment, database_url, tmp_path):
@@ -526,6 +607,7 @@ async def test_schemathesis_over_the_whole_api(make_deployment, database_url, tm
     limited = await make_deployment(http_requests_per_s=0.001, http_burst=1)
     failures += await asyncio.to_thread(rate_limited, schema, document, limited.node.base, seen)
     failures += await not_ready(schema, database_url, tmp_path, seen)
+    failures += await without_postgres(schema, make_deployment, seen)
     assert failures == [], "\n\n".join(failures)
     documented = {
         (op["operationId"], int(status))

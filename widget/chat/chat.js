@@ -1,6 +1,7 @@
 // The open widget: the customer socket, the panel (pre-chat form, transcript, composer,
 // satisfaction survey) and proactive invitations. switchboard.js imports it and calls
 // start(); see widget/README.md for what it does and docs/protocol.md for the frames.
+import { attachmentView, FILE_WORDS, fileControls } from './attachments.js';
 import { customerConnection } from './connection.js';
 import { element } from './elements.js';
 import { currentPage, followJourney } from './journey.js';
@@ -118,6 +119,17 @@ export function start(host, early) {
     cls: 'panel', id: 'sb-panel', role: 'dialog', 'aria-labelledby': 'sb-title', hidden: true,
   }, [header, confirmBar, status, scroller, typing, composer]);
   host.container.prepend(invite, panel);
+  const fileWords = Object.fromEntries(FILE_WORDS.map((key) => [key, translate(key)]));
+  const files = fileControls({
+    words: fileWords,
+    server: config.server,
+    target: () => (phase === 'queued' || phase === 'connected') && conversationId
+      ? { cid: conversationId, token: storage.get('token') } : null,
+    dropZone: panel,
+    pasteZone: input,
+  });
+  composer.prepend(files.input, files.button);
+  composer.before(files.bar);
   host.container.addEventListener('keydown', onKey);
 
   // --- rendering
@@ -505,6 +517,7 @@ export function start(host, early) {
         name: from.display_name,
         text: frame.redacted ? translate('redacted') : String(frame.text),
         rich: frame.redacted ? null : frame.rich,
+        body: frame.attachment && !frame.redacted ? attachmentView(frame.attachment, config.server, fileWords) : null,
         ts: frame.ts,
         state: from.role === 'customer' ? 'sent' : null,
       };

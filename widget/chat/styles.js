@@ -294,6 +294,44 @@ header .x {
   resize: none;
 }
 
+.attach {
+  align-self: center;
+  border: 0;
+  background: none;
+  font-size: 20px;
+  padding: 4px;
+}
+
+.upload {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 8px;
+  align-items: center;
+  padding: 6px 12px 0;
+  font-size: 13px;
+}
+
+.upload progress {
+  flex: 1;
+}
+
+.upload-error {
+  margin: 0;
+  color: var(--bad);
+}
+
+.dropping {
+  outline: 2px dashed var(--a);
+  outline-offset: -6px;
+}
+
+.thumb {
+  display: block;
+  max-width: 100%;
+  max-height: 240px;
+  border-radius: 8px;
+}
+
 textarea,
 .field {
   padding: 9px 11px;

@@ -1,6 +1,7 @@
 // The conversation as the customer sees it: a list of entries ordered by seq.
-// An entry is {seq?, cmid?, role, name, text, rich?, ts, state?} and, once drawn, its elements.
-// `choose(entry, value, label)` sends the customer's pick in the entry's rich message.
+// An entry is {seq?, cmid?, role, name, text, rich?, ts, state?, body?} and, once drawn, its elements.
+// `choose(entry, value, label)` sends the customer's pick in the entry's rich message; `body`
+// is an attachment's view (chat/attachments.js).
 import { element, linkify } from './elements.js';
 import { richContent } from './rich.js';
 
@@ -43,7 +44,8 @@ export function transcript({ translate, clock, scroller, retry, choose }) {
     const who = speaker(entry);
     item.append(
       who ? element('span', { cls: 'vh' }, who + ': ') : '',
-      element('div', { cls: 'bubble' }, richContent(entry.rich, (value, label) => choose(entry, value, label))
+      element('div', { cls: 'bubble' }, entry.body
+        || richContent(entry.rich, (value, label) => choose(entry, value, label))
         || linkify(entry.text)),
       meta,
     );

@@ -16,6 +16,7 @@ import {
   nearBottom, renderComposer, renderConversationHeader, renderSide, renderTyping, scrollToEnd
 } from './conversation-view.js';
 import { typingForget } from './composer.js';
+import { attachmentBody } from './attachments.js';
 
 export function newConversation(card) {
   const list = h('ol', 'messages');
@@ -357,8 +358,8 @@ function renderEvent(conv, event) {
       ]);
       if (mine && !note) meta.append(h('span', 'msg-read', event.seq <= conv.readSeq ? 'Seen' : ''));
       if (event.choice) meta.append(h('span', 'msg-choice', 'picked an option'));
-      li.append(meta, event.redacted ? h('div', 'msg-text msg-redacted', 'Message redacted')
-        : richView(event.rich) || h('div', 'msg-text', event.text));
+      const body = event.attachment ? attachmentBody(event.attachment) : richView(event.rich) || h('div', 'msg-text', event.text);
+      li.append(meta, event.redacted ? h('div', 'msg-text msg-redacted', 'Message redacted') : body);
       return li;
     }
     case 'chat.connected':

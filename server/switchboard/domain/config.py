@@ -7,6 +7,7 @@ from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
+from .attachments import AttachmentLimits
 from .errors import ErrorCode, SwitchboardError
 from .frames import Tag
 from .frames.incoming import ChatPriority
@@ -106,6 +107,8 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: conversations of this queue are deleted everywhere this many days after they ended;
     #: None: SWITCHBOARD_RETENTION_DAYS (fractions allowed)
     retention_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
+    #: the files customers and agents may send: the largest, and the types (decided from the bytes)
+    attachments: AttachmentLimits = msgspec.field(default_factory=AttachmentLimits)
     #: the widget's pre-chat form for this queue; the values arrive in start_chat's attributes
     prechat_fields: PrechatFields = []
     #: a webchat while the queue is closed or nobody of it is signed in: refused, or a message

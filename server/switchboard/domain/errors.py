@@ -14,6 +14,10 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     TOO_LONG = "too_long"
+    #: an upload over its queue's `attachments.max_bytes` (HTTP only)
+    TOO_LARGE = "too_large"
+    #: an upload of a type its queue does not take, or bytes of no type we take (HTTP only)
+    UNSUPPORTED_TYPE = "unsupported_type"
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
@@ -60,6 +64,8 @@ HTTP_STATUS = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
+    ErrorCode.TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_TYPE: 415,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INTERNAL: 500,
     ErrorCode.UNAVAILABLE: 503,

@@ -14,6 +14,9 @@ from ..domain.desk import check_transfer_target, next_state_after_wrap_up, setta
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
 from ..domain.states import Role
 from ..store.clock import now_ms
+from .attachment_urls import signed_afresh
+from .codec import json_decode_any, json_encode
+from .hub import Push
 from .limits import client_address
 from .socket import ClientSocket, HandshakeRefused, Result, posted
 from .step_in import step_in
@@ -28,6 +31,16 @@ class AgentSocket(ClientSocket):
     agent_id: str = ""
     display_name: str = ""
     _expiry: asyncio.TimerHandle | None = None
+
+    def push(self, push: Push) -> None:
+        """An offer's `thread` and an assignment's `messages` are history, made by the store when the
+        conversation moves: their files get URLs signed now (a chat transferred after hours still opens
+        them). The push is shared by the node's sockets, so this socket's copy is a new one."""
+        if b'"attachment":' in push.payload and push.frame.get("type") in ("offer", "conversation.assigned"):
+            frame = json_decode_any(push.payload)
+            signed_afresh(self.settings, frame.get("thread") or frame.get("messages") or [])
+            push = Push(json_encode(frame))
+        super().push(push)
 
     async def hello(self, hello: f.AgentHello) -> None:
         services = self.services
@@ -58,7 +71,8 @@ class AgentSocket(ClientSocket):
             if cid not in held:
                 continue
             self.replayed(cid, last_seq)  # a push the client already has is not sent again
-            for event in await services.router.history(cid, last_seq, audience="agents"):
+            missed = await services.router.history(cid, last_seq, audience="agents")
+            for event in signed_afresh(services.settings, missed):
                 self.replayed(cid, event["seq"])
                 self.send(event)
         self.release_buffered()
@@ -145,6 +159,7 @@ class AgentSocket(ClientSocket):
                 )
             case f.Monitor():
                 monitored = await router.monitor(aid, command.conversation_id)
+                signed_afresh(self.settings, monitored["messages"])
                 self.audit("conversation.monitor", command.conversation_id)
                 return monitored
             case f.Unmonitor():

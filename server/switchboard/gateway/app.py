@@ -22,6 +22,7 @@ from .agent import AgentSocket
 from .customer import CustomerSocket
 from .http import exception_handlers
 from .http import routes as http_routes
+from .http.attachments import UploadCors
 from .http.oidc import pages as single_sign_on_pages
 from .limits import HttpRate
 from .services import build_services
@@ -95,7 +96,10 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
         exception_handlers=exception_handlers,
-        middleware=[Middleware(HttpRate, rate=settings.http_requests_per_s, burst=settings.http_burst)],
+        middleware=[
+            Middleware(UploadCors),
+            Middleware(HttpRate, rate=settings.http_requests_per_s, burst=settings.http_burst),
+        ],
     )
     app.state.services = services
     return app

@@ -14,6 +14,7 @@ from ..domain.hours import is_open, next_opening
 from ..domain.identity import IdentityClaims
 from ..store.clock import now_ms
 from ..store.directory import Directory
+from .attachment_urls import signed_afresh
 from .auth import IDENTIFIED_VISITOR_PREFIX, new_id
 from .chats import Choice, Site, current_conversation
 from .socket import ClientSocket, HandshakeRefused, Result, posted
@@ -81,6 +82,7 @@ class CustomerSocket(ClientSocket):
         resume = hello.resume
         if resume is not None and resume.conversation_id == self.conversation_id:
             point, replay = await services.chats.replay(self.conversation_id, resume.last_seq)
+            signed_afresh(services.settings, replay)
             welcome.recovered = point.recovered
             # Pushes held back meanwhile are doubles only up to what the client has
             # or gets now; anything newer still goes out.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..record.attachments import AttachmentFiles
 from ..record.privacy import Privacy
 from ..store.clock import now_ms
 from ..store.directory import Directory
@@ -39,6 +40,7 @@ class PrivacyRequests:
             return None
         if exported is None:
             exported = {"visitor": {"visitor_id": vid}, "conversations": [], "web_sessions": [], "page_views": []}
+        exported["attachments"] = await AttachmentFiles(self.record.database).export_of_visitor(vid)
         by_id = {c["conversation_id"]: i for i, c in enumerate(exported["conversations"])}
         for cid in live_ids:
             live = await self.directory.conversation(cid)
@@ -58,10 +60,22 @@ class PrivacyRequests:
         return exported
 
     async def redact_message(self, cid: str, seq: int, actor: str = ADMIN) -> bool:
-        """Redacts history entry `seq` everywhere; False when neither store has it."""
+        """Redacts history entry `seq` everywhere, the file of an attachment too; False when neither store has it."""
         at = now_ms()
+        files = AttachmentFiles(self.record.database)
+        attachment = await self._attachment_of(cid, seq) or await files.of_message(cid, seq)
         live = await self.router.redact_message(cid, seq, actor, at)
         if live is None and not await self.record.message_exists(cid, seq):
             return False
         await self.record.redact_message(cid, seq, actor, at)
+        if attachment:
+            await files.forget(attachment)
         return True
+
+    async def _attachment_of(self, cid: str, seq: int) -> str | None:
+        """The id of the file history entry `seq` names, as Redis holds it (None: not there, or no file)."""
+        for frame in await self.router.history(cid, seq - 1, audience="agents", limit=1):
+            attachment = frame.get("attachment") if frame.get("seq") == seq else None
+            if isinstance(attachment, dict) and isinstance(attachment.get("id"), str):
+                return str(attachment["id"])
+        return None

@@ -14,6 +14,7 @@ import asyncpg
 
 from ..domain.cards import build_card
 from .archive import APPLY_REDACTIONS, INDEX_CONVERSATION
+from .attachments import delete_of_conversations
 from .database import Database, ms
 
 
@@ -53,6 +54,7 @@ class Privacy:
                 "DELETE FROM events WHERE conversation_id = ANY($1::text[]) OR body->>'visitor_id' = $2", every, vid
             )
             await connection.execute("DELETE FROM redactions WHERE conversation_id = ANY($1::text[])", every)
+            await delete_of_conversations(connection, every, vid)
             # conversations, sessions, messages, web sessions and page views go with it (ON DELETE CASCADE)
             await connection.execute("DELETE FROM visitors WHERE visitor_id = $1", vid)
             await audit(connection, actor, "visitor.erased", vid, {"conversations": len(every)})
@@ -189,6 +191,7 @@ class Privacy:
             ]
             await connection.execute("DELETE FROM events WHERE conversation_id = ANY($1::text[])", cids)
             await connection.execute("DELETE FROM redactions WHERE conversation_id = ANY($1::text[])", cids)
+            await delete_of_conversations(connection, cids)
             deleted = await connection.fetch(
                 "DELETE FROM conversations WHERE conversation_id = ANY($1::text[]) RETURNING 1", cids
             )

@@ -94,7 +94,8 @@ class CustomerCommands(Engine):
     ) -> MessagePosted:
         """Appends and publishes a message or note. Raises `ConversationEnded` when a
         customer writes into an ended session (the caller opens a new one). `extras`:
-        `{rich}` or a customer's `{choice, reply_to}` (see message.lua)."""
+        `{rich}`, a customer's `{choice, reply_to}`, or `{attachment}`: a file sent, which
+        makes the message one of kind `attachment` (see message.lua)."""
         k = self.keys
 
         keys = [k.conversation(cid), k.history(cid), k.client_msg_ids(cid)]

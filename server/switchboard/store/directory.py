@@ -68,6 +68,16 @@ class Directory:
         qid = await call(self.redis.hget(self.keys.session(_s(sid)), "queue")) if sid else None
         return (_s(qid) if qid else None), (_s(channel) if channel else "")
 
+    async def conversation_parties(self, cid: str) -> tuple[str, list[str], bool] | None:
+        """The conversation's visitor, its connected agents and whether a session is open, as the
+        message path reads them; None for a conversation Redis does not hold."""
+        visitor, agents, is_open = await call(
+            self.redis.hmget(self.keys.conversation(cid), "visitor", "agents", "open")
+        )
+        if not visitor:
+            return None
+        return _s(visitor), _s(agents or b"").split(), _s(is_open or b"") == "1"
+
     async def current_session(self, cid: str) -> str | None:
         sid = await call(self.redis.hget(self.keys.conversation_record(cid), "session"))
         return _s(sid) if sid else None

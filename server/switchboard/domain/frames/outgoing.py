@@ -8,8 +8,11 @@ A field that may be absent is `X | UnsetType = UNSET`: absent on the wire, never
 
 from __future__ import annotations
 
+from typing import Literal
+
 from msgspec import UNSET, Struct, UnsetType, field
 
+from ..attachments import AttachmentRef
 from ..prechat import PrechatField
 from ..rich import Rich
 
@@ -179,9 +182,13 @@ class Message(Frame, tag="message"):
     seq: int
     ts: int
     from_: Sender = field(name="from")
-    text: str | UnsetType = UNSET  # absent once redacted
+    text: str | UnsetType = UNSET  # absent once redacted; of an attachment: its name
     client_msg_id: str | UnsetType = UNSET
     redacted: Redaction | UnsetType = UNSET
+    #: "attachment": a file was sent (`POST /api/v1/conversations/{id}/attachments`); absent: text
+    kind: Literal["attachment"] | UnsetType = UNSET
+    #: the file (absent once redacted); its URLs are signed afresh on each read and resume
+    attachment: AttachmentRef | UnsetType = UNSET
     #: quick replies, a card or a list (domain/rich.py); `text` is its plain text
     rich: Rich | UnsetType = UNSET
     #: a customer's pick: the option's value, and the seq of the rich message it answers

@@ -21,6 +21,7 @@ from ...domain.rich import Rich
 from ...domain.states import SessionStatus
 from ...record.search import CustomerFilter
 from ...store.clock import now_ms
+from ..attachment_urls import signed_afresh
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin, requires_admin_or_agent
 from .openapi import ApiRoute, Operation, Param, QueryId
@@ -77,7 +78,9 @@ async def get_conversation(request: Request) -> Response:
             raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
         if not await may_read_as_context(s, aid, conversation):
             raise SwitchboardError(ErrorCode.FORBIDDEN, "you did not take part in this conversation")
-    return JSON(found(conversation, "no such conversation"))
+    conversation = found(conversation, "no such conversation")
+    signed_afresh(s.settings, conversation["messages"])
+    return JSON(conversation)
 
 
 async def may_read_as_context(s: Services, aid: str, conversation: dict[str, Any]) -> bool:

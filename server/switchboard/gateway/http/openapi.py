@@ -29,7 +29,7 @@ from .principals import CSRF_COOKIE, SESSION_COOKIE
 #: Who may call a route. The guards of guards.py name theirs (see `ApiRoute`); the
 #: handlers that check credentials themselves name theirs in their `Operation`.
 Access = Literal[
-    "public", "admin", "admin_or_agent", "admin_agents_read", "admin_or_supervisor", "signed_in", "session"
+    "public", "admin", "admin_or_agent", "admin_agents_read", "admin_or_supervisor", "signed_in", "session", "party"
 ]
 GUARD_ACCESS: dict[str, Access] = {"refused": "admin", "allowed": "admin_or_agent", "read_only": "admin_agents_read"}
 Requirement = dict[str, list[str]]
@@ -45,6 +45,7 @@ SECURITY: dict[Access, list[Requirement]] = {
     "admin_or_supervisor": [*_ADMIN, {"sessionCookie": ["supervisor"]}, {"agentToken": []}],
     "signed_in": _ANYONE,
     "session": [{"sessionCookie": []}],
+    "party": [{"visitorToken": []}, {"agentToken": []}],
 }
 UNAUTHORIZED: dict[Access, str] = {
     "admin": "no valid admin token, API key or session (an agent's token is refused here too)",
@@ -53,6 +54,7 @@ UNAUTHORIZED: dict[Access, str] = {
     "admin_or_supervisor": "no valid admin token, API key, session or supervisor token",
     "signed_in": "no valid admin token, API key, session or agent token",
     "session": "no valid session cookie",
+    "party": "no valid visitor or agent token",
 }
 _CSRF = "a change with the session cookie without its `X-CSRF-Token` or from another `Origin`"
 #: The 403 of the credentials themselves, by access and whether the method changes anything.
@@ -109,7 +111,7 @@ class Param:
 class Body:
     """An answer that is not JSON, or whose JSON no struct describes (a document of its own)."""
 
-    media_type: str
+    media_type: str | tuple[str, ...]  # several: the same schema for each
     schema: Any
     description: str
 
@@ -123,6 +125,7 @@ class Operation:
     summary: str
     responses: Mapping[int, Any]
     request: Any = None
+    request_media_type: str = "application/json"
     #: whether the request may come without a body (then the handler takes defaults)
     request_optional: bool = False
     params: Sequence[Param] = ()
@@ -203,7 +206,12 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> Callable[[], dict[str, Any
             elif isinstance(kind, Body):
                 responses[str(status)] = {
                     "description": kind.description,
-                    "content": {kind.media_type: {"schema": schemas[answer_refs[status]]}},
+                    "content": {
+                        media_type: {"schema": schemas[answer_refs[status]]}
+                        for media_type in (
+                            kind.media_type if isinstance(kind.media_type, tuple) else (kind.media_type,)
+                        )
+                    },
                 }
             else:
                 doc = (getattr(kind, "__doc__", None) or "").strip().split("\n")[0]
@@ -247,7 +255,10 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> Callable[[], dict[str, Any
                 for p, ref in zip(params, param_refs, strict=True)
             ]
         if request_ref is not None:
-            written["requestBody"] = {"required": not op.request_optional, "content": _json(schemas[request_ref])}
+            written["requestBody"] = {
+                "required": not op.request_optional,
+                "content": {op.request_media_type: {"schema": schemas[request_ref]}},
+            }
         return written
 
     return write
@@ -312,6 +323,15 @@ def document(routes: Iterable[BaseRoute], version: str) -> dict[str, Any]:
                         "cookie, `csrf_token` of the sign-in's answer and `GET /api/v1/me` give it (double submit)."
                     ),
                 },
+                "visitorToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "v1.<visitor id>.<signature>",
+                    "description": (
+                        "`Authorization: Bearer <visitor token>`, the `visitor_token` of `/ws/customer`'s `welcome`: "
+                        "only the customer's own upload of a file into its live chat."
+                    ),
+                },
                 "agentToken": {
                     "type": "http",
                     "scheme": "bearer",
@@ -340,7 +360,7 @@ wherever a GET does; an agent's token passes only where an operation lists `agen
 signed in with `POST /api/v1/auth/login` send the session cookie instead, which passes as their
 role may (`sessionCookie` with the role), and on a change also `X-CSRF-Token` (`csrfToken`) from
 the deployment's own `Origin`. A visitor's session token (`visitor_token`) is for `/ws/customer`
-only and is refused by every route here.
+and for sending a file into its own live chat (`visitorToken`); every other route here refuses it.
 
 **Errors.** Every refusal answers `{"error": {"code", "message"}}`; `info.x-error-codes` maps each
 code to its status. Unknown paths answer 404 and wrong methods 405 in the same shape. A read that

@@ -101,6 +101,8 @@ class VisitorExport(msgspec.Struct):
     conversations: list[ConversationHistory]
     web_sessions: list[dict[str, Any]]
     page_views: list[dict[str, Any]]
+    #: the files of its conversations: id, conversation_id, uploaded_by, name, type, size, created_at, content_base64
+    attachments: list[dict[str, Any]] = []
 
 
 @requires_admin

@@ -12,7 +12,8 @@
 -- ARGV[8] client_msg_id ("" none)
 -- ARGV[9] ("" none) JSON: {rich} a rich message (checked by domain/rich.py), or
 --         {choice, reply_to}: the customer picks a value of the rich message with that
---         seq; its label becomes the text (domain/rich.py says why)
+--         seq; its label becomes the text (domain/rich.py says why), or {attachment}: a file
+--         sent (gateway/http/attachments.py), making the message one of kind "attachment"
 -- ARGV[10] "1": PUBLISH the frame here (one Redis); "0": return it with its channels
 --         for the caller to SPUBLISH (Redis Cluster: a script may only publish to
 --         channels of its own slot)
@@ -93,6 +94,10 @@ if name ~= '' then from.display_name = name end
 local message_id = cid .. ':' .. seq
 local frame = {type = kind, conversation_id = cid, message_id = message_id, seq = seq,
   from = from, text = text, ts = NOW, rich = extras.rich, choice = extras.choice, reply_to = extras.reply_to}
+if extras.attachment then
+  frame.kind = 'attachment'
+  frame.attachment = extras.attachment
+end
 if cmid ~= '' then
   frame.client_msg_id = cmid
   redis.call('HSET', cmids, role .. ':' .. sender .. ':' .. cmid, seq)
