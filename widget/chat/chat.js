@@ -27,6 +27,7 @@ export function start(host, early) {
   const { config } = host;
   const translate = translator(config.language);
   const clock = new Intl.DateTimeFormat(config.language, { hour: 'numeric', minute: '2-digit' });
+  const dayAndTime = new Intl.DateTimeFormat(config.language, { weekday: 'long', hour: 'numeric', minute: '2-digit' });
   const storage = visitorStorage(config.server);
   const phoneScreen = matchMedia(PHONE_SCREEN);
 
@@ -308,6 +309,8 @@ export function start(host, early) {
     pageSent = true;
     if (welcome.queue) {
       prechat.useQueueFields(welcome.queue.prechat_fields);
+      const away = welcome.queue.available === false && welcome.queue.offline !== 'refuse';
+      prechat.setAway(away, welcome.queue.opens_at, (ms) => dayAndTime.format(ms));
     }
     offline = false;
     const storedToken = storage.get('token');
@@ -685,6 +688,11 @@ export function start(host, early) {
     storage.set({ conv: conversationId, left: null });
     if (phase === 'idle' || phase === 'ended') {
       setPhase('queued');
+    }
+    if (ack.left_message) {
+      const when = ack.expected_reply_at
+        ? translate('leftAt', { time: dayAndTime.format(ack.expected_reply_at) }) : translate('leftSoon');
+      entries.add({ role: 'system', text: when, ts: Date.now() });
     }
     if (opened) {
       input.focus();

@@ -76,8 +76,9 @@ export function prechatForm({ config, translate, onSubmit }) {
   const question = element('textarea', { id: 'sb-question', cls: 'field', rows: 3, maxlength: TEXT_MAX_LENGTH });
   const error = element('p', { cls: 'err', role: 'alert' });
   const startButton = element('button', { cls: 'btn', type: 'submit' }, translate('start'));
+  const intro = element('p', { cls: 'intro' }, translate('intro'));
   const form = element('form', { cls: 'prechat', novalidate: true, onsubmit: onSubmit }, [
-    element('p', { cls: 'intro' }, translate('intro')),
+    intro,
     fieldsBox,
     element('label', { for: 'sb-question' }, translate('question')),
     question,
@@ -109,6 +110,21 @@ export function prechatForm({ config, translate, onSubmit }) {
   function mark(each, problem) {
     each.input.setAttribute('aria-invalid', String(Boolean(problem)));
     each.error.textContent = problem;
+  }
+
+  // Nobody would answer now: the form leaves a message (name and email required, so the team
+  // can answer), and says when the team is back. `when` formats the opening.
+  function setAway(away, opensAt, when) {
+    intro.textContent = !away ? translate('intro')
+      : opensAt ? translate('awayUntil', { time: when(opensAt) }) : translate('away');
+    startButton.textContent = translate(away ? 'sendMessage' : 'start');
+    if (!away || queueForm) {
+      return; // a queue's own form is as the queue wants it
+    }
+    const typed = Object.fromEntries(fields.map((each) => [each.name, valueOf(each)]));
+    fields = ['name*', 'email*'].map((spec) => siteField(spec, { config, translate }));
+    prefill(typed);
+    fieldsBox.replaceChildren(...fields.map((each) => each.box));
   }
 
   // The queue's own form replaces data-prechat's fields (an empty one leaves them).
@@ -200,6 +216,7 @@ export function prechatForm({ config, translate, onSubmit }) {
     read,
     prefill,
     useQueueFields,
+    setAway,
     markField,
     setStarting,
     showError(message) {

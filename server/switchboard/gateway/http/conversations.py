@@ -96,6 +96,9 @@ async def may_read_as_context(s: Services, aid: str, conversation: dict[str, Any
 async def served_customer(s: Services, aid: str, customer: CustomerFilter) -> bool:
     """Whether the agent took part in a conversation of this customer."""
     among = await s.directory.agent_conversation_ids(aid)
+    # Redis first: the chat the agent has just taken may not be in PostgreSQL yet.
+    if customer.visitor is not None and set(among) & set(await s.directory.visitor_conversation_ids(customer.visitor)):
+        return True
     served, _ = await s.search.page(None, None, None, 1, None, among=among, customer=customer)
     return bool(served)
 
