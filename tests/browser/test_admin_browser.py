@@ -234,6 +234,7 @@ async def test_each_section_loads_and_saves(sb, browser, tmp_path: Path):
     await expect(page.locator("#webhooks-table")).to_contain_text("session.ended")
     await page.get_by_role("button", name="Dead letters of https://93.184.216.34/hook").click()
     await expect(page.locator("#dead-list")).to_have_text("No dead letter.")
+    await expect(page.locator("#recent-list")).to_have_text("No delivery yet.")
     await assert_accessible(page)
 
     # API keys: shown once.

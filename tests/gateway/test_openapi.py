@@ -498,6 +498,7 @@ def probes_of(w: dict[str, Any]) -> list[Probe]:
         Probe("create_webhook", 400, body={"url": "http://shop..example/hook"}),  # an empty label: was a 500
         Probe("get_webhook", 200, {"id": hook}),
         Probe("list_dead_letters", 200, {"id": hook}),
+        Probe("list_recent_deliveries", 200, {"id": hook}),
         Probe("replay_dead_letters", 200, {"id": hook}, body={}),
         Probe("delete_webhook", 204, {"id": w["old_hook"]}),
         Probe("get_not_ready_reasons", 200, token=ann),

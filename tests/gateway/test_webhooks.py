@@ -441,6 +441,16 @@ async def test_dead_letters_then_replay(make_deployment, receivers):
     figures = await eventually(lambda: _settled(sb, wid))
     assert (figures["dead"], figures["delivered"], figures["dead_lettered"]) == (0, 2, 2)
 
+    # The recent deliveries, newest first: the two replays delivered, before them each
+    # letter's three failed attempts (two retries, then dead).
+    recent = (await sb.admin("GET", f"/api/v1/webhooks/{wid}/deliveries"))["deliveries"]
+    assert [(d["outcome"], d.get("status")) for d in recent[:2]] == [("delivered", 200), ("delivered", 200)]
+    assert [d["delivery_id"] for d in recent[:2]] == [letters[0]["id"], oldest["id"]]
+    failed = recent[2:]
+    assert sorted(d["outcome"] for d in failed) == ["dead", "dead", "retry", "retry", "retry", "retry"]
+    assert {(d["event"], d["status"], d["error"]) for d in failed} == {("session.queued", 503, "HTTP 503")}
+    assert all(d["at"] > 0 and 1 <= d["attempt"] <= 3 for d in recent)
+
 
 async def test_redirects_are_not_followed(make_deployment, receivers):
     sb = await deployment(make_deployment, webhook_max_attempts=1)

@@ -1,6 +1,6 @@
 /* Webhooks: where lifecycle events are posted. Each shows how its deliveries went (delivered,
  * failed, pending, dead letters, the last status or error); its dead letters can be read and
- * replayed. The signing secret is shown once, when the webhook is created. */
+ * replayed, beside its recent delivery attempts. The signing secret is shown once, when the webhook is created. */
 
 import { $, h, setText } from '../lib/dom.js';
 import { api, seg } from './api.js';
@@ -12,6 +12,7 @@ const ui = {
   url: $('webhook-url'), events: $('webhook-events'), description: $('webhook-description'),
   secret: $('webhook-secret'), secretValue: $('webhook-secret-value'), secretCopy: $('webhook-secret-copy'),
   dead: $('dead-letters'), deadTitle: $('dead-title'), deadList: $('dead-list'), replay: $('dead-replay'),
+  recentList: $('recent-list'),
   deadClose: $('dead-close'),
 };
 let shownHook = null;
@@ -36,6 +37,13 @@ async function showDeadLetters(hook) {
     h('span', '', letter.last_error || `status ${letter.last_status}`),
   ])) : [h('li', 'muted', 'No dead letter.')]));
   ui.replay.disabled = !letters.length;
+  const { deliveries: attempts } = await api('GET', `/api/v1/webhooks/${seg(hook.id)}/deliveries`);
+  ui.recentList.replaceChildren(...(attempts.length ? attempts.map((attempt) => h('li', '', '', [
+    h('strong', '', attempt.event || 'event'),
+    h('span', 'muted', ` ${when(attempt.at)}, attempt ${attempt.attempt}: `),
+    h('span', '', attempt.outcome === 'delivered' ? `delivered (${attempt.status})`
+      : `${attempt.outcome === 'dead' ? 'failed for good' : 'failed, tried again'}: ${attempt.error || attempt.status}`),
+  ])) : [h('li', 'muted', 'No delivery yet.')]));
   ui.dead.hidden = false;
   ui.deadTitle.focus();
 }

@@ -213,6 +213,10 @@ class Keys:
     def webhook_dead(self, wid: str) -> str:
         return self._r(KEY_SEGMENTS["webhook"], wid, "dead")
 
+    def webhook_recent(self, wid: str) -> str:
+        """The webhook's latest delivery attempts (JSON, newest first; webhook_finish.lua keeps them)."""
+        return self._r(KEY_SEGMENTS["webhook"], wid, "recent")
+
     def webhook_dead_info(self, wid: str) -> str:
         return self._r(KEY_SEGMENTS["webhook"], wid, "deadinfo")
 

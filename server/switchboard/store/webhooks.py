@@ -189,6 +189,12 @@ class WebhookStore:
             )
         return letters
 
+    async def recent_deliveries(self, wid: str) -> list[dict[str, Any]] | None:
+        """The webhook's latest delivery attempts, newest first; None when there is no such webhook."""
+        if not await call(self.redis.hexists(self.keys.webhooks, wid)):
+            return None
+        return [_decode(entry) for entry in await call(self.redis.lrange(self.keys.webhook_recent(wid), 0, -1))]
+
     async def replay(self, wid: str, ids: list[str] | None, now_ms: int) -> int | None:
         """Queues dead letters again (all, or those listed); None when there is no such webhook."""
         if ids == []:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from starlette.requests import Request
@@ -69,6 +69,27 @@ class DeadLetters(msgspec.Struct, forbid_unknown_fields=True):
     dead_letters: list[DeadLetter]
 
 
+class DeliveryAttempt(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One attempt at a delivery."""
+
+    delivery_id: str
+    at: int
+    #: delivered; retry (failed, tried again later); dead (failed for the last time)
+    outcome: Literal["delivered", "retry", "dead"]
+    attempt: int
+    #: the event's type
+    event: str | None = None
+    #: the receiver's HTTP status (absent without an answer)
+    status: int | None = None
+    error: str | None = None
+
+
+class RecentDeliveries(msgspec.Struct, forbid_unknown_fields=True):
+    """The webhook's latest delivery attempts (at most 20), newest first."""
+
+    deliveries: list[DeliveryAttempt]
+
+
 class Replayed(msgspec.Struct, forbid_unknown_fields=True):
     """How many dead letters were queued for delivery again."""
 
@@ -110,6 +131,12 @@ async def list_dead_letters(request: Request) -> Response:
 
 
 @requires_admin
+async def list_recent_deliveries(request: Request) -> Response:
+    attempts = await services_of(request).webhooks.recent_deliveries(_webhook_id(request))
+    return JSON({"deliveries": found(attempts, "no such webhook")})
+
+
+@requires_admin
 async def replay_dead_letters(request: Request) -> Response:
     ids = webhooks.decode_replay(await read_body(request))
     count = await services_of(request).webhooks.replay(_webhook_id(request), ids, now_ms())
@@ -139,6 +166,12 @@ routes = [
     ),
     ApiRoute(
         "/api/v1/webhooks/{id}", delete_webhook, "DELETE", Operation("Delete a webhook", {204: None}, errors=NO_SUCH)
+    ),
+    ApiRoute(
+        "/api/v1/webhooks/{id}/deliveries",
+        list_recent_deliveries,
+        "GET",
+        Operation("List a webhook's recent delivery attempts", {200: RecentDeliveries}, errors=NO_SUCH),
     ),
     ApiRoute(
         "/api/v1/webhooks/{id}/dead-letters",

@@ -6,14 +6,30 @@
 -- ARGV[5] outcome: "ok", "retry" or "dead"   ARGV[6] HTTP status ("" without an answer)
 -- ARGV[7] error ("" on success)   ARGV[8] attempts made, this one included
 -- ARGV[9] next attempt (ms; for "retry")   ARGV[10] dead letters kept per webhook
--- Returns "delivered", "retry", "dead" or "stale".
+-- Returns "delivered", "retry", "dead" or "stale". Every attempt that counts is also kept
+-- in the webhook's recent deliveries (the newest RECENT_KEPT), for the admin console.
 local member, did, now, outcome = ARGV[1], ARGV[2], tonumber(ARGV[4]), ARGV[5]
 local wid, n = split_member(member)
 local lane = lane_key(wid, n)
 if redis.call('LINDEX', lane, 0) ~= did then return 'stale' end
 local stats = k(KEY.webhook, wid)
 local status = ARGV[6]
+local RECENT_KEPT = 20
+
+-- One attempt in the recent deliveries: when, how it went, the event's type (no payload).
+local function record(result)
+  local ok, event = pcall(cjson.decode, redis.call('HGET', k(KEY.webhook, wid, 'jobs'), did) or '{}')
+  local entry = {delivery_id = did, at = now, outcome = result, attempt = tonumber(ARGV[8])}
+  if ok and type(event) == 'table' and type(event.type) == 'string' then entry.event = event.type end
+  if status ~= '' then entry.status = tonumber(status) end
+  if ARGV[7] ~= '' then entry.error = ARGV[7] end
+  local recent = k(KEY.webhook, wid, 'recent')
+  redis.call('LPUSH', recent, cjson.encode(entry))
+  redis.call('LTRIM', recent, 0, RECENT_KEPT - 1)
+end
+
 if outcome == 'ok' then
+  record('delivered')
   redis.call('LPOP', lane)
   redis.call('HDEL', k(KEY.webhook, wid, 'jobs'), did)
   redis.call('HDEL', k(KEY.webhook, wid, 'tries'), did)
@@ -24,6 +40,7 @@ if outcome == 'ok' then
 end
 if tonumber(redis.call('ZSCORE', DUE, member)) ~= tonumber(ARGV[3]) then return 'stale' end
 
+record(outcome == 'dead' and 'dead' or 'retry')
 redis.call('HINCRBY', stats, 'failed', 1)
 redis.call('HSET', stats, 'last_error', ARGV[7], 'last_error_at', now, 'last_status', status)
 local info = {attempts = tonumber(ARGV[8]), last_error = ARGV[7], at = now}
