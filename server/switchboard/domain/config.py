@@ -114,6 +114,8 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: a webchat while the queue is closed or nobody of it is signed in: refused, or a message
     #: left for the team (a messaging conversation that waits for an agent)
     offline: Literal["refuse", "leave_message"] = "leave_message"
+    #: whether a customer may ask for its conversation's transcript by email
+    send_transcript: Literal["never", "on_request"] = "on_request"
 
     def __post_init__(self) -> None:
         check_field_names(self.prechat_fields)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import UNSET
@@ -97,6 +98,12 @@ class CustomerSocket(ClientSocket):
     async def origin_allowed(self, origin: str | None) -> bool:
         return await self.services.chats.may_connect(self._site())
 
+    def _sender_host(self) -> str:
+        """The host the transcript's email comes from: the deployment's public one, else the socket's."""
+        public = self.services.settings.public_url
+        host = urlsplit(public).hostname if public else self.ws.headers.get("host", "").split(":")[0]
+        return host or "localhost"
+
     def _site(self) -> Site:
         return Site(self.ws.headers.get("origin"), self.ws.headers.get("host"))
 
@@ -157,6 +164,9 @@ class CustomerSocket(ClientSocket):
                 return result
             case f.DismissInvite():
                 return await router.dismiss_invite(self.visitor_id, command.invite_id)
+            case f.RequestTranscript():
+                cid = current_conversation(self.conversation_id)
+                return await self.services.transcripts.send(cid, command.email, self._sender_host())
             case f.Csat():
                 return await router.csat(self.visitor_id, command.rating, command.comment or "")
             case f.CustomerHello():

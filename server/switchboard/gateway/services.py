@@ -32,6 +32,7 @@ from ..store.oidc_flows import OidcFlows
 from ..store.password_links import PasswordLinks
 from ..store.router import Router
 from ..store.throttle import HandshakeCounter, LoginThrottle
+from ..store.transcripts import TranscriptRequests
 from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
@@ -46,6 +47,7 @@ from .oidc import OidcProvider
 from .outbound_mail import Mailer
 from .privacy import PrivacyRequests
 from .supervision import SupervisorFeed
+from .transcripts import TranscriptMail
 from .webhooks import WebhookDispatcher
 
 
@@ -106,6 +108,7 @@ class Services:
     oidc_flows: OidcFlows  # sign-ins through it under way (Redis)
     password_links: PasswordLinks  # invitations' and password resets' links (Redis)
     mailer: Mailer  # invitations and password resets by email
+    transcripts: TranscriptMail  # a customer's transcript by email
 
 
 def build_services(settings: Settings) -> Services:
@@ -132,6 +135,7 @@ def build_services(settings: Settings) -> Services:
     record = RecordReads(database)
     audit_trail = AuditTrail(database)
     event_history = EventHistory(figures, directory, record)
+    mailer = Mailer.of(settings.smtp_url, settings.smtp_from, settings.smtp_timeout_s)
 
     async def register_sockets_again() -> None:
         for client in list(local.sockets):
@@ -182,5 +186,6 @@ def build_services(settings: Settings) -> Services:
         oidc=OidcProvider(settings) if settings.single_sign_on else None,
         oidc_flows=OidcFlows(redis, keys),
         password_links=PasswordLinks(redis, keys),
-        mailer=Mailer.of(settings.smtp_url, settings.smtp_from, settings.smtp_timeout_s),
+        mailer=mailer,
+        transcripts=TranscriptMail(router, directory, TranscriptRequests(redis, keys), mailer),
     )

@@ -94,6 +94,10 @@ class Keys:
         """Deployment-wide event counters and histograms (written by `lifecycle` in lua/includes/metrics.lua)."""
         return self._r("counters")
 
+    def transcript_requests(self, cid: str) -> str:
+        """How many transcripts the conversation asked for within the limit's window (store/transcripts.py)."""
+        return self._r("transcripts", cid)
+
     def queue_members(self, qid: str) -> str:
         """The agents whose profile names the queue."""
         return self._r(KEY_SEGMENTS["queue_state"], qid, "members")

@@ -115,6 +115,11 @@ class Csat(Command, tag="csat"):
     comment: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
 
 
+class RequestTranscript(Command, tag="request_transcript"):
+    #: where to send it; the email the customer gave for the chat when absent
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+
+
 CustomerCommand = (
     CustomerHello
     | PageView
@@ -126,6 +131,7 @@ CustomerCommand = (
     | AcceptInvite
     | DismissInvite
     | Csat
+    | RequestTranscript
 )
 
 
@@ -345,6 +351,7 @@ __all__ = [
     "Reassign",
     "Ref",
     "RequestHelp",
+    "RequestTranscript",
     "Resume",
     "SetState",
     "ShortText",

@@ -272,6 +272,8 @@ class Ack(Frame, tag="ack"):
     #: start_chat: the webchat became a message left for the team, and when an answer may come
     left_message: bool | UnsetType = UNSET
     expected_reply_at: int | UnsetType = UNSET
+    #: request_transcript: the mail server took it
+    emailed: bool | UnsetType = UNSET
     reason: str | UnsetType = UNSET
     state: str | UnsetType = UNSET
     since: int | UnsetType = UNSET
