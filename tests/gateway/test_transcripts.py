@@ -19,7 +19,7 @@ async def chat_with_notes(sb):
     return alice, customer, cid
 
 
-async def test_the_transcript_arrives_by_email_without_the_notes(make_deployment, inbox: Inbox):  # noqa: F811
+async def test_the_transcript_arrives_by_email_without_the_notes(make_deployment, inbox: Inbox):
     sb = await make_deployment(smtp_url=inbox.url, smtp_from="Switchboard <chat@example.com>")
     await sb.queue("support")
     _, customer, _ = await chat_with_notes(sb)
@@ -45,7 +45,7 @@ async def test_the_transcript_arrives_by_email_without_the_notes(make_deployment
     assert limited["code"] == "rate_limited" and len(inbox.messages) == 3
 
 
-async def test_refused_where_nothing_may_be_sent(make_deployment, inbox: Inbox):  # noqa: F811
+async def test_refused_where_nothing_may_be_sent(make_deployment, inbox: Inbox):
     sb = await make_deployment(smtp_url=inbox.url)
     await sb.queue("support", send_transcript="never")
     _, customer, _ = await chat_with_notes(sb)
