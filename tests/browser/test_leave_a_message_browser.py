@@ -4,8 +4,9 @@ and the customer finds the answer when coming back."""
 
 from __future__ import annotations
 
+from mail_server import Inbox, inbox  # noqa: F401 (the fixture)
 from playwright.async_api import expect
-from test_widget_browser import WAIT_MS, Widget
+from test_widget_browser import WAIT_MS, Widget, connected_agent, say
 
 from axe import assert_accessible
 
@@ -45,4 +46,24 @@ async def test_a_customer_leaves_a_message_and_finds_the_answer_the_next_morning
     await w.launcher.click()
     await expect(w.agent_bubbles.last).to_have_text("Good morning Ada!")
     await expect(w.customer_bubbles.first).to_have_text("Please call me back about my order")
+    assert w.problems == []
+
+
+async def test_after_the_chat_the_customer_gets_the_transcript_by_email(make_deployment, browser, inbox: Inbox):
+    sb = await make_deployment(smtp_url=inbox.url)
+    await sb.queue("support")
+    w = await Widget.open_demo(browser, sb)
+    await w.start_chat("Where is my order?")  # as Bob, bob@example.com
+    alice, cid = await connected_agent(sb)
+    await say(alice, cid, "It arrives tomorrow.")
+    await expect(w.agent_bubbles.last).to_have_text("It arrives tomorrow.")
+    await alice.ok({"type": "end_session", "conversation_id": cid})
+    form = w.page.locator("form.transcript-mail")
+    await expect(form).to_be_visible()
+    await assert_accessible(w.page)
+    await form.get_by_role("button", name="Send the transcript").click()
+    await expect(form.get_by_role("status")).to_have_text("The transcript is on its way to your inbox.")
+    assert inbox.recipients == [["bob@example.com"]]
+    body = inbox.messages[0].get_content()
+    assert "Bob: Where is my order?" in body and "Alice: It arrives tomorrow." in body
     assert w.problems == []

@@ -4,7 +4,7 @@ gives or gave; bounded, and refused where the queue or the deployment sends none
 
 from __future__ import annotations
 
-from test_invitations import Inbox, inbox  # noqa: F401 (the fixture)
+from mail_server import Inbox, inbox  # noqa: F401 (the fixture)
 
 
 async def chat_with_notes(sb):

@@ -10,6 +10,7 @@ import { visitorStorage } from './storage.js';
 import { PANEL_CSS, PHONE_SCREEN } from './styles.js';
 import { translator } from './strings.js';
 import { surveyForm } from './survey.js';
+import { transcriptForm } from './transcript-mail.js';
 import { transcript as createTranscript } from './transcript.js';
 
 // Frames may arrive slightly out of seq order: a resume asks again for the last few.
@@ -96,7 +97,9 @@ export function start(host, early) {
   const logBox = element('div', {
     role: 'log', 'aria-relevant': 'additions', 'aria-label': translate('title'), hidden: true,
   }, entries.list);
-  scroller.append(prechat.form, logBox, csat, newChatButton);
+  const transcriptMail = transcriptForm({ translate, send: (frame) => request(frame, true) });
+  transcriptMail.hidden = true;
+  scroller.append(prechat.form, logBox, csat, transcriptMail, newChatButton);
   const typing = element('p', { cls: 'typing' });
   const input = element('textarea', {
     id: 'sb-input',
@@ -144,6 +147,7 @@ export function start(host, early) {
     composer.hidden = !(live || (next === 'ended' && config.channel === 'messaging'));
     endButton.hidden = !live;
     newChatButton.hidden = next !== 'ended' || config.channel === 'messaging';
+    transcriptMail.hidden = next !== 'ended';
     if (next !== 'queued') {
       position = null;
       waitMs = null;

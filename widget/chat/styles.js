@@ -382,6 +382,15 @@ label {
   color: var(--bad);
 }
 
+.transcript-mail {
+  margin-top: 12px;
+  font-size: 13px;
+}
+
+.transcript-mail p:empty {
+  display: none;
+}
+
 .check {
   display: flex;
   flex-wrap: wrap;
