@@ -28,11 +28,11 @@ import {
   submitHelp, submitTransfer, submitVerify, syncTransferKind
 } from './desk/dialogs.js';
 import { filterCodes, limitCodes, openWrapUp, searchKey, submitWrapUp, tickWrapUp } from './desk/wrap-up.js';
-import { searchTranscripts } from './desk/search.js';
+import { openEarlier, searchTranscripts } from './desk/search.js';
 import { handle } from './desk/frames.js';
 import { setUpAttachments } from './desk/attachments.js';
 
-Object.assign(hooks, { handle, signOutLocal, renderConnection, renderComposer, renderTitle });
+Object.assign(hooks, { handle, signOutLocal, renderConnection, renderComposer, renderTitle, openEarlier });
 
 function onGlobalKey(event) {
   if (event.altKey && event.shiftKey && !event.ctrlKey && !event.metaKey) {

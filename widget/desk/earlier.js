@@ -4,9 +4,8 @@
  * serves a customer see them). */
 
 import { $, h } from '../lib/dom.js';
-import { S } from './state.js';
+import { hooks, S } from './state.js';
 import { timeOfDay } from './format.js';
-import { openEarlier } from './search.js';
 
 const EARLIER_LIMIT = 10;
 const FRESH_MS = 60_000; // a customer's list is asked for again after this
@@ -54,7 +53,7 @@ function renderEarlier(conv) {
     ]);
     button.type = 'button';
     if (card.csat) button.setAttribute('aria-description', `Satisfaction ${card.csat.rating} of 5`);
-    button.addEventListener('click', () => openEarlier(card.conversation_id));
+    button.addEventListener('click', () => hooks.openEarlier(card.conversation_id));
     return h('li', '', null, [button]);
   }));
 }

@@ -79,10 +79,11 @@ export const S = {
 };
 
 /** What a lower section calls in a higher one (hand a frame to the dispatcher, sign
- * out, draw the connection line, the composer or the title again). The entry module,
+ * out, draw the connection line, the composer or the title again, open an earlier
+ * conversation read only). The entry module,
  * desk.js, sets each of them once before it starts, so that every section imports
  * only the sections below it. */
 export const hooks = {
   handle: null, signOutLocal: null,
-  renderConnection: null, renderComposer: null, renderTitle: null
+  renderConnection: null, renderComposer: null, renderTitle: null, openEarlier: null
 };

@@ -10,7 +10,7 @@ happened.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..domain import frames as f
 from ..domain.accounts import supervises
@@ -19,12 +19,24 @@ from ..domain.states import AgentState, Role
 from .socket import Result, posted
 
 if TYPE_CHECKING:
-    from .agent import AgentSocket
+    from ..settings import Settings
+    from .services import Services
 
 StepInCommand = f.Whisper | f.BargeIn | f.ForceState | f.Reassign
 
 
-async def step_in(sock: AgentSocket, command: StepInCommand) -> Result:
+class SupervisorSocket(Protocol):
+    """What stepping in needs of the supervisor's agent socket (gateway/agent.py)."""
+
+    services: Services
+    settings: Settings
+    agent_id: str
+    display_name: str
+
+    def audit(self, action: str, target: str, after: dict[str, Any] | None = None) -> None: ...
+
+
+async def step_in(sock: SupervisorSocket, command: StepInCommand) -> Result:
     services = sock.services
     router = services.router
     aid = sock.agent_id
@@ -54,7 +66,7 @@ async def step_in(sock: AgentSocket, command: StepInCommand) -> Result:
             return await _force_state(sock, profile, command)
 
 
-async def _force_state(sock: AgentSocket, profile: dict[str, object], command: f.ForceState) -> Result:
+async def _force_state(sock: SupervisorSocket, profile: dict[str, object], command: f.ForceState) -> Result:
     """What the HTTP routes of agent_control.py do: `not_ready` is its force_state, `offline` its sign-out."""
     services = sock.services
     agent = await services.directory.agent_profile(command.agent)

@@ -10,7 +10,7 @@ another browser signs nobody in, so nobody can be signed in as someone else by a
 queues (domain/accounts.py `grant_of`): a user is made on its first sign-in and follows
 the provider on each later one. The session that begins is the same as after a password
 sign-in, with the provider's refresh token kept to ask the provider again at renewals
-(gateway/oidc.py `recheck_at_provider`, called as a session is renewed).
+(http/provider_check.py `recheck_at_provider`, called as a session is renewed).
 
 Both routes answer a browser: a redirect, or a plain page that says what went wrong and
 links back to /login (never a stack trace). Only paths of this site are redirected to.

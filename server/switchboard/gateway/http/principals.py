@@ -22,9 +22,9 @@ from starlette.responses import Response
 from ...domain.accounts import ADMIN_TOKEN_ACTOR, ApiKeyScope, Caller, Principal, UserRole
 from ...domain.errors import ErrorCode, SwitchboardError
 from ..limits import client_address
-from ..oidc import recheck_at_provider
 from ..privacy import ADMIN
 from .common import services_of
+from .provider_check import recheck_at_provider
 
 if TYPE_CHECKING:
     from ...record.accounts import SignInSession
