@@ -127,3 +127,15 @@ async def test_bad_bodies_and_who_may(sb):
     assert as_agent.status_code in (401, 403)
     assert (await sb.http.post("/api/v1/conversations/c_none/handoff", json={})).status_code == 404
     assert (await sb.http.post("/api/v1/conversations/c_none/end", json={"reason": "x"})).status_code == 404
+
+
+async def test_a_conversation_created_with_a_priority_goes_first(sb):
+    await sb.queue("support", max_chat_priority=10)
+    alice = await sb.available_agent("alice")
+    await alice.ok({"type": "set_state", "state": "not_ready"})
+    plain = await sb.admin("POST", "/api/v1/conversations", {**BOT_FLOW, "handoff": True}, expect=201)
+    urgent = await sb.admin("POST", "/api/v1/conversations", {**BOT_FLOW, "handoff": True, "priority": 10}, expect=201)
+    await alice.ok({"type": "set_state", "state": "available"})
+    assert (await alice.expect("offer"))["conversation_id"] == urgent["id"] != plain["id"]
+    too_much = await sb.http.post("/api/v1/conversations", json={**BOT_FLOW, "priority": 11})
+    assert too_much.status_code == 400

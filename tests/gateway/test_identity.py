@@ -248,3 +248,20 @@ async def test_an_accepted_invitation_asks_for_the_widgets_language(sb):
     invite = await customer.expect("invite")
     answer = await customer.request({"type": "accept_invite", "invite_id": invite["invite_id"]})
     assert answer["type"] == "error" and "language en" in answer["message"]
+
+
+async def test_a_vip_by_the_sites_word_goes_first_within_the_queues_maximum(site):
+    await site.queue("support", max_chat_priority=50)
+    alice = await site.available_agent("alice")
+    await alice.ok({"type": "set_state", "state": "not_ready"})
+    regular, _ = await site.customer()
+    first = await regular.ok({"type": "start_chat", "queue": "support", "text": "I was here first"})
+    vip, _ = await site.customer(identity=identity(sub="crm-vip", priority=90))  # capped at the queue's 50
+    second = await vip.ok({"type": "start_chat", "queue": "support", "text": "Gold customer"})
+    await alice.ok({"type": "set_state", "state": "available"})
+    offer = await alice.expect("offer")
+    assert offer["conversation_id"] == second["conversation_id"] != first["conversation_id"]
+    # a customer's own start_chat still may not ask for more than the queue allows
+    greedy, _ = await site.customer()
+    refused = await greedy.request({"type": "start_chat", "queue": "support", "priority": 90})
+    assert refused["code"] == "bad_request"

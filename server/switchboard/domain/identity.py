@@ -26,6 +26,9 @@ class IdentityClaims(msgspec.Struct, kw_only=True):
     name: Claim | None = None
     email: Claim | None = None
     phone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    #: the site's word for how much the customer matters (a VIP), 0 to 100: raises its chats'
+    #: priority within their queue, up to the queue's `max_chat_priority`
+    priority: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
 
     def customer(self) -> dict[str, str]:
         """The customer fields of a session started under this identity."""
@@ -48,3 +51,12 @@ def identified_customer(claims: IdentityClaims | None, given: dict[str, str]) ->
     if claims is None:
         return given
     return {**given, **claims.customer()}
+
+
+def chat_priority(asked: int, claims: IdentityClaims | None, queue_max: int) -> int:
+    """A new chat's own priority: what start_chat asked for (refused by the queue above its
+    maximum), raised to what the signed identity says, which is capped at the queue's
+    maximum instead (the site vouches for it; the customer did not ask for too much)."""
+    if claims is None or claims.priority is None:
+        return asked
+    return max(asked, min(claims.priority, queue_max))

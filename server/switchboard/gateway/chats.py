@@ -19,7 +19,7 @@ from ..domain.admission import Hold, hold_for_hours, leaves_a_message, origin_al
 from ..domain.config import QueueConfig
 from ..domain.errors import ErrorCode, SwitchboardError
 from ..domain.hours import is_open
-from ..domain.identity import IdentityClaims, identified_customer
+from ..domain.identity import IdentityClaims, chat_priority, identified_customer
 from ..domain.prechat import check_prechat
 from ..domain.returning import Replay, goes_on, replay_from
 from ..domain.states import Channel
@@ -130,7 +130,7 @@ class CustomerChats:
             customer=customer,
             attributes=command.attributes,
             text=text,
-            priority=command.priority,
+            priority=chat_priority(command.priority, identity, config.max_chat_priority if config is not None else 0),
             hold_until=hold.until,
             closed_message=hold.closed_message,
             verified=identity is not None,

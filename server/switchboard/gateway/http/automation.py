@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...domain.config import decode_config
-from ...domain.frames.incoming import CustomerInfo, Id, ShortText, Tag
+from ...domain.frames.incoming import ChatPriority, CustomerInfo, Id, ShortText, Tag
 from ...domain.states import Channel
 from ..auth import new_id
 from .common import JSON, path_id, read_body, services_of
@@ -40,6 +40,8 @@ class NewConversation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     summary: Summary | None = None
     #: true: queued for an agent at once; false: in the bot stage until `handoff`
     handoff: bool = False
+    #: raises the chat's priority within its queue (at most the queue's `max_chat_priority`)
+    priority: ChatPriority = 0
     #: the name the transcript's bot lines show
     bot_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
@@ -92,6 +94,7 @@ async def create_conversation(request: Request) -> Response:
         attributes=body.attributes,
         bot_stage=True,
         summary=body.summary or "",
+        priority=body.priority,
     )
     for line in body.transcript:
         name = (
