@@ -100,9 +100,10 @@ async def main_async(args: argparse.Namespace) -> int:
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             timeout=10,
         )
-        await admin(
-            http, "PUT", f"/api/v1/queues/{QUEUE}", {"name": "Chaos", "offer_timeout_s": 5, "wrap_up_timeout_s": 60}
-        )
+        # Live webchats under faults: a chat started while every agent's node is down waits in
+        # the queue as a webchat, not as a message left for later (`offline: "refuse"`).
+        queue = {"name": "Chaos", "offer_timeout_s": 5, "wrap_up_timeout_s": 60, "offline": "refuse"}
+        await admin(http, "PUT", f"/api/v1/queues/{QUEUE}", queue)
         agents = []
         for i in range(args.agents):
             name = f"agent{i:02d}"
