@@ -23,7 +23,9 @@ CLIENT_ID = "switchboard"
 CLIENT_SECRET = "test-client-secret-of-switchboard"
 #: The password of every account of idp.mjs.
 PASSWORD = "password"
-START_TIMEOUT_S = 30.0
+# Node.js loads oidc-provider's modules at start: on two cores shared with four workers and their
+# Chromiums that took over 30 s once in CI.
+START_TIMEOUT_S = 90.0
 FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
 
 
