@@ -121,10 +121,7 @@ export function prechatForm({ config, translate, onSubmit }) {
     if (!away || queueForm) {
       return; // a queue's own form is as the queue wants it
     }
-    const typed = Object.fromEntries(fields.map((each) => [each.name, valueOf(each)]));
-    fields = ['name*', 'email*'].map((spec) => siteField(spec, { config, translate }));
-    prefill(typed);
-    fieldsBox.replaceChildren(...fields.map((each) => each.box));
+    replaceFields(['name*', 'email*'].map((spec) => siteField(spec, { config, translate })));
   }
 
   // The queue's own form replaces data-prechat's fields (an empty one leaves them).
@@ -134,8 +131,13 @@ export function prechatForm({ config, translate, onSubmit }) {
       return;
     }
     queueForm = shape;
+    replaceFields(specs.map(queueField));
+  }
+
+  // Other fields in the form, keeping what was typed into those of the same name.
+  function replaceFields(next) {
     const typed = Object.fromEntries(fields.map((each) => [each.name, valueOf(each)]));
-    fields = specs.map(queueField);
+    fields = next;
     prefill(typed);
     fieldsBox.replaceChildren(...fields.map((each) => each.box));
   }

@@ -59,9 +59,3 @@ def hold_for_hours(hours: BusinessHours | None, now: int, channel: str) -> Hold:
     if channel != Channel.MESSAGING or opens is None:
         raise SwitchboardError(ErrorCode.UNAVAILABLE, hours.closed_message)
     return Hold(opens, hours.closed_message)
-
-
-def leaves_a_message(offline: str, channel: str, open_now: bool, staffed: bool) -> bool:
-    """Whether a webchat becomes a message left for the team (a `messaging` conversation that
-    waits for an agent): the queue says so, and it is closed or nobody of it is signed in."""
-    return offline == "leave_message" and channel == Channel.WEBCHAT and not (open_now and staffed)

@@ -76,6 +76,11 @@ def _spans_of(hours: BusinessHours, day: date, zone: ZoneInfo) -> list[tuple[int
     return spans
 
 
+def open_now(hours: BusinessHours | None, now_ms: int) -> bool:
+    """Whether a queue with these business hours (None: always open) is open at `now_ms`."""
+    return hours is None or is_open(hours, now_ms)
+
+
 def is_open(hours: BusinessHours, now_ms: int) -> bool:
     zone = ZoneInfo(hours.time_zone)
     today = datetime.fromtimestamp(now_ms / 1000, zone).date()

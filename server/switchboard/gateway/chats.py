@@ -15,10 +15,10 @@ from typing import Any
 import msgspec
 
 from ..domain import frames as f
-from ..domain.admission import Hold, hold_for_hours, leaves_a_message, origin_allowed, queue_origins
+from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origins
 from ..domain.config import QueueConfig
 from ..domain.errors import ErrorCode, SwitchboardError
-from ..domain.hours import is_open
+from ..domain.hours import open_now
 from ..domain.identity import IdentityClaims, chat_priority, identified_customer
 from ..domain.prechat import check_prechat
 from ..domain.returning import Replay, goes_on, replay_from
@@ -142,13 +142,11 @@ class CustomerChats:
         return result
 
     async def _leaves_a_message(self, queue: str, config: QueueConfig, channel: str) -> bool:
-        """A webchat that becomes a message left for the team (see domain/admission.py)."""
+        """A webchat becomes a message left for the team (a `messaging` conversation that waits
+        for an agent) when the queue says so and it is closed or nobody of it is signed in."""
         if config.offline != "leave_message" or channel != Channel.WEBCHAT:
             return False
-        open_now = config.business_hours is None or is_open(config.business_hours, now_ms())
-        return leaves_a_message(
-            config.offline, channel, open_now, open_now and await self._directory.queue_staffed(queue)
-        )
+        return not open_now(config.business_hours, now_ms()) or not await self._directory.queue_staffed(queue)
 
     async def write(
         self,

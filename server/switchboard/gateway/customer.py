@@ -11,7 +11,7 @@ from msgspec import UNSET
 from ..domain import frames as f
 from ..domain.config import QueueConfig
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
-from ..domain.hours import is_open, next_opening
+from ..domain.hours import next_opening, open_now
 from ..domain.identity import IdentityClaims
 from ..store.clock import now_ms
 from ..store.directory import Directory
@@ -190,9 +190,9 @@ async def widget_queue(directory: Directory, qid: str, config: QueueConfig) -> f
     someone now (else the widget offers to leave a message, or says the queue is away)."""
     now = now_ms()
     hours = config.business_hours
-    open_now = hours is None or is_open(hours, now)
+    is_open_now = open_now(hours, now)
     queue = f.WidgetQueue(id=qid, prechat_fields=config.prechat_fields, offline=config.offline)
-    queue.available = open_now and await directory.queue_staffed(qid)
-    if not open_now and hours is not None and (opens := next_opening(hours, now)) is not None:
+    queue.available = is_open_now and await directory.queue_staffed(qid)
+    if not is_open_now and hours is not None and (opens := next_opening(hours, now)) is not None:
         queue.opens_at = opens
     return queue

@@ -105,6 +105,13 @@ def _unique(exc: asyncpg.UniqueViolationError) -> SwitchboardError:
     return SwitchboardError(ErrorCode.CONFLICT, f"a user with this {what} exists already")
 
 
+def _stored(row: asyncpg.Record | None) -> User:
+    """The user an INSERT ... RETURNING stored (it always answers a row)."""
+    if row is None:
+        raise SwitchboardError(ErrorCode.INTERNAL, "the user was not stored")
+    return User.of(row)
+
+
 #: The columns of `users` a change may set, as UserChange and the PATCH route name them.
 _CHANGEABLE = ("email", "name", "role", "queues", "password_hash")
 #: The columns a sign-in through the OpenID Connect provider keeps in step with the provider's claims.
@@ -134,9 +141,7 @@ class Accounts:
                 )
         except asyncpg.UniqueViolationError as exc:
             raise _unique(exc) from None
-        if row is None:  # INSERT ... RETURNING answers a row
-            raise SwitchboardError(ErrorCode.INTERNAL, "the user was not stored")
-        return User.of(row)
+        return _stored(row)
 
     async def user(self, uid: str) -> User | None:
         async with self.database.pool.acquire() as connection:
@@ -326,9 +331,7 @@ class Accounts:
                     )
         except asyncpg.UniqueViolationError as exc:
             raise _unique(exc) from None
-        if row is None:  # INSERT ... RETURNING answers a row
-            raise SwitchboardError(ErrorCode.INTERNAL, "the user was not stored")
-        return User.of(row)
+        return _stored(row)
 
     # the second factor (TOTP)
 

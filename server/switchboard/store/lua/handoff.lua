@@ -20,10 +20,8 @@ if s.status ~= 'bot' then return refuse('conflict', 'the session is not in the b
 if qid == '' then qid = s.queue end
 local q = Queues.queue_config(qid)
 if not q then return refuse('not_found', 'no such queue') end
-if #(q.languages or {}) > 0 then
-  local served = false
-  for _, l in ipairs(q.languages) do if l == s.language then served = true end end
-  if not served then return refuse('bad_request', 'the queue does not serve language ' .. s.language) end
+if not Queues.serves_language(q, s.language) then
+  return refuse('bad_request', 'the queue does not serve language ' .. s.language)
 end
 
 local attributes = Cards.attributes_of(s)

@@ -58,10 +58,8 @@ end
 
 local q = Queues.queue_config(qid)
 if not q then return refuse('not_found', 'no such queue') end
-if mode ~= 'reopen' and #(q.languages or {}) > 0 then
-  local served = false
-  for _, l in ipairs(q.languages) do if l == language then served = true end end
-  if not served then return refuse('bad_request', 'the queue does not serve language ' .. language) end
+if mode ~= 'reopen' and not Queues.serves_language(q, language) then
+  return refuse('bad_request', 'the queue does not serve language ' .. language)
 end
 
 if mode ~= 'reopen' and chat_priority > (tonumber(q.max_chat_priority) or 0) then

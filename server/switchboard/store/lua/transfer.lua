@@ -36,10 +36,8 @@ end
 
 local q = Queues.queue_config(target)
 if not q then return refuse('not_found', 'no such queue: ' .. target) end
-if #(q.languages or {}) > 0 then
-  local served = false
-  for _, l in ipairs(q.languages) do if l == s.language then served = true end end
-  if not served then return refuse('conflict', 'queue ' .. target .. ' does not serve language ' .. s.language) end
+if not Queues.serves_language(q, s.language) then
+  return refuse('conflict', 'queue ' .. target .. ' does not serve language ' .. s.language)
 end
 if (s.side_offer or '') ~= '' then
   return refuse('conflict', 'a transfer or conference offer for this conversation is already pending')

@@ -1,5 +1,5 @@
 -- Routing prelude: queues: configuration, entering and leaving, the estimated wait.
--- Provides: `Queues.*`: queue_config, queue_name, entry_score, route_session, enqueue, spill, staffed, arm_waiting_deadlines, inactivity_limits, inactivity_due, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
+-- Provides: `Queues.*`: queue_config, serves_language, queue_name, entry_score, route_session, enqueue, spill, staffed, arm_waiting_deadlines, inactivity_limits, inactivity_due, ANSWERS_KEPT, ANSWER_WINDOW_MS, record_answer, wait_per_place, estimated_wait, dequeue.
 --- @include "includes/call"
 --- @include "includes/deadlines"
 
@@ -11,6 +11,13 @@ function Queues.queue_config(qid)
   local raw = redis.call('HGET', k(KEY.queue, qid), 'config')
   if not raw then return nil end
   return cjson.decode(raw)
+end
+
+-- Whether the queue takes chats in `language`: a queue that names no languages takes any.
+function Queues.serves_language(q, language)
+  if #(q.languages or {}) == 0 then return true end
+  for _, l in ipairs(q.languages) do if l == language then return true end end
+  return false
 end
 
 function Queues.queue_name(qid)
