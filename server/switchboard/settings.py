@@ -223,6 +223,9 @@ class Settings:
     event_stream_keepalive_s: float = setting(15.0, "keepalive of `/api/v1/events/stream`")
     event_stream_clients: int = setting(100, "event streams one node serves at once")
     widget_dir: Path | None = setting(None, "the browser files", shown_default="beside the source, else `./widget`")
+    bot_absent_handoff_s: float = setting(
+        60.0, "a chat waits this long for its socket bot while no bot of that name is connected, then goes to its queue"
+    )
     webhook_timeout_s: float = setting(5.0, "one webhook delivery attempt, connecting and answering included")
     webhook_retry_base_s: float = setting(1.0, "first retry after this; each later one waits twice as long")
     webhook_retry_max_s: float = setting(3600.0, "longest wait between two attempts")
