@@ -45,7 +45,7 @@ class BotConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, 
     #: a webhook bot: each customer message is POSTed here
     url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     #: signs the webhook bot's requests (`whsec_` and base64, as the webhooks' secrets)
-    secret: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    secret: Annotated[str, msgspec.Meta(max_length=300)] | None = None
     #: the name the customer sees on the bot's messages
     display_name: DisplayName = "Assistant"
 
