@@ -182,6 +182,9 @@ class Settings:
     max_frame_bytes: int = setting(64 * 1024, "largest frame (else 1009)")
     frames_per_s: float = setting(20.0, "refill rate of each socket's frame bucket")
     frame_burst: int = setting(100, "size of that bucket", minimum=1)
+    bot_frames_per_s: float = setting(
+        500.0, "refill rate of a bot socket's frame bucket (a bot answers many chats on one socket; burst 5 s of it)"
+    )
     rate_limit_strikes: int = setting(
         50, "frames refused with `rate_limited` before the socket is closed with 1008", minimum=1
     )

@@ -171,3 +171,14 @@ async def test_a_queue_bot_needs_a_name_or_a_signed_url(sb):
     for bad in ({}, {"url": "https://bot.example.com/hook"}, {"name": "x", "secret": "whsec_AAAA"}):
         response = await sb.http.put("/api/v1/queues/support", json={"name": "Support", "bot": bad})
         assert response.status_code == 400, (bad, response.text)
+
+
+async def test_a_bot_socket_has_a_larger_frame_budget_than_a_customers(sb):
+    """One bot answers many chats: more frames at once than a customer's burst (100) pass."""
+    await sb.queue("support", bot=GREETER)
+    bot, _ = await bot_socket(sb.node.bot_url)
+    for n in range(150):
+        await bot.send({"type": "end", "conversation_id": "c_none", "reason": "x", "ref": f"e{n}"})
+    last = await bot.wait(lambda frame: frame.get("ref") == "e149")
+    answers = [frame for frame in bot.frames if str(frame.get("ref", "")).startswith("e")]
+    assert last["code"] == "conflict" and {a["code"] for a in answers} == {"conflict"} and len(answers) == 150

@@ -23,6 +23,7 @@ from ..store.clock import now_ms
 from ..store.router import Router
 from .attachment_urls import signed_afresh
 from .http.principals import API_KEY_PREFIX, is_admin, secret_hash
+from .limits import FrameRate
 from .socket import ClientSocket, HandshakeRefused, Result, posted
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,10 @@ class BotSocket(ClientSocket):
                 )
             )
         return waiting
+
+    def frame_rate(self) -> FrameRate:
+        per_s = self.settings.bot_frames_per_s
+        return FrameRate(self.settings, per_s, int(per_s * 5))
 
     @property
     def _recipient(self) -> str:
