@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import standardwebhooks
 import uvicorn
+from gateway.test_attachments import png, upload
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -146,3 +147,15 @@ async def test_a_bot_on_a_private_address_is_never_reached(make_deployment, rule
     _, started = await sb.chat(text="Hi")
     offer = await alice.expect("offer", conversation_id=started["conversation_id"], timeout=10)
     assert offer["summary"] == FAILED_SUMMARY and rule_bot.asked == []
+
+
+async def test_a_file_the_customer_sends_reaches_the_webhook_bot(make_deployment, rule_bot):
+    sb = await make_deployment(**FAST)
+    await sb.queue("support", bot=webhook_bot(rule_bot))
+    customer, welcome = await sb.customer()
+    cid = (await customer.ok({"type": "start_chat", "queue": "support"}))["conversation_id"]
+    sent = await upload(sb, cid, welcome["visitor_token"], "receipt.png", png(), "image/png")
+    assert sent.status_code == 201, sent.text
+    await customer.expect("message", text="Hello there!")
+    (asked,) = rule_bot.asked
+    assert asked["message"]["kind"] == "attachment" and asked["message"]["attachment"]["name"] == "receipt.png"
