@@ -19,6 +19,7 @@ from ..domain import frames as f
 from ..domain.accounts import ApiKeyScope
 from ..domain.bots import ABSENT_SUMMARY
 from ..domain.errors import CloseCode, ErrorCode, SwitchboardError
+from ..record.database import RECORD_ERRORS
 from ..store.clock import now_ms
 from ..store.router import Router
 from .attachment_urls import signed_afresh
@@ -57,7 +58,10 @@ class BotSocket(ClientSocket):
             return True
         if not api_key.startswith(API_KEY_PREFIX):
             return False
-        key = await self.services.accounts.key_by_hash(secret_hash(api_key))
+        try:
+            key = await self.services.accounts.key_by_hash(secret_hash(api_key))
+        except RECORD_ERRORS:  # the keys are in PostgreSQL: the bot tries again later (1011)
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, "API keys cannot be checked now") from None
         return key is not None and key.scope in BOT_API_KEY_SCOPES
 
     async def _waiting_conversations(self, cids: list[str]) -> list[f.BotConversationState]:

@@ -88,6 +88,9 @@ class WebhookBots(Background):
             await self._hand_on(cid)
         except SwitchboardError as exc:  # the chat left the bot stage meanwhile, or the store is away
             log.info("conversation %s: the webhook bot's answer not applied: %s", cid, exc.message)
+        except Exception:  # a fault here must not leave the customer talking to nobody
+            log.exception("conversation %s: asking its webhook bot failed; handed to its queue", cid)
+            await self._hand_on(cid)
 
     async def _hand_on(self, cid: str) -> None:
         with contextlib.suppress(SwitchboardError):  # it left the bot stage already
