@@ -10,6 +10,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import standardwebhooks
 import uvicorn
@@ -159,3 +160,15 @@ async def test_a_file_the_customer_sends_reaches_the_webhook_bot(make_deployment
     await customer.expect("message", text="Hello there!")
     (asked,) = rule_bot.asked
     assert asked["message"]["kind"] == "attachment" and asked["message"]["attachment"]["name"] == "receipt.png"
+
+
+async def test_a_read_only_key_never_sees_the_webhook_bots_secret(sb, rule_bot):
+    await sb.queue("support", bot=webhook_bot(rule_bot))
+    assert (await sb.admin("GET", "/api/v1/queues/support"))["bot"]["secret"] == SECRET
+    reader = await sb.admin("POST", "/api/v1/api-keys", {"name": "BI", "scope": "read"}, 201)
+    headers = {"Authorization": f"Bearer {reader['key']}"}
+    async with httpx.AsyncClient(base_url=sb.node.base, timeout=10, headers=headers) as read:
+        one = await read.get("/api/v1/queues/support")
+        listed = await read.get("/api/v1/queues")
+    assert one.status_code == 200 and one.json()["bot"] == {"url": rule_bot.url, "display_name": "Helper"}
+    assert SECRET not in one.text and SECRET not in listed.text
