@@ -16,11 +16,13 @@ docs/reports.md lists every figure with its formula; the docstrings below are th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from .intervals import BUCKET_MS, bucket_of
+from .intervals import BUCKET_MS, Interval, bucket_of, interval_start, to_ms
 from .states import AgentState, EndReason
 
 #: `short_abandon_s` of a queue that does not set it.
@@ -470,3 +472,31 @@ def total(counters: Iterable[Any], into: Any) -> Any:
     for c in counters:
         into.add(c)
     return into
+
+
+def sessions_held(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many sessions each agent holds after `events` (oldest first), from their slot changes."""
+    held: dict[str, int] = {}
+    for event in events:
+        for aid, change in slot_changes(event):
+            held[aid] = max(0, held.get(aid, 0) + change)
+    return held
+
+
+def by_interval(
+    counters: Mapping[tuple[int, str], Any], interval: Interval, zone: ZoneInfo, empty: Callable[[], Any]
+) -> list[tuple[datetime, str, Any]]:
+    """Bucket counters summed per interval of `zone` and key: (interval start, key, counters),
+    ordered by interval start, then key."""
+    starts: dict[int, datetime] = {}
+    summed: dict[tuple[int, str], Any] = {}
+    for (bucket, key), c in counters.items():
+        start = starts.get(bucket)
+        if start is None:
+            start = starts[bucket] = interval_start(bucket, interval, zone)
+        into = summed.get((to_ms(start), key))
+        if into is None:
+            into = summed[(to_ms(start), key)] = empty()
+        into.add(c)
+    found = {to_ms(s): s for s in starts.values()}
+    return [(found[ms], key, c) for (ms, key), c in sorted(summed.items())]
