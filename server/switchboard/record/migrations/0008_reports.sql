@@ -1,7 +1,7 @@
 -- Reports (issue 22): rollups of closed 15-minute buckets per queue and per agent, and the
 -- indexes the raw folds use. One column per counter of domain/reporting.py (QueueCounters,
 -- AgentCounters), so a report sums them in SQL; the counters keyed by a name (channels,
--- ratings, wrap-up codes, state times) are JSONB maps of numbers.
+-- ratings, wrap-up codes, not-ready reasons) are JSONB maps of numbers.
 
 -- The raw events of a range (the open tail of a report, a stale bucket, a rebuild).
 CREATE INDEX events_by_time ON events (occurred_at);
@@ -48,9 +48,13 @@ CREATE TABLE report_agent_buckets (
     wrap_ms        bigint NOT NULL DEFAULT 0,
     csat_responses bigint NOT NULL DEFAULT 0,
     csat_sum       bigint NOT NULL DEFAULT 0,
+    available_ms   bigint NOT NULL DEFAULT 0,
+    busy_ms        bigint NOT NULL DEFAULT 0,
+    not_ready_ms   bigint NOT NULL DEFAULT 0,
+    rona_ms        bigint NOT NULL DEFAULT 0,
+    offline_ms     bigint NOT NULL DEFAULT 0,
     wrap_codes     jsonb NOT NULL DEFAULT '{}',
-    state_ms       jsonb NOT NULL DEFAULT '{}',
-    not_ready_ms   jsonb NOT NULL DEFAULT '{}',
+    not_ready_reason_ms jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (bucket, agent)
 );
 
