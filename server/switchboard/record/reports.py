@@ -252,9 +252,9 @@ class Reports:
             for a, b in raw:
                 if a < b:
                     folded = await fold_range(connection, a, b, rules, now_ms)
-                    into_intervals(_only(folded.queues, queues), boundaries, found.queues, QueueCounters)
-                    active = {k: c for k, c in folded.agents.items() if c.active()}
-                    into_intervals(_only(active, agents), boundaries, found.agents, AgentCounters)
+                    # what a rollup would keep of these buckets, so that both ways give the same rows
+                    into_intervals(_only(_stored(folded.queues), queues), boundaries, found.queues, QueueCounters)
+                    into_intervals(_only(_stored(folded.agents), agents), boundaries, found.agents, AgentCounters)
         return found
 
     async def rebuild(
