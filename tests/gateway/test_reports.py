@@ -29,7 +29,7 @@ def today() -> dict[str, str]:
 
 async def report_until(sb: Any, path: str, done: Any, **params: Any) -> list[dict[str, Any]]:
     """The report's rows once `done(rows)` holds (the archiver copies the events to PostgreSQL meanwhile)."""
-    deadline = asyncio.get_running_loop().time() + 15
+    deadline = asyncio.get_running_loop().time() + 30  # the machine may be loaded: a wait, not a bound
     while True:
         response = await sb.http.get(path, params={**today(), **params})
         assert response.status_code == 200, response.text
