@@ -107,6 +107,9 @@ async def test_intervals_in_a_time_zone_and_only_those_with_activity(sb):
         REPORTS[0], params={"from": later.isoformat(), "to": (later + timedelta(hours=1)).isoformat()}
     )
     assert empty.status_code == 200 and empty.json() == {"rows": []}
+    first_day = {"from": "1970-01-01T00:00:00Z", "to": "1970-01-02T00:00:00Z", "tz": "Etc/GMT+12", "interval": "month"}
+    for path in REPORTS:  # an interval that starts before the epoch
+        assert (await sb.http.get(path, params=first_day)).json() == {"rows": []}
 
 
 async def test_bad_parameters_are_refused_with_a_clear_message(sb):
@@ -118,6 +121,7 @@ async def test_bad_parameters_are_refused_with_a_clear_message(sb):
         ({**start, "tz": "Mars/Olympus"}, "IANA"),
         ({**start, "from": "2020-01-01T00:00:00Z"}, "400 days"),
         ({**start, "queue": "no spaces"}, "queue"),
+        ({"from": "0001-01-01T00:00:00Z", "to": "0001-01-02T00:00:00Z"}, "between 1970 and 9000"),
     ]:
         for path in REPORTS:
             answer = await sb.http.get(path, params=params)

@@ -222,6 +222,8 @@ def test_months_and_weeks_follow_the_calendar():
         (("2025-01-01T00:00:00Z", "2026-12-01T00:00:00Z"), "400 days"),
         ((None, "2026-01-01T00:00:00Z"), "from is required"),
         (("yesterday", "2026-01-01T00:00:00Z"), "ISO 8601"),
+        (("0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z"), "between 1970 and 9000"),
+        (("9999-12-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"), "between 1970 and 9000"),
     ],
 )
 def test_bad_ranges_are_refused_with_a_clear_message(args, words):

@@ -20,6 +20,8 @@ from .errors import ErrorCode, SwitchboardError
 BUCKET_MS = 15 * 60 * 1000
 #: The longest range a report covers.
 MAX_RANGE_DAYS = 400
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class Interval(StrEnum):
@@ -69,6 +71,9 @@ def parse_instant(raw: str | None, name: str) -> datetime:
 def parse_range(raw_from: str | None, raw_to: str | None) -> tuple[int, int]:
     """[from, to) in ms since the epoch: to after from, at most MAX_RANGE_DAYS apart."""
     start, end = parse_instant(raw_from, "from"), parse_instant(raw_to, "to")
+    if not (start >= EARLIEST and end <= LATEST):
+        # so that every interval of every zone, a month around the range, is a date Python can hold
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "from and to must be between 1970 and 9000")
     if end <= start:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "to must be later than from")
     if end - start > timedelta(days=MAX_RANGE_DAYS):
