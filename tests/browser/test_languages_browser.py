@@ -18,6 +18,8 @@ CATALOGUES = {
     "desk": [("lib/strings.js", "SHARED_STRINGS"), ("desk/strings.js", "DESK_STRINGS")],
     "supervisor": [("lib/strings.js", "SHARED_STRINGS"), ("supervisor/strings.js", "SUPERVISOR_STRINGS")],
     "admin": [("lib/strings.js", "SHARED_STRINGS"), ("admin/strings.js", "ADMIN_STRINGS")],
+    "login": [("lib/strings.js", "SHARED_STRINGS"), ("login-strings.js", "SIGN_IN_STRINGS")],
+    "password": [("lib/strings.js", "SHARED_STRINGS"), ("login-strings.js", "SIGN_IN_STRINGS")],
 }
 CLOCK_24H = re.compile(r"\d{2}:\d{2}")
 
@@ -182,4 +184,16 @@ async def test_the_admin_console_in_german(sb, browser):
     await expect(page.locator("#keys-status")).to_have_text(
         "Der Schlüssel „CRM“ ist angelegt: Kopieren Sie ihn jetzt, er wird nicht noch einmal angezeigt."
     )
+    assert problems == []
+
+
+async def test_the_sign_in_page_in_french(sb, browser):
+    page = await localised_page(browser, "fr-CA")
+    problems = page_problems(page)
+    await page.goto(f"{sb.node.base}/login?reason=signed_out")
+    await expect(page.locator("html")).to_have_attribute("lang", "fr")
+    await expect(page.get_by_role("heading")).to_have_text("Se connecter à Switchboard")
+    await expect(page.locator("#login-notice")).to_have_text("Vous êtes déconnecté.")
+    await page.get_by_role("button", name="Se connecter").click()
+    await expect(page.locator("#login-error")).to_have_text("Saisissez votre adresse e-mail.")
     assert problems == []
