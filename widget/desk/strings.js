@@ -233,6 +233,7 @@ export const DESK_STRINGS = {
     richCard: 'a card',
     richList: 'a list of cards',
     richMessage: 'a rich message',
+    richImage: 'Image: {url}',
   },
   de: {
     switchboardDesk: 'Switchboard Desk',
@@ -462,6 +463,7 @@ export const DESK_STRINGS = {
     richCard: 'eine Karte',
     richList: 'eine Liste von Karten',
     richMessage: 'eine Rich-Nachricht',
+    richImage: 'Bild: {url}',
   },
   fr: {
     switchboardDesk: 'Switchboard Desk',
@@ -691,5 +693,6 @@ export const DESK_STRINGS = {
     richCard: 'une carte',
     richList: 'une liste de cartes',
     richMessage: 'un message enrichi',
+    richImage: 'Image : {url}',
   },
 };
