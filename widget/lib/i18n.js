@@ -45,8 +45,6 @@ export function useCatalogue(...catalogues) {
   return language;
 }
 
-export function currentLanguage() { return language; }
-
 function isolated(value) {
   const text = String(value);
   return RIGHT_TO_LEFT_OR_EMBEDDING.test(text) ? '\u2068' + text + '\u2069' : text;
