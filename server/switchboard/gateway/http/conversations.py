@@ -94,10 +94,12 @@ async def may_read_as_context(s: Services, aid: str, conversation: dict[str, Any
     visitor = conversation["card"].get("visitor_id")
     if visitor is not None and await served_customer(s, aid, CustomerFilter(visitor=visitor)):
         return True
-    emails = {
+    emails = {  # as the email filter finds them: verified, and not of a customer the site signed in
         str(card["customer"]["email"]).lower()
         for card in conversation["sessions"]
-        if card.get("customer", {}).get("verified") and card["customer"].get("email")
+        if (customer := card.get("customer", {})).get("verified")
+        and customer.get("email")
+        and not customer.get("external_id")
     }
     for email in sorted(emails):
         if await served_customer(s, aid, CustomerFilter(email=email)):
