@@ -35,6 +35,10 @@ class LocalAddresses:
     def agent_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/agent"
 
+    @property
+    def bot_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/bot"
+
 
 class Client:
     """A WebSocket client holding every frame it received, waiting for frames by predicate."""

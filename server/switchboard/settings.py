@@ -182,6 +182,9 @@ class Settings:
     max_frame_bytes: int = setting(64 * 1024, "largest frame (else 1009)")
     frames_per_s: float = setting(20.0, "refill rate of each socket's frame bucket")
     frame_burst: int = setting(100, "size of that bucket", minimum=1)
+    bot_frames_per_s: float = setting(
+        500.0, "refill rate of a bot socket's frame bucket (a bot answers many chats on one socket; burst 5 s of it)"
+    )
     rate_limit_strikes: int = setting(
         50, "frames refused with `rate_limited` before the socket is closed with 1008", minimum=1
     )
@@ -223,6 +226,9 @@ class Settings:
     event_stream_keepalive_s: float = setting(15.0, "keepalive of `/api/v1/events/stream`")
     event_stream_clients: int = setting(100, "event streams one node serves at once")
     widget_dir: Path | None = setting(None, "the browser files", shown_default="beside the source, else `./widget`")
+    bot_absent_handoff_s: float = setting(
+        60.0, "a chat waits this long for its socket bot while no bot of that name is connected, then goes to its queue"
+    )
     webhook_timeout_s: float = setting(5.0, "one webhook delivery attempt, connecting and answering included")
     webhook_retry_base_s: float = setting(1.0, "first retry after this; each later one waits twice as long")
     webhook_retry_max_s: float = setting(3600.0, "longest wait between two attempts")

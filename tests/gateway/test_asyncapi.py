@@ -31,7 +31,7 @@ def tags(union: Any) -> set[str]:
     return {member.__struct_config__.tag for member in typing.get_args(union)}
 
 
-async def test_the_document_describes_every_command_and_frame_of_both_sockets(sb):
+async def test_the_document_describes_every_command_and_frame_of_every_socket(sb):
     async with httpx.AsyncClient(base_url=sb.node.base) as anonymous:  # public, like documentation
         response = await anonymous.get("/api/v1/asyncapi.json")
     assert response.status_code == 200
@@ -40,10 +40,12 @@ async def test_the_document_describes_every_command_and_frame_of_both_sockets(sb
     assert {name: c["address"] for name, c in document["channels"].items()} == {
         "customer": "/ws/customer",
         "agent": "/ws/agent",
+        "bot": "/ws/bot",
     }
     for channel, sent, received in (
         ("customer", f.CustomerCommand, f.CustomerFrame),
         ("agent", f.AgentCommand, f.AgentFrame),
+        ("bot", f.BotCommand, f.BotFrame),
     ):
         for direction, union, action in (("sends", sent, "receive"), ("receives", received, "send")):
             operation = document["operations"][f"{channel}_{direction}"]

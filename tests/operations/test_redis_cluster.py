@@ -590,3 +590,23 @@ async def test_on_a_cluster_a_supervisor_barges_in_and_whispers(on_cluster):
     refused = await sue.request({"type": "message", "conversation_id": cid, "text": "gone"})
     assert refused["code"] == "forbidden"
     assert customer.received("note") == []
+
+
+async def test_on_a_cluster_a_bot_on_another_node_talks_first_and_hands_off(on_cluster):
+    """The bot stage's `bot` reaches the conversation's own shard, where the message path reads
+    it, and the bot's channel is a sharded one like any other."""
+    sb = await on_cluster()
+    other = await on_cluster()
+    await sb.queue("support", bot={"name": "greeter"})
+    alice = await sb.available_agent("alice")
+    bot = await Client.connect(other.node.bot_url)
+    await bot.send({"type": "hello", "api_key": ADMIN_TOKEN, "name": "greeter"})
+    await bot.expect("welcome")
+    customer, _ = await sb.customer()
+    cid = (await customer.ok({"type": "start_chat", "queue": "support", "text": "Hi bot"}))["conversation_id"]
+    assert (await bot.expect("message", conversation_id=cid))["text"] == "Hi bot"
+    await bot.ok({"type": "message", "conversation_id": cid, "text": "Hi human"})
+    await customer.expect("message", text="Hi human")
+    await bot.ok({"type": "handoff", "conversation_id": cid, "summary": "said hi"})
+    assert (await alice.expect("offer", conversation_id=cid))["summary"] == "said hi"
+    await bot.close()

@@ -2,6 +2,7 @@
 // satisfaction survey) and proactive invitations. switchboard.js imports it and calls
 // start(); see widget/README.md for what it does and docs/protocol.md for the frames.
 import { attachmentView, FILE_WORDS, fileControls } from './attachments.js';
+import { botStage } from './bot.js';
 import { customerConnection } from './connection.js';
 import { element } from './elements.js';
 import { currentPage, followJourney } from './journey.js';
@@ -16,7 +17,7 @@ import { transcript as createTranscript } from './transcript.js';
 // Frames may arrive slightly out of seq order: a resume asks again for the last few.
 const RESUME_WINDOW = 20;
 // Where a card's status puts the panel.
-const PHASE_OF_STATUS = { waiting: 'queued', offered: 'queued', active: 'connected', conference: 'connected' };
+const PHASE_OF_STATUS = { bot: 'queued', waiting: 'queued', offered: 'queued', active: 'connected', conference: 'connected' };
 const COMPOSER_MAX_HEIGHT_PX = 140;
 const TYPING_IDLE_MS = 3000; // typing stops being announced after this long without a key
 const TYPING_LOST_STOP_MS = 15_000; // an agent's "typing" whose "stop" got lost
@@ -88,6 +89,7 @@ export function start(host, early) {
   const status = element('p', { cls: 'status', role: 'status' });
 
   const prechat = prechatForm({ config, translate, onSubmit: startChat });
+  const bot = botStage({ translate, request: (frame) => request(frame, true), onRefused: showNotice, onChange: renderStatus });
 
   const csat = element('div', { cls: 'csat', hidden: true });
   const newChatButton = element('button', { cls: 'btn alt newchat', hidden: true, onclick: newChat }, translate('newChat'));
@@ -121,7 +123,7 @@ export function start(host, early) {
   ]);
   const panel = element('section', {
     cls: 'panel', id: 'sb-panel', role: 'dialog', 'aria-labelledby': 'sb-title', hidden: true,
-  }, [header, confirmBar, status, scroller, typing, composer]);
+  }, [header, confirmBar, status, bot.bar, scroller, typing, composer]);
   host.container.prepend(invite, panel);
   const fileWords = Object.fromEntries(FILE_WORDS.map((key) => [key, translate(key)]));
   const files = fileControls({
@@ -153,6 +155,9 @@ export function start(host, early) {
       waitMs = null;
     }
     notice = '';
+    if (next !== 'queued') {
+      bot.leave();
+    }
     if (!live) {
       hideConfirm(false);
       agents.clear();
@@ -191,7 +196,7 @@ export function start(host, early) {
     let text = notice;
     if (offline && conversationId) {
       text = translate('offline');
-    } else if (!text && phase === 'queued') {
+    } else if (!text && phase === 'queued' && !bot.active) {
       text = queueStatus();
     }
     if (status.textContent !== text) {
@@ -301,6 +306,7 @@ export function start(host, early) {
     if (card.csat) {
       rated.add(card.session_id);
     }
+    bot.follow(card);
     const cardPhase = PHASE_OF_STATUS[card.status] || 'ended';
     if (cardPhase !== phase) {
       setPhase(cardPhase);
@@ -313,6 +319,7 @@ export function start(host, early) {
     pageSent = true;
     if (welcome.queue) {
       prechat.useQueueFields(welcome.queue.prechat_fields);
+      bot.useQueue(welcome.queue);
       const away = welcome.queue.available === false && welcome.queue.offline !== 'refuse';
       prechat.setAway(away, welcome.queue.opens_at, (ms) => dayAndTime.format(ms));
     }
@@ -402,6 +409,7 @@ export function start(host, early) {
     } else if (frame.type === 'chat.queued') {
       sessionId = frame.session_id || sessionId;
       notice = '';
+      bot.leave(); // handed to the queue's agents
       if (phase !== 'queued') {
         setPhase('queued');
       }
@@ -670,7 +678,9 @@ export function start(host, early) {
     }
     setStarting(true);
     try {
-      begin(await request(frame, true));
+      const ack = await request(frame, true);
+      begin(ack);
+      bot.started(ack);
       prechat.clearQuestion();
     } catch (error) {
       if (!(error.field && prechat.markField(error.field, error.message))) {

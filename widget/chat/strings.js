@@ -3,6 +3,9 @@
 const STRINGS = {
   en: {
     title: 'Chat with us',
+    bot: 'our assistant',
+    botWith: 'You are chatting with {name}',
+    talkToPerson: 'Talk to a person',
     close: 'Close chat',
     intro: 'Hi! Tell us who you are and we will connect you with our team.',
     name: 'Name',
@@ -67,6 +70,9 @@ const STRINGS = {
   },
   de: {
     title: 'Chatten Sie mit uns',
+    bot: 'unserem Assistenten',
+    botWith: 'Sie chatten mit {name}',
+    talkToPerson: 'Mit einem Menschen sprechen',
     close: 'Chat schließen',
     intro: 'Hallo! Sagen Sie uns, wer Sie sind, und wir verbinden Sie mit unserem Team.',
     email: 'E-Mail',
@@ -130,6 +136,9 @@ const STRINGS = {
   },
   fr: {
     title: 'Discutez avec nous',
+    bot: 'notre assistant',
+    botWith: 'Vous discutez avec {name}',
+    talkToPerson: 'Parler à une personne',
     close: 'Fermer le chat',
     intro: 'Bonjour ! Dites-nous qui vous êtes et nous vous mettrons en contact avec l’équipe.',
     name: 'Nom',

@@ -122,6 +122,21 @@ header .x {
   border-bottom: 1px solid var(--line);
 }
 
+.botbar {
+  display: flex;
+  gap: 8px;
+  align-items: center;
+  justify-content: space-between;
+  padding: 8px 16px;
+  font-size: 13px;
+  background: var(--soft);
+  border-bottom: 1px solid var(--line);
+}
+
+.botbar[hidden] {
+  display: none;
+}
+
 .typing {
   padding-top: 2px;
   font-style: italic;

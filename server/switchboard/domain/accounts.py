@@ -45,6 +45,7 @@ class UserRole(StrEnum):
 class ApiKeyScope(StrEnum):
     ADMIN = "admin"  # does what the admin token does
     READ = "read"  # may only read (GET)
+    BOT = "bot"  # may only connect to the bot socket `/ws/bot`
 
 
 class NewUser(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, TypeVar
 import msgspec
 
 from .attachments import AttachmentLimits
+from .bots import BotConfig
 from .errors import ErrorCode, SwitchboardError
 from .frames import Tag
 from .frames.incoming import ChatPriority
@@ -117,6 +118,8 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: whether a customer may ask for its conversation's transcript by email; "always": it
     #: also goes by itself at the end of the chat to the email the customer gave
     send_transcript: Literal["never", "on_request", "always"] = "on_request"
+    #: a bot in front: each new webchat talks to it first, until it hands off (domain/bots.py)
+    bot: BotConfig | None = None
 
     def __post_init__(self) -> None:
         check_field_names(self.prechat_fields)

@@ -19,6 +19,7 @@ from ..store.router import Router
 from ..store.scripts import remove_other_versions
 from . import api_reference
 from .agent import AgentSocket
+from .bot_socket import BotSocket
 from .customer import CustomerSocket
 from .http import exception_handlers
 from .http import routes as http_routes
@@ -78,6 +79,8 @@ def create_app(settings: Settings) -> Starlette:
             await running.enter_async_context(services.collector)
             await running.enter_async_context(services.archiver)
             await running.enter_async_context(services.audit_backlog)
+            await running.enter_async_context(services.bots)
+            await running.enter_async_context(services.bot_webhooks)
             yield
 
     async def customer_socket(websocket: WebSocket) -> None:
@@ -86,10 +89,14 @@ def create_app(settings: Settings) -> Starlette:
     async def agent_socket(websocket: WebSocket) -> None:
         await AgentSocket(websocket, services).run()
 
+    async def bot_socket(websocket: WebSocket) -> None:
+        await BotSocket(websocket, services).run()
+
     app = Starlette(
         routes=[
             WebSocketRoute("/ws/customer", customer_socket),
             WebSocketRoute("/ws/agent", agent_socket),
+            WebSocketRoute("/ws/bot", bot_socket),
             *http_routes,
             *single_sign_on_pages,
             *api_reference.routes,

@@ -16,6 +16,7 @@ import msgspec
 
 from ..domain import frames as f
 from ..domain.admission import Hold, hold_for_hours, origin_allowed, queue_origins
+from ..domain.bots import CUSTOMER_ASKED_SUMMARY
 from ..domain.config import QueueConfig
 from ..domain.errors import ErrorCode, SwitchboardError
 from ..domain.hours import open_now
@@ -31,6 +32,7 @@ from ..store.errors import ConversationEnded
 from ..store.results import ChatStarted, MessagePosted
 from ..store.router import Router
 from .auth import new_id
+from .bot_webhook import WebhookBots
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +53,14 @@ class CustomerChats:
         record: RecordReads,
         node_origins: Collection[str] | None,
         text_limit: int,
+        bot_webhooks: WebhookBots,
     ) -> None:
         self._router = router
         self._directory = directory
         self._record = record
         self._node_origins = node_origins
         self._text_limit = text_limit
+        self._bot_webhooks = bot_webhooks
 
     async def may_connect(self, site: Site) -> bool:
         """The node's allowed origins, pages it served, and any site a queue allows (which
@@ -119,6 +123,8 @@ class CustomerChats:
         if left_message:
             channel = Channel.MESSAGING.value
         hold = await self._admit(command.queue, channel, site, config)
+        # a queue's bot talks with the customer first, while its team could answer the chat at once
+        bot = config.bot if config is not None and not left_message and hold.until is None else None
         result = await self._router.start_chat(
             visitor_id=visitor_id,
             conversation_id=new_id("c"),
@@ -134,7 +140,10 @@ class CustomerChats:
             hold_until=hold.until,
             closed_message=hold.closed_message,
             verified=identity is not None,
+            bot_stage=bot is not None,
         )
+        if bot is not None and bot.is_webhook and "seq" in result:
+            self._bot_webhooks.customer_wrote(result["conversation_id"], result["seq"])
         if left_message:
             result["left_message"] = True
             if hold.until is not None:
@@ -173,6 +182,8 @@ class CustomerChats:
                 client_msg_id,
                 extras={"choice": choice.value, "reply_to": choice.reply_to} if choice else None,
             )
+            if result.get("bot_hook"):
+                self._bot_webhooks.customer_wrote(conversation_id, result["seq"])
         except ConversationEnded:
             queue, channel = await self._directory.conversation_route(conversation_id)
             hold = await self._admit(queue, channel, site)
@@ -193,6 +204,11 @@ class CustomerChats:
                 closed_message=hold.closed_message,
             )
         return result
+
+    async def request_agent(self, conversation_id: str) -> dict[str, Any]:
+        """The customer asks its bot for a person: the chat leaves the bot stage for its queue."""
+        handed = await self._router.handoff(conversation_id, "", CUSTOMER_ASKED_SUMMARY)
+        return {"conversation_id": handed["conversation_id"], "session_id": handed["session_id"]}
 
     async def accept_invite(
         self, visitor_id: str, invite_id: str, language: str, site: Site, identity: IdentityClaims | None = None

@@ -167,6 +167,8 @@ class CustomerSocket(ClientSocket):
             case f.RequestTranscript():
                 cid = current_conversation(self.conversation_id)
                 return await self.services.transcripts.send(cid, command.email, self._sender_host())
+            case f.RequestAgent():
+                return await self.services.chats.request_agent(current_conversation(self.conversation_id))
             case f.Csat():
                 return await router.csat(self.visitor_id, command.rating, command.comment or "")
             case f.CustomerHello():
@@ -192,6 +194,8 @@ async def widget_queue(directory: Directory, qid: str, config: QueueConfig) -> f
     hours = config.business_hours
     is_open_now = open_now(hours, now)
     queue = f.WidgetQueue(id=qid, prechat_fields=config.prechat_fields, offline=config.offline)
+    if config.bot is not None:
+        queue.bot_name = config.bot.display_name
     queue.available = is_open_now and await directory.queue_staffed(qid)
     if not is_open_now and hours is not None and (opens := next_opening(hours, now)) is not None:
         queue.opens_at = opens

@@ -57,8 +57,9 @@ class FrameRate:
 
     __slots__ = ("bucket", "limit", "strikes")
 
-    def __init__(self, settings: Settings) -> None:
-        self.bucket = TokenBucket(settings.frames_per_s, settings.frame_burst)
+    def __init__(self, settings: Settings, per_s: float | None = None, burst: int | None = None) -> None:
+        """The settings' budget, or `per_s` and `burst` (a bot socket's)."""
+        self.bucket = TokenBucket(per_s or settings.frames_per_s, burst or settings.frame_burst)
         self.strikes = 0
         self.limit = settings.rate_limit_strikes
 

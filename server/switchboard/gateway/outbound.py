@@ -69,6 +69,19 @@ class PublicOnlyTransport(httpx.AsyncHTTPTransport):
         )
 
 
+def outbound_client(timeout_s: float, allow_private: bool, user_agent: str, max_connections: int) -> httpx.AsyncClient:
+    """A client for user-given URLs: no redirects followed, and (unless the deployment allows
+    private receivers) connections to public addresses only."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections // 2)
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        timeout=httpx.Timeout(timeout_s),
+        limits=limits,
+        headers={"User-Agent": user_agent},
+        transport=None if allow_private else PublicOnlyTransport(limits),
+    )
+
+
 async def refuse_private(url: str) -> None:
     """`400` for a URL whose host is, or resolves to, an address that is not public."""
     parts = urlsplit(url)

@@ -37,6 +37,8 @@ from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
 from .auth import Signer
+from .bot_socket import BotAttendance
+from .bot_webhook import WebhookBots
 from .chats import CustomerChats
 from .event_history import EventHistory
 from .hub import Hub
@@ -110,6 +112,8 @@ class Services:
     mailer: Mailer  # invitations and password resets by email
     transcripts: TranscriptMail  # a customer's transcript by email
     transcripts_at_the_end: TranscriptsAtTheEnd  # and by itself at the end where its queue says so
+    bots: BotAttendance  # the socket bots of this node, and the chats of bots that are away
+    bot_webhooks: WebhookBots  # the webhook bots asked about customer messages
 
 
 def build_services(settings: Settings) -> Services:
@@ -138,6 +142,7 @@ def build_services(settings: Settings) -> Services:
     event_history = EventHistory(figures, directory, record)
     mailer = Mailer.of(settings.smtp_url, settings.smtp_from, settings.smtp_timeout_s)
     transcripts = TranscriptMail(router, directory, TranscriptRequests(redis, keys), mailer)
+    bot_webhooks = WebhookBots(router, directory, settings)
 
     async def register_sockets_again() -> None:
         for client in list(local.sockets):
@@ -163,7 +168,9 @@ def build_services(settings: Settings) -> Services:
         gate=Gate(settings, HandshakeCounter(redis, keys).count),
         metrics=Metrics(local.sockets, settings.node_id, figures, router.archive_backlog),
         collector=Collector(settings.gc_freeze_interval_s, settings.gc_full_interval_s),
-        chats=CustomerChats(router, directory, record, settings.allowed_origins, settings.customer_text_limit),
+        chats=CustomerChats(
+            router, directory, record, settings.allowed_origins, settings.customer_text_limit, bot_webhooks
+        ),
         database=database,
         record=record,
         privacy=PrivacyRequests(router, directory, privacy),
@@ -191,4 +198,6 @@ def build_services(settings: Settings) -> Services:
         mailer=mailer,
         transcripts=transcripts,
         transcripts_at_the_end=TranscriptsAtTheEnd(EndedSessions(redis, keys), directory, transcripts, settings),
+        bots=BotAttendance(router, settings.bot_absent_handoff_s),
+        bot_webhooks=bot_webhooks,
     )

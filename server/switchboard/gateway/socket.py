@@ -263,7 +263,7 @@ class ClientSocket:
 
     async def _receive_loop(self, writer: asyncio.Task[None]) -> None:
         receive = self.ws.receive
-        rate = FrameRate(self.settings)
+        rate = self.frame_rate()
         while not writer.done():
             try:
                 message = await receive()
@@ -313,6 +313,10 @@ class ClientSocket:
         except Exception:
             log.exception("%s %s: %s failed", self.role, self.conn_id, type(command).__name__)
             self.error(ref, ErrorCode.INTERNAL, "internal error")
+
+    def frame_rate(self) -> FrameRate:
+        """This socket's frame budget: the settings' (a bot socket has its own)."""
+        return FrameRate(self.settings)
 
     def _ref_of(self, message: Mapping[str, Any]) -> str | None:
         try:

@@ -29,7 +29,7 @@ from ..domain.errors import SwitchboardError
 from ..settings import Settings
 from ..store.clock import now_ms
 from ..store.webhooks import Job, NoGroup, WebhookStore
-from .outbound import PublicOnlyTransport
+from .outbound import outbound_client
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +72,8 @@ class WebhookDispatcher(Background):
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT // 2)
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=httpx.Timeout(self._timeout_s),
-            limits=limits,
-            headers={"User-Agent": USER_AGENT},
-            # a receiver inside one's own network only when the deployment says so
-            transport=None if self._allow_private else PublicOnlyTransport(limits),
-        )
+        # a receiver inside one's own network only when the deployment says so
+        self._client = outbound_client(self._timeout_s, self._allow_private, USER_AGENT, MAX_IN_FLIGHT)
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="webhook-reader"),
             asyncio.create_task(self._send_loop(), name="webhook-sender"),

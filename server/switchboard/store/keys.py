@@ -281,6 +281,20 @@ class Keys:
         return f"{{{self.prefix}:search}}:*"
 
     # pub/sub
+    # the bot stage (lua/includes/bots.lua)
+    @property
+    def bots(self) -> str:
+        """The names of the socket bots that have had conversations."""
+        return self._r("bots")
+
+    def bot_conversations(self, name: str) -> str:
+        """The conversations in a socket bot's stage, scored by when they entered it."""
+        return self._r("bot", name, "convs")
+
+    def bot_seen(self, name: str) -> str:
+        """When a socket of the bot was last seen connected (ms)."""
+        return self._r("bot", name, "seen")
+
     def channel(self, recipient: str) -> str:
         """`recipient` is "a:<agent id>" or "v:<visitor id>". The recipient is the
         channel's hash tag: on Redis Cluster, sharded pub/sub spreads the channels."""

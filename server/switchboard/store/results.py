@@ -17,6 +17,8 @@ class MessagePosted(TypedDict):
     seq: int
     #: the client_msg_id was seen before: nothing was appended
     duplicate: NotRequired[bool]
+    #: a customer's message in a webhook bot's stage: the gateway POSTs it to the bot
+    bot_hook: NotRequired[bool]
 
 
 class ChatStarted(TypedDict):

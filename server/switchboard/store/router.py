@@ -11,6 +11,7 @@ from .admin_commands import AdminCommands
 from .agent_commands import AgentCommands
 from .archive import ArchiveCommands
 from .automation_commands import AutomationCommands
+from .bot_stage import BotStageReads
 from .customer_commands import CustomerCommands
 from .erasure import ErasureCommands
 from .history import HistoryReads
@@ -25,6 +26,7 @@ class Router(
     AgentCommands,
     StepInCommands,
     AutomationCommands,
+    BotStageReads,
     AdminCommands,
     TimerCommands,
     Views,

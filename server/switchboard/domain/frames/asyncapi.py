@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from ..errors import CloseCode, ErrorCode
-from . import incoming, outgoing
+from . import bot, incoming, outgoing
 
 SUBPROTOCOLS = {
     "switchboard.v1.json": "JSON text frames (the default when no subprotocol is asked for)",
@@ -25,6 +25,7 @@ SUBPROTOCOLS = {
 CHANNELS: dict[str, tuple[str, Any, Any]] = {
     "customer": ("/ws/customer", incoming.CustomerCommand, outgoing.CustomerFrame),
     "agent": ("/ws/agent", incoming.AgentCommand, outgoing.AgentFrame),
+    "bot": ("/ws/bot", bot.BotCommand, bot.BotFrame),
 }
 
 
@@ -37,7 +38,7 @@ def _tag(struct: type[msgspec.Struct]) -> str:
 
 
 def document(version: str) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of `/ws/customer` and `/ws/agent`."""
+    """The AsyncAPI 3.0 document of `/ws/customer`, `/ws/agent` and `/ws/bot`."""
     unions = [union for _, sent, received in CHANNELS.values() for union in (sent, received)]
     _, schemas = msgspec.json.schema_components(unions, ref_template="#/components/schemas/{name}")
     messages: dict[str, Any] = {}
@@ -76,7 +77,7 @@ def document(version: str) -> dict[str, Any]:
             "title": "Switchboard sockets",
             "version": version,
             "description": (
-                "The customer's and the agent's WebSocket. Every frame is an object with a `type`; a "
+                "The customer's, the agent's and the bot's WebSocket. Every frame is an object with a `type`; a "
                 "command may carry a `ref`, echoed by its `ack` or `error`. Ordering, resume and delivery "
                 "guarantees are in docs/protocol.md."
             ),

@@ -120,6 +120,10 @@ class RequestTranscript(Command, tag="request_transcript"):
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
 
 
+class RequestAgent(Command, tag="request_agent"):
+    """The customer talking to a queue's bot asks for a person: the chat leaves the bot stage."""
+
+
 CustomerCommand = (
     CustomerHello
     | PageView
@@ -132,6 +136,7 @@ CustomerCommand = (
     | DismissInvite
     | Csat
     | RequestTranscript
+    | RequestAgent
 )
 
 
@@ -350,6 +355,7 @@ __all__ = [
     "Read",
     "Reassign",
     "Ref",
+    "RequestAgent",
     "RequestHelp",
     "RequestTranscript",
     "Resume",

@@ -325,6 +325,8 @@ class WidgetQueue(Part):
     offline: str = "leave_message"
     #: the queue's next opening, while it is closed
     opens_at: int | UnsetType = UNSET
+    #: the name of the queue's bot, which a new chat talks to first (absent: no bot)
+    bot_name: str | UnsetType = UNSET
 
 
 class CustomerWelcome(Frame, tag="welcome"):

@@ -167,7 +167,7 @@ async def upload_attachment(request: Request) -> Response:
     expires = url_expiry(s.settings)
     ref = url_signer(s.settings).ref(stored.id, name, stored.size, media_type, thumbnail is not None, expires)
     try:
-        await s.router.post_message(
+        posted = await s.router.post_message(
             cid,
             uploader.role,
             uploader.id,
@@ -175,6 +175,8 @@ async def upload_attachment(request: Request) -> Response:
             name,
             extras={"attachment": msgspec.to_builtins(ref)},
         )
+        if posted.get("bot_hook"):  # a file sent to a webhook bot: it hears of it as of any message
+            s.bot_webhooks.customer_wrote(cid, posted["seq"])
     except ConversationEnded:
         await files.forget(stored.id)
         raise SwitchboardError(ErrorCode.FORBIDDEN, "the chat has ended") from None

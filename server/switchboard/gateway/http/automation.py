@@ -10,16 +10,15 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...domain.bots import Attributes, Summary
 from ...domain.config import decode_config
-from ...domain.frames.incoming import ChatPriority, CustomerInfo, Id, ShortText, Tag
+from ...domain.frames.incoming import ChatPriority, CustomerInfo, Id, Tag
 from ...domain.states import Channel
 from ..auth import new_id
 from .common import JSON, path_id, read_body, services_of
 from .guards import requires_admin
 from .openapi import ApiRoute, Operation
 
-Attributes = Annotated[dict[Annotated[str, msgspec.Meta(max_length=64)], ShortText], msgspec.Meta(max_length=32)]
-Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 LineText = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 

@@ -112,7 +112,9 @@ async def _resolve(request: Request) -> Principal | None:
             key = await services.accounts.key_by_hash(secret_hash(token))
             if key is None:
                 return None
-            return Principal(Caller.API_KEY, f"key:{key.id}", admin=True, read_only=key.scope is ApiKeyScope.READ)
+            # a bot key is for the bot socket only: over HTTP it is no admin
+            admin = key.scope is not ApiKeyScope.BOT
+            return Principal(Caller.API_KEY, f"key:{key.id}", admin=admin, read_only=key.scope is ApiKeyScope.READ)
         aid = await agent_of(services, given)
         return None if aid is None else Principal(Caller.AGENT_TOKEN, f"agent:{aid}", admin=False, agent=aid)
     secret = request.cookies.get(SESSION_COOKIE)

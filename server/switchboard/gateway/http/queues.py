@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -77,10 +79,25 @@ async def put_queue(request: Request) -> Response:
     return JSON((await s.router.queue_views([qid]))[0])
 
 
+def _shown_to(request: Request, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Queues as the caller may see them: a read-only API key never sees a webhook bot's
+    signing secret, with which it could send the bot requests as if from this server."""
+    principal = request.state.principal
+    if principal is None or not principal.read_only:
+        return views
+    shown = []
+    for view in views:
+        bot = view.get("bot")
+        if isinstance(bot, dict) and "secret" in bot:
+            view = {**view, "bot": {k: v for k, v in bot.items() if k != "secret"}}
+        shown.append(view)
+    return shown
+
+
 @requires_admin
 async def list_queues(request: Request) -> Response:
     s = services_of(request)
-    return JSON({"queues": await s.router.queue_views(await s.directory.queue_ids())})
+    return JSON({"queues": _shown_to(request, await s.router.queue_views(await s.directory.queue_ids()))})
 
 
 @requires_admin
@@ -88,7 +105,7 @@ async def get_queue(request: Request) -> Response:
     views = await services_of(request).router.queue_views([path_id(request, "queue")])
     if not views:
         raise SwitchboardError(ErrorCode.NOT_FOUND, "no such queue")
-    return JSON(views[0])
+    return JSON(_shown_to(request, views)[0])
 
 
 @requires_admin

@@ -10,6 +10,7 @@
 --- @include "includes/conversations"
 --- @include "includes/cards"
 --- @include "includes/routing"
+--- @include "includes/bots"
 local cid, qid, summary, added = ARGV[5], ARGV[6], ARGV[7], cjson.decode(ARGV[8])
 local c = redis.call('HMGET', cv(cid), 'visitor', 'open', 'session')
 if not c[1] then return refuse('not_found', 'no such conversation') end
@@ -31,6 +32,7 @@ local score = Queues.entry_score(q, priority, NOW)
 redis.call('HSET', k(KEY.session, sid), 'queue', qid, 'priority', priority, 'score', score,
   'queued_at', NOW, 'entered_at', NOW, 'attributes', cjson.encode(attributes),
   'summary', summary ~= '' and summary or (s.summary or ''), 'handed_off_at', NOW)
+Bots.leave(cid, sid, 'handed_off')
 Queues.enqueue(sid, qid, score, NOW)
 Queues.arm_waiting_deadlines(sid, qid, q, NOW, true)
 lifecycle({type = 'session.handed_off', conversation_id = cid, session_id = sid, queue = qid,

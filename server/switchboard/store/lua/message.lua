@@ -18,7 +18,7 @@
 --         for the caller to SPUBLISH (Redis Cluster: a script may only publish to
 --         channels of its own slot)
 -- Roles "bot" and "system" (the conversations API) may write while the session is open.
--- Returns {ok = {message_id, seq}} (and with ARGV[10] "0": payload, channels) or
+-- Returns {ok = {message_id, seq, bot_hook?}} (and with ARGV[10] "0": payload, channels) or
 -- {err = {code, message}}; {err = {code = "ended"}} tells the caller to open a new
 -- session (a customer writing after the end).
 local conv, log, cmids = KEYS[1], KEYS[2], KEYS[3]
@@ -45,7 +45,8 @@ local function choice_label(rich, value)
   return nil
 end
 
-local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors', 'served', 'barged')
+local c = redis.call('HMGET', conv, 'visitor', 'agents', 'open', 'seq', 'monitors', 'served', 'barged', 'bot',
+  'bot_hook')
 if not c[1] then return cjson.encode({err = {code = 'not_found', message = 'no such conversation'}}) end
 local agents = ' ' .. (c[2] or '') .. ' '
 local cid = string.match(conv, ':c:{(.*)}$')
@@ -69,6 +70,10 @@ elseif role == 'supervisor' then
   if c[3] ~= '1' then return cjson.encode({err = {code = 'conflict', message = 'the conversation is not live'}}) end
 elseif role == 'bot' or role == 'system' then
   if c[3] ~= '1' then return cjson.encode({err = {code = 'conflict', message = 'the session has ended'}}) end
+  -- a socket bot (its name the sender) writes only while the conversation is in its bot stage
+  if role == 'bot' and sender ~= '' and (c[8] or '') ~= sender then
+    return cjson.encode({err = {code = 'conflict', message = 'the conversation is not in your bot stage'}})
+  end
 elseif not string.find(agents, ' ' .. sender .. ' ', 1, true)
   -- an agent that served the conversation may still add notes after its session ended
   and not (kind == 'note' and string.find(' ' .. (c[6] or '') .. ' ', ' ' .. sender .. ' ', 1, true))
@@ -112,11 +117,17 @@ if audience == 'all' then channels[1] = P .. ':push:{v:' .. c[1] .. '}' end
 for a in string.gmatch((c[2] or '') .. ' ' .. (c[5] or ''), '%S+') do
   channels[#channels + 1] = P .. ':push:{a:' .. a .. '}'
 end
+-- in the bot stage the customer's words go to its socket bot too (includes/bots.lua)
+local to_bot = role == 'customer' and kind == 'message'
+if to_bot and (c[8] or '') ~= '' then channels[#channels + 1] = P .. ':push:{b:' .. c[8] .. '}' end
+local ok = {message_id = message_id, seq = seq}
+-- a webhook bot's: the gateway POSTs the message to it (gateway/bot_webhook.py)
+if to_bot and c[9] == '1' then ok.bot_hook = true end
 if role == 'agent' and not string.find(agents, ' ' .. sender .. ' ', 1, true) and not monitoring then
   channels[#channels + 1] = P .. ':push:{a:' .. sender .. '}' -- a note after the end: its own tabs too
 end
 if not publish_here then
-  return cjson.encode({ok = {message_id = message_id, seq = seq}, payload = payload, channels = channels})
+  return cjson.encode({ok = ok, payload = payload, channels = channels})
 end
 for _, channel in ipairs(channels) do redis.call('PUBLISH', channel, payload) end
-return cjson.encode({ok = {message_id = message_id, seq = seq}})
+return cjson.encode({ok = ok})

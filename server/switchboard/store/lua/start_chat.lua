@@ -14,6 +14,7 @@
 -- ARGV[21] "1": the host site vouched for the customer (a signed identity)
 -- ARGV[22] "bot": the session starts in the bot stage (status `bot`): in its queue
 --          but not waiting in it, offered to nobody until `handoff`
+--          (a queue with a `bot` sends the customer's messages to it: includes/bots.lua)
 -- ARGV[23] what a bot says of the chat so far ("" none): shown with its offer and card
 --- @include "includes/call"
 --- @include "includes/metrics"
@@ -22,6 +23,7 @@
 --- @include "includes/conversations"
 --- @include "includes/cards"
 --- @include "includes/routing"
+--- @include "includes/bots"
 local vid, cid, sid = ARGV[5], ARGV[6], ARGV[7]
 local hold_until, closed_message = tonumber(ARGV[17]), ARGV[18]
 if hold_until and hold_until <= NOW then hold_until = nil end
@@ -108,6 +110,9 @@ if hold_until then
   Deadline.arm('step:' .. sid .. ':0', hold_until) -- routes it at the opening
 end
 
+local bot_recipients = {}
+if in_bot_stage then bot_recipients = Bots.enter(cid, sid, qid, q, hgetall(k(KEY.session, sid))) end
+
 local message_op = nil
 if text ~= '' then
   local name = Cards.customer_of({customer = customer}).name
@@ -117,7 +122,7 @@ if text ~= '' then
     message.client_msg_id = cmid
     index = 'customer:' .. vid .. ':' .. cmid
   end
-  message_op = Conversations.append(cid, message, {'v:' .. vid}, 'all', index)
+  message_op = Conversations.append(cid, message, {'v:' .. vid, unpack(bot_recipients)}, 'all', index)
 end
 
 if hold_until then Conversations.system_message(cid, closed_message, {'v:' .. vid}) end

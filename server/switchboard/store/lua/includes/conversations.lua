@@ -23,7 +23,9 @@ end
 -- Fields of the routing record that the message path reads from its replica.
 -- `served`: every agent ever connected to it, who may still add notes after the end;
 -- `barged`: the supervisors who joined it (includes/step_in), who may write to the customer.
-local REPLICATED = {visitor = true, agents = true, monitors = true, open = true, served = true, barged = true}
+-- `bot`, `bot_hook`: where the customer's messages go in the bot stage (includes/bots.lua).
+local REPLICATED = {visitor = true, agents = true, monitors = true, open = true, served = true, barged = true,
+  bot = true, bot_hook = true}
 
 -- Sets fields of a conversation's routing record and of its replica.
 -- Conversation ops: the outbox {sb}:outbox:<cid> is a list of JSON ops, each

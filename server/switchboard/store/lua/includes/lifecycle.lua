@@ -9,6 +9,7 @@
 --- @include "includes/cards"
 --- @include "includes/routing"
 --- @include "includes/side_offers"
+--- @include "includes/bots"
 
 local Lifecycle = {}
 
@@ -88,6 +89,7 @@ function Lifecycle.end_session(sid, reason, detail)
     end
   end
   Deadline.disarm('inact:' .. sid)
+  if s.status == 'bot' then Bots.leave(s.conv, sid, 'ended') end
   local to = Conversations.audience(s.conv, true)
   Conversations.update_conversation(s.conv, {open = '0', agents = '', barged = ''})  -- supervisors too
   Conversations.append(s.conv, {type = 'chat.ended', session_id = sid, reason = reason}, to)
