@@ -7,21 +7,16 @@
  * text is set as text. The session cookie is HttpOnly: this page never sees it. */
 
 import { $, setText } from './lib/dom.js';
+import { formatTime, t, translatePage, useCatalogue } from './lib/i18n.js';
+import { SIGN_IN_STRINGS } from './login-strings.js';
 import { LOGIN_REASONS, PASTE_HASH } from './lib/session.js';
 
 // Where each role goes when no `next` says otherwise.
 const ROLE_HOMES = { agent: '/desk', supervisor: '/supervisor', admin: '/admin' };
-const NOTICES = {
-  [LOGIN_REASONS.ENDED]: 'Your session has ended: you were signed out (here or elsewhere), or an administrator ' +
-    'disabled your account. Sign in again.',
-  [LOGIN_REASONS.SIGNED_OUT]: 'You are signed out.',
-};
+// The catalogue keys of the notices, by the reason a page sent its user here.
+const NOTICES = { [LOGIN_REASONS.ENDED]: 'sessionEnded', [LOGIN_REASONS.SIGNED_OUT]: 'youAreSignedOut' };
 const ONCE_HASH = '#once=';
 const PASTE_PAGES = new Set(['/desk', '/supervisor']);
-const WRONG = 'Wrong email or password.';
-const CODE_NEEDED = 'Enter the authentication code of your authenticator app.';
-const CODE_WRONG = 'Wrong or already used authentication code. Enter the current one.';
-const UNREACHABLE = 'The server cannot be reached. Check your connection and try again.';
 
 /** `raw` when it is a path of this site (`/desk`, `/supervisor?x=1`), else null: no open redirect
  * (`//evil.example`, `/\evil.example`, `https://evil.example` and control characters are refused). */
@@ -64,8 +59,8 @@ function proceed(user) {
 /** A sign-in refused for a while (429): says until when, and keeps the button off until then. */
 function throttled(answer) {
   const seconds = Math.max(1, parseInt(answer.headers.get('Retry-After') || '', 10) || 1);
-  const until = new Date(Date.now() + seconds * 1000).toLocaleTimeString();
-  showError(`Too many failed sign-ins. Try again in ${seconds} ${seconds === 1 ? 'second' : 'seconds'} (at ${until}).`);
+  const until = formatTime(Date.now() + seconds * 1000, { second: '2-digit' });
+  showError(t(seconds === 1 ? 'throttledOne' : 'throttledMany', { n: seconds, until }));
   submit.disabled = true;
   clearTimeout(waitTimer);
   waitTimer = setTimeout(() => { submit.disabled = false; }, seconds * 1000);
@@ -83,10 +78,10 @@ async function post(path, body) {
 async function signIn(event) {
   event.preventDefault();
   const given = { email: email.value.trim(), password: password.value };
-  if (!given.email) { showError('Enter your email.', email); return; }
-  if (!given.password) { showError('Enter your password.', password); return; }
+  if (!given.email) { showError(t('enterYourEmail'), email); return; }
+  if (!given.password) { showError(t('enterYourPassword'), password); return; }
   if (!totpField.hidden) {
-    if (!totp.value.trim()) { showError(CODE_NEEDED, totp); return; }
+    if (!totp.value.trim()) { showError(t('codeNeeded'), totp); return; }
     given.totp = totp.value.trim();
   }
   showError('');
@@ -106,13 +101,13 @@ async function signIn(event) {
     // The password was right: it stays, and the code is asked for (again).
     totpField.hidden = false;
     totp.value = '';
-    showError(code === 'totp_required' ? CODE_NEEDED : CODE_WRONG, totp);
+    showError(code === 'totp_required' ? t('codeNeeded') : t('codeWrong'), totp);
     return;
   }
   password.value = '';
   if (answer.status === 429) throttled(answer);
-  else if (answer.status === 401) showError(WRONG, password);
-  else showError(`Signing in failed (the server answered ${answer.status}). Try again later.`);
+  else if (answer.status === 401) showError(t('wrongEmailOrPassword'), password);
+  else showError(t('signInFailed', { status: String(answer.status) }));
 }
 
 /** The `error.code` of a refusal's body, or '' when it has none. */
@@ -136,7 +131,7 @@ async function offerSingleSignOn() {
   }
   if (!offered || typeof offered.login_url !== 'string' || !offered.login_url.startsWith('/auth/')) return;
   const link = $('login-sso-link');
-  setText(link, `Sign in with ${offered.name}`);
+  setText(link, t('signInWith', { name: offered.name }));
   link.href = offered.login_url + (next ? '?' + new URLSearchParams({ next }).toString() : '');
   $('login-sso').hidden = false;
 }
@@ -144,26 +139,28 @@ async function offerSingleSignOn() {
 /** `#once=<token>`: the one-time link is used at once, and leaves the address bar first. */
 async function signInOnce(token) {
   history.replaceState(null, '', location.pathname + location.search);
-  showNotice('Signing you in…');
+  showNotice(t('signingYouIn'));
   let answer;
   try {
     answer = await post('/api/v1/auth/login-link', { token });
   } catch (_) {
     showNotice('');
-    showError(UNREACHABLE);
+    showError(t('unreachable'));
     return;
   }
   if (answer.ok) { proceed((await answer.json()).user); return; }
   showNotice('');
-  showError('This sign-in link was already used or has expired. Sign in with your email and password, ' +
-    'or ask your administrator for a new link.', email);
+  showError(t('linkUsed'), email);
 }
 
 function start() {
+  useCatalogue(SIGN_IN_STRINGS);
+  translatePage();
   form.addEventListener('submit', signIn);
   const nextPath = next && new URL(next, location.origin).pathname;
   $('login-paste').href = (PASTE_PAGES.has(nextPath) ? nextPath : '/desk') + PASTE_HASH;
-  showNotice(NOTICES[params.get('reason')] || '');
+  const reason = params.get('reason');
+  showNotice(Object.hasOwn(NOTICES, reason) ? t(NOTICES[reason]) : '');
   offerSingleSignOn();
   if (location.hash.startsWith(ONCE_HASH)) { signInOnce(location.hash.slice(ONCE_HASH.length)); return; }
   email.focus();

@@ -4,13 +4,13 @@
  * The token leaves the address bar at once and is kept only in this page's memory. */
 
 import { $, setText } from './lib/dom.js';
+import { t, translatePage, useCatalogue } from './lib/i18n.js';
+import { SIGN_IN_STRINGS } from './login-strings.js';
 import { codePoints } from './lib/text.js';
 
 const TOKEN_HASH = '#token=';
 const MIN_LENGTH = 10;
 const ROLE_HOMES = { agent: '/desk', supervisor: '/supervisor', admin: '/admin' };
-const UNREACHABLE = 'The server cannot be reached. Check your connection and try again.';
-const USED = 'This link was already used or has expired. Ask your administrator for a new one.';
 
 const form = $('password-form');
 const password = $('password-new');
@@ -37,20 +37,20 @@ function clearError() {
 async function refusal(answer) {
   try {
     const body = await answer.json();
-    if (body && body.error && body.error.message) return `The server refused: ${body.error.message}.`;
+    if (body && body.error && body.error.message) return t('serverRefused', { message: body.error.message });
   } catch (_) { /* no JSON body */ }
-  return `Setting the password failed (the server answered ${answer.status}). Try again later.`;
+  return t('settingPasswordFailed', { status: String(answer.status) });
 }
 
 async function choose(event) {
   event.preventDefault();
   clearError();
-  if (!token) { showError(USED); return; }
+  if (!token) { showError(t('passwordLinkUsed')); return; }
   if (codePoints(password.value) < MIN_LENGTH) {
-    showError(`The password needs at least ${MIN_LENGTH} characters.`, password);
+    showError(t('passwordTooShort', { n: MIN_LENGTH }), password);
     return;
   }
-  if (password.value !== confirmation.value) { showError('The two passwords differ.', confirmation); return; }
+  if (password.value !== confirmation.value) { showError(t('passwordsDiffer'), confirmation); return; }
   submit.disabled = true;
   let answer;
   try {
@@ -62,7 +62,7 @@ async function choose(event) {
     });
   } catch (_) {
     submit.disabled = false;
-    showError(UNREACHABLE);
+    showError(t('unreachable'));
     return;
   }
   if (answer.ok) {
@@ -73,18 +73,20 @@ async function choose(event) {
   submit.disabled = false;
   if (answer.status === 401) {
     token = '';
-    showError(USED);
+    showError(t('passwordLinkUsed'));
   } else {
     showError(await refusal(answer), password);
   }
 }
 
 function start() {
+  useCatalogue(SIGN_IN_STRINGS);
+  translatePage();
   if (location.hash.startsWith(TOKEN_HASH)) token = location.hash.slice(TOKEN_HASH.length);
   history.replaceState(null, '', location.pathname);
   form.addEventListener('submit', choose);
   if (!token) {
-    showError('This page needs the link from your invitation or password reset email.');
+    showError(t('needsTheLink'));
     submit.disabled = true;
     return;
   }

@@ -1,6 +1,8 @@
 /* The conversation shown in the centre and its side panel (card, customer, actions). */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
+import { statusLabel } from '../lib/labels.js';
 import { codePoints, isolate } from '../lib/text.js';
 import { hooks, MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
 import { agentName, cardDuration, isMe, notesOnly, ownerOf, writable } from './facts.js';
@@ -9,20 +11,23 @@ import { cardIcon, customerName, timeOfDay } from './format.js';
 import { renderCustomerContext } from './earlier.js';
 import { tickOffers } from './offers.js';
 
+const RICH_KINDS = { quick_replies: 'richQuickReplies', card: 'richCard', list: 'richList' };
+
 export function renderConversationHeader() {
   const conv = S.active && S.convs.get(S.active);
   if (!conv) return;
   const card = conv.card;
   $('conv-stripe').className = 'stripe color-' + (card.color || 'blue');
-  setText($('conv-title'), `${customerName(card.customer)} · ${card.title || 'Chat'}`);
+  setText($('conv-title'), `${customerName(card.customer)} · ${card.title || t('chat')}`);
   setText($('conv-sub'), `${card.queue ? isolate(card.queue.name) : ''} · ${cardDuration(card)}`);
   const pill = $('conv-status');
-  setText(pill, conv.open ? card.status_label || card.status : conv.closedLabel || card.status_label);
+  const shownStatus = statusLabel(card.status_label);
+  setText(pill, conv.open ? shownStatus || card.status : conv.closedLabel || shownStatus);
   pill.className = 'status-pill status-' + (conv.open ? card.status : 'closed');
   const banner = $('conv-banner');
   const inWrapUp = conv.open && card.status === 'wrap_up';
   banner.hidden = !inWrapUp;
-  if (inWrapUp) setText($('conv-banner-text'), `${card.status_label}. Choose a wrap-up code to free the slot.`);
+  if (inWrapUp) setText($('conv-banner-text'), t('chooseWrapUpCode', { status: statusLabel(card.status_label) }));
 }
 
 export function renderTyping() {
@@ -33,8 +38,8 @@ export function renderTyping() {
     setText(box, '');
     return;
   }
-  const t = conv.typing;
-  setText(box, `${t.who} is typing…${t.preview ? ' “' + t.preview + '”' : ''}`);
+  const typing = conv.typing;
+  setText(box, `${t('isTyping', { name: typing.who })}${typing.preview ? ' “' + typing.preview + '”' : ''}`);
 }
 
 export function renderComposer() {
@@ -55,16 +60,19 @@ export function renderComposer() {
   $('composer').classList.toggle('composer-note', note);
   $('composer-text').disabled = !canWrite && !afterTheEnd;
   $('composer-text').placeholder = afterTheEnd
-    ? 'The session has ended: add an internal note for your colleagues…'
-    : !canWrite ? 'You cannot write here.'
-      : note ? 'Internal note, seen by agents and supervisors only…' : 'Type a message…';
+    ? t('placeholderEnded')
+    : !canWrite ? t('placeholderCannotWrite')
+      : note ? t('placeholderNote') : t('typeAMessage');
   $('canned-open').disabled = !canWrite;
+  const rich = !note && canWrite ? conv.richDraft : null;
+  $('composer-rich').hidden = !rich;
+  if (rich) setText($('composer-rich-text'), t('richAttached', { kind: t(RICH_KINDS[rich.kind] || 'richMessage') }));
   $('note-toggle').disabled = !canWrite;
   $('send').disabled = !(canWrite || afterTheEnd) || !connected || !text.trim() || n > limit;
-  setText($('send'), note ? 'Add note' : 'Send');
-  let hint = 'Enter to send · Shift+Enter for a new line';
-  if (!connected) hint = 'Not connected: sending resumes when the desk is back online';
-  else if (n > limit) hint = `Too long: at most ${limit} characters`;
+  setText($('send'), note ? t('addNote') : t('send'));
+  let hint = t('enterToSendShiftEnter');
+  if (!connected) hint = t('hintNotConnected');
+  else if (n > limit) hint = t('hintTooLong', { limit });
   setText($('composer-hint'), hint);
 }
 
@@ -76,20 +84,21 @@ export function renderSide() {
   const box = $('card');
   box.className = 'card color-' + (card.color || 'blue');
   const rows = [
-    ['Queue', card.queue ? card.queue.name : ''], ['Status', conv.open ? card.status_label : conv.closedLabel || card.status_label],
-    ['Duration', cardDuration(card)], ['Agents', (card.agents || []).map(agentName).join(', ') || '—'],
-    ['Queued', timeOfDay(card.queued_at)],
+    [t('queue'), card.queue ? card.queue.name : ''],
+    [t('status'), conv.open ? statusLabel(card.status_label) : conv.closedLabel || statusLabel(card.status_label)],
+    [t('duration'), cardDuration(card)], [t('agents'), (card.agents || []).map(agentName).join(', ') || '—'],
+    [t('queued'), timeOfDay(card.queued_at)],
   ];
-  if (card.connected_at) rows.push(['Connected', timeOfDay(card.connected_at)]);
-  if (card.ended_at) rows.push(['Ended', timeOfDay(card.ended_at)]);
-  if (card.summary) rows.push(['Summary', card.summary]);
-  if (card.end_detail) rows.push(['Ended because', card.end_detail]);
-  if (card.wrap_up && card.wrap_up.notes) rows.push(['Wrap-up notes', card.wrap_up.notes]);
-  if (card.csat) rows.push(['Satisfaction', `${card.csat.rating}/5${card.csat.comment ? ' · ' + card.csat.comment : ''}`]);
+  if (card.connected_at) rows.push([t('connected'), timeOfDay(card.connected_at)]);
+  if (card.ended_at) rows.push([t('ended'), timeOfDay(card.ended_at)]);
+  if (card.summary) rows.push([t('summary'), card.summary]);
+  if (card.end_detail) rows.push([t('endedBecause'), card.end_detail]);
+  if (card.wrap_up && card.wrap_up.notes) rows.push([t('wrapUpNotes'), card.wrap_up.notes]);
+  if (card.csat) rows.push([t('satisfaction'), `${card.csat.rating}/5${card.csat.comment ? ' · ' + card.csat.comment : ''}`]);
   const dl = h('dl', 'card-fields');
   for (const [k, v] of rows) dl.append(h('dt', '', k), h('dd', 'card-' + k.toLowerCase().replace(/[^a-z]+/g, '-'), v || '—'));
   box.replaceChildren(
-    h('div', 'card-head', null, [h('span', 'stripe'), cardIcon(card.icon || 'chat'), h('span', 'card-title', card.title), h('span', 'status-pill status-' + card.status, card.status_label)]),
+    h('div', 'card-head', null, [h('span', 'stripe'), cardIcon(card.icon || 'chat'), h('span', 'card-title', card.title), h('span', 'status-pill status-' + card.status, statusLabel(card.status_label))]),
     dl,
   );
   // Actions
@@ -105,13 +114,13 @@ export function renderSide() {
   // Customer profile
   const c = card.customer || {};
   const profile = $('profile');
-  const verified = h('span', c.verified ? 'badge badge-verified' : 'badge', c.verified ? 'Verified' : 'Not verified');
+  const verified = h('span', c.verified ? 'badge badge-verified' : 'badge', c.verified ? t('verified') : t('notVerified'));
   profile.replaceChildren(
-    h('dt', '', 'Name'), h('dd', 'profile-name', c.name || 'Visitor'),
-    h('dt', '', 'Email'), h('dd', 'profile-email', c.email || '—'),
-    h('dt', '', 'Phone'), h('dd', 'profile-phone', c.phone || '—'),
-    ...(c.external_id ? [h('dt', '', 'Customer id'), h('dd', 'profile-external-id', c.external_id)] : []),
-    h('dt', '', 'Contact'), h('dd', 'profile-verified', null, [verified]),
+    h('dt', '', t('name')), h('dd', 'profile-name', c.name || t('visitor')),
+    h('dt', '', t('email')), h('dd', 'profile-email', c.email || '—'),
+    h('dt', '', t('phone')), h('dd', 'profile-phone', c.phone || '—'),
+    ...(c.external_id ? [h('dt', '', t('customerId')), h('dd', 'profile-external-id', c.external_id)] : []),
+    h('dt', '', t('contact')), h('dd', 'profile-verified', null, [verified]),
   );
   renderCustomerContext(conv);
   const form = $('verify-form');
@@ -141,7 +150,7 @@ export function renderSide() {
     link.title = page.url || '';
     return h('li', '', null, [link, h('time', 'muted small', timeOfDay(page.ts))]);
   }));
-  if (!pages.length) journey.append(h('li', 'muted small', 'No page views.'));
+  if (!pages.length) journey.append(h('li', 'muted small', t('noPageViews')));
   if (fromEnd >= 0) {
     const again = [...journey.querySelectorAll('.journey-link')];
     const target = again[again.length - 1 - fromEnd];

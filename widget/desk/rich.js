@@ -2,6 +2,7 @@
  * not buttons: the customer picks) and its links; never HTML. */
 
 import { h } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 
 const WEB = /^https?:\/\//i;
 
@@ -17,7 +18,7 @@ function cardView(item) {
     return h('span', 'rich-option', button.label);
   });
   return h('div', 'rich-card', null, [
-    item.image_url ? h('div', 'rich-image muted small', `Image: ${item.image_url}`) : null,
+    item.image_url ? h('div', 'rich-image muted small', t('richImage', { url: item.image_url })) : null,
     h('div', 'rich-title', item.title),
     item.text ? h('div', 'rich-text', item.text) : null,
     links.length ? h('div', 'rich-options', null, links) : null,

@@ -117,8 +117,9 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: a webchat while the queue is closed or nobody of it is signed in: refused, or a message
     #: left for the team (a messaging conversation that waits for an agent)
     offline: Literal["refuse", "leave_message"] = "leave_message"
-    #: whether a customer may ask for its conversation's transcript by email
-    send_transcript: Literal["never", "on_request"] = "on_request"
+    #: whether a customer may ask for its conversation's transcript by email; "always": it
+    #: also goes by itself at the end of the chat to the email the customer gave
+    send_transcript: Literal["never", "on_request", "always"] = "on_request"
     #: a bot in front: each new webchat talks to it first, until it hands off (domain/bots.py)
     bot: BotConfig | None = None
 

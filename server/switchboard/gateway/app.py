@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> Starlette:
             await running.enter_async_context(services.sweeper)
             await running.enter_async_context(services.supervision)
             await running.enter_async_context(services.dispatcher)
+            await running.enter_async_context(services.transcripts_at_the_end)
             await running.enter_async_context(services.collector)
             await running.enter_async_context(services.archiver)
             await running.enter_async_context(services.rollups)

@@ -34,7 +34,7 @@ from ..store.oidc_flows import OidcFlows
 from ..store.password_links import PasswordLinks
 from ..store.router import Router
 from ..store.throttle import HandshakeCounter, LoginThrottle
-from ..store.transcripts import TranscriptRequests
+from ..store.transcripts import EndedSessions, TranscriptRequests
 from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
@@ -51,7 +51,7 @@ from .oidc import OidcProvider
 from .outbound_mail import Mailer
 from .privacy import PrivacyRequests
 from .supervision import SupervisorFeed
-from .transcripts import TranscriptMail
+from .transcripts import TranscriptMail, TranscriptsAtTheEnd
 from .webhooks import WebhookDispatcher
 
 
@@ -115,6 +115,7 @@ class Services:
     password_links: PasswordLinks  # invitations' and password resets' links (Redis)
     mailer: Mailer  # invitations and password resets by email
     transcripts: TranscriptMail  # a customer's transcript by email
+    transcripts_at_the_end: TranscriptsAtTheEnd  # and by itself at the end where its queue says so
     bots: BotAttendance  # the socket bots of this node, and the chats of bots that are away
     bot_webhooks: WebhookBots  # the webhook bots asked about customer messages
 
@@ -145,6 +146,7 @@ def build_services(settings: Settings) -> Services:
     audit_trail = AuditTrail(database)
     event_history = EventHistory(figures, directory, record)
     mailer = Mailer.of(settings.smtp_url, settings.smtp_from, settings.smtp_timeout_s)
+    transcripts = TranscriptMail(router, directory, TranscriptRequests(redis, keys), mailer)
     bot_webhooks = WebhookBots(router, directory, settings)
 
     async def register_sockets_again() -> None:
@@ -201,7 +203,8 @@ def build_services(settings: Settings) -> Services:
         oidc_flows=OidcFlows(redis, keys),
         password_links=PasswordLinks(redis, keys),
         mailer=mailer,
-        transcripts=TranscriptMail(router, directory, TranscriptRequests(redis, keys), mailer),
+        transcripts=transcripts,
+        transcripts_at_the_end=TranscriptsAtTheEnd(EndedSessions(redis, keys), directory, transcripts, settings),
         bots=BotAttendance(router, settings.bot_absent_handoff_s),
         bot_webhooks=bot_webhooks,
     )

@@ -98,6 +98,10 @@ class Keys:
         """How many transcripts the conversation asked for within the limit's window (store/transcripts.py)."""
         return self._r("transcripts", cid)
 
+    def transcript_sent(self, sid: str) -> str:
+        """Set once the session's transcript went by itself (send_transcript "always")."""
+        return self._r("transcripts", "sent", sid)
+
     def queue_members(self, qid: str) -> str:
         """The agents whose profile names the queue."""
         return self._r(KEY_SEGMENTS["queue_state"], qid, "members")
