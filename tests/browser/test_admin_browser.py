@@ -251,6 +251,11 @@ async def test_each_section_loads_and_saves(sb, browser, tmp_path: Path):
     assert key not in await page.content()
     await page.get_by_role("button", name="Revoke the key nightly export").click()
     await expect(page.locator("#keys-table")).to_contain_text("Revoked")
+    # A key for a bot: the scope the bot socket takes.
+    await form.get_by_label("Name").fill("order bot")
+    await form.get_by_label("Scope").select_option("bot")
+    await form.get_by_role("button", name="Create the key").click()
+    await expect(page.locator("#keys-table")).to_contain_text("Bot (the bot socket)")
     await assert_accessible(page)
 
     # The audit trail lists the changes, filtered and paged.

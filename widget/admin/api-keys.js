@@ -10,7 +10,7 @@ const ui = {
   status: $('keys-status'), table: $('keys-table'), form: $('key-form'), error: $('key-error'), name: $('key-name'),
   scope: $('key-scope'), shown: $('key-shown'), value: $('key-value'), copy: $('key-copy'),
 };
-const SCOPES = labels({ admin: 'admin', read: 'readOnly' });
+const SCOPES = labels({ admin: 'admin', read: 'readOnly', bot: 'botKey' });
 
 function keyRow(key) {
   const revoked = Boolean(key.revoked_at);
