@@ -10,7 +10,7 @@ does for closed buckets). The days end at the last UTC midnight.
 
 The centre: `seats` agents in eight queues, each working an eight-hour shift a day
 (starting 07:00 to 10:00 UTC), with a 15-minute break and a 30-minute lunch (not
-ready, with those reasons). Between them an agent takes a chat 15 to 60 minutes after the last:
+ready, with those reasons). Between them an agent takes a chat 10 to 50 minutes after the last:
 about nine a day, a few seconds to two minutes of wait, 2 to 15 minutes of talk,
 15 s to 2 minutes of wrap-up, one in three rated; 8 % of the customers leave
 before an answer and 3 % of the offers ring out (RONA). About 55 events per seat
@@ -135,7 +135,7 @@ class Centre:
         for opens, closes, pause, pause_min in windows:
             t = opens
             while True:
-                t = self.chat(rows, t + self.random.randrange(15, 60) * MINUTE_MS, closes, agent, queue)
+                t = self.chat(rows, t + self.random.randrange(10, 50) * MINUTE_MS, closes, agent, queue)
                 if t >= closes:
                     break
             end = max(t, closes)
