@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import pytest
 
 from support import eventually
 from switchboard.store import clock
 
 YESTERDAY_0800 = int(datetime(2026, 12, 3, 8, 0, tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.fixture
+def controlled_clock() -> Iterator[None]:
+    """The test sets and moves the server's clock; the real time comes back after it."""
+    yield
+    clock.reset_clock()
 
 
 def test_the_clock_runs_on_its_own_until_set_then_is_frozen_moved_and_reset(controlled_clock: None) -> None:

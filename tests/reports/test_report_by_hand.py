@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +48,13 @@ ZONE = ZoneInfo("Asia/Kolkata")
 DAY = datetime.now(ZONE).date() - timedelta(days=1)
 QUEUES_PATH, AGENTS_PATH = "/api/v1/reports/queues", "/api/v1/reports/agents"
 CODES = [{"code": "resolved", "label": "Resolved"}, {"code": "upsell", "label": "Upsell"}]
+
+
+@pytest.fixture
+def controlled_clock() -> Iterator[None]:
+    """The test sets and moves the server's clock; the real time comes back after it."""
+    yield
+    clock.reset_clock()
 
 
 class Day:
