@@ -264,7 +264,7 @@ async def load(database_url: str, days: int, seats: int, seed: int = 22, log: An
     finally:
         await database.stop()
     rolled = time.perf_counter() - started - loaded
-    log(f"rolled up {buckets} 15-minute buckets in {rolled:.1f} s")
+    log(f"rolled up {buckets} buckets in {rolled:.1f} s")
     return {**counts, "days": days, "seats": seats, "load_s": round(loaded, 1), "rollup_s": round(rolled, 1)}
 
 
