@@ -15,9 +15,11 @@ import { renderHelp } from './supervisor/help.js';
 import { refreshFilter, renderAgents } from './supervisor/stats.js';
 import { stopMonitoring } from './supervisor/monitor.js';
 import { initStepIn, refreshTargets } from './supervisor/step-in.js';
+import { initReports } from './supervisor/reports.js';
 
 Object.assign(hooks, { send, stop, onCard, renderCards, scheduleDraw, renderHelp, refreshFilter, renderAgents, refreshTargets });
 initStepIn();
+initReports();
 
 setInterval(tick, 1000);
 ui.form.addEventListener('submit', (event) => {
