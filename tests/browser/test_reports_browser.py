@@ -107,12 +107,12 @@ async def open_reports(browser: Any, sb: Any, sue_token: str, day: Day) -> tuple
     await expect(page.locator("#conn")).to_have_text("Live")
     # the queues' names come with the first figures
     await expect(page.locator('#tiles > li.tile[data-queue="sales"]')).to_have_count(1)
-    await page.get_by_role("button", name="Reports").click()
-    await expect(page.get_by_role("button", name="Reports")).to_have_attribute("aria-pressed", "true")
+    await page.get_by_role("button", name="Reports", exact=True).click()
+    await expect(page.get_by_role("button", name="Reports", exact=True)).to_have_attribute("aria-pressed", "true")
     yesterday = min(day.moments).date().isoformat()
-    await expect(page.get_by_label("From")).to_have_value(yesterday)
-    await expect(page.get_by_label("To")).to_have_value(yesterday)
-    await expect(page.get_by_label("Interval")).to_have_value("hour")
+    await expect(page.get_by_label("From", exact=True)).to_have_value(yesterday)
+    await expect(page.get_by_label("To", exact=True)).to_have_value(yesterday)
+    await expect(page.get_by_label("Interval", exact=True)).to_have_value("hour")
     await expect(page.locator("#report-zone")).to_have_text(f"Times in {ZONE}")
     return page, problems
 
@@ -180,8 +180,8 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(browser, m
     await assert_accessible(page)
 
     # Filtered by queue: support only, on the keyboard.
-    await page.get_by_label("Queue").select_option("support")
-    await page.get_by_role("button", name="Show").focus()
+    await page.get_by_label("Queues", exact=True).select_option("support")
+    await page.get_by_role("button", name="Show", exact=True).focus()
     await page.keyboard.press("Enter")
     await expect(queue_rows(page, "sales")).to_have_count(0)
     await expect(queue_rows(page, "support")).to_have_count(len(hours))
@@ -211,8 +211,8 @@ async def test_an_interaction_opens_its_transcript(browser, make_deployment):
     page, problems = await open_reports(browser, sb, sue_token, day)
     interactions = page.locator("#report-interactions tbody tr")
     await expect(interactions).to_have_count(4)
-    await page.get_by_label("Queue").select_option("support")
-    await page.get_by_role("button", name="Show").click()
+    await page.get_by_label("Queues", exact=True).select_option("support")
+    await page.get_by_role("button", name="Show", exact=True).click()
     await expect(interactions).to_have_count(3)
     opener = page.get_by_role("button", name="Open the transcript of Carla")
     await opener.click()

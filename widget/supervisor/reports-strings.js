@@ -15,8 +15,9 @@ const REPORT_STRINGS = {
     intervalDay: 'Day',
     intervalWeek: 'Week',
     intervalMonth: 'Month',
-    queue: 'Queue',
-    agent: 'Agent',
+    // plural: the force form of the live page has an "Agent" field (labels stay unique in the view)
+    queue: 'Queues',
+    agent: 'Agents',
     allQueues: 'All queues',
     allAgents: 'All agents',
     show: 'Show',
