@@ -273,6 +273,8 @@ VALID_BODIES: dict[str, Any] = {
     "force_state": {"state": "offline"},
     "confirm_totp": {"code": "123456"},
 }
+#: a day a report covers
+REPORT_DAY = {"from": "2026-01-01T00:00:00+01:00", "to": "2026-01-02T00:00:00+01:00", "interval": "hour"}
 #: The second factor of the user `pat` enrols in `world` (its confirmation is probed with a code of it).
 PAT_TOTP = pyotp.random_base32()
 PASSWORD = "correct horse battery"
@@ -475,6 +477,16 @@ def probes_of(w: dict[str, Any]) -> list[Probe]:
         Probe("get_stats", 400, query={"window_s": 0}),
         Probe("get_stats", 403, token=ann),
         Probe("get_stats", 404, query={"queue": "missing"}),
+        *(
+            probe
+            for report in ("queue_report", "agent_report")
+            for probe in (
+                Probe(report, 200, query=REPORT_DAY, token=sue),
+                Probe(report, 200, query=REPORT_DAY, headers={"Accept": "text/csv"}),
+                Probe(report, 400, query={**REPORT_DAY, "tz": "Mars/Olympus"}),
+                Probe(report, 403, query=REPORT_DAY, token=ann),
+            )
+        ),
         Probe("list_canned", 400, query={"q": "x" * 201}),
         Probe("put_canned", 200, {"id": "hi"}, body=VALID_BODIES["put_canned"]),
         Probe("put_canned", 201, {"id": "new"}, body=VALID_BODIES["put_canned"]),

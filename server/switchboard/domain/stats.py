@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .parameters import bounded_int
+from .reporting import DEFAULT_SHORT_ABANDON_S, QueueRules
 from .states import AgentState, EndReason
 
 #: The upper bounds (ms) of the answer and handle histograms that every routing step
@@ -51,6 +52,11 @@ class QueueNow:
     service_level_s: float = 20
     waiting: int = 0
     longest_wait_ms: int = 0
+    short_abandon_s: float = DEFAULT_SHORT_ABANDON_S
+
+    @property
+    def rules(self) -> QueueRules:
+        return QueueRules(self.service_level_s, self.short_abandon_s)
 
 
 @dataclass(frozen=True)

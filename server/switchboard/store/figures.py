@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
+from ..domain.reporting import DEFAULT_SHORT_ABANDON_S
 from ..domain.stats import MAX_EVENTS, AgentNow, QueueNow
 from .clock import now_ms
 from .errors import call, store_call
@@ -79,9 +80,11 @@ class Figures:
             (name, config), waiting, oldest = rows[3 * i : 3 * i + 3]
             if config is None:  # deleted meanwhile
                 continue
-            level = _decode(config).get("service_level_s", DEFAULT_SERVICE_LEVEL_S)
+            configured = _decode(config)
+            level = configured.get("service_level_s", DEFAULT_SERVICE_LEVEL_S)
+            short = configured.get("short_abandon_s", DEFAULT_SHORT_ABANDON_S)
             longest = max(0, now - int(oldest[0][1])) if oldest else 0
-            queues.append(QueueNow(qid, _s(name) if name else qid, level, int(waiting), longest))
+            queues.append(QueueNow(qid, _s(name) if name else qid, level, int(waiting), longest, short))
         agents = []
         base = 3 * len(qids)
         for i, aid in enumerate(aids):

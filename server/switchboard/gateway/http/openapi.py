@@ -133,6 +133,8 @@ class Operation:
     #: only for a handler without a guard of guards.py (a guard says it itself)
     access: Access = "public"
     tag: str = ""
+    #: other media types the 200 answer comes in (by `Accept`), each a text: media type -> description
+    alternatives: Mapping[str, str] = field(default_factory=dict)
 
 
 class ApiRoute(Route):
@@ -219,6 +221,11 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> Callable[[], dict[str, Any
                     "description": doc or HTTPStatus(status).phrase,
                     "content": _json(schemas[answer_refs[status]]),
                 }
+                if status == 200 and op.alternatives:
+                    responses["200"]["description"] += "; " + "; ".join(op.alternatives.values())
+                    responses["200"]["content"].update(
+                        {media: {"schema": {"type": "string"}} for media in op.alternatives}
+                    )
         errors = dict(op.errors)
         if route.access != "public":
             errors.setdefault(401, UNAUTHORIZED[route.access])

@@ -31,7 +31,7 @@ class Statistics(msgspec.Struct, forbid_unknown_fields=True):
     queues: list[QueueFigures]
 
 
-async def _scope(request: Request) -> frozenset[str] | None:
+async def supervisor_scope(request: Request) -> frozenset[str] | None:
     """The queues a caller may see: all (None) for the admin (token, API key or session),
     its own for a supervisor (agent token or session)."""
     principal = await principal_of(request)
@@ -47,7 +47,7 @@ async def _scope(request: Request) -> frozenset[str] | None:
 
 async def get_stats(request: Request) -> Response:
     s = services_of(request)
-    scope = await _scope(request)
+    scope = await supervisor_scope(request)
     params = request.query_params
     window_s = stats.parse_window(params.get("window_s"))
     only = check_id("queue", params["queue"]) if params.get("queue") else None

@@ -98,6 +98,7 @@ function Lifecycle.end_session(sid, reason, detail)
   end
   local event = {type = 'session.ended', conversation_id = s.conv, session_id = sid,
     queue = s.queue, reason = reason, agent = agents[1], detail = detail}
+  if s.status == 'bot' then event.bot = true end -- ended before a hand-off: contained by the bot
   if s.connected_at and s.connected_at ~= '' then
     event.handle_ms = NOW - tonumber(s.connected_at)
     event.wait_ms = tonumber(s.connected_at) - tonumber(s.queued_at)
@@ -131,6 +132,11 @@ function Lifecycle.close_wrap_up(sid, aid, code, label, notes, codes)
   deliver({'a:' .. aid}, {type = 'conversation.closed', conversation_id = s.conv, session_id = sid, wrap_up = wrap})
   local event = {type = 'session.wrapped_up', conversation_id = s.conv, session_id = sid,
     queue = s.queue, agent = aid, code = code or cjson.null}
+  -- the report's handle time: talk (connected -> ended) and wrap-up (ended -> now)
+  if s.ended_at and s.ended_at ~= '' then
+    event.wrap_ms = NOW - tonumber(s.ended_at)
+    if s.connected_at and s.connected_at ~= '' then event.talk_ms = tonumber(s.ended_at) - tonumber(s.connected_at) end
+  end
   if several then
     event.codes = {}
     for i, c in ipairs(codes) do event.codes[i] = c.code end
