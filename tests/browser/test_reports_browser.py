@@ -180,7 +180,7 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(browser, m
     await assert_accessible(page)
 
     # Filtered by queue: support only, on the keyboard.
-    await page.get_by_label("Queues", exact=True).select_option("support")
+    await page.get_by_label("For queue").select_option("support")
     await page.get_by_role("button", name="Show", exact=True).focus()
     await page.keyboard.press("Enter")
     await expect(queue_rows(page, "sales")).to_have_count(0)
@@ -211,7 +211,7 @@ async def test_an_interaction_opens_its_transcript(browser, make_deployment):
     page, problems = await open_reports(browser, sb, sue_token, day)
     interactions = page.locator("#report-interactions tbody tr")
     await expect(interactions).to_have_count(4)
-    await page.get_by_label("Queues", exact=True).select_option("support")
+    await page.get_by_label("For queue").select_option("support")
     await page.get_by_role("button", name="Show", exact=True).click()
     await expect(interactions).to_have_count(3)
     opener = page.get_by_role("button", name="Open the transcript of Carla")

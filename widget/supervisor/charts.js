@@ -58,21 +58,25 @@ function alignedSeries(rows, xs, keys, by, figure) {
 
 const distinct = (rows, by) => Array.from(new Set(rows.map((row) => row[by])));
 
-const line = (label, i, extra) => ({ label, stroke: colour(i), width: 2, spanGaps: false, points: { show: true, size: 5 }, ...extra });
+const line = (label, i, extra) => ({ label, stroke: colour(i), width: 2, spanGaps: false, points: { show: true, size: 7 }, ...extra });
+
+/** The time axis spans the whole period asked for (`period`: {from, to}, ISO 8601), not just the
+ * intervals that had activity: a day by hour shows the day, however few its busy hours. */
+const periodScale = (period) => ({ time: true, range: () => [Date.parse(period.from) / 1000, Date.parse(period.to) / 1000] });
 
 /** Service level by interval, a line per queue (0 to 100 %). */
-export function drawServiceLevel(container, rows, nameOf) {
+export function drawServiceLevel(container, rows, nameOf, period) {
   const xs = intervalAxis(rows);
   const queues = distinct(rows, 'queue');
   draw(container, {
-    scales: { y: { range: [0, 1] } },
+    scales: { x: periodScale(period), y: { range: [0, 1] } },
     axes: [{}, { values: (u, ticks) => ticks.map(formatRatio), size: 60 }],
     series: [{}, ...queues.map((q, i) => line(nameOf(q), i, { value: (u, v) => formatRatio(v) }))]
   }, [xs, ...alignedSeries(rows, xs, queues, 'queue', 'service_level')]);
 }
 
 /** Average (solid) and longest (dashed) wait by interval, per queue, in seconds. */
-export function drawWaits(container, rows, nameOf) {
+export function drawWaits(container, rows, nameOf, period) {
   const xs = intervalAxis(rows);
   const queues = distinct(rows, 'queue');
   const seconds = { value: (u, v) => formatSeconds(v) };
@@ -85,7 +89,7 @@ export function drawWaits(container, rows, nameOf) {
     alignedSeries(rows, xs, [q], 'queue', 'max_wait_s')[0]
   ]);
   draw(container, {
-    scales: { y: { range: (u, min, max) => [0, Math.max(10, max || 0)] } },
+    scales: { x: periodScale(period), y: { range: (u, min, max) => [0, Math.max(10, max || 0)] } },
     axes: [{}, { values: (u, ticks) => ticks.map(formatSeconds), size: 60 }],
     series: [{}, ...series]
   }, [xs, ...data]);

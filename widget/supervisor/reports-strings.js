@@ -15,9 +15,9 @@ const REPORT_STRINGS = {
     intervalDay: 'Day',
     intervalWeek: 'Week',
     intervalMonth: 'Month',
-    // plural: the force form of the live page has an "Agent" field (labels stay unique in the view)
-    queue: 'Queues',
-    agent: 'Agents',
+    // not "Queue" and "Agent": the live page's force form has an "Agent" field, the tables are "Queues" and "Agents"
+    queue: 'For queue',
+    agent: 'For agent',
     allQueues: 'All queues',
     allAgents: 'All agents',
     show: 'Show',

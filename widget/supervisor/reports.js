@@ -112,8 +112,8 @@ function agentTotals(rows) {
 function drawQueues(rows) {
   const interval = shown.interval;
   drawIntervalTable(sections.queues.table, QUEUE_COLUMNS, rows, { by: 'queue', interval, nameOf: queueName });
-  drawServiceLevel(charts.serviceLevel, rows, queueName);
-  drawWaits(charts.waits, rows, queueName);
+  drawServiceLevel(charts.serviceLevel, rows, queueName, shown);
+  drawWaits(charts.waits, rows, queueName, shown);
 }
 
 function drawAgentReport(rows) {
