@@ -186,6 +186,15 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(browser, m
     await expect(queue_rows(page, "sales")).to_have_count(0)
     await expect(queue_rows(page, "support")).to_have_count(len(hours))
     assert await table_figures(queue_rows(page, "support")) == support
+    # By day: one row, the day's sums.
+    await page.get_by_label("Interval", exact=True).select_option("day")
+    await page.get_by_role("button", name="Show", exact=True).click()
+    await expect(queue_rows(page, "support")).to_have_count(1)
+    await expect(queue_rows(page, "support").locator('td[data-figure="offered"]')).to_have_text("3")
+    await expect(queue_rows(page, "support").locator('td[data-figure="service_level"]')).to_have_text("50%")
+    await page.get_by_label("Interval", exact=True).select_option("hour")
+    await page.get_by_role("button", name="Show", exact=True).click()
+    await expect(queue_rows(page, "support").first).to_have_attribute("data-interval", support[0]["interval_start"])
 
     # The CSV of what is shown: its numbers are the table's.
     async with page.expect_download() as downloading:

@@ -21,6 +21,7 @@ export const QUEUE_COLUMNS = [
   column('asa_s', 'colAsa', formatSeconds),
   column('avg_wait_s', 'colAvgWait', formatSeconds),
   column('max_wait_s', 'colMaxWait', formatSeconds),
+  column('handled', 'colHandled', formatCount),
   column('aht_s', 'colAht', formatSeconds),
   column('talk_s', 'colTalk', formatSeconds),
   column('wrap_s', 'colWrap', formatSeconds),
