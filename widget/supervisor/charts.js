@@ -4,7 +4,7 @@
  * named, and the table under it has the same figures. */
 
 import uPlot from '../lib/uplot/uPlot.esm.js';
-import { formatRatio, formatSeconds } from './reports-data.js';
+import { formatCount, formatRatio, formatSeconds } from './reports-data.js';
 import { t } from './reports-strings.js';
 
 const HEIGHT_PX = 220;
@@ -60,18 +60,34 @@ const distinct = (rows, by) => Array.from(new Set(rows.map((row) => row[by])));
 
 const line = (label, i, extra) => ({ label, stroke: colour(i), width: 2, spanGaps: false, points: { show: true, size: 7 }, ...extra });
 
+const DAY_S = 86400;
+const hours = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const days = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const moments = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
+const inLocale = (format) => (u, ticks) => ticks.map((tick) => format.format(new Date(tick * 1000)));
+
 /** The time axis spans the whole period asked for (`period`: {from, to}, ISO 8601), not just the
- * intervals that had activity: a day by hour shows the day, however few its busy hours. */
-const periodScale = (period) => ({ time: true, range: () => [Date.parse(period.from) / 1000, Date.parse(period.to) / 1000] });
+ * intervals that had activity: a day by hour shows the day, however few its busy hours. Its
+ * ticks and the legend's time are in the browser's locale (uPlot's own names are English). */
+function timeAxis(period) {
+  const from = Date.parse(period.from) / 1000;
+  const to = Date.parse(period.to) / 1000;
+  return {
+    scale: { time: true, range: () => [from, to] },
+    axis: { values: inLocale(to - from <= 2 * DAY_S ? hours : days) },
+    series: { label: t('colInterval'), value: (u, v) => (v === null || v === undefined ? '–' : moments.format(new Date(v * 1000))) }
+  };
+}
 
 /** Service level by interval, a line per queue (0 to 100 %). */
 export function drawServiceLevel(container, rows, nameOf, period) {
   const xs = intervalAxis(rows);
   const queues = distinct(rows, 'queue');
+  const time = timeAxis(period);
   draw(container, {
-    scales: { x: periodScale(period), y: { range: [0, 1] } },
-    axes: [{}, { values: (u, ticks) => ticks.map(formatRatio), size: 60 }],
-    series: [{}, ...queues.map((q, i) => line(nameOf(q), i, { value: (u, v) => formatRatio(v) }))]
+    scales: { x: time.scale, y: { range: [0, 1] } },
+    axes: [time.axis, { values: (u, ticks) => ticks.map(formatRatio), size: 60 }],
+    series: [time.series, ...queues.map((q, i) => line(nameOf(q), i, { value: (u, v) => formatRatio(v) }))]
   }, [xs, ...alignedSeries(rows, xs, queues, 'queue', 'service_level')]);
 }
 
@@ -88,10 +104,11 @@ export function drawWaits(container, rows, nameOf, period) {
     alignedSeries(rows, xs, [q], 'queue', 'avg_wait_s')[0],
     alignedSeries(rows, xs, [q], 'queue', 'max_wait_s')[0]
   ]);
+  const time = timeAxis(period);
   draw(container, {
-    scales: { x: periodScale(period), y: { range: (u, min, max) => [0, Math.max(10, max || 0)] } },
-    axes: [{}, { values: (u, ticks) => ticks.map(formatSeconds), size: 60 }],
-    series: [{}, ...series]
+    scales: { x: time.scale, y: { range: (u, min, max) => [0, Math.max(10, max || 0)] } },
+    axes: [time.axis, { values: (u, ticks) => ticks.map(formatSeconds), size: 60 }],
+    series: [time.series, ...series]
   }, [xs, ...data]);
 }
 
@@ -106,11 +123,11 @@ export function drawAgents(container, totals, nameOf) {
       aht: { range: (u, min, max) => [0, Math.max(10, max || 0)] } },
     axes: [
       { values: (u, ticks) => ticks.map((tick) => (Number.isInteger(tick) && names[tick] !== undefined ? names[tick] : '')), incrs: [1] },
-      { values: (u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? String(tick) : '')) },
+      { values: (u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? formatCount(tick) : '')) },
       { scale: 'aht', side: 1, grid: { show: false }, values: (u, ticks) => ticks.map(formatSeconds), size: 60 }
     ],
     series: [
-      { value: (u, v) => (v === null ? '' : names[v] || '') },
+      { label: t('colAgent'), value: (u, v) => (v === null ? '' : names[v] || '') },
       { label: t('seriesHandled'), stroke: colour(0), fill: colour(0) + '99', paths: bars, points: { show: false } },
       { label: t('seriesAht'), scale: 'aht', stroke: colour(1), width: 2, points: { show: true, size: 6 }, value: (u, v) => formatSeconds(v) }
     ]
