@@ -16,13 +16,12 @@ docs/reports.md lists every figure with its formula; the docstrings below are th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from .intervals import BUCKET_MS, Interval, bucket_of, interval_start, to_ms
+from .intervals import BUCKET_MS, bucket_of
 from .states import AgentState, EndReason
 
 #: `short_abandon_s` of a queue that does not set it.
@@ -311,10 +310,12 @@ class Folder:
             self._track_time(ts, event)
         return self
 
-    def finish(self) -> Folder:
-        """Counts every agent's time up to end_ms; call once, after the last fold."""
+    def finish(self, now_ms: int | None = None) -> Folder:
+        """Counts every agent's time up to end_ms, or up to now if that comes first (a fold of the
+        open tail of a report); call once, after the last fold."""
+        until = self.end_ms if now_ms is None else max(self.start_ms, min(self.end_ms, now_ms))
         for aid, clock in self._clocks.items():
-            self._spend(aid, clock, self.end_ms)
+            self._spend(aid, clock, until)
         return self
 
     def _count_queue(self, ts: int, event: Mapping[str, Any]) -> None:
@@ -483,20 +484,18 @@ def sessions_held(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return held
 
 
-def by_interval(
-    counters: Mapping[tuple[int, str], Any], interval: Interval, zone: ZoneInfo, empty: Callable[[], Any]
-) -> list[tuple[datetime, str, Any]]:
-    """Bucket counters summed per interval of `zone` and key: (interval start, key, counters),
-    ordered by interval start, then key."""
-    starts: dict[int, datetime] = {}
-    summed: dict[tuple[int, str], Any] = {}
+def into_intervals(
+    counters: Mapping[tuple[int, str], Any],
+    boundaries: Sequence[int],
+    summed: dict[tuple[int, str], Any],
+    empty: Callable[[], Any],
+) -> dict[tuple[int, str], Any]:
+    """Bucket counters added into `summed`, keyed by (interval number, key): interval i spans
+    [boundaries[i - 1], boundaries[i]) (as PostgreSQL's width_bucket numbers them)."""
     for (bucket, key), c in counters.items():
-        start = starts.get(bucket)
-        if start is None:
-            start = starts[bucket] = interval_start(bucket, interval, zone)
-        into = summed.get((to_ms(start), key))
+        number = bisect_right(boundaries, bucket)
+        into = summed.get((number, key))
         if into is None:
-            into = summed[(to_ms(start), key)] = empty()
+            into = summed[(number, key)] = empty()
         into.add(c)
-    found = {to_ms(s): s for s in starts.values()}
-    return [(found[ms], key, c) for (ms, key), c in sorted(summed.items())]
+    return summed

@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> Starlette:
             await running.enter_async_context(services.dispatcher)
             await running.enter_async_context(services.collector)
             await running.enter_async_context(services.archiver)
+            await running.enter_async_context(services.rollups)
             await running.enter_async_context(services.audit_backlog)
             yield
 

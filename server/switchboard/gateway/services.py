@@ -19,7 +19,9 @@ from ..record.audit import AuditBacklog, AuditTrail
 from ..record.database import Database
 from ..record.privacy import Privacy
 from ..record.reads import RecordReads
+from ..record.reports import Reports
 from ..record.search import ConversationSearch
+from ..rollups import ReportRollups
 from ..settings import Settings
 from ..store.canned import CannedResponses
 from ..store.connection import connect
@@ -98,6 +100,8 @@ class Services:
     record: RecordReads
     privacy: PrivacyRequests
     archiver: Archiver
+    reports: Reports  # the queue and agent reports (PostgreSQL)
+    rollups: ReportRollups  # keeps the reports' rollups
     local: NodeLocal
     accounts: Accounts  # users, sign-in sessions, API keys (PostgreSQL)
     audit_trail: AuditTrail
@@ -131,6 +135,7 @@ def build_services(settings: Settings) -> Services:
     webhooks = WebhookStore(redis, keys)
     directory = Directory(redis, keys, router)
     database = Database(settings.database_url, settings.database_pool_size)
+    reports = Reports(database)
     privacy = Privacy(database)
     record = RecordReads(database)
     audit_trail = AuditTrail(database)
@@ -177,6 +182,8 @@ def build_services(settings: Settings) -> Services:
             retention_days=settings.retention_days,
             retention_sweep_s=settings.retention_sweep_s,
         ),
+        reports=reports,
+        rollups=ReportRollups(reports, figures),
         local=local,
         accounts=Accounts(database),
         audit_trail=audit_trail,

@@ -20,8 +20,8 @@ from starlette.responses import Response, StreamingResponse
 from ...domain import reporting
 from ...domain.config import check_id
 from ...domain.errors import ErrorCode, SwitchboardError
-from ...domain.intervals import Interval, parse_interval, parse_range, parse_zone
-from ...record.reports import Reports
+from ...domain.intervals import Interval, interval_starts, parse_interval, parse_range, parse_zone, to_ms
+from ...store.clock import now_ms
 from .common import JSON, services_of
 from .openapi import ApiRoute, Operation, Param, QueryId
 from .stats import supervisor_scope
@@ -162,10 +162,14 @@ async def _report(request: Request, kind: str) -> tuple[list[dict[str, Any]], li
         raise SwitchboardError(ErrorCode.FORBIDDEN, "the queue is not one of your queues")
     snapshot = await s.figures.snapshot()
     rules = {q.id: q.rules for q in snapshot.queues}
+    intervals = list(interval_starts(start_ms, end_ms, interval, zone))
+    boundaries = [to_ms(begins) for begins, _ in intervals] + [intervals[-1][1]]
+    reports = s.reports
     if kind == "queue":
         only: set[str] | None = set(queues) if queues else (set(scope) if scope is not None else None)
-        found = await Reports(s.database).counters(start_ms, end_ms, rules, queues=only, agents=())
-        grouped = reporting.by_interval(found.queues, interval, zone, reporting.QueueCounters)
+        counters: dict[tuple[int, str], Any] = (
+            await reports.counters(start_ms, end_ms, boundaries, rules, now_ms(), queues=only, agents=())
+        ).queues
         figures: Callable[[Any], dict[str, Any]] = reporting.queue_figures
         fixed = [f for f in QueueReportRow.__struct_fields__ if f not in _FLATTENED]
     else:
@@ -175,20 +179,16 @@ async def _report(request: Request, kind: str) -> tuple[list[dict[str, Any]], li
         if queues:  # the agents of those queues
             members = {a.id for a in snapshot.agents if a.id in members and set(a.queues) & set(queues)}
         wanted: set[str] | None = set(agents) if agents else (members if scope is not None or queues else None)
-        found = await Reports(s.database).counters(start_ms, end_ms, rules, queues=(), agents=wanted)
-        grouped = [
-            row
-            for row in reporting.by_interval(found.agents, interval, zone, reporting.AgentCounters)
-            if row[2].active()
-        ]
+        counters = (
+            await reports.counters(start_ms, end_ms, boundaries, rules, now_ms(), queues=(), agents=wanted)
+        ).agents
         figures = reporting.agent_figures
         fixed = [f for f in AgentReportRow.__struct_fields__ if f not in _FLATTENED]
-    rows = [{"interval_start": _iso(start), kind: key, **figures(c)} for start, key, c in grouped]
+    rows = [
+        {"interval_start": intervals[number - 1][0].isoformat(), kind: key, **figures(c)}
+        for (number, key), c in sorted(counters.items())
+    ]
     return rows, fixed
-
-
-def _iso(start: datetime) -> str:
-    return start.isoformat()
 
 
 async def _answer(request: Request, kind: str) -> Response:
