@@ -26,6 +26,8 @@ ZONE = "Europe/Paris"
 SERVICE_LEVEL_S = 1.0
 # Chat B waits this long before it is answered: out of the service level.
 LATE_ANSWER_S = SERVICE_LEVEL_S + 0.3
+QUEUES = ["support", "sales"]
+PASSWORD = "correct horse battery"
 COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl")
 
 
@@ -94,15 +96,29 @@ async def reported(sb: Any, kind: str, day: Day, **filters: Any) -> list[dict[st
     return await eventually(rows)
 
 
-async def open_reports(browser: Any, sb: Any, sue_token: str, day: Day) -> tuple[Page, list[str]]:
-    """The supervisor view in Paris, its clock a day after the server's, signed in, on Reports."""
+async def supervisor_user(sb: Any) -> str:
+    """Sue, a supervisor of both queues with a password; returns her email."""
+    await sb.agent("sue", role="supervisor", queues=QUEUES)
+    body = {"id": "sue", "email": "sue@example.com", "name": "Sue", "role": "supervisor", "queues": QUEUES}
+    await sb.admin("POST", "/api/v1/users", {**body, "password": PASSWORD}, expect=201)
+    return str(body["email"])
+
+
+async def open_reports(browser: Any, sb: Any, day: Day, token: str = "", email: str = "") -> tuple[Page, list[str]]:
+    """The supervisor view in Paris, its clock a day after the server's, signed in with a pasted
+    `token` or with the `email`'s password (the session cookie), on its Reports page."""
     ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US", timezone_id=ZONE)
     ctx.set_default_timeout(WAIT_MS)
     page = await ctx.new_page()
     problems = page_problems(page)
     await page.clock.set_system_time(datetime.now(ZoneInfo(ZONE)) + timedelta(days=1))
-    await page.goto(f"{sb.node.base}/supervisor#paste")
-    await page.get_by_label("Agent token").fill(sue_token)
+    if token:
+        await page.goto(f"{sb.node.base}/supervisor#paste")
+        await page.get_by_label("Agent token").fill(token)
+    else:
+        await page.goto(f"{sb.node.base}/login?next=%2Fsupervisor")
+        await page.get_by_label("Email").fill(email)
+        await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator("#conn")).to_have_text("Live")
     # the queues' names come with the first figures
@@ -145,12 +161,12 @@ def same_instant(a: str, b: str) -> bool:
 async def test_yesterdays_service_level_by_hour_filtered_and_exported(browser, make_deployment, tmp_path: Path):
     sb = await make_deployment(stats_interval_s=0.3)
     day = await drive_a_day(sb)
-    sue_token = await sb.agent("sue", role="supervisor", queues=["support", "sales"])
+    sue_token = await sb.agent("sue", role="supervisor", queues=QUEUES)
     api_rows = await reported(sb, "queues", day)
     assert {row["queue"] for row in api_rows} == {"support", "sales"}
     hours = day.hours()
 
-    page, problems = await open_reports(browser, sb, sue_token, day)
+    page, problems = await open_reports(browser, sb, day, token=sue_token)
     # Both queues, by hour; support's figures add up to the day as driven.
     await expect(queue_rows(page, "support")).to_have_count(len(hours))
     await expect(queue_rows(page, "sales")).to_have_count(len(hours))
@@ -211,13 +227,13 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(browser, m
     assert problems == []
 
 
-async def test_an_interaction_opens_its_transcript(browser, make_deployment):
+async def test_signed_in_an_interaction_opens_its_transcript(browser, make_deployment):
     sb = await make_deployment(stats_interval_s=0.3)
     day = await drive_a_day(sb)
-    sue_token = await sb.agent("sue", role="supervisor", queues=["support", "sales"])
+    email = await supervisor_user(sb)
     await reported(sb, "interactions", day, queue="support")
 
-    page, problems = await open_reports(browser, sb, sue_token, day)
+    page, problems = await open_reports(browser, sb, day, email=email)
     interactions = page.locator("#report-interactions tbody tr")
     await expect(interactions).to_have_count(4)
     await page.get_by_label("For queue").select_option("support")
