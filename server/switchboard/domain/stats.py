@@ -2,20 +2,18 @@
 
 Pure: events in, figures out. The store reads the events (the `events` stream)
 and the live state (waiting sessions, agents); `GET /api/v1/stats` and the
-supervisors' `stats` frames both use `queue_figures`.
+supervisors' `stats` frames both use `queue_figures`, which counts with the
+reports' one definition of every figure (domain/reporting.py: `offered`,
+`answered`, `answered_in_sl`, `short_abandoned`, `asa_s`, `avg_wait_s`, `aht_s`,
+... mean the same here as in a report over the same span; docs/reports.md).
 
-Definitions (docs/protocol.md, "Statistics and the supervisor feed"):
+The names /stats had before the reports stay, with their meaning
+(docs/protocol.md, "Statistics and the supervisor feed"):
 
-- `offered`: sessions that entered the queue in the window (`session.queued`,
-  and `session.transferred` of kind `queue` into it).
-- `answered`: first connections of a session to an agent in the window
-  (`session.connected`; a session connected again after a transfer or a lost
-  agent is not answered twice).
-- `abandoned`: `session.ended` with reason `customer_abandoned`.
 - `average_speed_of_answer_ms`: mean `wait_ms` of the answered sessions.
 - `abandonment_rate`: abandoned / (answered + abandoned).
-- `service_level`: answered within the queue's `service_level_s` /
-  (answered + abandoned).
+- `service_level`: answered_in_sl / (answered + abandoned); the reports'
+  `service_level` leaves the short abandons out of the denominator.
 - `occupancy`: of the queue's member agents, over the window: time they held
   at least one session (connected or in wrap-up) / time they were `available`
   or held a session.
@@ -28,9 +26,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import reporting
 from .parameters import bounded_int
-from .reporting import DEFAULT_SHORT_ABANDON_S, QueueRules
-from .states import AgentState, EndReason
+from .reporting import DEFAULT_SHORT_ABANDON_S, Folder, QueueCounters, QueueRules, slot_changes
+from .states import AgentState
 
 #: The upper bounds (ms) of the answer and handle histograms that every routing step
 #: counts into (the Lua library gets this list from here: store/scripts.py).
@@ -83,34 +82,6 @@ def _ratio(part: float, whole: float) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-# How each event changes the number of sessions an agent holds: (field naming
-# the agent, change). A session ending keeps the slot until the wrap-up.
-def _slot_changes(event: Mapping[str, Any]) -> list[tuple[str, int]]:
-    kind = event.get("type")
-    agent = event.get("agent")
-    if not isinstance(agent, str):
-        return []
-    if kind in ("session.connected", "session.conference_started"):
-        return [(agent, 1)]
-    if kind in ("session.wrapped_up", "session.conference_ended"):
-        return [(agent, -1)]
-    if kind == "session.transferred":
-        changes = [(agent, -1)]  # to a queue, to an agent, or lost (agent_disconnected): it leaves
-        if event.get("kind") == "agent" and isinstance(event.get("to_agent"), str):
-            changes.append((event["to_agent"], 1))
-        return changes
-    return []
-
-
-@dataclass
-class _Counts:
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    within: int = 0
-    wait_sum: int = 0
-
-
 def queue_figures(
     events: Iterable[Mapping[str, Any]],
     start_ms: int,
@@ -123,43 +94,22 @@ def queue_figures(
     outside it are ignored); `agents` are every agent as it is now."""
     queues = list(queues)
     agents = list(agents)
-    counts = {q.id: _Counts() for q in queues}
-    thresholds = {q.id: q.service_level_s * 1000 for q in queues}
-    seen_sessions: set[str] = set()  # connected or transferred already in the window
+    # the window's end is included (events of the very millisecond the figures are read)
+    folded = Folder(start_ms, end_ms + 1, {q.id: q.rules for q in queues}, {}).fold(events)
+    counts = {q.id: QueueCounters() for q in queues}
+    for (_bucket, qid), c in folded.queues.items():
+        if qid in counts:
+            counts[qid].add(c)
     timelines: dict[str, list[tuple[int, str | None, str | None, int]]] = {a.id: [] for a in agents}
-
     for event in events:
         ts = event.get("ts")
         if not isinstance(ts, int) or ts < start_ms or ts > end_ms:
             continue
-        kind = event.get("type")
-        queue = event.get("queue")
-        c = counts.get(queue) if isinstance(queue, str) else None
-        sid: str = event.get("session_id") or ""
-        if kind == "session.queued":
-            if c:
-                c.offered += 1
-        elif kind == "session.transferred":
-            if c and event.get("kind") == "queue":
-                c.offered += 1
-            seen_sessions.add(sid)
-        elif kind == "session.connected":
-            first = not event.get("requeued") and sid not in seen_sessions
-            seen_sessions.add(sid)
-            wait = event.get("wait_ms")
-            if c and first and isinstance(wait, int):
-                c.answered += 1
-                c.wait_sum += wait
-                if wait <= thresholds[str(queue)]:
-                    c.within += 1
-        elif kind == "session.ended":
-            if c and event.get("reason") == EndReason.CUSTOMER_ABANDONED:
-                c.abandoned += 1
-        elif kind == "agent.state_changed":
+        if event.get("type") == "agent.state_changed":
             timeline = timelines.get(event.get("agent"))  # type: ignore[arg-type]
             if timeline is not None:
                 timeline.append((ts, event.get("state"), event.get("previous"), 0))
-        for aid, change in _slot_changes(event):
+        for aid, change in slot_changes(event):
             timeline = timelines.get(aid)
             if timeline is not None:
                 timeline.append((ts, None, None, change))
@@ -190,13 +140,14 @@ def queue_figures(
             {
                 "id": q.id,
                 "name": q.name,
-                "offered": c.offered,
-                "answered": c.answered,
-                "abandoned": c.abandoned,
-                "average_speed_of_answer_ms": round(c.wait_sum / c.answered) if c.answered else None,
+                **reporting.queue_figures(c),
+                # the names /stats had before the reports, kept as they were
+                "average_speed_of_answer_ms": round(c.answer_wait_ms / c.answered) if c.answered else None,
                 "abandonment_rate": _ratio(c.abandoned, ended_waits),
-                "service_level": _ratio(c.within, ended_waits),
+                # unlike the reports' (short abandons left out): what /stats has always said
+                "service_level": _ratio(c.answered_in_sl, ended_waits),
                 "service_level_s": q.service_level_s,
+                "short_abandon_s": q.short_abandon_s,
                 "occupancy": _ratio(busy[q.id], staffed[q.id]),
                 "waiting": q.waiting,
                 "longest_wait_ms": q.longest_wait_ms,
