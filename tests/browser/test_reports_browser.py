@@ -236,6 +236,13 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(
     assert [row[name] for name in COUNTS] == [support[name] for name in COUNTS]
     assert float(row["service_level"]) == percent(support["service_level"])
     assert [float(row[name]) for name in ("asa_s", "avg_wait_s", "max_wait_s", "aht_s")] == [4.5, 3, 7, 5]
+
+    # Signing out forgets the reports: whoever signs in next starts on the live page.
+    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_label("Agent token").fill(sue_token)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("button", name="Live", exact=True)).to_have_attribute("aria-pressed", "true")
+    await expect(page.locator("#report-queues tbody tr")).to_have_count(0)
     assert problems == []
 
 
