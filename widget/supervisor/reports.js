@@ -18,7 +18,7 @@ const INTERACTIONS_PAGE = 50;
 const INTERVAL_LABELS = { '15m': 'interval15m', hour: 'intervalHour', day: 'intervalDay', week: 'intervalWeek', month: 'intervalMonth' };
 
 const page = {
-  root: $('reports'), form: $('report-form'), from: $('report-from'), to: $('report-to'),
+  form: $('report-form'), from: $('report-from'), to: $('report-to'),
   interval: $('report-interval'), queue: $('report-queue'), agent: $('report-agent'),
   zone: $('report-zone'), formError: $('report-form-error'),
   pageLive: $('page-live'), pageReports: $('page-reports'),
