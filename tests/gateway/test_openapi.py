@@ -479,7 +479,7 @@ def probes_of(w: dict[str, Any]) -> list[Probe]:
         Probe("get_stats", 404, query={"queue": "missing"}),
         *(
             probe
-            for report in ("queue_report", "agent_report")
+            for report in ("queue_report", "agent_report", "interactions_report")
             for probe in (
                 Probe(report, 200, query=REPORT_DAY, token=sue),
                 Probe(report, 200, query=REPORT_DAY, headers={"Accept": "text/csv"}),
