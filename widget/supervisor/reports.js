@@ -122,8 +122,8 @@ function drawAgentReport(rows) {
 }
 
 function interactionsQuery(cursor) {
-  const { from, to, queue, agent } = shown;
-  return { from, to, queue, agent, limit: INTERACTIONS_PAGE, cursor };
+  const { from, to, tz, queue, agent } = shown;
+  return { from, to, tz, queue, agent, limit: INTERACTIONS_PAGE, cursor };
 }
 
 function drawInteractionRows(rows, answer, append) {
