@@ -25,22 +25,31 @@ from switchboard.store import clock
 
 ZONE = "Europe/Paris"
 # A chat answered within this many seconds counts towards the service level; an abandon within
-# SHORT_ABANDON_S is a short one. Each step of the clock stays under a node's liveness (10 s).
+# SHORT_ABANDON_S is a short one (left out of the service level).
 SERVICE_LEVEL_S = 5
-# The day's chats start then (and end within the minute): all in the 10:00 interval.
-DAY_STARTS = time(10, 15)
 SHORT_ABANDON_S = 5
+# The clock jumps hours between the day's busy spells: the node's liveness must outlast a jump.
+NODE_TTL_S = 86400
 QUEUES = ["support", "sales"]
 PASSWORD = "correct horse battery"
 FIRST_MESSAGE = "My order never arrived"
 COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl")
+# Support's hours as driven (see drive_a_day), figures as the table shows them.
+SUPPORT_HOURS = {
+    time(9): {"offered": "3", "answered": "2", "abandoned": "1", "short_abandoned": "1", "answered_in_sl": "1",
+              "service_level": "50%", "asa_s": "4.5s", "avg_wait_s": "3s", "max_wait_s": "7s", "aht_s": "5s"},
+    time(11): {"offered": "1", "answered": "1", "abandoned": "0", "short_abandoned": "0", "answered_in_sl": "1",
+               "service_level": "100%", "asa_s": "1s", "avg_wait_s": "1s", "max_wait_s": "1s", "aht_s": "6s"},
+    time(14): {"offered": "2", "answered": "1", "abandoned": "1", "short_abandoned": "0", "answered_in_sl": "0",
+               "service_level": "0%", "asa_s": "8s", "avg_wait_s": "8s", "max_wait_s": "8s", "aht_s": "4s"},
+}  # fmt: skip
 
 
 @pytest.fixture
 def controlled_clock() -> Iterator[None]:
-    """The server's clock frozen at yesterday's DAY_STARTS in Paris, set before the test starts
-    its node (a test lists this fixture first: its clock comes back after the node stops)."""
-    clock.set_clock(int(yesterday_at(DAY_STARTS).timestamp() * 1000))
+    """The server's clock, frozen and moved by the test (store/clock.py); set before the test starts
+    its node (a test lists this fixture first: the real time comes back after the node stops)."""
+    clock.set_clock(at_ms(yesterday_at(time(9))))
     yield
     clock.reset_clock()
 
@@ -51,48 +60,58 @@ def yesterday_at(moment: time) -> datetime:
     return datetime.combine(today - timedelta(days=1), moment, ZoneInfo(ZONE))
 
 
+def at_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
 def wait_s(seconds: int) -> None:
     """The server's frozen clock moves on: what the customers wait, the agents talk and wrap up."""
     clock.advance_clock(seconds * 1000)
 
 
+async def answered(agent: Any, sb: Any, name: str, wait: int, talk: int, wrap: int, **chat: Any) -> None:
+    """A chat that `agent` answers after `wait` seconds, talks for `talk` and wraps up in `wrap`."""
+    _, started = await sb.chat(customer={"name": name}, **chat)
+    offer = await agent.expect("offer", session_id=started["session_id"])
+    wait_s(wait)
+    await agent.ok({"type": "accept", "offer_id": offer["offer_id"]})
+    wait_s(talk)
+    await agent.ok({"type": "end_session", "conversation_id": started["conversation_id"]})
+    wait_s(wrap)
+    await agent.ok({"type": "wrap_up", "conversation_id": started["conversation_id"], "code": "resolved"})
+
+
+async def abandoned(sb: Any, name: str, wait: int) -> None:
+    """A support chat whose customer leaves after `wait` seconds, unanswered."""
+    customer, _ = await sb.chat(customer={"name": name})
+    wait_s(wait)
+    await customer.ok({"type": "end_chat"})
+
+
 async def drive_a_day(sb: Any) -> None:
-    """On a frozen clock. Queue support (SL 5 s): A waits 2 s (in SL), talk 4 s, wrap-up 1 s;
-    B waits 7 s behind A (out of SL), talk 3 s, wrap-up 2 s; C abandons at once (a short abandon,
-    not in the service level). So support has offered 3, answered 2, abandoned 1 (short 1), in SL 1:
-    service level 1 / (2 + 1 - 1) = 50 %, ASA (2 + 7) / 2 = 4.5 s, longest wait 7 s; Alice handled
-    2, AHT (5 + 5) / 2 = 5 s. Queue sales: Bob answers one chat in 1 s (100 %)."""
+    """Yesterday, on the frozen clock; support's service level 5 s. At 9:15 Alice answers Carla in
+    2 s (in SL; talk 4 s, wrap-up 1 s) and Nils in 7 s (out; 3 s, 2 s); Quinn leaves at once (a short
+    abandon). At 11:15 she answers Dora in 1 s (5 s, 1 s), and Bob answers Sam in sales in 1 s. At
+    14:15 she answers Eve in 8 s (out; 2 s, 2 s), and Finn leaves after 8 s (abandoned, not short).
+    SUPPORT_HOURS has support's figures by hour, worked out by hand; over the day support was offered
+    6, answered 4, abandoned 2 (1 short), 2 in SL: service level 2 / (4 + 2 - 1) = 40 %; Alice
+    handled 4 with an AHT of (5 + 5 + 6 + 4) / 4 = 5 s."""
     rules = {"service_level_s": SERVICE_LEVEL_S, "short_abandon_s": SHORT_ABANDON_S}
     await sb.queue("support", **rules)
     await sb.queue("sales", **rules)
     alice = await sb.available_agent("alice", capacity=1)
     bob = await sb.available_agent("bob", queues=["sales"])
 
-    _, started_a = await sb.chat(text=FIRST_MESSAGE, customer={"name": "Carla"})
-    offer = await alice.expect("offer")
-    wait_s(2)
-    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
-    _, started_b = await sb.chat(text="Do you ship to Norway?", customer={"name": "Nils"})
-    abandoning, _ = await sb.chat(text="Hello?", customer={"name": "Quinn"})
-    await abandoning.ok({"type": "end_chat"})
-    wait_s(4)
-    await alice.ok({"type": "end_session", "conversation_id": started_a["conversation_id"]})
-    wait_s(1)
-    await alice.ok({"type": "wrap_up", "conversation_id": started_a["conversation_id"], "code": "resolved"})
-    offer = await alice.expect("offer", session_id=started_b["session_id"])
-    wait_s(2)
-    await alice.ok({"type": "accept", "offer_id": offer["offer_id"]})
-    wait_s(3)
-    await alice.ok({"type": "end_session", "conversation_id": started_b["conversation_id"]})
-    wait_s(2)
-    await alice.ok({"type": "wrap_up", "conversation_id": started_b["conversation_id"], "code": "resolved"})
-
-    _, started_s = await sb.chat(queue="sales", text="A quote, please", customer={"name": "Sam"})
-    offer = await bob.expect("offer")
-    wait_s(1)
-    await bob.ok({"type": "accept", "offer_id": offer["offer_id"]})
-    await bob.ok({"type": "end_session", "conversation_id": started_s["conversation_id"]})
-    await bob.ok({"type": "wrap_up", "conversation_id": started_s["conversation_id"], "code": "resolved"})
+    clock.set_clock(at_ms(yesterday_at(time(9, 15))))
+    await answered(alice, sb, "Carla", wait=2, talk=4, wrap=1, text=FIRST_MESSAGE)
+    await answered(alice, sb, "Nils", wait=7, talk=3, wrap=2)
+    await abandoned(sb, "Quinn", wait=0)
+    clock.set_clock(at_ms(yesterday_at(time(11, 15))))
+    await answered(alice, sb, "Dora", wait=1, talk=5, wrap=1)
+    await answered(bob, sb, "Sam", wait=1, talk=2, wrap=0, queue="sales")
+    clock.set_clock(at_ms(yesterday_at(time(14, 15))))
+    await answered(alice, sb, "Eve", wait=8, talk=2, wrap=2)
+    await abandoned(sb, "Finn", wait=8)
     await sb.archive_caught_up()
 
 
@@ -138,7 +157,7 @@ async def open_reports(browser: Any, sb: Any, token: str = "", email: str = "") 
     await expect(page.locator('#tiles > li.tile[data-queue="sales"]')).to_have_count(1)
     await page.get_by_role("button", name="Reports", exact=True).click()
     await expect(page.get_by_role("button", name="Reports", exact=True)).to_have_attribute("aria-pressed", "true")
-    yesterday = yesterday_at(DAY_STARTS).date().isoformat()
+    yesterday = yesterday_at(time(0)).date().isoformat()
     await expect(page.get_by_label("From", exact=True)).to_have_value(yesterday)
     await expect(page.get_by_label("To", exact=True)).to_have_value(yesterday)
     await expect(page.get_by_label("Interval", exact=True)).to_have_value("hour")
@@ -167,30 +186,36 @@ def percent(text: str) -> float:
     return float(text.rstrip("%")) / 100
 
 
+def seconds(text: str) -> float:
+    """A duration under a minute as the table shows it ("4.5s")."""
+    return float(text.rstrip("s"))
+
+
+SECONDS = ("asa_s", "avg_wait_s", "max_wait_s", "aht_s")
+FIGURES = (*COUNTS, "service_level", *SECONDS)
+
+
 async def test_yesterdays_service_level_by_hour_filtered_and_exported(
     controlled_clock: None, browser: Any, make_deployment: Any, tmp_path: Path
 ) -> None:
-    sb = await make_deployment(stats_interval_s=0.3)
+    sb = await make_deployment(stats_interval_s=0.3, node_ttl_s=NODE_TTL_S)
     await drive_a_day(sb)
     sue_token = await sb.agent("sue", role="supervisor", queues=QUEUES)
     api_rows = await reported(sb, "queues")
     assert {row["queue"] for row in api_rows} == {"support", "sales"}
 
     page, problems = await open_reports(browser, sb, token=sue_token)
-    # Both queues, yesterday's 10:00 only; support's figures are the day as driven.
-    await expect(queue_rows(page, "support")).to_have_count(1)
+    # Yesterday by hour: support's three busy hours, each with its figures as worked out by hand.
+    rows = queue_rows(page, "support")
+    await expect(rows).to_have_count(len(SUPPORT_HOURS))
     await expect(queue_rows(page, "sales")).to_have_count(1)
-    [support] = await table_figures(queue_rows(page, "support"))
-    assert datetime.fromisoformat(support["interval_start"]) == yesterday_at(time(10))
-    await expect(queue_rows(page, "support").locator("th")).to_contain_text(re.compile(r"10:00\sAM"))
-    assert [support[name] for name in COUNTS] == ["3", "2", "1", "1", "1"]
-    assert [support[name] for name in ("service_level", "asa_s", "avg_wait_s", "max_wait_s", "aht_s")] == [
-        "50%",
-        "4.5s",
-        "3s",
-        "7s",
-        "5s",
+    support = await table_figures(rows)
+    assert [datetime.fromisoformat(row["interval_start"]) for row in support] == [
+        yesterday_at(hour) for hour in SUPPORT_HOURS
     ]
+    assert [{name: row[name] for name in FIGURES} for row in support] == list(SUPPORT_HOURS.values())
+    hours_shown = [re.compile(r"\b9:00\sAM"), re.compile(r"\b11:00\sAM"), re.compile(r"\b2:00\sPM")]
+    await expect(rows.locator("th")).to_contain_text(hours_shown)
     [sales] = await table_figures(queue_rows(page, "sales"))
     assert [sales[name] for name in ("answered_in_sl", "service_level")] == ["1", "100%"]
     # The charts: service level and waits by interval (a line per queue), handled chats and AHT by agent.
@@ -200,10 +225,11 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(
     await expect(
         page.locator("#chart-waits .u-legend .u-series").filter(has_text="Support longest wait")
     ).to_have_count(1)
-    # Each agent's handled chats and handle time.
+    # Each agent's handled chats and handle time, by hour: Alice's are support's; signed in from
+    # 9:00 to 14:00, she has a row for each hour (its time available), chats or not.
     alice = page.locator('#report-agents tbody tr[data-agent="alice"]')
-    await expect(alice.locator('td[data-figure="handled"]')).to_have_text("2")
-    await expect(alice.locator('td[data-figure="aht_s"]')).to_have_text("5s")
+    await expect(alice.locator('td[data-figure="handled"]')).to_have_text(["2", "0", "1", "0", "0", "1"])
+    await expect(alice.locator('td[data-figure="aht_s"]')).to_have_text(["5s", "–", "6s", "–", "–", "4s"])
     await screenshot(page, "reports.png", tmp_path)
     await assert_accessible(page)
 
@@ -212,17 +238,17 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(
     await page.get_by_role("button", name="Show", exact=True).focus()
     await page.keyboard.press("Enter")
     await expect(queue_rows(page, "sales")).to_have_count(0)
-    await expect(queue_rows(page, "support")).to_have_count(1)
-    assert await table_figures(queue_rows(page, "support")) == [support]
-    # By day: one row, the day's sums.
+    await expect(rows).to_have_count(len(SUPPORT_HOURS))
+    assert await table_figures(rows) == support
+    # By day: one row, the day's figures.
     await page.get_by_label("Interval", exact=True).select_option("day")
     await page.get_by_role("button", name="Show", exact=True).click()
-    await expect(queue_rows(page, "support")).to_have_count(1)
-    await expect(queue_rows(page, "support").locator('td[data-figure="offered"]')).to_have_text("3")
-    await expect(queue_rows(page, "support").locator('td[data-figure="service_level"]')).to_have_text("50%")
+    await expect(rows).to_have_count(1)
+    [day] = await table_figures(rows)
+    assert [day[name] for name in (*COUNTS, "service_level")] == ["6", "4", "2", "1", "2", "40%"]
     await page.get_by_label("Interval", exact=True).select_option("hour")
     await page.get_by_role("button", name="Show", exact=True).click()
-    await expect(queue_rows(page, "support")).to_have_attribute("data-interval", support["interval_start"])
+    await expect(rows).to_have_count(len(SUPPORT_HOURS))
 
     # The CSV of what is shown: its numbers are the table's.
     async with page.expect_download() as downloading:
@@ -230,12 +256,12 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(
     download = await downloading.value
     assert download.suggested_filename.endswith(".csv")
     exported = list(csv.DictReader(io.StringIO(Path(await download.path()).read_text(encoding="utf-8-sig"))))
-    [row] = exported
-    assert row["queue"] == "support"
-    assert datetime.fromisoformat(row["interval_start"]) == datetime.fromisoformat(support["interval_start"])
-    assert [row[name] for name in COUNTS] == [support[name] for name in COUNTS]
-    assert float(row["service_level"]) == percent(support["service_level"])
-    assert [float(row[name]) for name in ("asa_s", "avg_wait_s", "max_wait_s", "aht_s")] == [4.5, 3, 7, 5]
+    assert [row["queue"] for row in exported] == ["support"] * len(support)
+    for row, shown in zip(exported, support, strict=True):
+        assert datetime.fromisoformat(row["interval_start"]) == datetime.fromisoformat(shown["interval_start"])
+        assert [row[name] for name in COUNTS] == [shown[name] for name in COUNTS]
+        assert float(row["service_level"]) == percent(shown["service_level"])
+        assert [float(row[name]) for name in SECONDS] == [seconds(shown[name]) for name in SECONDS]
 
     # Signing out forgets the reports: whoever signs in next starts on the live page.
     await page.get_by_role("button", name="Sign out").click()
@@ -249,17 +275,17 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(
 async def test_signed_in_an_interaction_opens_its_transcript(
     controlled_clock: None, browser: Any, make_deployment: Any
 ) -> None:
-    sb = await make_deployment(stats_interval_s=0.3)
+    sb = await make_deployment(stats_interval_s=0.3, node_ttl_s=NODE_TTL_S)
     await drive_a_day(sb)
     email = await supervisor_user(sb)
     await reported(sb, "interactions", queue="support")
 
     page, problems = await open_reports(browser, sb, email=email)
     interactions = page.locator("#report-interactions tbody tr")
-    await expect(interactions).to_have_count(4)
+    await expect(interactions).to_have_count(7)
     await page.get_by_label("For queue").select_option("support")
     await page.get_by_role("button", name="Show", exact=True).click()
-    await expect(interactions).to_have_count(3)
+    await expect(interactions).to_have_count(6)
     opener = page.get_by_role("button", name="Open the transcript of Carla")
     await opener.click()
     dialog = page.get_by_role("dialog")

@@ -39,9 +39,16 @@ export function clearCharts() {
   drawn.clear();
 }
 
-/** The distinct interval starts of `rows` (uPlot's x: seconds since the epoch, ascending). */
-function intervalAxis(rows) {
-  return Array.from(new Set(rows.map((row) => Date.parse(row.interval_start) / 1000))).sort((a, b) => a - b);
+// An interval's usual length in seconds (a day may have 23 or 25 hours, a month 28 to 31 days).
+const NOMINAL_S = { '15m': 900, hour: 3600, day: 86400, week: 7 * 86400, month: 31 * 86400 };
+
+/** The distinct interval starts of `rows` (uPlot's x: seconds since the epoch, ascending). Where
+ * quiet intervals lie between two of them, one more x with no value breaks the line: a figure of
+ * an interval without activity is unknown, not the average of its neighbours. */
+function intervalAxis(rows, interval) {
+  const starts = Array.from(new Set(rows.map((row) => Date.parse(row.interval_start) / 1000))).sort((a, b) => a - b);
+  const nominal = NOMINAL_S[interval] || NOMINAL_S.hour;
+  return starts.flatMap((x, i) => (i > 0 && x - starts[i - 1] > 1.5 * nominal ? [starts[i - 1] + nominal, x] : [x]));
 }
 
 /** For each of `keys` (queues), the value of `figure` at each x, null where that queue had no row. */
@@ -66,7 +73,7 @@ const days = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric'
 const moments = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
 const inLocale = (format) => (u, ticks) => ticks.map((tick) => format.format(new Date(tick * 1000)));
 
-/** The time axis spans the whole period asked for (`period`: {from, to}, ISO 8601), not just the
+/** The time axis spans the whole period asked for (`period`: {from, to} in ISO 8601), not just the
  * intervals that had activity: a day by hour shows the day, however few its busy hours. Its
  * ticks and the legend's time are in the browser's locale (uPlot's own names are English). */
 function timeAxis(period) {
@@ -80,8 +87,10 @@ function timeAxis(period) {
 }
 
 /** Service level by interval, a line per queue (0 to 100 %). */
+/* `period` is the query shown: {from, to, interval}. */
+
 export function drawServiceLevel(container, rows, nameOf, period) {
-  const xs = intervalAxis(rows);
+  const xs = intervalAxis(rows, period.interval);
   const queues = distinct(rows, 'queue');
   const time = timeAxis(period);
   draw(container, {
@@ -93,7 +102,7 @@ export function drawServiceLevel(container, rows, nameOf, period) {
 
 /** Average (solid) and longest (dashed) wait by interval, per queue, in seconds. */
 export function drawWaits(container, rows, nameOf, period) {
-  const xs = intervalAxis(rows);
+  const xs = intervalAxis(rows, period.interval);
   const queues = distinct(rows, 'queue');
   const seconds = { value: (u, v) => formatSeconds(v) };
   const series = queues.flatMap((q, i) => [
