@@ -167,8 +167,9 @@ async def test_rollups_give_the_same_report_and_late_events_roll_their_bucket_ag
         rolled = await rollups.rebuild(int(start.timestamp() * 1000), int(datetime.now(UTC).timestamp() * 1000) + 1)
         assert rolled >= 1
         database = sb.node.services.database.pool
-        assert await database.fetchval("SELECT sum(offered) FROM report_queue_buckets WHERE queue = 'sales'") == 2
-        assert await database.fetchval("SELECT count(*) FROM report_stale_buckets") == 0
+        for table in ("report_queue_buckets", "report_queue_hours"):
+            assert await database.fetchval(f"SELECT sum(offered) FROM {table} WHERE queue = 'sales'") == 2
+        assert await database.fetchval("SELECT count(*) FROM report_stale_hours") == 0
         assert await both_reports(sb, interval=interval) == raw
 
     # A chat after the rollup of its bucket: the bucket goes stale, the report folds it raw meanwhile.
@@ -178,9 +179,9 @@ async def test_rollups_give_the_same_report_and_late_events_roll_their_bucket_ag
         sb, REPORTS[0], lambda rows: rows and (rows[0]["offered"], rows[0]["answered"]) == (3, 2), queue="sales"
     )
     pool = sb.node.services.database.pool
-    assert await pool.fetchval("SELECT count(*) FROM report_stale_buckets") >= 1
+    assert await pool.fetchval("SELECT count(*) FROM report_stale_hours") >= 1
     deadline = asyncio.get_running_loop().time() + 10
-    while await pool.fetchval("SELECT count(*) FROM report_stale_buckets"):
+    while await pool.fetchval("SELECT count(*) FROM report_stale_hours"):
         await sb.node.services.rollups.step()  # rolls the stale bucket again (unless the worker is at it)
         assert asyncio.get_running_loop().time() < deadline
     again = (await sb.http.get(REPORTS[0], params={**today(), "queue": "sales"})).json()["rows"]

@@ -172,7 +172,7 @@ def test_counters_add_and_survive_json():
     assert (a.offered, a.max_wait_ms, a.channels, a.csat) == (3, 9, {"webchat": 3, "messaging": 1}, {"5": 1})
     assert QueueCounters.from_json(a.to_json()) == a
     assert QueueCounters().to_json() == {} and QueueCounters().empty()
-    assert not AgentCounters(state_ms={"offline": 5}).active() and AgentCounters(state_ms={"available": 1}).active()
+    assert not AgentCounters(offline_ms=5).active() and AgentCounters(available_ms=1).active()
 
 
 def test_events_outside_the_fold_are_ignored():

@@ -128,14 +128,17 @@ class AgentCounters(_Additive):
     csat_responses: int = 0
     csat_sum: int = 0
     wrap_codes: dict[str, int] = field(default_factory=dict)
-    state_ms: dict[str, int] = field(default_factory=dict)  # TIME_STATES: ms in each
-    not_ready_ms: dict[str, int] = field(default_factory=dict)  # by reason ("" none)
+    # ms in each of TIME_STATES
+    available_ms: int = 0
+    busy_ms: int = 0
+    not_ready_ms: int = 0
+    rona_ms: int = 0
+    offline_ms: int = 0
+    not_ready_reason_ms: dict[str, int] = field(default_factory=dict)  # by reason ("" none)
 
     def active(self) -> bool:
         """Whether a report shows it: any figure but time spent offline."""
-        return any(v for k, v in self.to_json().items() if k != "state_ms") or any(
-            ms for state, ms in self.state_ms.items() if state != "offline"
-        )
+        return any(v for k, v in self.to_json().items() if k != "offline_ms")
 
 
 def queue_figures(c: QueueCounters) -> dict[str, Any]:
@@ -208,9 +211,8 @@ def agent_figures(c: AgentCounters) -> dict[str, Any]:
     - occupancy = busy / (available + busy)
     - utilisation = (available + busy) / (available + busy + not_ready + rona)
     """
-    ms = c.state_ms
-    available, busy = ms.get("available", 0), ms.get(BUSY, 0)
-    signed_in = available + busy + ms.get("not_ready", 0) + ms.get("rona", 0)
+    available, busy = c.available_ms, c.busy_ms
+    signed_in = available + busy + c.not_ready_ms + c.rona_ms
     return {
         "offered": c.offered,
         "accepted": c.accepted,
@@ -223,8 +225,8 @@ def agent_figures(c: AgentCounters) -> dict[str, Any]:
         "wrap_codes": dict(sorted(c.wrap_codes.items())),
         "csat_responses": c.csat_responses,
         "csat_avg": round(c.csat_sum / c.csat_responses, 2) if c.csat_responses else None,
-        **{f"{state}_s": round(ms.get(state, 0) / 1000) for state in TIME_STATES},
-        "not_ready_reasons": {reason: round(v / 1000) for reason, v in sorted(c.not_ready_ms.items())},
+        **{f"{state}_s": round(getattr(c, f"{state}_ms") / 1000) for state in TIME_STATES},
+        "not_ready_reasons": {reason: round(v / 1000) for reason, v in sorted(c.not_ready_reason_ms.items())},
         "occupancy": _ratio(busy, available + busy),
         "utilisation": _ratio(available + busy, signed_in),
     }
@@ -443,14 +445,17 @@ class Folder:
     def _spend(self, aid: str, clock: _Clock, until: int) -> None:
         """Counts the agent's time from where its clock stands to `until`, bucket by bucket."""
         state = BUSY if clock.start.held > 0 else clock.start.state
+        if state not in TIME_STATES:
+            state = AgentState.OFFLINE.value  # a state this code does not know counts as not signed in
         at = clock.at
         while at < until:
             upto = min(until, bucket_of(at) + BUCKET_MS)
             key = (bucket_of(at), aid)
             c = self.agents.get(key) or self.agents.setdefault(key, AgentCounters())
-            c.state_ms[state] = c.state_ms.get(state, 0) + upto - at
+            setattr(c, f"{state}_ms", getattr(c, f"{state}_ms") + upto - at)
             if state == AgentState.NOT_READY:
-                c.not_ready_ms[clock.start.reason] = c.not_ready_ms.get(clock.start.reason, 0) + upto - at
+                reasons = c.not_ready_reason_ms
+                reasons[clock.start.reason] = reasons.get(clock.start.reason, 0) + upto - at
             at = upto
         clock.at = max(clock.at, until)
 

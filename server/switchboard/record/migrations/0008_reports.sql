@@ -1,7 +1,7 @@
 -- Reports (issue 22): rollups of closed 15-minute buckets per queue and per agent, and the
 -- indexes the raw folds use. One column per counter of domain/reporting.py (QueueCounters,
 -- AgentCounters), so a report sums them in SQL; the counters keyed by a name (channels,
--- ratings, wrap-up codes, state times) are JSONB maps of numbers.
+-- ratings, wrap-up codes, not-ready reasons) are JSONB maps of numbers.
 
 -- The raw events of a range (the open tail of a report, a stale bucket, a rebuild).
 CREATE INDEX events_by_time ON events (occurred_at);
@@ -48,27 +48,36 @@ CREATE TABLE report_agent_buckets (
     wrap_ms        bigint NOT NULL DEFAULT 0,
     csat_responses bigint NOT NULL DEFAULT 0,
     csat_sum       bigint NOT NULL DEFAULT 0,
+    available_ms   bigint NOT NULL DEFAULT 0,
+    busy_ms        bigint NOT NULL DEFAULT 0,
+    not_ready_ms   bigint NOT NULL DEFAULT 0,
+    rona_ms        bigint NOT NULL DEFAULT 0,
+    offline_ms     bigint NOT NULL DEFAULT 0,
     wrap_codes     jsonb NOT NULL DEFAULT '{}',
-    state_ms       jsonb NOT NULL DEFAULT '{}',
-    not_ready_ms   jsonb NOT NULL DEFAULT '{}',
+    not_ready_reason_ms jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (bucket, agent)
 );
 
--- Every bucket before `rolled_until` is rolled up, but those in report_stale_buckets.
+-- The same sums per hour (UTC): a report by hour, day, week or month in a zone whose offsets are
+-- whole hours reads these, a quarter of the rows.
+CREATE TABLE report_queue_hours (LIKE report_queue_buckets INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+CREATE TABLE report_agent_hours (LIKE report_agent_buckets INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+
+-- Every hour before `rolled_until` is rolled up, but those in report_stale_hours.
 CREATE TABLE report_rollup (
     only_row     boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     rolled_until timestamptz NOT NULL
 );
 
--- Buckets rolled up before a late event of theirs arrived: rolled again, folded raw until then.
-CREATE TABLE report_stale_buckets (
-    bucket timestamptz PRIMARY KEY
+-- Hours rolled up before a late event of theirs arrived: rolled again, folded raw until then.
+CREATE TABLE report_stale_hours (
+    hour timestamptz PRIMARY KEY
 );
 
 CREATE FUNCTION report_mark_stale() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO report_stale_buckets (bucket)
-    SELECT DISTINCT to_timestamp(floor(extract(epoch FROM n.occurred_at) / 900) * 900)
+    INSERT INTO report_stale_hours (hour)
+    SELECT DISTINCT to_timestamp(floor(extract(epoch FROM n.occurred_at) / 3600) * 3600)
     FROM new_events n, report_rollup r
     WHERE n.occurred_at < r.rolled_until
     ON CONFLICT DO NOTHING;
