@@ -5,6 +5,9 @@
  * their calls anyway). This is the entry module; the sections are in admin/. */
 
 import { $, setText } from './lib/dom.js';
+import { labels, languagePicker, t, translatePage, useCatalogue } from './lib/i18n.js';
+import { SHARED_STRINGS } from './lib/strings.js';
+import { ADMIN_STRINGS } from './admin/strings.js';
 import { signOutSession, startSignedIn } from './lib/session.js';
 import { useCsrfToken } from './admin/api.js';
 import { problem, say } from './admin/ui.js';
@@ -22,7 +25,7 @@ const SECTIONS = {
 };
 const FIRST = 'users';
 const ROLE_HOMES = { agent: '/desk', supervisor: '/supervisor' };
-const ROLE_NAMES = { agent: 'an agent', supervisor: 'a supervisor' };
+const ROLE_NAMES = labels({ agent: 'anAgent', supervisor: 'aSupervisor' });
 
 function show(screen) {
   for (const id of ['loading', 'refusal', 'console']) $(id).hidden = id !== screen;
@@ -42,14 +45,13 @@ async function open(focus) {
     await SECTIONS[name].load();
   } catch (error) {
     const status = section.querySelector('[role=status], [role=alert]');
-    if (status) say(status, `This section could not be loaded: ${problem(error)}`);
+    if (status) say(status, t('sectionNotLoaded', { error: problem(error) }));
   }
 }
 
 function refuse(me) {
   show('refusal');
-  setText($('refusal-text'), `You are signed in as ${me.name}, ${ROLE_NAMES[me.role] || me.role}. ` +
-    'Only administrators may use this console.');
+  setText($('refusal-text'), t('signedInAsNotAdmin', { name: me.name, role: ROLE_NAMES[me.role] || me.role }));
   $('refusal-home').href = ROLE_HOMES[me.role] || '/login';
   $('refusal-signout').addEventListener('click', () => signOutSession(me.csrf_token));
 }
@@ -67,9 +69,13 @@ function start(me) {
   open(false);
 }
 
+useCatalogue(SHARED_STRINGS, ADMIN_STRINGS);
+translatePage();
+languagePicker($('language'));
+
 startSignedIn(start, (text) => {
   show('refusal');
-  setText($('refusal-title'), 'The console cannot start');
+  setText($('refusal-title'), t('consoleCannotStart'));
   setText($('refusal-text'), text);
   $('refusal-home').hidden = true;
   $('refusal-signout').hidden = true;

@@ -9,6 +9,9 @@
  */
 
 import { $, setText } from './lib/dom.js';
+import { languagePicker, t, translatePage, useCatalogue } from './lib/i18n.js';
+import { SHARED_STRINGS } from './lib/strings.js';
+import { DESK_STRINGS } from './desk/strings.js';
 import { HELD_KEY, hooks, S, SOUND_KEY } from './desk/state.js';
 import { focusLost, writable } from './desk/facts.js';
 import { sampleHttpClock } from './desk/format.js';
@@ -39,7 +42,7 @@ function onGlobalKey(event) {
     const first = S.offers.values().next().value;
     if (event.code === 'KeyA' && first) { event.preventDefault(); answerOffer(first.frame.offer_id, true); }
     else if (event.code === 'KeyD' && first) { event.preventDefault(); answerOffer(first.frame.offer_id, false); }
-    else if (event.code === 'KeyN') { event.preventDefault(); const t = $('note-toggle'); if (!t.disabled) { t.checked = !t.checked; onNoteToggle(); } }
+    else if (event.code === 'KeyN') { event.preventDefault(); const toggle = $('note-toggle'); if (!toggle.disabled) { toggle.checked = !toggle.checked; onNoteToggle(); } }
     else if (event.code === 'KeyF') { event.preventDefault(); $('search-input').focus(); }
     return;
   }
@@ -63,7 +66,7 @@ function wire() {
   $('signin-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const token = $('signin-token').value.trim();
-    if (!token) { setText($('signin-error'), 'Enter your agent token.'); return; }
+    if (!token) { setText($('signin-error'), t('enterYourToken')); return; }
     signIn(token);
   });
   $('signout').addEventListener('click', async () => {
@@ -155,7 +158,7 @@ function wire() {
   $('wrapup-codes').addEventListener('change', limitCodes);
   $('dlg-wrapup').addEventListener('close', () => { S.wrapTarget = null; });
   $('act-end-conference').addEventListener('click', () => simpleAction('end_conference'));
-  $('act-leave').addEventListener('click', () => simpleAction('leave', (conv) => closeConversation(conv, 'You left')));
+  $('act-leave').addEventListener('click', () => simpleAction('leave', (conv) => closeConversation(conv, t('youLeftLabel'))));
   $('verify-form').addEventListener('submit', submitVerify);
 
   let searchDebounce = 0;
@@ -179,6 +182,9 @@ function wire() {
 }
 
 function start() {
+  useCatalogue(SHARED_STRINGS, DESK_STRINGS);
+  translatePage();
+  languagePicker($('language'));
   // The hello waits for it, but not for long.
   S.clockSampled = Promise.race([sampleHttpClock(), new Promise((resolve) => setTimeout(resolve, 3000))]);
   S.soundOn = localStorage.getItem(SOUND_KEY) !== 'off';

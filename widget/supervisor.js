@@ -5,6 +5,9 @@
  * page to the sections in supervisor/ and starts; widget/lib/ holds what the
  * view shares with the desk. */
 
+import { languagePicker, t, translatePage, useCatalogue } from './lib/i18n.js';
+import { SHARED_STRINGS } from './lib/strings.js';
+import { SUPERVISOR_STRINGS } from './supervisor/strings.js';
 import { TOKEN_KEY, hooks, state, ui } from './supervisor/state.js';
 import { tick } from './supervisor/time.js';
 import { show, signInScreen } from './supervisor/screens.js';
@@ -17,6 +20,10 @@ import { stopMonitoring } from './supervisor/monitor.js';
 import { initStepIn, refreshTargets } from './supervisor/step-in.js';
 import { initReports } from './supervisor/reports.js';
 
+useCatalogue(SHARED_STRINGS, SUPERVISOR_STRINGS);
+translatePage();
+languagePicker(document.getElementById('language'));
+
 Object.assign(hooks, { send, stop, onCard, renderCards, scheduleDraw, renderHelp, refreshFilter, renderAgents, refreshTargets });
 initStepIn();
 initReports();
@@ -25,7 +32,7 @@ setInterval(tick, 1000);
 ui.form.addEventListener('submit', (event) => {
   event.preventDefault();
   const token = ui.token.value.trim();
-  if (!token) { ui.signinError.textContent = 'Enter a token.'; ui.signinError.hidden = false; ui.token.focus(); return; }
+  if (!token) { ui.signinError.textContent = t('enterAToken'); ui.signinError.hidden = false; ui.token.focus(); return; }
   start(token);
 });
 /** Back to the sign-in form; a signed-in session is ended too (then to /login). */

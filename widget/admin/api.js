@@ -2,6 +2,7 @@
  * itself, every change also sends the session's CSRF token (double submit). A refusal is an
  * `ApiError` with the server's own words, for the form that caused it to show. */
 
+import { t } from '../lib/i18n.js';
 import { LOGIN_REASONS, toLogin } from '../lib/session.js';
 
 const UNREACHABLE = 'The server cannot be reached. Check your connection and try again.';
@@ -43,7 +44,7 @@ export async function api(method, path, body) {
   }
   if (!answer.ok) {
     const error = data && data.error;
-    throw new ApiError(answer.status, (error && error.message) || `The server answered ${answer.status}.`,
+    throw new ApiError(answer.status, (error && error.message) || t('serverAnswered', { status: String(answer.status) }),
       error && error.code);
   }
   return data;

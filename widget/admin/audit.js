@@ -2,6 +2,7 @@
  * action and time, a page at a time (the server's cursor). Before and after are shown as the
  * server gives them (it never keeps a secret). */
 
+import { t } from '../lib/i18n.js';
 import { $, h } from '../lib/dom.js';
 import { api } from './api.js';
 import { fillTable, onSubmit, row, say, when } from './ui.js';
@@ -18,9 +19,9 @@ let nextCursor = null;
 function change(entry) {
   if (entry.before === null && entry.after === null) return '';
   const details = h('details', '', '', [
-    h('summary', '', entry.before === null ? 'After' : entry.after === null ? 'Before' : 'Before and after'),
+    h('summary', '', entry.before === null ? t('after2') : entry.after === null ? t('before') : t('beforeAndAfter')),
   ]);
-  for (const [label, value] of [['Before', entry.before], ['After', entry.after]]) {
+  for (const [label, value] of [[t('before'), entry.before], [t('after2'), entry.after]]) {
     if (value === null) continue;
     const block = h('pre', 'code', `${label}: ${JSON.stringify(value, null, 2)}`);
     block.tabIndex = 0; // it may scroll: reachable by keyboard
@@ -48,11 +49,11 @@ async function show(cursor) {
   if (cursor) params.set('cursor', cursor);
   const page = await api('GET', '/api/v1/audit?' + params.toString());
   fillTable(ui.table, page.entries.map((e) => row([when(e.at), e.actor, e.action, e.target, e.ip || '', change(e)])),
-    'No entry matches.');
+    t('noEntryMatches'));
   nextCursor = page.next_cursor;
   ui.next.hidden = !nextCursor;
   ui.first.hidden = !cursor;
-  say(ui.status, `${page.entries.length} entries${cursor ? ' (older page)' : ''}.`);
+  say(ui.status, t(cursor ? 'entriesOlder' : 'entries', { n: page.entries.length }));
 }
 
 export async function load() {

@@ -1,5 +1,6 @@
 /* Invitation rules: a visitor on a matching page for long enough is invited to chat. */
 
+import { formatNumber, t } from '../lib/i18n.js';
 import { $, h } from '../lib/dom.js';
 import { api } from './api.js';
 import { keyedSection } from './resource.js';
@@ -25,9 +26,10 @@ const section = keyedSection({
   prefix: 'rule',
   status: 'rules-status',
   table: 'rules-table',
-  noun: 'invitation rule',
-  empty: 'No invitation rule yet.',
-  cells: (r) => [r.id, r.url_pattern, `${r.seconds_on_page} s`, r.queue, r.text, r.enabled ? 'Yes' : 'No'],
+  noun: 'nounRule',
+  newTitle: 'newInvitationRule',
+  empty: 'noRuleYet',
+  cells: (r) => [r.id, r.url_pattern, `${formatNumber(r.seconds_on_page)} s`, r.queue, r.text, r.enabled ? t('yes') : t('no')],
   label: (r) => r.id,
   fill: (r) => {
     ui.queue.value = r.queue;
@@ -40,11 +42,11 @@ const section = keyedSection({
   clear: () => {},
   body: () => {
     if (!ui.queue.value) throw fieldError(ui.queue, 'Create a queue first: a rule invites into one.');
-    if (!ui.pattern.value.trim()) throw fieldError(ui.pattern, 'Enter the pattern of the pages.');
-    if (!ui.text.value.trim()) throw fieldError(ui.text, 'Enter the invitation text.');
+    if (!ui.pattern.value.trim()) throw fieldError(ui.pattern, t('enterThePattern'));
+    if (!ui.text.value.trim()) throw fieldError(ui.text, t('enterInvitationText'));
     const seconds = Number(ui.seconds.value);
     if (ui.seconds.value.trim() === '' || !Number.isFinite(seconds)) {
-      throw fieldError(ui.seconds, 'The seconds on the page must be a number.');
+      throw fieldError(ui.seconds, t('secondsMustBeNumber'));
     }
     return {
       queue: ui.queue.value, url_pattern: ui.pattern.value.trim(), seconds_on_page: seconds, text: ui.text.value,

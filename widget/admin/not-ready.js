@@ -1,6 +1,7 @@
 /* Not-ready reasons: the list agents choose from when they step away (none: any reason). */
 
 import { $ } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { api } from './api.js';
 import { onSubmit, say } from './ui.js';
 
@@ -16,6 +17,6 @@ export function init() {
     const reasons = String(ui.text.value).split('\n').map((line) => line.trim()).filter(Boolean);
     const saved = await api('PUT', '/api/v1/not-ready-reasons', { reasons });
     ui.text.value = saved.reasons.join('\n');
-    say(ui.status, saved.reasons.length ? `Saved: ${saved.reasons.length} reasons.` : 'Saved: agents give any reason.');
+    say(ui.status, saved.reasons.length ? t('savedReasons', { n: saved.reasons.length }) : t('savedAnyReason'));
   });
 }

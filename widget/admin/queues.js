@@ -3,6 +3,7 @@
  * JSON editor beside it. `PUT /api/v1/queues/{id}` checks the whole; its refusal is shown next
  * to the form, and nothing typed is lost. */
 
+import { formatNumber, t } from '../lib/i18n.js';
 import { $ } from '../lib/dom.js';
 import { keyedSection } from './resource.js';
 import { fieldError, joined, listOf } from './ui.js';
@@ -48,17 +49,17 @@ function fill(queue) {
 
 function number(field, what) {
   const value = Number(field.value);
-  if (field.value.trim() === '' || !Number.isFinite(value)) throw fieldError(field, `${what} must be a number.`);
+  if (field.value.trim() === '' || !Number.isFinite(value)) throw fieldError(field, t('mustBeNumber', { what: t(what) }));
   return value;
 }
 
 function body() {
-  if (!ui.name.value.trim()) throw fieldError(ui.name, 'Enter the name.');
+  if (!ui.name.value.trim()) throw fieldError(ui.name, t('enterTheName'));
   let more;
   try {
     more = JSON.parse(ui.more.value.trim() || '{}');
   } catch (error) {
-    throw fieldError(ui.more, `The JSON of "More settings" is not valid: ${error.message}`);
+    throw fieldError(ui.more, t('badMoreJson', { error: error.message }));
   }
   if (!more || typeof more !== 'object' || Array.isArray(more)) {
     throw fieldError(ui.more, '"More settings" must be a JSON object ({ ... }).');
@@ -70,11 +71,11 @@ function body() {
     name: ui.name.value.trim(),
     languages: listOf(ui.languages.value),
     skills: listOf(ui.skills.value),
-    priority: number(ui.priority, 'Priority'),
+    priority: number(ui.priority, 'fieldPriority'),
     accept_mode: ui.accept.value,
-    offer_timeout_s: number(ui.offer, 'The offer timeout'),
+    offer_timeout_s: number(ui.offer, 'fieldOfferTimeout'),
     allowed_origins: origins.length ? origins : null,
-    retention_days: ui.retention.value.trim() === '' ? null : number(ui.retention, 'Retention'),
+    retention_days: ui.retention.value.trim() === '' ? null : number(ui.retention, 'fieldRetention'),
   };
   if (codes.length) config.wrap_up_codes = codes;
   return config;
@@ -86,9 +87,10 @@ export const { init, load } = keyedSection({
   prefix: 'queue',
   status: 'queues-status',
   table: 'queues-table',
-  noun: 'queue',
-  empty: 'No queue yet: create the first below.',
-  cells: (q) => [q.id, q.name, joined(q.languages), String(q.waiting), String(q.agents_available)],
+  noun: 'nounQueue',
+  newTitle: 'newQueue',
+  empty: 'noQueueYetCreate',
+  cells: (q) => [q.id, q.name, joined(q.languages), formatNumber(q.waiting), formatNumber(q.agents_available)],
   label: (q) => q.name,
   fill,
   clear: () => { ui.more.value = '{}'; },

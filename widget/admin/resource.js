@@ -3,6 +3,7 @@
  * responses and invitation rules are each such a section with their own columns and fields. */
 
 import { $ } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { api, seg } from './api.js';
 import { act, actions, button, editing, fieldError, fillTable, onSubmit, row, say } from './ui.js';
 
@@ -11,7 +12,8 @@ const ID = /^[A-Za-z0-9_.-]{1,64}$/;
 /**
  * `spec`: `path` (`/api/v1/queues`), `listKey` (`queues`), `prefix` of the element ids
  * (`queue`: `queue-form`, `queue-form-title`, `queue-id`, `queue-error`, `queue-cancel`),
- * `status` and `table` (element ids), `noun`, `empty` (text of an empty table), `cells(item)`,
+ * `status` and `table` (element ids), `noun` and `newTitle` (catalogue keys: its name, the title
+ * of a new one's form), `empty` (the key of the text of an empty table), `cells(item)`,
  * `label(item)`, `fill(item)` (the form from an item), `clear()` (the form of a new one),
  * `body()` (the form as the PUT's body; throws `fieldError` for what it can tell itself), and
  * `loaded(items)` (optional, after each load).
@@ -22,7 +24,8 @@ export function keyedSection(spec) {
     title: $(`${spec.prefix}-form-title`), id: $(`${spec.prefix}-id`), error: $(`${spec.prefix}-error`),
     cancel: $(`${spec.prefix}-cancel`),
   };
-  const titles = { create: `New ${spec.noun}`, edit: `Edit the ${spec.noun}` };
+  const noun = () => t(spec.noun);
+  const titles = { create: t(spec.newTitle), edit: t('editTheNoun', { noun: noun() }) };
 
   function startNew() {
     ui.form.reset();
@@ -41,9 +44,9 @@ export function keyedSection(spec) {
 
   async function save() {
     const id = ui.id.value.trim();
-    if (!ID.test(id)) throw fieldError(ui.id, 'The id is 1 to 64 letters, digits, "_", "." or "-".');
+    if (!ID.test(id)) throw fieldError(ui.id, t('badId'));
     const saved = await api('PUT', `${spec.path}/${seg(id)}`, spec.body());
-    say(ui.status, `The ${spec.noun} ${spec.label(saved)} is saved.`);
+    say(ui.status, t('nounSaved', { noun: noun(), name: spec.label(saved) }));
     startNew();
     await load();
   }
@@ -53,19 +56,19 @@ export function keyedSection(spec) {
     return row([
       ...spec.cells(item),
       actions([
-        button('Edit', () => edit(item), 'btn btn-small', `Edit the ${spec.noun} ${name}`),
-        button('Delete', () => act(ui.status, `Delete the ${spec.noun} ${name}?`, async () => {
+        button(t('edit'), () => edit(item), 'btn btn-small', t('editNounNamed', { noun: noun(), name })),
+        button(t('delete'), () => act(ui.status, t('deleteNounAsk', { noun: noun(), name }), async () => {
           await api('DELETE', `${spec.path}/${seg(item.id)}`);
-          say(ui.status, `The ${spec.noun} ${name} is deleted.`);
+          say(ui.status, t('nounDeleted', { noun: noun(), name }));
           await load();
-        }), 'btn btn-small btn-danger', `Delete the ${spec.noun} ${name}`),
+        }), 'btn btn-small btn-danger', t('deleteNounNamed', { noun: noun(), name })),
       ]),
     ]);
   }
 
   async function load() {
     const items = (await api('GET', spec.path))[spec.listKey];
-    fillTable(ui.table, items.map(itemRow), spec.empty);
+    fillTable(ui.table, items.map(itemRow), t(spec.empty));
     if (spec.loaded) spec.loaded(items);
   }
 

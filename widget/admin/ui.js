@@ -2,6 +2,7 @@
  * server's refusal next to themselves (and keep what was typed), copy buttons, and the
  * words for lists and times. Text is always set as text, never parsed as HTML. */
 
+import { formatDateTime, t } from '../lib/i18n.js';
 import { h, setText } from '../lib/dom.js';
 import { ApiError } from './api.js';
 
@@ -13,7 +14,7 @@ export function listOf(text) {
 export const joined = (list) => (list || []).join(', ');
 
 export function when(ms) {
-  return ms ? new Date(ms).toLocaleString() : '';
+  return ms ? formatDateTime(ms) : '';
 }
 
 export function button(label, onClick, cls = 'btn btn-small', name = '') {
@@ -53,7 +54,7 @@ export function say(node, text) {
 
 /** The message of a failure, as the admin should read it. */
 export function problem(error) {
-  return error instanceof ApiError ? error.message : `Something went wrong: ${error && error.message}`;
+  return error instanceof ApiError ? error.message : t('somethingWentWrong', { error: error && error.message });
 }
 
 /** A form whose submit runs `save(form)`: its button is off meanwhile, a refusal is shown in
@@ -103,9 +104,9 @@ export function copyButton(copy, field, statusNode) {
     field.select();
     try {
       await navigator.clipboard.writeText(field.value);
-      say(statusNode, 'Copied to the clipboard.');
+      say(statusNode, t('copied'));
     } catch (_) {
-      say(statusNode, 'Copying is not allowed here: the text is selected, press Ctrl+C (⌘C).');
+      say(statusNode, t('copyNotAllowed'));
     }
   });
 }

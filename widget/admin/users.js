@@ -2,12 +2,13 @@
  * the routing profile of `PUT /api/v1/agents/{id}`), invite by email or a link to pass on,
  * reset a password or a second factor, disable, enable and delete. */
 
+import { labels, t } from '../lib/i18n.js';
 import { $, h, setText } from '../lib/dom.js';
 import { api, seg } from './api.js';
 import { act, actions, button, copyButton, fieldError, fillTable, joined, listOf, onSubmit, row, say }
   from './ui.js';
 
-const ROLE_NAMES = { agent: 'Agent', supervisor: 'Supervisor', admin: 'Admin' };
+const ROLE_NAMES = labels({ agent: 'agent', supervisor: 'supervisor', admin: 'admin' });
 const PAGE = 200;
 const ui = {
   status: $('users-status'), table: $('users-table'), more: $('users-more'),
@@ -27,7 +28,7 @@ let totpResettable = true;
 const isAgent = (role) => role === 'agent' || role === 'supervisor';
 
 function queueChecks(queueIds, chosen) {
-  const legend = h('legend', '', 'Queues');
+  const legend = h('legend', '', t('queues'));
   const boxes = queueIds.map((qid) => {
     const box = h('input');
     box.type = 'checkbox';
@@ -36,7 +37,7 @@ function queueChecks(queueIds, chosen) {
     box.checked = chosen.includes(qid);
     return h('label', 'radio', '', [box, document.createTextNode(' ' + qid)]);
   });
-  ui.queues.replaceChildren(legend, ...(boxes.length ? boxes : [h('p', 'muted small', 'No queue yet.')]));
+  ui.queues.replaceChildren(legend, ...(boxes.length ? boxes : [h('p', 'muted small', t('noQueueYet'))]));
 }
 
 function chosenQueues() {
@@ -52,58 +53,58 @@ function showLink(user, sent, what) {
   ui.link.hidden = false;
   ui.linkValue.value = sent.link;
   setText(ui.linkText, sent.emailed
-    ? `The ${what} was emailed to ${sent.email}. The link, should it not arrive:`
-    : `The ${what} was not emailed: ${sent.problem}. Pass this link on to ${user.name}; it works once.`);
+    ? t(`${what}Emailed`, { email: sent.email })
+    : t(`${what}NotEmailed`, { problem: sent.problem, name: user.name }));
 }
 
 async function sendLink(user, kind) {
   const sent = await api('POST', `/api/v1/users/${seg(user.id)}/${kind}`);
-  showLink(user, sent, kind === 'invitation' ? 'invitation' : 'password reset link');
+  showLink(user, sent, kind === 'invitation' ? 'invitation' : 'reset');
 }
 
 async function resetTotp(user) {
   try {
     await api('DELETE', `/api/v1/users/${seg(user.id)}/totp`);
-    say(ui.status, `${user.name}'s second factor is reset: the next sign-in sets it up again.`);
+    say(ui.status, t('totpReset', { name: user.name }));
   } catch (error) {
     if (error.status !== 404 && error.status !== 405) throw error;
     totpResettable = false;
-    say(ui.status, 'Resetting a second factor is not available on this server.');
+    say(ui.status, t('totpResetUnavailable'));
     render();
   }
 }
 
 function userRow(user) {
   const me = user.id === myId; // no disabling or deleting oneself: the console would lock its own admin out
-  const status = user.disabled ? 'Disabled' : user.has_password ? 'Active' : 'No password yet';
-  const named = (verb) => `${verb} ${user.name}`;
+  const status = user.disabled ? t('disabled') : user.has_password ? t('active') : t('noPasswordYet');
+  const named = (key) => t(key, { name: user.name });
   return row([
     user.name, user.email, ROLE_NAMES[user.role] || user.role, joined(user.queues), status,
     actions([
-      button('Edit', () => edit(user), 'btn btn-small', named('Edit')),
-      !user.disabled && button(user.has_password ? 'Reset password' : 'Invite', () => act(ui.status, '',
+      button(t('edit'), () => edit(user), 'btn btn-small', named('editNamed')),
+      !user.disabled && button(user.has_password ? t('resetPassword') : t('inviteButton'), () => act(ui.status, '',
         () => sendLink(user, user.has_password ? 'password-reset' : 'invitation')), 'btn btn-small',
-      named(user.has_password ? 'Reset the password of' : 'Invite')),
-      totpResettable && user.has_totp && button('Reset second factor', () => act(ui.status,
-        `Reset ${user.name}'s second factor?`, () => resetTotp(user)), 'btn btn-small', named('Reset the second factor of')),
-      !me && button(user.disabled ? 'Enable' : 'Disable', () => act(ui.status,
-        user.disabled ? '' : `Disable ${user.name}? Their sessions end and their desk closes at once.`,
+      named(user.has_password ? 'resetPasswordOf' : 'inviteNamed')),
+      totpResettable && user.has_totp && button(t('resetSecondFactor'), () => act(ui.status,
+        named('resetTotpAsk'), () => resetTotp(user)), 'btn btn-small', named('resetTotpOf')),
+      !me && button(user.disabled ? t('enable') : t('disable'), () => act(ui.status,
+        user.disabled ? '' : named('disableAsk'),
         async () => {
           await api('PATCH', `/api/v1/users/${seg(user.id)}`, { disabled: !user.disabled });
-          say(ui.status, `${user.name} is ${user.disabled ? 'enabled' : 'disabled'}.`);
+          say(ui.status, named(user.disabled ? 'userEnabled' : 'userDisabled'));
           await load();
-        }), user.disabled ? 'btn btn-small' : 'btn btn-small btn-danger', named(user.disabled ? 'Enable' : 'Disable')),
-      !me && button('Delete', () => act(ui.status, `Delete ${user.name} for good?`, async () => {
+        }), user.disabled ? 'btn btn-small' : 'btn btn-small btn-danger', named(user.disabled ? 'enableNamed' : 'disableNamed')),
+      !me && button(t('delete'), () => act(ui.status, named('deleteUserAsk'), async () => {
         await api('DELETE', `/api/v1/users/${seg(user.id)}`);
-        say(ui.status, `${user.name} is deleted.`);
+        say(ui.status, named('userDeleted'));
         await load();
-      }), 'btn btn-small btn-danger', named('Delete')),
+      }), 'btn btn-small btn-danger', named('deleteNamed')),
     ]),
   ]);
 }
 
 function render() {
-  fillTable(ui.table, users.map(userRow), 'No user yet: create the first below.');
+  fillTable(ui.table, users.map(userRow), t('noUserYet'));
   ui.more.hidden = !cursor;
 }
 
@@ -111,8 +112,8 @@ function startNew() {
   ui.form.reset();
   ui.id.value = '';
   ui.cancel.hidden = true;
-  setText(ui.title, 'New user');
-  setText(ui.submit, 'Create the user');
+  setText(ui.title, t('newUser'));
+  setText(ui.submit, t('createTheUser'));
   ui.inviteRow.hidden = false;
   queueChecks(knownQueues, []);
   showProfile();
@@ -132,8 +133,8 @@ async function edit(user) {
     ui.skills.value = joined(agent.skills);
     ui.capacity.value = agent.capacity;
   }
-  setText(ui.title, `Edit ${user.name}`);
-  setText(ui.submit, 'Save the user');
+  setText(ui.title, t('editNamed', { name: user.name }));
+  setText(ui.submit, t('saveTheUser'));
   ui.cancel.hidden = false;
   ui.inviteRow.hidden = true;
   showProfile();
@@ -144,7 +145,7 @@ async function edit(user) {
 async function putProfile(user, form) {
   const capacity = Number(form.capacity.value || 3);
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 50) {
-    throw fieldError(ui.capacity, 'Capacity is a whole number from 1 to 50.');
+    throw fieldError(ui.capacity, t('badCapacity'));
   }
   const before = await api('GET', `/api/v1/agents/${seg(user.id)}`).catch(() => ({}));
   await api('PUT', `/api/v1/agents/${seg(user.id)}`, {
@@ -161,8 +162,8 @@ async function putProfile(user, form) {
 async function save(form) {
   const body = { email: form.email.value.trim(), name: form.name.value.trim(), role: form.role.value,
     queues: chosenQueues() };
-  if (!body.email) throw fieldError(ui.email, 'Enter the email.');
-  if (!body.name) throw fieldError(ui.name, 'Enter the name.');
+  if (!body.email) throw fieldError(ui.email, t('enterTheEmail'));
+  if (!body.name) throw fieldError(ui.name, t('enterTheName'));
   let user;
   if (ui.id.value) {
     user = await api('PATCH', `/api/v1/users/${seg(ui.id.value)}`, body);
@@ -172,7 +173,7 @@ async function save(form) {
   }
   if (isAgent(user.role)) await putProfile(user, form);
   const invite = !ui.inviteRow.hidden && ui.invite.checked;
-  say(ui.status, `${user.name} is saved.`);
+  say(ui.status, t('userSaved', { name: user.name }));
   if (invite) await sendLink(user, 'invitation');
   startNew();
   await load();

@@ -1,6 +1,7 @@
 /* The agent's own state (available, not ready with a reason, RONA) and changing it. */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { STATE_LABELS } from '../lib/labels.js';
 import { S } from './state.js';
 import { sampleClock, timeOfDay } from './format.js';
@@ -34,7 +35,7 @@ export async function loadNotReadyReasons() {
   }
   if (!reasons.length) reasons = builtIn;
   $('state-reasons').replaceChildren(...reasons.map((reason) => {
-    const opt = h('option', '', `Not ready · ${reason}`);
+    const opt = h('option', '', `${t('notReady')} · ${reason}`);
     opt.value = 'not_ready:' + reason;
     return opt;
   }));
@@ -51,7 +52,7 @@ export function renderAgentState() {
   let value = st.state;
   if (st.state === 'not_ready') value = 'not_ready:' + (st.reason || '');
   if (!select.querySelector(`option[value="${CSS.escape(value)}"]`)) {
-    const label = st.state === 'not_ready' ? `Not ready${st.reason ? ' · ' + st.reason : ''}` : STATE_LABELS[st.state] || st.state;
+    const label = st.state === 'not_ready' ? `${t('notReady')}${st.reason ? ' · ' + st.reason : ''}` : STATE_LABELS[st.state] || st.state;
     const opt = h('option', '', label);
     opt.value = value;
     opt.disabled = true;
@@ -59,7 +60,7 @@ export function renderAgentState() {
     select.prepend(opt);
   }
   select.value = value;
-  const since = typeof st.since === 'number' ? ` since ${timeOfDay(st.since)}` : '';
+  const since = typeof st.since === 'number' ? ' ' + t('sinceTime', { time: timeOfDay(st.since) }) : '';
   setText($('state-since'), `${STATE_LABELS[st.state] || st.state}${st.state === 'not_ready' && st.reason ? ' (' + st.reason + ')' : ''}${since}`);
   $('rona-banner').hidden = st.state !== 'rona';
 }
@@ -75,7 +76,7 @@ export async function changeState(value) {
     sampleClock(ack.since);
     setAgentState(ack);
   } catch (err) {
-    notice(`Could not change your state: ${err.message}`, 'error');
+    notice(t('couldNotChangeState', { error: err.message }), 'error');
     renderAgentState();
   }
 }

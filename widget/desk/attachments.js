@@ -4,23 +4,25 @@
  * when a file may go: into a conversation it may write to, not as an internal note. */
 
 import { $, h } from '../lib/dom.js';
+import { labels } from '../lib/i18n.js';
 import { attachmentView, fileControls } from '../chat/attachments.js';
 import { S } from './state.js';
 import { writable } from './facts.js';
 
-const WORDS = {
-  attach: 'Attach a file',
-  uploading: 'Uploading',
-  cancelUpload: 'Cancel upload',
-  cancelled: 'Upload cancelled.',
-  tooLarge: 'This file is too large for this queue.',
-  badType: 'This type of file cannot be sent in this queue.',
-  notAllowed: 'Files go only into a conversation you are connected to.',
-  busy: 'The file could not be stored just now (the database is away); try again in a moment.',
-  uploadFailed: 'The file was not sent; try again.',
-  image: 'Image',
-  file: 'File',
-};
+// The widget's file views take their words from this object: the desk's catalogue keys.
+const WORDS = labels({
+  attach: 'fileAttach',
+  uploading: 'fileUploading',
+  cancelUpload: 'fileCancelUpload',
+  cancelled: 'fileCancelled',
+  tooLarge: 'fileTooLarge',
+  badType: 'fileBadType',
+  notAllowed: 'fileNotAllowed',
+  busy: 'fileBusy',
+  uploadFailed: 'fileUploadFailed',
+  image: 'fileImage',
+  file: 'fileFile',
+});
 
 function target() {
   const conv = S.active && S.convs.get(S.active);

@@ -1,5 +1,6 @@
 /* Canned responses: search, pick, fill in the placeholders. */
 
+import { t } from '../lib/i18n.js';
 import { $, h, setText } from '../lib/dom.js';
 import { KNOWN_PLACEHOLDERS, PLACEHOLDER, S } from './state.js';
 import { writable } from './facts.js';
@@ -39,7 +40,7 @@ export function searchCannedSoon(q) {
 
 async function searchCanned(q) {
   const seq = ++S.cannedSeq;
-  setText($('canned-status'), 'Searching…');
+  setText($('canned-status'), t('searching'));
   try {
     const response = await fetch('/api/v1/canned-responses?q=' + encodeURIComponent(q), {
       headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
@@ -51,7 +52,7 @@ async function searchCanned(q) {
   } catch (err) {
     if (seq !== S.cannedSeq) return;
     showCanned([]);
-    setText($('canned-status'), `Could not load canned responses: ${err.message}`);
+    setText($('canned-status'), t('couldNotLoadCanned', { error: err.message }));
   }
 }
 
@@ -67,7 +68,7 @@ function showCanned(items) {
     li.addEventListener('click', () => chooseCanned(i));
     return li;
   }));
-  setText($('canned-status'), items.length ? `${items.length} found · ↑↓ to choose, Enter to insert` : 'No canned response found.');
+  setText($('canned-status'), items.length ? t('cannedFound', { n: items.length }) : t('noCannedFound'));
   highlightCanned();
 }
 

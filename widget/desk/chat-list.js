@@ -1,6 +1,7 @@
 /* The chat list: title, connection line, tabs of open conversations, closed ones, which one is shown. */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { isolate } from '../lib/text.js';
 import { S } from './state.js';
 import { agentName, cardDuration } from './facts.js';
@@ -25,7 +26,7 @@ export function renderTitle() {
   let unread = 0;
   for (const cid of S.order) unread += S.convs.get(cid).unread;
   const n = unread + S.offers.size;
-  document.title = (n ? `(${n}) ` : '') + 'Switchboard Desk';
+  document.title = (n ? `(${n}) ` : '') + t('switchboardDesk');
 }
 
 export function renderConnection() {
@@ -33,14 +34,14 @@ export function renderConnection() {
   let text;
   let cls;
   let countdown = '';
-  if (socket.ws && S.welcomed) { text = 'Connected'; cls = 'ok'; }
-  else if (socket.ws || socket.preparing) { text = 'Connecting…'; cls = 'wait'; }
-  else if (S.refused) { text = 'Refused: origin not allowed'; cls = 'bad'; }
+  if (socket.ws && S.welcomed) { text = t('connected'); cls = 'ok'; }
+  else if (socket.ws || socket.preparing) { text = t('connecting'); cls = 'wait'; }
+  else if (S.refused) { text = t('refusedOrigin'); cls = 'bad'; }
   else if (socket.retryAt) {
-    text = 'Reconnecting';
-    countdown = ` in ${Math.max(1, Math.ceil((socket.retryAt - Date.now()) / 1000))} s`;
+    text = t('reconnecting');
+    countdown = ' ' + t('inSeconds', { n: Math.max(1, Math.ceil((socket.retryAt - Date.now()) / 1000)) });
     cls = 'bad';
-  } else { text = 'Offline'; cls = 'bad'; }
+  } else { text = t('offline'); cls = 'bad'; }
   box.className = 'connection connection-' + cls;
   setText($('connection-state'), text);
   setText($('connection-countdown'), countdown);
@@ -95,8 +96,8 @@ function fillTab(conv) {
   const unread = tab.querySelector('.tab-unread');
   setText(unread, conv.unread ? String(conv.unread) : '');
   unread.hidden = !conv.unread;
-  if (conv.unread) unread.setAttribute('aria-label', `${conv.unread} unread`);
-  setText(tab.querySelector('.tab-title'), card.title || 'Chat');
+  if (conv.unread) unread.setAttribute('aria-label', t('unread', { n: conv.unread }));
+  setText(tab.querySelector('.tab-title'), card.title || t('chat'));
   setText(tab.querySelector('.tab-queue'), card.queue ? card.queue.name : '');
   setText(tab.querySelector('.tab-duration'), cardDuration(card));
   const status = tab.querySelector('.tab-status');

@@ -1,6 +1,7 @@
 /* The composer: typing indicators, sending messages and notes, delivery by client_msg_id. */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { codePoints } from '../lib/text.js';
 import { MESSAGE_LIMIT, NOTE_LIMIT, S, TYPING_IDLE_MS, TYPING_REPEAT_MS } from './state.js';
 import { notesOnly, writable } from './facts.js';
@@ -55,7 +56,9 @@ export async function sendComposed() {
   typingStop();
   const clientId = newClientId();
   const pending = h('li', `msg msg-agent msg-mine pending${note ? ' msg-note' : ''}`, null, [
-    h('div', 'msg-meta', null, [note ? h('span', 'note-label', 'Internal note') : null, h('span', 'msg-who', S.me.display_name), h('span', 'msg-time', 'sending…')]),
+    h('div', 'msg-meta', null, [
+      note ? h('span', 'note-label', t('internalNote')) : null, h('span', 'msg-who', S.me.display_name), h('span', 'msg-time', t('sending')),
+    ]),
     h('div', 'msg-text', text),
   ]);
   conv.list.append(pending);
@@ -89,14 +92,14 @@ export async function deliver(conv, frame, clientId) {
     // waits for the next welcome. The server's `unavailable` (its store is
     // unreachable) is an answer: the message was not stored.
     if (err.code === 'offline' && conv.outbox.has(clientId)) {
-      if (pending) setText(pending.querySelector('.msg-time'), 'waiting for the connection…');
+      if (pending) setText(pending.querySelector('.msg-time'), t('waitingForConnection'));
       return;
     }
     conv.outbox.delete(clientId);
     conv.pendingByClient.delete(clientId);
     // A note is not sent again (it has no client_msg_id): if the connection went
     // while it was under way the server may have stored it; the replay tells.
-    const doubt = err.code === 'offline' ? 'may not have been sent' : 'not sent';
+    const doubt = err.code === 'offline' ? t('mayNotHaveBeenSent') : t('notSent');
     if (pending) {
       pending.classList.add('failed');
       setText(pending.querySelector('.msg-time'), `${doubt}: ${err.message}`);

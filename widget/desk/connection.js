@@ -1,6 +1,7 @@
 /* The agent socket: connect, resume, reconnect with backoff, commands and their answers. */
 
 import { $ } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { ReconnectingSocket } from '../lib/socket.js';
 import { retryWithFreshToken, sessionSocketToken } from '../lib/session.js';
 import { hooks, REQUEST_TIMEOUT_MS, RESUME_WINDOW, S } from './state.js';
@@ -27,18 +28,18 @@ export const socket = new ReconnectingSocket({
   onFrame: (frame) => hooks.handle(frame),
   onClose(event) {
     S.welcomed = false;
-    failPending('the connection was lost');
+    failPending(t('revokedDisconnected'));
     if (event.code === 4401 && S.session) return retryWithFreshToken(socket);
     if (event.code === 4401) {
       const detail = event.reason && !/invalid or expired/.test(event.reason) ? ` (${event.reason})` : '';
-      hooks.signOutLocal(`Token invalid or expired${detail}. Ask for a new one.`);
+      hooks.signOutLocal(t('tokenInvalid', { detail }));
       return false;
     }
     if (event.code === 4403) {
       // Trying again cannot help: the server's configuration must change.
       S.refused = true;
       hooks.renderConnection();
-      notice('The server refuses this page (its origin is not allowed). Ask your administrator to add it to SWITCHBOARD_ALLOWED_ORIGINS.', 'error');
+      notice(t('originRefused'), 'error');
       return false;
     }
     return true;
@@ -84,7 +85,7 @@ export function request(frame) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       S.pending.delete(ref);
-      reject(Object.assign(new Error('No answer from the server'), { code: 'offline' }));
+      reject(Object.assign(new Error(t('noAnswer')), { code: 'offline' }));
     }, REQUEST_TIMEOUT_MS);
     S.pending.set(ref, { resolve, reject, timer });
     ws.send(JSON.stringify({ ...frame, ref }));

@@ -1,6 +1,7 @@
 /* The conversation shown in the centre and its side panel (card, customer, actions). */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { codePoints, isolate } from '../lib/text.js';
 import { hooks, MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
 import { agentName, cardDuration, isMe, notesOnly, ownerOf, writable } from './facts.js';
@@ -14,7 +15,7 @@ export function renderConversationHeader() {
   if (!conv) return;
   const card = conv.card;
   $('conv-stripe').className = 'stripe color-' + (card.color || 'blue');
-  setText($('conv-title'), `${customerName(card.customer)} · ${card.title || 'Chat'}`);
+  setText($('conv-title'), `${customerName(card.customer)} · ${card.title || t('chat')}`);
   setText($('conv-sub'), `${card.queue ? isolate(card.queue.name) : ''} · ${cardDuration(card)}`);
   const pill = $('conv-status');
   setText(pill, conv.open ? card.status_label || card.status : conv.closedLabel || card.status_label);
@@ -33,8 +34,8 @@ export function renderTyping() {
     setText(box, '');
     return;
   }
-  const t = conv.typing;
-  setText(box, `${t.who} is typing…${t.preview ? ' “' + t.preview + '”' : ''}`);
+  const typing = conv.typing;
+  setText(box, `${t('isTyping', { name: typing.who })}${typing.preview ? ' “' + typing.preview + '”' : ''}`);
 }
 
 export function renderComposer() {
@@ -55,16 +56,16 @@ export function renderComposer() {
   $('composer').classList.toggle('composer-note', note);
   $('composer-text').disabled = !canWrite && !afterTheEnd;
   $('composer-text').placeholder = afterTheEnd
-    ? 'The session has ended: add an internal note for your colleagues…'
-    : !canWrite ? 'You cannot write here.'
-      : note ? 'Internal note, seen by agents and supervisors only…' : 'Type a message…';
+    ? t('placeholderEnded')
+    : !canWrite ? t('placeholderCannotWrite')
+      : note ? t('placeholderNote') : t('typeAMessage');
   $('canned-open').disabled = !canWrite;
   $('note-toggle').disabled = !canWrite;
   $('send').disabled = !(canWrite || afterTheEnd) || !connected || !text.trim() || n > limit;
-  setText($('send'), note ? 'Add note' : 'Send');
-  let hint = 'Enter to send · Shift+Enter for a new line';
-  if (!connected) hint = 'Not connected: sending resumes when the desk is back online';
-  else if (n > limit) hint = `Too long: at most ${limit} characters`;
+  setText($('send'), note ? t('addNote') : t('send'));
+  let hint = t('enterToSendShiftEnter');
+  if (!connected) hint = t('hintNotConnected');
+  else if (n > limit) hint = t('hintTooLong', { limit });
   setText($('composer-hint'), hint);
 }
 
@@ -76,16 +77,17 @@ export function renderSide() {
   const box = $('card');
   box.className = 'card color-' + (card.color || 'blue');
   const rows = [
-    ['Queue', card.queue ? card.queue.name : ''], ['Status', conv.open ? card.status_label : conv.closedLabel || card.status_label],
-    ['Duration', cardDuration(card)], ['Agents', (card.agents || []).map(agentName).join(', ') || '—'],
-    ['Queued', timeOfDay(card.queued_at)],
+    [t('queue'), card.queue ? card.queue.name : ''],
+    [t('status'), conv.open ? card.status_label : conv.closedLabel || card.status_label],
+    [t('duration'), cardDuration(card)], [t('agents'), (card.agents || []).map(agentName).join(', ') || '—'],
+    [t('queued'), timeOfDay(card.queued_at)],
   ];
-  if (card.connected_at) rows.push(['Connected', timeOfDay(card.connected_at)]);
-  if (card.ended_at) rows.push(['Ended', timeOfDay(card.ended_at)]);
-  if (card.summary) rows.push(['Summary', card.summary]);
-  if (card.end_detail) rows.push(['Ended because', card.end_detail]);
-  if (card.wrap_up && card.wrap_up.notes) rows.push(['Wrap-up notes', card.wrap_up.notes]);
-  if (card.csat) rows.push(['Satisfaction', `${card.csat.rating}/5${card.csat.comment ? ' · ' + card.csat.comment : ''}`]);
+  if (card.connected_at) rows.push([t('connected'), timeOfDay(card.connected_at)]);
+  if (card.ended_at) rows.push([t('ended'), timeOfDay(card.ended_at)]);
+  if (card.summary) rows.push([t('summary'), card.summary]);
+  if (card.end_detail) rows.push([t('endedBecause'), card.end_detail]);
+  if (card.wrap_up && card.wrap_up.notes) rows.push([t('wrapUpNotes'), card.wrap_up.notes]);
+  if (card.csat) rows.push([t('satisfaction'), `${card.csat.rating}/5${card.csat.comment ? ' · ' + card.csat.comment : ''}`]);
   const dl = h('dl', 'card-fields');
   for (const [k, v] of rows) dl.append(h('dt', '', k), h('dd', 'card-' + k.toLowerCase().replace(/[^a-z]+/g, '-'), v || '—'));
   box.replaceChildren(
@@ -105,13 +107,13 @@ export function renderSide() {
   // Customer profile
   const c = card.customer || {};
   const profile = $('profile');
-  const verified = h('span', c.verified ? 'badge badge-verified' : 'badge', c.verified ? 'Verified' : 'Not verified');
+  const verified = h('span', c.verified ? 'badge badge-verified' : 'badge', c.verified ? t('verified') : t('notVerified'));
   profile.replaceChildren(
-    h('dt', '', 'Name'), h('dd', 'profile-name', c.name || 'Visitor'),
-    h('dt', '', 'Email'), h('dd', 'profile-email', c.email || '—'),
-    h('dt', '', 'Phone'), h('dd', 'profile-phone', c.phone || '—'),
-    ...(c.external_id ? [h('dt', '', 'Customer id'), h('dd', 'profile-external-id', c.external_id)] : []),
-    h('dt', '', 'Contact'), h('dd', 'profile-verified', null, [verified]),
+    h('dt', '', t('name')), h('dd', 'profile-name', c.name || t('visitor')),
+    h('dt', '', t('email')), h('dd', 'profile-email', c.email || '—'),
+    h('dt', '', t('phone')), h('dd', 'profile-phone', c.phone || '—'),
+    ...(c.external_id ? [h('dt', '', t('customerId')), h('dd', 'profile-external-id', c.external_id)] : []),
+    h('dt', '', t('contact')), h('dd', 'profile-verified', null, [verified]),
   );
   renderCustomerContext(conv);
   const form = $('verify-form');
@@ -141,7 +143,7 @@ export function renderSide() {
     link.title = page.url || '';
     return h('li', '', null, [link, h('time', 'muted small', timeOfDay(page.ts))]);
   }));
-  if (!pages.length) journey.append(h('li', 'muted small', 'No page views.'));
+  if (!pages.length) journey.append(h('li', 'muted small', t('noPageViews')));
   if (fromEnd >= 0) {
     const again = [...journey.querySelectorAll('.journey-link')];
     const target = again[again.length - 1 - fromEnd];

@@ -1,6 +1,7 @@
 /* Conversations held by this desk: their cards, their events in seq order, typing and read receipts. */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { isolate } from '../lib/text.js';
 import {
   CLOSED_KEPT, CUSTOMER_ENDINGS, EARLY_KEPT_MS, EARLY_MAX, END_LABELS, FAIL_REASONS, HELD_KEY, S,
@@ -51,7 +52,7 @@ export function upsertConversation(card, fromAssign) {
     S.convs.set(conv.id, conv);
   } else {
     if (fromAssign && conv.card.session_id !== card.session_id && conv.open && conv.card.status !== 'closed') {
-      localLine(conv, 'A new session of this conversation started');
+      localLine(conv, t('newSessionStarted'));
     }
     conv.card = card;
   }
@@ -102,14 +103,14 @@ export function onClosed(frame) {
   if (!conv) return;
   const wrap = frame.wrap_up || {};
   if (conv.card.session_id !== frame.session_id) {
-    localLine(conv, `An earlier session was wrapped up: ${wrap.label || ''}`);
+    localLine(conv, t('earlierSessionWrapped', { label: wrap.label || '' }));
     return;
   }
   const card = conv.card;
   card.status = 'closed';
   card.wrap_up = wrap;
   // several codes (the queue's max_dispositions): every label, in the order given
-  card.status_label = (wrap.codes && wrap.codes.map((c) => c.label).join(', ')) || wrap.label || 'Wrap-up timed out';
+  card.status_label = (wrap.codes && wrap.codes.map((c) => c.label).join(', ')) || wrap.label || t('wrapUpTimedOut');
   card.color = wrap.code ? 'gray' : CUSTOMER_ENDINGS.has(card.end_reason) ? 'white' : 'gray';
   if (S.wrapTarget === conv.id && $('dlg-wrapup').open) $('dlg-wrapup').close();
   closeConversation(conv, card.status_label);
@@ -195,7 +196,7 @@ export function addEvent(conv, event, { live }) {
     if (live && fromOther) {
       if (S.active !== conv.id || document.hidden) conv.unread += 1;
       if (S.active === conv.id) {
-        const who = role === 'customer' ? customerName(conv.card.customer) : role === 'system' ? 'System' : agentName(event.from);
+        const who = role === 'customer' ? customerName(conv.card.customer) : role === 'system' ? t('system') : agentName(event.from);
         announce(`${event.type === 'note' ? noteLabel(event) + ' from ' : ''}${who}: ${event.text}`);
       }
     }
@@ -252,7 +253,7 @@ export function endCard(card, reason, ts) {
   card.status = 'wrap_up';
   card.end_reason = reason;
   card.ended_at = ts || serverNow();
-  card.status_label = END_LABELS[reason] || 'Ended';
+  card.status_label = END_LABELS[reason] || t('ended');
   card.color = CUSTOMER_ENDINGS.has(reason) ? 'white' : 'blue';
 }
 
@@ -268,7 +269,7 @@ function agentOp(conv, seq, agent, present) {
   card.agents = present ? [...others, { id: agent.id, display_name: agent.display_name || agent.id }] : others;
   if (card.status === 'active' || card.status === 'conference') {
     card.status = card.agents.length > 1 ? 'conference' : 'active';
-    card.status_label = card.status === 'conference' ? 'Conference' : 'Active';
+    card.status_label = card.status === 'conference' ? t('statusConference') : t('statusActive');
   }
 }
 
@@ -316,13 +317,13 @@ function scheduleMembershipCheck(conv) {
     const gone = (event.type === 'chat.transferred' && isMe(event.from_agent))
       || (event.type === 'chat.participant_left' && isMe(event.agent));
     if (!gone) return;
-    let label = 'You left';
+    let label = t('youLeftLabel');
     if (event.type === 'chat.transferred') {
       const target = event.queue ? isolate(event.queue.name || event.queue.id) : agentName(event.agent);
       // a supervisor's reassign names the supervisor
-      label = event.by ? `Reassigned to ${target} by ${agentName(event.by)} (supervisor)` : `Transferred to ${target}`;
+      label = event.by ? t('reassignedToBy', { target, by: agentName(event.by) }) : t('transferredTo', { target });
     }
-    notice(`${customerName(conv.card.customer)}: ${label.toLowerCase()}.`);
+    notice(`${customerName(conv.card.customer)}: ${label}.`);
     closeConversation(conv, label);
   }, 200);
 }
@@ -336,7 +337,7 @@ export function localLine(conv, text) {
 
 /** A supervisor's note is a whisper: pushed to the agents live, never to the customer. */
 function noteLabel(event) {
-  return event.from && event.from.role === 'supervisor' ? 'Whisper' : 'Internal note';
+  return event.from && event.from.role === 'supervisor' ? t('whisper') : t('internalNote');
 }
 
 function renderEvent(conv, event) {
@@ -349,32 +350,33 @@ function renderEvent(conv, event) {
       if (role === 'system' && !note) return h('li', 'event event-system', null, [h('span', '', event.text), h('time', '', ts)]);
       const mine = role === 'agent' && isMe(event.from);
       const who = role === 'customer' ? customerName(conv.card.customer)
-        : role === 'bot' ? isolate((event.from && event.from.display_name) || 'Bot') : agentName(event.from);
+        : role === 'bot' ? isolate((event.from && event.from.display_name) || t('bot')) : agentName(event.from);
       const li = h('li', `msg msg-${role}${mine ? ' msg-mine' : ''}${note ? ' msg-note' : ''}`);
       const meta = h('div', 'msg-meta', null, [
-        note ? h('span', 'note-label', role === 'supervisor' ? 'Whisper from' : 'Internal note') : null,
+        note ? h('span', 'note-label', role === 'supervisor' ? t('whisperFrom') : t('internalNote')) : null,
         h('span', 'msg-who', who),
         h('time', 'msg-time', ts),
       ]);
-      if (mine && !note) meta.append(h('span', 'msg-read', event.seq <= conv.readSeq ? 'Seen' : ''));
-      if (event.choice) meta.append(h('span', 'msg-choice', 'picked an option'));
+      if (mine && !note) meta.append(h('span', 'msg-read', event.seq <= conv.readSeq ? t('seen') : ''));
+      if (event.choice) meta.append(h('span', 'msg-choice', t('pickedAnOption')));
       const body = event.attachment ? attachmentBody(event.attachment) : richView(event.rich) || h('div', 'msg-text', event.text);
-      li.append(meta, event.redacted ? h('div', 'msg-text msg-redacted', 'Message redacted') : body);
+      li.append(meta, event.redacted ? h('div', 'msg-text msg-redacted', t('messageRedacted')) : body);
       return li;
     }
     case 'chat.connected':
-      return h('li', 'event', null, [h('span', '', `${agentName(event.agent)} connected`), h('time', '', ts)]);
+      return h('li', 'event', null, [h('span', '', t('agentConnected', { name: agentName(event.agent) })), h('time', '', ts)]);
     case 'chat.transferred': {
-      const to = event.queue ? `queue ${isolate(event.queue.name || event.queue.id)}` : agentName(event.agent);
-      const text = event.by ? `${agentName(event.by)} (supervisor) reassigned the chat to ${to}` : `${agentName(event.from_agent)} transferred the chat to ${to}`;
+      const to = event.queue ? t('queueNamed', { name: event.queue.name || event.queue.id }) : agentName(event.agent);
+      const text = event.by ? t('supervisorReassigned', { by: agentName(event.by), to })
+        : t('agentTransferred', { from: agentName(event.from_agent), to });
       return h('li', 'event', null, [h('span', '', text), h('time', '', ts)]);
     }
     case 'chat.ended':
-      return h('li', 'event event-ended', null, [h('span', '', `Session ended: ${END_LABELS[event.reason] || event.reason}`), h('time', '', ts)]);
+      return h('li', 'event event-ended', null, [h('span', '', t('sessionEnded', { reason: END_LABELS[event.reason] || event.reason })), h('time', '', ts)]);
     case 'chat.participant_joined':
-      return h('li', 'event event-participant', null, [h('span', '', `${agentName(event.agent)} joined`), h('time', '', ts)]);
+      return h('li', 'event event-participant', null, [h('span', '', t('agentJoined', { name: agentName(event.agent) })), h('time', '', ts)]);
     case 'chat.participant_left':
-      return h('li', 'event event-participant', null, [h('span', '', `${agentName(event.agent)} left`), h('time', '', ts)]);
+      return h('li', 'event event-participant', null, [h('span', '', t('agentLeft', { name: agentName(event.agent) })), h('time', '', ts)]);
     default:
       return null;
   }
@@ -400,15 +402,15 @@ export function onRead(frame) {
   conv.readSeq = Math.max(conv.readSeq, frame.seq);
   for (const [seq, node] of conv.nodes) {
     const mark = node.querySelector('.msg-read');
-    if (mark) setText(mark, seq <= conv.readSeq ? 'Seen' : '');
+    if (mark) setText(mark, seq <= conv.readSeq ? t('seen') : '');
   }
 }
 
 export function onFailed(frame) {
   const conv = S.convs.get(frame.conversation_id);
-  const what = frame.type === 'transfer.failed' ? 'Transfer' : 'Conference invitation';
+  const key = frame.type === 'transfer.failed' ? 'transferFailed' : 'conferenceFailed';
   const why = FAIL_REASONS[frame.reason] || frame.reason;
-  const text = `${what} to ${agentName(frame.agent)} failed: ${agentName(frame.agent)} ${why}. The chat stays with you.`;
+  const text = t(key, { agent: agentName(frame.agent), why });
   notice(text, 'warn');
   if (conv) localLine(conv, text);
 }

@@ -1,6 +1,7 @@
 /* The dialogs: transfer, conference, help, end; verifying the contact. */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { isolate } from '../lib/text.js';
 import { STATE_LABELS } from '../lib/labels.js';
 import { S } from './state.js';
@@ -43,7 +44,7 @@ function fillAgentPicker(select, agents, conv) {
     return opt;
   });
   if (!options.some((o) => !o.disabled)) {
-    const none = h('option', '', 'No colleague can take it now');
+    const none = h('option', '', t('noColleagueNow'));
     none.value = '';
     options.unshift(none);
   }
@@ -56,8 +57,8 @@ export function openTransfer() {
   const conv = activeConv();
   if (!writable(conv)) return;
   openDialog('dlg-transfer', () => {
-    $('transfer-queue').replaceChildren(h('option', '', 'Loading…'));
-    $('transfer-agent').replaceChildren(h('option', '', 'Loading…'));
+    $('transfer-queue').replaceChildren(h('option', '', t('loading')));
+    $('transfer-agent').replaceChildren(h('option', '', t('loading')));
     syncTransferKind();
   });
   loadTargets().then((targets) => {
@@ -72,7 +73,7 @@ export function openTransfer() {
       || targets.queues.find((q) => q.id !== current);
     if (other) select.value = other.id;
     fillAgentPicker($('transfer-agent'), targets.agents, conv);
-  }).catch((err) => setText($('transfer-error'), `Could not load the queues and agents: ${err.message}`));
+  }).catch((err) => setText($('transfer-error'), t('couldNotLoadTargets', { error: err.message })));
 }
 
 export function syncTransferKind() {
@@ -94,18 +95,18 @@ export function submitTransfer(event) {
   const frame = { type: 'transfer', conversation_id: conv.id };
   if (kind === 'queue') {
     frame.queue = $('transfer-queue').value;
-    if (!frame.queue) { setText($('transfer-error'), 'Choose a queue.'); return; }
+    if (!frame.queue) { setText($('transfer-error'), t('chooseAQueue')); return; }
   } else {
     frame.agent = $('transfer-agent').value;
-    if (!frame.agent) { setText($('transfer-error'), 'Choose a colleague who is available.'); return; }
+    if (!frame.agent) { setText($('transfer-error'), t('chooseAColleague')); return; }
   }
   submitDialog('dlg-transfer', 'transfer-error', frame, () => {
     if (frame.agent) {
-      const text = `Transfer offered to ${agentLabel(frame.agent)}; the chat stays with you until they accept.`;
+      const text = t('transferOffered', { agent: agentLabel(frame.agent) });
       notice(text);
       localLine(conv, text);
     } else {
-      notice(`${customerName(conv.card.customer)} was transferred to queue ${queueLabel(frame.queue)}.`);
+      notice(t('transferredToQueue', { name: customerName(conv.card.customer), queue: queueLabel(frame.queue) }));
     }
   });
 }
@@ -113,10 +114,10 @@ export function submitTransfer(event) {
 export function openConference() {
   const conv = activeConv();
   if (!writable(conv)) return;
-  openDialog('dlg-conference', () => { $('conference-agent').replaceChildren(h('option', '', 'Loading…')); });
+  openDialog('dlg-conference', () => { $('conference-agent').replaceChildren(h('option', '', t('loading'))); });
   loadTargets()
     .then((targets) => fillAgentPicker($('conference-agent'), targets.agents, conv))
-    .catch((err) => setText($('conference-error'), `Could not load the agents: ${err.message}`));
+    .catch((err) => setText($('conference-error'), t('couldNotLoadAgents', { error: err.message })));
 }
 
 export function submitConference(event) {
@@ -124,7 +125,7 @@ export function submitConference(event) {
   const conv = activeConv();
   const agent = $('conference-agent').value;
   if (!conv) return;
-  if (!agent) { setText($('conference-error'), 'Choose a colleague who is available.'); return; }
+  if (!agent) { setText($('conference-error'), t('chooseAColleague')); return; }
   submitDialog('dlg-conference', 'conference-error', { type: 'conference', conversation_id: conv.id, agent });
 }
 
@@ -136,7 +137,7 @@ export function submitHelp(event) {
   const frame = { type: 'request_help', conversation_id: conv.id };
   if (text) frame.text = text;
   submitDialog('dlg-help', 'help-error', frame, (ack) => {
-    notice(`Help requested: ${ack.supervisors} supervisor${ack.supervisors === 1 ? '' : 's'} asked.`);
+    notice(t(ack.supervisors === 1 ? 'helpRequestedOne' : 'helpRequestedMany', { n: ack.supervisors }));
   });
 }
 
@@ -166,9 +167,9 @@ export async function submitVerify(event) {
     const ack = await request(frame);
     if (ack.card) onCard({ conversation_id: conv.id, card: ack.card });
     $('verify-details').open = false;
-    notice(`${customerName(conv.card.customer)}: contact verified.`);
+    notice(t('contactVerified', { name: customerName(conv.card.customer) }));
   } catch (err) {
-    notice(`Could not verify: ${err.message}`, 'error');
+    notice(t('couldNotVerify', { error: err.message }), 'error');
   } finally {
     $('verify').disabled = false;
   }

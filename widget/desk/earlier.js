@@ -4,6 +4,7 @@
  * serves a customer see them). */
 
 import { $, h } from '../lib/dom.js';
+import { formatDate, t } from '../lib/i18n.js';
 import { hooks, S } from './state.js';
 import { timeOfDay } from './format.js';
 
@@ -27,7 +28,7 @@ function renderEarlier(conv) {
   const visitor = conv.card.visitor_id;
   const box = $('earlier');
   if (!visitor) {
-    box.replaceChildren(h('li', 'muted small', 'Not known for this chat.'));
+    box.replaceChildren(h('li', 'muted small', t('notKnownForChat')));
     return;
   }
   const known = lists.get(visitor);
@@ -36,23 +37,23 @@ function renderEarlier(conv) {
   }
   const shown = lists.get(visitor);
   if (!shown.cards) {
-    box.replaceChildren(h('li', 'muted small', shown.failed ? 'Could not load them.' : 'Loading…'));
+    box.replaceChildren(h('li', 'muted small', shown.failed ? t('couldNotLoadThem') : t('loading')));
     return;
   }
   const earlier = shown.cards.filter((card) => card.conversation_id !== conv.id);
   if (!earlier.length) {
-    box.replaceChildren(h('li', 'muted small', 'None: a first contact.'));
+    box.replaceChildren(h('li', 'muted small', t('noneFirstContact')));
     return;
   }
   box.replaceChildren(...earlier.map((card) => {
     const when = new Date(card.ended_at || card.queued_at);
     const satisfaction = card.csat ? ` · ${card.csat.rating}/5` : '';
     const button = h('button', 'search-hit earlier-hit', null, [
-      h('span', 'search-hit-head', `${when.toLocaleDateString()} ${timeOfDay(when.getTime())}${satisfaction}`),
+      h('span', 'search-hit-head', `${formatDate(when.getTime())} ${timeOfDay(when.getTime())}${satisfaction}`),
       h('span', 'search-hit-text', `${card.queue ? card.queue.name : ''} · ${card.status_label}`),
     ]);
     button.type = 'button';
-    if (card.csat) button.setAttribute('aria-description', `Satisfaction ${card.csat.rating} of 5`);
+    if (card.csat) button.setAttribute('aria-description', t('satisfactionOf5', { n: card.csat.rating }));
     button.addEventListener('click', () => hooks.openEarlier(card.conversation_id));
     return h('li', '', null, [button]);
   }));

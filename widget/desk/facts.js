@@ -2,12 +2,13 @@
  * questions over the state, with no rendering and no socket. */
 
 import { isolate } from '../lib/text.js';
+import { t } from '../lib/i18n.js';
 import { S } from './state.js';
 import { clock, serverNow } from './format.js';
 
 export function agentName(agent) {
-  if (!agent) return 'An agent';
-  return isolate(agent.display_name || agent.id || 'An agent');
+  if (!agent) return t('anAgent');
+  return isolate(agent.display_name || agent.id || t('anAgent'));
 }
 
 export function isMe(agent) {

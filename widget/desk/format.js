@@ -2,6 +2,7 @@
 
 import { $, chatIcon } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
+import { formatTime, t } from '../lib/i18n.js';
 import { S } from './state.js';
 
 
@@ -39,9 +40,9 @@ export function clock(ms) {
 
 export function timeOfDay(ms) {
   if (typeof ms !== 'number') return '';
-  return new Date(ms + (Date.now() - serverNow())).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return formatTime(ms + (Date.now() - serverNow()));
 }
 
 export function customerName(customer) {
-  return isolate((customer && customer.name) || 'Visitor');
+  return isolate((customer && customer.name) || t('visitor'));
 }

@@ -1,6 +1,7 @@
 /* Frames from the server: dispatch, the welcome, the history replay. */
 
 import { $ } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { SUBPROTOCOL, agentSocketUrl } from '../lib/socket.js';
 import { S } from './state.js';
 import { agentName } from './facts.js';
@@ -40,7 +41,7 @@ export function handle(frame) {
     case 'conference.failed': return onFailed(frame);
     case 'conference.requested': {
       const conv = S.convs.get(frame.conversation_id);
-      if (conv) localLine(conv, `Invitation sent to ${agentName(frame.agent)}`);
+      if (conv) localLine(conv, t('invitationSentTo', { name: agentName(frame.agent) }));
       return;
     }
     case 'message.redacted': {
@@ -51,7 +52,10 @@ export function handle(frame) {
     case 'conference.started':
     case 'conference.ended': {
       const conv = S.convs.get(frame.conversation_id);
-      if (conv) notice(`${agentName(frame.agent)} ${frame.type === 'conference.started' ? 'joined' : 'left'} the conference with ${customerName(conv.card.customer)}`);
+      if (conv) {
+        const key = frame.type === 'conference.started' ? 'joinedConferenceWith' : 'leftConferenceWith';
+        notice(t(key, { agent: agentName(frame.agent), customer: customerName(conv.card.customer) }));
+      }
       return;
     }
     default:
@@ -84,7 +88,7 @@ function onWelcome(frame) {
     if (!(card.conversation_id in S.sentResume)) withoutHistory.push(card.conversation_id);
   }
   for (const cid of [...S.order]) {
-    if (!held.has(cid)) closeConversation(S.convs.get(cid), 'No longer assigned to you');
+    if (!held.has(cid)) closeConversation(S.convs.get(cid), t('noLongerAssigned'));
   }
   S.bootResume = {};
   for (const cid of S.order) {

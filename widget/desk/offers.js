@@ -1,6 +1,7 @@
 /* Offers: the popups and the list, answering them, and the ring. */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { isolate } from '../lib/text.js';
 import { hooks, REVOKE_REASONS, RING_EVERY_MS, S } from './state.js';
 import { agentName, focusLost } from './facts.js';
@@ -9,10 +10,10 @@ import { announce, notice } from './notices.js';
 import { request } from './connection.js';
 
 function offerKind(offer) {
-  const from = offer.from_agent ? agentName(offer.from_agent) : 'another agent';
-  if (offer.kind === 'transfer') return `Transfer from ${from}`;
-  if (offer.kind === 'conference') return `Conference invitation from ${from}`;
-  return 'New chat';
+  const from = offer.from_agent ? agentName(offer.from_agent) : t('anotherAgent');
+  if (offer.kind === 'transfer') return t('transferFrom', { from });
+  if (offer.kind === 'conference') return t('conferenceInvitationFrom', { from });
+  return t('newChat');
 }
 
 export function addOffer(offer, live) {
@@ -24,7 +25,7 @@ export function addOffer(offer, live) {
   renderOffers();
   tickOffers();
   const who = customerName(offer.customer);
-  announce(`${offerKind(offer)}: ${who}, queue ${offer.queue ? isolate(offer.queue.name) : ''}. Alt+Shift+A accepts.`, true);
+  announce(t('offerAnnounced', { kind: offerKind(offer), who, queue: offer.queue ? offer.queue.name : '' }), true);
   if (live) ring();
 }
 
@@ -40,7 +41,7 @@ function buildOfferPopup(offer) {
   const kind = h('p', 'offer-kind', offerKind(offer));
   const title = h('h2', 'offer-title', customerName(offer.customer));
   title.id = id + '-title';
-  if (offer.customer && offer.customer.verified) title.append(h('span', 'badge badge-verified', 'Verified'));
+  if (offer.customer && offer.customer.verified) title.append(h('span', 'badge badge-verified', t('verified')));
   const metaParts = [offer.queue ? isolate(offer.queue.name) : '', offer.language ? offer.language.toUpperCase() : ''];
   if (offer.skills && offer.skills.length) metaParts.push(offer.skills.join(', '));
   const meta = h('p', 'offer-meta', metaParts.filter(Boolean).join(' · '));
@@ -50,8 +51,8 @@ function buildOfferPopup(offer) {
   const waited = h('span', 'offer-waited', '0:00');
   const remaining = h('span', 'offer-remaining', '');
   const timers = h('p', 'offer-timers', null, [
-    h('span', 'offer-timer-label', 'In queue '), waited, h('span', 'sep', ' · '),
-    h('span', 'offer-timer-label', 'answer within '), remaining,
+    h('span', 'offer-timer-label', t('inQueue') + ' '), waited, h('span', 'sep', ' · '),
+    h('span', 'offer-timer-label', t('answerWithin') + ' '), remaining,
   ]);
   const bar = h('div', 'offer-bar', null, [h('div', 'offer-bar-fill')]);
   bar.setAttribute('aria-hidden', 'true');
@@ -62,12 +63,12 @@ function buildOfferPopup(offer) {
   summary.hidden = !offer.summary;
   const names = Object.keys(offer.attributes || {}).sort();
   const details = h('dl', 'offer-attributes');
-  details.setAttribute('aria-label', 'Details');
+  details.setAttribute('aria-label', t('details'));
   for (const name of names) details.append(h('dt', '', name), h('dd', '', offer.attributes[name]));
   details.hidden = !names.length;
 
   const thread = h('ol', 'offer-thread');
-  thread.setAttribute('aria-label', 'Messages so far');
+  thread.setAttribute('aria-label', t('messagesSoFar'));
   for (const msg of offer.thread || []) {
     const role = (msg.from && msg.from.role) || 'customer';
     const who = role === 'customer' ? customerName(offer.customer) : role === 'system' ? '' : agentName(msg.from);
@@ -76,11 +77,11 @@ function buildOfferPopup(offer) {
       h('span', 'offer-msg-text', msg.text),
     ]));
   }
-  if (!thread.children.length) thread.append(h('li', 'muted small', 'No message yet.'));
+  if (!thread.children.length) thread.append(h('li', 'muted small', t('noMessageYet')));
 
-  const accept = h('button', 'btn btn-primary offer-accept', 'Accept');
+  const accept = h('button', 'btn btn-primary offer-accept', t('accept'));
   accept.type = 'button';
-  const decline = h('button', 'btn offer-decline', 'Decline');
+  const decline = h('button', 'btn offer-decline', t('decline'));
   decline.type = 'button';
   accept.addEventListener('click', () => answerOffer(offer.offer_id, true));
   decline.addEventListener('click', () => answerOffer(offer.offer_id, false));
@@ -131,7 +132,7 @@ export function revokeOffer(frame) {
   if (!entry) return;
   removeOffer(frame.offer_id);
   const why = REVOKE_REASONS[frame.reason] || frame.reason;
-  notice(`The chat from ${customerName(entry.frame.customer)} was withdrawn: ${why}.`, frame.reason === 'timeout' ? 'warn' : '');
+  notice(t('offerWithdrawn', { name: customerName(entry.frame.customer), why }), frame.reason === 'timeout' ? 'warn' : '');
 }
 
 export async function answerOffer(offerId, accept) {
@@ -147,7 +148,7 @@ export async function answerOffer(offerId, accept) {
     S.activateOnAssign.delete(entry.frame.conversation_id);
     if (err.code === 'not_found' || err.code === 'conflict') {
       removeOffer(offerId);
-      notice(`That chat is no longer on offer: ${err.message}`, 'warn');
+      notice(t('noLongerOnOffer', { error: err.message }), 'warn');
     } else {
       for (const b of entry.popup.querySelectorAll('button')) b.disabled = false;
       setText(entry.popup.querySelector('.offer-error'), err.message);
@@ -224,5 +225,5 @@ export function ring() {
 export function renderSound() {
   const b = $('sound-toggle');
   b.setAttribute('aria-pressed', String(S.soundOn));
-  setText(b, S.soundOn ? 'Sound on' : 'Sound off');
+  setText(b, S.soundOn ? t('soundOn') : t('soundOff'));
 }

@@ -1,6 +1,7 @@
 /* Transcript search over this agent's shift. */
 
 import { $, h } from '../lib/dom.js';
+import { formatDate, t } from '../lib/i18n.js';
 import { CLOSED_KEPT, S } from './state.js';
 import { customerName, timeOfDay } from './format.js';
 import { notice } from './notices.js';
@@ -24,7 +25,7 @@ export function searchTranscripts(q) {
   const mine = ++S.searchRun;
   searchEarlier(q, mine);
   if (!found.length) {
-    results.replaceChildren(h('li', 'muted small', 'Nothing found in this shift’s conversations.'));
+    results.replaceChildren(h('li', 'muted small', t('nothingFoundInShift')));
     return;
   }
   results.replaceChildren(...found.slice(0, 30).map(({ conv, seq, ev, name }) => {
@@ -65,10 +66,10 @@ async function searchEarlier(q, run) {
   const earlier = cards.filter((card) => !S.convs.has(card.conversation_id));
   if (!earlier.length) return;
   const results = $('search-results');
-  results.append(h('li', 'search-group muted small', 'Earlier conversations'), ...earlier.map((card) => {
+  results.append(h('li', 'search-group muted small', t('earlierConversations')), ...earlier.map((card) => {
     const when = new Date(card.ended_at || card.queued_at);
     const button = h('button', 'search-hit search-earlier', null, [
-      h('span', 'search-hit-head', `${customerName(card.customer)} · ${when.toLocaleDateString()} ${timeOfDay(when.getTime())}`),
+      h('span', 'search-hit-head', `${customerName(card.customer)} · ${formatDate(when.getTime())} ${timeOfDay(when.getTime())}`),
       h('span', 'search-hit-text', `${card.queue ? card.queue.name : ''} · ${card.status_label}`),
     ]);
     button.type = 'button';
@@ -88,7 +89,7 @@ export async function openEarlier(cid) {
     body = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
   } catch (err) {
-    notice(`Could not open the conversation: ${err.message}`, 'error');
+    notice(t('couldNotOpen', { error: err.message }), 'error');
     return;
   }
   const conv = newConversation(body.card);
@@ -97,7 +98,7 @@ export async function openEarlier(cid) {
   const entries = [...(body.messages || []), ...(body.notes || []), ...(body.events || [])];
   for (const event of entries.sort((a, b) => a.seq - b.seq)) addEvent(conv, event, { live: false });
   conv.card = body.card;  // the stored card is the truth, whatever the replay inferred
-  conv.closedLabel = `Earlier · ${body.card.status_label}`;
+  conv.closedLabel = `${t('earlier')} · ${body.card.status_label}`;
   S.closed = [cid, ...S.closed.filter((c) => c !== cid)];
   for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
   activate(cid);

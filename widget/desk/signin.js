@@ -2,6 +2,7 @@
  * pasted token, kept in this tab only. */
 
 import { $, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { HELD_KEY, S, TOKEN_KEY } from './state.js';
 import { connect, failPending, socket } from './connection.js';
 import { removeOffer } from './offers.js';
@@ -26,7 +27,7 @@ export function showSignIn(error) {
   setText($('signin-error'), error || '');
   $('signin-token').value = '';
   $('signin-token').focus();
-  document.title = 'Sign in · Switchboard Desk';
+  document.title = `${t('signIn')} · ${t('switchboardDesk')}`;
 }
 
 function showDesk() {
@@ -55,7 +56,7 @@ export function signOutLocal(error) {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(HELD_KEY);
   socket.stop();
-  failPending('signed out');
+  failPending(t('signedOut'));
   for (const offer of [...S.offers.keys()]) removeOffer(offer);
   S.convs.clear();
   S.order = [];

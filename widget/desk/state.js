@@ -2,6 +2,8 @@
 
 
 
+import { labels } from '../lib/i18n.js';
+
 export const TOKEN_KEY = 'switchboard.desk.token';          // sessionStorage
 export const HELD_KEY = 'switchboard.desk.conversations';   // sessionStorage: ids to replay after a reload
 export const SOUND_KEY = 'switchboard.desk.sound';          // localStorage: "off" mutes the ring
@@ -22,21 +24,21 @@ export const RESUME_WINDOW = 20;
 export const EARLY_KEPT_MS = 10000;
 export const EARLY_MAX = 200;
 
-export const END_LABELS = {
-  customer_ended: 'Ended by customer',
-  customer_abandoned: 'Abandoned by customer',
-  agent_ended: 'Ended by agent',
-  inactivity_timeout: 'Ended for inactivity',
-  queue_timeout: 'Queue wait timed out',
-};
+export const END_LABELS = labels({
+  customer_ended: 'endedByCustomer',
+  customer_abandoned: 'abandonedByCustomer',
+  agent_ended: 'endedByAgent',
+  inactivity_timeout: 'endedForInactivity',
+  queue_timeout: 'queueWaitTimedOut',
+});
 export const CUSTOMER_ENDINGS = new Set(['customer_ended', 'customer_abandoned']);
-export const REVOKE_REASONS = {
-  timeout: 'it was not answered in time',
-  customer_left: 'the customer left',
-  taken: 'another agent took it',
-  agent_disconnected: 'the connection was lost',
-};
-export const FAIL_REASONS = { declined: 'declined', timeout: 'did not answer', agent_disconnected: 'was disconnected' };
+export const REVOKE_REASONS = labels({
+  timeout: 'revokedTimeout',
+  customer_left: 'revokedCustomerLeft',
+  taken: 'revokedTaken',
+  agent_disconnected: 'revokedDisconnected',
+});
+export const FAIL_REASONS = labels({ declined: 'failDeclined', timeout: 'failTimeout', agent_disconnected: 'failDisconnected' });
 export const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\}/g;
 export const KNOWN_PLACEHOLDERS = new Set([
   'customer.name', 'customer.email', 'customer.phone', 'agent.display_name', 'agent.id', 'queue.name',

@@ -2,6 +2,7 @@
  * one or several codes, notes, the state to go to afterwards). */
 
 import { $, h, setText } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
 import { isolate } from '../lib/text.js';
 import { S } from './state.js';
 import { clock, customerName, serverNow } from './format.js';
@@ -29,17 +30,17 @@ function wrapUpRules(qid) {
 
 /** The choices of "Afterwards": keep the state, available, or not ready with each reason. */
 function fillNextState() {
-  const keep = h('option', '', 'Keep my current state');
+  const keep = h('option', '', t('keepMyState'));
   keep.value = '';
-  const available = h('option', '', 'Available');
+  const available = h('option', '', t('available'));
   available.value = 'available';
   const reasons = notReadyReasons().map((reason) => {
-    const opt = h('option', '', `Not ready · ${reason}`);
+    const opt = h('option', '', `${t('notReady')} · ${reason}`);
     opt.value = 'not_ready:' + reason;
     return opt;
   });
   const notReady = h('optgroup', '', null, reasons);
-  notReady.label = 'Not ready';
+  notReady.label = t('notReady');
   $('wrapup-next').replaceChildren(keep, available, notReady);
   $('wrapup-next').value = '';
 }
@@ -60,7 +61,7 @@ function showRules(rules) {
   S.wrapRules = rules;
   const hint = $('wrapup-hint');
   hint.hidden = !several;
-  setText(hint, several ? `Choose up to ${rules.max_dispositions} codes.` : '');
+  setText(hint, several ? t('chooseUpToCodes', { n: rules.max_dispositions }) : '');
   $('wrapup-codes').replaceChildren(...(rules.wrap_up_codes || []).map((c, i) => codeChoice(c, i, several)));
   const required = rules.wrap_up_notes === 'required';
   setText($('wrapup-notes-label'), required ? 'Notes (required)' : 'Notes (optional)');
@@ -79,7 +80,7 @@ export function filterCodes() {
     if (!label.hidden) shown += 1;
   }
   const all = labels.length;
-  setText($('wrapup-matches'), !words.length || !all ? '' : shown ? `${shown} of ${all} codes shown.` : 'No code matches.');
+  setText($('wrapup-matches'), !words.length || !all ? '' : shown ? t('codesShown', { shown, all }) : t('noCodeMatches'));
 }
 
 /** Enter in the search box picks the only code left instead of submitting the form. */
@@ -101,7 +102,7 @@ export function limitCodes(event) {
   const chosen = $('wrapup-codes').querySelectorAll('input:checked').length;
   if (chosen > rules.max_dispositions) {
     box.checked = false;
-    setText($('wrapup-error'), `At most ${rules.max_dispositions} codes.`);
+    setText($('wrapup-error'), t('atMostCodes', { n: rules.max_dispositions }));
   } else {
     setText($('wrapup-error'), '');
   }
@@ -119,8 +120,8 @@ export function tickWrapUp() {
   const left = conv.card.ended_at + rules.wrap_up_timeout_s * 1000 - serverNow();
   box.hidden = false;
   box.classList.toggle('urgent', left < URGENT_MS);
-  const fallback = rules.default_wrap_up_code ? ` Then it closes as “${codeLabel(rules.default_wrap_up_code)}”.` : '';
-  setText(box, left > 0 ? `Time left: ${clock(left)}.${fallback}` : 'The wrap-up time is over.');
+  const fallback = rules.default_wrap_up_code ? ' ' + t('thenClosesAs', { label: codeLabel(rules.default_wrap_up_code) }) : '';
+  setText(box, left > 0 ? t('timeLeft', { time: clock(left) }) + fallback : t('wrapUpTimeOver'));
 }
 
 function codeLabel(code) {
@@ -141,7 +142,7 @@ export function openWrapUp(conv) {
     setText($('wrapup-matches'), '');
     $('wrapup-hint').hidden = true;
     fillNextState();
-    $('wrapup-codes').replaceChildren(h('p', 'muted small', 'Loading the queue’s codes…'));
+    $('wrapup-codes').replaceChildren(h('p', 'muted small', t('loadingCodes')));
   });
   wrapUpRules(qid).then((rules) => {
     if (S.wrapTarget !== conv.id) return;
@@ -152,8 +153,8 @@ export function openWrapUp(conv) {
     const input = h('input');
     input.type = 'text';
     input.id = 'wrapup-code-text';
-    input.setAttribute('aria-label', 'Wrap-up code');
-    $('wrapup-codes').replaceChildren(h('p', 'form-error small', `The codes could not be loaded (${err.message}); type a code:`), input);
+    input.setAttribute('aria-label', t('wrapUpCode'));
+    $('wrapup-codes').replaceChildren(h('p', 'form-error small', t('codesNotLoaded', { error: err.message })), input);
   });
 }
 
@@ -164,7 +165,7 @@ export function submitWrapUp(event) {
   const chosen = [...document.querySelectorAll('input[name="wrapup-code"]:checked')].map((input) => input.value);
   const typed = $('wrapup-code-text');
   const codes = chosen.length ? chosen : typed && typed.value.trim() ? [typed.value.trim()] : [];
-  if (!codes.length) { setText($('wrapup-error'), 'Choose an outcome.'); return; }
+  if (!codes.length) { setText($('wrapup-error'), t('chooseAnOutcome')); return; }
   const notes = $('wrapup-notes').value.trim();
   if ($('wrapup-notes').required && !notes) {
     setText($('wrapup-error'), 'This queue needs wrap-up notes.');
@@ -183,6 +184,6 @@ export function submitWrapUp(event) {
   }
   submitDialog('dlg-wrapup', 'wrapup-error', frame, (ack) => {
     const labels = ack.codes ? ack.codes.map((c) => c.label).join(', ') : ack.label || codes[0];
-    notice(`Wrapped up: ${labels}.`);
+    notice(t('wrappedUp', { labels }));
   });
 }

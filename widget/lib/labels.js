@@ -1,5 +1,7 @@
 /* Words the desk and the supervisor view both show, written once so that they cannot drift. */
 
-export const STATE_LABELS = {
-  available: 'Available', not_ready: 'Not ready', offline: 'Offline', rona: 'Missed an offer (RONA)',
-};
+import { labels } from './i18n.js';
+
+export const STATE_LABELS = labels({
+  available: 'available', not_ready: 'notReady', offline: 'offline', rona: 'missedAnOfferRona',
+});

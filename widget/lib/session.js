@@ -2,6 +2,8 @@
  * who is signed in, a short-lived socket token for each connect, signing out, and the way
  * to /login. The cookie itself is HttpOnly: the page only ever sees the CSRF token. */
 
+import { t } from './i18n.js';
+
 /** Why a page sends its user to /login; the login page says it in words (never echoes the URL). */
 export const LOGIN_REASONS = { ENDED: 'ended', SIGNED_OUT: 'signed_out' };
 /** `/desk#paste` and `/supervisor#paste` show the form for an agent token instead (automation, tests). */
@@ -36,7 +38,7 @@ export async function startSignedIn(start, unreachable) {
   try {
     me = await signedInUser();
   } catch (_) {
-    unreachable('The server cannot be reached. Reload the page to try again.');
+    unreachable(t('serverUnreachable'));
     return;
   }
   if (me) start(me);
@@ -57,7 +59,7 @@ export async function socketToken(csrfToken) {
   if (answer.status === 403 || answer.status === 409) {
     let message = '';
     try { message = (await answer.json()).error.message; } catch (_) { /* no body */ }
-    return { refused: message || 'This user cannot open this page.' };
+    return { refused: message || t('userCannotOpen') };
   }
   throw new Error('POST /api/v1/auth/socket-token answered ' + answer.status);
 }

@@ -1,5 +1,6 @@
 /* The live session cards and the recently closed ones. */
 
+import { t } from '../lib/i18n.js';
 import { chatIcon, h } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { customerName } from './names.js';
@@ -56,28 +57,28 @@ function cardNode(card, recent) {
   const head = h('div', 'card-head');
   const title = h('span', 'card-title');
   if ((card.icon || 'chat') === 'chat') title.appendChild(chatIcon());
-  title.appendChild(h('span', null, card.title || 'Chat'));
+  title.appendChild(h('span', null, card.title || t('chat')));
   head.appendChild(title);
   head.appendChild(h('span', 'status', card.status_label || card.status));
   li.appendChild(head);
   li.appendChild(h('p', 'customer', customerName(card)));
   const meta = h('dl', 'card-meta');
-  meta.appendChild(figure('Queue', (card.queue && (card.queue.name || card.queue.id)) || '–'));
+  meta.appendChild(figure(t('queue'), (card.queue && (card.queue.name || card.queue.id)) || '–'));
   const agents = (card.agents || []).map((a) => isolate(a.display_name || a.id)).join(', ');
-  meta.appendChild(figure('Agents', agents || '–', 'agents-list'));
+  meta.appendChild(figure(t('agents'), agents || '–', 'agents-list'));
   const open = !card.ended_at && card.status !== 'closed';
   const duration = open && typeof card.queued_at === 'number'
     ? ticker('duration', card.queued_at) : h('span', 'duration', clock((card.duration_s || 0) * 1000));
-  meta.appendChild(figure('Duration', duration));
+  meta.appendChild(figure(t('duration'), duration));
   li.appendChild(meta);
   if (!recent) {
-    const button = h('button', 'monitor-btn', 'Monitor');
+    const button = h('button', 'monitor-btn', t('monitor'));
     button.type = 'button';
-    button.setAttribute('aria-label', 'Monitor ' + customerName(card) + ' (' + (card.status_label || card.status) + ')');
+    button.setAttribute('aria-label', t('monitorCustomer', { name: customerName(card), status: card.status_label || card.status }));
     if (card.conversation_id === state.monitored) {
       button.disabled = true;
-      button.textContent = 'Monitoring';
-      button.setAttribute('aria-label', 'Monitoring ' + customerName(card));
+      button.textContent = t('monitoring');
+      button.setAttribute('aria-label', t('monitoringCustomer', { name: customerName(card) }));
     }
     button.addEventListener('click', () => { monitor(card.conversation_id); });
     li.appendChild(button);

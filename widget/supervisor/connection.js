@@ -1,5 +1,6 @@
 /* The agent socket: connect, reconnect with backoff, commands, frames, the welcome. */
 
+import { t } from '../lib/i18n.js';
 import { $ } from '../lib/dom.js';
 import { ReconnectingSocket } from '../lib/socket.js';
 import { retryWithFreshToken, sessionSocketToken } from '../lib/session.js';
@@ -21,14 +22,14 @@ export const socket = new ReconnectingSocket({
     if (event.code === 4403) {
       // Trying again cannot help: the server's configuration must change.
       stop();
-      setConn('offline', 'Refused: this page\'s origin is not allowed (SWITCHBOARD_ALLOWED_ORIGINS)');
+      setConn('offline', t('originRefused'));
       return false;
     }
     return !state.stopped;
   },
   beforeConnect: () => takeSocketToken(),
-  onConnecting: () => setConn('connecting', 'Connecting…'),
-  onRetry: (delay) => setConn('connecting', 'Reconnecting in ' + Math.ceil(delay / 1000) + ' s…'),
+  onConnecting: () => setConn('connecting', t('connecting')),
+  onRetry: (delay) => setConn('connecting', t('reconnectingIn', { n: Math.ceil(delay / 1000) })),
 });
 
 export function start(token) {
@@ -61,9 +62,9 @@ export function startWithSession(me) {
 function refuse(text) {
   stop();
   show('refusal');
-  setConn('offline', 'Not a supervisor');
+  setConn('offline', t('notASupervisor'));
   $('refusal-text').textContent = text;
-  ui.refusalBack.textContent = state.session ? 'Sign out' : 'Use another token';
+  ui.refusalBack.textContent = state.session ? t('signOut') : t('useAnotherToken');
   ui.refusalBack.focus();
 }
 
@@ -110,9 +111,8 @@ function onWelcome(frame) {
   state.profile = agent;
   if (agent.role !== 'supervisor') {
     sessionStorage.removeItem(TOKEN_KEY);
-    refuse('You are signed in as ' + (agent.display_name || agent.id || 'an agent') +
-      ', who is not a supervisor: this view is for supervisors. ' +
-      (state.session ? 'Sign out, and sign in as a supervisor.' : 'Use a supervisor\'s token.'));
+    refuse(t('signedInAsNotSupervisor', { name: agent.display_name || agent.id || t('anAgent') }) + ' ' +
+      (state.session ? t('signOutAndSignIn') : t('useASupervisorToken')));
     return;
   }
   socket.backoff.reset();
@@ -121,7 +121,7 @@ function onWelcome(frame) {
   state.unconfirmed = new Set();
   state.cards.forEach((card, sid) => { if (card.status !== 'closed') state.unconfirmed.add(sid); });
   show('board');
-  setConn('online', 'Live');
+  setConn('online', t('live'));
   ui.who.textContent = agent.display_name || agent.id;
   (agent.queues || []).forEach((q) => { if (!state.queueNames[q]) state.queueNames[q] = q; });
   refreshFilter();

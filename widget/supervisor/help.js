@@ -1,5 +1,6 @@
 /* Help requests from agents. */
 
+import { t } from '../lib/i18n.js';
 import { h } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { customerName } from './names.js';
@@ -11,8 +12,8 @@ import { monitor, who } from './monitor.js';
 export function onHelp(frame) {
   if (frame.card) hooks.onCard(frame.card);
   else addHelp(frame, serverNow());
-  const who = (frame.agent && isolate(frame.agent.display_name || frame.agent.id)) || 'An agent';
-  announce('Help requested by ' + who + (frame.text ? ': ' + frame.text : ''));
+  const who = (frame.agent && isolate(frame.agent.display_name || frame.agent.id)) || t('anAgent');
+  announce(t('helpRequestedBy', { who }) + (frame.text ? ': ' + frame.text : ''));
 }
 
 /** The card says whether its session has an open help request: the server keeps
@@ -56,7 +57,7 @@ export function renderHelp() {
     li.dataset.conversation = f.conversation_id;
     li.dataset.session = f.session_id || '';
     const head = h('div', 'help-head');
-    head.appendChild(h('strong', 'help-agent', (f.agent && (f.agent.display_name || f.agent.id)) || 'Agent'));
+    head.appendChild(h('strong', 'help-agent', (f.agent && (f.agent.display_name || f.agent.id)) || t('agent')));
     const local = item.at - state.offset;
     const time = h('time', 'help-time', hhmm(local));
     time.dateTime = new Date(local).toISOString();
@@ -67,13 +68,13 @@ export function renderHelp() {
     li.appendChild(h('p', 'help-about', about));
     if (f.text) li.appendChild(h('p', 'help-text', f.text));
     const actions = h('div', 'help-actions');
-    const watch = h('button', 'primary small', f.conversation_id === state.monitored ? 'Monitoring' : 'Monitor');
+    const watch = h('button', 'primary small', f.conversation_id === state.monitored ? t('monitoring') : t('monitor'));
     watch.type = 'button';
     watch.disabled = f.conversation_id === state.monitored;
     watch.addEventListener('click', () => { monitor(f.conversation_id); });
-    const dismiss = h('button', 'ghost small', 'Dismiss');
+    const dismiss = h('button', 'ghost small', t('dismiss'));
     dismiss.type = 'button';
-    dismiss.setAttribute('aria-label', 'Dismiss the help request of ' + ((f.agent && f.agent.display_name) || 'the agent'));
+    dismiss.setAttribute('aria-label', t('dismissHelpOf', { name: (f.agent && f.agent.display_name) || t('theAgent') }));
     dismiss.addEventListener('click', () => {
       state.dismissed[f.session_id] = item.at;
       state.helps.splice(index, 1);

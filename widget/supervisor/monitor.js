@@ -1,5 +1,6 @@
 /* Silent monitoring: one conversation's transcript, live. */
 
+import { t } from '../lib/i18n.js';
 import { h } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { customerName } from './names.js';
@@ -64,9 +65,9 @@ export function renderMonitorMeta(card) {
   if (!card) return;
   state.monitoredCard = card;
   stepInFor(card);
-  ui.monitorTitle.textContent = 'Monitoring ' + customerName(card);
+  ui.monitorTitle.textContent = t('monitoringCustomer', { name: customerName(card) });
   const agents = (card.agents || []).map((a) => isolate(a.display_name || a.id)).join(', ');
-  ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || 'no agent yet',
+  ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || t('noAgentYet'),
     card.status_label].filter(Boolean).join(' · ');
 }
 
@@ -74,10 +75,10 @@ export function who(from) {
   if (!from) return '';
   if (from.role === 'customer') {
     const card = state.monitoredCard;
-    return isolate(from.display_name || (card && card.customer && card.customer.name) || 'Customer');
+    return isolate(from.display_name || (card && card.customer && card.customer.name) || t('customer'));
   }
-  if (from.role === 'system') return 'System';
-  return isolate(from.display_name || from.id || 'Agent');
+  if (from.role === 'system') return t('system');
+  return isolate(from.display_name || from.id || t('agent'));
 }
 
 export function appendEvent(ev) {
@@ -93,7 +94,7 @@ export function appendEvent(ev) {
     const meta = h('div', 'entry-meta');
     const whisper = ev.type === 'note' && ev.from && ev.from.role === 'supervisor';
     if (whisper) li.classList.add('whisper');
-    meta.appendChild(h('span', 'entry-who', (whisper ? 'Whisper · ' : ev.type === 'note' ? 'Note · ' : '') + who(ev.from)));
+    meta.appendChild(h('span', 'entry-who', (whisper ? t('whisper') + ' · ' : ev.type === 'note' ? t('note') + ' · ' : '') + who(ev.from)));
     meta.appendChild(h('time', null, hhmm(ev.ts)));
     li.appendChild(meta);
     li.appendChild(h('p', 'entry-text', ev.text));
@@ -101,11 +102,11 @@ export function appendEvent(ev) {
   } else {
     const name = ev.agent && isolate(ev.agent.display_name || ev.agent.id);
     const text = {
-      'chat.connected': (name || 'An agent') + ' joined the chat',
-      'chat.participant_joined': (name || 'An agent') + ' joined the chat',
-      'chat.participant_left': (name || 'An agent') + ' left the chat',
-      'chat.transferred': ev.by ? isolate(ev.by.display_name || ev.by.id) + ' reassigned the chat' : 'The chat was transferred',
-      'chat.ended': 'Chat ended' + (ev.reason ? ' (' + (REASONS[ev.reason] || ev.reason) + ')' : '')
+      'chat.connected': t('joinedTheChat', { name: name || t('anAgent') }),
+      'chat.participant_joined': t('joinedTheChat', { name: name || t('anAgent') }),
+      'chat.participant_left': t('leftTheChat', { name: name || t('anAgent') }),
+      'chat.transferred': ev.by ? t('reassignedTheChat', { name: ev.by.display_name || ev.by.id }) : t('chatTransferred'),
+      'chat.ended': t('chatEnded') + (ev.reason ? ' (' + (REASONS[ev.reason] || ev.reason) + ')' : '')
     }[ev.type];
     if (!text) return;
     li = h('li', 'entry system');

@@ -4,6 +4,7 @@
 const REPORT_STRINGS = {
   en: {
     // the page and its form (the HTML names these by key: data-report-text)
+    pages: 'Pages',
     pageLive: 'Live',
     pageReports: 'Reports',
     reportsTitle: 'Reports',
@@ -102,7 +103,11 @@ export function t(key, values) {
   return values ? text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole)) : text;
 }
 
-/** Sets the text of every element under `root` that names a string (`data-report-text="key"`). */
+/** Sets the text of every element under `root` that names a string (`data-report-text="key"`), and
+ * the aria-label of every one that names it so (`data-report-text-aria-label="key"`). */
 export function labelPage(root) {
   root.querySelectorAll('[data-report-text]').forEach((node) => { node.textContent = t(node.dataset.reportText); });
+  root.querySelectorAll('[data-report-text-aria-label]').forEach((node) => {
+    node.setAttribute('aria-label', t(node.dataset.reportTextAriaLabel));
+  });
 }

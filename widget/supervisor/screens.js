@@ -1,5 +1,6 @@
 /* Which screen shows (sign-in, refusal, board), the connection line, announcements. */
 
+import { t } from '../lib/i18n.js';
 import { hooks, MONITOR_KEY, state, TOKEN_KEY, ui } from './state.js';
 
 export function show(screen) {
@@ -39,7 +40,7 @@ export function signInScreen(error) {
   hooks.renderCards();
   hooks.renderHelp();
   show('signin');
-  setConn('offline', 'Signed out');
+  setConn('offline', t('signedOut'));
   ui.signinError.hidden = !error;
   ui.signinError.textContent = error || '';
   ui.token.value = '';

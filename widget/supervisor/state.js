@@ -1,16 +1,17 @@
 /* The view's settings, its page elements (ui) and its one state object. */
 
 import { $ } from '../lib/dom.js';
+import { labels } from '../lib/i18n.js';
 
 export const TOKEN_KEY = 'switchboard.supervisor.token';
 export const MONITOR_KEY = 'switchboard.supervisor.monitoring';
 export const RECENT_MAX = 12;
 export const HELP_MAX = 30;
 export const STATE_ORDER = { available: 0, rona: 1, not_ready: 2, offline: 3 };
-export const REASONS = {
-  customer_abandoned: 'abandoned by the customer', customer_ended: 'ended by the customer',
-  agent_ended: 'ended by the agent', inactivity_timeout: 'ended for inactivity', queue_timeout: 'queue wait timed out'
-};
+export const REASONS = labels({
+  customer_abandoned: 'reasonAbandoned', customer_ended: 'reasonCustomerEnded',
+  agent_ended: 'reasonAgentEnded', inactivity_timeout: 'reasonInactivity', queue_timeout: 'reasonQueueTimeout'
+});
 
 export const ui = {
   conn: $('conn'), who: $('who'), signout: $('signout'),

@@ -1,6 +1,7 @@
 /* Queue tiles, the agents table and the queue filter, from the stats frames. */
 
 import { h } from '../lib/dom.js';
+import { formatNumber, t } from '../lib/i18n.js';
 import { STATE_LABELS } from '../lib/labels.js';
 import { hooks, state, STATE_ORDER, ui } from './state.js';
 import { percent, seconds, serverNow, ticker } from './time.js';
@@ -18,7 +19,7 @@ export function onStats(frame) {
   state.queues = frame.queues || [];
   state.agents = frame.agents || [];
   state.queues.forEach((q) => { state.queueNames[q.id] = q.name || q.id; });
-  ui.window.textContent = frame.window_s ? 'last ' + Math.round(frame.window_s / 60) + ' min' : '';
+  ui.window.textContent = frame.window_s ? t('lastMinutes', { n: Math.round(frame.window_s / 60) }) : '';
   renderTiles(frame.ts || serverNow());
   renderAgents();
   refreshFilter();
@@ -47,21 +48,21 @@ function renderTiles(ts) {
     if (q.service_level !== null && q.service_level !== undefined && q.service_level < 0.8) tile.classList.add('sl-low');
     tile.appendChild(h('h3', 'tile-name', q.name || q.id));
     const dl = h('dl', 'figs');
-    dl.appendChild(figure('Waiting', String(q.waiting || 0), 'big waiting'));
+    dl.appendChild(figure(t('waiting'), formatNumber(q.waiting || 0), 'big waiting'));
     const longest = q.waiting > 0 && q.longest_wait_ms !== null && q.longest_wait_ms !== undefined
       ? ticker('longest', ts - q.longest_wait_ms) : h('span', null, '00:00');
-    dl.appendChild(figure('Longest wait', longest, 'big longest'));
-    dl.appendChild(figure('Service level', percent(q.service_level), 'sl'));
-    dl.appendChild(figure('Abandoned', percent(q.abandonment_rate), 'abandon'));
-    dl.appendChild(figure('Avg. answer', seconds(q.average_speed_of_answer_ms), 'asa'));
-    dl.appendChild(figure('Available', String(counts.available || 0), 'available'));
-    dl.appendChild(figure('Busy', String(busy), 'busy'));
+    dl.appendChild(figure(t('longestWait'), longest, 'big longest'));
+    dl.appendChild(figure(t('serviceLevel'), percent(q.service_level), 'sl'));
+    dl.appendChild(figure(t('abandoned'), percent(q.abandonment_rate), 'abandon'));
+    dl.appendChild(figure(t('avgAnswer'), seconds(q.average_speed_of_answer_ms), 'asa'));
+    dl.appendChild(figure(t('available'), formatNumber(counts.available || 0), 'available'));
+    dl.appendChild(figure(t('busy'), formatNumber(busy), 'busy'));
     tile.appendChild(dl);
-    const sub = h('p', 'tile-sub', (q.answered || 0) + ' answered · ' + (q.abandoned || 0) + ' abandoned · SL ' + (q.service_level_s || 20) + ' s');
+    const sub = h('p', 'tile-sub', t('tileSummary', { answered: q.answered || 0, abandoned: q.abandoned || 0, sl: q.service_level_s || 20 }));
     tile.appendChild(sub);
     const reasons = Object.entries(q.not_ready_reasons || {}).filter(([reason]) => reason);
     if (reasons.length) {
-      tile.appendChild(h('p', 'tile-sub tile-reasons', 'Not ready: ' + reasons.map(([reason, n]) => `${reason} ${n}`).join(' · ')));
+      tile.appendChild(h('p', 'tile-sub tile-reasons', t('notReady') + ': ' + reasons.map(([reason, n]) => `${reason} ${formatNumber(n)}`).join(' · ')));
     }
     ui.tiles.appendChild(tile);
   });
@@ -71,7 +72,7 @@ export function renderAgents() {
   ui.agents.replaceChildren();
   const rows = state.agents.slice().sort((a, b) => (STATE_ORDER[a.state] - STATE_ORDER[b.state]) || String(a.display_name).localeCompare(String(b.display_name)));
   if (!rows.length) {
-    const tr = h('tr'); const td = h('td', 'empty', 'No agent in these queues.'); td.colSpan = 4;
+    const tr = h('tr'); const td = h('td', 'empty', t('noAgentInQueues')); td.colSpan = 4;
     tr.appendChild(td); ui.agents.appendChild(tr); return;
   }
   rows.forEach((a) => {
@@ -87,7 +88,7 @@ export function renderAgents() {
     const since = h('td', 'num');
     if (typeof a.since === 'number') since.appendChild(ticker('in-state', a.since)); else since.textContent = '–';
     tr.appendChild(since);
-    const load = h('td', 'num load', (a.sessions || 0) + '/' + (a.capacity || 0));
+    const load = h('td', 'num load', formatNumber(a.sessions || 0) + '/' + formatNumber(a.capacity || 0));
     if (a.capacity && a.sessions >= a.capacity) load.classList.add('full');
     tr.appendChild(load);
     ui.agents.appendChild(tr);

@@ -3,6 +3,7 @@
  * forcing an agent not ready or signing it out. Each is a command of the agent socket;
  * its answer is said in the panel's status line. Text is only ever set as text. */
 
+import { t } from '../lib/i18n.js';
 import { $, h, setText } from '../lib/dom.js';
 import { hooks, state } from './state.js';
 import { announce } from './screens.js';
@@ -29,11 +30,11 @@ function say(text) {
 /** Sends `frame`; says `done` (or the refusal) when the answer comes. */
 function command(frame, done, then) {
   const sent = hooks.send(frame, (answer) => {
-    if (answer.type === 'error') { say('Refused: ' + (answer.message || answer.code)); return; }
+    if (answer.type === 'error') { say(t('refused', { reason: answer.message || answer.code })); return; }
     say(done);
     if (then) then(answer);
   });
-  if (!sent) say('Not connected; try again in a moment.');
+  if (!sent) say(t('notConnectedTryAgain'));
 }
 
 function render() {
@@ -41,8 +42,8 @@ function render() {
   el.bargeLeave.hidden = !barged;
   el.bargeForm.hidden = !barged;
   el.foot.textContent = barged
-    ? 'You are in the conversation: the customer sees your messages.'
-    : 'Silent monitoring: nobody in the conversation is told.';
+    ? t('youAreInTheConversation')
+    : t('silentMonitoringNobodyInThe');
 }
 
 /** What the monitored session's card allows: barging in and reassigning need an agent on it
@@ -107,22 +108,22 @@ export function refreshTargets() {
     .map((a) => [a.id, (a.display_name || a.id)])
     .sort((a, b) => a[1].localeCompare(b[1]));
   const queues = Object.keys(state.queueNames).sort().map((id) => ['queue:' + id, state.queueNames[id]]);
-  fill(el.reassignTarget, [['Agents', agents.map(([id, name]) => ['agent:' + id, name])], ['Queues', queues]], 'Choose an agent or a queue');
-  fill(el.forceAgent, [['Agents', agents]], 'Choose an agent');
+  fill(el.reassignTarget, [[t('agents'), agents.map(([id, name]) => ['agent:' + id, name])], [t('queues'), queues]], t('chooseAgentOrQueue'));
+  fill(el.forceAgent, [[t('agents'), agents]], t('chooseAnAgent'));
 }
 
 function whisper(event) {
   event.preventDefault();
   const text = el.whisperText.value.trim();
   if (!text || !state.monitored) { el.whisperText.focus(); return; }
-  command({ type: 'whisper', conversation_id: state.monitored, text }, 'Whispered to the agents.', () => {
+  command({ type: 'whisper', conversation_id: state.monitored, text }, t('whisperedToAgents'), () => {
     el.whisperText.value = '';
   });
 }
 
 function bargeIn() {
   if (!state.monitored) return;
-  command({ type: 'barge_in', conversation_id: state.monitored }, 'You joined the conversation.', () => {
+  command({ type: 'barge_in', conversation_id: state.monitored }, t('youJoinedConversation'), () => {
     barged = true;
     render();
     el.bargeText.focus();
@@ -131,7 +132,7 @@ function bargeIn() {
 
 function leave() {
   if (!state.monitored) return;
-  command({ type: 'leave', conversation_id: state.monitored }, 'You left the conversation.', () => {
+  command({ type: 'leave', conversation_id: state.monitored }, t('youLeftConversation'), () => {
     barged = false;
     render();
     el.bargeIn.focus();
@@ -142,7 +143,7 @@ function write(event) {
   event.preventDefault();
   const text = el.bargeText.value.trim();
   if (!text || !state.monitored) { el.bargeText.focus(); return; }
-  command({ type: 'message', conversation_id: state.monitored, text }, 'Sent to the customer.', () => {
+  command({ type: 'message', conversation_id: state.monitored, text }, t('sentToCustomer'), () => {
     el.bargeText.value = '';
   });
 }
@@ -150,20 +151,20 @@ function write(event) {
 function reassign(event) {
   event.preventDefault();
   const choice = el.reassignTarget.value;
-  if (!choice || !state.monitored) { say('Choose an agent or a queue to reassign to.'); el.reassignTarget.focus(); return; }
+  if (!choice || !state.monitored) { say(t('chooseReassignTarget')); el.reassignTarget.focus(); return; }
   const [kind, id] = [choice.slice(0, choice.indexOf(':')), choice.slice(choice.indexOf(':') + 1)];
   const label = el.reassignTarget.selectedOptions[0].textContent;
-  command({ type: 'reassign', conversation_id: state.monitored, [kind]: id }, 'Reassigned to ' + label + '.');
+  command({ type: 'reassign', conversation_id: state.monitored, [kind]: id }, t('reassignedToLabel', { label }));
 }
 
 function force(agentState) {
   const agent = el.forceAgent.value;
-  if (!agent) { say('Choose an agent.'); el.forceAgent.focus(); return; }
+  if (!agent) { say(t('chooseAnAgentDot')); el.forceAgent.focus(); return; }
   const name = el.forceAgent.selectedOptions[0].textContent;
   const frame = { type: 'force_state', agent, state: agentState };
   const reason = el.forceReason.value.trim();
   if (agentState === 'not_ready' && reason) frame.reason = reason;
-  command(frame, agentState === 'offline' ? name + ' was signed out.' : name + ' is not ready now.');
+  command(frame, agentState === 'offline' ? t('wasSignedOut', { name }) : t('isNotReadyNow', { name }));
 }
 
 export function initStepIn() {

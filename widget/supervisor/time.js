@@ -1,6 +1,7 @@
 /* The server clock as this page knows it; durations, rates and ticking timers. */
 
 import { h } from '../lib/dom.js';
+import { formatNumber, formatPercent, formatTime } from '../lib/i18n.js';
 import { state } from './state.js';
 
 export function serverNow() { return Date.now() + state.offset; }
@@ -12,12 +13,9 @@ export function clock(ms) {
   const mm = String(m).padStart(2, '0') + ':' + String(r).padStart(2, '0');
   return hours ? hours + ':' + mm : mm;
 }
-export function hhmm(ts) {
-  const d = new Date(ts || Date.now());
-  return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
-}
-export function percent(rate) { return rate === null || rate === undefined ? '–' : (rate * 100).toFixed(rate === 1 ? 0 : 1).replace(/\.0$/, '') + '%'; }
-export function seconds(ms) { return ms === null || ms === undefined ? '–' : (ms < 60000 ? Math.round(ms / 1000) + ' s' : clock(ms)); }
+export function hhmm(ts) { return formatTime(ts || Date.now(), { hourCycle: 'h23' }); }
+export function percent(rate) { return rate === null || rate === undefined ? '–' : formatPercent(rate); }
+export function seconds(ms) { return ms === null || ms === undefined ? '–' : (ms < 60000 ? formatNumber(Math.round(ms / 1000)) + ' s' : clock(ms)); }
 
 /** An element whose text is the time elapsed since a server timestamp, kept ticking. */
 export function ticker(cls, since) {
