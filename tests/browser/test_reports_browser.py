@@ -296,3 +296,28 @@ async def test_signed_in_an_interaction_opens_its_transcript(
     await expect(dialog).to_be_hidden()
     await expect(opener).to_be_focused()
     assert problems == []
+
+
+async def test_in_german_the_words_numbers_and_dates_are_german(
+    controlled_clock: None, browser: Any, make_deployment: Any
+) -> None:
+    sb = await make_deployment(stats_interval_s=0.3, node_ttl_s=NODE_TTL_S)
+    await drive_a_day(sb)
+    sue_token = await sb.agent("sue", role="supervisor", queues=QUEUES)
+    await reported(sb, "queues")
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE", timezone_id=ZONE)
+    ctx.set_default_timeout(WAIT_MS)
+    page = await ctx.new_page()
+    problems = page_problems(page)
+    await page.goto(f"{sb.node.base}/supervisor#token={sue_token}")
+    await expect(page.locator('#tiles > li.tile[data-queue="sales"]')).to_have_count(1)
+    await page.get_by_role("button", name="Berichte", exact=True).click()
+    await expect(page.get_by_label("Intervall", exact=True)).to_have_value("hour")
+    rows = queue_rows(page, "support")
+    await expect(rows).to_have_count(len(SUPPORT_HOURS))
+    await expect(page.locator("#report-queues thead th").nth(6)).to_have_text("Im SL angenommen")
+    first = rows.first
+    await expect(first.locator("th")).to_contain_text(re.compile(r"\b09:00\b"))
+    await expect(first.locator('td[data-figure="service_level"]')).to_have_text("50\u00a0%")
+    await expect(first.locator('td[data-figure="asa_s"]')).to_have_text("4,5\u00a0Sek.")
+    assert problems == []

@@ -4,7 +4,7 @@
  * named, and the table under it has the same figures. */
 
 import uPlot from '../lib/uplot/uPlot.esm.js';
-import { formatCount, formatRatio, formatSeconds } from './reports-data.js';
+import { axisTime, formatCount, formatMoment, formatRatio, formatSeconds } from './reports-data.js';
 import { t } from './reports-strings.js';
 
 const HEIGHT_PX = 220;
@@ -68,10 +68,7 @@ const distinct = (rows, by) => Array.from(new Set(rows.map((row) => row[by])));
 const line = (label, i, extra) => ({ label, stroke: colour(i), width: 2, spanGaps: false, points: { show: true, size: 7 }, ...extra });
 
 const DAY_S = 86400;
-const hours = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
-const days = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
-const moments = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
-const inLocale = (format) => (u, ticks) => ticks.map((tick) => format.format(new Date(tick * 1000)));
+const inLocale = (scale) => (u, ticks) => ticks.map((tick) => axisTime(tick * 1000, scale));
 
 /** The time axis spans the whole period asked for (`period`: {from, to} in ISO 8601), not just the
  * intervals that had activity: a day by hour shows the day, however few its busy hours. Its
@@ -81,8 +78,8 @@ function timeAxis(period) {
   const to = Date.parse(period.to) / 1000;
   return {
     scale: { time: true, range: () => [from, to] },
-    axis: { values: inLocale(to - from <= 2 * DAY_S ? hours : days) },
-    series: { label: t('colInterval'), value: (u, v) => (v === null || v === undefined ? '–' : moments.format(new Date(v * 1000))) }
+    axis: { values: inLocale(to - from <= 2 * DAY_S ? 'hours' : 'days') },
+    series: { label: t('colInterval'), value: (u, v) => formatMoment(v === null || v === undefined ? null : v * 1000) }
   };
 }
 

@@ -4,6 +4,7 @@
 
 import { state } from './state.js';
 import { clock } from './time.js';
+import { currentLanguage } from '../lib/i18n.js';
 
 export const REPORT_PATH = '/api/v1/reports/';
 export const INTERVALS = ['15m', 'hour', 'day', 'week', 'month'];
@@ -88,41 +89,67 @@ export async function downloadCsv(url, filename) {
   setTimeout(() => URL.revokeObjectURL(link.href), 60000);
 }
 
-/* ------------------------------------------------------------------ the browser's locale */
+/* ------------------------------------------------------------------ the user's locale */
 
-const counts = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-const decimals = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
-const ratios = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 });
-const secondsUnit = new Intl.NumberFormat(undefined, { style: 'unit', unit: 'second', unitDisplay: 'narrow', maximumFractionDigits: 1 });
+/** The locale of the view's language (lib/i18n.js): the browser's own tag of that language where it
+ * has one (en-GB writes dates as en-GB does), else the language. */
+export function reportLocale() {
+  const language = currentLanguage();
+  const own = (navigator.languages || []).find((tag) => tag.toLowerCase().split('-')[0] === language);
+  return own || language;
+}
+
+// Intl formats are costly to make and a report has thousands of cells: made once per locale.
+const made = new Map();
+function format(name, make) {
+  const key = reportLocale() + ' ' + name;
+  if (!made.has(key)) made.set(key, make(reportLocale()));
+  return made.get(key);
+}
+const number = (name, options) => format(name, (locale) => new Intl.NumberFormat(locale, options));
+const dateTime = (name, options) => format(name, (locale) => new Intl.DateTimeFormat(locale, options));
+
+const counts = () => number('count', { maximumFractionDigits: 0 });
+const decimals = () => number('decimal', { maximumFractionDigits: 2 });
+const ratios = () => number('ratio', { style: 'percent', maximumFractionDigits: 1 });
+const secondsUnit = () => number('seconds', { style: 'unit', unit: 'second', unitDisplay: 'narrow', maximumFractionDigits: 1 });
 const MINUTE_S = 60;
 
 const missing = (value) => value === null || value === undefined;
 
-export function formatCount(value) { return missing(value) ? '–' : counts.format(value); }
-export function formatDecimal(value) { return missing(value) ? '–' : decimals.format(value); }
-export function formatRatio(value) { return missing(value) ? '–' : ratios.format(value); }
+export function formatCount(value) { return missing(value) ? '–' : counts().format(value); }
+export function formatDecimal(value) { return missing(value) ? '–' : decimals().format(value); }
+export function formatRatio(value) { return missing(value) ? '–' : ratios().format(value); }
 
 /** Seconds: "42.5s" under a minute, then as the live view's clocks show durations (05:00, 1:05:00). */
 export function formatSeconds(value) {
   if (missing(value)) return '–';
-  return value < MINUTE_S ? secondsUnit.format(value) : clock(Math.round(value) * 1000);
+  return value < MINUTE_S ? secondsUnit().format(value) : clock(Math.round(value) * 1000);
 }
 
-const startFormats = {
-  '15m': new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' }),
-  hour: new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' }),
-  day: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }),
-  week: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }),
-  month: new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'long' })
+const START_FORMATS = {
+  '15m': { dateStyle: 'short', timeStyle: 'short' },
+  hour: { dateStyle: 'short', timeStyle: 'short' },
+  day: { dateStyle: 'medium' },
+  week: { dateStyle: 'medium' },
+  month: { year: 'numeric', month: 'long' }
 };
-const moments = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
+const MOMENT = { dateStyle: 'short', timeStyle: 'short' };
 
 /** An interval's start as the interval's length calls for (a month by its name, an hour with its time). */
 export function formatIntervalStart(iso, interval) {
-  return missing(iso) ? '–' : (startFormats[interval] || moments).format(new Date(iso));
+  if (missing(iso)) return '–';
+  const kind = Object.hasOwn(START_FORMATS, interval) ? interval : 'hour';
+  return dateTime('start ' + kind, START_FORMATS[kind]).format(new Date(iso));
 }
 
 /** A moment (an ISO 8601 time or epoch milliseconds) as date and time. */
 export function formatMoment(value) {
-  return missing(value) ? '–' : moments.format(new Date(value));
+  return missing(value) ? '–' : dateTime('moment', MOMENT).format(new Date(value));
+}
+
+/** Times of day ('hours') or days ('days') for a chart's time axis. */
+export function axisTime(value, scale) {
+  const options = scale === 'hours' ? { hour: 'numeric', minute: '2-digit' } : { month: 'short', day: 'numeric' };
+  return dateTime('axis ' + scale, options).format(new Date(value));
 }
