@@ -34,7 +34,7 @@ QUEUES = ["support", "sales"]
 PASSWORD = "correct horse battery"
 FIRST_MESSAGE = "My order never arrived"
 COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl")
-# Support's hours as driven (see drive_a_day), figures as the table shows them.
+# Support's hours as driven (see a_day_of_chats), figures as the table shows them.
 SUPPORT_HOURS = {
     time(9): {"offered": "3", "answered": "2", "abandoned": "1", "short_abandoned": "1", "answered_in_sl": "1",
               "service_level": "50%", "asa_s": "4.5s", "avg_wait_s": "3s", "max_wait_s": "7s", "aht_s": "5s"},
@@ -88,14 +88,15 @@ async def abandoned(sb: Any, name: str, wait: int) -> None:
     await customer.ok({"type": "end_chat"})
 
 
-async def drive_a_day(sb: Any) -> None:
-    """Yesterday, on the frozen clock; support's service level 5 s. At 9:15 Alice answers Carla in
+async def a_day_of_chats(make_deployment: Any) -> Any:
+    """A deployment that has been through yesterday, on the frozen clock; support's service level 5 s. At 9:15 Alice answers Carla in
     2 s (in SL; talk 4 s, wrap-up 1 s) and Nils in 7 s (out; 3 s, 2 s); Quinn leaves at once (a short
     abandon). At 11:15 she answers Dora in 1 s (5 s, 1 s), and Bob answers Sam in sales in 1 s. At
     14:15 she answers Eve in 8 s (out; 2 s, 2 s), and Finn leaves after 8 s (abandoned, not short).
     SUPPORT_HOURS has support's figures by hour, worked out by hand; over the day support was offered
     6, answered 4, abandoned 2 (1 short), 2 in SL: service level 2 / (4 + 2 - 1) = 40 %; Alice
     handled 4 with an AHT of (5 + 5 + 6 + 4) / 4 = 5 s."""
+    sb = await make_deployment(stats_interval_s=0.3, node_ttl_s=NODE_TTL_S)
     rules = {"service_level_s": SERVICE_LEVEL_S, "short_abandon_s": SHORT_ABANDON_S}
     await sb.queue("support", **rules)
     await sb.queue("sales", **rules)
@@ -113,6 +114,7 @@ async def drive_a_day(sb: Any) -> None:
     await answered(alice, sb, "Eve", wait=8, talk=2, wrap=2)
     await abandoned(sb, "Finn", wait=8)
     await sb.archive_caught_up()
+    return sb
 
 
 async def reported(sb: Any, kind: str, **filters: Any) -> list[dict[str, Any]]:
@@ -137,13 +139,18 @@ async def supervisor_user(sb: Any) -> str:
     return str(body["email"])
 
 
+async def new_page(browser: Any, locale: str) -> tuple[Page, list[str]]:
+    """A page of a browser in Paris speaking `locale`, and the problems it logs."""
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale, timezone_id=ZONE)
+    ctx.set_default_timeout(WAIT_MS)
+    page = await ctx.new_page()
+    return page, page_problems(page)
+
+
 async def open_reports(browser: Any, sb: Any, token: str = "", email: str = "") -> tuple[Page, list[str]]:
     """The supervisor view in a browser in Paris, signed in with a pasted `token` or with the
     `email`'s password (the session cookie), on its Reports page: yesterday, by hour."""
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US", timezone_id=ZONE)
-    ctx.set_default_timeout(WAIT_MS)
-    page = await ctx.new_page()
-    problems = page_problems(page)
+    page, problems = await new_page(browser, "en-US")
     if token:
         await page.goto(f"{sb.node.base}/supervisor#paste")
         await page.get_by_label("Agent token").fill(token)
@@ -198,8 +205,7 @@ FIGURES = (*COUNTS, "service_level", *SECONDS)
 async def test_yesterdays_service_level_by_hour_filtered_and_exported(
     controlled_clock: None, browser: Any, make_deployment: Any, tmp_path: Path
 ) -> None:
-    sb = await make_deployment(stats_interval_s=0.3, node_ttl_s=NODE_TTL_S)
-    await drive_a_day(sb)
+    sb = await a_day_of_chats(make_deployment)
     sue_token = await sb.agent("sue", role="supervisor", queues=QUEUES)
     api_rows = await reported(sb, "queues")
     assert {row["queue"] for row in api_rows} == {"support", "sales"}
@@ -275,8 +281,7 @@ async def test_yesterdays_service_level_by_hour_filtered_and_exported(
 async def test_signed_in_an_interaction_opens_its_transcript(
     controlled_clock: None, browser: Any, make_deployment: Any
 ) -> None:
-    sb = await make_deployment(stats_interval_s=0.3, node_ttl_s=NODE_TTL_S)
-    await drive_a_day(sb)
+    sb = await a_day_of_chats(make_deployment)
     email = await supervisor_user(sb)
     await reported(sb, "interactions", queue="support")
 
@@ -301,14 +306,10 @@ async def test_signed_in_an_interaction_opens_its_transcript(
 async def test_in_german_the_words_numbers_and_dates_are_german(
     controlled_clock: None, browser: Any, make_deployment: Any
 ) -> None:
-    sb = await make_deployment(stats_interval_s=0.3, node_ttl_s=NODE_TTL_S)
-    await drive_a_day(sb)
+    sb = await a_day_of_chats(make_deployment)
     sue_token = await sb.agent("sue", role="supervisor", queues=QUEUES)
     await reported(sb, "queues")
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE", timezone_id=ZONE)
-    ctx.set_default_timeout(WAIT_MS)
-    page = await ctx.new_page()
-    problems = page_problems(page)
+    page, problems = await new_page(browser, "de-DE")
     await page.goto(f"{sb.node.base}/supervisor#token={sue_token}")
     await expect(page.locator('#tiles > li.tile[data-queue="sales"]')).to_have_count(1)
     await page.get_by_role("button", name="Berichte", exact=True).click()
