@@ -126,6 +126,12 @@ function wire() {
   setUpAttachments();
 
   $('canned-open').addEventListener('click', openCanned);
+  $('composer-rich-remove').addEventListener('click', () => {
+    const conv = S.active && S.convs.get(S.active);
+    if (conv) conv.richDraft = null;
+    renderComposer();
+    $('composer-text').focus();
+  });
   $('canned-search').addEventListener('input', (event) => searchCannedSoon(event.target.value));
   $('canned-search').addEventListener('keydown', (event) => {
     const n = S.cannedItems.length;

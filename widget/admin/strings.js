@@ -219,6 +219,9 @@ export const ADMIN_STRINGS = {
     sectionNotLoaded: 'This section could not be loaded: {error}',
     signedInAsNotAdmin: 'You are signed in as {name}, {role}. Only administrators may use this console.',
     consoleCannotStart: 'The console cannot start',
+    cannedRichLabel: 'Rich message sent with the text (JSON, optional): quick replies, a card or a list',
+    cannedRichHint: 'For example',
+    badRichJson: 'The rich message is not valid JSON: {error}',
   },
   de: {
     switchboardAdmin: 'Switchboard Administration',
@@ -437,6 +440,9 @@ export const ADMIN_STRINGS = {
     sectionNotLoaded: 'Dieser Abschnitt konnte nicht geladen werden: {error}',
     signedInAsNotAdmin: 'Sie sind als {name} angemeldet (Rolle: {role}). Nur Administratoren dürfen diese Konsole verwenden.',
     consoleCannotStart: 'Die Konsole kann nicht starten',
+    cannedRichLabel: 'Rich-Nachricht, die mit dem Text gesendet wird (JSON, optional): Schnellantworten, eine Karte oder eine Liste',
+    cannedRichHint: 'Zum Beispiel',
+    badRichJson: 'Die Rich-Nachricht ist kein gültiges JSON: {error}',
   },
   fr: {
     switchboardAdmin: 'Switchboard Administration',
@@ -655,5 +661,8 @@ export const ADMIN_STRINGS = {
     sectionNotLoaded: 'Cette section n’a pas pu être chargée : {error}',
     signedInAsNotAdmin: 'Vous êtes connecté en tant que {name} (rôle : {role}). Seuls les administrateurs peuvent utiliser cette console.',
     consoleCannotStart: 'La console ne peut pas démarrer',
+    cannedRichLabel: 'Message enrichi envoyé avec le texte (JSON, facultatif) : réponses rapides, une carte ou une liste',
+    cannedRichHint: 'Par exemple',
+    badRichJson: 'Le message enrichi n’est pas un JSON valide : {error}',
   },
 };

@@ -89,6 +89,8 @@ export function chooseCanned(index) {
   const conv = S.active && S.convs.get(S.active);
   if (!item || !conv) return;
   const filled = fillPlaceholders(item.text, placeholderValues(conv));
+  // a response's rich message (quick replies, a card, a list) goes with the next message sent
+  if (item.rich) conv.richDraft = item.rich;
   const box = $('composer-text');
   const start = box.selectionStart ?? box.value.length;
   const end = box.selectionEnd ?? box.value.length;

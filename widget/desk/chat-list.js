@@ -2,6 +2,7 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
+import { statusLabel } from '../lib/labels.js';
 import { isolate } from '../lib/text.js';
 import { S } from './state.js';
 import { agentName, cardDuration } from './facts.js';
@@ -101,7 +102,7 @@ function fillTab(conv) {
   setText(tab.querySelector('.tab-queue'), card.queue ? card.queue.name : '');
   setText(tab.querySelector('.tab-duration'), cardDuration(card));
   const status = tab.querySelector('.tab-status');
-  setText(status, card.status_label || card.status);
+  setText(status, statusLabel(card.status_label) || card.status);
   status.className = 'tab-status status-' + card.status;
   setText(tab.querySelector('.tab-agents'), (card.agents || []).map(agentName).join(', '));
   setText(tab.querySelector('.tab-typing'), conv.typing ? 'typing…' : '');
@@ -137,7 +138,7 @@ function renderClosed() {
     const button = h('button', `closed-item color-${conv.card.color || 'gray'}${S.active === cid ? ' tab-selected' : ''}`, null, [
       h('span', 'stripe'),
       h('span', 'closed-name', customerName(conv.card.customer)),
-      h('span', 'closed-label', conv.closedLabel || conv.card.status_label),
+      h('span', 'closed-label', conv.closedLabel || statusLabel(conv.card.status_label)),
     ]);
     button.type = 'button';
     button.dataset.cid = cid;

@@ -2,6 +2,7 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
+import { richView } from './rich.js';
 import { codePoints } from '../lib/text.js';
 import { MESSAGE_LIMIT, NOTE_LIMIT, S, TYPING_IDLE_MS, TYPING_REPEAT_MS } from './state.js';
 import { notesOnly, writable } from './facts.js';
@@ -55,11 +56,13 @@ export async function sendComposed() {
   if (!conv || !(writable(conv) || notesOnly(conv)) || !text.trim() || codePoints(text) > limit || $('send').disabled) return;
   typingStop();
   const clientId = newClientId();
+  const rich = note ? null : conv.richDraft;
+  conv.richDraft = null;
   const pending = h('li', `msg msg-agent msg-mine pending${note ? ' msg-note' : ''}`, null, [
     h('div', 'msg-meta', null, [
       note ? h('span', 'note-label', t('internalNote')) : null, h('span', 'msg-who', S.me.display_name), h('span', 'msg-time', t('sending')),
     ]),
-    h('div', 'msg-text', text),
+    richView(rich) || h('div', 'msg-text', text),
   ]);
   conv.list.append(pending);
   conv.pendingByClient.set(clientId, pending);
@@ -70,7 +73,7 @@ export async function sendComposed() {
   renderComposer();
   const frame = note
     ? { type: 'note', conversation_id: conv.id, text }
-    : { type: 'message', conversation_id: conv.id, text, client_msg_id: clientId };
+    : { type: 'message', conversation_id: conv.id, text, client_msg_id: clientId, ...(rich ? { rich } : {}) };
   deliver(conv, frame, clientId);
 }
 

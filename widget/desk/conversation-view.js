@@ -2,6 +2,7 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
+import { statusLabel } from '../lib/labels.js';
 import { codePoints, isolate } from '../lib/text.js';
 import { hooks, MESSAGE_LIMIT, NOTE_LIMIT, S } from './state.js';
 import { agentName, cardDuration, isMe, notesOnly, ownerOf, writable } from './facts.js';
@@ -9,6 +10,8 @@ import { socket } from './connection.js';
 import { cardIcon, customerName, timeOfDay } from './format.js';
 import { renderCustomerContext } from './earlier.js';
 import { tickOffers } from './offers.js';
+
+const RICH_KINDS = { quick_replies: 'richQuickReplies', card: 'richCard', list: 'richList' };
 
 export function renderConversationHeader() {
   const conv = S.active && S.convs.get(S.active);
@@ -18,12 +21,13 @@ export function renderConversationHeader() {
   setText($('conv-title'), `${customerName(card.customer)} · ${card.title || t('chat')}`);
   setText($('conv-sub'), `${card.queue ? isolate(card.queue.name) : ''} · ${cardDuration(card)}`);
   const pill = $('conv-status');
-  setText(pill, conv.open ? card.status_label || card.status : conv.closedLabel || card.status_label);
+  const shownStatus = statusLabel(card.status_label);
+  setText(pill, conv.open ? shownStatus || card.status : conv.closedLabel || shownStatus);
   pill.className = 'status-pill status-' + (conv.open ? card.status : 'closed');
   const banner = $('conv-banner');
   const inWrapUp = conv.open && card.status === 'wrap_up';
   banner.hidden = !inWrapUp;
-  if (inWrapUp) setText($('conv-banner-text'), `${card.status_label}. Choose a wrap-up code to free the slot.`);
+  if (inWrapUp) setText($('conv-banner-text'), t('chooseWrapUpCode', { status: statusLabel(card.status_label) }));
 }
 
 export function renderTyping() {
@@ -60,6 +64,9 @@ export function renderComposer() {
     : !canWrite ? t('placeholderCannotWrite')
       : note ? t('placeholderNote') : t('typeAMessage');
   $('canned-open').disabled = !canWrite;
+  const rich = !note && canWrite ? conv.richDraft : null;
+  $('composer-rich').hidden = !rich;
+  if (rich) setText($('composer-rich-text'), t('richAttached', { kind: t(RICH_KINDS[rich.kind] || 'richMessage') }));
   $('note-toggle').disabled = !canWrite;
   $('send').disabled = !(canWrite || afterTheEnd) || !connected || !text.trim() || n > limit;
   setText($('send'), note ? t('addNote') : t('send'));
@@ -78,7 +85,7 @@ export function renderSide() {
   box.className = 'card color-' + (card.color || 'blue');
   const rows = [
     [t('queue'), card.queue ? card.queue.name : ''],
-    [t('status'), conv.open ? card.status_label : conv.closedLabel || card.status_label],
+    [t('status'), conv.open ? statusLabel(card.status_label) : conv.closedLabel || statusLabel(card.status_label)],
     [t('duration'), cardDuration(card)], [t('agents'), (card.agents || []).map(agentName).join(', ') || '—'],
     [t('queued'), timeOfDay(card.queued_at)],
   ];
@@ -91,7 +98,7 @@ export function renderSide() {
   const dl = h('dl', 'card-fields');
   for (const [k, v] of rows) dl.append(h('dt', '', k), h('dd', 'card-' + k.toLowerCase().replace(/[^a-z]+/g, '-'), v || '—'));
   box.replaceChildren(
-    h('div', 'card-head', null, [h('span', 'stripe'), cardIcon(card.icon || 'chat'), h('span', 'card-title', card.title), h('span', 'status-pill status-' + card.status, card.status_label)]),
+    h('div', 'card-head', null, [h('span', 'stripe'), cardIcon(card.icon || 'chat'), h('span', 'card-title', card.title), h('span', 'status-pill status-' + card.status, statusLabel(card.status_label))]),
     dl,
   );
   // Actions

@@ -35,6 +35,7 @@ export function newConversation(card) {
     closedLabel: '',
     open: true,
     draft: '',
+    richDraft: null, // the rich message of a canned response, sent with the next message
     note: false,
     pendingBySeq: new Map(),
     pendingByClient: new Map(),

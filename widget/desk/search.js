@@ -2,6 +2,7 @@
 
 import { $, h } from '../lib/dom.js';
 import { formatDate, t } from '../lib/i18n.js';
+import { statusLabel } from '../lib/labels.js';
 import { CLOSED_KEPT, S } from './state.js';
 import { customerName, timeOfDay } from './format.js';
 import { notice } from './notices.js';
@@ -70,7 +71,7 @@ async function searchEarlier(q, run) {
     const when = new Date(card.ended_at || card.queued_at);
     const button = h('button', 'search-hit search-earlier', null, [
       h('span', 'search-hit-head', `${customerName(card.customer)} · ${formatDate(when.getTime())} ${timeOfDay(when.getTime())}`),
-      h('span', 'search-hit-text', `${card.queue ? card.queue.name : ''} · ${card.status_label}`),
+      h('span', 'search-hit-text', `${card.queue ? card.queue.name : ''} · ${statusLabel(card.status_label)}`),
     ]);
     button.type = 'button';
     button.addEventListener('click', () => openEarlier(card.conversation_id));
@@ -98,7 +99,7 @@ export async function openEarlier(cid) {
   const entries = [...(body.messages || []), ...(body.notes || []), ...(body.events || [])];
   for (const event of entries.sort((a, b) => a.seq - b.seq)) addEvent(conv, event, { live: false });
   conv.card = body.card;  // the stored card is the truth, whatever the replay inferred
-  conv.closedLabel = `${t('earlier')} · ${body.card.status_label}`;
+  conv.closedLabel = `${t('earlier')} · ${statusLabel(body.card.status_label)}`;
   S.closed = [cid, ...S.closed.filter((c) => c !== cid)];
   for (const dropped of S.closed.splice(CLOSED_KEPT)) S.convs.delete(dropped);
   activate(cid);

@@ -3,6 +3,7 @@
 
 import { $, h, setText } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
+import { statusLabel } from '../lib/labels.js';
 import { isolate } from '../lib/text.js';
 import { S } from './state.js';
 import { clock, customerName, serverNow } from './format.js';
@@ -136,7 +137,7 @@ export function openWrapUp(conv) {
   S.wrapRules = null;
   const qid = conv.card.queue && conv.card.queue.id;
   openDialog('dlg-wrapup', () => {
-    setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${conv.card.status_label}`);
+    setText($('wrapup-sub'), `${customerName(conv.card.customer)} · ${conv.card.queue ? isolate(conv.card.queue.name) : ''} · ${statusLabel(conv.card.status_label)}`);
     $('wrapup-notes').value = '';
     $('wrapup-search').value = '';
     setText($('wrapup-matches'), '');

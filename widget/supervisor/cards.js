@@ -1,6 +1,7 @@
 /* The live session cards and the recently closed ones. */
 
 import { t } from '../lib/i18n.js';
+import { statusLabel } from '../lib/labels.js';
 import { chatIcon, h } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { customerName } from './names.js';
@@ -59,7 +60,7 @@ function cardNode(card, recent) {
   if ((card.icon || 'chat') === 'chat') title.appendChild(chatIcon());
   title.appendChild(h('span', null, card.title || t('chat')));
   head.appendChild(title);
-  head.appendChild(h('span', 'status', card.status_label || card.status));
+  head.appendChild(h('span', 'status', statusLabel(card.status_label) || card.status));
   li.appendChild(head);
   li.appendChild(h('p', 'customer', customerName(card)));
   const meta = h('dl', 'card-meta');
@@ -74,7 +75,7 @@ function cardNode(card, recent) {
   if (!recent) {
     const button = h('button', 'monitor-btn', t('monitor'));
     button.type = 'button';
-    button.setAttribute('aria-label', t('monitorCustomer', { name: customerName(card), status: card.status_label || card.status }));
+    button.setAttribute('aria-label', t('monitorCustomer', { name: customerName(card), status: statusLabel(card.status_label) || card.status }));
     if (card.conversation_id === state.monitored) {
       button.disabled = true;
       button.textContent = t('monitoring');

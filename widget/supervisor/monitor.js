@@ -1,6 +1,7 @@
 /* Silent monitoring: one conversation's transcript, live. */
 
 import { t } from '../lib/i18n.js';
+import { statusLabel } from '../lib/labels.js';
 import { h } from '../lib/dom.js';
 import { isolate } from '../lib/text.js';
 import { customerName } from './names.js';
@@ -68,7 +69,7 @@ export function renderMonitorMeta(card) {
   ui.monitorTitle.textContent = t('monitoringCustomer', { name: customerName(card) });
   const agents = (card.agents || []).map((a) => isolate(a.display_name || a.id)).join(', ');
   ui.monitorMeta.textContent = [card.title, card.queue && isolate(card.queue.name), agents || t('noAgentYet'),
-    card.status_label].filter(Boolean).join(' · ');
+    statusLabel(card.status_label)].filter(Boolean).join(' · ');
 }
 
 export function who(from) {

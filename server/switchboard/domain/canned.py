@@ -14,6 +14,7 @@ import msgspec
 
 from .errors import ErrorCode, SwitchboardError
 from .frames import text_rules
+from .rich import Rich
 
 TITLE_LIMIT = 200
 TEXT_LIMIT = 4000
@@ -45,6 +46,8 @@ class CannedBody(msgspec.Struct, forbid_unknown_fields=True):
 
     title: Annotated[str, msgspec.Meta(extra_json_schema=text_rules(TITLE_LIMIT))]
     text: Annotated[str, msgspec.Meta(extra_json_schema=text_rules(TEXT_LIMIT))]
+    #: quick replies, a card or a list of cards (domain/rich.py) the desk sends with the text
+    rich: Rich | None = None
 
 
 def placeholders(text: str) -> list[str]:
@@ -77,9 +80,10 @@ def decode_body(raw: bytes) -> CannedBody:
     return body
 
 
-def view(rid: str, title: str, text: str, updated_at: int) -> dict[str, Any]:
-    """A response as the API returns it."""
-    return {"id": rid, "title": title, "text": text, "placeholders": placeholders(text), "updated_at": updated_at}
+def view(rid: str, title: str, text: str, updated_at: int, rich: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A response as the API returns it (`rich` only when it holds a rich message)."""
+    shown = {"id": rid, "title": title, "text": text, "placeholders": placeholders(text), "updated_at": updated_at}
+    return {**shown, "rich": rich} if rich is not None else shown
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:

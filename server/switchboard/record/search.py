@@ -64,10 +64,12 @@ def _rank_then_activity(vector: str, query: int, activity: str) -> str:
 
 @dataclass(frozen=True)
 class CustomerFilter:
-    """One customer's conversations: by visitor, by the site's id of the customer, or both."""
+    """One customer's conversations: by visitor, by the site's id of the customer, by an email
+    verified in one of its sessions (lowercase), or several of them."""
 
     visitor: str | None = None
     external_id: str | None = None
+    email: str | None = None
 
 
 class ConversationSearch:
@@ -118,6 +120,13 @@ class ConversationSearch:
             where.append(
                 "EXISTS (SELECT 1 FROM sessions x WHERE x.conversation_id = c.conversation_id"
                 f" AND x.view -> 'customer' ->> 'external_id' = ${arg(customer.external_id)})"
+            )
+        if customer is not None and customer.email is not None:
+            # the predicate of the index sessions_by_verified_email (migration 0011)
+            where.append(
+                "EXISTS (SELECT 1 FROM sessions x WHERE x.conversation_id = c.conversation_id"
+                " AND x.view ->> 'verified' = '1'"
+                f" AND lower(x.view -> 'customer' ->> 'email') = ${arg(customer.email)})"
             )
         if state is not None:
             where.append(f"s.status = ${arg(state.value)}")

@@ -19,6 +19,8 @@ class Stored(msgspec.Struct):
     title: str
     text: str
     updated_at: int
+    #: the rich message (as JSON) the response sends with its text; None: text only
+    rich: dict[str, Any] | None = None
 
 
 _encode = msgspec.json.Encoder().encode
@@ -28,7 +30,7 @@ _decode = msgspec.json.Decoder(Stored).decode
 def _view(rid: str | bytes, raw: bytes) -> dict[str, Any]:
     stored = _decode(raw)
     rid = rid.decode() if isinstance(rid, bytes) else rid
-    return canned.view(rid, stored.title, stored.text, stored.updated_at)
+    return canned.view(rid, stored.title, stored.text, stored.updated_at, stored.rich)
 
 
 class CannedResponses:
@@ -41,7 +43,8 @@ class CannedResponses:
     async def put(self, rid: str, body: canned.CannedBody, now_ms: int | None = None) -> tuple[dict[str, Any], bool]:
         """Creates or replaces the response; returns its view and whether it is new."""
         updated_at = clock.now_ms() if now_ms is None else now_ms
-        raw = _encode(Stored(body.title, body.text, updated_at))
+        rich = msgspec.to_builtins(body.rich) if body.rich is not None else None
+        raw = _encode(Stored(body.title, body.text, updated_at, rich))
         result = await call(self._put(keys=[self.key], args=[rid, raw, self.cap]))
         if result == -1:
             raise SwitchboardError(

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ...domain import canned
+from ...domain.rich import Rich
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin_not_agent, requires_admin_or_agent
 from .openapi import ApiRoute, Operation, Param
@@ -23,6 +24,8 @@ class CannedView(msgspec.Struct, forbid_unknown_fields=True):
     #: the placeholders in `text`, each once, such as `customer.name`
     placeholders: list[str]
     updated_at: int
+    #: the rich message the desk sends with the text (absent: text only)
+    rich: Rich | None = None
 
 
 class CannedList(msgspec.Struct, forbid_unknown_fields=True):

@@ -17,6 +17,7 @@ from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.frames.incoming import message_content
 from ...domain.frames.outgoing import Card, HistoryEvent, Message, NoteAdded
 from ...domain.parameters import bounded_int
+from ...domain.prechat import LOOSE_EMAIL
 from ...domain.rich import Rich
 from ...domain.states import SessionStatus
 from ...record.search import CustomerFilter
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 MAX_SEQ = 2**31 - 1
 MAX_EXTERNAL_ID = 128
+MAX_EMAIL = 254
 
 
 class ConversationPage(msgspec.Struct, forbid_unknown_fields=True):
@@ -85,12 +87,22 @@ async def get_conversation(request: Request) -> Response:
 
 async def may_read_as_context(s: Services, aid: str, conversation: dict[str, Any]) -> bool:
     """A conversation an agent did not take part in: one of its supervised queues, or one of
-    a customer the agent served."""
+    a customer the agent served (the same visitor, or the same verified email)."""
     supervising = supervised(await s.directory.agent_profile(aid) or {})
     if any(card["queue"]["id"] in supervising for card in conversation["sessions"]):
         return True
     visitor = conversation["card"].get("visitor_id")
-    return visitor is not None and await served_customer(s, aid, CustomerFilter(visitor=visitor))
+    if visitor is not None and await served_customer(s, aid, CustomerFilter(visitor=visitor)):
+        return True
+    emails = {
+        str(card["customer"]["email"]).lower()
+        for card in conversation["sessions"]
+        if card.get("customer", {}).get("verified") and card["customer"].get("email")
+    }
+    for email in sorted(emails):
+        if await served_customer(s, aid, CustomerFilter(email=email)):
+            return True
+    return False
 
 
 async def served_customer(s: Services, aid: str, customer: CustomerFilter) -> bool:
@@ -142,14 +154,17 @@ async def list_conversations(request: Request) -> Response:
 
 
 def customer_filter(params: Mapping[str, str]) -> CustomerFilter | None:
-    """`visitor` and `external_id`: one customer's conversations."""
+    """`visitor`, `external_id` and `email` (a verified one): one customer's conversations."""
     visitor = check_id("visitor", params["visitor"]) if params.get("visitor") else None
     external_id = params.get("external_id") or None
     if external_id is not None and (len(external_id) > MAX_EXTERNAL_ID or "\x00" in external_id):
         raise SwitchboardError(ErrorCode.BAD_REQUEST, f"external_id must be at most {MAX_EXTERNAL_ID} characters")
-    if visitor is None and external_id is None:
+    email = params.get("email") or None
+    if email is not None and (len(email) > MAX_EMAIL or "\x00" in email or not LOOSE_EMAIL.fullmatch(email)):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "email must be an email address")
+    if visitor is None and external_id is None and email is None:
         return None
-    return CustomerFilter(visitor, external_id)
+    return CustomerFilter(visitor, external_id, email.lower() if email else None)
 
 
 class PostedMessage(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -206,6 +221,11 @@ routes = [
                     "external_id",
                     Annotated[str, msgspec.Meta(max_length=MAX_EXTERNAL_ID)],
                     "only the conversations of the customer the host site's signed identity calls so",
+                ),
+                Param(
+                    "email",
+                    Annotated[str, msgspec.Meta(max_length=MAX_EMAIL)],
+                    "only the conversations whose customer had this email verified (by an agent or a signed identity)",
                 ),
                 Param("cursor", str, "the `next` of the previous page"),
                 Param("limit", Annotated[int, msgspec.Meta(ge=1, le=search.MAX_LIMIT)], "conversations a page"),
