@@ -18,6 +18,7 @@ import { renderHelp } from './supervisor/help.js';
 import { refreshFilter, renderAgents } from './supervisor/stats.js';
 import { stopMonitoring } from './supervisor/monitor.js';
 import { initStepIn, refreshTargets } from './supervisor/step-in.js';
+import { initReports } from './supervisor/reports.js';
 
 useCatalogue(SHARED_STRINGS, SUPERVISOR_STRINGS);
 translatePage();
@@ -25,6 +26,7 @@ languagePicker(document.getElementById('language'));
 
 Object.assign(hooks, { send, stop, onCard, renderCards, scheduleDraw, renderHelp, refreshFilter, renderAgents, refreshTargets });
 initStepIn();
+initReports();
 
 setInterval(tick, 1000);
 ui.form.addEventListener('submit', (event) => {
