@@ -441,15 +441,7 @@ async def played(make_deployment: Any, controlled_clock: None) -> Any:
     return sb
 
 
-#: The reports engine leaves out an agent's 15-minute buckets that hold only offline time before it adds
-#: buckets into intervals (record/reports.py keeps `AgentCounters.active()` ones), so a day's offline_s
-#: counts none of the hours before sign-in and after sign-out. Strict: this test fails once that is fixed.
-OFFLINE_DROPPED = pytest.mark.xfail(
-    strict=True, reason="reported offline_s 0 for ann, bob, cat over the day; by hand 75600, 79200, 79200"
-)
-
-
-@pytest.mark.parametrize("interval", ["hour", pytest.param("day", marks=OFFLINE_DROPPED)])
+@pytest.mark.parametrize("interval", ["hour", "day"])
 async def test_every_figure_of_the_queue_and_agent_reports_is_the_one_worked_out_by_hand(played, interval):
     queues, agents = await reports_of(played, interval)
     expected_queues, expected_agents = (

@@ -45,6 +45,9 @@ export function useCatalogue(...catalogues) {
   return language;
 }
 
+/** The language the page shows (for what keeps its own strings table, as the reports page). */
+export function currentLanguage() { return language; }
+
 function isolated(value) {
   const text = String(value);
   return RIGHT_TO_LEFT_OR_EMBEDDING.test(text) ? '\u2068' + text + '\u2069' : text;

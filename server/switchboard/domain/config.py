@@ -67,7 +67,8 @@ class QueueConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     #: an answer within this many seconds counts towards the service level (GET /api/v1/stats)
     service_level_s: Seconds = 20
     #: an abandon within this many seconds is a short abandon: counted apart, out of the service level (reports)
-    short_abandon_s: Seconds = 5
+    # 0: no abandon is counted apart
+    short_abandon_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0
     # not empty: said by __post_init__, in the schema too
     wrap_up_codes: Annotated[list[WrapUpCode], msgspec.Meta(max_length=100, extra_json_schema={"minItems": 1})] = (
         msgspec.field(default_factory=lambda: list(DEFAULT_WRAP_UP_CODES))

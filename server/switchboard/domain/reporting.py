@@ -24,8 +24,9 @@ from typing import Any
 from .intervals import BUCKET_MS, bucket_of
 from .states import AgentState, EndReason
 
-#: `short_abandon_s` of a queue that does not set it.
-DEFAULT_SHORT_ABANDON_S = 5
+#: `short_abandon_s` of a queue that does not set it: none counted apart, so a queue keeps the service
+#: level it had before it chose a threshold (centres commonly choose 5 to 10 s).
+DEFAULT_SHORT_ABANDON_S = 0
 DEFAULT_SERVICE_LEVEL_S = 20
 CSAT_SCORES = (1, 2, 3, 4, 5)
 #: The time an agent holds a session counts as `busy`, whatever its state; the rest as its state.
@@ -487,6 +488,16 @@ def sessions_held(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         for aid, change in slot_changes(event):
             held[aid] = max(0, held.get(aid, 0) + change)
     return held
+
+
+def with_offline_time(c: AgentCounters, span_ms: int) -> AgentCounters:
+    """`c` of an interval whose elapsed part lasts `span_ms`, with `offline_ms` the time of that span
+    in no other state. An agent's time is always in exactly one state, and a rollup keeps only the
+    buckets in which the agent did something, so over a longer interval the offline time is what the
+    other states leave of it."""
+    signed_in = c.available_ms + c.busy_ms + c.not_ready_ms + c.rona_ms
+    c.offline_ms = max(0, span_ms - signed_in)
+    return c
 
 
 def into_intervals(

@@ -12,8 +12,9 @@ The names /stats had before the reports stay, with their meaning
 
 - `average_speed_of_answer_ms`: mean `wait_ms` of the answered sessions.
 - `abandonment_rate`: abandoned / (answered + abandoned).
-- `service_level`: answered_in_sl / (answered + abandoned); the reports'
-  `service_level` leaves the short abandons out of the denominator.
+- `service_level`: the reports' (answered_in_sl / (answered + abandoned -
+  short_abandoned)); with the default `short_abandon_s` of 0 that is
+  answered_in_sl / (answered + abandoned), what /stats always said.
 - `occupancy`: of the queue's member agents, over the window: time they held
   at least one session (connected or in wrap-up) / time they were `available`
   or held a session.
@@ -144,8 +145,6 @@ def queue_figures(
                 # the names /stats had before the reports, kept as they were
                 "average_speed_of_answer_ms": round(c.answer_wait_ms / c.answered) if c.answered else None,
                 "abandonment_rate": _ratio(c.abandoned, ended_waits),
-                # unlike the reports' (short abandons left out): what /stats has always said
-                "service_level": _ratio(c.answered_in_sl, ended_waits),
                 "service_level_s": q.service_level_s,
                 "short_abandon_s": q.short_abandon_s,
                 "occupancy": _ratio(busy[q.id], staffed[q.id]),

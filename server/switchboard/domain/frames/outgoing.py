@@ -154,7 +154,7 @@ class QueueFigures(Part):
     not_ready_reasons: dict[str, int] = {}
     # The reports' figures over the window, by their one definition (docs/reports.md); the
     # reports' `service_level` (short abandons left out) is not the one above.
-    short_abandon_s: float = 5
+    short_abandon_s: float = 0
     short_abandoned: int = 0
     answered_in_sl: int = 0
     asa_s: float | None = None

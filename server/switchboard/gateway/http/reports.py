@@ -182,6 +182,9 @@ async def _report(request: Request, kind: str) -> tuple[list[dict[str, Any]], li
         counters = (
             await reports.counters(start_ms, end_ms, boundaries, rules, now_ms(), queues=(), agents=wanted)
         ).agents
+        for (number, _agent), c in counters.items():
+            elapsed_until = min(boundaries[number], end_ms, now_ms())
+            reporting.with_offline_time(c, max(0, elapsed_until - max(boundaries[number - 1], start_ms)))
         figures = reporting.agent_figures
         fixed = [f for f in AgentReportRow.__struct_fields__ if f not in _FLATTENED]
     rows = [
