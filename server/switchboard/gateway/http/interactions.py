@@ -25,7 +25,7 @@ from ...domain.states import Channel, EndReason
 from ...record.interactions import InteractionFilter, Interactions
 from .common import JSON, services_of
 from .openapi import ApiRoute, Operation, Param, QueryId, or_empty
-from .reports import _ids, _wants_csv, csv_lines
+from .reports import csv_lines, repeated_ids, wants_csv
 from .stats import supervisor_scope
 
 DEFAULT_LIMIT = 50
@@ -70,7 +70,7 @@ async def _filter(request: Request) -> InteractionFilter:
     scope = await supervisor_scope(request)
     params = request.query_params
     start_ms, end_ms = parse_range(params.get("from"), params.get("to"))
-    queues = _ids(request, "queue")
+    queues = repeated_ids(request, "queue")
     if scope is not None and any(q not in scope for q in queues):
         raise SwitchboardError(ErrorCode.FORBIDDEN, "the queue is not one of your queues")
     code = params.get("wrap_up_code") or None
@@ -84,7 +84,7 @@ async def _filter(request: Request) -> InteractionFilter:
         start_ms,
         end_ms,
         queues=frozenset(queues) if queues else scope,
-        agents=_ids(request, "agent"),
+        agents=repeated_ids(request, "agent"),
         wrap_up_code=code,
         csat=csat or None,
         channel=_choice(params.get("channel"), "channel", Channel),
@@ -106,7 +106,7 @@ async def interactions_report(request: Request) -> Response:
     cursor = search.decode_cursor(params["cursor"]) if params.get("cursor") else None
     limit = bounded_int(params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     sessions = Interactions(services_of(request).database)
-    if _wants_csv(request):
+    if wants_csv(request):
         return StreamingResponse(
             _csv(sessions, only, cursor, zone),
             media_type="text/csv; charset=utf-8",

@@ -103,11 +103,13 @@ class AgentReport(msgspec.Struct, forbid_unknown_fields=True):
     rows: list[AgentReportRow]
 
 
-def _ids(request: Request, name: str) -> list[str]:
+def repeated_ids(request: Request, name: str) -> list[str]:
+    """The values of a repeatable query parameter (`queue=a&queue=b`), each checked as an id."""
     return [check_id(name, value) for value in request.query_params.getlist(name) if value]
 
 
-def _wants_csv(request: Request) -> bool:
+def wants_csv(request: Request) -> bool:
+    """Whether the caller asked for CSV before JSON (`Accept: text/csv`)."""
     accept = request.headers.get("accept", "")
     return "text/csv" in accept and "application/json" not in accept.split(",")[0]
 
@@ -157,7 +159,7 @@ async def _report(request: Request, kind: str) -> tuple[list[dict[str, Any]], li
     start_ms, end_ms = parse_range(params.get("from"), params.get("to"))
     interval: Interval = parse_interval(params.get("interval"))
     zone = parse_zone(params.get("tz"))
-    queues, agents = _ids(request, "queue"), _ids(request, "agent")
+    queues, agents = repeated_ids(request, "queue"), repeated_ids(request, "agent")
     if scope is not None and any(q not in scope for q in queues):
         raise SwitchboardError(ErrorCode.FORBIDDEN, "the queue is not one of your queues")
     snapshot = await s.figures.snapshot()
@@ -196,7 +198,7 @@ async def _report(request: Request, kind: str) -> tuple[list[dict[str, Any]], li
 
 async def _answer(request: Request, kind: str) -> Response:
     rows, fixed = await _report(request, kind)
-    if _wants_csv(request):
+    if wants_csv(request):
         return StreamingResponse(
             csv_lines(rows, fixed),
             media_type="text/csv; charset=utf-8",
