@@ -39,7 +39,7 @@ from ..store.visitors import Visitors
 from ..store.webhooks import WebhookStore
 from ..timers import Sweeper
 from .auth import Signer
-from .bot_socket import BotAttendance
+from .bot_attendance import BotAttendance
 from .bot_webhook import WebhookBots
 from .chats import CustomerChats
 from .event_history import EventHistory
