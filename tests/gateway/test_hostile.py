@@ -333,11 +333,12 @@ async def test_revoking_an_agents_tokens_closes_its_sockets_on_every_node(make_d
 
 
 async def test_an_open_socket_closes_when_its_token_expires(make_deployment):
-    sb = await make_deployment(agent_token_ttl_s=1.0)
+    # Long enough that a loaded machine still says hello before the token expires.
+    sb = await make_deployment(agent_token_ttl_s=3.0)
     await sb.queue("support")
     token = await sb.agent("alice")
     client, _ = await sb.agent_socket(token)
-    assert await client.closed(timeout=5) == (4401, "token expired")
+    assert await client.closed(timeout=10) == (4401, "token expired")
     late = await raw_socket(sb.node.agent_url)
     await late.send({"type": "hello", "token": token})
     assert await late.closed() == (4401, "invalid or expired token")
