@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import standardwebhooks
-import uvicorn
 from gateway.test_attachments import png, upload
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from support import eventually
+from local_server import LocalServer
 from switchboard.domain.bots import FAILED_SUMMARY
 
 SECRET = "whsec_" + base64.b64encode(b"b" * 32).decode()
@@ -33,13 +31,11 @@ class RuleBot:
 
     def __init__(self) -> None:
         self.asked: list[dict[str, Any]] = []
-        self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http = LocalServer(Starlette(routes=[Route("/bot", self.answer, methods=["POST"])]))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/bot"
+        return f"http://127.0.0.1:{self._http.port}/bot"
 
     async def answer(self, request: Request) -> Response:
         body = await request.body()
@@ -72,24 +68,11 @@ class RuleBot:
         )
 
     async def start(self) -> RuleBot:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        app = Starlette(routes=[Route("/bot", self.answer, methods=["POST"])])
-        config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        await eventually(self._started)
+        await self._http.start()
         return self
 
-    async def _started(self) -> bool:
-        return bool(self._server and self._server.started)
-
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await asyncio.wait_for(self._task, 10)
+        await self._http.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,8 +18,8 @@ from typing import Any
 import pytest
 import standardwebhooks
 import standardwebhooks.webhooks
-import uvicorn
 
+from local_server import LocalServer
 from support import eventually
 from switchboard.domain import webhooks as domain
 from switchboard.settings import Settings
@@ -69,13 +68,11 @@ class Receiver:
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Event()
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.port = 0
+        self._http = LocalServer(self)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"http://127.0.0.1:{self._http.port}/hook"
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -106,29 +103,13 @@ class Receiver:
         self._changed.set()
 
     async def start(self) -> Receiver:
-        # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on such sockets, and without
-        # it every answer on a kept-alive connection stalls ~40 ms (Nagle + delayed ACK)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self, lifespan="off", log_level="warning", timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        await eventually(self._started)
+        await self._http.start()
         return self
-
-    async def _started(self) -> bool:
-        assert self._task is not None and not self._task.done(), "receiver did not start"
-        return bool(self._server and self._server.started)
 
     async def stop(self) -> None:
         if self.gate is not None:
             self.gate.set()
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await asyncio.wait_for(self._task, 10)
+        await self._http.stop()
 
     async def until(self, predicate: Callable[[Receiver], Any], timeout: float = 5.0) -> Any:
         """Waits until `predicate(self)` is truthy, with a deadline; returns its value."""
