@@ -167,7 +167,14 @@ class Node(LocalAddresses):
 
     async def stop(self) -> None:
         self.server.should_exit = True
-        await asyncio.wait_for(self.task, 15)
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), 15)
+        except TimeoutError:
+            # Which part of the node's stop is stuck, for whoever reads the failure.
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.print_stack(limit=6, file=sys.stderr)
+            raise
 
 
 async def start_node(redis_url: str, database_url: str, **overrides: Any) -> Node:

@@ -11,11 +11,10 @@ away the marks and the events wait in Redis, and the next steps drain them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
-from .background import Background
+from .background import Background, cancel_and_wait
 from .domain.errors import SwitchboardError
 from .domain.records import ConversationSnapshot
 from .record.archive import Archive
@@ -72,10 +71,7 @@ class Archiver(Background):
         # A cancelled query may come back from asyncpg as PostgreSQL's "canceling statement"
         # error, which the loop takes for an outage: the flag ends the loop all the same.
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while not self._stopping:

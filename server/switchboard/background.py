@@ -6,8 +6,10 @@ reverse order by construction.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 class Background:
@@ -30,3 +32,19 @@ class Background:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancels a background loop and waits until it is gone.
+
+    A cancel that lands inside a Redis or PostgreSQL call can come back as that client's
+    connection error, which a loop built to outlive outages takes for one and survives:
+    cancelled once, it would run on and its node would never finish stopping. So cancel
+    again until the task is done."""
+    if task is None:
+        return
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.2)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -19,13 +19,12 @@ of every few seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
 from collections.abc import Callable
 
-from .background import Background
+from .background import Background, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +53,7 @@ class Collector(Background):
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
         self._task = None
         gc.unfreeze()
 

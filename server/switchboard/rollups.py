@@ -12,10 +12,9 @@ report folds that bucket's raw events, so it is never wrong, only slower.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
-from .background import Background
+from .background import Background, cancel_and_wait
 from .domain.errors import SwitchboardError
 from .record.database import RECORD_ERRORS
 from .record.reports import Reports
@@ -42,10 +41,7 @@ class ReportRollups(Background):
         self._task = asyncio.create_task(self._run(), name="report-rollups")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def step(self) -> int:
         """Rolls what is due; returns the buckets rolled."""

@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections import Counter
 
-from ..background import Background
+from ..background import Background, cancel_and_wait
 from ..domain.bots import ABSENT_SUMMARY
 from ..domain.errors import SwitchboardError
 from ..store.clock import now_ms
@@ -40,10 +40,7 @@ class BotAttendance(Background):
         self._task = asyncio.create_task(self._run(), name="bot-attendance")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while True:

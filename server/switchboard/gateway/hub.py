@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
-from ..background import Background
+from ..background import Background, cancel_and_wait
 from ..store.errors import STORE_ERRORS, unavailable
 from ..store.keys import Keys
 from .codec import json_decode_any, msgpack_encode
@@ -74,12 +74,7 @@ class Hub(Background):
         self._task = asyncio.create_task(self._read(self.subscribed), name="hub-reader")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         try:
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py's PubSub is untyped
         except STORE_ERRORS:

@@ -20,14 +20,13 @@ nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any, Protocol
 
 import msgspec
 from msgspec import UNSET
 
-from ..background import Background
+from ..background import Background, cancel_and_wait
 from ..domain.errors import SwitchboardError
 from ..domain.frames import AgentFigures, Card, CardChanged, Frame, QueueFigures, Stats
 from ..domain.stats import DEFAULT_WINDOW_S, EventWindow, queue_figures
@@ -97,14 +96,7 @@ class SupervisorFeed(Background):
         self._task = asyncio.create_task(self._run(), name="supervisor-feed")
 
     async def stop(self) -> None:
-        # A cancel that lands inside a Redis call can come back as a connection
-        # error, which the loop survives; cancel again until the task is gone.
-        while self._task and not self._task.done():
-            self._task.cancel()
-            await asyncio.wait({self._task}, timeout=0.2)
-        if self._task:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         outage = False

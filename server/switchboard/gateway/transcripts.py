@@ -8,12 +8,11 @@ and a session's transcript goes once however often its event is read."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..background import Background
+from ..background import Background, cancel_and_wait
 from ..domain.config import QueueConfig
 from ..domain.errors import ErrorCode, SwitchboardError
 from ..domain.states import LifecycleEvent
@@ -110,11 +109,8 @@ class TranscriptsAtTheEnd(Background):
             self._task = asyncio.create_task(self._read_loop(), name="transcripts-at-the-end")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _read_loop(self) -> None:
         joined = False

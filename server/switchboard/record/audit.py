@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from ..background import Background
+from ..background import Background, cancel_and_wait
 from ..domain.accounts import AuditEntry, AuditPage, without_nul
 from .database import RECORD_ERRORS, Database
 
@@ -124,9 +124,7 @@ class AuditBacklog(Background):
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         with contextlib.suppress(
             *RECORD_ERRORS, asyncpg.InternalClientError
         ):  # a last try, bounded: the node is stopping
