@@ -26,6 +26,7 @@ from support import Client, LocalAddresses, hello_agent, hello_customer
 from switchboard.embedded import EmbeddedRedis
 from switchboard.embedded_postgres import EmbeddedPostgres, PostgresNotFound, find_postgres_bindir
 from switchboard.gateway.app import create_app
+from switchboard.gateway.outbound import tls_context
 from switchboard.gateway.serving import NodeServer
 from switchboard.record.migrations import migrate
 from switchboard.settings import Settings
@@ -61,6 +62,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(Path(str(item.path)).name, len(rank)))
 
+
+def share_one_tls_context() -> None:
+    """Every httpx client loads the CA roots into a TLS context of its own, about 30 ms of
+    CPU, and the suite makes thousands of clients that speak plain HTTP to 127.0.0.1: they
+    share one context instead, as the server's own clients do (gateway/outbound.py)."""
+    from httpx._transports import default as transports
+
+    shared = tls_context()
+    build = transports.create_ssl_context
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        return shared if verify is True and cert is None else build(verify=verify, cert=cert, trust_env=trust_env)
+
+    transports.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+
+
+share_one_tls_context()
 
 ADMIN_TOKEN = "test-admin-token"
 SECRET = "test-secret"

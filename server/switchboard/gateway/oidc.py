@@ -34,6 +34,7 @@ with warnings.catch_warnings():
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from ..settings import Settings
+from .outbound import tls_context
 
 #: What Switchboard asks the provider for: who the user is, its email, name and groups, and a refresh token.
 SCOPE = "openid email profile groups offline_access"
@@ -79,11 +80,12 @@ class OidcProvider:
             redirect_uri=redirect_uri,
             code_challenge_method="S256",
             timeout=TIMEOUT_S,
+            verify=tls_context(),
         )
 
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
+            async with httpx.AsyncClient(timeout=TIMEOUT_S, verify=tls_context()) as http:
                 answer = await http.get(url)
                 answer.raise_for_status()
                 document = answer.json()

@@ -11,7 +11,9 @@ transport replaces its pool with one (httpcore's) whose backend checks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+import ssl
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +26,14 @@ from ..domain.webhooks import is_public
 
 #: How long a registration waits for the URL's host to resolve.
 RESOLVE_TIMEOUT_S = 5.0
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS client context of the process (httpx's defaults: certifi's roots, or
+    `SSL_CERT_FILE`). Loading the roots costs about 30 ms of CPU, and every client made
+    its own, twice for a public-only one; a context is safe to share between clients."""
+    return httpx.create_ssl_context()
 
 
 class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
@@ -59,9 +69,9 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
 
 class PublicOnlyTransport(httpx.AsyncHTTPTransport):
     def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+        super().__init__(limits=limits, verify=tls_context())
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=tls_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -78,6 +88,7 @@ def outbound_client(timeout_s: float, allow_private: bool, user_agent: str, max_
         timeout=httpx.Timeout(timeout_s),
         limits=limits,
         headers={"User-Agent": user_agent},
+        verify=tls_context(),
         transport=None if allow_private else PublicOnlyTransport(limits),
     )
 
