@@ -153,8 +153,17 @@ async def empty_database(url: str) -> None:
         tables = await connection.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
         )
-        if tables:
-            await connection.execute(f"TRUNCATE {', '.join(t['tablename'] for t in tables)} RESTART IDENTITY")
+        # DELETE, not TRUNCATE: a TRUNCATE of twenty tables makes new files for each, about
+        # 90 ms a test, where deleting their few rows takes one. Foreign keys are not checked
+        # (the whole lot goes), and the sequences start again as TRUNCATE's RESTART IDENTITY would.
+        async with connection.transaction():
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            for table in tables:
+                await connection.execute(f"DELETE FROM {table['tablename']}")
+            await connection.execute(
+                "SELECT setval(oid::regclass, 1, false) FROM pg_class"
+                " WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+            )
     finally:
         await connection.close()
 
