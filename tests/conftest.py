@@ -193,7 +193,7 @@ class Node(LocalAddresses):
         return self.app.state.services
 
     async def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.stop_soon()
         try:
             await asyncio.wait_for(asyncio.shield(self.task), 15)
         except TimeoutError:

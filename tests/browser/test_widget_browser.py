@@ -452,7 +452,9 @@ async def test_two_tabs_opened_at_once_are_one_visitor_and_a_reload_keeps_the_ch
 
 
 async def test_a_reload_while_the_chat_is_back_in_the_queue_shows_waiting(browser, make_deployment):
-    sb = await make_deployment(disconnect_grace_s=0.3)
+    # The grace is the agent's and the customer's: long enough for a loaded page's reload,
+    # or the customer would be gone too and the reload would find the chat ended.
+    sb = await make_deployment(disconnect_grace_s=3)
     await sb.queue("support")
     w = await Widget.open_demo(browser, sb)
     await w.start_chat("Hello?")
