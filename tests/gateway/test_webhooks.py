@@ -504,13 +504,15 @@ async def test_deliveries_of_a_node_that_stops_are_sent_by_another(make_deployme
     b = await node_factory(**WEBHOOKS)
     in_flight = {r.delivery for r in receiver.requests}
 
+    # Taken before the stop: b may send again before a's stop returns (a request is
+    # recorded as it arrives, before the gate holds it).
+    stopped = time.monotonic()
     if how == "stopped":  # graceful: a hands its lanes back at once
         await a.node.stop()
         consumers = await b.services.redis.xinfo_consumers(b.services.router.keys.events, GROUP)
         assert a.node.settings.node_id not in {c["name"] for c in consumers}
     else:  # a's dispatcher dies; its leases run out and b sends them again
         await a.node.services.dispatcher.stop(release=False)
-    stopped = time.monotonic()
     receiver.gate.set()
 
     def delivered_after_stop(r: Receiver) -> set[str]:
