@@ -234,6 +234,9 @@ async def start_node(redis_url: str, database_url: str, **overrides: Any) -> Nod
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=2,
+        # Longer than the 5 s for which an httpx client keeps an idle connection: with both
+        # at 5 s, a test's request could go out on a connection the server was closing.
+        timeout_keep_alive=30,
     )
     server = NodeServer(config, app.state.services.local.sockets, settings.shutdown_drain_s)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

@@ -82,7 +82,12 @@ class PublicOnlyTransport(httpx.AsyncHTTPTransport):
 def outbound_client(timeout_s: float, allow_private: bool, user_agent: str, max_connections: int) -> httpx.AsyncClient:
     """A client for user-given URLs: no redirects followed, and (unless the deployment allows
     private receivers) connections to public addresses only."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections // 2)
+    # An idle connection is given up after 4 s, before the 5 s after which common servers
+    # (uvicorn, Node.js) close theirs: at the same 5 s, a delivery could go out on a
+    # connection the receiver was closing, and fail for nothing.
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections // 2, keepalive_expiry=4.0
+    )
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(timeout_s),
