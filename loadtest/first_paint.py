@@ -103,7 +103,7 @@ def line(name: str, values: list[float]) -> str:
 async def main_async(args: argparse.Namespace) -> int:
     base_url = args.base_url.rstrip("/")
     async with async_playwright() as playwright:
-        executable = args.chromium or shutil.which("chromium")
+        executable = args.chromium or shutil.which("chromium") or shutil.which("chromium-headless-shell")
         browser = await playwright.chromium.launch(executable_path=executable)
         try:
             cold, warm, files = await run(browser, base_url, args.runs)
@@ -131,7 +131,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="the node serving /demo")
     parser.add_argument("--runs", type=int, default=30, help="page loads, cold and warm each")
-    parser.add_argument("--chromium", default=None, help="the Chromium binary (default: `chromium` on PATH)")
+    parser.add_argument("--chromium", default=None, help="the Chromium binary (default: `chromium`, else `chromium-headless-shell`, on PATH)")
     return asyncio.run(main_async(parser.parse_args()))
 
 
