@@ -131,7 +131,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="the node serving /demo")
     parser.add_argument("--runs", type=int, default=30, help="page loads, cold and warm each")
-    parser.add_argument("--chromium", default=None, help="the Chromium binary (default: `chromium`, else `chromium-headless-shell`, on PATH)")
+    parser.add_argument(
+        "--chromium",
+        default=None,
+        help="the Chromium binary (default: `chromium`, else `chromium-headless-shell`, on PATH)",
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 
