@@ -62,10 +62,9 @@ postgres:
 	fi
 	@$(POSTGRES_FOUND)
 
-# Browser tests drive Debian's Chromium (Playwright cannot download its own
-# browser here).
-# The browser tests run Chromium's headless shell (the "old" headless mode, the one Playwright
-# runs by default): it renders the same pages with under half the CPU of the full browser.
+# Browser tests drive Debian's Chromium headless shell (Playwright cannot download its own
+# browser here). The shell is the "old" headless mode, the one Playwright runs by default:
+# it renders the same pages with under half the CPU of the full browser.
 chromium:
 	@if ! command -v chromium-headless-shell >/dev/null 2>&1; then \
 		export DEBIAN_FRONTEND=noninteractive; \
