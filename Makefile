@@ -27,8 +27,11 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q && apt-get install -y -q --no-install-recommends python3-venv; }
 	test -x $(VENV)/bin/pip || $(PYTHON) -m venv --clear $(VENV)
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev,load]'
-	$(VENV)/bin/python -m pip install --quiet -e clients/python
+	@# uv (Astral's installer) resolves and installs in parallel: 10 s where pip took 54 s,
+	@# most of a fresh clone's `make test` outside pytest. pip stays the way back.
+	$(VENV)/bin/python -m pip install --quiet uv
+	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -e '.[dev,load]' -e clients/python \
+		|| $(VENV)/bin/python -m pip install --quiet -e '.[dev,load]' -e clients/python
 	touch $@
 
 # Tests and the embedded spawner only need the binary. apt may start the

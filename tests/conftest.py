@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -217,6 +219,10 @@ async def start_node(redis_url: str, database_url: str, **overrides: Any) -> Nod
         # one process runs every in-process node of the suite: freezing would keep the
         # cyclic garbage of earlier tests (child-process nodes run the default)
         gc_freeze_interval_s=0.0,
+        # Argon2 at its production cost took about 0.2 s of CPU per sign-in and per user made
+        # (test_accounts.py checks that the production parameters are the default)
+        password_hash_memory_kib=64,
+        password_hash_passes=1,
     )
     values.update(overrides)
     settings = Settings(**values)
@@ -397,16 +403,19 @@ def chromium_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # Debian's chromium-headless-shell is a shell script that runs the browser as its
+        # child: stopping only the script's process would leave the browser running.
+        start_new_session=True,
     )
     endpoint = _devtools_endpoint(process, deadline_s=30)
     # Chromium logs to stderr for as long as it runs: keep reading, or a full pipe would stall it.
     threading.Thread(target=process.stderr.read, daemon=True).start()  # type: ignore[union-attr]
     yield endpoint
-    process.terminate()
+    os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
@@ -425,7 +434,7 @@ def _devtools_endpoint(process: subprocess.Popen[str], deadline_s: float) -> str
     reader.start()
     reader.join(deadline_s)
     if not found:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         raise RuntimeError(f"chromium did not open its DevTools port within {deadline_s} s")
     return found[0]
 

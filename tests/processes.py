@@ -42,6 +42,8 @@ class ServerProcess(LocalAddresses):
             "SWITCHBOARD_SECRET": SECRET,
             "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
             "SWITCHBOARD_TIMER_TICK_S": "0.05",
+            "SWITCHBOARD_PASSWORD_HASH_MEMORY_KIB": "64",  # as start_node's, for speed
+            "SWITCHBOARD_PASSWORD_HASH_PASSES": "1",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

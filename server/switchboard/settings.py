@@ -179,6 +179,13 @@ class Settings:
     password_link_ttl_s: float = setting(
         72 * 3600.0, "an invitation's or password reset's link works once, for this long"
     )
+    password_hash_memory_kib: int = setting(
+        64 * 1024,
+        "memory each password hash (Argon2id) takes, in KiB; with the passes below, raising it makes each "
+        "user's hash stronger at its next sign-in",
+        minimum=32,
+    )
+    password_hash_passes: int = setting(3, "... and the passes it makes over that memory", minimum=1)
     max_frame_bytes: int = setting(64 * 1024, "largest frame (else 1009)")
     frames_per_s: float = setting(20.0, "refill rate of each socket's frame bucket")
     frame_burst: int = setting(100, "size of that bucket", minimum=1)

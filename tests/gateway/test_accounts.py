@@ -7,10 +7,12 @@ import asyncio
 import time
 from typing import Any
 
+import asyncpg
 import httpx
 import websockets
 
 from support import Client
+from switchboard.settings import Settings
 
 PASSWORD = "correct horse battery"
 
@@ -388,3 +390,28 @@ async def test_garbage_gets_a_clear_4xx_never_a_5xx(sb):
         for header in (b"Bearer sbk_\xc3\xa9", b"Bearer " + b"sbk_" * 2000, b"sbk_abc", b"Basic YWRtaW46YWRtaW4="):
             answer = await stranger.get("/api/v1/users", headers={"Authorization": header})
             assert answer.status_code == 401, (header, answer.text)
+
+
+async def test_a_hash_made_with_weaker_parameters_is_made_again_at_the_next_sign_in(make_deployment, database_url):
+    """The suite's nodes hash cheaply; a node with the default settings (Argon2id at RFC
+    9106's second recommendation) still signs that user in, and stores its hash anew at
+    that strength."""
+    cheap = await make_deployment()
+    agent = await create_user(cheap, "alice@example.com", "agent", password=PASSWORD)
+
+    async def stored_hash() -> str:
+        connection = await asyncpg.connect(database_url)
+        try:
+            return await connection.fetchval("SELECT password_hash FROM users WHERE id = $1", agent["id"])
+        finally:
+            await connection.close()
+
+    assert "$m=64,t=1," in await stored_hash()
+    default = await make_deployment(password_hash_memory_kib=65536, password_hash_passes=3)
+    assert Settings().password_hash_memory_kib == 65536 and Settings().password_hash_passes == 3
+    async with Browser(default) as browser:
+        await browser.sign_in("alice@example.com")
+    assert "$m=65536,t=3,p=4$" in await stored_hash()
+    async with Browser(cheap) as browser:  # the stronger hash is as good on the cheap node
+        await browser.sign_in("alice@example.com")
+        await browser.sign_in("alice@example.com", "not the password", expect=401)

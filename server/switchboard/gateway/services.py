@@ -49,6 +49,7 @@ from .limits import Gate
 from .metrics import Metrics
 from .oidc import OidcProvider
 from .outbound_mail import Mailer
+from .passwords import Passwords
 from .privacy import PrivacyRequests
 from .supervision import SupervisorFeed
 from .transcripts import TranscriptMail, TranscriptsAtTheEnd
@@ -106,6 +107,7 @@ class Services:
     rollups: ReportRollups  # keeps the reports' rollups
     local: NodeLocal
     accounts: Accounts  # users, sign-in sessions, API keys (PostgreSQL)
+    passwords: Passwords  # their hashes, off the event loop
     audit_trail: AuditTrail
     audit_backlog: AuditBacklog  # what the live path audits, written behind its back
     login_throttle: LoginThrottle
@@ -195,6 +197,7 @@ def build_services(settings: Settings) -> Services:
         rollups=ReportRollups(reports, figures),
         local=local,
         accounts=Accounts(database),
+        passwords=Passwords(settings.password_hash_memory_kib, settings.password_hash_passes),
         audit_trail=audit_trail,
         audit_backlog=AuditBacklog(audit_trail),
         login_throttle=LoginThrottle(redis, keys),

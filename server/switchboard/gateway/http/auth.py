@@ -32,7 +32,6 @@ from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.second_factor import matching_step
 from ...record.database import RECORD_ERRORS
 from ..auth import new_id
-from ..passwords import hash_password, needs_rehash, verify_password
 from .common import JSON, error_body, read_body, services_of
 from .openapi import ApiRoute, Operation
 from .principals import (
@@ -88,7 +87,7 @@ async def login(request: Request) -> Response:
         return _throttled(wait_ms)
     user = await s.accounts.user_by_email(body.email.strip())
     usable = user is not None and not user.disabled
-    matches = await verify_password(user.password_hash if user is not None and usable else None, body.password)
+    matches = await s.passwords.verify(user.password_hash if user is not None and usable else None, body.password)
     if user is None or not usable or not matches:
         await _failed(request, account, client)
         raise SwitchboardError(ErrorCode.UNAUTHORIZED, WRONG)
@@ -100,8 +99,8 @@ async def login(request: Request) -> Response:
             await _failed(request, account, client)
             raise SwitchboardError(ErrorCode.TOTP_WRONG, "this authentication code is wrong or was used already")
     await s.login_throttle.clear(account)
-    if user.password_hash is not None and needs_rehash(user.password_hash):
-        await s.accounts.set_password_hash(user.id, await hash_password(body.password))
+    if user.password_hash is not None and s.passwords.needs_rehash(user.password_hash):
+        await s.accounts.set_password_hash(user.id, await s.passwords.hash(body.password))
     return await start_session(request, user)
 
 

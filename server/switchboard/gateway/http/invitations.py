@@ -27,7 +27,6 @@ from ...domain.errors import ErrorCode, SwitchboardError
 from ...store.login_links import MAX_TOKEN_LENGTH
 from ...store.password_links import LinkPurpose
 from ..outbound_mail import Mail
-from ..passwords import hash_password
 from .auth import start_session
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin
@@ -117,7 +116,7 @@ async def set_password(request: Request) -> Response:
     user = None if consumed is None else await s.accounts.user(consumed[0])
     if consumed is None or user is None or user.disabled:
         raise SwitchboardError(ErrorCode.UNAUTHORIZED, USED)
-    await s.accounts.set_password_hash(user.id, await hash_password(body.password))
+    await s.accounts.set_password_hash(user.id, await s.passwords.hash(body.password))
     await s.accounts.end_sessions(user.id)  # whoever knew the old password is signed out
     await s.audit_trail.record(
         f"user:{user.id}", "users.password.set", user.id, address(request), None, {"purpose": consumed[1].value}

@@ -22,7 +22,6 @@ from ...domain.errors import ErrorCode, SwitchboardError
 from ...domain.parameters import bounded_int
 from ...domain.states import Role
 from ..auth import new_id
-from ..passwords import hash_password
 from .common import JSON, found, path_id, read_body, services_of
 from .guards import requires_admin
 from .openapi import ApiRoute, Operation, Param, QueryId
@@ -79,7 +78,7 @@ async def create_user(request: Request) -> Response:
     s = services_of(request)
     body = decode_config(await read_body(request), NewUser)
     await _check_queues(s, body.queues)
-    password_hash = None if body.password is None else await hash_password(body.password)
+    password_hash = None if body.password is None else await s.passwords.hash(body.password)
     user = await s.accounts.create_user(
         body.id or new_id("u"), body.email, body.name, body.role, body.queues, password_hash
     )
@@ -123,7 +122,7 @@ async def change_user(request: Request) -> Response:
         if value is not None and name not in ("password", "disabled")
     }
     if body.password is not None:
-        changes["password_hash"] = await hash_password(body.password)
+        changes["password_hash"] = await s.passwords.hash(body.password)
     before = found(await s.accounts.user(uid), "no such user")
     user = found(await s.accounts.change_user(uid, changes, body.disabled), "no such user")
     if user.role.is_agent and not user.disabled:
