@@ -3,6 +3,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
 PYTHON ?= python3
+# Python caches compiled modules in __pycache__ unless told not to; some machines (this
+# one among them) tell it not to. Every process of the suite (pytest's workers, the nodes
+# and load generators the tests start) then compiled each module it imports anew: about
+# 1 s of CPU per process start, and each worker rewrote every test module again.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
