@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from redis import DriverInfo
 from redis import exceptions as redis_errors
 from redis.asyncio.cluster import ClusterNode, ClusterPubSub, RedisCluster
 
@@ -41,13 +42,14 @@ class Cluster(RedisCluster):
         return ShardedPubSub(super().pubsub(*args, **kwargs))
 
 
-def connect_cluster(entries: tuple[str, ...]) -> Cluster:
+def connect_cluster(entries: tuple[str, ...], driver_info: DriverInfo) -> Cluster:
     """A client of the cluster that one of these nodes belongs to (the others are
     found from it; listing several survives one being down at start)."""
     return Cluster(
         startup_nodes=[ClusterNode(host, port) for host, port in parse_nodes(entries)],
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         health_check_interval=30,
+        driver_info=driver_info,
     )
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import cast
 
+from redis import DriverInfo
 from redis.asyncio import Redis
 from redis.asyncio.sentinel import Sentinel
 
+from .. import version
 from ..settings import Settings
 from .cluster import connect_cluster
 from .pushes import NodeRedis
@@ -28,13 +30,17 @@ HEALTH_CHECK_INTERVAL_S = 30
 #: connection per command in flight is what redis-py did before; this only
 #: bounds it far above any load one node's CPU can carry.
 REDIS_MAX_CONNECTIONS = 10_000
+#: How the node's connections name themselves to Redis 7.2 and later (CLIENT SETINFO, in CLIENT
+#: LIST). Made once: left to redis-py, each new connection read the package metadata
+#: again for its version (about 2 ms each).
+DRIVER_INFO = DriverInfo().add_upstream_driver("switchboard", version())
 
 
 def connect(settings: Settings) -> Redis:
     if settings.redis_cluster_nodes:
         # The store's modules type their client as Redis: a cluster client answers the
         # same commands, and where it differs (sharded pub/sub) they check for it.
-        return cast(Redis, connect_cluster(settings.redis_cluster_nodes))
+        return cast(Redis, connect_cluster(settings.redis_cluster_nodes, DRIVER_INFO))
     if settings.uses_sentinel:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             settings.sentinel_addresses(),  # exits when no master name is set
@@ -47,6 +53,7 @@ def connect(settings: Settings) -> Redis:
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             health_check_interval=HEALTH_CHECK_INTERVAL_S,
             max_connections=REDIS_MAX_CONNECTIONS,
+            driver_info=DRIVER_INFO,
         )
         return master
     if not settings.redis_url:
@@ -56,4 +63,5 @@ def connect(settings: Settings) -> Redis:
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
         max_connections=REDIS_MAX_CONNECTIONS,
+        driver_info=DRIVER_INFO,
     )

@@ -8,27 +8,20 @@ client does not learn from the protocol document.
 from __future__ import annotations
 
 from functools import cache
-from importlib import metadata
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ... import version
 from ...domain.frames import asyncapi
 from .common import JSON
 from .openapi import ApiRoute, Body, Operation, document
 
 
-def _version() -> str:
-    try:
-        return metadata.version("switchboard")
-    except metadata.PackageNotFoundError:
-        return "0"
-
-
 @cache
 def _asyncapi() -> dict[str, Any]:
-    return asyncapi.document(_version())
+    return asyncapi.document(version())
 
 
 async def asyncapi_document(request: Request) -> Response:
@@ -40,7 +33,7 @@ async def openapi_document(request: Request) -> Response:
     # once per app, as its routes do not change.
     made = getattr(request.app.state, "openapi", None)
     if made is None:
-        made = request.app.state.openapi = document(request.app.routes, _version())
+        made = request.app.state.openapi = document(request.app.routes, version())
     return JSON(made)
 
 
