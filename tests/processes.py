@@ -41,7 +41,7 @@ class ServerProcess(LocalAddresses):
             "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
             "SWITCHBOARD_SECRET": SECRET,
             "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
-            "SWITCHBOARD_TIMER_TICK_S": "0.05",
+            "SWITCHBOARD_TIMER_TICK_S": "0.1",
             "SWITCHBOARD_PASSWORD_HASH_MEMORY_KIB": "64",  # as start_node's, for speed
             "SWITCHBOARD_PASSWORD_HASH_PASSES": "1",
             **(env or {}),

@@ -446,7 +446,7 @@ class LoggedServer:
             "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
             "SWITCHBOARD_SECRET": SECRET,
             "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
-            "SWITCHBOARD_TIMER_TICK_S": "0.05",
+            "SWITCHBOARD_TIMER_TICK_S": "0.1",
             "PYTHONPATH": str(SERVER_SOURCE),
             **(env or {}),
         }
