@@ -8,8 +8,14 @@ import { onSubmit, say } from './ui.js';
 const ui = { form: $('reasons-form'), text: $('reasons-text'), error: $('reasons-error'), status: $('reasons-status') };
 
 export async function load() {
-  const { reasons } = await api('GET', '/api/v1/not-ready-reasons');
-  ui.text.value = reasons.join('\n');
+  // Not editable until the saved list is in: what was typed meanwhile would be overwritten.
+  ui.text.disabled = true;
+  try {
+    const { reasons } = await api('GET', '/api/v1/not-ready-reasons');
+    ui.text.value = reasons.join('\n');
+  } finally {
+    ui.text.disabled = false;
+  }
 }
 
 export function init() {
