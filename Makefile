@@ -131,9 +131,12 @@ lint: venv
 	$(VENV)/bin/mypy
 
 # The quick loop: lint and the tests without a browser, cluster, image or load run.
-# The stateful property test hunts with fewer examples here than in `make test`.
+# The stateful property test, the socket fuzzer and Schemathesis hunt with fewer
+# examples here than in `make test`.
+CHECK_EXAMPLES := SWITCHBOARD_PROPERTY_EXAMPLES=20 SWITCHBOARD_FUZZ_EXAMPLES=50 SWITCHBOARD_SCHEMATHESIS_EXAMPLES=4
+
 check: lint redis postgres idp
-	SWITCHBOARD_PROPERTY_EXAMPLES=20 $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
+	$(CHECK_EXAMPLES) $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
 
 # Everything; what CI runs.
 test: venv redis postgres chromium promtool axe idp
