@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@# uv (Astral's installer) resolves and installs in parallel: 10 s where pip took 54 s,
 	@# most of a fresh clone's `make test` outside pytest. pip stays the way back.
 	$(VENV)/bin/python -m pip install --quiet uv
-	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -e '.[dev,load]' -e clients/python \
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(VENV)/bin/python -e '.[dev,load]' -e clients/python \
 		|| $(VENV)/bin/python -m pip install --quiet -e '.[dev,load]' -e clients/python
 	touch $@
 

@@ -4,6 +4,7 @@ password from an invitation's link, and the demo page (all plain files under `wi
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 from collections.abc import Awaitable, Callable
@@ -87,6 +88,13 @@ def takes_gzip(accept_encoding: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=64)
+def _gzipped(body: bytes) -> bytes:
+    """The gzip form of a file's bytes, made once per process: a process that makes
+    several apps (the test suite makes one per test) compresses the same files once."""
+    return gzip.compress(body, mtime=0)
+
+
 @dataclass(frozen=True)
 class WidgetFile:
     """One file of the widget held in memory: its bytes as read when the server started,
@@ -102,7 +110,7 @@ class WidgetFile:
     @classmethod
     def of(cls, body: bytes, cache_control: str, cross_origin: bool, modified_at: float) -> WidgetFile:
         digest = hashlib.sha256(body).hexdigest()[:32]
-        compressed = gzip.compress(body, mtime=0)
+        compressed = _gzipped(body)
         return cls(
             body=body,
             compressed=compressed if len(compressed) < len(body) else b"",
