@@ -85,6 +85,20 @@ share_one_tls_context()
 
 ADMIN_TOKEN = "test-admin-token"
 SECRET = "test-secret"
+#: What every node of the suite runs with, in-process or as a child process.
+SUITE_NODE_SETTINGS: dict[str, Any] = {
+    # deadlines fall due within 0.1 s; each tick of an idle node costs about 1 ms of CPU
+    "timer_tick_s": 0.1,
+    # Argon2 at its production cost took about 0.2 s of CPU per sign-in and per user made
+    # (test_accounts.py checks that the production parameters are the default)
+    "password_hash_memory_kib": 64,
+    "password_hash_passes": 1,
+}
+
+
+def suite_node_env() -> dict[str, str]:
+    """SUITE_NODE_SETTINGS as the environment of a child-process node."""
+    return {f"SWITCHBOARD_{name.upper()}": str(value) for name, value in SUITE_NODE_SETTINGS.items()}
 
 
 def free_port() -> int:
@@ -218,18 +232,13 @@ async def start_node(redis_url: str, database_url: str, **overrides: Any) -> Nod
         database_url=database_url,
         admin_token=ADMIN_TOKEN,
         secret=SECRET,
-        # deadlines fall due within 0.1 s; each tick of an idle node costs about 1 ms of CPU
-        timer_tick_s=0.1,
+        **SUITE_NODE_SETTINGS,
         disconnect_grace_s=30.0,
         hello_timeout_s=5.0,
         shutdown_drain_s=5.0,
         # one process runs every in-process node of the suite: freezing would keep the
         # cyclic garbage of earlier tests (child-process nodes run the default)
         gc_freeze_interval_s=0.0,
-        # Argon2 at its production cost took about 0.2 s of CPU per sign-in and per user made
-        # (test_accounts.py checks that the production parameters are the default)
-        password_hash_memory_kib=64,
-        password_hash_passes=1,
     )
     values.update(overrides)
     settings = Settings(**values)

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ADMIN_TOKEN, SECRET, free_port
+from conftest import ADMIN_TOKEN, SECRET, free_port, suite_node_env
 from support import Client, LocalAddresses, eventually, hello_agent, hello_customer
 from switchboard.embedded import EmbeddedRedis
 
@@ -41,9 +41,7 @@ class ServerProcess(LocalAddresses):
             "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
             "SWITCHBOARD_SECRET": SECRET,
             "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
-            "SWITCHBOARD_TIMER_TICK_S": "0.1",
-            "SWITCHBOARD_PASSWORD_HASH_MEMORY_KIB": "64",  # as start_node's, for speed
-            "SWITCHBOARD_PASSWORD_HASH_PASSES": "1",
+            **suite_node_env(),
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

@@ -39,9 +39,8 @@ class Sweeper(Background):
         self._node_id = node_id
         self._node_ttl_ms = int(node_ttl_s * 1000)
         self._on_revived = on_revived
-        self._beats = 0
         self._beat_every_s = node_ttl_s / BEATS_PER_TTL
-        self._beaten_at = -float("inf")  # monotonic time of the last renewal
+        self._beaten_at: float | None = None  # monotonic time of the last renewal
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -54,12 +53,11 @@ class Sweeper(Background):
             await self._task
 
     async def beat(self) -> None:
-        if await self._router.heartbeat(self._node_id, self._node_ttl_ms) and self._beats:
+        if await self._router.heartbeat(self._node_id, self._node_ttl_ms) and self._beaten_at is not None:
             # Declared lost while alive (Redis was away too long): its sockets were
             # dropped, so register the ones still open again.
             log.warning("node %s was declared lost; registering its sockets again", self._node_id)
             await self._on_revived()
-        self._beats += 1
         self._beaten_at = time.monotonic()
 
     async def sweep_once(self) -> int:
@@ -77,7 +75,7 @@ class Sweeper(Background):
         outage = False
         while not self._stop.is_set():
             try:
-                if time.monotonic() - self._beaten_at >= self._beat_every_s:
+                if self._beaten_at is None or time.monotonic() - self._beaten_at >= self._beat_every_s:
                     await self.beat()
                 await self.sweep_once()
                 if outage:

@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 import websockets
 
-from conftest import ADMIN_TOKEN, SECRET, free_port
+from conftest import ADMIN_TOKEN, SECRET, free_port, suite_node_env
 from support import Client, eventually
 from switchboard.settings import load_or_create_secret
 from switchboard.store.keys import Keys
@@ -446,7 +446,7 @@ class LoggedServer:
             "SWITCHBOARD_ADMIN_TOKEN": ADMIN_TOKEN,
             "SWITCHBOARD_SECRET": SECRET,
             "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
-            "SWITCHBOARD_TIMER_TICK_S": "0.1",
+            **suite_node_env(),
             "PYTHONPATH": str(SERVER_SOURCE),
             **(env or {}),
         }

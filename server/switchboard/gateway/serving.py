@@ -34,7 +34,8 @@ class NodeServer(uvicorn.Server):
         while not await self.on_tick(counter):
             counter = (counter + 1) % 864_000
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_asked.wait(), 0.1)
+                async with asyncio.timeout(0.1):
+                    await self._stop_asked.wait()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         deadline = time.monotonic() + self.drain_s
