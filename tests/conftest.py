@@ -161,16 +161,43 @@ def reachable_folder() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+async def postgres_cleaner(postgres_server: EmbeddedPostgres) -> AsyncIterator[DatabaseCleaner]:
+    cleaner = DatabaseCleaner(postgres_server.url)
+    yield cleaner
+    await cleaner.close()
+
+
 @pytest.fixture
-async def database_url(postgres_server: EmbeddedPostgres) -> str:
+async def database_url(postgres_server: EmbeddedPostgres, postgres_cleaner: DatabaseCleaner) -> str:
     """The session's PostgreSQL with the current schema and no rows, for this test."""
-    await empty_database(postgres_server.url)
+    await postgres_cleaner.empty()
     return postgres_server.url
 
 
-async def empty_database(url: str) -> None:
-    connection = await asyncpg.connect(url)
-    try:
+class DatabaseCleaner:
+    """Empties the session's database before each test over one connection it keeps: a new
+    connection is a new PostgreSQL backend, about 3 ms of the server's CPU to start."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._connection: asyncpg.Connection | None = None
+
+    async def empty(self) -> None:
+        try:
+            await self._empty(await self._connect())
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
+            # A test stopped the server or ended this backend: once more on a new connection.
+            await self.close()
+            await self._empty(await self._connect())
+
+    async def _connect(self) -> asyncpg.Connection:
+        if self._connection is None or self._connection.is_closed():
+            # No statement cache: a test may drop and remake the schema under it.
+            self._connection = await asyncpg.connect(self.url, statement_cache_size=0)
+        return self._connection
+
+    async def _empty(self, connection: asyncpg.Connection) -> None:
         await migrate(connection)
         tables = await connection.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
@@ -186,8 +213,11 @@ async def empty_database(url: str) -> None:
             + "SELECT setval(oid::regclass, 1, false) FROM pg_class"
             " WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
         )
-    finally:
-        await connection.close()
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.terminate()
 
 
 @pytest.fixture

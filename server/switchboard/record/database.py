@@ -50,13 +50,16 @@ async def _init(connection: asyncpg.Connection) -> None:
 
 async def open_pool(url: str, size: int) -> asyncpg.Pool:
     """A pool of up to `size` connections, after applying the migrations the database lacks."""
-    connection = await asyncpg.connect(url)
-    try:
-        if applied := await migrate(connection):
-            log.info("database schema upgraded to version %d", applied[-1])
-    finally:
-        await connection.close()
     pool: asyncpg.Pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=_init)
+    try:
+        # On the pool's first connection: a connection of its own would cost PostgreSQL a
+        # backend started and ended at every node start.
+        async with pool.acquire() as connection:
+            if applied := await migrate(connection):
+                log.info("database schema upgraded to version %d", applied[-1])
+    except BaseException:
+        pool.terminate()
+        raise
     return pool
 
 
