@@ -37,7 +37,7 @@ def migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-async def migrate(connection: asyncpg.Connection) -> list[int]:
+async def migrate(connection: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy) -> list[int]:
     """Applies what the database lacks; returns the versions applied now."""
     applied_now = []
     async with connection.transaction():
