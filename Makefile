@@ -10,6 +10,8 @@ PYTHON ?= python3
 unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 STAMP := $(VENV)/.installed
+UV := $(VENV)/tools/bin/uv
+INSTALL := -e '.[dev,load]' -e clients/python
 PYTEST_ARGS ?=
 # The suite waits on sockets, Redis and Chromium far more than it computes:
 # four workers on two cores finish sooner than two (measured in docs/operations.md).
@@ -31,14 +33,17 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q && apt-get install -y -q --no-install-recommends python3-venv; }
-	test -x $(VENV)/bin/pip || $(PYTHON) -m venv --clear $(VENV)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv --clear --without-pip $(VENV)
 	@# uv (Astral's installer) resolves and installs in parallel: 15 s where pip took 54 s,
-	@# most of a fresh clone's `make test` outside pytest. It compiles the bytecode once,
-	@# with every core, instead of each of the suite's workers at its start. pip stays the
-	@# way back.
-	$(VENV)/bin/python -m pip install --quiet uv
-	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(VENV)/bin/python -e '.[dev,load]' -e clients/python \
-		|| $(VENV)/bin/python -m pip install --quiet -e '.[dev,load]' -e clients/python
+	@# most of a fresh clone's `make test` outside pytest. The machine's pip puts uv in the
+	@# venv's own folder (2 s, where a venv made with pip, then pip installing uv, took 5).
+	@# pip stays the way back, on a machine without pip or if uv fails.
+	test -x $(UV) || $(PYTHON) -m pip install --quiet --target $(VENV)/tools uv || true
+	{ test -x $(UV) && $(UV) pip install --quiet --compile-bytecode --python $(VENV)/bin/python pip $(INSTALL); } \
+		|| { $(VENV)/bin/python -m ensurepip --default-pip >/dev/null && $(VENV)/bin/python -m pip install --quiet $(INSTALL); }
+	@# The tree's own modules compiled once, with every core: else each of the suite's
+	@# workers and the first nodes it starts compile them all at the same time.
+	$(VENV)/bin/python -m compileall -q -j 0 server clients loadtest examples tests >/dev/null
 	touch $@
 
 # Tests and the embedded spawner only need the binary. apt may start the
