@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@# most of a fresh clone's `make test` outside pytest. The machine's pip puts uv in the
 	@# venv's own folder (2 s, where a venv made with pip, then pip installing uv, took 5).
 	@# pip stays the way back, on a machine without pip or if uv fails.
-	test -x $(UV) || $(PYTHON) -m pip install --quiet --target $(VENV)/tools uv || true
+	test -x $(UV) || $(PYTHON) -m pip install --quiet --root-user-action=ignore --target $(VENV)/tools uv || true
 	{ test -x $(UV) && $(UV) pip install --quiet --compile-bytecode --python $(VENV)/bin/python pip $(INSTALL); } \
 		|| { $(VENV)/bin/python -m ensurepip --default-pip >/dev/null && $(VENV)/bin/python -m pip install --quiet $(INSTALL); }
 	@# The tree's own modules compiled once, with every core: else each of the suite's
