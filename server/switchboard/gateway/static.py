@@ -4,21 +4,20 @@ password from an invitation's link, and the demo page (all plain files under `wi
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gzip
 import hashlib
+import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path, PurePosixPath
 
 from starlette.datastructures import Headers
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
 
 # Our own pages load only our own scripts and styles and talk only to this
 # server; nothing may frame them. (The widget runs inside other sites' pages,
@@ -39,30 +38,68 @@ PAGES = {
 }
 # Under /widget/ only what a page loads: the documentation (README.md, DESK.md, ...)
 # and anything else that lands in the folder stays private.
-PAGE_ASSETS = frozenset({".html", ".css", ".js"})
+PAGE_ASSETS = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
 
 # The widget: the one script host pages include (its address never changes), and the
 # modules it imports (under an address that changes with their content).
 LOADER = "switchboard.js"
 MODULES = "chat"
 MODULES_VERSION_PLACEHOLDER = b"__SWITCHBOARD_MODULES_VERSION__"
-JAVASCRIPT = "text/javascript; charset=utf-8"
+JAVASCRIPT = PAGE_ASSETS[".js"]
 # Host pages keep the loader a few minutes, then ask again with its ETag (a 304 costs
 # no body), so a new release reaches them within that time.
 LOADER_CACHE = "public, max-age=300"
 # A versioned address always holds the same bytes.
 VERSIONED_CACHE = "public, max-age=31536000, immutable"
-# The other page assets are not worth compressing below this.
-COMPRESS_FROM_BYTES = 1024
+# The other page assets live at addresses that do not change with their bytes: a browser
+# asks again each time (a 304 when its copy is current), so a new release shows at once.
+ASSET_CACHE = "no-cache"
 
 
-class PageAssets(StaticFiles):
-    """The widget folder's page assets (the lib/ and desk/ modules included), 404 for anything else."""
+class PageAssets:
+    """The page assets of a folder (`.html`, `.css`, `.js`, its subfolders' too), held in
+    memory: each read at its first request and again when the file changes, gzipped once,
+    answered with its validators. Anything else, and any path that leads out of the folder,
+    is not found. A desk's start asks for some thirty modules: from memory, without a
+    thread per file read and a compression per answer, that costs the node a few
+    milliseconds, not fifty."""
 
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        if PurePosixPath(path).suffix not in PAGE_ASSETS:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory.resolve()
+        self._held: dict[Path, tuple[tuple[int, int], WidgetFile]] = {}
+
+    async def serve(self, request: Request) -> Response:
+        file = await self.file(request.path_params["path"])
+        if file is None:
             return Response("not found", status_code=404, media_type="text/plain")
-        return await super().get_response(path, scope)
+        return file.response(request)
+
+    async def file(self, path: str) -> WidgetFile | None:
+        media_type = PAGE_ASSETS.get(PurePosixPath(path).suffix)
+        if media_type is None:
+            return None
+        try:
+            found = (self.directory / path).resolve(strict=True)
+            status = found.stat()
+        except (OSError, ValueError):  # missing, or a path the system refuses (a NUL byte)
+            return None
+        if not found.is_relative_to(self.directory) or not stat.S_ISREG(status.st_mode):
+            return None
+        version = (status.st_mtime_ns, status.st_size)
+        held = self._held.get(found)
+        if held is not None and held[0] == version:
+            return held[1]
+        body = await asyncio.to_thread(found.read_bytes)
+        file = WidgetFile.of(body, ASSET_CACHE, cross_origin=False, modified_at=status.st_mtime, media_type=media_type)
+        self._held[found] = (version, file)
+        return file
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/{path:path}", self.serve)]
 
 
 def widget_dir(configured: Path | None = None) -> Path:
@@ -88,7 +125,7 @@ def takes_gzip(accept_encoding: str) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=512)
 def _gzipped(body: bytes) -> bytes:
     """The gzip form of a file's bytes, made once per process: a process that makes
     several apps (the test suite makes one per test) compresses the same files once."""
@@ -97,8 +134,8 @@ def _gzipped(body: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class WidgetFile:
-    """One file of the widget held in memory: its bytes as read when the server started,
-    their gzip form, and the validators a browser revalidates its copy with."""
+    """One file held in memory: its bytes as read, their gzip form, and the validators a
+    browser revalidates its copy with."""
 
     body: bytes
     compressed: bytes  # empty when gzip would not make it smaller
@@ -106,9 +143,12 @@ class WidgetFile:
     last_modified: str
     cache_control: str
     cross_origin: bool  # imported as a module by pages of other origins, which needs CORS
+    media_type: str
 
     @classmethod
-    def of(cls, body: bytes, cache_control: str, cross_origin: bool, modified_at: float) -> WidgetFile:
+    def of(
+        cls, body: bytes, cache_control: str, cross_origin: bool, modified_at: float, media_type: str = JAVASCRIPT
+    ) -> WidgetFile:
         digest = hashlib.sha256(body).hexdigest()[:32]
         compressed = _gzipped(body)
         return cls(
@@ -118,6 +158,7 @@ class WidgetFile:
             last_modified=formatdate(modified_at, usegmt=True),
             cache_control=cache_control,
             cross_origin=cross_origin,
+            media_type=media_type,
         )
 
     def response(self, request: Request) -> Response:
@@ -137,7 +178,7 @@ class WidgetFile:
             return Response(status_code=304, headers=headers)
         if gzipped:
             headers["Content-Encoding"] = "gzip"
-        return Response(self.compressed if gzipped else self.body, media_type=JAVASCRIPT, headers=headers)
+        return Response(self.compressed if gzipped else self.body, media_type=self.media_type, headers=headers)
 
 
 def not_modified(request_headers: Headers, etag: str, last_modified: str) -> bool:
@@ -217,12 +258,10 @@ def static_routes(directory: Path) -> list[BaseRoute]:
     routes: list[BaseRoute] = [Route(url, page(name)) for url, name in PAGES.items()]
     if directory.is_dir():
         widget = WidgetFiles.read(directory)
-        # As it travels: compressed for a browser that says it takes gzip (every one does).
-        assets = GZipMiddleware(PageAssets(directory=directory), minimum_size=COMPRESS_FROM_BYTES)
         widget_routes: list[BaseRoute] = [
             Route(f"/{LOADER}", widget.serve_loader),
             Route("/v/{version}/{path:path}", widget.serve_module),
-            Mount("", app=assets),
+            *PageAssets(directory).routes(),
         ]
         routes.append(Mount("/widget", routes=widget_routes, name="widget"))
     return routes
