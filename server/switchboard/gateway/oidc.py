@@ -16,25 +16,23 @@ the session; a provider that does not answer does not (it is asked again next ti
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import authlib.deprecate  # noqa: F401  # sets its warning filter first, so that the one below wins
 import httpx
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-
-with warnings.catch_warnings():
-    # Authlib 1.7+ prefers the `httpx2` package and warns when it falls back to httpx, which it supports.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from authlib.integrations.base_client import OAuthError
-    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from ..settings import Settings
 from .outbound import tls_context
+
+if TYPE_CHECKING:
+    from authlib.integrations.base_client import OAuthError
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
 
 #: What Switchboard asks the provider for: who the user is, its email, name and groups, and a refresh token.
 SCOPE = "openid email profile groups offline_access"
@@ -44,6 +42,30 @@ TIMEOUT_S = 10.0
 LEEWAY_S = 60
 #: Signature algorithms an ID token may use (never `none`, never a MAC keyed with the client secret).
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+@functools.cache
+def _authlib() -> tuple[type[AsyncOAuth2Client], type[OAuthError]]:
+    """Authlib's OAuth 2 client and its error, imported at the first sign-in: with joserfc and
+    the cryptography they bring, a fifth of what a node imports at its start, which a
+    deployment without single sign-on need not pay."""
+    import authlib.deprecate  # noqa: F401  # sets its warning filter first, so that the one below wins
+
+    with warnings.catch_warnings():
+        # Authlib 1.7+ prefers the `httpx2` package and warns when it falls back to httpx, which it supports.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from authlib.integrations.base_client import OAuthError as Refusal
+        from authlib.integrations.httpx_client import AsyncOAuth2Client as Client
+    return Client, Refusal
+
+
+def _joserfc() -> tuple[ModuleType, type[JoseError], type[KeySet]]:
+    """joserfc's `jwt`, its error and the key set, imported when the first ID token is checked (see `_authlib`)."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError as Error
+    from joserfc.jwk import KeySet as Keys
+
+    return jwt, Error, Keys
 
 
 class ProviderRefused(Exception):
@@ -72,8 +94,9 @@ class OidcProvider:
         self._lock = asyncio.Lock()
 
     def _client(self, redirect_uri: str | None = None) -> AsyncOAuth2Client:
+        oauth_client, _ = _authlib()
         # A refresh asks for no scope: the provider keeps the sign-in's (which may lack `offline_access`).
-        return AsyncOAuth2Client(
+        return oauth_client(
             client_id=self.client_id,
             client_secret=self.client_secret,
             scope=SCOPE if redirect_uri else None,
@@ -111,10 +134,11 @@ class OidcProvider:
 
     async def _key_set(self, refresh: bool) -> KeySet:
         if self._keys is None or refresh:
+            _, jose_error, key_set = _joserfc()
             document = await self._get_json((await self.metadata())["jwks_uri"])
             try:
-                self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
-            except (JoseError, ValueError, TypeError, KeyError) as exc:
+                self._keys = key_set.import_key_set(document)  # type: ignore[arg-type]
+            except (jose_error, ValueError, TypeError, KeyError) as exc:
                 raise ProviderUnreachable("the provider's JWKS cannot be read") from exc
         return self._keys
 
@@ -143,13 +167,14 @@ class OidcProvider:
 
     async def _token_request(self, redirect_uri: str | None, **grant: str) -> dict[str, Any]:
         endpoint = (await self.metadata())["token_endpoint"]
+        _, oauth_error = _authlib()
         try:
             async with self._client(redirect_uri) as client:
                 if "refresh_token" in grant:
                     token = await client.refresh_token(endpoint, refresh_token=grant["refresh_token"])
                 else:
                     token = await client.fetch_token(endpoint, grant_type="authorization_code", **grant)
-        except OAuthError as exc:
+        except oauth_error as exc:
             raise ProviderRefused(f"{exc.error}: {exc.description or ''}".strip(": ")) from exc
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code < 500:
@@ -160,11 +185,12 @@ class OidcProvider:
         return dict(token)
 
     async def _verified_claims(self, id_token: str, nonce: str) -> dict[str, Any]:
+        jwt, jose_error, _ = _joserfc()
         for refresh_keys in (False, True):
             try:
                 token = jwt.decode(id_token, await self._key_set(refresh_keys), algorithms=ALGORITHMS)
                 break
-            except JoseError as exc:
+            except jose_error as exc:
                 if refresh_keys:
                     raise ProviderRefused(f"the ID token's signature does not hold: {exc.error}") from exc
         claims = dict(token.claims)
@@ -178,7 +204,7 @@ class OidcProvider:
         )
         try:
             registry.validate(claims)
-        except JoseError as exc:
+        except jose_error as exc:
             raise ProviderRefused(f"the ID token is not good: {exc.error} {exc.description or ''}".strip()) from exc
         audience = claims.get("aud")
         if self.client_id not in (audience if isinstance(audience, list) else [audience]):
