@@ -499,15 +499,26 @@ async def playwright_driver() -> AsyncIterator[Any]:
         yield playwright
 
 
-@pytest.fixture
-async def browser(chromium_endpoint: str, playwright_driver: Any) -> AsyncIterator[Any]:
-    """The session's headless Chromium (Playwright's async API), on a connection of this
-    test's own. `make test` installs it."""
+@pytest.fixture(scope="session")
+async def chromium_connection(chromium_endpoint: str, playwright_driver: Any) -> AsyncIterator[Any]:
+    """Playwright's connection to the session's Chromium, made once: a connection per test
+    cost Chromium and the driver about 20 ms of CPU each."""
     connected = await playwright_driver.chromium.connect_over_cdp(chromium_endpoint)
+    yield connected
+    await connected.close()
+
+
+@pytest.fixture
+async def browser(chromium_connection: Any) -> AsyncIterator[Any]:
+    """The session's headless Chromium (Playwright's async API); what a test opens in it
+    (each opens contexts of its own) is closed after it. `make test` installs it."""
+    before = set(chromium_connection.contexts)
     try:
-        yield connected
+        yield chromium_connection
     finally:
-        await connected.close()  # also closes the contexts this test opened
+        for context in chromium_connection.contexts:
+            if context not in before:
+                await context.close()
 
 
 @pytest.fixture
