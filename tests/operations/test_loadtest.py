@@ -46,19 +46,24 @@ def assert_figure(value: Any, where: str) -> None:
     assert isinstance(value, (int, float)) and value >= 0, f"{where} is {value!r}"
 
 
-async def smoke_report(tmp_path: Path, *phases: str) -> tuple[dict[str, Any], str]:
-    """A `--smoke` bench of some phases: the three parts run in parallel in the suite."""
+async def smoke_report(tmp_path: Path) -> tuple[dict[str, Any], str]:
+    """A `--smoke` bench of every phase, in one run: its Redis, PostgreSQL and harness start once."""
     out = tmp_path / "report.json"
-    code, text = await run([sys.executable, "-m", "loadtest.bench", "--smoke", *phases, "--json", str(out)], 280)
+    code, text = await run([sys.executable, "-m", "loadtest.bench", "--smoke", "--growth", "--json", str(out)], 280)
     assert code == 0, text[-3000:]
     return json.loads(out.read_text()), text
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)  # about 15 s; a machine busy with other suites takes longer
-async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp_path):
-    report, text = await smoke_report(tmp_path, "--no-archive")
+@pytest.mark.timeout(300)  # about 30 s; a machine busy with other suites takes longer
+async def test_bench_reports_every_figure_of_every_phase(tmp_path):
+    report, text = await smoke_report(tmp_path)
+    assert_relay_routing_and_scale_out(report, text)
+    assert_archive(report, text)
+    assert_growth(report)
 
+
+def assert_relay_routing_and_scale_out(report: dict[str, Any], text: str) -> None:
     targets = {r["target"]: r for r in report["relay"]}
     assert set(targets) == {"switchboard-json", "switchboard-msgpack", "minimal", "socketio"}
     for name, r in targets.items():
@@ -98,10 +103,7 @@ async def test_bench_reports_every_figure_for_switchboard_and_both_baselines(tmp
     assert "minimal/socketio" in text and "projected with a core per node" in text
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-async def test_bench_reports_the_archive_figures(tmp_path):
-    report, text = await smoke_report(tmp_path, "--archive-only")
+def assert_archive(report: dict[str, Any], text: str) -> None:
     archive = report["archive"]
     assert [run["archiving"] for run in archive["runs"]] == ["off", "on"]
     for figure in ("throughput_on", "throughput_off", "ratio_on_off", "ingested_rows_per_s", "lag_max_s"):
@@ -115,10 +117,7 @@ async def test_bench_reports_the_archive_figures(tmp_path):
     assert "relay throughput, archiving on / off" in text and "Redis per finished conversation" in text
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-async def test_bench_reports_how_routing_and_memory_grow(tmp_path):
-    report, _ = await smoke_report(tmp_path, "--growth-only")
+def assert_growth(report: dict[str, Any]) -> None:
     growth = report["growth"]
     assert [r["idle_agents"] for r in growth["routing_by_agents"]] == report["plan"]["growth_agents"]
     assert [r["waiting"] for r in growth["routing_by_waiting"]] == report["plan"]["growth_waiting"]
