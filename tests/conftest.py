@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -430,64 +426,6 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def chromium_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One headless Chromium for the whole session (each xdist worker has its own):
-    launching one per test cost about 1.8 s of CPU each. Tests reach it over the
-    DevTools protocol and get a fresh browser context of their own."""
-    # The headless shell that `make test` installs: the full browser's new headless mode took
-    # more than twice the CPU for the same tests (300 s against 112 s over tests/browser).
-    executable = shutil.which("chromium-headless-shell") or shutil.which("chromium") or "/usr/bin/chromium"
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    process = subprocess.Popen(
-        [
-            executable,
-            *CHROMIUM_ARGS,
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        # Debian's chromium-headless-shell is a shell script that runs the browser as its
-        # child: stopping only the script's process would leave the browser running.
-        start_new_session=True,
-    )
-    endpoint = _devtools_endpoint(process, deadline_s=30)
-    # Chromium logs to stderr for as long as it runs: keep reading, or a full pipe would stall it.
-    threading.Thread(target=process.stderr.read, daemon=True).start()  # type: ignore[union-attr]
-    yield endpoint
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _devtools_endpoint(process: subprocess.Popen[str], deadline_s: float) -> str:
-    """The `ws://` address Chromium prints once its DevTools server listens."""
-    assert process.stderr is not None
-    found: list[str] = []
-
-    def read() -> None:
-        for line in process.stderr:  # type: ignore[union-attr]
-            if line.startswith("DevTools listening on "):
-                found.append(line.removeprefix("DevTools listening on ").strip())
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(deadline_s)
-    if not found:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise RuntimeError(f"chromium did not open its DevTools port within {deadline_s} s")
-    return found[0]
-
-
-@pytest.fixture(scope="session")
 async def playwright_driver() -> AsyncIterator[Any]:
     """One Playwright driver (a Node.js process) per session: starting one per test cost
     about 0.7 s of CPU each. Every test of the suite runs in the session's event loop
@@ -502,25 +440,33 @@ async def playwright_driver() -> AsyncIterator[Any]:
 
 
 @pytest.fixture(scope="session")
-async def chromium_connection(chromium_endpoint: str, playwright_driver: Any) -> AsyncIterator[Any]:
-    """Playwright's connection to the session's Chromium, made once: a connection per test
-    cost Chromium and the driver about 20 ms of CPU each."""
-    connected = await playwright_driver.chromium.connect_over_cdp(chromium_endpoint)
-    yield connected
-    await connected.close()
+async def chromium(playwright_driver: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """One headless Chromium for the whole session (each xdist worker has its own): launching
+    one per test cost about 1.8 s of CPU each. Playwright starts it with these switches alone
+    (its own defaults made Chromium's CPU worse) and speaks the DevTools protocol to it over a
+    pipe: over a WebSocket (connect_over_cdp) its driver spent 2.5 times the CPU per page."""
+    # The headless shell that `make test` installs: the full browser's new headless mode took
+    # more than twice the CPU for the same tests (300 s against 112 s over tests/browser).
+    executable = shutil.which("chromium-headless-shell") or shutil.which("chromium") or "/usr/bin/chromium"
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    browser = await playwright_driver.chromium.launch(
+        executable_path=executable,
+        ignore_default_args=True,
+        args=[*CHROMIUM_ARGS, "--remote-debugging-pipe", f"--user-data-dir={profile}", "--no-startup-window"],
+    )
+    yield browser
+    await browser.close()
 
 
 @pytest.fixture
-async def browser(chromium_connection: Any) -> AsyncIterator[Any]:
-    """The session's headless Chromium (Playwright's async API); what a test opens in it
-    (each opens contexts of its own) is closed after it. `make test` installs it."""
-    before = set(chromium_connection.contexts)
+async def browser(chromium: Any) -> AsyncIterator[Any]:
+    """The session's headless Chromium (Playwright's async API); the contexts a test opens
+    in it (each opens its own) are closed after it. `make test` installs it."""
     try:
-        yield chromium_connection
+        yield chromium
     finally:
-        for context in chromium_connection.contexts:
-            if context not in before:
-                await context.close()
+        for context in chromium.contexts:
+            await context.close()
 
 
 @pytest.fixture
