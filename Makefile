@@ -43,12 +43,14 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 		|| { $(VENV)/bin/python -m ensurepip --default-pip >/dev/null && $(VENV)/bin/python -m pip install --quiet $(INSTALL); }
 	@# Bytecode, once: each of the suite's four workers would otherwise compile every module
 	@# it imports, and pytest's rewrite of every test module, all at the same time. The
-	@# tree's modules with every core; then one collection of the suite compiles what it
-	@# imports of the dependencies (a third of them: compiling all took 6 s) and writes the
-	@# rewritten tests. It needs no server, and a test module that does not import fails
-	@# the suite later, with its error, not here.
+	@# tree's modules with every core; then a collection of the suite, in two halves side by
+	@# side, compiles what it imports of the dependencies (a third of them: compiling all
+	@# took 6 s) and writes the rewritten tests. It needs no server, and a test module that
+	@# does not import fails the suite later, with its error, not here.
 	$(VENV)/bin/python -m compileall -q -j 0 server clients loadtest examples tests >/dev/null
-	$(VENV)/bin/python -m pytest --collect-only -q -p no:cacheprovider >/dev/null || true
+	{ $(VENV)/bin/python -m pytest --collect-only -q -p no:cacheprovider tests/browser tests/operations tests/reports >/dev/null & \
+		$(VENV)/bin/python -m pytest --collect-only -q -p no:cacheprovider tests/gateway tests/store tests/unit tests/clients >/dev/null; \
+		wait; } || true
 	touch $@
 
 # Tests and the embedded spawner only need the binary. apt may start the
