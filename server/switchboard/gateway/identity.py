@@ -1,7 +1,11 @@
 """Verifies the host site's identity tokens (PyJWT): HS256 with `SWITCHBOARD_IDENTITY_SECRET`,
 RS256 with `SWITCHBOARD_IDENTITY_PUBLIC_KEY`. Each is a list, so a site can sign with a new
 key while tokens of the old one are still out; a token verifies when any key of its
-algorithm does. `exp` and `sub` are required; the claims are read in domain/identity.py."""
+algorithm does. `exp` and `sub` are required; the claims are read in domain/identity.py.
+
+PyJWT, and the cryptography it brings, are imported where a token or a key is first read:
+they are a tenth of what a node imports at its start, which a site without identity
+tokens need not pay."""
 
 from __future__ import annotations
 
@@ -14,10 +18,6 @@ from ..settings import Settings
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-
-# PyJWT, and the cryptography it brings, are imported where a token or a key is first read:
-# they are a tenth of what a node imports at its start, which a site without identity
-# tokens need not pay.
 
 MAX_TOKEN_LENGTH = 8192
 LEEWAY_S = 30  # clocks of the site and of the node disagree a little

@@ -60,6 +60,10 @@ VERSIONED_CACHE = "public, max-age=31536000, immutable"
 ASSET_CACHE = "no-cache"
 
 
+def not_found() -> Response:
+    return Response("not found", status_code=404, media_type="text/plain")
+
+
 class PageAssets:
     """The page assets of a folder (`.html`, `.css`, `.js`, its subfolders' too), held in
     memory: each read at its first request and again when the file changes, gzipped once,
@@ -70,15 +74,15 @@ class PageAssets:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory.resolve()
-        self._held: dict[Path, tuple[tuple[int, int], WidgetFile]] = {}
+        self._held: dict[Path, tuple[tuple[int, int], HeldFile]] = {}
 
     async def serve(self, request: Request) -> Response:
         file = await self.file(request.path_params["path"])
         if file is None:
-            return Response("not found", status_code=404, media_type="text/plain")
+            return not_found()
         return file.response(request)
 
-    async def file(self, path: str) -> WidgetFile | None:
+    async def file(self, path: str) -> HeldFile | None:
         media_type = PAGE_ASSETS.get(PurePosixPath(path).suffix)
         if media_type is None:
             return None
@@ -94,7 +98,7 @@ class PageAssets:
         if held is not None and held[0] == version:
             return held[1]
         body = await asyncio.to_thread(found.read_bytes)
-        file = WidgetFile.of(body, ASSET_CACHE, cross_origin=False, modified_at=status.st_mtime, media_type=media_type)
+        file = HeldFile.of(body, ASSET_CACHE, cross_origin=False, modified_at=status.st_mtime, media_type=media_type)
         self._held[found] = (version, file)
         return file
 
@@ -133,7 +137,7 @@ def _gzipped(body: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
-class WidgetFile:
+class HeldFile:
     """One file held in memory: its bytes as read, their gzip form, and the validators a
     browser revalidates its copy with."""
 
@@ -148,7 +152,7 @@ class WidgetFile:
     @classmethod
     def of(
         cls, body: bytes, cache_control: str, cross_origin: bool, modified_at: float, media_type: str = JAVASCRIPT
-    ) -> WidgetFile:
+    ) -> HeldFile:
         digest = hashlib.sha256(body).hexdigest()[:32]
         compressed = _gzipped(body)
         return cls(
@@ -199,8 +203,8 @@ class WidgetFiles:
     old address or old bytes under a new one."""
 
     version: str
-    loader: WidgetFile | None
-    modules: dict[str, WidgetFile]  # path under /widget/v/<version>/ -> file
+    loader: HeldFile | None
+    modules: dict[str, HeldFile]  # path under /widget/v/<version>/ -> file
 
     @classmethod
     def read(cls, directory: Path) -> WidgetFiles:
@@ -215,25 +219,25 @@ class WidgetFiles:
             fingerprint.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
         version = fingerprint.hexdigest()[:16]
         modules = {
-            name: WidgetFile.of(body, VERSIONED_CACHE, cross_origin=True, modified_at=mtime)
+            name: HeldFile.of(body, VERSIONED_CACHE, cross_origin=True, modified_at=mtime)
             for name, (body, mtime) in sources.items()
         }
         loader_path = directory / LOADER
         loader = None
         if loader_path.is_file():
             body = loader_path.read_bytes().replace(MODULES_VERSION_PLACEHOLDER, version.encode())
-            loader = WidgetFile.of(body, LOADER_CACHE, cross_origin=False, modified_at=loader_path.stat().st_mtime)
+            loader = HeldFile.of(body, LOADER_CACHE, cross_origin=False, modified_at=loader_path.stat().st_mtime)
         return cls(version=version, loader=loader, modules=modules)
 
     async def serve_loader(self, request: Request) -> Response:
         if self.loader is None:
-            return Response("not found", status_code=404, media_type="text/plain")
+            return not_found()
         return self.loader.response(request)
 
     async def serve_module(self, request: Request) -> Response:
         module = self.modules.get(request.path_params["path"])
         if request.path_params["version"] != self.version or module is None:
-            return Response("not found", status_code=404, media_type="text/plain")
+            return not_found()
         return module.response(request)
 
 
@@ -242,7 +246,7 @@ def static_routes(directory: Path) -> list[BaseRoute]:
         async def serve(request: Request) -> Response:
             path = directory / name
             if not path.is_file():
-                return Response("not found", status_code=404, media_type="text/plain")
+                return not_found()
             return FileResponse(
                 path,
                 headers={
