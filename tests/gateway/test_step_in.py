@@ -240,6 +240,25 @@ async def test_reassign_to_a_queue_waits_there_keeping_its_place_in_time(sb):
     assert len(alice.received("offer")) == 1  # only the first: the chat is never offered back to her
 
 
+async def test_a_conference_reassigned_to_a_queue_goes_to_none_of_the_agents_it_was_taken_from(sb):
+    """Found by the routing property test: the guest, free again, got the chat straight back."""
+    alice = await sb.available_agent("alice")
+    bob = await sb.available_agent("bob")
+    sue = await supervisor(sb)
+    _customer, cid = await connected(sb, alice)
+    await joined(cid, alice, bob, "bob")
+
+    await sue.ok({"type": "reassign", "conversation_id": cid, "queue": "support"})
+    await bob.expect("chat.participant_left")
+    # routing ran within the reassign: both are available, and it still waits
+    detail = await sb.admin("GET", f"/api/v1/conversations/{cid}")
+    assert detail["card"]["status"] == "waiting" and detail["card"]["agents"] == []
+    carol = await sb.available_agent("carol")
+    assert (await carol.expect("offer"))["conversation_id"] == cid
+    assert [o["kind"] for o in bob.received("offer")] == ["conference"]
+    assert len(alice.received("offer")) == 1
+
+
 async def test_reassign_refusals(sb):
     await sb.queue("other")
     alice = await sb.available_agent("alice")

@@ -87,7 +87,7 @@ class StepInRules:
         model.priority = config.priority + model.chat_priority
         model.score = entry_score(config, model.priority, model.queued_at)
         model.overflow_at = self.overflow_moment(qid, model.queued_at)
-        self.declined[sid] = {s["owner"]}  # not offered back to the agent it was taken from
+        self.declined[sid] = set(words_of(s["agents"]))  # not offered back to any agent it was taken from
         self.returned.discard(sid)  # its place is its time again, checked by the queue order
         result = self.call(
             self.router.reassign(SUPERVISOR, model.cid, queue=qid, now=self.now),

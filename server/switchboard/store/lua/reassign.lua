@@ -76,9 +76,12 @@ if mode == 'agent' then
 else
   Deadline.disarm('inact:' .. sid)
   for i = 1, 20 do Deadline.disarm('step:' .. sid .. ':' .. i) end
-  -- A new routing in the new queue, not offered again to the agent it was taken from.
+  -- A new routing in the new queue, not offered again to any agent it was taken from:
+  -- a conference's guests are free now too, and would otherwise get it straight back.
   redis.call('DEL', k(KEY.session, sid, 'declined'))
-  redis.call('SADD', k(KEY.session, sid, 'declined'), s.owner)
+  for _, taken_from in ipairs(words(s.agents)) do
+    redis.call('SADD', k(KEY.session, sid, 'declined'), taken_from)
+  end
   local entered_at = tonumber(s.queued_at)
   local priority = tonumber(q.priority or 0) + (tonumber(s.chat_priority) or 0)
   local score = Queues.entry_score(q, priority, entered_at)
