@@ -15,9 +15,11 @@ INSTALL := -e '.[dev,load]' -e clients/python
 PYTEST_ARGS ?=
 # The suite waits on sockets, Redis and Chromium far more than it computes:
 # four workers on two cores finish sooner than two (measured in docs/operations.md).
-# Work stealing: an idle worker takes tests queued for a busy one, so a few long
-# tests do not leave the others waiting at the end (280 s against 301 s here).
 PYTEST_WORKERS ?= 4
+# Whole files, each to the next free worker, in the order tests/conftest.py gives them
+# (the longest first): with work stealing a file's tests were split between workers,
+# and each of them started the file's Redis Cluster or fuzzed node again.
+PYTEST_DIST := --dist loadfile --no-loadscope-reorder
 # What `make check` leaves out: the tests that need Chromium, a Redis Cluster,
 # the image build, promtool, or minutes of load.
 CHECK_MARKERS := not browser and not cluster and not docker and not promtool and not slow
@@ -150,11 +152,11 @@ lint: venv
 CHECK_EXAMPLES := SWITCHBOARD_PROPERTY_EXAMPLES=20 SWITCHBOARD_FUZZ_EXAMPLES=50 SWITCHBOARD_SCHEMATHESIS_EXAMPLES=4
 
 check: lint redis postgres idp
-	$(CHECK_EXAMPLES) $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
+	$(CHECK_EXAMPLES) $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
 
 # Everything; what CI runs.
 test: venv redis postgres chromium promtool axe idp
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 run: venv postgres
 	$(VENV)/bin/switchboard demo

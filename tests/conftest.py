@@ -36,19 +36,38 @@ from switchboard.store.router import Router
 # a Redis Cluster or the image build (see the Makefile).
 FOLDER_MARKERS = {"browser": ["browser"], "operations": ["operations"]}
 FILE_MARKERS = {"test_redis_cluster.py": ["cluster"], "test_docker.py": ["docker"]}
-# The longest tests go to the xdist workers first, so that none of them starts last
-# and holds the run open on its own.
-LONGEST_FIRST = (
-    "test_loadtest.py",
-    "test_router_properties.py",
-    "test_openapi.py",
-    "test_docker.py",
-    "test_faults_chaos.py",
-    "test_redis_cluster.py",
-    "test_faults_nodes.py",
-    "test_sentinel.py",
-    "test_fuzz.py",
-)
+# xdist hands out whole files (`--dist loadfile`: a file's module fixtures, a Redis
+# Cluster or a fuzzed node, start once), each to the next worker that is free, in
+# collection order. These files come first, longest first, and the many short ones
+# fill in at the end, so no long file starts last and holds the run open on its own.
+# Seconds each took in a full run (four workers on two cores); only their order matters.
+FILE_SECONDS = {
+    "test_desk_browser.py": 51,
+    "test_loadtest.py": 50,
+    "test_redis_cluster.py": 40,
+    "test_widget_browser.py": 32,
+    "test_faults_nodes.py": 21,
+    "test_faults_chaos.py": 19,
+    "test_admin_browser.py": 18,
+    "test_webhooks.py": 16,
+    "test_fuzz.py": 15,
+    "test_oidc_browser.py": 15,
+    "test_openapi.py": 14,
+    "test_login_browser.py": 14,
+    "test_nodes.py": 14,
+    "test_supervisor_browser.py": 14,
+    "test_accounts.py": 14,
+    "test_embedded_postgres.py": 13,
+    "test_docker.py": 13,
+    "test_oidc.py": 13,
+    "test_router_properties.py": 12,
+    "test_reports_browser.py": 10,
+    "test_system_of_record.py": 9,
+    "test_routing.py": 9,
+    "test_api_reference_browser.py": 9,
+    "test_after_contact_browser.py": 9,
+    "test_queueing.py": 9,
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -58,8 +77,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         folder = path.parent.relative_to(tests_dir).parts[0] if path.parent != tests_dir else ""
         for name in (*FOLDER_MARKERS.get(folder, []), *FILE_MARKERS.get(path.name, [])):
             item.add_marker(name)
-    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(Path(str(item.path)).name, len(rank)))
+    items.sort(key=lambda item: -FILE_SECONDS.get(Path(str(item.path)).name, 0))
 
 
 def share_one_tls_context() -> None:
