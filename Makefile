@@ -146,16 +146,21 @@ lint: venv
 	$(VENV)/bin/ruff format --check server clients tests loadtest
 	$(VENV)/bin/mypy
 
-# The quick loop: lint and the tests without a browser, cluster, image or load run.
 # The stateful property test, the socket fuzzer and Schemathesis hunt with fewer
-# examples here than in `make test`.
+# examples in `make check` than in `make test`.
 CHECK_EXAMPLES := SWITCHBOARD_PROPERTY_EXAMPLES=20 SWITCHBOARD_FUZZ_EXAMPLES=50 SWITCHBOARD_SCHEMATHESIS_EXAMPLES=4
 
-check: lint redis postgres idp
+# The quick loop: lint, then the tests without a browser, cluster, image or load run.
+# (Lint beside the tests made them slower by more than its own time.)
+check: redis postgres npm
+	$(MAKE) --no-print-directory -j2 venv idp
+	$(MAKE) --no-print-directory lint
 	$(CHECK_EXAMPLES) $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
 
-# Everything; what CI runs.
-test: venv redis postgres chromium promtool axe idp
+# Everything; what CI runs. The system packages first, one apt-get at a time; then the
+# venv and the npm installs side by side.
+test: redis postgres chromium promtool npm
+	$(MAKE) --no-print-directory -j3 venv axe idp
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 run: venv postgres
