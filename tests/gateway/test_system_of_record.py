@@ -130,7 +130,13 @@ async def test_copying_again_doubles_nothing(sb, pg, redis_url):
     async def complete() -> bool:
         return await pg.fetchval("SELECT last_seq FROM conversations WHERE conversation_id = $1", cid) == last
 
+    async def events_copied() -> bool:
+        newest = await client.xrevrange(keys.events, count=1)
+        return bool(newest) and await client.get(keys.archive_events_cursor) == newest[0][0]
+
+    # the events too: a step copies them apart from the conversation, and may not have yet
     await eventually(complete)
+    await eventually(events_copied)
     before = await pg.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", cid)
     assert before == last
     events_before = await pg.fetchval("SELECT count(*) FROM events")
