@@ -203,13 +203,20 @@ async def test_reassign_to_an_agent_moves_the_chat_at_once(sb):
     assert await audited(sb, "agent:sue", 1) == [("conversation.reassign", cid)]
 
 
-async def test_reassign_of_a_conference_removes_every_agent(sb):
+async def alice_and_bob_in_conference(sb: Any) -> tuple[Client, Client, Client, Client, str]:
+    """alice's chat with bob joined as a guest, and their supervisor sue:
+    (alice, bob, sue, the customer, the conversation id)."""
     alice = await sb.available_agent("alice")
     bob = await sb.available_agent("bob")
-    carol = await sb.available_agent("carol")
     sue = await supervisor(sb)
     customer, cid = await connected(sb, alice)
     await joined(cid, alice, bob, "bob")
+    return alice, bob, sue, customer, cid
+
+
+async def test_reassign_of_a_conference_removes_every_agent(sb):
+    alice, bob, sue, customer, cid = await alice_and_bob_in_conference(sb)
+    carol = await sb.available_agent("carol")
     await sue.ok({"type": "reassign", "conversation_id": cid, "agent": "carol"})
     await carol.expect("conversation.assigned", conversation_id=cid)
     assert (await bob.expect("chat.participant_left"))["agent"]["id"] == "bob"
@@ -242,11 +249,7 @@ async def test_reassign_to_a_queue_waits_there_keeping_its_place_in_time(sb):
 
 async def test_a_conference_reassigned_to_a_queue_goes_to_none_of_the_agents_it_was_taken_from(sb):
     """Found by the routing property test: the guest, free again, got the chat straight back."""
-    alice = await sb.available_agent("alice")
-    bob = await sb.available_agent("bob")
-    sue = await supervisor(sb)
-    _customer, cid = await connected(sb, alice)
-    await joined(cid, alice, bob, "bob")
+    alice, bob, sue, _customer, cid = await alice_and_bob_in_conference(sb)
 
     await sue.ok({"type": "reassign", "conversation_id": cid, "queue": "support"})
     await bob.expect("chat.participant_left")

@@ -45,8 +45,9 @@ else
 end
 
 -- Everyone connected leaves: the guests of a conference as removed, then the owner.
+local taken_from = words(s.agents)
 SideOffers.drop_side_offer(sid, 'reassigned', 'reassigned')
-for _, guest in ipairs(words(s.agents)) do
+for _, guest in ipairs(taken_from) do
   if guest ~= s.owner then SideOffers.guest_left(sid, guest, 'removed') end
 end
 local to = Conversations.audience(cid, true)
@@ -79,8 +80,8 @@ else
   -- A new routing in the new queue, not offered again to any agent it was taken from:
   -- a conference's guests are free now too, and would otherwise get it straight back.
   redis.call('DEL', k(KEY.session, sid, 'declined'))
-  for _, taken_from in ipairs(words(s.agents)) do
-    redis.call('SADD', k(KEY.session, sid, 'declined'), taken_from)
+  for _, previous in ipairs(taken_from) do
+    redis.call('SADD', k(KEY.session, sid, 'declined'), previous)
   end
   local entered_at = tonumber(s.queued_at)
   local priority = tonumber(q.priority or 0) + (tonumber(s.chat_priority) or 0)
