@@ -9,7 +9,8 @@ PYTHON ?= python3
 # 1 s of CPU per process start, and each worker rewrote every test module again.
 unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
-STAMP := $(VENV)/.installed
+INSTALLED := $(VENV)/.installed
+COMPILED := $(VENV)/.compiled
 UV := $(VENV)/tools/bin/uv
 INSTALL := -e '.[dev,load]' -e clients/python
 PYTEST_ARGS ?=
@@ -26,11 +27,12 @@ CHECK_MARKERS := not browser and not cluster and not docker and not promtool and
 
 .PHONY: venv redis postgres chromium promtool npm axe idp lint check test run clean
 
-venv: $(STAMP)
+# The venv installed, then its bytecode written (what the tests need; lint needs only the first).
+venv: $(COMPILED)
 
 # The stamp makes the (slow) editable install happen again only when the
 # dependency list in pyproject.toml (or the client package's) changes.
-$(STAMP): pyproject.toml clients/python/pyproject.toml
+$(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	@# Debian's own python3 ships venv's ensurepip in a separate package.
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -43,7 +45,10 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(UV) || $(PYTHON) -m pip install --quiet --root-user-action=ignore --target $(VENV)/tools uv || true
 	{ test -x $(UV) && $(UV) pip install --quiet --python $(VENV)/bin/python pip $(INSTALL); } \
 		|| { $(VENV)/bin/python -m ensurepip --default-pip >/dev/null && $(VENV)/bin/python -m pip install --quiet $(INSTALL); }
-	@# Bytecode, once: each of the suite's four workers would otherwise compile every module
+	touch $@
+
+$(COMPILED): $(INSTALLED)
+	@# Bytecode, once: each of the suite's workers would otherwise compile every module
 	@# it imports, and pytest's rewrite of every test module, all at the same time. The
 	@# tree's modules with every core; then a collection of the suite, in two halves side by
 	@# side, compiles what it imports of the dependencies (a third of them: compiling all
@@ -141,7 +146,7 @@ $(IDP): tests/oidc_provider/package.json tests/oidc_provider/package-lock.json |
 	touch $@
 
 # Lint, format and types: zero findings (configured in pyproject.toml).
-lint: venv
+lint: $(INSTALLED)
 	$(VENV)/bin/ruff check server clients tests loadtest
 	$(VENV)/bin/ruff format --check server clients tests loadtest
 	$(VENV)/bin/mypy
@@ -150,12 +155,19 @@ lint: venv
 # examples in `make check` than in `make test`.
 CHECK_EXAMPLES := SWITCHBOARD_PROPERTY_EXAMPLES=20 SWITCHBOARD_FUZZ_EXAMPLES=50 SWITCHBOARD_SCHEMATHESIS_EXAMPLES=4
 
+# Without Chromium the tests wait on sockets and timers more than they compute: six
+# workers kept both cores busier and finished in 46-48 s where four took 51-58 s (and
+# eight, 55-57 s). Measured in docs/performance.md.
+CHECK_WORKERS ?= 6
+
 # The quick loop: lint, then the tests without a browser, cluster, image or load run.
-# (Lint beside the tests made them slower by more than its own time.)
+# Lint runs while the venv's bytecode is written, once the install is done; beside the
+# tests it made them slower by more than its own time. tests/browser is not even
+# collected: each worker would import Playwright only to leave its tests out.
 check: redis postgres npm
-	$(MAKE) --no-print-directory -j2 venv idp
-	$(MAKE) --no-print-directory lint
-	$(CHECK_EXAMPLES) $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory -j3 venv lint idp
+	$(CHECK_EXAMPLES) $(VENV)/bin/python -m pytest -n $(CHECK_WORKERS) $(PYTEST_DIST) \
+		--ignore=tests/browser -m '$(CHECK_MARKERS)' $(PYTEST_ARGS)
 
 # Everything; what CI runs. The system packages first, one apt-get at a time; then the
 # venv and the npm installs side by side.
