@@ -32,6 +32,9 @@ from switchboard.store.engine import Timeouts
 from switchboard.store.keys import Keys
 from switchboard.store.router import Router
 
+# The test OpenID Connect provider's fixtures: one process per worker.
+pytest_plugins = ["oidc_provider.provider"]
+
 # A folder is a level; its marker lets `make check` leave out what needs a browser,
 # a Redis Cluster or the image build (see the Makefile).
 FOLDER_MARKERS = {"browser": ["browser"], "operations": ["operations"]}

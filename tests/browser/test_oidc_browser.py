@@ -4,14 +4,12 @@ in taking a chat; and the open desk thrown out once the provider disables the ac
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from oidc_provider.provider import PASSWORD, SingleSignOn, with_provider
+from oidc_provider.provider import PASSWORD, RunningProvider, SingleSignOn, with_provider
 from playwright.async_api import Page, expect
 from test_desk_browser import accept_offer, go_available
 from test_login_browser import new_page, unexpected
@@ -20,9 +18,8 @@ from axe import assert_accessible
 
 
 @pytest.fixture
-async def single_sign_on(make_deployment: Any) -> AsyncIterator[Any]:
-    async with contextlib.AsyncExitStack() as stack:
-        yield functools.partial(with_provider, make_deployment, stack)
+def single_sign_on(make_deployment: Any, oidc_provider: RunningProvider) -> Any:
+    return functools.partial(with_provider, make_deployment, oidc_provider)
 
 
 async def sign_in_with_provider(page: Page, sso: SingleSignOn, account: str) -> None:

@@ -6,25 +6,22 @@ user disabled at the provider signed out at the next renewal with its sockets cl
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from oidc_provider.provider import with_provider
+from oidc_provider.provider import RunningProvider, with_provider
 
 from support import eventually
 from switchboard.gateway.http.oidc import safe_next
 
 
 @pytest.fixture
-async def single_sign_on(make_deployment: Any) -> AsyncIterator[Any]:
-    """A factory: a deployment (settings as given) signing in through a fresh test provider."""
-    async with contextlib.AsyncExitStack() as stack:
-        yield functools.partial(with_provider, make_deployment, stack)
+def single_sign_on(make_deployment: Any, oidc_provider: RunningProvider) -> Any:
+    """A factory: a deployment (settings as given) signing in through the test provider."""
+    return functools.partial(with_provider, make_deployment, oidc_provider)
 
 
 async def test_the_first_sign_in_makes_the_user_and_signs_it_in_with_pkce(single_sign_on):

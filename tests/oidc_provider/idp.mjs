@@ -1,10 +1,16 @@
 // A real OpenID Connect provider for the single sign-on tests: panva's certified
 // oidc-provider with one confidential client, a few accounts with `groups`, a sign-in
 // form (the only interaction: it also grants the scopes asked for), refresh tokens,
-// and, on the same loopback port, `POST /admin/disable/<account>` so that a test can
-// disable an account here and see the next refresh refused.
+// and, on the same loopback port, an admin API for the tests:
 //
-//   node idp.mjs <port> <redirect uri> <client secret>
+//   POST /admin/reset                  the provider as new: no redirect URI, no account disabled
+//   POST /admin/redirect-uris          (form `uri`) the client may be sent back to this URI too
+//   POST /admin/disable/<account>      the account's next sign-in or refresh is refused
+//
+// One process serves every test of a pytest worker: starting Node.js and oidc-provider
+// cost about 0.5 s of CPU, each test's own provider is a new Provider object in it.
+//
+//   node idp.mjs <port> <client secret>
 //
 // Prints `ready <issuer>` on stdout once it listens.
 import { generateKeyPairSync } from 'node:crypto';
@@ -12,7 +18,7 @@ import { createServer } from 'node:http';
 import { parse } from 'node:querystring';
 import Provider from 'oidc-provider';
 
-const [port, redirectUri, clientSecret] = process.argv.slice(2);
+const [port, clientSecret] = process.argv.slice(2);
 const issuer = `http://127.0.0.1:${port}`;
 
 // Every account's password is `password`.
@@ -24,43 +30,50 @@ const ACCOUNTS = {
   nobody: { email: 'nobody@idp.example', name: 'Nobody IdP', groups: ['staff'] },
 };
 const disabled = new Set();
+const redirectUris = [];
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'test-key', use: 'sig', alg: 'RS256' };
 
-const provider = new Provider(issuer, {
-  clients: [
-    {
-      client_id: 'switchboard',
-      client_secret: clientSecret,
-      redirect_uris: [redirectUri],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-    },
-  ],
-  jwks: { keys: [signingKey] },
-  cookies: { keys: ['switchboard-test-idp-cookie-key'] },
-  scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
-  claims: { email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
-  // The claims of the scopes go into the ID token too, as Keycloak's and Entra's do.
-  conformIdTokenClaims: false,
-  pkce: { required: () => true },
-  // A refresh token with every sign-in, as Keycloak gives one (oidc-provider, to the letter of the
-  // spec, drops `offline_access` unless the request also says prompt=consent).
-  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
-  features: { devInteractions: { enabled: false } },
-  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-  async findAccount(ctx, id) {
-    const account = ACCOUNTS[id];
-    if (!account || disabled.has(id)) return undefined; // a disabled account's refresh is refused
-    return {
-      accountId: id,
-      async claims() {
-        return { sub: id, email: account.email, email_verified: true, name: account.name, groups: account.groups };
+function newProvider() {
+  return new Provider(issuer, {
+    clients: [
+      {
+        client_id: 'switchboard',
+        client_secret: clientSecret,
+        redirect_uris: [...redirectUris],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
       },
-    };
-  },
-});
+    ],
+    jwks: { keys: [signingKey] },
+    cookies: { keys: ['switchboard-test-idp-cookie-key'] },
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+    claims: { email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+    // The claims of the scopes go into the ID token too, as Keycloak's and Entra's do.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    // A refresh token with every sign-in, as Keycloak gives one (oidc-provider, to the letter of the
+    // spec, drops `offline_access` unless the request also says prompt=consent).
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+    async findAccount(ctx, id) {
+      const account = ACCOUNTS[id];
+      if (!account || disabled.has(id)) return undefined; // a disabled account's refresh is refused
+      return {
+        accountId: id,
+        async claims() {
+          return { sub: id, email: account.email, email_verified: true, name: account.name, groups: account.groups };
+        },
+      };
+    },
+  });
+}
+
+// None until a test gives a redirect URI (a client needs one).
+let provider = null;
+let callback = null;
 
 function page(res, status, html) {
   res.statusCode = status;
@@ -93,16 +106,30 @@ async function interaction(req, res, uid, submitting) {
   return provider.interactionFinished(req, res, { login: { accountId: login }, consent: { grantId } });
 }
 
-const callback = provider.callback();
+async function admin(req, res, path) {
+  const disabling = path.match(/^\/admin\/disable\/([a-z]+)$/);
+  if (disabling) {
+    disabled.add(disabling[1]);
+  } else if (path === '/admin/reset') {
+    disabled.clear();
+    redirectUris.length = 0;
+    provider = callback = null;
+  } else if (path === '/admin/redirect-uris') {
+    redirectUris.push((await readForm(req)).uri);
+    provider = newProvider();
+    callback = provider.callback();
+  } else {
+    return page(res, 404, '<p>No such admin call</p>');
+  }
+  res.statusCode = 204;
+  return res.end();
+}
+
 createServer(async (req, res) => {
   try {
     const url = new URL(req.url, issuer);
-    const disabling = url.pathname.match(/^\/admin\/disable\/([a-z]+)$/);
-    if (req.method === 'POST' && disabling) {
-      disabled.add(disabling[1]);
-      res.statusCode = 204;
-      return res.end();
-    }
+    if (req.method === 'POST' && url.pathname.startsWith('/admin/')) return await admin(req, res, url.pathname);
+    if (provider === null) return page(res, 503, '<p>No redirect URI yet: POST /admin/redirect-uris</p>');
     const step = url.pathname.match(/^\/interaction\/([\w-]+)(\/login)?$/);
     if (step) return await interaction(req, res, step[1], req.method === 'POST' && step[2] === '/login');
     return callback(req, res);

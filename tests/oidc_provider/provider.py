@@ -1,5 +1,6 @@
 """The test OpenID Connect provider (idp.mjs, panva's oidc-provider under Node.js) as a
-real child process on a free loopback port: started, waited for, stopped."""
+real child process on a free loopback port: one per pytest worker, started, waited for,
+stopped; each test that asks for it gets it as new (`oidc_provider`)."""
 
 from __future__ import annotations
 
@@ -37,14 +38,25 @@ class RunningProvider:
 
     async def disable(self, account: str) -> None:
         """The account may no longer sign in: its next refresh is refused."""
+        await self._admin(f"/admin/disable/{account}")
+
+    async def reset(self) -> None:
+        """As new: its client has no redirect URI yet, and no account is disabled."""
+        await self._admin("/admin/reset")
+
+    async def allow_redirect(self, uri: str) -> None:
+        """Its client may send the browser back to `uri` too."""
+        await self._admin("/admin/redirect-uris", {"uri": uri})
+
+    async def _admin(self, path: str, form: dict[str, str] | None = None) -> None:
         async with httpx.AsyncClient(base_url=self.issuer, timeout=10) as http:
-            answer = await http.post(f"/admin/disable/{account}")
+            answer = await http.post(path, data=form)
         assert answer.status_code == 204, answer.text
 
 
 @contextlib.asynccontextmanager
-async def running_provider(port: int, redirect_uri: str) -> AsyncIterator[RunningProvider]:
-    """The provider at `http://127.0.0.1:<port>`, with a client whose one redirect URI is `redirect_uri`.
+async def running_provider(port: int) -> AsyncIterator[RunningProvider]:
+    """The provider at `http://127.0.0.1:<port>`, with one client and no redirect URI yet.
     A start that does not say `ready` in time is stopped and tried again (a few times in a
     loaded CI run the process hung before it listened); what it wrote to stderr is in the error."""
     node = shutil.which("node")
@@ -57,7 +69,6 @@ async def running_provider(port: int, redirect_uri: str) -> AsyncIterator[Runnin
                 node,
                 str(HERE / "idp.mjs"),
                 str(port),
-                redirect_uri,
                 CLIENT_SECRET,
                 cwd=HERE,
                 stdin=subprocess.DEVNULL,
@@ -134,13 +145,25 @@ class SingleSignOn:
         return await http.get(f"{self.base}/api/v1/me")
 
 
-async def with_provider(make_deployment: Any, stack: contextlib.AsyncExitStack, **settings: Any) -> SingleSignOn:
-    """A deployment (with a queue `support`, and `settings`) that signs in through a fresh test
-    provider, which `stack` stops."""
-    port = free_port()
+async def with_provider(make_deployment: Any, provider: RunningProvider, **settings: Any) -> SingleSignOn:
+    """A deployment (with a queue `support`, and `settings`) that signs in through the test provider."""
     sb = await make_deployment(
-        oidc_issuer=f"http://127.0.0.1:{port}", oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET, **settings
+        oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET, **settings
     )
     await sb.queue("support")
-    provider = await stack.enter_async_context(running_provider(port, f"{sb.node.base}/auth/oidc/callback"))
+    await provider.allow_redirect(f"{sb.node.base}/auth/oidc/callback")
     return SingleSignOn(sb, provider)
+
+
+@pytest.fixture(scope="session")
+async def oidc_provider_process() -> AsyncIterator[RunningProvider]:
+    """The worker's provider process."""
+    async with running_provider(free_port()) as provider:
+        yield provider
+
+
+@pytest.fixture
+async def oidc_provider(oidc_provider_process: RunningProvider) -> RunningProvider:
+    """The worker's provider, as new for this test."""
+    await oidc_provider_process.reset()
+    return oidc_provider_process
