@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis as redis_sync
 import uvicorn
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -99,6 +100,18 @@ def share_one_tls_context() -> None:
 
 
 share_one_tls_context()
+
+
+def run_on_uvloop() -> None:
+    """Every async test and fixture runs on uvloop, the loop a node runs on in production
+    (uvicorn picks it): the workers spent about a tenth less CPU than on asyncio's own loop,
+    whose socket reads and writes were a fifth of their busy time. (A policy, not
+    pytest-asyncio's loop factories: those parametrize the async tests only, and a sync test
+    that uses an async fixture then made the session's loop and fixtures start again.)"""
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+run_on_uvloop()
 
 ADMIN_TOKEN = "test-admin-token"
 SECRET = "test-secret"
