@@ -3,12 +3,14 @@
 // form (the only interaction: it also grants the scopes asked for), refresh tokens,
 // and, on the same loopback port, an admin API for the tests:
 //
-//   POST /admin/reset                  the provider as new: no redirect URI, no account disabled
+//   POST /admin/reset                  for the next test: no redirect URI, no account disabled
 //   POST /admin/redirect-uris          (form `uri`) the client may be sent back to this URI too
 //   POST /admin/disable/<account>      the account's next sign-in or refresh is refused
 //
 // One process serves every test of a pytest worker: starting Node.js and oidc-provider
 // cost about 0.5 s of CPU, each test's own provider is a new Provider object in it.
+// oidc-provider keeps sessions, codes and grants in one store for all of them: an
+// earlier test's stay there, out of reach, since no later test's browser has its cookies.
 //
 //   node idp.mjs <port> <client secret>
 //

@@ -1,6 +1,6 @@
 """The test OpenID Connect provider (idp.mjs, panva's oidc-provider under Node.js) as a
 real child process on a free loopback port: one per pytest worker, started, waited for,
-stopped; each test that asks for it gets it as new (`oidc_provider`)."""
+stopped; each test that asks for it gets it reset (`oidc_provider`)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class RunningProvider:
         await self._admin(f"/admin/disable/{account}")
 
     async def reset(self) -> None:
-        """As new: its client has no redirect URI yet, and no account is disabled."""
+        """For the next test: its client has no redirect URI yet, and no account is disabled."""
         await self._admin("/admin/reset")
 
     async def allow_redirect(self, uri: str) -> None:
@@ -164,6 +164,6 @@ async def oidc_provider_process() -> AsyncIterator[RunningProvider]:
 
 @pytest.fixture
 async def oidc_provider(oidc_provider_process: RunningProvider) -> RunningProvider:
-    """The worker's provider, as new for this test."""
+    """The worker's provider, reset for this test."""
     await oidc_provider_process.reset()
     return oidc_provider_process
